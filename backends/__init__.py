@@ -1,0 +1,1 @@
+"""Channel backends and the registry that finds them through entry points."""

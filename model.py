@@ -1,0 +1,230 @@
+"""Plain domain types of frontdesk: contacts, conversations, messages and channel events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Priority(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    ATTACHMENT = "attachment"
+    ACTIVITY = "activity"  # an inline thread event: assigned, resolved, labelled …
+
+
+class Delivery(StrEnum):
+    """Where an outgoing message stands; inbound messages stay `RECEIVED`."""
+
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+
+    @property
+    def rank(self) -> int:
+        """Order of progress, so a late `delivered` never overwrites `read`."""
+        return _DELIVERY_RANK[self]
+
+
+_DELIVERY_RANK = {
+    Delivery.RECEIVED: 0,
+    Delivery.PENDING: 1,
+    Delivery.UNCONFIRMED: 2,
+    Delivery.FAILED: 2,
+    Delivery.SENT: 3,
+    Delivery.DELIVERED: 4,
+    Delivery.READ: 5,
+}
+
+
+class EventKind(StrEnum):
+    """Kinds of inline thread events (activity messages)."""
+
+    ASSIGNED = "assigned"
+    STATUS = "status"
+    SNOOZED = "snoozed"
+    PRIORITY = "priority"
+    LABELLED = "labelled"
+    ESCALATED = "escalated"
+
+
+@dataclass(slots=True)
+class Identity:
+    """One address of a contact on one channel instance (`whatsapp:+8190…`)."""
+
+    channel: str
+    address: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+
+@dataclass(slots=True)
+class Attachment:
+    name: str
+    mime: str = "application/octet-stream"
+    size: int = 0
+    ref: str = ""  # backend-specific handle used to download it on request
+
+
+@dataclass(slots=True)
+class Contact:
+    id: int
+    name: str
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    language: str = ""
+    notes: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    identities: list[Identity] = field(default_factory=list)
+    merged_into: int | None = None
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: int
+    channel: str  # channel instance name from the config
+    contact_id: int
+    thread_key: str  # the channel's own key for this thread (chat id, phone, mail root)
+    status: Status = Status.OPEN
+    snoozed_until: datetime | None = None
+    priority: Priority = Priority.NONE
+    assignee: str | None = None
+    team: str | None = None
+    labels: list[str] = field(default_factory=list)
+    subject: str = ""
+    preview: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    first_reply_at: datetime | None = None
+    waiting_since: datetime | None = None  # oldest customer message not yet answered
+    last_activity_at: datetime = field(default_factory=utcnow)
+    unread: int = 0
+    window_expires_at: datetime | None = None
+    message_count: int = 0
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    direction: Direction
+    body: str = ""
+    kind: MessageKind = MessageKind.TEXT
+    private: bool = False  # True: an internal note, never sent to the channel
+    attachments: list[Attachment] = field(default_factory=list)
+    external_id: str | None = None
+    delivery: Delivery = Delivery.RECEIVED
+    delivery_reason: str = ""
+    author: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    event: EventKind | None = None  # set for kind ACTIVITY
+    mentions: list[str] = field(default_factory=list)
+
+    @property
+    def is_note(self) -> bool:
+        return self.private and self.kind is not MessageKind.ACTIVITY
+
+
+# ---- what backends hand to the desk -------------------------------------------------
+
+
+@dataclass(slots=True)
+class ContactRef:
+    """Who wrote, as the channel names them."""
+
+    address: str
+    name: str = ""
+    language: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A message the customer (or the agent from another client) sent on the channel."""
+
+    external_id: str
+    thread_key: str
+    sender: ContactRef
+    body: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    created_at: datetime = field(default_factory=utcnow)
+    subject: str = ""
+    direction: Direction = Direction.IN
+    window_expires_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class DeliveryUpdate:
+    """The channel reports progress of a message we sent."""
+
+    external_id: str
+    delivery: Delivery
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Typing:
+    """The customer is typing in a thread (not persisted)."""
+
+    thread_key: str
+
+
+@dataclass(slots=True)
+class ChannelStatus:
+    """Health of a channel instance as the console shows it (not persisted)."""
+
+    state: str  # "ok", "connecting", "down"
+    detail: str = ""
+
+
+ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A message handed to a backend for sending."""
+
+    message_id: int
+    conversation_id: int
+    thread_key: str
+    to: str  # the contact's address on this channel
+    body: str
+    attachments: list[Attachment] = field(default_factory=list)
+    subject: str = ""
+    idempotency_key: str = ""  # stable across retries of the same message
+    reply_to_external_id: str | None = None
+
+
+@dataclass(slots=True)
+class SendResult:
+    external_id: str
+    delivery: Delivery = Delivery.SENT

@@ -1,0 +1,1 @@
+"""Textual console: the app, its screens and widgets."""
