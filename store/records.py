@@ -1,0 +1,189 @@
+"""Converters between domain dataclasses and the JSON records stored in TinyDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from frontdesk.model import (
+    Attachment,
+    Contact,
+    Conversation,
+    Delivery,
+    Direction,
+    EventKind,
+    Identity,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def contact_to_record(c: Contact) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "emails": c.emails,
+        "phones": c.phones,
+        "language": c.language,
+        "notes": c.notes,
+        "attributes": c.attributes,
+        "identities": [[i.channel, i.address] for i in c.identities],
+        "merged_into": c.merged_into,
+    }
+
+
+def contact_from_record(doc_id: int, r: dict[str, Any]) -> Contact:
+    return Contact(
+        id=doc_id,
+        name=r["name"],
+        emails=list(r.get("emails", [])),
+        phones=list(r.get("phones", [])),
+        language=r.get("language", ""),
+        notes=r.get("notes", ""),
+        attributes=dict(r.get("attributes", {})),
+        identities=[Identity(ch, addr) for ch, addr in r.get("identities", [])],
+        merged_into=r.get("merged_into"),
+    )
+
+
+def conversation_to_record(c: Conversation) -> dict[str, Any]:
+    return {
+        "channel": c.channel,
+        "contact_id": c.contact_id,
+        "thread_key": c.thread_key,
+        "status": c.status.value,
+        "snoozed_until": _ts(c.snoozed_until),
+        "priority": c.priority.value,
+        "assignee": c.assignee,
+        "team": c.team,
+        "labels": c.labels,
+        "subject": c.subject,
+        "preview": c.preview,
+        "created_at": _ts(c.created_at),
+        "first_reply_at": _ts(c.first_reply_at),
+        "waiting_since": _ts(c.waiting_since),
+        "last_activity_at": _ts(c.last_activity_at),
+        "unread": c.unread,
+        "window_expires_at": _ts(c.window_expires_at),
+        "message_count": c.message_count,
+    }
+
+
+def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=doc_id,
+        channel=r["channel"],
+        contact_id=r["contact_id"],
+        thread_key=r["thread_key"],
+        status=Status(r["status"]),
+        snoozed_until=_dt(r.get("snoozed_until")),
+        priority=Priority(r.get("priority", "none")),
+        assignee=r.get("assignee"),
+        team=r.get("team"),
+        labels=list(r.get("labels", [])),
+        subject=r.get("subject", ""),
+        preview=r.get("preview", ""),
+        created_at=_dt(r["created_at"]),
+        first_reply_at=_dt(r.get("first_reply_at")),
+        waiting_since=_dt(r.get("waiting_since")),
+        last_activity_at=_dt(r["last_activity_at"]),
+        unread=r.get("unread", 0),
+        window_expires_at=_dt(r.get("window_expires_at")),
+        message_count=r.get("message_count", 0),
+    )
+
+
+def message_to_record(m: Message) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "conversation_id": m.conversation_id,
+        "direction": m.direction.value,
+        "kind": m.kind.value,
+        "body": m.body,
+        "private": m.private,
+        "external_id": m.external_id,
+        "delivery": m.delivery.value,
+        "author": m.author,
+        "created_at": _ts(m.created_at),
+    }
+    # optional fields are left out when empty: most messages have none of them
+    if m.attachments:
+        record["attachments"] = [[a.name, a.mime, a.size, a.ref] for a in m.attachments]
+    if m.delivery_reason:
+        record["delivery_reason"] = m.delivery_reason
+    if m.event is not None:
+        record["event"] = m.event.value
+    if m.mentions:
+        record["mentions"] = m.mentions
+    return record
+
+
+def message_from_record(doc_id: int, r: dict[str, Any]) -> Message:
+    event = r.get("event")
+    return Message(
+        id=doc_id,
+        conversation_id=r["conversation_id"],
+        direction=Direction(r["direction"]),
+        kind=MessageKind(r.get("kind", "text")),
+        body=r.get("body", ""),
+        private=r.get("private", False),
+        attachments=[Attachment(*a) for a in r.get("attachments", [])],
+        external_id=r.get("external_id"),
+        delivery=Delivery(r.get("delivery", "received")),
+        delivery_reason=r.get("delivery_reason", ""),
+        author=r.get("author", ""),
+        created_at=_dt(r["created_at"]),
+        event=EventKind(event) if event else None,
+        mentions=list(r.get("mentions", [])),
+    )
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """A reply waiting to reach its channel. Removed once the message has a final state."""
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    state: str = "pending"  # "pending" (safe to send) or "sending" (handed to the backend)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def outbox_to_record(e: OutboxEntry) -> dict[str, Any]:
+    return {
+        "conversation_id": e.conversation_id,
+        "channel": e.channel,
+        "state": e.state,
+        "attempts": e.attempts,
+        "next_attempt_at": _ts(e.next_attempt_at),
+        "last_error": e.last_error,
+        "created_at": _ts(e.created_at),
+        "extra": e.extra,
+    }
+
+
+def outbox_from_record(doc_id: int, r: dict[str, Any]) -> OutboxEntry:
+    return OutboxEntry(
+        message_id=doc_id,
+        conversation_id=r["conversation_id"],
+        channel=r["channel"],
+        state=r.get("state", "pending"),
+        attempts=r.get("attempts", 0),
+        next_attempt_at=_dt(r.get("next_attempt_at")),
+        last_error=r.get("last_error", ""),
+        created_at=_dt(r.get("created_at")),
+        extra=dict(r.get("extra", {})),
+    )
