@@ -341,7 +341,7 @@ class Store:
 
     def new_id(self, counter: str) -> int:
         self._require_batch()
-        value = self._meta["next"][counter]
+        value = self._meta["next"].get(counter, 1)
         self._meta["next"][counter] = value + 1
         self._pending[("meta.json", "meta")][1] = self._meta
         return value
@@ -402,6 +402,16 @@ class Store:
         self._require_batch()
         if self._outbox.pop(message_id, None) is not None:
             self._pending[("outbox.json", "outbox")][message_id] = None
+
+    def quarantine(self, channel: str, payload: str, reason: str) -> None:
+        """Keep an event that could not be ingested, for a person to look at."""
+        self._require_batch()
+        doc_id = self.new_id("quarantine")
+        record = {"channel": channel, "payload": payload, "reason": reason}
+        self._pending[("quarantine.json", "quarantine")][doc_id] = record
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        return list(self._file("quarantine.json").records("quarantine").values())
 
     def _commit(self) -> None:
         if not self._pending:

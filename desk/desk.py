@@ -1,0 +1,634 @@
+"""The desk: the UI-agnostic service between channel backends, the cache and the console.
+
+Ingest persists events, then commits the channel's cursor, then publishes changes.
+Replies go to the durable outbox first and reach their channel from the dispatcher.
+Commands (reply, note, assign, status …) each write one atomic batch and leave an
+inline event in the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+
+from frontdesk.backends.base import Backend, ConfigError
+from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.outbox import after_failure, may_replace
+from frontdesk.desk.views import View, in_view
+from frontdesk.model import (
+    ChannelEvent,
+    ChannelStatus,
+    Contact,
+    Conversation,
+    Delivery,
+    DeliveryUpdate,
+    Direction,
+    EventKind,
+    Identity,
+    Inbound,
+    Message,
+    MessageKind,
+    Outgoing,
+    Priority,
+    Status,
+    Typing,
+    utcnow,
+)
+from frontdesk.store import OutboxEntry, Store
+
+log = logging.getLogger("frontdesk.desk")
+
+TYPING_SECONDS = 6.0
+PREVIEW_CHARS = 200
+MENTION = re.compile(r"@([\w.-]+)")
+_STATUS_VERB = {
+    Status.OPEN: "reopened this",
+    Status.PENDING: "marked this pending",
+    Status.RESOLVED: "resolved this",
+    Status.SNOOZED: "snoozed this",
+}
+
+
+class DeskError(Exception):
+    """A command that cannot be carried out; the message is meant for the agent."""
+
+
+def _preview(message: Message) -> str:
+    first = next((line for line in message.body.splitlines() if line.strip()), "")
+    if not first and message.attachments:
+        first = "📎 " + message.attachments[0].name
+    return first[:PREVIEW_CHARS]
+
+
+class Desk:
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Backend] | None = None,
+        *,
+        agent: str = "agent",
+        agents: Iterable[str] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.channels: dict[str, Backend] = dict(channels or {})
+        self.agent = agent
+        self._agents = [agent, *[a for a in agents if a != agent]]
+        self.now = clock
+        self.channel_status: dict[str, ChannelStatus] = {}
+        self._broker = Broker()
+        self._typing: dict[int, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake_outbox = asyncio.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every channel, the outbox dispatcher and the snooze clock."""
+        self._recover_outbox()
+        for name, backend in self.channels.items():
+            self._tasks.append(asyncio.create_task(self._run_channel(name, backend), name=f"channel:{name}"))
+        self._tasks.append(asyncio.create_task(self._dispatch_forever(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for backend in self.channels.values():
+            try:
+                await backend.close()
+            except Exception:
+                log.exception("closing channel %s", backend.name)
+
+    async def _run_channel(self, name: str, backend: Backend) -> None:
+        """Run a backend for as long as the desk runs, restarting it with backoff."""
+        delay = 1.0
+        while True:
+            try:
+                self._set_channel_status(name, ChannelStatus("ok"))
+                await backend.run(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except ConfigError as exc:
+                self._set_channel_status(name, ChannelStatus("down", str(exc)))
+                return
+            except Exception as exc:
+                log.warning("channel %s stopped: %s; restarting in %.0fs", name, exc, delay)
+                self._set_channel_status(name, ChannelStatus("down", f"{exc} — retrying in {delay:.0f}s"))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    def _set_channel_status(self, name: str, status: ChannelStatus) -> None:
+        if self.channel_status.get(name) != status:
+            self.channel_status[name] = status
+            self._broker.publish([Change(ChangeKind.CHANNEL, channel=name)])
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @property
+    def agents(self) -> list[str]:
+        seen = {c.assignee for c in self.store.conversations() if c.assignee}
+        return self._agents + sorted(seen - set(self._agents))
+
+    def channel_kind(self, channel: str) -> str:
+        backend = self.channels.get(channel)
+        return backend.channel_kind if backend is not None else channel
+
+    def is_typing(self, conv_id: int) -> bool:
+        since = self._typing.get(conv_id)
+        return since is not None and time.monotonic() - since < TYPING_SECONDS
+
+    def subscribe(self) -> Subscription:
+        return self._broker.subscribe()
+
+    async def conversations(self, view: View = View.ALL) -> list[Conversation]:
+        found = [c for c in self.store.conversations() if in_view(c, view, self.agent)]
+        found.sort(key=lambda c: c.last_activity_at, reverse=True)
+        return found
+
+    async def counts(self) -> dict[View, int]:
+        counts = dict.fromkeys(View, 0)
+        for conv in self.store.conversations():
+            for view in View:
+                if in_view(conv, view, self.agent):
+                    counts[view] += 1
+        return counts
+
+    async def conversation(self, conv_id: int) -> Conversation:
+        conv = self.store.conversation(conv_id)
+        if conv is None:
+            raise DeskError(f"no conversation #{conv_id}")
+        return conv
+
+    async def thread(self, conv_id: int) -> list[Message]:
+        return self.store.messages(conv_id)
+
+    async def contact(self, contact_id: int) -> Contact:
+        contact = self.store.contact(contact_id)
+        if contact is None:
+            raise DeskError(f"no contact #{contact_id}")
+        return contact
+
+    async def contact_conversations(self, contact_id: int) -> list[Conversation]:
+        found = [c for c in self.store.conversations() if c.contact_id == contact_id]
+        found.sort(key=lambda c: c.last_activity_at, reverse=True)
+        return found
+
+    # ---- ingest (the Sink the backends call) ---------------------------------------------
+
+    async def ingest(self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None) -> None:
+        """Persist `events` from `channel`, then commit `cursor`, then publish the changes.
+
+        A malformed event is quarantined with a log line; the rest of the batch is kept.
+        """
+        changes: list[Change] = []
+        with self.store.batch():
+            for event in events:
+                try:
+                    self._ingest_one(channel, event, changes)
+                except Exception as exc:
+                    self._quarantine(channel, event, exc)
+            if cursor is not None:
+                self.store.set_cursor(channel, cursor)
+        self._broker.publish(changes)
+
+    def _ingest_one(self, channel: str, event: ChannelEvent, changes: list[Change]) -> None:
+        match event:
+            case Inbound():
+                self._ingest_message(channel, event, changes)
+            case DeliveryUpdate():
+                self._apply_delivery(channel, event, changes)
+            case Typing():
+                conv = self.store.find_conversation(channel, event.thread_key)
+                if conv is not None:
+                    self._typing[conv.id] = time.monotonic()
+                    changes.append(Change(ChangeKind.TYPING, conv.id))
+            case ChannelStatus():
+                self._set_channel_status(channel, event)
+            case _:
+                raise TypeError(f"not a channel event: {type(event).__name__}")
+
+    def _quarantine(self, channel: str, event: object, exc: Exception) -> None:
+        log.warning("channel %s: quarantined a bad event (%s: %s)", channel, type(exc).__name__, exc)
+        self.store.quarantine(channel, repr(event)[:10_000], f"{type(exc).__name__}: {exc}")
+
+    def _ingest_message(self, channel: str, ev: Inbound, changes: list[Change]) -> None:
+        if not ev.external_id or not ev.thread_key:
+            raise ValueError("message without external id or thread key")
+        if self.store.lookup_external(channel, ev.external_id) is not None:
+            return  # already stored: a re-poll after restart, or a duplicate delivery
+        contact = self._contact_for(channel, ev)
+        conv = self.store.find_conversation(channel, ev.thread_key)
+        if conv is None:
+            conv = Conversation(
+                id=self.store.new_id("conversation"),
+                channel=channel,
+                contact_id=contact.id,
+                thread_key=ev.thread_key,
+                subject=ev.subject,
+                created_at=ev.created_at,
+                last_activity_at=ev.created_at,
+            )
+        inbound = ev.direction is Direction.IN
+        message = Message(
+            id=self.store.new_id("message"),
+            conversation_id=conv.id,
+            direction=ev.direction,
+            body=ev.body,
+            kind=MessageKind.ATTACHMENT if ev.attachments and not ev.body else MessageKind.TEXT,
+            attachments=list(ev.attachments),
+            external_id=ev.external_id,
+            delivery=Delivery.RECEIVED if inbound else Delivery.SENT,
+            author=contact.name if inbound else (ev.sender.name or self.agent),
+            created_at=ev.created_at,
+        )
+        if inbound and conv.status in (Status.RESOLVED, Status.SNOOZED):
+            self._add_event(conv, EventKind.STATUS, f"{contact.name} wrote again: reopened", changes, author="")
+            conv.status, conv.snoozed_until = Status.OPEN, None
+        self._append(conv, message)
+        if inbound:
+            conv.unread += 1
+            conv.waiting_since = conv.waiting_since or ev.created_at
+            conv.window_expires_at = ev.window_expires_at or self._window_after(channel, ev.created_at)
+            self._typing.pop(conv.id, None)
+        self.store.put_message(message, channel)
+        self.store.put_conversation(conv)
+        changes += [Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)]
+
+    def _window_after(self, channel: str, at: datetime) -> datetime | None:
+        backend = self.channels.get(channel)
+        window = backend.messaging_window if backend is not None else None
+        return at + window if window else None
+
+    def _contact_for(self, channel: str, ev: Inbound) -> Contact:
+        sender = ev.sender
+        contact = self.store.find_contact(channel, sender.address)
+        if contact is not None:
+            return contact
+        contact = Contact(
+            id=self.store.new_id("contact"),
+            name=sender.name or sender.address,
+            emails=[sender.email] if sender.email else [],
+            phones=[sender.phone] if sender.phone else [],
+            language=sender.language,
+            identities=[Identity(channel, sender.address)],
+        )
+        self.store.put_contact(contact)
+        return contact
+
+    def _append(self, conv: Conversation, message: Message) -> None:
+        conv.message_count += 1
+        if message.kind is not MessageKind.ACTIVITY:
+            conv.preview = _preview(message) or conv.preview
+        conv.last_activity_at = max(conv.last_activity_at, message.created_at)
+
+    def _apply_delivery(self, channel: str, ev: DeliveryUpdate, changes: list[Change]) -> None:
+        found = self.store.lookup_external(channel, ev.external_id)
+        if found is None:
+            log.info("channel %s: delivery report for unknown message %s", channel, ev.external_id)
+            return
+        conv_id, message_id = found
+        message = self.store.message(conv_id, message_id)
+        if message is None or not may_replace(message.delivery, ev.delivery):
+            return
+        message.delivery = ev.delivery
+        message.delivery_reason = ev.reason if ev.delivery is Delivery.FAILED else ""
+        self.store.put_message(message)
+        changes.append(Change(ChangeKind.MESSAGE, conv_id, message_id))
+
+    # ---- bulk import -------------------------------------------------------------------------
+
+    async def load_workspace(
+        self, contacts: Iterable[Contact], conversations: Iterable[Conversation], messages: Iterable[Message]
+    ) -> None:
+        """Import a whole workspace (the demo's history, a benchmark cache); ids are kept."""
+        conversations = list(conversations)
+        channel_of = {c.id: c.channel for c in conversations}
+        with self.store.batch():
+            for contact in contacts:
+                self.store.put_contact(contact)
+            for conv in conversations:
+                self.store.put_conversation(conv)
+            for message in messages:
+                self.store.put_message(message, channel_of.get(message.conversation_id))
+        self._broker.publish([Change(ChangeKind.RESET)])
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    async def reply(self, conv_id: int, body: str) -> Message:
+        """Queue a reply to the customer in the durable outbox; the dispatcher sends it."""
+        if not body.strip():
+            raise DeskError("an empty reply is not sent")
+        conv = await self.conversation(conv_id)
+        now = self.now()
+        changes: list[Change] = []
+        with self.store.batch():
+            message = Message(
+                id=self.store.new_id("message"),
+                conversation_id=conv.id,
+                direction=Direction.OUT,
+                body=body,
+                delivery=Delivery.PENDING,
+                author=self.agent,
+                created_at=now,
+            )
+            self._append(conv, message)
+            conv.first_reply_at = conv.first_reply_at or now
+            conv.waiting_since = None
+            conv.unread = 0
+            if conv.status is Status.PENDING:
+                conv.status = Status.OPEN
+            self.store.put_message(message)
+            self.store.put_conversation(conv)
+            self.store.put_outbox(
+                OutboxEntry(message.id, conv.id, conv.channel, created_at=now, extra={"key": uuid.uuid4().hex})
+            )
+            changes += [Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)]
+        self._broker.publish(changes)
+        self._wake_outbox.set()
+        return message
+
+    async def note(self, conv_id: int, body: str) -> Message:
+        """Add an internal note: stored and shown, never sent to the channel."""
+        if not body.strip():
+            raise DeskError("an empty note is not saved")
+        conv = await self.conversation(conv_id)
+        known = {a.casefold(): a for a in self.agents}
+        mentions = list(dict.fromkeys(known[m.casefold()] for m in MENTION.findall(body) if m.casefold() in known))
+        with self.store.batch():
+            message = Message(
+                id=self.store.new_id("message"),
+                conversation_id=conv.id,
+                direction=Direction.OUT,
+                body=body,
+                private=True,
+                delivery=Delivery.RECEIVED,
+                author=self.agent,
+                created_at=self.now(),
+                mentions=mentions,
+            )
+            self._append(conv, message)
+            self.store.put_message(message)
+            self.store.put_conversation(conv)
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)])
+        return message
+
+    async def assign(self, conv_id: int, agent: str | None) -> None:
+        conv = await self.conversation(conv_id)
+        if conv.assignee == agent:
+            return
+        text = f"assigned this to {'themself' if agent == self.agent else agent}" if agent else "unassigned this"
+        self._change(conv, EventKind.ASSIGNED, text, lambda c: setattr(c, "assignee", agent))
+
+    async def set_status(self, conv_id: int, status: Status) -> None:
+        if status is Status.SNOOZED:
+            raise DeskError("use snooze() with a time to snooze a conversation")
+        conv = await self.conversation(conv_id)
+        if conv.status is status:
+            return
+
+        def apply(c: Conversation) -> None:
+            c.status, c.snoozed_until = status, None
+            if status is Status.RESOLVED:
+                c.unread, c.waiting_since = 0, None
+
+        self._change(conv, EventKind.STATUS, _STATUS_VERB[status], apply)
+
+    async def snooze(self, conv_id: int, until: datetime) -> None:
+        conv = await self.conversation(conv_id)
+        if until <= self.now():
+            raise DeskError("snooze until a time in the future")
+
+        def apply(c: Conversation) -> None:
+            c.status, c.snoozed_until = Status.SNOOZED, until
+
+        self._change(conv, EventKind.SNOOZED, f"snoozed this until {until:%a %d %b %H:%M} UTC", apply)
+
+    async def set_priority(self, conv_id: int, priority: Priority) -> None:
+        conv = await self.conversation(conv_id)
+        if conv.priority is priority:
+            return
+        self._change(conv, EventKind.PRIORITY, f"set priority to {priority.value}", lambda c: setattr(c, "priority", priority))
+
+    async def label(self, conv_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        conv = await self.conversation(conv_id)
+        added = [lbl for lbl in dict.fromkeys(add) if lbl not in conv.labels]
+        removed = [lbl for lbl in dict.fromkeys(remove) if lbl in conv.labels]
+        if not added and not removed:
+            return
+        parts = [f"added {', '.join(added)}"] if added else []
+        parts += [f"removed {', '.join(removed)}"] if removed else []
+
+        def apply(c: Conversation) -> None:
+            c.labels = [lbl for lbl in c.labels if lbl not in removed] + added
+
+        self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
+
+    async def escalate(self, conv_id: int, team: str, reason: str, priority: Priority | None = None) -> None:
+        """Hand the conversation to a team or tier; the reason is kept as a note."""
+        if not reason.strip():
+            raise DeskError("an escalation needs a reason")
+        conv = await self.conversation(conv_id)
+
+        def apply(c: Conversation) -> None:
+            c.team = team
+            if priority is not None:
+                c.priority = priority
+
+        await self.note(conv_id, f"Escalated to {team}: {reason}")
+        self._change(conv, EventKind.ESCALATED, f"escalated this to {team}", apply)
+
+    async def mark_read(self, conv_id: int) -> None:
+        conv = await self.conversation(conv_id)
+        if conv.unread == 0:
+            return
+        with self.store.batch():
+            conv.unread = 0
+            self.store.put_conversation(conv)
+        self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
+
+    async def retry(self, conv_id: int, message_id: int) -> None:
+        """Send again a reply that failed or was not confirmed — the agent's decision."""
+        message = self.store.message(conv_id, message_id)
+        if message is None or message.direction is not Direction.OUT or message.private:
+            raise DeskError("only a reply to the customer can be retried")
+        if message.delivery not in (Delivery.FAILED, Delivery.UNCONFIRMED):
+            raise DeskError(f"this reply is {message.delivery.value}; nothing to retry")
+        conv = await self.conversation(conv_id)
+        with self.store.batch():
+            message.delivery, message.delivery_reason = Delivery.PENDING, ""
+            self.store.put_message(message)
+            self.store.put_outbox(
+                OutboxEntry(message.id, conv.id, conv.channel, created_at=self.now(), extra={"key": uuid.uuid4().hex})
+            )
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
+        self._wake_outbox.set()
+
+    def _change(self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]) -> None:
+        changes: list[Change] = []
+        with self.store.batch():
+            apply(conv)
+            self._add_event(conv, kind, f"{self.agent} {text}", changes)
+            self.store.put_conversation(conv)
+        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+        self._broker.publish(changes)
+
+    def _add_event(self, conv: Conversation, kind: EventKind, text: str, changes: list[Change], author: str | None = None) -> None:
+        event = Message(
+            id=self.store.new_id("message"),
+            conversation_id=conv.id,
+            direction=Direction.OUT,
+            body=text,
+            kind=MessageKind.ACTIVITY,
+            private=True,
+            author=self.agent if author is None else author,
+            created_at=self.now(),
+            event=kind,
+        )
+        self._append(conv, event)
+        self.store.put_message(event)
+        changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))
+
+    # ---- outbox dispatch -----------------------------------------------------------------
+
+    def _recover_outbox(self) -> None:
+        """An entry left `sending` by a previous run may or may not have gone out."""
+        for entry in self.store.outbox():
+            if entry.state != "sending":
+                continue
+            backend = self.channels.get(entry.channel)
+            with self.store.batch():
+                if backend is not None and backend.idempotent_send:
+                    entry.state = "pending"
+                    self.store.put_outbox(entry)
+                else:
+                    self._finish(entry, Delivery.UNCONFIRMED, "frontdesk stopped while sending: not confirmed")
+
+    async def flush_outbox(self) -> None:
+        """Try every reply that is due now (used by the dispatcher and `sync --once`)."""
+        now = self.now()
+        for entry in self.store.outbox():
+            if entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now):
+                await self._send(entry)
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            self._wake_outbox.clear()
+            try:
+                await self.flush_outbox()
+            except Exception:
+                log.exception("outbox dispatch")
+            await self._sleep_until_due()
+
+    async def _sleep_until_due(self) -> None:
+        waits = [
+            (e.next_attempt_at - self.now()).total_seconds()
+            for e in self.store.outbox()
+            if e.state == "pending" and e.next_attempt_at is not None
+        ]
+        timeout = max(0.05, min(waits)) if waits else 30.0
+        try:
+            await asyncio.wait_for(self._wake_outbox.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _send(self, entry: OutboxEntry) -> None:
+        message = self.store.message(entry.conversation_id, entry.message_id)
+        conv = self.store.conversation(entry.conversation_id)
+        backend = self.channels.get(entry.channel)
+        if message is None or conv is None:
+            with self.store.batch():
+                self.store.delete_outbox(entry.message_id)
+            return
+        if backend is None:
+            with self.store.batch():
+                self._finish(entry, Delivery.FAILED, f"channel {entry.channel!r} is not configured in this frontdesk")
+            return
+        outgoing = self._outgoing(conv, message, entry)
+        with self.store.batch():  # persisted before the request: a crash now means "unknown"
+            entry.state, entry.attempts = "sending", entry.attempts + 1
+            self.store.put_outbox(entry)
+        try:
+            result = await backend.send(outgoing)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
+            with self.store.batch():
+                if outcome.delivery is Delivery.PENDING:
+                    entry.state, entry.next_attempt_at, entry.last_error = "pending", outcome.retry_at, outcome.reason
+                    self.store.put_outbox(entry)
+                    message.delivery_reason = outcome.reason
+                    self.store.put_message(message)
+                else:
+                    self._finish(entry, outcome.delivery, outcome.reason)
+            self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
+            return
+        with self.store.batch():
+            message.external_id = result.external_id
+            if may_replace(message.delivery, result.delivery) or message.delivery is Delivery.PENDING:
+                message.delivery = result.delivery
+            message.delivery_reason = ""
+            self.store.put_message(message, entry.channel)
+            self.store.delete_outbox(entry.message_id)
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
+
+    def _finish(self, entry: OutboxEntry, delivery: Delivery, reason: str) -> None:
+        message = self.store.message(entry.conversation_id, entry.message_id)
+        if message is not None:
+            message.delivery, message.delivery_reason = delivery, reason
+            self.store.put_message(message)
+        self.store.delete_outbox(entry.message_id)
+        self._broker.publish([Change(ChangeKind.MESSAGE, entry.conversation_id, entry.message_id)])
+
+    def _outgoing(self, conv: Conversation, message: Message, entry: OutboxEntry) -> Outgoing:
+        contact = self.store.contact(conv.contact_id)
+        address = next(
+            (i.address for i in (contact.identities if contact else []) if i.channel == conv.channel),
+            conv.thread_key,
+        )
+        last_inbound = next(
+            (m.external_id for m in reversed(self.store.messages(conv.id)) if m.direction is Direction.IN and m.external_id),
+            None,
+        )
+        return Outgoing(
+            message_id=message.id,
+            conversation_id=conv.id,
+            thread_key=conv.thread_key,
+            to=address,
+            body=message.body,
+            attachments=list(message.attachments),
+            subject=conv.subject,
+            idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
+            reply_to_external_id=last_inbound,
+        )
+
+    # ---- snoozes -----------------------------------------------------------------------------
+
+    async def wake_snoozed(self) -> None:
+        now = self.now()
+        for conv in self.store.conversations():
+            if conv.status is Status.SNOOZED and conv.snoozed_until is not None and conv.snoozed_until <= now:
+                changes: list[Change] = []
+                with self.store.batch():
+                    conv.status, conv.snoozed_until = Status.OPEN, None
+                    self._add_event(conv, EventKind.SNOOZED, "snooze ended: reopened", changes, author="")
+                    self.store.put_conversation(conv)
+                self._broker.publish([*changes, Change(ChangeKind.CONVERSATION, conv.id)])
+
+    async def _wake_snoozed_forever(self) -> None:
+        while True:
+            try:
+                await self.wake_snoozed()
+            except Exception:
+                log.exception("waking snoozed conversations")
+            await asyncio.sleep(30)
+

@@ -1,0 +1,228 @@
+"""Store rules: atomic batches, crash recovery, dedup index, cursors, outbox, locking, privacy."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from frontdesk.model import Contact, Conversation, Direction, Identity, Message
+from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
+from frontdesk.store import storage as storage_mod
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def add_conversation(store: Store, body: str = "hello", external_id: str = "x1") -> tuple[int, int]:
+    with store.batch():
+        contact = Contact(store.new_id("contact"), "Ann", identities=[Identity("sms", "+100")])
+        store.put_contact(contact)
+        conv = Conversation(store.new_id("conversation"), "sms", contact.id, "+100", created_at=T0, last_activity_at=T0)
+        store.put_conversation(conv)
+        msg = Message(store.new_id("message"), conv.id, Direction.IN, body, external_id=external_id, created_at=T0)
+        store.put_message(msg, "sms")
+    return conv.id, msg.id
+
+
+def test_round_trip_and_reopen(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        conv_id, msg_id = add_conversation(store, "こんにちは 🌸")
+        with store.batch():
+            store.set_cursor("sms", "42")
+    with Store.open(root) as store:
+        assert store.conversation(conv_id).thread_key == "+100"
+        assert [m.body for m in store.messages(conv_id)] == ["こんにちは 🌸"]
+        assert store.lookup_external("sms", "x1") == (conv_id, msg_id)
+        assert store.cursor("sms") == "42"
+        assert store.find_contact("sms", "+100").name == "Ann"
+
+
+def test_files_are_private_from_creation(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        add_conversation(store)
+    assert root.stat().st_mode & 0o777 == 0o700
+    for path in root.rglob("*"):
+        expected = 0o700 if path.is_dir() else 0o600
+        assert path.stat().st_mode & 0o777 == expected, path
+
+
+def test_writes_outside_a_batch_are_refused(tmp_path):
+    with Store.open(tmp_path / "d") as store:
+        with pytest.raises(StoreError):
+            store.set_cursor("sms", "1")
+
+
+def test_interrupted_replace_leaves_old_state_readable(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        conv_id, _ = add_conversation(store, "before")
+    before = (root / f"messages/{conv_id}.json").read_bytes()
+
+    with Store.open(root) as store:
+        def boom(*args):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(storage_mod.os, "replace", boom)
+        with pytest.raises(StoreError, match="could not write the cache"):
+            with store.batch():
+                msg = Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0)
+                store.put_message(msg)
+                store.set_cursor("sms", "99")
+        monkeypatch.undo()
+        # the in-memory view forgot the failed batch too
+        assert [m.body for m in store.messages(conv_id)] == ["before"]
+        assert store.cursor("sms") is None
+    assert (root / f"messages/{conv_id}.json").read_bytes() == before
+    with Store.open(root) as store:
+        assert [m.body for m in store.messages(conv_id)] == ["before"]
+
+
+def test_crash_between_renames_is_finished_on_next_open(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        conv_id, _ = add_conversation(store)
+        real_replace = os.replace
+        calls = {"n": 0}
+
+        def dies_after_first_rename(src, dst):
+            # the manifest itself is written with os.replace too: let it and one rename through
+            calls["n"] += 1
+            if calls["n"] > 2:
+                raise KeyboardInterrupt("simulated kill")
+            real_replace(src, dst)
+
+        monkeypatch.setattr(storage_mod.os, "replace", dies_after_first_rename)
+        with pytest.raises(KeyboardInterrupt):
+            with store.batch():
+                msg = Message(store.new_id("message"), conv_id, Direction.IN, "second", external_id="x2", created_at=T0)
+                store.put_message(msg, "sms")
+                store.set_cursor("sms", "2")
+        monkeypatch.undo()
+    assert (root / "commit.json").exists()  # a half-done commit was left behind
+    with Store.open(root) as store:
+        assert store.recovered
+        assert not (root / "commit.json").exists()
+        assert [m.body for m in store.messages(conv_id)] == ["hello", "second"]
+        assert store.lookup_external("sms", "x2") is not None
+        assert store.cursor("sms") == "2"
+
+
+def test_uncommitted_temp_files_are_dropped(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        add_conversation(store)
+    (root / "tmp" / "0.json").write_text("{half")
+    with Store.open(root) as store:
+        assert not store.recovered
+        assert list((root / "tmp").iterdir()) == []
+
+
+def test_dedup_index_survives_many_buckets(tmp_path):
+    with Store.open(tmp_path / "d") as store:
+        conv_id, _ = add_conversation(store)
+        with store.batch():
+            for n in range(600):
+                msg = Message(store.new_id("message"), conv_id, Direction.IN, f"m{n}", external_id=f"e{n}", created_at=T0)
+                store.put_message(msg, "sms")
+    with Store.open(tmp_path / "d") as store:
+        assert all(store.lookup_external("sms", f"e{n}") is not None for n in range(600))
+        assert store.lookup_external("sms", "e600") is None
+        assert store.lookup_external("email", "e1") is None  # the key includes the channel
+
+
+def test_outbox_entries_persist_and_delete(tmp_path):
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        conv_id, msg_id = add_conversation(store)
+        with store.batch():
+            store.put_outbox(OutboxEntry(msg_id, conv_id, "sms", state="sending", attempts=2, created_at=T0))
+    with Store.open(root) as store:
+        [entry] = store.outbox()
+        assert (entry.message_id, entry.state, entry.attempts) == (msg_id, "sending", 2)
+        with store.batch():
+            store.delete_outbox(msg_id)
+    with Store.open(root) as store:
+        assert store.outbox() == []
+
+
+def test_second_writer_gets_a_clear_message_with_pid(tmp_path):
+    root = tmp_path / "d"
+    with Store.open(root):
+        code = (
+            "from frontdesk.store import Store, StoreLocked\n"
+            f"try:\n    Store.open({str(root)!r})\nexcept StoreLocked as e:\n    print(e)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert f"pid {os.getpid()}" in out.stdout
+    assert "Traceback" not in out.stderr
+    with pytest.raises(StoreLocked):
+        with Store.open(root):
+            Store.open(root)
+
+
+def test_readonly_store_works_beside_a_writer_and_sees_commits(tmp_path):
+    root = tmp_path / "d"
+    with Store.open(root) as writer:
+        conv_id, _ = add_conversation(writer)
+        reader = Store.open(root, readonly=True)
+        with writer.batch():
+            msg = Message(writer.new_id("message"), conv_id, Direction.OUT, "reply", created_at=T0)
+            writer.put_message(msg)
+            conv = writer.conversation(conv_id)
+            conv.message_count = 2
+            writer.put_conversation(conv)
+        conv, contact, messages = reader.snapshot(conv_id)
+        assert conv.message_count == len(messages) == 2
+        assert contact.name == "Ann"
+        with pytest.raises(StoreError):
+            with reader.batch():
+                pass
+
+
+def test_readonly_open_of_missing_cache_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no frontdesk cache"):
+        Store.open(tmp_path / "nothing", readonly=True)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        add_conversation(store)
+    meta = json.loads((root / "meta.json").read_text())
+    meta["meta"]["1"]["schema"] = 99
+    (root / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(StoreError, match="newer frontdesk"):
+        Store.open(root)
+
+
+def test_one_write_touches_only_small_files(tmp_path):
+    """Writing one message rewrites a fixed set of files whose size does not grow with the cache."""
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        with store.batch():
+            for n in range(1, 1001):
+                store.put_contact(Contact(n, f"c{n}", identities=[Identity("sms", f"+{n}")]))
+                store.put_conversation(Conversation(n, "sms", n, f"+{n}", created_at=T0, last_activity_at=T0))
+        written: list[int] = []
+        real = storage_mod.write_durable
+
+        def spy(path, data):
+            written.append(len(data))
+            real(path, data)
+
+        storage_mod.write_durable = spy
+        try:
+            with store.batch():
+                store.put_message(Message(store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0), "sms")
+                conv = store.conversation(500)
+                conv.message_count += 1
+                store.put_conversation(conv)
+        finally:
+            storage_mod.write_durable = real
+    # messages partition, one conversation bucket, one xid bucket, meta, manifest
+    assert len(written) == 5
+    assert max(written) < 40_000
