@@ -112,6 +112,14 @@ class Backend(ABC):
         """Send one message. Raise TransientError, PermanentError, WindowClosedError or
         AmbiguousError; return the channel's id for the message on success."""
 
+    async def fetch_once(self, sink: Sink) -> None:
+        """Fetch what the channel holds now, hand it to `sink`, and return (`sync --once`).
+
+        Polling backends implement `run` as this in a loop; a streaming-only backend
+        keeps this default, and `sync --once` reports that it was skipped.
+        """
+        raise NotImplementedError(f"the {self.kind} backend cannot fetch once; run `frontdesk sync` instead")
+
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""
         return []

@@ -9,7 +9,7 @@ Layout of a data dir (every file 0600, every dir 0700):
     conversations/NNNN.json  conversation records, 64 per file (by id)
     contacts/NNNN.json       contact records, 64 per file (by id)
     messages/N.json          one file per conversation: its messages, notes and events
-    xid/NNN.json             (channel, external id) -> message, in 256 hash buckets
+    xid/NNNN.json            (channel, external id) -> message, in 4096 hash buckets
 
 Every write of one message touches a fixed number of small files, so its cost does not
 grow with the number of conversations cached.
@@ -44,7 +44,7 @@ from frontdesk.store.storage import (
 
 SCHEMA_VERSION = 1
 BUCKET_SIZE = 64
-XID_BUCKETS = 256
+XID_BUCKETS = 4096
 OPEN_PARTITIONS = 128
 MIGRATIONS: dict[int, Any] = {}  # from-version -> function(store_root) for future schemas
 
@@ -306,7 +306,7 @@ class Store:
     def _xid(self, bucket: int) -> dict[str, list[int]]:
         index = self._xids.get(bucket)
         if index is None:
-            index = self._xids[bucket] = dict(self._file(f"xid/{bucket:03d}.json").records("xid").get(1, {}))
+            index = self._xids[bucket] = dict(self._file(f"xid/{bucket:04d}.json").records("xid").get(1, {}))
         return index
 
     # ---- writing -------------------------------------------------------------------------
@@ -386,7 +386,7 @@ class Store:
         bucket = _xid_bucket(key)
         index = self._xid(bucket)
         index[key] = [conv_id, message_id]
-        self._pending[(f"xid/{bucket:03d}.json", "xid")][1] = index
+        self._pending[(f"xid/{bucket:04d}.json", "xid")][1] = index
 
     def set_cursor(self, channel: str, value: str) -> None:
         self._require_batch()

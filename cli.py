@@ -1,0 +1,348 @@
+"""Command line: argument parsing and the subcommands; errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from frontdesk import __version__
+
+if TYPE_CHECKING:
+    from frontdesk.backends.base import Backend
+    from frontdesk.config import Config
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)")
+    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+    parser = argparse.ArgumentParser(
+        prog="frontdesk",
+        description="A keyboard-first terminal console for customer support.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[common], help="the console on a simulated workspace (no config, no network)")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the simulated workspace (default 1)")
+    demo.add_argument("--quiet", action="store_true", help="no live customers, only the seeded history")
+
+    sync = sub.add_parser("sync", parents=[common], help="run the channels headless (no console)")
+    sync.add_argument("--once", action="store_true", help="fetch once from every channel, flush the outbox, exit")
+
+    sub.add_parser("export", parents=[common], help="write every conversation as JSON lines to stdout")
+    sub.add_parser("doctor", parents=[common], help="check config, credentials and channels")
+
+    creds = sub.add_parser("creds", parents=[common], help="store channel secrets in the system keyring")
+    creds.add_argument("action", choices=("set", "get", "delete"))
+    creds.add_argument("channel")
+    creds.add_argument("key")
+    creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="frontdesk: %(message)s")
+    handler = COMMANDS.get(args.command or "console")
+    try:
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE if is_user_error(exc) else EXIT_FAILURE
+
+
+def one_line(exc: BaseException) -> str:
+    if is_user_error(exc):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+
+
+def is_user_error(exc: BaseException) -> bool:
+    from frontdesk.backends.base import ConfigError as BackendConfigError
+    from frontdesk.backends.registry import UnknownBackend
+    from frontdesk.config import ConfigError
+    from frontdesk.credentials import CredentialsError
+    from frontdesk.store import StoreError, StoreLocked
+
+    known = (CliError, ConfigError, CredentialsError, StoreError, StoreLocked, UnknownBackend, BackendConfigError)
+    return isinstance(exc, known)
+
+
+# ---- shared plumbing -----------------------------------------------------------------------
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    from frontdesk import config
+    from frontdesk.backends import registry
+
+    def schema(backend: str):
+        try:
+            return registry.load(backend).settings_schema
+        except registry.UnknownBackend:
+            return None
+
+    path = Path(args.config).expanduser() if args.config else None
+    return config.load_config(path, backend_schemas=schema)
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    from frontdesk import config
+
+    return Path(config.data_dir(args.data_dir))
+
+
+def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
+    from frontdesk import credentials
+    from frontdesk.backends import registry
+
+    channels: dict[str, Backend] = {}
+    for ch in cfg.channels:
+        if not ch.enabled:
+            continue
+        cls = registry.load(ch.backend)
+        settings = dict(ch.settings)
+        if ch.base_url:
+            settings["base_url"] = ch.base_url
+        channels[ch.name] = cls(ch.name, settings, credentials.secret_source(ch.name), store.cursor(ch.name))
+    return channels
+
+
+def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, preset: str = "default", theme: str | None = None) -> None:
+    from frontdesk.tui.app import FrontdeskApp
+
+    app = FrontdeskApp(desk, keymap=resolve_keymap(preset, keymap_overrides), theme=theme)
+
+    async def session() -> None:
+        await desk.start()
+        try:
+            await app.run_async()
+        finally:
+            await desk.stop()
+
+    asyncio.run(session())
+
+
+def resolve_keymap(preset: str, overrides: dict[str, str] | None) -> dict[str, str]:
+    from frontdesk.keymaps.loader import load_keymap
+    from frontdesk.tui.app import FrontdeskApp
+
+    return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids())
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    cfg = load_config(args)
+    if not cfg.channels:
+        raise CliError(
+            f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
+        )
+    with Store.open(data_dir(args)) as store:
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        run_console(desk, cfg.ui.keys, cfg.ui.keymap, cfg.ui.theme)
+    return 0
+
+
+def demo_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir:
+        return Path(args.data_dir).expanduser()
+    from frontdesk import config
+
+    return Path(config.data_dir(None)) / f"demo-{args.seed}"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from frontdesk.backends.demo import DemoBackend, generate_workspace
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    root = demo_dir(args)
+    with Store.open(root) as store:
+        channels = {
+            kind: DemoBackend(kind, {"kind": kind, "seed": args.seed, "live": not args.quiet}, cursor=store.cursor(kind))
+            for kind in DEMO_KINDS
+        }
+        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"])
+        if not store.conversations():
+            ws = generate_workspace(args.seed)
+            asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
+        run_console(desk)
+    print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    cfg = load_config(args)
+    if not cfg.channels:
+        raise CliError(f"no channels in {cfg.path}; nothing to sync")
+    with Store.open(data_dir(args)) as store:
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        return asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
+
+
+async def sync_once(desk: Desk) -> int:
+    problems = 0
+    for name, backend in desk.channels.items():
+        try:
+            await backend.fetch_once(desk)
+        except NotImplementedError as exc:
+            print(f"frontdesk: channel {name}: skipped — {exc}", file=sys.stderr)
+        except Exception as exc:
+            problems += 1
+            print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
+    await desk.flush_outbox()
+    for backend in desk.channels.values():
+        await backend.close()
+    return EXIT_FAILURE if problems else 0
+
+
+async def sync_forever(desk: Desk) -> int:
+    await desk.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await desk.stop()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from frontdesk.store import Store
+    from frontdesk.store.records import contact_to_record, conversation_to_record, message_to_record
+
+    store = Store.open(data_dir(args), readonly=True)
+    out = sys.stdout
+    for conv in sorted(store.conversations(), key=lambda c: c.id):
+        snap = store.snapshot(conv.id)
+        if snap is None:
+            continue
+        conv, contact, messages = snap
+        line = {
+            "conversation": {"id": conv.id, **conversation_to_record(conv)},
+            "contact": {"id": contact.id, **contact_to_record(contact)} if contact else None,
+            "messages": [{"id": m.id, **message_to_record(m)} for m in messages],
+        }
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from frontdesk import credentials
+    from frontdesk.backends import registry
+
+    problems: list[str] = []
+    cfg = load_config(args)
+    print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
+    print(f"data:   {data_dir(args)}")
+    _, broken = registry.load_all()
+    problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
+    keyring_note = credentials.keyring_problem()
+    if keyring_note:
+        print(f"note: {keyring_note}")
+    for ch in cfg.channels:
+        problems += asyncio.run(check_channel(ch))
+    for line in problems:
+        print(f"problem: {line}")
+    if not problems:
+        print("ok: no problems found")
+    return EXIT_FAILURE if problems else 0
+
+
+async def check_channel(ch) -> list[str]:
+    from frontdesk import credentials
+    from frontdesk.backends import registry
+
+    try:
+        cls = registry.load(ch.backend)
+    except Exception as exc:
+        return [f"channel {ch.name}: {exc}"]
+    missing = [key for key in cls.secret_names if not credentials.get_secret(ch.name, key)]
+    if missing:
+        return [
+            f"channel {ch.name}: secret {key!r} is not set — run `frontdesk creds set {ch.name} {key}` "
+            f"or set {credentials.env_name(ch.name, key)}"
+            for key in missing
+        ]
+    settings = dict(ch.settings)
+    if ch.base_url:
+        settings["base_url"] = ch.base_url
+    backend = cls(ch.name, settings, credentials.secret_source(ch.name))
+    try:
+        found = await backend.check()
+    except Exception as exc:
+        found = [f"check failed: {one_line(exc)}"]
+    finally:
+        await backend.close()
+    if not found:
+        print(f"ok: channel {ch.name} ({ch.backend})")
+    return [f"channel {ch.name}: {line}" for line in found]
+
+
+def cmd_creds(args: argparse.Namespace) -> int:
+    from frontdesk import credentials
+
+    if args.action == "set":
+        value = read_secret(f"{args.key} for channel {args.channel}: ")
+        if not value:
+            raise CliError("empty secret: nothing stored")
+        credentials.set_secret(args.channel, args.key, value)
+        print(f"stored {args.channel}/{args.key} in the system keyring")
+    elif args.action == "get":
+        value = credentials.get_secret(args.channel, args.key)
+        if value is None:
+            raise CliError(f"{args.channel}/{args.key} is not set — run `frontdesk creds set {args.channel} {args.key}`")
+        print(value if args.show else f"{args.channel}/{args.key} is set (use --show to print it)")
+    else:
+        credentials.delete_secret(args.channel, args.key)
+        print(f"deleted {args.channel}/{args.key}")
+    return 0
+
+
+def read_secret(prompt: str) -> str:
+    """From a hidden prompt on a terminal, else the first line of stdin (never from argv)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "console": cmd_console,
+    "demo": cmd_demo,
+    "sync": cmd_sync,
+    "export": cmd_export,
+    "doctor": cmd_doctor,
+    "creds": cmd_creds,
+}
