@@ -1,0 +1,438 @@
+"""The TOML config: where files live (platformdirs), one typed dataclass per section, one-line errors.
+
+    [agent]                     name, agents
+    [ui]                        keymap, theme
+    [ui.keys]                   binding id -> key (checked against the bindings by the keymap loader)
+    [[channels]]                name, backend, base_url, enabled, and the backend's own settings
+
+Every problem is a `ConfigError` whose message is one line naming the file, the line when it
+can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
+error ever repeats a value that might be one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import UnionType
+from typing import Any, NoReturn, Union, get_args, get_origin
+
+import platformdirs
+
+APP_NAME = "frontdesk"
+KEYMAPS = ("default", "vim", "emacs")
+DEFAULT_THEME = "textual-dark"
+#: key names that hold a secret: refused anywhere in a channel, never echoed
+SECRET_KEYS = frozenset({"password", "token", "auth_token", "secret", "api_key", "access_token"})
+CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+
+SchemaLookup = Callable[[str], Mapping[str, type] | None]
+
+
+class ConfigError(Exception):
+    """A problem in the config file; the message is one line naming the file, the key and the fix."""
+
+
+# ---- paths (nothing is created here: callers make directories when they write) -----------
+
+
+def config_dir() -> Path:
+    """The user's config directory for frontdesk (e.g. ~/.config/frontdesk)."""
+    return platformdirs.user_config_path(APP_NAME)
+
+
+def config_path() -> Path:
+    """`$FRONTDESK_CONFIG`, else `config.toml` in `config_dir()`."""
+    env = os.environ.get("FRONTDESK_CONFIG")
+    return Path(env).expanduser() if env else config_dir() / "config.toml"
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The cache directory: `override` (--data-dir), else `$FRONTDESK_DATA_DIR`, else the user data dir."""
+    chosen = override or os.environ.get("FRONTDESK_DATA_DIR")
+    return Path(chosen).expanduser() if chosen else platformdirs.user_data_path(APP_NAME)
+
+
+def downloads_dir() -> Path:
+    """Where saved attachments go: a `frontdesk` folder in the user's downloads directory."""
+    return platformdirs.user_downloads_path() / APP_NAME
+
+
+# ---- the typed config ------------------------------------------------------------------------
+
+
+def _default_agent_name() -> str:
+    return os.environ.get("USER") or "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """`[agent]`: who sits at this console."""
+
+    name: str = field(default_factory=_default_agent_name)
+    """The agent's name: author of replies and notes, the `mine` view (default: $USER)."""
+    agents: list[str] = field(default_factory=list)
+    """Teammates one can assign conversations to or escalate to."""
+
+
+@dataclass(frozen=True, slots=True)
+class UIConfig:
+    """`[ui]`: how the console looks and which keys it answers to."""
+
+    keymap: str = "default"
+    """The key preset: "default", "vim" or "emacs"."""
+    theme: str = DEFAULT_THEME
+    """A Textual theme name."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """`[ui.keys]`: binding id -> key, overriding the preset (ids are checked by the keymap loader)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    """One `[[channels]]` block: a channel instance served by a backend."""
+
+    name: str
+    """The instance name shown in the console and used by `frontdesk creds` ([a-z0-9][a-z0-9_-]*)."""
+    backend: str
+    """The backend's entry-point name in the "frontdesk.backends" group (e.g. "telegram")."""
+    base_url: str | None = None
+    """Where an HTTP backend connects (a proxy, a self-hosted API server, a local fake)."""
+    enabled: bool = True
+    """False keeps the block in the file but the channel is not run."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Every other key of the block: the backend's own settings (never secrets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole config file, read by `load_config`."""
+
+    path: Path
+    """The file it was read from (which may not exist: then everything is the default)."""
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    """`[agent]`."""
+    ui: UIConfig = field(default_factory=UIConfig)
+    """`[ui]` and `[ui.keys]`."""
+    channels: list[ChannelConfig] = field(default_factory=list)
+    """`[[channels]]`, in file order."""
+
+
+# ---- loading -----------------------------------------------------------------------------------
+
+
+def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | None = None) -> Config:
+    """Read and validate the config at `path` (default `config_path()`); a missing file is an empty config.
+
+    `backend_schemas(backend)` returns that backend's `settings_schema` (None when unknown);
+    with it, a channel's unknown settings and wrongly typed ones are errors too.
+    """
+    path = Path(path).expanduser() if path is not None else config_path()
+    shown = _shown(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path=path)
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read the config file ({exc.strerror or exc}); fix its permissions or point FRONTDESK_CONFIG at another file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown}:{line}: the config file is not UTF-8 text; save it as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_syntax_error(shown, text, exc)) from None
+    return _Reader(shown, text, backend_schemas).config(path, raw)
+
+
+def _shown(path: Path) -> str:
+    """The path as the user would type it: under the home directory as ~/…."""
+    try:
+        return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
+    except (ValueError, RuntimeError, OSError):
+        return str(path)
+
+
+def _syntax_error(shown: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = _single_line(str(exc))
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message)
+    if found:
+        what, line, column = found.groups()
+        return f"{shown}:{line}: invalid TOML at column {column}: {_lower_first(what)}; fix the syntax on that line"
+    found = re.fullmatch(r"(.*) \(at end of document\)", message)
+    if found:
+        line = max(1, len(text.splitlines()))
+        return f"{shown}:{line}: invalid TOML at the end of the file: {_lower_first(found.group(1))}; fix the syntax (an unclosed string, bracket or table?)"
+    return f"{shown}: invalid TOML: {message}; fix the syntax"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---- validation --------------------------------------------------------------------------------
+
+Where = tuple[str | int, ...]
+"""A key's place in the document: ("channels", 1, "imap_port") is channels[1].imap_port."""
+
+
+def _render(where: Where) -> str:
+    out = ""
+    for part in where:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return _single_line(out)
+
+
+class _Reader:
+    """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
+
+    def __init__(self, shown: str, text: str, backend_schemas: SchemaLookup | None) -> None:
+        self.shown = shown
+        self.places = _key_lines(text)
+        self.backend_schemas = backend_schemas
+
+    def fail(self, where: Where, problem: str) -> NoReturn:
+        """Raise the one-line error for `where`: "file:line: key problem"."""
+        line = self.line_of(where)
+        at = f"{self.shown}:{line}" if line else self.shown
+        raise ConfigError(_single_line(f"{at}: {_render(where)} {problem}"))
+
+    def line_of(self, where: Where) -> int | None:
+        """The line of `where`, else of the nearest enclosing table that can be found."""
+        while where:
+            for lineno, place in self.places:
+                if place[: len(where)] == where:
+                    return lineno
+            where = where[:-1]
+        return None
+
+    def config(self, path: Path, raw: dict[str, Any]) -> Config:
+        self.only_known((), raw, ("agent", "ui", "channels"), what="section")
+        return Config(
+            path=path,
+            agent=self.agent(self.table(("agent",), raw.get("agent", {}))),
+            ui=self.ui(self.table(("ui",), raw.get("ui", {}))),
+            channels=self.channels(raw.get("channels", [])),
+        )
+
+    def agent(self, raw: dict[str, Any]) -> AgentConfig:
+        self.only_known(("agent",), raw, ("name", "agents"))
+        default = AgentConfig()
+        name = self.typed(("agent", "name"), raw.get("name", default.name), str).strip()
+        if not name:
+            self.fail(("agent", "name"), 'must not be empty; set your name, e.g. name = "Aiko"')
+        agents = self.typed(("agent", "agents"), raw.get("agents", []), list[str])
+        return AgentConfig(name=name, agents=list(agents))
+
+    def ui(self, raw: dict[str, Any]) -> UIConfig:
+        self.only_known(("ui",), raw, ("keymap", "theme", "keys"))
+        keymap = self.typed(("ui", "keymap"), raw.get("keymap", "default"), str)
+        if keymap not in KEYMAPS:
+            self.fail(("ui", "keymap"), f"must be one of {', '.join(map(json.dumps, KEYMAPS))} (got {_show(keymap)})")
+        theme = self.typed(("ui", "theme"), raw.get("theme", DEFAULT_THEME), str)
+        keys = self.table(("ui", "keys"), raw.get("keys", {}))
+        for binding, key in keys.items():
+            self.typed(("ui", "keys", binding), key, str)
+        return UIConfig(keymap=keymap, theme=theme, keys=dict(keys))
+
+    def channels(self, raw: Any) -> list[ChannelConfig]:
+        if not isinstance(raw, list):
+            self.fail(("channels",), "must be a list of [[channels]] tables")
+        channels: list[ChannelConfig] = []
+        seen: dict[str, int] = {}
+        for index, block in enumerate(raw):
+            channel = self.channel(index, block)
+            if channel.name in seen:
+                self.fail(("channels", index, "name"), f"{_show(channel.name)} is already used by channels[{seen[channel.name]}]; channel names must be unique")
+            seen[channel.name] = index
+            channels.append(channel)
+        return channels
+
+    def channel(self, index: int, raw: Any) -> ChannelConfig:
+        where: Where = ("channels", index)
+        if not isinstance(raw, dict):
+            self.fail(where, "must be a table: write each channel as a [[channels]] block")
+        name = raw.get("name")
+        self.refuse_secrets(where, raw, name if isinstance(name, str) and CHANNEL_NAME.match(name) else "<channel>")
+        for required, example in (("name", '"support-bot"'), ("backend", '"telegram"')):
+            if required not in raw:
+                self.fail(where, f"has no {required}; add {required} = {example}")
+        name = self.typed((*where, "name"), name, str)
+        if not CHANNEL_NAME.match(name):
+            self.fail((*where, "name"), f"{_show(name)} is not a valid channel name; use lowercase letters, digits, - and _, starting with a letter or digit (e.g. \"support-bot\")")
+        backend = self.typed((*where, "backend"), raw["backend"], str)
+        if not backend:
+            self.fail((*where, "backend"), 'must not be empty; name a backend, e.g. backend = "telegram"')
+        base_url = self.typed((*where, "base_url"), raw.get("base_url"), str | None)
+        enabled = self.typed((*where, "enabled"), raw.get("enabled", True), bool)
+        settings = {k: v for k, v in raw.items() if k not in ("name", "backend", "base_url", "enabled")}
+        schema = self.schema(backend)
+        if schema is not None:
+            known = sorted(schema)
+            for key, value in settings.items():
+                if key not in schema:
+                    self.fail((*where, key), f"is not a setting of the {backend} backend{_did_you_mean(key, known)}; remove it (settings: {', '.join(known) or 'none'})")
+                settings[key] = self.typed((*where, key), value, schema[key])
+        return ChannelConfig(name=name, backend=backend, base_url=base_url, enabled=enabled, settings=settings)
+
+    def schema(self, backend: str) -> Mapping[str, type] | None:
+        if self.backend_schemas is None:
+            return None
+        try:
+            return self.backend_schemas(backend)
+        except Exception:  # a broken plugin is reported by `doctor` and when the channel starts
+            return None
+
+    def refuse_secrets(self, where: Where, raw: Any, channel: str) -> None:
+        """Fail on a secret-named key anywhere in a channel block, without repeating its value."""
+        items = raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+        for key, value in items:
+            if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                from frontdesk.credentials import env_name
+
+                self.fail(
+                    (*where, key),
+                    f"is a secret and secrets do not belong in the config file; delete the line and store it in "
+                    f"the keyring with `frontdesk creds set {channel} {key}` (or set {env_name(channel, key)})",
+                )
+            self.refuse_secrets((*where, key), value, channel)
+
+    def only_known(self, where: Where, raw: dict[str, Any], known: tuple[str, ...], what: str = "key") -> None:
+        for key in raw:
+            if key not in known:
+                inside = f" in [{_render(where)}]" if where else ""
+                self.fail((*where, key), f"is not a known {what}{inside}{_did_you_mean(key, known)}; remove it (known: {', '.join(known)})")
+
+    def table(self, where: Where, value: Any) -> dict[str, Any]:
+        return self.typed(where, value, dict)
+
+    def typed(self, where: Where, value: Any, kind: Any) -> Any:
+        """`value` if it is of `kind` (an int counts as a float), else fail naming the expected type."""
+        if not _matches(value, kind):
+            key = where[-1]
+            secret = isinstance(key, str) and any(word in key.lower() for word in ("pass", "token", "secret", "key", "credential"))
+            got = _kind_of(value) if secret else _show(value)
+            self.fail(where, f"must be {_describe(kind)} (got {got})")
+        if kind is float and isinstance(value, int):
+            return float(value)
+        return value
+
+
+def _matches(value: Any, kind: Any) -> bool:
+    if kind is Any or kind is object:
+        return True
+    origin = get_origin(kind)
+    if origin in (Union, UnionType):
+        return any(_matches(value, arg) for arg in get_args(kind))
+    if origin is not None:
+        if not isinstance(value, origin):
+            return False
+        args = get_args(kind)
+        if origin is list and args:
+            return all(_matches(item, args[0]) for item in value)
+        if origin is dict and len(args) == 2:
+            return all(_matches(item, args[1]) for item in value.values())
+        return True
+    if kind is type(None) or kind is None:
+        return value is None
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(kind, type):
+        return isinstance(value, kind)
+    return True  # an annotation we cannot check (e.g. a string): the backend checks it
+
+
+_NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"), float: ("a number", "numbers"),
+          bool: ("true or false", "booleans"), list: ("a list", "lists"), dict: ("a table", "tables")}
+
+
+def _describe(kind: Any, plural: bool = False) -> str:
+    origin = get_origin(kind)
+    if origin in (Union, UnionType):
+        return " or ".join(_describe(arg, plural) for arg in get_args(kind) if arg is not type(None))
+    if origin is list and get_args(kind):
+        return f"{'lists' if plural else 'a list'} of {_describe(get_args(kind)[0], plural=True)}"
+    if origin is not None:
+        kind = origin
+    if kind in _NAMES:
+        return _NAMES[kind][plural]
+    return getattr(kind, "__name__", str(kind))
+
+
+def _kind_of(value: Any) -> str:
+    return next((_NAMES[t][0] for t in (bool, int, float, str, list, dict) if isinstance(value, t)), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    """A short, one-line rendering of a non-secret value for an error message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = json.dumps(value, ensure_ascii=False)
+        return shown if len(shown) <= 40 else shown[:36] + '…"'
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return _kind_of(value)
+
+
+def _did_you_mean(key: Any, known: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+_HEADER = re.compile(r"\s*(\[\[?)([^\[\]]*)\]")
+_ASSIGN = re.compile(r"""\s*((?:"[^"\n]*"|'[^'\n]*'|[\w.\s-])+?)\s*=""")
+_PART = re.compile(r"""\s*("[^"\n]*"|'[^'\n]*'|[^.\s]+)\s*""")
+
+
+def _key_lines(text: str) -> list[tuple[int, Where]]:
+    """(line number, place) for every table header and key assignment, found by scanning the text.
+
+    A best effort for naming lines in errors: tomllib does not report where values were.
+    Array-of-table entries are counted, so the second `[[channels]]` block is ("channels", 1).
+    """
+    places: list[tuple[int, Where]] = []
+    arrays: dict[Where, int] = {}
+    current: Where = ()
+
+    def resolve(parts: list[str]) -> Where:
+        out: Where = ()
+        for part in parts:
+            out = (*out, part)
+            if out in arrays:
+                out = (*out, arrays[out] - 1)
+        return out
+
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            parts = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                array = (*resolve(parts[:-1]), parts[-1])
+                arrays[array] = arrays.get(array, 0) + 1
+                current = (*array, arrays[array] - 1)
+            else:
+                current = resolve(parts)
+            places.append((lineno, current))
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            places.append((lineno, (*current, *_split_key(assign.group(1)))))
+    return places
+
+
+def _split_key(key: str) -> list[str]:
+    return [part.strip()[1:-1] if part.strip()[:1] in "\"'" else part.strip() for part in _PART.findall(key)]
