@@ -180,16 +180,14 @@ def demo_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from frontdesk.backends.demo import DemoBackend, generate_workspace
+    from frontdesk.backends.demo import demo_channels, generate_workspace
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     root = demo_dir(args)
     with Store.open(root) as store:
-        channels = {
-            kind: DemoBackend(kind, {"kind": kind, "seed": args.seed, "live": not args.quiet}, cursor=store.cursor(kind))
-            for kind in DEMO_KINDS
-        }
+        cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
+        channels = demo_channels(args.seed, live=not args.quiet, cursors=cursors)
         desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"])
         if not store.conversations():
             ws = generate_workspace(args.seed)
