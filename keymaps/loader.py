@@ -1,0 +1,126 @@
+"""Load a keymap preset (keymaps/<preset>.toml) plus the user's overrides, and validate both.
+
+A keymap maps binding ids to Textual key strings ("j,down"). Unknown ids and two ids on
+the same key in the same context are errors that name the file and the line. Imports no
+Textual: the CLI validates keymaps before it starts the console.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+GLOBAL = "app"
+"""The context of bindings that apply everywhere: they clash with every other context."""
+
+
+class KeymapError(Exception):
+    """A keymap names an unknown binding id, puts two bindings on one key, or is not valid TOML."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    source: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+def presets() -> list[str]:
+    """Names of the keymap presets shipped with frontdesk."""
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in resources.files("frontdesk.keymaps").iterdir()
+        if entry.name.endswith(".toml")
+    )
+
+
+def load_keymap(
+    preset: str = "default",
+    overrides: Mapping[str, str] | None = None,
+    known_ids: Collection[str] | Mapping[str, str] = (),
+    *,
+    overrides_source: str = "your config [ui.keys]",
+) -> dict[str, str]:
+    """The keymap of `preset` with `overrides` applied on top: {binding id: "key,key"}.
+
+    `known_ids` is the set of binding ids the console defines; when it is a mapping, its
+    values are the context each id applies in ("app" applies everywhere), and only ids
+    sharing a context may not share a key. Otherwise any shared key is a clash.
+    """
+    contexts = dict(known_ids) if isinstance(known_ids, Mapping) else dict.fromkeys(known_ids, GLOBAL)
+    source = f"keymaps/{preset}.toml"
+    text = _read_preset(preset, source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KeymapError(f"{source}: not valid TOML: {exc}") from None
+    table = data.get("bindings", {})
+    if not isinstance(table, dict):
+        raise KeymapError(f"{source}: [bindings] must be a table of binding id = \"keys\"")
+
+    keymap: dict[str, str] = {}
+    origins: dict[str, _Origin] = {}
+    for binding_id, keys in table.items():
+        origin = _Origin(source, _line_of(text, binding_id))
+        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+        origins[binding_id] = origin
+    for binding_id, keys in (overrides or {}).items():
+        origin = _Origin(overrides_source, None)
+        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+        origins[binding_id] = origin
+    _check_clashes(keymap, origins, contexts)
+    return keymap
+
+
+def _read_preset(preset: str, source: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", preset):
+        raise KeymapError(f"keymap preset {preset!r} is not a preset name; choose one of: {', '.join(presets())}")
+    resource = resources.files("frontdesk.keymaps").joinpath(f"{preset}.toml")
+    if not resource.is_file():
+        raise KeymapError(f"{source}: no such keymap preset; choose one of: {', '.join(presets())}")
+    return resource.read_text(encoding="utf-8")
+
+
+def _line_of(text: str, binding_id: str) -> int | None:
+    """The line of `binding_id = …` in the [bindings] table (tomllib does not keep positions)."""
+    in_bindings = False
+    pattern = re.compile(rf"""\s*(["']?){re.escape(binding_id)}\1\s*=""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_bindings = stripped.replace(" ", "") == "[bindings]"
+        elif in_bindings and pattern.match(line):
+            return number
+    return None
+
+
+def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str, str]) -> str:
+    if binding_id not in contexts:
+        hint = difflib.get_close_matches(binding_id, list(contexts), n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"known ids: {', '.join(sorted(contexts))}"
+        raise KeymapError(f"{origin}: unknown binding id {binding_id!r} — {fix}")
+    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        keys = ",".join(keys)
+    if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
+        raise KeymapError(f'{origin}: {binding_id} must be a key string such as "ctrl+r" or "j,down"')
+    return ",".join(k.strip() for k in keys.split(",") if k.strip())
+
+
+def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], contexts: Mapping[str, str]) -> None:
+    seen: dict[str, list[str]] = {}
+    for binding_id, keys in keymap.items():
+        for key in keys.split(","):
+            for other in seen.get(key, []):
+                a, b = contexts.get(other, GLOBAL), contexts.get(binding_id, GLOBAL)
+                if a == b or GLOBAL in (a, b):
+                    raise KeymapError(
+                        f"{origins[binding_id]}: key {key!r} of {binding_id!r} is already bound to "
+                        f"{other!r} ({origins[other]}); give one of them another key"
+                    )
+            seen.setdefault(key, []).append(binding_id)

@@ -1,0 +1,284 @@
+"""The conversation list: a virtualized ScrollView that renders only the visible rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from frontdesk.model import Conversation, Priority, Status, utcnow
+from frontdesk.tui.safe import clean_line
+from frontdesk.tui.widgets.formatting import LRU, age, badge, fit
+
+ROW_HEIGHT = 2
+_STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
+_PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
+
+
+class ConversationList(ScrollView, can_focus=True):
+    """Conversations, two lines a row: unread, name, channel, age; then preview and status."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Next", id="cursor-down", tooltip="Highlight the next conversation"),
+        Binding("k,up", "cursor_up", "Previous", id="cursor-up", tooltip="Highlight the previous conversation"),
+        Binding("enter", "select", "Open", id="open-conversation", tooltip="Open the highlighted conversation"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="page-down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="page-up"),
+        Binding("home", "first", "First", show=False, id="cursor-first"),
+        Binding("end", "last", "Last", show=False, id="cursor-last"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "conversation-list--cursor",
+        "conversation-list--unread",
+        "conversation-list--dim",
+        "conversation-list--badge",
+        "conversation-list--urgent",
+        "conversation-list--empty",
+    }
+
+    DEFAULT_CSS = """
+    ConversationList {
+        overflow-x: hidden;
+        & > .conversation-list--cursor { background: $primary 30%; }
+        &:focus > .conversation-list--cursor { background: $primary 60%; }
+        & > .conversation-list--unread { color: $accent; text-style: bold; }
+        & > .conversation-list--dim { color: $text-muted; }
+        & > .conversation-list--badge { color: $secondary; text-style: bold; }
+        & > .conversation-list--urgent { color: $error; text-style: bold; }
+        & > .conversation-list--empty { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=False, init=False)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved onto a conversation."""
+
+        conversation_list: ConversationList
+        conversation_id: int
+
+        @property
+        def control(self) -> ConversationList:
+            return self.conversation_list
+
+    @dataclass
+    class Selected(Message):
+        """The agent opened a conversation (Enter)."""
+
+        conversation_list: ConversationList
+        conversation_id: int
+
+        @property
+        def control(self) -> ConversationList:
+            return self.conversation_list
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        channel_kind: Callable[[str], str] = lambda channel: channel,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.clock = clock
+        self.channel_kind = channel_kind
+        self.conversations: list[Conversation] = []
+        self.names: dict[int, str] = {}
+        self.empty_text = "No conversations in this view."
+        self._rows: LRU[tuple, tuple[Strip, Strip]] = LRU(1024)
+
+    # ---- data --------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Conversation | None:
+        """The conversation under the cursor."""
+        if 0 <= self.cursor < len(self.conversations):
+            return self.conversations[self.cursor]
+        return None
+
+    @property
+    def current_id(self) -> int | None:
+        conv = self.current
+        return conv.id if conv is not None else None
+
+    def set_conversations(self, conversations: Sequence[Conversation], names: Mapping[int, str] | None = None) -> None:
+        """Replace the rows, keeping the cursor on the same conversation when it is still listed."""
+        before = self.current_id
+        old_cursor = self.cursor
+        self.conversations = list(conversations)
+        if names is not None:
+            self.names.update(names)
+        index = next((i for i, c in enumerate(self.conversations) if c.id == before), None)
+        if index is None:
+            index = min(old_cursor, len(self.conversations) - 1)
+        index = max(0, index)
+        self.virtual_size = Size(self.virtual_size.width, len(self.conversations) * ROW_HEIGHT)
+        self.set_reactive(ConversationList.cursor, index)
+        self._scroll_cursor_visible()
+        self.refresh()
+        if self.current_id != before and self.current_id is not None:
+            self.post_message(self.Highlighted(self, self.current_id))
+
+    def select_id(self, conv_id: int) -> bool:
+        """Move the cursor onto `conv_id`; False when it is not in the list."""
+        for i, conv in enumerate(self.conversations):
+            if conv.id == conv_id:
+                self.cursor = i
+                return True
+        return False
+
+    # ---- cursor ------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.conversations) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self._scroll_cursor_visible()
+        if self.current_id is not None:
+            self.post_message(self.Highlighted(self, self.current_id))
+
+    def _refresh_row(self, index: int) -> None:
+        self.refresh(Region(0, index * ROW_HEIGHT - round(self.scroll_y), self.size.width, ROW_HEIGHT))
+
+    def _scroll_cursor_visible(self) -> None:
+        if not self.conversations:
+            return
+        self.scroll_to_region(
+            Region(0, self.cursor * ROW_HEIGHT, 1, ROW_HEIGHT), animate=False, immediate=True, force=True
+        )
+
+    @property
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height // ROW_HEIGHT - 1)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += self._page
+
+    def action_page_up(self) -> None:
+        self.cursor -= self._page
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.conversations) - 1
+
+    def action_select(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.Selected(self, self.current_id))
+
+    def on_click(self, event) -> None:
+        index = (event.y + round(self.scroll_y)) // ROW_HEIGHT
+        if 0 <= index < len(self.conversations):
+            if index == self.cursor:
+                self.action_select()
+            self.cursor = index
+
+    # ---- rendering ---------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = y + round(self.scroll_y)
+        index, part = divmod(line, ROW_HEIGHT)
+        if not self.conversations:
+            if line == 0:
+                style = self.get_component_rich_style("conversation-list--empty")
+                return Strip(list(fit(Text(" " + self.empty_text, style), width).render(self.app.console)), width)
+            return Strip.blank(width, self.rich_style)
+        if index >= len(self.conversations):
+            return Strip.blank(width, self.rich_style)
+        return self.render_row(index, width)[part]
+
+    def render_row(self, index: int, width: int) -> tuple[Strip, Strip]:
+        conv = self.conversations[index]
+        is_cursor = index == self.cursor
+        name = self.names.get(conv.contact_id, f"#{conv.contact_id}")
+        when = age(conv.last_activity_at, self.clock())
+        revision = (
+            name, conv.unread, conv.preview, conv.subject, conv.status, conv.assignee, conv.priority,
+            conv.channel, when, self.has_focus,
+        )
+        key = (conv.id, width, revision, is_cursor)
+        cached = self._rows.get(key)
+        if cached is not None:
+            return cached
+        lines = self._row_texts(conv, name, when, width)
+        base = self.rich_style
+        if is_cursor:
+            base = base + self.get_component_rich_style("conversation-list--cursor")
+        console = self.app.console
+        strips = tuple(
+            Strip(list(Segment.apply_style(text.render(console), base)), width) for text in lines
+        )
+        self._rows.put(key, strips)  # type: ignore[arg-type]
+        return strips  # type: ignore[return-value]
+
+    def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
+        unread_style = self.get_component_rich_style("conversation-list--unread")
+        dim = self.get_component_rich_style("conversation-list--dim")
+        badge_style = self.get_component_rich_style("conversation-list--badge")
+        urgent = self.get_component_rich_style("conversation-list--urgent")
+
+        # line 1: unread · priority · name ………… badge  age
+        if conv.unread:
+            mark = Text(f"●{conv.unread if conv.unread < 100 else 99}" if conv.unread > 1 else "●", unread_style)
+        else:
+            mark = Text("")
+        left = Text(" ")
+        left.append_text(fit(mark, 3))
+        prio = _PRIORITY_MARK.get(conv.priority)
+        left.append(prio or " ", urgent if prio else Style())
+        right = Text(" ")
+        right.append(f"{badge(self.channel_kind(conv.channel)):>4}", badge_style)
+        right.append(f" {when:>4} ", dim)
+        name_style = unread_style if conv.unread else Style(bold=True)
+        name_width = max(0, width - left.cell_len - right.cell_len)
+        line1 = Text.assemble(left, fit(Text(clean_line(name) or "(no name)", name_style), name_width), right)
+
+        # line 2: preview ………… status · assignee
+        status = _STATUS_MARK.get(conv.status, "")
+        who = f"@{clean_line(conv.assignee)}" if conv.assignee else ""
+        tail_text = "  ".join(part for part in (status, who) if part)
+        tail = Text(f" {tail_text} " if tail_text else " ", dim)
+        if tail.cell_len > width // 2:
+            tail = fit(tail, width // 2)
+        preview = clean_line(conv.preview) or clean_line(conv.subject) or "—"
+        pre_width = max(0, width - 5 - tail.cell_len)
+        line2 = Text.assemble(Text("     "), fit(Text(preview, dim if not conv.unread else Style()), pre_width), tail)
+        return fit(line1, width), fit(line2, width)
+
+    def on_resize(self) -> None:
+        self._rows.clear()
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.conversations) * ROW_HEIGHT)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rows.clear()

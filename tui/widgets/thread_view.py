@@ -1,0 +1,274 @@
+"""The thread of one conversation: a virtualized ScrollView over pre-wrapped lines."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, utcnow
+from frontdesk.tui.safe import clean_line, safe_text
+from frontdesk.tui.widgets.formatting import LRU, age, clock_time, fit, human_size
+
+AUTHOR_COLOURS = ("#e5737f", "#8fc46a", "#5fa8e8", "#c38fe0", "#4fc1c9", "#e0a35f", "#e07fbf")
+_MARKS = {
+    Delivery.PENDING: ("◷ pending", "thread-view--pending"),
+    Delivery.SENT: ("✓ sent", "thread-view--sent"),
+    Delivery.DELIVERED: ("✓✓ delivered", "thread-view--sent"),
+    Delivery.READ: ("✓✓ read", "thread-view--read"),
+    Delivery.FAILED: ("✗ failed", "thread-view--failed"),
+    Delivery.UNCONFIRMED: ("? unconfirmed", "thread-view--unconfirmed"),
+}
+
+
+def author_colour(name: str) -> str:
+    """A stable colour per customer name."""
+    return AUTHOR_COLOURS[zlib.crc32(name.encode("utf-8", "replace")) % len(AUTHOR_COLOURS)]
+
+
+class ThreadView(ScrollView, can_focus=True):
+    """Messages oldest first; inbound left, replies indented, notes and events set apart."""
+
+    COMPONENT_CLASSES = {
+        "thread-view--meta",
+        "thread-view--outbound",
+        "thread-view--note",
+        "thread-view--note-label",
+        "thread-view--note-bar",
+        "thread-view--activity",
+        "thread-view--pending",
+        "thread-view--sent",
+        "thread-view--read",
+        "thread-view--failed",
+        "thread-view--unconfirmed",
+        "thread-view--typing",
+        "thread-view--empty",
+    }
+
+    DEFAULT_CSS = """
+    ThreadView {
+        overflow-x: hidden;
+        & > .thread-view--meta { color: $text-muted; }
+        & > .thread-view--outbound { color: $primary; text-style: bold; }
+        & > .thread-view--note { background: $warning 12%; }
+        & > .thread-view--note-label { background: $warning; color: $background; text-style: bold; }
+        & > .thread-view--note-bar { color: $warning; text-style: bold; }
+        & > .thread-view--activity { color: $text-muted; text-style: italic; }
+        & > .thread-view--pending { color: $text-muted; }
+        & > .thread-view--sent { color: $text-muted; }
+        & > .thread-view--read { color: $accent; text-style: bold; }
+        & > .thread-view--failed { color: $error; text-style: bold; }
+        & > .thread-view--unconfirmed { color: $warning; text-style: bold; }
+        & > .thread-view--typing { color: $text-muted; text-style: italic; }
+        & > .thread-view--empty { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.clock = clock
+        self.conversation: Conversation | None = None
+        self.messages: list[Message] = []
+        self.contact_name = ""
+        self.typing = False
+        self.retry_key = "ctrl+r"
+        self.empty_text = "No conversation selected."
+        self._lines: list[Strip] = []
+        self._wrapped: LRU[tuple, list[Strip]] = LRU(4096)
+        self._width = 0
+
+    # ---- data --------------------------------------------------------------------------
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.conversation.id if self.conversation is not None else None
+
+    def show(
+        self,
+        conversation: Conversation | None,
+        messages: Sequence[Message],
+        *,
+        contact_name: str = "",
+        typing: bool = False,
+    ) -> None:
+        """Show a thread; stays at the bottom when it was there, jumps there for a new thread."""
+        new_thread = conversation is None or conversation.id != self.conversation_id
+        self.conversation = conversation
+        self.messages = list(messages)
+        self.contact_name = contact_name
+        self.typing = typing
+        self._rebuild(force_bottom=new_thread)
+
+    def upsert(self, message: Message) -> None:
+        """Add or replace one message of the shown thread (a reply appears before the desk echoes it)."""
+        if message.conversation_id != self.conversation_id:
+            return
+        for i, existing in enumerate(self.messages):
+            if existing.id == message.id:
+                self.messages[i] = message
+                break
+        else:
+            self.messages.append(message)
+        self._rebuild()
+
+    def set_typing(self, typing: bool) -> None:
+        if typing != self.typing:
+            self.typing = typing
+            self._rebuild()
+
+    @property
+    def lines(self) -> list[Strip]:
+        """Every wrapped line of the thread (for tests and copy)."""
+        return self._lines
+
+    @property
+    def plain_lines(self) -> list[str]:
+        return [strip.text for strip in self._lines]
+
+    # ---- layout ------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._rebuild()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._wrapped.clear()
+        if self.is_mounted:
+            self._rebuild()
+
+    def _rebuild(self, force_bottom: bool = False) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or not self.is_mounted:
+            return
+        at_bottom = force_bottom or self.scroll_y >= self.max_scroll_y - 1
+        if width != self._width:
+            self._width = width
+        lines: list[Strip] = []
+        for message in self.messages:
+            lines.extend(self._message_lines(message, width))
+        if self.typing and self.conversation is not None:
+            who = clean_line(self.contact_name) or "The customer"
+            lines.append(self._strip(fit(Text(f" {who} is typing…", self._style("typing")), width)))
+        if not self.messages and not self.typing:
+            text = " " + (self.empty_text if self.conversation is None else "No messages yet.")
+            lines.append(self._strip(fit(Text(text, self._style("empty")), width)))
+        self._lines = lines
+        self.virtual_size = Size(width, len(lines))
+        if at_bottom:
+            self.scroll_to(y=max(0, len(lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = y + round(self.scroll_y)
+        if 0 <= index < len(self._lines):
+            return self._lines[index].adjust_cell_length(width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    # ---- one message -------------------------------------------------------------------
+
+    def _style(self, part: str) -> Style:
+        return self.get_component_rich_style(f"thread-view--{part}")
+
+    def _strip(self, text: Text, base: Style | None = None) -> Strip:
+        style = self.rich_style + base if base is not None else self.rich_style
+        return Strip(list(Segment.apply_style(text.render(self.app.console), style)), text.cell_len)
+
+    def _message_lines(self, message: Message, width: int) -> list[Strip]:
+        when = clock_time(message.created_at, self.clock())
+        revision = (
+            message.body, message.delivery, message.delivery_reason, message.author, message.private,
+            len(message.attachments), when, self.retry_key,
+            age(message.created_at, self.clock()) if message.kind is MessageKind.ACTIVITY else "",
+        )
+        key = (message.id, width, revision)
+        cached = self._wrapped.get(key)
+        if cached is None:
+            cached = self._render_message(message, width, when)
+            self._wrapped.put(key, cached)
+        return cached
+
+    def _render_message(self, message: Message, width: int, when: str) -> list[Strip]:
+        if message.kind is MessageKind.ACTIVITY:
+            text = Text(f"— {clean_line(message.body)} · {age(message.created_at, self.clock())} —", self._style("activity"))
+            text.truncate(width, overflow="ellipsis")
+            text.align("center", width)
+            return [self._strip(text), self._strip(Text(" " * width))]
+
+        inbound = message.direction is Direction.IN
+        note = message.is_note
+        indent = 1 if inbound else max(1, width // 6)
+        bubble = max(4, width - indent - (max(1, width // 6) if inbound else 1))
+        meta = self._style("meta")
+        if note:
+            bar_style = self._style("note-bar")
+            fill = self._style("note")
+        elif inbound:
+            bar_style = Style(color=author_colour(message.author), bold=True)
+            fill = Style()
+        else:
+            bar_style = self._style("outbound")
+            fill = Style()
+        bar = "┃ " if note else "▌ "
+
+        def row(content: Text) -> Strip:
+            line = Text(" " * indent)
+            body = Text(bar, bar_style)
+            body.append_text(content)
+            body = fit(body, bubble)
+            body.stylize(fill)
+            line.append_text(body)
+            line = fit(line, width)
+            return self._strip(line)
+
+        lines: list[Strip] = []
+        header = Text()
+        if note:
+            header.append(" NOTE ", self._style("note-label"))
+            header.append(" not sent · ", self._style("note-bar"))
+            header.append(clean_line(message.author) or "agent", Style(bold=True))
+        else:
+            author = clean_line(message.author) or ("customer" if inbound else "agent")
+            header.append(author, bar_style)
+        header.append(f"  {when}", meta)
+        mark = _MARKS.get(message.delivery) if not inbound and not note else None
+        if mark is not None:
+            header.append("  ")
+            header.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
+        lines.append(row(header))
+
+        if message.body:
+            body = safe_text(message.body)
+            for wrapped in body.wrap(self.app.console, max(1, bubble - len(bar)), overflow="fold"):
+                wrapped.rstrip()
+                lines.append(row(wrapped))
+        for attachment in message.attachments:
+            info = Text("📎 ")
+            info.append_text(safe_text(attachment.name, Style(underline=True), one_line=True))
+            info.append(f" · {clean_line(attachment.mime)} · {human_size(attachment.size)}", meta)
+            lines.append(row(info))
+        if not inbound and not note:
+            if message.delivery is Delivery.FAILED:
+                reason = clean_line(message.delivery_reason) or "the channel refused it"
+                lines.append(row(Text(f"✗ Not delivered: {reason} — retry? ({self.retry_key})", self._style("failed"))))
+            elif message.delivery is Delivery.UNCONFIRMED:
+                reason = clean_line(message.delivery_reason) or "the channel did not confirm it"
+                lines.append(row(Text(f"? {reason} — retry? ({self.retry_key})", self._style("unconfirmed"))))
+            elif message.delivery is Delivery.PENDING and message.delivery_reason:
+                lines.append(row(Text(f"◷ retrying: {clean_line(message.delivery_reason)}", meta)))
+        lines.append(self._strip(Text(" " * width)))
+        return lines
