@@ -94,6 +94,14 @@ class Backend(ABC):
             )
         return value
 
+    def redact(self, text: str) -> str:
+        """`text` with every secret of this channel replaced by `***` (for logs and reasons)."""
+        for key in self.secret_names:
+            value = self._secrets(key)
+            if value:
+                text = text.replace(value, "***")
+        return text
+
     @property
     def channel_kind(self) -> str:
         """The kind shown in the console; a backend serving several kinds overrides it."""

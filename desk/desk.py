@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -118,11 +119,12 @@ class Desk:
             except asyncio.CancelledError:
                 raise
             except ConfigError as exc:
-                self._set_channel_status(name, ChannelStatus("down", str(exc)))
+                self._set_channel_status(name, ChannelStatus("down", backend.redact(str(exc))))
                 return
             except Exception as exc:
-                log.warning("channel %s stopped: %s; restarting in %.0fs", name, exc, delay)
-                self._set_channel_status(name, ChannelStatus("down", f"{exc} — retrying in {delay:.0f}s"))
+                reason = backend.redact(f"{exc}")
+                log.warning("channel %s stopped: %s; restarting in %.0fs", name, reason, delay)
+                self._set_channel_status(name, ChannelStatus("down", f"{reason} — retrying in {delay:.0f}s"))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 
@@ -212,13 +214,18 @@ class Desk:
                     self._typing[conv.id] = time.monotonic()
                     changes.append(Change(ChangeKind.TYPING, conv.id))
             case ChannelStatus():
-                self._set_channel_status(channel, event)
+                backend = self.channels.get(channel)
+                detail = backend.redact(event.detail) if backend is not None else event.detail
+                self._set_channel_status(channel, ChannelStatus(event.state, detail))
             case _:
                 raise TypeError(f"not a channel event: {type(event).__name__}")
 
     def _quarantine(self, channel: str, event: object, exc: Exception) -> None:
-        log.warning("channel %s: quarantined a bad event (%s: %s)", channel, type(exc).__name__, exc)
-        self.store.quarantine(channel, repr(event)[:10_000], f"{type(exc).__name__}: {exc}")
+        backend = self.channels.get(channel)
+        clean = backend.redact if backend is not None else str
+        reason = clean(f"{type(exc).__name__}: {exc}")
+        log.warning("channel %s: quarantined a bad event (%s)", channel, reason)
+        self.store.quarantine(channel, clean(repr(event)[:10_000]), reason)
 
     def _ingest_message(self, channel: str, ev: Inbound, changes: list[Change]) -> None:
         if not ev.external_id or not ev.thread_key:
@@ -535,8 +542,11 @@ class Desk:
             if e.state == "pending" and e.next_attempt_at is not None
         ]
         timeout = max(0.05, min(waits)) if waits else 30.0
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+        # coincides with the wake-up, and stop() would then hang for the full timeout
         try:
-            await asyncio.wait_for(self._wake_outbox.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake_outbox.wait()
         except TimeoutError:
             pass
 
@@ -562,6 +572,7 @@ class Desk:
             raise
         except Exception as exc:
             outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
+            outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():
                 if outcome.delivery is Delivery.PENDING:
                     entry.state, entry.next_attempt_at, entry.last_error = "pending", outcome.retry_at, outcome.reason
