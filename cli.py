@@ -86,9 +86,11 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.backends.registry import UnknownBackend
     from frontdesk.config import ConfigError
     from frontdesk.credentials import CredentialsError
+    from frontdesk.keymaps.loader import KeymapError
     from frontdesk.store import StoreError, StoreLocked
 
-    known = (CliError, ConfigError, CredentialsError, StoreError, StoreLocked, UnknownBackend, BackendConfigError)
+    known = (CliError, ConfigError, CredentialsError, KeymapError, StoreError, StoreLocked, UnknownBackend,
+             BackendConfigError)
     return isinstance(exc, known)
 
 

@@ -82,11 +82,20 @@ class Composer(TextArea):
             self.border_title = Text(f"Reply via {clean_line(self.channel)}" if self.channel else "Reply")
             self.placeholder = "Write a reply to the customer…"
 
+    class _SendQueued(Message):
+        """Enter was pressed; handled in this widget's queue behind the keys typed before it."""
+
     def action_submit(self) -> None:
+        # Enter is a priority binding, so it runs as soon as the app sees it — possibly
+        # before keys that arrived in the same burst (a paste, an ssh packet) reached the
+        # TextArea. Reading the text now would drop them; queue behind them instead.
+        self.post_message(self._SendQueued())
+
+    def on_composer__send_queued(self, message: _SendQueued) -> None:
+        message.stop()
         text = self.text
-        if not text.strip():
-            return
-        self.post_message(self.Submitted(self, text, self.mode))
+        if text.strip():
+            self.post_message(self.Submitted(self, text, self.mode))
 
     def action_newline(self) -> None:
         self.insert("\n")
