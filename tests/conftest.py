@@ -165,3 +165,8 @@ def run_sync(coro):
         return loop.run_until_complete(coro)
     finally:
         loop.close()
+
+
+def pytest_addoption(parser):
+    """`--trials N`: how many SIGKILLs the crash suite runs (tests/test_crash.py; default 20)."""
+    parser.addoption("--trials", type=int, default=20, help="crash-suite trials (default 20; 500 for the long run)")
