@@ -1,0 +1,176 @@
+"""A tiny real HTTP/1.1 server on 127.0.0.1, run in a thread, that hands each request to an app.
+
+The app returns a `Response`, `DROP` (read the request, close the connection without an
+answer) or `Hang(seconds)` (read the request, answer nothing for that long, then close):
+enough to play a channel's API and its failures over a real socket.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else {}
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+    def params(self) -> dict[str, Any]:
+        """JSON body, urlencoded form, or multipart fields (files as (filename, bytes))."""
+        kind = self.headers.get("content-type", "")
+        if kind.startswith("application/json"):
+            return self.json()
+        if kind.startswith("multipart/form-data"):
+            message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + kind.encode() + b"\r\n\r\n" + self.body)
+            out: dict[str, Any] = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                out[name] = (part.get_filename(), payload) if part.get_filename() else payload.decode()
+            return out
+        if kind.startswith("application/x-www-form-urlencoded"):
+            return {k: v if len(v) > 1 else v[0] for k, v in self.form().items()}
+        return {k: v[0] for k, v in self.query.items()}
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # JSON-serialisable, or bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+DROP = object()
+
+
+@dataclass
+class Hang:
+    seconds: float
+
+
+App = Callable[[Request], "Response | object"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake.connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.fake.connections.discard(self.connection)  # type: ignore[attr-defined]
+        super().finish()
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
+                          {k.lower(): v for k, v in self.headers.items()}, body)
+        server: FakeServer = self.server.fake  # type: ignore[attr-defined]
+        server.requests.append(request)
+        answer = server.app(request)
+        if answer is DROP:
+            self.close_connection = True
+            return
+        if isinstance(answer, Hang):
+            server.released.wait(answer.seconds)
+            self.close_connection = True
+            return
+        assert isinstance(answer, Response)
+        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        headers = {"Content-Type": "application/json", **answer.headers}
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # a bug in a fake: show it
+
+
+class FakeServer:
+    """Serve `app` on 127.0.0.1:`port` (0 = any free port) until `stop()`; `restart()` keeps the port."""
+
+    def __init__(self, app: App, port: int = 0) -> None:
+        self.app = app
+        self.port = port
+        self.requests: list[Request] = []
+        self.released = threading.Event()
+        self.connections: set[Any] = set()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self.released.clear()
+        httpd = _Server(("127.0.0.1", self.port), _Handler)
+        httpd.fake = self  # type: ignore[attr-defined]
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.released.set()
+        wake = getattr(self.app, "wake", None)
+        if wake:
+            wake()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        for conn in list(self.connections):  # an outage cuts open connections too
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connections.clear()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
