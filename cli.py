@@ -82,7 +82,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def is_user_error(exc: BaseException) -> bool:
-    from frontdesk.backends.base import ConfigError as BackendConfigError
+    from frontdesk.backends.base import BackendError
     from frontdesk.backends.registry import UnknownBackend
     from frontdesk.config import ConfigError
     from frontdesk.credentials import CredentialsError
@@ -90,7 +90,7 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.store import StoreError, StoreLocked
 
     known = (CliError, ConfigError, CredentialsError, KeymapError, StoreError, StoreLocked, UnknownBackend,
-             BackendConfigError)
+             BackendError)
     return isinstance(exc, known)
 
 

@@ -206,7 +206,15 @@ class ChannelStatus:
     detail: str = ""
 
 
-ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus
+@dataclass(slots=True)
+class Unparsable:
+    """Something the channel sent that the backend could not read: kept in quarantine."""
+
+    reason: str
+    payload: str
+
+
+ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus | Unparsable
 
 
 @dataclass(slots=True)

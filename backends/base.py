@@ -128,6 +128,10 @@ class Backend(ABC):
         """
         raise NotImplementedError(f"the {self.kind} backend cannot fetch once; run `frontdesk sync` instead")
 
+    async def fetch_attachment(self, ref: str) -> bytes:
+        """The bytes of a received attachment (`Attachment.ref`), downloaded on request."""
+        raise NotImplementedError(f"the {self.kind} backend cannot download attachments")
+
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""
         return []

@@ -27,7 +27,7 @@ import httpx
 from frontdesk import __version__
 from frontdesk.backends.base import AmbiguousError, BackendError, ConfigError, PermanentError, Sink, TransientError
 from frontdesk.credentials import redact
-from frontdesk.model import ChannelStatus
+from frontdesk.model import ChannelStatus, Unparsable
 
 log = logging.getLogger(__name__)
 
@@ -301,19 +301,6 @@ async def poll_forever(channel: str, sink: Sink, poll_once: Callable[[], Awaitab
 # ---- bad input --------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Unparsable:
-    """An item of a channel's page that could not be read. Handed to the sink, which quarantines it
-    (the desk keeps anything it cannot ingest, with the reason), so the rest of the page is kept."""
-
-    channel: str
-    reason: str
-    payload: str
-
-    def __repr__(self) -> str:
-        return f"Unparsable(channel={self.channel!r}, reason={self.reason!r}, payload={self.payload})"
-
-
 def unparsable(channel: str, item: Any, exc: BaseException, logger: logging.Logger = log, what: str = "item") -> Unparsable:
     """Log one line about a bad item and wrap it for quarantine (payload cut at 10,000 characters)."""
     reason = scrub(f"{type(exc).__name__}: {exc}")[:500]
@@ -322,4 +309,4 @@ def unparsable(channel: str, item: Any, exc: BaseException, logger: logging.Logg
     except Exception:
         payload = repr(item)
     logger.warning("channel %s: skipped a malformed %s (%s); it is quarantined", channel, what, reason)
-    return Unparsable(channel, reason, scrub(payload)[:10_000])
+    return Unparsable(reason, scrub(payload)[:10_000])

@@ -38,6 +38,7 @@ from frontdesk.model import (
     Priority,
     Status,
     Typing,
+    Unparsable,
     utcnow,
 )
 from frontdesk.store import OutboxEntry, Store
@@ -217,6 +218,9 @@ class Desk:
                 backend = self.channels.get(channel)
                 detail = backend.redact(event.detail) if backend is not None else event.detail
                 self._set_channel_status(channel, ChannelStatus(event.state, detail))
+            case Unparsable():
+                log.warning("channel %s: quarantined what it could not read (%s)", channel, event.reason)
+                self.store.quarantine(channel, event.payload, event.reason)
             case _:
                 raise TypeError(f"not a channel event: {type(event).__name__}")
 
