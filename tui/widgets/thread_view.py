@@ -262,13 +262,18 @@ class ThreadView(ScrollView, can_focus=True):
             info.append(f" · {clean_line(attachment.mime)} · {human_size(attachment.size)}", meta)
             lines.append(row(info))
         if not inbound and not note:
+            status: Text | None = None
             if message.delivery is Delivery.FAILED:
                 reason = clean_line(message.delivery_reason) or "the channel refused it"
-                lines.append(row(Text(f"✗ Not delivered: {reason} — retry? ({self.retry_key})", self._style("failed"))))
+                status = Text(f"✗ Not delivered: {reason} — retry? ({self.retry_key})", self._style("failed"))
             elif message.delivery is Delivery.UNCONFIRMED:
                 reason = clean_line(message.delivery_reason) or "the channel did not confirm it"
-                lines.append(row(Text(f"? {reason} — retry? ({self.retry_key})", self._style("unconfirmed"))))
+                status = Text(f"? {reason} — retry? ({self.retry_key})", self._style("unconfirmed"))
             elif message.delivery is Delivery.PENDING and message.delivery_reason:
-                lines.append(row(Text(f"◷ retrying: {clean_line(message.delivery_reason)}", meta)))
+                status = Text(f"◷ retrying: {clean_line(message.delivery_reason)}", meta)
+            if status is not None:
+                for wrapped in status.wrap(self.app.console, max(1, bubble - len(bar)), overflow="fold"):
+                    wrapped.rstrip()
+                    lines.append(row(wrapped))
         lines.append(self._strip(Text(" " * width)))
         return lines

@@ -1,0 +1,306 @@
+"""What an agent does in the console, driven with Pilot against a real desk and store."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from textual.geometry import Region
+
+from frontdesk.desk import View
+from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.widgets.composer import NOTE_TITLE
+
+SIZE = (140, 40)
+
+
+def make_app(desk, clock, **kw) -> FrontdeskApp:
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False, **kw)
+
+
+def rendered(widget) -> list[str]:
+    """The lines a widget puts on screen (borders included), as plain text."""
+    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+
+
+def screen_text(app) -> str:
+    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
+    svg = app.export_screenshot()
+    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
+    text = re.sub(r"<[^>]+>", "", svg)
+    return html.unescape(text).replace("\xa0", " ")
+
+
+async def settle(pilot) -> None:
+    """Let messages, change bursts and thread loads finish (the change feed worker runs forever)."""
+    app = pilot.app
+    for _ in range(3):
+        await pilot.pause(0.05)
+        loading = [w for w in app.workers if w.group == "thread"]
+        if loading:  # never an empty list: that waits for every worker, the change feed included
+            await app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
+async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await settle(pilot)
+
+
+async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        listing = app.conversation_list
+        assert [c.id for c in listing.conversations] == [1, 2, 3]
+        assert listing.has_focus
+        lines = rendered(listing)
+        assert "Mia Tanaka" in lines[1] and "WA" in lines[1] and "3m" in lines[1] and "●2" in lines[1]
+        assert "✉" in lines[3] and "2h" in lines[3] and "@Aiko" in lines[4]
+        thread = "\n".join(app.thread.plain_lines)
+        assert "Where is my order #1234?" in thread and "receipt.pdf" in thread
+        assert "NOTE" in thread and "Checking with the warehouse." in thread
+        assert "wa:+15550001" in screen_text(app)  # the contact panel
+        assert (await desk.conversation(1)).unread == 2  # highlighted, not opened
+        assert "All open (3)" in screen_text(app)
+
+
+async def test_move_in_the_list_and_open_marks_read(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 2
+        assert "確認していただけますか" in "".join(app.thread.plain_lines).replace(" ", "")
+        await pilot.press("down", "k", "j")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (await desk.conversation(3)).unread == 0
+        assert app.thread.has_focus
+        await pilot.press("escape")
+        assert app.conversation_list.has_focus
+        await pilot.press("end")
+        assert app.conversation_list.current_id == 3
+        await pilot.press("home")
+        assert app.conversation_list.current_id == 1
+
+
+async def test_reply_is_pending_then_sent_live(desk, clock, channels):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        assert app.composer.has_focus and app.composer.mode == "reply"
+        assert "Reply via whatsapp" in str(app.composer.border_title)
+        await pilot.press(*"Hi Mia", "ctrl+j", *"on its way")
+        assert app.composer.text == "Hi Mia\non its way"
+        await pilot.press("enter")
+        await settle(pilot)
+        thread = await desk.thread(1)
+        reply = thread[-1]
+        assert reply.body == "Hi Mia\non its way" and reply.delivery is Delivery.PENDING and not reply.private
+        assert app.composer.text == ""
+        text = "\n".join(app.thread.plain_lines)
+        assert "Hi Mia" in text and "◷ pending" in text
+
+        await desk.start()
+        try:
+            await wait_until(pilot, lambda: "✓ sent" in "\n".join(app.thread.plain_lines))
+        finally:
+            await desk.stop()
+        assert (await desk.thread(1))[-1].delivery is Delivery.SENT
+        assert [o.body for o in channels["wa"].sent] == ["Hi Mia\non its way"]
+
+
+async def test_blank_reply_is_not_submitted(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = len(await desk.thread(1))
+        await pilot.press("r", "space", "space", "enter")
+        await settle(pilot)
+        assert len(await desk.thread(1)) == before
+        assert desk.store.outbox() == []
+
+
+async def test_note_is_private_shown_as_note_and_never_queued(desk, clock, channels):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        composer = app.composer
+        assert composer.has_class("-note") and str(composer.border_title) == NOTE_TITLE
+        await pilot.press(*"refund approved @Ben", "enter")
+        await settle(pilot)
+        note = (await desk.thread(1))[-1]
+        assert note.private and note.body == "refund approved @Ben" and note.mentions == ["Ben"]
+        assert desk.store.outbox() == []
+        await desk.flush_outbox()
+        assert channels["wa"].sent == []
+        lines = app.thread.plain_lines
+        index = next(i for i, line in enumerate(lines) if "refund approved" in line)
+        assert "NOTE" in lines[index - 1] and "not sent" in lines[index - 1]
+        assert "┃" in lines[index]
+        assert NOTE_TITLE in screen_text(app)
+
+
+async def test_resolve_and_reopen(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert (await desk.conversation(1)).status is Status.RESOLVED
+        assert [c.id for c in app.conversation_list.conversations] == [2, 3]
+        assert app.conversation_list.current_id == 2
+        await pilot.press("v", "v", "v", "v")  # All → Mine → Unassigned → Snoozed → Resolved
+        await settle(pilot)
+        assert app.view is View.RESOLVED
+        assert [c.id for c in app.conversation_list.conversations] == [1, 4]
+        assert "✓ resolved" in rendered(app.conversation_list)[2]
+        assert "Resolved (2)" in screen_text(app)
+        await pilot.press("home", "e")
+        await settle(pilot)
+        assert (await desk.conversation(1)).status is Status.OPEN
+        assert [c.id for c in app.conversation_list.conversations] == [4]
+        assert any("reopened this" in line for line in (m.body for m in await desk.thread(1)))
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.view is View.ALL
+
+
+async def test_live_arrival_without_a_keypress(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await desk.ingest("wa", [Inbound("in-live-1", "+15550001", ContactRef("+15550001", "Mia Tanaka"),
+                                         "Is anyone there?", created_at=clock())])
+        await wait_until(pilot, lambda: "Is anyone there?" in "\n".join(app.thread.plain_lines))
+        assert "Is anyone there?" in rendered(app.conversation_list)[2]
+        assert "●3" in rendered(app.conversation_list)[1]
+        # a brand-new customer shows up at the top; the cursor stays on Mia
+        await desk.ingest("wa", [Inbound("in-live-2", "+15559999", ContactRef("+15559999", "Zoë New"),
+                                         "hello?", created_at=clock() + timedelta(seconds=1))])
+        await wait_until(pilot, lambda: len(app.conversation_list.conversations) == 4)
+        assert "Zoë New" in rendered(app.conversation_list)[1]
+        assert app.conversation_list.current_id == 1
+
+
+async def test_typing_indicator(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await desk.ingest("wa", [Typing("+15550001")])
+        await wait_until(pilot, lambda: "is typing…" in app.thread.plain_lines[-1])
+        assert "Mia Tanaka is typing…" in app.thread.plain_lines[-1]
+
+
+async def test_retry_last_unconfirmed_reply(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        text = " ".join(" ".join(app.thread.plain_lines).split())
+        assert "? unconfirmed" in text and "? timeout after sending — retry?" in text and "(^r)" in text
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert desk.store.message(2, 6).delivery is Delivery.PENDING
+        assert [e.message_id for e in desk.store.outbox()] == [6]
+        await pilot.press("ctrl+r")  # nothing left to retry: a warning, no crash
+        await settle(pilot)
+
+
+async def test_hostile_text_is_inert_on_screen(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3
+        screen = screen_text(app)
+        for forbidden in ("\x1b", "\u202e", "\u202c", "\x07", "SGVsbG8=", "]52;", "]0;", "pwned"):
+            assert forbidden not in screen, repr(forbidden)
+        assert "[bold]Mallory[/bold]evil" in screen  # markup stays literal, in list, thread and panel
+        assert screen.count("[bold]Mallory[/bold]evil") >= 3
+        assert "[bold]x[/bold] " in "\n".join(app.thread.plain_lines)
+        assert "invoice[red].exetxt" in "\n".join(app.thread.plain_lines)
+        list_lines = rendered(app.conversation_list)
+        assert "[bold]x[/bold] reversed done" in list_lines[6]
+        for line in rendered(app.thread) + list_lines:
+            assert "\x1b" not in line and "\u202e" not in line
+
+
+async def test_desk_errors_are_notified_with_markup_escaped(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+
+        async def broken(conv_id, body):
+            raise RuntimeError("[bold]boom[/bold] channel down")
+
+        desk.reply = broken
+        await pilot.press("r", "x", "enter")
+        await settle(pilot)
+        assert app.composer.text == "x"  # kept for another try
+        assert "[bold]boom[/bold] channel down" in screen_text(app)
+
+
+async def test_keymap_overrides_apply(desk, clock):
+    app = make_app(desk, clock, keymap={"cursor-down": "x", "reply": "R"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        assert app.conversation_list.current_id == 2
+        await pilot.press("j")  # no longer bound
+        assert app.conversation_list.current_id == 2
+        await pilot.press("R")
+        assert app.composer.has_focus
+
+
+async def test_focus_cycle_and_escape(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        assert app.thread.has_focus
+        await pilot.press("tab")
+        assert app.composer.has_focus
+        await pilot.press("tab")
+        assert app.contact_panel.has_focus
+        await pilot.press("shift+tab", "escape")
+        assert app.conversation_list.has_focus
+
+
+@pytest.mark.parametrize("count", [1500])
+async def test_large_list_is_virtualized(tmp_path, clock, count):
+    from frontdesk.desk import Desk
+    from frontdesk.model import Contact, Conversation
+    from frontdesk.store import Store
+    from datetime import timedelta
+
+    with Store.open(tmp_path / "big") as store:
+        desk = Desk(store, {}, agent="Aiko", clock=clock)
+        contacts = [Contact(i, f"Customer {i}") for i in range(1, count + 1)]
+        convs = [Conversation(i, "sms", i, f"+{i}", preview=f"message {i}",
+                              last_activity_at=clock() - timedelta(minutes=i)) for i in range(1, count + 1)]
+        await desk.load_workspace(contacts, convs, [])
+        app = make_app(desk, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert len(app.conversation_list.conversations) == count
+            await pilot.press("end")
+            await settle(pilot)
+            assert app.conversation_list.current_id == count
+            assert f"Customer {count}" in "\n".join(rendered(app.conversation_list))
+            assert len(app.conversation_list.children) == 0  # no widget per row
