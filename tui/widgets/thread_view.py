@@ -236,19 +236,25 @@ class ThreadView(ScrollView, can_focus=True):
             return self._strip(line)
 
         lines: list[Strip] = []
+        # who · delivery mark · time; the name gives way first, then the time
         header = Text()
         if note:
             header.append(" NOTE ", self._style("note-label"))
             header.append(" not sent · ", self._style("note-bar"))
-            header.append(clean_line(message.author) or "agent", Style(bold=True))
+            who = Text(clean_line(message.author) or "agent", Style(bold=True))
         else:
-            author = clean_line(message.author) or ("customer" if inbound else "agent")
-            header.append(author, bar_style)
-        header.append(f"  {when}", meta)
+            who = Text(clean_line(message.author) or ("customer" if inbound else "agent"), bar_style)
+        tail = Text()
         mark = _MARKS.get(message.delivery) if not inbound and not note else None
         if mark is not None:
-            header.append("  ")
-            header.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
+            tail.append("  ")
+            tail.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
+        tail.append(f"  {when}", meta)
+        room = bubble - len(bar) - header.cell_len - tail.cell_len
+        if who.cell_len > room:
+            who.truncate(max(4, room), overflow="ellipsis")
+        header.append_text(who)
+        header.append_text(tail)
         lines.append(row(header))
 
         if message.body:

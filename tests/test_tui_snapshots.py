@@ -1,0 +1,51 @@
+"""What the console looks like: snapshots at a fixed size with a fixed clock (no cursor blink)."""
+
+from __future__ import annotations
+
+from frontdesk.tui.app import FrontdeskApp
+
+SIZE = (140, 40)
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        loading = [w for w in pilot.app.workers if w.group == "thread"]
+        if loading:
+            await pilot.app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
+def make_app(desk, clock) -> FrontdeskApp:
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
+
+
+def test_main_screen(snap_compare, desk, clock):
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=settle)
+
+
+def test_note_mode_composer(snap_compare, desk, clock):
+    async def write_note(pilot):
+        await settle(pilot)
+        await pilot.press("n", *"Customer is VIP, refund ok")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=write_note)
+
+
+def test_japanese_and_emoji_thread(snap_compare, desk, clock):
+    async def open_japanese(pilot):
+        await settle(pilot)
+        await pilot.press("j", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_japanese)
+
+
+def test_hostile_contact(snap_compare, desk, clock):
+    async def open_hostile(pilot):
+        await settle(pilot)
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_hostile)

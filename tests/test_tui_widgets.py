@@ -1,0 +1,186 @@
+"""The widgets on plain model objects: alignment with CJK/emoji, cursor, scrolling, composer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+
+from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, Status
+from frontdesk.tui.widgets.composer import Composer
+from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
+from frontdesk.tui.widgets.formatting import age, badge
+from frontdesk.tui.widgets.thread_view import ThreadView
+
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # the conftest clock
+
+
+class Harness(App[None]):
+    """Mounts one widget and records the messages it posts."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.posted: list = []
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+    def on_conversation_list_highlighted(self, message) -> None:
+        self.posted.append(("highlighted", message.conversation_id))
+
+    def on_conversation_list_selected(self, message) -> None:
+        self.posted.append(("selected", message.conversation_id))
+
+    def on_composer_submitted(self, message) -> None:
+        self.posted.append(("submitted", message.text, message.mode))
+
+    def on_composer_cancelled(self, message) -> None:
+        self.posted.append(("cancelled",))
+
+
+def test_age_and_badges():
+    assert [age(NOW - timedelta(**kw), NOW) for kw in ({"seconds": 5}, {"minutes": 3}, {"hours": 2}, {"days": 5}, {"days": 20}, {"days": 800})] == [
+        "now", "3m", "2h", "5d", "2w", "2y"]
+    assert [badge(k) for k in ("email", "whatsapp", "messenger", "sms", "telegram", "line", "viber")] == [
+        "✉", "WA", "FB", "SMS", "TG", "LINE", "VIBE"]
+
+
+async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
+    ws = workspace
+    names = {c.id: c.name for c in ws.contacts}
+    kinds = {"wa": "whatsapp", "mail": "email"}
+    widget = ConversationList(clock=clock, channel_kind=kinds.get)
+    app = Harness(widget)
+    for width in (31, 40, 57):
+        async with app.run_test(size=(width, 12)) as pilot:
+            widget.set_conversations(ws.conversations, names)
+            await pilot.pause()
+            inner = widget.scrollable_content_region.width
+            for y in range(len(ws.conversations) * ROW_HEIGHT):
+                strip = widget.render_line(y)
+                assert strip.cell_length == inner
+                assert cell_len(strip.text) == inner, (width, y, strip.text)
+            lines = [widget.render_line(y).text for y in range(4)]
+            assert lines[2].rstrip().endswith("2h")  # age right-aligned after the CJK name
+            assert "山田" in lines[2]
+        app = Harness(widget := ConversationList(clock=clock, channel_kind=kinds.get))
+
+
+async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
+    ws = workspace
+    widget = ConversationList(clock=clock)
+    app = Harness(widget)
+    async with app.run_test(size=(50, 6)) as pilot:
+        widget.set_conversations(ws.conversations, {})
+        widget.focus()
+        await pilot.pause()
+        assert app.posted[-1] == ("highlighted", 1)
+        await pilot.press("j", "j")
+        assert widget.current_id == 3
+        await pilot.press("end")
+        assert widget.current_id == 4
+        assert widget.scroll_y > 0  # kept visible in a 6-line window
+        await pilot.press("k", "enter")
+        await pilot.pause()
+        assert app.posted[-1] == ("selected", 3)
+        # the list changes under the cursor: a new conversation on top, conversation 2 gone
+        new = Conversation(9, "wa", 9, "x", preview="new", last_activity_at=NOW)
+        widget.set_conversations([new, ws.conversations[0], ws.conversations[2], ws.conversations[3]])
+        assert widget.current_id == 3
+        # the highlighted conversation disappears: the cursor stays at its row
+        widget.set_conversations([new, ws.conversations[0], ws.conversations[3]])
+        await pilot.pause()
+        assert widget.current_id == 4 and app.posted[-1] == ("highlighted", 4)
+        widget.set_conversations([])
+        await pilot.pause()
+        assert widget.current is None
+        assert "No conversations" in widget.render_line(0).text
+
+
+def _messages(n: int) -> list[Message]:
+    return [Message(i, 1, Direction.IN, f"message {i}", author="Mia", created_at=NOW - timedelta(minutes=n - i))
+            for i in range(1, n + 1)]
+
+
+async def test_thread_stays_at_bottom_only_when_it_was_there(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    widget = ThreadView(clock=clock)
+    app = Harness(widget)
+    async with app.run_test(size=(60, 12)) as pilot:
+        messages = _messages(30)
+        widget.show(conv, messages, contact_name="Mia")
+        await pilot.pause()
+        assert widget.scroll_y == widget.max_scroll_y > 0
+        messages.append(Message(31, 1, Direction.IN, "newest", author="Mia", created_at=NOW))
+        widget.show(conv, messages, contact_name="Mia")
+        await pilot.pause()
+        assert widget.scroll_y == widget.max_scroll_y
+        assert "newest" in widget.render_line(widget.size.height - 2).text
+        widget.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        messages.append(Message(32, 1, Direction.IN, "while reading", author="Mia", created_at=NOW))
+        widget.show(conv, messages, contact_name="Mia")
+        await pilot.pause()
+        assert widget.scroll_y == 0  # reading older messages: not yanked down
+
+
+async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    widget = ThreadView(clock=clock)
+    app = Harness(widget)
+    async with app.run_test(size=(40, 40)) as pilot:
+        long_ja = "日本語の長いメッセージです。" * 4
+        widget.show(conv, [
+            Message(1, 1, Direction.IN, long_ja, author="花子"),
+            Message(2, 1, Direction.OUT, "pending one", delivery=Delivery.PENDING, author="Aiko"),
+            Message(3, 1, Direction.OUT, "read one", delivery=Delivery.READ, author="Aiko"),
+            Message(4, 1, Direction.OUT, "failed one", delivery=Delivery.FAILED, delivery_reason="blocked", author="Aiko"),
+            Message(5, 1, Direction.OUT, "secret", private=True, author="Ben"),
+            Message(6, 1, Direction.OUT, "Aiko resolved this", kind=MessageKind.ACTIVITY, private=True,
+                    created_at=NOW - timedelta(hours=2)),
+        ], contact_name="花子", typing=True)
+        await pilot.pause()
+        lines = widget.plain_lines
+        width = widget.scrollable_content_region.width
+        assert all(cell_len(line) == width for line in lines)
+        ja_lines = [line for line in lines if "。" in line or "語" in line]
+        assert len(ja_lines) >= 3  # wrapped at cell width, nothing lost
+        assert long_ja in "".join(line.replace("▌", "").replace(" ", "") for line in ja_lines)
+        text = "\n".join(lines)
+        for expected in ("◷ pending", "✓✓ read", "✗ failed", "Not delivered: blocked", "NOTE", "secret",
+                         "— Aiko resolved this · 2h —", "花子 is typing…"):
+            assert expected in text, expected
+        event = next(line for line in lines if "resolved this" in line)
+        assert event.startswith(" ") and event.endswith(" ")  # centred
+
+
+async def test_composer_modes_submit_newline_and_cancel():
+    composer = Composer(cursor_blink=False)
+    app = Harness(composer)
+    async with app.run_test() as pilot:
+        composer.set_mode("reply", "whatsapp")
+        composer.focus()
+        assert str(composer.border_title) == "Reply via whatsapp"
+        await pilot.press("enter", "space", "enter")
+        await pilot.pause()
+        assert app.posted == []  # blank: not submitted
+        composer.clear()
+        await pilot.press("h", "i", "ctrl+j", "x", "enter")
+        await pilot.pause()
+        assert app.posted == [("submitted", "hi\nx", "reply")]
+        composer.set_mode("note")
+        assert composer.has_class("-note") and "not sent" in str(composer.border_title)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.posted[-1] == ("submitted", "hi\nx", "note")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.posted[-1] == ("cancelled",)
+
+
+def test_statuses_render_in_rows():
+    conv = Conversation(1, "wa", 1, "k", status=Status.SNOOZED, assignee="Aiko")
+    assert conv.status is Status.SNOOZED
