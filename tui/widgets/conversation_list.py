@@ -18,7 +18,7 @@ from textual.strip import Strip
 
 from frontdesk.model import Conversation, Priority, Status, utcnow
 from frontdesk.tui.safe import clean_line
-from frontdesk.tui.widgets.formatting import LRU, age, badge, fit
+from frontdesk.tui.widgets.formatting import LRU, age, badge, fit, foreground
 
 ROW_HEIGHT = 2
 _STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
@@ -52,9 +52,9 @@ class ConversationList(ScrollView, can_focus=True):
         overflow-x: hidden;
         & > .conversation-list--cursor { background: $primary 30%; }
         &:focus > .conversation-list--cursor { background: $primary 60%; }
-        & > .conversation-list--unread { color: $accent; text-style: bold; }
+        & > .conversation-list--unread { color: $text-accent; text-style: bold; }
         & > .conversation-list--dim { color: $text-muted; }
-        & > .conversation-list--badge { color: $secondary; text-style: bold; }
+        & > .conversation-list--badge { color: $text-secondary; text-style: bold; }
         & > .conversation-list--urgent { color: $error; text-style: bold; }
         & > .conversation-list--empty { color: $text-muted; text-style: italic; }
     }
@@ -236,10 +236,8 @@ class ConversationList(ScrollView, can_focus=True):
         return strips  # type: ignore[return-value]
 
     def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
-        unread_style = self.get_component_rich_style("conversation-list--unread")
-        dim = self.get_component_rich_style("conversation-list--dim")
-        badge_style = self.get_component_rich_style("conversation-list--badge")
-        urgent = self.get_component_rich_style("conversation-list--urgent")
+        part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731
+        unread_style, dim, badge_style, urgent = part("unread"), part("dim"), part("badge"), part("urgent")
 
         # line 1: unread · priority · name ………… badge  age
         if conv.unread:

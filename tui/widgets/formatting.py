@@ -7,6 +7,7 @@ from collections.abc import Hashable
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from rich.style import Style
 from rich.text import Text
 
 BADGES = {
@@ -64,6 +65,19 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def foreground(style: Style) -> Style:
+    """`style` without its background, so a row's background (the cursor) shows through."""
+    return Style(
+        color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
+        underline=style.underline, strike=style.strike, reverse=style.reverse,
+    )
+
+
+def background(style: Style) -> Style:
+    """Only the background of `style`."""
+    return Style(bgcolor=style.bgcolor)
 
 
 def fit(text: Text, width: int) -> Text:

@@ -15,7 +15,7 @@ from textual.strip import Strip
 
 from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, utcnow
 from frontdesk.tui.safe import clean_line, safe_text
-from frontdesk.tui.widgets.formatting import LRU, age, clock_time, fit, human_size
+from frontdesk.tui.widgets.formatting import LRU, age, background, clock_time, fit, foreground, human_size
 
 AUTHOR_COLOURS = ("#e5737f", "#8fc46a", "#5fa8e8", "#c38fe0", "#4fc1c9", "#e0a35f", "#e07fbf")
 _MARKS = {
@@ -182,7 +182,9 @@ class ThreadView(ScrollView, can_focus=True):
     # ---- one message -------------------------------------------------------------------
 
     def _style(self, part: str) -> Style:
-        return self.get_component_rich_style(f"thread-view--{part}")
+        style = self.get_component_rich_style(f"thread-view--{part}")
+        # a label keeps its own background; other parts take the row's (a note's tint)
+        return style if part == "note-label" else foreground(style)
 
     def _strip(self, text: Text, base: Style | None = None) -> Strip:
         style = self.rich_style + base if base is not None else self.rich_style
@@ -216,7 +218,7 @@ class ThreadView(ScrollView, can_focus=True):
         meta = self._style("meta")
         if note:
             bar_style = self._style("note-bar")
-            fill = self._style("note")
+            fill = background(self.get_component_rich_style("thread-view--note"))
         elif inbound:
             bar_style = Style(color=author_colour(message.author), bold=True)
             fill = Style()
