@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("channel")
     creds.add_argument("key")
     creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
+
+    bench = sub.add_parser("bench", parents=[common], help="measure start, keys, live arrival, ingest, search and memory")
+    bench.add_argument("--conversations", type=int, default=10_000, metavar="N", help="conversations in the large cache (default 10000)")
+    bench.add_argument("--messages", type=int, default=200_000, metavar="M", help="messages in the large cache (default 200000)")
+    bench.add_argument("--thread-messages", type=int, default=5_000, metavar="T", help="messages in its longest thread (default 5000)")
+    bench.add_argument("--presses", type=int, default=200, help="key presses per keypress measurement (default 200)")
+    bench.add_argument("--runs", type=int, default=5, help="cold starts per cache (default 5)")
+    bench.add_argument("--seed", type=int, default=7, help="seed of the generated caches (default 7)")
+    bench.add_argument("--json", action="store_true", help="JSON with units and sizes instead of a table")
     return parser
 
 
@@ -329,6 +338,16 @@ def cmd_creds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmarks in a temp dir (or in --data-dir, kept); see bench.py."""
+    from frontdesk import bench
+
+    for name in ("conversations", "messages", "presses", "runs"):
+        if getattr(args, name) < 1:
+            raise CliError(f"--{name} must be at least 1")
+    return bench.main(args)
+
+
 def read_secret(prompt: str) -> str:
     """From a hidden prompt on a terminal, else the first line of stdin (never from argv)."""
     if sys.stdin.isatty():
@@ -345,4 +364,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "doctor": cmd_doctor,
     "creds": cmd_creds,
+    "bench": cmd_bench,
 }

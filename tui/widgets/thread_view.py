@@ -26,6 +26,9 @@ _MARKS = {
     Delivery.FAILED: ("✗ failed", "thread-view--failed"),
     Delivery.UNCONFIRMED: ("? unconfirmed", "thread-view--unconfirmed"),
 }
+WINDOW = 300
+"""Messages wrapped when a thread opens (newest first); older ones are wrapped as the agent
+scrolls up to them, so opening a 5,000-message thread costs the same as a 300-message one."""
 
 
 def author_colour(name: str) -> str:
@@ -90,6 +93,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._lines: list[Strip] = []
         self._wrapped: LRU[tuple, list[Strip]] = LRU(4096)
         self._width = 0
+        self._first = 0  # index of the oldest message wrapped (see WINDOW)
 
     # ---- data --------------------------------------------------------------------------
 
@@ -109,6 +113,9 @@ class ThreadView(ScrollView, can_focus=True):
         new_thread = conversation is None or conversation.id != self.conversation_id
         self.conversation = conversation
         self.messages = list(messages)
+        if new_thread:
+            self._first = max(0, len(self.messages) - WINDOW)
+        self._first = min(self._first, max(0, len(self.messages) - 1))
         self.contact_name = contact_name
         self.typing = typing
         self._rebuild(force_bottom=new_thread)
@@ -132,7 +139,7 @@ class ThreadView(ScrollView, can_focus=True):
 
     @property
     def lines(self) -> list[Strip]:
-        """Every wrapped line of the thread (for tests and copy)."""
+        """Every wrapped line of the thread so far: the newest WINDOW messages and any older ones scrolled to."""
         return self._lines
 
     @property
@@ -158,7 +165,10 @@ class ThreadView(ScrollView, can_focus=True):
         if width != self._width:
             self._width = width
         lines: list[Strip] = []
-        for message in self.messages:
+        if self._first > 0:
+            text = f" ↑ {self._first:,} earlier messages — scroll up to see them"
+            lines.append(self._strip(fit(Text(text, self._style("meta")), width)))
+        for message in self.messages[self._first:]:
             lines.extend(self._message_lines(message, width))
         if self.typing and self.conversation is not None:
             who = clean_line(self.contact_name) or "The customer"
@@ -171,6 +181,20 @@ class ThreadView(ScrollView, can_focus=True):
         if at_bottom:
             self.scroll_to(y=max(0, len(lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True)
         self.refresh()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < 1 and self._first > 0:
+            self.call_later(self._wrap_earlier)
+
+    def _wrap_earlier(self) -> None:
+        """Wrap the next WINDOW older messages above the view, keeping what is on screen in place."""
+        if self._first == 0 or self.scroll_y >= 1:
+            return
+        before = len(self._lines)
+        self._first = max(0, self._first - WINDOW)
+        self._rebuild()
+        self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True, force=True)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -1,0 +1,802 @@
+"""`frontdesk bench`: the console's speed at a given cache size, each figure beside a same-run baseline.
+
+Every measurement runs against a synthetic cache made by the demo generator (one extra
+conversation holds a long thread) and is paired with a baseline measured in the same run,
+so the ratio holds on a noisy machine:
+
+- cold start: a real `frontdesk` console process on a pseudo-terminal, from spawn to the
+  first frame that shows the conversation list, with the large cache vs an empty one;
+  the peak RSS of that process (also after a search built its index) is the memory figure;
+- keypress latency: key event to the end of the next frame, moving in the list and paging
+  the long thread, vs a bare Textual app of the same size whose key handler repaints one
+  line. Both apps run headless with the same frame probe, which also turns each frame
+  into the bytes a terminal would receive, so that work is counted too;
+- live arrival: an inbound message handed to `desk.ingest` until a frame shows it, at two
+  rates;
+- ingest: messages persisted per second in batches, and one single write into a cache of
+  100 conversations vs one of N;
+- search: `Desk.search` over the large cache (the first search builds the index).
+
+The functions take sizes, so tests run them small; `main` prints a table or JSON.
+Only the standard library is imported here; the rest is imported where it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+TERMINAL = (120, 40)
+LIVE_TOKEN = re.compile(r"QX(\d{6})QX")
+
+
+# ---- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One measured figure, with its unit and (when the issue sets one) the target."""
+
+    key: str
+    label: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class Report:
+    sizes: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str, label: str, value: float, unit: str, target: str = "", met: bool | None = None) -> None:
+        self.figures.append(Figure(key, label, round(value, 4), unit, target, met))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sizes": self.sizes,
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "textual": _textual_version(),
+            },
+            "figures": [asdict(f) for f in self.figures],
+            "notes": self.notes,
+        }
+
+    def table(self) -> str:
+        rows = [("figure", "value", "target", "")]
+        for f in self.figures:
+            value = f"{f.value:,.0f}" if abs(f.value) >= 1000 else f"{f.value:.3g}" if f.unit != "x" else f"{f.value:.2f}"
+            rows.append((f.label, f"{value} {f.unit}", f.target, {True: "met", False: "MISSED", None: ""}[f.met]))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        s = self.sizes
+        head = (
+            f"frontdesk bench — {s['conversations']:,} conversations, {s['messages']:,} messages "
+            f"(longest thread {s['thread_messages']:,}), terminal {s['terminal'][0]}x{s['terminal'][1]}, "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, Textual {_textual_version()}"
+        )
+        return "\n".join([head, "", *lines, *(f"note: {n}" for n in self.notes)])
+
+
+def _textual_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("textual")
+    except Exception:
+        return "?"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+# ---- the synthetic cache ---------------------------------------------------------------------
+
+
+@dataclass
+class Cache:
+    """A generated cache on disk and what the measurements need to know about it."""
+
+    root: Path
+    conversations: int
+    messages: int
+    long_thread_id: int | None
+    open_count: int  # conversations in the "All open" view
+    threads: list[Any]  # demo LiveThreads of open conversations, for live traffic
+    words: list[str]  # words taken from message bodies, for search queries
+    names: list[str]  # contact names, for search queries
+    long_thread_messages: int = 0
+    build_seconds: float = 0.0
+
+
+def build_cache(
+    root: Path, conversations: int, messages: int, thread_messages: int = 0, seed: int = 7
+) -> Cache:
+    """Generate a workspace of the given size into `root` via `Desk.load_workspace`.
+
+    With `thread_messages`, the last conversation is one long thread of that many messages
+    (inside the total), for the thread-scrolling measurement.
+    """
+    from frontdesk.backends.demo import generate_workspace, threads_of
+    from frontdesk.desk import Desk
+    from frontdesk.model import Status
+    from frontdesk.store import Store
+
+    started = time.perf_counter()
+    long_thread = thread_messages > 0 and conversations > 1 and messages - thread_messages >= conversations - 1
+    base_convs = conversations - 1 if long_thread else conversations
+    base_msgs = messages - thread_messages if long_thread else messages
+    ws = generate_workspace(seed, conversations=base_convs, messages=base_msgs if base_convs else None)
+    long_thread_id = None
+    if long_thread:
+        extra = generate_workspace(seed + 1, conversations=1, messages=thread_messages)
+        conv = extra.conversations[0]
+        long_thread_id = conv.id = base_convs + 1
+        conv.contact_id = ws.contacts[0].id
+        conv.thread_key = f"bench-long-thread-{long_thread_id}"
+        conv.status = Status.OPEN
+        for offset, m in enumerate(extra.messages, start=base_msgs + 1):
+            m.id, m.conversation_id = offset, long_thread_id
+            if m.external_id:
+                m.external_id = f"{conv.channel}-bench-{offset}"
+        ws.conversations.append(conv)
+        ws.messages.extend(extra.messages)
+    with Store.open(root) as store:
+        asyncio.run(Desk(store).load_workspace(ws.contacts, ws.conversations, ws.messages))
+    open_ids = {c.id for c in ws.conversations if c.status in (Status.OPEN, Status.PENDING)}
+    rng = random.Random(seed)
+    sample = rng.sample(ws.messages, min(200, len(ws.messages)))
+    words = [w for m in sample for w in m.body.split() if len(w) >= 4 and w.isalpha()]
+    return Cache(
+        root=root,
+        conversations=len(ws.conversations),
+        messages=len(ws.messages),
+        long_thread_id=long_thread_id,
+        open_count=len(open_ids),
+        threads=[t for t in threads_of(ws) if t.conversation_id in open_ids and t.conversation_id != long_thread_id],
+        words=words,
+        names=[c.name for c in ws.contacts],
+        long_thread_messages=thread_messages if long_thread else 0,
+        build_seconds=time.perf_counter() - started,
+    )
+
+
+# ---- cold start and memory (a console process on a pseudo-terminal) ---------------------------
+
+
+def console_child(root: str, search_done: str = "") -> None:
+    """What the parent spawns: the console on `root`, as `frontdesk` runs it (no channels).
+
+    With `search_done`, it runs one search a second after start and then creates that file.
+    """
+    from frontdesk.cli import resolve_keymap
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+    from frontdesk.tui.app import FrontdeskApp
+
+    with Store.open(root) as store:
+        desk = Desk(store, agent="Aiko")
+        app = FrontdeskApp(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
+
+        async def search_later() -> None:
+            await asyncio.sleep(1.0)
+            await desk.search("refund")
+            Path(search_done).touch()
+
+        async def session() -> None:
+            await desk.start()
+            task = asyncio.create_task(search_later()) if search_done else None
+            try:
+                await app.run_async()
+            finally:
+                if task is not None:
+                    task.cancel()
+                await desk.stop()
+
+        asyncio.run(session())
+
+
+@dataclass
+class StartRun:
+    seconds: float
+    peak_rss_mb: float
+    peak_rss_after_search_mb: float | None = None
+
+
+def _read_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def start_console(root: Path, marker: str, *, search: bool = False, timeout: float = 60.0) -> StartRun:
+    """Spawn the console on a pseudo-terminal; seconds until `marker` is drawn, peak RSS."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    cols, rows = TERMINAL
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    done_file = Path(tempfile.mkdtemp(prefix="fd-bench-")) / "searched"
+    code = "import sys; from frontdesk.bench import console_child; console_child(*sys.argv[1:])"
+    argv = [sys.executable, "-c", code, str(root)] + ([str(done_file)] if search else [])
+    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    for var in ("TEXTUAL", "TEXTUAL_DRIVER", "COLUMNS", "LINES"):
+        env.pop(var, None)
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True)
+    os.close(slave)
+    seen = b""
+    found_at: float | None = None
+
+    def pump(seconds: float) -> None:
+        nonlocal seen, found_at
+        ready, _, _ = select.select([master], [], [], seconds)
+        if not ready:
+            return
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            chunk = b""
+        if found_at is None:
+            seen += chunk
+            if marker.encode() in seen:
+                found_at = time.monotonic()
+
+    try:
+        while found_at is None:
+            if time.monotonic() - started > timeout or proc.poll() is not None:
+                tail = seen[-2000:].decode("utf-8", "replace")
+                raise RuntimeError(f"the console did not draw {marker!r} (exit {proc.poll()}): …{tail}")
+            pump(0.05)
+        run = StartRun(found_at - started, 0.0)
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end:
+            pump(0.05)
+        run.peak_rss_mb = _read_hwm_mb(proc.pid)
+        if search:
+            while not done_file.exists():
+                if time.monotonic() - started > timeout or proc.poll() is not None:
+                    raise RuntimeError("the console did not finish its search")
+                pump(0.05)
+            run.peak_rss_after_search_mb = _read_hwm_mb(proc.pid)
+        return run
+    finally:
+        _stop(proc, master, pump)
+        shutil.rmtree(done_file.parent, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen[bytes], master: int, pump: Callable[[float], None]) -> None:
+    try:
+        os.write(master, b"q")
+    except OSError:
+        pass
+    end = time.monotonic() + 5
+    while proc.poll() is None and time.monotonic() < end:
+        pump(0.05)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    os.close(master)
+
+
+def header_marker(open_count: int) -> str:
+    """What the header shows once the list is loaded (drawn in the same frame as the rows)."""
+    return f"All open ({open_count})"
+
+
+def measure_cold_start(big: Cache, empty: Cache, runs: int, report: Report) -> None:
+    """Alternate empty and large cache, `runs` times each; medians, ratio and peak RSS."""
+    empty_times, big_times, rss = [], [], []
+    for _ in range(runs):
+        empty_times.append(start_console(empty.root, header_marker(0)).seconds)
+        run = start_console(big.root, header_marker(big.open_count))
+        big_times.append(run.seconds)
+        rss.append(run.peak_rss_mb)
+    searched = start_console(big.root, header_marker(big.open_count), search=True)
+    big_median, empty_median = statistics.median(big_times), statistics.median(empty_times)
+    ratio = big_median / empty_median
+    report.add("cold_start.large.median", "cold start, large cache (median)", big_median, "s", "< 0.5 s", big_median < 0.5)
+    report.add("cold_start.empty.median", "cold start, empty cache (median)", empty_median, "s")
+    report.add("cold_start.ratio", "cold start ratio large/empty", ratio, "x", "≤ 1.5", ratio <= 1.5)
+    peak = max(rss)
+    report.add("memory.peak_rss", "peak RSS, console on the large cache", peak, "MB", "< 300 MB", peak < 300)
+    after = searched.peak_rss_after_search_mb or 0.0
+    report.add("memory.peak_rss_search", "peak RSS, same after a search (index built)", after, "MB", "< 300 MB", after < 300)
+
+
+# ---- frames, keys, live arrival (headless, with a frame probe) --------------------------------
+
+
+class FrameProbe:
+    """Times every frame an app sends and keeps the text a terminal would receive.
+
+    Textual has no public per-frame hook: this wraps the app's `_display`, which a headless
+    app calls with each compositor update and then skips, and renders that update to the
+    terminal byte string itself, so the cost is the same as on a real terminal.
+    """
+
+    def __init__(self, app: Any, on_frame: Callable[[float, str], None] | None = None) -> None:
+        self.app = app
+        self.frames = 0
+        self.last_at = 0.0
+        self.on_frame = on_frame
+        self._waiter: asyncio.Event | None = None
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is None:
+                return
+            text = renderable.render_segments(app.console)
+            now = time.perf_counter()
+            self.frames += 1
+            self.last_at = now
+            if self.on_frame is not None:
+                self.on_frame(now, text)
+            if self._waiter is not None:
+                self._waiter.set()
+
+        app._display = display
+
+    async def next_frame(self, timeout: float = 5.0) -> float:
+        """Wait for the next frame; the time it ended."""
+        self._waiter = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._waiter.wait(), timeout)
+        finally:
+            self._waiter = None
+        return self.last_at
+
+    async def quiet(self, gap: float = 0.05, limit: float = 10.0) -> None:
+        """Wait until no frame has come for `gap` seconds (the app has caught up)."""
+        end = time.perf_counter() + limit
+        while time.perf_counter() < end:
+            before = self.frames
+            await asyncio.sleep(gap)
+            if self.frames == before:
+                return
+
+
+async def press_latencies(app: Any, probe: FrameProbe, keys: Iterable[str], settle: Callable[[], Any] | None = None) -> list[float]:
+    """Seconds from each key event to the end of the next frame; the app settles between keys."""
+    from textual import events
+
+    latencies = []
+    for key in keys:
+        await probe.quiet()
+        if settle is not None:
+            await settle()
+        char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        waiting = asyncio.ensure_future(probe.next_frame())
+        await asyncio.sleep(0)
+        sent = time.perf_counter()
+        app.post_message(event)
+        latencies.append(await waiting - sent)
+    await probe.quiet()
+    return latencies
+
+
+def bare_app() -> Any:
+    """The baseline: a full-screen ScrollView whose key handler repaints one line."""
+    from rich.segment import Segment
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.geometry import Region, Size
+    from textual.scroll_view import ScrollView
+    from textual.strip import Strip
+
+    class OneLine(ScrollView, can_focus=True):
+        BINDINGS = [Binding("j,k,down,up,pageup,pagedown", "tick", "Tick")]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def on_mount(self) -> None:
+            self.virtual_size = Size(self.size.width, self.size.height)
+
+        def render_line(self, y: int) -> Strip:
+            width = self.size.width
+            text = f" line {y} · {self.count} presses" if y == self.count % max(1, self.size.height) else ""
+            return Strip([Segment(text.ljust(width)[:width])], width)
+
+        def action_tick(self) -> None:
+            old = self.count % max(1, self.size.height)
+            self.count += 1
+            new = self.count % max(1, self.size.height)
+            self.refresh(Region(0, old, self.size.width, 1), Region(0, new, self.size.width, 1))
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield OneLine()
+
+        def on_mount(self) -> None:
+            self.query_one(OneLine).focus()
+
+    return Bare()
+
+
+async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
+    """List moves and paging the long thread, vs the bare app with the same keys."""
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+    from frontdesk.tui.app import FrontdeskApp
+
+    half = max(1, presses // 2)
+    list_keys = ["j"] * presses
+    thread_keys = ["pageup"] * half + ["pagedown"] * half
+
+    pilot_keys = list_keys[: max(1, presses // 4)]
+    bare = bare_app()
+    async with bare.run_test(size=TERMINAL) as pilot:
+        await pilot.pause()
+        probe = FrameProbe(bare)
+        bare_list = await press_latencies(bare, probe, list_keys)
+        bare_thread = await press_latencies(bare, probe, thread_keys)
+        bare_pilot = await pilot_latencies(pilot, pilot_keys)
+
+    with Store.open(cache.root) as store:
+        desk = Desk(store, agent="Aiko")
+        app = FrontdeskApp(desk, cursor_blink=False)
+        async with app.run_test(size=TERMINAL) as pilot:
+            probe = FrameProbe(app)
+            await _thread_settled(app, probe)
+
+            async def settle() -> None:
+                await _thread_settled(app, probe)
+
+            list_lat = await press_latencies(app, probe, list_keys, settle)
+            list_pilot = await pilot_latencies(pilot, pilot_keys)
+            # list move to the thread pane showing the newly highlighted conversation
+            shown = []
+            for _ in range(min(20, presses)):
+                await _thread_settled(app, probe)
+                sent = time.perf_counter()
+                app.conversation_list.action_cursor_down()
+                target = app.conversation_list.current_id
+                while app.thread.conversation_id != target:
+                    await probe.next_frame()
+                shown.append(probe.last_at - sent)
+            opened = None
+            if cache.long_thread_id is not None and app.conversation_list.select_id(cache.long_thread_id):
+                sent = time.perf_counter()
+                while app.thread.conversation_id != cache.long_thread_id:
+                    await probe.next_frame(timeout=60)
+                opened = probe.last_at - sent
+                app.thread.focus()
+                await probe.quiet()
+                thread_lat = await press_latencies(app, probe, thread_keys, settle)
+            else:
+                thread_lat = []
+    p95 = {name: percentile(v, 95) for name, v in
+           (("bare_list", bare_list), ("bare_thread", bare_thread), ("list", list_lat), ("thread", thread_lat))}
+    ms = 1000
+    report.add("keys.bare.p95", "keypress p95, bare Textual app", p95["bare_list"] * ms, "ms")
+    report.add("keys.list.p50", "list move p50", percentile(list_lat, 50) * ms, "ms")
+    report.add("keys.list.p95", "list move p95", p95["list"] * ms, "ms")
+    ratio = p95["list"] / p95["bare_list"]
+    report.add("keys.list.ratio", "list move p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25)
+    pilot_ratio = percentile(list_pilot, 95) / percentile(bare_pilot, 95)
+    report.add("keys.pilot.bare.p95", "Pilot press p95, bare app", percentile(bare_pilot, 95) * ms, "ms")
+    report.add("keys.pilot.list.p95", "Pilot press p95, list move", percentile(list_pilot, 95) * ms, "ms")
+    report.add("keys.pilot.list.ratio", "Pilot press p95 ratio, list vs bare", pilot_ratio, "x", "≤ 1.25", pilot_ratio <= 1.25)
+    report.add("keys.list_thread_shown.p95", "list move → thread pane updated p95", percentile(shown, 95) * ms, "ms")
+    if thread_lat:
+        report.add("keys.thread.p95", f"thread page up/down p95 ({cache.long_thread_messages:,} messages)", p95["thread"] * ms, "ms")
+        ratio = p95["thread"] / p95["bare_thread"]
+        report.add("keys.thread.ratio", "thread paging p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25)
+    if opened is not None:
+        report.add("keys.thread_open", "open the long thread (select → drawn)", opened * ms, "ms")
+
+
+async def pilot_latencies(pilot: Any, keys: Iterable[str]) -> list[float]:
+    """Seconds per `pilot.press` (Textual's test driver waits until the app is idle again)."""
+    latencies = []
+    for key in keys:
+        started = time.perf_counter()
+        await pilot.press(key)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def _thread_settled(app: Any, probe: FrameProbe) -> None:
+    """Wait for thread loads to finish and the screen to catch up."""
+    loading = [w for w in app.workers if w.group == "thread" and not w.is_finished]
+    if loading:  # (an empty list would mean "every worker", the change feed included)
+        await app.workers.wait_for_complete(loading)
+    await probe.quiet(0.03)
+
+
+def _inbound(thread: Any, seq: int, text: str) -> Any:
+    from frontdesk.model import Inbound, utcnow
+
+    return Inbound(
+        external_id=f"bench-{seq}",
+        thread_key=thread.thread_key,
+        sender=thread.sender(),
+        body=f"QX{seq:06d}QX {text}",
+        created_at=utcnow(),
+    )
+
+
+async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, report: Report, seq_start: int = 0) -> int:
+    """Inbound events at each rate; event handed to the desk → first frame showing it."""
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+    from frontdesk.tui.app import FrontdeskApp
+
+    sent_at: dict[int, float] = {}
+    shown_at: dict[int, float] = {}
+
+    conv_of: dict[int, int] = {}
+
+    def on_frame(now: float, text: str) -> None:
+        for match in LIVE_TOKEN.finditer(text):
+            seq = int(match.group(1))
+            if seq in sent_at and seq not in shown_at:
+                # an earlier message of the same conversation that never showed was replaced
+                # by this one in the list's preview: the agent sees the newer state now
+                conv = conv_of[seq]
+                for earlier, c in conv_of.items():
+                    if c == conv and earlier <= seq and earlier not in shown_at:
+                        shown_at[earlier] = now
+
+    seq = seq_start
+    rng = random.Random(3)
+    with Store.open(cache.root) as store:
+        desk = Desk(store, agent="Aiko")
+        app = FrontdeskApp(desk, cursor_blink=False)
+        async with app.run_test(size=TERMINAL) as pilot:
+            probe = FrameProbe(app, on_frame)
+            await _thread_settled(app, probe)
+            for rate in rates:
+                first = seq + 1
+                count = max(3, int(rate * seconds))
+                start = time.perf_counter()
+                behind = 0.0
+                for i in range(count):
+                    due = start + i / rate
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    else:
+                        behind = max(behind, -delay)
+                    seq += 1
+                    thread = rng.choice(cache.threads)
+                    conv_of[seq] = thread.conversation_id
+                    sent_at[seq] = time.perf_counter()
+                    await desk.ingest(thread.channel, [_inbound(thread, seq, "is my parcel on its way?")])
+                end = time.perf_counter() + 3
+                while time.perf_counter() < end and any(s not in shown_at for s in range(first, seq + 1)):
+                    await asyncio.sleep(0.02)
+                lat = [shown_at[s] - sent_at[s] for s in range(first, seq + 1) if s in shown_at]
+                missing = (seq + 1 - first) - len(lat)
+                achieved = count / (time.perf_counter() - start) if count else 0
+                p95 = percentile(lat, 95) * 1000
+                report.add(f"live.{rate}.p50", f"live arrival p50 at {rate} msg/s", percentile(lat, 50) * 1000, "ms")
+                target = "< 50 ms" if rate >= 100 else ""
+                report.add(f"live.{rate}.p95", f"live arrival p95 at {rate} msg/s", p95, "ms", target,
+                           (p95 < 50 and not missing) if target else None)
+                if missing:
+                    report.notes.append(f"live at {rate} msg/s: {missing} of {count} messages never appeared within 3 s")
+                if behind > 0.05:
+                    report.notes.append(f"live at {rate} msg/s: the sender fell {behind:.2f} s behind schedule")
+                await probe.quiet()
+    return seq
+
+
+# ---- ingest ------------------------------------------------------------------------------------
+
+
+async def measure_ingest(big: Cache, small: Cache, batches: int, batch_size: int, spread: int, singles: int,
+                         report: Report, seq_start: int = 0) -> int:
+    """Batched ingest into the large cache; one-message writes, small cache vs large, alternated."""
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    seq = seq_start
+    rng = random.Random(5)
+    with Store.open(big.root) as big_store, Store.open(small.root) as small_store:
+        big_desk, small_desk = Desk(big_store, agent="Aiko"), Desk(small_store, agent="Aiko")
+        elapsed = 0.0
+        persisted = 0
+        for _ in range(batches):
+            threads = rng.sample(big.threads, min(spread, len(big.threads)))
+            events = []
+            for i in range(batch_size):
+                seq += 1
+                events.append(_inbound(threads[i % len(threads)], seq, "batched"))
+            by_channel: dict[str, list[Any]] = {}
+            for thread, event in zip((threads[i % len(threads)] for i in range(batch_size)), events):
+                by_channel.setdefault(thread.channel, []).append(event)
+            started = time.perf_counter()
+            for channel, group in by_channel.items():
+                await big_desk.ingest(channel, group)
+            elapsed += time.perf_counter() - started
+            persisted += batch_size
+        rate = persisted / elapsed
+        report.add("ingest.batched", f"ingest, batches of {batch_size} over {spread} conversations", rate, "msg/s",
+                   "≥ 5,000 msg/s", rate >= 5000)
+        small_times, big_times = [], []
+        for i in range(singles):
+            for desk, cache, times in ((small_desk, small, small_times), (big_desk, big, big_times)):
+                seq += 1
+                thread = rng.choice(cache.threads)
+                started = time.perf_counter()
+                await desk.ingest(thread.channel, [_inbound(thread, seq, "single")])
+                times.append(time.perf_counter() - started)
+        small_median, big_median = statistics.median(small_times), statistics.median(big_times)
+        report.add("ingest.single.small", f"single write, {small.conversations:,} conversations (median)", small_median * 1000, "ms")
+        report.add("ingest.single.large", f"single write, {big.conversations:,} conversations (median)", big_median * 1000, "ms")
+        ratio = big_median / small_median
+        report.add("ingest.single.ratio", "single write ratio large/small", ratio, "x", "≤ 1.5", ratio <= 1.5)
+    return seq
+
+
+# ---- search --------------------------------------------------------------------------------------
+
+
+def search_queries(cache: Cache, count: int = 40, seed: int = 11) -> list[str]:
+    """Words and phrases from the cache's messages, name fragments, and strings found nowhere."""
+    rng = random.Random(seed)
+    words = cache.words or ["refund"]
+    queries = [rng.choice(words) for _ in range(count // 2)]
+    queries += [" ".join(rng.sample(words, 2)) for _ in range(count // 8)]
+    queries += [rng.choice(cache.names)[:5] for _ in range(count // 8)] if cache.names else []
+    queries += ["".join(rng.choice("qxzjkv") for _ in range(7)) for _ in range(count - len(queries))]
+    return queries
+
+
+async def measure_search(cache: Cache, repeats: int, report: Report) -> None:
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    with Store.open(cache.root) as store:
+        desk = Desk(store, agent="Aiko")
+        started = time.perf_counter()
+        await desk.search("refund")
+        first = time.perf_counter() - started
+        times = []
+        for _ in range(repeats):
+            for query in search_queries(cache):
+                started = time.perf_counter()
+                await desk.search(query)
+                times.append(time.perf_counter() - started)
+        # after one new message: only its conversation is read again
+        thread = cache.threads[0]
+        await desk.ingest(thread.channel, [_inbound(thread, 999_999, "search freshness")])
+        started = time.perf_counter()
+        found = await desk.search("QX999999QX")
+        fresh = time.perf_counter() - started
+    p95 = percentile(times, 95) * 1000
+    report.add("search.first", "first search (builds the index)", first * 1000, "ms")
+    report.add("search.p50", f"search p50 ({len(times)} queries)", percentile(times, 50) * 1000, "ms")
+    report.add("search.p95", "search p95", p95, "ms", "< 100 ms", p95 < 100)
+    report.add("search.after_write", "search right after a new message", fresh * 1000, "ms")
+    if len(found) != 1:
+        report.notes.append(f"search did not find the message written just before it ({len(found)} hits)")
+
+
+# ---- the whole run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Sizes and repetitions of one run."""
+
+    conversations: int = 10_000
+    messages: int = 200_000
+    thread_messages: int = 5_000
+    small_conversations: int = 100
+    presses: int = 200
+    runs: int = 5
+    live_rates: tuple[int, ...] = (10, 100)
+    live_seconds: float = 3.0
+    batches: int = 10
+    batch_size: int = 500
+    batch_spread: int = 50
+    singles: int = 30
+    search_repeats: int = 3
+    seed: int = 7
+
+
+def run(plan: Plan, workdir: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> Report:
+    """Build the caches, measure everything, and return the report."""
+    report = Report(sizes={
+        "conversations": plan.conversations, "messages": plan.messages, "thread_messages": plan.thread_messages,
+        "small_conversations": plan.small_conversations, "terminal": list(TERMINAL), "presses": plan.presses,
+        "cold_start_runs": plan.runs, "live_rates": list(plan.live_rates), "live_seconds": plan.live_seconds,
+        "ingest_batches": plan.batches, "batch_size": plan.batch_size, "batch_spread": plan.batch_spread,
+        "single_writes": plan.singles, "seed": plan.seed,
+    })
+    own = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-")) if own else Path(workdir)
+    if not own and any((work / name).exists() for name in ("large", "small", "empty")):
+        raise ValueError(f"{work} already holds bench caches; remove them or pick another --data-dir")
+    try:
+        progress(f"generating {plan.conversations:,} conversations / {plan.messages:,} messages …")
+        big = build_cache(work / "large", plan.conversations, plan.messages, plan.thread_messages, plan.seed)
+        report.add("cache.build", "generate + load the large cache", big.build_seconds, "s")
+        per_conv = max(1, plan.messages // max(1, plan.conversations))
+        small = build_cache(work / "small", plan.small_conversations, plan.small_conversations * per_conv, 0, plan.seed)
+        empty = Cache(work / "empty", 0, 0, None, 0, [], [], [])
+        from frontdesk.store import Store
+
+        Store.open(empty.root).close()
+        progress("cold start …")
+        measure_cold_start(big, empty, plan.runs, report)
+        progress("search …")
+        asyncio.run(measure_search(big, plan.search_repeats, report))
+        progress("keypresses …")
+        asyncio.run(measure_keys(big, plan.presses, report))
+        progress("live arrival …")
+        seq = asyncio.run(measure_live(big, plan.live_rates, plan.live_seconds, report))
+        progress("ingest …")
+        asyncio.run(measure_ingest(big, small, plan.batches, plan.batch_size, plan.batch_spread, plan.singles, report, seq))
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def main(args: Any) -> int:
+    """`frontdesk bench`: run the plan from the parsed arguments; table or JSON to stdout."""
+    plan = Plan(
+        conversations=args.conversations,
+        messages=args.messages,
+        thread_messages=min(args.thread_messages, max(0, args.messages // 2)),
+        presses=args.presses,
+        runs=args.runs,
+        seed=args.seed,
+    )
+    workdir = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
+    quiet = args.json
+    report = run(plan, workdir, progress=lambda text: None if quiet else print(text, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.table())
+    return 0

@@ -1,0 +1,129 @@
+"""`frontdesk bench` runs end to end at small sizes: every figure is there, positive, with a unit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from frontdesk import bench, cli
+from frontdesk.desk import Desk
+from frontdesk.store import Store
+from frontdesk.store.search import SearchHit
+
+SMALL = bench.Plan(
+    conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
+    live_rates=(10, 100), live_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
+)
+
+EXPECTED = {
+    "cache.build", "cold_start.large.median", "cold_start.empty.median", "cold_start.ratio",
+    "memory.peak_rss", "memory.peak_rss_search",
+    "search.first", "search.p50", "search.p95", "search.after_write",
+    "keys.bare.p95", "keys.list.p50", "keys.list.p95", "keys.list.ratio", "keys.list_thread_shown.p95",
+    "keys.pilot.bare.p95", "keys.pilot.list.p95", "keys.pilot.list.ratio",
+    "keys.thread.p95", "keys.thread.ratio", "keys.thread_open",
+    "live.10.p50", "live.10.p95", "live.100.p50", "live.100.p95",
+    "ingest.batched", "ingest.single.small", "ingest.single.large", "ingest.single.ratio",
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> bench.Report:
+    return bench.run(SMALL, tmp_path_factory.mktemp("bench"))
+
+
+def test_every_figure_is_measured_positive_and_has_a_unit(report):
+    figures = {f.key: f for f in report.figures}
+    assert EXPECTED <= set(figures)
+    for figure in report.figures:
+        assert figure.value > 0, figure
+        assert figure.unit in {"s", "ms", "x", "MB", "msg/s"}, figure
+        assert (figure.met is None) == (figure.target == ""), figure
+
+
+def test_json_names_the_sizes_and_units(report):
+    data = json.loads(json.dumps(report.to_json()))
+    assert data["sizes"]["conversations"] == SMALL.conversations
+    assert data["sizes"]["messages"] == SMALL.messages
+    assert data["sizes"]["terminal"] == list(bench.TERMINAL)
+    assert {"key", "label", "value", "unit", "target", "met"} <= set(data["figures"][0])
+    assert data["machine"]["cpus"]
+
+
+def test_table_shows_sizes_and_targets(report):
+    table = report.table()
+    assert "30 conversations, 600 messages" in table
+    assert "≤ 1.5" in table and "search p95" in table
+
+
+def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):
+    args = cli.build_parser().parse_args(["bench", "--conversations", "5", "--messages", "50", "--json"])
+    assert args.command == "bench" and args.conversations == 5 and args.json
+    (tmp_path / "large").mkdir()
+    code = cli.main(["bench", "--data-dir", str(tmp_path), "--conversations", "5", "--messages", "50"])
+    assert code != 0 and "already holds bench caches" in capsys.readouterr().err
+
+
+def test_percentile():
+    assert bench.percentile([], 95) == 0.0
+    assert bench.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert bench.percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+
+
+# ---- search (the index the benchmark measures) ------------------------------------------------
+
+
+def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path):
+    cache = bench.build_cache(tmp_path / "c", 12, 120, 0)
+    thread = cache.threads[0]
+
+    async def scenario() -> None:
+        with Store.open(cache.root) as store:
+            desk = Desk(store, agent="Aiko")
+            contact = store.contact(store.conversation(thread.conversation_id).contact_id)
+            hits = await desk.search(contact.name.upper())
+            assert SearchHit(thread.conversation_id, None) in hits
+            assert await desk.search("Zebra-Quokka") == []
+            await desk.ingest(thread.channel, [bench._inbound(thread, 1, "A zebra-quokka sighting")])
+            found = await desk.search("ZEBRA-quokka")
+            assert [h.conversation_id for h in found] == [thread.conversation_id]
+            message = store.message(thread.conversation_id, found[0].message_id)
+            assert "zebra-quokka" in message.body
+            note = await desk.note(thread.conversation_id, "Internal: refund approved by Ⅻ-team")
+            assert SearchHit(thread.conversation_id, note.id) in await desk.search("ⅻ-TEAM")
+            assert len(await desk.search("e", limit=5)) == 5
+            assert await desk.search("   ") == []
+
+    asyncio.run(scenario())
+
+
+def test_a_long_thread_opens_with_its_newest_messages_and_wraps_older_ones_on_scroll(tmp_path):
+    from frontdesk.tui.widgets.thread_view import WINDOW
+
+    cache = bench.build_cache(tmp_path / "c", 5, WINDOW + 150, WINDOW + 100)
+    asyncio.run(_scroll_the_long_thread(cache, WINDOW))
+
+
+async def _scroll_the_long_thread(cache: bench.Cache, window: int) -> None:
+    from frontdesk.tui.app import FrontdeskApp
+
+    with Store.open(cache.root) as store:
+        app = FrontdeskApp(Desk(store, agent="Aiko"), cursor_blink=False)
+        async with app.run_test(size=bench.TERMINAL) as pilot:
+            await pilot.pause()
+            assert app.conversation_list.select_id(cache.long_thread_id)
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if app.thread.conversation_id == cache.long_thread_id:
+                    break
+            thread = app.thread
+            assert "earlier messages" in thread.plain_lines[0]
+            assert thread.scroll_y == thread.max_scroll_y  # at the newest message
+            before = len(thread.lines)
+            thread.scroll_to(y=0, animate=False, immediate=True)
+            await pilot.pause(0.1)
+            assert "earlier messages" not in thread.plain_lines[0]
+            added = len(thread.lines) - before
+            assert added > 0 and thread.scroll_y >= added - 1  # older lines went above; the view stayed put
