@@ -1,0 +1,505 @@
+"""Turn raw RFC 5322 mail into what the desk shows: text body, attachments, threading ids, loop flags.
+
+Pure functions over bytes (no network), used by the email backend and testable alone.
+
+Conventions the thread view relies on (the body is the full text, nothing is dropped):
+- `QUOTE_MARKER` on a line of its own marks where quoted history begins (the part a
+  reader collapses); everything after it is the quoted earlier mail.
+- A line that is exactly "-- " starts a signature (RFC 3676), as mail clients write it.
+- Mail sent by a machine (auto-replies, bounces, bulk/list mail) has a first line
+  `[auto: <kind>]` (`AUTO_PREFIX`), kind one of "auto-replied", "bounce", "bulk"; such
+  mail must never trigger automation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from html.parser import HTMLParser
+
+QUOTE_MARKER = "┄┄┄┄ quoted history ┄┄┄┄"
+AUTO_PREFIX = "[auto: "
+#: a body longer than this is cut (with a note): a terminal thread is no place for a novel
+MAX_BODY_CHARS = 200_000
+#: text parts bigger than this are not decoded (a "text" part of 20 MB is an attachment)
+MAX_TEXT_PART_BYTES = 5_000_000
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|ref|rif|antw|odp|fw|fwd|wg|tr|回复|回覆|答复|転送|返信)\s*(\[\d+\])?\s*[:：]\s*)+", re.I)
+_MSGID = re.compile(r"<[^<>\s]+>")
+# charsets as mail clients label them, mapped to the Python codec that decodes what they really send
+_CHARSET_ALIASES = {
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
+    "windows-31j": "cp932", "iso-2022-jp": "iso2022_jp_ext", "iso-2022-jp-ms": "iso2022_jp_ext",
+    "euc-jp": "euc_jis_2004", "gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949",
+    "us-ascii": "utf-8", "ascii": "utf-8", "unknown-8bit": "utf-8", "x-unknown": "utf-8", "iso-8859-1": "cp1252",
+}
+
+
+@dataclass(slots=True)
+class PartInfo:
+    """An attachment as listed in the thread: `index` is its position in `msg.walk()`."""
+
+    name: str
+    mime: str
+    size: int
+    index: int
+
+
+@dataclass(slots=True)
+class ParsedMail:
+    external_id: str
+    message_id: str  # "" when the mail has none
+    in_reply_to: str
+    references: list[str]
+    subject: str
+    from_name: str
+    from_addr: str
+    reply_to: str  # where replies go (Reply-To, else From)
+    to: list[str]
+    date: datetime
+    body: str
+    attachments: list[PartInfo] = field(default_factory=list)
+    auto: str = ""  # "", "auto-replied", "bounce", "bulk"
+    problems: list[str] = field(default_factory=list)
+
+
+def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
+    """Parse one mail; never raises for bad input (problems are noted in `problems` and the body)."""
+    problems: list[str] = []
+    try:
+        msg = message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # the parser is lenient; this is a last resort
+        msg = EmailMessage()
+        problems.append(f"unparseable message ({type(exc).__name__})")
+    for defect in getattr(msg, "defects", [])[:3]:
+        problems.append(type(defect).__name__)
+
+    message_id = first_msgid(header(msg, "Message-ID"))
+    external_id = message_id or "<sha256." + hashlib.sha256(raw).hexdigest()[:40] + "@frontdesk.invalid>"
+    from_name, from_addr = _address(header(msg, "From"))
+    reply_name, reply_addr = _address(header(msg, "Reply-To"))
+    date = _date(header(msg, "Date")) or received_at or datetime.now(timezone.utc)
+    body, attachments = _content(msg, problems)
+    auto = auto_kind(msg, from_addr)
+    if auto:
+        body = f"{AUTO_PREFIX}{auto}]\n{body}"
+    if problems and not body.strip():
+        body = "(this mail could not be read: " + "; ".join(problems) + ")"
+    return ParsedMail(
+        external_id=external_id,
+        message_id=message_id,
+        in_reply_to=first_msgid(header(msg, "In-Reply-To")),
+        references=msgids(header(msg, "References")),
+        subject=_clean_line(header(msg, "Subject")),
+        from_name=_clean_line(from_name or reply_name),
+        from_addr=from_addr,
+        reply_to=reply_addr or from_addr,
+        to=[a.lower() for _, a in _addresses(header(msg, "To")) + _addresses(header(msg, "Cc")) if a],
+        date=date,
+        body=body,
+        attachments=attachments,
+        auto=auto,
+        problems=problems,
+    )
+
+
+# ---- headers ------------------------------------------------------------------------------------
+
+
+def header(msg: Message, name: str) -> str:
+    """A header as text, decoded (RFC 2047, any charset); "" when missing or undecodable."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        value = None
+        try:
+            raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
+            value = str(raw[0]) if raw else None
+        except Exception:
+            return ""
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def first_msgid(value: str) -> str:
+    found = _MSGID.search(value or "")
+    return found.group(0) if found else ""
+
+
+def msgids(value: str) -> list[str]:
+    return list(dict.fromkeys(_MSGID.findall(value or "")))
+
+
+def _addresses(value: str) -> list[tuple[str, str]]:
+    try:
+        return [(n, a) for n, a in getaddresses([value]) if "@" in a]
+    except Exception:
+        return []
+
+
+def _address(value: str) -> tuple[str, str]:
+    if not value:
+        return "", ""
+    try:
+        name, addr = parseaddr(value)
+    except Exception:
+        return "", ""
+    return name.strip(), addr.strip().lower() if "@" in addr else ""
+
+
+def _date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except Exception:
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _clean_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject without Re:/Fwd:/AW:/[ticket] prefixes, lower-cased, spaces folded."""
+    text = _clean_line(subject)
+    while True:
+        stripped = _REPLY_PREFIX.sub("", text)
+        stripped = re.sub(r"^\s*\[[^\]]{1,40}\]\s*", "", stripped) if stripped != text or text.startswith("[") else stripped
+        if stripped == text:
+            break
+        text = stripped
+    return text.casefold().strip()
+
+
+def is_reply_subject(subject: str) -> bool:
+    return bool(_REPLY_PREFIX.match(subject or ""))
+
+
+def reply_subject(subject: str) -> str:
+    """`Re: <subject>` without stacking prefixes (Re: Re: AW: x → Re: x)."""
+    base = _REPLY_PREFIX.sub("", _clean_line(subject)).strip()
+    return f"Re: {base}" if base else "Re: your message"
+
+
+# ---- loop safety -----------------------------------------------------------------------------------
+
+
+def auto_kind(msg: Message, from_addr: str) -> str:
+    """Why this mail was sent by a machine ("bounce", "auto-replied", "bulk"), or "" for a person."""
+    ctype = (msg.get_content_type() if hasattr(msg, "get_content_type") else "").lower()
+    local = from_addr.split("@", 1)[0].lower()
+    null_sender = header(msg, "Return-Path").strip() == "<>"
+    if ctype == "multipart/report" or local in ("mailer-daemon", "postmaster") or null_sender:
+        return "bounce"
+    auto_submitted = header(msg, "Auto-Submitted").strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return "auto-replied"
+    if any(header(msg, h).strip().lower() not in ("", "no") for h in ("X-Autoreply", "X-Autorespond")):
+        return "auto-replied"
+    precedence = header(msg, "Precedence").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return "auto-replied" if precedence == "auto_reply" else "bulk"
+    if header(msg, "List-Id") or header(msg, "List-Unsubscribe"):
+        return "bulk"
+    if local in ("noreply", "no-reply", "donotreply", "do-not-reply"):
+        return "bulk"
+    return ""
+
+
+# ---- content -------------------------------------------------------------------------------------
+
+
+def _content(msg: Message, problems: list[str]) -> tuple[str, list[PartInfo]]:
+    plain: list[str] = []
+    htmls: list[str] = []
+    attachments: list[PartInfo] = []
+    try:
+        parts = list(msg.walk())
+    except Exception as exc:
+        problems.append(f"broken MIME structure ({type(exc).__name__})")
+        parts = [msg]
+    for index, part in enumerate(parts):
+        try:
+            if part.is_multipart():
+                continue
+            ctype = part.get_content_type().lower()
+            disposition = (part.get_content_disposition() or "").lower()
+            name = _filename(part)
+            if ctype.startswith("text/") and ctype in ("text/plain", "text/html") and disposition != "attachment" and not name:
+                payload = part.get_payload(decode=True) or b""
+                if len(payload) > MAX_TEXT_PART_BYTES:
+                    attachments.append(PartInfo(f"part-{index}.{'html' if 'html' in ctype else 'txt'}", ctype, len(payload), index))
+                    continue
+                text = decode_text(payload, part.get_content_charset())
+                (plain if ctype == "text/plain" else htmls).append(text)
+                continue
+            if ctype == "message/rfc822" and not name:
+                name = "forwarded.eml"
+            payload = part.get_payload(decode=True)
+            size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload() or ""))
+            attachments.append(PartInfo(name or f"part-{index}{_ext(ctype)}", ctype, size, index))
+        except Exception as exc:
+            problems.append(f"part {index} unreadable ({type(exc).__name__})")
+    if plain:
+        body = "\n\n".join(t.strip("\n") for t in plain)
+    elif htmls:
+        body = "\n\n".join(html_to_text(t) for t in htmls)
+    else:
+        body = ""
+    body = _normalise_newlines(body)
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS] + f"\n[… cut: the mail has {len(body):,} characters; open it in a mail client for the rest]"
+    return mark_quoted(body), attachments
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    return _clean_line(str(name))
+
+
+def _ext(ctype: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_extension(ctype) or ".bin"
+
+
+def decode_text(payload: bytes, charset: str | None) -> str:
+    """Bytes of a text part in `charset` (label as sent), with fallbacks; never raises."""
+    label = (charset or "").strip().strip('"').lower()
+    candidates = []
+    if label:
+        candidates.append(_CHARSET_ALIASES.get(label, label))
+    candidates += ["utf-8"]
+    if payload.startswith(b"\x1b$") or b"\x1b$B" in payload[:4096]:
+        candidates.insert(0, "iso2022_jp_ext")
+    for codec in dict.fromkeys(candidates):
+        try:
+            codecs.lookup(codec)
+            return payload.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    for codec in ("cp932", "euc_jis_2004"):
+        try:
+            text = payload.decode(codec)
+            if any("\u3040" <= ch <= "\u30ff" for ch in text[:2000]):
+                return text
+        except UnicodeDecodeError:
+            continue
+    return payload.decode(_CHARSET_ALIASES.get(label, label) if _known(label) else "utf-8", errors="replace")
+
+
+def _known(label: str) -> bool:
+    try:
+        codecs.lookup(_CHARSET_ALIASES.get(label, label))
+        return bool(label)
+    except LookupError:
+        return False
+
+
+def _normalise_newlines(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"\n{4,}", "\n\n\n", text)
+    return text.strip("\n")
+
+
+# quoted-history starts: attribution lines and forwarded/original headers
+_ATTRIBUTION = re.compile(
+    r"^(On .{3,200} wrote:|Le .{3,200} a écrit ?:|Am .{3,200} schrieb .{1,200}:|El .{3,200} escribió:|"
+    r"Il .{3,200} ha scritto:|Op .{3,200} schreef .{1,200}:|.{1,200}(さんは|のメッセージ:|wrote:$|書きました[:：]?$)|"
+    r"-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|元のメッセージ|Forwarded message)\s*-{2,}|"
+    r"_{10,})\s*$",
+    re.I,
+)
+_OUTLOOK_FROM = re.compile(r"^(From|Von|De|差出人|送信者)\s*[:：]\s*\S", re.I)
+_OUTLOOK_NEXT = re.compile(r"^(Sent|Gesendet|Envoyé|Date|送信日時|日時|To|An|À|宛先|Subject|Betreff|Objet|件名)\s*[:：]", re.I)
+
+
+def quote_start(lines: list[str]) -> int | None:
+    """Index of the line where quoted history begins, or None (never 0: there must be new text first)."""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if i == 0 or not stripped:
+            continue
+        if _ATTRIBUTION.match(stripped):
+            return i
+        if _OUTLOOK_FROM.match(stripped) and i + 1 < len(lines) and _OUTLOOK_NEXT.match(lines[i + 1].strip()):
+            return i
+        if stripped.startswith(">"):
+            rest = [l.strip() for l in lines[i:] if l.strip()]
+            # a trailing quote block (allowing a signature or short interleaved lines after it)
+            quoted = sum(1 for l in rest if l.startswith(">"))
+            if quoted >= max(1, int(len(rest) * 0.6)):
+                # an attribution line right before the block belongs to the history too
+                j = i - 1
+                while j > 0 and not lines[j].strip():
+                    j -= 1
+                if j > 0 and lines[j].rstrip().endswith((":", "：")):
+                    return j
+                return i
+    return None
+
+
+def mark_quoted(body: str) -> str:
+    """`body` with `QUOTE_MARKER` inserted on its own line where quoted history begins."""
+    if not body:
+        return body
+    lines = body.split("\n")
+    start = quote_start(lines)
+    if start is None or not any(l.strip() for l in lines[:start]):
+        return body
+    return "\n".join([*lines[:start], QUOTE_MARKER, *lines[start:]])
+
+
+def split_quoted(body: str) -> tuple[str, str]:
+    """(new text, quoted history) as the thread view would collapse them."""
+    head, sep, tail = body.partition("\n" + QUOTE_MARKER + "\n")
+    return (head, tail) if sep else (body, "")
+
+
+# ---- HTML to text ------------------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    BLOCK = {"p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "blockquote",
+             "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "form", "dl", "dd", "dt", "center"}
+    SKIP = {"script", "style", "head", "title", "template", "noscript", "svg"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip = 0
+        self.pre = 0
+        self.quote = 0
+        self.href: list[str | None] = []
+        self.list_stack: list[list[int]] = []
+
+    def _newline(self, n: int = 1) -> None:
+        text = "".join(self.out)
+        have = len(text) - len(text.rstrip("\n")) if text.strip() else n
+        self.out.append("\n" * max(0, n - have))
+        if self.quote:
+            self.out.append("> " * self.quote)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag == "br":
+            self.out.append("\n" + "> " * self.quote)
+        elif tag == "blockquote":
+            self._newline(2)
+            self.quote += 1
+            self.out.append("> ")
+        elif tag in ("ul", "ol"):
+            self.list_stack.append([0 if tag == "ol" else -1])
+            self._newline(1)
+        elif tag == "li":
+            self._newline(1)
+            marker = "- "
+            if self.list_stack and self.list_stack[-1][0] >= 0:
+                self.list_stack[-1][0] += 1
+                marker = f"{self.list_stack[-1][0]}. "
+            self.out.append("  " * max(0, len(self.list_stack) - 1) + marker)
+        elif tag == "a":
+            self.href.append(dict(attrs).get("href"))
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.out.append(f"[{alt}]")
+        elif tag in ("td", "th"):
+            self.out.append(" ")
+        elif tag == "pre":
+            self.pre += 1
+            self._newline(2)
+        elif tag in self.BLOCK:
+            self._newline(2 if tag in ("p", "h1", "h2", "h3", "table") else 1)
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "blockquote":
+            self.quote = max(0, self.quote - 1)
+            self._newline(2)
+        elif tag in ("ul", "ol"):
+            if self.list_stack:
+                self.list_stack.pop()
+            self._newline(1)
+        elif tag == "a":
+            href = self.href.pop() if self.href else None
+            if href and href.startswith(("http://", "https://")):
+                text = "".join(self.out[-3:])
+                if href not in text:
+                    self.out.append(f" <{href}>")
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+            self._newline(2)
+        elif tag in self.BLOCK:
+            self._newline(2 if tag in ("p", "h1", "h2", "h3", "table") else 1)
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        if not self.pre:
+            data = re.sub(r"[ \t\r\n\f]+", " ", data)
+            text = "".join(self.out[-1:])
+            if text.endswith(("\n", " ")) or not text:
+                data = data.lstrip(" ")
+        if self.quote and "\n" in data:
+            data = data.replace("\n", "\n" + "> " * self.quote)
+        self.out.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text of an HTML mail part: paragraphs, lists, quotes, link targets; no tags."""
+    parser = _Text()
+    try:
+        parser.feed(markup)
+        parser.close()
+        text = "".join(parser.out)
+    except Exception:
+        text = re.sub(r"<[^>]*>", " ", markup)
+        text = html.unescape(text)
+    lines = [line.rstrip() for line in text.replace("\xa0", " ").split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ---- attachments on disk ----------------------------------------------------------------------------
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def safe_filename(name: str, fallback: str = "attachment") -> str:
+    """A file name safe to create in the downloads dir: no folders, no traversal, no control
+    characters, no reserved device names, no leading dot, at most 150 characters."""
+    name = name.replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*' and not (0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069))
+    name = name.strip().strip(".").strip()
+    if not name or name in (".", ".."):
+        name = fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if stem.split(".")[0].lower() in _RESERVED:
+        stem = "_" + stem
+    if len(stem) + len(ext) + 1 > 150:
+        stem = stem[: 150 - len(ext) - 1]
+    return f"{stem}.{ext}" if ext else stem
