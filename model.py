@@ -11,6 +11,40 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# ---- body conventions: backends write them, the thread view folds on them ------------------
+
+QUOTE_MARKER = "┄┄┄┄ quoted history ┄┄┄┄"
+"""On a line of its own in a body: quoted earlier mail follows (the thread view folds it)."""
+SIGNATURE_SEPARATOR = "-- "
+"""A line that is exactly this starts a signature (RFC 3676)."""
+
+
+def split_foldable(body: str) -> tuple[str, str, tuple[str, ...]]:
+    """(the new text, the signature and quoted history after it, what was folded).
+
+    The folded part starts at the first of: a line that is exactly `SIGNATURE_SEPARATOR`,
+    or `QUOTE_MARKER`'s line. Nothing is folded when there would be no new text before it.
+    """
+    lines = body.split("\n")
+    starts = {"signature": _line_index(lines, SIGNATURE_SEPARATOR), "quoted history": _line_index(lines, QUOTE_MARKER)}
+    found = {what: i for what, i in starts.items() if i is not None}
+    if not found:
+        return body, "", ()
+    cut = min(found.values())
+    head = "\n".join(lines[:cut]).rstrip("\n")
+    if not head.strip():
+        return body, "", ()
+    folded = tuple(what for what, _ in sorted(found.items(), key=lambda item: item[1]))
+    return head, "\n".join(lines[cut:]), folded
+
+
+def _line_index(lines: list[str], wanted: str) -> int | None:
+    for i, line in enumerate(lines):
+        if line.rstrip("\r") == wanted:
+            return i
+    return None
+
+
 class Status(StrEnum):
     OPEN = "open"
     PENDING = "pending"

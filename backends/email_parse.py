@@ -25,7 +25,8 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
-QUOTE_MARKER = "┄┄┄┄ quoted history ┄┄┄┄"
+from frontdesk.model import QUOTE_MARKER
+
 AUTO_PREFIX = "[auto: "
 #: a body longer than this is cut (with a note): a terminal thread is no place for a novel
 MAX_BODY_CHARS = 200_000

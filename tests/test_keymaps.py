@@ -6,20 +6,21 @@ from frontdesk.keymaps.loader import KeymapError, load_keymap, presets
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.conversation_list import ConversationList
+from frontdesk.tui.widgets.thread_view import ThreadView
 
 KNOWN = FrontdeskApp.binding_ids()
 
 
 def code_defaults() -> dict[str, str]:
     keys: dict[str, str] = {}
-    for owner in (FrontdeskApp, ConversationList, Composer):
+    for owner in (FrontdeskApp, ConversationList, ThreadView, Composer):
         for binding in owner.BINDINGS:
             keys.setdefault(binding.id, binding.key)
     return keys
 
 
 def test_every_binding_has_a_kebab_case_id_and_description():
-    for owner in (FrontdeskApp, ConversationList, Composer):
+    for owner in (FrontdeskApp, ConversationList, ThreadView, Composer):
         for binding in owner.BINDINGS:
             assert binding.id and binding.id == binding.id.lower() and "_" not in binding.id, binding
             assert binding.description, binding

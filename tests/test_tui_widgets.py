@@ -184,3 +184,32 @@ async def test_composer_modes_submit_newline_and_cancel():
 def test_statuses_render_in_rows():
     conv = Conversation(1, "wa", 1, "k", status=Status.SNOOZED, assignee="Aiko")
     assert conv.status is Status.SNOOZED
+
+
+async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(clock):
+    from frontdesk.model import QUOTE_MARKER
+
+    conv = Conversation(id=7, channel="mail", contact_id=1, thread_key="t")
+    body = f"Thanks, it arrived!\n\n-- \nHanako Yamada\n{QUOTE_MARKER}\nOn Mon, Aiko wrote:\n> it left our warehouse"
+    chat = "Is -- fine as a separator?"
+    messages = [
+        Message(id=1, conversation_id=7, direction=Direction.IN, body=body, author="Hanako", created_at=NOW),
+        Message(id=2, conversation_id=7, direction=Direction.IN, body=chat, author="Hanako", created_at=NOW),
+    ]
+    widget = ThreadView(clock=clock)
+    async with Harness(widget).run_test(size=(60, 30)) as pilot:
+        widget.show(conv, messages, contact_name="Hanako")
+        widget.focus()
+        await pilot.pause()
+        shown = "\n".join(widget.plain_lines)
+        assert "Thanks, it arrived!" in shown and chat in shown
+        assert "Hanako Yamada" not in shown and "it left our warehouse" not in shown
+        assert "┄ +5 lines: signature, quoted history (t) ┄" in shown
+
+        await pilot.press("t")
+        shown = "\n".join(widget.plain_lines)
+        assert "Hanako Yamada" in shown and "> it left our warehouse" in shown and "+5 lines" not in shown
+
+        widget.show(Conversation(id=8, channel="mail", contact_id=1, thread_key="u"), [messages[0]])
+        await pilot.pause()
+        assert "it left our warehouse" not in "\n".join(widget.plain_lines), "another thread starts folded"

@@ -139,12 +139,14 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
+        self.thread.fold_key = self._key_for("toggle-quoted", ThreadView.BINDINGS)
         self.conversation_list.focus()
         await self.reload_list()
         self.watch_desk()
 
-    def _key_for(self, binding_id: str) -> str:
-        for binding in self.BINDINGS:
+    def _key_for(self, binding_id: str, bindings: Iterable[Binding | tuple] | None = None) -> str:
+        """The key shown to the agent for a binding id, after the keymap overrides."""
+        for binding in self.BINDINGS if bindings is None else bindings:
             if isinstance(binding, Binding) and binding.id == binding_id:
                 keys = self._keymap_overrides.get(binding_id, binding.key)
                 return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))

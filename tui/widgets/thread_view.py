@@ -9,11 +9,12 @@ from datetime import datetime
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, utcnow
+from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, split_foldable, utcnow
 from frontdesk.tui.safe import clean_line, safe_text
 from frontdesk.tui.widgets.formatting import LRU, age, background, clock_time, fit, foreground, human_size
 
@@ -26,9 +27,9 @@ _MARKS = {
     Delivery.FAILED: ("✗ failed", "thread-view--failed"),
     Delivery.UNCONFIRMED: ("? unconfirmed", "thread-view--unconfirmed"),
 }
-WINDOW = 300
+WINDOW = 100
 """Messages wrapped when a thread opens (newest first); older ones are wrapped as the agent
-scrolls up to them, so opening a 5,000-message thread costs the same as a 300-message one."""
+scrolls up to them, so opening a 5,000-message thread costs the same as a 100-message one."""
 
 
 def author_colour(name: str) -> str:
@@ -38,6 +39,10 @@ def author_colour(name: str) -> str:
 
 class ThreadView(ScrollView, can_focus=True):
     """Messages oldest first; inbound left, replies indented, notes and events set apart."""
+
+    BINDINGS = [
+        Binding("t", "toggle_folded", "Quoted text", id="toggle-quoted", tooltip="Show or hide quoted history and signatures"),
+    ]
 
     COMPONENT_CLASSES = {
         "thread-view--meta",
@@ -89,6 +94,8 @@ class ThreadView(ScrollView, can_focus=True):
         self.contact_name = ""
         self.typing = False
         self.retry_key = "ctrl+r"
+        self.fold_key = "t"
+        self.unfolded = False  # quoted history and signatures shown in full (per thread)
         self.empty_text = "No conversation selected."
         self._lines: list[Strip] = []
         self._wrapped: LRU[tuple, list[Strip]] = LRU(4096)
@@ -115,6 +122,7 @@ class ThreadView(ScrollView, can_focus=True):
         self.messages = list(messages)
         if new_thread:
             self._first = max(0, len(self.messages) - WINDOW)
+            self.unfolded = False
         self._first = min(self._first, max(0, len(self.messages) - 1))
         self.contact_name = contact_name
         self.typing = typing
@@ -130,6 +138,11 @@ class ThreadView(ScrollView, can_focus=True):
                 break
         else:
             self.messages.append(message)
+        self._rebuild()
+
+    def action_toggle_folded(self) -> None:
+        """Show or hide the quoted history and signatures of every message in this thread."""
+        self.unfolded = not self.unfolded
         self._rebuild()
 
     def set_typing(self, typing: bool) -> None:
@@ -218,7 +231,7 @@ class ThreadView(ScrollView, can_focus=True):
         when = clock_time(message.created_at, self.clock())
         revision = (
             message.body, message.delivery, message.delivery_reason, message.author, message.private,
-            len(message.attachments), when, self.retry_key,
+            len(message.attachments), when, self.retry_key, self.unfolded, self.fold_key,
             age(message.created_at, self.clock()) if message.kind is MessageKind.ACTIVITY else "",
         )
         key = (message.id, width, revision)
@@ -284,10 +297,18 @@ class ThreadView(ScrollView, can_focus=True):
         lines.append(row(header))
 
         if message.body:
-            body = safe_text(message.body)
+            shown, folded, what = split_foldable(message.body)
+            if self.unfolded:
+                shown, folded = message.body, ""
+            body = safe_text(shown)
             for wrapped in body.wrap(self.app.console, max(1, bubble - len(bar)), overflow="fold"):
                 wrapped.rstrip()
                 lines.append(row(wrapped))
+            if folded:
+                hidden = folded.count("\n") + 1
+                summary = Text(f"┄ +{hidden} line{'s' if hidden != 1 else ''}: {', '.join(what)} ({self.fold_key}) ┄", meta)
+                summary.truncate(max(1, bubble - len(bar)), overflow="ellipsis")
+                lines.append(row(summary))
         for attachment in message.attachments:
             info = Text("📎 ")
             info.append_text(safe_text(attachment.name, Style(underline=True), one_line=True))
