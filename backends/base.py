@@ -14,12 +14,30 @@ class BackendError(Exception):
     """Base of the errors a backend raises; `str(error)` is shown to the agent."""
 
 
+#: the longest wait a channel's Retry-After can impose (a larger one is capped to this)
+MAX_RETRY_AFTER = 3600.0
+
+
 class TransientError(BackendError):
-    """The message certainly did not reach the channel; retrying is safe."""
+    """The message certainly did not reach the channel; retrying is safe.
+
+    `retry_after` is the channel's own wait in seconds; it comes from the network, so a
+    negative or NaN one is dropped and one beyond `MAX_RETRY_AFTER` (or infinite) is capped.
+    """
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
-        self.retry_after = retry_after
+        self.retry_after = _sane_wait(retry_after)
+
+
+def _sane_wait(seconds: float | None) -> float | None:
+    try:
+        seconds = float(seconds) if seconds is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if seconds is None or not seconds >= 0:  # None, negative, NaN
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 class PermanentError(BackendError):
