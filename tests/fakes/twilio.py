@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fakes.server import DROP, Hang, Request, Response
+from fakes.server import DROP, AfterWork, Hang, Request, Response
 
 ACCOUNT = "AC" + "a1" * 16
 TOKEN = "f00dfeedtwilio-auth-token-secret-1"
@@ -43,7 +43,7 @@ class FakeTwilio:
         self.counter = 0
         self.clock = START
         #: scripted answers per route ("list", "create", "fetch", "media", "account"): Response, DROP,
-        #: Hang, or None for "answer normally", consumed in order before the normal answers
+        #: Hang, AfterWork, or None for "answer normally", consumed in order before the normal answers
         self.faults: dict[str, list[Any]] = {}
         self.calls: list[tuple[str, str, dict[str, Any], float]] = []  # (route, path, params, monotonic time)
         self.created: list[dict[str, Any]] = []
@@ -124,6 +124,8 @@ class FakeTwilio:
         queued = self.faults.get(what)
         if queued:
             answer = queued.pop(0)
+            if isinstance(answer, AfterWork):
+                return answer.wrap(normal())
             if answer is not None:  # None in the script: answer this one normally
                 return answer
         return normal()
