@@ -44,6 +44,7 @@ from frontdesk.backends.base import (
     TransientError,
 )
 from frontdesk.backends.httpchannel import (
+    MALFORMED,
     Backoff,
     HTTPClient,
     PollRefused,
@@ -295,7 +296,7 @@ class TwilioSMSBackend(Backend):
                 newest = at  # listed and handled, whatever it turns out to be
             try:
                 event = await self._inbound(raw)
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            except MALFORMED as exc:
                 key = raw.get("sid") if isinstance(raw, dict) and isinstance(raw.get("sid"), str) else json.dumps(raw, sort_keys=True, default=repr)[:200]
                 if key not in self._bad:
                     self._bad.add(key)
