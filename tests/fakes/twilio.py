@@ -135,7 +135,7 @@ class FakeTwilio:
         size = min(1000, int(q.get("PageSize", 50)))
         with self.lock:
             items = sorted(self.messages.values(), key=lambda m: (m["date_sent"] and _parse(m["date_sent"]) or START,
-                                                                  m["sid"]), reverse=True)
+                                                                  str(m["sid"])), reverse=True)
         if "To" in q:
             items = [m for m in items if m["to"] == q["To"]]
         if "DateSent>" in q:
@@ -192,7 +192,7 @@ def _parse(value: str) -> datetime:
 
     try:
         return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return datetime.max.replace(tzinfo=timezone.utc)
 
 
