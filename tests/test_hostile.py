@@ -61,7 +61,17 @@ from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.desk.desk import MAX_BODY_BYTES, MAX_BODY_LINES, TRUNCATED, bound_body  # noqa: E402
 from frontdesk.keymaps.loader import KeymapError, load_keymap, presets  # noqa: E402
-from frontdesk.model import Attachment, Contact, ContactRef, Conversation, Direction, Identity, Inbound, Message  # noqa: E402
+from frontdesk.model import (  # noqa: E402
+    Attachment,
+    Contact,
+    ContactRef,
+    Conversation,
+    Delivery,
+    Direction,
+    Identity,
+    Inbound,
+    Message,
+)
 from frontdesk.store import Store  # noqa: E402
 
 #: examples per property: modest by default; FRONTDESK_HOSTILE_EXAMPLES=2000 for the long run
@@ -471,9 +481,13 @@ def hostile_workspace():
     attachment = "\x1b[31minv[red]oice\u202egpj.exe\x9b\x07"
     ws.contacts.append(Contact(5, name, identities=[Identity("mail", "eve@example.com")]))
     ws.conversations.append(Conversation(5, "mail", 5, "eve@example.com", subject=subject, preview=body, unread=1,
-                                         last_activity_at=NOW, message_count=1))
+                                         last_activity_at=NOW, message_count=2))
     ws.messages.append(Message(9, 5, Direction.IN, body, author=name, created_at=NOW,
                                attachments=[Attachment(attachment, "application/pdf", 10)]))
+    # a channel's error text is untrusted too (a hostile proxy or API server writes it)
+    ws.messages.append(Message(10, 5, Direction.OUT, "our answer", author="Aiko", created_at=NOW,
+                               delivery=Delivery.FAILED,
+                               delivery_reason="Telegram refused sendMessage: \x1b]52;c;SGVsbG8=\x07[bold]no[/bold]\x9b2J"))
     return ws
 
 
@@ -519,6 +533,7 @@ async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
     assert "[link=https://evil.example]click[/link]copiedclearedredbellbackesreverisozerowidthend" in thread
     assert "[bold]Refund[/bold] tnuocca" in screen  # the subject in the thread's title, literally
     assert "inv[red]oicegpj.exe" in shown
+    assert "NotDelivered:Telegramrefusedsendmessage:[bold]no[/bold]—retry?".lower() in thread.lower()
     assert "Refund" in screen
 
 
