@@ -57,7 +57,7 @@ from frontdesk.backends.email_parse import MAX_BODY_CHARS as MAIL_BODY_CHARS  # 
 from frontdesk.backends.email_parse import parse as parse_mail  # noqa: E402
 from frontdesk.backends.httpchannel import MALFORMED  # noqa: E402
 from frontdesk.backends.telegram import MESSAGE_KINDS, TelegramBackend, parse_update  # noqa: E402
-from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
+from frontdesk.backends.twilio_sms import TwilioSMSBackend, delivery_update  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.desk.desk import MAX_BODY_BYTES, MAX_BODY_LINES, TRUNCATED, bound_body  # noqa: E402
 from frontdesk.keymaps.loader import KeymapError, load_keymap, presets  # noqa: E402
@@ -240,6 +240,18 @@ def test_twilio_bad_messages_are_quarantined_and_the_batch_kept(overrides):
     assert sum("skipped a malformed Twilio message" in line for line in handler.lines) == quarantined
 
 
+@QUICK
+@given(st.fixed_dictionaries({}, optional={"status": maybe(st.sampled_from(["sent", "delivered", "failed", "undelivered",
+                                                                           "queued", "read", "canceled"])),
+                                           "error_code": maybe(st.one_of(st.integers(), st.floats(), st.text(max_size=12))),
+                                           "error_message": maybe(texts), "sid": json_values}) | json_values)
+@example({"status": "failed", "error_code": float("inf")})
+def test_twilio_delivery_status_parser_never_raises(raw):
+    update = delivery_update(raw)
+    if update is not None:
+        assert isinstance(update.reason, str) and len(update.reason) < 600
+
+
 # ---- email -----------------------------------------------------------------------------------------------
 
 charsets = st.sampled_from(["utf-8", "shift_jis", "iso-2022-jp", "x-no-such-charset", "utf-16", "utf-7", "", "us-ascii",
@@ -259,7 +271,7 @@ def mime_parts(draw, depth: int = 0) -> EmailMessageCompat:
         for _ in range(draw(st.integers(0, 3))):
             part.attach(draw(mime_parts(depth + 1)))
         # always a boundary of ours: the email package would otherwise draw one with `random`
-        part.set_boundary(draw(st.sampled_from([f"frontdesk-{depth}", "b", " ", "x" * 80, "--", "a b"])))
+        part.set_boundary(draw(st.sampled_from([f"frontdesk-{depth}", "b", "=_", "x" * 80, "--", "a b"])))
     else:
         if ctype:
             part["Content-Type"] = f"{ctype}; charset=\"{draw(charsets)}\""
