@@ -473,3 +473,29 @@ async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_no
         stored = store.message(conv.id, message.id)
         assert stored.delivery in (Delivery.SENT, Delivery.DELIVERED), stored.delivery_reason
         assert channel.sends(message.body) == 1
+
+
+async def test_polling_through_connect_timeouts_shows_down_then_reads_everything_once(channel, store):
+    hole = Blackhole()
+    for i in range(5):
+        channel.inbound(f"waiting {i}")
+    backend = channel.backend(hole.url)
+    desk = AuditingDesk(store, {channel.name: backend}, agent="Aiko", behind=lambda s: [])
+    server = None
+    await desk.start()
+    try:
+        await eventually(lambda: getattr(desk.channel_status.get(channel.name), "state", "") == "down")
+        assert "cannot reach" in desk.channel_status[channel.name].detail
+        await asyncio.sleep(0.8)  # several connect timeouts (0.3 s each) with backoff
+        assert inbound_messages(store) == [] and store.cursor(channel.name) is None
+        hole.close()
+        server = FakeServer(channel.fake, port=hole.port).start()
+        await eventually(lambda: len(inbound_messages(store)) == 5)
+        await eventually(lambda: desk.channel_status[channel.name].state == "ok")
+    finally:
+        await desk.stop()
+        await backend.close()
+        hole.close()
+        if server is not None:
+            server.stop()
+    assert sorted(m.body for m in inbound_messages(store)) == [f"waiting {i}" for i in range(5)]
