@@ -294,7 +294,7 @@ def mails(draw) -> bytes:
     try:
         raw = msg.as_bytes()
     except Exception:  # the email package refuses to serialise some of what we built: send it raw
-        raw = msg.as_string().encode("utf-8", "surrogateescape") if _can_string(msg) else b"Subject: x\r\n\r\n"
+        raw = msg.as_string().encode("utf-8", "surrogatepass") if _can_string(msg) else b"Subject: x\r\n\r\n"
     if draw(st.booleans()):  # and damage it in transit
         cut = draw(st.integers(0, len(raw)))
         raw = raw[:cut] + draw(st.binary(max_size=40)) + raw[cut:]
