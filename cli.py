@@ -248,6 +248,7 @@ async def sync_forever(desk: Desk) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from frontdesk.store import Store
     from frontdesk.store.records import contact_to_record, conversation_to_record, message_to_record
+    from frontdesk.store.storage import to_json
 
     store = Store.open(data_dir(args), readonly=True)
     out = sys.stdout
@@ -261,7 +262,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "contact": {"id": contact.id, **contact_to_record(contact)} if contact else None,
             "messages": [{"id": m.id, **message_to_record(m)} for m in messages],
         }
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.write(to_json(line) + "\n")
     out.flush()
     return 0
 

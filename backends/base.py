@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from frontdesk.model import ChannelEvent, Outgoing, SendResult
@@ -14,12 +16,30 @@ class BackendError(Exception):
     """Base of the errors a backend raises; `str(error)` is shown to the agent."""
 
 
+#: the longest wait a channel's Retry-After can impose (a larger one is capped to this)
+MAX_RETRY_AFTER = 3600.0
+
+
 class TransientError(BackendError):
-    """The message certainly did not reach the channel; retrying is safe."""
+    """The message certainly did not reach the channel; retrying is safe.
+
+    `retry_after` is the channel's own wait in seconds; it comes from the network, so a
+    negative or NaN one is dropped and one beyond `MAX_RETRY_AFTER` (or infinite) is capped.
+    """
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
-        self.retry_after = retry_after
+        self.retry_after = _sane_wait(retry_after)
+
+
+def _sane_wait(seconds: float | None) -> float | None:
+    try:
+        seconds = float(seconds) if seconds is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if seconds is None or not seconds >= 0:  # None, negative, NaN
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 class PermanentError(BackendError):
@@ -132,9 +152,75 @@ class Backend(ABC):
         """The bytes of a received attachment (`Attachment.ref`), downloaded on request."""
         raise NotImplementedError(f"the {self.kind} backend cannot download attachments")
 
+    async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
+        """Download attachment `ref` into `downloads_dir` as `name` (made safe, never overwriting);
+        returns the path, which is always inside `downloads_dir`."""
+        data = await self.fetch_attachment(ref)
+        return write_unique(Path(downloads_dir), safe_filename(name), data)
+
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""
         return []
 
     async def close(self) -> None:
         """Release connections."""
+
+
+# ---- saving what a customer sent ------------------------------------------------------------------
+
+#: longest file name written, in UTF-8 bytes: well under the 255 of common file systems,
+#: with room for the " (n)" that `write_unique` adds
+FILE_NAME_BYTES = 150
+#: an "extension" longer than this is part of the name
+_EXT_BYTES = 16
+_SUPERSCRIPTS = "\u00b9\u00b2\u00b3"
+_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$",
+             *(f"{dev}{n}" for dev in ("com", "lpt") for n in ("0123456789" + _SUPERSCRIPTS))}
+
+
+def safe_filename(name: str, fallback: str = "attachment") -> str:
+    """A file name safe to create in the downloads dir, from one a customer chose: no folders,
+    no traversal, no control/bidi/invisible characters, no reserved device names (CON,
+    NUL.txt …), no leading dot, at most FILE_NAME_BYTES bytes of UTF-8 with its extension kept."""
+    name = name.replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.strip().strip(".").strip()
+    if not name:
+        name = fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > _EXT_BYTES or ext != ext.strip():
+        stem, ext = name, ""
+    if stem.split(".")[0].rstrip(" .").lower() in _RESERVED:
+        stem = "_" + stem
+    room = FILE_NAME_BYTES - (len(ext.encode()) + 1 if ext else 0)
+    stem = stem.encode()[:room].decode("utf-8", "ignore").rstrip(" .") or "_"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def write_unique(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` to a new file `name` in `folder` (`name (1).ext` … when taken); never follows links
+    or leaves the folder. A file-system failure is a PermanentError naming the file and the folder."""
+    folder = folder.expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PermanentError(f"cannot create the downloads folder {folder}: {exc.strerror or exc}") from None
+    root = folder.resolve()
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    for n in range(1000):
+        candidate = name if n == 0 else (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
+        path = root / candidate
+        if path.parent != root or candidate in ("", ".", ".."):
+            raise PermanentError("unsafe attachment name")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise PermanentError(f"cannot save {candidate!r} in {root}: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return path
+    raise PermanentError(f"too many files named {name!r} in {root}")

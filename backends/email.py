@@ -47,6 +47,7 @@ from frontdesk.backends.base import (
     PermanentError,
     Sink,
     TransientError,
+    write_unique,
 )
 from frontdesk.backends.email_parse import (
     ParsedMail,
@@ -800,8 +801,9 @@ class EmailBackend(Backend):
 
     # ---- attachments ---------------------------------------------------------------------------
 
-    async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str]) -> Path:
-        """Download attachment `ref` into `downloads_dir` under a safe, unused name; returns the path."""
+    async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
+        """Download attachment `ref` into `downloads_dir` under a safe, unused name (the mail's own
+        file name, else `name`); returns the path."""
         if not ref.startswith("imap:"):
             raise PermanentError("not an email attachment reference")
         try:
@@ -831,7 +833,7 @@ class EmailBackend(Backend):
             raise PermanentError("the attachment is not in the mail any more")
         part = parts[index]
         data = part.get_payload(decode=True) or b""
-        name = safe_filename(part.get_filename() or "", fallback=f"attachment-{index}")
+        name = safe_filename(part.get_filename() or name, fallback=f"attachment-{index}")
         return write_unique(Path(downloads_dir), name, data)
 
     # ---- sending ---------------------------------------------------------------------------------
@@ -1028,27 +1030,3 @@ def _smtp_reason(exc: Any) -> str:
 
 def _imap_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def write_unique(folder: Path, name: str, data: bytes) -> Path:
-    """Write `data` to a new file `name` in `folder` (`name (1).ext` … when taken); never follows links
-    or leaves the folder."""
-    folder = folder.expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    root = folder.resolve()
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        stem, ext = name, ""
-    for n in range(1000):
-        candidate = name if n == 0 else (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
-        path = root / candidate
-        if path.parent != root:
-            raise PermanentError("unsafe attachment name")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return path
-    raise PermanentError(f"too many files named {name!r} in {root}")

@@ -485,22 +485,5 @@ def html_to_text(markup: str) -> str:
 
 # ---- attachments on disk ----------------------------------------------------------------------------
 
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-
-
-def safe_filename(name: str, fallback: str = "attachment") -> str:
-    """A file name safe to create in the downloads dir: no folders, no traversal, no control
-    characters, no reserved device names, no leading dot, at most 150 characters."""
-    name = name.replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*' and not (0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069))
-    name = name.strip().strip(".").strip()
-    if not name or name in (".", ".."):
-        name = fallback
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    if stem.split(".")[0].lower() in _RESERVED:
-        stem = "_" + stem
-    if len(stem) + len(ext) + 1 > 150:
-        stem = stem[: 150 - len(ext) - 1]
-    return f"{stem}.{ext}" if ext else stem
+# the sanitiser is shared by every backend (backends/base.py); re-exported here for the email code
+from frontdesk.backends.base import safe_filename  # noqa: E402,F401

@@ -36,6 +36,9 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 #: cap on the text of one message taken from a channel (untrusted input)
 MAX_BODY_CHARS = 64 * 1024
 USER_AGENT = f"frontdesk/{__version__}"
+#: what a parser of channel payloads raises on a malformed item (the item is then quarantined);
+#: anything else escaping a parser is a bug in it
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 
 
 def clip(value: Any, limit: int = MAX_BODY_CHARS) -> str:

@@ -36,6 +36,7 @@ from frontdesk.backends.base import (
     TransientError,
 )
 from frontdesk.backends.httpchannel import (
+    MALFORMED,
     Backoff,
     HTTPClient,
     PollRefused,
@@ -226,7 +227,7 @@ class TelegramBackend(Backend):
                 next_offset = max(next_offset, update_id + 1)
             try:
                 events += parse_update(update)
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            except MALFORMED as exc:
                 events.append(unparsable(self.name, update, exc, log, what="Telegram update"))
         if next_offset != self.offset or events:
             await sink.ingest(self.name, events, cursor=str(next_offset) if next_offset else None)
@@ -344,7 +345,10 @@ def _dict(value: Any, what: str) -> dict[str, Any]:
 
 
 def _ts(value: Any) -> datetime:
-    return datetime.fromtimestamp(_int(value), timezone.utc)
+    try:
+        return datetime.fromtimestamp(_int(value), timezone.utc)
+    except OSError:  # beyond the platform's time_t (10**18): as malformed as a date in year 300,000
+        raise ValueError(f"date {value} is out of range") from None
 
 
 def _name(user: dict[str, Any]) -> str:
@@ -358,7 +362,8 @@ def _name(user: dict[str, Any]) -> str:
 
 
 def parse_update(update: Any) -> list[Inbound]:
-    """The messages in one Update: [] for kinds frontdesk does not show; raises on a malformed one."""
+    """The messages in one Update: [] for kinds frontdesk does not show; raises one of
+    httpchannel.MALFORMED on a malformed one."""
     update = _dict(update, "update")
     _int(update["update_id"])
     for kind, edited in MESSAGE_KINDS.items():

@@ -44,6 +44,7 @@ from frontdesk.backends.base import (
     TransientError,
 )
 from frontdesk.backends.httpchannel import (
+    MALFORMED,
     Backoff,
     HTTPClient,
     PollRefused,
@@ -295,7 +296,7 @@ class TwilioSMSBackend(Backend):
                 newest = at  # listed and handled, whatever it turns out to be
             try:
                 event = await self._inbound(raw)
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            except MALFORMED as exc:
                 key = raw.get("sid") if isinstance(raw, dict) and isinstance(raw.get("sid"), str) else json.dumps(raw, sort_keys=True, default=repr)[:200]
                 if key not in self._bad:
                     self._bad.add(key)
@@ -429,7 +430,8 @@ class TwilioSMSBackend(Backend):
             if update is not None:
                 update.external_id = sid
                 updates.append(update)
-            if raw.get("status") in _FINAL:
+            status = raw.get("status")
+            if isinstance(status, str) and status in _FINAL:  # a list here raised TypeError (unhashable)
                 self.follow.pop(sid, None)
         return updates
 
@@ -541,11 +543,7 @@ def delivery_update(raw: Any) -> DeliveryUpdate | None:
 def failure_reason(raw: dict[str, Any]) -> str:
     """'undelivered: error 30003 — unreachable destination handset (https://…/30003)'."""
     status = raw.get("status") if isinstance(raw.get("status"), str) else "failed"
-    code = raw.get("error_code")
-    try:
-        code = int(code) if code is not None else None
-    except (TypeError, ValueError):
-        code = None
+    code = _error_code(raw.get("error_code"))
     message = raw.get("error_message") if isinstance(raw.get("error_message"), str) else ""
     message = clip(message, 300) or ERROR_TEXT.get(code or 0, "")
     if code is None:
@@ -554,6 +552,18 @@ def failure_reason(raw: dict[str, Any]) -> str:
     if message:
         text += f" — {message}"
     return text + f" (https://www.twilio.com/docs/api/errors/{code})"
+
+
+def _error_code(value: Any) -> int | None:
+    """Twilio's error code (5 digits) from an int or a numeric string; None for anything else
+    (an Infinity in the JSON made int() raise OverflowError and stopped the channel)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        code = int(value) if isinstance(value, int) or len(value) < 10 else None
+    except ValueError:
+        return None
+    return code if code is not None and 0 < code < 1_000_000 else None
 
 
 def _date(raw: dict[str, Any]) -> datetime:

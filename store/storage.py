@@ -63,8 +63,23 @@ def atomic_write(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def to_json(data: Any, **options: Any) -> str:
+    """`data` as JSON text that is valid UTF-8: characters as they are, except that a lone
+    surrogate (legal in a channel's JSON as "\\ud800", not encodable as UTF-8) makes the
+    whole text ASCII with escapes, so it round-trips instead of failing the write."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, **options)
+    return text
+
+
 def encode(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: see to_json
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 class AtomicJSONStorage(Storage):

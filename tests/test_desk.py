@@ -332,3 +332,18 @@ async def test_running_desk_dispatches_replies_and_stops_cleanly(store, clock):
         assert store.message(1, msg.id).delivery is Delivery.SENT
     finally:
         await desk.stop()
+
+
+async def test_oversized_bodies_are_bounded_at_ingest_and_say_so(store, clock):
+    """A 5 MB body and a 100,000-line one are cut with a note of their size; 100,000 lines took 11 s to open."""
+    from frontdesk.desk.desk import MAX_BODY_BYTES, MAX_BODY_LINES
+
+    desk = Desk(store, {}, clock=clock)
+    await desk.ingest("wa", [Inbound("big", "+1", ContactRef("+1"), "é" * (3 * 1024 * 1024)),
+                             Inbound("tall", "+1", ContactRef("+1"), "\n".join(["x"] * 100_000)),
+                             Inbound("fits", "+1", ContactRef("+1"), "é" * (MAX_BODY_BYTES // 2))])
+    big, tall, fits = store.messages(store.conversations()[0].id)
+    assert len(big.body.encode()) < MAX_BODY_BYTES + 200
+    assert big.body.endswith("it had 6,291,456 bytes in 1 lines; ask the customer for the rest or read it on the channel]")
+    assert tall.body.count("\n") == MAX_BODY_LINES and "in 100,000 lines" in tall.body
+    assert fits.body == "é" * (MAX_BODY_BYTES // 2)

@@ -128,6 +128,12 @@ def test_attachments_are_listed_with_name_type_and_size():
         (".bashrc", "bashrc"),
         ("in\x1b[31mvoice\u202etxt.exe", "in[31mvoicetxt.exe"),
         ("a" * 300 + ".pdf", "a" * 146 + ".pdf"),
+        # bounded in bytes, not characters: 150 emoji were 600 bytes, over the 255 a file system takes
+        ("😀" * 200, "😀" * 37),
+        # a 300-character "extension" left an empty stem: a hidden file of 301 characters
+        ("a." + "b" * 300, "a." + "b" * 148),
+        ("con .txt", "_con.txt"),
+        ("COM¹.log", "_COM¹.log"),
     ],
 )
 def test_attachment_names_are_sanitised(name, safe):

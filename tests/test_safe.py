@@ -63,6 +63,12 @@ def test_controls_tabs_and_line_breaks():
     assert clean("\u202eevil\u202c \u2066x\u2069 \u200bz\ufeff") == "evil x z"
 
 
+def test_lone_surrogates_are_dropped():
+    # legal in a channel's JSON ("\\ud800"), but writing one to the terminal raises
+    assert clean("a\ud800b\udfffc") == "abc"
+    assert clean("😀") == "😀"
+
+
 def test_cjk_and_emoji_are_kept():
     assert clean("こんにちは 😀 Mia 🌸") == "こんにちは 😀 Mia 🌸"
 

@@ -40,6 +40,22 @@ def test_round_trip_and_reopen(tmp_path):
         assert store.find_contact("sms", "+100").name == "Ann"
 
 
+def test_a_lone_surrogate_from_a_channel_round_trips(tmp_path):
+    """JSON allows "\\ud800"; UTF-8 does not: the commit used to fail on it (found by tests/test_hostile.py)."""
+    with Store.open(tmp_path) as store:
+        with store.batch():
+            store.put_contact(Contact(1, "Eve\ud800", identities=[Identity("tg", "1")]))
+            store.put_conversation(Conversation(1, "tg", 1, "1"))
+            store.put_message(Message(1, 1, Direction.IN, "bad \ud800 text"), "tg")
+            store.quarantine("tg", '{"text": "\ud800"}', "test")
+    with Store.open(tmp_path) as store:
+        assert store.contact(1).name == "Eve\ud800"
+        assert store.messages(1)[0].body == "bad \ud800 text"
+        assert store.quarantined()[0]["payload"] == '{"text": "\ud800"}'
+    assert storage_mod.to_json({"a": "日本\ud800"}) == '{"a": "\\u65e5\\u672c\\ud800"}'
+    assert storage_mod.to_json({"a": "日本"}) == '{"a": "日本"}'
+
+
 def test_files_are_private_from_creation(tmp_path):
     root = tmp_path / "data"
     with Store.open(root) as store:

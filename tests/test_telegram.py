@@ -181,6 +181,15 @@ def test_parse_text_caption_photo_document_voice_edit_reply_and_group():
     assert parse_update({"update_id": 8, "callback_query": {"id": "1"}}) == []
 
 
+def test_a_date_beyond_the_platforms_time_t_is_malformed_not_a_crash():
+    """datetime.fromtimestamp(10**18) raises OSError, which escaped the poll and restarted the
+    channel forever on the same update (found by tests/test_hostile.py)."""
+    chat = {"id": 7, "type": "private"}
+    for date in (10**18, -10**13, 2**70):
+        with pytest.raises((ValueError, OverflowError)):  # both in httpchannel.MALFORMED: quarantined
+            parse_update({"update_id": 1, "message": {"message_id": 1, "chat": chat, "date": date, "text": "x"}})
+
+
 async def test_edit_shows_as_a_new_message_in_the_same_thread(fake, server, store):
     sent = fake.message(7, "my order is #1234")
     mid = sent["message"]["message_id"]

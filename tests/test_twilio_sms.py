@@ -302,6 +302,25 @@ async def test_undelivered_reply_fails_with_the_error_code_and_text(fake, server
         "failed: error 30007 — Carrier filtered")
 
 
+async def test_malformed_delivery_statuses_do_not_stop_the_channel(fake, server, store):
+    """`"error_code": Infinity` made int() raise OverflowError, and a status that is a list raised
+    TypeError, in the delivery follow-up; the SID stayed followed in the cursor, so every poll
+    stopped there (found by tests/test_hostile.py)."""
+    desk, backend, conv = await _conversation(fake, server, store)
+    message = await desk.reply(conv.id, "Are you there?")
+    await desk.flush_outbox()
+    fake.set_status(fake.created[-1]["sid"], "failed", error_code=float("inf"))
+    odd = await desk.reply(conv.id, "And now?")
+    await desk.flush_outbox()
+    fake.set_status(fake.created[-1]["sid"], ["delivered"])  # not a string: unhashable, raised TypeError
+    fake.inbound(CUSTOMER, "still here")
+    await backend.fetch_once(desk)
+    assert store.message(conv.id, odd.id).delivery is Delivery.SENT
+    stored = store.message(conv.id, message.id)
+    assert stored.delivery is Delivery.FAILED and stored.delivery_reason == "failed"
+    assert inbound_messages(store)[-1].body == "still here"
+
+
 async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_and_not_resent(fake, server, store):
     desk, backend, conv = await _conversation(fake, server, store)
     backend.request_timeout = 0.5

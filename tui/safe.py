@@ -25,7 +25,8 @@ _ESCAPES = re.compile(f"{_STRING_SEQ}|{_CSI}|{_OTHER_ESC}")
 # Characters dropped outright after the escape sequences are gone:
 # C0 controls except \n (tab and CR are converted first), DEL, C1 controls,
 # bidi embeddings/overrides/isolates and marks, zero-width and other invisible
-# format characters, and Unicode tag characters (used to smuggle hidden text).
+# format characters, Unicode tag characters (used to smuggle hidden text), and lone
+# surrogates (legal in a channel's JSON as "\\ud800"; no terminal can be sent one).
 _DROP = re.compile(
     "["
     "\x00-\x09\x0b-\x1f\x7f"
@@ -33,6 +34,7 @@ _DROP = re.compile(
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
     "\u200b-\u200d\u2060-\u2064\ufeff\u180e"
     "\ufff9-\ufffb"
+    "\ud800-\udfff"
     "\U000e0000-\U000e007f"
     "]"
 )

@@ -1,14 +1,18 @@
 """A tiny real HTTP/1.1 server on 127.0.0.1, run in a thread, that hands each request to an app.
 
 The app returns a `Response`, `DROP` (read the request, close the connection without an
-answer) or `Hang(seconds)` (read the request, answer nothing for that long, then close):
-enough to play a channel's API and its failures over a real socket.
+answer), `Hang(seconds)` (read the request, answer nothing for that long, then close),
+`Slow(seconds, response)` (answer after a delay) or `Cut(response)` (send the status, the
+headers and half the body, then reset the connection): enough to play a channel's API and
+its failures over a real socket. `Blackhole` is a port that never accepts a connection
+(connect timeouts).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +70,28 @@ class Hang:
     seconds: float
 
 
+@dataclass
+class Slow:
+    seconds: float
+    response: Response
+
+
+@dataclass
+class Cut:
+    """Answer `response` but reset the connection (RST) after `keep` of its body was written."""
+
+    response: Response
+    keep: float = 0.5
+
+
+@dataclass
+class AfterWork:
+    """In a fake's fault script: do the request's normal work (e.g. the message is created),
+    then answer `wrap(normal answer)` — a reply lost after the channel acted on the request."""
+
+    wrap: Callable[[Response], Any]
+
+
 App = Callable[[Request], "Response | object"]
 
 
@@ -99,6 +125,14 @@ class _Handler(BaseHTTPRequestHandler):
             server.released.wait(answer.seconds)
             self.close_connection = True
             return
+        if isinstance(answer, Slow):
+            if server.released.wait(answer.seconds):
+                self.close_connection = True
+                return
+            answer = answer.response
+        cut = answer if isinstance(answer, Cut) else None
+        if cut is not None:
+            answer = cut.response
         assert isinstance(answer, Response)
         data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
         self.send_response(answer.status)
@@ -107,6 +141,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if cut is not None:
+            self.wfile.write(data[: int(len(data) * cut.keep)])
+            self.wfile.flush()
+            # SO_LINGER 0: close() sends RST instead of FIN, as a crashing proxy would
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     do_GET = do_POST = do_DELETE = _handle
@@ -174,3 +215,33 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Blackhole:
+    """A listening port whose accept queue is full and never drained: connecting times out
+    (Linux drops the SYN), as with a firewall that swallows packets. `close()` frees the port
+    so a FakeServer can take it over (the channel comes back)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self._fillers: list[socket.socket] = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self._fillers.append(filler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        for sock in [*self._fillers, self.sock]:
+            sock.close()
+        self._fillers.clear()

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from fakes.server import DROP, Hang, Request, Response
+from fakes.server import DROP, AfterWork, Hang, Request, Response
 
 TOKEN = "123456789:AAF-fake-token-do-not-leak_XYZ"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "Support", "username": "support_test_bot"}
@@ -33,7 +33,7 @@ class FakeTelegram:
         self.next_update_id = 1000
         self.next_message_id = {}
         self.cond = threading.Condition()
-        #: per method, a queue of scripted answers (Response, DROP, Hang) used before the normal one
+        #: per method, a queue of scripted answers (Response, DROP, Hang, Slow, Cut, AfterWork) used before the normal one
         self.faults: dict[str, list[Any]] = {}
         #: while set, every getUpdates answers with it (e.g. a 409 that lasts)
         self.persistent: dict[str, Response] = {}
@@ -95,14 +95,16 @@ class FakeTelegram:
         params = request.params()
         self.calls.append((time.monotonic(), method, params))
         queued = self.faults.get(method)
-        if queued:
-            return queued.pop(0)
+        scripted = queued.pop(0) if queued else None
+        if scripted is not None and not isinstance(scripted, AfterWork):
+            return scripted
         if method in self.persistent:
             return self.persistent[method]
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return error(404, "Not Found: method not found")
-        return handler(params)
+        answer = handler(params)
+        return scripted.wrap(answer) if isinstance(scripted, AfterWork) else answer
 
     def api_getMe(self, params: dict[str, Any]) -> Response:
         return Response(200, {"ok": True, "result": BOT})

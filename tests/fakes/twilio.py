@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fakes.server import DROP, Hang, Request, Response
+from fakes.server import DROP, AfterWork, Hang, Request, Response
 
 ACCOUNT = "AC" + "a1" * 16
 TOKEN = "f00dfeedtwilio-auth-token-secret-1"
@@ -43,7 +43,7 @@ class FakeTwilio:
         self.counter = 0
         self.clock = START
         #: scripted answers per route ("list", "create", "fetch", "media", "account"): Response, DROP,
-        #: Hang, or None for "answer normally", consumed in order before the normal answers
+        #: Hang, AfterWork, or None for "answer normally", consumed in order before the normal answers
         self.faults: dict[str, list[Any]] = {}
         self.calls: list[tuple[str, str, dict[str, Any], float]] = []  # (route, path, params, monotonic time)
         self.created: list[dict[str, Any]] = []
@@ -124,6 +124,8 @@ class FakeTwilio:
         queued = self.faults.get(what)
         if queued:
             answer = queued.pop(0)
+            if isinstance(answer, AfterWork):
+                return answer.wrap(normal())
             if answer is not None:  # None in the script: answer this one normally
                 return answer
         return normal()
@@ -133,7 +135,7 @@ class FakeTwilio:
         size = min(1000, int(q.get("PageSize", 50)))
         with self.lock:
             items = sorted(self.messages.values(), key=lambda m: (m["date_sent"] and _parse(m["date_sent"]) or START,
-                                                                  m["sid"]), reverse=True)
+                                                                  str(m["sid"])), reverse=True)
         if "To" in q:
             items = [m for m in items if m["to"] == q["To"]]
         if "DateSent>" in q:
@@ -190,7 +192,7 @@ def _parse(value: str) -> datetime:
 
     try:
         return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return datetime.max.replace(tzinfo=timezone.utc)
 
 
