@@ -346,8 +346,10 @@ class FrontdeskApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
+        bindings = live_bindings(self)
+        toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
         close = " or ".join(dict.fromkeys((self._key_for("close-help", HelpScreen), self._key_for("show-help"))))
-        self.push_screen(HelpScreen(live_bindings(self), self.keymap_name, close_keys=close))
+        self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
 
     async def action_toggle_resolved(self) -> None:
         conv = self._current()

@@ -6,6 +6,7 @@ from itertools import groupby
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -16,7 +17,10 @@ from frontdesk.tui.keys import KeyBinding
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists `bindings` (from `frontdesk.tui.keys.live_bindings`) by context; Escape or ? closes it."""
+    """Lists `bindings` (from `frontdesk.tui.keys.live_bindings`) by context; Escape or ? closes it.
+
+    `toggle_keys` are the keys that opened it (show-help in the keymap): they close it too.
+    """
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="close-help", tooltip="Close the key help"),
@@ -39,8 +43,10 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, bindings: list[KeyBinding], keymap_name: str = "default", close_keys: str = "Esc") -> None:
+    def __init__(self, bindings: list[KeyBinding], keymap_name: str = "default", close_keys: str = "Esc",
+                 toggle_keys: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.toggle_keys = toggle_keys
         self.bindings = bindings
         self.keymap_name = keymap_name
         self.close_keys = close_keys
@@ -66,6 +72,11 @@ class HelpScreen(ModalScreen[None]):
         for binding in bindings:
             table.add_row(Text(binding.key_display), Text(binding.description), Text(binding.tooltip or ""))
         return table
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in self.toggle_keys:
+            event.stop()
+            self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(None)
