@@ -105,6 +105,9 @@ class FrontdeskApp(App[None]):
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
+        palette_keys = self.keymap.get("command-palette")
+        if palette_keys:  # the Footer shows the palette's key by looking this up
+            self.COMMAND_PALETTE_BINDING = palette_keys.split(",")[0].strip()
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
