@@ -1,5 +1,7 @@
 """Keymap presets: every binding id is mapped, unknown ids and clashes name the file and line."""
 
+import re
+
 import pytest
 
 from frontdesk.keymaps.loader import KeymapError, key_name, load_keymap, presets
@@ -185,3 +187,13 @@ def test_presets_are_package_data():
     pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
     assert "*.toml" in pyproject["tool"]["setuptools"]["package-data"]["frontdesk.keymaps"]
     assert "frontdesk.tui.screens" in pyproject["tool"]["setuptools"]["packages"]
+
+
+def test_cli_names_the_users_config_file_and_line(tmp_path):
+    from frontdesk.cli import resolve_keymap
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nrepyl = "x"\n')
+    with pytest.raises(KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"):
+        resolve_keymap("vim", {"reply": "R", "repyl": "x"}, config)
+    assert resolve_keymap("vim", {"reply": "R"}, config)["reply"] == "R"

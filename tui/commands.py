@@ -6,7 +6,9 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.markup import escape
 
 from frontdesk.tui.keys import KeyBinding, live_bindings
 
@@ -50,7 +52,7 @@ class BindingCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, binding, target in self._commands():
-            yield DiscoveryHit(title, partial(self._run, binding.action, target), help=binding.tooltip or None)
+            yield DiscoveryHit(Content(title), partial(self._run, binding.action, target), help=escape(binding.tooltip) or None)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -59,12 +61,12 @@ class BindingCommands(Provider):
             score = max(matcher.match(title), matcher.match(text) * 0.8)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), partial(self._run, binding.action, target),
-                          text=title, help=binding.tooltip or None)
+                          text=title, help=escape(binding.tooltip) or None)
         for theme in sorted(self.app.available_themes):
             title = f"Theme: {theme}"
             if (score := matcher.match(title)) > 0:
                 yield Hit(score, matcher.highlight(title), partial(self._set_theme, theme), text=title,
-                          help="Switch the console to this theme (set [ui] theme in your config to keep it)")
+                          help=escape(f'Switch the console to this theme (keep it with theme = "{theme}" under [ui] in your config)'))
 
     async def _run(self, action: str, target: DOMNode) -> None:
         await self.app.run_action(action, target)
