@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.widgets import Footer, Static
@@ -263,6 +264,12 @@ class FrontdeskApp(App[None]):
             subscription.close()
 
     async def on_desk_changed(self, message: DeskChanged) -> None:
+        try:
+            await self._apply_changes(message)
+        except NoMatches:
+            pass  # a burst that lands while the console closes: its panes are already gone
+
+    async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
