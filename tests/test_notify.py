@@ -177,7 +177,7 @@ class Recorder:
 def make_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True):
     recorder = Recorder()
     app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=recorder,
-                       notifications=NotifySettings(scope, bell, desktop))
+                       notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
     return app, recorder
 
 
@@ -283,3 +283,24 @@ async def test_title_is_restored_on_exit(desk, clock):
         await settle(pilot)
         assert "\x1b[22;0t" in terminal.written
     assert terminal.written[-1] == "\x1b[23;0t"
+
+
+async def test_alerts_within_the_quiet_time_stay_quiet(desk):
+    from frontdesk.desk import Change, ChangeKind
+    from frontdesk.tui.notify import Notifier
+
+    now = [100.0]
+    terminal = Recorder()
+    notifier = Notifier(desk, NotifySettings(quiet_seconds=5), terminal.write, terminal.bell, monotonic=lambda: now[0])
+
+    async def arrive(external_id):
+        await desk.ingest("wa", [inbound(external_id, "+15550003", "M", "hello?", desk.now())])
+        (message,) = [m for m in await desk.thread(3) if m.external_id == external_id]
+        return await notifier.changes([Change(ChangeKind.MESSAGE, 3, message.id)])
+
+    assert len(await arrive("q-1")) == 1 and terminal.bells == 1
+    now[0] += 4
+    assert len(await arrive("q-2")) == 1 and terminal.bells == 1  # seen, but quiet
+    now[0] += 2
+    await arrive("q-3")
+    assert terminal.bells == 2 and len(terminal.desktop()) == 2

@@ -148,3 +148,15 @@ async def test_palette_offers_every_binding(desk, clock):
         offered = {binding.binding_id for _, binding, _ in provider._commands()}
         expected = {i for i, context in FrontdeskApp.binding_ids().items() if not context.startswith("screen:")}
         assert offered == expected - {"command-palette"}
+
+
+async def test_palette_has_one_keys_command_and_it_opens_the_help(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [c.title for c in app.get_system_commands(app.screen) if c.title == "Keys"] == []
+        await pilot.press("ctrl+p", *"keys")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)

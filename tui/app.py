@@ -10,12 +10,13 @@ from datetime import datetime
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, View
@@ -351,6 +352,12 @@ class FrontdeskApp(App[None]):
 
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, without its "Keys" panel: our ? help lists the keymap's keys."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
 
     def action_show_help(self) -> None:
         """Open the key help, generated from the bindings in force; the same key closes it."""

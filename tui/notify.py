@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -93,6 +94,8 @@ class NotifySettings:
     bell: bool = True
     desktop: str = "osc9"
     in_tmux: bool = False
+    quiet_seconds: float = 5.0
+    """After an alert, further messages within this many seconds update the title but stay quiet."""
 
     @classmethod
     def from_environment(cls, scope: str, bell: bool, desktop: str) -> NotifySettings:
@@ -114,12 +117,16 @@ class Notifier:
 
     `write(sequence)` sends an escape sequence to the terminal and `bell()` rings it (see
     `frontdesk.tui.terminal.TerminalOutput`); tests pass recorders. One burst of changes
-    gives at most one bell and one notification.
+    gives at most one bell and one notification, and so does any `settings.quiet_seconds`
+    after an alert (a busy queue must not ring all day).
     """
 
     def __init__(self, desk: Desk, settings: NotifySettings, write: Callable[[str], None],
-                 bell: Callable[[], None], name: str = "frontdesk") -> None:
+                 bell: Callable[[], None], name: str = "frontdesk",
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.desk = desk
+        self.monotonic = monotonic
+        self._last_alert: float | None = None
         self.settings = settings
         self.write = write
         self.bell = bell
@@ -167,6 +174,10 @@ class Notifier:
         return alerts
 
     def _alert(self, alerts: list[Alert]) -> None:
+        now = self.monotonic()
+        if self._last_alert is not None and now - self._last_alert < self.settings.quiet_seconds:
+            return
+        self._last_alert = now
         if self.settings.bell:
             self.bell()
         if self.settings.desktop == "off":
