@@ -299,6 +299,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     keyring_note = credentials.keyring_problem()
     if keyring_note:
         print(f"note: {keyring_note}")
+    problems += check_ui(cfg)
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
     for line in problems:
@@ -306,6 +307,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_ui(cfg: Config) -> list[str]:
+    """Problems with `[ui]`: a keymap that does not load (unknown id, clash) or a theme Textual lacks."""
+    from textual.theme import BUILTIN_THEMES
+
+    from frontdesk.keymaps.loader import KeymapError
+
+    problems = []
+    try:
+        resolve_keymap(cfg.ui.keymap, cfg.ui.keys, cfg.path)
+    except KeymapError as exc:
+        problems.append(str(exc))
+    else:
+        print(f"ok: keymap {cfg.ui.keymap}" + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else ""))
+    if cfg.ui.theme not in BUILTIN_THEMES:
+        problems.append(f"{cfg.path}: [ui] theme {cfg.ui.theme!r} is not a Textual theme; choose one of: "
+                        f"{', '.join(sorted(BUILTIN_THEMES))}")
+    return problems
 
 
 async def check_channel(ch) -> list[str]:

@@ -197,3 +197,17 @@ def test_cli_names_the_users_config_file_and_line(tmp_path):
     with pytest.raises(KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"):
         resolve_keymap("vim", {"reply": "R", "repyl": "x"}, config)
     assert resolve_keymap("vim", {"reply": "R"}, config)["reply"] == "R"
+
+
+def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
+    from frontdesk import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = "emacs"\ntheme = "textual-ansi"\n\n[ui.keys]\nnote = "ctrl+n"\n')
+    assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
+    out = capsys.readouterr().out
+    assert f"problem: {config}:6: key 'ctrl+n' of 'note' is already bound to 'cursor-down' (keymaps/emacs.toml:" in out
+    assert "theme 'textual-ansi' is not a Textual theme; choose one of: ansi-dark" in out
+    config.write_text('[ui]\nkeymap = "vim"\ntheme = "ansi-dark"\n')
+    assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 0
+    assert "ok: keymap vim" in capsys.readouterr().out
