@@ -15,7 +15,7 @@ from frontdesk import __version__
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config
+    from frontdesk.config import Config, UIConfig
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
@@ -142,10 +142,20 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     return channels
 
 
-def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, preset: str = "default", theme: str | None = None) -> None:
+def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None) -> None:
+    """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
+    from frontdesk.config import UIConfig
     from frontdesk.tui.app import FrontdeskApp
+    from frontdesk.tui.notify import NotifySettings
 
-    app = FrontdeskApp(desk, keymap=resolve_keymap(preset, keymap_overrides), theme=theme)
+    ui = ui or UIConfig()
+    app = FrontdeskApp(
+        desk,
+        keymap=resolve_keymap(ui.keymap, ui.keys, config_file),
+        keymap_name=ui.keymap,
+        theme=ui.theme,
+        notifications=NotifySettings.from_environment(ui.notify, ui.bell, ui.desktop),
+    )
 
     async def session() -> None:
         await desk.start()
@@ -157,11 +167,20 @@ def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, pres
     asyncio.run(session())
 
 
-def resolve_keymap(preset: str, overrides: dict[str, str] | None) -> dict[str, str]:
+def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: Path | None = None) -> dict[str, str]:
+    """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
     from frontdesk.keymaps.loader import load_keymap
     from frontdesk.tui.app import FrontdeskApp
 
-    return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids())
+    text = None
+    if overrides and config_file is not None:
+        try:
+            text = config_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    source = str(config_file) if config_file is not None else "your config [ui.keys]"
+    return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids(),
+                       overrides_source=source, overrides_text=text)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -178,7 +197,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         )
     with Store.open(data_dir(args)) as store:
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
-        run_console(desk, cfg.ui.keys, cfg.ui.keymap, cfg.ui.theme)
+        run_console(desk, cfg.ui, cfg.path)
     return 0
 
 
@@ -195,6 +214,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
+    cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
     root = demo_dir(args)
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
@@ -203,7 +223,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
-        run_console(desk)
+        run_console(desk, cfg.ui, cfg.path)
     print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
     return 0
 
@@ -280,6 +300,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     keyring_note = credentials.keyring_problem()
     if keyring_note:
         print(f"note: {keyring_note}")
+    problems += check_ui(cfg)
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
     for line in problems:
@@ -287,6 +308,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_ui(cfg: Config) -> list[str]:
+    """Problems with `[ui]`: a keymap that does not load (unknown id, clash) or a theme Textual lacks."""
+    from textual.theme import BUILTIN_THEMES
+
+    from frontdesk.keymaps.loader import KeymapError
+
+    problems = []
+    try:
+        resolve_keymap(cfg.ui.keymap, cfg.ui.keys, cfg.path)
+    except KeymapError as exc:
+        problems.append(str(exc))
+    else:
+        print(f"ok: keymap {cfg.ui.keymap}" + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else ""))
+    if cfg.ui.theme not in BUILTIN_THEMES:
+        problems.append(f"{cfg.path}: [ui] theme {cfg.ui.theme!r} is not a Textual theme; choose one of: "
+                        f"{', '.join(sorted(BUILTIN_THEMES))}")
+    return problems
 
 
 async def check_channel(ch) -> list[str]:

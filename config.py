@@ -1,7 +1,7 @@
 """The TOML config: where files live (platformdirs), one typed dataclass per section, one-line errors.
 
     [agent]                     name, agents
-    [ui]                        keymap, theme
+    [ui]                        keymap, theme, notify, bell, desktop
     [ui.keys]                   binding id -> key (checked against the bindings by the keymap loader)
     [[channels]]                name, backend, base_url, enabled, and the backend's own settings
 
@@ -28,6 +28,8 @@ import platformdirs
 APP_NAME = "frontdesk"
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
+NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
+DESKTOP_NOTIFICATIONS = ("osc9", "osc777", "both", "off")
 #: key names that hold a secret: refused anywhere in a channel, never echoed
 SECRET_KEYS = frozenset({"password", "token", "auth_token", "secret", "api_key", "access_token"})
 CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
@@ -91,6 +93,13 @@ class UIConfig:
     """A Textual theme name."""
     keys: dict[str, str] = field(default_factory=dict)
     """`[ui.keys]`: binding id -> key, overriding the preset (ids are checked by the keymap loader)."""
+    notify: str = "mine-and-unassigned"
+    """Whose new customer messages ring and notify: "mine", "mine-and-unassigned", "all" or "off"."""
+    bell: bool = True
+    """Ring the terminal bell when a customer writes (within `notify`)."""
+    desktop: str = "osc9"
+    """The desktop notification sequence: "osc9" (iTerm2, kitty, WezTerm, Ghostty), "osc777"
+    (foot, urxvt, VTE terminals, Ghostty, WezTerm), "both" or "off"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +245,7 @@ class _Reader:
         return AgentConfig(name=name, agents=list(agents))
 
     def ui(self, raw: dict[str, Any]) -> UIConfig:
-        self.only_known(("ui",), raw, ("keymap", "theme", "keys"))
+        self.only_known(("ui",), raw, ("keymap", "theme", "keys", "notify", "bell", "desktop"))
         keymap = self.typed(("ui", "keymap"), raw.get("keymap", "default"), str)
         if keymap not in KEYMAPS:
             self.fail(("ui", "keymap"), f"must be one of {', '.join(map(json.dumps, KEYMAPS))} (got {_show(keymap)})")
@@ -244,7 +253,17 @@ class _Reader:
         keys = self.table(("ui", "keys"), raw.get("keys", {}))
         for binding, key in keys.items():
             self.typed(("ui", "keys", binding), key, str)
-        return UIConfig(keymap=keymap, theme=theme, keys=dict(keys))
+        notify = self.one_of(("ui", "notify"), raw.get("notify", "mine-and-unassigned"), NOTIFY_SCOPES)
+        bell = self.typed(("ui", "bell"), raw.get("bell", True), bool)
+        desktop = self.one_of(("ui", "desktop"), raw.get("desktop", "osc9"), DESKTOP_NOTIFICATIONS)
+        return UIConfig(keymap=keymap, theme=theme, keys=dict(keys), notify=notify, bell=bell, desktop=desktop)
+
+    def one_of(self, where: Where, value: Any, choices: tuple[str, ...]) -> str:
+        """`value` if it is one of the strings `choices`, else fail listing them."""
+        value = self.typed(where, value, str)
+        if value not in choices:
+            self.fail(where, f"must be one of {', '.join(map(json.dumps, choices))} (got {_show(value)})")
+        return value
 
     def channels(self, raw: Any) -> list[ChannelConfig]:
         if not isinstance(raw, list):

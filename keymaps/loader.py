@@ -1,8 +1,10 @@
 """Load a keymap preset (keymaps/<preset>.toml) plus the user's overrides, and validate both.
 
-A keymap maps binding ids to Textual key strings ("j,down"). Unknown ids and two ids on
-the same key in the same context are errors that name the file and the line. Imports no
-Textual: the CLI validates keymaps before it starts the console.
+A keymap maps binding ids to Textual key strings ("j,down"). A preset is laid over
+keymaps/default.toml, so ids a preset does not name keep their default key; the user's
+`[ui.keys]` are laid over that. Unknown ids and two ids on the same key in the same context
+are errors that name the file and the line. Imports no Textual: the CLI validates keymaps
+before it starts the console.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
 GLOBAL = "app"
 """The context of bindings that apply everywhere: they clash with every other context."""
+MODAL = "screen:"
+"""Contexts starting with this are modal screens: their keys shadow the app's while they are open."""
+BASE = "default"
+"""The preset every other preset is laid over."""
+_KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+                          "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+"""Where Textual's name for a punctuation key differs from its Unicode name (textual.keys)."""
 
 
 class KeymapError(Exception):
@@ -26,6 +36,8 @@ class KeymapError(Exception):
 class _Origin:
     source: str
     line: int | None
+    layer: int = 0
+    """0 default.toml, 1 the preset, 2 the user's overrides: a clash is blamed on the later layer."""
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}" if self.line else self.source
@@ -46,16 +58,37 @@ def load_keymap(
     known_ids: Collection[str] | Mapping[str, str] = (),
     *,
     overrides_source: str = "your config [ui.keys]",
+    overrides_text: str | None = None,
 ) -> dict[str, str]:
     """The keymap of `preset` with `overrides` applied on top: {binding id: "key,key"}.
 
+    `preset` is laid over keymaps/default.toml: an id it does not name keeps its default key.
     `known_ids` is the set of binding ids the console defines; when it is a mapping, its
     values are the context each id applies in ("app" applies everywhere), and only ids
     sharing a context may not share a key. Otherwise any shared key is a clash.
+    `overrides_text`, the text of the file the overrides come from (the config), lets
+    errors name the line of an override in its `[ui.keys]` table.
     """
     contexts = dict(known_ids) if isinstance(known_ids, Mapping) else dict.fromkeys(known_ids, GLOBAL)
-    source = f"keymaps/{preset}.toml"
-    text = _read_preset(preset, source)
+    keymap: dict[str, str] = {}
+    origins: dict[str, _Origin] = {}
+    for layer, name in enumerate(dict.fromkeys((BASE, preset))):
+        source = f"keymaps/{name}.toml"
+        text = _read_preset(name, source)
+        for binding_id, keys in _bindings_table(text, source).items():
+            origin = _Origin(source, _line_of(text, binding_id, "bindings"), layer)
+            keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+            origins[binding_id] = origin
+    for binding_id, keys in (overrides or {}).items():
+        line = _line_of(overrides_text, binding_id, "ui.keys") if overrides_text else None
+        origin = _Origin(overrides_source, line, 2)
+        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+        origins[binding_id] = origin
+    _check_clashes(keymap, origins, contexts)
+    return keymap
+
+
+def _bindings_table(text: str, source: str) -> dict[str, object]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -63,19 +96,19 @@ def load_keymap(
     table = data.get("bindings", {})
     if not isinstance(table, dict):
         raise KeymapError(f"{source}: [bindings] must be a table of binding id = \"keys\"")
+    return table
 
-    keymap: dict[str, str] = {}
-    origins: dict[str, _Origin] = {}
-    for binding_id, keys in table.items():
-        origin = _Origin(source, _line_of(text, binding_id))
-        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
-        origins[binding_id] = origin
-    for binding_id, keys in (overrides or {}).items():
-        origin = _Origin(overrides_source, None)
-        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
-        origins[binding_id] = origin
-    _check_clashes(keymap, origins, contexts)
-    return keymap
+
+def key_name(key: str) -> str:
+    """Textual's name for a key as written in a keymap: "?" is "question_mark", ":" is "colon"."""
+    key = key.strip()
+    if len(key) != 1 or key.isalnum():
+        return key
+    try:
+        name = unicodedata.name(key).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        return "tab" if key == "\t" else key
+    return _KEY_NAME_REPLACEMENTS.get(name, name)
 
 
 def _read_preset(preset: str, source: str) -> str:
@@ -87,14 +120,14 @@ def _read_preset(preset: str, source: str) -> str:
     return resource.read_text(encoding="utf-8")
 
 
-def _line_of(text: str, binding_id: str) -> int | None:
-    """The line of `binding_id = …` in the [bindings] table (tomllib does not keep positions)."""
+def _line_of(text: str, binding_id: str, table: str) -> int | None:
+    """The line of `binding_id = …` in `[table]` (tomllib does not keep positions)."""
     in_bindings = False
     pattern = re.compile(rf"""\s*(["']?){re.escape(binding_id)}\1\s*=""")
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if stripped.startswith("["):
-            in_bindings = stripped.replace(" ", "") == "[bindings]"
+            in_bindings = stripped.split("#")[0].replace(" ", "") == f"[{table}]"
         elif in_bindings and pattern.match(line):
             return number
     return None
@@ -109,7 +142,7 @@ def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str,
         keys = ",".join(keys)
     if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
         raise KeymapError(f'{origin}: {binding_id} must be a key string such as "ctrl+r" or "j,down"')
-    return ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return ",".join(key_name(k) for k in keys.split(",") if k.strip())
 
 
 def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], contexts: Mapping[str, str]) -> None:
@@ -118,9 +151,11 @@ def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], co
         for key in keys.split(","):
             for other in seen.get(key, []):
                 a, b = contexts.get(other, GLOBAL), contexts.get(binding_id, GLOBAL)
-                if a == b or GLOBAL in (a, b):
+                modal = a.startswith(MODAL) or b.startswith(MODAL)
+                if a == b or (GLOBAL in (a, b) and not modal):
+                    later, earlier = (other, binding_id) if origins[other].layer > origins[binding_id].layer else (binding_id, other)
                     raise KeymapError(
-                        f"{origins[binding_id]}: key {key!r} of {binding_id!r} is already bound to "
-                        f"{other!r} ({origins[other]}); give one of them another key"
+                        f"{origins[later]}: key {key!r} of {later!r} is already bound to "
+                        f"{earlier!r} ({origins[earlier]}); give one of them another key"
                     )
             seen.setdefault(key, []).append(binding_id)

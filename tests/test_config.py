@@ -67,6 +67,13 @@ def test_missing_file_is_an_empty_default_config(tmp_path, monkeypatch):
     assert cfg.channels == []
     assert cfg.agent.name == "ben" and cfg.agent.agents == []
     assert (cfg.ui.keymap, cfg.ui.theme, cfg.ui.keys) == ("default", "textual-dark", {})
+    assert (cfg.ui.notify, cfg.ui.bell, cfg.ui.desktop) == ("mine-and-unassigned", True, "osc9")
+
+
+def test_notification_settings(tmp_path):
+    path = write(tmp_path, '[ui]\nnotify = "mine"\nbell = false\ndesktop = "both"\n')
+    ui = load_config(path).ui
+    assert (ui.notify, ui.bell, ui.desktop) == ("mine", False, "both")
 
 
 def test_agent_name_falls_back_to_agent_without_user(tmp_path, monkeypatch):
@@ -139,6 +146,10 @@ def test_wrong_type_of_channel_setting(tmp_path):
         ('[agent]\nagents = ["Ben", 3]\n', "2: agent.agents must be a list of strings (got a list)"),
         ('[ui]\nkeymap = "nano"\n', '2: ui.keymap must be one of "default", "vim", "emacs"'),
         ('[ui.keys]\nsend-reply = 1\n', "2: ui.keys.send-reply must be a string"),
+        ('[ui]\nnotify = "everyone"\n', '2: ui.notify must be one of "mine", "mine-and-unassigned", "all", "off" (got "everyone")'),
+        ('[ui]\nnotify = 1\n', "2: ui.notify must be a string (got 1)"),
+        ('[ui]\nbell = "yes"\n', '2: ui.bell must be true or false (got "yes")'),
+        ('[ui]\ndesktop = "osc99"\n', '2: ui.desktop must be one of "osc9", "osc777", "both", "off" (got "osc99")'),
         ('agent = 1\n', "1: agent must be a table (got 1)"),
         ('[[channels]]\nname = "x"\nbackend = "telegram"\nenabled = "yes"\n', '4: channels[0].enabled must be true or false (got "yes")'),
         ('[[channels]]\nname = "x"\n', "1: channels[0] has no backend; add backend ="),

@@ -1,27 +1,28 @@
 """Keymap presets: every binding id is mapped, unknown ids and clashes name the file and line."""
 
+import re
+
 import pytest
 
-from frontdesk.keymaps.loader import KeymapError, load_keymap, presets
+from frontdesk.keymaps.loader import KeymapError, key_name, load_keymap, presets
 from frontdesk.tui.app import FrontdeskApp
-from frontdesk.tui.widgets.composer import Composer
-from frontdesk.tui.widgets.conversation_list import ConversationList
-from frontdesk.tui.widgets.thread_view import ThreadView
 
 KNOWN = FrontdeskApp.binding_ids()
+OWNERS = [owner for _, owner in FrontdeskApp.binding_owners()]
 
 
 def code_defaults() -> dict[str, str]:
     keys: dict[str, str] = {}
-    for owner in (FrontdeskApp, ConversationList, ThreadView, Composer):
+    for owner in OWNERS:
         for binding in owner.BINDINGS:
-            keys.setdefault(binding.id, binding.key)
+            if binding.id:
+                keys.setdefault(binding.id, binding.key)
     return keys
 
 
 def test_every_binding_has_a_kebab_case_id_and_description():
-    for owner in (FrontdeskApp, ConversationList, ThreadView, Composer):
-        for binding in owner.BINDINGS:
+    for owner in OWNERS:
+        for binding in vars(owner).get("BINDINGS", []):  # its own, not Textual's inherited ones
             assert binding.id and binding.id == binding.id.lower() and "_" not in binding.id, binding
             assert binding.description, binding
 
@@ -90,3 +91,123 @@ def test_loader_does_not_import_textual():
     code = "import sys, frontdesk.keymaps.loader; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---- presets ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_every_shipped_preset_is_valid(preset):
+    """Every id a preset names exists and no two ids share a key in one context."""
+    keymap = load_keymap(preset, None, known_ids=KNOWN)
+    assert set(keymap) == set(KNOWN)
+
+
+def test_vim_and_emacs_are_shipped():
+    assert {"default", "vim", "emacs"} <= set(presets())
+
+
+def test_vim_preset_changes_its_keys_and_keeps_the_rest():
+    vim = load_keymap("vim", None, known_ids=KNOWN)
+    default = load_keymap("default", None, known_ids=KNOWN)
+    assert vim["cursor-first"].split(",")[0] == "g" and vim["cursor-last"].split(",")[0] == "G"
+    assert "ctrl+d" in vim["page-down"].split(",") and "ctrl+u" in vim["page-up"].split(",")
+    assert "i" in vim["reply"].split(",")
+    assert "colon" in vim["command-palette"].split(",")
+    assert vim["quit"] == default["quit"] and vim["note"] == default["note"]  # not named by vim.toml
+
+
+def test_emacs_preset_moves_the_palette_off_ctrl_p():
+    emacs = load_keymap("emacs", None, known_ids=KNOWN)
+    assert emacs["cursor-down"].split(",")[0] == "ctrl+n" and emacs["cursor-up"].split(",")[0] == "ctrl+p"
+    assert "ctrl+p" not in emacs["command-palette"].split(",")
+    assert "ctrl+g" in emacs["focus-list"].split(",")
+    assert "ctrl+v" in emacs["page-down"].split(",") and "alt+v" in emacs["page-up"].split(",")
+
+
+def test_override_by_id_on_top_of_a_preset():
+    keymap = load_keymap("vim", {"reply": "R"}, known_ids=KNOWN)
+    assert keymap["reply"] == "R"
+    assert keymap["cursor-first"].startswith("g")  # the rest of the preset stays
+
+
+def test_single_characters_become_textual_key_names():
+    assert key_name("?") == "question_mark" and key_name(":") == "colon" and key_name("/") == "slash"
+    assert key_name("G") == "G" and key_name("ctrl+p") == "ctrl+p"
+    assert load_keymap("default", {"show-help": "?"}, known_ids=KNOWN)["show-help"] == "question_mark"
+
+
+def test_clash_is_found_between_character_and_key_name():
+    # "?" and "question_mark" are the same key
+    with pytest.raises(KeymapError, match="'question_mark'"):
+        load_keymap("default", {"reply": "question_mark"}, known_ids=KNOWN)
+
+
+CONFIG = """[agent]
+name = "Aiko"
+
+[ui]
+keymap = "vim"
+
+[ui.keys]
+reply = "R"
+replly = "x"
+"""
+
+
+def test_unknown_id_in_config_names_the_config_file_and_line():
+    with pytest.raises(KeymapError, match=r"^/home/aiko/config\.toml:9: unknown binding id 'replly' — did you mean 'reply'"):
+        load_keymap("vim", {"reply": "R", "replly": "x"}, known_ids=KNOWN,
+                    overrides_source="/home/aiko/config.toml", overrides_text=CONFIG)
+
+
+def test_clash_in_config_names_the_config_line_and_the_preset_line():
+    text = CONFIG.replace('replly = "x"', 'note = "j"')
+    with pytest.raises(KeymapError) as info:
+        load_keymap("vim", {"reply": "R", "note": "j"}, known_ids=KNOWN,
+                    overrides_source="/home/aiko/config.toml", overrides_text=text)
+    message = str(info.value)
+    assert message.startswith("/home/aiko/config.toml:9: key 'j' of 'note'")
+    assert "'cursor-down' (keymaps/vim.toml:" in message
+
+
+def test_modal_screen_keys_do_not_clash_with_the_app():
+    # Escape closes the help screen and, elsewhere, goes back to the list
+    keymap = load_keymap("default", None, known_ids=KNOWN)
+    assert keymap["close-help"] == keymap["focus-list"] == "escape"
+    with pytest.raises(KeymapError, match="'close-help'"):
+        load_keymap("default", None, known_ids={**KNOWN, "close-help": "help"})
+
+
+def test_presets_are_package_data():
+    """pyproject ships keymaps/*.toml (checked by hand: `pip install --target DIR .` holds all three)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert "*.toml" in pyproject["tool"]["setuptools"]["package-data"]["frontdesk.keymaps"]
+    assert "frontdesk.tui.screens" in pyproject["tool"]["setuptools"]["packages"]
+
+
+def test_cli_names_the_users_config_file_and_line(tmp_path):
+    from frontdesk.cli import resolve_keymap
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nrepyl = "x"\n')
+    with pytest.raises(KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"):
+        resolve_keymap("vim", {"reply": "R", "repyl": "x"}, config)
+    assert resolve_keymap("vim", {"reply": "R"}, config)["reply"] == "R"
+
+
+def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
+    from frontdesk import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = "emacs"\ntheme = "textual-ansi"\n\n[ui.keys]\nnote = "ctrl+n"\n')
+    assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
+    out = capsys.readouterr().out
+    assert f"problem: {config}:6: key 'ctrl+n' of 'note' is already bound to 'cursor-down' (keymaps/emacs.toml:" in out
+    assert "theme 'textual-ansi' is not a Textual theme; choose one of: ansi-dark" in out
+    config.write_text('[ui]\nkeymap = "vim"\ntheme = "ansi-dark"\n')
+    assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 0
+    assert "ok: keymap vim" in capsys.readouterr().out

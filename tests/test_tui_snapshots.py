@@ -49,3 +49,39 @@ def test_hostile_contact(snap_compare, desk, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_hostile)
+
+
+def test_help_screen(snap_compare, desk, clock):
+    async def open_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_help)
+
+
+def test_vim_keymap_session(snap_compare, desk, clock):
+    """The vim preset: G jumps to the last conversation, i opens the reply composer."""
+    from frontdesk.keymaps.loader import load_keymap
+
+    keymap = load_keymap("vim", None, known_ids=FrontdeskApp.binding_ids())
+    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, keymap=keymap, keymap_name="vim")
+
+    async def vim_keys(pilot):
+        await settle(pilot)
+        await pilot.press("G", "k", "i", *"On it")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=vim_keys)
+
+
+def test_ansi_theme(snap_compare, desk, clock):
+    """16 colours: the list cursor, the note in the thread, the note composer and badges stay readable."""
+    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, theme="ansi-dark")
+
+    async def write_note(pilot):
+        await settle(pilot)
+        await pilot.press("n", *"VIP, refund ok")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=write_note)

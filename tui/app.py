@@ -10,15 +10,23 @@ from datetime import datetime
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, View
 from frontdesk.model import Contact, Conversation, Delivery, Direction, Message as DeskMessage, MessageKind, Status
+from frontdesk.tui.commands import BindingCommands
+from frontdesk.tui.keys import live_bindings
+from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean_line
+from frontdesk.tui.screens.help_screen import HelpScreen
+from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
@@ -54,6 +62,7 @@ class FrontdeskApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "frontdesk"
+    COMMANDS = App.COMMANDS | {BindingCommands}
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="reply", tooltip="Write a reply to the customer"),
@@ -61,9 +70,13 @@ class FrontdeskApp(App[None]):
         Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
         Binding("v", "next_view", "View", id="next-view", tooltip="All → Mine → Unassigned → Snoozed → Resolved"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
-        Binding("tab", "focus_next", "Next pane", show=False, id="focus-next"),
-        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous"),
+        Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
+                tooltip="Move to the previous pane"),
         Binding("escape", "focus_list", "List", show=False, id="focus-list", tooltip="Back to the conversation list"),
+        Binding("question_mark", "show_help", "Keys", id="show-help", tooltip="Show every key of the console"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette",
+                tooltip="Search every action and theme by name and run it"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit frontdesk"),
     ]
 
@@ -72,28 +85,53 @@ class FrontdeskApp(App[None]):
         desk: Desk,
         *,
         keymap: dict[str, str] | None = None,
+        keymap_name: str = "default",
         clock: Callable[[], datetime] | None = None,
         title: str = "frontdesk",
         theme: str | None = None,
         cursor_blink: bool = True,
+        notifications: NotifySettings | None = None,
+        terminal: TerminalOutput | None = None,
     ) -> None:
         super().__init__()
+        self.terminal = terminal or TerminalOutput(self.bell)
+        """Where the bell and escape sequences go (tests pass a recorder)."""
+        if terminal is None:
+            self.driver_class = self.terminal.tap(self.driver_class)
+        self.notifier = Notifier(desk, notifications or NotifySettings(), self.terminal.write, self.terminal.bell,
+                                 name=title)
         self.desk = desk
         self.clock = clock or desk.now
         self.title = title
         self.view = View.ALL
         self.names: dict[int, str] = {}
-        self._keymap_overrides = dict(keymap or {})
+        self.keymap: dict[str, str] = dict(keymap or {})
+        """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
+        self.keymap_name = keymap_name
+        palette_keys = self.keymap.get("command-palette")
+        if palette_keys:  # the Footer shows the palette's key by looking this up
+            self.COMMAND_PALETTE_BINDING = palette_keys.split(",")[0].strip()
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
 
     @classmethod
+    def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
+        """(context, class) of everything whose bindings are remappable; "app" applies everywhere.
+
+        Add a screen or widget here when its bindings should be remappable by id: the keymap
+        loader, the help screen (?) and the command palette all read this list. A modal
+        screen's context starts with "screen:": its keys shadow the app's while it is open,
+        so they clash only with each other.
+        """
+        return (("app", cls), ("list", ConversationList), ("thread", ThreadView), ("composer", Composer),
+                ("screen:help", HelpScreen))
+
+    @classmethod
     def binding_ids(cls) -> dict[str, str]:
         """Every binding id of the console and the context it applies in ("app" is everywhere)."""
         ids: dict[str, str] = {}
-        owners = (("app", cls), ("list", ConversationList), ("thread", ThreadView), ("composer", Composer))
-        for context, owner in owners:
+        for context, owner in cls.binding_owners():
             for binding in owner.BINDINGS:
                 if isinstance(binding, Binding) and binding.id:
                     ids.setdefault(binding.id, context)
@@ -128,8 +166,8 @@ class FrontdeskApp(App[None]):
         return self.query_one("#contact", ContactPanel)
 
     async def on_mount(self) -> None:
-        if self._keymap_overrides:
-            self.set_keymap(self._keymap_overrides)
+        if self.keymap:
+            self.set_keymap(self.keymap)
         if self._theme_name:
             try:
                 self.theme = self._theme_name
@@ -139,16 +177,21 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
-        self.thread.fold_key = self._key_for("toggle-quoted", ThreadView.BINDINGS)
+        self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
         self.conversation_list.focus()
         await self.reload_list()
+        self.terminal.write(SAVE_TITLE)
+        await self.notifier.update_title()
         self.watch_desk()
 
-    def _key_for(self, binding_id: str, bindings: Iterable[Binding | tuple] | None = None) -> str:
-        """The key shown to the agent for a binding id, after the keymap overrides."""
-        for binding in self.BINDINGS if bindings is None else bindings:
+    def on_unmount(self) -> None:
+        self.terminal.write(RESTORE_TITLE)
+
+    def _key_for(self, binding_id: str, owner: type[DOMNode] | None = None) -> str:
+        """How the first key of `binding_id` (a binding of `owner`, default the app) is shown."""
+        for binding in (owner or self).BINDINGS:
             if isinstance(binding, Binding) and binding.id == binding_id:
-                keys = self._keymap_overrides.get(binding_id, binding.key)
+                keys = self.keymap.get(binding_id, binding.key)
                 return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
         return binding_id
 
@@ -223,6 +266,12 @@ class FrontdeskApp(App[None]):
             subscription.close()
 
     async def on_desk_changed(self, message: DeskChanged) -> None:
+        try:
+            await self._apply_changes(message)
+        except NoMatches:
+            pass  # a burst that lands while the console closes: its panes are already gone
+
+    async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
@@ -241,6 +290,8 @@ class FrontdeskApp(App[None]):
                 self._update_header(await self.desk.counts())
             except Exception as exc:
                 self._error("Could not read counts", exc)
+        watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
+        await self.notifier.changes(message.changes, watched=watched)
 
     def _recheck_typing(self) -> None:
         current = self.thread.conversation_id
@@ -302,6 +353,22 @@ class FrontdeskApp(App[None]):
 
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, without its "Keys" panel: our ? help lists the keymap's keys."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
+
+    def action_show_help(self) -> None:
+        """Open the key help, generated from the bindings in force; the same key closes it."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        bindings = live_bindings(self)
+        toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
+        close = " or ".join(dict.fromkeys((self._key_for("close-help", HelpScreen), self._key_for("show-help"))))
+        self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
 
     async def action_toggle_resolved(self) -> None:
         conv = self._current()

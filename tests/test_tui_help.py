@@ -1,0 +1,162 @@
+"""The key help (?) and the command palette, generated from the live bindings and the keymap in force."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from textual.geometry import Region
+
+from frontdesk.keymaps.loader import load_keymap
+from frontdesk.model import Status
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.screens.help_screen import HelpScreen
+
+SIZE = (140, 40)
+
+
+def make_app(desk, clock, preset: str = "default", **overrides: str) -> FrontdeskApp:
+    keymap = load_keymap(preset, overrides, known_ids=FrontdeskApp.binding_ids())
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False, keymap=keymap, keymap_name=preset)
+
+
+def screen_text(app) -> str:
+    svg = app.export_screenshot()
+    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+def rendered(widget) -> list[str]:
+    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+
+
+def help_rows(app) -> dict[str, str]:
+    """description -> keys, as the help screen's tables show them (one row per binding)."""
+    rows = {}
+    lines = [line for table in app.screen.query(".help-table") for line in rendered(table)]
+    for line in lines:
+        cells = [c for c in re.split(r"\s{2,}", line.strip()) if c]
+        if len(cells) >= 2:
+            rows.setdefault(cells[1], cells[0])
+    return rows
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        loading = [w for w in pilot.app.workers if w.group == "thread"]
+        if loading:
+            await pilot.app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
+async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for heading in ("Anywhere", "Conversation list", "Composer", "Keys — default keymap"):
+            assert heading in text
+        rows = help_rows(app)
+        assert rows["Reply"] == "r" and rows["Next"] == "j / ↓" and rows["Send"] == "⏎"
+        assert "Write an internal note (never sent)" in text  # tooltips are shown
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, HelpScreen)
+        assert app.conversation_list.has_focus
+        await pilot.press("question_mark")
+        await settle(pilot)
+        await pilot.press("question_mark")  # the same key closes it
+        await settle(pilot)
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_follows_the_vim_preset_and_user_overrides(desk, clock):
+    app = make_app(desk, clock, "vim", note="N")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rows = help_rows(app)
+        assert "vim keymap" in screen_text(app)
+        assert rows["Reply"] == "i / r" and rows["First"] == "g / home" and rows["Last"] == "G / end"
+        assert rows["Note"] == "N"
+        await pilot.press("escape")
+        # and the keys work: G goes to the last conversation, g back to the first, i replies
+        await pilot.press("G")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3
+        await pilot.press("g")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 1
+        await pilot.press("i")
+        await settle(pilot)
+        assert app.composer.has_focus and app.composer.mode == "reply"
+
+
+async def test_palette_finds_and_runs_an_action(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"resolve")
+        await settle(pilot)
+        assert "Resolve/reopen (e)" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (await desk.conversation(1)).status is Status.RESOLVED
+
+
+async def test_palette_runs_a_pane_action_on_its_pane(desk, clock):
+    app = make_app(desk, clock, "vim")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("colon")  # the vim preset's palette key
+        await settle(pilot)
+        await pilot.press(*"last")
+        await settle(pilot)
+        assert "Last (G / end)" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3
+
+
+async def test_palette_switches_theme(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"theme: ansi-dark")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.theme == "ansi-dark"
+
+
+async def test_palette_offers_every_binding(desk, clock):
+    """Generated from BINDINGS: every id of the app and its panes is a command (the palette's own key aside)."""
+    from frontdesk.tui.commands import BindingCommands
+
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        provider = BindingCommands(app.screen)
+        offered = {binding.binding_id for _, binding, _ in provider._commands()}
+        expected = {i for i, context in FrontdeskApp.binding_ids().items() if not context.startswith("screen:")}
+        assert offered == expected - {"command-palette"}
+
+
+async def test_palette_has_one_keys_command_and_it_opens_the_help(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [c.title for c in app.get_system_commands(app.screen) if c.title == "Keys"] == []
+        await pilot.press("ctrl+p", *"keys")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
