@@ -1,7 +1,8 @@
 """When a snooze ends: the presets (1 hour, tomorrow 9:00, next Monday 9:00) and custom input.
 
-Pure functions on an aware `now` and the agent's local time zone; the results are aware
-datetimes in UTC, what `Desk.snooze` takes.
+Pure functions on an aware `now` and the agent's local time zone (`tz`; None means the
+system's, with its daylight-saving rules); the results are aware datetimes in UTC, what
+`Desk.snooze` takes.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ class SnoozePreset:
     until: datetime  # aware, UTC
 
 
-def _at_morning(day: datetime, tz: tzinfo) -> datetime:
-    local = datetime.combine(day.date(), MORNING, tzinfo=tz)
-    return local.astimezone(timezone.utc)
+def _local(naive: datetime, tz: tzinfo | None) -> datetime:
+    """`naive` read as a wall-clock time in `tz` (None: the system's local time)."""
+    return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
 
 
-def presets(now: datetime, tz: tzinfo) -> list[SnoozePreset]:
+def _at_morning(day: datetime, tz: tzinfo | None) -> datetime:
+    return _local(datetime.combine(day.date(), MORNING), tz).astimezone(timezone.utc)
+
+
+def presets(now: datetime, tz: tzinfo | None) -> list[SnoozePreset]:
     """1 hour from now, tomorrow 9:00 and next Monday 9:00 (local; Monday → the one after)."""
     local = now.astimezone(tz)
     days_to_monday = (7 - local.weekday()) % 7 or 7
@@ -43,7 +48,7 @@ def presets(now: datetime, tz: tzinfo) -> list[SnoozePreset]:
     ]
 
 
-def parse_snooze(text: str, now: datetime, tz: tzinfo) -> datetime:
+def parse_snooze(text: str, now: datetime, tz: tzinfo | None) -> datetime:
     """The end of a snooze the agent typed: a duration ("2h", "30m", "3d") or a local time.
 
     Raises SnoozeTimeError with a message for the agent when the text is neither, or
@@ -60,7 +65,7 @@ def parse_snooze(text: str, now: datetime, tz: tzinfo) -> datetime:
     if match := _DATETIME.fullmatch(value):
         year, month, day, hour, minute = map(int, match.groups())
         try:
-            local = datetime(year, month, day, hour, minute, tzinfo=tz)
+            local = _local(datetime(year, month, day, hour, minute), tz)
         except ValueError as exc:
             raise SnoozeTimeError(f"{value!r} is not a real date and time ({exc})") from None
         until = local.astimezone(timezone.utc)
