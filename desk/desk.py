@@ -20,7 +20,7 @@ from datetime import datetime
 from frontdesk.backends.base import Backend, ConfigError
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.outbox import after_failure, may_replace
-from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, snippet, sort_conversations
+from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
@@ -63,11 +63,15 @@ class DeskError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SearchMatch:
-    """A conversation found by a search, with the first matching text (untrusted, uncleaned)."""
+    """A conversation found by a search, with the text that matched.
+
+    `text` is untrusted and uncleaned: clean it first, then cut it with `views.snippet`, so
+    escape sequences never count towards (or get cut into) what is shown.
+    """
 
     conversation: Conversation
     contact_name: str
-    snippet: str
+    text: str  # the newest matching message (body and attachment names), or the contact's name
     message_id: int | None  # None: the contact's name matched
     hits: int  # how many of its messages (and its name) matched
 
@@ -224,8 +228,8 @@ class Desk:
     async def search_conversations(self, query: str, limit: int = 50) -> list[SearchMatch]:
         """Conversations whose contact name or messages contain `query`, one entry each.
 
-        In the order of `search` (newest conversation first); the snippet is the line
-        around the newest matching message, or the contact's name when that matched.
+        In the order of `search` (newest conversation first), each with the text of its
+        newest matching message, or the contact's name when that matched.
         """
         if not query.strip():
             return []
@@ -243,7 +247,7 @@ class Desk:
             first = conv_hits[0]
             message = self.store.message(conv_id, first.message_id) if first.message_id is not None else None
             text = name if message is None else "\n".join([message.body, *(a.name for a in message.attachments)])
-            matches.append(SearchMatch(conv, name, snippet(text, query), first.message_id if message else None, len(conv_hits)))
+            matches.append(SearchMatch(conv, name, text, first.message_id if message else None, len(conv_hits)))
             if len(matches) >= limit:
                 break
         return matches

@@ -165,8 +165,8 @@ async def test_desk_sorts_and_filters_a_view(desk):
 async def test_desk_search_conversations_gives_one_match_per_conversation_with_a_snippet(desk):
     matches = await desk.search_conversations("order")
     assert [m.conversation.id for m in matches] == [1]
-    assert matches[0].snippet == "Where is my order #1234? receipt.pdf" and matches[0].hits == 2
+    assert matches[0].text == "Where is my order #1234?\nreceipt.pdf" and matches[0].hits == 2
     assert matches[0].contact_name == "Mia Tanaka" and matches[0].message_id == 2
     by_name = await desk.search_conversations("tanaka")
-    assert by_name[0].message_id is None and by_name[0].snippet == "Mia Tanaka"
+    assert by_name[0].message_id is None and by_name[0].text == "Mia Tanaka"
     assert await desk.search_conversations("   ") == []

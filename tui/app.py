@@ -105,9 +105,6 @@ class FrontdeskApp(App[None]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit frontdesk"),
     ]
 
-    DIALOG_SAFE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
-    """Console actions that still work while a dialog or the search screen is open."""
-
     def __init__(
         self,
         desk: Desk,
@@ -574,18 +571,6 @@ class FrontdeskApp(App[None]):
             self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
 
         self.push_screen(SnoozeDialog(self.clock(), self.local_tz), chosen)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Console keys act on the console only, never on the list behind an open dialog."""
-        if len(self.screen_stack) > 1 and action in self.console_actions():
-            return False
-        return True
-
-    @classmethod
-    def console_actions(cls) -> frozenset[str]:
-        """The actions of the console's own bindings that would act on the list behind a dialog."""
-        names = {b.action.split("(")[0] for b in cls.BINDINGS if isinstance(b, Binding)}
-        return frozenset(names - cls.DIALOG_SAFE_ACTIONS)
 
     async def action_retry_delivery(self) -> None:
         conv_id = self.thread.conversation_id

@@ -15,11 +15,13 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from frontdesk.desk import SearchMatch
+from frontdesk.desk.views import snippet
 from frontdesk.model import Status
 from frontdesk.tui.safe import clean_line
 
 DEBOUNCE_SECONDS = 0.12
 """How long typing must pause before the desk is asked (each key would otherwise search)."""
+SNIPPET_WIDTH = 100
 _STATUS = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "resolved"}
 
 
@@ -33,7 +35,7 @@ def match_prompt(match: SearchMatch, query: str, channel_kind: Callable[[str], s
         head.append(f"  {_STATUS[conv.status]}", "dim")
     if match.hits > 1:
         head.append(f"  {match.hits} matches", "dim")
-    line = Text("  " + clean_line(match.snippet))
+    line = Text("  " + snippet(clean_line(match.text), query, SNIPPET_WIDTH))
     if query:
         line.highlight_words([query.strip()], "bold reverse", case_sensitive=False)
     return Text.assemble(head, "\n", line)
