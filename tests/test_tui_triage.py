@@ -256,7 +256,9 @@ async def test_labels_dialog_adds_removes_and_suggests(desk, clock):
         assert (await desk.conversation(1)).labels == ["vip", "late"]
         assert "label added vip, late" in thread_text(app)
 
-        await pilot.press("l", "ctrl+u", *"late, refund", "enter")
+        await pilot.press("l")
+        assert app.screen.query_one("#labels").value == "vip, late, "  # ready for one more
+        await pilot.press("ctrl+u", *"late, refund", "enter")
         await settle(pilot)
         assert (await desk.conversation(1)).labels == ["late", "refund"]
         assert "label added refund; removed vip" in thread_text(app)

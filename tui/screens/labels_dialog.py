@@ -61,7 +61,8 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Labels"
-            yield Input(", ".join(self.current), placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels")
+            start = ", ".join([*self.current, ""]) if self.current else ""  # ready to type one more
+            yield Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels")
             known = Text("In use: ", "dim")
             known.append(", ".join(clean_line(label) for label in self.known) or "none yet")
             yield Static(known, id="known-labels")

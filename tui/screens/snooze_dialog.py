@@ -31,7 +31,7 @@ class SnoozeDialog(ModalScreen[datetime | None]):
     DEFAULT_CSS = """
     SnoozeDialog { align: center middle; }
     SnoozeDialog > Vertical {
-        width: 60; height: auto; border: round $primary; background: $surface; padding: 0 1;
+        width: 64; height: auto; border: round $primary; background: $surface; padding: 0 1;
     }
     SnoozeDialog OptionList { height: auto; border: none; padding: 0; }
     SnoozeDialog Input { margin-top: 1; }
@@ -52,7 +52,7 @@ class SnoozeDialog(ModalScreen[datetime | None]):
             yield OptionList(*options, Option("Custom…", id=CUSTOM), id="presets")
             yield Input(placeholder="2h · 30m · 3d · YYYY-MM-DD HH:MM", id="custom")
             yield Static("", id="snooze-error")
-            yield Static("Enter snoozes · Esc cancels · custom times are your local time", classes="hint")
+            yield Static("Enter snoozes · Esc cancels · times are your local time", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#presets", OptionList).focus()
