@@ -322,3 +322,14 @@ async def test_resolved_conversation_reopens_when_the_customer_writes(desk, cloc
         assert (await desk.conversation(1)).status is Status.OPEN
         await pilot.press("home")
         await wait_until(pilot, lambda: "wrote again: reopened" in thread_text(app))
+
+
+async def test_tabs_fold_to_key_and_count_in_a_narrow_terminal(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        header = screen_text(app)
+        assert "1:1  2:2  3 All open 3  4:0  5:0  6:1" in header
+        await pilot.resize_terminal(140, 40)
+        await settle(pilot)
+        assert "1 Mine 1  2 Unassigned 2  3 All open 3" in screen_text(app)

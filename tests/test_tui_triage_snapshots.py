@@ -55,7 +55,10 @@ def test_search_screen(snap_compare, desk, clock):
     async def search_order(pilot):
         await settle(pilot)
         await pilot.press("slash", *"order")
-        await pilot.pause(0.3)
+        for _ in range(100):  # the search waits for typing to pause, then asks the desk
+            if getattr(pilot.app.screen, "matches", None):
+                break
+            await pilot.pause(0.05)
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)

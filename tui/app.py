@@ -124,6 +124,7 @@ class FrontdeskApp(App[None]):
         self.view = View.ALL
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
+        self._counts: dict[View, int] | None = None  # the last counts read, to redraw the tabs on resize
         self.names: dict[int, str] = {}
         self._keymap_overrides = dict(keymap or {})
         self._theme_name = theme
@@ -292,21 +293,38 @@ class FrontdeskApp(App[None]):
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
     def _update_header(self, counts: dict[View, int]) -> None:
-        """Agent, the view tabs with their counts (the current one lit), channel health."""
+        """Agent, the view tabs with their counts (the current one lit), channel health.
+
+        When that is wider than the terminal, healthy channels fold into one count and
+        then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
+        """
+        self._counts = counts
+        width = self.size.width
+        tabs = self._view_tabs(counts, titled=True)
+        channels = self._channel_health(compact=False)
+        if tabs.cell_len + channels.cell_len > width:
+            channels = self._channel_health(compact=True)
+        if tabs.cell_len + channels.cell_len > width:
+            tabs = self._view_tabs(counts, titled=False)
+        self.query_one("#header-bar", Static).update(Text.assemble(tabs, channels))
+
+    def on_resize(self) -> None:
+        if self._counts is not None:
+            self.call_after_refresh(self._update_header, self._counts)
+
+    def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
         header = Text(" ")
         header.append(clean_line(self.desk.agent), "bold")
         header.append(" │")
         for number, view in enumerate(VIEW_CYCLE, start=1):
-            tab = f" {number} {view.title} {counts.get(view, 0)} "
-            header.append(tab, "bold reverse" if view is self.view else "")
+            current = view is self.view
+            label = view.title if titled or current else ""
+            tab = f" {number} {label} {counts.get(view, 0)} " if label else f" {number}:{counts.get(view, 0)} "
+            header.append(tab, "bold reverse" if current else "")
         if self.filters.active:
             header.append(" filtered", "italic")
         header.append(" │ ")
-        channels = self._channel_health(compact=False)
-        if header.cell_len + channels.cell_len > self.size.width:
-            channels = self._channel_health(compact=True)
-        header.append_text(channels)
-        self.query_one("#header-bar", Static).update(header)
+        return header
 
     def _channel_health(self, *, compact: bool) -> Text:
         """A dot per channel; compact: the healthy ones as one count, only the others named."""
