@@ -442,7 +442,7 @@ class FrontdeskApp(App[None]):
         self.notify(escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.", timeout=2)
 
     def action_search(self) -> None:
-        self.push_screen(SearchScreen(self.desk.search_conversations, self.desk.channel_kind), self._found)
+        self.push_screen(SearchScreen(self.desk.search_conversations, self.desk.channel_kind, cursor_blink=self._cursor_blink), self._found)
 
     async def _found(self, conv_id: int | None) -> None:
         if conv_id is not None:
@@ -571,7 +571,7 @@ class FrontdeskApp(App[None]):
                 return
             self.notify("Labels saved.", timeout=2)
 
-        self.push_screen(LabelsDialog(conv.labels, known), edited)
+        self.push_screen(LabelsDialog(conv.labels, known, cursor_blink=self._cursor_blink), edited)
 
     def action_snooze(self) -> None:
         conv = self._current()
@@ -588,7 +588,7 @@ class FrontdeskApp(App[None]):
                 return
             self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
 
-        self.push_screen(SnoozeDialog(self.clock(), self.local_tz), chosen)
+        self.push_screen(SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen)
 
     async def action_retry_delivery(self) -> None:
         conv_id = self.thread.conversation_id

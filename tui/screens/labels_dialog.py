@@ -53,8 +53,9 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
     LabelsDialog .hint { color: $text-muted; }
     """
 
-    def __init__(self, current: Sequence[str], known: Sequence[str]) -> None:
+    def __init__(self, current: Sequence[str], known: Sequence[str], *, cursor_blink: bool = True) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.current = list(current)
         self.known = list(dict.fromkeys([*known, *current]))
 
@@ -62,7 +63,9 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
         with Vertical() as box:
             box.border_title = "Labels"
             start = ", ".join([*self.current, ""]) if self.current else ""  # ready to type one more
-            yield Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels")
+            labels = Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels")
+            labels.cursor_blink = self.cursor_blink
+            yield labels
             known = Text("In use: ", "dim")
             known.append(", ".join(clean_line(label) for label in self.known) or "none yet")
             yield Static(known, id="known-labels")

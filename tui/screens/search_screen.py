@@ -64,8 +64,11 @@ class SearchScreen(ModalScreen[int | None]):
         self,
         search: Callable[[str], Awaitable[Sequence[SearchMatch]]],
         channel_kind: Callable[[str], str] = lambda channel: channel,
+        *,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.search = search
         self.channel_kind = channel_kind
         self.matches: list[SearchMatch] = []
@@ -74,7 +77,9 @@ class SearchScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Search contacts and messages"
-            yield Input(placeholder="name, order number, words from a message…", id="search-input")
+            search_input = Input(placeholder="name, order number, words from a message…", id="search-input")
+            search_input.cursor_blink = self.cursor_blink
+            yield search_input
             yield Static("Type to search · ↑↓ choose · Enter open · Esc back", id="search-status")
             yield OptionList(id="results")
 

@@ -39,8 +39,9 @@ class SnoozeDialog(ModalScreen[datetime | None]):
     SnoozeDialog #snooze-error { color: $error; height: auto; }
     """
 
-    def __init__(self, now: datetime, tz: tzinfo | None) -> None:
+    def __init__(self, now: datetime, tz: tzinfo | None, *, cursor_blink: bool = True) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.now = now
         self.tz = tz
         self.presets = presets(now, tz)
@@ -50,7 +51,9 @@ class SnoozeDialog(ModalScreen[datetime | None]):
             box.border_title = "Snooze until"
             options = [Option(f"{p.label:<18} {local_label(p.until, self.tz)}", id=str(i)) for i, p in enumerate(self.presets)]
             yield OptionList(*options, Option("Custom…", id=CUSTOM), id="presets")
-            yield Input(placeholder="2h · 30m · 3d · YYYY-MM-DD HH:MM", id="custom")
+            custom = Input(placeholder="2h · 30m · 3d · YYYY-MM-DD HH:MM", id="custom")
+            custom.cursor_blink = self.cursor_blink
+            yield custom
             yield Static("", id="snooze-error")
             yield Static("Enter snoozes · Esc cancels · times are your local time", classes="hint")
 
