@@ -1,7 +1,9 @@
 """The desk: the UI-agnostic core service (ingest, outbox, commands, change feed)."""
 
 from frontdesk.desk.changes import Change, ChangeKind, Subscription
-from frontdesk.desk.desk import Desk, DeskError
-from frontdesk.desk.views import View, in_view
+from frontdesk.desk.desk import Desk, DeskError, SearchMatch
+from frontdesk.desk.views import Filters, Sort, View, in_view
 
-__all__ = ["Change", "ChangeKind", "Desk", "DeskError", "Subscription", "View", "in_view"]
+__all__ = [
+    "Change", "ChangeKind", "Desk", "DeskError", "Filters", "SearchMatch", "Sort", "Subscription", "View", "in_view",
+]

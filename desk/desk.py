@@ -13,14 +13,14 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from frontdesk.backends.base import Backend, ConfigError
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.outbox import after_failure, may_replace
-from frontdesk.desk.views import View, in_view
+from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
@@ -64,6 +64,21 @@ _STATUS_VERB = {
 
 class DeskError(Exception):
     """A command that cannot be carried out; the message is meant for the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchMatch:
+    """A conversation found by a search, with the text that matched.
+
+    `text` is untrusted and uncleaned: clean it first, then cut it with `views.snippet`, so
+    escape sequences never count towards (or get cut into) what is shown.
+    """
+
+    conversation: Conversation
+    contact_name: str
+    text: str  # the newest matching message (body and attachment names), or the contact's name
+    message_id: int | None  # None: the contact's name matched
+    hits: int  # how many of its messages (and its name) matched
 
 
 def _preview(message: Message) -> str:
@@ -175,18 +190,29 @@ class Desk:
     def subscribe(self) -> Subscription:
         return self._broker.subscribe()
 
-    async def conversations(self, view: View = View.ALL) -> list[Conversation]:
+    async def conversations(
+        self, view: View = View.ALL, *, sort: Sort = Sort.ACTIVITY, filters: Filters = Filters()
+    ) -> list[Conversation]:
+        """The conversations of `view` that match `filters`, in the order of `sort`."""
         found = [c for c in self.store.conversations() if in_view(c, view, self.agent)]
-        found.sort(key=lambda c: c.last_activity_at, reverse=True)
-        return found
+        return sort_conversations(filter_conversations(found, filters), sort)
 
-    async def counts(self) -> dict[View, int]:
+    async def counts(self, filters: Filters = Filters()) -> dict[View, int]:
+        """How many conversations each view holds (those matching `filters`)."""
         counts = dict.fromkeys(View, 0)
-        for conv in self.store.conversations():
+        for conv in filter_conversations(self.store.conversations(), filters):
             for view in View:
                 if in_view(conv, view, self.agent):
                     counts[view] += 1
         return counts
+
+    async def labels(self) -> list[str]:
+        """Every label in use on any conversation, sorted."""
+        return sorted({label for conv in self.store.conversations() for label in conv.labels}, key=str.casefold)
+
+    async def channel_names(self) -> list[str]:
+        """The configured channel instances and any other channel a cached conversation came from."""
+        return sorted(set(self.channels) | {conv.channel for conv in self.store.conversations()})
 
     async def conversation(self, conv_id: int) -> Conversation:
         conv = self.store.conversation(conv_id)
@@ -219,6 +245,33 @@ class Desk:
             self._search = SearchIndex(self.store)
         await self._search.ready()
         return self._search.search(query, limit)
+
+    async def search_conversations(self, query: str, limit: int = 50) -> list[SearchMatch]:
+        """Conversations whose contact name or messages contain `query`, one entry each.
+
+        In the order of `search` (newest conversation first), each with the text of its
+        newest matching message, or the contact's name when that matched.
+        """
+        if not query.strip():
+            return []
+        hits = await self.search(query, limit=max(200, limit * 4))
+        grouped: dict[int, list[SearchHit]] = {}
+        for hit in hits:
+            grouped.setdefault(hit.conversation_id, []).append(hit)
+        matches: list[SearchMatch] = []
+        for conv_id, conv_hits in grouped.items():
+            conv = self.store.conversation(conv_id)
+            if conv is None:
+                continue
+            contact = self.store.contact(conv.contact_id)
+            name = contact.name if contact else f"#{conv.contact_id}"
+            first = conv_hits[0]
+            message = self.store.message(conv_id, first.message_id) if first.message_id is not None else None
+            text = name if message is None else "\n".join([message.body, *(a.name for a in message.attachments)])
+            matches.append(SearchMatch(conv, name, text, first.message_id if message else None, len(conv_hits)))
+            if len(matches) >= limit:
+                break
+        return matches
 
     # ---- ingest (the Sink the backends call) ---------------------------------------------
 

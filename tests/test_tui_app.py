@@ -69,7 +69,7 @@ async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):
         assert "NOTE" in thread and "Checking with the warehouse." in thread
         assert "wa:+15550001" in screen_text(app)  # the contact panel
         assert (await desk.conversation(1)).unread == 2  # highlighted, not opened
-        assert "All open (3)" in screen_text(app)
+        assert "3 All open 3" in screen_text(app) and "All open · 3" in screen_text(app)
 
 
 async def test_move_in_the_list_and_open_marks_read(desk, clock):
@@ -163,12 +163,12 @@ async def test_resolve_and_reopen(desk, clock):
         assert (await desk.conversation(1)).status is Status.RESOLVED
         assert [c.id for c in app.conversation_list.conversations] == [2, 3]
         assert app.conversation_list.current_id == 2
-        await pilot.press("v", "v", "v", "v")  # All → Mine → Unassigned → Snoozed → Resolved
+        await pilot.press("v", "v", "v")  # All open → Escalated → Snoozed → Resolved
         await settle(pilot)
         assert app.view is View.RESOLVED
         assert [c.id for c in app.conversation_list.conversations] == [1, 4]
         assert "✓ resolved" in rendered(app.conversation_list)[2]
-        assert "Resolved (2)" in screen_text(app)
+        assert "6 Resolved 2" in screen_text(app)
         await pilot.press("home", "e")
         await settle(pilot)
         assert (await desk.conversation(1)).status is Status.OPEN
@@ -176,7 +176,7 @@ async def test_resolve_and_reopen(desk, clock):
         assert any("reopened this" in line for line in (m.body for m in await desk.thread(1)))
         await pilot.press("v")
         await settle(pilot)
-        assert app.view is View.ALL
+        assert app.view is View.MINE
 
 
 async def test_live_arrival_without_a_keypress(desk, clock):

@@ -52,7 +52,7 @@ async def settle(pilot) -> None:
 
 async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):
     app = make_app(desk, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(140, 90)) as pilot:  # tall enough to show every group without scrolling
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from rich.markup import escape
 from rich.text import Text
@@ -19,13 +19,27 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from frontdesk.desk import Change, ChangeKind, Desk, View
-from frontdesk.model import Contact, Conversation, Delivery, Direction, Message as DeskMessage, MessageKind, Status
+from frontdesk.desk import Change, ChangeKind, Desk, Filters, Sort, View, in_view
+from frontdesk.model import (
+    Contact,
+    Conversation,
+    Delivery,
+    Direction,
+    Message as DeskMessage,
+    MessageKind,
+    Priority,
+    Status,
+)
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.keys import live_bindings
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
+from frontdesk.tui.screens.filter_dialog import FilterDialog
+from frontdesk.tui.screens.labels_dialog import LabelsDialog
+from frontdesk.tui.screens.picker_dialog import PickerDialog
+from frontdesk.tui.screens.search_screen import SearchScreen
+from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
@@ -35,7 +49,9 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 COALESCE_SECONDS = 0.03
 """How long the change feed waits after a change so a burst is handled as one refresh."""
 TYPING_SECONDS = 6.0
-VIEW_CYCLE = (View.ALL, View.MINE, View.UNASSIGNED, View.SNOOZED, View.RESOLVED)
+VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
+"""The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
+PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 
 
@@ -68,7 +84,29 @@ class FrontdeskApp(App[None]):
         Binding("r", "reply", "Reply", id="reply", tooltip="Write a reply to the customer"),
         Binding("n", "note", "Note", id="note", tooltip="Write an internal note (never sent)"),
         Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
-        Binding("v", "next_view", "View", id="next-view", tooltip="All → Mine → Unassigned → Snoozed → Resolved"),
+        Binding("E", "resolve_and_next", "Resolve+next", id="resolve-next", tooltip="Resolve and open the next conversation"),
+        Binding("v", "next_view", "View", id="next-view",
+                tooltip="Mine → Unassigned → All open → Escalated → Snoozed → Resolved"),
+        Binding("1", "show_view('mine')", "Mine", show=False, id="view-mine", tooltip="Conversations assigned to me"),
+        Binding("2", "show_view('unassigned')", "Unassigned", show=False, id="view-unassigned",
+                tooltip="Open conversations nobody has taken"),
+        Binding("3", "show_view('all')", "All open", show=False, id="view-all", tooltip="Every open or pending conversation"),
+        Binding("4", "show_view('escalated')", "Escalated", show=False, id="view-escalated",
+                tooltip="Conversations handed to a team or tier"),
+        Binding("5", "show_view('snoozed')", "Snoozed", show=False, id="view-snoozed", tooltip="Snoozed conversations"),
+        Binding("6", "show_view('resolved')", "Resolved", show=False, id="view-resolved", tooltip="Resolved conversations"),
+        Binding("s", "toggle_sort", "Sort", show=False, id="toggle-sort", tooltip="Longest waiting first ↔ latest activity first"),
+        Binding("f", "filter", "Filter", id="filter", tooltip="Filter by channel, label and priority"),
+        Binding("slash", "search", "Search", id="search", tooltip="Search contacts and messages as you type"),
+        Binding("right_square_bracket", "next_conversation", "Open next", show=False, id="next-conversation",
+                tooltip="Open the next conversation in the list"),
+        Binding("left_square_bracket", "previous_conversation", "Open previous", show=False, id="previous-conversation",
+                tooltip="Open the previous conversation in the list"),
+        Binding("a", "assign_me", "Take", show=False, id="assign-me", tooltip="Assign the conversation to me"),
+        Binding("A", "assign_to", "Assign…", show=False, id="assign-to", tooltip="Assign to an agent, or unassign"),
+        Binding("p", "set_priority", "Priority", show=False, id="set-priority", tooltip="Set the priority (low … urgent)"),
+        Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
+        Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
@@ -92,6 +130,7 @@ class FrontdeskApp(App[None]):
         cursor_blink: bool = True,
         notifications: NotifySettings | None = None,
         terminal: TerminalOutput | None = None,
+        local_tz: tzinfo | None = None,
     ) -> None:
         super().__init__()
         self.terminal = terminal or TerminalOutput(self.bell)
@@ -102,8 +141,12 @@ class FrontdeskApp(App[None]):
                                  name=title)
         self.desk = desk
         self.clock = clock or desk.now
+        self.local_tz = local_tz  # None: the system's local time (snooze presets and custom times)
         self.title = title
         self.view = View.ALL
+        self.sort = Sort.ACTIVITY
+        self.filters = Filters()
+        self._counts: dict[View, int] | None = None  # the last counts read, to redraw the tabs on resize
         self.names: dict[int, str] = {}
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -200,18 +243,23 @@ class FrontdeskApp(App[None]):
     async def reload_list(self, renamed: Iterable[int] = ()) -> None:
         """Read the current view from the desk; the cursor stays on its conversation."""
         try:
-            conversations = await self.desk.conversations(self.view)
+            conversations = await self.desk.conversations(self.view, sort=self.sort, filters=self.filters)
             await self._learn_names(conversations, set(renamed))
-            counts = await self.desk.counts()
+            counts = await self.desk.counts(self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
         view_list = self.conversation_list
-        view_list.empty_text = f"No conversations in {self.view.title}."
+        view_list.empty_text = (
+            f"Nothing in {self.view.title} matches the filter." if self.filters.active
+            else f"No conversations in {self.view.title}."
+        )
         view_list.set_conversations(conversations, self.names)
         self._update_header(counts)
+        self._update_list_titles(len(conversations))
         if not conversations:
             self.thread.show(None, [])
+            self.thread.border_title = "Thread"
             self.contact_panel.show(None)
         elif self.thread.conversation_id is None and view_list.current_id is not None:
             self.load_thread(view_list.current_id)
@@ -298,19 +346,65 @@ class FrontdeskApp(App[None]):
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
     def _update_header(self, counts: dict[View, int]) -> None:
+        """Agent, the view tabs with their counts (the current one lit), channel health.
+
+        When that is wider than the terminal, healthy channels fold into one count and
+        then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
+        """
+        self._counts = counts
+        width = self.size.width
+        tabs = self._view_tabs(counts, titled=True)
+        channels = self._channel_health(compact=False)
+        if tabs.cell_len + channels.cell_len > width:
+            channels = self._channel_health(compact=True)
+        if tabs.cell_len + channels.cell_len > width:
+            tabs = self._view_tabs(counts, titled=False)
+        self.query_one("#header-bar", Static).update(Text.assemble(tabs, channels))
+
+    def on_resize(self) -> None:
+        if self._counts is not None:
+            self.call_after_refresh(self._update_header, self._counts)
+
+    def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
         header = Text(" ")
         header.append(clean_line(self.desk.agent), "bold")
-        header.append("  │  ")
-        header.append(f"{self.view.title} ({counts.get(self.view, 0)})", "bold")
-        others = [f"{v.title} {counts.get(v, 0)}" for v in VIEW_CYCLE if v is not self.view]
-        header.append("  " + " · ".join(others), "dim")
-        header.append("  │  ")
-        for name, status in sorted(self.desk.channel_status.items()):
-            header.append("● ", _CHANNEL_STATE.get(status.state, "yellow"))
-            header.append(clean_line(name) + " ")
+        header.append(" │")
+        for number, view in enumerate(VIEW_CYCLE, start=1):
+            current = view is self.view
+            label = view.title if titled or current else ""
+            tab = f" {number} {label} {counts.get(view, 0)} " if label else f" {number}:{counts.get(view, 0)} "
+            header.append(tab, "bold reverse" if current else "")
+        if self.filters.active:
+            header.append(" filtered", "italic")
+        header.append(" │ ")
+        return header
+
+    def _channel_health(self, *, compact: bool) -> Text:
+        """A dot per channel; compact: the healthy ones as one count, only the others named."""
+        health = Text()
+        statuses = sorted(self.desk.channel_status.items())
+        if compact:
+            healthy = sum(1 for _, status in statuses if status.state == "ok")
+            if healthy:
+                health.append("● ", _CHANNEL_STATE["ok"])
+                health.append(f"{healthy} channel{'s' if healthy != 1 else ''} ok ")
+            statuses = [(name, status) for name, status in statuses if status.state != "ok"]
+        for name, status in statuses:
+            health.append("● ", _CHANNEL_STATE.get(status.state, "yellow"))
+            health.append(clean_line(name) + " ")
             if status.state != "ok":
-                header.append(f"{clean_line(status.state)} ", "dim")
-        self.query_one("#header-bar", Static).update(header)
+                health.append(f"{clean_line(status.state)} ", "dim")
+        return health
+
+    def _update_list_titles(self, shown: int) -> None:
+        """The list's border: the view and how many it shows; below, the sort and any filter."""
+        view_list = self.conversation_list
+        view_list.border_title = f"{self.view.title} · {shown}"
+        subtitle = Text(f"↓ {self.sort.title}")
+        if self.filters.active:
+            subtitle.append(" · filter: ")
+            subtitle.append(clean_line(self.filters.describe()), "bold")
+        view_list.border_subtitle = subtitle
 
     # ---- the list ----------------------------------------------------------------------
 
@@ -383,8 +477,187 @@ class FrontdeskApp(App[None]):
         self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
 
     async def action_next_view(self) -> None:
-        self.view = VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)] if self.view in VIEW_CYCLE else View.ALL
+        await self.show_view(VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)])
+
+    async def action_show_view(self, name: str) -> None:
+        await self.show_view(View(name))
+
+    async def show_view(self, view: View) -> None:
+        """Switch the list to `view` with the cursor on its first conversation."""
+        changed = view is not self.view
+        self.view = view
         await self.reload_list()
+        if changed:
+            self.conversation_list.cursor = 0
+
+    async def action_toggle_sort(self) -> None:
+        self.sort = self.sort.toggled
+        await self.reload_list()
+        self.notify(f"Sorted: {self.sort.title}.", timeout=2)
+
+    async def action_filter(self) -> None:
+        try:
+            channels, labels = await self.desk.channel_names(), await self.desk.labels()
+        except Exception as exc:
+            self._error("Could not read channels and labels", exc)
+            return
+        self.push_screen(FilterDialog(channels, labels, self.filters), self._filtered)
+
+    async def _filtered(self, filters: Filters | None) -> None:
+        if filters is None or filters == self.filters:
+            return
+        self.filters = filters
+        await self.reload_list()
+        self.notify(escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.", timeout=2)
+
+    def action_search(self) -> None:
+        self.push_screen(SearchScreen(self.desk.search_conversations, self.desk.channel_kind, cursor_blink=self._cursor_blink), self._found)
+
+    async def _found(self, conv_id: int | None) -> None:
+        if conv_id is not None:
+            await self.show_conversation(conv_id)
+
+    async def show_conversation(self, conv_id: int) -> None:
+        """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
+        try:
+            conv = await self.desk.conversation(conv_id)
+        except Exception as exc:
+            self._error("Could not open the conversation", exc)
+            return
+        if not self.filters.matches(conv):
+            self.filters = Filters()
+            self.notify("Filters cleared to show the conversation found.", timeout=3)
+        if not in_view(conv, self.view, self.desk.agent):
+            self.view = next((v for v in (View.ALL, *VIEW_CYCLE) if in_view(conv, v, self.desk.agent)), View.ALL)
+        await self.reload_list()
+        self.conversation_list.select_id(conv_id)
+        await self.open_conversation(conv_id)
+        self.thread.focus()
+
+    async def action_next_conversation(self) -> None:
+        await self._step(+1)
+
+    async def action_previous_conversation(self) -> None:
+        await self._step(-1)
+
+    async def _step(self, delta: int) -> None:
+        view_list = self.conversation_list
+        target = view_list.cursor + delta
+        if not 0 <= target < len(view_list.conversations):
+            self.notify(f"No {'next' if delta > 0 else 'previous'} conversation in {self.view.title}.", timeout=2)
+            return
+        view_list.cursor = target
+        if view_list.current_id is not None:
+            await self.open_conversation(view_list.current_id)
+
+    async def action_resolve_and_next(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        listed = self.conversation_list.conversations
+        index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
+        after = listed[index + 1:] + listed[:index][::-1]
+        try:
+            await self.desk.set_status(conv.id, Status.RESOLVED)
+        except Exception as exc:
+            self._error("Could not resolve", exc)
+            return
+        await self.reload_list()
+        following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
+        if following is None:
+            self.notify(f"Resolved. Nothing left in {self.view.title}.", timeout=3)
+            return
+        await self.open_conversation(following)
+        self.notify("Resolved; next one opened.", timeout=2)
+
+    async def action_assign_me(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        if conv.assignee == self.desk.agent:
+            self.notify("Already assigned to you.", timeout=2)
+            return
+        await self._assign(conv.id, self.desk.agent)
+
+    def action_assign_to(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        agents = self.desk.agents
+        choices = [*(f"{a} (me)" if a == self.desk.agent else a for a in agents), "Unassign"]
+        current = agents.index(conv.assignee) if conv.assignee in agents else (len(agents) if conv.assignee is None else None)
+
+        async def picked(index: int | None) -> None:
+            if index is not None:
+                await self._assign(conv.id, agents[index] if index < len(agents) else None)
+
+        self.push_screen(PickerDialog("Assign to", choices, current=current), picked)
+
+    async def _assign(self, conv_id: int, agent: str | None) -> None:
+        try:
+            await self.desk.assign(conv_id, agent)
+        except Exception as exc:
+            self._error("Could not assign", exc)
+            return
+        self.notify(escape(f"Assigned to {agent}.") if agent else "Unassigned.", timeout=2)
+
+    def action_set_priority(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+
+        async def picked(index: int | None) -> None:
+            if index is None:
+                return
+            try:
+                await self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
+            except Exception as exc:
+                self._error("Could not set the priority", exc)
+                return
+            self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
+
+        labels = [p.value for p in PRIORITY_CHOICES]
+        self.push_screen(PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked)
+
+    async def action_edit_labels(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        try:
+            known = await self.desk.labels()
+        except Exception as exc:
+            self._error("Could not read labels", exc)
+            return
+
+        async def edited(change: tuple[list[str], list[str]] | None) -> None:
+            if change is None or change == ([], []):
+                return
+            added, removed = change
+            try:
+                await self.desk.label(conv.id, add=added, remove=removed)
+            except Exception as exc:
+                self._error("Could not change labels", exc)
+                return
+            self.notify("Labels saved.", timeout=2)
+
+        self.push_screen(LabelsDialog(conv.labels, known, cursor_blink=self._cursor_blink), edited)
+
+    def action_snooze(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+
+        async def chosen(until: datetime | None) -> None:
+            if until is None:
+                return
+            try:
+                await self.desk.snooze(conv.id, until)
+            except Exception as exc:
+                self._error("Could not snooze", exc)
+                return
+            self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
+
+        self.push_screen(SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen)
 
     async def action_retry_delivery(self) -> None:
         conv_id = self.thread.conversation_id

@@ -1,0 +1,64 @@
+"""What triage looks like: the view line, the snooze and filter dialogs, the search screen (fixed clock, UTC)."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from frontdesk.tui.app import FrontdeskApp
+
+SIZE = (140, 40)
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        loading = [w for w in pilot.app.workers if w.group in ("thread", "search")]
+        if loading:
+            await pilot.app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
+def make_app(desk, clock) -> FrontdeskApp:
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=timezone.utc)
+
+
+def test_view_line_with_sort_and_filter(snap_compare, desk, clock):
+    async def unassigned_waiting_filtered(pilot):
+        await pilot.app.desk.label(4, add=["vip"])
+        await settle(pilot)
+        await pilot.press("2", "s", "f", "down", "space", "enter")  # Unassigned, longest waiting, channel wa
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=unassigned_waiting_filtered)
+
+
+def test_snooze_dialog(snap_compare, desk, clock):
+    async def custom_time_rejected(pilot):
+        await settle(pilot)
+        await pilot.press("z", "end", "enter", *"soon", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=custom_time_rejected)
+
+
+def test_filter_dialog(snap_compare, desk, clock):
+    async def open_filters(pilot):
+        await pilot.app.desk.label(4, add=["vip", "refund"])
+        await settle(pilot)
+        await pilot.press("f", "space", "tab", "down", "space")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_filters)
+
+
+def test_search_screen(snap_compare, desk, clock):
+    async def search_order(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"order")
+        for _ in range(100):  # the search waits for typing to pause, then asks the desk
+            if getattr(pilot.app.screen, "matches", None):
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)

@@ -1,0 +1,172 @@
+"""Rules of the conversation list: sorting, filtering, search snippets and snooze times (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from frontdesk.desk.snooze import SnoozeTimeError, parse_snooze, presets
+from frontdesk.desk.views import Filters, Sort, filter_conversations, snippet, sort_conversations
+from frontdesk.model import Conversation, Priority
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def conv(id: int, *, activity: int, waiting: int | None = None, channel: str = "wa",
+         labels: tuple[str, ...] = (), priority: Priority = Priority.NONE) -> Conversation:
+    """A conversation last active `activity` minutes ago, its customer waiting `waiting` minutes."""
+    return Conversation(
+        id, channel, id, f"t{id}", labels=list(labels), priority=priority,
+        last_activity_at=NOW - timedelta(minutes=activity),
+        waiting_since=None if waiting is None else NOW - timedelta(minutes=waiting),
+    )
+
+
+def ids(conversations) -> list[int]:
+    return [c.id for c in conversations]
+
+
+def test_sort_by_activity_is_newest_first():
+    convs = [conv(1, activity=30), conv(2, activity=5), conv(3, activity=60)]
+    assert ids(sort_conversations(convs, Sort.ACTIVITY)) == [2, 1, 3]
+
+
+def test_sort_by_waiting_puts_the_longest_waiting_customer_first_then_answered_by_activity():
+    convs = [
+        conv(1, activity=1, waiting=5),
+        conv(2, activity=2),  # answered, recent
+        conv(3, activity=50, waiting=90),  # waiting longest
+        conv(4, activity=40),  # answered, older
+        conv(5, activity=10, waiting=20),
+    ]
+    assert ids(sort_conversations(convs, Sort.WAITING)) == [3, 5, 1, 2, 4]
+
+
+def test_sort_ties_keep_id_order():
+    convs = [conv(3, activity=5), conv(1, activity=5), conv(2, activity=5)]
+    assert ids(sort_conversations(convs, Sort.ACTIVITY)) == [1, 2, 3]
+    assert ids(sort_conversations(convs, Sort.WAITING)) == [1, 2, 3]
+
+
+def test_sort_toggles_and_has_titles():
+    assert Sort.WAITING.toggled is Sort.ACTIVITY and Sort.ACTIVITY.toggled is Sort.WAITING
+    assert "waiting" in Sort.WAITING.title and "activity" in Sort.ACTIVITY.title
+
+
+CONVS = [
+    conv(1, activity=1, channel="wa", labels=("vip",), priority=Priority.URGENT),
+    conv(2, activity=2, channel="mail", labels=("refund", "vip")),
+    conv(3, activity=3, channel="mail", priority=Priority.HIGH),
+    conv(4, activity=4, channel="sms", labels=("refund",), priority=Priority.URGENT),
+]
+
+
+def test_no_filter_keeps_everything_and_is_inactive():
+    assert ids(filter_conversations(CONVS, Filters())) == [1, 2, 3, 4]
+    assert not Filters().active and Filters().describe() == ""
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(channels=frozenset({"mail"})), [2, 3]),
+        (Filters(channels=frozenset({"mail", "sms"})), [2, 3, 4]),  # alternatives within a facet
+        (Filters(labels=frozenset({"vip"})), [1, 2]),
+        (Filters(labels=frozenset({"vip", "refund"})), [1, 2, 4]),
+        (Filters(priorities=frozenset({Priority.URGENT})), [1, 4]),
+        (Filters(priorities=frozenset({Priority.NONE})), [2]),
+        (Filters(channels=frozenset({"mail"}), labels=frozenset({"refund"})), [2]),  # all facets must hold
+        (Filters(channels=frozenset({"wa"}), priorities=frozenset({Priority.HIGH})), []),
+    ],
+)
+def test_filters(filters, expected):
+    assert filters.active
+    assert ids(filter_conversations(CONVS, filters)) == expected
+
+
+def test_filter_description_names_each_facet_in_a_stable_order():
+    filters = Filters(frozenset({"wa", "mail"}), frozenset({"vip"}), frozenset({Priority.LOW, Priority.URGENT}))
+    assert filters.describe() == "channel mail, wa · label vip · priority low, urgent"
+
+
+def test_snippet_centres_on_the_match_and_folds_whitespace():
+    text = "word " * 40 + "the Parcel\n\narrived broken " + "tail " * 40
+    s = snippet(text, "parcel", width=40)
+    assert "Parcel arrived" in s and s.startswith("…") and s.endswith("…") and len(s) == 40
+    assert snippet("short  text\nhere", "text") == "short text here"
+    assert snippet("x" * 100, "nomatch", width=10) == "x" * 9 + "…"
+
+
+def test_snooze_presets_in_local_time():
+    one_hour, tomorrow, monday = presets(NOW, TOKYO)  # 19:00 Monday in Tokyo
+    assert one_hour.until == NOW + timedelta(hours=1)
+    assert tomorrow.until == datetime(2026, 11, 3, 9, 0, tzinfo=TOKYO)
+    assert monday.until == datetime(2026, 11, 9, 9, 0, tzinfo=TOKYO)  # today is Monday: the next one
+    assert tomorrow.until.tzinfo is timezone.utc
+    sunday_night = datetime(2026, 11, 8, 20, 0, tzinfo=timezone.utc)
+    assert presets(sunday_night, timezone.utc)[2].until == datetime(2026, 11, 9, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2h", NOW + timedelta(hours=2)),
+        ("30m", NOW + timedelta(minutes=30)),
+        (" 3D ", NOW + timedelta(days=3)),
+        ("2026-11-05 14:30", datetime(2026, 11, 5, 14, 30, tzinfo=TOKYO)),
+    ],
+)
+def test_custom_snooze_times(text, expected):
+    assert parse_snooze(text, NOW, TOKYO) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "type a time"),
+        ("tomorrow", "cannot read 'tomorrow'"),
+        ("2 weeks", "cannot read"),
+        ("1.5h", "cannot read"),
+        ("0m", "more than zero"),
+        ("2026-02-30 10:00", "not a real date"),
+        ("2026-11-02 18:00", "already passed"),  # 18:00 Tokyo is 09:00 UTC, before NOW
+        ("2026-11-02", "cannot read"),
+    ],
+)
+def test_custom_snooze_rejects_with_a_clear_message(text, message):
+    with pytest.raises(SnoozeTimeError, match=message):
+        parse_snooze(text, NOW, TOKYO)
+
+
+# ---- the desk applies them ----------------------------------------------------------------
+
+
+async def test_desk_sorts_and_filters_a_view(desk):
+    from frontdesk.desk import View
+
+    assert ids(await desk.conversations(View.ALL)) == [1, 2, 3]
+    assert ids(await desk.conversations(View.ALL, sort=Sort.WAITING)) == [1, 2, 3]
+    await desk.label(3, add=["vip"])
+    await desk.set_priority(2, Priority.URGENT)
+    assert ids(await desk.conversations(View.ALL, filters=Filters(labels=frozenset({"vip"})))) == [3]
+    assert ids(await desk.conversations(View.ALL, filters=Filters(channels=frozenset({"mail"})))) == [2]
+    urgent = Filters(priorities=frozenset({Priority.URGENT}))
+    assert ids(await desk.conversations(View.ALL, filters=urgent)) == [2]
+    counts = await desk.counts(urgent)
+    assert counts[View.ALL] == 1 and counts[View.MINE] == 1 and counts[View.UNASSIGNED] == 0
+    assert (await desk.counts())[View.ALL] == 3
+    assert await desk.labels() == ["vip"]
+    assert await desk.channel_names() == ["mail", "wa"]
+
+
+async def test_desk_search_conversations_gives_one_match_per_conversation_with_a_snippet(desk):
+    matches = await desk.search_conversations("order")
+    assert [m.conversation.id for m in matches] == [1]
+    assert matches[0].text == "Where is my order #1234?\nreceipt.pdf" and matches[0].hits == 2
+    assert matches[0].contact_name == "Mia Tanaka" and matches[0].message_id == 2
+    by_name = await desk.search_conversations("tanaka")
+    assert by_name[0].message_id is None and by_name[0].text == "Mia Tanaka"
+    assert await desk.search_conversations("   ") == []
