@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from rich.markup import escape
 from rich.text import Text
@@ -17,8 +18,13 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, View
+from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
+from frontdesk.desk.desk import MENTION
+from frontdesk.desk.limits import WindowState
 from frontdesk.model import Contact, Conversation, Delivery, Direction, Message as DeskMessage, MessageKind, Status
-from frontdesk.tui.safe import clean_line
+from frontdesk.tui.safe import clean, clean_line
+from frontdesk.tui.screens.ask_dialog import AskDialog
+from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
@@ -27,6 +33,8 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 COALESCE_SECONDS = 0.03
 """How long the change feed waits after a change so a burst is handled as one refresh."""
 TYPING_SECONDS = 6.0
+WINDOW_REFRESH_SECONDS = 30.0
+"""How often the messaging-window badge is recomputed (it counts down)."""
 VIEW_CYCLE = (View.ALL, View.MINE, View.UNASSIGNED, View.SNOOZED, View.RESOLVED)
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 
@@ -47,6 +55,7 @@ class ThreadLoaded(Message):
     contact: Contact | None
     others: list[Conversation]
     typing: bool
+    window: WindowState | None = None
 
 
 class FrontdeskApp(App[None]):
@@ -61,6 +70,7 @@ class FrontdeskApp(App[None]):
         Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
         Binding("v", "next_view", "View", id="next-view", tooltip="All → Mine → Unassigned → Snoozed → Resolved"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
+        Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous"),
         Binding("escape", "focus_list", "List", show=False, id="focus-list", tooltip="Back to the conversation list"),
@@ -76,9 +86,12 @@ class FrontdeskApp(App[None]):
         title: str = "frontdesk",
         theme: str | None = None,
         cursor_blink: bool = True,
+        canned: CannedLibrary | Path | None = None,
     ) -> None:
         super().__init__()
         self.desk = desk
+        self.canned = canned if isinstance(canned, CannedLibrary) else CannedLibrary(canned)
+        """The canned replies: the agent's canned.toml (re-read when it changes) or the shipped examples."""
         self.clock = clock or desk.now
         self.title = title
         self.view = View.ALL
@@ -139,6 +152,8 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
+        self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
+        self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.conversation_list.focus()
         await self.reload_list()
         self.watch_desk()
@@ -190,10 +205,11 @@ class FrontdeskApp(App[None]):
                 others = await self.desk.contact_conversations(conv.contact_id)
             except Exception:
                 contact, others = None, []
+            window = await self.desk.window(conv_id)
         except Exception as exc:
             self._error("Could not open the conversation", exc)
             return
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id)))
+        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window))
 
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
@@ -208,6 +224,30 @@ class FrontdeskApp(App[None]):
         self.contact_panel.show(loaded.contact, loaded.others, conv.id)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
+        self._show_window(conv.channel, loaded.window)
+
+    def _show_window(self, channel: str, window: WindowState | None) -> None:
+        """Tell the composer the conversation's window and, on SMS channels, how to count its length."""
+        note_key = self._key_for("note")
+        self.composer.set_channel_limits(
+            window,
+            lambda text: self.desk.sms_length(channel, text),
+            note_hint=f"Escape, then {note_key} writes an internal note instead.",
+        )
+
+    @work(exclusive=True, group="window", exit_on_error=False)
+    async def refresh_window(self) -> None:
+        """Recompute the window badge of the open conversation (it counts down while it is open)."""
+        conv_id = self.thread.conversation_id
+        if conv_id is None:
+            return
+        try:
+            conv = await self.desk.conversation(conv_id)
+            window = await self.desk.window(conv_id)
+        except Exception:
+            return  # the conversation went away; the next thread load says so
+        if conv_id == self.thread.conversation_id:
+            self._show_window(conv.channel, window)
 
     @work(group="desk-changes", exit_on_error=False)
     async def watch_desk(self) -> None:
@@ -301,6 +341,93 @@ class FrontdeskApp(App[None]):
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
 
+    # ---- canned replies ------------------------------------------------------------------
+
+    def action_open_canned(self) -> None:
+        if self._current() is None:
+            return
+        if self.composer.mode != "note":
+            self.composer.set_mode("reply")
+        self.composer.focus()
+        self.insert_canned()
+
+    @on(Composer.CannedRequested)
+    def _canned_requested(self) -> None:
+        if self._current() is not None:
+            self.insert_canned()
+
+    @on(Composer.ShortcodeTyped)
+    def _shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
+        if self._current() is not None:
+            self.insert_canned(message.shortcode, message.start, message.end)
+
+    @work(exclusive=True, group="canned", exit_on_error=False)
+    async def insert_canned(
+        self, shortcode: str | None = None, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
+    ) -> None:
+        """Pick (or look up `shortcode`), ask for its `{ask:…}` values, fill it and put it in the composer."""
+        conv_id = self.conversation_list.current_id
+        if conv_id is None:
+            return
+        try:
+            library = self.canned.current()
+        except CannedError as exc:
+            self._error("Canned replies not loaded", exc)
+            return
+        if shortcode is not None:
+            reply = library.find(shortcode)
+            if reply is None:
+                self.notify(f"No canned reply /{shortcode}; {self._key_for_composer('insert-canned')} lists them "
+                            f"({library.source}).", severity="warning", timeout=5, markup=False)
+                return
+        else:
+            language = ""
+            contact = self.contact_panel.contact
+            if contact is not None and self.contact_panel.conversation_id == conv_id:
+                language = contact.language
+            reply = await self.push_screen_wait(CannedPicker(library, language=language))
+            self.composer.focus()
+            if reply is None:
+                return
+        text = await self._fill_canned(conv_id, reply, library.where(reply))
+        if text is not None and conv_id == self.conversation_list.current_id:
+            self.composer.insert_canned_text(text, start, end)
+            self.composer.focus()
+
+    async def _fill_canned(self, conv_id: int, reply: CannedReply, where: str) -> str | None:
+        """The reply's text for this conversation, after asking each `{ask:…}`; None when not inserted."""
+        try:
+            variables = await self.desk.canned_variables(conv_id)
+            labels = asks(reply.body)
+            fill(reply.body, variables, dict.fromkeys(labels, "?"))  # report unknown variables before asking
+        except TemplateError as exc:
+            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
+                        severity="error", timeout=10, markup=False)
+            return None
+        except Exception as exc:
+            self._error("Canned reply not inserted", exc)
+            return None
+        answers: dict[str, str] = {}
+        for step, label in enumerate(labels, start=1):
+            answer = await self.push_screen_wait(AskDialog(label, reply.title, step, len(labels)))
+            if answer is None:
+                self.composer.focus()
+                return None
+            answers[label] = answer
+        try:
+            return clean(fill(reply.body, variables, answers))
+        except TemplateError as exc:
+            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
+                        severity="error", timeout=10, markup=False)
+            return None
+
+    def _key_for_composer(self, binding_id: str) -> str:
+        for binding in Composer.BINDINGS:
+            if isinstance(binding, Binding) and binding.id == binding_id:
+                keys = self._keymap_overrides.get(binding_id, binding.key)
+                return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
+        return binding_id
+
     async def action_toggle_resolved(self) -> None:
         conv = self._current()
         if conv is None:
@@ -350,6 +477,18 @@ class FrontdeskApp(App[None]):
             return
         message.composer.clear()
         self.thread.upsert(sent)
+        if message.mode == "note":
+            self._report_mentions(message.text, sent.mentions)
+
+    def _report_mentions(self, text: str, mentions: list[str]) -> None:
+        """Say who a note mentions, and which @names are not agents (so not recorded)."""
+        recorded = {m.casefold() for m in mentions}
+        strangers = list(dict.fromkeys(m for m in MENTION.findall(text) if m.casefold() not in recorded))
+        if mentions:
+            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+        if strangers:
+            self.notify(f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
+                        "(agents come from [agent] agents in the config).", severity="warning", timeout=6, markup=False)
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
