@@ -70,18 +70,18 @@ _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 WINDOW_RULES: dict[str, WindowRule] = {
     "whatsapp": WindowRule(
         WINDOW, "template required",
-        "WhatsApp accepts only an approved message template now: send one from WhatsApp Manager, "
+        "only an approved message template can go out now (WhatsApp Manager), "
         "or wait for the customer to write again",
     ),
     "messenger": WindowRule(
         WINDOW, "the customer must write first",
-        "Messenger accepts no message 7 days after the customer's last one: wait for them to write "
+        "Messenger takes nothing 7 days after the customer's last message; wait for them to write "
         "again, or reach them on another channel",
         tag="HUMAN_AGENT", tag_span=timedelta(days=7),
     ),
     "line": WindowRule(
         WINDOW, "the customer must write first",
-        "the LINE reply window closed: wait for the customer to write again, or reach them on another channel",
+        "wait for the customer to write again, or reach them on another channel",
     ),
 }
 """The messaging-window rule of each simulated kind that has one."""

@@ -18,6 +18,7 @@ the line and the key, like config errors.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,6 +185,21 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
     return tuple(replies)
 
 
+def write_examples(path: Path | None = None) -> Path:
+    """Copy the shipped examples to `path` (default `default_path()`) for the agent to edit; never overwrites."""
+    path = Path(path).expanduser() if path is not None else default_path()
+    text = resources.files("frontdesk.desk").joinpath(EXAMPLES_RESOURCE).read_text(encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise CannedError(f"{_shown(path)} already exists; edit it, or move it away to start again from the examples") from None
+    except OSError as exc:
+        raise CannedError(f"{_shown(path)}: cannot write the examples ({exc.strerror or exc}); check the folder's permissions") from None
+    return path
+
+
 class CannedLibrary:
     """The canned replies of one file, re-read when the file changes (edits apply without a restart)."""
 
@@ -318,13 +334,21 @@ def fill(body: str, variables: Mapping[str, str], answers: Mapping[str, str] | N
             out.append(variables[name])
     out.append(body[position:])
     if unknown:
-        raise TemplateError(f"unknown variable {', '.join(dict.fromkeys(unknown))}; known: "
-                            + ", ".join(f"{{{v}}}" for v in VARIABLES), unknown)
+        raise TemplateError(f"unknown variable {', '.join(dict.fromkeys(unknown))}{_suggestion(unknown)}", unknown)
     if empty:
         raise TemplateError(f"no value for {', '.join(dict.fromkeys(empty))} in this conversation", empty)
     if stray:
         raise TemplateError("a lone { or } (write {{ or }} for a literal brace)")
     return "".join(out)
+
+
+def _suggestion(unknown: Sequence[str]) -> str:
+    """` (did you mean {contact.name}?)` for the first unknown name close to a known one, else the known names."""
+    for name in unknown:
+        close = difflib.get_close_matches(name.strip("{}"), list(VARIABLES), n=1)
+        if close:
+            return f" (did you mean {{{close[0]}}}?)"
+    return "; known: " + ", ".join(f"{{{v}}}" for v in VARIABLES)
 
 
 def variables_for(conversation: Conversation, contact: Contact | None, agent: str, channel_kind: str) -> dict[str, str]:
@@ -355,5 +379,5 @@ def _one_line(text: str) -> str:
 __all__ = [
     "CANNED_FILE", "VARIABLES", "CannedError", "CannedLibrary", "CannedReply", "CannedSet", "TemplateError",
     "asks", "default_path", "fill", "load_canned", "match_score", "parse_canned", "rank", "subsequence_span",
-    "variables_for",
+    "variables_for", "write_examples",
 ]

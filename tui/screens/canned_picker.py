@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from frontdesk.desk.canned import CannedReply, CannedSet, rank
+from frontdesk.desk.canned import CannedError, CannedReply, CannedSet, load_canned, rank, write_examples
 from frontdesk.tui.safe import clean, clean_line
 
 
@@ -22,6 +22,8 @@ class CannedPicker(ModalScreen[CannedReply | None]):
         Binding("escape", "cancel", "Close", id="canned-cancel", tooltip="Close the picker without inserting"),
         Binding("down", "move(1)", "Next", show=False, id="canned-down", tooltip="Next canned reply"),
         Binding("up", "move(-1)", "Previous", show=False, id="canned-up", tooltip="Previous canned reply"),
+        Binding("ctrl+o", "own_file", "Make my own", id="canned-own-file",
+                tooltip="Copy the shipped examples to your canned.toml to edit them"),
     ]
 
     DEFAULT_CSS = """
@@ -65,9 +67,23 @@ class CannedPicker(ModalScreen[CannedReply | None]):
 
     def _source_line(self) -> Text:
         if self.canned.examples:
-            return Text(f"Examples shipped with frontdesk — put your own in {self.canned.own_path} "
-                        f"(copy the examples: same format).")
+            return Text(f"Examples shipped with frontdesk — ctrl+o copies them to {self.canned.own_path} "
+                        "to make them your own.")
         return Text(f"From {self.canned.source} (re-read when it changes).")
+
+    def action_own_file(self) -> None:
+        if not self.canned.examples:
+            self.notify(f"You already use your own file: {self.canned.source}.", timeout=4, markup=False)
+            return
+        try:
+            path = write_examples(self.canned.own_path)
+            self.canned = load_canned(path)
+        except CannedError as exc:
+            self.notify(str(exc), title="Examples not copied", severity="error", timeout=8, markup=False)
+            return
+        self.query_one("#canned-source", Static).update(self._source_line())
+        self.notify(f"Copied the examples to {path}: edit it; frontdesk re-reads it when it changes.",
+                    timeout=6, markup=False)
 
     @on(Input.Changed, "#canned-query")
     def _query_changed(self, event: Input.Changed) -> None:

@@ -41,13 +41,15 @@ class Composer(TextArea):
 
     DEFAULT_CSS = """
     Composer {
-        height: 6;
+        height: auto;
+        min-height: 6;
+        max-height: 14;
         border: round $primary 60%;
         border-title-color: $text;
         &:focus { border: round $primary; }
         &.-note { border: heavy $warning; background: $warning 8%; border-title-color: $warning; border-title-style: bold; }
         &.-note:focus { border: heavy $warning; }
-        &.-closed { border: round $error 70%; border-subtitle-color: $error; }
+        &.-closed { min-height: 8; border: round $error 70%; border-subtitle-color: $error; }
         &.-closed:focus { border: round $error; }
         &.-over { border-subtitle-color: $error; border-subtitle-style: bold; }
     }
