@@ -142,10 +142,11 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     return channels
 
 
-def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, preset: str = "default", theme: str | None = None) -> None:
+def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, preset: str = "default", theme: str | None = None,
+                canned_path: Path | None = None) -> None:
     from frontdesk.tui.app import FrontdeskApp
 
-    app = FrontdeskApp(desk, keymap=resolve_keymap(preset, keymap_overrides), theme=theme)
+    app = FrontdeskApp(desk, keymap=resolve_keymap(preset, keymap_overrides), theme=theme, canned=canned_path)
 
     async def session() -> None:
         await desk.start()
@@ -178,7 +179,8 @@ def cmd_console(args: argparse.Namespace) -> int:
         )
     with Store.open(data_dir(args)) as store:
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
-        run_console(desk, cfg.ui.keys, cfg.ui.keymap, cfg.ui.theme)
+        # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
+        run_console(desk, cfg.ui.keys, cfg.ui.keymap, cfg.ui.theme, canned_path=cfg.path.parent / "canned.toml")
     return 0
 
 
@@ -281,11 +283,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"note: {keyring_note}")
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
+    problems += check_canned(cfg.path.parent / "canned.toml")
     for line in problems:
         print(f"problem: {line}")
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_canned(path: Path) -> list[str]:
+    """Problems of the canned replies next to the config (none when the shipped examples are used)."""
+    from frontdesk.desk.canned import CannedError, load_canned, template_problems
+
+    try:
+        canned = load_canned(path)
+    except CannedError as exc:
+        return [str(exc)]
+    where = "none of your own: the shipped examples (copy them with ctrl+o in the picker)" if canned.examples else canned.source
+    print(f"canned: {where}, {len(canned.replies)} replies")
+    return template_problems(canned)
 
 
 async def check_channel(ch) -> list[str]:

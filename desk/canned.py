@@ -342,6 +342,17 @@ def fill(body: str, variables: Mapping[str, str], answers: Mapping[str, str] | N
     return "".join(out)
 
 
+def template_problems(canned: CannedSet) -> list[str]:
+    """One line per reply whose body cannot be filled anywhere: unknown variables, lone braces (for `doctor`)."""
+    problems = []
+    for reply in canned.replies:
+        try:
+            fill(reply.body, dict.fromkeys(VARIABLES, "x"), dict.fromkeys(asks(reply.body), "x"))
+        except TemplateError as exc:
+            problems.append(f"{canned.where(reply)}: /{reply.shortcode}: {exc}")
+    return problems
+
+
 def _suggestion(unknown: Sequence[str]) -> str:
     """` (did you mean {contact.name}?)` for the first unknown name close to a known one, else the known names."""
     for name in unknown:
@@ -379,5 +390,5 @@ def _one_line(text: str) -> str:
 __all__ = [
     "CANNED_FILE", "VARIABLES", "CannedError", "CannedLibrary", "CannedReply", "CannedSet", "TemplateError",
     "asks", "default_path", "fill", "load_canned", "match_score", "parse_canned", "rank", "subsequence_span",
-    "variables_for", "write_examples",
+    "template_problems", "variables_for", "write_examples",
 ]

@@ -313,3 +313,16 @@ async def test_canned_variables_come_from_the_conversation(desk):
     assert values["contact.name"] == "山田 花子 🌸" and values["contact.phone"] == "+81 90 1234 5678"
     assert values["agent.name"] == "Aiko" and values["conversation.channel"] == "email"
     assert values["conversation.subject"] == "注文について"
+
+
+def test_doctor_reports_canned_replies_that_cannot_be_filled(tmp_path, capsys):
+    from frontdesk.cli import check_canned
+
+    path = tmp_path / "canned.toml"
+    assert check_canned(path) == []  # the shipped examples all fill
+    assert "the shipped examples" in capsys.readouterr().out
+    path.write_text('[[replies]]\nshortcode = "ok"\ntitle = "Ok"\nbody = "Hi {ask:x}"\n\n'
+                    '[[replies]]\nshortcode = "x"\ntitle = "X"\nbody = "Hi {contact.nmae}"\n')
+    assert check_canned(path) == [f"{path}:6: /x: unknown variable {{contact.nmae}} (did you mean {{contact.name}}?)"]
+    path.write_text('[[replies]]\nshortcode = "x"\n')
+    assert check_canned(path) == [f"{path}:1: replies[0] has no title; add title = \"Refund confirmed\""]
