@@ -358,3 +358,22 @@ def test_snapshot_window_closed_composer(snap_compare, desk, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=close_window)
+
+
+async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c", *"thanks", "enter")
+        await settle(pilot)
+        assert app.composer.text == "Thanks Mia!"
+        await pilot.press("escape", "j")
+        await settle(pilot)
+        assert app.thread.conversation_id == 2 and app.composer.text == ""
+        await pilot.press("n", *"vip")
+        await pilot.press("escape", "k")
+        await settle(pilot)
+        assert app.composer.text == "Thanks Mia!" and app.composer.mode == "reply"
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.composer.text == "vip" and app.composer.mode == "note"

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Footer, Static
 
@@ -100,6 +101,8 @@ class FrontdeskApp(App[None]):
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
+        self._drafts: dict[int, tuple[str, str]] = {}
+        self._draft_for: int | None = None
 
     @classmethod
     def binding_ids(cls) -> dict[str, str]:
@@ -213,6 +216,8 @@ class FrontdeskApp(App[None]):
 
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
+        if self.panes_gone:
+            return
         if conv.id != self.conversation_list.current_id and self.thread.conversation_id != conv.id:
             return  # the agent moved on while it loaded
         name = loaded.contact.name if loaded.contact else self.names.get(conv.contact_id, "")
@@ -222,9 +227,23 @@ class FrontdeskApp(App[None]):
             title.append(" · " + clean_line(conv.subject))
         self.thread.border_title = title
         self.contact_panel.show(loaded.contact, loaded.others, conv.id)
+        self._swap_draft(conv.id)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
         self._show_window(conv.channel, loaded.window)
+
+    def _swap_draft(self, conv_id: int) -> None:
+        """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
+        filled in …) never follows the agent to another customer."""
+        if self._draft_for == conv_id:
+            return
+        if self._draft_for is not None and self.composer.text.strip():
+            self._drafts[self._draft_for] = (self.composer.text, self.composer.mode)
+        text, mode = self._drafts.pop(conv_id, ("", self.composer.mode))
+        self.composer.load_text(text)
+        self.composer.move_cursor(self.composer.document.end)
+        self.composer.set_mode(mode)
+        self._draft_for = conv_id
 
     def _show_window(self, channel: str, window: WindowState | None) -> None:
         """Tell the composer the conversation's window and, on SMS channels, how to count its length."""
@@ -260,7 +279,19 @@ class FrontdeskApp(App[None]):
         finally:
             subscription.close()
 
+    @property
+    def panes_gone(self) -> bool:
+        """True once a pane is gone: the app is exiting, and a late message has nothing to update."""
+        return not all(self.query(pane) for pane in ("#conversations", "#thread", "#composer", "#contact"))
+
     async def on_desk_changed(self, message: DeskChanged) -> None:
+        try:
+            await self._apply_changes(message)
+        except NoMatches:
+            if not self.panes_gone:
+                raise
+
+    async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
