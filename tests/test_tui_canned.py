@@ -96,7 +96,15 @@ async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
         assert isinstance(app.screen, CannedPicker)
         text = screen_text(app)
         assert "/thanks" in text and "Refund confirmed" in text and "canned.toml" in text
-        await pilot.press(*"thank", "enter")
+        await pilot.press(*"refund")
+        await settle(pilot)
+        preview = str(app.screen.query_one("#canned-preview").render())
+        assert preview == "Refund for ⟨order number⟩ is on its way, Mia. Ref ⟨case⟩."  # filled for this conversation
+        await pilot.press(*["backspace"] * 6, *"broken")
+        await settle(pilot)
+        preview = str(app.screen.query_one("#canned-preview").render())
+        assert "Hi {contact.nmae}" in preview and "⚠ unknown variable {contact.nmae}" in preview
+        await pilot.press(*["backspace"] * 6, *"thank", "enter")
         await settle(pilot)
         assert not isinstance(app.screen, CannedPicker)
         assert app.composer.has_focus and app.composer.mode == "reply"

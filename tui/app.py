@@ -416,7 +416,11 @@ class FrontdeskApp(App[None]):
             contact = self.contact_panel.contact
             if contact is not None and self.contact_panel.conversation_id == conv_id:
                 language = contact.language
-            reply = await self.push_screen_wait(CannedPicker(library, language=language))
+            try:
+                variables = await self.desk.canned_variables(conv_id)
+            except Exception:
+                variables = None  # the preview shows the raw text; inserting reports the problem
+            reply = await self.push_screen_wait(CannedPicker(library, language=language, variables=variables))
             self.composer.focus()
             if reply is None:
                 return

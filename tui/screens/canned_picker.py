@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,12 +13,26 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from frontdesk.desk.canned import CannedError, CannedReply, CannedSet, load_canned, rank, write_examples
+from frontdesk.desk.canned import (
+    CannedError,
+    CannedReply,
+    CannedSet,
+    TemplateError,
+    asks,
+    fill,
+    load_canned,
+    rank,
+    write_examples,
+)
 from frontdesk.tui.safe import clean, clean_line
 
 
 class CannedPicker(ModalScreen[CannedReply | None]):
-    """Fuzzy picker over the canned replies; replies in the contact's language come first."""
+    """Fuzzy picker over the canned replies; replies in the contact's language come first.
+
+    The preview shows the highlighted reply filled in for this conversation, `{ask:…}` values
+    as ⟨order number⟩, or what is wrong with it (an unknown variable) before it is chosen.
+    """
 
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="canned-cancel", tooltip="Close the picker without inserting"),
@@ -46,10 +62,12 @@ class CannedPicker(ModalScreen[CannedReply | None]):
     }
     """
 
-    def __init__(self, canned: CannedSet, language: str = "", query: str = "") -> None:
+    def __init__(self, canned: CannedSet, language: str = "", query: str = "",
+                 variables: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.canned = canned
         self.language = language
+        self.variables = dict(variables) if variables is not None else None
         self.initial_query = query
         self.shown: list[CannedReply] = []
 
@@ -119,8 +137,22 @@ class CannedPicker(ModalScreen[CannedReply | None]):
         if reply is None:
             preview.update(Text("No canned reply matches.", style="italic"))
             return
-        body = Text(clean(reply.body))
-        body.highlight_regex(r"\{[^{}]*\}", f"bold {self.app.theme_variables.get('accent', 'cyan')}")
+        accent = f"bold {self.app.theme_variables.get('accent', 'cyan')}"
+        if self.variables is None:
+            body = Text(clean(reply.body))
+            body.highlight_regex(r"\{[^{}]*\}", accent)
+            preview.update(body)
+            return
+        try:
+            filled = fill(reply.body, self.variables, {label: f"⟨{label}⟩" for label in asks(reply.body)})
+        except TemplateError as exc:
+            body = Text(clean(reply.body))
+            body.highlight_regex(r"\{[^{}]*\}", accent)
+            body.append(f"\n⚠ {exc}", f"bold {self.app.theme_variables.get('error', 'red')}")
+            preview.update(body)
+            return
+        body = Text(clean(filled))
+        body.highlight_regex(r"⟨[^⟩]*⟩", accent)
         preview.update(body)
 
     def action_move(self, step: int) -> None:
