@@ -138,6 +138,23 @@ async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
         assert app.composer.has_focus and app.composer.cursor_location == (0, len("Sure. Bye from Aiko."))
 
 
+async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, clock, canned_path):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r", *"/th", "tab")  # only /thanks starts with "th"
+        await settle(pilot)
+        assert app.composer.text == "Thanks Mia!"
+        await pilot.press("space", *"/b", "tab")  # /broken and /bye: choose in the picker
+        await settle(pilot)
+        assert isinstance(app.screen, CannedPicker)
+        assert app.screen.query_one("#canned-query").value == "b"
+        assert [r.shortcode for r in app.screen.shown][:2] == ["bye", "broken"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.composer.text == "Thanks Mia! Bye from Aiko."
+
+
 async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
     app = make_app(desk, clock, canned_path)
     async with app.run_test(size=SIZE) as pilot:

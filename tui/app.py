@@ -405,13 +405,16 @@ class FrontdeskApp(App[None]):
         except CannedError as exc:
             self._error("Canned replies not loaded", exc)
             return
-        if shortcode is not None:
-            reply = library.find(shortcode)
-            if reply is None:
+        reply = library.find(shortcode) if shortcode is not None else None
+        if reply is None and shortcode is not None:
+            starting = [r for r in library.replies if r.shortcode.casefold().startswith(shortcode.casefold())]
+            if len(starting) == 1:
+                reply = starting[0]  # /ref Tab completes /refund
+            elif not starting:
                 self.notify(f"No canned reply /{shortcode}; {self._key_for_composer('insert-canned')} lists them "
                             f"({library.source}).", severity="warning", timeout=5, markup=False)
                 return
-        else:
+        if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
             language = ""
             contact = self.contact_panel.contact
             if contact is not None and self.contact_panel.conversation_id == conv_id:
@@ -420,7 +423,8 @@ class FrontdeskApp(App[None]):
                 variables = await self.desk.canned_variables(conv_id)
             except Exception:
                 variables = None  # the preview shows the raw text; inserting reports the problem
-            reply = await self.push_screen_wait(CannedPicker(library, language=language, variables=variables))
+            reply = await self.push_screen_wait(
+                CannedPicker(library, language=language, query=shortcode or "", variables=variables))
             self.composer.focus()
             if reply is None:
                 return
