@@ -414,7 +414,8 @@ class Desk:
             raise DeskError("an empty note is not saved")
         conv = await self.conversation(conv_id)
         known = {a.casefold(): a for a in self.agents}
-        mentions = list(dict.fromkeys(known[m.casefold()] for m in MENTION.findall(body) if m.casefold() in known))
+        named = [m.rstrip(".-").casefold() for m in MENTION.findall(body)]  # "thanks @Ben." mentions Ben
+        mentions = list(dict.fromkeys(known[m] for m in named if m in known))
         with self.store.batch():
             message = Message(
                 id=self.store.new_id("message"),

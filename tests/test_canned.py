@@ -326,3 +326,10 @@ def test_doctor_reports_canned_replies_that_cannot_be_filled(tmp_path, capsys):
     assert check_canned(path) == [f"{path}:6: /x: unknown variable {{contact.nmae}} (did you mean {{contact.name}}?)"]
     path.write_text('[[replies]]\nshortcode = "x"\n')
     assert check_canned(path) == [f"{path}:1: replies[0] has no title; add title = \"Refund confirmed\""]
+
+
+async def test_a_note_mentions_agents_even_before_punctuation_and_is_never_sent(desk, channels):
+    note = await desk.note(1, "Thanks @ben. Ask @Aiko, not @nobody or mia@example.com")
+    assert note.mentions == ["Ben", "Aiko"] and note.private
+    await desk.flush_outbox()
+    assert channels["wa"].sent == [] and desk.store.outbox() == []

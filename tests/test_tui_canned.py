@@ -281,12 +281,12 @@ async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, c
         await pilot.press("escape", "n")
         assert app.composer.has_class("-note") and "not sent" in str(app.composer.border_title)
         assert subtitle(app) == "mention @Ben"
-        await pilot.press(*"@ben please call her, cc @Zed", "enter")
+        await pilot.press(*"call her, thanks @ben. cc @Zed, mail mia@example.com", "enter")
         await settle(pilot)
         note = (await desk.thread(1))[-1]
         assert note.private and note.is_note and note.mentions == ["Ben"]
-        text = screen_text(app)
-        assert "mentioned Ben" in text and "@Zed: not an agent" in text
+        text = notices(app)
+        assert "mentioned Ben" in text and "@Zed: not an agent" in text and "example.com" not in text
         await desk.flush_outbox()
         assert channels["wa"].sent == [] and desk.store.outbox() == []
 

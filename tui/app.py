@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,6 @@ from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, View
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
-from frontdesk.desk.desk import MENTION
 from frontdesk.desk.limits import WindowState
 from frontdesk.model import Contact, Conversation, Delivery, Direction, Message as DeskMessage, MessageKind, Status
 from frontdesk.tui.safe import clean, clean_line
@@ -34,6 +34,8 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 COALESCE_SECONDS = 0.03
 """How long the change feed waits after a change so a burst is handled as one refresh."""
 TYPING_SECONDS = 6.0
+MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
+"""An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
 VIEW_CYCLE = (View.ALL, View.MINE, View.UNASSIGNED, View.SNOOZED, View.RESOLVED)
@@ -161,8 +163,9 @@ class FrontdeskApp(App[None]):
         await self.reload_list()
         self.watch_desk()
 
-    def _key_for(self, binding_id: str) -> str:
-        for binding in self.BINDINGS:
+    def _key_for(self, binding_id: str, bindings: Iterable[object] | None = None) -> str:
+        """How the key of `binding_id` (in `bindings`, by default the app's) is shown, overrides applied."""
+        for binding in self.BINDINGS if bindings is None else bindings:
             if isinstance(binding, Binding) and binding.id == binding_id:
                 keys = self._keymap_overrides.get(binding_id, binding.key)
                 return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
@@ -411,7 +414,7 @@ class FrontdeskApp(App[None]):
             if len(starting) == 1:
                 reply = starting[0]  # /ref Tab completes /refund
             elif not starting:
-                self.notify(f"No canned reply /{shortcode}; {self._key_for_composer('insert-canned')} lists them "
+                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', Composer.BINDINGS)} lists them "
                             f"({library.source}).", severity="warning", timeout=5, markup=False)
                 return
         if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
@@ -459,13 +462,6 @@ class FrontdeskApp(App[None]):
             self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
                         severity="error", timeout=10, markup=False)
             return None
-
-    def _key_for_composer(self, binding_id: str) -> str:
-        for binding in Composer.BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                keys = self._keymap_overrides.get(binding_id, binding.key)
-                return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
-        return binding_id
 
     async def action_toggle_resolved(self) -> None:
         conv = self._current()
@@ -522,7 +518,7 @@ class FrontdeskApp(App[None]):
     def _report_mentions(self, text: str, mentions: list[str]) -> None:
         """Say who a note mentions, and which @names are not agents (so not recorded)."""
         recorded = {m.casefold() for m in mentions}
-        strangers = list(dict.fromkeys(m for m in MENTION.findall(text) if m.casefold() not in recorded))
+        strangers = list(dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded))
         if mentions:
             self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
         if strangers:

@@ -160,7 +160,7 @@ class Composer(TextArea):
         over = False
         if self.mode == "note":
             if self.mentionable:
-                parts.append("mention " + " ".join(f"@{clean_line(a)}" for a in self.mentionable))
+                parts.append("mention " + " ".join(f"@{a}" for a in self.mentionable))
         else:
             if self.window is not None:
                 parts.append(self.window.label)
@@ -169,7 +169,7 @@ class Composer(TextArea):
                 parts.append(str(length))
                 over = bool(getattr(length, "over_limit", False))
         self.set_class(over, "-over")
-        self.border_subtitle = Text(" · ".join(parts)) if parts else None
+        self.border_subtitle = Text(" · ".join(clean_line(part) for part in parts)) if parts else None
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._update_subtitle()
