@@ -287,6 +287,7 @@ async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, c
         assert note.private and note.is_note and note.mentions == ["Ben"]
         text = notices(app)
         assert "mentioned Ben" in text and "@Zed: not an agent" in text and "example.com" not in text
+        assert any("NOTE" in line and "→ @Ben" in line for line in app.thread.plain_lines)
         await desk.flush_outbox()
         assert channels["wa"].sent == [] and desk.store.outbox() == []
 
