@@ -377,9 +377,7 @@ class Desk:
         if not body.strip():
             raise DeskError("an empty reply is not sent")
         conv = await self.conversation(conv_id)
-        window = await self.window(conv_id)
-        if window is not None and window.closed:
-            raise DeskError(f"{window.label}. {window.explanation}")
+        await self._check_window(conv_id)
         now = self.now()
         changes: list[Change] = []
         with self.store.batch():
@@ -407,6 +405,12 @@ class Desk:
         self._broker.publish(changes)
         self._wake_outbox.set()
         return message
+
+    async def _check_window(self, conv_id: int) -> None:
+        """Refuse to queue a reply the channel would refuse: its messaging window closed (with the way out)."""
+        window = await self.window(conv_id)
+        if window is not None and window.closed:
+            raise DeskError(f"{window.label}. {window.explanation}")
 
     async def note(self, conv_id: int, body: str) -> Message:
         """Add an internal note: stored and shown, never sent to the channel."""
@@ -516,6 +520,7 @@ class Desk:
         if message.delivery not in (Delivery.FAILED, Delivery.UNCONFIRMED):
             raise DeskError(f"this reply is {message.delivery.value}; nothing to retry")
         conv = await self.conversation(conv_id)
+        await self._check_window(conv_id)
         with self.store.batch():
             message.delivery, message.delivery_reason = Delivery.PENDING, ""
             self.store.put_message(message)

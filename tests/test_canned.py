@@ -29,7 +29,7 @@ from frontdesk.desk.canned import (
     write_examples,
 )
 from frontdesk.desk.limits import short_duration, sms_length, window_state
-from frontdesk.model import Contact, Conversation
+from frontdesk.model import Contact, Conversation, Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -297,6 +297,13 @@ async def test_the_desk_gives_the_window_and_refuses_a_reply_once_it_closed(desk
     with pytest.raises(DeskError, match="WhatsApp window closed .* wait for the customer to write again"):
         await desk.reply(1, "Hello?")
     assert len(await desk.thread(1)) == before and desk.store.outbox() == []
+    await desk.reply(2, "tracking soon")  # email has no window: queued
+    msg = next(m for m in await desk.thread(1) if m.body == "Checking with the warehouse.")
+    msg.private, msg.delivery = False, Delivery.FAILED
+    with desk.store.batch():
+        desk.store.put_message(msg)
+    with pytest.raises(DeskError, match="WhatsApp window closed"):
+        await desk.retry(1, msg.id)  # a retry would be refused by the channel too
     await desk.note(1, "window closed, ask Ben")  # notes are never blocked
     await desk.flush_outbox()
     assert channels["wa"].sent == []
