@@ -142,7 +142,8 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     return channels
 
 
-def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None) -> None:
+def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
+                canned_path: Path | None = None) -> None:
     """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
     from frontdesk.config import UIConfig
     from frontdesk.tui.app import FrontdeskApp
@@ -155,6 +156,7 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
         keymap_name=ui.keymap,
         theme=ui.theme,
         notifications=NotifySettings.from_environment(ui.notify, ui.bell, ui.desktop),
+        canned=canned_path,
     )
 
     async def session() -> None:
@@ -197,7 +199,8 @@ def cmd_console(args: argparse.Namespace) -> int:
         )
     with Store.open(data_dir(args)) as store:
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
-        run_console(desk, cfg.ui, cfg.path)
+        # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
     return 0
 
 
@@ -223,7 +226,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
-        run_console(desk, cfg.ui, cfg.path)
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
     print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
     return 0
 
@@ -303,6 +306,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_ui(cfg)
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
+    problems += check_canned(cfg.path.parent / "canned.toml")
     for line in problems:
         print(f"problem: {line}")
     if not problems:
@@ -327,6 +331,17 @@ def check_ui(cfg: Config) -> list[str]:
         problems.append(f"{cfg.path}: [ui] theme {cfg.ui.theme!r} is not a Textual theme; choose one of: "
                         f"{', '.join(sorted(BUILTIN_THEMES))}")
     return problems
+def check_canned(path: Path) -> list[str]:
+    """Problems of the canned replies next to the config (none when the shipped examples are used)."""
+    from frontdesk.desk.canned import CannedError, load_canned, template_problems
+
+    try:
+        canned = load_canned(path)
+    except CannedError as exc:
+        return [str(exc)]
+    where = "none of your own: the shipped examples (copy them with ctrl+o in the picker)" if canned.examples else canned.source
+    print(f"canned: {where}, {len(canned.replies)} replies")
+    return template_problems(canned)
 
 
 async def check_channel(ch) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -60,6 +61,22 @@ class AmbiguousError(BackendError):
 
 class ConfigError(BackendError):
     """A setting or secret of the channel is missing or wrong; the message names it and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """How a channel limits replies after the customer's last message, and the way out once it closed."""
+
+    span: timedelta
+    """Free replies are accepted for this long after the customer's last message."""
+    closed_label: str = "the customer must write first"
+    """A few words for the badge once everything closed ("template required")."""
+    way_out: str = "wait for the customer to write again, or reach them on another channel"
+    """What the agent can do once everything closed, as one sentence."""
+    tag: str = ""
+    """A message tag that allows replies after the window (Messenger's HUMAN_AGENT)."""
+    tag_span: timedelta | None = None
+    """How long after the customer's last message the tag is accepted."""
 
 
 class Sink(Protocol):
@@ -126,6 +143,15 @@ class Backend(ABC):
     def channel_kind(self) -> str:
         """The kind shown in the console; a backend serving several kinds overrides it."""
         return self.kind
+
+    @property
+    def window_rule(self) -> WindowRule | None:
+        """The messaging-window rule of this channel (None: replies are always accepted).
+
+        The default follows `messaging_window`; a backend with a message tag or a template
+        requirement overrides it so the console can offer the way out before the agent writes.
+        """
+        return WindowRule(self.messaging_window) if self.messaging_window else None
 
     @abstractmethod
     async def run(self, sink: Sink) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from frontdesk.backends.base import Backend, ConfigError, PermanentError, SecretSource, Sink
+from frontdesk.backends.base import Backend, ConfigError, PermanentError, SecretSource, Sink, WindowRule
 from frontdesk.model import (
     Attachment,
     ChannelStatus,
@@ -65,6 +65,26 @@ HISTORY_DAYS = 14
 _DAY = 86_400.0
 #: the fixed clock the backend uses to regenerate its world: live behaviour never depends on it
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+WINDOW_RULES: dict[str, WindowRule] = {
+    "whatsapp": WindowRule(
+        WINDOW, "template required",
+        "only an approved message template can go out now (WhatsApp Manager), "
+        "or wait for the customer to write again",
+    ),
+    "messenger": WindowRule(
+        WINDOW, "the customer must write first",
+        "Messenger takes nothing 7 days after the customer's last message; wait for them to write "
+        "again, or reach them on another channel",
+        tag="HUMAN_AGENT", tag_span=timedelta(days=7),
+    ),
+    "line": WindowRule(
+        WINDOW, "the customer must write first",
+        "wait for the customer to write again, or reach them on another channel",
+    ),
+}
+"""The messaging-window rule of each simulated kind that has one."""
 
 
 def window_for(kind: str) -> timedelta | None:
@@ -1156,6 +1176,11 @@ class DemoBackend(Backend):
     @property
     def window(self) -> timedelta | None:
         return window_for(self._kind)
+
+    @property
+    def window_rule(self) -> WindowRule | None:
+        """The rule of the simulated kind, as the real channels apply it."""
+        return WINDOW_RULES.get(self._kind)
 
     # -- the world this instance simulates
 

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from frontdesk.backends.base import Backend, ConfigError
+from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.outbox import after_failure, may_replace
 from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
@@ -182,6 +184,28 @@ class Desk:
     def channel_kind(self, channel: str) -> str:
         backend = self.channels.get(channel)
         return backend.channel_kind if backend is not None else channel
+
+    def channel_name(self, channel: str) -> str:
+        """The channel kind as customers know it: "WhatsApp", "SMS", "email" …"""
+        kind = self.channel_kind(channel)
+        return CHANNEL_NAMES.get(kind, kind)
+
+    async def window(self, conv_id: int) -> WindowState | None:
+        """Where the conversation stands in its channel's messaging window (None: no window)."""
+        conv = await self.conversation(conv_id)
+        backend = self.channels.get(conv.channel)
+        rule = backend.window_rule if backend is not None else None
+        return window_state(rule, self.channel_name(conv.channel), conv.window_expires_at, self.now())
+
+    def sms_length(self, channel: str, text: str) -> SmsLength | None:
+        """Characters and SMS segments of `text` on an SMS channel; None on other channels."""
+        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
+
+    async def canned_variables(self, conv_id: int) -> dict[str, str]:
+        """The values canned replies fill in for this conversation (`desk.canned.VARIABLES`)."""
+        conv = await self.conversation(conv_id)
+        contact = self.store.contact(conv.contact_id)
+        return variables_for(conv, contact, self.agent, self.channel_kind(conv.channel))
 
     def is_typing(self, conv_id: int) -> bool:
         since = self._typing.get(conv_id)
@@ -427,6 +451,7 @@ class Desk:
         if not body.strip():
             raise DeskError("an empty reply is not sent")
         conv = await self.conversation(conv_id)
+        await self._check_window(conv_id)
         now = self.now()
         changes: list[Change] = []
         with self.store.batch():
@@ -455,13 +480,20 @@ class Desk:
         self._wake_outbox.set()
         return message
 
+    async def _check_window(self, conv_id: int) -> None:
+        """Refuse to queue a reply the channel would refuse: its messaging window closed (with the way out)."""
+        window = await self.window(conv_id)
+        if window is not None and window.closed:
+            raise DeskError(f"{window.label}. {window.explanation}")
+
     async def note(self, conv_id: int, body: str) -> Message:
         """Add an internal note: stored and shown, never sent to the channel."""
         if not body.strip():
             raise DeskError("an empty note is not saved")
         conv = await self.conversation(conv_id)
         known = {a.casefold(): a for a in self.agents}
-        mentions = list(dict.fromkeys(known[m.casefold()] for m in MENTION.findall(body) if m.casefold() in known))
+        named = [m.rstrip(".-").casefold() for m in MENTION.findall(body)]  # "thanks @Ben." mentions Ben
+        mentions = list(dict.fromkeys(known[m] for m in named if m in known))
         with self.store.batch():
             message = Message(
                 id=self.store.new_id("message"),
@@ -562,6 +594,7 @@ class Desk:
         if message.delivery not in (Delivery.FAILED, Delivery.UNCONFIRMED):
             raise DeskError(f"this reply is {message.delivery.value}; nothing to retry")
         conv = await self.conversation(conv_id)
+        await self._check_window(conv_id)
         with self.store.batch():
             message.delivery, message.delivery_reason = Delivery.PENDING, ""
             self.store.put_message(message)

@@ -435,7 +435,9 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
         before = {c.id: c.message_count for c in store.conversations()}
         await desk.start()
         try:
-            target = next(t for t in ws.live if t.channel == "line")
+            # a LINE conversation whose reply window is still open: the desk refuses the others
+            open_window = {c.id for c in ws.conversations if c.window_expires_at and c.window_expires_at > desk.now()}
+            target = next(t for t in ws.live if t.channel == "line" and t.conversation_id in open_window)
             reply = await desk.reply(target.conversation_id, "Please try again now 🙏")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:

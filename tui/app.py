@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 
 from rich.markup import escape
 from rich.text import Text
@@ -20,6 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, Filters, Sort, View, in_view
+from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
+from frontdesk.desk.limits import WindowState
 from frontdesk.model import (
     Contact,
     Conversation,
@@ -33,7 +37,9 @@ from frontdesk.model import (
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.keys import live_bindings
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
-from frontdesk.tui.safe import clean_line
+from frontdesk.tui.safe import clean, clean_line
+from frontdesk.tui.screens.ask_dialog import AskDialog
+from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
@@ -52,6 +58,10 @@ TYPING_SECONDS = 6.0
 VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
 """The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
+MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
+"""An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
+WINDOW_REFRESH_SECONDS = 30.0
+"""How often the messaging-window badge is recomputed (it counts down)."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 
 
@@ -71,6 +81,7 @@ class ThreadLoaded(Message):
     contact: Contact | None
     others: list[Conversation]
     typing: bool
+    window: WindowState | None = None
 
 
 class FrontdeskApp(App[None]):
@@ -108,6 +119,7 @@ class FrontdeskApp(App[None]):
         Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
         Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
+        Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
                 tooltip="Move to the previous pane"),
@@ -131,6 +143,7 @@ class FrontdeskApp(App[None]):
         notifications: NotifySettings | None = None,
         terminal: TerminalOutput | None = None,
         local_tz: tzinfo | None = None,
+        canned: CannedLibrary | Path | None = None,
     ) -> None:
         super().__init__()
         self.terminal = terminal or TerminalOutput(self.bell)
@@ -140,6 +153,8 @@ class FrontdeskApp(App[None]):
         self.notifier = Notifier(desk, notifications or NotifySettings(), self.terminal.write, self.terminal.bell,
                                  name=title)
         self.desk = desk
+        self.canned = canned if isinstance(canned, CannedLibrary) else CannedLibrary(canned)
+        """The canned replies: the agent's canned.toml (re-read when it changes) or the shipped examples."""
         self.clock = clock or desk.now
         self.local_tz = local_tz  # None: the system's local time (snooze presets and custom times)
         self.title = title
@@ -157,6 +172,8 @@ class FrontdeskApp(App[None]):
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
+        self._drafts: dict[int, tuple[str, str]] = {}
+        self._draft_for: int | None = None
 
     @classmethod
     def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
@@ -221,6 +238,8 @@ class FrontdeskApp(App[None]):
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
         self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
+        self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
+        self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.conversation_list.focus()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
@@ -283,13 +302,16 @@ class FrontdeskApp(App[None]):
                 others = await self.desk.contact_conversations(conv.contact_id)
             except Exception:
                 contact, others = None, []
+            window = await self.desk.window(conv_id)
         except Exception as exc:
             self._error("Could not open the conversation", exc)
             return
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id)))
+        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window))
 
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
+        if self.panes_gone:
+            return
         if conv.id != self.conversation_list.current_id and self.thread.conversation_id != conv.id:
             return  # the agent moved on while it loaded
         name = loaded.contact.name if loaded.contact else self.names.get(conv.contact_id, "")
@@ -299,8 +321,46 @@ class FrontdeskApp(App[None]):
             title.append(" · " + clean_line(conv.subject))
         self.thread.border_title = title
         self.contact_panel.show(loaded.contact, loaded.others, conv.id)
+        self._swap_draft(conv.id)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
+        self._show_window(conv.channel, loaded.window)
+
+    def _swap_draft(self, conv_id: int) -> None:
+        """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
+        filled in …) never follows the agent to another customer."""
+        if self._draft_for == conv_id:
+            return
+        if self._draft_for is not None and self.composer.text.strip():
+            self._drafts[self._draft_for] = (self.composer.text, self.composer.mode)
+        text, mode = self._drafts.pop(conv_id, ("", self.composer.mode))
+        self.composer.load_text(text)
+        self.composer.move_cursor(self.composer.document.end)
+        self.composer.set_mode(mode)
+        self._draft_for = conv_id
+
+    def _show_window(self, channel: str, window: WindowState | None) -> None:
+        """Tell the composer the conversation's window and, on SMS channels, how to count its length."""
+        note_key = self._key_for("note")
+        self.composer.set_channel_limits(
+            window,
+            lambda text: self.desk.sms_length(channel, text),
+            note_hint=f"Escape, then {note_key} writes an internal note instead.",
+        )
+
+    @work(exclusive=True, group="window", exit_on_error=False)
+    async def refresh_window(self) -> None:
+        """Recompute the window badge of the open conversation (it counts down while it is open)."""
+        conv_id = self.thread.conversation_id
+        if conv_id is None:
+            return
+        try:
+            conv = await self.desk.conversation(conv_id)
+            window = await self.desk.window(conv_id)
+        except Exception:
+            return  # the conversation went away; the next thread load says so
+        if conv_id == self.thread.conversation_id:
+            self._show_window(conv.channel, window)
 
     @work(group="desk-changes", exit_on_error=False)
     async def watch_desk(self) -> None:
@@ -313,11 +373,17 @@ class FrontdeskApp(App[None]):
         finally:
             subscription.close()
 
+    @property
+    def panes_gone(self) -> bool:
+        """True once a pane is gone: the app is exiting, and a late message has nothing to update."""
+        return not all(self.query(pane) for pane in ("#conversations", "#thread", "#composer", "#contact"))
+
     async def on_desk_changed(self, message: DeskChanged) -> None:
         try:
             await self._apply_changes(message)
         except NoMatches:
-            pass  # a burst that lands while the console closes: its panes are already gone
+            if not self.panes_gone:
+                raise
 
     async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
@@ -463,6 +529,94 @@ class FrontdeskApp(App[None]):
         toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
         close = " or ".join(dict.fromkeys((self._key_for("close-help", HelpScreen), self._key_for("show-help"))))
         self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
+
+    # ---- canned replies ------------------------------------------------------------------
+
+    def action_open_canned(self) -> None:
+        if self._current() is None:
+            return
+        if self.composer.mode != "note":
+            self.composer.set_mode("reply")
+        self.composer.focus()
+        self.insert_canned()
+
+    @on(Composer.CannedRequested)
+    def _canned_requested(self) -> None:
+        if self._current() is not None:
+            self.insert_canned()
+
+    @on(Composer.ShortcodeTyped)
+    def _shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
+        if self._current() is not None:
+            self.insert_canned(message.shortcode, message.start, message.end)
+
+    @work(exclusive=True, group="canned", exit_on_error=False)
+    async def insert_canned(
+        self, shortcode: str | None = None, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
+    ) -> None:
+        """Pick (or look up `shortcode`), ask for its `{ask:…}` values, fill it and put it in the composer."""
+        conv_id = self.conversation_list.current_id
+        if conv_id is None:
+            return
+        try:
+            library = self.canned.current()
+        except CannedError as exc:
+            self._error("Canned replies not loaded", exc)
+            return
+        reply = library.find(shortcode) if shortcode is not None else None
+        if reply is None and shortcode is not None:
+            starting = [r for r in library.replies if r.shortcode.casefold().startswith(shortcode.casefold())]
+            if len(starting) == 1:
+                reply = starting[0]  # /ref Tab completes /refund
+            elif not starting:
+                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', Composer)} lists them "
+                            f"({library.source}).", severity="warning", timeout=5, markup=False)
+                return
+        if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
+            language = ""
+            contact = self.contact_panel.contact
+            if contact is not None and self.contact_panel.conversation_id == conv_id:
+                language = contact.language
+            try:
+                variables = await self.desk.canned_variables(conv_id)
+            except Exception:
+                variables = None  # the preview shows the raw text; inserting reports the problem
+            reply = await self.push_screen_wait(
+                CannedPicker(library, language=language, query=shortcode or "", variables=variables))
+            self.composer.focus()
+            if reply is None:
+                return
+        text = await self._fill_canned(conv_id, reply, library.where(reply))
+        if text is not None and conv_id == self.conversation_list.current_id:
+            self.composer.insert_canned_text(text, start, end)
+            self.composer.focus()
+
+    async def _fill_canned(self, conv_id: int, reply: CannedReply, where: str) -> str | None:
+        """The reply's text for this conversation, after asking each `{ask:…}`; None when not inserted."""
+        try:
+            variables = await self.desk.canned_variables(conv_id)
+            labels = asks(reply.body)
+            fill(reply.body, variables, dict.fromkeys(labels, "?"))  # report unknown variables before asking
+        except TemplateError as exc:
+            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
+                        severity="error", timeout=10, markup=False)
+            return None
+        except Exception as exc:
+            self._error("Canned reply not inserted", exc)
+            return None
+        answers: dict[str, str] = {}
+        for step, label in enumerate(labels, start=1):
+            answer = await self.push_screen_wait(AskDialog(label, reply.title, step, len(labels)))
+            if answer is None:
+                self.composer.focus()
+                return None
+            answers[label] = answer
+        try:
+            return clean(fill(reply.body, variables, answers))
+        except TemplateError as exc:
+            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
+                        severity="error", timeout=10, markup=False)
+            return None
 
     async def action_toggle_resolved(self) -> None:
         conv = self._current()
@@ -692,6 +846,18 @@ class FrontdeskApp(App[None]):
             return
         message.composer.clear()
         self.thread.upsert(sent)
+        if message.mode == "note":
+            self._report_mentions(message.text, sent.mentions)
+
+    def _report_mentions(self, text: str, mentions: list[str]) -> None:
+        """Say who a note mentions, and which @names are not agents (so not recorded)."""
+        recorded = {m.casefold() for m in mentions}
+        strangers = list(dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded))
+        if mentions:
+            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+        if strangers:
+            self.notify(f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
+                        "(agents come from [agent] agents in the config).", severity="warning", timeout=6, markup=False)
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,29 +12,46 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from frontdesk.desk.limits import WindowState
 from frontdesk.tui.safe import clean_line
 
 Mode = Literal["reply", "note"]
 NOTE_TITLE = "Internal note — not sent to the customer"
+SHORTCODE_BEFORE_CURSOR = re.compile(r"(?:^|(?<=\s))/([\w-]+)\Z")
+"""`/refund` right before the cursor, at the start of the line or after a space."""
 
 
 class Composer(TextArea):
-    """Enter sends, ctrl+j adds a line, Escape cancels. Note mode has a warning border."""
+    """Enter sends, ctrl+j adds a line, Escape cancels, ctrl+t inserts a canned reply, `/code` Tab expands one.
+
+    Note mode has a warning border. In reply mode the bottom border shows the channel's
+    messaging window and, on SMS channels, the length in characters and segments; a
+    closed window turns the border red and the empty composer explains the way out.
+    """
 
     BINDINGS = [
         Binding("enter", "submit", "Send", priority=True, id="send", tooltip="Send the reply or save the note"),
         Binding("ctrl+j", "newline", "New line", priority=True, id="insert-newline", tooltip="Start a new line"),
         Binding("escape", "cancel", "Back", priority=True, id="focus-list", tooltip="Leave the composer"),
+        Binding("ctrl+t", "insert_canned", "Canned", id="insert-canned", tooltip="Insert a canned reply at the cursor"),
+        # the same id as the app's Tab: remapping focus-next moves shortcode expansion with it
+        Binding("tab", "expand_shortcode", "Expand /code", show=False, id="focus-next",
+                tooltip="Expand the /shortcode before the cursor, else move to the next pane"),
     ]
 
     DEFAULT_CSS = """
     Composer {
-        height: 6;
+        height: auto;
+        min-height: 6;
+        max-height: 14;
         border: round $primary 60%;
         border-title-color: $text;
         &:focus { border: round $primary; }
         &.-note { border: heavy $warning; background: $warning 8%; border-title-color: $warning; border-title-style: bold; }
         &.-note:focus { border: heavy $warning; }
+        &.-closed { min-height: 8; border: round $error 70%; border-subtitle-color: $error; }
+        &.-closed:focus { border: round $error; }
+        &.-over { border-subtitle-color: $error; border-subtitle-style: bold; }
     }
     """
 
@@ -43,6 +62,29 @@ class Composer(TextArea):
         composer: Composer
         text: str
         mode: Mode
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
+    class CannedRequested(Message):
+        """The agent asked for the canned-replies picker (ctrl+t)."""
+
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
+    class ShortcodeTyped(Message):
+        """The agent pressed Tab after `/shortcode`; `start`/`end` locate it for the replacement."""
+
+        composer: Composer
+        shortcode: str
+        start: tuple[int, int]
+        end: tuple[int, int]
 
         @property
         def control(self) -> Composer:
@@ -63,6 +105,11 @@ class Composer(TextArea):
         self.cursor_blink = cursor_blink
         self.mode: Mode = "reply"
         self.channel = ""
+        self.window: WindowState | None = None
+        self.note_hint = ""
+        self.mentionable: tuple[str, ...] = ()
+        self.length_of: Callable[[str], object | None] = lambda text: None
+        """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
         self._apply_mode()
 
     def set_mode(self, mode: Mode, channel: str | None = None) -> None:
@@ -72,15 +119,83 @@ class Composer(TextArea):
             self.channel = channel
         self._apply_mode()
 
+    def set_channel_limits(
+        self,
+        window: WindowState | None,
+        length_of: Callable[[str], object | None] | None = None,
+        note_hint: str = "",
+    ) -> None:
+        """The conversation's messaging window, its length counter and what to offer when the window closed."""
+        self.window = window
+        self.length_of = length_of or (lambda text: None)
+        self.note_hint = note_hint
+        self._apply_mode()
+
+    def set_mentionable(self, agents: Sequence[str]) -> None:
+        """Teammates a note can @mention, shown under the composer in note mode."""
+        self.mentionable = tuple(agents)
+        self._apply_mode()
+
+    @property
+    def window_closed(self) -> bool:
+        return self.mode == "reply" and self.window is not None and self.window.closed
+
     def _apply_mode(self) -> None:
         self.set_class(self.mode == "note", "-note")
+        self.set_class(self.window_closed, "-closed")
         if self.mode == "note":
             self.border_title = NOTE_TITLE
             self.placeholder = "Write a note for your team (@name mentions)…"
         else:
             # a Text, not a str: a channel named "ops[bot]" must not be parsed as markup
             self.border_title = Text(f"Reply via {clean_line(self.channel)}" if self.channel else "Reply")
-            self.placeholder = "Write a reply to the customer…"
+            if self.window_closed and self.window is not None:
+                self.placeholder = " ".join(filter(None, (self.window.explanation, self.note_hint)))
+            else:
+                self.placeholder = "Write a reply to the customer… (ctrl+t or /shortcode Tab: canned replies)"
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        parts: list[str] = []
+        over = False
+        if self.mode == "note":
+            if self.mentionable:
+                parts.append("mention " + " ".join(f"@{a}" for a in self.mentionable))
+        else:
+            if self.window is not None:
+                parts.append(self.window.label)
+            length = self.length_of(self.text) if self.text else None
+            if length is not None:
+                parts.append(str(length))
+                over = bool(getattr(length, "over_limit", False))
+        self.set_class(over, "-over")
+        self.border_subtitle = Text(" · ".join(clean_line(part) for part in parts)) if parts else None
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._update_subtitle()
+
+    def action_insert_canned(self) -> None:
+        self.post_message(self.CannedRequested(self))
+
+    def action_expand_shortcode(self) -> None:
+        """Tab: expand `/shortcode` before the cursor; with none there, move focus on as Tab always does."""
+        row, column = self.cursor_location
+        before = self.document.get_line(row)[:column]
+        found = SHORTCODE_BEFORE_CURSOR.search(before) if not self.selected_text else None
+        if found is None:
+            self.screen.focus_next()
+            return
+        self.post_message(self.ShortcodeTyped(self, found.group(1), (row, found.start()), (row, column)))
+
+    def insert_canned_text(self, text: str, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None) -> None:
+        """Put a filled canned reply at the cursor (or over `start`..`end`, a typed /shortcode); the cursor ends after it."""
+        if start is None or end is None:
+            start = end = self.cursor_location
+            before = self.document.get_line(start[0])[: start[1]]
+            if before and not before[-1].isspace():
+                text = "\n" + text  # a second canned reply starts on its own line
+        result = self.replace(text, start, end, maintain_selection_offset=False)
+        self.move_cursor(result.end_location)
 
     class _SendQueued(Message):
         """Enter was pressed; handled in this widget's queue behind the keys typed before it."""

@@ -288,6 +288,8 @@ class ThreadView(ScrollView, can_focus=True):
         if mark is not None:
             tail.append("  ")
             tail.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
+        if note and message.mentions:
+            tail.append("  → " + " ".join(f"@{clean_line(name)}" for name in message.mentions), self._style("note-bar"))
         tail.append(f"  {when}", meta)
         room = bubble - len(bar) - header.cell_len - tail.cell_len
         if who.cell_len > room:

@@ -1,0 +1,179 @@
+"""The canned-replies picker: type to filter by shortcode, title or text; Enter returns the chosen reply."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from frontdesk.desk.canned import (
+    CannedError,
+    CannedReply,
+    CannedSet,
+    TemplateError,
+    asks,
+    fill,
+    load_canned,
+    rank,
+    write_examples,
+)
+from frontdesk.tui.safe import clean, clean_line
+
+
+class CannedPicker(ModalScreen[CannedReply | None]):
+    """Fuzzy picker over the canned replies; replies in the contact's language come first.
+
+    The preview shows the highlighted reply filled in for this conversation, `{ask:…}` values
+    as ⟨order number⟩, or what is wrong with it (an unknown variable) before it is chosen.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Close", id="canned-cancel", tooltip="Close the picker without inserting"),
+        Binding("down", "move(1)", "Next", show=False, id="canned-down", tooltip="Next canned reply"),
+        Binding("up", "move(-1)", "Previous", show=False, id="canned-up", tooltip="Previous canned reply"),
+        Binding("ctrl+o", "own_file", "Make my own", id="canned-own-file",
+                tooltip="Copy the shipped examples to your canned.toml to edit them"),
+    ]
+
+    DEFAULT_CSS = """
+    CannedPicker {
+        align: center middle;
+        & > #canned-dialog {
+            width: 90;
+            max-width: 95%;
+            height: auto;
+            max-height: 90%;
+            border: round $accent;
+            border-title-color: $text;
+            background: $surface;
+            padding: 0 1;
+        }
+        #canned-query { margin-bottom: 1; }
+        #canned-options { height: auto; max-height: 12; border: none; padding: 0; }
+        #canned-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #canned-source { color: $text-muted; margin-top: 1; }
+    }
+    """
+
+    def __init__(self, canned: CannedSet, language: str = "", query: str = "",
+                 variables: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.canned = canned
+        self.language = language
+        self.variables = dict(variables) if variables is not None else None
+        self.initial_query = query
+        self.shown: list[CannedReply] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="canned-dialog") as dialog:
+            dialog.border_title = "Canned replies"
+            yield Input(self.initial_query, placeholder="Filter: /shortcode, title or words of the text…", id="canned-query")
+            yield OptionList(id="canned-options")
+            yield Static(id="canned-preview")
+            yield Static(self._source_line(), id="canned-source")
+
+    def on_mount(self) -> None:
+        self._refilter(self.initial_query)
+        self.query_one("#canned-query", Input).focus()
+
+    def _source_line(self) -> Text:
+        if self.canned.examples:
+            return Text(f"Examples shipped with frontdesk — ctrl+o copies them to {self.canned.own_path} "
+                        "to make them your own.")
+        return Text(f"From {self.canned.source} (re-read when it changes).")
+
+    def action_own_file(self) -> None:
+        if not self.canned.examples:
+            self.notify(f"You already use your own file: {self.canned.source}.", timeout=4, markup=False)
+            return
+        try:
+            path = write_examples(self.canned.own_path)
+            self.canned = load_canned(path)
+        except CannedError as exc:
+            self.notify(str(exc), title="Examples not copied", severity="error", timeout=8, markup=False)
+            return
+        self.query_one("#canned-source", Static).update(self._source_line())
+        self.notify(f"Copied the examples to {path}: edit it; frontdesk re-reads it when it changes.",
+                    timeout=6, markup=False)
+
+    @on(Input.Changed, "#canned-query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        self._refilter(event.value)
+
+    def _refilter(self, query: str) -> None:
+        self.shown = rank(query, self.canned.replies, self.language)
+        options = self.query_one("#canned-options", OptionList)
+        options.clear_options()
+        options.add_options([Option(self._label(reply)) for reply in self.shown])
+        if self.shown:
+            options.highlighted = 0
+        else:
+            self._preview(None)
+
+    @staticmethod
+    def _label(reply: CannedReply) -> Text:
+        label = Text()
+        label.append(f"/{clean_line(reply.shortcode)}", "bold")
+        label.append("  ")
+        label.append(clean_line(reply.title))
+        if reply.language:
+            label.append(f"  {clean_line(reply.language)}", "dim")
+        return label
+
+    @on(OptionList.OptionHighlighted, "#canned-options")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        index = event.option_index
+        self._preview(self.shown[index] if 0 <= index < len(self.shown) else None)
+
+    def _preview(self, reply: CannedReply | None) -> None:
+        preview = self.query_one("#canned-preview", Static)
+        if reply is None:
+            preview.update(Text("No canned reply matches.", style="italic"))
+            return
+        accent = f"bold {self.app.theme_variables.get('accent', 'cyan')}"
+        if self.variables is None:
+            body = Text(clean(reply.body))
+            body.highlight_regex(r"\{[^{}]*\}", accent)
+            preview.update(body)
+            return
+        try:
+            filled = fill(reply.body, self.variables, {label: f"⟨{label}⟩" for label in asks(reply.body)})
+        except TemplateError as exc:
+            body = Text(clean(reply.body))
+            body.highlight_regex(r"\{[^{}]*\}", accent)
+            body.append(f"\n⚠ {exc}", f"bold {self.app.theme_variables.get('error', 'red')}")
+            preview.update(body)
+            return
+        body = Text(clean(filled))
+        body.highlight_regex(r"⟨[^⟩]*⟩", accent)
+        preview.update(body)
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one("#canned-options", OptionList)
+        if self.shown:
+            current = options.highlighted if options.highlighted is not None else -step
+            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
+
+    @on(Input.Submitted, "#canned-query")
+    def _submitted(self) -> None:
+        self._choose(self.query_one("#canned-options", OptionList).highlighted)
+
+    @on(OptionList.OptionSelected, "#canned-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option_index)
+
+    def _choose(self, index: int | None) -> None:
+        if index is None or not 0 <= index < len(self.shown):
+            self.notify("No canned reply matches; change the filter or press Escape.", severity="warning", timeout=3)
+            return
+        self.dismiss(self.shown[index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
