@@ -15,10 +15,13 @@ from frontdesk import __version__
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config
+    from frontdesk.config import Config, EscalationConfig
     from frontdesk.desk import Desk
+    from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
+DEMO_TARGETS = ("billing", "tier-2", "engineering")
+"""Escalation targets of `frontdesk demo` when the config names none."""
 DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -142,6 +145,25 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     return channels
 
 
+def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
+    """The desk's hooks from `[[escalation.hooks]]`; a URL hook's bearer token comes from credentials
+    (`frontdesk creds set hook-<name> token` or FRONTDESK_SECRET_HOOK_<NAME>_TOKEN)."""
+    from frontdesk import credentials
+    from frontdesk.desk.hooks import HookSpec
+
+    return [
+        HookSpec(
+            hook.name,
+            url=hook.url,
+            command=hook.command,
+            timeout=hook.timeout,
+            targets=hook.targets,
+            token=credentials.get_secret(hook.secret_owner, "token") if hook.url else None,
+        )
+        for hook in escalation.hooks
+    ]
+
+
 def run_console(desk: Desk, keymap_overrides: dict[str, str] | None = None, preset: str = "default", theme: str | None = None) -> None:
     from frontdesk.tui.app import FrontdeskApp
 
@@ -177,7 +199,8 @@ def cmd_console(args: argparse.Namespace) -> int:
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
         )
     with Store.open(data_dir(args)) as store:
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
+                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         run_console(desk, cfg.ui.keys, cfg.ui.keymap, cfg.ui.theme)
     return 0
 
@@ -196,10 +219,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.store import Store
 
     root = demo_dir(args)
+    escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
         channels = demo_channels(args.seed, live=not args.quiet, cursors=cursors)
-        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"])
+        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"],
+                    escalation_targets=escalation.targets or DEMO_TARGETS, hooks=build_hooks(escalation))
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
@@ -216,7 +241,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not cfg.channels:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
+                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         return asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
 
 
@@ -231,6 +257,7 @@ async def sync_once(desk: Desk) -> int:
             problems += 1
             print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
     await desk.flush_outbox()
+    await desk.flush_hooks()
     for backend in desk.channels.values():
         await backend.close()
     return EXIT_FAILURE if problems else 0

@@ -22,6 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.model import Contact, Conversation, Message, MessageKind, Ticket
+from frontdesk.store.records import HookJob
+
+__all__ = ["HookError", "HookJob", "HookSpec", "build_payload", "parse_ticket", "run_hook"]
 
 LAST_MESSAGES = 20
 """How many of the newest messages and notes an escalation carries."""

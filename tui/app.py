@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.markup import escape
@@ -16,9 +16,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from frontdesk.desk import Change, ChangeKind, Desk, View
+from frontdesk.desk import Change, ChangeKind, Desk, View, in_view
+from frontdesk.desk.hooks import HookJob
 from frontdesk.model import Contact, Conversation, Delivery, Direction, Message as DeskMessage, MessageKind, Status
 from frontdesk.tui.safe import clean_line
+from frontdesk.tui.screens.contact_dialog import ContactDialog, ContactEdit
+from frontdesk.tui.screens.escalate_dialog import EscalateDialog, Escalation
+from frontdesk.tui.screens.merge_confirm import ConfirmMerge
+from frontdesk.tui.screens.merge_picker import MergePicker
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
@@ -47,6 +52,7 @@ class ThreadLoaded(Message):
     contact: Contact | None
     others: list[Conversation]
     typing: bool
+    hooks: list[HookJob] = field(default_factory=list)
 
 
 class FrontdeskApp(App[None]):
@@ -60,6 +66,10 @@ class FrontdeskApp(App[None]):
         Binding("n", "note", "Note", id="note", tooltip="Write an internal note (never sent)"),
         Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
         Binding("v", "next_view", "View", id="next-view", tooltip="All → Mine → Unassigned → Snoozed → Resolved"),
+        Binding("x", "escalate", "Escalate", show=False, id="escalate", tooltip="Escalate to a team or tier with a reason (runs the hooks)"),
+        Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
+        Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
+        Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous"),
@@ -193,7 +203,8 @@ class FrontdeskApp(App[None]):
         except Exception as exc:
             self._error("Could not open the conversation", exc)
             return
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id)))
+        hooks = self.desk.hook_jobs(conv_id)
+        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), hooks))
 
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
@@ -205,7 +216,7 @@ class FrontdeskApp(App[None]):
         if conv.subject:
             title.append(" · " + clean_line(conv.subject))
         self.thread.border_title = title
-        self.contact_panel.show(loaded.contact, loaded.others, conv.id)
+        self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
 
@@ -234,6 +245,10 @@ class FrontdeskApp(App[None]):
             if self._typing_timer is not None:
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
+        for change in message.changes:
+            if change.kind is ChangeKind.HOOK and change.detail:
+                severity = "error" if change.failed else "information"
+                self.notify(escape(clean_line(change.detail)), title="Escalation hook", severity=severity, timeout=10 if change.failed else 5)
         if ChangeKind.CHANNEL in kinds:
             try:
                 self._update_header(await self.desk.counts())
@@ -333,6 +348,90 @@ class FrontdeskApp(App[None]):
             self._error("Could not retry", exc)
             return
         self.notify("Sending again.", timeout=2)
+
+    def action_escalate(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        name = self.names.get(conv.contact_id, "")
+        hooks = [f"{spec.name} ({'HTTP' if spec.url else 'command'})" for spec in self.desk.hooks.values()]
+        dialog = EscalateDialog(
+            self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
+        )
+        self.push_screen(dialog, lambda chosen: self._escalate(conv.id, chosen))
+
+    async def _escalate(self, conv_id: int, chosen: Escalation | None) -> None:
+        if chosen is None:
+            return
+        try:
+            jobs = await self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
+        except Exception as exc:
+            self._error("Not escalated", exc)
+            return
+        hooks = f"; running {', '.join(j.hook for j in jobs)}" if jobs else ""
+        self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
+
+    def _shown_contact(self) -> Contact | None:
+        contact = self.contact_panel.contact
+        if contact is None:
+            self.notify("No contact shown.", severity="warning")
+        return contact
+
+    def action_edit_contact(self) -> None:
+        contact = self._shown_contact()
+        if contact is not None:
+            dialog = ContactDialog(contact, cursor_blink=self._cursor_blink)
+            self.push_screen(dialog, lambda edit: self._save_contact(contact.id, edit))
+
+    async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
+        if edit is None:
+            return
+        try:
+            await self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
+        except Exception as exc:
+            self._error("Contact not saved", exc)
+            return
+        self.notify("Contact saved.", timeout=2)
+
+    def action_other_conversations(self) -> None:
+        if self._shown_contact() is not None and not self.contact_panel.focus_others():
+            self.notify("This contact has no other conversations.", severity="warning")
+
+    @on(ContactPanel.OpenConversation)
+    async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
+        """Show another conversation of the contact in the list and the thread."""
+        try:
+            conv = await self.desk.conversation(message.conversation_id)
+        except Exception as exc:
+            self._error("Could not open the conversation", exc)
+            return
+        if not in_view(conv, self.view, self.desk.agent):
+            self.view = next((v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL)
+            await self.reload_list()
+        self.conversation_list.select_id(conv.id)
+        await self.open_conversation(conv.id)
+        self.thread.focus()
+
+    def action_merge_contact(self) -> None:
+        keep = self._shown_contact()
+        if keep is not None:
+            self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
+
+    async def _confirm_merge(self, keep: Contact, other: Contact | None) -> None:
+        if other is None:
+            return
+        moving = len(await self.desk.contact_conversations(other.id))
+        self.push_screen(ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes))
+
+    async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            await self.desk.merge_contacts(keep.id, other.id)
+        except Exception as exc:
+            self._error("Contacts not merged", exc)
+            return
+        self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
