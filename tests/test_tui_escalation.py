@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from frontdesk.desk import Desk, View
 from frontdesk.desk.hooks import HookSpec
@@ -190,7 +191,9 @@ async def test_merge_two_contacts_from_the_panel(desk, clock):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmMerge)
-        assert "Merge Bob Old into Mia Tanaka?" in screen_text(app)
+        question = str(app.screen.query_one("#confirm-box Static", Static).render())
+        assert question.startswith("Merge\n  Bob Old  mail:bob@example.com\ninto\n  Mia Tanaka  mia@example.com · wa:+15550001 ?")
+        assert "Bob Old" in screen_text(app) and "This cannot" in screen_text(app)
         assert (await desk.contact(4)).merged_into is None  # nothing changes before the confirmation
         await pilot.press("y")
         await settle(pilot)

@@ -235,7 +235,7 @@ class FrontdeskApp(App[None]):
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
-        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET}:
+        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
             await self.reload_list(renamed=touched)
             if current is not None and (ChangeKind.RESET in kinds or current in touched):
                 if current == self.conversation_list.current_id:

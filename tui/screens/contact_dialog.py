@@ -77,6 +77,8 @@ class ContactDialog(ModalScreen[ContactEdit | None]):
                 yield Button("Cancel", id="contact-cancel")
 
     def on_mount(self) -> None:
+        for area in self.query(TextArea):  # the cursor waits at the end, ready to add a line
+            area.move_cursor(area.document.end)
         self.query_one("#contact-notes", TextArea).focus()
 
     @on(Button.Pressed, "#contact-save")

@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from frontdesk.model import Contact
 from frontdesk.tui.safe import safe_text
+from frontdesk.tui.screens.merge_picker import contact_line
 
 
 class ConfirmMerge(ModalScreen[bool]):
@@ -44,9 +45,10 @@ class ConfirmMerge(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         other = safe_text(self.other.name, "bold", one_line=True)
         keep = safe_text(self.keep.name, "bold", one_line=True)
-        text = Text("Merge ").append_text(other).append(" into ").append_text(keep).append("?\n\n")
+        text = Text("Merge\n  ").append_text(contact_line(self.other))
+        text.append("\ninto\n  ").append_text(contact_line(self.keep)).append(" ?\n\n")
         text.append("Identities, emails, phones, notes and attributes of ")
-        text.append_text(other.copy()).append(" join ").append_text(keep.copy())
+        text.append_text(other).append(" join ").append_text(keep)
         plural = "" if self.conversations == 1 else "s"
         text.append(f", and their {self.conversations} conversation{plural} move with them. ")
         text.append("This cannot be undone.", "bold")
