@@ -300,6 +300,8 @@ class _Reader:
             self.fail(where, 'needs exactly one of url = "https://…" (HTTP POST) or command = ["program", "arg"] (run with the JSON on stdin)')
         if url is not None and not re.match(r"https?://[^\s/]+", url):
             self.fail((*where, "url"), f"{_show(url)} is not an http:// or https:// URL; write the full address, e.g. \"https://helpdesk.example.com/api/tickets\"")
+        if url is not None and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+            self.fail((*where, "url"), f"carries a user name or password; remove it from the URL and store the token with `frontdesk creds set hook-{name} token` (sent as a Bearer token)")
         if command is not None and (not command or not command[0].strip()):
             self.fail((*where, "command"), 'must name a program, e.g. command = ["python3", "/usr/local/bin/open-ticket.py"]')
         timeout = self.typed((*where, "timeout"), raw.get("timeout", 10.0), float)

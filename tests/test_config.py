@@ -331,3 +331,11 @@ def test_hook_secret_in_the_file_is_refused_without_echoing_it(tmp_path):
     assert "sk-live-999" not in message
     assert message.startswith(f"{path}:7: escalation.hooks[0].token is a secret")
     assert "frontdesk creds set hook-helpdesk token" in message and "FRONTDESK_SECRET_HOOK_HELPDESK_TOKEN" in message
+
+
+def test_hook_url_with_credentials_is_refused_without_echoing_them(tmp_path):
+    path = write(tmp_path, ESCALATION.replace("https://helpdesk.example.com", "https://bot:hunter2@helpdesk.example.com"))
+    message = error(path)
+    assert "hunter2" not in message
+    assert message.startswith(f"{path}:6: escalation.hooks[0].url carries a user name or password")
+    assert "frontdesk creds set hook-helpdesk token" in message
