@@ -648,6 +648,19 @@ class Desk:
         """Hook runs not yet done (pending, retrying, or failed for good), oldest first."""
         return [j for j in self.store.hook_jobs() if conv_id is None or j.conversation_id == conv_id]
 
+    async def retry_hooks(self, conv_id: int) -> list[HookJob]:
+        """Run again the hooks of a conversation that failed for good (the agent fixed the cause)."""
+        failed = [j for j in self.hook_jobs(conv_id) if j.state == "failed"]
+        if not failed:
+            raise DeskError("no failed hook in this conversation; nothing to retry")
+        with self.store.batch():
+            for job in failed:
+                job.state, job.next_attempt_at = "pending", None
+                self.store.put_hook_job(job)
+        self._broker.publish([Change(ChangeKind.CONVERSATION, conv_id)])
+        self._wake_hooks.set()
+        return failed
+
     def _recover_hooks(self) -> None:
         """A job left `running` by a previous run is run again (with the same Idempotency-Key)."""
         stale = [j for j in self.store.hook_jobs() if j.state == "running"]

@@ -134,6 +134,14 @@ async def test_4xx_fails_for_good_with_the_reason_and_is_kept(desk_store, clock,
     assert len(helpdesk.requests) == 1
     assert hook_events(await desk.thread(1)) == ["helpdesk failed: HTTP 422: project SUP is archived — not retried"]
 
+    # the agent fixed the project and runs it again
+    [again] = await desk.retry_hooks(1)
+    assert again.state == "pending"
+    await desk.flush_hooks()
+    assert len(helpdesk.requests) == 2 and [t.id for t in (await desk.conversation(1)).tickets] == ["HD-2"]
+    with pytest.raises(DeskError, match="no failed hook"):
+        await desk.retry_hooks(1)
+
 
 async def test_connect_error_and_timeout_are_retried(desk_store, clock, helpdesk):
     closed = HelpdeskServer()

@@ -155,6 +155,15 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
         assert "unknown project [red]SUP[/red]" in screen_text(app)  # markup from the hook shown literally
         assert any("Hook helpdesk failed: HTTP 400" in note for note in notes)
         assert [j.state for j in hook_desk.hook_jobs(1)] == ["failed"]
+        panel = str(app.contact_panel.query_one("#contact-body", Static).render())
+        assert "helpdesk failed: HTTP 400: unknown project [red]SUP[/red] — ^r runs it again" in panel
+
+        await pilot.press("ctrl+r")  # the agent fixed the cause: run it again
+        await settle(pilot)
+        assert [j.state for j in hook_desk.hook_jobs(1)] == ["pending"]
+        await hook_desk.flush_hooks()
+        await wait_until(pilot, lambda: "HD-2" in screen_text(app))
+        assert hook_desk.hook_jobs(1) == []
 
 
 async def test_edit_contact_notes_and_attributes(desk, clock):

@@ -70,7 +70,7 @@ class FrontdeskApp(App[None]):
         Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
         Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
         Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
-        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
+        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again (or re-run failed escalation hooks)"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous"),
         Binding("escape", "focus_list", "List", show=False, id="focus-list", tooltip="Back to the conversation list"),
@@ -149,6 +149,7 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
+        self.contact_panel.retry_key = self.thread.retry_key
         self.conversation_list.focus()
         await self.reload_list()
         self.watch_desk()
@@ -339,6 +340,9 @@ class FrontdeskApp(App[None]):
             if m.direction is Direction.OUT and not m.private and m.kind is not MessageKind.ACTIVITY
             and m.delivery in (Delivery.FAILED, Delivery.UNCONFIRMED)
         ]
+        if conv_id is not None and not failed and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id)):
+            await self._retry_hooks(conv_id)
+            return
         if conv_id is None or not failed:
             self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
             return
@@ -432,6 +436,14 @@ class FrontdeskApp(App[None]):
             self._error("Contacts not merged", exc)
             return
         self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
+
+    async def _retry_hooks(self, conv_id: int) -> None:
+        try:
+            jobs = await self.desk.retry_hooks(conv_id)
+        except Exception as exc:
+            self._error("Could not retry the hooks", exc)
+            return
+        self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:

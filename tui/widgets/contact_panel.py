@@ -60,6 +60,7 @@ class ContactPanel(VerticalScroll, can_focus=True):
         self.contact: Contact | None = None
         self.conversation_id: int | None = None
         self.others: list[Conversation] = []
+        self.retry_key = "ctrl+r"
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No contact.", style="italic"), id="contact-body")
@@ -175,6 +176,7 @@ class ContactPanel(VerticalScroll, can_focus=True):
             if job.state == "failed":
                 out.append(" failed: ", "bold red")
                 out.append_text(safe_text(job.last_error, one_line=True))
+                out.append(f" — {self.retry_key} runs it again", "dim")
             elif job.attempts:
                 out.append(f" retrying (try {job.attempts}): ", "yellow")
                 out.append_text(safe_text(job.last_error, one_line=True))
