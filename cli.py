@@ -308,6 +308,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"note: {keyring_note}")
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
+    for hook in cfg.escalation.hooks:
+        problems += check_hook(hook)
     for line in problems:
         print(f"problem: {line}")
     if not problems:
@@ -343,6 +345,24 @@ async def check_channel(ch) -> list[str]:
     if not found:
         print(f"ok: channel {ch.name} ({ch.backend})")
     return [f"channel {ch.name}: {line}" for line in found]
+
+
+def check_hook(hook) -> list[str]:
+    """A command hook's program must exist; a URL hook is only described (it is not called)."""
+    import shutil
+
+    from frontdesk import credentials
+
+    if hook.command:
+        program = hook.command[0]
+        if shutil.which(program) is None:
+            return [f"hook {hook.name}: command {program!r} is not found or not executable; fix `command` in [[escalation.hooks]]"]
+        print(f"ok: hook {hook.name} runs {program}")
+        return []
+    token = credentials.get_secret(hook.secret_owner, "token")
+    auth = "with a Bearer token" if token else f"without a token (set one with `frontdesk creds set {hook.secret_owner} token` if it needs one)"
+    print(f"ok: hook {hook.name} posts to {hook.url} {auth}")
+    return []
 
 
 def cmd_creds(args: argparse.Namespace) -> int:

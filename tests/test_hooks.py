@@ -255,3 +255,33 @@ def test_ticket_answers_are_bounded_and_checked():
     long = parse_ticket("h", json.dumps({"id": "\x1b[31m" + "9" * 500}).encode(), NOW)
     assert len(long.id) == 64 and "\x1b" not in long.id
     assert parse_ticket("h", json.dumps({"id": "1", "url": "https://x/" + "a" * 600}).encode(), NOW).url == ""
+
+
+def test_doctor_checks_hook_commands_and_describes_url_hooks(tmp_path, monkeypatch, capsys, hook_script):
+    from frontdesk import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(textwrap.dedent(f"""
+        [escalation]
+        targets = ["billing"]
+
+        [[escalation.hooks]]
+        name = "helpdesk"
+        url = "http://127.0.0.1:9/tickets"
+
+        [[escalation.hooks]]
+        name = "tracker"
+        command = [{json.dumps(sys.executable)}, {json.dumps(str(hook_script))}]
+
+        [[escalation.hooks]]
+        name = "gone"
+        command = ["/nonexistent/open-ticket"]
+    """))
+    monkeypatch.setenv("FRONTDESK_SECRET_HOOK_HELPDESK_TOKEN", "sk-doctor-1")
+    code = cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ok: hook helpdesk posts to http://127.0.0.1:9/tickets with a Bearer token" in out
+    assert "ok: hook tracker runs" in out
+    assert "problem: hook gone: command '/nonexistent/open-ticket' is not found" in out
+    assert "sk-doctor-1" not in out
