@@ -8,6 +8,9 @@ is read only up to MAX_RESPONSE bytes and the id and URL are bounded and checked
 `run_hook` raises `HookError(permanent=False)` for what is worth trying again (connect
 errors, timeouts, 429, 5xx, a non-zero exit) and `HookError(permanent=True)` for what is
 not (4xx, a program that does not exist).
+
+A command hook runs with frontdesk's environment minus the FRONTDESK_SECRET_* variables,
+so a helper script never sees the channels' secrets.
 """
 
 from __future__ import annotations
@@ -205,6 +208,7 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            env=_environment_without_secrets(),
         )
     except FileNotFoundError:
         raise HookError(f"command {program!r} not found; fix `command` of this hook in the config", permanent=True) from None
@@ -222,6 +226,11 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
         said = f": {_bounded(last, MAX_REASON)}" if last else ""
         raise HookError(f"{os.path.basename(program)} exited with {process.returncode}{said}", permanent=False)
     return out[:MAX_RESPONSE]
+
+
+def _environment_without_secrets() -> dict[str, str]:
+    """The environment for a command hook: ours minus every FRONTDESK_SECRET_* (channel and hook secrets)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("FRONTDESK_SECRET_")}
 
 
 def _snippet(answer: bytes) -> str:

@@ -188,8 +188,10 @@ async def test_a_job_survives_a_restart_in_the_middle(tmp_path, clock, helpdesk)
 
 
 HOOK_SCRIPT = """
-import json, pathlib, sys
+import json, os, pathlib, sys
 data = json.load(sys.stdin)
+data["secrets_seen"] = sorted(k for k in os.environ if k.startswith("FRONTDESK_SECRET_"))
+data["path_seen"] = "PATH" in os.environ
 pathlib.Path(sys.argv[1]).write_text(json.dumps(data))
 if data["reason"] == "crash":
     print("Traceback …", file=sys.stderr)
@@ -206,13 +208,15 @@ def hook_script(tmp_path):
     return script
 
 
-async def test_command_hook_gets_the_json_on_stdin_and_its_ticket_is_stored(desk_store, clock, tmp_path, hook_script):
+async def test_command_hook_gets_the_json_on_stdin_and_its_ticket_is_stored(desk_store, clock, tmp_path, hook_script, monkeypatch):
+    monkeypatch.setenv("FRONTDESK_SECRET_SUPPORT_BOT_TOKEN", "tg-secret")
     seen = tmp_path / "seen.json"
     desk = await loaded_desk(desk_store, clock, HookSpec("tracker", command=(sys.executable, str(hook_script), str(seen))))
     await desk.escalate(2, "tier-2", "日本語の返金 😊")
     await desk.flush_hooks()
     sent = json.loads(seen.read_text())
     assert sent["reason"] == "日本語の返金 😊" and sent["contact"]["name"] == "山田 花子 🌸"
+    assert sent["secrets_seen"] == [] and sent["path_seen"]  # the channels' secrets stay with frontdesk
     assert (await desk.conversation(2)).tickets == [Ticket("tracker", "CMD-2", "https://tracker.example/CMD", NOW)]
 
 
