@@ -321,8 +321,8 @@ def _stop(proc: subprocess.Popen[bytes], master: int, pump: Callable[[float], No
 
 
 def header_marker(open_count: int) -> str:
-    """What the header shows once the list is loaded (drawn in the same frame as the rows)."""
-    return f"All open ({open_count})"
+    """What the header's current view tab shows once the list is loaded (drawn in the same frame as the rows)."""
+    return f" 3 All open {open_count} "
 
 
 def measure_cold_start(big: Cache, empty: Cache, runs: int, report: Report) -> None:

@@ -15,10 +15,13 @@ from frontdesk import __version__
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, UIConfig
+    from frontdesk.config import Config, EscalationConfig, UIConfig
     from frontdesk.desk import Desk
+    from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
+DEMO_TARGETS = ("billing", "tier-2", "engineering")
+"""Escalation targets of `frontdesk demo` when the config names none."""
 DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -142,6 +145,25 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     return channels
 
 
+def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
+    """The desk's hooks from `[[escalation.hooks]]`; a URL hook's bearer token comes from credentials
+    (`frontdesk creds set hook-<name> token` or FRONTDESK_SECRET_HOOK_<NAME>_TOKEN)."""
+    from frontdesk import credentials
+    from frontdesk.desk.hooks import HookSpec
+
+    return [
+        HookSpec(
+            hook.name,
+            url=hook.url,
+            command=hook.command,
+            timeout=hook.timeout,
+            targets=hook.targets,
+            token=credentials.get_secret(hook.secret_owner, "token") if hook.url else None,
+        )
+        for hook in escalation.hooks
+    ]
+
+
 def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
                 canned_path: Path | None = None) -> None:
     """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
@@ -198,7 +220,8 @@ def cmd_console(args: argparse.Namespace) -> int:
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
         )
     with Store.open(data_dir(args)) as store:
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
+                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
         run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
     return 0
@@ -219,10 +242,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
     root = demo_dir(args)
+    escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
         channels = demo_channels(args.seed, live=not args.quiet, cursors=cursors)
-        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"])
+        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"],
+                    escalation_targets=escalation.targets or DEMO_TARGETS, hooks=build_hooks(escalation))
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
@@ -239,7 +264,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not cfg.channels:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents)
+        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
+                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         return asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
 
 
@@ -254,6 +280,7 @@ async def sync_once(desk: Desk) -> int:
             problems += 1
             print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
     await desk.flush_outbox()
+    await desk.flush_hooks()
     for backend in desk.channels.values():
         await backend.close()
     return EXIT_FAILURE if problems else 0
@@ -307,6 +334,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
     problems += check_canned(cfg.path.parent / "canned.toml")
+    for hook in cfg.escalation.hooks:
+        problems += check_hook(hook)
     for line in problems:
         print(f"problem: {line}")
     if not problems:
@@ -372,6 +401,24 @@ async def check_channel(ch) -> list[str]:
     if not found:
         print(f"ok: channel {ch.name} ({ch.backend})")
     return [f"channel {ch.name}: {line}" for line in found]
+
+
+def check_hook(hook) -> list[str]:
+    """A command hook's program must exist; a URL hook is only described (it is not called)."""
+    import shutil
+
+    from frontdesk import credentials
+
+    if hook.command:
+        program = hook.command[0]
+        if shutil.which(program) is None:
+            return [f"hook {hook.name}: command {program!r} is not found or not executable; fix `command` in [[escalation.hooks]]"]
+        print(f"ok: hook {hook.name} runs {program}")
+        return []
+    token = credentials.get_secret(hook.secret_owner, "token")
+    auth = "with a Bearer token" if token else f"without a token (set one with `frontdesk creds set {hook.secret_owner} token` if it needs one)"
+    print(f"ok: hook {hook.name} posts to {hook.url} {auth}")
+    return []
 
 
 def cmd_creds(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@
     [ui]                        keymap, theme, notify, bell, desktop
     [ui.keys]                   binding id -> key (checked against the bindings by the keymap loader)
     [[channels]]                name, backend, base_url, enabled, and the backend's own settings
+    [escalation]                targets (teams or tiers offered by the escalation dialog)
+    [[escalation.hooks]]        name, url or command, timeout, targets (secrets: `creds set hook-<name> token`)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -119,6 +121,37 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HookConfig:
+    """One `[[escalation.hooks]]` block: what runs when a conversation is escalated."""
+
+    name: str
+    """Shown in the thread and notifications; its secret is `frontdesk creds set hook-<name> token`."""
+    url: str | None = None
+    """An http(s) URL that receives the escalation as a JSON POST (give url or command, not both)."""
+    command: tuple[str, ...] = ()
+    """A local program and its arguments, run without a shell; the JSON arrives on stdin."""
+    timeout: float = 10.0
+    """Seconds to wait for the URL or the command before the try counts as failed (and is retried)."""
+    targets: tuple[str, ...] = ()
+    """Run only for escalations to these targets (empty: for every escalation)."""
+
+    @property
+    def secret_owner(self) -> str:
+        """The name its secrets are stored under in the keyring/environment."""
+        return f"hook-{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """`[escalation]`: where a conversation can be escalated and what runs when it is."""
+
+    targets: tuple[str, ...] = ()
+    """Teams or tiers the escalation dialog offers, e.g. ["billing", "tier-2"]."""
+    hooks: tuple[HookConfig, ...] = ()
+    """`[[escalation.hooks]]`, in file order."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -130,6 +163,8 @@ class Config:
     """`[ui]` and `[ui.keys]`."""
     channels: list[ChannelConfig] = field(default_factory=list)
     """`[[channels]]`, in file order."""
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    """`[escalation]` and `[[escalation.hooks]]`."""
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -227,13 +262,65 @@ class _Reader:
         return None
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        self.only_known((), raw, ("agent", "ui", "channels"), what="section")
+        self.only_known((), raw, ("agent", "ui", "channels", "escalation"), what="section")
         return Config(
             path=path,
             agent=self.agent(self.table(("agent",), raw.get("agent", {}))),
             ui=self.ui(self.table(("ui",), raw.get("ui", {}))),
             channels=self.channels(raw.get("channels", [])),
+            escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
         )
+
+    def escalation(self, raw: dict[str, Any]) -> EscalationConfig:
+        self.only_known(("escalation",), raw, ("targets", "hooks"))
+        targets = self.typed(("escalation", "targets"), raw.get("targets", []), list[str])
+        for index, target in enumerate(targets):
+            if not target.strip():
+                self.fail(("escalation", "targets"), f"has an empty name at position {index + 1}; name a team or tier, e.g. \"tier-2\"")
+        hooks_raw = raw.get("hooks", [])
+        if not isinstance(hooks_raw, list):
+            self.fail(("escalation", "hooks"), "must be a list of [[escalation.hooks]] tables")
+        hooks: list[HookConfig] = []
+        seen: dict[str, int] = {}
+        for index, block in enumerate(hooks_raw):
+            hook = self.hook(index, block, targets)
+            if hook.name in seen:
+                self.fail(("escalation", "hooks", index, "name"), f"{_show(hook.name)} is already used by escalation.hooks[{seen[hook.name]}]; hook names must be unique")
+            seen[hook.name] = index
+            hooks.append(hook)
+        return EscalationConfig(targets=tuple(dict.fromkeys(t.strip() for t in targets)), hooks=tuple(hooks))
+
+    def hook(self, index: int, raw: Any, known_targets: list[str]) -> HookConfig:
+        where: Where = ("escalation", "hooks", index)
+        if not isinstance(raw, dict):
+            self.fail(where, "must be a table: write each hook as an [[escalation.hooks]] block")
+        name = raw.get("name")
+        shown_name = f"hook-{name}" if isinstance(name, str) and CHANNEL_NAME.match(name) else "hook-<name>"
+        self.refuse_secrets(where, raw, shown_name)
+        self.only_known(where, raw, ("name", "url", "command", "timeout", "targets"))
+        if name is None:
+            self.fail(where, 'has no name; add name = "helpdesk"')
+        name = self.typed((*where, "name"), name, str)
+        if not CHANNEL_NAME.match(name):
+            self.fail((*where, "name"), f"{_show(name)} is not a valid hook name; use lowercase letters, digits, - and _ (e.g. \"helpdesk\")")
+        url = self.typed((*where, "url"), raw.get("url"), str | None)
+        command = self.typed((*where, "command"), raw.get("command"), list[str] | None)
+        if (url is None) == (command is None):
+            self.fail(where, 'needs exactly one of url = "https://…" (HTTP POST) or command = ["program", "arg"] (run with the JSON on stdin)')
+        if url is not None and not re.match(r"https?://[^\s/]+", url):
+            self.fail((*where, "url"), f"{_show(url)} is not an http:// or https:// URL; write the full address, e.g. \"https://helpdesk.example.com/api/tickets\"")
+        if url is not None and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+            self.fail((*where, "url"), f"carries a user name or password; remove it from the URL and store the token with `frontdesk creds set hook-{name} token` (sent as a Bearer token)")
+        if command is not None and (not command or not command[0].strip()):
+            self.fail((*where, "command"), 'must name a program, e.g. command = ["python3", "/usr/local/bin/open-ticket.py"]')
+        timeout = self.typed((*where, "timeout"), raw.get("timeout", 10.0), float)
+        if not 0 < timeout <= 300:
+            self.fail((*where, "timeout"), f"must be between 0 and 300 seconds (got {_show(timeout)})")
+        targets = self.typed((*where, "targets"), raw.get("targets", []), list[str])
+        unknown = [t for t in targets if known_targets and t not in known_targets]
+        if unknown:
+            self.fail((*where, "targets"), f"names {_show(unknown[0])}, which is not in escalation.targets; add it there or remove it here (targets: {', '.join(known_targets)})")
+        return HookConfig(name=name, url=url, command=tuple(command or ()), timeout=timeout, targets=tuple(targets))
 
     def agent(self, raw: dict[str, Any]) -> AgentConfig:
         self.only_known(("agent",), raw, ("name", "agents"))

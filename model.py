@@ -108,6 +108,8 @@ class EventKind(StrEnum):
     PRIORITY = "priority"
     LABELLED = "labelled"
     ESCALATED = "escalated"
+    HOOK = "hook"  # an escalation hook opened a ticket, failed, or is retrying
+    MERGED = "merged"  # two contacts were merged
 
 
 @dataclass(slots=True)
@@ -127,6 +129,16 @@ class Attachment:
     mime: str = "application/octet-stream"
     size: int = 0
     ref: str = ""  # backend-specific handle used to download it on request
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A ticket an escalation hook opened elsewhere (helpdesk, tracker): its id and link as replied."""
+
+    hook: str
+    id: str = ""
+    url: str = ""
+    created_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -163,6 +175,7 @@ class Conversation:
     unread: int = 0
     window_expires_at: datetime | None = None
     message_count: int = 0
+    tickets: list[Ticket] = field(default_factory=list)  # opened by escalation hooks
 
 
 @dataclass(slots=True)

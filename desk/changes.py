@@ -13,6 +13,7 @@ class ChangeKind(StrEnum):
     TYPING = "typing"  # the customer is typing (not persisted)
     CHANNEL = "channel"  # a channel's health changed
     RESET = "reset"  # a subscriber fell behind: reload everything
+    HOOK = "hook"  # an escalation hook succeeded, failed or will retry: `detail` says which
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class Change:
     conversation_id: int | None = None
     message_id: int | None = None
     channel: str | None = None
+    detail: str = ""  # for HOOK: one line for the agent
+    failed: bool = False  # for HOOK: the line reports a failure
 
 
 class Subscription:

@@ -15,13 +15,15 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from frontdesk.backends.base import Backend, ConfigError
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
+from frontdesk.desk.hooks import HookError, HookSpec, build_payload, run_hook
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
-from frontdesk.desk.outbox import after_failure, may_replace
+from frontdesk.desk.outbox import after_failure, backoff, may_replace
 from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
     ChannelEvent,
@@ -43,7 +45,7 @@ from frontdesk.model import (
     Unparsable,
     utcnow,
 )
-from frontdesk.store import OutboxEntry, Store
+from frontdesk.store import HookJob, OutboxEntry, Store
 from frontdesk.store.search import SearchHit, SearchIndex
 
 log = logging.getLogger("frontdesk.desk")
@@ -115,8 +117,12 @@ class Desk:
         agent: str = "agent",
         agents: Iterable[str] = (),
         clock: Callable[[], datetime] = utcnow,
+        escalation_targets: Iterable[str] = (),
+        hooks: Iterable[HookSpec] = (),
     ) -> None:
         self.store = store
+        self.escalation_targets = list(dict.fromkeys(escalation_targets))
+        self.hooks = {spec.name: spec for spec in hooks}
         self.channels: dict[str, Backend] = dict(channels or {})
         self.agent = agent
         self._agents = [agent, *[a for a in agents if a != agent]]
@@ -126,16 +132,19 @@ class Desk:
         self._typing: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
+        self._wake_hooks = asyncio.Event()
         self._search: SearchIndex | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start every channel, the outbox dispatcher and the snooze clock."""
+        """Start every channel, the outbox dispatcher, the hook runner and the snooze clock."""
         self._recover_outbox()
+        self._recover_hooks()
         for name, backend in self.channels.items():
             self._tasks.append(asyncio.create_task(self._run_channel(name, backend), name=f"channel:{name}"))
         self._tasks.append(asyncio.create_task(self._dispatch_forever(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
 
     async def stop(self) -> None:
@@ -563,19 +572,54 @@ class Desk:
 
         self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
 
-    async def escalate(self, conv_id: int, team: str, reason: str, priority: Priority | None = None) -> None:
-        """Hand the conversation to a team or tier; the reason is kept as a note."""
-        if not reason.strip():
+    async def escalate(self, conv_id: int, team: str, reason: str, priority: Priority | None = None) -> list[HookJob]:
+        """Hand the conversation to a team or tier: the reason as a note, an inline event, and
+        one durable job per configured hook that applies to `team` (run by the hook runner).
+        """
+        team, reason = team.strip(), reason.strip()
+        if not team:
+            raise DeskError("an escalation needs a team or tier to escalate to")
+        if not reason:
             raise DeskError("an escalation needs a reason")
+        if self.escalation_targets and team not in self.escalation_targets:
+            raise DeskError(f"{team!r} is not an escalation target; choose one of: {', '.join(self.escalation_targets)}")
         conv = await self.conversation(conv_id)
-
-        def apply(c: Conversation) -> None:
-            c.team = team
+        now = self.now()
+        changes: list[Change] = []
+        jobs: list[HookJob] = []
+        with self.store.batch():
             if priority is not None:
-                c.priority = priority
-
-        await self.note(conv_id, f"Escalated to {team}: {reason}")
-        self._change(conv, EventKind.ESCALATED, f"escalated this to {team}", apply)
+                conv.priority = priority
+            conv.team = team
+            payload = build_payload(
+                conv, self.store.contact(conv.contact_id), self.store.messages(conv.id),
+                reason=reason, target=team, priority=conv.priority.value, agent=self.agent, at=now,
+            )
+            note = Message(
+                id=self.store.new_id("message"),
+                conversation_id=conv.id,
+                direction=Direction.OUT,
+                body=f"Escalated to {team}: {reason}",
+                private=True,
+                author=self.agent,
+                created_at=now,
+            )
+            self._append(conv, note)
+            self.store.put_message(note)
+            changes.append(Change(ChangeKind.MESSAGE, conv.id, note.id))
+            shown_priority = f" ({conv.priority.value} priority)" if conv.priority is not Priority.NONE else ""
+            self._add_event(conv, EventKind.ESCALATED, f"{self.agent} escalated this to {team}{shown_priority}", changes)
+            for spec in self.hooks.values():
+                if spec.applies_to(team):
+                    job = HookJob(self.store.new_id("hook"), conv.id, spec.name, payload, uuid.uuid4().hex, created_at=now)
+                    self.store.put_hook_job(job)
+                    jobs.append(job)
+            self.store.put_conversation(conv)
+        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+        self._broker.publish(changes)
+        if jobs:
+            self._wake_hooks.set()
+        return jobs
 
     async def mark_read(self, conv_id: int) -> None:
         conv = await self.conversation(conv_id)
@@ -628,6 +672,194 @@ class Desk:
         self._append(conv, event)
         self.store.put_message(event)
         changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))
+
+    # ---- contacts ------------------------------------------------------------------------------
+
+    async def find_contacts(self, query: str, limit: int = 50) -> list[Contact]:
+        """Contacts (not merged away) whose name, email or phone contains `query`, any case.
+
+        Phone numbers also match on their digits alone ("+81 90-1234" finds "819012…").
+        """
+        needle = query.strip().casefold()
+        digits = re.sub(r"\D", "", needle)
+        found: list[Contact] = []
+        for contact in sorted(self.store.contacts(), key=lambda c: c.name.casefold()):
+            if contact.merged_into is not None:
+                continue
+            texts = [contact.name, *contact.emails, *contact.phones, *(i.address for i in contact.identities)]
+            hit = not needle or any(needle in t.casefold() for t in texts)
+            if not hit and len(digits) >= 3:
+                hit = any(digits in re.sub(r"\D", "", p) for p in [*contact.phones, *(i.address for i in contact.identities)])
+            if hit:
+                found.append(contact)
+                if len(found) >= limit:
+                    break
+        return found
+
+    async def update_contact(
+        self, contact_id: int, *, notes: str | None = None, attributes: Mapping[str, str] | None = None
+    ) -> Contact:
+        """Replace the contact's free-form notes and/or custom attributes (checked first)."""
+        contact = await self.contact(contact_id)
+        if contact.merged_into is not None:
+            raise DeskError(f"contact #{contact_id} was merged into #{contact.merged_into}; edit that one")
+        try:
+            new_notes = check_notes(notes) if notes is not None else contact.notes
+            new_attributes = check_attributes(attributes) if attributes is not None else contact.attributes
+        except ValueError as exc:
+            raise DeskError(str(exc)) from None
+        if (new_notes, new_attributes) == (contact.notes, contact.attributes):
+            return contact
+        with self.store.batch():
+            contact.notes, contact.attributes = new_notes, dict(new_attributes)
+            self.store.put_contact(contact)
+        self._publish_contact(contact.id)
+        return contact
+
+    async def merge_contacts(self, keep_id: int, other_id: int) -> Contact:
+        """Merge contact `other_id` into `keep_id`: identities, emails, phones, notes and
+        attributes join the kept contact (its own values win), every conversation of the
+        other moves to it with an inline event, and the other is marked `merged_into`.
+        A new message from any of the other's identities then lands on the kept contact.
+        """
+        if keep_id == other_id:
+            raise DeskError("a contact cannot be merged with itself")
+        keep, other = await self.contact(keep_id), await self.contact(other_id)
+        for contact in (keep, other):
+            if contact.merged_into is not None:
+                raise DeskError(f"{contact.name} was already merged into contact #{contact.merged_into}")
+        changes: list[Change] = []
+        with self.store.batch():
+            merged = merged_contact(keep, other)
+            other.merged_into = keep.id
+            self.store.put_contact(other)
+            self.store.put_contact(merged)  # after the other: its identities now point here
+            text = f"{self.agent} merged contact {other.name} into {keep.name}"
+            for conv in self.store.conversations():
+                if conv.contact_id in (keep.id, other.id):
+                    conv.contact_id = keep.id
+                    self._add_event(conv, EventKind.MERGED, text, changes)
+                    self.store.put_conversation(conv)
+                    changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+        self._broker.publish(changes)
+        return merged
+
+    def _publish_contact(self, contact_id: int) -> None:
+        self._broker.publish(
+            [Change(ChangeKind.CONVERSATION, c.id) for c in self.store.conversations() if c.contact_id == contact_id]
+        )
+
+    # ---- escalation hooks ----------------------------------------------------------------------
+
+    def hook_jobs(self, conv_id: int | None = None) -> list[HookJob]:
+        """Hook runs not yet done (pending, retrying, or failed for good), oldest first."""
+        return [j for j in self.store.hook_jobs() if conv_id is None or j.conversation_id == conv_id]
+
+    async def retry_hooks(self, conv_id: int) -> list[HookJob]:
+        """Run again the hooks of a conversation that failed for good (the agent fixed the cause)."""
+        failed = [j for j in self.hook_jobs(conv_id) if j.state == "failed"]
+        if not failed:
+            raise DeskError("no failed hook in this conversation; nothing to retry")
+        with self.store.batch():
+            for job in failed:
+                job.state, job.next_attempt_at = "pending", None
+                self.store.put_hook_job(job)
+        self._broker.publish([Change(ChangeKind.CONVERSATION, conv_id)])
+        self._wake_hooks.set()
+        return failed
+
+    def _recover_hooks(self) -> None:
+        """A job left `running` by a previous run is run again (with the same Idempotency-Key)."""
+        stale = [j for j in self.store.hook_jobs() if j.state == "running"]
+        if stale:
+            with self.store.batch():
+                for job in stale:
+                    job.state = "pending"
+                    self.store.put_hook_job(job)
+
+    async def flush_hooks(self) -> None:
+        """Run every hook job that is due now (used by the hook runner and by tests)."""
+        now = self.now()
+        for job in self.store.hook_jobs():
+            if job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now):
+                await self._run_hook_job(job)
+
+    async def _run_hooks_forever(self) -> None:
+        while True:
+            self._wake_hooks.clear()
+            try:
+                await self.flush_hooks()
+            except Exception:
+                log.exception("escalation hooks")
+            waits = [
+                (j.next_attempt_at - self.now()).total_seconds()
+                for j in self.store.hook_jobs()
+                if j.state == "pending" and j.next_attempt_at is not None
+            ]
+            try:
+                async with asyncio.timeout(max(0.05, min(waits)) if waits else 30.0):
+                    await self._wake_hooks.wait()
+            except TimeoutError:
+                pass
+
+    async def _run_hook_job(self, job: HookJob) -> None:
+        conv = self.store.conversation(job.conversation_id)
+        if conv is None:
+            with self.store.batch():
+                self.store.delete_hook_job(job.id)
+            return
+        spec = self.hooks.get(job.hook)
+        if spec is None:
+            self._hook_failed(job, f"hook {job.hook!r} is not in the config any more; add it back to run it", permanent=True)
+            return
+        with self.store.batch():  # persisted before the run: a crash now means "run it again"
+            job.state, job.attempts = "running", job.attempts + 1
+            self.store.put_hook_job(job)
+        try:
+            ticket = await run_hook(spec, job.payload, job.key, self.now())
+        except asyncio.CancelledError:
+            raise
+        except HookError as exc:
+            self._hook_failed(job, spec.redact(str(exc)), exc.permanent)
+            return
+        except Exception as exc:
+            self._hook_failed(job, spec.redact(f"{type(exc).__name__}: {exc}"), permanent=False)
+            return
+        changes: list[Change] = []
+        with self.store.batch():
+            conv = self.store.conversation(job.conversation_id) or conv
+            if ticket is not None:
+                if not any((t.hook, t.id, t.url) == (ticket.hook, ticket.id, ticket.url) for t in conv.tickets):
+                    conv.tickets.append(ticket)
+                text = f"{job.hook} opened ticket {' '.join(p for p in (ticket.id, ticket.url) if p)}"
+            else:
+                text = f"{job.hook} ran (no ticket in its answer)"
+            self._add_event(conv, EventKind.HOOK, text, changes, author="")
+            self.store.put_conversation(conv)
+            self.store.delete_hook_job(job.id)
+        changes += [Change(ChangeKind.CONVERSATION, conv.id), Change(ChangeKind.HOOK, conv.id, detail=f"Hook {text}")]
+        self._broker.publish(changes)
+
+    def _hook_failed(self, job: HookJob, reason: str, permanent: bool) -> None:
+        """Keep the job: failed for good (shown), or pending again after a backoff delay."""
+        changes: list[Change] = []
+        conv = self.store.conversation(job.conversation_id)
+        with self.store.batch():
+            job.last_error = reason
+            if permanent:
+                job.state = "failed"
+                detail = f"Hook {job.hook} failed: {reason} — not retried"
+            else:
+                delay = backoff(job.attempts)
+                job.state, job.next_attempt_at = "pending", self.now() + timedelta(seconds=delay)
+                detail = f"Hook {job.hook} failed (try {job.attempts}): {reason} — retrying in {delay:.0f}s"
+            if conv is not None and (permanent or job.attempts == 1):
+                self._add_event(conv, EventKind.HOOK, detail[len("Hook "):], changes, author="")
+                self.store.put_conversation(conv)
+                changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+            self.store.put_hook_job(job)
+        changes.append(Change(ChangeKind.HOOK, job.conversation_id, detail=detail, failed=True))
+        self._broker.publish(changes)
 
     # ---- outbox dispatch -----------------------------------------------------------------
 

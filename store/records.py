@@ -18,6 +18,7 @@ from frontdesk.model import (
     MessageKind,
     Priority,
     Status,
+    Ticket,
 )
 
 
@@ -57,7 +58,7 @@ def contact_from_record(doc_id: int, r: dict[str, Any]) -> Contact:
 
 
 def conversation_to_record(c: Conversation) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "channel": c.channel,
         "contact_id": c.contact_id,
         "thread_key": c.thread_key,
@@ -77,6 +78,17 @@ def conversation_to_record(c: Conversation) -> dict[str, Any]:
         "window_expires_at": _ts(c.window_expires_at),
         "message_count": c.message_count,
     }
+    if c.tickets:  # left out when empty, like a message's optional fields
+        record["tickets"] = [_ticket_to_record(t) for t in c.tickets]
+    return record
+
+
+def _ticket_to_record(t: Ticket) -> dict[str, Any]:
+    return {"hook": t.hook, "id": t.id, "url": t.url, "created_at": _ts(t.created_at)}
+
+
+def _ticket_from_record(r: dict[str, Any]) -> Ticket:
+    return Ticket(hook=r.get("hook", ""), id=r.get("id", ""), url=r.get("url", ""), created_at=_dt(r.get("created_at")))
 
 
 def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
@@ -100,6 +112,7 @@ def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
         unread=r.get("unread", 0),
         window_expires_at=_dt(r.get("window_expires_at")),
         message_count=r.get("message_count", 0),
+        tickets=[_ticket_from_record(t) for t in r.get("tickets", [])],
     )
 
 
@@ -186,4 +199,53 @@ def outbox_from_record(doc_id: int, r: dict[str, Any]) -> OutboxEntry:
         last_error=r.get("last_error", ""),
         created_at=_dt(r.get("created_at")),
         extra=dict(r.get("extra", {})),
+    )
+
+
+@dataclass(slots=True)
+class HookJob:
+    """One run of an escalation hook for one conversation, kept until it succeeds or fails for good.
+
+    `payload` is the JSON built when the agent escalated, so a retry after a restart sends
+    the same thing; `key` is sent as Idempotency-Key so a receiver can drop a repeat.
+    """
+
+    id: int
+    conversation_id: int
+    hook: str
+    payload: dict[str, Any]
+    key: str
+    state: str = "pending"  # "pending" (due at next_attempt_at), "running", "failed" (for good)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    created_at: datetime | None = None
+
+
+def hook_job_to_record(j: HookJob) -> dict[str, Any]:
+    return {
+        "conversation_id": j.conversation_id,
+        "hook": j.hook,
+        "payload": j.payload,
+        "key": j.key,
+        "state": j.state,
+        "attempts": j.attempts,
+        "next_attempt_at": _ts(j.next_attempt_at),
+        "last_error": j.last_error,
+        "created_at": _ts(j.created_at),
+    }
+
+
+def hook_job_from_record(doc_id: int, r: dict[str, Any]) -> HookJob:
+    return HookJob(
+        id=doc_id,
+        conversation_id=r["conversation_id"],
+        hook=r["hook"],
+        payload=dict(r.get("payload", {})),
+        key=r.get("key", f"frontdesk-hook-{doc_id}"),
+        state=r.get("state", "pending"),
+        attempts=r.get("attempts", 0),
+        next_attempt_at=_dt(r.get("next_attempt_at")),
+        last_error=r.get("last_error", ""),
+        created_at=_dt(r.get("created_at")),
     )

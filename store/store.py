@@ -6,6 +6,7 @@ Layout of a data dir (every file 0600, every dir 0700):
     commit.lock              writers hold it exclusively while renaming, readers shared
     meta.json                schema version, id counters, channel cursors
     outbox.json              replies not yet handed to their channel for good
+    hooks.json               escalation hook jobs not yet done (pending, retrying, failed)
     conversations/NNNN.json  conversation records, 64 per file (by id)
     contacts/NNNN.json       contact records, 64 per file (by id)
     messages/N.json          one file per conversation: its messages, notes and events
@@ -30,7 +31,7 @@ from tinydb.table import Document
 from frontdesk.model import Contact, Conversation, Message
 from frontdesk.store import records
 from frontdesk.store.lock import WriterLock
-from frontdesk.store.records import OutboxEntry
+from frontdesk.store.records import HookJob, OutboxEntry
 from frontdesk.store.storage import (
     MANIFEST,
     TMP_DIR,
@@ -179,6 +180,9 @@ class Store:
         self._outbox = {
             i: records.outbox_from_record(i, r) for i, r in self._file("outbox.json").records("outbox").items()
         }
+        self._hooks = {
+            i: records.hook_job_from_record(i, r) for i, r in self._file("hooks.json").records("hooks").items()
+        }
         self._conversations: dict[int, Conversation] = {}
         self._contacts: dict[int, Contact] = {}
         for relpath in self._bucket_files("conversations"):
@@ -248,6 +252,9 @@ class Store:
 
     def outbox_entry(self, message_id: int) -> OutboxEntry | None:
         return self._outbox.get(message_id)
+
+    def hook_jobs(self) -> list[HookJob]:
+        return sorted(self._hooks.values(), key=lambda j: j.id)
 
     def snapshot(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
         """One conversation with its contact and messages, all from the same commit.
@@ -402,6 +409,16 @@ class Store:
         self._require_batch()
         if self._outbox.pop(message_id, None) is not None:
             self._pending[("outbox.json", "outbox")][message_id] = None
+
+    def put_hook_job(self, job: HookJob) -> None:
+        self._require_batch()
+        self._hooks[job.id] = job
+        self._pending[("hooks.json", "hooks")][job.id] = records.hook_job_to_record(job)
+
+    def delete_hook_job(self, job_id: int) -> None:
+        self._require_batch()
+        if self._hooks.pop(job_id, None) is not None:
+            self._pending[("hooks.json", "hooks")][job_id] = None
 
     def quarantine(self, channel: str, payload: str, reason: str) -> None:
         """Keep an event that could not be ingested, for a person to look at."""

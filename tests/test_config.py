@@ -120,9 +120,9 @@ def test_unknown_key_names_file_line_key_and_fix(tmp_path):
 
 
 def test_unknown_section_is_an_error(tmp_path):
-    path = write(tmp_path, '[agent]\nname = "Aiko"\n\n[[escalation.targets]]\nname = "tier2"\n')
+    path = write(tmp_path, '[agent]\nname = "Aiko"\n\n[[webhooks]]\nname = "tier2"\n')
     message = error(path)
-    assert message.startswith(f"{path}:4: escalation is not a known section")
+    assert message.startswith(f"{path}:4: webhooks is not a known section")
 
 
 def test_unknown_channel_setting_with_schema(tmp_path):
@@ -273,3 +273,80 @@ def test_config_does_not_import_textual_or_keyring():
     code = "import sys, frontdesk.config, frontdesk.credentials; print('textual' in sys.modules, 'keyring' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+ESCALATION = """
+[escalation]
+targets = ["billing", "tier-2"]
+
+[[escalation.hooks]]
+name = "helpdesk"
+url = "https://helpdesk.example.com/api/tickets"
+timeout = 5
+
+[[escalation.hooks]]
+name = "pager"
+command = ["python3", "/usr/local/bin/page.py", "--urgent"]
+targets = ["tier-2"]
+"""
+
+
+def test_escalation_targets_and_hooks(tmp_path):
+    from frontdesk.config import EscalationConfig, HookConfig
+
+    cfg = load_config(write(tmp_path, ESCALATION))
+    assert cfg.escalation == EscalationConfig(
+        targets=("billing", "tier-2"),
+        hooks=(
+            HookConfig("helpdesk", url="https://helpdesk.example.com/api/tickets", timeout=5.0),
+            HookConfig("pager", command=("python3", "/usr/local/bin/page.py", "--urgent"), targets=("tier-2",)),
+        ),
+    )
+    assert cfg.escalation.hooks[0].secret_owner == "hook-helpdesk"
+    assert load_config(write(tmp_path, "[agent]\nname = 'A'\n")).escalation == EscalationConfig()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('targets = ["billing", "tier-2"]', "targets = \"billing\"", "2: escalation.targets must be a list of strings"),
+        ('timeout = 5', 'timeout = 0', "7: escalation.hooks[0].timeout must be between 0 and 300 seconds"),
+        ('timeout = 5', 'timeout = "5s"', '7: escalation.hooks[0].timeout must be a number (got "5s")'),
+        ('url = "https://helpdesk.example.com/api/tickets"', 'url = "helpdesk.example.com"', "6: escalation.hooks[0].url \"helpdesk.example.com\" is not an http:// or https:// URL"),
+        ('url = "https://helpdesk.example.com/api/tickets"', 'command = []', "6: escalation.hooks[0].command must name a program"),
+        ('url = "https://helpdesk.example.com/api/tickets"', 'method = "PUT"', "6: escalation.hooks[0].method is not a known key"),
+        ('name = "pager"', 'name = "helpdesk"', '10: escalation.hooks[1].name "helpdesk" is already used by escalation.hooks[0]'),
+        ('name = "pager"', 'name = "Pager Duty"', '10: escalation.hooks[1].name "Pager Duty" is not a valid hook name'),
+        ('targets = ["tier-2"]', 'targets = ["legal"]', '12: escalation.hooks[1].targets names "legal", which is not in escalation.targets'),
+        ('[escalation]', '[escalation]\nteams = []', "2: escalation.teams is not a known key in [escalation]"),
+    ],
+)
+def test_escalation_errors_are_one_line_with_file_line_and_fix(tmp_path, old, new, expected):
+    assert old in ESCALATION
+    path = write(tmp_path, ESCALATION.replace(old, new, 1))
+    message = error(path)
+    assert message.startswith(f"{path}:{expected}"), message
+
+
+def test_hook_needs_exactly_one_of_url_and_command(tmp_path):
+    both = ESCALATION.replace('timeout = 5', 'command = ["true"]')
+    assert "needs exactly one of url" in error(write(tmp_path, both))
+    neither = ESCALATION.replace('url = "https://helpdesk.example.com/api/tickets"\n', "")
+    message = error(write(tmp_path, neither))
+    assert message.startswith(f"{tmp_path / 'config.toml'}:4: escalation.hooks[0] needs exactly one of url")
+
+
+def test_hook_secret_in_the_file_is_refused_without_echoing_it(tmp_path):
+    path = write(tmp_path, ESCALATION.replace("timeout = 5", 'token = "sk-live-999"'))
+    message = error(path)
+    assert "sk-live-999" not in message
+    assert message.startswith(f"{path}:7: escalation.hooks[0].token is a secret")
+    assert "frontdesk creds set hook-helpdesk token" in message and "FRONTDESK_SECRET_HOOK_HELPDESK_TOKEN" in message
+
+
+def test_hook_url_with_credentials_is_refused_without_echoing_them(tmp_path):
+    path = write(tmp_path, ESCALATION.replace("https://helpdesk.example.com", "https://bot:hunter2@helpdesk.example.com"))
+    message = error(path)
+    assert "hunter2" not in message
+    assert message.startswith(f"{path}:6: escalation.hooks[0].url carries a user name or password")
+    assert "frontdesk creds set hook-helpdesk token" in message

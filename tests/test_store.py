@@ -242,3 +242,38 @@ def test_one_write_touches_only_small_files(tmp_path):
     # messages partition, one conversation bucket, one xid bucket, meta, manifest
     assert len(written) == 5
     assert max(written) < 40_000
+
+
+def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
+    from frontdesk.model import Ticket
+    from frontdesk.store import HookJob
+    from frontdesk.store.records import conversation_from_record
+
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        conv_id, _ = add_conversation(store)
+        with store.batch():
+            job = HookJob(store.new_id("hook"), conv_id, "helpdesk", {"reason": "refund", "n": [1, 2]}, "k1",
+                          attempts=1, next_attempt_at=T0, last_error="HTTP 503", created_at=T0)
+            store.put_hook_job(job)
+            other = HookJob(store.new_id("hook"), conv_id, "pager", {}, "k2", created_at=T0)
+            store.put_hook_job(other)
+            conv = store.conversation(conv_id)
+            conv.tickets.append(Ticket("helpdesk", "HD-7", "https://desk.example/t/7", T0))
+            store.put_conversation(conv)
+    with Store.open(root) as store:
+        assert [(j.hook, j.payload, j.key, j.attempts, j.next_attempt_at, j.last_error) for j in store.hook_jobs()] == [
+            ("helpdesk", {"reason": "refund", "n": [1, 2]}, "k1", 1, T0, "HTTP 503"),
+            ("pager", {}, "k2", 0, None, ""),
+        ]
+        assert store.conversation(conv_id).tickets == [Ticket("helpdesk", "HD-7", "https://desk.example/t/7", T0)]
+        with store.batch():
+            store.delete_hook_job(store.hook_jobs()[0].id)
+            assert store.new_id("hook") == 3  # ids are never reused
+    with Store.open(root) as store:
+        assert [j.hook for j in store.hook_jobs()] == ["pager"]
+    assert (root / "hooks.json").stat().st_mode & 0o777 == 0o600
+    # a conversation record written before tickets existed reads with none
+    old = {"channel": "sms", "contact_id": 1, "thread_key": "+1", "status": "open",
+           "created_at": T0.isoformat(), "last_activity_at": T0.isoformat()}
+    assert conversation_from_record(9, old).tickets == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from frontdesk.desk import Change, ChangeKind, Desk, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
 from frontdesk.desk.limits import WindowState
+from frontdesk.desk.hooks import HookJob
 from frontdesk.model import (
     Contact,
     Conversation,
@@ -40,9 +41,13 @@ from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySett
 from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
+from frontdesk.tui.screens.contact_dialog import ContactDialog, ContactEdit
+from frontdesk.tui.screens.escalate_dialog import EscalateDialog, Escalation
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
+from frontdesk.tui.screens.merge_confirm import ConfirmMerge
+from frontdesk.tui.screens.merge_picker import MergePicker
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
@@ -82,6 +87,7 @@ class ThreadLoaded(Message):
     others: list[Conversation]
     typing: bool
     window: WindowState | None = None
+    hooks: list[HookJob] = field(default_factory=list)
 
 
 class FrontdeskApp(App[None]):
@@ -118,7 +124,11 @@ class FrontdeskApp(App[None]):
         Binding("p", "set_priority", "Priority", show=False, id="set-priority", tooltip="Set the priority (low … urgent)"),
         Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
         Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
-        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again"),
+        Binding("x", "escalate", "Escalate", show=False, id="escalate", tooltip="Escalate to a team or tier with a reason (runs the hooks)"),
+        Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
+        Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
+        Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
+        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again (or re-run failed escalation hooks)"),
         Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
@@ -240,6 +250,7 @@ class FrontdeskApp(App[None]):
         self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
+        self.contact_panel.retry_key = self.thread.retry_key
         self.conversation_list.focus()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
@@ -306,7 +317,8 @@ class FrontdeskApp(App[None]):
         except Exception as exc:
             self._error("Could not open the conversation", exc)
             return
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window))
+        hooks = self.desk.hook_jobs(conv_id)
+        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks))
 
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
@@ -320,7 +332,7 @@ class FrontdeskApp(App[None]):
         if conv.subject:
             title.append(" · " + clean_line(conv.subject))
         self.thread.border_title = title
-        self.contact_panel.show(loaded.contact, loaded.others, conv.id)
+        self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
         self._swap_draft(conv.id)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
@@ -389,7 +401,7 @@ class FrontdeskApp(App[None]):
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
-        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET}:
+        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
             await self.reload_list(renamed=touched)
             if current is not None and (ChangeKind.RESET in kinds or current in touched):
                 if current == self.conversation_list.current_id:
@@ -399,6 +411,10 @@ class FrontdeskApp(App[None]):
             if self._typing_timer is not None:
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
+        for change in message.changes:
+            if change.kind is ChangeKind.HOOK and change.detail:
+                severity = "error" if change.failed else "information"
+                self.notify(escape(clean_line(change.detail)), title="Escalation hook", severity=severity, timeout=10 if change.failed else 5)
         if ChangeKind.CHANNEL in kinds:
             try:
                 self._update_header(await self.desk.counts())
@@ -820,6 +836,9 @@ class FrontdeskApp(App[None]):
             if m.direction is Direction.OUT and not m.private and m.kind is not MessageKind.ACTIVITY
             and m.delivery in (Delivery.FAILED, Delivery.UNCONFIRMED)
         ]
+        if conv_id is not None and not failed and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id)):
+            await self._retry_hooks(conv_id)
+            return
         if conv_id is None or not failed:
             self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
             return
@@ -829,6 +848,98 @@ class FrontdeskApp(App[None]):
             self._error("Could not retry", exc)
             return
         self.notify("Sending again.", timeout=2)
+
+    def action_escalate(self) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        name = self.names.get(conv.contact_id, "")
+        hooks = [f"{spec.name} ({'HTTP' if spec.url else 'command'})" for spec in self.desk.hooks.values()]
+        dialog = EscalateDialog(
+            self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
+        )
+        self.push_screen(dialog, lambda chosen: self._escalate(conv.id, chosen))
+
+    async def _escalate(self, conv_id: int, chosen: Escalation | None) -> None:
+        if chosen is None:
+            return
+        try:
+            jobs = await self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
+        except Exception as exc:
+            self._error("Not escalated", exc)
+            return
+        hooks = f"; running {', '.join(j.hook for j in jobs)}" if jobs else ""
+        self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
+
+    def _shown_contact(self) -> Contact | None:
+        contact = self.contact_panel.contact
+        if contact is None:
+            self.notify("No contact shown.", severity="warning")
+        return contact
+
+    def action_edit_contact(self) -> None:
+        contact = self._shown_contact()
+        if contact is not None:
+            dialog = ContactDialog(contact, cursor_blink=self._cursor_blink)
+            self.push_screen(dialog, lambda edit: self._save_contact(contact.id, edit))
+
+    async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
+        if edit is None:
+            return
+        try:
+            await self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
+        except Exception as exc:
+            self._error("Contact not saved", exc)
+            return
+        self.notify("Contact saved.", timeout=2)
+
+    def action_other_conversations(self) -> None:
+        if self._shown_contact() is not None and not self.contact_panel.focus_others():
+            self.notify("This contact has no other conversations.", severity="warning")
+
+    @on(ContactPanel.OpenConversation)
+    async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
+        """Show another conversation of the contact in the list and the thread."""
+        try:
+            conv = await self.desk.conversation(message.conversation_id)
+        except Exception as exc:
+            self._error("Could not open the conversation", exc)
+            return
+        if not in_view(conv, self.view, self.desk.agent):
+            self.view = next((v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL)
+            await self.reload_list()
+        self.conversation_list.select_id(conv.id)
+        await self.open_conversation(conv.id)
+        self.thread.focus()
+
+    def action_merge_contact(self) -> None:
+        keep = self._shown_contact()
+        if keep is not None:
+            self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
+
+    async def _confirm_merge(self, keep: Contact, other: Contact | None) -> None:
+        if other is None:
+            return
+        moving = len(await self.desk.contact_conversations(other.id))
+        self.push_screen(ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes))
+
+    async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            await self.desk.merge_contacts(keep.id, other.id)
+        except Exception as exc:
+            self._error("Contacts not merged", exc)
+            return
+        self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
+
+    async def _retry_hooks(self, conv_id: int) -> None:
+        try:
+            jobs = await self.desk.retry_hooks(conv_id)
+        except Exception as exc:
+            self._error("Could not retry the hooks", exc)
+            return
+        self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:

@@ -1,0 +1,68 @@
+"""What the escalation dialog, the contact dialog and the merge picker look like (fixed size and clock)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from frontdesk.desk import Desk
+from frontdesk.desk.hooks import HookSpec
+from frontdesk.tui.app import FrontdeskApp
+
+SIZE = (140, 40)
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        loading = [w for w in pilot.app.workers if w.group in ("thread", "merge-search")]
+        if loading:
+            await pilot.app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
+@pytest.fixture
+def hook_desk(desk_store, channels, clock, workspace):
+    """The small workspace with escalation targets and two hooks (never run here)."""
+    hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
+    desk = Desk(desk_store, channels, agent="Aiko", clock=clock, escalation_targets=["billing", "tier-2"], hooks=hooks)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages))
+    finally:
+        loop.close()
+    return desk
+
+
+def make_app(desk, clock) -> FrontdeskApp:
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
+
+
+def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clock):
+    async def escalate_without_reason(pilot):
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(hook_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason)
+
+
+def test_merge_picker_searching(snap_compare, desk, clock):
+    async def search_bob(pilot):
+        await settle(pilot)
+        await pilot.press("m", *"example")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_bob)
+
+
+def test_contact_dialog(snap_compare, desk, clock):
+    async def edit_contact(pilot):
+        await settle(pilot)
+        await pilot.press("j", "i")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=edit_contact)
