@@ -167,7 +167,7 @@ def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
 def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
                 canned_path: Path | None = None) -> None:
     """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
-    from frontdesk.config import UIConfig
+    from frontdesk.config import UIConfig, downloads_dir
     from frontdesk.tui.app import FrontdeskApp
     from frontdesk.tui.notify import NotifySettings
 
@@ -179,6 +179,7 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
         theme=ui.theme,
         notifications=NotifySettings.from_environment(ui.notify, ui.bell, ui.desktop),
         canned=canned_path,
+        downloads_dir=downloads_dir(),
     )
 
     async def session() -> None:

@@ -1247,6 +1247,12 @@ class DemoBackend(Backend):
 
     # -- sending
 
+    async def fetch_attachment(self, ref: str) -> bytes:
+        """A simulated file: a short text naming it (the demo world has no real files)."""
+        if not ref.startswith("demo:"):
+            raise PermanentError("not a demo attachment")
+        return f"frontdesk demo attachment: {ref.removeprefix('demo:')}\n".encode()
+
     async def send(self, outgoing: Outgoing) -> SendResult:
         """Accept the reply; receipts and the customer's answer follow in the background."""
         if not (outgoing.to or outgoing.thread_key):

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 import uuid
-from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from frontdesk.backends.base import Backend, ConfigError
+from frontdesk.backends.base import Backend, BackendError, ConfigError
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
@@ -715,6 +717,29 @@ class Desk:
             self.store.put_contact(contact)
         self._publish_contact(contact.id)
         return contact
+
+    async def save_attachment(self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]) -> Path:
+        """Download attachment `index` of a message into `downloads_dir`; returns the new file's path.
+
+        The file name is the attachment's, made safe (no folders, no traversal, no reserved
+        names) and never overwriting: the path is always inside `downloads_dir`.
+        """
+        conv = await self.conversation(conv_id)
+        message = next((m for m in self.store.messages(conv_id) if m.id == message_id), None)
+        if message is None or not 0 <= index < len(message.attachments):
+            raise DeskError(f"no attachment {index + 1} on message #{message_id}")
+        attachment = message.attachments[index]
+        if not attachment.ref:
+            raise DeskError(f"{attachment.name!r} cannot be downloaded: the channel sent no way to fetch it")
+        backend = self.channels.get(conv.channel)
+        if backend is None:
+            raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
+        try:
+            return await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
+        except NotImplementedError as exc:
+            raise DeskError(str(exc)) from None
+        except (BackendError, OSError) as exc:
+            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
 
     async def merge_contacts(self, keep_id: int, other_id: int) -> Contact:
         """Merge contact `other_id` into `keep_id`: identities, emails, phones, notes and

@@ -304,3 +304,61 @@ async def test_large_list_is_virtualized(tmp_path, clock, count):
             assert app.conversation_list.current_id == count
             assert f"Customer {count}" in "\n".join(rendered(app.conversation_list))
             assert len(app.conversation_list.children) == 0  # no widget per row
+
+
+async def downloads_done(app) -> None:
+    saving = [w for w in app.workers if w.group == "downloads"]
+    if saving:  # never an empty list: that waits for every worker, the change feed included
+        await app.workers.wait_for_complete(saving)
+
+
+async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(desk, clock, channels, tmp_path):
+    from frontdesk.model import Attachment
+
+    files = {"ref-1": b"%PDF-1.7 the invoice", "ref-2": b"a photo"}
+
+    async def fetch_attachment(ref: str) -> bytes:
+        return files[ref]
+
+    channels["wa"].fetch_attachment = fetch_attachment
+    hostile = Attachment("../../\x1b]52;c;aGk=\x07evil\u202e.pdf", "application/pdf", 20, ref="ref-1")
+    await desk.ingest("wa", [Inbound("in-files", "+15550001", ContactRef("+15550001", "Mia Tanaka"), "Here you go",
+                                     attachments=[hostile, Attachment("photo.jpg", "image/jpeg", 7, ref="ref-2")])])
+    downloads = tmp_path / "downloads"
+    app = make_app(desk, clock, downloads_dir=downloads)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert app.conversation_list.current_id == 1
+        await pilot.press("d")
+        await settle(pilot)
+        labels = [str(o.prompt) for o in app.screen.query_one("#choices").options]
+        assert "evil" in labels[0] and labels[1].startswith("photo.jpg")  # the newest message's files first
+        assert not any("\x1b" in label or "\u202e" in label for label in labels)
+        assert any(label.startswith("receipt.pdf") for label in labels), "older files of the thread are offered too"
+        await pilot.press("enter")
+        await downloads_done(app)
+        await settle(pilot)
+        saved = list(downloads.iterdir())
+        assert len(saved) == 1 and saved[0].read_bytes() == files["ref-1"]
+        assert saved[0].parent == downloads and "/" not in saved[0].name and "\x1b" not in saved[0].name
+        assert not (tmp_path / "evil.pdf").exists()
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(list(downloads.iterdir())) == 1, "escape saves nothing"
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # the second file of the newest message
+        await settle(pilot)
+        await downloads_done(app)
+        assert (downloads / "photo.jpg").read_bytes() == files["ref-2"]
+
+
+async def test_save_attachment_without_a_ref_or_running_channel_is_a_clear_error(desk, tmp_path):
+    from frontdesk.desk import DeskError
+
+    with pytest.raises(DeskError, match="receipt.pdf.*cannot be downloaded"):
+        await desk.save_attachment(1, 2, 0, tmp_path)
+    with pytest.raises(DeskError, match="no attachment 2"):
+        await desk.save_attachment(1, 2, 1, tmp_path)

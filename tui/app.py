@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+import platformdirs
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
@@ -55,6 +56,7 @@ from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
+from frontdesk.tui.widgets.formatting import clock_time, human_size
 from frontdesk.tui.widgets.thread_view import ThreadView
 
 COALESCE_SECONDS = 0.03
@@ -124,6 +126,8 @@ class FrontdeskApp(App[None]):
         Binding("p", "set_priority", "Priority", show=False, id="set-priority", tooltip="Set the priority (low … urgent)"),
         Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
         Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
+        Binding("d", "save_attachment", "Save file", show=False, id="save-attachment",
+                tooltip="Save an attachment of this thread to the downloads folder"),
         Binding("x", "escalate", "Escalate", show=False, id="escalate", tooltip="Escalate to a team or tier with a reason (runs the hooks)"),
         Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
         Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
@@ -154,6 +158,7 @@ class FrontdeskApp(App[None]):
         terminal: TerminalOutput | None = None,
         local_tz: tzinfo | None = None,
         canned: CannedLibrary | Path | None = None,
+        downloads_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.terminal = terminal or TerminalOutput(self.bell)
@@ -163,6 +168,8 @@ class FrontdeskApp(App[None]):
         self.notifier = Notifier(desk, notifications or NotifySettings(), self.terminal.write, self.terminal.bell,
                                  name=title)
         self.desk = desk
+        self.downloads_dir = downloads_dir
+        """Where `d` saves attachments (None: a frontdesk folder in the user's downloads folder)."""
         self.canned = canned if isinstance(canned, CannedLibrary) else CannedLibrary(canned)
         """The canned replies: the agent's canned.toml (re-read when it changes) or the shipped examples."""
         self.clock = clock or desk.now
@@ -788,6 +795,32 @@ class FrontdeskApp(App[None]):
 
         labels = [p.value for p in PRIORITY_CHOICES]
         self.push_screen(PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked)
+
+    def action_save_attachment(self) -> None:
+        """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
+        conv_id = self.thread.conversation_id
+        files = [(m, i, a) for m in reversed(self.thread.messages) for i, a in enumerate(m.attachments)]
+        if conv_id is None or not files:
+            self.notify("No attachments in this thread.", severity="warning")
+            return
+        labels = [f"{a.name} · {a.mime} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())}" for m, _, a in files]
+
+        def picked(choice: int | None) -> None:
+            if choice is not None:
+                message, index, _ = files[choice]
+                self.save_attachment(conv_id, message.id, index)
+
+        self.push_screen(PickerDialog("Save attachment", labels), picked)
+
+    @work(group="downloads", exit_on_error=False)
+    async def save_attachment(self, conv_id: int, message_id: int, index: int) -> None:
+        folder = self.downloads_dir or platformdirs.user_downloads_path() / "frontdesk"
+        try:
+            path = await self.desk.save_attachment(conv_id, message_id, index, folder)
+        except Exception as exc:
+            self._error("Attachment not saved", exc)
+            return
+        self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
 
     async def action_edit_labels(self) -> None:
         conv = self._current()
