@@ -6,10 +6,15 @@ Keep fixtures generic and documented; append new ones below with a docstring eac
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+
+# helper modules beside the tests (pilot_helpers, email_servers, fakes) import by name
+sys.path.insert(0, str(Path(__file__).parent))
 
 from frontdesk.backends.base import Backend
 from frontdesk.model import (

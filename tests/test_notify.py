@@ -22,6 +22,7 @@ from frontdesk.tui.notify import (
     tmux_passthrough,
 )
 from frontdesk.tui.terminal import TerminalOutput
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
@@ -179,15 +180,6 @@ def make_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True
     app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=recorder,
                        notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
     return app, recorder
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in pilot.app.workers if w.group == "thread"]
-        if loading:
-            await pilot.app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:

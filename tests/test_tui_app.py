@@ -14,6 +14,7 @@ from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.composer import NOTE_TITLE
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 
@@ -33,17 +34,6 @@ def screen_text(app) -> str:
     svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
     text = re.sub(r"<[^>]+>", "", svg)
     return html.unescape(text).replace("\xa0", " ")
-
-
-async def settle(pilot) -> None:
-    """Let messages, change bursts and thread loads finish (the change feed worker runs forever)."""
-    app = pilot.app
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in app.workers if w.group == "thread"]
-        if loading:  # never an empty list: that waits for every worker, the change feed included
-            await app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:

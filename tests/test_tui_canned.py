@@ -14,6 +14,7 @@ from frontdesk.model import Contact, Conversation, Identity
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 CANNED = '''
@@ -62,15 +63,6 @@ def screen_text(app) -> str:
 def notices(app) -> str:
     """The text of the notifications on screen, one line each."""
     return "\n".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        busy = [w for w in pilot.app.workers if w.group in ("thread", "window")]
-        if busy:
-            await pilot.app.workers.wait_for_complete(busy)
-    await pilot.pause()
 
 
 async def set_window(desk, conv_id: int, expires) -> None:
@@ -403,3 +395,12 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
         await pilot.press("j")
         await settle(pilot)
         assert app.composer.text == "vip" and app.composer.mode == "note"
+
+
+def test_snapshot_ask_dialog(snap_compare, desk, clock):
+    async def refund_asks_the_order_number(pilot):
+        await settle(pilot)
+        await pilot.press("c", *"refund", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=refund_asks_the_order_number)

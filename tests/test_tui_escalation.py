@@ -22,6 +22,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 
@@ -36,16 +37,6 @@ def screen_text(app) -> str:
 def thread_text(app) -> str:
     """The thread's wrapped lines joined back, whitespace folded, bars removed."""
     return " ".join(" ".join(line.replace("▌", " ").replace("┃", " ").split()) for line in app.thread.plain_lines)
-
-
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in app.workers if w.group in ("thread", "merge-search")]
-        if loading:
-            await app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:

@@ -9,17 +9,9 @@ import pytest
 from frontdesk.desk import Desk
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.tui.app import FrontdeskApp
+from pilot_helpers import settle
 
 SIZE = (140, 40)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in pilot.app.workers if w.group in ("thread", "merge-search")]
-        if loading:
-            await pilot.app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 @pytest.fixture
@@ -66,3 +58,14 @@ def test_contact_dialog(snap_compare, desk, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=edit_contact)
+
+
+def test_merge_confirmation(snap_compare, desk, clock):
+    async def confirm_bob(pilot):
+        await settle(pilot)
+        await pilot.press("m", *"bob")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=confirm_bob)

@@ -11,6 +11,7 @@ from frontdesk.keymaps.loader import load_keymap
 from frontdesk.model import Status
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.help_screen import HelpScreen
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 
@@ -39,15 +40,6 @@ def help_rows(app) -> dict[str, str]:
         if len(cells) >= 2:
             rows.setdefault(cells[1], cells[0])
     return rows
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in pilot.app.workers if w.group == "thread"]
-        if loading:
-            await pilot.app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from frontdesk.tui.app import FrontdeskApp
+from pilot_helpers import settle
 
 SIZE = (140, 40)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in pilot.app.workers if w.group == "thread"]
-        if loading:
-            await pilot.app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 def make_app(desk, clock) -> FrontdeskApp:

@@ -16,6 +16,7 @@ from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
+from pilot_helpers import settle
 
 SIZE = (140, 40)
 
@@ -37,17 +38,6 @@ def thread_text(app) -> str:
 
 def listed(app) -> list[int]:
     return [c.id for c in app.conversation_list.conversations]
-
-
-async def settle(pilot) -> None:
-    """Let messages, change bursts and thread loads finish (the change feed worker runs forever)."""
-    app = pilot.app
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in app.workers if w.group in ("thread", "search")]
-        if loading:
-            await app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:

@@ -5,17 +5,9 @@ from __future__ import annotations
 from datetime import timezone
 
 from frontdesk.tui.app import FrontdeskApp
+from pilot_helpers import settle
 
 SIZE = (140, 40)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        loading = [w for w in pilot.app.workers if w.group in ("thread", "search")]
-        if loading:
-            await pilot.app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 def make_app(desk, clock) -> FrontdeskApp:
@@ -62,3 +54,23 @@ def test_search_screen(snap_compare, desk, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)
+
+
+def test_assign_picker(snap_compare, desk, clock):
+    async def pick_agent(pilot):
+        await settle(pilot)
+        await pilot.press("A")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=pick_agent)
+
+
+def test_labels_dialog(snap_compare, desk, clock):
+    async def add_a_label(pilot):
+        await pilot.app.desk.label(1, add=["vip"])
+        await pilot.app.desk.label(4, add=["refund"])
+        await settle(pilot)
+        await pilot.press("l", *"ref")
+        await settle(pilot)
+
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=add_a_label)

@@ -1,0 +1,17 @@
+"""Pilot helpers shared by the console tests (not a test module: conftest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+#: worker groups whose work a test waits for: thread loads, the window badge, contact search, downloads
+BUSY_GROUPS = frozenset({"thread", "window", "merge-search", "downloads"})
+
+
+async def settle(pilot) -> None:
+    """Let messages, change bursts and the app's short workers finish (the change feed runs forever)."""
+    app = pilot.app
+    for _ in range(3):
+        await pilot.pause(0.05)
+        busy = [w for w in app.workers if w.group in BUSY_GROUPS]
+        if busy:  # never an empty list: that waits for every worker, the change feed included
+            await app.workers.wait_for_complete(busy)
+    await pilot.pause()
