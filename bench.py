@@ -500,15 +500,11 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
                 sent = time.perf_counter()
                 app.conversation_list.action_cursor_down()
                 target = app.conversation_list.current_id
-                while app.thread.conversation_id != target:
-                    await probe.next_frame()
-                shown.append(probe.last_at - sent)
+                shown.append(await _drawn_when(probe, lambda: app.thread.conversation_id == target) - sent)
             opened = None
             if cache.long_thread_id is not None and app.conversation_list.select_id(cache.long_thread_id):
                 sent = time.perf_counter()
-                while app.thread.conversation_id != cache.long_thread_id:
-                    await probe.next_frame(timeout=60)
-                opened = probe.last_at - sent
+                opened = await _drawn_when(probe, lambda: app.thread.conversation_id == cache.long_thread_id) - sent
                 app.thread.focus()
                 await probe.quiet()
                 thread_lat = await press_latencies(app, probe, thread_keys, settle)
@@ -545,12 +541,41 @@ async def pilot_latencies(pilot: Any, keys: Iterable[str]) -> list[float]:
     return latencies
 
 
+async def _drawn_when(probe: FrameProbe, condition: Callable[[], bool], timeout: float = 60.0) -> float:
+    """End of the last frame drawn once `condition` holds (the screen showing that state)."""
+    end = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > end:
+            raise TimeoutError("the app did not reach the expected state")
+        try:
+            await probe.next_frame(timeout=0.1)
+        except TimeoutError:
+            pass
+    await probe.quiet(0.03)
+    return probe.last_at
+
+
 async def _thread_settled(app: Any, probe: FrameProbe) -> None:
     """Wait for thread loads to finish and the screen to catch up."""
     loading = [w for w in app.workers if w.group == "thread" and not w.is_finished]
     if loading:  # (an empty list would mean "every worker", the change feed included)
         await app.workers.wait_for_complete(loading)
     await probe.quiet(0.03)
+
+
+def _visible_threads(app: Any, by_id: dict[int, Any]) -> list[Any]:
+    """Threads of the conversations in the list's viewport.
+
+    The list keeps its cursor on the agent's conversation, so arrivals in others push it
+    down and the list scrolls with it: a message for a conversation off screen is never
+    "on screen". Live traffic goes to what the agent can see.
+    """
+    from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
+
+    listing = app.conversation_list
+    top = round(listing.scroll_y) // ROW_HEIGHT
+    rows = max(1, listing.scrollable_content_region.height // ROW_HEIGHT)
+    return [by_id[c.id] for c in listing.conversations[top : top + rows] if c.id in by_id]
 
 
 def _inbound(thread: Any, seq: int, text: str) -> Any:
@@ -589,6 +614,7 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
 
     seq = seq_start
     rng = random.Random(3)
+    by_id = {t.conversation_id: t for t in cache.threads}
     with Store.open(cache.root) as store:
         desk = Desk(store, agent="Aiko")
         app = FrontdeskApp(desk, cursor_blink=False)
@@ -608,7 +634,7 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
                     else:
                         behind = max(behind, -delay)
                     seq += 1
-                    thread = rng.choice(cache.threads)
+                    thread = rng.choice(_visible_threads(app, by_id) or cache.threads)
                     conv_of[seq] = thread.conversation_id
                     sent_at[seq] = time.perf_counter()
                     await desk.ingest(thread.channel, [_inbound(thread, seq, "is my parcel on its way?")])
