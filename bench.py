@@ -643,7 +643,6 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
                     await asyncio.sleep(0.02)
                 lat = [shown_at[s] - sent_at[s] for s in range(first, seq + 1) if s in shown_at]
                 missing = (seq + 1 - first) - len(lat)
-                achieved = count / (time.perf_counter() - start) if count else 0
                 p95 = percentile(lat, 95) * 1000
                 report.add(f"live.{rate}.p50", f"live arrival p50 at {rate} msg/s", percentile(lat, 50) * 1000, "ms")
                 target = "< 50 ms" if rate >= 100 else ""

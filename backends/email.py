@@ -606,8 +606,6 @@ class EmailBackend(Backend):
                     await self._close(imap)
 
     async def _idle(self, sink: Sink, imap: Imap, folder: str) -> None:
-        import aioimaplib
-
         client = imap.client
         cfg = imap.cfg
         while True:

@@ -39,7 +39,6 @@ from frontdesk.store.storage import (
     CommitLock,
     commit_files,
     ensure_private_dir,
-    read_json,
     recover,
 )
 

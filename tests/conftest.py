@@ -154,13 +154,22 @@ def desk_store(tmp_path):
 
 
 @pytest.fixture
-def desk(desk_store, channels, clock, workspace):
-    """A Desk (agent Aiko, fixed clock) loaded with the small workspace; not started."""
+def make_desk(desk_store, channels, clock, workspace):
+    """Build the one Desk of a test on the small workspace, with Desk options (hooks, targets…)."""
     from frontdesk.desk import Desk
 
-    d = Desk(desk_store, channels, agent="Aiko", agents=["Ben"], clock=clock)
-    run_sync(d.load_workspace(workspace.contacts, workspace.conversations, workspace.messages))
-    return d
+    def make(**options) -> Desk:
+        d = Desk(desk_store, channels, agent="Aiko", clock=clock, **{"agents": ["Ben"], **options})
+        run_sync(d.load_workspace(workspace.contacts, workspace.conversations, workspace.messages))
+        return d
+
+    return make
+
+
+@pytest.fixture
+def desk(make_desk):
+    """A Desk (agent Aiko, teammate Ben, fixed clock) loaded with the small workspace; not started."""
+    return make_desk()
 
 
 def run_sync(coro):

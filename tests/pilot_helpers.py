@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 #: worker groups whose work a test waits for: thread loads, the window badge, contact search, downloads
 BUSY_GROUPS = frozenset({"thread", "window", "merge-search", "downloads"})
 
@@ -15,3 +17,12 @@ async def settle(pilot) -> None:
         if busy:  # never an empty list: that waits for every worker, the change feed included
             await app.workers.wait_for_complete(busy)
     await pilot.pause()
+
+
+async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
+    """Settle until `predicate()` holds; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await settle(pilot)

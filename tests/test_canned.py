@@ -22,7 +22,6 @@ from frontdesk.desk.canned import (
     asks,
     fill,
     load_canned,
-    parse_canned,
     rank,
     subsequence_span,
     variables_for,

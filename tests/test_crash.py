@@ -10,7 +10,6 @@ Reliability section gives the figures of the long run.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess

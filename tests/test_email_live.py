@@ -22,7 +22,7 @@ import email_servers as servers  # noqa: E402
 
 from frontdesk.backends.email import EmailBackend, message_id_for, read_cursor  # noqa: E402
 from frontdesk.backends.email_parse import AUTO_PREFIX, QUOTE_MARKER  # noqa: E402
-from frontdesk.desk import ChangeKind, Desk  # noqa: E402
+from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import ChannelStatus, Direction  # noqa: E402
 from frontdesk.store import Store  # noqa: E402
 
@@ -207,7 +207,7 @@ async def test_reply_reaches_smtp_with_threading_headers_and_sent_copy(dovecot, 
     # the customer answers our reply: it joins the same conversation (References, and In-Reply-To only)
     await dovecot.append(mail(subject="Re: Broken lamp", msgid="<q2@customer.test>", In_Reply_To=m["Message-ID"],
                               References=f"<earlier@customer.test> <q1@customer.test> {m['Message-ID']}",
-                              body=f"Thanks!\n\nOn Monday Example Support wrote:\n> Sorry about the lamp"))
+                              body="Thanks!\n\nOn Monday Example Support wrote:\n> Sorry about the lamp"))
     await dovecot.append(mail(subject="Re: Broken lamp", msgid="<q3@customer.test>", In_Reply_To=m["Message-ID"],
                               body="One more thing."))
     await b.fetch_once(desk)

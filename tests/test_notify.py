@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from frontdesk.tui.notify import (
     tmux_passthrough,
 )
 from frontdesk.tui.terminal import TerminalOutput
-from pilot_helpers import settle
+from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
@@ -180,14 +179,6 @@ def make_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True
     app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=recorder,
                        notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
     return app, recorder
-
-
-async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await settle(pilot)
 
 
 def inbound(external_id, address, name, body, when):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from datetime import timedelta
@@ -14,7 +13,7 @@ from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.composer import NOTE_TITLE
-from pilot_helpers import settle
+from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
 
@@ -34,14 +33,6 @@ def screen_text(app) -> str:
     svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
     text = re.sub(r"<[^>]+>", "", svg)
     return html.unescape(text).replace("\xa0", " ")
-
-
-async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await settle(pilot)
 
 
 async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from frontdesk.desk import Desk, View
+from frontdesk.desk import View
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.model import Priority, Status
 from frontdesk.tui.app import FrontdeskApp
@@ -22,7 +21,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import settle
+from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
 
@@ -39,14 +38,6 @@ def thread_text(app) -> str:
     return " ".join(" ".join(line.replace("▌", " ").replace("┃", " ").split()) for line in app.thread.plain_lines)
 
 
-async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await settle(pilot)
-
-
 @pytest.fixture
 def helpdesk():
     server = HelpdeskServer()
@@ -55,16 +46,9 @@ def helpdesk():
 
 
 @pytest.fixture
-def hook_desk(desk_store, channels, clock, workspace, helpdesk):
+def hook_desk(make_desk, helpdesk):
     """The small workspace on a desk with targets billing/tier-2 and an HTTP hook on the loopback helpdesk."""
-    desk = Desk(desk_store, channels, agent="Aiko", agents=["Ben"], clock=clock,
-                escalation_targets=["billing", "tier-2"], hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)])
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages))
-    finally:
-        loop.close()
-    return desk
+    return make_desk(escalation_targets=["billing", "tier-2"], hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)])
 
 
 def make_app(desk, clock) -> FrontdeskApp:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
-from frontdesk.desk import Desk
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.tui.app import FrontdeskApp
 from pilot_helpers import settle
@@ -15,16 +13,10 @@ SIZE = (140, 40)
 
 
 @pytest.fixture
-def hook_desk(desk_store, channels, clock, workspace):
+def hook_desk(make_desk):
     """The small workspace with escalation targets and two hooks (never run here)."""
     hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
-    desk = Desk(desk_store, channels, agent="Aiko", clock=clock, escalation_targets=["billing", "tier-2"], hooks=hooks)
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages))
-    finally:
-        loop.close()
-    return desk
+    return make_desk(agents=(), escalation_targets=["billing", "tier-2"], hooks=hooks)
 
 
 def make_app(desk, clock) -> FrontdeskApp:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from datetime import datetime, timedelta, timezone
@@ -16,7 +15,7 @@ from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
-from pilot_helpers import settle
+from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
 
@@ -38,14 +37,6 @@ def thread_text(app) -> str:
 
 def listed(app) -> list[int]:
     return [c.id for c in app.conversation_list.conversations]
-
-
-async def wait_until(pilot, predicate, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await settle(pilot)
 
 
 async def test_number_keys_jump_to_views_and_the_tab_line_counts_each(desk, clock):
