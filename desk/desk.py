@@ -725,7 +725,7 @@ class Desk:
         names) and never overwriting: the path is always inside `downloads_dir`.
         """
         conv = await self.conversation(conv_id)
-        message = next((m for m in self.store.messages(conv_id) if m.id == message_id), None)
+        message = self.store.message(conv_id, message_id)
         if message is None or not 0 <= index < len(message.attachments):
             raise DeskError(f"no attachment {index + 1} on message #{message_id}")
         attachment = message.attachments[index]
