@@ -803,7 +803,8 @@ class FrontdeskApp(App[None]):
         if conv_id is None or not files:
             self.notify("No attachments in this thread.", severity="warning")
             return
-        labels = [f"{a.name} · {a.mime} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())}" for m, _, a in files]
+        # name, size and when first: the picker is narrow and cuts the end (the type) off long lines
+        labels = [f"{a.name} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())} · {a.mime}" for m, _, a in files]
 
         def picked(choice: int | None) -> None:
             if choice is not None:
