@@ -9,8 +9,8 @@ so the ratio holds on a noisy machine:
   the peak RSS of that process (also after a search built its index) is the memory figure;
 - keypress latency: key event to the end of the next frame, moving in the list and paging
   the long thread, vs a bare Textual app of the same size whose key handler repaints one
-  line. Both apps run headless with the same frame probe, which also turns each frame
-  into the bytes a terminal would receive, so that work is counted too;
+  line. Both apps run under the same probe driver, which receives each frame as the bytes
+  a terminal would (Textual renders them), so that work is counted too;
 - live arrival: an inbound message handed to `desk.ingest` until a frame shows it, at two
   rates;
 - ingest: messages persisted per second in batches, and one single write into a cache of
@@ -345,39 +345,57 @@ def measure_cold_start(big: Cache, empty: Cache, runs: int, report: Report) -> N
     report.add("memory.peak_rss_search", "peak RSS, same after a search (index built)", after, "MB", "< 300 MB", after < 300)
 
 
-# ---- frames, keys, live arrival (headless, with a frame probe) --------------------------------
+# ---- frames, keys, live arrival (in process, under a frame-probe driver) --------------------------------
 
 
 class FrameProbe:
-    """Times every frame an app sends and keeps the text a terminal would receive.
+    """Times every frame an app sends to its terminal and keeps the text the terminal receives.
 
-    Textual has no public per-frame hook: this wraps the app's `_display`, which a headless
-    app calls with each compositor update and then skips, and renders that update to the
-    terminal byte string itself, so the cost is the same as on a real terminal.
+    The app runs under this probe's driver (`App.driver_class`, public): a headless driver
+    that says it is not headless, so Textual renders every compositor update to the
+    terminal byte string and hands it to `Driver.write`, then calls `Driver.flush` once the
+    frame is out. The flush is the frame's end. Set it up before the app runs:
+    `app.driver_class = probe.driver_class`.
     """
 
-    def __init__(self, app: Any, on_frame: Callable[[float, str], None] | None = None) -> None:
-        self.app = app
+    def __init__(self, on_frame: Callable[[float, str], None] | None = None) -> None:
         self.frames = 0
         self.last_at = 0.0
         self.on_frame = on_frame
         self._waiter: asyncio.Event | None = None
-        original = app._display
+        self._pending: list[str] = []
+        self.driver_class = self._make_driver_class()
 
-        def display(screen: Any, renderable: Any) -> None:
-            original(screen, renderable)
-            if renderable is None:
-                return
-            text = renderable.render_segments(app.console)
-            now = time.perf_counter()
-            self.frames += 1
-            self.last_at = now
-            if self.on_frame is not None:
-                self.on_frame(now, text)
-            if self._waiter is not None:
-                self._waiter.set()
+    def _make_driver_class(self) -> type:
+        from textual.drivers.headless_driver import HeadlessDriver
 
-        app._display = display
+        probe = self
+
+        class ProbeDriver(HeadlessDriver):
+            @property
+            def is_headless(self) -> bool:
+                return False  # so the app renders each frame for a terminal
+
+            def write(self, data: str) -> None:
+                probe._pending.append(data)
+
+            def flush(self) -> None:
+                probe._frame_done()
+
+        return ProbeDriver
+
+    def _frame_done(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        now = time.perf_counter()
+        self.frames += 1
+        self.last_at = now
+        if self.on_frame is not None:
+            self.on_frame(now, text)
+        if self._waiter is not None:
+            self._waiter.set()
 
     async def next_frame(self, timeout: float = 5.0) -> float:
         """Wait for the next frame; the time it ended."""
@@ -396,6 +414,12 @@ class FrameProbe:
             await asyncio.sleep(gap)
             if self.frames == before:
                 return
+
+
+def probed(app: Any, probe: FrameProbe) -> Any:
+    """`app`, set to run under `probe`'s driver."""
+    app.driver_class = probe.driver_class
+    return app
 
 
 async def press_latencies(app: Any, probe: FrameProbe, keys: Iterable[str], settle: Callable[[], Any] | None = None) -> list[float]:
@@ -473,19 +497,19 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     thread_keys = ["pageup"] * half + ["pagedown"] * half
 
     pilot_keys = list_keys[: max(1, presses // 4)]
-    bare = bare_app()
-    async with bare.run_test(size=TERMINAL) as pilot:
+    probe = FrameProbe()
+    bare = probed(bare_app(), probe)
+    async with bare.run_test(size=TERMINAL, headless=False) as pilot:
         await pilot.pause()
-        probe = FrameProbe(bare)
         bare_list = await press_latencies(bare, probe, list_keys)
         bare_thread = await press_latencies(bare, probe, thread_keys)
         bare_pilot = await pilot_latencies(pilot, pilot_keys)
 
     with Store.open(cache.root) as store:
         desk = Desk(store, agent="Aiko")
-        app = FrontdeskApp(desk, cursor_blink=False)
-        async with app.run_test(size=TERMINAL) as pilot:
-            probe = FrameProbe(app)
+        probe = FrameProbe()
+        app = probed(FrontdeskApp(desk, cursor_blink=False), probe)
+        async with app.run_test(size=TERMINAL, headless=False) as pilot:
             await _thread_settled(app, probe)
 
             async def settle() -> None:
@@ -617,9 +641,9 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
     by_id = {t.conversation_id: t for t in cache.threads}
     with Store.open(cache.root) as store:
         desk = Desk(store, agent="Aiko")
-        app = FrontdeskApp(desk, cursor_blink=False)
-        async with app.run_test(size=TERMINAL) as pilot:
-            probe = FrameProbe(app, on_frame)
+        probe = FrameProbe(on_frame)
+        app = probed(FrontdeskApp(desk, cursor_blink=False), probe)
+        async with app.run_test(size=TERMINAL, headless=False):
             await _thread_settled(app, probe)
             for rate in rates:
                 first = seq + 1
