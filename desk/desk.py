@@ -26,7 +26,7 @@ from frontdesk.desk.contacts import check_attributes, check_notes, merged_contac
 from frontdesk.desk.hooks import HookError, HookSpec, build_payload, run_hook
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.outbox import after_failure, backoff, may_replace
-from frontdesk.desk.views import Filters, Sort, View, filter_conversations, in_view, sort_conversations
+from frontdesk.desk.views import Filters, Sort, View, ViewTally, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
@@ -226,20 +226,23 @@ class Desk:
         return self._broker.subscribe()
 
     async def conversations(
-        self, view: View = View.ALL, *, sort: Sort = Sort.ACTIVITY, filters: Filters = Filters()
+        self, view: View = View.ALL, *, sort: Sort | None = Sort.ACTIVITY, filters: Filters = Filters()
     ) -> list[Conversation]:
-        """The conversations of `view` that match `filters`, in the order of `sort`."""
+        """The conversations of `view` that match `filters`, in the order of `sort` (None: any order)."""
         found = [c for c in self.store.conversations() if in_view(c, view, self.agent)]
-        return sort_conversations(filter_conversations(found, filters), sort)
+        if filters.active:
+            found = filter_conversations(found, filters)
+        return found if sort is None else sort_conversations(found, sort)
 
     async def counts(self, filters: Filters = Filters()) -> dict[View, int]:
         """How many conversations each view holds (those matching `filters`)."""
-        counts = dict.fromkeys(View, 0)
-        for conv in filter_conversations(self.store.conversations(), filters):
-            for view in View:
-                if in_view(conv, view, self.agent):
-                    counts[view] += 1
-        return counts
+        return (await self.tally(filters)).counts()
+
+    async def tally(self, filters: Filters = Filters()) -> ViewTally:
+        """View counts over every conversation, for a console to keep up to date from the change feed."""
+        tally = ViewTally(self.agent, filters)
+        tally.reset(self.store.conversations())
+        return tally
 
     async def labels(self) -> list[str]:
         """Every label in use on any conversation, sorted."""

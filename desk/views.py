@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 from frontdesk.model import Conversation, Priority, Status
 
@@ -51,6 +52,63 @@ def in_view(conv: Conversation, view: View, agent: str) -> bool:
     return False
 
 
+class ViewTally:
+    """How many conversations each view holds, kept up to date one conversation at a time.
+
+    Membership depends only on a few facts of a conversation (status, whose it is, whether
+    it is escalated, whether it passes the filters), so conversations are tallied by those
+    facts, and each distinct set of facts is tested against the views once when counting.
+    """
+
+    def __init__(self, agent: str, filters: Filters | None = None) -> None:
+        self.agent = agent
+        self.filters = filters if filters is not None else Filters()
+        self._facts: dict[int, tuple[Status, str | None, bool] | None] = {}
+        self._tally: dict[tuple[Status, str | None, bool], int] = {}
+
+    def reset(self, conversations: Iterable[Conversation]) -> None:
+        self._facts.clear()
+        self._tally.clear()
+        for conv in conversations:
+            self.update(conv)
+
+    def update(self, conv: Conversation) -> None:
+        """Count `conv` as it is now (replacing what was counted for it before)."""
+        self._uncount(conv.id)
+        facts = self._facts_of(conv)
+        self._facts[conv.id] = facts
+        if facts is not None:
+            self._tally[facts] = self._tally.get(facts, 0) + 1
+
+    def remove(self, conv_id: int) -> None:
+        self._uncount(conv_id)
+        self._facts.pop(conv_id, None)
+
+    def counts(self) -> dict[View, int]:
+        counts = dict.fromkeys(View, 0)
+        for (status, whose, escalated), n in self._tally.items():
+            sample = Conversation(
+                id=0, channel="", thread_key="", contact_id=0, status=status,
+                assignee=None if whose is None else (self.agent if whose == "me" else f"{self.agent}\x00other"),
+                team="escalated" if escalated else None,
+            )
+            for view in View:
+                if in_view(sample, view, self.agent):
+                    counts[view] += n
+        return counts
+
+    def _uncount(self, conv_id: int) -> None:
+        old = self._facts.get(conv_id)
+        if old is not None:
+            self._tally[old] -= 1
+
+    def _facts_of(self, conv: Conversation) -> tuple[Status, str | None, bool] | None:
+        if self.filters.active and not self.filters.matches(conv):
+            return None
+        whose = None if conv.assignee is None else ("me" if conv.assignee == self.agent else "other")
+        return (conv.status, whose, conv.team is not None)
+
+
 # ---- sorting ----------------------------------------------------------------------------
 
 
@@ -79,13 +137,28 @@ def sort_conversations(conversations: Iterable[Conversation], sort: Sort) -> lis
     at the top; the answered ones follow, newest activity first. ACTIVITY: newest
     `last_activity_at` first. Ties keep the id order (lowest first), so the order is stable.
     """
-    by_id = sorted(conversations, key=lambda c: c.id)
-    by_activity = sorted(by_id, key=lambda c: c.last_activity_at, reverse=True)
+    by_id = sorted(conversations, key=attrgetter("id"))
+    by_activity = sorted(by_id, key=attrgetter("last_activity_at"), reverse=True)  # stable: ties stay by id
     if sort is Sort.ACTIVITY:
         return by_activity
     waiting = sorted((c for c in by_activity if c.waiting_since is not None), key=lambda c: c.waiting_since)
     answered = [c for c in by_activity if c.waiting_since is None]
     return waiting + answered
+
+
+def sort_key(sort: Sort) -> Callable[[Conversation], tuple]:
+    """The key that orders conversations as `sort_conversations` does, for placing one
+    conversation into an already sorted list (`bisect.insort(..., key=sort_key(sort))`)."""
+    if sort is Sort.ACTIVITY:
+        return lambda c: (-c.last_activity_at.timestamp(), c.id)
+
+    def waiting_first(c: Conversation) -> tuple:
+        activity = -c.last_activity_at.timestamp()
+        if c.waiting_since is None:
+            return (1, 0.0, activity, c.id)
+        return (0, c.waiting_since.timestamp(), activity, c.id)
+
+    return waiting_first
 
 
 # ---- filtering --------------------------------------------------------------------------

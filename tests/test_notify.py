@@ -203,6 +203,11 @@ async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies
         await wait_until(pilot, lambda: terminal.bells == 2)
         assert "追加の質問です" in terminal.desktop()[-1]
         await wait_until(pilot, lambda: terminal.titles()[-1] == "\x1b]2;(3) frontdesk\x07")
+        # the count follows reads and hand-overs too (it is kept per conversation, not recounted)
+        await desk.mark_read(1)
+        await wait_until(pilot, lambda: terminal.titles()[-1] == "\x1b]2;(2) frontdesk\x07")
+        await desk.assign(3, "Ben")
+        await wait_until(pilot, lambda: terminal.titles()[-1] == "\x1b]2;(1) frontdesk\x07")
 
 
 async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock):

@@ -177,6 +177,49 @@ async def test_live_arrival_without_a_keypress(desk, clock):
         assert app.conversation_list.current_id == 1
 
 
+async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_path, clock):
+    """Bursts move only the conversations they touch; the list must still equal a full re-read."""
+    from frontdesk.desk import Desk, Sort
+    from frontdesk.model import Contact, Conversation
+    from frontdesk.store import Store
+
+    count = 40
+    with Store.open(tmp_path / "live") as store:
+        desk = Desk(store, {}, agent="Aiko", clock=clock)
+        contacts = [Contact(i, f"Customer {i}") for i in range(1, count + 1)]
+        convs = [Conversation(i, "sms", i, f"+{i}", preview=f"message {i}",
+                              waiting_since=clock() - timedelta(minutes=i) if i % 3 else None,
+                              last_activity_at=clock() - timedelta(minutes=i)) for i in range(1, count + 1)]
+        await desk.load_workspace(contacts, convs, [])
+        app = make_app(desk, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+
+            async def listed_as_desk_reads_it() -> None:
+                await settle(pilot)
+                fresh = await desk.conversations(app.view, sort=app.sort, filters=app.filters)
+                assert [c.id for c in app.conversation_list.conversations] == [c.id for c in fresh]
+                counts = await desk.counts(app.filters)
+                assert f"All open {counts[View.ALL]}" in screen_text(app)
+
+            for step, conv_id in enumerate((count, 7, count - 1, 7, 12), start=1):
+                await desk.ingest("sms", [Inbound(f"live-{step}", f"+{conv_id}", ContactRef(f"+{conv_id}", ""),
+                                                  f"update {step}", created_at=clock() + timedelta(seconds=step))])
+            await listed_as_desk_reads_it()
+            assert app.conversation_list.conversations[0].id == 12
+            await desk.set_status(3, Status.RESOLVED)
+            await desk.assign(5, "Aiko")
+            await listed_as_desk_reads_it()
+            assert 3 not in [c.id for c in app.conversation_list.conversations]
+            await pilot.press("s")  # longest waiting first
+            await settle(pilot)
+            assert app.sort is Sort.WAITING
+            await desk.ingest("sms", [Inbound("live-9", "+30", ContactRef("+30", ""), "still waiting",
+                                              created_at=clock() + timedelta(seconds=30))])
+            await desk.reply(count - 2, "on it")
+            await listed_as_desk_reads_it()
+
+
 async def test_typing_indicator(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:

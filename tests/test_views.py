@@ -6,10 +6,14 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from frontdesk.desk.snooze import SnoozeTimeError, parse_snooze, presets
-from frontdesk.desk.views import Filters, Sort, filter_conversations, snippet, sort_conversations
-from frontdesk.model import Conversation, Priority
+from frontdesk.desk.views import (
+    Filters, Sort, View, ViewTally, filter_conversations, in_view, snippet, sort_conversations, sort_key,
+)
+from frontdesk.model import Conversation, Priority, Status
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -170,3 +174,36 @@ async def test_desk_search_conversations_gives_one_match_per_conversation_with_a
     by_name = await desk.search_conversations("tanaka")
     assert by_name[0].message_id is None and by_name[0].text == "Mia Tanaka"
     assert await desk.search_conversations("   ") == []
+
+
+FACTS = st.tuples(st.sampled_from(list(Status)), st.sampled_from([None, "Aiko", "Ben", "aiko"]),
+                  st.sampled_from([None, "billing"]), st.sampled_from(["wa", "sms"]))
+
+
+@given(st.lists(FACTS, max_size=30), st.lists(st.tuples(st.integers(1, 35), st.none() | FACTS), max_size=30),
+       st.booleans())
+def test_view_tally_kept_one_conversation_at_a_time_matches_the_view_rules(start, edits, filtered) -> None:
+    filters = Filters(channels=frozenset({"wa"})) if filtered else Filters()
+
+    def make(i, facts):
+        status, assignee, team, channel = facts
+        return Conversation(i, channel, i, f"t{i}", status=status, assignee=assignee, team=team)
+
+    current = {i: make(i, facts) for i, facts in enumerate(start, start=1)}
+    tally = ViewTally("Aiko", filters)
+    tally.reset(current.values())
+    for conv_id, facts in edits:  # None: the conversation went away (merged)
+        if facts is None:
+            current.pop(conv_id, None)
+            tally.remove(conv_id)
+        else:
+            current[conv_id] = make(conv_id, facts)
+            tally.update(current[conv_id])
+    expected = {view: sum(1 for c in current.values() if filters.matches(c) and in_view(c, view, "Aiko")) for view in View}
+    assert tally.counts() == expected
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.none() | st.integers(0, 50)), max_size=30), st.sampled_from(list(Sort)))
+def test_sort_key_orders_as_the_view_sort(times, sort) -> None:
+    conversations = [conv(i, activity=a, waiting=w) for i, (a, w) in enumerate(times, start=1)]
+    assert ids(sorted(conversations, key=sort_key(sort))) == ids(sort_conversations(conversations, sort))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from bisect import insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -22,9 +23,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from frontdesk.desk import Change, ChangeKind, Desk, Filters, Sort, View, in_view
+from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
 from frontdesk.desk.limits import WindowState
+from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.desk.hooks import HookJob
 from frontdesk.model import (
     Contact,
@@ -59,8 +61,8 @@ from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
 from frontdesk.tui.widgets.thread_view import ThreadView
 
-COALESCE_SECONDS = 0.03
-"""How long the change feed waits after a change so a burst is handled as one refresh."""
+INCREMENTAL_LIMIT = 64
+"""A burst touching more conversations than this re-reads the whole view instead of moving each."""
 TYPING_SECONDS = 6.0
 VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
 """The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
@@ -77,6 +79,7 @@ class DeskChanged(Message):
     """One or more changes published by the desk (a burst, coalesced)."""
 
     changes: tuple[Change, ...]
+    handled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -179,6 +182,7 @@ class FrontdeskApp(App[None]):
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
         self._counts: dict[View, int] | None = None  # the last counts read, to redraw the tabs on resize
+        self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
         self.names: dict[int, str] = {}
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -282,10 +286,36 @@ class FrontdeskApp(App[None]):
         try:
             conversations = await self.desk.conversations(self.view, sort=self.sort, filters=self.filters)
             await self._learn_names(conversations, set(renamed))
-            counts = await self.desk.counts(self.filters)
+            self._tally = await self.desk.tally(self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
+        self._show_list(conversations, self._tally.counts())
+
+    async def update_list(self, touched: set[int]) -> None:
+        """Re-place only the `touched` conversations in the list (the rest is still in order):
+        a message arriving in a view of 10,000 costs a few lookups, not a re-sort."""
+        try:
+            fresh = []
+            for conv_id in touched:
+                try:
+                    fresh.append(await self.desk.conversation(conv_id))
+                except DeskError:
+                    self._tally.remove(conv_id)  # gone (merged into another): it leaves the list
+            for conv in fresh:
+                self._tally.update(conv)
+            shown = [c for c in fresh if in_view(c, self.view, self.desk.agent) and self.filters.matches(c)]
+            await self._learn_names(shown, touched)
+        except Exception as exc:
+            self._error("Could not read conversations", exc)
+            return
+        conversations = [c for c in self.conversation_list.conversations if c.id not in touched]
+        key = sort_key(self.sort)
+        for conv in shown:
+            insort(conversations, conv, key=key)
+        self._show_list(conversations, self._tally.counts())
+
+    def _show_list(self, conversations: list[Conversation], counts: dict[View, int]) -> None:
         view_list = self.conversation_list
         view_list.empty_text = (
             f"Nothing in {self.view.title} matches the filter." if self.filters.active
@@ -387,8 +417,11 @@ class FrontdeskApp(App[None]):
         subscription = self.desk.subscribe()
         try:
             async for change in subscription:
-                await asyncio.sleep(COALESCE_SECONDS)
-                self.post_message(DeskChanged((change, *subscription.pending())))
+                # One burst at a time: what arrives while the app applies this one is taken
+                # together next, so a fast feed costs one update per frame, not one per change.
+                burst = DeskChanged((change, *subscription.pending()))
+                self.post_message(burst)
+                await burst.handled.wait()
         finally:
             subscription.close()
 
@@ -403,13 +436,18 @@ class FrontdeskApp(App[None]):
         except NoMatches:
             if not self.panes_gone:
                 raise
+        finally:
+            message.handled.set()
 
     async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
         if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
-            await self.reload_list(renamed=touched)
+            if ChangeKind.RESET in kinds or len(touched) > INCREMENTAL_LIMIT:
+                await self.reload_list(renamed=touched)
+            else:
+                await self.update_list(touched)
             if current is not None and (ChangeKind.RESET in kinds or current in touched):
                 if current == self.conversation_list.current_id:
                     self.load_thread(current)
@@ -423,10 +461,7 @@ class FrontdeskApp(App[None]):
                 severity = "error" if change.failed else "information"
                 self.notify(escape(clean_line(change.detail)), title="Escalation hook", severity=severity, timeout=10 if change.failed else 5)
         if ChangeKind.CHANNEL in kinds:
-            try:
-                self._update_header(await self.desk.counts())
-            except Exception as exc:
-                self._error("Could not read counts", exc)
+            self._update_header(self._tally.counts())
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
         await self.notifier.changes(message.changes, watched=watched)
 
@@ -499,8 +534,14 @@ class FrontdeskApp(App[None]):
 
     @on(ConversationList.Highlighted)
     def _highlighted(self, message: ConversationList.Highlighted) -> None:
+        # The moved cursor is drawn first and the thread follows: a held-down key stays
+        # as quick as the list, and only where the cursor stops is a thread read.
         if message.conversation_id != self.thread.conversation_id:
-            self.load_thread(message.conversation_id)
+            self.call_after_refresh(self._load_if_highlighted, message.conversation_id)
+
+    def _load_if_highlighted(self, conv_id: int) -> None:
+        if conv_id == self.conversation_list.current_id and conv_id != self.thread.conversation_id:
+            self.load_thread(conv_id)
 
     @on(ConversationList.Selected)
     async def _selected(self, message: ConversationList.Selected) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from frontdesk.desk import Change, ChangeKind, Desk, View
+from frontdesk.desk import Change, ChangeKind, Desk, DeskError, View
 from frontdesk.model import Conversation, Direction, MessageKind, Status
 from frontdesk.tui.safe import clean_line
 
@@ -134,6 +134,7 @@ class Notifier:
         self.waiting: int | None = None
         """The count last put in the title (None before the first)."""
         self._alerted: set[int] = set()
+        self._waiting_ids: set[int] | None = None  # unread conversations in scope, once counted
 
     async def changes(self, changes: Iterable[Change], *, watched: int | None = None) -> list[Alert]:
         """Alert on new inbound messages in scope, then refresh the title; returns the alerts.
@@ -145,8 +146,13 @@ class Notifier:
         alerts = await self._alerts(changes, watched)
         if alerts:
             self._alert(alerts)
-        if any(c.kind in (ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET) for c in changes):
+        if any(c.kind is ChangeKind.RESET for c in changes):
             await self.update_title()
+        else:
+            touched = {c.conversation_id for c in changes
+                       if c.kind in (ChangeKind.CONVERSATION, ChangeKind.MESSAGE) and c.conversation_id is not None}
+            if touched:
+                await self.update_title(touched)
         return alerts
 
     async def _alerts(self, changes: list[Change], watched: int | None) -> list[Alert]:
@@ -190,14 +196,31 @@ class Notifier:
                                           in_tmux=self.settings.in_tmux):
             self.write(sequence)
 
-    async def update_title(self) -> None:
-        """Put the number of unread conversations waiting on this agent in the window title."""
+    async def update_title(self, touched: Iterable[int] | None = None) -> None:
+        """Put the number of unread conversations waiting on this agent in the window title.
+
+        With `touched`, only those conversations changed: the set of waiting ones is
+        updated for them instead of being counted again over the whole cache.
+        """
         scope = self.settings.scope if self.settings.scope != "off" else "mine-and-unassigned"
+        agent = self.desk.agent
         try:
-            conversations = await self.desk.conversations(View.ALL)
+            if touched is None or self._waiting_ids is None:
+                conversations = await self.desk.conversations(View.ALL, sort=None)  # only counted
+                self._waiting_ids = {c.id for c in conversations if c.unread and in_scope(c, scope, agent)}
+            else:
+                for conv_id in touched:
+                    try:
+                        conv = await self.desk.conversation(conv_id)
+                    except DeskError:
+                        conv = None  # merged away
+                    if conv is not None and conv.unread and in_scope(conv, scope, agent):
+                        self._waiting_ids.add(conv_id)
+                    else:
+                        self._waiting_ids.discard(conv_id)
         except Exception:
             return
-        waiting = sum(1 for c in conversations if c.unread and in_scope(c, scope, self.desk.agent))
+        waiting = len(self._waiting_ids)
         if waiting != self.waiting:
             self.waiting = waiting
             self.write(osc2(title_text(self.name, waiting)))

@@ -60,7 +60,7 @@ class ConversationList(ScrollView, can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=False, init=False)
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)  # watch_cursor repaints the two rows
 
     @dataclass
     class Highlighted(Message):
