@@ -267,6 +267,11 @@ class Desk:
             raise DeskError(f"no contact #{contact_id}")
         return contact
 
+    def contact_name(self, contact_id: int) -> str:
+        """The contact's name as stored ("#id" when it is gone): cheap enough to ask per row drawn."""
+        contact = self.store.contact(contact_id)
+        return contact.name if contact is not None else f"#{contact_id}"
+
     async def contact_conversations(self, contact_id: int) -> list[Conversation]:
         found = [c for c in self.store.conversations() if c.contact_id == contact_id]
         found.sort(key=lambda c: c.last_activity_at, reverse=True)

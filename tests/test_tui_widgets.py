@@ -52,11 +52,11 @@ async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
     ws = workspace
     names = {c.id: c.name for c in ws.contacts}
     kinds = {"wa": "whatsapp", "mail": "email"}
-    widget = ConversationList(clock=clock, channel_kind=kinds.get)
+    widget = ConversationList(clock=clock, channel_kind=kinds.get, contact_name=names.get)
     app = Harness(widget)
     for width in (31, 40, 57):
         async with app.run_test(size=(width, 12)) as pilot:
-            widget.set_conversations(ws.conversations, names)
+            widget.set_conversations(ws.conversations)
             await pilot.pause()
             inner = widget.scrollable_content_region.width
             for y in range(len(ws.conversations) * ROW_HEIGHT):
@@ -66,7 +66,7 @@ async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
             lines = [widget.render_line(y).text for y in range(4)]
             assert lines[2].rstrip().endswith("2h")  # age right-aligned after the CJK name
             assert "山田" in lines[2]
-        app = Harness(widget := ConversationList(clock=clock, channel_kind=kinds.get))
+        app = Harness(widget := ConversationList(clock=clock, channel_kind=kinds.get, contact_name=names.get))
 
 
 async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
@@ -74,7 +74,7 @@ async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
     widget = ConversationList(clock=clock)
     app = Harness(widget)
     async with app.run_test(size=(50, 6)) as pilot:
-        widget.set_conversations(ws.conversations, {})
+        widget.set_conversations(ws.conversations)
         widget.focus()
         await pilot.pause()
         assert app.posted[-1] == ("highlighted", 1)

@@ -183,7 +183,6 @@ class FrontdeskApp(App[None]):
         self.filters = Filters()
         self._counts: dict[View, int] | None = None  # the last counts read, to redraw the tabs on resize
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self.names: dict[int, str] = {}
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -223,7 +222,10 @@ class FrontdeskApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="header-bar")
         with Horizontal(id="panes"):
-            yield ConversationList(id="conversations", clock=self.clock, channel_kind=self.desk.channel_kind)
+            yield ConversationList(
+                id="conversations", clock=self.clock, channel_kind=self.desk.channel_kind,
+                contact_name=self.desk.contact_name,
+            )
             with Vertical(id="middle"):
                 yield ThreadView(id="thread", clock=self.clock)
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
@@ -281,11 +283,10 @@ class FrontdeskApp(App[None]):
 
     # ---- reading from the desk ---------------------------------------------------------
 
-    async def reload_list(self, renamed: Iterable[int] = ()) -> None:
+    async def reload_list(self) -> None:
         """Read the current view from the desk; the cursor stays on its conversation."""
         try:
             conversations = await self.desk.conversations(self.view, sort=self.sort, filters=self.filters)
-            await self._learn_names(conversations, set(renamed))
             self._tally = await self.desk.tally(self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
@@ -305,7 +306,6 @@ class FrontdeskApp(App[None]):
             for conv in fresh:
                 self._tally.update(conv)
             shown = [c for c in fresh if in_view(c, self.view, self.desk.agent) and self.filters.matches(c)]
-            await self._learn_names(shown, touched)
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
@@ -321,7 +321,7 @@ class FrontdeskApp(App[None]):
             f"Nothing in {self.view.title} matches the filter." if self.filters.active
             else f"No conversations in {self.view.title}."
         )
-        view_list.set_conversations(conversations, self.names)
+        view_list.set_conversations(conversations)
         self._update_header(counts)
         self._update_list_titles(len(conversations))
         if not conversations:
@@ -330,14 +330,6 @@ class FrontdeskApp(App[None]):
             self.contact_panel.show(None)
         elif self.thread.conversation_id is None and view_list.current_id is not None:
             self.load_thread(view_list.current_id)
-
-    async def _learn_names(self, conversations: Iterable[Conversation], refresh: set[int]) -> None:
-        for conv in conversations:
-            if conv.contact_id not in self.names or conv.id in refresh:
-                try:
-                    self.names[conv.contact_id] = (await self.desk.contact(conv.contact_id)).name
-                except Exception:
-                    self.names[conv.contact_id] = f"#{conv.contact_id}"
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, conv_id: int) -> None:
@@ -363,7 +355,7 @@ class FrontdeskApp(App[None]):
             return
         if conv.id != self.conversation_list.current_id and self.thread.conversation_id != conv.id:
             return  # the agent moved on while it loaded
-        name = loaded.contact.name if loaded.contact else self.names.get(conv.contact_id, "")
+        name = loaded.contact.name if loaded.contact else self.desk.contact_name(conv.contact_id)
         self.thread.show(conv, loaded.messages, contact_name=name, typing=loaded.typing)
         title = Text(clean_line(name) or f"#{conv.id}")
         if conv.subject:
@@ -445,7 +437,7 @@ class FrontdeskApp(App[None]):
         current = self.thread.conversation_id
         if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
             if ChangeKind.RESET in kinds or len(touched) > INCREMENTAL_LIMIT:
-                await self.reload_list(renamed=touched)
+                await self.reload_list()
             else:
                 await self.update_list(touched)
             if current is not None and (ChangeKind.RESET in kinds or current in touched):
@@ -928,7 +920,7 @@ class FrontdeskApp(App[None]):
         conv = self._current()
         if conv is None:
             return
-        name = self.names.get(conv.contact_id, "")
+        name = self.desk.contact_name(conv.contact_id)
         hooks = [f"{spec.name} ({'HTTP' if spec.url else 'command'})" for spec in self.desk.hooks.values()]
         dialog = EscalateDialog(
             self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +89,7 @@ class ConversationList(ScrollView, can_focus=True):
         *,
         clock: Callable[[], datetime] = utcnow,
         channel_kind: Callable[[str], str] = lambda channel: channel,
+        contact_name: Callable[[int], str] = lambda contact_id: f"#{contact_id}",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -96,8 +97,9 @@ class ConversationList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.clock = clock
         self.channel_kind = channel_kind
+        self.contact_name = contact_name
+        """The name shown for a contact id, asked only for the rows on screen."""
         self.conversations: list[Conversation] = []
-        self.names: dict[int, str] = {}
         self.empty_text = "No conversations in this view."
         self._rows: LRU[tuple, tuple[Strip, Strip]] = LRU(1024)
 
@@ -115,13 +117,11 @@ class ConversationList(ScrollView, can_focus=True):
         conv = self.current
         return conv.id if conv is not None else None
 
-    def set_conversations(self, conversations: Sequence[Conversation], names: Mapping[int, str] | None = None) -> None:
+    def set_conversations(self, conversations: Sequence[Conversation]) -> None:
         """Replace the rows, keeping the cursor on the same conversation when it is still listed."""
         before = self.current_id
         old_cursor = self.cursor
         self.conversations = list(conversations)
-        if names is not None:
-            self.names.update(names)
         index = next((i for i, c in enumerate(self.conversations) if c.id == before), None)
         if index is None:
             index = min(old_cursor, len(self.conversations) - 1)
@@ -214,7 +214,7 @@ class ConversationList(ScrollView, can_focus=True):
     def render_row(self, index: int, width: int) -> tuple[Strip, Strip]:
         conv = self.conversations[index]
         is_cursor = index == self.cursor
-        name = self.names.get(conv.contact_id, f"#{conv.contact_id}")
+        name = self.contact_name(conv.contact_id)
         when = age(conv.last_activity_at, self.clock())
         revision = (
             name, conv.unread, conv.preview, conv.subject, conv.status, conv.assignee, conv.priority,
