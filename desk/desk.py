@@ -261,6 +261,10 @@ class Desk:
     async def thread(self, conv_id: int) -> list[Message]:
         return self.store.messages(conv_id)
 
+    async def message(self, conv_id: int, message_id: int) -> Message | None:
+        """One message of a conversation (a reply, note or event too); None when there is none."""
+        return self.store.message(conv_id, message_id)
+
     async def contact(self, contact_id: int) -> Contact:
         contact = self.store.contact(contact_id)
         if contact is None:

@@ -349,6 +349,25 @@ class FrontdeskApp(App[None]):
         hooks = self.desk.hook_jobs(conv_id)
         self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks))
 
+    async def _refresh_open_thread(self, conv_id: int, message_ids: list[int]) -> bool:
+        """Put new or changed messages (customer messages, replies, notes, delivery marks)
+        into the open thread in place; the contact panel and composer stay as they are, since
+        reloading them relaid the whole screen for each message. False when that is not
+        enough: an event (merge, assignment …) may have changed what the other panes show,
+        or a load already in flight may have read the thread before this change."""
+        if any(w.group == "thread" and not w.is_finished for w in self.workers):
+            return False
+        try:
+            found = [await self.desk.message(conv_id, message_id) for message_id in dict.fromkeys(message_ids)]
+        except Exception:
+            return False  # the full load says what went wrong
+        if any(m is None or m.kind is MessageKind.ACTIVITY for m in found):
+            return False
+        for message in found:
+            self.thread.upsert(message)
+        self.refresh_window()
+        return True
+
     def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
         conv = loaded.conversation
         if self.panes_gone:
@@ -440,8 +459,14 @@ class FrontdeskApp(App[None]):
                 await self.reload_list()
             else:
                 await self.update_list(touched)
-            if current is not None and (ChangeKind.RESET in kinds or current in touched):
-                if current == self.conversation_list.current_id:
+            if current is not None and current == self.conversation_list.current_id:
+                ours = [c for c in message.changes if c.conversation_id == current]
+                changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
+                if ChangeKind.RESET in kinds or any(c.kind is ChangeKind.HOOK for c in ours):
+                    self.load_thread(current)
+                elif not ours or (changed and await self._refresh_open_thread(current, changed)):
+                    pass  # untouched, or new messages went into the thread in place
+                else:  # the conversation or its contact changed (an event says so): read the panes again
                     self.load_thread(current)
         if ChangeKind.TYPING in kinds and current in touched:
             self.thread.set_typing(self.desk.is_typing(current))
