@@ -394,8 +394,9 @@ class FrontdeskApp(App[None]):
         if self._draft_for is not None and self.composer.text.strip():
             self._drafts[self._draft_for] = (self.composer.text, self.composer.mode)
         text, mode = self._drafts.pop(conv_id, ("", self.composer.mode))
-        self.composer.load_text(text)
-        self.composer.move_cursor(self.composer.document.end)
+        if text or self.composer.text:  # an empty composer stays untouched (reloading it redraws the footer)
+            self.composer.load_text(text)
+            self.composer.move_cursor(self.composer.document.end)
         self.composer.set_mode(mode)
         self._draft_for = conv_id
 
