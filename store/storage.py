@@ -13,7 +13,9 @@ left behind when it was killed in the middle of a commit.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -84,9 +86,10 @@ def encode(data: Any) -> bytes:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write `data` to a new file at `path` (0600 from creation), not yet durable: see `sync_files`."""
+    """Write `data` to the file at `path` (0600 from creation), not yet durable: see `sync_files`."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)  # a reused scratch file keeps its mode: make sure of it
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
@@ -95,14 +98,46 @@ def write_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _libc_syncfs() -> Callable[[int], int] | None:
-    """Linux's syncfs(2), or None where there is none."""
+@functools.cache
+def _libc(name: str) -> Callable[..., int] | None:
+    """A function of the C library (Linux's syncfs, renameat2), or None where there is none."""
     try:
         import ctypes
 
-        return ctypes.CDLL(None, use_errno=True).syncfs  # type: ignore[no-any-return]
+        return getattr(ctypes.CDLL(None, use_errno=True), name)  # type: ignore[no-any-return]
     except (OSError, AttributeError):
         return None
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_exchange_works = True
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Atomically make `new`'s file the one at `target`.
+
+    Where the system can (Linux renameat2 RENAME_EXCHANGE) the two files are exchanged,
+    so `new` keeps the old file, to be overwritten by the next checkpoint: creating a file
+    cost 0.9 ms here, overwriting one 0.04 ms, and a checkpoint writes hundreds. Elsewhere,
+    or when `target` does not exist yet, it is a plain `os.replace`.
+    """
+    global _exchange_works
+    if _exchange_works:
+        renameat2 = _libc("renameat2")
+        if renameat2 is not None:
+            if renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(target), _RENAME_EXCHANGE) == 0:
+                return
+            import ctypes
+
+            if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                _exchange_works = False  # a file system or kernel without it
+            elif ctypes.get_errno() != errno.ENOENT:
+                code = ctypes.get_errno()
+                raise OSError(code, os.strerror(code), str(target))
+        else:
+            _exchange_works = False
+    os.replace(new, target)
 
 
 def sync_files(root: Path, paths: Iterable[Path]) -> None:
@@ -112,7 +147,7 @@ def sync_files(root: Path, paths: Iterable[Path]) -> None:
     fsync each cost more than the writes themselves here. Elsewhere, or if syncfs fails,
     each path is fsynced.
     """
-    syncfs = _libc_syncfs()
+    syncfs = _libc("syncfs")
     if syncfs is not None:
         fd = os.open(root, os.O_RDONLY)
         try:
@@ -169,7 +204,9 @@ def apply_renames(root: Path, renames: list[tuple[str, str]]) -> None:
 def recover(root: Path) -> bool:
     """Finish a schema-1 commit a kill interrupted, drop temp files. Caller holds the writer lock.
 
-    Returns True when an interrupted commit was completed.
+    The checkpoint's scratch files (`tmp/N.json`) are kept: their content means nothing,
+    the next checkpoint overwrites them (see `swap_in`). Returns True when an interrupted
+    commit was completed.
     """
     manifest = root / MANIFEST
     finished = False
@@ -183,7 +220,8 @@ def recover(root: Path) -> bool:
         tmp_dir = root / TMP_DIR
         if tmp_dir.exists():
             for leftover in tmp_dir.iterdir():
-                leftover.unlink()
+                if not (leftover.suffix == ".json" and leftover.stem.isdigit()):
+                    leftover.unlink()
     return finished
 
 
@@ -244,4 +282,12 @@ def append_xid_log(path: Path, entries: dict[str, Any]) -> None:
 
 
 def xid_lines(entries: dict[str, Any]) -> bytes:
-    return b"".join(encode([key, value[0], value[1]]) + b"\n" for key, value in entries.items())
+    """The log lines of `entries` (key -> [conversation id, message id])."""
+    for ascii_only in (False, True):
+        dumps = json.JSONEncoder(ensure_ascii=ascii_only).encode
+        text = "".join(f"[{dumps(key)},{int(value[0])},{int(value[1])}]\n" for key, value in entries.items())
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: see to_json
+            continue
+    raise AssertionError("unreachable")

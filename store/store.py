@@ -31,6 +31,7 @@ shared commit lock, so it sees every committed batch and never part of one.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -57,6 +58,7 @@ from frontdesk.store.storage import (
     read_json,
     read_xid_log,
     recover,
+    swap_in,
     sync_files,
     write_durable,
     write_file,
@@ -81,6 +83,18 @@ class StoreError(Exception):
 
 def _xid_key(channel: str, external_id: str) -> str:
     return f"{channel}\x1f{external_id}"
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many objects are built (no cycles among them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _migrate_xid_buckets(root: Path) -> None:
@@ -259,24 +273,46 @@ class Store:
             int(k): records.hook_job_from_record(int(k), r)
             for k, r in (self._read("hooks.json").get("hooks") or {}).items()
         }
-        conversation_from_record, contact_from_record = records.conversation_from_record, records.contact_from_record
+        conversation_from_record = records.conversation_from_record
         self._conversations: dict[int, Conversation] = {}
-        self._contacts: dict[int, Contact] = {}
-        for relpath in self._bucket_files("conversations"):
-            for k, r in (self._read(relpath).get("conversations") or {}).items():
-                i = int(k)
-                self._conversations[i] = conversation_from_record(i, r)
-        for relpath in self._bucket_files("contacts"):
-            for k, r in (self._read(relpath).get("contacts") or {}).items():
-                i = int(k)
-                self._contacts[i] = contact_from_record(i, r)
+        with _no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
+            for relpath in self._bucket_files("conversations"):
+                for k, r in (self._read(relpath).get("conversations") or {}).items():
+                    i = int(k)
+                    self._conversations[i] = conversation_from_record(i, r)
         self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
-        self._identities = {
-            (ident.channel, ident.address): c.id
-            for c in self._contacts.values()
-            if c.merged_into is None
-            for ident in c.identities
-        }
+        # contacts are read a bucket at a time when first asked for (the list shows a screenful),
+        # all of them when a lookup by identity or the whole list needs them
+        self._contacts: dict[int, Contact] = {}
+        self._contact_buckets: set[int] = set()  # buckets read into _contacts
+        self._identities: dict[tuple[str, str], int] | None = None
+
+    def _load_contacts(self, bucket: int) -> None:
+        self._contact_buckets.add(bucket)
+        contacts, contact_from_record = self._contacts, records.contact_from_record
+        for k, r in (self._read(f"contacts/{bucket:04d}.json").get("contacts") or {}).items():
+            i = int(k)
+            if i not in contacts:  # one already put (or read) is newer than the file
+                contacts[i] = contact_from_record(i, r)
+
+    def _all_contacts(self) -> dict[int, Contact]:
+        missing = {int(name[len("contacts/"):-len(".json")]) for name in self._bucket_files("contacts")}
+        missing -= self._contact_buckets
+        if missing:
+            with _no_gc():
+                for bucket in sorted(missing):
+                    self._load_contacts(bucket)
+        return self._contacts
+
+    def _identity_index(self) -> dict[tuple[str, str], int]:
+        if self._identities is None:
+            self._identities = {
+                (ident.channel, ident.address): c.id
+                for c in self._all_contacts().values()
+                if c.merged_into is None
+                for ident in c.identities
+            }
+        return self._identities
 
     def _bucket_files(self, folder: str) -> list[str]:
         """The bucket files of `folder`, on disk or only in the journal so far, in id order."""
@@ -296,18 +332,22 @@ class Store:
         return self._conversations.get(conv_id)
 
     def contacts(self) -> list[Contact]:
-        return list(self._contacts.values())
+        return sorted(self._all_contacts().values(), key=lambda c: c.id)
 
     def contact(self, contact_id: int) -> Contact | None:
-        return self._contacts.get(contact_id)
+        contact = self._contacts.get(contact_id)
+        if contact is None and contact_id // BUCKET_SIZE not in self._contact_buckets:
+            self._load_contacts(contact_id // BUCKET_SIZE)
+            contact = self._contacts.get(contact_id)
+        return contact
 
     def find_conversation(self, channel: str, thread_key: str) -> Conversation | None:
         conv_id = self._threads.get((channel, thread_key))
         return self._conversations.get(conv_id) if conv_id is not None else None
 
     def find_contact(self, channel: str, address: str) -> Contact | None:
-        contact_id = self._identities.get((channel, address))
-        return self._contacts.get(contact_id) if contact_id is not None else None
+        contact_id = self._identity_index().get((channel, address))
+        return self.contact(contact_id) if contact_id is not None else None
 
     def messages(self, conv_id: int) -> list[Message]:
         return sorted(self._partition(conv_id).values(), key=lambda m: m.id)
@@ -352,7 +392,7 @@ class Store:
         conv = self._conversations.get(conv_id)
         if conv is None:
             return None
-        return conv, self._contacts.get(conv.contact_id), self.messages(conv_id)
+        return conv, self.contact(conv.contact_id), self.messages(conv_id)
 
     def _refresh_for(self, conv_id: int) -> None:
         self._partitions.pop(conv_id, None)
@@ -452,9 +492,10 @@ class Store:
         self._require_batch()
         self._reserve_id("contact", contact.id)
         self._contacts[contact.id] = contact
-        for ident in contact.identities:
-            if contact.merged_into is None:
-                self._identities[(ident.channel, ident.address)] = contact.id
+        if self._identities is not None:
+            for ident in contact.identities:
+                if contact.merged_into is None:
+                    self._identities[(ident.channel, ident.address)] = contact.id
         relpath = f"contacts/{contact.id // BUCKET_SIZE:04d}.json"
         self._stage(relpath, "contacts", contact.id, records.contact_to_record(contact))
 
@@ -547,8 +588,9 @@ class Store:
 
         New files are written under `tmp/` and made durable with one sync before any of
         them replaces an old one, because the journal holds only the changes, not the rest
-        of a file. The renames and the journal reset happen under the exclusive commit
-        lock. Killed anywhere before the reset, the journal is still whole and is replayed.
+        of a file. The swaps (`swap_in`) and the journal reset happen under the exclusive
+        commit lock. Killed anywhere before the reset, the journal is still whole and is
+        replayed.
         """
         if self.readonly or self._journal.empty:
             return
@@ -568,7 +610,7 @@ class Store:
         sync_files(root, written)
         with self._commit_lock.hold(exclusive=True):
             for tmp, target in renames:
-                os.replace(tmp, target)
+                swap_in(tmp, target)
             sync_files(root, {target.parent for _, target in renames} | {root})
             self._journal.reset(tmp_dir)
         self._overlay = {}

@@ -176,38 +176,45 @@ def test_checkpoint_killed_between_renames_is_finished_by_replay(tmp_path, monke
         msg = Message(store.new_id("message"), conv_id, Direction.IN, "second", external_id="x2", created_at=T0)
         store.put_message(msg, "sms")
         store.set_cursor("sms", "2")
-    real_replace = os.replace
+    real_swap = storage_mod.swap_in
     calls = {"n": 0}
 
     def dies_after_two_renames(src, dst):
         calls["n"] += 1
         if calls["n"] > 2:
             raise KeyboardInterrupt("simulated kill")
-        real_replace(src, dst)
+        real_swap(src, dst)
 
-    monkeypatch.setattr(storage_mod.os, "replace", dies_after_two_renames)
+    monkeypatch.setattr(store_mod, "swap_in", dies_after_two_renames)
     with pytest.raises(KeyboardInterrupt):
         store.checkpoint()
     monkeypatch.undo()
     abandon(store)
-    assert list((root / "tmp").iterdir())  # a half-done checkpoint was left behind
+    assert calls["n"] == 3  # two files of the checkpoint were in place, the rest not
     with Store.open(root) as store:
         assert store.recovered
-        assert list((root / "tmp").iterdir()) == []
         assert [m.body for m in store.messages(conv_id)] == ["hello", "second"]
         assert store.lookup_external("sms", "x2") == (conv_id, msg.id)
         assert store.cursor("sms") == "2"
         assert store.find_contact("sms", "+100").name == "Ann"
 
 
-def test_uncommitted_temp_files_are_dropped(tmp_path):
+def test_leftover_temp_files_are_dropped_or_reused(tmp_path):
     root = tmp_path / "data"
     with Store.open(root) as store:
-        add_conversation(store)
-    (root / "tmp" / "0.json").write_text("{half")
+        conv_id, _ = add_conversation(store)
+    (root / "tmp" / "0.json").write_text("{half")  # a checkpoint's scratch file: reused
+    (root / "tmp" / "journal.new").write_text("half")  # anything else: dropped
     with Store.open(root) as store:
         assert not store.recovered
-        assert list((root / "tmp").iterdir()) == []
+        names = {p.name for p in (root / "tmp").iterdir()}
+        assert "0.json" in names and "journal.new" not in names
+        add_conversation(store, external_id="x2")
+    with Store.open(root) as store:
+        assert [m.body for m in store.messages(conv_id)] == ["hello"]
+        assert len(store.conversations()) == 2
+    for path in root.rglob("*"):
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_dedup_index_survives_many_buckets(tmp_path):
@@ -409,3 +416,24 @@ def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
     old = {"channel": "sms", "contact_id": 1, "thread_key": "+1", "status": "open",
            "created_at": T0.isoformat(), "last_activity_at": T0.isoformat()}
     assert conversation_from_record(9, old).tickets == []
+
+
+def test_contacts_read_lazily_still_answer_everything(tmp_path):
+    """Contacts are read a bucket at a time; a contact put before its bucket was read wins over the file."""
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        with store.batch():
+            for n in range(1, 201):
+                store.put_contact(Contact(n, f"c{n}", identities=[Identity("sms", f"+{n}")]))
+    with Store.open(root) as store:
+        assert store.contact(70).name == "c70"
+        with store.batch():  # bucket 0 not read yet: the put one must not be replaced by the file's
+            store.put_contact(Contact(5, "renamed", identities=[Identity("sms", "+5"), Identity("tg", "5")]))
+        assert store.contact(5).name == "renamed"
+        assert store.find_contact("tg", "5").id == 5
+        assert store.find_contact("sms", "+199").name == "c199"
+        assert [c.id for c in store.contacts()] == list(range(1, 201))
+        assert store.contact(500) is None
+    with Store.open(root) as store:
+        assert store.find_contact("tg", "5").name == "renamed"
+        assert len(store.contacts()) == 200
