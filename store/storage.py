@@ -1,4 +1,4 @@
-"""Files of the cache: private dirs, durable and atomic writes, the commit lock, and the xid log.
+"""Files of the cache: private dirs, durable and atomic writes, the commit lock, and the dedup logs.
 
 Files hold JSON in TinyDB's shape (`{table: {id: record}}`) so any JSON or TinyDB tool can
 read them, but the store reads and writes them directly. Batches reach disk through the
@@ -225,7 +225,7 @@ def recover(root: Path) -> bool:
     return finished
 
 
-# ---- the xid log: (channel, external id) -> (conversation id, message id), append-only ----------
+# ---- dedup logs: (channel, external id) -> (conversation id, message id), append-only ----------
 
 
 def read_xid_log(path: Path) -> dict[str, tuple[int, int]]:

@@ -12,14 +12,15 @@ Layout of a data dir (every file 0600, every dir 0700):
     conversations/NNNN.json  conversation records, 64 per file (by id)
     contacts/NNNN.json       contact records, 64 per file (by id)
     messages/N.json          one file per conversation: its messages, notes and events
-    xid.log                  (channel, external id) -> (conversation, message), one line per entry
+    dedup/NNN.log            (channel, external id) -> (conversation, message): append-only logs,
+                             one line per entry, 256 of them by hash of the key
     tmp/                     files of a checkpoint in progress
 
 A batch is committed by appending one record to the journal and fsyncing it: one write,
 whatever the batch touched and however large the cache. The batch is then in memory
 (the files as last checkpointed + the journal's records = the cache); a checkpoint, when
 the journal passes `CHECKPOINT_BYTES` and when the store is closed, writes the files the
-journal touched (each once, however many batches changed it), appends to `xid.log`, makes
+journal touched (each once, however many batches changed it), appends to the dedup logs, makes
 all of it durable with one sync, renames the files in place under the commit lock and
 starts an empty journal. A kill at any moment leaves the journal whole up to its last
 fsynced record, and replaying it over files that a checkpoint may have half renamed gives
@@ -35,6 +36,7 @@ import gc
 import logging
 import os
 import shutil
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,7 +74,8 @@ BUCKET_SIZE = 64
 OPEN_PARTITIONS = 128
 CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
 JOURNAL = "journal"
-XID_LOG = "xid.log"
+DEDUP_DIR = "dedup"
+DEDUP_SEGMENTS = 256
 
 _COUNTERS = ("conversation", "contact", "message")
 
@@ -83,6 +86,14 @@ class StoreError(Exception):
 
 def _xid_key(channel: str, external_id: str) -> str:
     return f"{channel}\x1f{external_id}"
+
+
+def _dedup_segment(key: str) -> int:
+    return zlib.crc32(key.encode(errors="surrogatepass")) % DEDUP_SEGMENTS
+
+
+def _dedup_relpath(segment: int) -> str:
+    return f"{DEDUP_DIR}/{segment:03d}.log"
 
 
 @contextmanager
@@ -98,21 +109,23 @@ def _no_gc() -> Iterator[None]:
 
 
 def _migrate_xid_buckets(root: Path) -> None:
-    """Schema 1 -> 2: the dedup index moves from 4096 hash-bucket files to one append-only log.
+    """Schema 1 -> 2: the dedup index moves from 4096 JSON hash buckets to 256 append-only logs.
 
     (Schema 2 also adds the journal; a schema-1 cache has none, so nothing else changes.)
     """
-    entries: dict[str, Any] = {}
+    segments: list[dict[str, Any]] = [{} for _ in range(DEDUP_SEGMENTS)]
     folder = root / "xid"
     if folder.exists():
         for path in sorted(folder.iterdir()):
             if path.suffix == ".json":
-                entries.update(((read_json(path) or {}).get("xid") or {}).get("1") or {})
-    tmp = root / TMP_DIR / "xid.log.new"
-    ensure_private_dir(tmp.parent)
-    write_durable(tmp, xid_lines(entries))
-    os.replace(tmp, root / XID_LOG)
-    fsync_dir(root)
+                for key, value in (((read_json(path) or {}).get("xid") or {}).get("1") or {}).items():
+                    segments[_dedup_segment(key)][key] = value
+    ensure_private_dir(root / DEDUP_DIR)
+    for segment, entries in enumerate(segments):  # each file whole or not at all: a rerun rewrites it
+        tmp = root / TMP_DIR / "dedup.new"
+        write_durable(tmp, xid_lines(entries))
+        os.replace(tmp, root / _dedup_relpath(segment))
+    fsync_dir(root / DEDUP_DIR)
 
 
 MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _migrate_xid_buckets}  # from-version -> step
@@ -134,7 +147,7 @@ class Store:
         self._cursors_dirty = False
         self._batch_depth = 0
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
-        self._xids: dict[str, tuple[int, int]] | None = None
+        self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
         self._checkpoint_at = CHECKPOINT_BYTES
         self.recovered = False
 
@@ -159,7 +172,7 @@ class Store:
                 store._upgrade_if_old()
             else:
                 store._writer.acquire()
-                for sub in ("conversations", "contacts", "messages", TMP_DIR):
+                for sub in ("conversations", "contacts", "messages", DEDUP_DIR, TMP_DIR):
                     ensure_private_dir(root / sub)
                 store.recovered = recover(root)
                 if not (root / "meta.json").exists():  # a new cache: say its schema from the start
@@ -181,10 +194,12 @@ class Store:
 
     def close(self) -> None:
         """Checkpoint what the journal holds (so the next start replays nothing) and let go."""
-        if not self.readonly and self._journal.is_open and self._batch_depth == 0:
-            self._checkpoint_safely()
-        self._journal.close()
-        self._writer.release()
+        try:
+            if not self.readonly and self._journal.is_open and self._batch_depth == 0:
+                self._checkpoint_safely()
+        finally:
+            self._journal.close()
+            self._writer.release()
 
     def __enter__(self) -> Store:
         return self
@@ -234,19 +249,21 @@ class Store:
         data = read_json(self.root / "meta.json") or {}
         data.setdefault("meta", {})["1"] = {**info, "schema": schema}
         atomic_write(self.root / "meta.json", encode(data))
-        shutil.rmtree(self.root / "xid", ignore_errors=True)  # schema 1's buckets, now in xid.log
+        shutil.rmtree(self.root / "xid", ignore_errors=True)  # schema 1's buckets, now in dedup/
 
     def _read_journal(self) -> None:
         """A reader catches up with the journal (caller holds the commit lock shared)."""
         generation, batches, offset, restarted = journal.read(self.root / JOURNAL, *self._journal_at)
         if restarted:
             self._overlay = {}
-            self._xids = None
+            self._xids = {}
         for batch in batches:
             journal.merge(self._overlay, batch)
-            if self._xids is not None:
-                for key, value in batch.get(XID_LOG, {}).get("xid", {}).items():
-                    self._xids[key] = (value[0], value[1])
+            for relpath, tables in batch.items():
+                if relpath.startswith(DEDUP_DIR + "/"):
+                    index = self._xids.get(int(relpath[len(DEDUP_DIR) + 1:-len(".log")]))
+                    if index is not None:
+                        index.update((key, (value[0], value[1])) for key, value in tables.get("xid", {}).items())
         self._journal_at = (generation, offset)
 
     def _read(self, relpath: str) -> dict[str, Any]:
@@ -358,10 +375,10 @@ class Store:
     def lookup_external(self, channel: str, external_id: str) -> tuple[int, int] | None:
         """(conversation id, message id) of a channel message already stored, else None.
 
-        The first lookup reads the whole index (`xid.log` and the journal's entries):
-        about 0.1 s at 200,000 messages, once per process.
+        The first lookup in a segment reads that segment's log (1/256 of the index).
         """
-        return self._xid_index().get(_xid_key(channel, external_id))
+        key = _xid_key(channel, external_id)
+        return self._xid_segment(_dedup_segment(key)).get(key)
 
     def cursor(self, channel: str) -> str | None:
         return self._cursors.get(channel)
@@ -424,14 +441,16 @@ class Store:
         while len(self._partitions) > OPEN_PARTITIONS:
             self._partitions.popitem(last=False)
 
-    def _xid_index(self) -> dict[str, tuple[int, int]]:
-        index = self._xids
+    def _xid_segment(self, segment: int) -> dict[str, tuple[int, int]]:
+        index = self._xids.get(segment)
         if index is None:
-            index = read_xid_log(self.root / XID_LOG)
-            for changes in (self._overlay, self._pending):
-                for key, value in changes.get(XID_LOG, {}).get("xid", {}).items():
-                    index[key] = (value[0], value[1])
-            self._xids = index
+            relpath = _dedup_relpath(segment)
+            with _no_gc():
+                index = read_xid_log(self.root / relpath)
+                for changes in (self._overlay, self._pending):
+                    for key, value in changes.get(relpath, {}).get("xid", {}).items():
+                        index[key] = (value[0], value[1])
+            self._xids[segment] = index
         return index
 
     def quarantined(self) -> list[dict[str, Any]]:
@@ -512,8 +531,9 @@ class Store:
     def index_external(self, channel: str, external_id: str, conv_id: int, message_id: int) -> None:
         self._require_batch()
         key = _xid_key(channel, external_id)
-        self._xid_index()[key] = (conv_id, message_id)
-        self._stage(XID_LOG, "xid", key, [conv_id, message_id])
+        segment = _dedup_segment(key)
+        self._xid_segment(segment)[key] = (conv_id, message_id)
+        self._stage(_dedup_relpath(segment), "xid", key, [conv_id, message_id])
 
     def set_cursor(self, channel: str, value: str) -> None:
         self._require_batch()
@@ -569,7 +589,7 @@ class Store:
         self._pending = {}
         self._meta_dirty = self._cursors_dirty = False
         self._partitions.clear()
-        self._xids = None
+        self._xids = {}
         with self._commit_lock.hold(exclusive=False):
             self._load_index()
 
@@ -598,9 +618,9 @@ class Store:
         written: list[Path] = []
         renames: list[tuple[Path, Path]] = []
         for n, (relpath, tables) in enumerate(self._overlay.items()):
-            if relpath == XID_LOG:
-                append_xid_log(root / XID_LOG, tables.get("xid", {}))
-                written.append(root / XID_LOG)
+            if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
+                append_xid_log(root / relpath, tables.get("xid", {}))
+                written.append(root / relpath)
                 continue
             target = root / relpath
             tmp = tmp_dir / f"{n}.json"

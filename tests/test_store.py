@@ -322,10 +322,10 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         written = []
         monkeypatch.setattr(store_mod, "write_file", lambda path, data: (written.append(len(data)), real_write(path, data)))
         store.checkpoint()
-    # messages partition, one conversation bucket, meta (and one line appended to xid.log)
+    # messages partition, one conversation bucket, meta (and one line appended to one dedup log)
     assert len(written) == 3
     assert max(written) < 40_000
-    assert (root / "xid.log").read_text().count("\n") == 1
+    assert sum(p.read_text().count("\n") for p in (root / "dedup").iterdir()) == 1
 
 
 def test_readonly_store_sees_journal_commits_across_checkpoints(tmp_path):
@@ -363,6 +363,7 @@ def test_schema_1_cache_is_upgraded(tmp_path):
     with Store.open(root, readonly=True) as reader:  # no writer runs: a reader may upgrade
         assert reader.lookup_external("sms", "b") == (1, 2)
     assert not (root / "xid").exists()
+    assert len(list((root / "dedup").iterdir())) == store_mod.DEDUP_SEGMENTS
     with Store.open(root) as store:
         assert store.lookup_external("sms", "a") == (1, 1)
         assert store.cursor("sms") == "7"
@@ -371,8 +372,8 @@ def test_schema_1_cache_is_upgraded(tmp_path):
     assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == store_mod.SCHEMA_VERSION
 
 
-def test_xid_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
-    path = tmp_path / "xid.log"
+def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
+    path = tmp_path / "000.log"
     storage_mod.append_xid_log(path, {"sms\x1fa": [1, 1], "sms\x1fb\n\"": [1, 2]})
     whole = path.read_bytes()
     path.write_bytes(whole + b'["sms\\u001fc",1,')  # a checkpoint killed while appending
