@@ -7,14 +7,16 @@ a post-image, so applying one twice changes nothing; that is what lets a checkpo
 was killed half-way be finished by simply replaying the journal again.
 
 A record is committed once it is whole and its checksum matches. A tail that is cut short
-or does not match is a batch whose fsync never returned: readers stop before it and the
-writer cuts it off when it opens the journal. A checkpoint replaces the journal with an
+or does not match (or still has the placeholder length written before its payload) is a
+batch whose fsync never returned: readers stop before it and the writer cuts it off when
+it opens the journal. A checkpoint replaces the journal with an
 empty one of the next generation, so a reader that remembers (generation, offset) knows
 whether to read on from where it stopped or to start over.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -28,6 +30,8 @@ MAGIC = b"frontdesk-journal\n"
 _GENERATION = struct.Struct("<Q")
 _RECORD = struct.Struct("<II")
 HEADER_SIZE = len(MAGIC) + _GENERATION.size
+_UNFINISHED = 0xFFFFFFFF  # the length of a record being written: longer than any file, so never whole
+_CHUNK = 1 << 20
 
 Changes = dict[str, dict[str, dict[str, Any]]]  # relpath -> table -> key -> record (None: deleted)
 
@@ -73,7 +77,10 @@ def parse(raw: bytes, start: int) -> tuple[list[Changes], int]:
         payload = raw[body_start:body_end]
         if zlib.crc32(payload) != crc:
             break
-        records.append(json.loads(payload))
+        try:
+            records.append(json.loads(payload))
+        except ValueError:
+            break
         offset = body_end
     return records, offset
 
@@ -148,26 +155,54 @@ class JournalWriter:
         return self.size <= HEADER_SIZE
 
     def append(self, changes: Changes) -> int:
-        """Write one record and fsync it; on failure the journal is cut back to what it was."""
+        """Write one record and fsync it; on failure the journal is cut back to what it was.
+
+        The payload is encoded and written a file's changes at a time, so a bulk import
+        of 200,000 messages never holds its whole record in memory twice; the header,
+        written last over a placeholder no reader accepts, carries the length and checksum.
+        """
         assert self._fd is not None
-        payload = encode(changes)
-        record = _RECORD.pack(len(payload), zlib.crc32(payload)) + payload
+        start = self.size
+        offset = start + _RECORD.size
+        crc = length = 0
         try:
-            view = memoryview(record)
-            offset = self.size
-            while view:
-                written = os.pwrite(self._fd, view, offset)
-                view = view[written:]
-                offset += written
+            self._write(_RECORD.pack(_UNFINISHED, 0), start)
+            chunk: list[bytes] = [b"{"]
+            size = 1
+            for n, (relpath, tables) in enumerate(changes.items()):
+                piece = (b"," if n else b"") + encode(relpath) + b":" + encode(tables)
+                chunk.append(piece)
+                size += len(piece)
+                if size >= _CHUNK:
+                    data = b"".join(chunk)
+                    offset += self._write(data, offset)
+                    crc, length = zlib.crc32(data, crc), length + len(data)
+                    chunk, size = [], 0
+            chunk.append(b"}")
+            data = b"".join(chunk)
+            offset += self._write(data, offset)
+            crc, length = zlib.crc32(data, crc), length + len(data)
+            if length >= _UNFINISHED:
+                raise OSError(errno.EFBIG, "one batch is larger than a journal record can hold")
+            self._write(_RECORD.pack(length, crc), start)
             os.fsync(self._fd)
         except BaseException:
             try:
-                os.ftruncate(self._fd, self.size)
+                os.ftruncate(self._fd, start)
             except OSError:
                 pass  # the tail fails its checksum or length and is cut off at the next open
             raise
-        self.size += len(record)
-        return len(record)
+        self.size = offset
+        return offset - start
+
+    def _write(self, data: bytes, offset: int) -> int:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view = view[written:]
+            offset += written
+        return len(data)
 
     def reset(self, tmp_dir: Path) -> None:
         """Replace the journal with an empty one of the next generation (after a checkpoint)."""

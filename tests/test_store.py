@@ -155,7 +155,8 @@ def test_a_torn_journal_tail_is_cut_off(tmp_path):
     conv_id, _ = add_conversation(store, "kept")
     abandon(store)
     whole = (root / "journal").read_bytes()
-    for tail in (b"\x05", b"\x40\x00\x00\x00\x01\x02\x03\x04{\"half", b"\x02\x00\x00\x00\x00\x00\x00\x00{}"):
+    unfinished = b"\xff\xff\xff\xff\x00\x00\x00\x00{\"messages/1.json\""  # killed before its header was written
+    for tail in (b"\x05", b"\x40\x00\x00\x00\x01\x02\x03\x04{\"half", b"\x02\x00\x00\x00\x00\x00\x00\x00{}", unfinished):
         (root / "journal").write_bytes(whole + tail)
         store = Store.open(root)
         assert [m.body for m in store.messages(conv_id)] == ["kept"]
@@ -438,3 +439,21 @@ def test_contacts_read_lazily_still_answer_everything(tmp_path):
     with Store.open(root) as store:
         assert store.find_contact("tg", "5").name == "renamed"
         assert len(store.contacts()) == 200
+
+
+def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
+    """A bulk import is written to the journal a file at a time, in several writes: one record still."""
+    root = tmp_path / "d"
+    store = Store.open(root)
+    conv_id, _ = add_conversation(store)
+    body = "長い本文 " * 400
+    with store.batch():
+        for n in range(700):
+            store.put_message(Message(store.new_id("message"), conv_id + n % 3, Direction.IN, f"{n} {body}", external_id=f"b{n}", created_at=T0), "sms")
+    assert store._journal.size > 2 * journal_mod._CHUNK
+    abandon(store)
+    with Store.open(root, readonly=True) as reader:
+        assert len(reader.messages(conv_id)) == 1 + 234
+    with Store.open(root) as store:
+        assert sum(len(store.messages(conv_id + k)) for k in range(3)) == 701
+        assert store.lookup_external("sms", "b699") is not None
