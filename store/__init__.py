@@ -1,4 +1,4 @@
-"""The local cache: partitioned TinyDB files with atomic batches, dedup, cursors and outbox."""
+"""The local cache: partitioned JSON files and a write-ahead journal; atomic batches, dedup, cursors and outbox."""
 
 from frontdesk.store.lock import StoreLocked
 from frontdesk.store.records import HookJob, OutboxEntry

@@ -1,52 +1,81 @@
-"""The cache: partitioned TinyDB files under one private data dir, written in atomic batches.
+"""The cache: JSON files under one private data dir, written in atomic batches through a journal.
 
 Layout of a data dir (every file 0600, every dir 0700):
 
     writer.lock              the one-writer advisory lock (holds the owner's pid)
-    commit.lock              writers hold it exclusively while renaming, readers shared
+    commit.lock              a checkpoint holds it exclusively while renaming, readers shared
+    journal                  write-ahead journal: every batch committed since the last checkpoint
     meta.json                schema version, id counters, channel cursors
     outbox.json              replies not yet handed to their channel for good
     hooks.json               escalation hook jobs not yet done (pending, retrying, failed)
+    quarantine.json          channel events that could not be ingested
     conversations/NNNN.json  conversation records, 64 per file (by id)
     contacts/NNNN.json       contact records, 64 per file (by id)
     messages/N.json          one file per conversation: its messages, notes and events
-    xid/NNNN.json            (channel, external id) -> message, in 4096 hash buckets
+    dedup/NNN.log            (channel, external id) -> (conversation, message): append-only logs,
+                             one line per entry, 256 of them by hash of the key
+    tmp/                     files of a checkpoint in progress
 
-Every write of one message touches a fixed number of small files, so its cost does not
-grow with the number of conversations cached.
+A batch is committed by appending one record to the journal and fsyncing it: one write,
+whatever the batch touched and however large the cache. The batch is then in memory
+(the files as last checkpointed + the journal's records = the cache); a checkpoint, when
+the journal passes `CHECKPOINT_BYTES` and when the store is closed, writes the files the
+journal touched (each once, however many batches changed it), appends to the dedup logs, makes
+all of it durable with one sync, renames the files in place under the commit lock and
+starts an empty journal. A kill at any moment leaves the journal whole up to its last
+fsynced record, and replaying it over files that a checkpoint may have half renamed gives
+the same cache, since every record holds whole records (post-images), never increments.
+
+A read-only store (`export` beside a console) reads the files and the journal under the
+shared commit lock, so it sees every committed batch and never part of one.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
+import shutil
 import zlib
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from tinydb import TinyDB
-from tinydb.table import Document
+from typing import Any, Callable
 
 from frontdesk.model import Contact, Conversation, Message
-from frontdesk.store import records
+from frontdesk.store import journal, records
+from frontdesk.store.journal import Changes, JournalWriter
 from frontdesk.store.lock import WriterLock
 from frontdesk.store.records import HookJob, OutboxEntry
 from frontdesk.store.storage import (
     MANIFEST,
     TMP_DIR,
-    AtomicJSONStorage,
     CommitLock,
-    commit_files,
+    append_xid_log,
+    atomic_write,
+    encode,
     ensure_private_dir,
+    fsync_dir,
+    read_json,
+    read_xid_log,
     recover,
+    swap_in,
+    sync_files,
+    write_durable,
+    write_file,
+    xid_lines,
 )
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
 BUCKET_SIZE = 64
-XID_BUCKETS = 4096
 OPEN_PARTITIONS = 128
-MIGRATIONS: dict[int, Any] = {}  # from-version -> function(store_root) for future schemas
+CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
+JOURNAL = "journal"
+DEDUP_DIR = "dedup"
+DEDUP_SEGMENTS = 256
 
 _COUNTERS = ("conversation", "contact", "message")
 
@@ -59,35 +88,47 @@ def _xid_key(channel: str, external_id: str) -> str:
     return f"{channel}\x1f{external_id}"
 
 
-def _xid_bucket(key: str) -> int:
-    return zlib.crc32(key.encode()) % XID_BUCKETS
+def _dedup_segment(key: str) -> int:
+    return zlib.crc32(key.encode(errors="surrogatepass")) % DEDUP_SEGMENTS
 
 
-class _File:
-    """One TinyDB file of the cache, loaded on first use."""
+def _dedup_relpath(segment: int) -> str:
+    return f"{DEDUP_DIR}/{segment:03d}.log"
 
-    def __init__(self, store: Store, relpath: str) -> None:
-        self.relpath = relpath
-        self.path = store.root / relpath
-        self.db = TinyDB(self.path, store._mark_dirty, storage=AtomicJSONStorage)
 
-    @property
-    def storage(self) -> AtomicJSONStorage:
-        return self.db.storage  # type: ignore[return-value]
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many objects are built (no cycles among them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
-    def records(self, table: str) -> dict[int, dict[str, Any]]:
-        return {doc.doc_id: dict(doc) for doc in self.db.table(table).all()}
 
-    def apply(self, table: str, changes: dict[int, dict[str, Any] | None]) -> None:
-        """Upsert and delete documents by id with two TinyDB operations, not one per doc."""
-        t = self.db.table(table)
-        existing = {int(k) for k in ((self.storage.read() or {}).get(table) or {})}
-        stale = [doc_id for doc_id in changes if doc_id in existing]
-        if stale:
-            t.remove(doc_ids=stale)
-        fresh = [Document(r, doc_id=i) for i, r in changes.items() if r is not None]
-        if fresh:
-            t.insert_multiple(fresh)
+def _migrate_xid_buckets(root: Path) -> None:
+    """Schema 1 -> 2: the dedup index moves from 4096 JSON hash buckets to 256 append-only logs.
+
+    (Schema 2 also adds the journal; a schema-1 cache has none, so nothing else changes.)
+    """
+    segments: list[dict[str, Any]] = [{} for _ in range(DEDUP_SEGMENTS)]
+    folder = root / "xid"
+    if folder.exists():
+        for path in sorted(folder.iterdir()):
+            if path.suffix == ".json":
+                for key, value in (((read_json(path) or {}).get("xid") or {}).get("1") or {}).items():
+                    segments[_dedup_segment(key)][key] = value
+    ensure_private_dir(root / DEDUP_DIR)
+    for segment, entries in enumerate(segments):  # each file whole or not at all: a rerun rewrites it
+        tmp = root / TMP_DIR / "dedup.new"
+        write_durable(tmp, xid_lines(entries))
+        os.replace(tmp, root / _dedup_relpath(segment))
+    fsync_dir(root / DEDUP_DIR)
+
+
+MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _migrate_xid_buckets}  # from-version -> step
 
 
 class Store:
@@ -98,12 +139,16 @@ class Store:
         self.readonly = readonly
         self._commit_lock = CommitLock(root)
         self._writer = WriterLock(root)
-        self._dirty: dict[str, AtomicJSONStorage] = {}
-        self._pending: dict[tuple[str, str], dict[int, dict[str, Any] | None]] = defaultdict(dict)
+        self._journal = JournalWriter(root / JOURNAL)
+        self._journal_at = (0, 0)  # a reader's (generation, offset) of what it has read
+        self._overlay: Changes = {}  # every change since the last checkpoint (the journal)
+        self._pending: Changes = {}  # the current batch
+        self._meta_dirty = False
+        self._cursors_dirty = False
         self._batch_depth = 0
-        self._files: dict[str, _File] = {}
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
-        self._xids: dict[int, dict[str, list[int]]] = {}
+        self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
+        self._checkpoint_at = CHECKPOINT_BYTES
         self.recovered = False
 
     # ---- opening ---------------------------------------------------------------------
@@ -113,31 +158,48 @@ class Store:
         """Open (creating if needed) the cache in `root`.
 
         A writer takes the data dir's lock (StoreLocked names the owner's pid if taken)
-        and finishes any commit a crash interrupted. `readonly=True` takes no lock: it
-        is for commands such as `export` that may run beside a console.
+        and replays the journal a kill left behind. `readonly=True` takes no lock: it is
+        for commands such as `export` that may run beside a console.
         """
         root = Path(root).expanduser()
-        if readonly and not (root / "meta.json").exists():
+        if readonly and not (root / "meta.json").exists() and not (root / JOURNAL).exists():
             raise StoreError(f"no frontdesk cache in {root} (nothing has been synced there yet)")
         ensure_private_dir(root)
         store = cls(root, readonly)
-        if readonly:
-            store._recover_if_abandoned()
-        else:
-            store._writer.acquire()
-            for sub in ("conversations", "contacts", "messages", "xid", TMP_DIR):
-                ensure_private_dir(root / sub)
-            store.recovered = recover(root)
         try:
+            if readonly:
+                store._recover_if_abandoned()
+                store._upgrade_if_old()
+            else:
+                store._writer.acquire()
+                for sub in ("conversations", "contacts", "messages", DEDUP_DIR, TMP_DIR):
+                    ensure_private_dir(root / sub)
+                store.recovered = recover(root)
+                if not (root / "meta.json").exists():  # a new cache: say its schema from the start
+                    info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
+                    atomic_write(root / "meta.json", encode({"meta": {"1": info}}))
+                store._upgrade_if_old()
+                for batch in store._journal.open():
+                    journal.merge(store._overlay, batch)
+                store.recovered = store.recovered or bool(store._overlay)
             with store._commit_lock.hold(exclusive=False):
+                if readonly:
+                    store._read_journal()
                 store._load_index()
         except Exception:
-            store.close()
+            store._journal.close()
+            store._writer.release()
             raise
         return store
 
     def close(self) -> None:
-        self._writer.release()
+        """Checkpoint what the journal holds (so the next start replays nothing) and let go."""
+        try:
+            if not self.readonly and self._journal.is_open and self._batch_depth == 0:
+                self._checkpoint_safely()
+        finally:
+            self._journal.close()
+            self._writer.release()
 
     def __enter__(self) -> Store:
         return self
@@ -146,7 +208,7 @@ class Store:
         self.close()
 
     def _recover_if_abandoned(self) -> None:
-        """A reader finding a dead writer's half-done commit finishes it (if no writer runs)."""
+        """A reader finding a dead schema-1 writer's half-done commit finishes it (if no writer runs)."""
         if not (self.root / MANIFEST).exists():
             return
         if self._writer.try_acquire():
@@ -155,59 +217,128 @@ class Store:
             finally:
                 self._writer.release()
 
-    def _file(self, relpath: str) -> _File:
-        f = self._files.get(relpath)
-        if f is None:
-            f = self._files[relpath] = _File(self, relpath)
-        return f
-
-    def _load_index(self) -> None:
-        meta = self._file("meta.json")
-        info = meta.records("meta").get(1)
-        if info is None:
-            info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
+    def _upgrade_if_old(self) -> None:
+        """Refuse a newer schema; run the migrations of an older one (a reader only if no writer runs)."""
+        info = ((read_json(self.root / "meta.json") or {}).get("meta") or {}).get("1") or {}
         schema = info.get("schema", SCHEMA_VERSION)
         if schema > SCHEMA_VERSION:
             raise StoreError(
                 f"the cache in {self.root} was written by a newer frontdesk (schema {schema}, "
                 f"this one reads {SCHEMA_VERSION}); upgrade frontdesk or use another --data-dir"
             )
-        if schema < SCHEMA_VERSION:
-            self._migrate(schema)
-        self._meta = info
-        self._cursors: dict[str, str] = dict(meta.records("cursors").get(1, {}))
-        self._outbox = {
-            i: records.outbox_from_record(i, r) for i, r in self._file("outbox.json").records("outbox").items()
-        }
-        self._hooks = {
-            i: records.hook_job_from_record(i, r) for i, r in self._file("hooks.json").records("hooks").items()
-        }
-        self._conversations: dict[int, Conversation] = {}
-        self._contacts: dict[int, Contact] = {}
-        for relpath in self._bucket_files("conversations"):
-            for i, r in self._file(relpath).records("conversations").items():
-                self._conversations[i] = records.conversation_from_record(i, r)
-        for relpath in self._bucket_files("contacts"):
-            for i, r in self._file(relpath).records("contacts").items():
-                self._contacts[i] = records.contact_from_record(i, r)
-        self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
-        self._identities = {
-            (ident.channel, ident.address): c.id
-            for c in self._contacts.values()
-            if c.merged_into is None
-            for ident in c.identities
-        }
+        if schema == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            if not self._writer.try_acquire():
+                raise StoreError(
+                    f"the cache in {self.root} is in use by an older frontdesk (schema {schema}); "
+                    "quit it and start this one to upgrade the cache first"
+                )
+            try:
+                self._migrate(schema, info)
+            finally:
+                self._writer.release()
+        else:
+            self._migrate(schema, info)
 
-    def _migrate(self, schema: int) -> None:
+    def _migrate(self, schema: int, info: dict[str, Any]) -> None:
+        ensure_private_dir(self.root / TMP_DIR)
         while schema < SCHEMA_VERSION:
             MIGRATIONS[schema](self.root)
             schema += 1
+        data = read_json(self.root / "meta.json") or {}
+        data.setdefault("meta", {})["1"] = {**info, "schema": schema}
+        atomic_write(self.root / "meta.json", encode(data))
+        shutil.rmtree(self.root / "xid", ignore_errors=True)  # schema 1's buckets, now in dedup/
+
+    def _read_journal(self) -> None:
+        """A reader catches up with the journal (caller holds the commit lock shared)."""
+        generation, batches, offset, restarted = journal.read(self.root / JOURNAL, *self._journal_at)
+        if restarted:
+            self._overlay = {}
+            self._xids = {}
+        for batch in batches:
+            journal.merge(self._overlay, batch)
+            for relpath, tables in batch.items():
+                if relpath.startswith(DEDUP_DIR + "/"):
+                    index = self._xids.get(int(relpath[len(DEDUP_DIR) + 1:-len(".log")]))
+                    if index is not None:
+                        index.update((key, (value[0], value[1])) for key, value in tables.get("xid", {}).items())
+        self._journal_at = (generation, offset)
+
+    def _read(self, relpath: str) -> dict[str, Any]:
+        """A file's tables as committed: the file, the journal's changes, then the open batch's."""
+        data = read_json(self.root / relpath) or {}
+        for changes in (self._overlay, self._pending):
+            tables = changes.get(relpath)
+            if tables:
+                journal.apply(data, tables)
+        return data
+
+    def _load_index(self) -> None:
+        meta = self._read("meta.json")
+        info = (meta.get("meta") or {}).get("1")
+        if info is None:
+            info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
+        self._meta = info
+        self._cursors: dict[str, str] = dict((meta.get("cursors") or {}).get("1") or {})
+        self._outbox = {
+            int(k): records.outbox_from_record(int(k), r)
+            for k, r in (self._read("outbox.json").get("outbox") or {}).items()
+        }
+        self._hooks = {
+            int(k): records.hook_job_from_record(int(k), r)
+            for k, r in (self._read("hooks.json").get("hooks") or {}).items()
+        }
+        conversation_from_record = records.conversation_from_record
+        self._conversations: dict[int, Conversation] = {}
+        with _no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
+            for relpath in self._bucket_files("conversations"):
+                for k, r in (self._read(relpath).get("conversations") or {}).items():
+                    i = int(k)
+                    self._conversations[i] = conversation_from_record(i, r)
+        self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
+        # contacts are read a bucket at a time when first asked for (the list shows a screenful),
+        # all of them when a lookup by identity or the whole list needs them
+        self._contacts: dict[int, Contact] = {}
+        self._contact_buckets: set[int] = set()  # buckets read into _contacts
+        self._identities: dict[tuple[str, str], int] | None = None
+
+    def _load_contacts(self, bucket: int) -> None:
+        self._contact_buckets.add(bucket)
+        contacts, contact_from_record = self._contacts, records.contact_from_record
+        for k, r in (self._read(f"contacts/{bucket:04d}.json").get("contacts") or {}).items():
+            i = int(k)
+            if i not in contacts:  # one already put (or read) is newer than the file
+                contacts[i] = contact_from_record(i, r)
+
+    def _all_contacts(self) -> dict[int, Contact]:
+        missing = {int(name[len("contacts/"):-len(".json")]) for name in self._bucket_files("contacts")}
+        missing -= self._contact_buckets
+        if missing:
+            with _no_gc():
+                for bucket in sorted(missing):
+                    self._load_contacts(bucket)
+        return self._contacts
+
+    def _identity_index(self) -> dict[tuple[str, str], int]:
+        if self._identities is None:
+            self._identities = {
+                (ident.channel, ident.address): c.id
+                for c in self._all_contacts().values()
+                if c.merged_into is None
+                for ident in c.identities
+            }
+        return self._identities
 
     def _bucket_files(self, folder: str) -> list[str]:
-        directory = self.root / folder
-        if not directory.exists():
-            return []
-        return sorted(f"{folder}/{p.name}" for p in directory.iterdir() if p.suffix == ".json")
+        """The bucket files of `folder`, on disk or only in the journal so far, in id order."""
+        names = {p for p in self._overlay if p.startswith(folder + "/")}
+        try:
+            names.update(f"{folder}/{entry.name}" for entry in os.scandir(self.root / folder) if entry.name.endswith(".json"))
+        except FileNotFoundError:
+            pass
+        return sorted(names)
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -218,18 +349,22 @@ class Store:
         return self._conversations.get(conv_id)
 
     def contacts(self) -> list[Contact]:
-        return list(self._contacts.values())
+        return sorted(self._all_contacts().values(), key=lambda c: c.id)
 
     def contact(self, contact_id: int) -> Contact | None:
-        return self._contacts.get(contact_id)
+        contact = self._contacts.get(contact_id)
+        if contact is None and contact_id // BUCKET_SIZE not in self._contact_buckets:
+            self._load_contacts(contact_id // BUCKET_SIZE)
+            contact = self._contacts.get(contact_id)
+        return contact
 
     def find_conversation(self, channel: str, thread_key: str) -> Conversation | None:
         conv_id = self._threads.get((channel, thread_key))
         return self._conversations.get(conv_id) if conv_id is not None else None
 
     def find_contact(self, channel: str, address: str) -> Contact | None:
-        contact_id = self._identities.get((channel, address))
-        return self._contacts.get(contact_id) if contact_id is not None else None
+        contact_id = self._identity_index().get((channel, address))
+        return self.contact(contact_id) if contact_id is not None else None
 
     def messages(self, conv_id: int) -> list[Message]:
         return sorted(self._partition(conv_id).values(), key=lambda m: m.id)
@@ -238,10 +373,12 @@ class Store:
         return self._partition(conv_id).get(message_id)
 
     def lookup_external(self, channel: str, external_id: str) -> tuple[int, int] | None:
-        """(conversation id, message id) of a channel message already stored, else None."""
+        """(conversation id, message id) of a channel message already stored, else None.
+
+        The first lookup in a segment reads that segment's log (1/256 of the index).
+        """
         key = _xid_key(channel, external_id)
-        found = self._xid(_xid_bucket(key)).get(key)
-        return (found[0], found[1]) if found else None
+        return self._xid_segment(_dedup_segment(key)).get(key)
 
     def cursor(self, channel: str) -> str | None:
         return self._cursors.get(channel)
@@ -258,11 +395,12 @@ class Store:
     def snapshot(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
         """One conversation with its contact and messages, all from the same commit.
 
-        A read-only store re-reads the files under the shared commit lock, so a console
-        writing beside it never shows a half-applied batch.
+        A read-only store catches up with the journal and re-reads the files under the
+        shared commit lock, so a console writing beside it never shows a half-applied batch.
         """
         if self.readonly:
             with self._commit_lock.hold(exclusive=False):
+                self._read_journal()
                 self._refresh_for(conv_id)
                 return self._snapshot_from_memory(conv_id)
         return self._snapshot_from_memory(conv_id)
@@ -271,49 +409,52 @@ class Store:
         conv = self._conversations.get(conv_id)
         if conv is None:
             return None
-        return conv, self._contacts.get(conv.contact_id), self.messages(conv_id)
+        return conv, self.contact(conv.contact_id), self.messages(conv_id)
 
     def _refresh_for(self, conv_id: int) -> None:
-        for relpath in (f"conversations/{conv_id // BUCKET_SIZE:04d}.json", f"messages/{conv_id}.json"):
-            self._files.pop(relpath, None)
         self._partitions.pop(conv_id, None)
-        bucket = self._file(f"conversations/{conv_id // BUCKET_SIZE:04d}.json").records("conversations")
-        record = bucket.get(conv_id)
+        bucket = self._read(f"conversations/{conv_id // BUCKET_SIZE:04d}.json").get("conversations") or {}
+        record = bucket.get(str(conv_id))
         if record is None:
             return
         conv = self._conversations[conv_id] = records.conversation_from_record(conv_id, record)
-        contact_file = f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json"
-        self._files.pop(contact_file, None)
-        contact = self._file(contact_file).records("contacts").get(conv.contact_id)
+        contacts = self._read(f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json").get("contacts") or {}
+        contact = contacts.get(str(conv.contact_id))
         if contact is not None:
             self._contacts[conv.contact_id] = records.contact_from_record(conv.contact_id, contact)
+        self._partition(conv_id)  # read now, under the lock
 
     def _partition(self, conv_id: int) -> dict[int, Message]:
         part = self._partitions.get(conv_id)
         if part is not None:
             self._partitions.move_to_end(conv_id)
             return part
-        relpath = f"messages/{conv_id}.json"
-        part = {i: records.message_from_record(i, r) for i, r in self._file(relpath).records("messages").items()}
+        rows = self._read(f"messages/{conv_id}.json").get("messages") or {}
+        message_from_record = records.message_from_record
+        part = {int(k): message_from_record(int(k), r) for k, r in rows.items()}
         self._partitions[conv_id] = part
         self._evict()
         return part
 
     def _evict(self) -> None:
+        # safe at any time: a partition read again gets the journal's and the batch's changes
         while len(self._partitions) > OPEN_PARTITIONS:
-            conv_id = next(iter(self._partitions))
-            relpath = f"messages/{conv_id}.json"
-            if relpath in self._dirty:  # never drop what the current batch still has to write
-                self._partitions.move_to_end(conv_id)
-                return
-            del self._partitions[conv_id]
-            self._files.pop(relpath, None)
+            self._partitions.popitem(last=False)
 
-    def _xid(self, bucket: int) -> dict[str, list[int]]:
-        index = self._xids.get(bucket)
+    def _xid_segment(self, segment: int) -> dict[str, tuple[int, int]]:
+        index = self._xids.get(segment)
         if index is None:
-            index = self._xids[bucket] = dict(self._file(f"xid/{bucket:04d}.json").records("xid").get(1, {}))
+            relpath = _dedup_relpath(segment)
+            with _no_gc():
+                index = read_xid_log(self.root / relpath)
+                for changes in (self._overlay, self._pending):
+                    for key, value in changes.get(relpath, {}).get("xid", {}).items():
+                        index[key] = (value[0], value[1])
+            self._xids[segment] = index
         return index
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        return list((self._read("quarantine.json").get("quarantine") or {}).values())
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -342,21 +483,21 @@ class Store:
         if self._batch_depth == 0:
             raise StoreError("store writes must happen inside `with store.batch():`")
 
-    def _mark_dirty(self, storage: AtomicJSONStorage) -> None:
-        self._dirty[str(storage.path.relative_to(self.root))] = storage
+    def _stage(self, relpath: str, table: str, key: int | str, record: dict[str, Any] | list[int] | None) -> None:
+        self._pending.setdefault(relpath, {}).setdefault(table, {})[str(key)] = record
 
     def new_id(self, counter: str) -> int:
         self._require_batch()
         value = self._meta["next"].get(counter, 1)
         self._meta["next"][counter] = value + 1
-        self._pending[("meta.json", "meta")][1] = self._meta
+        self._meta_dirty = True
         return value
 
     def _reserve_id(self, counter: str, used: int) -> None:
         """Keep counters ahead of ids given from outside (bulk import)."""
         if self._meta["next"][counter] <= used:
             self._meta["next"][counter] = used + 1
-            self._pending[("meta.json", "meta")][1] = self._meta
+            self._meta_dirty = True
 
     def put_conversation(self, conv: Conversation) -> None:
         self._require_batch()
@@ -364,17 +505,18 @@ class Store:
         self._conversations[conv.id] = conv
         self._threads[(conv.channel, conv.thread_key)] = conv.id
         relpath = f"conversations/{conv.id // BUCKET_SIZE:04d}.json"
-        self._pending[(relpath, "conversations")][conv.id] = records.conversation_to_record(conv)
+        self._stage(relpath, "conversations", conv.id, records.conversation_to_record(conv))
 
     def put_contact(self, contact: Contact) -> None:
         self._require_batch()
         self._reserve_id("contact", contact.id)
         self._contacts[contact.id] = contact
-        for ident in contact.identities:
-            if contact.merged_into is None:
-                self._identities[(ident.channel, ident.address)] = contact.id
+        if self._identities is not None:
+            for ident in contact.identities:
+                if contact.merged_into is None:
+                    self._identities[(ident.channel, ident.address)] = contact.id
         relpath = f"contacts/{contact.id // BUCKET_SIZE:04d}.json"
-        self._pending[(relpath, "contacts")][contact.id] = records.contact_to_record(contact)
+        self._stage(relpath, "contacts", contact.id, records.contact_to_record(contact))
 
     def put_message(self, message: Message, channel: str | None = None) -> None:
         """Store a message; with `channel` and an external id it is indexed for dedup."""
@@ -382,74 +524,114 @@ class Store:
         self._reserve_id("message", message.id)
         self._partition(message.conversation_id)[message.id] = message
         relpath = f"messages/{message.conversation_id}.json"
-        self._pending[(relpath, "messages")][message.id] = records.message_to_record(message)
+        self._stage(relpath, "messages", message.id, records.message_to_record(message))
         if channel and message.external_id:
             self.index_external(channel, message.external_id, message.conversation_id, message.id)
 
     def index_external(self, channel: str, external_id: str, conv_id: int, message_id: int) -> None:
         self._require_batch()
         key = _xid_key(channel, external_id)
-        bucket = _xid_bucket(key)
-        index = self._xid(bucket)
-        index[key] = [conv_id, message_id]
-        self._pending[(f"xid/{bucket:04d}.json", "xid")][1] = index
+        segment = _dedup_segment(key)
+        self._xid_segment(segment)[key] = (conv_id, message_id)
+        self._stage(_dedup_relpath(segment), "xid", key, [conv_id, message_id])
 
     def set_cursor(self, channel: str, value: str) -> None:
         self._require_batch()
         self._cursors[channel] = value
-        self._pending[("meta.json", "cursors")][1] = self._cursors
+        self._cursors_dirty = True
 
     def put_outbox(self, entry: OutboxEntry) -> None:
         self._require_batch()
         self._outbox[entry.message_id] = entry
-        self._pending[("outbox.json", "outbox")][entry.message_id] = records.outbox_to_record(entry)
+        self._stage("outbox.json", "outbox", entry.message_id, records.outbox_to_record(entry))
 
     def delete_outbox(self, message_id: int) -> None:
         self._require_batch()
         if self._outbox.pop(message_id, None) is not None:
-            self._pending[("outbox.json", "outbox")][message_id] = None
+            self._stage("outbox.json", "outbox", message_id, None)
 
     def put_hook_job(self, job: HookJob) -> None:
         self._require_batch()
         self._hooks[job.id] = job
-        self._pending[("hooks.json", "hooks")][job.id] = records.hook_job_to_record(job)
+        self._stage("hooks.json", "hooks", job.id, records.hook_job_to_record(job))
 
     def delete_hook_job(self, job_id: int) -> None:
         self._require_batch()
         if self._hooks.pop(job_id, None) is not None:
-            self._pending[("hooks.json", "hooks")][job_id] = None
+            self._stage("hooks.json", "hooks", job_id, None)
 
     def quarantine(self, channel: str, payload: str, reason: str) -> None:
         """Keep an event that could not be ingested, for a person to look at."""
         self._require_batch()
         doc_id = self.new_id("quarantine")
-        record = {"channel": channel, "payload": payload, "reason": reason}
-        self._pending[("quarantine.json", "quarantine")][doc_id] = record
-
-    def quarantined(self) -> list[dict[str, Any]]:
-        return list(self._file("quarantine.json").records("quarantine").values())
+        self._stage("quarantine.json", "quarantine", doc_id, {"channel": channel, "payload": payload, "reason": reason})
 
     def _commit(self) -> None:
+        if self._meta_dirty:  # copies: the live dicts keep changing in later batches
+            self._stage("meta.json", "meta", 1, {**self._meta, "next": dict(self._meta["next"])})
+        if self._cursors_dirty:
+            self._stage("meta.json", "cursors", 1, dict(self._cursors))
         if not self._pending:
             return
         try:
-            for (relpath, table), changes in self._pending.items():
-                self._file(relpath).apply(table, changes)
-            files = {storage.path: storage.serialized() for storage in self._dirty.values()}
-            commit_files(self.root, files, self._commit_lock)
+            self._journal.append(self._pending)
         except OSError as exc:
             self._discard()
             raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}") from exc
-        self._pending.clear()
-        self._dirty.clear()
-        self._evict()
+        journal.merge(self._overlay, self._pending)
+        self._pending = {}
+        self._meta_dirty = self._cursors_dirty = False
+        if self._journal.size >= self._checkpoint_at:
+            self._checkpoint_safely()
 
     def _discard(self) -> None:
-        """Forget everything not yet committed by reloading the index from disk."""
-        self._pending.clear()
-        self._dirty.clear()
-        self._files.clear()
+        """Forget everything not yet committed by reloading the index from the files and the journal."""
+        self._pending = {}
+        self._meta_dirty = self._cursors_dirty = False
         self._partitions.clear()
-        self._xids.clear()
+        self._xids = {}
         with self._commit_lock.hold(exclusive=False):
             self._load_index()
+
+    # ---- checkpoints -----------------------------------------------------------------------
+
+    def _checkpoint_safely(self) -> None:
+        """Checkpoint; a failure (disk full) is logged, the journal keeps everything, we retry later."""
+        try:
+            self.checkpoint()
+        except OSError as exc:
+            self._checkpoint_at = self._journal.size + CHECKPOINT_BYTES
+            log.warning("could not checkpoint the cache in %s (%s); the journal keeps every change", self.root, exc)
+
+    def checkpoint(self) -> None:
+        """Bring the files up to date with the journal, then start an empty journal.
+
+        New files are written under `tmp/` and made durable with one sync before any of
+        them replaces an old one, because the journal holds only the changes, not the rest
+        of a file. The swaps (`swap_in`) and the journal reset happen under the exclusive
+        commit lock. Killed anywhere before the reset, the journal is still whole and is
+        replayed.
+        """
+        if self.readonly or self._journal.empty:
+            return
+        root, tmp_dir = self.root, self.root / TMP_DIR
+        written: list[Path] = []
+        renames: list[tuple[Path, Path]] = []
+        for n, (relpath, tables) in enumerate(self._overlay.items()):
+            if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
+                append_xid_log(root / relpath, tables.get("xid", {}))
+                written.append(root / relpath)
+                continue
+            target = root / relpath
+            tmp = tmp_dir / f"{n}.json"
+            write_file(tmp, encode(journal.apply(read_json(target) or {}, tables)))
+            written.append(tmp)
+            renames.append((tmp, target))
+        sync_files(root, written)
+        with self._commit_lock.hold(exclusive=True):
+            for tmp, target in renames:
+                swap_in(tmp, target)
+            sync_files(root, {target.parent for _, target in renames} | {root})
+            self._journal.reset(tmp_dir)
+        self._overlay = {}
+        self._checkpoint_at = CHECKPOINT_BYTES

@@ -5,7 +5,9 @@ Usage: python crash_worker.py DATA_DIR CHANNEL_LOG ACK_LOG SEED
 The simulated channel numbers its messages m1, m2, … and resumes after the committed
 cursor; its `send` appends each request to CHANNEL_LOG (what the customer would
 receive) before answering. Every reply the desk accepted is appended to ACK_LOG once
-`desk.reply` returned — the agent saw it accepted, so it is owed.
+`desk.reply` returned — the agent saw it accepted, so it is owed. The journal size that
+triggers a checkpoint is drawn from the seed, mostly small, so kills also land in the
+middle of checkpoints.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from frontdesk.backends.base import Backend, TransientError
 from frontdesk.desk import Desk
 from frontdesk.model import ContactRef, Inbound, SendResult
 from frontdesk.store import Store
+from frontdesk.store import store as store_module
 
 THREADS = 40
 
@@ -76,6 +79,8 @@ async def agent(desk: Desk, ack_log: str, rng: random.Random) -> None:
 
 async def main(data_dir: str, channel_log: str, ack_log: str, seed: int) -> None:
     rng = random.Random(seed)
+    # most runs checkpoint often, so that kills land in checkpoints too, not only in commits
+    store_module.CHECKPOINT_BYTES = rng.choice([2_000, 20_000, 200_000, store_module.CHECKPOINT_BYTES])
     with Store.open(data_dir) as store:
         channel = SimulatedChannel("sim", channel_log, rng, store.cursor("sim"))
         desk = Desk(store, {"sim": channel}, agent="crash")

@@ -98,7 +98,7 @@ async def test_cursor_is_not_committed_when_persisting_fails(store, clock, monke
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("frontdesk.store.store.commit_files", disk_full)
+    monkeypatch.setattr("frontdesk.store.journal.JournalWriter.append", disk_full)
     with pytest.raises(Exception):
         await desk.ingest("sms", [inbound(2)], cursor="2")
     monkeypatch.undo()

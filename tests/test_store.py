@@ -10,7 +10,9 @@ import pytest
 
 from frontdesk.model import Contact, Conversation, Direction, Identity, Message
 from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
+from frontdesk.store import journal as journal_mod
 from frontdesk.store import storage as storage_mod
+from frontdesk.store import store as store_mod
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -72,69 +74,148 @@ def test_writes_outside_a_batch_are_refused(tmp_path):
             store.set_cursor("sms", "1")
 
 
-def test_interrupted_replace_leaves_old_state_readable(tmp_path, monkeypatch):
+def test_a_failed_journal_write_leaves_old_state_readable(tmp_path, monkeypatch):
     root = tmp_path / "data"
     with Store.open(root) as store:
         conv_id, _ = add_conversation(store, "before")
-    before = (root / f"messages/{conv_id}.json").read_bytes()
+    journal_before = (root / "journal").read_bytes()
 
     with Store.open(root) as store:
         def boom(*args):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(storage_mod.os, "replace", boom)
+        monkeypatch.setattr(journal_mod.os, "fsync", boom)
         with pytest.raises(StoreError, match="could not write the cache"):
             with store.batch():
                 msg = Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0)
                 store.put_message(msg)
                 store.set_cursor("sms", "99")
         monkeypatch.undo()
-        # the in-memory view forgot the failed batch too
+        # the in-memory view forgot the failed batch too, and the journal was cut back
         assert [m.body for m in store.messages(conv_id)] == ["before"]
         assert store.cursor("sms") is None
-    assert (root / f"messages/{conv_id}.json").read_bytes() == before
+        assert (root / "journal").read_bytes() == journal_before
+        with store.batch():  # and the next batch commits normally after it
+            store.set_cursor("sms", "100")
     with Store.open(root) as store:
         assert [m.body for m in store.messages(conv_id)] == ["before"]
+        assert store.cursor("sms") == "100"
 
 
-def test_crash_between_renames_is_finished_on_next_open(tmp_path, monkeypatch):
+def test_a_failed_checkpoint_loses_nothing(tmp_path, monkeypatch, caplog):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        conv_id, _ = add_conversation(store, "before")
+    with Store.open(root) as store:
+        def boom(*args):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(storage_mod.os, "replace", boom)
+        with store.batch():  # the batch is committed by the journal; only the checkpoint fails
+            store.put_message(Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0))
+        store.close()  # checkpoints, fails, logs
+        monkeypatch.undo()
+    assert "could not checkpoint" in caplog.text
+    with Store.open(root) as store:
+        assert store.recovered
+        assert [m.body for m in store.messages(conv_id)] == ["before", "after"]
+
+
+def abandon(store: Store) -> None:
+    """Let go of a store as a killed process would: no checkpoint, no cleanup."""
+    store._journal.close()
+    store._writer.release()
+
+
+def test_journal_is_replayed_after_a_kill(tmp_path):
+    root = tmp_path / "data"
+    store = Store.open(root)
+    conv_id, _ = add_conversation(store, "first")
+    for n in range(3):
+        with store.batch():
+            store.put_message(Message(store.new_id("message"), conv_id, Direction.IN, f"m{n}", external_id=f"e{n}", created_at=T0), "sms")
+            store.set_cursor("sms", str(n))
+    abandon(store)
+    assert not (root / f"messages/{conv_id}.json").exists()  # only the journal has them
+    with Store.open(root) as store:
+        assert store.recovered
+        assert [m.body for m in store.messages(conv_id)] == ["first", "m0", "m1", "m2"]
+        assert store.lookup_external("sms", "e2") == (conv_id, store.messages(conv_id)[-1].id)
+        assert store.cursor("sms") == "2"
+    # closing checkpointed: the files hold it all and the journal is empty again
+    assert len(json.loads((root / f"messages/{conv_id}.json").read_text())["messages"]) == 4
+    with Store.open(root) as store:
+        assert not store.recovered
+
+
+def test_a_torn_journal_tail_is_cut_off(tmp_path):
+    """A record whose fsync never returned (cut short, or not matching its checksum) was never committed."""
+    root = tmp_path / "data"
+    store = Store.open(root)
+    conv_id, _ = add_conversation(store, "kept")
+    abandon(store)
+    whole = (root / "journal").read_bytes()
+    unfinished = b"\xff\xff\xff\xff\x00\x00\x00\x00{\"messages/1.json\""  # killed before its header was written
+    for tail in (b"\x05", b"\x40\x00\x00\x00\x01\x02\x03\x04{\"half", b"\x02\x00\x00\x00\x00\x00\x00\x00{}", unfinished):
+        (root / "journal").write_bytes(whole + tail)
+        store = Store.open(root)
+        assert [m.body for m in store.messages(conv_id)] == ["kept"]
+        assert (root / "journal").read_bytes() == whole
+        with store.batch():
+            store.set_cursor("sms", "after tail")
+        abandon(store)
+        with Store.open(root, readonly=True) as reader:
+            assert reader.cursor("sms") == "after tail"
+        (root / "journal").write_bytes(whole)
+
+
+def test_checkpoint_killed_between_renames_is_finished_by_replay(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    store = Store.open(root)
+    conv_id, _ = add_conversation(store)
+    with store.batch():
+        msg = Message(store.new_id("message"), conv_id, Direction.IN, "second", external_id="x2", created_at=T0)
+        store.put_message(msg, "sms")
+        store.set_cursor("sms", "2")
+    real_swap = storage_mod.swap_in
+    calls = {"n": 0}
+
+    def dies_after_two_renames(src, dst):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt("simulated kill")
+        real_swap(src, dst)
+
+    monkeypatch.setattr(store_mod, "swap_in", dies_after_two_renames)
+    with pytest.raises(KeyboardInterrupt):
+        store.checkpoint()
+    monkeypatch.undo()
+    abandon(store)
+    assert calls["n"] == 3  # two files of the checkpoint were in place, the rest not
+    with Store.open(root) as store:
+        assert store.recovered
+        assert [m.body for m in store.messages(conv_id)] == ["hello", "second"]
+        assert store.lookup_external("sms", "x2") == (conv_id, msg.id)
+        assert store.cursor("sms") == "2"
+        assert store.find_contact("sms", "+100").name == "Ann"
+
+
+def test_leftover_temp_files_are_dropped_or_reused(tmp_path):
     root = tmp_path / "data"
     with Store.open(root) as store:
         conv_id, _ = add_conversation(store)
-        real_replace = os.replace
-        calls = {"n": 0}
-
-        def dies_after_first_rename(src, dst):
-            # the manifest itself is written with os.replace too: let it and one rename through
-            calls["n"] += 1
-            if calls["n"] > 2:
-                raise KeyboardInterrupt("simulated kill")
-            real_replace(src, dst)
-
-        monkeypatch.setattr(storage_mod.os, "replace", dies_after_first_rename)
-        with pytest.raises(KeyboardInterrupt):
-            with store.batch():
-                msg = Message(store.new_id("message"), conv_id, Direction.IN, "second", external_id="x2", created_at=T0)
-                store.put_message(msg, "sms")
-                store.set_cursor("sms", "2")
-        monkeypatch.undo()
-    assert (root / "commit.json").exists()  # a half-done commit was left behind
-    with Store.open(root) as store:
-        assert store.recovered
-        assert not (root / "commit.json").exists()
-        assert [m.body for m in store.messages(conv_id)] == ["hello", "second"]
-        assert store.lookup_external("sms", "x2") is not None
-        assert store.cursor("sms") == "2"
-
-
-def test_uncommitted_temp_files_are_dropped(tmp_path):
-    root = tmp_path / "data"
-    with Store.open(root) as store:
-        add_conversation(store)
-    (root / "tmp" / "0.json").write_text("{half")
+    (root / "tmp" / "0.json").write_text("{half")  # a checkpoint's scratch file: reused
+    (root / "tmp" / "journal.new").write_text("half")  # anything else: dropped
     with Store.open(root) as store:
         assert not store.recovered
-        assert list((root / "tmp").iterdir()) == []
+        names = {p.name for p in (root / "tmp").iterdir()}
+        assert "0.json" in names and "journal.new" not in names
+        add_conversation(store, external_id="x2")
+    with Store.open(root) as store:
+        assert [m.body for m in store.messages(conv_id)] == ["hello"]
+        assert len(store.conversations()) == 2
+    for path in root.rglob("*"):
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_dedup_index_survives_many_buckets(tmp_path):
@@ -215,33 +296,93 @@ def test_newer_schema_is_refused(tmp_path):
         Store.open(root)
 
 
-def test_one_write_touches_only_small_files(tmp_path):
-    """Writing one message rewrites a fixed set of files whose size does not grow with the cache."""
+def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
+    """Writing one message appends one record whose size does not grow with the cache, and
+    writes no other file; the checkpoint after it rewrites only the files that message touched."""
     root = tmp_path / "d"
     with Store.open(root) as store:
         with store.batch():
             for n in range(1, 1001):
                 store.put_contact(Contact(n, f"c{n}", identities=[Identity("sms", f"+{n}")]))
                 store.put_conversation(Conversation(n, "sms", n, f"+{n}", created_at=T0, last_activity_at=T0))
-        written: list[int] = []
-        real = storage_mod.write_durable
-
-        def spy(path, data):
-            written.append(len(data))
-            real(path, data)
-
-        storage_mod.write_durable = spy
-        try:
-            with store.batch():
-                store.put_message(Message(store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0), "sms")
-                conv = store.conversation(500)
-                conv.message_count += 1
-                store.put_conversation(conv)
-        finally:
-            storage_mod.write_durable = real
-    # messages partition, one conversation bucket, one xid bucket, meta, manifest
-    assert len(written) == 5
+        store.checkpoint()
+        records: list[int] = []
+        files: list[str] = []
+        real_append, real_write = journal_mod.JournalWriter.append, store_mod.write_file
+        monkeypatch.setattr(journal_mod.JournalWriter, "append", lambda self, changes: records.append(real_append(self, changes)))
+        monkeypatch.setattr(store_mod, "write_file", lambda path, data: (files.append(path.name), real_write(path, data)))
+        monkeypatch.setattr(storage_mod, "write_durable", lambda *a: files.append("durable"))
+        with store.batch():
+            store.put_message(Message(store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0), "sms")
+            conv = store.conversation(500)
+            conv.message_count += 1
+            store.put_conversation(conv)
+        assert len(records) == 1 and records[0] < 2_000
+        assert files == []
+        monkeypatch.undo()
+        written = []
+        monkeypatch.setattr(store_mod, "write_file", lambda path, data: (written.append(len(data)), real_write(path, data)))
+        store.checkpoint()
+    # messages partition, one conversation bucket, meta (and one line appended to one dedup log)
+    assert len(written) == 3
     assert max(written) < 40_000
+    assert sum(p.read_text().count("\n") for p in (root / "dedup").iterdir()) == 1
+
+
+def test_readonly_store_sees_journal_commits_across_checkpoints(tmp_path):
+    root = tmp_path / "d"
+    with Store.open(root) as writer:
+        conv_id, _ = add_conversation(writer)
+        reader = Store.open(root, readonly=True)
+        for n in range(4):
+            with writer.batch():
+                writer.put_message(Message(writer.new_id("message"), conv_id, Direction.OUT, f"r{n}", created_at=T0))
+                conv = writer.conversation(conv_id)
+                conv.message_count += 1
+                writer.put_conversation(conv)
+            if n % 2:
+                writer.checkpoint()
+            conv, contact, messages = reader.snapshot(conv_id)
+            assert conv.message_count + 1 == len(messages) == n + 2
+            assert [m.body for m in messages][-1] == f"r{n}"
+        reader.close()
+
+
+def test_schema_1_cache_is_upgraded(tmp_path):
+    """Schema 1 kept the dedup index in 4096 hash buckets (xid/NNNN.json) and had no journal."""
+    root = tmp_path / "d"
+    root.mkdir(mode=0o700)
+    (root / "xid").mkdir(mode=0o700)
+    (root / "messages").mkdir(mode=0o700)
+    (root / "meta.json").write_text(json.dumps({"meta": {"1": {"schema": 1, "next": {"conversation": 2, "contact": 1, "message": 3}}},
+                                                "cursors": {"1": {"sms": "7"}}}))
+    (root / "xid" / "0001.json").write_text(json.dumps({"xid": {"1": {"sms\x1fa": [1, 1]}}}))
+    (root / "xid" / "4095.json").write_text(json.dumps({"xid": {"1": {"sms\x1fb": [1, 2]}}}))
+    (root / "messages" / "1.json").write_text(json.dumps({"messages": {
+        "1": {"conversation_id": 1, "direction": "in", "body": "a", "created_at": T0.isoformat()},
+        "2": {"conversation_id": 1, "direction": "in", "body": "b", "created_at": T0.isoformat()}}}))
+    with Store.open(root, readonly=True) as reader:  # no writer runs: a reader may upgrade
+        assert reader.lookup_external("sms", "b") == (1, 2)
+    assert not (root / "xid").exists()
+    assert len(list((root / "dedup").iterdir())) == store_mod.DEDUP_SEGMENTS
+    with Store.open(root) as store:
+        assert store.lookup_external("sms", "a") == (1, 1)
+        assert store.cursor("sms") == "7"
+        with store.batch():
+            assert store.new_id("message") == 3
+    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == store_mod.SCHEMA_VERSION
+
+
+def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
+    path = tmp_path / "000.log"
+    storage_mod.append_xid_log(path, {"sms\x1fa": [1, 1], "sms\x1fb\n\"": [1, 2]})
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'["sms\\u001fc",1,')  # a checkpoint killed while appending
+    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), "sms\x1fb\n\"": (1, 2)}
+    storage_mod.append_xid_log(path, {"sms\x1fd": [2, 3]})  # cuts the torn line first
+    assert storage_mod.read_xid_log(path)["sms\x1fd"] == (2, 3)
+    path.write_bytes(whole + b"\x00" * 10 + b"\n" + b'["sms\\u001fe",2,4]\n')  # blocks never written
+    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), "sms\x1fb\n\"": (1, 2), "sms\x1fe": (2, 4)}
 
 
 def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
@@ -277,3 +418,42 @@ def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
     old = {"channel": "sms", "contact_id": 1, "thread_key": "+1", "status": "open",
            "created_at": T0.isoformat(), "last_activity_at": T0.isoformat()}
     assert conversation_from_record(9, old).tickets == []
+
+
+def test_contacts_read_lazily_still_answer_everything(tmp_path):
+    """Contacts are read a bucket at a time; a contact put before its bucket was read wins over the file."""
+    root = tmp_path / "d"
+    with Store.open(root) as store:
+        with store.batch():
+            for n in range(1, 201):
+                store.put_contact(Contact(n, f"c{n}", identities=[Identity("sms", f"+{n}")]))
+    with Store.open(root) as store:
+        assert store.contact(70).name == "c70"
+        with store.batch():  # bucket 0 not read yet: the put one must not be replaced by the file's
+            store.put_contact(Contact(5, "renamed", identities=[Identity("sms", "+5"), Identity("tg", "5")]))
+        assert store.contact(5).name == "renamed"
+        assert store.find_contact("tg", "5").id == 5
+        assert store.find_contact("sms", "+199").name == "c199"
+        assert [c.id for c in store.contacts()] == list(range(1, 201))
+        assert store.contact(500) is None
+    with Store.open(root) as store:
+        assert store.find_contact("tg", "5").name == "renamed"
+        assert len(store.contacts()) == 200
+
+
+def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
+    """A bulk import is written to the journal a file at a time, in several writes: one record still."""
+    root = tmp_path / "d"
+    store = Store.open(root)
+    conv_id, _ = add_conversation(store)
+    body = "長い本文 " * 400
+    with store.batch():
+        for n in range(700):
+            store.put_message(Message(store.new_id("message"), conv_id + n % 3, Direction.IN, f"{n} {body}", external_id=f"b{n}", created_at=T0), "sms")
+    assert store._journal.size > 2 * journal_mod._CHUNK
+    abandon(store)
+    with Store.open(root, readonly=True) as reader:
+        assert len(reader.messages(conv_id)) == 1 + 234
+    with Store.open(root) as store:
+        assert sum(len(store.messages(conv_id + k)) for k in range(3)) == 701
+        assert store.lookup_external("sms", "b699") is not None
