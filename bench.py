@@ -728,9 +728,12 @@ async def measure_ingest(big: Cache, small: Cache, batches: int, batch_size: int
                 await big_desk.ingest(channel, group)
             elapsed += time.perf_counter() - started
             persisted += batch_size
+        started = time.perf_counter()
+        big_store.checkpoint()  # counted: the journal's batches written into the cache files once
+        elapsed += time.perf_counter() - started
         rate = persisted / elapsed
-        report.add("ingest.batched", f"ingest, batches of {batch_size} over {spread} conversations", rate, "msg/s",
-                   "≥ 5,000 msg/s", rate >= 5000)
+        report.add("ingest.batched", f"ingest, batches of {batch_size} over {spread} conversations, with the checkpoint",
+                   rate, "msg/s", "≥ 5,000 msg/s", rate >= 5000)
         small_times, big_times = [], []
         for i in range(singles):
             for desk, cache, times in ((small_desk, small, small_times), (big_desk, big, big_times)):
