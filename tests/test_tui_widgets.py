@@ -321,3 +321,27 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
         assert widget.scroll_y == widget.max_scroll_y
         await pilot.press("t")  # folding still rebuilds everything that is wrapped
         assert widget.plain_lines == _fully_wrapped(widget)
+
+
+class FocusHarness(Harness):
+    CSS = "ThreadView:focus { border: round red; }"
+
+
+async def test_focusing_the_thread_restyles_its_border_without_wrapping_again(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    widget = ThreadView(clock=clock)
+    async with FocusHarness(widget).run_test(size=(60, 20)) as pilot:
+        widget.show(conv, _long_thread(120), contact_name="花子")
+        await pilot.pause()
+        wrapped = []
+        render = widget._render_message
+        widget._render_message = lambda *args: wrapped.append(args[0].id) or render(*args)
+        lines = widget.plain_lines
+        widget.focus()
+        await pilot.pause()
+        widget.blur()
+        await pilot.pause()
+        assert wrapped == [] and widget.plain_lines == lines
+        widget.app.theme = "textual-light"  # the text's colours change: wrapped again
+        await pilot.pause()
+        assert wrapped

@@ -115,6 +115,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._ahead_pending = False
         self._pending: list[list[Strip]] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
         self._pending_lines = 0
+        self._styles: tuple[Style, ...] = ()  # the text's styles the blocks were rendered with
 
     # ---- data --------------------------------------------------------------------------
 
@@ -169,8 +170,14 @@ class ThreadView(ScrollView, can_focus=True):
                 return
         if not self._ready():
             return
-        # its place in the lines, counted from the end (every wrapped message's block is cached)
-        end = len(self._lines) - self._tail - sum(len(self._blocks[m.id][1]) for m in self.messages[index + 1:])
+        # its place in the lines, counted from the end over the newer messages' blocks
+        end = len(self._lines) - self._tail
+        for newer in self.messages[index + 1:]:
+            cached = self._blocks.get(newer.id)
+            if cached is None:
+                self._rebuild()  # added while the pane had no width: lay everything out again
+                return
+            end -= len(cached[1])
         start = end - len(old)
         new = self._message_lines(message, self._width)
         at_bottom = self._at_bottom()
@@ -222,8 +229,13 @@ class ThreadView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._blocks.clear()
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        # focus restyles the border only: wrap again (every wrapped message) only when the text's styles changed
+        styles = (self.rich_style, *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)))
+        if styles != self._styles:
+            self._styles = styles
+            self._blocks.clear()
             self._rebuild()
 
     def _ready(self) -> bool:
