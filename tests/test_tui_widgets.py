@@ -121,10 +121,13 @@ async def test_thread_stays_at_bottom_only_when_it_was_there(clock):
         assert "newest" in widget.render_line(widget.size.height - 2).text
         widget.scroll_home(animate=False, immediate=True)
         await pilot.pause()
+        reading = [widget.render_line(y).text for y in range(widget.size.height)]
         messages.append(Message(32, 1, Direction.IN, "while reading", author="Mia", created_at=NOW))
         widget.show(conv, messages, contact_name="Mia")
         await pilot.pause()
-        assert widget.scroll_y == 0  # reading older messages: not yanked down
+        # reading older messages: not yanked down (earlier ones may have been wrapped in above)
+        assert [widget.render_line(y).text for y in range(widget.size.height)] == reading
+        assert widget.scroll_y < widget.max_scroll_y
 
 
 async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(clock):
@@ -213,3 +216,132 @@ async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(cl
         widget.show(Conversation(id=8, channel="mail", contact_id=1, thread_key="u"), [messages[0]])
         await pilot.pause()
         assert "it left our warehouse" not in "\n".join(widget.plain_lines), "another thread starts folded"
+
+
+def _long_thread(n: int) -> list[Message]:
+    """Inbound and outbound messages of varied height: Japanese, emoji, several lines, attachments."""
+    bodies = ("short {i}", "line one {i}\nline two\nline three", "日本語のメッセージ {i} です。" * 3,
+              "emoji 🎉👍🏽 {i} " * 4, "a longer message {i} " * 9)
+    return [
+        Message(i, 1, Direction.IN if i % 3 else Direction.OUT, bodies[i % len(bodies)].format(i=i),
+                author="花子" if i % 3 else "Aiko", delivery=Delivery.PENDING if i % 3 == 0 else Delivery.SENT,
+                created_at=NOW - timedelta(minutes=n - i))
+        for i in range(1, n + 1)
+    ]
+
+
+def _screen(widget: ThreadView) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
+
+
+def _fully_wrapped(widget: ThreadView) -> list[str]:
+    """What every wrapped line should be, wrapped again from scratch."""
+    kept = widget._lines, widget._head, widget._tail
+    widget._blocks.clear()
+    widget._rebuild()
+    fresh = widget.plain_lines
+    widget._lines, widget._head, widget._tail = kept  # as it was (the blocks are rebuilt equal)
+    return fresh
+
+
+async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest_message(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    messages = _long_thread(240)
+    widget = ThreadView(clock=clock)
+    async with Harness(widget).run_test(size=(60, 20)) as pilot:
+        widget.show(conv, messages, contact_name="花子")
+        widget.focus()
+        await pilot.pause()
+        height = widget.scrollable_content_region.height
+        assert widget.scroll_y == widget.max_scroll_y  # opens at the newest message
+        assert "earlier messages" in widget.plain_lines[0]
+        assert len(widget.lines) < 8 * height  # a few screens wrapped, not 240 messages
+        assert widget._lines_above() >= 2 * height  # earlier ones wrapped ahead of the view
+
+        top = round(widget.scroll_y)
+        page_above = widget.plain_lines[top - height: top]
+        await pilot.press("pageup")
+        assert _screen(widget) == page_above  # a page at once, no glide (lines wrapped in above since)
+        for _ in range(500):
+            if widget.scroll_y == 0 and "earlier messages" not in widget.plain_lines[0]:
+                break
+            await pilot.press("pageup")
+        else:
+            raise AssertionError("never reached the oldest message")
+        assert "short 1" not in "\n".join(_screen(widget))  # message 1 is "line one 1…"
+        assert "line one 1" in "\n".join(_screen(widget)[:3])
+        width = widget.scrollable_content_region.width
+        assert all(cell_len(line) == width for line in widget.plain_lines)
+        assert widget.plain_lines == _fully_wrapped(widget)  # every line where a full wrap puts it
+
+
+async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_in_place(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    messages = _long_thread(150)
+    widget = ThreadView(clock=clock)
+    async with Harness(widget).run_test(size=(60, 20)) as pilot:
+        widget.show(conv, messages, contact_name="花子")
+        widget.focus()
+        await pilot.pause()
+        for _ in range(8):
+            await pilot.press("pageup")
+        reading = _screen(widget)
+        await pilot.pause()  # wrapping ahead goes on between keys…
+        assert _screen(widget) == reading  # …without moving what the agent reads
+
+        # a delivery mark on a wrapped reply, one on a reply not wrapped yet, and a new reply
+        first = widget._first
+        shown = next(m for m in messages[first + 5:] if m.direction is Direction.OUT)
+        hidden = next(m for m in reversed(messages[:first]) if m.direction is Direction.OUT)
+        widget.upsert(Message(shown.id, 1, Direction.OUT, shown.body, author="Aiko", delivery=Delivery.READ,
+                              created_at=shown.created_at))
+        widget.upsert(Message(hidden.id, 1, Direction.OUT, hidden.body, author="Aiko", delivery=Delivery.FAILED,
+                              delivery_reason="blocked", created_at=hidden.created_at))
+        widget.upsert(Message(999, 1, Direction.OUT, "a new reply", author="Aiko", delivery=Delivery.PENDING, created_at=NOW))
+        await pilot.pause()
+        assert widget.scroll_y < widget.max_scroll_y  # still reading, not yanked to the new reply
+        assert widget.plain_lines == _fully_wrapped(widget)
+        assert "a new reply" in widget.plain_lines[-2]
+        assert sum("✓✓ read" in line for line in widget.plain_lines) == 1
+
+        widget.set_typing(True)
+        assert "花子 is typing…" in widget.plain_lines[-1]
+        widget.set_typing(False)
+        assert widget.plain_lines == _fully_wrapped(widget)
+
+        await pilot.press("home")
+        for _ in range(200):
+            await pilot.press("pageup")
+            if widget._first == 0 and widget.scroll_y == 0:
+                break
+        assert "Not delivered: blocked" in "\n".join(widget.plain_lines)  # wrapped as it is now
+        assert widget.plain_lines == _fully_wrapped(widget)
+
+        await pilot.press("end")
+        assert widget.scroll_y == widget.max_scroll_y
+        await pilot.press("t")  # folding still rebuilds everything that is wrapped
+        assert widget.plain_lines == _fully_wrapped(widget)
+
+
+class FocusHarness(Harness):
+    CSS = "ThreadView:focus { border: round red; }"
+
+
+async def test_focusing_the_thread_restyles_its_border_without_wrapping_again(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    widget = ThreadView(clock=clock)
+    async with FocusHarness(widget).run_test(size=(60, 20)) as pilot:
+        widget.show(conv, _long_thread(120), contact_name="花子")
+        await pilot.pause()
+        wrapped = []
+        render = widget._render_message
+        widget._render_message = lambda *args: wrapped.append(args[0].id) or render(*args)
+        lines = widget.plain_lines
+        widget.focus()
+        await pilot.pause()
+        widget.blur()
+        await pilot.pause()
+        assert wrapped == [] and widget.plain_lines == lines
+        widget.app.theme = "textual-light"  # the text's colours change: wrapped again
+        await pilot.pause()
+        assert wrapped

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import zlib
+from time import perf_counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -16,7 +18,7 @@ from textual.strip import Strip
 
 from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, split_foldable, utcnow
 from frontdesk.tui.safe import clean_line, safe_text
-from frontdesk.tui.widgets.formatting import LRU, age, background, clock_time, fit, foreground, human_size
+from frontdesk.tui.widgets.formatting import age, background, clock_time, fit, foreground, human_size
 
 AUTHOR_COLOURS = ("#e5737f", "#8fc46a", "#5fa8e8", "#c38fe0", "#4fc1c9", "#e0a35f", "#e07fbf")
 _MARKS = {
@@ -27,9 +29,15 @@ _MARKS = {
     Delivery.FAILED: ("✗ failed", "thread-view--failed"),
     Delivery.UNCONFIRMED: ("? unconfirmed", "thread-view--unconfirmed"),
 }
-WINDOW = 100
-"""Messages wrapped when a thread opens (newest first); older ones are wrapped as the agent
-scrolls up to them, so opening a 5,000-message thread costs the same as a 100-message one."""
+AHEAD = 6
+"""Screens of wrapped lines wanted above the view. A thread opens with REFILL + 1 screens of its
+newest messages wrapped. Whenever fewer than REFILL screens are left above the view, earlier messages
+are wrapped off the key path, a few milliseconds at a time, and added in one go when AHEAD
+screens are ready: paging up only repaints the pane, one relayout every few pages, and opening
+a 5,000-message thread wraps no more than a 20-message one."""
+REFILL = 2
+STEP_SECONDS = 0.004
+"""Longest one wrap-ahead step holds the event loop (a key pressed meanwhile waits this long)."""
 
 
 def author_colour(name: str) -> str:
@@ -97,10 +105,17 @@ class ThreadView(ScrollView, can_focus=True):
         self.fold_key = "t"
         self.unfolded = False  # quoted history and signatures shown in full (per thread)
         self.empty_text = "No conversation selected."
-        self._lines: list[Strip] = []
-        self._wrapped: LRU[tuple, list[Strip]] = LRU(4096)
+        self._lines: list[Strip] = []  # header (earlier messages) + every wrapped message + tail
+        self._head = 0  # lines before the first wrapped message: the "earlier messages" line
+        self._tail = 0  # lines after the last one: typing indicator or "no messages"
+        self._blocks: dict[int, tuple[tuple, list[Strip]]] = {}  # message id → (revision, lines) at _width
         self._width = 0
-        self._first = 0  # index of the oldest message wrapped (see WINDOW)
+        self._blank = Strip.blank(0)
+        self._first = 0  # index of the oldest message wrapped (see AHEAD)
+        self._ahead_pending = False
+        self._pending: list[list[Strip]] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
+        self._pending_lines = 0
+        self._styles: tuple[Style, ...] = ()  # the text's styles the blocks were rendered with
 
     # ---- data --------------------------------------------------------------------------
 
@@ -121,7 +136,8 @@ class ThreadView(ScrollView, can_focus=True):
         self.conversation = conversation
         self.messages = list(messages)
         if new_thread:
-            self._first = max(0, len(self.messages) - WINDOW)
+            self._first = len(self.messages)  # _rebuild wraps back from the newest, one screen's worth
+            self._blocks.clear()
             self.unfolded = False
         self._first = min(self._first, max(0, len(self.messages) - 1))
         self.contact_name = contact_name
@@ -132,27 +148,69 @@ class ThreadView(ScrollView, can_focus=True):
         """Add or replace one message of the shown thread (a reply appears before the desk echoes it)."""
         if message.conversation_id != self.conversation_id:
             return
-        for i, existing in enumerate(self.messages):
-            if existing.id == message.id:
-                self.messages[i] = message
+        old: list[Strip] = []
+        for index in range(len(self.messages) - 1, -1, -1):  # a reply or a mark: nearly always near the end
+            if self.messages[index].id == message.id:
+                self.messages[index] = message
+                if index < self._first:
+                    if index >= self._first - len(self._pending):
+                        self._pending, self._pending_lines = [], 0  # wrapped ahead as it was: again
+                    return  # not shown yet: wrapped as it is when the agent scrolls up to it
+                cached = self._blocks.get(message.id)
+                if cached is None:
+                    self._rebuild()  # wrapped but not cached (width or style changed): start over
+                    return
+                old = cached[1]
                 break
         else:
             self.messages.append(message)
-        self._rebuild()
+            index = len(self.messages) - 1
+            if index == 0:
+                self._rebuild()  # the first message replaces "No messages yet."
+                return
+        if not self._ready():
+            return
+        # its place in the lines, counted from the end over the newer messages' blocks
+        end = len(self._lines) - self._tail
+        for newer in self.messages[index + 1:]:
+            cached = self._blocks.get(newer.id)
+            if cached is None:
+                self._rebuild()  # added while the pane had no width: lay everything out again
+                return
+            end -= len(cached[1])
+        start = end - len(old)
+        new = self._message_lines(message, self._width)
+        at_bottom = self._at_bottom()
+        self._lines[start:end] = new
+        if len(new) == len(old):
+            self.refresh_lines(start, len(new))
+        else:
+            shift = len(new) - len(old) if end <= self.scroll_offset.y and not at_bottom else 0
+            self._set_lines(at_bottom, shift)
 
     def action_toggle_folded(self) -> None:
         """Show or hide the quoted history and signatures of every message in this thread."""
         self.unfolded = not self.unfolded
+        self._blocks.clear()
         self._rebuild()
 
     def set_typing(self, typing: bool) -> None:
         if typing != self.typing:
             self.typing = typing
-            self._rebuild()
+            if not self._ready():
+                return
+            if not self.messages:
+                self._rebuild()  # "No messages yet." comes and goes with it
+                return
+            at_bottom = self._at_bottom()
+            tail = self._tail_lines(self._width)
+            self._lines[len(self._lines) - self._tail:] = tail
+            self._tail = len(tail)
+            self._set_lines(at_bottom)
 
     @property
     def lines(self) -> list[Strip]:
-        """Every wrapped line of the thread so far: the newest WINDOW messages and any older ones scrolled to."""
+        """Every wrapped line of the thread so far: the newest messages and the older ones wrapped ahead of the view."""
         return self._lines
 
     @property
@@ -164,57 +222,158 @@ class ThreadView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._rebuild()
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # the scrollbar takes two columns from the text (or gives them back), with no Resize:
+        # wrap again at the new width rather than cut the end off every line
+        self.call_later(self._rebuild)
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._wrapped.clear()
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        # focus restyles the border only: wrap again (every wrapped message) only when the text's styles changed
+        styles = (self.rich_style, *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)))
+        if styles != self._styles:
+            self._styles = styles
+            self._blocks.clear()
             self._rebuild()
 
+    def _ready(self) -> bool:
+        return self.is_mounted and self._width > 0 and self._width == self.scrollable_content_region.width
+
+    def _at_bottom(self) -> bool:
+        return self.scroll_y >= self.max_scroll_y - 1
+
     def _rebuild(self, force_bottom: bool = False) -> None:
+        """Lay out every wrapped message again (cached blocks are reused), at least one screen's worth."""
+        self._pending, self._pending_lines = [], 0
         width = self.scrollable_content_region.width
         if width <= 0 or not self.is_mounted:
             return
-        at_bottom = force_bottom or self.scroll_y >= self.max_scroll_y - 1
+        at_bottom = force_bottom or self._at_bottom()
         if width != self._width:
             self._width = width
-        lines: list[Strip] = []
-        if self._first > 0:
-            text = f" ↑ {self._first:,} earlier messages — scroll up to see them"
-            lines.append(self._strip(fit(Text(text, self._style("meta")), width)))
-        for message in self.messages[self._first:]:
-            lines.extend(self._message_lines(message, width))
+            self._blocks.clear()
+        self._blank = Strip.blank(width, self.rich_style)
+        blocks = [self._message_lines(message, width) for message in self.messages[self._first:]]
+        count = sum(map(len, blocks))
+        height = self.scrollable_content_region.height
+        while self._first > 0 and count < (REFILL + 1) * height:  # the screen and REFILL above it; the rest ahead
+            self._first -= 1
+            blocks.insert(0, self._message_lines(self.messages[self._first], width))
+            count += len(blocks[0])
+        lines = self._head_lines(width)
+        self._head = len(lines)
+        for block in blocks:
+            lines.extend(block)
+        tail = self._tail_lines(width)
+        self._tail = len(tail)
+        lines.extend(tail)
+        self._lines = lines
+        self._set_lines(at_bottom)
+
+    def _head_lines(self, width: int) -> list[Strip]:
+        if self._first == 0:
+            return []
+        text = f" ↑ {self._first:,} earlier messages — scroll up to see them"
+        return [self._strip(fit(Text(text, self._style("meta")), width))]
+
+    def _tail_lines(self, width: int) -> list[Strip]:
         if self.typing and self.conversation is not None:
             who = clean_line(self.contact_name) or "The customer"
-            lines.append(self._strip(fit(Text(f" {who} is typing…", self._style("typing")), width)))
+            return [self._strip(fit(Text(f" {who} is typing…", self._style("typing")), width))]
         if not self.messages and not self.typing:
             text = " " + (self.empty_text if self.conversation is None else "No messages yet.")
-            lines.append(self._strip(fit(Text(text, self._style("empty")), width)))
-        self._lines = lines
-        self.virtual_size = Size(width, len(lines))
+            return [self._strip(fit(Text(text, self._style("empty")), width))]
+        return []
+
+    def _set_lines(self, at_bottom: bool, shift: int = 0) -> None:
+        """After the lines changed: the new height; the bottom kept in view, or the view kept on its lines."""
+        self.virtual_size = Size(self._width, len(self._lines))
         if at_bottom:
-            self.scroll_to(y=max(0, len(lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True)
+            self.scroll_to(y=max(0, len(self._lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True)
+        elif shift:
+            self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True, force=True)
         self.refresh()
+        self._schedule_ahead()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if new_value < 1 and self._first > 0:
-            self.call_later(self._wrap_earlier)
+        self._schedule_ahead()
 
-    def _wrap_earlier(self) -> None:
-        """Wrap the next WINDOW older messages above the view, keeping what is on screen in place."""
-        if self._first == 0 or self.scroll_y >= 1:
+    def _lines_above(self) -> int:
+        return self.scroll_offset.y - self._head
+
+    def _schedule_ahead(self) -> None:
+        if self._ahead_pending or self._first == 0 or not self._ready():
             return
-        before = len(self._lines)
-        self._first = max(0, self._first - WINDOW)
-        self._rebuild()
-        self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True, force=True)
+        if self._lines_above() < REFILL * self.scrollable_content_region.height:
+            self._ahead_pending = True
+            self.call_after_refresh(self._wrap_ahead)
+
+    def _wrap_ahead(self) -> None:
+        """Wrap earlier messages for a few milliseconds; add them above once enough are ready."""
+        self._ahead_pending = False
+        if self._first == 0 or not self._ready():
+            return
+        if self.app.animator.is_being_animated(self, "scroll_y"):
+            self.set_timer(0.1, self._schedule_ahead)  # shifting a glide under way would send it astray
+            return
+        height = self.scrollable_content_region.height
+        wanted = AHEAD * height - self._lines_above()
+        start = self._first - len(self._pending)  # the oldest message wrapped so far
+        deadline = perf_counter() + STEP_SECONDS
+        while start > 0 and self._pending_lines < wanted and perf_counter() < deadline:
+            start -= 1
+            block = self._message_lines(self.messages[start], self._width)
+            self._pending.append(block)
+            self._pending_lines += len(block)
+        if start == 0 or self._pending_lines >= wanted or self._lines_above() < height:
+            self._add_pending()
+        else:
+            self._ahead_pending = True
+            self.call_later(self._wrap_ahead)
+
+    def _add_pending(self) -> None:
+        """Put the messages wrapped ahead above the others, keeping what is on screen in place."""
+        blocks, self._pending, self._pending_lines = self._pending, [], 0
+        self._first -= len(blocks)
+        added = self._head_lines(self._width)
+        for block in reversed(blocks):
+            added.extend(block)
+        shift = len(added) - self._head
+        self._lines[: self._head] = added  # the old "earlier messages" line goes; the new one leads
+        self._head = 1 if self._first > 0 else 0
+        self._set_lines(False, shift)
+
+    # Keys jump instead of gliding: a page is one repaint, not ~20 over 0.6 s (a lot of output
+    # over ssh), and a second press pages from where the first landed, not from mid-glide.
+
+    def action_page_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_home(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_end(animate=False)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        index = y + round(self.scroll_y)
+        index = y + self.scroll_offset.y
         if 0 <= index < len(self._lines):
-            return self._lines[index].adjust_cell_length(width, self.rich_style)
-        return Strip.blank(width, self.rich_style)
+            return self._lines[index]  # every line is cut or padded to _width when wrapped
+        return self._blank
 
     # ---- one message -------------------------------------------------------------------
 
@@ -234,12 +393,11 @@ class ThreadView(ScrollView, can_focus=True):
             len(message.attachments), when, self.retry_key, self.unfolded, self.fold_key,
             age(message.created_at, self.clock()) if message.kind is MessageKind.ACTIVITY else "",
         )
-        key = (message.id, width, revision)
-        cached = self._wrapped.get(key)
-        if cached is None:
-            cached = self._render_message(message, width, when)
-            self._wrapped.put(key, cached)
-        return cached
+        cached = self._blocks.get(message.id)
+        if cached is None or cached[0] != revision:
+            cached = (revision, self._render_message(message, width, when))
+            self._blocks[message.id] = cached
+        return cached[1]
 
     def _render_message(self, message: Message, width: int, when: str) -> list[Strip]:
         if message.kind is MessageKind.ACTIVITY:
