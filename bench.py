@@ -37,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def console_child(root: str, search_done: str = "") -> None:
 
     With `search_done`, it runs one search a second after start and then creates that file.
     """
-    from frontdesk.cli import keep_cache_out_of_gc, resolve_keymap
+    from frontdesk.cli import keep_gc_pauses_short, resolve_keymap
     from frontdesk.desk import Desk
     from frontdesk.store import Store
     from frontdesk.tui.app import FrontdeskApp
@@ -207,7 +208,7 @@ def console_child(root: str, search_done: str = "") -> None:
     with Store.open(root) as store:
         desk = Desk(store, agent="Aiko")
         app = FrontdeskApp(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
-        keep_cache_out_of_gc()  # as `run_console` does
+        keep_gc_pauses_short()  # as `run_console` does
 
         async def search_later() -> None:
             await asyncio.sleep(1.0)
@@ -417,6 +418,23 @@ class FrameProbe:
                 return
 
 
+@asynccontextmanager
+async def console_gc() -> AsyncIterator[None]:
+    """The collector set as `run_console` sets it, for an app run in this process; as it
+    was afterwards (the bench's caller, a test run say, goes on in the same process)."""
+    import gc
+
+    from frontdesk.cli import keep_gc_pauses_short
+
+    thresholds = gc.get_threshold()
+    keep_gc_pauses_short()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
 def probed(app: Any, probe: FrameProbe) -> Any:
     """`app`, set to run under `probe`'s driver."""
     app.driver_class = probe.driver_class
@@ -489,7 +507,6 @@ def bare_app() -> Any:
 
 async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     """List moves and paging the long thread, vs the bare app with the same keys."""
-    from frontdesk.cli import keep_cache_out_of_gc
     from frontdesk.desk import Desk
     from frontdesk.store import Store
     from frontdesk.tui.app import FrontdeskApp
@@ -512,8 +529,7 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
         desk = Desk(store, agent="Aiko")
         probe = FrameProbe()
         app = probed(FrontdeskApp(desk, cursor_blink=False), probe)
-        keep_cache_out_of_gc()  # as `run_console` does
-        async with app.run_test(size=TERMINAL, headless=False) as pilot:
+        async with console_gc(), app.run_test(size=TERMINAL, headless=False) as pilot:
             await _thread_settled(app, probe)
 
             async def settle() -> None:
@@ -633,7 +649,6 @@ def _inbound(thread: Any, seq: int, text: str) -> Any:
 
 async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, report: Report, seq_start: int = 0) -> int:
     """Inbound events at each rate; event handed to the desk → first frame showing it."""
-    from frontdesk.cli import keep_cache_out_of_gc
     from frontdesk.desk import Desk
     from frontdesk.store import Store
     from frontdesk.tui.app import FrontdeskApp
@@ -661,8 +676,7 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
         desk = Desk(store, agent="Aiko")
         probe = FrameProbe(on_frame)
         app = probed(FrontdeskApp(desk, cursor_blink=False), probe)
-        keep_cache_out_of_gc()  # as `run_console` does
-        async with app.run_test(size=TERMINAL, headless=False):
+        async with console_gc(), app.run_test(size=TERMINAL, headless=False):
             await _thread_settled(app, probe)
             for rate in rates:
                 first = seq + 1
