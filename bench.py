@@ -823,7 +823,7 @@ class Plan:
     runs: int = 5
     live_rates: tuple[int, ...] = (10, 100)
     live_seconds: float = 3.0
-    batches: int = 10
+    batches: int = 40  # 20,000 messages: the journal passes its checkpoint size along the way, as in steady use
     batch_size: int = 500
     batch_spread: int = 50
     singles: int = 30
