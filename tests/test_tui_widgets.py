@@ -230,6 +230,13 @@ def _long_thread(n: int) -> list[Message]:
     ]
 
 
+async def _open(pilot, widget: ThreadView, messages: list[Message]) -> None:
+    """The thread shown and focused, as an agent opens it."""
+    widget.show(Conversation(1, "wa", 1, "k"), messages, contact_name="花子")
+    widget.focus()
+    await pilot.pause()
+
+
 def _screen(widget: ThreadView) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
 
@@ -245,13 +252,10 @@ def _fully_wrapped(widget: ThreadView) -> list[str]:
 
 
 async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest_message(clock):
-    conv = Conversation(1, "wa", 1, "k")
     messages = _long_thread(240)
     widget = ThreadView(clock=clock)
     async with Harness(widget).run_test(size=(60, 20)) as pilot:
-        widget.show(conv, messages, contact_name="花子")
-        widget.focus()
-        await pilot.pause()
+        await _open(pilot, widget, messages)
         height = widget.scrollable_content_region.height
         assert widget.scroll_y == widget.max_scroll_y  # opens at the newest message
         assert "earlier messages" in widget.plain_lines[0]
@@ -276,13 +280,10 @@ async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest
 
 
 async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_in_place(clock):
-    conv = Conversation(1, "wa", 1, "k")
     messages = _long_thread(150)
     widget = ThreadView(clock=clock)
     async with Harness(widget).run_test(size=(60, 20)) as pilot:
-        widget.show(conv, messages, contact_name="花子")
-        widget.focus()
-        await pilot.pause()
+        await _open(pilot, widget, messages)
         for _ in range(8):
             await pilot.press("pageup")
         reading = _screen(widget)
