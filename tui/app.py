@@ -181,7 +181,6 @@ class FrontdeskApp(App[None]):
         self.view = View.ALL
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
-        self._counts: dict[View, int] | None = None  # the last counts read, to redraw the tabs on resize
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -291,7 +290,7 @@ class FrontdeskApp(App[None]):
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
-        self._show_list(conversations, self._tally.counts())
+        self._show_list(conversations)
 
     async def update_list(self, touched: set[int]) -> None:
         """Re-place only the `touched` conversations in the list (the rest is still in order):
@@ -313,16 +312,16 @@ class FrontdeskApp(App[None]):
         key = sort_key(self.sort)
         for conv in shown:
             insort(conversations, conv, key=key)
-        self._show_list(conversations, self._tally.counts())
+        self._show_list(conversations)
 
-    def _show_list(self, conversations: list[Conversation], counts: dict[View, int]) -> None:
+    def _show_list(self, conversations: list[Conversation]) -> None:
         view_list = self.conversation_list
         view_list.empty_text = (
             f"Nothing in {self.view.title} matches the filter." if self.filters.active
             else f"No conversations in {self.view.title}."
         )
         view_list.set_conversations(conversations)
-        self._update_header(counts)
+        self._update_header()
         self._update_list_titles(len(conversations))
         if not conversations:
             self.thread.show(None, [])
@@ -479,7 +478,7 @@ class FrontdeskApp(App[None]):
                 severity = "error" if change.failed else "information"
                 self.notify(escape(clean_line(change.detail)), title="Escalation hook", severity=severity, timeout=10 if change.failed else 5)
         if ChangeKind.CHANNEL in kinds:
-            self._update_header(self._tally.counts())
+            self._update_header()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
         await self.notifier.changes(message.changes, watched=watched)
 
@@ -487,13 +486,13 @@ class FrontdeskApp(App[None]):
         current = self.thread.conversation_id
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
-    def _update_header(self, counts: dict[View, int]) -> None:
+    def _update_header(self) -> None:
         """Agent, the view tabs with their counts (the current one lit), channel health.
 
         When that is wider than the terminal, healthy channels fold into one count and
         then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
         """
-        self._counts = counts
+        counts = self._tally.counts()
         width = self.size.width
         tabs = self._view_tabs(counts, titled=True)
         channels = self._channel_health(compact=False)
@@ -504,8 +503,8 @@ class FrontdeskApp(App[None]):
         self.query_one("#header-bar", Static).update(Text.assemble(tabs, channels))
 
     def on_resize(self) -> None:
-        if self._counts is not None:
-            self.call_after_refresh(self._update_header, self._counts)
+        if self.is_mounted:
+            self.call_after_refresh(self._update_header)
 
     def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
         header = Text(" ")
