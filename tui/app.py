@@ -348,6 +348,20 @@ class FrontdeskApp(App[None]):
         hooks = self.desk.hook_jobs(conv_id)
         self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks))
 
+    async def _follow_open_conversation(self, changes: tuple[Change, ...], reset: bool) -> None:
+        """Bring the open conversation's panes up to date with a burst of changes."""
+        current = self.thread.conversation_id
+        if current is None or current != self.conversation_list.current_id:
+            return
+        ours = [c for c in changes if c.conversation_id == current and c.kind is not ChangeKind.TYPING]
+        if not reset and not ours:
+            return
+        changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
+        in_place = (not reset and changed and not any(c.kind is ChangeKind.HOOK for c in ours)
+                    and await self._refresh_open_thread(current, changed))
+        if not in_place:  # the conversation or its contact changed (an event says so): read the panes again
+            self.load_thread(current)
+
     async def _refresh_open_thread(self, conv_id: int, message_ids: list[int]) -> bool:
         """Put new or changed messages (customer messages, replies, notes, delivery marks)
         into the open thread in place; the contact panel and composer stay as they are, since
@@ -455,19 +469,14 @@ class FrontdeskApp(App[None]):
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
         current = self.thread.conversation_id
         if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
-            if ChangeKind.RESET in kinds or len(touched) > INCREMENTAL_LIMIT:
+            reset = ChangeKind.RESET in kinds
+            listed = {c.conversation_id for c in message.changes
+                      if c.kind is not ChangeKind.TYPING and c.conversation_id is not None}
+            if reset or len(listed) > INCREMENTAL_LIMIT:
                 await self.reload_list()
             else:
-                await self.update_list(touched)
-            if current is not None and current == self.conversation_list.current_id:
-                ours = [c for c in message.changes if c.conversation_id == current]
-                changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
-                if ChangeKind.RESET in kinds or any(c.kind is ChangeKind.HOOK for c in ours):
-                    self.load_thread(current)
-                elif not ours or (changed and await self._refresh_open_thread(current, changed)):
-                    pass  # untouched, or new messages went into the thread in place
-                else:  # the conversation or its contact changed (an event says so): read the panes again
-                    self.load_thread(current)
+                await self.update_list(listed)
+            await self._follow_open_conversation(message.changes, reset)
         if ChangeKind.TYPING in kinds and current in touched:
             self.thread.set_typing(self.desk.is_typing(current))
             if self._typing_timer is not None:
