@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL = (120, 40)
+HELD_KEY_RATE = 30.0  # presses a second: a terminal's key repeat
 LIVE_TOKEN = re.compile(r"QX(\d{6})QX")
 
 
@@ -465,8 +466,10 @@ async def press_latencies(app: Any, probe: FrameProbe, keys: Iterable[str], sett
     return latencies
 
 
-def bare_app() -> Any:
-    """The baseline: a full-screen ScrollView whose key handler repaints one line."""
+def bare_app(scroll: bool = False) -> Any:
+    """The baseline: a full-screen ScrollView whose key handler repaints one line. With
+    `scroll`, the same view scrolls one line a key instead (Textual's own cost of a scroll,
+    shown beside the baseline for reference)."""
     from rich.segment import Segment
     from textual.app import App, ComposeResult
     from textual.binding import Binding
@@ -482,17 +485,25 @@ def bare_app() -> Any:
             self.count = 0
 
         def on_mount(self) -> None:
-            self.virtual_size = Size(self.size.width, self.size.height)
+            self.virtual_size = Size(self.size.width, 100_000 if scroll else self.size.height)
 
         def render_line(self, y: int) -> Strip:
-            width = self.size.width
-            text = f" line {y} · {self.count} presses" if y == self.count % max(1, self.size.height) else ""
+            width, height = self.size.width, max(1, self.size.height)
+            line = y + round(self.scroll_y)
+            if scroll:
+                text = f" line {line}"
+            else:
+                text = f" line {y} · {self.count} presses" if y == self.count % height else ""
             return Strip([Segment(text.ljust(width)[:width])], width)
 
         def action_tick(self) -> None:
-            old = self.count % max(1, self.size.height)
+            height = max(1, self.size.height)
+            old = self.count % height
             self.count += 1
-            new = self.count % max(1, self.size.height)
+            if scroll:
+                self.scroll_to(y=self.count, animate=False, immediate=True)
+                return
+            new = self.count % height
             self.refresh(Region(0, old, self.size.width, 1), Region(0, new, self.size.width, 1))
 
     class Bare(App[None]):
@@ -502,14 +513,53 @@ def bare_app() -> Any:
         def on_mount(self) -> None:
             self.query_one(OneLine).focus()
 
+        @property
+        def presses(self) -> int:
+            return self.query_one(OneLine).count
+
     return Bare()
+
+
+async def held_key_latencies(app: Any, probe: FrameProbe, key: str, count: int, rate: float,
+                             moves: Callable[[], int]) -> tuple[list[float], float]:
+    """A held-down key: `count` presses at `rate` a second, sent on schedule whatever the
+    screen does (as a terminal's key repeat does). For each press, seconds to the end of the
+    first frame that shows its move: `moves()` (presses handled so far, as the screen shows
+    them) has reached it. Also the time of the last press."""
+    from textual import events
+
+    frames: list[tuple[float, int]] = []
+    before = probe.on_frame
+    probe.on_frame = lambda now, text: frames.append((now, moves()))
+    try:
+        await probe.quiet()
+        start = moves()
+        sent: list[float] = []
+        began = time.perf_counter()
+        for i in range(count):
+            delay = began + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(app)
+            sent.append(time.perf_counter())
+            app.post_message(event)
+        await probe.quiet()
+    finally:
+        probe.on_frame = before
+    latencies = []
+    for i, at in enumerate(sent):
+        shown = next((now for now, moved in frames if now >= at and moved - start >= i + 1), None)
+        if shown is not None:
+            latencies.append(shown - at)
+    return latencies, sent[-1] if sent else time.perf_counter()
 
 
 async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     """List moves and paging the long thread, vs the bare app with the same keys."""
     from frontdesk.desk import Desk
     from frontdesk.store import Store
-    from frontdesk.tui.app import FrontdeskApp
+    from frontdesk.tui.app import CURSOR_REST, FrontdeskApp
     from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
 
     half = max(1, presses // 2)
@@ -517,13 +567,21 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     thread_keys = ["pageup"] * half + ["pagedown"] * half
 
     pilot_keys = list_keys[: max(1, presses // 4)]
+    pilot_thread_keys = thread_keys[: max(1, presses // 8)] + thread_keys[-max(1, presses // 8):]
     probe = FrameProbe()
     bare = probed(bare_app(), probe)
     async with bare.run_test(size=TERMINAL, headless=False) as pilot:
         await pilot.pause()
         bare_list = await press_latencies(bare, probe, list_keys)
         bare_thread = await press_latencies(bare, probe, thread_keys)
+        bare_held, _ = await held_key_latencies(bare, probe, "j", presses, HELD_KEY_RATE, lambda: bare.presses)
         bare_pilot = await pilot_latencies(pilot, pilot_keys)
+        bare_pilot_thread = await pilot_latencies(pilot, pilot_thread_keys)
+    probe = FrameProbe()
+    bare = probed(bare_app(scroll=True), probe)
+    async with bare.run_test(size=TERMINAL, headless=False) as pilot:
+        await pilot.pause()
+        bare_scroll = await press_latencies(bare, probe, list_keys)
 
     with Store.open(cache.root) as store:
         desk = Desk(store, agent="Aiko")
@@ -535,37 +593,50 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
             async def settle() -> None:
                 await _thread_settled(app, probe)
 
+            conversations = app.conversation_list
             # moves inside the visible page (two rows repaint), then moves that scroll the list
-            rows = max(2, app.conversation_list.scrollable_content_region.height // ROW_HEIGHT)
+            rows = max(2, conversations.scrollable_content_region.height // ROW_HEIGHT)
             sweep = ["j"] * (rows - 1) + ["k"] * (rows - 1)
             page_keys = (sweep * (presses // len(sweep) + 1))[:presses]
             page_lat = await press_latencies(app, probe, page_keys, settle)
-            app.conversation_list.cursor = rows - 1
+            conversations.cursor = rows - 1
             scroll_lat = await press_latencies(app, probe, list_keys, settle)
             list_pilot = await pilot_latencies(pilot, pilot_keys)
+            # a held-down j from the top; then the thread catching up where it stopped
+            conversations.cursor = 0
+            await _thread_settled(app, probe)
+            room = len(conversations.conversations) - 1
+            held, last_press = await held_key_latencies(
+                app, probe, "j", min(presses, room), HELD_KEY_RATE, lambda: conversations.cursor)
+            held_caught_up = await _drawn_when(
+                probe, lambda: app.thread.conversation_id == conversations.current_id) - last_press
             # list move to the thread pane showing the newly highlighted conversation
             shown = []
-            app.conversation_list.cursor = 0
+            conversations.cursor = 0
             for _ in range(min(20, presses)):
                 await _thread_settled(app, probe)
-                before = app.conversation_list.current_id
+                await asyncio.sleep(CURSOR_REST)  # a single move, after a rest
+                before = conversations.current_id
                 sent = time.perf_counter()
-                app.conversation_list.action_cursor_down()
-                target = app.conversation_list.current_id
+                conversations.action_cursor_down()
+                target = conversations.current_id
                 if target == before:
                     break  # the end of the list
                 shown.append(await _drawn_when(probe, lambda: app.thread.conversation_id == target) - sent)
             opened = None
-            if cache.long_thread_id is not None and app.conversation_list.select_id(cache.long_thread_id):
+            thread_pilot: list[float] = []
+            if cache.long_thread_id is not None and conversations.select_id(cache.long_thread_id):
                 sent = time.perf_counter()
                 opened = await _drawn_when(probe, lambda: app.thread.conversation_id == cache.long_thread_id) - sent
                 app.thread.focus()
                 await probe.quiet()
                 thread_lat = await press_latencies(app, probe, thread_keys, settle)
+                thread_pilot = await pilot_latencies(pilot, pilot_thread_keys)
             else:
                 thread_lat = []
     p95 = {name: percentile(v, 95) for name, v in
-           (("bare_list", bare_list), ("bare_thread", bare_thread), ("page", page_lat), ("scroll", scroll_lat),
+           (("bare_list", bare_list), ("bare_thread", bare_thread), ("bare_scroll", bare_scroll),
+            ("bare_held", bare_held), ("page", page_lat), ("scroll", scroll_lat), ("held", held),
             ("thread", thread_lat))}
     ms = 1000
     report.add("keys.bare.p95", "keypress p95, bare Textual app", p95["bare_list"] * ms, "ms")
@@ -575,10 +646,25 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
         report.add(f"keys.list.{name}.p95", f"{label} p95", p95[name] * ms, "ms")
         ratio = p95[name] / p95["bare_list"]
         report.add(f"keys.list.{name}.ratio", f"{label} p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25)
+    report.add("keys.bare_scroll.p95", "Textual's own scroll by one line p95 (bare ScrollView)", p95["bare_scroll"] * ms, "ms")
+    report.add("keys.list.scroll.vs_bare_scroll", "list move that scrolls p95 vs Textual's own scroll",
+               p95["scroll"] / p95["bare_scroll"], "x")
     pilot_ratio = percentile(list_pilot, 95) / percentile(bare_pilot, 95)
     report.add("keys.pilot.bare.p95", "Pilot press p95, bare app", percentile(bare_pilot, 95) * ms, "ms")
     report.add("keys.pilot.list.p95", "Pilot press p95, list move", percentile(list_pilot, 95) * ms, "ms")
     report.add("keys.pilot.list.ratio", "Pilot press p95 ratio, list vs bare", pilot_ratio, "x", "≤ 1.25", pilot_ratio <= 1.25)
+    if thread_pilot:
+        ratio = percentile(thread_pilot, 95) / percentile(bare_pilot_thread, 95)
+        report.add("keys.pilot.thread.p95", "Pilot press p95, thread page up/down", percentile(thread_pilot, 95) * ms, "ms")
+        report.add("keys.pilot.thread.ratio", "Pilot press p95 ratio, thread paging vs bare", ratio, "x", "≤ 1.25",
+                   ratio <= 1.25)
+    rate = f"{HELD_KEY_RATE:g}/s"
+    report.add("keys.held.bare.p95", f"held key ({rate}) press → screen p95, bare app", p95["bare_held"] * ms, "ms")
+    report.add("keys.held.list.p50", f"held j ({rate}) press → screen p50, list", percentile(held, 50) * ms, "ms")
+    report.add("keys.held.list.p95", f"held j ({rate}) press → screen p95, list", p95["held"] * ms, "ms")
+    report.add("keys.held.list.ratio", "held j p95 vs bare", p95["held"] / p95["bare_held"], "x")
+    report.add("keys.held.thread_caught_up", "held j: last press → thread pane shows where it stopped",
+               held_caught_up * ms, "ms")
     report.add("keys.list_thread_shown.p95", "list move → thread pane updated p95", percentile(shown, 95) * ms, "ms")
     if thread_lat:
         report.add("keys.thread.p95", f"thread page up/down p95 ({cache.long_thread_messages:,} messages)", p95["thread"] * ms, "ms")
@@ -614,9 +700,16 @@ async def _drawn_when(probe: FrameProbe, condition: Callable[[], bool], timeout:
 
 async def _thread_settled(app: Any, probe: FrameProbe) -> None:
     """Wait for thread loads to finish and the screen to catch up."""
-    loading = [w for w in app.workers if w.group == "thread" and not w.is_finished]
-    if loading:  # (an empty list would mean "every worker", the change feed included)
-        await app.workers.wait_for_complete(loading)
+    conversations = app.conversation_list
+    end = time.perf_counter() + 30
+    while time.perf_counter() < end:
+        loading = [w for w in app.workers if w.group == "thread" and not w.is_finished]
+        if loading:  # (an empty list would mean "every worker", the change feed included)
+            await app.workers.wait_for_complete(loading)
+        elif conversations.current_id is None or app.thread.conversation_id == conversations.current_id:
+            break
+        else:
+            await asyncio.sleep(0.01)  # a load is about to start
     await probe.quiet(0.03)
 
 

@@ -11,6 +11,7 @@ from textual.geometry import Region
 
 from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
+from frontdesk.tui import app as app_module
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.composer import NOTE_TITLE
 from pilot_helpers import settle, wait_until
@@ -74,6 +75,45 @@ async def test_move_in_the_list_and_open_marks_read(desk, clock):
         assert app.conversation_list.current_id == 3
         await pilot.press("home")
         assert app.conversation_list.current_id == 1
+
+
+async def test_quick_moves_read_only_the_thread_where_the_cursor_rests(desk, clock, monkeypatch):
+    read: list[int] = []
+    thread = desk.thread
+
+    async def counted(conv_id):
+        read.append(conv_id)
+        return await thread(conv_id)
+
+    monkeypatch.setattr(desk, "thread", counted)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        read.clear()
+        monkeypatch.setattr(app_module, "CURSOR_REST", 0.0)  # every move comes after a rest
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.thread.conversation_id == 2 and read == [2]
+        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        await pilot.press("j", "k", "j")  # quick moves: the thread waits for the cursor to rest
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3
+        assert app.thread.conversation_id == 2 and read == [2]
+        await pilot.press("r")  # but a reply is written with its thread on screen
+        await settle(pilot)
+        assert app.thread.conversation_id == 3 and read == [2, 3]
+        assert app.composer.has_focus and app.composer.mode == "reply"
+
+
+async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch):
+    monkeypatch.setattr(app_module, "CURSOR_REST", 0.2)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j")
+        assert app.conversation_list.current_id == 3
+        await wait_until(pilot, lambda: app.thread.conversation_id == 3)
+        assert "Mia Tanaka" not in str(app.thread.border_title)
 
 
 async def test_reply_is_pending_then_sent_live(desk, clock, channels):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from bisect import insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
@@ -69,6 +71,11 @@ VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
+CURSOR_REST = 0.12
+"""Seconds between list moves after which the cursor counts as resting. A move after a rest
+shows its thread at once; quicker moves (a held-down key, a run of j j j) read only the
+thread where the cursor stops, once it has rested this long: reading each one they pass
+made a held key fall behind the screen (`frontdesk bench`, held j)."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
@@ -191,6 +198,8 @@ class FrontdeskApp(App[None]):
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
+        self._last_move = float("-inf")  # time.monotonic() of the last list move
+        self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
         self._drafts: dict[int, tuple[str, str]] = {}
         self._draft_for: int | None = None
 
@@ -560,14 +569,31 @@ class FrontdeskApp(App[None]):
 
     @on(ConversationList.Highlighted)
     def _highlighted(self, message: ConversationList.Highlighted) -> None:
-        # The moved cursor is drawn first and the thread follows: a held-down key stays
-        # as quick as the list, and only where the cursor stops is a thread read.
-        if message.conversation_id != self.thread.conversation_id:
-            self.call_after_refresh(self._load_if_highlighted, message.conversation_id)
+        # The moved cursor is drawn first and the thread follows; while the cursor moves
+        # quickly, only the thread where it comes to rest is read (CURSOR_REST).
+        now = time.monotonic()
+        rested = now - self._last_move >= CURSOR_REST
+        self._last_move = now
+        if message.conversation_id == self.thread.conversation_id:
+            return
+        if rested:
+            self.call_after_refresh(self.show_highlighted)
+        elif self._rest_timer is None:
+            self._rest_timer = self.set_timer(CURSOR_REST, self._when_cursor_rests)
 
-    def _load_if_highlighted(self, conv_id: int) -> None:
-        if conv_id == self.conversation_list.current_id and conv_id != self.thread.conversation_id:
-            self.load_thread(conv_id)
+    def _when_cursor_rests(self) -> None:
+        moving_for = CURSOR_REST - (time.monotonic() - self._last_move)
+        if moving_for > 0:
+            self._rest_timer = self.set_timer(moving_for, self._when_cursor_rests)
+            return
+        self._rest_timer = None
+        self.show_highlighted()
+
+    def show_highlighted(self) -> None:
+        """Read the highlighted conversation into the thread now, if it is not what it shows."""
+        current = self.conversation_list.current_id
+        if current is not None and current != self.thread.conversation_id:
+            self.load_thread(current)
 
     @on(ConversationList.Selected)
     async def _selected(self, message: ConversationList.Selected) -> None:
@@ -592,13 +618,15 @@ class FrontdeskApp(App[None]):
         return conv
 
     def action_reply(self) -> None:
-        if self._current() is not None:
-            self.composer.set_mode("reply")
-            self.composer.focus()
+        self._start_writing("reply")
 
     def action_note(self) -> None:
+        self._start_writing("note")
+
+    def _start_writing(self, mode: str) -> None:
         if self._current() is not None:
-            self.composer.set_mode("note")
+            self.show_highlighted()  # right after quick moves the thread may still be catching up
+            self.composer.set_mode(mode)
             self.composer.focus()
 
     def action_focus_list(self) -> None:
