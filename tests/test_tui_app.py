@@ -116,6 +116,14 @@ async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch
         assert "Mia Tanaka" not in str(app.thread.border_title)
 
 
+async def test_a_rest_that_comes_after_the_panes_are_gone_does_nothing(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j")
+    app.show_highlighted()  # the rest timer can fire while the app shuts down
+
+
 async def test_reply_is_pending_then_sent_live(desk, clock, channels):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -591,6 +591,8 @@ class FrontdeskApp(App[None]):
 
     def show_highlighted(self) -> None:
         """Read the highlighted conversation into the thread now, if it is not what it shows."""
+        if self.panes_gone:
+            return
         current = self.conversation_list.current_id
         if current is not None and current != self.thread.conversation_id:
             self.load_thread(current)
