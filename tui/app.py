@@ -462,7 +462,11 @@ class FrontdeskApp(App[None]):
     @property
     def panes_gone(self) -> bool:
         """True once a pane is gone: the app is exiting, and a late message has nothing to update."""
-        return not all(self.query(pane) for pane in ("#conversations", "#thread", "#composer", "#contact"))
+        try:
+            panes = (self.conversation_list, self.thread, self.composer, self.contact_panel)
+        except NoMatches:
+            return True
+        return not all(pane.is_attached for pane in panes)
 
     async def on_desk_changed(self, message: DeskChanged) -> None:
         try:
