@@ -14,7 +14,7 @@ from frontdesk.store.search import SearchHit
 
 SMALL = bench.Plan(
     conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
-    live_rates=(10, 100), live_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
+    live_rates=(10, 100), live_seconds=0.3, live_sustained_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
 )
 
 EXPECTED = {
@@ -28,7 +28,7 @@ EXPECTED = {
     "keys.held.bare.p95", "keys.held.list.p50", "keys.held.list.p95", "keys.held.list.ratio",
     "keys.held.thread_caught_up",
     "keys.thread.p95", "keys.thread.ratio", "keys.thread_open",
-    "live.10.p50", "live.10.p95", "live.100.p50", "live.100.p95",
+    "live.10.p50", "live.10.p95", "live.100.p50", "live.100.p95", "live.sustained.100.p50", "live.sustained.100.p95",
     "ingest.batched", "ingest.single.small", "ingest.single.large", "ingest.single.ratio",
 }
 
@@ -51,6 +51,7 @@ def test_json_names_the_sizes_and_units(report):
     data = json.loads(json.dumps(report.to_json()))
     assert data["sizes"]["conversations"] == SMALL.conversations
     assert data["sizes"]["messages"] == SMALL.messages
+    assert data["sizes"]["live_sustained_seconds"] == SMALL.live_sustained_seconds
     assert data["sizes"]["terminal"] == list(bench.TERMINAL)
     assert {"key", "label", "value", "unit", "target", "met"} <= set(data["figures"][0])
     assert data["machine"]["cpus"]
@@ -60,6 +61,7 @@ def test_table_shows_sizes_and_targets(report):
     table = report.table()
     assert "30 conversations, 600 messages" in table
     assert "≤ 1.5" in table and "search p95" in table
+    assert "live arrival p95 at 100 msg/s for 0.3 s" in table
 
 
 def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):

@@ -346,3 +346,38 @@ async def test_focusing_the_thread_restyles_its_border_without_wrapping_again(cl
         widget.app.theme = "textual-light"  # the text's colours change: wrapped again
         await pilot.pause()
         assert wrapped
+
+
+async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
+    from frontdesk.model import Attachment
+    from frontdesk.tui.widgets.lines import text_of
+
+    messages = [
+        Message(1, 1, Direction.IN, "日本語のメッセージです。🎉👍🏽 " * 4, author="花子", created_at=NOW,
+                attachments=[Attachment("請求書.pdf", "application/pdf", 12_345)]),
+        Message(2, 1, Direction.OUT, "We are on it " * 8, author="Aiko", delivery=Delivery.FAILED,
+                delivery_reason="window closed", created_at=NOW),
+        Message(3, 1, Direction.OUT, "a note for Ben", author="Aiko", private=True, mentions=["Ben"], created_at=NOW),
+        Message(4, 1, Direction.OUT, "assigned to Aiko", kind=MessageKind.ACTIVITY, private=True, created_at=NOW),
+    ]
+    widget = ThreadView(clock=clock)
+    async with Harness(widget).run_test(size=(47, 30)) as pilot:
+        widget.show(Conversation(1, "wa", 1, "k"), messages, contact_name="花子", typing=True)
+        await pilot.pause()
+        width = widget.scrollable_content_region.width
+        assert len(widget.lines) > 10
+        assert [cell_len(text_of(line)) for line in widget.lines] == [width] * len(widget.lines)
+        first, again = widget.render_line(0), widget.render_line(0)
+        assert first.text == again.text == text_of(widget.lines[int(widget.scroll_y)])
+        assert first is not again  # no Strip kept: Textual's caches on a kept one outlive it in a cycle
+
+
+async def test_list_rows_are_drawn_afresh_from_what_the_list_keeps(workspace, clock):
+    names = {c.id: c.name for c in workspace.contacts}
+    widget = ConversationList(clock=clock, contact_name=names.get)
+    async with Harness(widget).run_test(size=(50, 12)) as pilot:
+        widget.set_conversations(workspace.conversations)
+        await pilot.pause()
+        first, again = widget.render_line(0), widget.render_line(0)
+        assert first.text == again.text == widget.render_row(0, first.cell_length)[0].text
+        assert first is not again

@@ -19,6 +19,7 @@ from textual.strip import Strip
 from frontdesk.model import Conversation, Priority, Status, utcnow
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.widgets.formatting import LRU, age, badge, fit, foreground
+from frontdesk.tui.widgets.lines import Line, draw, keep
 
 ROW_HEIGHT = 2
 _STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
@@ -101,7 +102,7 @@ class ConversationList(ScrollView, can_focus=True):
         """The name shown for a contact id, asked only for the rows on screen."""
         self.conversations: list[Conversation] = []
         self.empty_text = "No conversations in this view."
-        self._rows: LRU[tuple, tuple[Strip, Strip]] = LRU(1024)
+        self._rows: LRU[tuple, tuple[Line, Line]] = LRU(1024)
 
     # ---- data --------------------------------------------------------------------------
 
@@ -209,9 +210,14 @@ class ConversationList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         if index >= len(self.conversations):
             return Strip.blank(width, self.rich_style)
-        return self.render_row(index, width)[part]
+        return draw(self._row_lines(index, width)[part], width)
 
     def render_row(self, index: int, width: int) -> tuple[Strip, Strip]:
+        """The two lines of row `index`, `width` cells wide."""
+        first, second = self._row_lines(index, width)
+        return draw(first, width), draw(second, width)
+
+    def _row_lines(self, index: int, width: int) -> tuple[Line, Line]:
         conv = self.conversations[index]
         is_cursor = index == self.cursor
         name = self.contact_name(conv.contact_id)
@@ -229,11 +235,9 @@ class ConversationList(ScrollView, can_focus=True):
         if is_cursor:
             base = base + self.get_component_rich_style("conversation-list--cursor")
         console = self.app.console
-        strips = tuple(
-            Strip(list(Segment.apply_style(text.render(console), base)), width) for text in lines
-        )
-        self._rows.put(key, strips)  # type: ignore[arg-type]
-        return strips  # type: ignore[return-value]
+        first, second = (keep(Segment.apply_style(text.render(console), base)) for text in lines)
+        self._rows.put(key, (first, second))
+        return first, second
 
     def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
         part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731

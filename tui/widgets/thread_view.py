@@ -19,6 +19,7 @@ from textual.strip import Strip
 from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, split_foldable, utcnow
 from frontdesk.tui.safe import clean_line, safe_text
 from frontdesk.tui.widgets.formatting import age, background, clock_time, fit, foreground, human_size
+from frontdesk.tui.widgets.lines import Line, draw, keep, text_of
 
 AUTHOR_COLOURS = ("#e5737f", "#8fc46a", "#5fa8e8", "#c38fe0", "#4fc1c9", "#e0a35f", "#e07fbf")
 _MARKS = {
@@ -105,15 +106,15 @@ class ThreadView(ScrollView, can_focus=True):
         self.fold_key = "t"
         self.unfolded = False  # quoted history and signatures shown in full (per thread)
         self.empty_text = "No conversation selected."
-        self._lines: list[Strip] = []  # header (earlier messages) + every wrapped message + tail
+        self._lines: list[Line] = []  # header (earlier messages) + every wrapped message + tail
         self._head = 0  # lines before the first wrapped message: the "earlier messages" line
         self._tail = 0  # lines after the last one: typing indicator or "no messages"
-        self._blocks: dict[int, tuple[tuple, list[Strip]]] = {}  # message id → (revision, lines) at _width
+        self._blocks: dict[int, tuple[tuple, list[Line]]] = {}  # message id → (revision, lines) at _width
         self._width = 0
         self._blank = Strip.blank(0)
         self._first = 0  # index of the oldest message wrapped (see AHEAD)
         self._ahead_pending = False
-        self._pending: list[list[Strip]] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
+        self._pending: list[list[Line]] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
         self._pending_lines = 0
         self._styles: tuple[Style, ...] = ()  # the text's styles the blocks were rendered with
 
@@ -148,7 +149,7 @@ class ThreadView(ScrollView, can_focus=True):
         """Add or replace one message of the shown thread (a reply appears before the desk echoes it)."""
         if message.conversation_id != self.conversation_id:
             return
-        old: list[Strip] = []
+        old: list[Line] = []
         for index in range(len(self.messages) - 1, -1, -1):  # a reply or a mark: nearly always near the end
             if self.messages[index].id == message.id:
                 self.messages[index] = message
@@ -209,13 +210,13 @@ class ThreadView(ScrollView, can_focus=True):
             self._set_lines(at_bottom)
 
     @property
-    def lines(self) -> list[Strip]:
+    def lines(self) -> list[Line]:
         """Every wrapped line of the thread so far: the newest messages and the older ones wrapped ahead of the view."""
         return self._lines
 
     @property
     def plain_lines(self) -> list[str]:
-        return [strip.text for strip in self._lines]
+        return [text_of(line) for line in self._lines]
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -272,19 +273,19 @@ class ThreadView(ScrollView, can_focus=True):
         self._lines = lines
         self._set_lines(at_bottom)
 
-    def _head_lines(self, width: int) -> list[Strip]:
+    def _head_lines(self, width: int) -> list[Line]:
         if self._first == 0:
             return []
         text = f" ↑ {self._first:,} earlier messages — scroll up to see them"
-        return [self._strip(fit(Text(text, self._style("meta")), width))]
+        return [self._line(fit(Text(text, self._style("meta")), width))]
 
-    def _tail_lines(self, width: int) -> list[Strip]:
+    def _tail_lines(self, width: int) -> list[Line]:
         if self.typing and self.conversation is not None:
             who = clean_line(self.contact_name) or "The customer"
-            return [self._strip(fit(Text(f" {who} is typing…", self._style("typing")), width))]
+            return [self._line(fit(Text(f" {who} is typing…", self._style("typing")), width))]
         if not self.messages and not self.typing:
             text = " " + (self.empty_text if self.conversation is None else "No messages yet.")
-            return [self._strip(fit(Text(text, self._style("empty")), width))]
+            return [self._line(fit(Text(text, self._style("empty")), width))]
         return []
 
     def _set_lines(self, at_bottom: bool, shift: int = 0) -> None:
@@ -372,7 +373,7 @@ class ThreadView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = y + self.scroll_offset.y
         if 0 <= index < len(self._lines):
-            return self._lines[index]  # every line is cut or padded to _width when wrapped
+            return draw(self._lines[index], self._width)  # every line is cut or padded to _width when wrapped
         return self._blank
 
     # ---- one message -------------------------------------------------------------------
@@ -382,11 +383,11 @@ class ThreadView(ScrollView, can_focus=True):
         # a label keeps its own background; other parts take the row's (a note's tint)
         return style if part == "note-label" else foreground(style)
 
-    def _strip(self, text: Text, base: Style | None = None) -> Strip:
+    def _line(self, text: Text, base: Style | None = None) -> Line:
         style = self.rich_style + base if base is not None else self.rich_style
-        return Strip(list(Segment.apply_style(text.render(self.app.console), style)), text.cell_len)
+        return keep(Segment.apply_style(text.render(self.app.console), style))
 
-    def _message_lines(self, message: Message, width: int) -> list[Strip]:
+    def _message_lines(self, message: Message, width: int) -> list[Line]:
         when = clock_time(message.created_at, self.clock())
         revision = (
             message.body, message.delivery, message.delivery_reason, message.author, message.private,
@@ -399,12 +400,12 @@ class ThreadView(ScrollView, can_focus=True):
             self._blocks[message.id] = cached
         return cached[1]
 
-    def _render_message(self, message: Message, width: int, when: str) -> list[Strip]:
+    def _render_message(self, message: Message, width: int, when: str) -> list[Line]:
         if message.kind is MessageKind.ACTIVITY:
             text = Text(f"— {clean_line(message.body)} · {age(message.created_at, self.clock())} —", self._style("activity"))
             text.truncate(width, overflow="ellipsis")
             text.align("center", width)
-            return [self._strip(text), self._strip(Text(" " * width))]
+            return [self._line(text), self._line(Text(" " * width))]
 
         inbound = message.direction is Direction.IN
         note = message.is_note
@@ -422,7 +423,7 @@ class ThreadView(ScrollView, can_focus=True):
             fill = Style()
         bar = "┃ " if note else "▌ "
 
-        def row(content: Text) -> Strip:
+        def row(content: Text) -> Line:
             line = Text(" " * indent)
             body = Text(bar, bar_style)
             body.append_text(content)
@@ -430,9 +431,9 @@ class ThreadView(ScrollView, can_focus=True):
             body.stylize(fill)
             line.append_text(body)
             line = fit(line, width)
-            return self._strip(line)
+            return self._line(line)
 
-        lines: list[Strip] = []
+        lines: list[Line] = []
         # who · delivery mark · time; the name gives way first, then the time
         header = Text()
         if note:
@@ -488,5 +489,5 @@ class ThreadView(ScrollView, can_focus=True):
                 for wrapped in status.wrap(self.app.console, max(1, bubble - len(bar)), overflow="fold"):
                     wrapped.rstrip()
                     lines.append(row(wrapped))
-        lines.append(self._strip(Text(" " * width)))
+        lines.append(self._line(Text(" " * width)))
         return lines
