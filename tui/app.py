@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from bisect import insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -199,6 +198,7 @@ class FrontdeskApp(App[None]):
         self._cursor_blink = cursor_blink
         self._typing_timer = None
         self._last_move = float("-inf")  # time.monotonic() of the last list move
+        self._list_titles: tuple[str, str] | None = None  # the list's border title and subtitle as set
         self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
         self._drafts: dict[int, tuple[str, str]] = {}
         self._draft_for: int | None = None
@@ -317,19 +317,21 @@ class FrontdeskApp(App[None]):
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
-        conversations = [c for c in self.conversation_list.conversations if c.id not in touched]
-        key = sort_key(self.sort)
-        for conv in shown:
-            insort(conversations, conv, key=key)
-        self._show_list(conversations)
+        self.conversation_list.place(touched, shown, sort_key(self.sort))
+        self._list_changed()
 
     def _show_list(self, conversations: list[Conversation]) -> None:
+        self.conversation_list.set_conversations(conversations, sort_key(self.sort))
+        self._list_changed()
+
+    def _list_changed(self) -> None:
+        """The header, titles and panes that follow the list's rows."""
         view_list = self.conversation_list
+        conversations = view_list.conversations
         view_list.empty_text = (
             f"Nothing in {self.view.title} matches the filter." if self.filters.active
             else f"No conversations in {self.view.title}."
         )
-        view_list.set_conversations(conversations)
         self._update_header()
         self._update_list_titles(len(conversations))
         if not conversations:
@@ -562,11 +564,15 @@ class FrontdeskApp(App[None]):
     def _update_list_titles(self, shown: int) -> None:
         """The list's border: the view and how many it shows; below, the sort and any filter."""
         view_list = self.conversation_list
-        view_list.border_title = f"{self.view.title} · {shown}"
+        title = f"{self.view.title} · {shown}"
         subtitle = Text(f"↓ {self.sort.title}")
         if self.filters.active:
             subtitle.append(" · filter: ")
             subtitle.append(clean_line(self.filters.describe()), "bold")
+        if (title, subtitle.markup) == self._list_titles:
+            return  # setting a border title repaints every row: a live burst repaints only the rows it moved
+        self._list_titles = (title, subtitle.markup)
+        view_list.border_title = title
         view_list.border_subtitle = subtitle
 
     # ---- the list ----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,6 +102,8 @@ class ConversationList(ScrollView, can_focus=True):
         self.contact_name = contact_name
         """The name shown for a contact id, asked only for the rows on screen."""
         self.conversations: list[Conversation] = []
+        self._keys: list[tuple] | None = None  # the sort key of each row, as placed (see _order)
+        self._key_of: dict[int, tuple] = {}
         self.empty_text = "No conversations in this view."
         self._rows: LRU[tuple, tuple[Line, Line]] = LRU(1024)
 
@@ -118,21 +121,91 @@ class ConversationList(ScrollView, can_focus=True):
         conv = self.current
         return conv.id if conv is not None else None
 
-    def set_conversations(self, conversations: Sequence[Conversation]) -> None:
-        """Replace the rows, keeping the cursor on the same conversation when it is still listed."""
-        before = self.current_id
-        old_cursor = self.cursor
+    def set_conversations(self, conversations: Sequence[Conversation],
+                          key: Callable[[Conversation], tuple] | None = None) -> None:
+        """Replace the rows, keeping the cursor on the same conversation when it is still listed.
+        `key` is the order they are in, for `place` to move single ones later."""
+        before, old_cursor = self.current_id, self.cursor
         self.conversations = list(conversations)
+        self._order(key)
         index = next((i for i, c in enumerate(self.conversations) if c.id == before), None)
+        self._rows_changed(before, old_cursor, index)
+
+    def _order(self, key: Callable[[Conversation], tuple] | None) -> None:
+        # the key each row was placed by: the desk changes conversations in place, so a row's
+        # key now may not be the one it was sorted by
+        self._keys = [key(c) for c in self.conversations] if key is not None else None
+        self._key_of = {c.id: k for c, k in zip(self.conversations, self._keys)} if key is not None else {}
+
+    def place(self, gone: Iterable[int], placed: Iterable[Conversation], key: Callable[[Conversation], tuple]) -> None:
+        """Take the `gone` conversations out and put `placed` in where `key` orders them.
+
+        The rows must be in `key` order and `key` unique (the id breaks ties): each one moved
+        costs two binary searches, not a pass over every row (a live message in a view of
+        10,000 conversations). The cursor stays on its conversation when it is still listed.
+        """
+        before, old_cursor = self.current_id, self.cursor
+        placed = list(placed)
+        changed = set(gone) | {conv.id for conv in placed}
+        if self._keys is None:
+            self._order(key)
+        rows, keys = self.conversations, self._keys
+        top, shown = self._window()
+        was_shown = rows[top:top + shown]
+        for conv_id in changed:
+            old_key = self._key_of.pop(conv_id, None)
+            if old_key is not None:
+                index = bisect_left(keys, old_key)
+                del keys[index], rows[index]
+        for conv in placed:
+            new_key = key(conv)
+            index = bisect_left(keys, new_key)
+            keys.insert(index, new_key)
+            rows.insert(index, conv)
+            self._key_of[conv.id] = new_key
+        index = bisect_left(keys, self._key_of[before]) if before in self._key_of else None
+        self._rows_changed(before, old_cursor, index, (was_shown, changed))
+
+    def _rows_changed(self, before: int | None, old_cursor: int, index: int | None,
+                      was_shown: tuple[list[Conversation], set[int]] | None = None) -> None:
+        """Cursor, size and repaint after the rows changed; with `was_shown` (the rows on
+        screen before and the ids changed), only the rows that now show something else are
+        repainted."""
         if index is None:
             index = min(old_cursor, len(self.conversations) - 1)
         index = max(0, index)
-        self.virtual_size = Size(self.virtual_size.width, len(self.conversations) * ROW_HEIGHT)
+        height = len(self.conversations) * ROW_HEIGHT
+        if height != self.virtual_size.height:
+            self.virtual_size = Size(self.virtual_size.width, height)
+            was_shown = None  # the scrollbar changes too
+        scrolled = self.scroll_y
         self.set_reactive(ConversationList.cursor, index)
         self._scroll_cursor_visible()
-        self.refresh()
+        if was_shown is None or self.scroll_y != scrolled:
+            self.refresh()
+        else:
+            self._refresh_changed_rows(*was_shown, old_cursor, index)
         if self.current_id != before and self.current_id is not None:
             self.post_message(self.Highlighted(self, self.current_id))
+
+    def _window(self) -> tuple[int, int]:
+        """The first row on screen and how many rows the screen shows (a partly shown one too)."""
+        top = round(self.scroll_y) // ROW_HEIGHT
+        return top, self.scrollable_content_region.height // ROW_HEIGHT + 2
+
+    def _refresh_changed_rows(self, was_shown: list[Conversation], changed: set[int], old_cursor: int,
+                              cursor: int) -> None:
+        top, shown = self._window()
+        now_shown = self.conversations[top:top + shown]
+        for offset in range(max(len(was_shown), len(now_shown))):
+            before = was_shown[offset] if offset < len(was_shown) else None
+            after = now_shown[offset] if offset < len(now_shown) else None
+            # another conversation in the row, or the same one changed (the desk may change it in place)
+            if before is not after or (after is not None and after.id in changed):
+                self._refresh_row(top + offset)
+        if old_cursor != cursor:
+            self._refresh_row(old_cursor)
+            self._refresh_row(cursor)
 
     def select_id(self, conv_id: int) -> bool:
         """Move the cursor onto `conv_id`; False when it is not in the list."""
