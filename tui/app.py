@@ -70,11 +70,14 @@ VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
-CURSOR_REST = 0.12
+CURSOR_REST = 0.2
 """Seconds between list moves after which the cursor counts as resting. A move after a rest
 shows its thread at once; quicker moves (a held-down key, a run of j j j) read only the
 thread where the cursor stops, once it has rested this long: reading each one they pass
-made a held key fall behind the screen (`frontdesk bench`, held j)."""
+made a held key fall behind the screen (`frontdesk bench`, held j). Longer than a thread
+read and the frames around it (~0.14 s at 10,000 conversations), so that moves coming one
+after another as soon as the screen has caught up still count as quick; shorter than the
+pause before a terminal starts repeating a held key."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
