@@ -8,9 +8,12 @@ so the ratio holds on a noisy machine:
   first frame that shows the conversation list, with the large cache vs an empty one;
   the peak RSS of that process (also after a search built its index) is the memory figure;
 - keypress latency: key event to the end of the next frame, moving in the list (within
-  the page, and where each move scrolls the list) and paging the long thread, vs a bare Textual app of the same size whose key handler repaints one
-  line. Both apps run under the same probe driver, which receives each frame as the bytes
-  a terminal would (Textual renders them), so that work is counted too;
+  the page, and where each move scrolls the list) and paging the long thread, vs a bare
+  Textual app of the same size whose key handler repaints one line. Both apps run under
+  the same probe driver, which receives each frame as the bytes a terminal would (Textual
+  renders them), so that work is counted too. The same keys as Pilot presses; a held-down
+  key (presses on a key-repeat schedule, not waiting for the screen); and, for reference,
+  the bare app's ScrollView scrolled one line a key;
 - live arrival: an inbound message handed to `desk.ingest` until a frame shows it, at two
   rates;
 - ingest: messages persisted per second in batches, and one single write into a cache of

@@ -69,6 +69,28 @@ async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
         app = Harness(widget := ConversationList(clock=clock, channel_kind=kinds.get, contact_name=names.get))
 
 
+async def test_place_moves_single_conversations_and_keeps_the_cursor(workspace, clock):
+    from dataclasses import replace
+
+    from frontdesk.desk.views import Sort, sort_conversations, sort_key
+
+    widget = ConversationList(clock=clock)
+    app = Harness(widget)
+    async with app.run_test(size=(50, 12)) as pilot:
+        convs = [replace(c) for c in workspace.conversations]
+        widget.set_conversations(list(reversed(convs)))  # set without its order: place sorts first
+        widget.select_id(convs[1].id)
+        await pilot.pause()
+        key = sort_key(Sort.ACTIVITY)
+        oldest = min(convs, key=lambda c: c.last_activity_at)
+        oldest.last_activity_at = NOW + timedelta(minutes=1)  # changed in place, as the desk does
+        new = Conversation(9, "wa", 9, "x", preview="new", last_activity_at=NOW + timedelta(minutes=2))
+        widget.place({oldest.id, convs[2].id}, [oldest, new], key)
+        expected = sort_conversations([c for c in convs if c.id != convs[2].id] + [new], Sort.ACTIVITY)
+        assert [c.id for c in widget.conversations] == [c.id for c in expected]
+        assert widget.current_id == convs[1].id
+
+
 async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
     ws = workspace
     widget = ConversationList(clock=clock)

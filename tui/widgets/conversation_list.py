@@ -134,20 +134,25 @@ class ConversationList(ScrollView, can_focus=True):
     def _order(self, key: Callable[[Conversation], tuple] | None) -> None:
         # the key each row was placed by: the desk changes conversations in place, so a row's
         # key now may not be the one it was sorted by
-        self._keys = [key(c) for c in self.conversations] if key is not None else None
-        self._key_of = {c.id: k for c, k in zip(self.conversations, self._keys)} if key is not None else {}
+        if key is None:
+            self._keys, self._key_of = None, {}
+            return
+        self._keys = [key(c) for c in self.conversations]
+        self._key_of = {c.id: k for c, k in zip(self.conversations, self._keys)}
 
     def place(self, gone: Iterable[int], placed: Iterable[Conversation], key: Callable[[Conversation], tuple]) -> None:
         """Take the `gone` conversations out and put `placed` in where `key` orders them.
 
-        The rows must be in `key` order and `key` unique (the id breaks ties): each one moved
-        costs two binary searches, not a pass over every row (a live message in a view of
-        10,000 conversations). The cursor stays on its conversation when it is still listed.
+        `key` must be the order the rows were set in, and unique (the id breaks ties): each
+        one moved costs two binary searches, not a pass over every row (a live message in a
+        view of 10,000 conversations). The cursor stays on its conversation when it is still
+        listed.
         """
         before, old_cursor = self.current_id, self.cursor
         placed = list(placed)
         changed = set(gone) | {conv.id for conv in placed}
-        if self._keys is None:
+        if self._keys is None:  # rows set without their order: put them in this one first
+            self.conversations.sort(key=key)
             self._order(key)
         rows, keys = self.conversations, self._keys
         top, shown = self._window()
