@@ -17,14 +17,13 @@ whether to read on from where it stopped or to start over.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import struct
 import zlib
 from pathlib import Path
 from typing import Any
 
-from frontdesk.store.storage import encode, fsync_dir, write_durable
+from frontdesk.store.storage import decode, encode, fsync_dir, write_durable
 
 MAGIC = b"frontdesk-journal\n"
 _GENERATION = struct.Struct("<Q")
@@ -78,7 +77,7 @@ def parse(raw: bytes, start: int) -> tuple[list[Changes], int]:
         if zlib.crc32(payload) != crc:
             break
         try:
-            records.append(json.loads(payload))
+            records.append(decode(payload))
         except ValueError:
             break
         offset = body_end

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 MANIFEST = "commit.json"
@@ -76,6 +78,27 @@ def to_json(data: Any, **options: Any) -> str:
     except UnicodeEncodeError:
         return json.dumps(data, ensure_ascii=True, **options)
     return text
+
+
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def decode(raw: bytes) -> Any:
+    """JSON text as data, as Python's JSON reads it.
+
+    orjson parses the cache about twice as fast (the conversation index is read whole at
+    start). It refuses some JSON that Python writes and reads, such as the escaped lone
+    surrogate `to_json` writes, and reads an integer past 64 bits as a float: text with
+    19 digits in a row, and text orjson refuses, go to the standard library, which also
+    gives the error for text that is not JSON.
+    """
+    if _NINETEEN_DIGITS in raw.translate(_DIGITS_AS_ZEROS):
+        return json.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def encode(data: Any) -> bytes:
@@ -171,7 +194,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
         return None
     if not raw.strip():
         return None
-    return json.loads(raw)
+    return decode(raw)
 
 
 class CommitLock:
@@ -242,12 +265,12 @@ def read_xid_log(path: Path) -> dict[str, tuple[int, int]]:
     if end < 0:
         return {}
     try:  # one parse for the whole file: JSON escapes newlines, so each line is one entry
-        rows = json.loads(b"[" + raw[:end].replace(b"\n", b",") + b"]")
+        rows = decode(b"[" + raw[:end].replace(b"\n", b",") + b"]")
     except ValueError:
         rows = []
         for line in raw[:end].split(b"\n"):
             try:
-                row = json.loads(line)
+                row = decode(line)
             except ValueError:
                 continue
             if isinstance(row, list) and len(row) == 3:

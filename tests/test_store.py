@@ -7,6 +7,8 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from frontdesk.model import Contact, Conversation, Direction, Identity, Message
 from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
@@ -56,6 +58,33 @@ def test_a_lone_surrogate_from_a_channel_round_trips(tmp_path):
         assert store.quarantined()[0]["payload"] == '{"text": "\ud800"}'
     assert storage_mod.to_json({"a": "日本\ud800"}) == '{"a": "\\u65e5\\u672c\\ud800"}'
     assert storage_mod.to_json({"a": "日本"}) == '{"a": "日本"}'
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_json_values, st.booleans())
+def test_decode_reads_every_file_the_standard_library_reads(value, ascii_only):
+    """orjson refuses some JSON that Python writes and reads (an escaped lone surrogate, NaN,
+    integers past 64 bits); `decode` must still read it, as Python does."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        expected = json.loads(raw)
+    except ValueError:  # raw UTF-8 of a surrogate: not JSON to anyone
+        with pytest.raises(ValueError):
+            storage_mod.decode(raw)
+        return
+    decoded = storage_mod.decode(raw)
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_decode_names_text_that_is_not_json():
+    with pytest.raises(ValueError):
+        storage_mod.decode(b'{"conversations": {"1": ')
 
 
 def test_files_are_private_from_creation(tmp_path):
