@@ -35,12 +35,20 @@ class KeymapError(Exception):
 @dataclass(frozen=True, slots=True)
 class _Origin:
     source: str
-    line: int | None
+    binding_id: str
+    table: str
+    text: str | None
+    """The file's text, for the line of the binding; it is found only when an error names it."""
     layer: int = 0
     """0 default.toml, 1 the preset, 2 the user's overrides: a clash is blamed on the later layer."""
 
+    @property
+    def line(self) -> int | None:
+        return _line_of(self.text, self.binding_id, self.table) if self.text else None
+
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}" if self.line else self.source
+        line = self.line
+        return f"{self.source}:{line}" if line else self.source
 
 
 def presets() -> list[str]:
@@ -76,12 +84,11 @@ def load_keymap(
         source = f"keymaps/{name}.toml"
         text = _read_preset(name, source)
         for binding_id, keys in _bindings_table(text, source).items():
-            origin = _Origin(source, _line_of(text, binding_id, "bindings"), layer)
+            origin = _Origin(source, binding_id, "bindings", text, layer)
             keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
             origins[binding_id] = origin
     for binding_id, keys in (overrides or {}).items():
-        line = _line_of(overrides_text, binding_id, "ui.keys") if overrides_text else None
-        origin = _Origin(overrides_source, line, 2)
+        origin = _Origin(overrides_source, binding_id, "ui.keys", overrides_text, 2)
         keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
         origins[binding_id] = origin
     _check_clashes(keymap, origins, contexts)
