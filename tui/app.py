@@ -278,7 +278,7 @@ class FrontdeskApp(App[None]):
         self.conversation_list.focus()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
-        await self.notifier.update_title()
+        self.call_after_refresh(self.notifier.update_title)  # counts the whole cache: after the first frame
         self.watch_desk()
 
     def on_unmount(self) -> None:
