@@ -191,6 +191,7 @@ class FrontdeskApp(App[None]):
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
+        self._header: Text | None = None  # what the header bar shows
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -527,7 +528,11 @@ class FrontdeskApp(App[None]):
             channels = self._channel_health(compact=True)
         if tabs.cell_len + channels.cell_len > width:
             tabs = self._view_tabs(counts, titled=False)
-        self.query_one("#header-bar", Static).update(Text.assemble(tabs, channels))
+        header = Text.assemble(tabs, channels)
+        if header != self._header:  # most live changes leave the counts as they were
+            self._header = header
+            # one row high in any case: no layout pass (which would arrange every pane again)
+            self.query_one("#header-bar", Static).update(header, layout=False)
 
     def on_resize(self) -> None:
         if self.is_mounted:
