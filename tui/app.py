@@ -22,7 +22,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
@@ -60,6 +60,7 @@ from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
+from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
 INCREMENTAL_LIMIT = 64
@@ -242,7 +243,7 @@ class FrontdeskApp(App[None]):
                 yield ThreadView(id="thread", clock=self.clock)
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def conversation_list(self) -> ConversationList:
