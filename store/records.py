@@ -150,23 +150,32 @@ def message_to_record(m: Message) -> dict[str, Any]:
     return record
 
 
+_DIRECTION = {d.value: d for d in Direction}
+_KIND = {k.value: k for k in MessageKind}
+_DELIVERY = {d.value: d for d in Delivery}
+
+
 def message_from_record(doc_id: int, r: dict[str, Any]) -> Message:
-    event = r.get("event")
+    # run for every message of a thread when it is first opened (5,000 for a long one):
+    # enum members by dict lookup, the constructor (which names any unknown value) only when that misses
+    get = r.get
+    direction, kind, delivery = r["direction"], get("kind", "text"), get("delivery", "received")
+    event, attachments, mentions, created = get("event"), get("attachments"), get("mentions"), r["created_at"]
     return Message(
         id=doc_id,
         conversation_id=r["conversation_id"],
-        direction=Direction(r["direction"]),
-        kind=MessageKind(r.get("kind", "text")),
-        body=r.get("body", ""),
-        private=r.get("private", False),
-        attachments=[Attachment(*a) for a in r.get("attachments", [])],
-        external_id=r.get("external_id"),
-        delivery=Delivery(r.get("delivery", "received")),
-        delivery_reason=r.get("delivery_reason", ""),
-        author=r.get("author", ""),
-        created_at=_dt(r["created_at"]),
+        direction=_DIRECTION.get(direction) or Direction(direction),
+        kind=_KIND.get(kind) or MessageKind(kind),
+        body=get("body", ""),
+        private=get("private", False),
+        attachments=[Attachment(*a) for a in attachments] if attachments else [],
+        external_id=get("external_id"),
+        delivery=_DELIVERY.get(delivery) or Delivery(delivery),
+        delivery_reason=get("delivery_reason", ""),
+        author=get("author", ""),
+        created_at=_fromiso(created) if created else None,  # type: ignore[arg-type]
         event=EventKind(event) if event else None,
-        mentions=list(r.get("mentions", [])),
+        mentions=list(mentions) if mentions else [],
     )
 
 
