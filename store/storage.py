@@ -102,6 +102,17 @@ def decode(raw: bytes) -> Any:
 
 
 def encode(data: Any) -> bytes:
+    """`data` as compact JSON in UTF-8, as `json.dumps` writes it.
+
+    orjson writes it about five times as fast (a checkpoint rewrites every file a batch
+    touched); what it refuses (a lone surrogate, an integer past 64 bits) goes to the
+    standard library. orjson would write a NaN as null: the records hold no floats
+    (tests/test_store.py checks every kind).
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        pass
     try:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:  # a lone surrogate: see to_json

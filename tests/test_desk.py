@@ -1,6 +1,7 @@
 """Desk rules: ingest order and dedup, outbox retry and `unconfirmed`, commands and events."""
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -347,3 +348,29 @@ async def test_oversized_bodies_are_bounded_at_ingest_and_say_so(store, clock):
     assert big.body.endswith("it had 6,291,456 bytes in 1 lines; ask the customer for the rest or read it on the channel]")
     assert tall.body.count("\n") == MAX_BODY_LINES and "in 100,000 lines" in tall.body
     assert fits.body == "é" * (MAX_BODY_BYTES // 2)
+
+
+async def test_the_cache_holds_no_floats(store, clock):
+    """The store writes its files with orjson, which would write a NaN as null: every kind of
+    record must keep to integers, strings, booleans, lists and objects."""
+    desk, _ = make_desk(store, clock)
+    await desk.ingest("sms", [inbound(1)])
+    await desk.reply(1, "It is on its way.")
+    await desk.note(1, "@ben can you check the refund?")
+    await desk.assign(1, "Aiko")
+    await desk.set_priority(1, Priority.URGENT)
+    await desk.label(1, add=["billing"])
+    await desk.snooze(1, NOW + timedelta(hours=1))
+    await desk.escalate(1, "tier2", "card charged twice", Priority.HIGH)
+    await desk.ingest("sms", ['{"broken": '])  # not an event: quarantined
+    store.checkpoint()
+
+    def no_float(text: str) -> None:
+        raise AssertionError(f"a float in the cache: {text}")
+
+    read = [path for path in store.root.rglob("*") if path.suffix in (".json", ".log")]
+    assert {p.parent.name for p in read} >= {"conversations", "messages", "contacts", "dedup"}
+    for path in read:
+        lines = path.read_text().splitlines() if path.suffix == ".log" else [path.read_text()]
+        for line in lines:
+            json.loads(line, parse_float=no_float, parse_constant=no_float)

@@ -82,6 +82,22 @@ def test_decode_reads_every_file_the_standard_library_reads(value, ascii_only):
     assert json.dumps(decoded, sort_keys=True) == json.dumps(expected, sort_keys=True)
 
 
+_record_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text() | st.integers(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_record_values)
+def test_encode_writes_what_the_standard_library_writes(value):
+    """orjson writes the files; what it writes must read back as Python's JSON would have
+    written it (int keys as strings, lone surrogates escaped, integers of any size)."""
+    expected = json.loads(json.dumps(value, ensure_ascii=True))
+    assert storage_mod.decode(storage_mod.encode(value)) == expected
+    assert json.loads(storage_mod.encode(value)) == expected
+
+
 def test_decode_names_text_that_is_not_json():
     with pytest.raises(ValueError):
         storage_mod.decode(b'{"conversations": {"1": ')
