@@ -799,6 +799,7 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
         app = probed(FrontdeskApp(desk, cursor_blink=False), probe)
         async with console_gc(), app.run_test(size=TERMINAL, headless=False):
             await _thread_settled(app, probe)
+            arriving: list[asyncio.Task[None]] = []
             for rate in rates:
                 first = seq + 1
                 count = max(3, int(rate * seconds))
@@ -815,7 +816,10 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
                     thread = rng.choice(_visible_threads(app, by_id) or cache.threads)
                     conv_of[seq] = thread.conversation_id
                     sent_at[seq] = time.perf_counter()
-                    await desk.ingest(thread.channel, [_inbound(thread, seq, "is my parcel on its way?")])
+                    # as webhook requests do: one arrival does not wait for the last one's disk sync
+                    arriving.append(asyncio.create_task(desk.ingest(thread.channel, [_inbound(thread, seq, "is my parcel on its way?")])))
+                await asyncio.gather(*arriving)
+                arriving.clear()
                 end = time.perf_counter() + 3
                 while time.perf_counter() < end and any(s not in shown_at for s in range(first, seq + 1)):
                     await asyncio.sleep(0.02)

@@ -323,12 +323,16 @@ class Desk:
     # ---- ingest (the Sink the backends call) ---------------------------------------------
 
     async def ingest(self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None) -> None:
-        """Persist `events` from `channel`, then commit `cursor`, then publish the changes.
+        """Persist `events` from `channel` with `cursor` in one batch, publish the changes, and
+        return once the batch is durable (the backend acknowledges to its channel after that).
 
+        The screen shows the changes while the disk syncs: a sync can take a few hundred
+        milliseconds, and what is on screen is in the journal already (only a power cut
+        before the sync would lose it, and then the channel sends it again).
         A malformed event is quarantined with a log line; the rest of the batch is kept.
         """
         changes: list[Change] = []
-        with self.store.batch():
+        with self.store.batch(durable=False):
             for event in events:
                 try:
                     self._ingest_one(channel, event, changes)
@@ -337,6 +341,7 @@ class Desk:
             if cursor is not None:
                 self.store.set_cursor(channel, cursor)
         self._broker.publish(changes)
+        await self.store.sync()
 
     def _ingest_one(self, channel: str, event: ChannelEvent, changes: list[Change]) -> None:
         match event:

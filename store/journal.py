@@ -20,6 +20,7 @@ import errno
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,9 @@ class JournalWriter:
     def empty(self) -> bool:
         return self.size <= HEADER_SIZE
 
-    def append(self, changes: Changes) -> int:
-        """Write one record and fsync it; on failure the journal is cut back to what it was.
+    def append(self, changes: Changes, *, sync: bool = True) -> int:
+        """Write one record and fsync it (without `sync`, the caller runs `sync_later()`);
+        on failure the journal is cut back to what it was.
 
         The payload is encoded and written a file's changes at a time, so a bulk import
         of 200,000 messages never holds its whole record in memory twice; the header,
@@ -184,7 +186,8 @@ class JournalWriter:
             if length >= _UNFINISHED:
                 raise OSError(errno.EFBIG, "one batch is larger than a journal record can hold")
             self._write(_RECORD.pack(length, crc), start)
-            os.fsync(self._fd)
+            if sync:
+                os.fsync(self._fd)
         except BaseException:
             try:
                 os.ftruncate(self._fd, start)
@@ -193,6 +196,21 @@ class JournalWriter:
             raise
         self.size = offset
         return offset - start
+
+    def sync_later(self) -> Callable[[], None]:
+        """An fsync of the journal as written so far, to run in another thread. It holds a
+        descriptor of its own: a checkpoint may replace the journal meanwhile (and has then
+        made the same records durable in the files)."""
+        assert self._fd is not None
+        fd = os.dup(self._fd)
+
+        def sync() -> None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        return sync
 
     def _write(self, data: bytes, offset: int) -> int:
         assert self._fd is not None

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import os
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,7 +23,7 @@ from frontdesk.model import (
     Status,
     Typing,
 )
-from frontdesk.store import Store
+from frontdesk.store import Store, StoreError
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -348,6 +350,67 @@ async def test_oversized_bodies_are_bounded_at_ingest_and_say_so(store, clock):
     assert big.body.endswith("it had 6,291,456 bytes in 1 lines; ask the customer for the rest or read it on the channel]")
     assert tall.body.count("\n") == MAX_BODY_LINES and "in 100,000 lines" in tall.body
     assert fits.body == "é" * (MAX_BODY_BYTES // 2)
+
+
+def journal_fsyncs(monkeypatch, store, before=None) -> list[float]:
+    """Patch os.fsync to note (time.monotonic()) each fsync of `store`'s journal; `before` runs first."""
+    journal_inode = (store.root / "journal").stat().st_ino
+    real_fsync, synced = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        if os.fstat(fd).st_ino == journal_inode:
+            if before is not None:
+                before()
+            real_fsync(fd)
+            synced.append(time.monotonic())
+        else:
+            real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+async def test_ingest_returns_once_its_batch_is_durable(store, clock, monkeypatch):
+    desk, _ = make_desk(store, clock)
+    synced = journal_fsyncs(monkeypatch, store)
+    await desk.ingest("sms", [inbound(1)], cursor="1")
+    assert len(synced) == 1  # the journal record, with the message and the cursor, was fsynced
+
+
+async def test_a_slow_disk_does_not_stop_the_screen_while_a_batch_syncs(store, clock, monkeypatch):
+    """The journal's fsync runs in a worker thread: the event loop goes on (drawing the new
+    message, which is published before the sync), and ingest returns after the sync."""
+    desk, _ = make_desk(store, clock)
+    synced = journal_fsyncs(monkeypatch, store, before=lambda: time.sleep(0.3))
+    sub = desk.subscribe()
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await desk.ingest("sms", [inbound(1)])
+    returned = time.monotonic()
+    ticker.cancel()
+    assert returned - started >= 0.3 and synced and synced[0] <= returned
+    assert len([t for t in ticks if started < t < synced[0]]) >= 10  # the loop kept running
+    assert ChangeKind.MESSAGE in {c.kind for c in sub.pending()}
+
+
+async def test_a_failed_sync_is_an_error_for_the_channel(store, clock, monkeypatch):
+    """The backend must not acknowledge a batch the disk did not keep."""
+    desk, _ = make_desk(store, clock)
+
+    def disk_error() -> None:
+        raise OSError(5, "Input/output error")
+
+    journal_fsyncs(monkeypatch, store, before=disk_error)
+    with pytest.raises(StoreError, match="Input/output error"):
+        await desk.ingest("sms", [inbound(1)], cursor="1")
 
 
 async def test_the_cache_holds_no_floats(store, clock):

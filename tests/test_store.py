@@ -354,7 +354,7 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         records: list[int] = []
         files: list[str] = []
         real_append, real_write = journal_mod.JournalWriter.append, store_mod.write_file
-        monkeypatch.setattr(journal_mod.JournalWriter, "append", lambda self, changes: records.append(real_append(self, changes)))
+        monkeypatch.setattr(journal_mod.JournalWriter, "append", lambda self, changes, **kw: records.append(real_append(self, changes, **kw)))
         monkeypatch.setattr(store_mod, "write_file", lambda path, data: (files.append(path.name), real_write(path, data)))
         monkeypatch.setattr(storage_mod, "write_durable", lambda *a: files.append("durable"))
         with store.batch():
