@@ -105,6 +105,44 @@ async def test_quick_moves_read_only_the_thread_where_the_cursor_rests(desk, clo
         assert app.composer.has_focus and app.composer.mode == "reply"
 
 
+async def test_contact_keys_act_on_the_highlighted_conversation_before_its_thread_is_read(desk, clock, monkeypatch):
+    """Right after quick moves the panel still shows the last thread read: `i`, `m` and `o`
+    must not act on that conversation's contact (the snapshot of `j`, `i` showed either)."""
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        await pilot.press("j", "j")
+        highlighted = await desk.conversation(app.conversation_list.current_id)
+        assert app.thread.conversation_id != highlighted.id
+        assert app.contact_panel.contact.id != highlighted.contact_id
+        await pilot.press("i")
+        await settle(pilot)
+        assert app.screen.contact.id == highlighted.contact_id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.thread.conversation_id == highlighted.id  # and the panes caught up
+        await pilot.press("j", "m")
+        await settle(pilot)
+        highlighted = await desk.conversation(app.conversation_list.current_id)
+        assert app.screen.keep.id == highlighted.contact_id
+
+
+async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversations(desk, clock, monkeypatch):
+    await desk.merge_contacts(1, 4)  # the first conversation's contact also has Bob's resolved one
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.contact_panel.contact.id == 2  # who has no other conversations
+        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        await pilot.press("k", "o")  # the panel still shows the second contact
+        await settle(pilot)
+        assert app.conversation_list.current_id == 1 and app.contact_panel.contact.id == 1
+        assert app.contact_panel.others_list.has_focus
+
+
 async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch):
     monkeypatch.setattr(app_module, "CURSOR_REST", 0.2)
     app = make_app(desk, clock)

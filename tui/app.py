@@ -1027,8 +1027,26 @@ class FrontdeskApp(App[None]):
             self.notify("No contact shown.", severity="warning")
         return contact
 
-    def action_edit_contact(self) -> None:
-        contact = self._shown_contact()
+    def _panes_behind(self) -> int | None:
+        """The highlighted conversation when the thread and contact panel do not show it yet
+        (right after quick moves they catch up once the cursor rests); None when they do."""
+        current = self.conversation_list.current_id
+        return current if current is not None and current != self.thread.conversation_id else None
+
+    async def _highlighted_contact(self) -> Contact | None:
+        """The contact of the highlighted conversation, read from the desk if the panel lags."""
+        behind = self._panes_behind()
+        if behind is None:
+            return self._shown_contact()
+        self.show_highlighted()
+        try:
+            return await self.desk.contact((await self.desk.conversation(behind)).contact_id)
+        except Exception as exc:
+            self._error("Could not read the contact", exc)
+            return None
+
+    async def action_edit_contact(self) -> None:
+        contact = await self._highlighted_contact()
         if contact is not None:
             dialog = ContactDialog(contact, cursor_blink=self._cursor_blink)
             self.push_screen(dialog, lambda edit: self._save_contact(contact.id, edit))
@@ -1044,8 +1062,27 @@ class FrontdeskApp(App[None]):
         self.notify("Contact saved.", timeout=2)
 
     def action_other_conversations(self) -> None:
+        behind = self._panes_behind()
+        if behind is None:
+            self._focus_other_conversations()
+        else:  # the panel lists another contact's conversations until the thread load lands
+            self.show_highlighted()
+            self._once_panes_show(behind, self._focus_other_conversations)
+
+    def _focus_other_conversations(self) -> None:
         if self._shown_contact() is not None and not self.contact_panel.focus_others():
             self.notify("This contact has no other conversations.", severity="warning")
+
+    @work(group="panes-follow", exclusive=True, exit_on_error=False)
+    async def _once_panes_show(self, conv_id: int, then: Callable[[], None]) -> None:
+        """Run `then` once the panes show `conv_id` (a thread load is under way); give up after 2 s."""
+        for _ in range(200):
+            if self.panes_gone or self.conversation_list.current_id != conv_id:
+                return
+            if self.thread.conversation_id == conv_id:
+                then()
+                return
+            await asyncio.sleep(0.01)
 
     @on(ContactPanel.OpenConversation)
     async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
@@ -1062,8 +1099,8 @@ class FrontdeskApp(App[None]):
         await self.open_conversation(conv.id)
         self.thread.focus()
 
-    def action_merge_contact(self) -> None:
-        keep = self._shown_contact()
+    async def action_merge_contact(self) -> None:
+        keep = await self._highlighted_contact()
         if keep is not None:
             self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
 
