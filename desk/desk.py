@@ -545,7 +545,7 @@ class Desk:
         if conv.assignee == agent:
             return
         text = f"assigned this to {'themself' if agent == self.agent else agent}" if agent else "unassigned this"
-        self._change(conv, EventKind.ASSIGNED, text, lambda c: setattr(c, "assignee", agent))
+        await self._change(conv, EventKind.ASSIGNED, text, lambda c: setattr(c, "assignee", agent))
 
     async def set_status(self, conv_id: int, status: Status) -> None:
         if status is Status.SNOOZED:
@@ -559,7 +559,7 @@ class Desk:
             if status is Status.RESOLVED:
                 c.unread, c.waiting_since = 0, None
 
-        self._change(conv, EventKind.STATUS, _STATUS_VERB[status], apply)
+        await self._change(conv, EventKind.STATUS, _STATUS_VERB[status], apply)
 
     async def snooze(self, conv_id: int, until: datetime) -> None:
         conv = await self.conversation(conv_id)
@@ -569,13 +569,13 @@ class Desk:
         def apply(c: Conversation) -> None:
             c.status, c.snoozed_until = Status.SNOOZED, until
 
-        self._change(conv, EventKind.SNOOZED, f"snoozed this until {until:%a %d %b %H:%M} UTC", apply)
+        await self._change(conv, EventKind.SNOOZED, f"snoozed this until {until:%a %d %b %H:%M} UTC", apply)
 
     async def set_priority(self, conv_id: int, priority: Priority) -> None:
         conv = await self.conversation(conv_id)
         if conv.priority is priority:
             return
-        self._change(conv, EventKind.PRIORITY, f"set priority to {priority.value}", lambda c: setattr(c, "priority", priority))
+        await self._change(conv, EventKind.PRIORITY, f"set priority to {priority.value}", lambda c: setattr(c, "priority", priority))
 
     async def label(self, conv_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
         conv = await self.conversation(conv_id)
@@ -589,7 +589,7 @@ class Desk:
         def apply(c: Conversation) -> None:
             c.labels = [lbl for lbl in c.labels if lbl not in removed] + added
 
-        self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
+        await self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
 
     async def escalate(self, conv_id: int, team: str, reason: str, priority: Priority | None = None) -> list[HookJob]:
         """Hand the conversation to a team or tier: the reason as a note, an inline event, and
@@ -644,10 +644,11 @@ class Desk:
         conv = await self.conversation(conv_id)
         if conv.unread == 0:
             return
-        with self.store.batch():
+        with self.store.batch(durable=False):  # opening a conversation: its sync must not hold the screen
             conv.unread = 0
             self.store.put_conversation(conv)
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
+        await self.store.sync()
 
     async def retry(self, conv_id: int, message_id: int) -> None:
         """Send again a reply that failed or was not confirmed — the agent's decision."""
@@ -667,14 +668,17 @@ class Desk:
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
         self._wake_outbox.set()
 
-    def _change(self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]) -> None:
+    async def _change(self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]) -> None:
+        """Apply a command to `conv` with its inline event; shown at once, returns once durable
+        (the journal's sync runs off the event loop, as ingest's does)."""
         changes: list[Change] = []
-        with self.store.batch():
+        with self.store.batch(durable=False):
             apply(conv)
             self._add_event(conv, kind, f"{self.agent} {text}", changes)
             self.store.put_conversation(conv)
         changes.append(Change(ChangeKind.CONVERSATION, conv.id))
         self._broker.publish(changes)
+        await self.store.sync()
 
     def _add_event(self, conv: Conversation, kind: EventKind, text: str, changes: list[Change], author: str | None = None) -> None:
         event = Message(
