@@ -148,7 +148,8 @@ class Store:
         self._cursors_dirty = False
         self._batch_depth = 0
         self._durable = True  # whether the current batch's commit fsyncs (see `batch`)
-        self._unsynced = False  # a batch was committed without its fsync (see `sync`)
+        self._committed = 0  # batches committed so far
+        self._synced = 0  # of those, how many an fsync has covered (see `sync`)
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
         self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
         self._checkpoint_at = CHECKPOINT_BYTES
@@ -491,15 +492,19 @@ class Store:
 
     async def sync(self) -> None:
         """Make every batch committed so far durable: one fsync of the journal, in a worker
-        thread, so the event loop (and the screen) keeps running while the disk works."""
-        if not self._unsynced or not self._journal.is_open:
+        thread, so the event loop (and the screen) keeps running while the disk works.
+
+        Returns at once when an fsync that started after the last commit has finished; one
+        still running when this is called may have started before, so this runs its own.
+        """
+        committed = self._committed
+        if self._synced >= committed or not self._journal.is_open:
             return
-        self._unsynced = False  # a batch committed while this runs sets it again
         try:
             await asyncio.to_thread(self._journal.sync_later())
         except OSError as exc:
-            self._unsynced = True
             raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}") from exc
+        self._synced = max(self._synced, committed)
 
     def _require_batch(self) -> None:
         if self._batch_depth == 0:
@@ -603,7 +608,9 @@ class Store:
         journal.merge(self._overlay, self._pending)
         self._pending = {}
         self._meta_dirty = self._cursors_dirty = False
-        self._unsynced = not self._durable  # a durable commit's fsync covers the records before it
+        self._committed += 1
+        if self._durable:  # its fsync covers the records before it too
+            self._synced = self._committed
         if self._journal.size >= self._checkpoint_at:
             self._checkpoint_safely()
 

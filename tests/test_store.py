@@ -1,9 +1,11 @@
 """Store rules: atomic batches, crash recovery, dedup index, cursors, outbox, locking, privacy."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -502,3 +504,28 @@ def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
     with Store.open(root) as store:
         assert sum(len(store.messages(conv_id + k)) for k in range(3)) == 701
         assert store.lookup_external("sms", "b699") is not None
+
+
+async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, monkeypatch):
+    """Two batches committed, then a sync starts (slow disk); a sync called meanwhile for the
+    second batch must not take the first one's word: that fsync may not cover it."""
+    real_fsync, finished = os.fsync, []
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.2)
+        real_fsync(fd)
+        finished.append(fd)
+
+    with Store.open(tmp_path) as store:
+        for n in (1, 2):
+            with store.batch(durable=False):
+                store.put_contact(Contact(n, f"c{n}"))
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        first = asyncio.create_task(store.sync())
+        await asyncio.sleep(0.05)  # its fsync is under way
+        await store.sync()
+        assert finished  # an fsync finished before the second sync returned
+        await first
+        finished.clear()
+        await store.sync()  # everything is covered now: no fsync at all
+        assert finished == []
