@@ -193,6 +193,7 @@ class FrontdeskApp(App[None]):
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
         self._header: Text | None = None  # what the header bar shows
+        self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -414,6 +415,9 @@ class FrontdeskApp(App[None]):
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
         self._show_window(conv.channel, loaded.window)
+        waiting, self._once_shown = self._once_shown, None
+        if waiting is not None and waiting[0] == conv.id:
+            waiting[1]()
 
     def _swap_draft(self, conv_id: int) -> None:
         """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
@@ -1066,23 +1070,12 @@ class FrontdeskApp(App[None]):
         if behind is None:
             self._focus_other_conversations()
         else:  # the panel lists another contact's conversations until the thread load lands
+            self._once_shown = (behind, self._focus_other_conversations)
             self.show_highlighted()
-            self._once_panes_show(behind, self._focus_other_conversations)
 
     def _focus_other_conversations(self) -> None:
         if self._shown_contact() is not None and not self.contact_panel.focus_others():
             self.notify("This contact has no other conversations.", severity="warning")
-
-    @work(group="panes-follow", exclusive=True, exit_on_error=False)
-    async def _once_panes_show(self, conv_id: int, then: Callable[[], None]) -> None:
-        """Run `then` once the panes show `conv_id` (a thread load is under way); give up after 2 s."""
-        for _ in range(200):
-            if self.panes_gone or self.conversation_list.current_id != conv_id:
-                return
-            if self.thread.conversation_id == conv_id:
-                then()
-                return
-            await asyncio.sleep(0.01)
 
     @on(ContactPanel.OpenConversation)
     async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
