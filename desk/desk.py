@@ -60,6 +60,8 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_BODY_LINES = 2_000
 TRUNCATED = "[… frontdesk kept only the start of this message: it had"
 MENTION = re.compile(r"@([\w.-]+)")
+DRAFT_MODES = ("reply", "note")
+"""The composer's modes a draft is kept for."""
 _STATUS_VERB = {
     Status.OPEN: "reopened this",
     Status.PENDING: "marked this pending",
@@ -648,6 +650,20 @@ class Desk:
             conv.unread = 0
             self.store.put_conversation(conv)
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
+        await self.store.sync()
+
+    async def draft(self, conv_id: int) -> dict[str, str]:
+        """What the agent wrote in a conversation and has not sent yet, by mode ("reply", "note")."""
+        return self.store.draft(conv_id)
+
+    async def save_draft(self, conv_id: int, texts: Mapping[str, str]) -> None:
+        """Keep unsent texts by mode so they survive a restart (all empty: forget them).
+
+        Only the agent's own console reads them, so no change is published.
+        """
+        kept = {mode: text for mode, text in texts.items() if mode in DRAFT_MODES}
+        with self.store.batch(durable=False):  # typing must not wait for the disk
+            self.store.put_draft(conv_id, kept)
         await self.store.sync()
 
     async def retry(self, conv_id: int, message_id: int) -> None:

@@ -8,6 +8,7 @@ Layout of a data dir (every file 0600, every dir 0700):
     meta.json                schema version, id counters, channel cursors
     outbox.json              replies not yet handed to their channel for good
     hooks.json               escalation hook jobs not yet done (pending, retrying, failed)
+    drafts.json              what the agent wrote and has not sent, per conversation and mode
     quarantine.json          channel events that could not be ingested
     conversations/NNNN.json  conversation records, 64 per file (by id)
     contacts/NNNN.json       contact records, 64 per file (by id)
@@ -294,6 +295,10 @@ class Store:
             int(k): records.hook_job_from_record(int(k), r)
             for k, r in (self._read("hooks.json").get("hooks") or {}).items()
         }
+        self._drafts: dict[int, dict[str, str]] = {
+            int(k): {mode: text for mode, text in r.items() if isinstance(text, str)}
+            for k, r in (self._read("drafts.json").get("drafts") or {}).items() if isinstance(r, dict)
+        }
         conversation_from_record = records.conversation_from_record
         self._conversations: dict[int, Conversation] = {}
         with _no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
@@ -395,6 +400,10 @@ class Store:
 
     def hook_jobs(self) -> list[HookJob]:
         return sorted(self._hooks.values(), key=lambda j: j.id)
+
+    def draft(self, conv_id: int) -> dict[str, str]:
+        """The unsent texts of a conversation by mode ("reply", "note"); empty when there are none."""
+        return dict(self._drafts.get(conv_id, {}))
 
     def snapshot(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
         """One conversation with its contact and messages, all from the same commit.
@@ -586,6 +595,16 @@ class Store:
         self._require_batch()
         if self._hooks.pop(job_id, None) is not None:
             self._stage("hooks.json", "hooks", job_id, None)
+
+    def put_draft(self, conv_id: int, texts: dict[str, str]) -> None:
+        """Keep a conversation's unsent texts by mode; with every text empty, forget them."""
+        self._require_batch()
+        kept = {mode: text for mode, text in texts.items() if text}
+        if kept:
+            self._drafts[conv_id] = kept
+            self._stage("drafts.json", "drafts", conv_id, dict(kept))
+        elif self._drafts.pop(conv_id, None) is not None:
+            self._stage("drafts.json", "drafts", conv_id, None)
 
     def quarantine(self, channel: str, payload: str, reason: str) -> None:
         """Keep an event that could not be ingested, for a person to look at."""

@@ -394,6 +394,8 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
         assert app.composer.text == "Thanks Mia!" and app.composer.mode == "reply"
         await pilot.press("j")
         await settle(pilot)
+        assert app.composer.text == "" and app.composer.mode == "reply"  # every conversation opens replying
+        await pilot.press("n")
         assert app.composer.text == "vip" and app.composer.mode == "note"
 
 

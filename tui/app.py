@@ -22,7 +22,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
@@ -40,6 +40,7 @@ from frontdesk.model import (
     Status,
 )
 from frontdesk.tui.commands import BindingCommands
+from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
 from frontdesk.tui.keys import live_bindings
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean, clean_line
@@ -103,6 +104,7 @@ class ThreadLoaded(Message):
     typing: bool
     window: WindowState | None = None
     hooks: list[HookJob] = field(default_factory=list)
+    draft: dict[str, str] = field(default_factory=dict)
 
 
 class FrontdeskApp(App[None]):
@@ -206,8 +208,9 @@ class FrontdeskApp(App[None]):
         self._last_move = float("-inf")  # time.monotonic() of the last list move
         self._list_titles: tuple[str, str] | None = None  # the list's border title and subtitle as set
         self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
-        self._drafts: dict[int, tuple[str, str]] = {}
-        self._draft_for: int | None = None
+        self._drafts = Drafts()
+        self._draft_for: int | None = None  # the conversation the composer writes for
+        self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
 
     @classmethod
     def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
@@ -359,11 +362,12 @@ class FrontdeskApp(App[None]):
             except Exception:
                 contact, others = None, []
             window = await self.desk.window(conv_id)
+            draft = await self.desk.draft(conv_id)
         except Exception as exc:
             self._error("Could not open the conversation", exc)
             return
         hooks = self.desk.hook_jobs(conv_id)
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks))
+        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft))
 
     async def _follow_open_conversation(self, changes: tuple[Change, ...], reset: bool) -> None:
         """Bring the open conversation's panes up to date with a burst of changes."""
@@ -411,7 +415,7 @@ class FrontdeskApp(App[None]):
             title.append(" · " + clean_line(conv.subject))
         self.thread.border_title = title
         self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
-        self._swap_draft(conv.id)
+        self._swap_draft(conv.id, loaded.draft)
         kind = self.desk.channel_kind(conv.channel)
         self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
         self._show_window(conv.channel, loaded.window)
@@ -419,19 +423,82 @@ class FrontdeskApp(App[None]):
         if waiting is not None and waiting[0] == conv.id:
             waiting[1]()
 
-    def _swap_draft(self, conv_id: int) -> None:
+    def _swap_draft(self, conv_id: int, stored: dict[str, str], mode: str = "reply") -> None:
         """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
-        filled in …) never follows the agent to another customer."""
+        filled in …) never follows the agent to another customer. Every conversation opens in
+        reply mode unless the agent asked for a note: note mode never carries over."""
         if self._draft_for == conv_id:
             return
-        if self._draft_for is not None and self.composer.text.strip():
-            self._drafts[self._draft_for] = (self.composer.text, self.composer.mode)
-        text, mode = self._drafts.pop(conv_id, ("", self.composer.mode))
-        if text or self.composer.text:  # an empty composer stays untouched (reloading it redraws the footer)
-            self.composer.load_text(text)
-            self.composer.move_cursor(self.composer.document.end)
-        self.composer.set_mode(mode)
+        self._keep_draft()
+        self._drafts.adopt(conv_id, stored)
         self._draft_for = conv_id
+        self._show_draft(mode)
+
+    def _switch_mode(self, mode: str) -> None:
+        """Reply or note: each has its own draft, so a note's text never becomes a reply."""
+        if self.composer.mode != mode:
+            self._keep_draft()
+            self._show_draft(mode)
+
+    def _keep_draft(self) -> None:
+        if self._draft_for is not None:
+            self._drafts.put(self._draft_for, self.composer.mode, self.composer.text)
+
+    def _show_draft(self, mode: str) -> None:
+        composer = self.composer
+        composer.set_mode(mode)  # type: ignore[arg-type]
+        text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
+        if text != composer.text:  # an unchanged composer stays untouched (reloading it redraws the footer)
+            composer.load_text(text)
+            composer.move_cursor(composer.document.end)
+
+    async def _write_for_highlighted(self, mode: str) -> bool:
+        """Point the composer at the highlighted conversation in `mode` (right after quick moves
+        the thread may still be catching up); False when no conversation is highlighted."""
+        conv_id = self.conversation_list.current_id
+        if conv_id is None:
+            self._current()  # says so
+            return False
+        self.show_highlighted()
+        if conv_id == self._draft_for:
+            self._switch_mode(mode)
+            return True
+        try:
+            stored = await self.desk.draft(conv_id)
+        except Exception:
+            stored = {}  # the thread load reports what is wrong
+        self._swap_draft(conv_id, stored, mode)
+        return True
+
+    @on(TextArea.Changed, "#composer")
+    def _draft_changed(self) -> None:
+        self._keep_draft()
+        if self._draft_timer is None:
+            self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_drafts_later)
+
+    def _save_drafts_later(self) -> None:
+        self._draft_timer = None
+        self.save_drafts()
+
+    @work(group="drafts", exit_on_error=False)
+    async def save_drafts(self) -> None:
+        """Write the changed drafts to the desk, so a restart (or a crash) keeps them."""
+        await self._save_drafts()
+
+    async def _save_drafts(self) -> None:
+        for conv_id, texts in self._drafts.take_unsaved().items():
+            try:
+                await self.desk.save_draft(conv_id, texts)
+            except Exception as exc:
+                self._drafts.keep_unsaved(conv_id)
+                self._error("Draft not saved", exc)
+
+    async def action_quit(self) -> None:
+        """Quit, keeping what the agent wrote and did not send."""
+        if not self.panes_gone:
+            self._keep_draft()
+        await self._save_drafts()
+        self.exit()
 
     def _show_window(self, channel: str, window: WindowState | None) -> None:
         """Tell the composer the conversation's window and, on SMS channels, how to count its length."""
@@ -642,16 +709,14 @@ class FrontdeskApp(App[None]):
             self.notify("No conversation selected.", severity="warning")
         return conv
 
-    def action_reply(self) -> None:
-        self._start_writing("reply")
+    async def action_reply(self) -> None:
+        await self._start_writing("reply")
 
-    def action_note(self) -> None:
-        self._start_writing("note")
+    async def action_note(self) -> None:
+        await self._start_writing("note")
 
-    def _start_writing(self, mode: str) -> None:
-        if self._current() is not None:
-            self.show_highlighted()  # right after quick moves the thread may still be catching up
-            self.composer.set_mode(mode)
+    async def _start_writing(self, mode: str) -> None:
+        if await self._write_for_highlighted(mode):
             self.composer.focus()
 
     def action_focus_list(self) -> None:
@@ -675,13 +740,11 @@ class FrontdeskApp(App[None]):
 
     # ---- canned replies ------------------------------------------------------------------
 
-    def action_open_canned(self) -> None:
-        if self._current() is None:
-            return
-        if self.composer.mode != "note":
-            self.composer.set_mode("reply")
-        self.composer.focus()
-        self.insert_canned()
+    async def action_open_canned(self) -> None:
+        """`c` answers the customer: reply mode; the composer takes focus only once a reply is
+        inserted, so keys after a cancelled picker go where the agent was."""
+        if await self._write_for_highlighted("reply"):
+            self.insert_canned()
 
     @on(Composer.CannedRequested)
     def _canned_requested(self) -> None:
@@ -726,7 +789,6 @@ class FrontdeskApp(App[None]):
                 variables = None  # the preview shows the raw text; inserting reports the problem
             reply = await self.push_screen_wait(
                 CannedPicker(library, language=language, query=shortcode or "", variables=variables))
-            self.composer.focus()
             if reply is None:
                 return
         text = await self._fill_canned(conv_id, reply, library.where(reply))
@@ -751,7 +813,6 @@ class FrontdeskApp(App[None]):
         for step, label in enumerate(labels, start=1):
             answer = await self.push_screen_wait(AskDialog(label, reply.title, step, len(labels)))
             if answer is None:
-                self.composer.focus()
                 return None
             answers[label] = answer
         try:
@@ -1123,7 +1184,7 @@ class FrontdeskApp(App[None]):
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
-        conv_id = self.thread.conversation_id or self.conversation_list.current_id
+        conv_id = self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
         if conv_id is None:
             self.notify("No conversation selected.", severity="warning")
             return
@@ -1138,6 +1199,7 @@ class FrontdeskApp(App[None]):
         message.composer.clear()
         self.thread.upsert(sent)
         if message.mode == "note":
+            self._switch_mode("reply")  # a note is one deliberate message; what follows is a reply again
             self._report_mentions(message.text, sent.mentions)
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:

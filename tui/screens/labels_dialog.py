@@ -63,7 +63,9 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
         with Vertical() as box:
             box.border_title = "Labels"
             start = ", ".join([*self.current, ""]) if self.current else ""  # ready to type one more
-            labels = Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels")
+            # no select-on-focus: typing adds a label instead of replacing every label there
+            labels = Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels",
+                           select_on_focus=False)
             labels.cursor_blink = self.cursor_blink
             yield labels
             known = Text("In use: ", "dim")
@@ -73,7 +75,9 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
                          "Enter saves · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#labels", Input).focus()
+        labels = self.query_one("#labels", Input)
+        labels.focus()
+        labels.action_end()
 
     @on(Input.Submitted, "#labels")
     def _save(self, event: Input.Submitted) -> None:

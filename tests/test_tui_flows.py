@@ -1,0 +1,143 @@
+"""Paths across features that an agent walks in one go: note then canned reply, dialogs and focus,
+labels, reading while messages arrive, drafts across restarts, failing hooks; Pilot on a real desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Input, Select, Static
+
+from frontdesk.desk import Desk
+from frontdesk.desk.hooks import HookSpec
+from frontdesk.model import ContactRef, Inbound
+from frontdesk.store import Store
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.screens.canned_picker import CannedPicker
+from frontdesk.tui.screens.escalate_dialog import EscalateDialog
+from frontdesk.tui.screens.labels_dialog import LabelsDialog
+from pilot_helpers import settle, wait_until
+
+SIZE = (140, 40)
+CANNED = '''
+[[replies]]
+shortcode = "hi"
+title = "Greeting"
+body = "Hi {contact.first_name}, thanks for writing!"
+'''
+
+
+@pytest.fixture
+def canned_path(tmp_path) -> Path:
+    path = tmp_path / "config" / "canned.toml"
+    path.parent.mkdir()
+    path.write_text(CANNED, encoding="utf-8")
+    return path
+
+
+def make_app(desk, clock, canned: Path | None = None) -> FrontdeskApp:
+    return FrontdeskApp(desk, clock=clock, cursor_blink=False,
+                        canned=canned or Path("/nonexistent/frontdesk/canned.toml"))
+
+
+def outgoing_bodies(desk: Desk) -> list[str]:
+    """The bodies of every reply queued for a customer (the outbox), oldest first."""
+    return [desk.store.message(e.conversation_id, e.message_id).body for e in desk.store.outbox()]
+
+
+# ---- 14.2: note mode never carries over ---------------------------------------------------------------
+
+
+async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, clock, canned_path):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"VIP, handle with care", "enter")
+        await settle(pilot)
+        assert (await desk.thread(1))[-1].private
+        await pilot.press("escape", "j")
+        await settle(pilot)
+        assert app.thread.conversation_id == 2
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CannedPicker)
+        await pilot.press(*"hi", "enter")
+        await settle(pilot)
+        assert app.composer.mode == "reply" and "not sent" not in str(app.composer.border_title)
+        await pilot.press("enter")
+        await settle(pilot)
+        sent = (await desk.thread(2))[-1]
+        assert sent.body.startswith("Hi ") and not sent.private
+        assert outgoing_bodies(desk) == [sent.body]
+
+
+async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"checked", "enter")
+        await settle(pilot)
+        assert app.composer.mode == "reply"  # the note is saved: the next message is a reply again
+        await pilot.press(*"on its way", "enter")
+        await settle(pilot)
+        assert outgoing_bodies(desk) == ["on its way"]
+        await pilot.press("escape", "n", *"half a note", "escape", "r")
+        assert app.composer.mode == "reply" and app.composer.text == ""  # the note's text stays with the note
+        await pilot.press("escape", "n")
+        assert app.composer.mode == "note" and app.composer.text == "half a note"
+
+
+# ---- 14.4: focus returns where the agent was ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["c", "l", "z", "x", "A", "p", "f", "i"])
+async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(key)
+        await settle(pilot)
+        assert app.screen is not screen
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and app.conversation_list.has_focus
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3 and app.thread.has_focus
+        assert app.composer.text == "" and desk.store.outbox() == []
+
+
+async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(desk, clock, canned_path):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r", *"keep ", "ctrl+t")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.composer.has_focus and app.composer.text == "keep "
+
+
+# ---- 14.5: the labels dialog adds --------------------------------------------------------------------------
+
+
+async def test_typing_a_label_adds_it(desk, clock):
+    await desk.label(1, add=["shipping"])
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelsDialog)
+        field = app.screen.query_one("#labels", Input)
+        assert field.selected_text == "" and field.cursor_position == len(field.value)
+        await pilot.press(*"delay", "enter")
+        await settle(pilot)
+        assert (await desk.conversation(1)).labels == ["shipping", "delay"]
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("ctrl+u", *"delay", "enter")  # removing stays a deliberate act
+        await settle(pilot)
+        assert (await desk.conversation(1)).labels == ["delay"]
