@@ -14,6 +14,7 @@ from frontdesk.desk.hooks import HookSpec
 from frontdesk.model import ContactRef, Inbound
 from frontdesk.store import Store
 from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
@@ -141,3 +142,64 @@ async def test_typing_a_label_adds_it(desk, clock):
         await pilot.press("ctrl+u", *"delay", "enter")  # removing stays a deliberate act
         await settle(pilot)
         assert (await desk.conversation(1)).labels == ["delay"]
+
+
+# ---- 14.7: what the agent reads is read -----------------------------------------------------------------------
+
+
+class TitleRecorder:
+    """Stands in for the terminal: keeps the window titles the console sets."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, sequence: str) -> None:
+        self.written.append(sequence)
+
+    def bell(self) -> None:
+        pass
+
+    def title(self) -> str:
+        return [s for s in self.written if s.startswith("\x1b]2;")][-1]
+
+
+def listed_unread(app, conv_id: int) -> int:
+    return next(c.unread for c in app.conversation_list.conversations if c.id == conv_id)
+
+
+async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, clock):
+    terminal = TitleRecorder()
+    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=terminal,
+                       notifications=NotifySettings(quiet_seconds=0))
+    arrive = lambda n, body: desk.ingest("wa", [Inbound(  # noqa: E731
+        f"live-{n}", "+15550001", ContactRef("+15550001", "Mia Tanaka"), body, created_at=clock())])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # open Mia's conversation
+        await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07")  # conversation 3 waits
+        await arrive(1, "anyone there?")
+        await wait_until(pilot, lambda: "anyone there?" in "\n".join(app.thread.plain_lines))
+        await settle(pilot)
+        assert (await desk.conversation(1)).unread == 0 and listed_unread(app, 1) == 0
+        assert terminal.title() == "\x1b]2;(1) frontdesk\x07"
+
+        app.post_message(events.AppBlur())  # the agent is in another window: arrivals wait for them
+        await settle(pilot)
+        await arrive(2, "hello??")
+        await wait_until(pilot, lambda: listed_unread(app, 1) == 1)
+        await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(2) frontdesk\x07")
+        app.post_message(events.AppFocus())  # back: what is on screen is read
+        await wait_until(pilot, lambda: listed_unread(app, 1) == 0)
+        assert (await desk.conversation(1)).unread == 0
+        await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07")
+
+
+async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messages(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "k")  # the cursor passes by: not opened
+        await settle(pilot)
+        await desk.ingest("wa", [Inbound("live-9", "+15550001", ContactRef("+15550001", "Mia Tanaka"), "hi?",
+                                         created_at=clock())])
+        await wait_until(pilot, lambda: listed_unread(app, 1) == 3)

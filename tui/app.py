@@ -211,6 +211,7 @@ class FrontdeskApp(App[None]):
         self._drafts = Drafts()
         self._draft_for: int | None = None  # the conversation the composer writes for
         self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
+        self._reading: int | None = None  # the conversation the agent opened (Enter …) while it is shown
 
     @classmethod
     def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
@@ -408,6 +409,8 @@ class FrontdeskApp(App[None]):
             return
         if conv.id != self.conversation_list.current_id and self.thread.conversation_id != conv.id:
             return  # the agent moved on while it loaded
+        if conv.id != self._reading:
+            self._reading = None  # another conversation is shown: the one opened before is left
         name = loaded.contact.name if loaded.contact else self.desk.contact_name(conv.contact_id)
         self.thread.show(conv, loaded.messages, contact_name=name, typing=loaded.typing)
         title = Text(clean_line(name) or f"#{conv.id}")
@@ -558,6 +561,10 @@ class FrontdeskApp(App[None]):
     async def _apply_changes(self, message: DeskChanged) -> None:
         kinds = {change.kind for change in message.changes}
         touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
+        reading = self._being_read()
+        if reading is not None and any(c.kind is ChangeKind.MESSAGE and c.conversation_id == reading
+                                       for c in message.changes):
+            await self._mark_read(reading)  # before the list and title read it: no ● flashes up
         current = self.thread.conversation_id
         if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
             reset = ChangeKind.RESET in kinds
@@ -696,10 +703,29 @@ class FrontdeskApp(App[None]):
         """Show a conversation and mark it read."""
         if conv_id != self.thread.conversation_id:
             self.load_thread(conv_id)
+        await self._mark_read(conv_id)
+
+    async def _mark_read(self, conv_id: int) -> None:
+        """The agent reads `conv_id`: it is read, and what arrives in it while they look stays read."""
+        self._reading = conv_id
         try:
             await self.desk.mark_read(conv_id)
         except Exception as exc:
             self._error("Could not mark as read", exc)
+
+    def _being_read(self) -> int | None:
+        """The conversation the agent opened, if it is on screen and the terminal has focus."""
+        reading = self._reading
+        if reading is None or not self.app_focus or self.panes_gone:
+            return None
+        shown = reading == self.thread.conversation_id == self.conversation_list.current_id
+        return reading if shown else None
+
+    async def watch_app_focus(self, focused: bool) -> None:
+        # back in the terminal: what came in meanwhile is on screen, so it is read
+        reading = self._being_read() if focused else None
+        if reading is not None:
+            await self._mark_read(reading)
 
     # ---- commands ----------------------------------------------------------------------
 
