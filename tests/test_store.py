@@ -529,3 +529,18 @@ async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, m
         finished.clear()
         await store.sync()  # everything is covered now: no fsync at all
         assert finished == []
+
+
+def test_drafts_are_kept_by_mode_across_a_restart_and_forgotten_when_empty(tmp_path):
+    with Store.open(tmp_path) as store:
+        with store.batch():
+            store.put_draft(1, {"reply": "on its way", "note": ""})
+            store.put_draft(2, {"note": "VIP"})
+        assert store.draft(1) == {"reply": "on its way"}
+    with Store.open(tmp_path) as store:
+        assert (store.draft(1), store.draft(2), store.draft(3)) == ({"reply": "on its way"}, {"note": "VIP"}, {})
+        with store.batch():
+            store.put_draft(2, {"note": ""})
+    with Store.open(tmp_path) as store:
+        assert store.draft(2) == {} and store.draft(1) == {"reply": "on its way"}
+    assert json.loads((tmp_path / "drafts.json").read_text()) == {"drafts": {"1": {"reply": "on its way"}}}

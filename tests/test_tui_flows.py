@@ -203,3 +203,43 @@ async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messa
         await desk.ingest("wa", [Inbound("live-9", "+15550001", ContactRef("+15550001", "Mia Tanaka"), "hi?",
                                          created_at=clock())])
         await wait_until(pilot, lambda: listed_unread(app, 1) == 3)
+
+
+# ---- 14.9: drafts are kept ---------------------------------------------------------------------------------------
+
+
+async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, channels):
+    def open_desk() -> tuple[Store, Desk]:
+        store = Store.open(tmp_path / "data")
+        return store, Desk(store, channels, agent="Aiko", clock=clock)
+
+    store, desk = open_desk()
+    await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r", *"Your lamp ships tomorrow", "escape", "n", *"check stock", "escape")
+        await pilot.press("q")  # at once: before the debounced save
+    store.close()
+
+    store, desk = open_desk()
+    try:
+        app = make_app(desk, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.composer.text == "Your lamp ships tomorrow" and app.composer.mode == "reply"
+            await pilot.press("n")
+            assert app.composer.text == "check stock"
+    finally:
+        store.close()
+
+
+async def test_a_draft_is_saved_while_typing_and_dropped_once_sent(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r", *"on its way")
+        await wait_until(pilot, lambda: desk.store.draft(1) == {"reply": "on its way"})
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: desk.store.draft(1) == {})
+        assert outgoing_bodies(desk) == ["on its way"]
