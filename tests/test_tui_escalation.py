@@ -128,7 +128,10 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
         await hook_desk.flush_hooks()
         await wait_until(pilot, lambda: "helpdesk failed: HTTP 400" in thread_text(app))
         assert "unknown project [red]SUP[/red]" in screen_text(app)  # markup from the hook shown literally
-        assert any("Hook helpdesk failed: HTTP 400" in note for note in notes)
+        assert not any("helpdesk" in note for note in notes)  # the status line says it, not a toast
+        status = str(app.query_one("#hook-status", Static).render())
+        assert status == ("⚠ Hook helpdesk failing: HTTP 400: unknown project [red]SUP[/red] — not retried (1 escalation); "
+                          "^r in the conversation runs it again")
         assert [j.state for j in hook_desk.hook_jobs(1)] == ["failed"]
         panel = str(app.contact_panel.query_one("#contact-body", Static).render())
         assert "helpdesk failed: HTTP 400: unknown project [red]SUP[/red] — ^r runs it again" in panel

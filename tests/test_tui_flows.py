@@ -243,3 +243,68 @@ async def test_a_draft_is_saved_while_typing_and_dropped_once_sent(desk, clock):
         await pilot.press("enter")
         await wait_until(pilot, lambda: desk.store.draft(1) == {})
         assert outgoing_bodies(desk) == ["on its way"]
+
+
+# ---- 14.9: a failing hook is one status line, not a toast per retry -------------------------------------------------
+
+
+@pytest.fixture
+def helpdesk():
+    from fakes.helpdesk import HelpdeskServer
+
+    server = HelpdeskServer()
+    yield server
+    server.close()
+
+
+def toasts(app) -> list[str]:
+    return [" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast")]
+
+
+@pytest.fixture
+def hook_desk(make_desk, helpdesk):
+    return make_desk(escalation_targets=["billing", "tier-2"], hooks=[
+        HookSpec("helpdesk", url=helpdesk.url, timeout=5),
+        HookSpec("pager", command=("true",), targets=("tier-2",)),
+    ])
+
+
+async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock, helpdesk):
+    desk = hook_desk
+    for _ in range(4):  # the first two runs of each escalation fail
+        helpdesk.answer(503, {"error": "down for maintenance"})
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        status = app.query_one("#hook-status", Static)
+        assert not status.display
+        await desk.escalate(1, "billing", "refund twice")
+        await desk.escalate(3, "billing", "abusive")
+        for _ in range(2):
+            await desk.flush_hooks()
+            clock.advance(hours=1)  # the retry is due
+        await wait_until(pilot, lambda: status.display)
+        await settle(pilot)
+        assert str(status.render()) == "⚠ Hook helpdesk failing: HTTP 503: down for maintenance — retrying (2 escalations waiting)"
+        assert not any("helpdesk" in toast for toast in toasts(app))  # four failures, no toast
+        await desk.flush_hooks()  # the helpdesk is back
+        await wait_until(pilot, lambda: not status.display)
+        assert desk.hook_jobs() == []
+
+
+async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(hook_desk, clock):
+    app = make_app(hook_desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, EscalateDialog)
+        hooks = app.screen.query_one("#escalate-hooks", Static)
+        assert str(hooks.render()) == "Also runs: helpdesk (HTTP)"  # billing: the pager is for tier-2 only
+        await pilot.press("shift+tab", "shift+tab", "enter", "down", "enter")  # target: tier-2
+        await settle(pilot)
+        assert app.screen.query_one("#escalate-target", Select).value == "tier-2"
+        assert str(hooks.render()) == "Also runs: helpdesk (HTTP), pager (command)"
+        await pilot.press("tab", "tab", *"needs the on-call", "enter")
+        await settle(pilot)
+        assert sorted(j.hook for j in hook_desk.hook_jobs(1)) == ["helpdesk", "pager"]

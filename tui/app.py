@@ -61,6 +61,7 @@ from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
+from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
@@ -248,6 +249,7 @@ class FrontdeskApp(App[None]):
                 yield ThreadView(id="thread", clock=self.clock)
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
+        yield HookStatus(id="hook-status")
         yield KeyFooter()
 
     @property
@@ -282,6 +284,8 @@ class FrontdeskApp(App[None]):
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
+        self.query_one(HookStatus).retry_key = self.thread.retry_key
+        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # hooks still failing from the last run
         self.conversation_list.focus()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
@@ -580,10 +584,11 @@ class FrontdeskApp(App[None]):
             if self._typing_timer is not None:
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
+        if ChangeKind.HOOK in kinds:
+            self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # failures: one line per hook, in place
         for change in message.changes:
-            if change.kind is ChangeKind.HOOK and change.detail:
-                severity = "error" if change.failed else "information"
-                self.notify(escape(clean_line(change.detail)), title="Escalation hook", severity=severity, timeout=10 if change.failed else 5)
+            if change.kind is ChangeKind.HOOK and change.detail and not change.failed:
+                self.notify(escape(clean_line(change.detail)), title="Escalation hook", timeout=5)
         if ChangeKind.CHANNEL in kinds:
             self._update_header()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
@@ -1095,7 +1100,7 @@ class FrontdeskApp(App[None]):
         if conv is None:
             return
         name = self.desk.contact_name(conv.contact_id)
-        hooks = [f"{spec.name} ({'HTTP' if spec.url else 'command'})" for spec in self.desk.hooks.values()]
+        hooks = [(f"{spec.name} ({'HTTP' if spec.url else 'command'})", spec.targets) for spec in self.desk.hooks.values()]
         dialog = EscalateDialog(
             self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
         )
@@ -1206,6 +1211,7 @@ class FrontdeskApp(App[None]):
         except Exception as exc:
             self._error("Could not retry the hooks", exc)
             return
+        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
         self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
 
     @on(Composer.Submitted)

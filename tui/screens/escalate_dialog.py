@@ -58,13 +58,14 @@ class EscalateDialog(ModalScreen[Escalation | None]):
         *,
         priority: Priority = Priority.NONE,
         conversation: str = "",
-        hooks: Sequence[str] = (),
+        hooks: Sequence[tuple[str, Sequence[str]]] = (),
     ) -> None:
+        """`hooks`: (label, targets) of each configured hook; no targets means every target."""
         super().__init__()
         self.targets = list(targets)
         self.priority = priority if priority is not Priority.NONE else Priority.HIGH
         self.conversation = conversation
-        self.hooks = list(hooks)
+        self.hooks = [(label, tuple(targets)) for label, targets in hooks]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="escalate-box"):
@@ -82,15 +83,26 @@ class EscalateDialog(ModalScreen[Escalation | None]):
                 yield Label("Reason")
                 yield Input(placeholder="why it needs them (required)", id="escalate-reason")
             yield Static("", id="escalate-error")
-            yield Static(self._hooks_line(), id="escalate-hooks")
+            yield Static(self._hooks_line(self.targets[0] if self.targets else ""), id="escalate-hooks")
             with Horizontal(id="escalate-buttons"):
                 yield Button("Escalate", variant="warning", id="escalate-submit")
                 yield Button("Cancel", id="escalate-cancel")
 
-    def _hooks_line(self) -> Text:
+    def _hooks_line(self, target: str) -> Text:
+        """The hooks that will run for `target`: a hook limited to other targets is not named."""
         if not self.hooks:
             return Text("No hooks configured: the conversation moves to Escalated with the reason as a note.")
-        return Text("Also runs: " + ", ".join(clean_line(h) for h in self.hooks))
+        running = [label for label, targets in self.hooks if not targets or target in targets]
+        if not running:
+            return Text(f"No hook runs for {clean_line(target) or 'this target'}: the conversation moves to "
+                        "Escalated with the reason as a note.")
+        return Text("Also runs: " + ", ".join(clean_line(label) for label in running))
+
+    @on(Select.Changed, "#escalate-target")
+    @on(Input.Changed, "#escalate-target")
+    def _target_changed(self, event: Select.Changed | Input.Changed) -> None:
+        target = str(event.value or "").strip()
+        self.query_one("#escalate-hooks", Static).update(self._hooks_line(target))
 
     def on_mount(self) -> None:
         self.query_one("#escalate-reason", Input).focus()
