@@ -15,6 +15,7 @@ from frontdesk.model import ContactRef, Inbound
 from frontdesk.store import Store
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.notify import NotifySettings
+from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
@@ -26,6 +27,11 @@ CANNED = '''
 shortcode = "hi"
 title = "Greeting"
 body = "Hi {contact.first_name}, thanks for writing!"
+
+[[replies]]
+shortcode = "refund"
+title = "Refund confirmed"
+body = "Refund for {ask:order number} is on its way."
 '''
 
 
@@ -104,6 +110,21 @@ async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, can
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen and app.conversation_list.has_focus
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+        assert app.conversation_list.current_id == 3 and app.thread.has_focus
+        assert app.composer.text == "" and desk.store.outbox() == []
+
+
+async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, clock, canned_path):
+    app = make_app(desk, clock, canned_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c", *"refund", "enter")  # the reply asks for the order number
+        await settle(pilot)
+        assert isinstance(app.screen, AskDialog)
+        await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("j", "j", "enter")
         await settle(pilot)
         assert app.conversation_list.current_id == 3 and app.thread.has_focus
