@@ -98,7 +98,7 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
 # ---- 14.4: focus returns where the agent was ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["c", "l", "z", "x", "A", "p", "f", "i"])
+@pytest.mark.parametrize("key", ["c", "l", "z", "x", "A", "p", "f", "i", "m", "d", "slash", "question_mark"])
 async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
     app = make_app(desk, clock, canned_path)
     async with app.run_test(size=SIZE) as pilot:
