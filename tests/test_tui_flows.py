@@ -10,15 +10,17 @@ from textual import events
 from textual.widgets import Input, Select, Static
 
 from frontdesk.desk import Desk
-from frontdesk.desk.hooks import HookSpec
+from frontdesk.desk.hooks import HookJob, HookSpec
 from frontdesk.model import ContactRef, Inbound
 from frontdesk.store import Store
 from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.drafts import Drafts
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
+from frontdesk.tui.widgets.hook_status import HookTrouble, hook_troubles
 from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
@@ -329,3 +331,28 @@ async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(
         await pilot.press("tab", "tab", *"needs the on-call", "enter")
         await settle(pilot)
         assert sorted(j.hook for j in hook_desk.hook_jobs(1)) == ["helpdesk", "pager"]
+
+
+# ---- the rules behind them ------------------------------------------------------------------------------------------
+
+
+def test_drafts_keep_a_reply_and_a_note_apart_and_report_each_change_once():
+    drafts = Drafts()
+    drafts.adopt(1, {"reply": "stored", "note": ""})
+    drafts.put(1, "note", "for the team")
+    drafts.adopt(1, {"reply": "older"})  # the session's text wins over a late read from the desk
+    assert (drafts.text(1, "reply"), drafts.text(1, "note")) == ("stored", "for the team")
+    assert drafts.take_unsaved() == {1: {"reply": "stored", "note": "for the team"}}
+    assert drafts.take_unsaved() == {}
+    drafts.put(1, "note", "for the team")  # unchanged: nothing to save
+    drafts.put(1, "reply", "")
+    drafts.put(1, "note", "")
+    assert drafts.take_unsaved() == {1: {}}  # all empty: the desk forgets it
+
+
+def test_hook_troubles_are_one_per_hook_and_retrying_while_any_run_retries():
+    job = lambda i, hook, state, error: HookJob(i, i, hook, {}, f"k{i}", state=state, attempts=1, last_error=error)  # noqa: E731
+    jobs = [job(1, "pager", "pending", "HTTP 503"), job(2, "pager", "failed", "HTTP 400"),
+            job(3, "helpdesk", "failed", "HTTP 401"), job(4, "crm", "pending", "")]
+    assert hook_troubles(jobs) == [HookTrouble("helpdesk", 1, "HTTP 401", retrying=False),
+                                   HookTrouble("pager", 2, "HTTP 400", retrying=True)]
