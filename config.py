@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
-from typing import Any, NoReturn, Union, get_args, get_origin
+from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 
 import platformdirs
 
@@ -430,12 +430,22 @@ class _Reader:
             secret = isinstance(key, str) and any(word in key.lower() for word in ("pass", "token", "secret", "key", "credential"))
             got = _kind_of(value) if secret else _show(value)
             self.fail(where, f"must be {_describe(kind)} (got {got})")
-        if kind is float and isinstance(value, int):
+        for meta in get_args(kind)[1:] if get_origin(kind) is Annotated else ():
+            problem = meta.problem(value) if callable(getattr(meta, "problem", None)) else None
+            if problem:  # a range a backend declares (backends.base.Bounds)
+                self.fail(where, problem)
+        if _plain(kind) is float and isinstance(value, int):
             return float(value)
         return value
 
 
+def _plain(kind: Any) -> Any:
+    """`kind` without Annotated metadata."""
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
 def _matches(value: Any, kind: Any) -> bool:
+    kind = _plain(kind)
     if kind is Any or kind is object:
         return True
     origin = get_origin(kind)
@@ -466,6 +476,7 @@ _NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"), float: 
 
 
 def _describe(kind: Any, plural: bool = False) -> str:
+    kind = _plain(kind)
     origin = get_origin(kind)
     if origin in (Union, UnionType):
         return " or ".join(_describe(arg, plural) for arg in get_args(kind) if arg is not type(None))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol, get_args, get_origin
 
 from frontdesk.model import ChannelEvent, Outgoing, SendResult
 
@@ -63,6 +64,67 @@ class ConfigError(BackendError):
     """A setting or secret of the channel is missing or wrong; the message names it and the fix."""
 
 
+# ---- numeric settings with a range ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Schema metadata of a numeric setting: a finite number from `low` to `high`, both included.
+
+    Use it through `number`, `integer` and `PORT`; the config loader checks it at load (with
+    the file and line) and so does a backend reading its settings, so a value that passes
+    the loader cannot fail later (0, negative, nan, inf, 400 digits, a port of 99999).
+    """
+
+    low: float
+    high: float
+    unit: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is out of range, as a phrase with the fix; None when it is fine."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None  # the type check names a wrong type
+        finite = isinstance(value, int) or math.isfinite(value)
+        if finite and self.low <= value <= self.high:
+            return None
+        unit = f" {self.unit}" if self.unit else ""
+        return f"must be from {self.low:g} to {self.high:g}{unit} (got {_shown_number(value)}); set it in that range"
+
+
+def _shown_number(value: float) -> str:
+    text = repr(value)
+    return text if len(text) <= 20 else f"a {len(text.lstrip('-'))}-digit number"
+
+
+def number(low: float, high: float, unit: str = "") -> Any:
+    """A float setting (an int is accepted) from `low` to `high`."""
+    return Annotated[float, Bounds(low, high, unit)]
+
+
+def integer(low: int, high: int, unit: str = "") -> Any:
+    """An int setting from `low` to `high`."""
+    return Annotated[int, Bounds(low, high, unit)]
+
+
+PORT = Annotated[int, Bounds(1, 65535)]
+"""A TCP port setting."""
+
+
+def base_kind(kind: Any) -> Any:
+    """The type of a schema entry without its `Bounds` (`number(0, 1)` -> float)."""
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
+def setting_problem(value: Any, kind: Any) -> str | None:
+    """Why `value` breaks the `Bounds` of schema entry `kind` (None: in range, or unbounded)."""
+    if get_origin(kind) is not Annotated:
+        return None
+    for meta in get_args(kind)[1:]:
+        if isinstance(meta, Bounds) and (problem := meta.problem(value)):
+            return problem
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class WindowRule:
     """How a channel limits replies after the customer's last message, and the way out once it closed."""
@@ -104,8 +166,8 @@ class Backend(ABC):
     messaging_window: ClassVar[timedelta | None] = None
     #: a retry of `send` with the same idempotency key cannot create a second message
     idempotent_send: ClassVar[bool] = False
-    #: setting name -> type, validated by the config loader
-    settings_schema: ClassVar[Mapping[str, type]] = {}
+    #: setting name -> type (or `number(lo, hi)`, `integer(lo, hi)`, `PORT`), validated by the config loader
+    settings_schema: ClassVar[Mapping[str, Any]] = {}
     #: names of the secrets this backend reads from credentials
     secret_names: ClassVar[tuple[str, ...]] = ()
 

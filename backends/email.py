@@ -41,12 +41,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from frontdesk.backends.base import (
+    PORT,
     AmbiguousError,
     Backend,
     ConfigError,
     PermanentError,
     Sink,
     TransientError,
+    integer,
+    number,
+    setting_problem,
     write_unique,
 )
 from frontdesk.backends.email_parse import (
@@ -113,6 +117,10 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
 
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(f"channel {name!r}: {key} {problem}")
+
+    for key, kind in EmailBackend.settings_schema.items():
+        if raw.get(key) is not None and (problem := setting_problem(raw[key], kind)):
+            raise fail(key, problem)
 
     imap_host = str(raw.get("imap_host") or "").strip()
     if not imap_host:
@@ -498,22 +506,22 @@ class EmailBackend(Backend):
     idempotent_send: ClassVar[bool] = False
     settings_schema: ClassVar[dict[str, Any]] = {
         "imap_host": str,
-        "imap_port": int,
+        "imap_port": PORT,
         "imap_tls": str,
         "smtp_host": str,
-        "smtp_port": int,
+        "smtp_port": PORT,
         "smtp_tls": str,
         "username": str,
         "address": str,
         "display_name": str,
         "folders": list[str],
         "sent_folder": str,
-        "sync_days": int,
+        "sync_days": integer(0, 3650, "days"),
         "tls_ca_file": str,
-        "poll_seconds": float,
-        "idle_seconds": float,
-        "timeout_seconds": float,
-        "max_message_mb": float,
+        "poll_seconds": number(1, 86400, "seconds"),
+        "idle_seconds": number(1, 29 * 60, "seconds (servers drop IDLE after 29 minutes)"),
+        "timeout_seconds": number(1, 600, "seconds"),
+        "max_message_mb": number(1, 1024, "MB"),
     }
     secret_names: ClassVar[tuple[str, ...]] = ("password",)
 

@@ -25,7 +25,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from frontdesk import __version__
-from frontdesk.backends.base import AmbiguousError, BackendError, ConfigError, PermanentError, Sink, TransientError
+from frontdesk.backends.base import (
+    AmbiguousError,
+    BackendError,
+    ConfigError,
+    PermanentError,
+    Sink,
+    TransientError,
+    base_kind,
+    setting_problem,
+)
 from frontdesk.credentials import redact
 from frontdesk.model import ChannelStatus, Unparsable
 
@@ -51,6 +60,7 @@ def clip(value: Any, limit: int = MAX_BODY_CHARS) -> str:
 
 def valid_setting(value: Any, kind: Any) -> bool:
     """Whether a setting has its schema type (an int counts as a float; a bool is neither)."""
+    kind = base_kind(kind)
     if isinstance(value, bool):
         return kind is bool
     if kind is float:
@@ -62,12 +72,18 @@ def valid_setting(value: Any, kind: Any) -> bool:
 
 
 def read_settings(settings: Mapping[str, Any], schema: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The settings over their defaults, and a line per setting of the wrong type (which keeps its default)."""
+    """The settings over their defaults, and a line per setting of the wrong type or out of its
+    range (which keeps its default)."""
     merged = {**defaults, **{k: v for k, v in settings.items() if v is not None and k in schema}}
     problems = []
     for key, kind in schema.items():
-        if key in merged and not valid_setting(merged[key], kind):
+        if key not in merged:
+            continue
+        if not valid_setting(merged[key], kind):
             problems.append(f"setting {key} has the wrong type; fix it in the channel block (see the README)")
+            merged[key] = defaults[key]
+        elif problem := setting_problem(merged[key], kind):
+            problems.append(f"setting {key} {problem} in the channel block")
             merged[key] = defaults[key]
     return merged, problems
 

@@ -34,6 +34,8 @@ from frontdesk.backends.base import (
     SecretSource,
     Sink,
     TransientError,
+    integer,
+    number,
 )
 from frontdesk.backends.httpchannel import (
     MALFORMED,
@@ -92,17 +94,17 @@ class TelegramBackend(Backend):
     kind = "telegram"
     polling = True
     supports_attachments = True
-    settings_schema: ClassVar[Mapping[str, type]] = {
+    settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
-        "poll_timeout": int,
-        "poll_interval": float,
-        "limit": int,
+        "poll_timeout": integer(0, 300, "seconds"),
+        "poll_interval": number(0, 3600, "seconds"),
+        "limit": integer(1, 100),
         "allowed_updates": list[str],
-        "backoff_initial": float,
-        "backoff_max": float,
-        "conflict_retry": float,
-        "request_timeout": float,
-        "connect_timeout": float,
+        "backoff_initial": number(0, 3600, "seconds"),
+        "backoff_max": number(0, 86400, "seconds"),
+        "conflict_retry": number(0, 86400, "seconds"),
+        "request_timeout": number(0.1, 600, "seconds"),
+        "connect_timeout": number(0.1, 600, "seconds"),
     }
     """base_url: the Bot API server (a local `telegram-bot-api` or a proxy works too);
     poll_timeout: seconds a getUpdates long poll waits (0 = short polling); poll_interval:

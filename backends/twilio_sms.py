@@ -42,6 +42,8 @@ from frontdesk.backends.base import (
     SecretSource,
     Sink,
     TransientError,
+    integer,
+    number,
 )
 from frontdesk.backends.httpchannel import (
     MALFORMED,
@@ -163,20 +165,20 @@ class TwilioSMSBackend(Backend):
     kind = "sms"
     polling = True
     supports_attachments = False  # sending media needs a public URL; received MMS media are listed
-    settings_schema: ClassVar[Mapping[str, type]] = {
+    settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
         "account_sid": str,
         "from_number": str,
         "messaging_service_sid": str,
-        "poll_interval": float,
-        "page_size": int,
-        "backfill_hours": float,
-        "follow_hours": float,
-        "backoff_initial": float,
-        "backoff_max": float,
-        "error_retry": float,
-        "request_timeout": float,
-        "connect_timeout": float,
+        "poll_interval": number(0, 3600, "seconds"),
+        "page_size": integer(1, 1000),
+        "backfill_hours": number(0, 24 * 366, "hours"),
+        "follow_hours": number(0, 24 * 31, "hours"),
+        "backoff_initial": number(0, 3600, "seconds"),
+        "backoff_max": number(0, 86400, "seconds"),
+        "error_retry": number(0, 86400, "seconds"),
+        "request_timeout": number(0.1, 600, "seconds"),
+        "connect_timeout": number(0.1, 600, "seconds"),
     }
     """account_sid: "AC…" from the Twilio Console; from_number: our number in E.164 ("+1555…"),
     or messaging_service_sid: "MG…" to send through a Messaging Service; poll_interval:
