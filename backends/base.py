@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Protocol, get_args, get_origin
+from typing import Annotated, Any, BinaryIO, ClassVar, Protocol, get_args, get_origin
 
 from frontdesk.model import ChannelEvent, Outgoing, SendResult
 
@@ -240,11 +240,24 @@ class Backend(ABC):
         """The bytes of a received attachment (`Attachment.ref`), downloaded on request."""
         raise NotImplementedError(f"the {self.kind} backend cannot download attachments")
 
+    async def download_attachment(self, ref: str, into: BinaryIO) -> int:
+        """Write the bytes of attachment `ref` to `into`, returning how many; a backend that can
+        stream overrides this so a large file never sits in memory whole."""
+        data = await self.fetch_attachment(ref)
+        into.write(data)
+        return len(data)
+
     async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
         """Download attachment `ref` into `downloads_dir` as `name` (made safe, never overwriting);
-        returns the path, which is always inside `downloads_dir`."""
-        data = await self.fetch_attachment(ref)
-        return write_unique(Path(downloads_dir), safe_filename(name), data)
+        returns the path, which is always inside `downloads_dir`. A failed download leaves no file."""
+        path, out = open_unique(Path(downloads_dir), safe_filename(name))
+        try:
+            with out:
+                await self.download_attachment(ref, out)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
 
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""
@@ -288,6 +301,16 @@ def safe_filename(name: str, fallback: str = "attachment") -> str:
 def write_unique(folder: Path, name: str, data: bytes) -> Path:
     """Write `data` to a new file `name` in `folder` (`name (1).ext` … when taken); never follows links
     or leaves the folder. A file-system failure is a PermanentError naming the file and the folder."""
+    path, out = open_unique(folder, name)
+    with out:
+        out.write(data)
+    return path
+
+
+def open_unique(folder: Path, name: str) -> tuple[Path, BinaryIO]:
+    """Create a new file `name` in `folder` (`name (1).ext` … when taken) and open it for writing;
+    never follows links or leaves the folder. A file-system failure is a PermanentError naming
+    the file and the folder."""
     folder = folder.expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +331,5 @@ def write_unique(folder: Path, name: str, data: bytes) -> Path:
             continue
         except OSError as exc:
             raise PermanentError(f"cannot save {candidate!r} in {root}: {exc.strerror or exc}") from None
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return path
+        return path, os.fdopen(fd, "wb")
     raise PermanentError(f"too many files named {name!r} in {root}")

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin
+from typing import Any, BinaryIO, get_args, get_origin
 from urllib.parse import urlsplit
 
 import httpx
@@ -169,18 +169,59 @@ class HTTPClient:
         return self._client
 
     async def request(self, method: str, path: str, *, timeout: float, sending: bool = False,
-                      follow_redirects: bool = False, **kwargs: Any) -> Reply:
+                      follow_redirects: bool = False, deadline: float | None = None, label: str = "",
+                      **kwargs: Any) -> Reply:
         """Do one request to `base_url + path`; raise TransientError/AmbiguousError/ConfigError on failure.
 
         `sending`: the request creates something on the channel (a message), so a failure
-        after it was written is ambiguous, never silently retried.
+        after it was written is ambiguous, never silently retried. `deadline` (default:
+        `timeout`) bounds the whole exchange — connect, send and the entire response — since
+        httpx's timeouts apply per read and a server trickling a byte at a time never hits them.
+        `label` names the request in errors ("getUpdates").
         """
-        url = self.base_url + path
-        timeouts = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout)
+        chunks: list[bytes] = []
+
+        async def keep(response: httpx.Response) -> None:
+            await self._read(response, sink=chunks.append)
+
+        response = await self._exchange(method, path, timeout=timeout, deadline=deadline, sending=sending,
+                                        follow_redirects=follow_redirects, label=label, consume=keep, **kwargs)
+        body = b"".join(chunks)
         try:
-            async with self._get_client().stream(method, url, timeout=timeouts, auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                                                 follow_redirects=follow_redirects, **kwargs) as response:
-                body = await self._read(response)
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        text = body[:300].decode("utf-8", "replace")
+        return Reply(response.status_code, response.headers, data, scrub(text))
+
+    async def _exchange(self, method: str, path: str, *, timeout: float, deadline: float | None, sending: bool,
+                        follow_redirects: bool, label: str, consume: Callable[[httpx.Response], Awaitable[None]],
+                        **kwargs: Any) -> httpx.Response:
+        """One request whose response `consume` reads, within `deadline`; failures typed as in `request`."""
+        url = self.base_url + path
+        deadline = timeout if deadline is None else deadline
+        timeouts = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout)
+        written = False
+
+        async def trace(event: str, info: Any) -> None:
+            nonlocal written
+            if event.endswith("send_request_headers.started"):
+                written = True  # from here on the channel may act on the request
+
+        extensions = {**kwargs.pop("extensions", {}), "trace": trace}
+        try:
+            async with asyncio.timeout(deadline):
+                async with self._get_client().stream(method, url, timeout=timeouts, auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                                                     follow_redirects=follow_redirects, extensions=extensions,
+                                                     **kwargs) as response:
+                    await consume(response)
+        except TimeoutError:
+            what = scrub(f"{self.service} {label or self._label(method, path)} took longer than {deadline:g} s")
+            if not written:
+                raise TransientError(f"cannot reach {self.service} at {self.host}: {what}") from None
+            if sending:
+                raise AmbiguousError(f"{what}; the message may have been sent") from None
+            raise TransientError(what) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError(self._describe("cannot reach", exc)) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -192,34 +233,39 @@ class HTTPClient:
         except httpx.HTTPError as exc:
             error = AmbiguousError if sending else TransientError
             raise error(self._describe("request to", exc)) from None
-        try:
-            data = json.loads(body) if body else None
-        except ValueError:
-            data = None
-        text = body[:300].decode("utf-8", "replace")
-        return Reply(response.status_code, response.headers, data, scrub(text))
+        return response
 
-    async def _read(self, response: httpx.Response, max_bytes: int | None = None) -> bytes:
+    @staticmethod
+    def _label(method: str, path: str) -> str:
+        return f"{method} {path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
+
+    async def _read(self, response: httpx.Response, max_bytes: int | None = None,
+                    sink: Callable[[bytes], object] | None = None) -> int:
+        """Hand the body to `sink` chunk by chunk, up to `max_bytes`; returns its size."""
         limit = max_bytes or self.max_bytes
-        chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
                 raise httpx.DecodingError(f"response larger than {limit} bytes", request=response.request)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if sink is not None:
+                sink(chunk)
+        return size
 
-    async def download(self, path: str, *, timeout: float, max_bytes: int) -> bytes:
-        """GET a file under base_url (following redirects, e.g. to a media CDN) with its own size cap."""
-        try:
-            async with self._get_client().stream("GET", self.base_url + path, timeout=timeout, follow_redirects=True,
-                                                 auth=self._auth() or httpx.USE_CLIENT_DEFAULT) as response:
-                if response.status_code != 200:
-                    raise PermanentError(f"{self.service}: the file could not be downloaded (HTTP {response.status_code})")
-                return await self._read(response, max_bytes)
-        except httpx.HTTPError as exc:
-            raise TransientError(self._describe("download from", exc)) from None
+    async def download(self, path: str, *, timeout: float, max_bytes: int, into: BinaryIO) -> int:
+        """GET a file under base_url (following redirects, e.g. to a media CDN) into `into`, chunk by
+        chunk, with its own size cap; returns its size. The deadline grows with the cap (a second per MB)."""
+
+        async def save(response: httpx.Response) -> None:
+            if response.status_code != 200:
+                raise PermanentError(f"{self.service}: the file could not be downloaded (HTTP {response.status_code})")
+            nonlocal size
+            size = await self._read(response, max_bytes, sink=into.write)
+
+        size = 0
+        await self._exchange("GET", path, timeout=timeout, deadline=timeout + max_bytes / 1_000_000, sending=False,
+                             follow_redirects=True, label="file download", consume=save)
+        return size
 
     def _describe(self, what: str, exc: BaseException) -> str:
         reason = " ".join(str(exc).split()) or type(exc).__name__

@@ -21,6 +21,7 @@ The cursor is JSON: {"after": ISO time of the newest message ingested, "follow":
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import httpx
 
@@ -496,12 +497,18 @@ class TwilioSMSBackend(Backend):
 
     async def fetch_attachment(self, ref: str, max_bytes: int = MEDIA_LIMIT) -> bytes:
         """The bytes of an MMS media file (`Attachment.ref` is its URL path under base_url)."""
+        buffer = io.BytesIO()
+        await self.download_attachment(ref, buffer, max_bytes)
+        return buffer.getvalue()
+
+    async def download_attachment(self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT) -> int:
+        """An MMS media file (`Attachment.ref` is its URL path under base_url), streamed into `into`."""
         self._check_settings()
         path = _account_uri(ref, self.account_sid)
         if path is None:
             raise PermanentError("not a media file of this Twilio account")
         self._auth()
-        return await self.http.download(path, timeout=self.request_timeout, max_bytes=max_bytes)
+        return await self.http.download(path, timeout=self.request_timeout, max_bytes=max_bytes, into=into)
 
     # ---- doctor --------------------------------------------------------------------------------
 

@@ -135,6 +135,11 @@ class Desk:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
         self._wake_hooks = asyncio.Event()
+        #: one sender per channel with replies due, so a slow channel delays only itself
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._send_locks: dict[str, asyncio.Lock] = {}
+        #: hook jobs being run, by id: each runs on its own, bounded by its hook's timeout
+        self._hook_runs: dict[str, asyncio.Task[None]] = {}
         self._search: SearchIndex | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -150,10 +155,13 @@ class Desk:
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        workers = [*self._tasks, *self._senders.values(), *self._hook_runs.values()]
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         self._tasks.clear()
+        self._senders.clear()
+        self._hook_runs.clear()
         for backend in self.channels.values():
             try:
                 await backend.close()
@@ -824,23 +832,40 @@ class Desk:
                     self.store.put_hook_job(job)
 
     async def flush_hooks(self) -> None:
-        """Run every hook job that is due now (used by the hook runner and by tests)."""
+        """Run every hook job that is due now, side by side, and wait for them (the hook runner
+        and `sync --once`); each is bounded by its hook's timeout."""
+        runs = self._start_due_hooks()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+    def _start_due_hooks(self) -> list[asyncio.Task[None]]:
+        """A task for each due job not already running (a slow hook never holds up another)."""
         now = self.now()
         for job in self.store.hook_jobs():
-            if job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now):
-                await self._run_hook_job(job)
+            due = job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now)
+            if due and job.id not in self._hook_runs:
+                self._hook_runs[job.id] = asyncio.create_task(self._run_hook_logged(job), name=f"hook:{job.hook}")
+        return list(self._hook_runs.values())
+
+    async def _run_hook_logged(self, job: HookJob) -> None:
+        try:
+            await self._run_hook_job(job)
+        except Exception:
+            log.exception("escalation hook %s", job.hook)
+        finally:
+            self._hook_runs.pop(job.id, None)
+            self._wake_hooks.set()  # its retry time may be the next one due
 
     async def _run_hooks_forever(self) -> None:
         while True:
             self._wake_hooks.clear()
             try:
-                await self.flush_hooks()
+                self._start_due_hooks()
             except Exception:
                 log.exception("escalation hooks")
             waits = [
                 (j.next_attempt_at - self.now()).total_seconds()
                 for j in self.store.hook_jobs()
-                if j.state == "pending" and j.next_attempt_at is not None
+                if j.state == "pending" and j.next_attempt_at is not None and j.id not in self._hook_runs
             ]
             try:
                 async with asyncio.timeout(max(0.05, min(waits)) if waits else 30.0):
@@ -922,27 +947,58 @@ class Desk:
                 else:
                     self._finish(entry, Delivery.UNCONFIRMED, "frontdesk stopped while sending: not confirmed")
 
-    async def flush_outbox(self) -> None:
-        """Try every reply that is due now (used by the dispatcher and `sync --once`)."""
+    async def flush_outbox(self, channel: str | None = None) -> None:
+        """Try every reply that is due now (of `channel`, or of every channel side by side), and
+        wait for them (the dispatcher and `sync --once`). A channel's replies go in order."""
         now = self.now()
-        for entry in self.store.outbox():
-            if entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now):
-                await self._send(entry)
+        channels = [channel] if channel is not None else list(dict.fromkeys(
+            e.channel for e in self.store.outbox() if self._due(e, now)))
+        results = await asyncio.gather(*(self._flush_channel(name, now) for name in channels), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    @staticmethod
+    def _due(entry: OutboxEntry, now: datetime) -> bool:
+        return entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
+
+    async def _flush_channel(self, channel: str, now: datetime) -> None:
+        # one sender at a time per channel: its replies keep their order and none goes out twice
+        async with self._send_locks.setdefault(channel, asyncio.Lock()):
+            for entry in self.store.outbox():
+                if entry.channel == channel and self._due(entry, now):
+                    await self._send(entry)
 
     async def _dispatch_forever(self) -> None:
         while True:
             self._wake_outbox.clear()
             try:
-                await self.flush_outbox()
+                self._start_senders()
             except Exception:
                 log.exception("outbox dispatch")
             await self._sleep_until_due()
+
+    def _start_senders(self) -> None:
+        """A sender task for each channel with replies due that has none running."""
+        now = self.now()
+        for channel in dict.fromkeys(e.channel for e in self.store.outbox() if self._due(e, now)):
+            if channel not in self._senders:
+                self._senders[channel] = asyncio.create_task(self._send_logged(channel), name=f"outbox:{channel}")
+
+    async def _send_logged(self, channel: str) -> None:
+        try:
+            await self.flush_outbox(channel)
+        except Exception:
+            log.exception("outbox dispatch for channel %s", channel)
+        finally:
+            self._senders.pop(channel, None)
+            self._wake_outbox.set()  # more may be due now, or a retry time was set
 
     async def _sleep_until_due(self) -> None:
         waits = [
             (e.next_attempt_at - self.now()).total_seconds()
             for e in self.store.outbox()
-            if e.state == "pending" and e.next_attempt_at is not None
+            if e.state == "pending" and e.next_attempt_at is not None and e.channel not in self._senders
         ]
         timeout = max(0.05, min(waits)) if waits else 30.0
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that

@@ -177,10 +177,12 @@ async def _post(spec: HookSpec, body: bytes, key: str) -> bytes:
     if spec.token:
         headers["Authorization"] = f"Bearer {spec.token}"
     try:
-        async with httpx.AsyncClient(timeout=spec.timeout, follow_redirects=False) as client:
-            async with client.stream("POST", spec.url, content=body, headers=headers) as response:
-                answer = await _read_bounded(response)
-    except httpx.TimeoutException:
+        # the whole exchange within the timeout: httpx's own applies per read, which a trickle never trips
+        async with asyncio.timeout(spec.timeout):
+            async with httpx.AsyncClient(timeout=spec.timeout, follow_redirects=False) as client:
+                async with client.stream("POST", spec.url, content=body, headers=headers) as response:
+                    answer = await _read_bounded(response)
+    except (httpx.TimeoutException, TimeoutError):
         raise HookError(f"no answer within {spec.timeout:g}s", permanent=False) from None
     except httpx.HTTPError as exc:
         raise HookError(spec.redact(f"cannot reach {spec.url}: {_describe(exc)}"), permanent=False) from None
