@@ -764,11 +764,24 @@ class Desk:
         if backend is None:
             raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
         try:
-            return await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
+            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
         except NotImplementedError as exc:
             raise DeskError(str(exc)) from None
         except (BackendError, OSError) as exc:
             raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
+        self._record_size(conv_id, message_id, index, path.stat().st_size)
+        return path
+
+    def _record_size(self, conv_id: int, message_id: int, index: int, size: int) -> None:
+        """List an attachment with the size of the file saved (a channel's own figure, or the
+        part of a large mail read at ingest, can be wrong)."""
+        message = self.store.message(conv_id, message_id)
+        if message is None or index >= len(message.attachments) or message.attachments[index].size == size:
+            return
+        with self.store.batch():
+            message.attachments[index] = replace(message.attachments[index], size=size)
+            self.store.put_message(message)
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv_id, message_id)])
 
     async def merge_contacts(self, keep_id: int, other_id: int) -> Contact:
         """Merge contact `other_id` into `keep_id`: identities, emails, phones, notes and
