@@ -60,6 +60,22 @@ class AmbiguousError(BackendError):
     """The request may have reached the channel (e.g. timeout after sending): never re-send silently."""
 
 
+class DeadlineError(BackendError):
+    """A request ran past its overall deadline: the channel answers too slowly to be used.
+
+    Raised as `TransientDeadline` or `AmbiguousDeadline`; the desk shows the channel down
+    with the reason until a request completes in time.
+    """
+
+
+class TransientDeadline(DeadlineError, TransientError):
+    """Past the deadline, and the channel certainly did not act on it (or it was only a read)."""
+
+
+class AmbiguousDeadline(DeadlineError, AmbiguousError):
+    """Past the deadline after a send was written: the channel may have acted on it."""
+
+
 class ConfigError(BackendError):
     """A setting or secret of the channel is missing or wrong; the message names it and the fix."""
 

@@ -26,11 +26,13 @@ import httpx
 
 from frontdesk import __version__
 from frontdesk.backends.base import (
+    AmbiguousDeadline,
     AmbiguousError,
     BackendError,
     ConfigError,
     PermanentError,
     Sink,
+    TransientDeadline,
     TransientError,
     base_kind,
     setting_problem,
@@ -218,10 +220,10 @@ class HTTPClient:
         except TimeoutError:
             what = scrub(f"{self.service} {label or self._label(method, path)} took longer than {deadline:g} s")
             if not written:
-                raise TransientError(f"cannot reach {self.service} at {self.host}: {what}") from None
+                raise TransientDeadline(f"cannot reach {self.service} at {self.host}: {what}") from None
             if sending:
-                raise AmbiguousError(f"{what}; the message may have been sent") from None
-            raise TransientError(what) from None
+                raise AmbiguousDeadline(f"{what}; the message may have been sent") from None
+            raise TransientDeadline(what) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError(self._describe("cannot reach", exc)) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from frontdesk.backends.base import Backend, BackendError, ConfigError
+from frontdesk.backends.base import Backend, BackendError, ConfigError, DeadlineError
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
@@ -140,6 +140,8 @@ class Desk:
         self._send_locks: dict[str, asyncio.Lock] = {}
         #: hook jobs being run, by id: each runs on its own, bounded by its hook's timeout
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
+        #: channels shown down because their sends ran past the deadline
+        self._overdue: set[str] = set()
         self._search: SearchIndex | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -1043,6 +1045,8 @@ class Desk:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if isinstance(exc, DeadlineError):
+                self._sends_overdue(entry.channel, backend.redact(str(exc)))
             outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
             outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():
@@ -1055,6 +1059,7 @@ class Desk:
                     self._finish(entry, outcome.delivery, outcome.reason)
             self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
             return
+        self._sends_overdue(entry.channel, None)
         with self.store.batch():
             message.external_id = result.external_id
             if may_replace(message.delivery, result.delivery) or message.delivery is Delivery.PENDING:
@@ -1063,6 +1068,15 @@ class Desk:
             self.store.put_message(message, entry.channel)
             self.store.delete_outbox(entry.message_id)
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
+
+    def _sends_overdue(self, channel: str, reason: str | None) -> None:
+        """Show a channel whose sends run past their deadline as down (None: a send was in time again)."""
+        if reason is not None:
+            self._overdue.add(channel)
+            self._set_channel_status(channel, ChannelStatus("down", reason))
+        elif channel in self._overdue:
+            self._overdue.discard(channel)
+            self._set_channel_status(channel, ChannelStatus("ok"))
 
     def _finish(self, entry: OutboxEntry, delivery: Delivery, reason: str) -> None:
         message = self.store.message(entry.conversation_id, entry.message_id)

@@ -540,14 +540,20 @@ async def test_a_trickling_channel_does_not_delay_the_replies_of_another(store):
         await eventually(lambda: store.message(convs["slow"].id, stuck.id).delivery is Delivery.UNCONFIRMED, timeout=5)
         slow_took = time.monotonic() - started
         reason = store.message(convs["slow"].id, stuck.id).delivery_reason
+        # the slow channel shows down with the reason, the healthy one ok; a send in time brings it back
+        assert desk.channel_status["slow"].state == "down" and "sendMessage took longer" in desk.channel_status["slow"].detail
+        assert desk.channel_status["healthy"].state == "ok"
+        again = await desk.reply(convs["slow"].id, "to the slow bot, again")
+        await eventually(lambda: store.message(convs["slow"].id, again.id).delivery is Delivery.SENT, timeout=5)
+        assert desk.channel_status["slow"].state == "ok"
     finally:
         await desk.stop()
         slow_server.stop()
         healthy_server.stop()
     assert healthy_took < 3 and slow_took < 3, (healthy_took, slow_took)  # a trickle of the whole answer: 400 s
     assert f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent" in reason
-    assert slow_fake.count("sendMessage") == 1  # never re-sent on its own
-    assert [s["text"] for s in slow_fake.sent] == ["to the slow bot"]
+    assert slow_fake.count("sendMessage") == 2  # the unconfirmed one never re-sent on its own
+    assert [s["text"] for s in slow_fake.sent] == ["to the slow bot", "to the slow bot, again"]
     assert [s["text"] for s in healthy_fake.sent] == ["to the healthy bot"]
     assert store.outbox() == []
 
