@@ -18,15 +18,17 @@ from hypothesis import strategies as st
 from frontdesk import config
 from frontdesk.backends.base import ConfigError as BackendConfigError
 from frontdesk.backends.base import base_kind, setting_problem
+from frontdesk.backends.demo import DemoBackend
 from frontdesk.backends.email import EmailBackend, read_settings
 from frontdesk.backends.telegram import TelegramBackend
 from frontdesk.backends.twilio_sms import TwilioSMSBackend
 
-BACKENDS = {"telegram": TelegramBackend, "twilio_sms": TwilioSMSBackend, "email": EmailBackend}
+BACKENDS = {"telegram": TelegramBackend, "twilio_sms": TwilioSMSBackend, "email": EmailBackend, "demo": DemoBackend}
 REQUIRED = {
     "telegram": "",
     "twilio_sms": 'account_sid = "AC0123456789abcdef0123456789abcdef"\nfrom_number = "+15550100"\n',
     "email": 'imap_host = "imap.example.com"\nusername = "support@example.com"\n',
+    "demo": 'kind = "sms"\nlive = false\n',
 }
 HUGE = "1" + "0" * 399  # 400 digits
 
@@ -45,6 +47,8 @@ BAD = [
     ("email", "imap_port", "99999"),
     ("email", "smtp_port", "0"),
     ("email", "timeout_seconds", "-inf"),
+    ("demo", "interval", "nan"),
+    ("demo", "conversations", "1000000000"),
 ]
 
 
@@ -78,6 +82,10 @@ def test_a_backend_built_without_the_loader_refuses_them_too(backend, key, value
     if backend == "email":
         with pytest.raises(BackendConfigError, match=f"{key} must be from"):
             read_settings("ch", raw)
+        return
+    if backend == "demo":
+        with pytest.raises(BackendConfigError, match=f"setting {key} must be from"):
+            DemoBackend("ch", raw)
         return
     channel = BACKENDS[backend]("ch", raw, secrets=lambda k: "secret")
     problems = channel._problem if backend == "telegram" else "; ".join(channel._problems)
@@ -123,6 +131,8 @@ def test_any_number_either_fails_at_load_or_works_later(setting, value):
     assert setting_problem(settings_[key], kind) is None
     if backend == "email":
         read_settings("ch", settings_)  # no OverflowError, no ConfigError
+    elif backend == "demo":
+        DemoBackend("ch", settings_)
     else:
         channel: Any = BACKENDS[backend]("ch", settings_, secrets=lambda k: "secret")
         assert not (channel._problem if backend == "telegram" else channel._problems)
