@@ -1,7 +1,8 @@
 """The desk: the UI-agnostic service between channel backends, the cache and the console.
 
 Ingest persists events, then commits the channel's cursor, then publishes changes.
-Replies go to the durable outbox first and reach their channel from the dispatcher.
+Replies go to the durable outbox first and reach their channel from the dispatcher, which
+runs a sender per channel (a slow channel delays only its own replies, in order).
 Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """

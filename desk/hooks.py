@@ -7,7 +7,8 @@ is read only up to MAX_RESPONSE bytes and the id and URL are bounded and checked
 
 `run_hook` raises `HookError(permanent=False)` for what is worth trying again (connect
 errors, timeouts, 429, 5xx, a non-zero exit) and `HookError(permanent=True)` for what is
-not (4xx, a program that does not exist).
+not (4xx, a program that does not exist). The hook's `timeout` bounds the whole run: for a
+URL hook, connecting, sending and reading the entire answer.
 
 A command hook gets only the variables of HOOK_ENVIRONMENT (and LC_*) from frontdesk's
 environment: never a channel secret, the keyring's unlock password, or proxy credentials.
