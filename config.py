@@ -193,6 +193,9 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_error(shown, text, exc)) from None
+    except ValueError:  # an integer beyond Python's digit limit for int(): tomllib lets it escape
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0)
+        raise ConfigError(f"{shown}:{line}: a number with thousands of digits; write a real value on that line") from None
     return _Reader(shown, text, backend_schemas).config(path, raw)
 
 
@@ -435,7 +438,10 @@ class _Reader:
             if problem:  # a range a backend declares (backends.base.Bounds)
                 self.fail(where, problem)
         if _plain(kind) is float and isinstance(value, int):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                self.fail(where, f"must be a number of a sensible size (got {len(str(abs(value)))} digits)")
         return value
 
 

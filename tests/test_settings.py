@@ -137,3 +137,13 @@ def test_any_number_either_fails_at_load_or_works_later(setting, value):
         channel: Any = BACKENDS[backend]("ch", settings_, secrets=lambda k: "secret")
         assert not (channel._problem if backend == "telegram" else channel._problems)
         assert 0 < channel.request_timeout < math.inf
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_number_with_hundreds_or_thousands_of_digits_is_a_config_error(tmp_path, digits):
+    """An unbounded float setting of 400 digits overflowed float(); 5,000 digits broke tomllib itself."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[channels]]\nname = "ch"\nbackend = "plugin"\nratio = {"1" * digits}\n')
+    with pytest.raises(config.ConfigError) as info:
+        config.load_config(path, backend_schemas=lambda b: {"ratio": float})
+    assert str(info.value).startswith(f"{path}:4: ") and "digits" in str(info.value)
