@@ -558,26 +558,27 @@ async def test_a_trickling_channel_does_not_delay_the_replies_of_another(store):
     assert store.outbox() == []
 
 
-async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_recovers(store):
-    fake = tg.FakeTelegram()
-    server = FakeServer(fake).start()
-    fake.message(77, "before")
-    backend = telegram_channel("tg", fake, server.url, poll_timeout=0)
-    desk = AuditingDesk(store, {"tg": backend}, agent="Aiko", behind=lambda s: [])
+async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_recovers(channel, server, store):
+    fake = channel.fake
+    channel.inbound("before")
+    extra = {"poll_timeout": 0} if channel.name == "tg" else {}
+    backend = channel.backend(server.url, **extra)
+    desk = AuditingDesk(store, {channel.name: backend}, agent="Aiko", behind=lambda s: [])
+    route = "getUpdates" if channel.name == "tg" else "list"
     await desk.start()
     try:
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        deadline = f"{0 + TIMEOUT:g}"
-        fake.fail_next("getUpdates", *[AfterWork(lambda r: Trickle(r))] * 3)
-        fake.message(77, "during the trickle")
-        await eventually(lambda: desk.channel_status["tg"].state == "down", timeout=5)
-        detail = desk.channel_status["tg"].detail
-        assert detail.startswith(f"Telegram getUpdates took longer than {deadline} s"), detail
-        await eventually(lambda: desk.channel_status["tg"].state == "ok", timeout=10)
+        fake.fail_next(route, *[AfterWork(lambda r: Trickle(r))] * 3)
+        channel.inbound("during the trickle")
+        await eventually(lambda: desk.channel_status[channel.name].state == "down", timeout=5)
+        detail = desk.channel_status[channel.name].detail
+        what = "Telegram getUpdates" if channel.name == "tg" else "Twilio GET Messages.json"
+        assert detail.startswith(f"{what} took longer than {TIMEOUT:g} s"), detail
+        await eventually(lambda: desk.channel_status[channel.name].state == "ok", timeout=10)
         await eventually(lambda: len(inbound_messages(store)) == 2)
     finally:
         await desk.stop()
-        server.stop()
+        await backend.close()
     assert sorted(m.body for m in inbound_messages(store)) == ["before", "during the trickle"]
     assert desk.violations == []
 
