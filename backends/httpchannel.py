@@ -5,6 +5,8 @@
   failure after it (read timeout, dropped connection) is an `AmbiguousError` when the
   request was a send (the channel may have acted on it) and a `TransientError` otherwise.
   Responses are read with a size cap, and every error text is redacted of the secrets.
+  Every request (and `download`) has an overall deadline over connect, send and the whole
+  response; running past it raises a `DeadlineError` (transient, or ambiguous for a send).
 - `poll_forever` runs a backend's `poll_once` until cancelled: an outage shows as
   `ChannelStatus("down", …)` and is retried with exponential backoff; a refusal by the
   channel (bad token, another poller) is retried slowly; success reports `ok` again.

@@ -54,6 +54,8 @@ from frontdesk.store.search import SearchHit, SearchIndex
 log = logging.getLogger("frontdesk.desk")
 
 TYPING_SECONDS = 6.0
+#: seconds a sender or hook run that failed on a bug waits before it is started again
+BUG_PAUSE = 5.0
 PREVIEW_CHARS = 200
 #: a received body is kept up to this many bytes of UTF-8 …
 MAX_BODY_BYTES = 256 * 1024
@@ -867,6 +869,7 @@ class Desk:
             await self._run_hook_job(job)
         except Exception:
             log.exception("escalation hook %s", job.hook)
+            await asyncio.sleep(BUG_PAUSE)
         finally:
             self._hook_runs.pop(job.id, None)
             self._wake_hooks.set()  # its retry time may be the next one due
@@ -1006,6 +1009,7 @@ class Desk:
             await self.flush_outbox(channel)
         except Exception:
             log.exception("outbox dispatch for channel %s", channel)
+            await asyncio.sleep(BUG_PAUSE)  # a bug must not turn into a tight loop of tracebacks
         finally:
             self._senders.pop(channel, None)
             self._wake_outbox.set()  # more may be due now, or a retry time was set

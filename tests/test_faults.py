@@ -626,3 +626,29 @@ async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_ru
         helpdesk.close()
     assert command_took < hook_timeout and http_took < hook_timeout + 1, (command_took, http_took)
     assert job.last_error == f"no answer within {hook_timeout:g}s" and job.attempts == 1
+
+
+async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(store, channels, workspace, monkeypatch):
+    """A sender that fails on a bug (not a channel error) pauses before it is started again."""
+    from frontdesk.desk import desk as desk_module
+
+    monkeypatch.setattr(desk_module, "BUG_PAUSE", 3600.0)
+    desk = Desk(store, channels, agent="Aiko")
+    await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
+    calls = []
+
+    async def broken(entry):
+        calls.append(entry.message_id)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(desk, "_send", broken)
+    conv = store.conversations()[0]
+    await desk.reply(conv.id, "hello")
+    await desk.start()
+    try:
+        await eventually(lambda: calls)
+        for _ in range(500):  # many turns of the event loop, no wall time
+            await asyncio.sleep(0)
+        assert len(calls) == 1 and store.outbox()[0].state == "pending"
+    finally:
+        await desk.stop()
