@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
-from typing import Any, NoReturn, Union, get_args, get_origin
+from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 
 import platformdirs
 
@@ -193,6 +193,9 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_error(shown, text, exc)) from None
+    except ValueError:  # an integer beyond Python's digit limit for int(): tomllib lets it escape
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0)
+        raise ConfigError(f"{shown}:{line}: a number with thousands of digits; write a real value on that line") from None
     return _Reader(shown, text, backend_schemas).config(path, raw)
 
 
@@ -430,12 +433,25 @@ class _Reader:
             secret = isinstance(key, str) and any(word in key.lower() for word in ("pass", "token", "secret", "key", "credential"))
             got = _kind_of(value) if secret else _show(value)
             self.fail(where, f"must be {_describe(kind)} (got {got})")
-        if kind is float and isinstance(value, int):
-            return float(value)
+        for meta in get_args(kind)[1:] if get_origin(kind) is Annotated else ():
+            problem = meta.problem(value) if callable(getattr(meta, "problem", None)) else None
+            if problem:  # a range a backend declares (backends.base.Bounds)
+                self.fail(where, problem)
+        if _plain(kind) is float and isinstance(value, int):
+            try:
+                return float(value)
+            except OverflowError:
+                self.fail(where, f"must be a number of a sensible size (got {len(str(abs(value)))} digits)")
         return value
 
 
+def _plain(kind: Any) -> Any:
+    """`kind` without Annotated metadata."""
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
 def _matches(value: Any, kind: Any) -> bool:
+    kind = _plain(kind)
     if kind is Any or kind is object:
         return True
     origin = get_origin(kind)
@@ -466,6 +482,7 @@ _NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"), float: 
 
 
 def _describe(kind: Any, plural: bool = False) -> str:
+    kind = _plain(kind)
     origin = get_origin(kind)
     if origin in (Union, UnionType):
         return " or ".join(_describe(arg, plural) for arg in get_args(kind) if arg is not type(None))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, BinaryIO, ClassVar, Protocol, get_args, get_origin
 
 from frontdesk.model import ChannelEvent, Outgoing, SendResult
 
@@ -59,8 +60,85 @@ class AmbiguousError(BackendError):
     """The request may have reached the channel (e.g. timeout after sending): never re-send silently."""
 
 
+class DeadlineError(BackendError):
+    """A request ran past its overall deadline: the channel answers too slowly to be used.
+
+    Raised as `TransientDeadline` or `AmbiguousDeadline`; the desk shows the channel down
+    with the reason until a request completes in time.
+    """
+
+
+class TransientDeadline(DeadlineError, TransientError):
+    """Past the deadline, and the channel certainly did not act on it (or it was only a read)."""
+
+
+class AmbiguousDeadline(DeadlineError, AmbiguousError):
+    """Past the deadline after a send was written: the channel may have acted on it."""
+
+
 class ConfigError(BackendError):
     """A setting or secret of the channel is missing or wrong; the message names it and the fix."""
+
+
+# ---- numeric settings with a range ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Schema metadata of a numeric setting: a finite number from `low` to `high`, both included.
+
+    Use it through `number`, `integer` and `PORT`; the config loader checks it at load (with
+    the file and line) and so does a backend reading its settings, so a value that passes
+    the loader cannot fail later (0, negative, nan, inf, 400 digits, a port of 99999).
+    """
+
+    low: float
+    high: float
+    unit: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is out of range, as a phrase with the fix; None when it is fine."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None  # the type check names a wrong type
+        finite = isinstance(value, int) or math.isfinite(value)
+        if finite and self.low <= value <= self.high:
+            return None
+        unit = f" {self.unit}" if self.unit else ""
+        return f"must be from {self.low:g} to {self.high:g}{unit} (got {_shown_number(value)}); set it in that range"
+
+
+def _shown_number(value: float) -> str:
+    text = repr(value)
+    return text if len(text) <= 20 else f"a {len(text.lstrip('-'))}-digit number"
+
+
+def number(low: float, high: float, unit: str = "") -> Any:
+    """A float setting (an int is accepted) from `low` to `high`."""
+    return Annotated[float, Bounds(low, high, unit)]
+
+
+def integer(low: int, high: int, unit: str = "") -> Any:
+    """An int setting from `low` to `high`."""
+    return Annotated[int, Bounds(low, high, unit)]
+
+
+PORT = Annotated[int, Bounds(1, 65535)]
+"""A TCP port setting."""
+
+
+def base_kind(kind: Any) -> Any:
+    """The type of a schema entry without its `Bounds` (`number(0, 1)` -> float)."""
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
+def setting_problem(value: Any, kind: Any) -> str | None:
+    """Why `value` breaks the `Bounds` of schema entry `kind` (None: in range, or unbounded)."""
+    if get_origin(kind) is not Annotated:
+        return None
+    for meta in get_args(kind)[1:]:
+        if isinstance(meta, Bounds) and (problem := meta.problem(value)):
+            return problem
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +182,8 @@ class Backend(ABC):
     messaging_window: ClassVar[timedelta | None] = None
     #: a retry of `send` with the same idempotency key cannot create a second message
     idempotent_send: ClassVar[bool] = False
-    #: setting name -> type, validated by the config loader
-    settings_schema: ClassVar[Mapping[str, type]] = {}
+    #: setting name -> type (or `number(lo, hi)`, `integer(lo, hi)`, `PORT`), validated by the config loader
+    settings_schema: ClassVar[Mapping[str, Any]] = {}
     #: names of the secrets this backend reads from credentials
     secret_names: ClassVar[tuple[str, ...]] = ()
 
@@ -178,11 +256,24 @@ class Backend(ABC):
         """The bytes of a received attachment (`Attachment.ref`), downloaded on request."""
         raise NotImplementedError(f"the {self.kind} backend cannot download attachments")
 
+    async def download_attachment(self, ref: str, into: BinaryIO) -> int:
+        """Write the bytes of attachment `ref` to `into`, returning how many; a backend that can
+        stream overrides this so a large file never sits in memory whole."""
+        data = await self.fetch_attachment(ref)
+        into.write(data)
+        return len(data)
+
     async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
         """Download attachment `ref` into `downloads_dir` as `name` (made safe, never overwriting);
-        returns the path, which is always inside `downloads_dir`."""
-        data = await self.fetch_attachment(ref)
-        return write_unique(Path(downloads_dir), safe_filename(name), data)
+        returns the path, which is always inside `downloads_dir`. A failed download leaves no file."""
+        path, out = open_unique(Path(downloads_dir), safe_filename(name))
+        try:
+            with out:
+                await self.download_attachment(ref, out)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
 
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""
@@ -226,6 +317,16 @@ def safe_filename(name: str, fallback: str = "attachment") -> str:
 def write_unique(folder: Path, name: str, data: bytes) -> Path:
     """Write `data` to a new file `name` in `folder` (`name (1).ext` … when taken); never follows links
     or leaves the folder. A file-system failure is a PermanentError naming the file and the folder."""
+    path, out = open_unique(folder, name)
+    with out:
+        out.write(data)
+    return path
+
+
+def open_unique(folder: Path, name: str) -> tuple[Path, BinaryIO]:
+    """Create a new file `name` in `folder` (`name (1).ext` … when taken) and open it for writing;
+    never follows links or leaves the folder. A file-system failure is a PermanentError naming
+    the file and the folder."""
     folder = folder.expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -246,7 +347,5 @@ def write_unique(folder: Path, name: str, data: bytes) -> Path:
             continue
         except OSError as exc:
             raise PermanentError(f"cannot save {candidate!r} in {root}: {exc.strerror or exc}") from None
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return path
+        return path, os.fdopen(fd, "wb")
     raise PermanentError(f"too many files named {name!r} in {root}")

@@ -29,7 +29,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from frontdesk.backends.base import Backend, ConfigError, PermanentError, SecretSource, Sink, WindowRule
+from frontdesk.backends.base import (
+    Backend,
+    ConfigError,
+    PermanentError,
+    SecretSource,
+    Sink,
+    WindowRule,
+    integer,
+    number,
+    setting_problem,
+)
 from frontdesk.model import (
     Attachment,
     ChannelStatus,
@@ -1140,8 +1150,9 @@ class DemoBackend(Backend):
     supports_read_receipts: ClassVar[bool] = True
     messaging_window: ClassVar[timedelta | None] = None
     idempotent_send: ClassVar[bool] = True
-    settings_schema: ClassVar[Mapping[str, type]] = {
-        "kind": str, "seed": int, "live": bool, "interval": float, "speed": float, "conversations": int,
+    settings_schema: ClassVar[Mapping[str, Any]] = {
+        "kind": str, "seed": integer(-(2**63), 2**63 - 1), "live": bool, "interval": number(0.01, 86400, "seconds"),
+        "speed": number(0.0001, 1000), "conversations": integer(0, 100_000),
     }
 
     def __init__(
@@ -1153,6 +1164,9 @@ class DemoBackend(Backend):
     ) -> None:
         super().__init__(name, settings, secrets, cursor)
         s = self.settings
+        for key, kind in self.settings_schema.items():
+            if s.get(key) is not None and (problem := setting_problem(s[key], kind)):
+                raise ConfigError(f"channel {name!r}: setting {key} {problem}")
         self._kind = str(s.get("kind") or (name if name in KINDS else ""))
         if self._kind not in KINDS:
             raise ConfigError(f"channel {name!r}: setting 'kind' must be one of {', '.join(KINDS)}")

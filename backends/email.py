@@ -31,22 +31,27 @@ import re
 import socket
 import ssl
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from frontdesk.backends.base import (
+    PORT,
     AmbiguousError,
     Backend,
     ConfigError,
     PermanentError,
     Sink,
     TransientError,
+    integer,
+    number,
+    open_unique,
+    setting_problem,
     write_unique,
 )
 from frontdesk.backends.email_parse import (
@@ -57,6 +62,7 @@ from frontdesk.backends.email_parse import (
     reply_subject,
     safe_filename,
 )
+from frontdesk.backends.imap_parts import Section, decoder, parse_bodystructure, walk_sections
 from frontdesk.model import Attachment, ChannelStatus, ContactRef, Delivery, Direction, Inbound, Outgoing, SendResult
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,8 @@ TLS_MODES = ("implicit", "starttls", "none")
 #: mail fetched whole up to this size; bigger mail is read in part (headers + the first bytes)
 DEFAULT_MAX_MESSAGE_MB = 40
 PARTIAL_BYTES = 512 * 1024
+#: an attachment is fetched in pieces of this size when saved
+FETCH_CHUNK = 512 * 1024
 BATCH_MESSAGES = 25
 BATCH_BYTES = 8 * 1024 * 1024
 THREAD_MAP_SIZE = 20_000
@@ -113,6 +121,10 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
 
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(f"channel {name!r}: {key} {problem}")
+
+    for key, kind in EmailBackend.settings_schema.items():
+        if raw.get(key) is not None and (problem := setting_problem(raw[key], kind)):
+            raise fail(key, problem)
 
     imap_host = str(raw.get("imap_host") or "").strip()
     if not imap_host:
@@ -498,22 +510,22 @@ class EmailBackend(Backend):
     idempotent_send: ClassVar[bool] = False
     settings_schema: ClassVar[dict[str, Any]] = {
         "imap_host": str,
-        "imap_port": int,
+        "imap_port": PORT,
         "imap_tls": str,
         "smtp_host": str,
-        "smtp_port": int,
+        "smtp_port": PORT,
         "smtp_tls": str,
         "username": str,
         "address": str,
         "display_name": str,
         "folders": list[str],
         "sent_folder": str,
-        "sync_days": int,
+        "sync_days": integer(0, 3650, "days"),
         "tls_ca_file": str,
-        "poll_seconds": float,
-        "idle_seconds": float,
-        "timeout_seconds": float,
-        "max_message_mb": float,
+        "poll_seconds": number(1, 86400, "seconds"),
+        "idle_seconds": number(1, 29 * 60, "seconds (servers drop IDLE after 29 minutes)"),
+        "timeout_seconds": number(1, 600, "seconds"),
+        "max_message_mb": number(1, 1024, "MB"),
     }
     secret_names: ClassVar[tuple[str, ...]] = ("password",)
 
@@ -800,8 +812,28 @@ class EmailBackend(Backend):
     # ---- attachments ---------------------------------------------------------------------------
 
     async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
-        """Download attachment `ref` into `downloads_dir` under a safe, unused name (the mail's own
-        file name, else `name`); returns the path."""
+        """Save attachment `ref` into `downloads_dir` under a safe, unused name (the mail's own file
+        name, else `name`), streamed; returns the path. A failed download leaves no file."""
+        async with self._attachment(ref) as (part, stream):
+            path, out = open_unique(Path(downloads_dir), safe_filename(part.filename or name, fallback=f"attachment-{part.section}"))
+            try:
+                with out:
+                    await stream(out)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return path
+
+    async def download_attachment(self, ref: str, into: BinaryIO) -> int:
+        """Stream attachment `ref` into `into`; returns its size."""
+        async with self._attachment(ref) as (_, stream):
+            return await stream(into)
+
+    @contextlib.asynccontextmanager
+    async def _attachment(self, ref: str) -> AsyncIterator[tuple[Section, Callable[[BinaryIO], Awaitable[int]]]]:
+        """The part of attachment `ref` (found with BODYSTRUCTURE) and a function that streams it:
+        fetched and decoded a chunk at a time, never the whole mail in memory, within a deadline
+        that grows with its size."""
         if not ref.startswith("imap:"):
             raise PermanentError("not an email attachment reference")
         try:
@@ -818,21 +850,43 @@ class EmailBackend(Backend):
                 if not uids:
                     raise PermanentError(f"the mail is no longer in {folder}")
                 uid = uids[-1]
-            found = await imap.fetch([uid], "(UID BODY.PEEK[])", timeout=cfg.timeout + 120)
+            part = await self._attachment_section(imap, uid, index, folder)
+            deadline = cfg.timeout + part.size / 1_000_000  # a second per MB on top, as for ingest
+
+            async def stream(into: BinaryIO) -> int:
+                try:
+                    async with asyncio.timeout(deadline):
+                        return await self._stream_section(imap, uid, part, into)
+                except TimeoutError:
+                    raise TransientError(f"saving the attachment took longer than {deadline:.0f} s") from None
+
+            yield part, stream
         finally:
             await self._close(imap)
-        raw = next((lit for attrs, lit in found if lit), None)
-        if raw is None:
-            raise PermanentError(f"the mail is no longer in {folder}")
-        from email import message_from_bytes, policy
 
-        parts = list(message_from_bytes(raw, policy=policy.default).walk())
-        if not 0 <= index < len(parts):
+    async def _attachment_section(self, imap: Imap, uid: int, index: int, folder: str) -> Section:
+        response = await imap.client.uid("fetch", str(uid), "(UID BODYSTRUCTURE)")
+        if response.result != "OK":
+            raise ConnectionError(f"IMAP FETCH failed: {_text(response)}")
+        try:
+            parts = walk_sections(parse_bodystructure(response.lines))
+        except ValueError:
+            raise PermanentError(f"the mail is no longer in {folder}, or the server describes it wrongly") from None
+        if not 0 <= index < len(parts) or parts[index].section is None:
             raise PermanentError("the attachment is not in the mail any more")
-        part = parts[index]
-        data = part.get_payload(decode=True) or b""
-        name = safe_filename(part.get_filename() or name, fallback=f"attachment-{index}")
-        return write_unique(Path(downloads_dir), name, data)
+        return parts[index]
+
+    async def _stream_section(self, imap: Imap, uid: int, part: Section, into: BinaryIO) -> int:
+        decode, offset, written = decoder(part.encoding), 0, 0
+        while True:
+            found = await imap.fetch([uid], f"(UID BODY.PEEK[{part.section}]<{offset}.{FETCH_CHUNK}>)")
+            chunk = next((literal for _, literal in found if literal), b"")
+            offset += len(chunk)
+            data = decode.feed(chunk) if len(chunk) == FETCH_CHUNK else decode.feed(chunk) + decode.flush()
+            into.write(data)
+            written += len(data)
+            if len(chunk) < FETCH_CHUNK:
+                return written
 
     # ---- sending ---------------------------------------------------------------------------------
 

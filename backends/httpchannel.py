@@ -5,6 +5,8 @@
   failure after it (read timeout, dropped connection) is an `AmbiguousError` when the
   request was a send (the channel may have acted on it) and a `TransientError` otherwise.
   Responses are read with a size cap, and every error text is redacted of the secrets.
+  Every request (and `download`) has an overall deadline over connect, send and the whole
+  response; running past it raises a `DeadlineError` (transient, or ambiguous for a send).
 - `poll_forever` runs a backend's `poll_once` until cancelled: an outage shows as
   `ChannelStatus("down", …)` and is retried with exponential backoff; a refusal by the
   channel (bad token, another poller) is retried slowly; success reports `ok` again.
@@ -19,13 +21,24 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin
+from typing import Any, BinaryIO, get_args, get_origin
 from urllib.parse import urlsplit
 
 import httpx
 
 from frontdesk import __version__
-from frontdesk.backends.base import AmbiguousError, BackendError, ConfigError, PermanentError, Sink, TransientError
+from frontdesk.backends.base import (
+    AmbiguousDeadline,
+    AmbiguousError,
+    BackendError,
+    ConfigError,
+    PermanentError,
+    Sink,
+    TransientDeadline,
+    TransientError,
+    base_kind,
+    setting_problem,
+)
 from frontdesk.credentials import redact
 from frontdesk.model import ChannelStatus, Unparsable
 
@@ -51,6 +64,7 @@ def clip(value: Any, limit: int = MAX_BODY_CHARS) -> str:
 
 def valid_setting(value: Any, kind: Any) -> bool:
     """Whether a setting has its schema type (an int counts as a float; a bool is neither)."""
+    kind = base_kind(kind)
     if isinstance(value, bool):
         return kind is bool
     if kind is float:
@@ -62,12 +76,18 @@ def valid_setting(value: Any, kind: Any) -> bool:
 
 
 def read_settings(settings: Mapping[str, Any], schema: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The settings over their defaults, and a line per setting of the wrong type (which keeps its default)."""
+    """The settings over their defaults, and a line per setting of the wrong type or out of its
+    range (which keeps its default)."""
     merged = {**defaults, **{k: v for k, v in settings.items() if v is not None and k in schema}}
     problems = []
     for key, kind in schema.items():
-        if key in merged and not valid_setting(merged[key], kind):
+        if key not in merged:
+            continue
+        if not valid_setting(merged[key], kind):
             problems.append(f"setting {key} has the wrong type; fix it in the channel block (see the README)")
+            merged[key] = defaults[key]
+        elif problem := setting_problem(merged[key], kind):
+            problems.append(f"setting {key} {problem} in the channel block")
             merged[key] = defaults[key]
     return merged, problems
 
@@ -153,18 +173,59 @@ class HTTPClient:
         return self._client
 
     async def request(self, method: str, path: str, *, timeout: float, sending: bool = False,
-                      follow_redirects: bool = False, **kwargs: Any) -> Reply:
+                      follow_redirects: bool = False, deadline: float | None = None, label: str = "",
+                      **kwargs: Any) -> Reply:
         """Do one request to `base_url + path`; raise TransientError/AmbiguousError/ConfigError on failure.
 
         `sending`: the request creates something on the channel (a message), so a failure
-        after it was written is ambiguous, never silently retried.
+        after it was written is ambiguous, never silently retried. `deadline` (default:
+        `timeout`) bounds the whole exchange — connect, send and the entire response — since
+        httpx's timeouts apply per read and a server trickling a byte at a time never hits them.
+        `label` names the request in errors ("getUpdates").
         """
-        url = self.base_url + path
-        timeouts = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout)
+        chunks: list[bytes] = []
+
+        async def keep(response: httpx.Response) -> None:
+            await self._read(response, sink=chunks.append)
+
+        response = await self._exchange(method, path, timeout=timeout, deadline=deadline, sending=sending,
+                                        follow_redirects=follow_redirects, label=label, consume=keep, **kwargs)
+        body = b"".join(chunks)
         try:
-            async with self._get_client().stream(method, url, timeout=timeouts, auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                                                 follow_redirects=follow_redirects, **kwargs) as response:
-                body = await self._read(response)
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        text = body[:300].decode("utf-8", "replace")
+        return Reply(response.status_code, response.headers, data, scrub(text))
+
+    async def _exchange(self, method: str, path: str, *, timeout: float, deadline: float | None, sending: bool,
+                        follow_redirects: bool, label: str, consume: Callable[[httpx.Response], Awaitable[None]],
+                        **kwargs: Any) -> httpx.Response:
+        """One request whose response `consume` reads, within `deadline`; failures typed as in `request`."""
+        url = self.base_url + path
+        deadline = timeout if deadline is None else deadline
+        timeouts = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout)
+        written = False
+
+        async def trace(event: str, info: Any) -> None:
+            nonlocal written
+            if event.endswith("send_request_headers.started"):
+                written = True  # from here on the channel may act on the request
+
+        extensions = {**kwargs.pop("extensions", {}), "trace": trace}
+        try:
+            async with asyncio.timeout(deadline):
+                async with self._get_client().stream(method, url, timeout=timeouts, auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                                                     follow_redirects=follow_redirects, extensions=extensions,
+                                                     **kwargs) as response:
+                    await consume(response)
+        except TimeoutError:
+            what = scrub(f"{self.service} {label or self._label(method, path)} took longer than {deadline:g} s")
+            if not written:
+                raise TransientDeadline(f"cannot reach {self.service} at {self.host}: {what}") from None
+            if sending:
+                raise AmbiguousDeadline(f"{what}; the message may have been sent") from None
+            raise TransientDeadline(what) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError(self._describe("cannot reach", exc)) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -176,34 +237,39 @@ class HTTPClient:
         except httpx.HTTPError as exc:
             error = AmbiguousError if sending else TransientError
             raise error(self._describe("request to", exc)) from None
-        try:
-            data = json.loads(body) if body else None
-        except ValueError:
-            data = None
-        text = body[:300].decode("utf-8", "replace")
-        return Reply(response.status_code, response.headers, data, scrub(text))
+        return response
 
-    async def _read(self, response: httpx.Response, max_bytes: int | None = None) -> bytes:
+    @staticmethod
+    def _label(method: str, path: str) -> str:
+        return f"{method} {path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
+
+    async def _read(self, response: httpx.Response, max_bytes: int | None = None,
+                    sink: Callable[[bytes], object] | None = None) -> int:
+        """Hand the body to `sink` chunk by chunk, up to `max_bytes`; returns its size."""
         limit = max_bytes or self.max_bytes
-        chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
                 raise httpx.DecodingError(f"response larger than {limit} bytes", request=response.request)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if sink is not None:
+                sink(chunk)
+        return size
 
-    async def download(self, path: str, *, timeout: float, max_bytes: int) -> bytes:
-        """GET a file under base_url (following redirects, e.g. to a media CDN) with its own size cap."""
-        try:
-            async with self._get_client().stream("GET", self.base_url + path, timeout=timeout, follow_redirects=True,
-                                                 auth=self._auth() or httpx.USE_CLIENT_DEFAULT) as response:
-                if response.status_code != 200:
-                    raise PermanentError(f"{self.service}: the file could not be downloaded (HTTP {response.status_code})")
-                return await self._read(response, max_bytes)
-        except httpx.HTTPError as exc:
-            raise TransientError(self._describe("download from", exc)) from None
+    async def download(self, path: str, *, timeout: float, max_bytes: int, into: BinaryIO) -> int:
+        """GET a file under base_url (following redirects, e.g. to a media CDN) into `into`, chunk by
+        chunk, with its own size cap; returns its size. The deadline grows with the cap (a second per MB)."""
+
+        async def save(response: httpx.Response) -> None:
+            if response.status_code != 200:
+                raise PermanentError(f"{self.service}: the file could not be downloaded (HTTP {response.status_code})")
+            nonlocal size
+            size = await self._read(response, max_bytes, sink=into.write)
+
+        size = 0
+        await self._exchange("GET", path, timeout=timeout, deadline=timeout + max_bytes / 1_000_000, sending=False,
+                             follow_redirects=True, label="file download", consume=save)
+        return size
 
     def _describe(self, what: str, exc: BaseException) -> str:
         reason = " ".join(str(exc).split()) or type(exc).__name__

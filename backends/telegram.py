@@ -16,6 +16,7 @@ httpx's log lines, and every error text is redacted before it leaves this module
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import mimetypes
@@ -23,7 +24,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -34,6 +35,8 @@ from frontdesk.backends.base import (
     SecretSource,
     Sink,
     TransientError,
+    integer,
+    number,
 )
 from frontdesk.backends.httpchannel import (
     MALFORMED,
@@ -92,17 +95,17 @@ class TelegramBackend(Backend):
     kind = "telegram"
     polling = True
     supports_attachments = True
-    settings_schema: ClassVar[Mapping[str, type]] = {
+    settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
-        "poll_timeout": int,
-        "poll_interval": float,
-        "limit": int,
+        "poll_timeout": integer(0, 300, "seconds"),
+        "poll_interval": number(0, 3600, "seconds"),
+        "limit": integer(1, 100),
         "allowed_updates": list[str],
-        "backoff_initial": float,
-        "backoff_max": float,
-        "conflict_retry": float,
-        "request_timeout": float,
-        "connect_timeout": float,
+        "backoff_initial": number(0, 3600, "seconds"),
+        "backoff_max": number(0, 86400, "seconds"),
+        "conflict_retry": number(0, 86400, "seconds"),
+        "request_timeout": number(0.1, 600, "seconds"),
+        "connect_timeout": number(0.1, 600, "seconds"),
     }
     """base_url: the Bot API server (a local `telegram-bot-api` or a proxy works too);
     poll_timeout: seconds a getUpdates long poll waits (0 = short polling); poll_interval:
@@ -151,7 +154,7 @@ class TelegramBackend(Backend):
         else:
             kwargs["json"] = payload or {}
         reply = await self.http.request("POST", f"/bot{token}/{method}", timeout=timeout or self.request_timeout,
-                                        sending=sending, **kwargs)
+                                        sending=sending, label=method, **kwargs)
         return self._result(method, reply)
 
     def _result(self, method: str, reply: Reply) -> Any:
@@ -214,7 +217,8 @@ class TelegramBackend(Backend):
         payload: dict[str, Any] = {"timeout": timeout, "limit": self.limit, "allowed_updates": self.allowed_updates}
         if self.offset:
             payload["offset"] = self.offset
-        result = await self._call("getUpdates", payload=payload, timeout=timeout + max(10.0, self.request_timeout / 2))
+        # the long poll may take its full `timeout`, plus a margin for the answer to travel
+        result = await self._call("getUpdates", payload=payload, timeout=timeout + min(10.0, self.request_timeout))
         if not isinstance(result, list):
             raise TransientError("Telegram answered getUpdates with something that is not a list of updates")
         events: list[Any] = []
@@ -281,12 +285,19 @@ class TelegramBackend(Backend):
 
     async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
         """The bytes of a received file (`Attachment.ref` is its file_id), through getFile."""
+        buffer = io.BytesIO()
+        await self.download_attachment(ref, buffer, max_bytes)
+        return buffer.getvalue()
+
+    async def download_attachment(self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT) -> int:
+        """A received file (`Attachment.ref` is its file_id), found with getFile, streamed into `into`."""
         info = await self._call("getFile", payload={"file_id": ref})
         file_path = info.get("file_path") if isinstance(info, dict) else None
         if not isinstance(file_path, str) or ".." in file_path or file_path.startswith("/"):
             raise PermanentError("Telegram did not give a path for this file (larger than 20 MB?)")
         token = self._bot_token()
-        return await self.http.download(f"/file/bot{token}/{file_path}", timeout=self.request_timeout, max_bytes=max_bytes)
+        return await self.http.download(f"/file/bot{token}/{file_path}", timeout=self.request_timeout,
+                                        max_bytes=max_bytes, into=into)
 
     # ---- doctor --------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ The cursor is JSON: {"after": ISO time of the newest message ingested, "follow":
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import httpx
 
@@ -42,6 +43,8 @@ from frontdesk.backends.base import (
     SecretSource,
     Sink,
     TransientError,
+    integer,
+    number,
 )
 from frontdesk.backends.httpchannel import (
     MALFORMED,
@@ -163,20 +166,20 @@ class TwilioSMSBackend(Backend):
     kind = "sms"
     polling = True
     supports_attachments = False  # sending media needs a public URL; received MMS media are listed
-    settings_schema: ClassVar[Mapping[str, type]] = {
+    settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
         "account_sid": str,
         "from_number": str,
         "messaging_service_sid": str,
-        "poll_interval": float,
-        "page_size": int,
-        "backfill_hours": float,
-        "follow_hours": float,
-        "backoff_initial": float,
-        "backoff_max": float,
-        "error_retry": float,
-        "request_timeout": float,
-        "connect_timeout": float,
+        "poll_interval": number(0, 3600, "seconds"),
+        "page_size": integer(1, 1000),
+        "backfill_hours": number(0, 24 * 366, "hours"),
+        "follow_hours": number(0, 24 * 31, "hours"),
+        "backoff_initial": number(0, 3600, "seconds"),
+        "backoff_max": number(0, 86400, "seconds"),
+        "error_retry": number(0, 86400, "seconds"),
+        "request_timeout": number(0.1, 600, "seconds"),
+        "connect_timeout": number(0.1, 600, "seconds"),
     }
     """account_sid: "AC…" from the Twilio Console; from_number: our number in E.164 ("+1555…"),
     or messaging_service_sid: "MG…" to send through a Messaging Service; poll_interval:
@@ -494,12 +497,18 @@ class TwilioSMSBackend(Backend):
 
     async def fetch_attachment(self, ref: str, max_bytes: int = MEDIA_LIMIT) -> bytes:
         """The bytes of an MMS media file (`Attachment.ref` is its URL path under base_url)."""
+        buffer = io.BytesIO()
+        await self.download_attachment(ref, buffer, max_bytes)
+        return buffer.getvalue()
+
+    async def download_attachment(self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT) -> int:
+        """An MMS media file (`Attachment.ref` is its URL path under base_url), streamed into `into`."""
         self._check_settings()
         path = _account_uri(ref, self.account_sid)
         if path is None:
             raise PermanentError("not a media file of this Twilio account")
         self._auth()
-        return await self.http.download(path, timeout=self.request_timeout, max_bytes=max_bytes)
+        return await self.http.download(path, timeout=self.request_timeout, max_bytes=max_bytes, into=into)
 
     # ---- doctor --------------------------------------------------------------------------------
 

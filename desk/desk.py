@@ -1,7 +1,8 @@
 """The desk: the UI-agnostic service between channel backends, the cache and the console.
 
 Ingest persists events, then commits the channel's cursor, then publishes changes.
-Replies go to the durable outbox first and reach their channel from the dispatcher.
+Replies go to the durable outbox first and reach their channel from the dispatcher, which
+runs a sender per channel (a slow channel delays only its own replies, in order).
 Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from frontdesk.backends.base import Backend, BackendError, ConfigError
+from frontdesk.backends.base import Backend, BackendError, ConfigError, DeadlineError
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
@@ -53,6 +54,8 @@ from frontdesk.store.search import SearchHit, SearchIndex
 log = logging.getLogger("frontdesk.desk")
 
 TYPING_SECONDS = 6.0
+#: seconds a sender or hook run that failed on a bug waits before it is started again
+BUG_PAUSE = 5.0
 PREVIEW_CHARS = 200
 #: a received body is kept up to this many bytes of UTF-8 …
 MAX_BODY_BYTES = 256 * 1024
@@ -137,6 +140,13 @@ class Desk:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
         self._wake_hooks = asyncio.Event()
+        #: one sender per channel with replies due, so a slow channel delays only itself
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._send_locks: dict[str, asyncio.Lock] = {}
+        #: hook jobs being run, by id: each runs on its own, bounded by its hook's timeout
+        self._hook_runs: dict[str, asyncio.Task[None]] = {}
+        #: channels shown down because their sends ran past the deadline
+        self._overdue: set[str] = set()
         self._search: SearchIndex | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -152,10 +162,13 @@ class Desk:
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        workers = [*self._tasks, *self._senders.values(), *self._hook_runs.values()]
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         self._tasks.clear()
+        self._senders.clear()
+        self._hook_runs.clear()
         for backend in self.channels.values():
             try:
                 await backend.close()
@@ -772,11 +785,24 @@ class Desk:
         if backend is None:
             raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
         try:
-            return await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
+            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
         except NotImplementedError as exc:
             raise DeskError(str(exc)) from None
         except (BackendError, OSError) as exc:
             raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
+        self._record_size(conv_id, message_id, index, path.stat().st_size)
+        return path
+
+    def _record_size(self, conv_id: int, message_id: int, index: int, size: int) -> None:
+        """List an attachment with the size of the file saved (a channel's own figure, or the
+        part of a large mail read at ingest, can be wrong)."""
+        message = self.store.message(conv_id, message_id)
+        if message is None or index >= len(message.attachments) or message.attachments[index].size == size:
+            return
+        with self.store.batch():
+            message.attachments[index] = replace(message.attachments[index], size=size)
+            self.store.put_message(message)
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv_id, message_id)])
 
     async def merge_contacts(self, keep_id: int, other_id: int) -> Contact:
         """Merge contact `other_id` into `keep_id`: identities, emails, phones, notes and
@@ -840,23 +866,41 @@ class Desk:
                     self.store.put_hook_job(job)
 
     async def flush_hooks(self) -> None:
-        """Run every hook job that is due now (used by the hook runner and by tests)."""
+        """Run every hook job that is due now, side by side, and wait for them (the hook runner
+        and `sync --once`); each is bounded by its hook's timeout."""
+        runs = self._start_due_hooks()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+    def _start_due_hooks(self) -> list[asyncio.Task[None]]:
+        """A task for each due job not already running (a slow hook never holds up another)."""
         now = self.now()
         for job in self.store.hook_jobs():
-            if job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now):
-                await self._run_hook_job(job)
+            due = job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now)
+            if due and job.id not in self._hook_runs:
+                self._hook_runs[job.id] = asyncio.create_task(self._run_hook_logged(job), name=f"hook:{job.hook}")
+        return list(self._hook_runs.values())
+
+    async def _run_hook_logged(self, job: HookJob) -> None:
+        try:
+            await self._run_hook_job(job)
+        except Exception:
+            log.exception("escalation hook %s", job.hook)
+            await asyncio.sleep(BUG_PAUSE)
+        finally:
+            self._hook_runs.pop(job.id, None)
+            self._wake_hooks.set()  # its retry time may be the next one due
 
     async def _run_hooks_forever(self) -> None:
         while True:
             self._wake_hooks.clear()
             try:
-                await self.flush_hooks()
+                self._start_due_hooks()
             except Exception:
                 log.exception("escalation hooks")
             waits = [
                 (j.next_attempt_at - self.now()).total_seconds()
                 for j in self.store.hook_jobs()
-                if j.state == "pending" and j.next_attempt_at is not None
+                if j.state == "pending" and j.next_attempt_at is not None and j.id not in self._hook_runs
             ]
             try:
                 async with asyncio.timeout(max(0.05, min(waits)) if waits else 30.0):
@@ -938,27 +982,59 @@ class Desk:
                 else:
                     self._finish(entry, Delivery.UNCONFIRMED, "frontdesk stopped while sending: not confirmed")
 
-    async def flush_outbox(self) -> None:
-        """Try every reply that is due now (used by the dispatcher and `sync --once`)."""
+    async def flush_outbox(self, channel: str | None = None) -> None:
+        """Try every reply that is due now (of `channel`, or of every channel side by side), and
+        wait for them (the dispatcher and `sync --once`). A channel's replies go in order."""
         now = self.now()
-        for entry in self.store.outbox():
-            if entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now):
-                await self._send(entry)
+        channels = [channel] if channel is not None else list(dict.fromkeys(
+            e.channel for e in self.store.outbox() if self._due(e, now)))
+        results = await asyncio.gather(*(self._flush_channel(name, now) for name in channels), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    @staticmethod
+    def _due(entry: OutboxEntry, now: datetime) -> bool:
+        return entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
+
+    async def _flush_channel(self, channel: str, now: datetime) -> None:
+        # one sender at a time per channel: its replies keep their order and none goes out twice
+        async with self._send_locks.setdefault(channel, asyncio.Lock()):
+            for entry in self.store.outbox():
+                if entry.channel == channel and self._due(entry, now):
+                    await self._send(entry)
 
     async def _dispatch_forever(self) -> None:
         while True:
             self._wake_outbox.clear()
             try:
-                await self.flush_outbox()
+                self._start_senders()
             except Exception:
                 log.exception("outbox dispatch")
             await self._sleep_until_due()
+
+    def _start_senders(self) -> None:
+        """A sender task for each channel with replies due that has none running."""
+        now = self.now()
+        for channel in dict.fromkeys(e.channel for e in self.store.outbox() if self._due(e, now)):
+            if channel not in self._senders:
+                self._senders[channel] = asyncio.create_task(self._send_logged(channel), name=f"outbox:{channel}")
+
+    async def _send_logged(self, channel: str) -> None:
+        try:
+            await self.flush_outbox(channel)
+        except Exception:
+            log.exception("outbox dispatch for channel %s", channel)
+            await asyncio.sleep(BUG_PAUSE)  # a bug must not turn into a tight loop of tracebacks
+        finally:
+            self._senders.pop(channel, None)
+            self._wake_outbox.set()  # more may be due now, or a retry time was set
 
     async def _sleep_until_due(self) -> None:
         waits = [
             (e.next_attempt_at - self.now()).total_seconds()
             for e in self.store.outbox()
-            if e.state == "pending" and e.next_attempt_at is not None
+            if e.state == "pending" and e.next_attempt_at is not None and e.channel not in self._senders
         ]
         timeout = max(0.05, min(waits)) if waits else 30.0
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
@@ -990,6 +1066,8 @@ class Desk:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if isinstance(exc, DeadlineError):
+                self._sends_overdue(entry.channel, backend.redact(str(exc)))
             outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
             outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():
@@ -1002,6 +1080,7 @@ class Desk:
                     self._finish(entry, outcome.delivery, outcome.reason)
             self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
             return
+        self._sends_overdue(entry.channel, None)
         with self.store.batch():
             message.external_id = result.external_id
             if may_replace(message.delivery, result.delivery) or message.delivery is Delivery.PENDING:
@@ -1010,6 +1089,15 @@ class Desk:
             self.store.put_message(message, entry.channel)
             self.store.delete_outbox(entry.message_id)
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
+
+    def _sends_overdue(self, channel: str, reason: str | None) -> None:
+        """Show a channel whose sends run past their deadline as down (None: a send was in time again)."""
+        if reason is not None:
+            self._overdue.add(channel)
+            self._set_channel_status(channel, ChannelStatus("down", reason))
+        elif channel in self._overdue:
+            self._overdue.discard(channel)
+            self._set_channel_status(channel, ChannelStatus("ok"))
 
     def _finish(self, entry: OutboxEntry, delivery: Delivery, reason: str) -> None:
         message = self.store.message(entry.conversation_id, entry.message_id)

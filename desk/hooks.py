@@ -7,10 +7,11 @@ is read only up to MAX_RESPONSE bytes and the id and URL are bounded and checked
 
 `run_hook` raises `HookError(permanent=False)` for what is worth trying again (connect
 errors, timeouts, 429, 5xx, a non-zero exit) and `HookError(permanent=True)` for what is
-not (4xx, a program that does not exist).
+not (4xx, a program that does not exist). The hook's `timeout` bounds the whole run: for a
+URL hook, connecting, sending and reading the entire answer.
 
-A command hook runs with frontdesk's environment minus the FRONTDESK_SECRET_* variables,
-so a helper script never sees the channels' secrets.
+A command hook gets only the variables of HOOK_ENVIRONMENT (and LC_*) from frontdesk's
+environment: never a channel secret, the keyring's unlock password, or proxy credentials.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ MAX_RESPONSE = 64 * 1024
 MAX_ID = 64
 MAX_URL = 500
 MAX_REASON = 300
+HOOK_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+                    "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+"""What a command hook inherits, besides LC_*: enough to find programs, files, the locale and the time zone."""
 _URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -174,10 +178,12 @@ async def _post(spec: HookSpec, body: bytes, key: str) -> bytes:
     if spec.token:
         headers["Authorization"] = f"Bearer {spec.token}"
     try:
-        async with httpx.AsyncClient(timeout=spec.timeout, follow_redirects=False) as client:
-            async with client.stream("POST", spec.url, content=body, headers=headers) as response:
-                answer = await _read_bounded(response)
-    except httpx.TimeoutException:
+        # the whole exchange within the timeout: httpx's own applies per read, which a trickle never trips
+        async with asyncio.timeout(spec.timeout):
+            async with httpx.AsyncClient(timeout=spec.timeout, follow_redirects=False) as client:
+                async with client.stream("POST", spec.url, content=body, headers=headers) as response:
+                    answer = await _read_bounded(response)
+    except (httpx.TimeoutException, TimeoutError):
         raise HookError(f"no answer within {spec.timeout:g}s", permanent=False) from None
     except httpx.HTTPError as exc:
         raise HookError(spec.redact(f"cannot reach {spec.url}: {_describe(exc)}"), permanent=False) from None
@@ -208,7 +214,7 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=_environment_without_secrets(),
+            env=hook_environment(),
         )
     except FileNotFoundError:
         raise HookError(f"command {program!r} not found; fix `command` of this hook in the config", permanent=True) from None
@@ -228,9 +234,10 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
     return out[:MAX_RESPONSE]
 
 
-def _environment_without_secrets() -> dict[str, str]:
-    """The environment for a command hook: ours minus every FRONTDESK_SECRET_* (channel and hook secrets)."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("FRONTDESK_SECRET_")}
+def hook_environment() -> dict[str, str]:
+    """The environment for a command hook: an allow-list, so a secret added to ours later cannot leak."""
+    return {key: value for key, value in os.environ.items()
+            if key in HOOK_ENVIRONMENT or key.startswith("LC_")}
 
 
 def _snippet(answer: bytes) -> str:

@@ -3,7 +3,9 @@
 Faults played over real sockets (tests/fakes/server.py): connection refused, a reset in the
 middle of a response, a connect timeout (a port that never accepts), a timeout after the
 request was sent (the fake read it and never answers), 429 with Retry-After, bursts of
-5xx, slow answers within and beyond the timeout, and a channel down for minutes (the
+5xx, slow answers within and beyond the timeout, answers trickling a byte at a time
+(sends, polls and escalation hooks; one slow channel beside a healthy one), and a channel
+down for minutes (the
 desk's clock is injected and moved to each retry, so many retries take no wall time; one
 test runs the real dispatcher with shrunken backoff).
 
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import FixedClock  # noqa: E402
 from fakes import telegram as tg  # noqa: E402
 from fakes import twilio as tw  # noqa: E402
-from fakes.server import DROP, AfterWork, Blackhole, Cut, FakeServer, Hang, Slow  # noqa: E402
+from fakes.server import DROP, AfterWork, Blackhole, Cut, FakeServer, Hang, Slow, Trickle  # noqa: E402
 
 from frontdesk.backends.base import MAX_RETRY_AFTER, Backend  # noqa: E402
 from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
@@ -192,6 +194,8 @@ SEND_CASES = {
         lambda ch: [AfterWork(lambda r: Slow(TIMEOUT / 3, r))], Delivery.SENT, 1, ""),
     "slow answer beyond the timeout": (
         lambda ch: [AfterWork(lambda r: Slow(TIMEOUT * 3, r))], Delivery.UNCONFIRMED, 1, "may have been sent"),
+    "an answer trickling past the deadline": (
+        lambda ch: [AfterWork(lambda r: Trickle(r))], Delivery.UNCONFIRMED, 1, f"took longer than {TIMEOUT:g} s"),
     "429 with Retry-After": (
         lambda ch: [ch.too_many(7)], Delivery.SENT, 1, ""),
     "429 with an absurd Retry-After": (
@@ -499,3 +503,152 @@ async def test_polling_through_connect_timeouts_shows_down_then_reads_everything
         if server is not None:
             server.stop()
     assert sorted(m.body for m in inbound_messages(store)) == [f"waiting {i}" for i in range(5)]
+
+
+# ---- trickling servers: every request and hook ends by its deadline ------------------------------------
+#
+# A Trickle answers one byte every 0.2 s: httpx's timeouts apply per read, so without an
+# overall deadline such a request never ends.
+
+
+class StatusRecordingDesk(Desk):
+    """A Desk that remembers every channel status it showed, in order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown: list[tuple[str, Any]] = []
+
+    def _set_channel_status(self, name, status) -> None:
+        if self.channel_status.get(name) != status:
+            self.shown.append((name, status))
+        super()._set_channel_status(name, status)
+
+
+def telegram_channel(name: str, fake: tg.FakeTelegram, base_url: str, **settings: Any) -> TelegramBackend:
+    return TelegramBackend(name, {"base_url": base_url, **TG_FAST, **settings},
+                           secrets=lambda k: tg.TOKEN if k == "token" else None)
+
+
+async def test_a_trickling_channel_does_not_delay_the_replies_of_another(store):
+    slow_fake, healthy_fake = tg.FakeTelegram(), tg.FakeTelegram()
+    slow_server, healthy_server = FakeServer(slow_fake).start(), FakeServer(healthy_fake).start()
+    slow_fake.message(77, "help on the slow bot")
+    healthy_fake.message(88, "help on the healthy bot")
+    slow = telegram_channel("slow", slow_fake, slow_server.url)
+    healthy = telegram_channel("healthy", healthy_fake, healthy_server.url)
+    desk = StatusRecordingDesk(store, {"slow": slow, "healthy": healthy}, agent="Aiko")
+    await desk.start()
+    try:
+        await eventually(lambda: len(store.conversations()) == 2)
+        convs = {c.channel: c for c in store.conversations()}
+        slow_fake.fail_next("sendMessage", AfterWork(lambda r: Trickle(r)))
+        stuck = await desk.reply(convs["slow"].id, "to the slow bot")
+        await eventually(lambda: slow_fake.count("sendMessage") == 1)  # the slow send is under way
+        behind = await desk.reply(convs["slow"].id, "second to the slow bot")  # waits its turn: order kept
+        started = time.monotonic()
+        prompt = await desk.reply(convs["healthy"].id, "to the healthy bot")
+        await eventually(lambda: store.message(convs["healthy"].id, prompt.id).delivery is Delivery.SENT, timeout=5)
+        healthy_took = time.monotonic() - started
+        assert store.message(convs["slow"].id, stuck.id).delivery is Delivery.PENDING  # still trickling
+        assert store.message(convs["slow"].id, behind.id).delivery is Delivery.PENDING and slow_fake.count("sendMessage") == 1
+        # the slow send ends by its deadline (request_timeout), as unconfirmed: the bot did take it
+        await eventually(lambda: store.message(convs["slow"].id, stuck.id).delivery is Delivery.UNCONFIRMED, timeout=5)
+        slow_took = time.monotonic() - started
+        reason = store.message(convs["slow"].id, stuck.id).delivery_reason
+        # the slow channel showed down with the reason, the healthy one never; the next send in time brings it back
+        await eventually(lambda: store.message(convs["slow"].id, behind.id).delivery is Delivery.SENT, timeout=5)
+        assert desk.channel_status["slow"].state == "ok"
+    finally:
+        await desk.stop()
+        slow_server.stop()
+        healthy_server.stop()
+    assert healthy_took < 3 and slow_took < 3, (healthy_took, slow_took)  # a trickle of the whole answer: 400 s
+    assert f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent" in reason
+    assert slow_fake.count("sendMessage") == 2  # the unconfirmed one never re-sent on its own
+    assert [s["text"] for s in slow_fake.sent] == ["to the slow bot", "second to the slow bot"]
+    shown = [(name, status.state, status.detail) for name, status in desk.shown if status.state == "down"]
+    assert shown == [("slow", "down", f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent")]
+    assert [s["text"] for s in healthy_fake.sent] == ["to the healthy bot"]
+    assert store.outbox() == []
+
+
+async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_recovers(channel, server, store):
+    fake = channel.fake
+    channel.inbound("before")
+    extra = {"poll_timeout": 0} if channel.name == "tg" else {}
+    backend = channel.backend(server.url, **extra)
+    desk = AuditingDesk(store, {channel.name: backend}, agent="Aiko", behind=lambda s: [])
+    route = "getUpdates" if channel.name == "tg" else "list"
+    await desk.start()
+    try:
+        await eventually(lambda: len(inbound_messages(store)) == 1)
+        fake.fail_next(route, *[AfterWork(lambda r: Trickle(r))] * 3)
+        channel.inbound("during the trickle")
+        await eventually(lambda: desk.channel_status[channel.name].state == "down", timeout=5)
+        detail = desk.channel_status[channel.name].detail
+        what = "Telegram getUpdates" if channel.name == "tg" else "Twilio GET Messages.json"
+        assert detail.startswith(f"{what} took longer than {TIMEOUT:g} s"), detail
+        await eventually(lambda: desk.channel_status[channel.name].state == "ok", timeout=10)
+        await eventually(lambda: len(inbound_messages(store)) == 2)
+    finally:
+        await desk.stop()
+        await backend.close()
+    assert sorted(m.body for m in inbound_messages(store)) == ["before", "during the trickle"]
+    assert desk.violations == []
+
+
+async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_runs_meanwhile(desk_store, channels, workspace, tmp_path):
+    from fakes.helpdesk import HelpdeskServer
+
+    from frontdesk.desk.hooks import HookSpec
+
+    helpdesk = HelpdeskServer()
+    helpdesk.answer(201, {"id": "HD-1"}, trickle=0.2)
+    marker = tmp_path / "ran"
+    command = (sys.executable, "-c", f"import pathlib, sys; sys.stdin.read(); pathlib.Path({str(marker)!r}).write_text('x')")
+    hook_timeout = 1.5
+    desk = Desk(desk_store, channels, agent="Aiko", clock=FixedClock(), escalation_targets=["billing"],
+                hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=hook_timeout), HookSpec("tracker", command=command)])
+    await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
+    await desk.start()
+    try:
+        started = time.monotonic()
+        await desk.escalate(1, "billing", "charged twice")
+        # the command hook is not queued behind the trickle: it is done while the HTTP hook still runs
+        await eventually(lambda: [j.hook for j in desk.hook_jobs(1)] == ["helpdesk"], timeout=hook_timeout)
+        command_took = time.monotonic() - started
+        assert marker.exists() and desk.hook_jobs(1)[0].state == "running"
+        await eventually(lambda: desk.hook_jobs(1)[0].state == "pending", timeout=hook_timeout + 2)
+        http_took = time.monotonic() - started
+        job = desk.hook_jobs(1)[0]
+    finally:
+        await desk.stop()
+        helpdesk.close()
+    assert command_took < hook_timeout and http_took < hook_timeout + 1, (command_took, http_took)
+    assert job.last_error == f"no answer within {hook_timeout:g}s" and job.attempts == 1
+
+
+async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(store, channels, workspace, monkeypatch):
+    """A sender that fails on a bug (not a channel error) pauses before it is started again."""
+    from frontdesk.desk import desk as desk_module
+
+    monkeypatch.setattr(desk_module, "BUG_PAUSE", 3600.0)
+    desk = Desk(store, channels, agent="Aiko")
+    await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
+    calls = []
+
+    async def broken(entry):
+        calls.append(entry.message_id)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(desk, "_send", broken)
+    conv = store.conversations()[0]
+    await desk.reply(conv.id, "hello")
+    await desk.start()
+    try:
+        await eventually(lambda: calls)
+        for _ in range(500):  # many turns of the event loop, no wall time
+            await asyncio.sleep(0)
+        assert len(calls) == 1 and store.outbox()[0].state == "pending"
+    finally:
+        await desk.stop()

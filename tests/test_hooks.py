@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.desk import ChangeKind, Desk, DeskError
+from frontdesk.desk import hooks
 from frontdesk.desk.hooks import HookSpec, build_payload, parse_ticket
 from frontdesk.model import EventKind, MessageKind, Priority, Ticket
 from frontdesk.store import Store
@@ -192,6 +193,7 @@ import json, os, pathlib, sys
 data = json.load(sys.stdin)
 data["secrets_seen"] = sorted(k for k in os.environ if k.startswith("FRONTDESK_SECRET_"))
 data["path_seen"] = "PATH" in os.environ
+data["env_seen"] = sorted(os.environ)
 pathlib.Path(sys.argv[1]).write_text(json.dumps(data))
 if data["reason"] == "crash":
     print("Traceback …", file=sys.stderr)
@@ -218,6 +220,24 @@ async def test_command_hook_gets_the_json_on_stdin_and_its_ticket_is_stored(desk
     assert sent["reason"] == "日本語の返金 😊" and sent["contact"]["name"] == "山田 花子 🌸"
     assert sent["secrets_seen"] == [] and sent["path_seen"]  # the channels' secrets stay with frontdesk
     assert (await desk.conversation(2)).tickets == [Ticket("tracker", "CMD-2", "https://tracker.example/CMD", NOW)]
+
+
+async def test_command_hook_gets_only_the_allow_listed_environment(desk_store, clock, tmp_path, hook_script, monkeypatch):
+    """The keyring's unlock password, a proxy with credentials, or any other variable of
+    frontdesk's never reach a hook; the locale, the time zone and the paths it needs do."""
+    for name, value in {"KEYRING_CRYPTFILE_PASSWORD": "unlock-me", "HTTPS_PROXY": "http://u:pw@proxy:3128",
+                        "AWS_SECRET_ACCESS_KEY": "aws", "FRONTDESK_SECRET_HOOK_TRACKER_TOKEN": "t",
+                        "LANG": "ja_JP.UTF-8", "LC_TIME": "C", "TZ": "Asia/Tokyo", "HOME": str(tmp_path),
+                        "TMPDIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    seen = tmp_path / "seen.json"
+    desk = await loaded_desk(desk_store, clock, HookSpec("tracker", command=(sys.executable, str(hook_script), str(seen))))
+    await desk.escalate(2, "tier-2", "refund")
+    await desk.flush_hooks()
+    env = set(json.loads(seen.read_text())["env_seen"])
+    assert {"PATH", "HOME", "LANG", "LC_TIME", "TZ", "TMPDIR"} <= env
+    assert not env & {"KEYRING_CRYPTFILE_PASSWORD", "HTTPS_PROXY", "AWS_SECRET_ACCESS_KEY", "FRONTDESK_SECRET_HOOK_TRACKER_TOKEN"}
+    assert {n for n in env if not n.startswith("LC_")} <= set(hooks.HOOK_ENVIRONMENT)
 
 
 async def test_command_hook_nonzero_exit_is_retried_and_missing_program_fails(desk_store, clock, tmp_path, hook_script):

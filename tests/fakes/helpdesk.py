@@ -15,6 +15,7 @@ class HelpdeskServer:
         self.script: list[tuple[int, bytes, float]] = []
         self.release = threading.Event()
         self.release.set()
+        self.closed = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -22,16 +23,24 @@ class HelpdeskServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
                 server.release.wait(10)
-                status, answer, delay = server.script.pop(0) if server.script else (
-                    201, json.dumps({"id": f"HD-{len(server.requests)}", "url": f"https://helpdesk.example/t/{len(server.requests)}"}).encode(), 0.0)
+                status, answer, delay, trickle = server.script.pop(0) if server.script else (
+                    201, json.dumps({"id": f"HD-{len(server.requests)}", "url": f"https://helpdesk.example/t/{len(server.requests)}"}).encode(), 0.0, 0.0)
                 if delay:
                     threading.Event().wait(delay)
+                if trickle:
+                    answer = b" " * 2000 + answer  # JSON whitespace, a byte every `trickle` seconds
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
-                    self.wfile.write(answer)
+                    if not trickle:
+                        self.wfile.write(answer)
+                    for i in range(len(answer) if trickle else 0):
+                        self.wfile.write(answer[i:i + 1])
+                        self.wfile.flush()
+                        if server.closed.wait(trickle):
+                            break
                 except OSError:
                     pass  # the client gave up (timeout test)
 
@@ -44,10 +53,12 @@ class HelpdeskServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def answer(self, status: int, body: object = b"", delay: float = 0.0) -> None:
-        self.script.append((status, body if isinstance(body, bytes) else json.dumps(body).encode(), delay))
+    def answer(self, status: int, body: object = b"", delay: float = 0.0, trickle: float = 0.0) -> None:
+        """Script the next answer: after `delay` seconds, or sent a byte every `trickle` seconds."""
+        self.script.append((status, body if isinstance(body, bytes) else json.dumps(body).encode(), delay, trickle))
 
     def close(self) -> None:
+        self.closed.set()
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()

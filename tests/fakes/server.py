@@ -2,8 +2,9 @@
 
 The app returns a `Response`, `DROP` (read the request, close the connection without an
 answer), `Hang(seconds)` (read the request, answer nothing for that long, then close),
-`Slow(seconds, response)` (answer after a delay) or `Cut(response)` (send the status, the
-headers and half the body, then reset the connection): enough to play a channel's API and
+`Slow(seconds, response)` (answer after a delay), `Trickle(response)` (a byte at a time,
+never tripping a per-read timeout) or `Cut(response)` (send the status, the headers and
+half the body, then reset the connection): enough to play a channel's API and
 its failures over a real socket. `Blackhole` is a port that never accepts a connection
 (connect timeouts).
 """
@@ -77,6 +78,16 @@ class Slow:
 
 
 @dataclass
+class Trickle:
+    """Answer `response` one byte every `every` seconds (its body after `pad` spaces of JSON
+    whitespace), until done or the server stops: a server that never trips a per-read timeout."""
+
+    response: Response
+    every: float = 0.2
+    pad: int = 2000
+
+
+@dataclass
 class Cut:
     """Answer `response` but reset the connection (RST) after `keep` of its body was written."""
 
@@ -133,8 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
         cut = answer if isinstance(answer, Cut) else None
         if cut is not None:
             answer = cut.response
+        trickle = answer if isinstance(answer, Trickle) else None
+        if trickle is not None:
+            answer = trickle.response
         assert isinstance(answer, Response)
         data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+        if trickle is not None:
+            data = b" " * trickle.pad + data
         self.send_response(answer.status)
         headers = {"Content-Type": "application/json", **answer.headers}
         for key, value in headers.items():
@@ -146,6 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             # SO_LINGER 0: close() sends RST instead of FIN, as a crashing proxy would
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if trickle is not None:
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                if server.released.wait(trickle.every):
+                    break
             self.close_connection = True
             return
         self.wfile.write(data)
