@@ -30,17 +30,24 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def global_options(defaults: bool) -> argparse.ArgumentParser:
+    """--data-dir, --config, --debug; without `defaults` an absent option sets nothing (`SUPPRESS`),
+    so a subcommand's copy never overwrites what was given before the subcommand."""
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)")
-    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)", **unset)
+    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)", **unset)
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs", **unset)
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="frontdesk",
         description="A keyboard-first terminal console for customer support.",
-        parents=[common],
+        parents=[global_options(defaults=True)],
     )
+    common = global_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
