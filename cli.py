@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="frontdesk: %(message)s")
+    configure_logging(args)
     handler = COMMANDS.get(args.command or "console")
     try:
         return handler(args) or 0
@@ -91,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE if is_user_error(exc) else EXIT_FAILURE
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """Cleaned records on stderr; the console moves them to its log file when it starts (`run_console`)."""
+    from frontdesk import logs
+
+    logs.to_stderr(args.debug)
 
 
 def one_line(exc: BaseException) -> str:
@@ -171,13 +177,16 @@ def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
 
 
 def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
-                canned_path: Path | None = None) -> None:
-    """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
+                canned_path: Path | None = None, debug: bool = False) -> None:
+    """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications);
+    log records go to the data dir's log file meanwhile."""
+    from frontdesk import logs
     from frontdesk.config import UIConfig, downloads_dir
     from frontdesk.tui.app import FrontdeskApp
     from frontdesk.tui.notify import NotifySettings
 
     ui = ui or UIConfig()
+    logs.to_file(desk.store.root, debug)  # the terminal is the console's: no log line may draw on it
     app = FrontdeskApp(
         desk,
         keymap=resolve_keymap(ui.keymap, ui.keys, config_file),
@@ -272,7 +281,8 @@ def cmd_console(args: argparse.Namespace) -> int:
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
                     escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
+                    debug=args.debug)
     return 0
 
 
@@ -300,7 +310,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
+                    debug=args.debug)
     print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
     return 0
 
