@@ -100,9 +100,14 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def one_line(exc: BaseException) -> str:
+    """The error as one printable line: its text may come from a channel, so controls are removed."""
+    from frontdesk.tui.safe import clean_line
+
     if is_user_error(exc):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+        text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+    return clean_line(text)
 
 
 def is_user_error(exc: BaseException) -> bool:
@@ -330,12 +335,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def sync_once(desk: Desk) -> int:
+    from frontdesk.tui.safe import clean_line
+
     problems = 0
     for name, backend in desk.channels.items():
         try:
             await backend.fetch_once(desk)
         except NotImplementedError as exc:
-            print(f"frontdesk: channel {name}: skipped — {exc}", file=sys.stderr)
+            print(f"frontdesk: channel {name}: skipped — {clean_line(str(exc))}", file=sys.stderr)
         except Exception as exc:
             problems += 1
             print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
@@ -396,8 +403,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_canned(cfg.path.parent / "canned.toml")
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
+    from frontdesk.tui.safe import clean_line
+
     for line in problems:
-        print(f"problem: {line}")
+        print(f"problem: {clean_line(line)}")  # a channel's check answer is the channel's text
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0

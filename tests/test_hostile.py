@@ -646,3 +646,26 @@ def test_a_hostile_channel_error_never_reaches_the_consoles_terminal(tmp_path):
     assert "channel tg: Telegram refused getUpdates: <html> gateway</html>" in written
     assert not FORBIDDEN.search(written.replace("\n", " ")) and "PWNED" not in written
     assert log_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_headless_commands_print_a_hostile_channel_error_cleaned(tmp_path, monkeypatch, capsys):
+    from fakes.server import Response
+
+    from frontdesk import cli
+
+    fake = tg.FakeTelegram()
+    fake.persistent["getUpdates"] = Response(200, HOSTILE_GATEWAY.encode(), {"Content-Type": "text/html"})
+    fake.persistent["getMe"] = Response(200, HOSTILE_GATEWAY.encode(), {"Content-Type": "text/html"})
+    monkeypatch.setenv("FRONTDESK_SECRET_TG_TOKEN", tg.TOKEN)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    with FakeServer(fake) as server:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[[channels]]\nname = "tg"\nbackend = "telegram"\nbase_url = "{server.url}"\n')
+        given = ["--config", str(cfg), "--data-dir", str(tmp_path / "data")]
+        assert cli.main([*given, "sync", "--once"]) == cli.EXIT_FAILURE
+        assert cli.main([*given, "doctor"]) == cli.EXIT_FAILURE
+    out, err = capsys.readouterr()
+    assert "channel tg: Telegram refused getUpdates: <html> gateway</html>" in err
+    assert "channel tg:" in out
+    for leaked in ("\x1b", "\x07", "PWNED", "ZWNobyBwd25lZA"):
+        assert leaked not in out + err, leaked
