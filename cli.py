@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args)
+    with logging_for(args):
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
     handler = COMMANDS.get(args.command or "console")
     try:
         return handler(args) or 0
@@ -92,11 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if is_user_error(exc) else EXIT_FAILURE
 
 
-def configure_logging(args: argparse.Namespace) -> None:
-    """Cleaned records on stderr; the console moves them to its log file when it starts (`run_console`)."""
+def logging_for(args: argparse.Namespace) -> AbstractContextManager[None]:
+    """Cleaned records on stderr while the command runs; the console moves them to its log file
+    when it starts (`run_console`)."""
     from frontdesk import logs
 
-    logs.to_stderr(args.debug)
+    return logs.session(args.debug)
 
 
 def one_line(exc: BaseException) -> str:

@@ -13,6 +13,8 @@ import logging
 import logging.handlers
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from frontdesk.tui.safe import clean, clean_line
@@ -58,6 +60,26 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 def log_file(data_dir: Path) -> Path:
     """The console's log file in a data dir."""
     return Path(data_dir) / "logs" / LOG_FILE
+
+
+@contextmanager
+def session(debug: bool = False) -> Iterator[None]:
+    """Cleaned records on stderr for one command (`to_file` may move them); afterwards the root
+    logger is as it was, so a command run in-process (tests, an embedder) leaves no handler behind."""
+    root = logging.getLogger()
+    level = root.level
+    to_stderr(debug)
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if getattr(handler, "frontdesk_installed", False):
+                root.removeHandler(handler)
+                handler.close()
+            else:
+                handler.filters = [f for f in handler.filters if not isinstance(f, CleanRecords)]
+        root.setLevel(level)
+        logging.captureWarnings(False)
 
 
 def to_stderr(debug: bool = False) -> None:

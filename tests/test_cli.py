@@ -40,7 +40,6 @@ def argv_for(command: str | None, option: str, before: bool) -> list[str]:
 def test_every_global_option_is_honoured_before_and_after_the_subcommand(monkeypatch, command, option, before):
     seen: list[argparse.Namespace] = []
     monkeypatch.setitem(cli.COMMANDS, command or "console", lambda args: seen.append(args) or 0)
-    monkeypatch.setattr(cli, "configure_logging", lambda *a, **k: None, raising=False)
     assert cli.main(argv_for(command, option, before)) == 0
     (args,) = seen
     _, attribute, expected = GLOBALS[option]
@@ -67,3 +66,12 @@ def test_a_config_before_doctor_is_the_one_checked(tmp_path, capsys):
     bad.write_text("[agent]\nname = 5\n")
     assert cli.main(["--config", str(bad), "--data-dir", str(tmp_path / "data"), "doctor"]) == cli.EXIT_USAGE
     assert str(bad) in capsys.readouterr().err
+
+
+def test_a_command_run_in_process_leaves_logging_as_it_found_it(tmp_path):
+    import logging
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, [list(h.filters) for h in root.handlers])
+    cli.main(["--config", str(tmp_path / "none.toml"), "--data-dir", str(tmp_path / "data"), "doctor"])
+    assert (list(root.handlers), root.level, [list(h.filters) for h in root.handlers]) == before
