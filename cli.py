@@ -391,13 +391,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from frontdesk import credentials
+    from frontdesk import credentials, logs
     from frontdesk.backends import registry
 
     problems: list[str] = []
     cfg = load_config(args)
     print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
     print(f"data:   {data_dir(args)}")
+    print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
     _, broken = registry.load_all()
     problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     keyring_note = credentials.keyring_problem()

@@ -75,3 +75,8 @@ def test_a_command_run_in_process_leaves_logging_as_it_found_it(tmp_path):
     before = (list(root.handlers), root.level, [list(h.filters) for h in root.handlers])
     cli.main(["--config", str(tmp_path / "none.toml"), "--data-dir", str(tmp_path / "data"), "doctor"])
     assert (list(root.handlers), root.level, [list(h.filters) for h in root.handlers]) == before
+
+
+def test_doctor_says_where_the_console_logs(tmp_path, capsys):
+    cli.main(["--config", str(tmp_path / "none.toml"), "--data-dir", str(tmp_path / "data"), "doctor"])
+    assert f"logs:   {tmp_path / 'data' / 'logs' / 'frontdesk.log'}" in capsys.readouterr().out
