@@ -19,8 +19,8 @@ each entry remembers how many messages its text was made from, and a conversatio
 `message_count` grows with every message the desk stores (inbound, reply, note, event),
 so a search re-reads exactly the conversations that changed since the last one. Delivery
 updates change no searchable text. Contact names are compared on every search (a rename
-shows up at once); a contact's folded details are kept until the contact is replaced or
-its name or number of details changes.
+shows up at once); a contact's folded details are made again when the contact, its name
+or one of its lists (emails, phones, identities) is a new object.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.casefold()
-    # casefold can make characters NFKD decomposes again (İ → i̇), and NFKD can make capitals (㎒ → MHz)
+    # casefold can make characters that NFKD decomposes (İ → i̇), and NFKD can make capitals (㎒ → MHz)
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return decomposed.translate(_fold_table())
 
