@@ -65,3 +65,12 @@ async def test_search_folds_accents_width_and_kana_on_both_sides(desk):
         assert conv.id in [h.conversation_id for h in await desk.search(query)], query
     assert SearchHit(conv.id, None) in await desk.search("jose müller")
     assert [h.message_id for h in await desk.search("katakana") if h.conversation_id == conv.id] == []
+
+
+async def test_a_merged_contact_is_found_by_the_details_it_gained(desk):
+    assert [m.conversation.id for m in await desk.search_conversations("bob@example.com")] == [4]
+    assert 1 not in [h.conversation_id for h in await desk.search("hanako@example.jp")]
+    await desk.merge_contacts(1, 2)  # Mia gains Hanako's address and phone; conversation 2 moves to her
+    found = {h.conversation_id for h in await desk.search("hanako@example.jp")}
+    assert found == {1, 2}
+    assert {h.conversation_id for h in await desk.search("+81 90 1234 5678")} == {1, 2}
