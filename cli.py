@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,17 +30,24 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def global_options(defaults: bool) -> argparse.ArgumentParser:
+    """--data-dir, --config, --debug; without `defaults` an absent option sets nothing (`SUPPRESS`),
+    so a subcommand's copy never overwrites what was given before the subcommand."""
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)")
-    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)", **unset)
+    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)", **unset)
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs", **unset)
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="frontdesk",
         description="A keyboard-first terminal console for customer support.",
-        parents=[common],
+        parents=[global_options(defaults=True)],
     )
+    common = global_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -73,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="frontdesk: %(message)s")
+    with logging_for(args):
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
     handler = COMMANDS.get(args.command or "console")
     try:
         return handler(args) or 0
@@ -86,10 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if is_user_error(exc) else EXIT_FAILURE
 
 
+def logging_for(args: argparse.Namespace) -> AbstractContextManager[None]:
+    """Cleaned records on stderr while the command runs; the console moves them to its log file
+    when it starts (`run_console`)."""
+    from frontdesk import logs
+
+    return logs.session(args.debug)
+
+
 def one_line(exc: BaseException) -> str:
+    """The error as one printable line: its text may come from a channel, so controls are removed."""
+    from frontdesk.tui.safe import clean_line
+
     if is_user_error(exc):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+        text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+    return clean_line(text)
 
 
 def is_user_error(exc: BaseException) -> bool:
@@ -164,13 +188,16 @@ def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
 
 
 def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
-                canned_path: Path | None = None) -> None:
-    """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications)."""
+                canned_path: Path | None = None, debug: bool = False) -> None:
+    """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications);
+    log records go to the data dir's log file meanwhile."""
+    from frontdesk import logs
     from frontdesk.config import UIConfig, downloads_dir
     from frontdesk.tui.app import FrontdeskApp
     from frontdesk.tui.notify import NotifySettings
 
     ui = ui or UIConfig()
+    logs.to_file(desk.store.root, debug)  # the terminal is the console's: no log line may draw on it
     app = FrontdeskApp(
         desk,
         keymap=resolve_keymap(ui.keymap, ui.keys, config_file),
@@ -265,7 +292,8 @@ def cmd_console(args: argparse.Namespace) -> int:
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
                     escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
         # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
+                    debug=args.debug)
     return 0
 
 
@@ -293,7 +321,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml")
+        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
+                    debug=args.debug)
     print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
     return 0
 
@@ -312,12 +341,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def sync_once(desk: Desk) -> int:
+    from frontdesk.tui.safe import clean_line
+
     problems = 0
     for name, backend in desk.channels.items():
         try:
             await backend.fetch_once(desk)
         except NotImplementedError as exc:
-            print(f"frontdesk: channel {name}: skipped — {exc}", file=sys.stderr)
+            print(f"frontdesk: channel {name}: skipped — {clean_line(str(exc))}", file=sys.stderr)
         except Exception as exc:
             problems += 1
             print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
@@ -360,13 +391,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from frontdesk import credentials
+    from frontdesk import credentials, logs
     from frontdesk.backends import registry
 
     problems: list[str] = []
     cfg = load_config(args)
     print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
     print(f"data:   {data_dir(args)}")
+    print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
     _, broken = registry.load_all()
     problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     keyring_note = credentials.keyring_problem()
@@ -378,8 +410,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_canned(cfg.path.parent / "canned.toml")
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
+    from frontdesk.tui.safe import clean_line
+
     for line in problems:
-        print(f"problem: {line}")
+        print(f"problem: {clean_line(line)}")  # a channel's check answer is the channel's text
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0

@@ -140,6 +140,7 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
     except tomllib.TOMLDecodeError as exc:
         raise CannedError(_syntax_error(shown, text, exc)) from None
     places = _key_lines(text)
+    entry_lines = first_line_of_each_entry(places)
 
     def fail(where: tuple[str | int, ...], problem: str) -> NoReturn:
         line = next((n for n, place in places if place[: len(where)] == where), None)
@@ -180,9 +181,18 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
         if folded in seen:
             fail((*where, "shortcode"), f"/{shortcode} is already used by replies[{seen[folded]}]; shortcodes must be unique")
         seen[folded] = index
-        line = next((n for n, place in places if place[:2] == where), None)
+        line = entry_lines.get(index)
         replies.append(CannedReply(shortcode, values["title"].strip(), values["body"], values["language"].strip(), line))
     return tuple(replies)
+
+
+def first_line_of_each_entry(places: Iterable[tuple[int, tuple[str | int, ...]]]) -> dict[int, int]:
+    """{entry index: its first line} for the [[replies]] blocks, from one pass over `_key_lines`."""
+    lines: dict[int, int] = {}
+    for line, place in places:
+        if len(place) >= 2 and place[0] == "replies" and isinstance(place[1], int):
+            lines.setdefault(place[1], line)
+    return lines
 
 
 def write_examples(path: Path | None = None) -> Path:

@@ -1,8 +1,14 @@
-"""Substring search over the cache: contact names and message text, from an in-memory index.
+"""Substring search over the cache: contacts (name, emails, phones, channel addresses) and
+message text, from an in-memory index.
 
-The index holds, per conversation, the case-folded text of its messages, replies and notes
+Text and queries are compared folded (`fold`): case, accents, width and kana folded, so
+`jose` finds José, `ABC` finds `ＡＢＣ` and `かたかな` finds `カタカナ`. A query that looks
+like a phone number also matches the digits of contacts' phones and addresses, so
+`+1 312 934 3528` finds `+13129343528`.
+
+The index holds, per conversation, the folded text of its messages, replies and notes
 (body and attachment names; inline activity events are left out) joined with NUL, with the
-id and start offset of each message beside it. A query is case-folded once and found with
+id and start offset of each message beside it. A query is folded once and found with
 `str.find` in each conversation's text, newest conversation first: at 10,000 conversations
 and 200,000 messages (about 9 million characters) a query that matches nothing scans it
 all in under 10 ms here.
@@ -13,26 +19,80 @@ each entry remembers how many messages its text was made from, and a conversatio
 `message_count` grows with every message the desk stores (inbound, reply, note, event),
 so a search re-reads exactly the conversations that changed since the last one. Delivery
 updates change no searchable text. Contact names are compared on every search (a rename
-shows up at once).
+shows up at once); a contact's folded details are made again when the contact, its name
+or one of its lists (emails, phones, identities) is a new object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+import unicodedata
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frontdesk.model import Message, MessageKind
+from frontdesk.model import Contact, Message, MessageKind
 from frontdesk.store.storage import read_json
 
 if TYPE_CHECKING:
     from frontdesk.store.store import Store
 
 SEPARATOR = "\x00"
+PHONE_QUERY = re.compile(r"\+?[\d\s().\-/]+")
+PHONE_QUERY_DIGITS = 3
+"""A query of digits and phone punctuation with at least this many digits is also compared by digits."""
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def fold(text: str) -> str:
+    """`text` as search compares it: compatibility forms decomposed (ＡＢＣ → ABC, ｶ → カ), case
+    folded, combining marks dropped (é → e, が → か), katakana as hiragana.
+
+    It maps character by character (`fold(a + b) == fold(a) + fold(b)`), so a query folded the
+    same way is found in any text that held it.
+    """
+    if text.isascii():
+        return text.casefold()
+    # casefold can make characters that NFKD decomposes (İ → i̇), and NFKD can make capitals (㎒ → MHz)
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return decomposed.translate(_fold_table())
+
+
+@cache
+def _fold_table() -> dict[int, int | None]:
+    """Combining marks dropped, katakana (ァ…ヶ, ヽヾ) mapped to hiragana."""
+    import sys
+
+    table: dict[int, int | None] = {c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))}
+    table.update({c: c - 0x60 for c in (*range(0x30A1, 0x30F7), 0x30FD, 0x30FE)})
+    return table
+
+
+def phone_digits(query: str) -> str:
+    """The digits of a query that looks like a phone number (`+1 (312) 934-3528`), else ""."""
+    if not PHONE_QUERY.fullmatch(query):
+        return ""
+    digits = _NOT_DIGITS.sub("", query)
+    return digits if len(digits) >= PHONE_QUERY_DIGITS else ""
+
+
+def contact_details(contact: Contact) -> list[str]:
+    """What a search finds a contact by: name, emails, phones and channel addresses."""
+    return [contact.name, *contact.emails, *contact.phones, *(i.address for i in contact.identities)]
+
+
+def matching_detail(contact: Contact, query: str) -> str | None:
+    """The first of the contact's details that `query` finds (folded, or by phone digits)."""
+    needle, digits = fold(query.strip()), phone_digits(query.strip())
+    for detail in contact_details(contact):
+        if needle and needle in fold(detail) or digits and digits in _NOT_DIGITS.sub("", detail):
+            return detail
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +112,13 @@ class _Entry:
         self.version = version  # how many messages (of every kind) the text was built from
         self.ids = array("q", ids)
         self.starts = array("q")
-        text = SEPARATOR.join(texts).casefold()
-        offset = 0
-        if len(text) != sum(map(len, texts)) + max(0, len(texts) - 1):
-            texts = [t.casefold() for t in texts]  # folding changed a length (ß → ss): fold one by one
+        text = SEPARATOR.join(texts)
+        if text.isascii():
+            text = text.casefold()  # same lengths: the offsets of the parts hold
+        else:
+            texts = [fold(t) for t in texts]  # folding may change lengths (ß → ss, … → ...): one by one
             text = SEPARATOR.join(texts)
+        offset = 0
         for part in texts:
             self.starts.append(offset)
             offset += len(part) + 1
@@ -80,8 +142,25 @@ class _Entry:
 _ACTIVITY = MessageKind.ACTIVITY.value
 
 
-def _fold(text: str) -> str:
-    return text.casefold().replace(SEPARATOR, " ")
+def _fold_query(text: str) -> str:
+    return fold(text).replace(SEPARATOR, " ")
+
+
+class _ContactText:
+    """A contact's folded details, and the digits of its phones and addresses, each joined with NUL.
+
+    It stays current while the contact object and its name and lists are the same objects
+    (the desk replaces them to change a contact: a merge builds a new contact).
+    """
+
+    __slots__ = ("contact", "name", "emails", "phones", "identities", "text", "digits")
+
+    def __init__(self, contact: Contact) -> None:
+        self.contact, self.name = contact, contact.name
+        self.emails, self.phones, self.identities = contact.emails, contact.phones, contact.identities
+        self.text = SEPARATOR.join(_fold_query(d) for d in contact_details(contact))
+        numbers = [*contact.phones, *(i.address for i in contact.identities)]
+        self.digits = SEPARATOR.join(_NOT_DIGITS.sub("", n) for n in numbers)
 
 
 def _entry_from_file(path: Path) -> _Entry:
@@ -114,7 +193,7 @@ class SearchIndex:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._entries: dict[int, _Entry] = {}
-        self._names: dict[int, tuple[str, str]] = {}  # contact id -> (name, folded name)
+        self._contacts: dict[int, _ContactText] = {}
         self._built = False
         self._building: asyncio.Future[None] | None = None
         self._lock = threading.Lock()
@@ -155,15 +234,22 @@ class SearchIndex:
         await asyncio.shield(self._building)
 
     def search(self, query: str, limit: int = 200) -> list[SearchHit]:
-        """Hits for `query`, newest conversation first; within one, the name, then newest messages."""
-        needle = _fold(query.strip())
+        """Hits for `query`, newest conversation first; within one, the contact, then newest messages."""
+        needle = _fold_query(query.strip())
         if not needle or limit <= 0:
             return []
-        store = self.store
+        digits = phone_digits(query.strip())
+        store, contacts = self.store, self._contacts
         hits: list[SearchHit] = []
         conversations = sorted(store.conversations(), key=lambda c: c.last_activity_at, reverse=True)
         for conv in conversations:
-            if needle in self._folded_name(conv.contact_id):
+            contact = store.contact(conv.contact_id)
+            known = contacts.get(conv.contact_id)  # checked inline: this loop runs once per conversation
+            if (known is None or known.contact is not contact or known.name is not contact.name
+                    or known.emails is not contact.emails or known.phones is not contact.phones
+                    or known.identities is not contact.identities):
+                known = self._contact_text(conv.contact_id, contact)
+            if known is not None and (needle in known.text or digits and digits in known.digits):
                 hits.append(SearchHit(conv.id, None))
             entry = self._entry(conv.id, conv.message_count)
             if needle in entry.text:
@@ -172,14 +258,12 @@ class SearchIndex:
                 return hits[:limit]
         return hits
 
-    def _folded_name(self, contact_id: int) -> str:
-        contact = self.store.contact(contact_id)
+    def _contact_text(self, contact_id: int, contact: Contact | None) -> _ContactText | None:
         if contact is None:
-            return ""
-        known = self._names.get(contact_id)
-        if known is None or known[0] is not contact.name:
-            known = self._names[contact_id] = (contact.name, _fold(contact.name))
-        return known[1]
+            self._contacts.pop(contact_id, None)
+            return None
+        known = self._contacts[contact_id] = _ContactText(contact)
+        return known
 
     def _entry(self, conv_id: int, message_count: int) -> _Entry:
         entry = self._entries.get(conv_id)

@@ -339,3 +339,36 @@ async def test_a_note_mentions_agents_even_before_punctuation_and_is_never_sent(
     assert note.mentions == ["Ben", "Aiko"] and note.private
     await desk.flush_outbox()
     assert channels["wa"].sent == [] and desk.store.outbox() == []
+
+
+def canned_text(entries: int) -> str:
+    return "".join(f'[[replies]]\nshortcode = "r{i}"\ntitle = "Reply {i}"\nbody = "Hi {{contact.first_name}} #{i}"\n\n'
+                   for i in range(entries))
+
+
+def traced_lines(call) -> int:
+    """Python lines executed by `call()`: a count of work that does not depend on the machine's speed."""
+    import sys
+
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_loading_canned_replies_grows_linearly_with_the_file():
+    from frontdesk.desk.canned import parse_canned
+
+    small, large = canned_text(300), canned_text(1200)
+    work_small = traced_lines(lambda: parse_canned(small, "canned.toml"))
+    work_large = traced_lines(lambda: parse_canned(large, "canned.toml"))
+    assert work_large < 4.6 * work_small, (work_small, work_large)  # 4x the entries: 4x the work, not 16x

@@ -575,3 +575,102 @@ async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
             assert app.conversation_list.current_id == 2
             moved = time.monotonic() - started
     assert opened < 4.0 and moved < 2.0, (opened, moved)
+
+
+# ---- escape sequences in channel errors, on the real terminal ----------------------------------------------
+
+HOSTILE_GATEWAY = "<html>\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b]2;PWNED\x07 gateway</html>"
+
+
+def run_console_on_a_pty(argv: list[str], env: dict[str, str], until, timeout: float = 90.0) -> bytes:
+    """Run `argv` on a pseudo-terminal until `until(output so far)` holds, press q, and return
+    every byte the program wrote to its terminal (stdout and stderr are both the terminal)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))  # rows, columns
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    seen = bytearray()
+
+    def pump(seconds: float) -> None:
+        if select.select([master], [], [], seconds)[0]:
+            try:
+                seen.extend(os.read(master, 65536))
+            except OSError:  # the child closed the terminal
+                pass
+
+    try:
+        deadline = time.monotonic() + timeout
+        while not until(bytes(seen)):
+            assert proc.poll() is None and time.monotonic() < deadline, bytes(seen[-2000:]).decode("utf-8", "replace")
+            pump(0.05)
+        os.write(master, b"q")
+        while proc.poll() is None and time.monotonic() < deadline:
+            pump(0.05)
+        pump(0.2)
+        assert proc.poll() == 0, bytes(seen[-2000:]).decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return bytes(seen)
+
+
+def test_a_hostile_channel_error_never_reaches_the_consoles_terminal(tmp_path):
+    from fakes.server import Response
+
+    fake = tg.FakeTelegram()
+    fake.persistent["getUpdates"] = Response(200, HOSTILE_GATEWAY.encode(), {"Content-Type": "text/html"})
+    data = tmp_path / "data"
+    log_file = data / "logs" / "frontdesk.log"
+    with FakeServer(fake) as server:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[agent]\nname = "Aiko"\n\n[[channels]]\nname = "tg"\nbackend = "telegram"\n'
+                       f'base_url = "{server.url}"\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FRONTDESK_", "TEXTUAL"))}
+        env.update(FRONTDESK_SECRET_TG_TOKEN=tg.TOKEN, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+                   TERM="xterm-256color", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+
+        def refused_and_drawn(output: bytes) -> bool:
+            logged = log_file.exists() and "refused getUpdates" in log_file.read_text("utf-8", "replace")
+            header_drawn = "● tg".encode() in re.sub(rb"\x1b\[[0-9;:?<>=]*[ -/]*[@-~]", b"", output)  # colours removed
+            return fake.count("getUpdates") >= 1 and (logged or b"refused getUpdates" in output) and header_drawn
+
+        raw = run_console_on_a_pty([sys.executable, "-m", "frontdesk", "--config", str(cfg), "--data-dir", str(data)],
+                                   env, refused_and_drawn)
+    for leaked in (b"\x1b]52", b"\x9d52", b"ZWNobyBwd25lZA", b"PWNED", b"frontdesk: channel tg"):
+        assert leaked not in raw, leaked
+    written = log_file.read_text("utf-8")
+    assert "channel tg: Telegram refused getUpdates: <html> gateway</html>" in written
+    assert not FORBIDDEN.search(written.replace("\n", " ")) and "PWNED" not in written
+    assert log_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_headless_commands_print_a_hostile_channel_error_cleaned(tmp_path, monkeypatch, capsys):
+    from fakes.server import Response
+
+    from frontdesk import cli
+
+    fake = tg.FakeTelegram()
+    fake.persistent["getUpdates"] = Response(200, HOSTILE_GATEWAY.encode(), {"Content-Type": "text/html"})
+    fake.persistent["getMe"] = Response(200, HOSTILE_GATEWAY.encode(), {"Content-Type": "text/html"})
+    monkeypatch.setenv("FRONTDESK_SECRET_TG_TOKEN", tg.TOKEN)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    with FakeServer(fake) as server:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[[channels]]\nname = "tg"\nbackend = "telegram"\nbase_url = "{server.url}"\n')
+        given = ["--config", str(cfg), "--data-dir", str(tmp_path / "data")]
+        assert cli.main([*given, "sync", "--once"]) == cli.EXIT_FAILURE
+        assert cli.main([*given, "doctor"]) == cli.EXIT_FAILURE
+    out, err = capsys.readouterr()
+    assert "channel tg: Telegram refused getUpdates: <html> gateway</html>" in err
+    assert "channel tg:" in out
+    for leaked in ("\x1b", "\x07", "PWNED", "ZWNobyBwd25lZA"):
+        assert leaked not in out + err, leaked

@@ -15,7 +15,8 @@ def modules_after_import(statement: str) -> set[str]:
 @pytest.mark.parametrize(
     "module",
     ["frontdesk.model", "frontdesk.store", "frontdesk.desk", "frontdesk.backends.base",
-     "frontdesk.backends.registry", "frontdesk.backends.demo", "frontdesk.config", "frontdesk.credentials"],
+     "frontdesk.backends.registry", "frontdesk.backends.demo", "frontdesk.config", "frontdesk.credentials",
+     "frontdesk.logs"],
 )
 def test_core_does_not_import_textual(module):
     loaded = modules_after_import(f"import {module}")

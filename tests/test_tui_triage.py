@@ -145,6 +145,18 @@ async def test_incremental_search_shows_snippets_and_opens_the_conversation(desk
         assert (await desk.conversation(3)).unread == 0  # opened, so read
 
 
+async def test_search_by_an_email_address_opens_its_conversation(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"hanako@example.jp")
+        await wait_until(pilot, lambda: [m.conversation.id for m in app.screen.matches] == [2])
+        assert "hanako@example.jp" in screen_text(app) and "Nothing found" not in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, SearchScreen) and app.conversation_list.current_id == 2
+
+
 async def test_next_and_previous_open_and_mark_read(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
