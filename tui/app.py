@@ -327,6 +327,7 @@ class FrontdeskApp(App[None]):
         self._list_changed()
 
     def _show_list(self, conversations: list[Conversation]) -> None:
+        self.conversation_list.waiting_times = self.sort is Sort.WAITING
         self.conversation_list.set_conversations(conversations, sort_key(self.sort))
         self._list_changed()
 
