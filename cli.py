@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,7 @@ def is_user_error(exc: BaseException) -> bool:
 # ---- shared plumbing -----------------------------------------------------------------------
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config:
     from frontdesk import config
     from frontdesk.backends import registry
 
@@ -119,7 +119,14 @@ def load_config(args: argparse.Namespace) -> Config:
             return None
 
     path = Path(args.config).expanduser() if args.config else None
-    return config.load_config(path, backend_schemas=schema)
+    return config.load_config(path, backend_schemas=schema, themes=theme_names if check_theme else None)
+
+
+def theme_names() -> Collection[str]:
+    """The themes the console can show (Textual's built-in ones): `[ui] theme` must name one."""
+    from textual.theme import BUILTIN_THEMES
+
+    return BUILTIN_THEMES.keys()
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -237,6 +244,7 @@ def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: P
     """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
     from frontdesk.keymaps.loader import load_keymap
     from frontdesk.tui.app import FrontdeskApp
+    from frontdesk.tui.keys import is_key_name
 
     text = None
     if overrides and config_file is not None:
@@ -246,7 +254,7 @@ def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: P
             text = None
     source = str(config_file) if config_file is not None else "your config [ui.keys]"
     return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids(),
-                       overrides_source=source, overrides_text=text)
+                       overrides_source=source, overrides_text=text, valid_key=is_key_name)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -364,7 +372,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from frontdesk.backends import registry
 
     problems: list[str] = []
-    cfg = load_config(args)
+    cfg = load_config(args, check_theme=False)  # check_ui reports the theme among the other problems
     print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
     print(f"data:   {data_dir(args)}")
     _, broken = registry.load_all()
@@ -386,9 +394,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def check_ui(cfg: Config) -> list[str]:
-    """Problems with `[ui]`: a keymap that does not load (unknown id, clash) or a theme Textual lacks."""
-    from textual.theme import BUILTIN_THEMES
-
+    """Problems with `[ui]`: a keymap that does not load (unknown id, key name, clash) or an unknown theme."""
+    from frontdesk import config
     from frontdesk.keymaps.loader import KeymapError
 
     problems = []
@@ -398,9 +405,10 @@ def check_ui(cfg: Config) -> list[str]:
         problems.append(str(exc))
     else:
         print(f"ok: keymap {cfg.ui.keymap}" + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else ""))
-    if cfg.ui.theme not in BUILTIN_THEMES:
-        problems.append(f"{cfg.path}: [ui] theme {cfg.ui.theme!r} is not a Textual theme; choose one of: "
-                        f"{', '.join(sorted(BUILTIN_THEMES))}")
+    try:
+        config.load_config(cfg.path, themes=theme_names)  # the error the console would give, with its line
+    except config.ConfigError as exc:
+        problems.append(str(exc))
     return problems
 def check_canned(path: Path) -> list[str]:
     """Problems of the canned replies next to the config (none when the shipped examples are used)."""
