@@ -373,7 +373,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     problems: list[str] = []
     cfg = load_config(args, check_theme=False)  # check_ui reports the theme among the other problems
-    print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
+    print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found)'}")
+    if not cfg.path.exists():  # the console would refuse to start: doctor must not say "ok"
+        problems.append(f"no config at {cfg.path}; start one with an [agent] name and a [[channels]] block "
+                        "(README, Configuration and Channels), point --config or FRONTDESK_CONFIG at yours, "
+                        "or try `frontdesk demo`, which needs none")
     print(f"data:   {data_dir(args)}")
     _, broken = registry.load_all()
     problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]

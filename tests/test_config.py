@@ -367,3 +367,13 @@ def test_an_unknown_theme_names_its_line_and_the_closest_theme(tmp_path):
     assert load_config(write(tmp_path, '[ui]\nkeymap = "vim"\n'), themes=themes).ui.theme == "textual-dark"
     assert not asked  # no theme named: the console's themes are not even looked up
     assert load_config(write(tmp_path, '[ui]\ntheme = "nrod"\n')).ui.theme == "nrod"  # without themes: not checked
+
+
+def test_doctor_without_a_config_says_so_and_how_to_start_one(tmp_path, capsys):
+    from frontdesk import cli
+
+    missing = tmp_path / "nowhere" / "config.toml"
+    assert cli.main(["doctor", "--config", str(missing), "--data-dir", str(tmp_path / "data")]) == cli.EXIT_FAILURE
+    out = capsys.readouterr().out
+    assert f"problem: no config at {missing}; start one with an [agent] name and a [[channels]] block" in out
+    assert "`frontdesk demo`" in out and "ok: no problems found" not in out
