@@ -278,11 +278,12 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def demo_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir).expanduser()
+    """`demo-<seed>` in the data dir (--data-dir, FRONTDESK_DATA_DIR or the default), never the
+    data dir itself: simulated customers must not write into a real cache pointed at by
+    mistake, and each seed's world keeps its own workspace."""
     from frontdesk import config
 
-    return Path(config.data_dir(None)) / f"demo-{args.seed}"
+    return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -451,3 +451,20 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
         assert grown >= set(KINDS)
         assert sent.delivery is Delivery.READ and sent.external_id == f"line-out-{reply.id}"
         assert len(store.conversations()) == 60 and len(store.contacts()) == len(ws.contacts)
+
+
+def test_demo_keeps_its_workspace_in_demo_seed_under_the_data_dir(tmp_path, monkeypatch, capsys):
+    """--data-dir and FRONTDESK_DATA_DIR both name the data dir; the demo keeps to demo-<seed> in it."""
+    from frontdesk import cli
+
+    monkeypatch.setattr(cli, "run_console", lambda *args, **kwargs: None)
+    monkeypatch.setenv("FRONTDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    data = tmp_path / "data"
+    assert cli.main(["demo", "--quiet", "--data-dir", str(data)]) == 0
+    assert [p.name for p in data.iterdir()] == ["demo-1"]
+    assert f"Demo workspace kept in {data / 'demo-1'}" in capsys.readouterr().out
+    assert cli.main(["export", "--data-dir", str(data / "demo-1")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 60
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(data))
+    assert cli.main(["demo", "--quiet", "--seed", "2"]) == 0
+    assert sorted(p.name for p in data.iterdir()) == ["demo-1", "demo-2"]
