@@ -148,3 +148,29 @@ async def test_wide_screens_show_the_contact_panel_and_the_key_hides_it(desk, cl
         await settle(pilot)
         assert not app.contact_panel.display
         assert app.conversation_list.has_focus  # focus never stays on a hidden pane
+
+
+# ---- the footer shows only keys that work where the focus is ----------------------------------
+
+
+def footer_keys(app) -> dict[str, str]:
+    """What the footer shows: key -> description."""
+    from frontdesk.tui.widgets.key_footer import KeyFooter
+
+    return {key: description for key, _, _, description, _, _ in app.query_one(KeyFooter).shown_keys(app.screen)}
+
+
+async def test_the_composer_footer_shows_no_key_that_types_there(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert footer_keys(app).get("slash") == "Search"  # from the list, / searches
+        await pilot.press("r")
+        await settle(pilot)
+        shown = footer_keys(app)
+        assert "slash" not in shown and "Search" not in shown.values()
+        assert [key for key in shown if app.composer.check_consume_key(key, None)] == []
+        assert {"enter", "escape", "ctrl+t"} <= set(shown)
+        await pilot.press("slash", *"hi")
+        await settle(pilot)
+        assert app.composer.text == "/hi" and app.screen is app.screen_stack[0]

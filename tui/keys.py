@@ -17,7 +17,7 @@ _NAMED_KEYS = frozenset(key.value.rpartition("+")[2] for key in Keys if not key.
     # sent only under the kitty keyboard protocol (Textual lists them in a private module)
     "caps_lock", "scroll_lock", "num_lock", "print_screen", "pause", "menu",
 }
-_PUNCTUATION = frozenset({"slash", "backslash", "at", "minus", "plus", "underscore"})
+_PUNCTUATION = {"slash": "/", "backslash": "\\", "at": "@", "minus": "-", "plus": "+", "underscore": "_"}
 """Textual's names for keys whose Unicode names differ ("solidus"), which key_to_character misses."""
 
 CONTEXT_TITLES = {"app": "Anywhere", "list": "Conversation list", "thread": "Thread", "composer": "Composer"}
@@ -68,6 +68,11 @@ def live_bindings(app: FrontdeskApp) -> list[KeyBinding]:
             found.append(KeyBinding(context, binding.id, binding.action, binding.description or binding.id,
                                     binding.tooltip, keys, shown))
     return found
+
+
+def typed_character(key: str) -> str | None:
+    """The character a key types ("slash" types "/"), None for keys that type none ("ctrl+t", "enter")."""
+    return _PUNCTUATION.get(key) or key_to_character(key)
 
 
 def is_key_name(key: str) -> bool:
