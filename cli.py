@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,7 +132,7 @@ def is_user_error(exc: BaseException) -> bool:
 # ---- shared plumbing -----------------------------------------------------------------------
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config:
     from frontdesk import config
     from frontdesk.backends import registry
 
@@ -143,7 +143,14 @@ def load_config(args: argparse.Namespace) -> Config:
             return None
 
     path = Path(args.config).expanduser() if args.config else None
-    return config.load_config(path, backend_schemas=schema)
+    return config.load_config(path, backend_schemas=schema, themes=theme_names if check_theme else None)
+
+
+def theme_names() -> Collection[str]:
+    """The themes the console can show (Textual's built-in ones): `[ui] theme` must name one."""
+    from textual.theme import BUILTIN_THEMES
+
+    return BUILTIN_THEMES.keys()
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -264,6 +271,7 @@ def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: P
     """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
     from frontdesk.keymaps.loader import load_keymap
     from frontdesk.tui.app import FrontdeskApp
+    from frontdesk.tui.keys import is_key_name
 
     text = None
     if overrides and config_file is not None:
@@ -273,7 +281,7 @@ def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: P
             text = None
     source = str(config_file) if config_file is not None else "your config [ui.keys]"
     return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids(),
-                       overrides_source=source, overrides_text=text)
+                       overrides_source=source, overrides_text=text, valid_key=is_key_name)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -298,11 +306,12 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def demo_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir).expanduser()
+    """`demo-<seed>` in the data dir (--data-dir, FRONTDESK_DATA_DIR or the default), never the
+    data dir itself: simulated customers must not write into a real cache pointed at by
+    mistake, and each seed's world keeps its own workspace."""
     from frontdesk import config
 
-    return Path(config.data_dir(None)) / f"demo-{args.seed}"
+    return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -395,8 +404,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from frontdesk.backends import registry
 
     problems: list[str] = []
-    cfg = load_config(args)
-    print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found: no channels configured)'}")
+    cfg = load_config(args, check_theme=False)  # check_ui reports the theme among the other problems
+    print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found)'}")
+    if not cfg.path.exists():  # the console would refuse to start: doctor must not say "ok"
+        problems.append(f"no config at {cfg.path}; start one with an [agent] name and a [[channels]] block "
+                        "(README, Configuration and Channels), point --config or FRONTDESK_CONFIG at yours, "
+                        "or try `frontdesk demo`, which needs none")
     print(f"data:   {data_dir(args)}")
     print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
     _, broken = registry.load_all()
@@ -420,9 +433,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def check_ui(cfg: Config) -> list[str]:
-    """Problems with `[ui]`: a keymap that does not load (unknown id, clash) or a theme Textual lacks."""
-    from textual.theme import BUILTIN_THEMES
-
+    """Problems with `[ui]`: a keymap that does not load (unknown id, key name, clash) or an unknown theme."""
+    from frontdesk import config
     from frontdesk.keymaps.loader import KeymapError
 
     problems = []
@@ -432,9 +444,10 @@ def check_ui(cfg: Config) -> list[str]:
         problems.append(str(exc))
     else:
         print(f"ok: keymap {cfg.ui.keymap}" + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else ""))
-    if cfg.ui.theme not in BUILTIN_THEMES:
-        problems.append(f"{cfg.path}: [ui] theme {cfg.ui.theme!r} is not a Textual theme; choose one of: "
-                        f"{', '.join(sorted(BUILTIN_THEMES))}")
+    try:
+        config.load_config(cfg.path, themes=theme_names)  # the error the console would give, with its line
+    except config.ConfigError as exc:
+        problems.append(str(exc))
     return problems
 def check_canned(path: Path) -> list[str]:
     """Problems of the canned replies next to the config (none when the shipped examples are used)."""

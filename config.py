@@ -19,7 +19,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -170,11 +170,14 @@ class Config:
 # ---- loading -----------------------------------------------------------------------------------
 
 
-def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | None = None) -> Config:
+def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | None = None,
+                themes: Callable[[], Collection[str]] | None = None) -> Config:
     """Read and validate the config at `path` (default `config_path()`); a missing file is an empty config.
 
     `backend_schemas(backend)` returns that backend's `settings_schema` (None when unknown);
-    with it, a channel's unknown settings and wrongly typed ones are errors too.
+    with it, a channel's unknown settings and wrongly typed ones are errors too. `themes()`
+    returns the theme names the console knows (asked only when the file names a theme); with
+    it, an unknown `[ui] theme` is an error too.
     """
     path = Path(path).expanduser() if path is not None else config_path()
     shown = _shown(path)
@@ -196,7 +199,7 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
     except ValueError:  # an integer beyond Python's digit limit for int(): tomllib lets it escape
         line = next((n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0)
         raise ConfigError(f"{shown}:{line}: a number with thousands of digits; write a real value on that line") from None
-    return _Reader(shown, text, backend_schemas).config(path, raw)
+    return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
 def _shown(path: Path) -> str:
@@ -244,10 +247,12 @@ def _render(where: Where) -> str:
 class _Reader:
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
-    def __init__(self, shown: str, text: str, backend_schemas: SchemaLookup | None) -> None:
+    def __init__(self, shown: str, text: str, backend_schemas: SchemaLookup | None,
+                 themes: Callable[[], Collection[str]] | None = None) -> None:
         self.shown = shown
         self.places = _key_lines(text)
         self.backend_schemas = backend_schemas
+        self.themes = themes
 
     def fail(self, where: Where, problem: str) -> NoReturn:
         """Raise the one-line error for `where`: "file:line: key problem"."""
@@ -340,6 +345,11 @@ class _Reader:
         if keymap not in KEYMAPS:
             self.fail(("ui", "keymap"), f"must be one of {', '.join(map(json.dumps, KEYMAPS))} (got {_show(keymap)})")
         theme = self.typed(("ui", "theme"), raw.get("theme", DEFAULT_THEME), str)
+        if "theme" in raw and self.themes is not None:
+            known = sorted(self.themes())
+            if theme not in known:
+                self.fail(("ui", "theme"), f"{_show(theme)} is not a theme{_did_you_mean(theme, known)}; "
+                                           f"choose one of: {', '.join(known)}")
         keys = self.table(("ui", "keys"), raw.get("keys", {}))
         for binding, key in keys.items():
             self.typed(("ui", "keys", binding), key, str)

@@ -1129,6 +1129,11 @@ def _guess_language(text: str) -> str:
 
 # ---- the backend ------------------------------------------------------------------------------
 
+LIVE_INTERVAL = 120.0
+"""Mean seconds between one channel's unprompted customer messages: the six channels of the
+demo write about three a minute between them, a busy but human shift (at 12 s they wrote ~25
+a minute and the bell never stopped). Answers to the agent's replies come within seconds."""
+
 
 class DemoBackend(Backend):
     """One simulated channel of the demo world: live customers, receipts and answers.
@@ -1172,7 +1177,7 @@ class DemoBackend(Backend):
             raise ConfigError(f"channel {name!r}: setting 'kind' must be one of {', '.join(KINDS)}")
         self.seed = int(s.get("seed", 1))
         self.live = bool(s.get("live", True))
-        self.interval = float(s.get("interval", 12.0))
+        self.interval = float(s.get("interval", LIVE_INTERVAL))
         self.speed = float(s.get("speed", 1.0))
         self.world_size = int(s.get("conversations", 60))
         if self.interval <= 0 or self.speed <= 0:
@@ -1319,7 +1324,7 @@ def _parse_cursor(cursor: str | None) -> int:
         return 0
 
 
-def demo_channels(seed: int = 1, *, live: bool = True, interval: float = 12.0, speed: float = 1.0,
+def demo_channels(seed: int = 1, *, live: bool = True, interval: float = LIVE_INTERVAL, speed: float = 1.0,
                   conversations: int = 60, cursors: Mapping[str, str | None] | None = None) -> dict[str, DemoBackend]:
     """One DemoBackend per kind, each named after its kind as the generated workspace expects."""
     settings = {"seed": seed, "live": live, "interval": interval, "speed": speed, "conversations": conversations}

@@ -2,9 +2,10 @@
 
 A keymap maps binding ids to Textual key strings ("j,down"). A preset is laid over
 keymaps/default.toml, so ids a preset does not name keep their default key; the user's
-`[ui.keys]` are laid over that. Unknown ids and two ids on the same key in the same context
-are errors that name the file and the line. Imports no Textual: the CLI validates keymaps
-before it starts the console.
+`[ui.keys]` are laid over that. Unknown ids, key names Textual would never report and two
+ids on the same key in the same context are errors that name the file and the line. Imports
+no Textual: the caller passes the ids it defines and the test for key names
+(`frontdesk.tui.keys.is_key_name`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import difflib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -67,6 +68,7 @@ def load_keymap(
     *,
     overrides_source: str = "your config [ui.keys]",
     overrides_text: str | None = None,
+    valid_key: Callable[[str], bool] | None = None,
 ) -> dict[str, str]:
     """The keymap of `preset` with `overrides` applied on top: {binding id: "key,key"}.
 
@@ -75,7 +77,9 @@ def load_keymap(
     values are the context each id applies in ("app" applies everywhere), and only ids
     sharing a context may not share a key. Otherwise any shared key is a clash.
     `overrides_text`, the text of the file the overrides come from (the config), lets
-    errors name the line of an override in its `[ui.keys]` table.
+    errors name the line of an override in its `[ui.keys]` table. `valid_key(name)` says
+    whether a key name (after `key_name`) is one the console can receive; without it any
+    name passes.
     """
     contexts = dict(known_ids) if isinstance(known_ids, Mapping) else dict.fromkeys(known_ids, GLOBAL)
     keymap: dict[str, str] = {}
@@ -85,11 +89,11 @@ def load_keymap(
         text = _read_preset(name, source)
         for binding_id, keys in _bindings_table(text, source).items():
             origin = _Origin(source, binding_id, "bindings", text, layer)
-            keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+            keymap[binding_id] = _keys(binding_id, keys, origin, contexts, valid_key)
             origins[binding_id] = origin
     for binding_id, keys in (overrides or {}).items():
         origin = _Origin(overrides_source, binding_id, "ui.keys", overrides_text, 2)
-        keymap[binding_id] = _keys(binding_id, keys, origin, contexts)
+        keymap[binding_id] = _keys(binding_id, keys, origin, contexts, valid_key)
         origins[binding_id] = origin
     _check_clashes(keymap, origins, contexts)
     return keymap
@@ -140,7 +144,8 @@ def _line_of(text: str, binding_id: str, table: str) -> int | None:
     return None
 
 
-def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str, str]) -> str:
+def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str, str],
+          valid_key: Callable[[str], bool] | None = None) -> str:
     if binding_id not in contexts:
         hint = difflib.get_close_matches(binding_id, list(contexts), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"known ids: {', '.join(sorted(contexts))}"
@@ -149,7 +154,19 @@ def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str,
         keys = ",".join(keys)
     if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
         raise KeymapError(f'{origin}: {binding_id} must be a key string such as "ctrl+r" or "j,down"')
-    return ",".join(key_name(k) for k in keys.split(",") if k.strip())
+    written = [k.strip() for k in keys.split(",") if k.strip()]
+    for key in written:
+        if valid_key is not None and not valid_key(key):
+            raise KeymapError(f"{origin}: {binding_id} = {key!r}: {_unknown_key(key, valid_key)}")
+    return ",".join(key_name(k) for k in written)
+
+
+def _unknown_key(name: str, valid_key: Callable[[str], bool]) -> str:
+    """Why `name` is refused and how to write it instead."""
+    if valid_key(name.lower()):
+        return f"key names are lower case; write {name.lower()!r}"
+    return ("not a key the terminal can send; write optional modifiers (ctrl, shift, alt) and one key "
+            'joined by +, e.g. "ctrl+r", "shift+tab", "f5", "pageup", "?" or "R"')
 
 
 def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], contexts: Mapping[str, str]) -> None:

@@ -350,3 +350,30 @@ def test_hook_url_with_credentials_is_refused_without_echoing_them(tmp_path):
     assert "hunter2" not in message
     assert message.startswith(f"{path}:6: escalation.hooks[0].url carries a user name or password")
     assert "frontdesk creds set hook-helpdesk token" in message
+
+
+def test_an_unknown_theme_names_its_line_and_the_closest_theme(tmp_path):
+    asked = []
+
+    def themes():
+        asked.append(True)
+        return {"nord", "textual-dark", "ansi-dark"}
+
+    path = write(tmp_path, '[agent]\nname = "Aiko"\n\n[ui]\ntheme = "nrod"\n')
+    assert error(path, themes=themes) == (f'{path}:5: ui.theme "nrod" is not a theme (did you mean nord?); '
+                                          "choose one of: ansi-dark, nord, textual-dark")
+    assert load_config(write(tmp_path, '[ui]\ntheme = "nord"\n'), themes=themes).ui.theme == "nord"
+    asked.clear()
+    assert load_config(write(tmp_path, '[ui]\nkeymap = "vim"\n'), themes=themes).ui.theme == "textual-dark"
+    assert not asked  # no theme named: the console's themes are not even looked up
+    assert load_config(write(tmp_path, '[ui]\ntheme = "nrod"\n')).ui.theme == "nrod"  # without themes: not checked
+
+
+def test_doctor_without_a_config_says_so_and_how_to_start_one(tmp_path, capsys):
+    from frontdesk import cli
+
+    missing = tmp_path / "nowhere" / "config.toml"
+    assert cli.main(["doctor", "--config", str(missing), "--data-dir", str(tmp_path / "data")]) == cli.EXIT_FAILURE
+    out = capsys.readouterr().out
+    assert f"problem: no config at {missing}; start one with an [agent] name and a [[channels]] block" in out
+    assert "`frontdesk demo`" in out and "ok: no problems found" not in out

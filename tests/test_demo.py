@@ -451,3 +451,55 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
         assert grown >= set(KINDS)
         assert sent.delivery is Delivery.READ and sent.external_id == f"line-out-{reply.id}"
         assert len(store.conversations()) == 60 and len(store.contacts()) == len(ws.contacts)
+
+
+def test_demo_keeps_its_workspace_in_demo_seed_under_the_data_dir(tmp_path, monkeypatch, capsys):
+    """--data-dir and FRONTDESK_DATA_DIR both name the data dir; the demo keeps to demo-<seed> in it."""
+    from frontdesk import cli
+
+    monkeypatch.setattr(cli, "run_console", lambda *args, **kwargs: None)
+    monkeypatch.setenv("FRONTDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    data = tmp_path / "data"
+    assert cli.main(["demo", "--quiet", "--data-dir", str(data)]) == 0
+    assert [p.name for p in data.iterdir()] == ["demo-1"]
+    assert f"Demo workspace kept in {data / 'demo-1'}" in capsys.readouterr().out
+    assert cli.main(["export", "--data-dir", str(data / "demo-1")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 60
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(data))
+    assert cli.main(["demo", "--quiet", "--seed", "2"]) == 0
+    assert sorted(p.name for p in data.iterdir()) == ["demo-1", "demo-2"]
+
+
+async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
+    """The whole demo workspace, on a simulated clock: a few unprompted customer messages a
+    minute, with uneven gaps, not one every few seconds (which rang the bell nonstop)."""
+    clocks: dict[str, float] = {}
+    arrivals: list[float] = []
+
+    class Sink:
+        async def ingest(self, channel, events, cursor=None):
+            arrivals.extend(clocks[channel] for e in events if isinstance(e, Inbound))
+
+    def simulated(backend):
+        async def sleep(seconds):  # time passes for this channel only; nothing really waits
+            clocks[backend.name] += seconds
+            await asyncio.sleep(0)
+        return sleep
+
+    channels = demo_channels(seed=1)
+    for name, backend in channels.items():
+        clocks[name] = 0.0
+        backend._sleep = simulated(backend)
+    tasks = [asyncio.create_task(backend.run(Sink())) for backend in channels.values()]
+    try:
+        while min(clocks.values()) < 3600:  # an hour of the shift on every channel
+            await asyncio.sleep(0)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    per_minute = sum(1 for at in arrivals if at <= 3600) / 60
+    assert 2 <= per_minute <= 5, per_minute
+    gaps = sorted(b - a for a, b in zip(sorted(arrivals), sorted(arrivals)[1:]))
+    assert gaps[len(gaps) // 2] >= 8  # the typical pause between two customers, workspace-wide
+    assert gaps[-1] >= 4 * gaps[len(gaps) // 2]  # and lulls: not a metronome

@@ -399,8 +399,10 @@ KNOWN_IDS = {binding: "app" for binding in tomllib.loads(
        st.dictionaries(st.one_of(st.sampled_from(sorted(KNOWN_IDS)), st.text(max_size=10)),
                        st.one_of(st.text(max_size=10), st.lists(st.text(max_size=5), max_size=3), json_values), max_size=4))
 def test_keymap_loader_raises_only_keymap_error(preset, overrides):
+    from frontdesk.tui.keys import is_key_name
+
     try:
-        keymap = load_keymap(preset, overrides, KNOWN_IDS)
+        keymap = load_keymap(preset, overrides, KNOWN_IDS, valid_key=is_key_name)
     except KeymapError as exc:
         assert str(exc)
         return

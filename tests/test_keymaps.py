@@ -207,7 +207,75 @@ def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
     assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
     out = capsys.readouterr().out
     assert f"problem: {config}:6: key 'ctrl+n' of 'note' is already bound to 'cursor-down' (keymaps/emacs.toml:" in out
-    assert "theme 'textual-ansi' is not a Textual theme; choose one of: ansi-dark" in out
+    assert f'problem: {config}:3: ui.theme "textual-ansi" is not a theme (did you mean textual-dark?); choose one of: ansi-dark' in out
     config.write_text('[ui]\nkeymap = "vim"\ntheme = "ansi-dark"\n')
     assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 0
     assert "ok: keymap vim" in capsys.readouterr().out
+
+
+# ---- key names and themes a console could never use --------------------------------------
+
+
+def test_a_key_name_textual_never_reports_names_the_line_the_key_and_the_fix(tmp_path):
+    from frontdesk.cli import resolve_keymap
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nnote = "N,ctrl+shift+banana"\n')
+    with pytest.raises(KeymapError) as info:
+        resolve_keymap("vim", {"reply": "R", "note": "N,ctrl+shift+banana"}, config)
+    message = str(info.value)
+    assert message.startswith(f"{config}:6: note = 'ctrl+shift+banana': not a key the terminal can send; ")
+    assert '"ctrl+r", "shift+tab", "f5"' in message
+    with pytest.raises(KeymapError, match=r":5: reply = 'Enter': key names are lower case; write 'enter'"):
+        resolve_keymap("vim", {"reply": "Enter"}, config)
+
+
+@pytest.mark.parametrize("key", ["ctrl+r", "shift+tab", "f5", "pageup", "?", "question_mark", "slash", "/", "R",
+                                 "ctrl+shift+up", "alt+x", "é", "🍌", "space", "escape", "ctrl+j", "menu"])
+def test_key_names_textual_reports_are_accepted(key):
+    from frontdesk.tui.keys import is_key_name
+
+    assert is_key_name(key)
+
+
+@pytest.mark.parametrize("key", ["ctrl+shift+banana", "banana", "Enter", "pgup", "ctrl+", "ctrl+ctrl+a",
+                                 "hyperspace+a", "f99", ""])
+def test_key_names_textual_never_reports_are_refused(key):
+    from frontdesk.tui.keys import is_key_name
+
+    assert not is_key_name(key)
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_shipped_presets_use_only_key_names_textual_reports(preset):
+    from frontdesk.cli import resolve_keymap
+
+    assert resolve_keymap(preset, None)
+
+
+def test_an_unknown_theme_stops_the_console_with_the_config_line(tmp_path, capsys, monkeypatch):
+    from frontdesk import cli
+
+    def started(*args, **kwargs):
+        raise AssertionError("the console started")
+
+    monkeypatch.setattr(cli, "run_console", started)
+    config = tmp_path / "config.toml"
+    config.write_text('[agent]\nname = "Aiko"\n\n[ui]\ntheme = "nrod"\n')
+    for command in (["demo"], []):  # the demo takes [ui] from the config too
+        assert cli.main([*command, "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f'frontdesk: {config}:5: ui.theme "nrod" is not a theme (did you mean nord?); '
+                              "choose one of: ansi-dark, ansi-light,"), err
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+def test_doctor_names_a_bad_key_name_and_passes_a_good_theme(tmp_path, capsys):
+    from frontdesk import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\ntheme = "nord"\n\n[ui.keys]\nnote = "ctrl+shift+banana"\n')
+    assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
+    out = capsys.readouterr().out
+    assert f"problem: {config}:5: note = 'ctrl+shift+banana': not a key the terminal can send" in out
+    assert "theme" not in out

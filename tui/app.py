@@ -84,6 +84,11 @@ pause before a terminal starts repeating a held key."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
+CONTACT_PANEL_MIN_WIDTH = 110
+"""Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
+thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
+SHORT_SCREEN = 30
+"""Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
 @dataclass
@@ -112,6 +117,7 @@ class FrontdeskApp(App[None]):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_SCREEN, "-tall")]
     TITLE = "frontdesk"
     COMMANDS = App.COMMANDS | {BindingCommands}
 
@@ -148,6 +154,8 @@ class FrontdeskApp(App[None]):
         Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
         Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
         Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
+        Binding("C", "toggle_contact", "Contact panel", show=False, id="toggle-contact",
+                tooltip="Show or hide the contact panel (hidden when narrow)"),
         Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again (or re-run failed escalation hooks)"),
         Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
@@ -213,6 +221,7 @@ class FrontdeskApp(App[None]):
         self._draft_for: int | None = None  # the conversation the composer writes for
         self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
         self._reading: int | None = None  # the conversation the agent opened (Enter …) while it is shown
+        self._contact_choice: dict[bool, bool] = {}  # narrow? -> shown, as the agent chose with toggle-contact
 
     @classmethod
     def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
@@ -282,6 +291,7 @@ class FrontdeskApp(App[None]):
         self.thread.retry_key = self._key_for("retry-delivery")
         self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
+        self._arrange_contact()
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
         self.query_one(HookStatus).retry_key = self.thread.retry_key
@@ -335,6 +345,7 @@ class FrontdeskApp(App[None]):
         self._list_changed()
 
     def _show_list(self, conversations: list[Conversation]) -> None:
+        self.conversation_list.waiting_times = self.sort is Sort.WAITING
         self.conversation_list.set_conversations(conversations, sort_key(self.sort))
         self._list_changed()
 
@@ -621,6 +632,30 @@ class FrontdeskApp(App[None]):
     def on_resize(self) -> None:
         if self.is_mounted:
             self.call_after_refresh(self._update_header)
+            self.call_after_refresh(self._arrange_contact)  # App's own handler records the new size after this one
+
+    @property
+    def _narrow(self) -> bool:
+        return self.size.width < CONTACT_PANEL_MIN_WIDTH
+
+    def _arrange_contact(self) -> None:
+        """Show the contact panel as chosen for this width (by default: hidden when narrow); the
+        thread's border names the key that shows it while it is hidden."""
+        panel = self.contact_panel
+        shown = self._contact_choice.get(self._narrow, not self._narrow)
+        if panel.display != shown:
+            if not shown and panel.has_focus_within:
+                self.conversation_list.focus()
+            panel.display = shown
+        self.thread.border_subtitle = None if shown else f"{self._key_for('toggle-contact')} contact"
+
+    def action_toggle_contact(self) -> None:
+        self._contact_choice[self._narrow] = not self.contact_panel.display
+        self._arrange_contact()
+
+    def _show_contact(self) -> None:
+        if not self.contact_panel.display:
+            self.action_toggle_contact()
 
     def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
         header = Text(" ")
@@ -1166,6 +1201,8 @@ class FrontdeskApp(App[None]):
             self.show_highlighted()
 
     def _focus_other_conversations(self) -> None:
+        if self.contact_panel.others:
+            self._show_contact()  # hidden on a narrow screen: the list to pick from must be seen
         if self._shown_contact() is not None and not self.contact_panel.focus_others():
             self.notify("This contact has no other conversations.", severity="warning")
 

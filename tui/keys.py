@@ -6,9 +6,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.keys import Keys, key_to_character
 
 if TYPE_CHECKING:
     from frontdesk.tui.app import FrontdeskApp
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+"""The modifiers Textual puts before a key name ("ctrl+shift+up")."""
+_NAMED_KEYS = frozenset(key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")) | {
+    # sent only under the kitty keyboard protocol (Textual lists them in a private module)
+    "caps_lock", "scroll_lock", "num_lock", "print_screen", "pause", "menu",
+}
+_PUNCTUATION = {"slash": "/", "backslash": "\\", "at": "@", "minus": "-", "plus": "+", "underscore": "_"}
+"""Textual's names for keys whose Unicode names differ ("solidus"), which key_to_character misses."""
 
 CONTEXT_TITLES = {"app": "Anywhere", "list": "Conversation list", "thread": "Thread", "composer": "Composer"}
 """How the help screen names each context; a context not listed is shown by its own name."""
@@ -58,3 +68,24 @@ def live_bindings(app: FrontdeskApp) -> list[KeyBinding]:
             found.append(KeyBinding(context, binding.id, binding.action, binding.description or binding.id,
                                     binding.tooltip, keys, shown))
     return found
+
+
+def typed_character(key: str) -> str | None:
+    """The character a key types ("slash" types "/"), None for keys that type none ("ctrl+t", "enter")."""
+    return _PUNCTUATION.get(key) or key_to_character(key)
+
+
+def is_key_name(key: str) -> bool:
+    """True when `key`, as written in a keymap, is a key Textual can report: modifiers, then a
+    named key, a character, or the name of a keyboard's punctuation ("ctrl+r", "shift+tab",
+    "f5", "?", "question_mark", "R"). "ctrl+shift+banana" is not one, though U+1F34C is named
+    BANANA: a name must stand for a key on a keyboard."""
+    *modifiers, base = key.split("+")
+    if len(set(modifiers)) != len(modifiers) or not MODIFIERS.issuperset(modifiers):
+        return False
+    if base in _NAMED_KEYS or base in _PUNCTUATION:
+        return True
+    if len(base) == 1:
+        return base.isprintable()
+    character = key_to_character(base)
+    return character is not None and character.isascii() and character.isprintable()

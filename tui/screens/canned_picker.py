@@ -59,6 +59,9 @@ class CannedPicker(ModalScreen[CannedReply | None]):
         #canned-options { height: auto; max-height: 12; border: none; padding: 0; }
         #canned-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
         #canned-source { color: $text-muted; margin-top: 1; }
+        &.-short #canned-dialog { max-height: 100%; }
+        &.-short #canned-options { max-height: 7; }
+        &.-short #canned-preview { max-height: 4; }
     }
     """
 

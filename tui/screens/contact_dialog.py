@@ -50,6 +50,10 @@ class ContactDialog(ModalScreen[ContactEdit | None]):
         & #contact-error { color: $error; text-style: bold; height: auto; margin-top: 1; }
         & #contact-buttons { height: auto; align-horizontal: right; margin-top: 1; }
         & #contact-buttons > Button { margin-left: 2; }
+        &.-short #contact-box { padding: 0 1; max-height: 100%; }
+        &.-short #contact-notes { height: 5; }
+        &.-short #contact-attributes { height: 4; }
+        &.-short Label { margin-top: 0; }
     }
     """
 

@@ -49,6 +49,8 @@ class EscalateDialog(ModalScreen[Escalation | None]):
         & #escalate-hooks { color: $text-muted; height: auto; margin-top: 1; }
         & #escalate-buttons { height: auto; align-horizontal: right; margin-top: 1; }
         & #escalate-buttons > Button { margin-left: 2; }
+        &.-short #escalate-box { padding: 0 1; }
+        &.-short #escalate-fields { grid-gutter: 0 1; }
     }
     """
 

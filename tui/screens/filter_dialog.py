@@ -30,7 +30,7 @@ class FilterDialog(ModalScreen[Filters | None]):
     DEFAULT_CSS = """
     FilterDialog { align: center middle; }
     FilterDialog > Vertical {
-        width: 90; height: auto; max-height: 90%;
+        width: 90; max-width: 100%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     FilterDialog Horizontal { height: auto; }

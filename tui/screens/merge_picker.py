@@ -43,6 +43,7 @@ class MergePicker(ModalScreen[Contact | None]):
         align: center middle;
         & > #merge-box {
             width: 84;
+            max-width: 100%;
             height: 22;
             border: thick $accent 70%;
             background: $surface;

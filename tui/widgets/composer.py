@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from frontdesk.desk.limits import WindowState
+from frontdesk.tui.keys import typed_character
 from frontdesk.tui.safe import clean_line
 
 Mode = Literal["reply", "note"]
@@ -111,6 +112,11 @@ class Composer(TextArea):
         self.length_of: Callable[[str], object | None] = lambda text: None
         """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
         self._apply_mode()
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        # Textual finds no character for "slash" and a few other keys, so the app's `/ Search`
+        # was offered in the footer here although / types a slash
+        return super().check_consume_key(key, character if character is not None else typed_character(key))
 
     def set_mode(self, mode: Mode, channel: str | None = None) -> None:
         """Switch between a reply (via `channel`) and an internal note."""

@@ -105,6 +105,9 @@ class ConversationList(ScrollView, can_focus=True):
         self._keys: list[tuple] | None = None  # the sort key of each row, as placed (see _order)
         self._key_of: dict[int, tuple] = {}
         self.empty_text = "No conversations in this view."
+        self.waiting_times = False
+        """True: rows show how long the customer has waited for an answer (— when answered),
+        as in the longest-waiting sort; False: how long ago the last activity was."""
         self._rows: LRU[tuple, tuple[Line, Line]] = LRU(1024)
 
     # ---- data --------------------------------------------------------------------------
@@ -299,7 +302,7 @@ class ConversationList(ScrollView, can_focus=True):
         conv = self.conversations[index]
         is_cursor = index == self.cursor
         name = self.contact_name(conv.contact_id)
-        when = age(conv.last_activity_at, self.clock())
+        when = self._age_shown(conv)
         revision = (
             name, conv.unread, conv.preview, conv.subject, conv.status, conv.assignee, conv.priority,
             conv.channel, when, self.has_focus,
@@ -316,6 +319,11 @@ class ConversationList(ScrollView, can_focus=True):
         first, second = (keep(Segment.apply_style(text.render(console), base)) for text in lines)
         self._rows.put(key, (first, second))
         return first, second
+
+    def _age_shown(self, conv: Conversation) -> str:
+        if not self.waiting_times:
+            return age(conv.last_activity_at, self.clock())
+        return age(conv.waiting_since, self.clock()) if conv.waiting_since is not None else "—"
 
     def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
         part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731
