@@ -408,7 +408,7 @@ class Store:
 
     def _problem(self, line: str) -> None:
         if line not in self.problems:
-            log.warning("%s", line)
+            log.warning("cache damaged: %s", line)
             self.problems.append(line)
 
     def _load_file(self, relpath: str) -> dict[str, Any]:
@@ -456,7 +456,9 @@ class Store:
                 self._problem(f"{self.root / relpath} is missing: conversation {conv.id} says it has {conv.message_count} "
                               "messages; restore the file from a backup, or run `frontdesk doctor --repair` to count "
                               "what is left and forget their dedup entries (a channel may then deliver them again)")
-        orphans = sorted(have - conversations.keys())
+        named = {i for i in have - conversations.keys()  # already reported as a damaged record
+                 if str(i) in self._damaged.get(f"conversations/{i // BUCKET_SIZE:04d}.json", ())}
+        orphans = sorted(have - conversations.keys() - named)
         if orphans:
             listed = ", ".join(f"messages/{i}.json" for i in orphans[:5]) + (", …" if len(orphans) > 5 else "")
             self._problem(f"{len(orphans)} message file(s) in {self.root} have no conversation record ({listed}): "
@@ -823,3 +825,101 @@ class Store:
             self._journal.reset(tmp_dir)
         self._overlay = {}
         self._checkpoint_at = CHECKPOINT_BYTES
+
+    # ---- checking and repairing ------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Read everything (every contact bucket, every message file) and compare each
+        conversation's count with its messages; returns every problem found so far."""
+        self._all_contacts()
+        for conv in list(self._conversations.values()):
+            held = len(self._partition(conv.id))
+            if conv.message_count != held and f"messages/{conv.id}.json" not in self._damaged:
+                self._problem(f"conversation {conv.id} says it has {conv.message_count} messages, "
+                              f"{self.root / f'messages/{conv.id}.json'} holds {held}; `frontdesk doctor --repair` recounts")
+        return self.problems
+
+    def repair(self) -> tuple[list[str], list[str]]:
+        """Rebuild what can be rebuilt after damage: rewrite damaged files with what could be
+        read, recount messages, rebuild the dedup index from the messages. Returns (what was
+        done, what could not be), one line each. The writer only; copies of damaged files
+        stay in quarantine/."""
+        if self.readonly:
+            raise StoreError("this cache was opened read-only")
+        self.verify()
+        self.checkpoint()  # the files then hold everything: the repair works on them alone
+        done, left = self._rewrite_damaged_files()
+        self._partitions.clear()
+        self._xids = {}
+        with self._commit_lock.hold(exclusive=False):
+            self._load_index()
+        with self.batch():
+            for conv in self.conversations():
+                held = len(self._partition(conv.id))
+                if conv.message_count != held:
+                    done.append(f"conversation {conv.id}: message count {conv.message_count} -> {held}")
+                    conv.message_count = held
+                    self.put_conversation(conv)
+        self.checkpoint()
+        done += self._rebuild_dedup()
+        orphans = self._orphan_partitions()
+        left += [f"{self.root / f'messages/{i}.json'}: its conversation record is lost, so its "
+                 f"{len(self._partition(i))} message(s) are not shown; restore the conversation's file from a backup"
+                 for i in orphans]
+        return done, left
+
+    def _rewrite_damaged_files(self) -> tuple[list[str], list[str]]:
+        done: list[str] = []
+        left: list[str] = []
+        with self._commit_lock.hold(exclusive=True):
+            for relpath, keys in sorted(self._damaged.items()):
+                path = self.root / relpath
+                if not path.exists():
+                    left.append(f"{path} is missing: what it held is lost; restore it from a backup if you have one")
+                    continue
+                data, _ = read_tables(path)
+                data = data or {}
+                for rows in data.values():
+                    for key in keys - {""}:
+                        rows.pop(key, None)
+                atomic_write(path, encode(data))
+                kept = sum(len(rows) for rows in data.values())
+                done.append(f"rewrote {path} with the {kept} record(s) that could be read"
+                            + (f" (the damaged file is in {self._set_aside[relpath]})" if relpath in self._set_aside else ""))
+        self._damaged = {}
+        return done, left
+
+    def _orphan_partitions(self) -> list[int]:
+        names = [entry.name for entry in os.scandir(self.root / "messages")] if (self.root / "messages").is_dir() else []
+        have = {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
+        return sorted(have - self._conversations.keys())
+
+    def _rebuild_dedup(self) -> list[str]:
+        """Every dedup entry whose message exists, plus one for every stored message with an
+        external id; written whole, log by log (caller has checkpointed)."""
+        segments: list[dict[str, tuple[int, int]]] = [dict(self._xid_segment(n)) for n in range(DEDUP_SEGMENTS)]
+        dropped = added = 0
+        for segment in segments:
+            for key, (conv_id, message_id) in list(segment.items()):
+                if message_id not in self._partition(conv_id):
+                    del segment[key]
+                    dropped += 1
+        for conv in self.conversations():
+            for message in self._partition(conv.id).values():
+                if message.external_id:
+                    key = _xid_key(conv.channel, message.external_id)
+                    segment = segments[_dedup_segment(key)]
+                    if key not in segment:
+                        segment[key] = (conv.id, message.id)
+                        added += 1
+        if not dropped and not added:
+            return []
+        with self._commit_lock.hold(exclusive=True):
+            for n, entries in enumerate(segments):
+                tmp = self.root / TMP_DIR / "dedup.new"
+                write_durable(tmp, xid_lines(entries))
+                os.replace(tmp, self.root / _dedup_relpath(n))
+            fsync_dir(self.root / DEDUP_DIR)
+        self._xids = {}
+        return [f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
+                f"(a channel may deliver them again), {added} added for stored messages"]

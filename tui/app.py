@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -172,8 +172,11 @@ class FrontdeskApp(App[None]):
         local_tz: tzinfo | None = None,
         canned: CannedLibrary | Path | None = None,
         downloads_dir: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.notices = list(notices)
+        """Problems found before the console started (a damaged cache), shown when it opens."""
         self.terminal = terminal or TerminalOutput(self.bell)
         """Where the bell and escape sequences go (tests pass a recorder)."""
         if terminal is None:
@@ -279,6 +282,8 @@ class FrontdeskApp(App[None]):
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
         self.conversation_list.focus()
+        for notice in self.notices:
+            self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
         self.call_after_refresh(self.notifier.update_title)  # counts the whole cache: after the first frame
