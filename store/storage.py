@@ -381,16 +381,24 @@ def empty_scratch(path: Path) -> None:
 # ---- dedup logs: (channel, external id) -> (conversation id, message id), append-only ----------
 
 
-def read_xid_log(path: Path) -> dict[str, tuple[int, int]]:
+def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, int]]:
     """Every entry of the log (a later line wins); a torn or damaged line is skipped.
 
     Lines are JSON arrays `[key, conversation id, message id]`. Every entry the last
     checkpoint did not make durable is also in the journal, so skipping one loses nothing.
+    With `tighten`, a log readable by others is made 0600.
     """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return {}
+    try:
+        info = os.fstat(fd)
+        if tighten and info.st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        raw = _read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
     end = raw.rfind(b"\n")
     if end < 0:
         return {}

@@ -605,7 +605,7 @@ class Store:
         if index is None:
             relpath = _dedup_relpath(segment)
             with _no_gc():
-                index = read_xid_log(self.root / relpath)
+                index = read_xid_log(self.root / relpath, tighten=not self.readonly)
                 for changes in (self._overlay, self._pending):
                     for key, value in changes.get(relpath, {}).get("xid", {}).items():
                         index[key] = (value[0], value[1])

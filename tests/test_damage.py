@@ -321,3 +321,117 @@ def test_doctor_reads_every_file_and_repair_fixes_what_it_can(checkpointed):
     assert "repaired: conversation 3: message count 10 -> 0" in repair.stdout, repair.stdout + repair.stderr
     again = run("doctor", data=checkpointed)
     assert f"ok: cache {checkpointed}" in again.stdout, again.stdout
+
+
+# ---- a full disk --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MB file system (tmpfs), so the disk fills as it would in the field."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def free_bytes(path: Path) -> int:
+    info = os.statvfs(path)
+    return info.f_bavail * info.f_frsize
+
+
+def leave_free(mount: Path, keep: int) -> Path:
+    """Fill the disk but `keep` bytes with one file."""
+    filler = mount / "filler"
+    with filler.open("ab") as f:
+        f.write(b"\0" * max(0, free_bytes(mount) - keep))
+    return filler
+
+
+def scratch_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in (root / "tmp").iterdir())
+
+
+def test_a_failed_checkpoint_gives_its_scratch_space_back_then_and_at_start(small_disk):
+    root = small_disk / "data"
+    with Store.open(root) as store:
+        fill(store)
+    store = Store.open(root)
+    with store.batch():  # 1 MB in the journal; the checkpoint must rewrite the five message files
+        for conv in store.conversations():
+            store.put_message(Message(store.new_id("message"), conv.id, Direction.IN, "x" * 200_000, created_at=T0))
+    leave_free(small_disk, 500_000)
+    store.close()  # its checkpoint fails half-way: the journal keeps every change
+    assert scratch_bytes(root) == 0
+    assert free_bytes(small_disk) >= 400_000
+
+    (root / "tmp" / "0.json").write_bytes(b"y" * 300_000)  # what a checkpoint killed half-way leaves
+    with Store.open(root) as store:
+        assert scratch_bytes(root) == 0
+        assert sum(len(m.body) for c in store.conversations() for m in store.messages(c.id)) >= 1_000_000
+
+
+async def test_a_batch_larger_than_the_free_space_is_split(small_disk):
+    from frontdesk.desk import Desk
+    from frontdesk.model import ContactRef, Inbound
+
+    root = small_disk / "data"
+    events = [Inbound(f"e{n}", f"+{n % 4}", ContactRef(f"+{n % 4}"), f"{n} " + "z" * 20_000, created_at=T0)
+              for n in range(20)]
+    with Store.open(root) as store:
+        filler = leave_free(small_disk, 300_000)
+        desk = Desk(store, {}, agent="a")
+        with pytest.raises(StoreError) as failed:  # the whole batch cannot fit: what fits is kept
+            await desk.ingest("sms", events, cursor="20")
+        assert failed.value.disk_full
+        kept = {m.external_id for c in store.conversations() for m in store.messages(c.id)}
+        assert len(kept) >= 8 and store.cursor("sms") is None
+        filler.unlink()
+        await desk.ingest("sms", events, cursor="20")  # the channel's retry once space is back
+        assert sorted(m.external_id for c in store.conversations() for m in store.messages(c.id)) == sorted(
+            f"e{n}" for n in range(20))
+        assert store.cursor("sms") == "20"
+
+
+# ---- a read-only data dir, loose modes ---------------------------------------------------------------
+
+
+def test_a_read_only_data_dir_is_named_and_export_still_reads(small_disk, tmp_path):
+    root = small_disk / "data"
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+    (root / "commit.lock").unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    export = run("export", data=root)
+    assert export.returncode == 0, export.stderr
+    assert len(export.stdout.splitlines()) == 2
+    (tmp_path / "config.toml").write_text('[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n')
+    sync = run("sync", "--once", data=root, config=tmp_path / "config.toml")
+    assert sync.returncode != 0
+    [line] = sync.stderr.splitlines()
+    assert line.startswith(f"frontdesk: read-only data dir {root}: cannot write writer.lock")
+
+
+def test_files_left_readable_by_others_are_tightened(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+    (root / "tmp" / "0.json").write_bytes(b"{}")
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)
+    with Store.open(root) as store:
+        store.messages(1)
+        store.contacts()
+        with store.batch():
+            store.index_external("sms", "new", 1, 1)
+    loose = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and stat.S_IMODE(p.stat().st_mode) != 0o600]
+    # every file the session opened was tightened; the others (a thread not read, dedup logs not
+    # asked) wait for their first read, behind directories that were made 0700 at the start
+    assert [p for p in loose if not p.startswith("dedup/")] == ["messages/2.json"]
+    assert len(loose) < len(list(root.glob("dedup/*"))) + 1 and all(stat.S_IMODE(d.stat().st_mode) == 0o700 for d in [root, *root.iterdir()] if d.is_dir())
