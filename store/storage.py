@@ -342,10 +342,10 @@ def apply_renames(root: Path, renames: list[tuple[str, str]]) -> None:
 def recover(root: Path) -> bool:
     """Finish a schema-1 commit a kill interrupted, drop temp files. Caller holds the writer lock.
 
-    The checkpoint's scratch files (`tmp/N.json`) are emptied but kept: a checkpoint that
-    failed (disk full) or was killed leaves them full, and their space is what a full disk
-    needs back; the next checkpoint overwrites them (see `swap_in`). Returns True when an
-    interrupted commit was completed.
+    The checkpoint's scratch files (`tmp/N.json`) are kept for the next checkpoint to
+    overwrite (see `swap_in`); when the disk is short of space they are emptied, since a
+    checkpoint that failed on a full disk (or was killed) leaves them full and their space
+    is what the disk needs back. Returns True when an interrupted commit was completed.
     """
     manifest = root / MANIFEST
     finished = False
@@ -358,12 +358,27 @@ def recover(root: Path) -> bool:
         manifest.unlink(missing_ok=True)
         tmp_dir = root / TMP_DIR
         if tmp_dir.exists():
-            for leftover in tmp_dir.iterdir():
-                if leftover.suffix == ".json" and leftover.stem.isdigit():
-                    empty_scratch(leftover)
-                else:
+            short = short_of_space(root)
+            for entry in os.scandir(tmp_dir):
+                leftover = Path(entry.path)
+                if not (leftover.suffix == ".json" and leftover.stem.isdigit()):
                     leftover.unlink()
+                elif short:
+                    empty_scratch(leftover)
+                elif entry.stat().st_mode & 0o777 != FILE_MODE:  # a restored backup's
+                    os.chmod(leftover, FILE_MODE)
     return finished
+
+
+LOW_SPACE_BYTES = 64 << 20
+
+
+def short_of_space(root: Path) -> bool:
+    """Whether the file system of `root` has less than 64 MB or 5% of its size free (emptying
+    the scratch files at every start would slow every start for space nobody needs)."""
+    info = os.statvfs(root)
+    free = info.f_bavail * info.f_frsize
+    return free < LOW_SPACE_BYTES or free < info.f_blocks * info.f_frsize // 20
 
 
 def empty_scratch(path: Path) -> None:
