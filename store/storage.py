@@ -360,13 +360,12 @@ def recover(root: Path) -> bool:
         if tmp_dir.exists():
             short = short_of_space(root)
             for entry in os.scandir(tmp_dir):
-                leftover = Path(entry.path)
-                if not (leftover.suffix == ".json" and leftover.stem.isdigit()):
-                    leftover.unlink()
+                if not (entry.name.endswith(".json") and entry.name[:-5].isdigit()):
+                    os.unlink(entry.path)
                 elif short:
-                    empty_scratch(leftover)
+                    empty_scratch(Path(entry.path))
                 elif entry.stat().st_mode & 0o777 != FILE_MODE:  # a restored backup's
-                    os.chmod(leftover, FILE_MODE)
+                    os.chmod(entry.path, FILE_MODE)
     return finished
 
 
