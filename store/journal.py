@@ -291,13 +291,17 @@ class JournalWriter:
             self._create(1)
         reading = read(self.path)
         tail = self._whole_bad_tail(reading)
+        copied = True
         if reading.damage or tail:
-            copy = quarantine_copy(self.path, data_dir or self.path.parent, "journal")
             what = reading.damage.describe(self.path) if reading.damage else f"journal {self.path}"
             if tail:
                 what += f"; its last record ({tail} bytes) fails its checksum (cut by a power loss, or damaged): it is lost"
-            self.problem = f"{what}; a copy of the journal is in {copy}"
-        if reading.legacy or reading.damage:
+            try:
+                where = f"a copy of the journal is in {quarantine_copy(self.path, data_dir or self.path.parent, 'journal')}"
+            except OSError as exc:  # a full disk: keep the damaged journal as it is rather than lose it
+                copied, where = False, f"no copy could be set aside ({exc.strerror}), so the journal is kept as it is"
+            self.problem = f"{what}; {where}"
+        if reading.legacy or (reading.damage and copied):
             self._rewrite(reading.records, max(reading.generation, 0) + 1)
             return reading.records
         fd = os.open(self.path, os.O_RDWR)

@@ -93,9 +93,9 @@ BAD_RECORD = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 class StoreError(Exception):
     """The cache cannot be opened or written; the message says why and what to do."""
 
-    def __init__(self, message: str, errno: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
-        self.errno = errno
+        self.errno = code  # of the OSError behind it, if any
 
     @property
     def disk_full(self) -> bool:
@@ -205,10 +205,12 @@ class Store:
         except OSError as exc:
             if exc.errno not in READ_ONLY_ERRORS:
                 raise
-            what = "reading it (export) works" if not readonly else "it cannot even be read"
+            name = Path(exc.filename or root).name
+            if readonly:
+                raise StoreError(f"cannot read the data dir {root}: {name}: {exc.strerror}", exc.errno) from None
             raise StoreError(
-                f"read-only data dir {root}: cannot write {Path(exc.filename or root).name} ({exc.strerror}); "
-                f"make it writable or use another --data-dir ({what})", exc.errno
+                f"read-only data dir {root}: cannot write {name} ({exc.strerror}); make it writable or use "
+                "another --data-dir (`frontdesk export` can still read it)", exc.errno
             ) from None
 
     @classmethod
@@ -435,7 +437,10 @@ class Store:
             source = self.root / relpath
             if not source.exists():
                 return "nothing to set aside"
-            copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"))
+            try:
+                copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"))
+            except OSError as exc:
+                return f"no copy could be set aside ({exc.strerror})"
             self._set_aside[relpath] = copy
         return f"a copy is in {copy}"
 

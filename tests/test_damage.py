@@ -103,6 +103,32 @@ def test_a_damaged_journal_record_loses_only_itself(tmp_path, where):
         assert store.problems == [] and len(bodies(store)) == 40
 
 
+def test_a_damaged_journal_that_cannot_be_copied_aside_is_kept_as_it_is(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    store = Store.open(root)
+    fill(store)
+    abandon(store)
+    start, _ = record_offsets(root / "journal")[0]
+    flip(root / "journal", start + 20)
+    damaged = (root / "journal").read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_mod, "quarantine_copy", full)
+    store = Store.open(root)
+    assert len(bodies(store)) == 40
+    assert "no copy could be set aside (No space left on device), so the journal is kept as it is" in store.problems[0]
+    assert (root / "journal").read_bytes() == damaged
+    with store.batch():
+        store.set_cursor("sms", "after")
+    abandon(store)
+    monkeypatch.undo()
+    with Store.open(root) as store:  # once there is space: set aside, rewritten, nothing lost
+        assert len(bodies(store)) == 40 and store.cursor("sms") == "after"
+        assert "a copy of the journal is in" in store.problems[0]
+
+
 def test_a_reader_reads_past_a_damaged_record_and_says_so(tmp_path):
     root = tmp_path / "data"
     store = Store.open(root)
