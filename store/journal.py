@@ -50,10 +50,6 @@ QUARANTINE_DIR = "quarantine"
 Changes = dict[str, dict[str, dict[str, Any]]]  # relpath -> table -> key -> record (None: deleted)
 
 
-class JournalError(Exception):
-    """The journal cannot be used at all (it could not be read or rewritten)."""
-
-
 @dataclass
 class Damage:
     """What is wrong with a journal: damaged byte ranges with whole records after them, a bad header."""

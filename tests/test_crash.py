@@ -147,7 +147,7 @@ def corrupt_record_trial(data_dir: Path, scratch: Path, rng: random.Random) -> C
     counts["corrupt-record trials"] += 1
     counts["corrupt records reported"] += int(len(problems) == 1 and "damaged record" in problems[0] and len(aside) == 1)
     counts["corrupt records not reported"] += int(not (len(problems) == 1 and len(aside) == 1))
-    counts["records kept after a corrupt one"] += len(records) - 1
+    counts["whole records besides the corrupt one"] += len(records) - 1
     outside = {key: record for key, record in expected.items() if key not in in_bad_record}
     counts["lost outside the corrupt record"] += sum(1 for key in outside if key not in held)
     counts["changed outside the corrupt record"] += sum(1 for key, record in outside.items()
@@ -188,7 +188,7 @@ def test_sigkill_never_loses_duplicates_or_corrupts(tmp_path, request):
 
 
 FIGURES = {"trials", "messages", "cursor", "replies accepted", "replies reaching channel", "corrupt-record trials",
-           "corrupt records reported", "records kept after a corrupt one", "full-disk kills", "cursor before space came back",
+           "corrupt records reported", "whole records besides the corrupt one", "full-disk kills", "cursor before space came back",
            "worker stopped by the full disk", "kept beyond the cursor by split batches"}
 
 

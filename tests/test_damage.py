@@ -461,3 +461,22 @@ def test_files_left_readable_by_others_are_tightened(tmp_path):
     # asked) wait for their first read, behind directories that were made 0700 at the start
     assert [p for p in loose if not p.startswith("dedup/")] == ["messages/2.json"]
     assert len(loose) < len(list(root.glob("dedup/*"))) + 1 and all(stat.S_IMODE(d.stat().st_mode) == 0o700 for d in [root, *root.iterdir()] if d.is_dir())
+
+
+_RECORDS = st.dictionaries(st.integers(1, 10_000).map(str), st.dictionaries(
+    st.sampled_from(["body", "labels", "n", "1"]), st.text(max_size=8) | st.integers() | st.lists(st.text(max_size=3))),
+    max_size=5)
+
+
+@given(st.dictionaries(st.sampled_from(["conversations", "messages", "meta"]), _RECORDS, min_size=1), st.data())
+def test_salvage_reads_every_record_of_a_whole_file_and_never_raises_on_a_damaged_one(tables, data):
+    from frontdesk.store.storage import encode, salvage
+
+    raw = encode(tables)
+    assert salvage(raw) == {name: rows for name, rows in tables.items() if rows}
+    at = data.draw(st.integers(0, len(raw) - 1))
+    damaged = raw[:at] + bytes([raw[at] ^ data.draw(st.integers(1, 255))]) + raw[at + 1:]
+    found = salvage(damaged)
+    assert all(isinstance(rows, dict) for rows in found.values())
+    assert sum(map(len, found.values())) <= sum(map(len, tables.values())) + 5  # nothing much invented
+    salvage(raw[:at])  # cut short: no exception either
