@@ -807,11 +807,14 @@ class Store:
         root, tmp_dir = self.root, self.root / TMP_DIR
         written: list[Path] = []
         renames: list[tuple[Path, Path]] = []
+        appended: list[tuple[Path, int]] = []
         try:
             for n, (relpath, tables) in enumerate(self._overlay.items()):
                 if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
-                    append_xid_log(root / relpath, tables.get("xid", {}))
-                    written.append(root / relpath)
+                    log_path = root / relpath
+                    appended.append((log_path, log_path.stat().st_size if log_path.exists() else -1))
+                    append_xid_log(log_path, tables.get("xid", {}))
+                    written.append(log_path)
                     continue
                 target = root / relpath
                 tmp = tmp_dir / f"{n}.json"
@@ -822,6 +825,11 @@ class Store:
         except BaseException:
             for tmp, _ in renames:  # their space is what a full disk needs back
                 empty_scratch(tmp)
+            for path, size in appended:  # the journal still has them: the next checkpoint appends them again
+                if size < 0:
+                    path.unlink(missing_ok=True)
+                else:
+                    os.truncate(path, size)
             raise
         with self._commit_lock.hold(exclusive=True):
             for tmp, target in renames:

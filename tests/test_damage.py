@@ -480,3 +480,28 @@ def test_salvage_reads_every_record_of_a_whole_file_and_never_raises_on_a_damage
     assert all(isinstance(rows, dict) for rows in found.values())
     assert sum(map(len, found.values())) <= sum(map(len, tables.values())) + 5  # nothing much invented
     salvage(raw[:at])  # cut short: no exception either
+
+
+def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch):
+    """Each failed attempt appended the same entries again: a full disk only got fuller."""
+    from frontdesk.store import store as store_mod
+
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        fill(store, conversations=1)
+    store = Store.open(root)
+    fill(store, conversations=2)
+    sizes = {p.name: p.stat().st_size for p in (root / "dedup").iterdir()}
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_mod, "sync_files", full)
+    for _ in range(3):
+        store._checkpoint_safely()
+    assert {p.name: p.stat().st_size for p in (root / "dedup").iterdir()} == sizes
+    monkeypatch.undo()
+    store.close()
+    with Store.open(root) as store:
+        assert store.lookup_external("sms", "c1m9") == (3, 30)
+        assert sum(len(store.messages(c.id)) for c in store.conversations()) == 30
