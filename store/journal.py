@@ -239,17 +239,27 @@ def _unknown_generation() -> int:
     return (1 << 62) | time.time_ns() >> 2
 
 
-def quarantine_copy(path: Path, data_dir: Path, name: str) -> Path:
-    """Copy the file at `path` into `data_dir`/quarantine as `name`-<time> (0600) and return where."""
+def quarantine_copy(path: Path, data_dir: Path, name: str, *, by_content: bool = False) -> Path:
+    """Copy the file at `path` into `data_dir`/quarantine as `name`-<time> (0600) and return where.
+
+    With `by_content` the copy is named by the content's CRC-32 instead, and not made again
+    if it exists: a damaged file left as it is would otherwise be copied at every start.
+    """
     folder = data_dir / QUARANTINE_DIR
     ensure_private_dir(folder)
+    data = path.read_bytes()
+    if by_content:
+        target = folder / f"{name}-{zlib.crc32(data):08x}"
+        if not target.exists():
+            write_durable(target, data)
+        return target
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     target = folder / f"{name}-{stamp}"
     n = 1
     while target.exists():
         n += 1
         target = folder / f"{name}-{stamp}-{n}"
-    write_durable(target, path.read_bytes())
+    write_durable(target, data)
     return target
 
 

@@ -438,7 +438,7 @@ class Store:
             if not source.exists():
                 return "nothing to set aside"
             try:
-                copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"))
+                copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"), by_content=True)
             except OSError as exc:
                 return f"no copy could be set aside ({exc.strerror})"
             self._set_aside[relpath] = copy

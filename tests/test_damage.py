@@ -258,6 +258,9 @@ def test_a_file_cut_in_half_is_read_as_far_as_it_goes(checkpointed):
         assert 1 <= len(store.conversations()) < 5
         assert any(f"{path} is not valid JSON" in p for p in store.problems)
         assert store.quarantine_files()[0].read_bytes() == raw[: len(raw) // 2]
+    with Store.open(checkpointed) as store:  # still damaged, still said, but set aside once
+        assert any(f"{path} is not valid JSON" in p for p in store.problems)
+        assert len(store.quarantine_files()) == 1
 
 
 def test_a_wrong_type_is_a_damaged_record(checkpointed):
