@@ -434,11 +434,14 @@ def test_a_read_only_data_dir_is_named_and_export_still_reads(small_disk, tmp_pa
     root = small_disk / "data"
     with Store.open(root) as store:
         fill(store, conversations=2)
-    (root / "commit.lock").unlink()
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    export = run("export", data=root)
-    assert export.returncode == 0, export.stderr
-    assert len(export.stdout.splitlines()) == 2
+    for lock_file in (True, False):  # with the lock file a writer left, and without one
+        if not lock_file:
+            subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+            (root / "commit.lock").unlink()
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+        export = run("export", data=root)
+        assert export.returncode == 0, export.stderr
+        assert len(export.stdout.splitlines()) == 2
     (tmp_path / "config.toml").write_text('[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n')
     sync = run("sync", "--once", data=root, config=tmp_path / "config.toml")
     assert sync.returncode != 0
