@@ -511,3 +511,24 @@ def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch)
     with Store.open(root) as store:
         assert store.lookup_external("sms", "c1m9") == (3, 30)
         assert sum(len(store.messages(c.id)) for c in store.conversations()) == 30
+
+
+async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
+    from frontdesk.cli import cache_problems
+    from frontdesk.desk import Desk
+    from frontdesk.tui.app import FrontdeskApp
+    from pilot_helpers import settle
+
+    root = tmp_path / "data"
+    store = Store.open(root)
+    fill(store)
+    abandon(store)
+    start, _ = record_offsets(root / "journal")[1]
+    flip(root / "journal", start + 20)
+    with Store.open(root) as store:
+        desk = Desk(store, agent="Aiko")
+        app = FrontdeskApp(desk, cursor_blink=False, notices=cache_problems(desk))
+        async with app.run_test(size=(160, 50), notifications=True) as pilot:
+            await settle(pilot)
+            toasts = " ".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
+            assert "Cache damaged" in toasts and "damaged record(s)" in toasts and "a copy of the journal is in" in toasts
