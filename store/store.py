@@ -244,6 +244,9 @@ class Store:
                     store._read_journal()
                 store._load_index()
                 store._check_partitions()
+            if store._meta_dirty and not readonly:  # counters rebuilt after damage: keep them
+                with store.batch():
+                    pass
         except Exception:
             store._journal.close()
             store._writer.release()

@@ -309,6 +309,19 @@ def test_repair_rewrites_a_damaged_file_with_what_could_be_read(checkpointed):
                                   "(messages/2.json): their conversations' records are damaged or lost; they are not shown"]
 
 
+def test_lost_id_counters_are_set_past_every_id(checkpointed):
+    path = checkpointed / "meta.json"
+    data = json.loads(path.read_text())
+    del data["meta"]["1"]["next"]
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        assert any("had lost its id counters" in p for p in store.problems)
+        with store.batch():
+            assert store.new_id("conversation") == 6 and store.new_id("message") == 51
+    with Store.open(checkpointed) as store:
+        assert store.problems == []
+
+
 def run(*args: str, data: Path, config: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(FRONTDESK_DATA_DIR=str(data), FRONTDESK_CONFIG=str(config or data.parent / "none.toml"),
