@@ -412,6 +412,8 @@ class Store:
     # ---- damage --------------------------------------------------------------------------
 
     def _problem(self, line: str) -> None:
+        # damaged bytes can be anything: escape controls so a terminal shows them, never obeys them
+        line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
         if line not in self.problems:
             log.warning("cache damaged: %s", line)
             self.problems.append(line)

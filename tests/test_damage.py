@@ -273,6 +273,17 @@ def test_a_wrong_type_is_a_damaged_record(checkpointed):
         assert "2 (TypeError" in store.problems[0]
 
 
+def test_damaged_text_in_a_problem_line_is_inert(checkpointed):
+    path = checkpointed / "conversations/0000.json"
+    data = json.loads(path.read_text())
+    data["conversations"]["2"]["status"] = "\x1b]52;c;ZWNobyBwd25lZA==\x07open"
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        [problem] = store.problems
+        assert "2 (ValueError: '\\x1b]52;c;ZWNobyBwd25lZA==\\x07open' is not a valid Status)" in problem
+        assert all(ch.isprintable() for ch in problem)
+
+
 def test_an_emptied_file_is_a_problem_not_an_empty_table(checkpointed):
     (checkpointed / "conversations/0000.json").write_bytes(b"")
     with Store.open(checkpointed) as store:
