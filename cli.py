@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--once", action="store_true", help="fetch once from every channel, flush the outbox, exit")
 
     sub.add_parser("export", parents=[common], help="write every conversation as JSON lines to stdout")
-    sub.add_parser("doctor", parents=[common], help="check config, credentials and channels")
+    doctor = sub.add_parser("doctor", parents=[common], help="check config, credentials, channels and the cache")
+    doctor.add_argument("--repair", action="store_true",
+                        help="rebuild what can be rebuilt in a damaged cache (counts, dedup index, damaged files)")
 
     creds = sub.add_parser("creds", parents=[common], help="store channel secrets in the system keyring")
     creds.add_argument("action", choices=("set", "get", "delete"))
@@ -213,6 +215,7 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
         notifications=NotifySettings.from_environment(ui.notify, ui.bell, ui.desktop),
         canned=canned_path,
         downloads_dir=downloads_dir(),
+        notices=cache_problems(desk),
     )
 
     async def session() -> None:
@@ -224,6 +227,17 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
 
     keep_gc_pauses_short()
     asyncio.run(session())
+
+
+def cache_problems(desk: Desk) -> list[str]:
+    """What the store found damaged when it opened (the in-process desk's store only)."""
+    store = getattr(desk, "store", None)
+    return list(getattr(store, "problems", []))
+
+
+def report_cache_problems(store: Store) -> int:
+    """The exit status the store's problems call for (the store logged each as one line)."""
+    return EXIT_FAILURE if store.problems else 0
 
 
 FREEZE_SURVIVORS = 50_000
@@ -344,9 +358,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not cfg.channels:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:
+        damaged = report_cache_problems(store)
         desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
                     escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
-        return asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
+        status = asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
+        return status or damaged
 
 
 async def sync_once(desk: Desk) -> int:
@@ -396,7 +412,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         }
         out.write(to_json(line) + "\n")
     out.flush()
-    return 0
+    return report_cache_problems(store)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -423,6 +439,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_canned(cfg.path.parent / "canned.toml")
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
+    problems += check_cache(data_dir(args), repair=args.repair)
     from frontdesk.tui.safe import clean_line
 
     for line in problems:
@@ -430,6 +447,40 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_cache(root: Path, repair: bool = False) -> list[str]:
+    """Problems with the cache: every file read, counts compared; with `repair`, rebuilt where it can be."""
+    from frontdesk.store import Store, StoreError, StoreLocked
+    from frontdesk.store.store import JOURNAL
+
+    if not (root / "meta.json").exists() and not (root / JOURNAL).exists():
+        return []
+    store_log = logging.getLogger("frontdesk.store")
+    level = store_log.level
+    store_log.setLevel(logging.ERROR)  # each problem is printed below as a problem line, not twice
+    try:
+        if repair:
+            try:
+                with Store.open(root) as store:
+                    done, left = store.repair()
+            except StoreLocked as exc:
+                return [f"cannot repair the cache: {exc}"]
+            for line in done:
+                print(f"repaired: {line}")
+            problems = left
+        else:
+            with Store.open(root, readonly=True) as store:
+                problems = list(store.verify())
+    except StoreError as exc:
+        return [str(exc)]
+    finally:
+        store_log.setLevel(level)
+    problems += [f"{path} was set aside from a damaged cache; look at it, then delete it"
+                 for path in store.quarantine_files()]
+    if not problems:
+        print(f"ok: cache {root}")
+    return problems
 
 
 def check_ui(cfg: Config) -> list[str]:

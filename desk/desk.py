@@ -48,7 +48,7 @@ from frontdesk.model import (
     Unparsable,
     utcnow,
 )
-from frontdesk.store import HookJob, OutboxEntry, Store
+from frontdesk.store import HookJob, OutboxEntry, Store, StoreError
 from frontdesk.store.search import SearchHit, SearchIndex, matching_detail
 
 log = logging.getLogger("frontdesk.desk")
@@ -350,16 +350,27 @@ class Desk:
         milliseconds, and what is on screen is in the journal already (only a power cut
         before the sync would lose it, and then the channel sends it again).
         A malformed event is quarantined with a log line; the rest of the batch is kept.
+        A batch too large for the space left on the disk is split in halves, each its own
+        batch, the cursor with the last: what fits is kept, and the channel's retry of the
+        rest is deduplicated against it.
         """
         changes: list[Change] = []
-        with self.store.batch(durable=False):
-            for event in events:
-                try:
-                    self._ingest_one(channel, event, changes)
-                except Exception as exc:
-                    self._quarantine(channel, event, exc)
-            if cursor is not None:
-                self.store.set_cursor(channel, cursor)
+        try:
+            with self.store.batch(durable=False):
+                for event in events:
+                    try:
+                        self._ingest_one(channel, event, changes)
+                    except Exception as exc:
+                        self._quarantine(channel, event, exc)
+                if cursor is not None:
+                    self.store.set_cursor(channel, cursor)
+        except StoreError as exc:
+            if not exc.disk_full or len(events) < 2:
+                raise
+            half = len(events) // 2
+            await self.ingest(channel, events[:half])
+            await self.ingest(channel, events[half:], cursor)
+            return
         self._broker.publish(changes)
         await self.store.sync()
 

@@ -6,7 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from frontdesk.store.storage import FILE_MODE
+from frontdesk.store.storage import open_private
 
 LOCK_NAME = "writer.lock"
 
@@ -21,7 +21,7 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        fd = open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -18,6 +18,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,6 +198,94 @@ def sync_files(root: Path, paths: Iterable[Path]) -> None:
             os.close(fd)
 
 
+READ_ONLY_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def open_private(path: Path, flags: int) -> int:
+    """Open (creating if needed) a file of the cache and make sure it is 0600 (a restored backup may be 0644)."""
+    fd = os.open(path, flags | os.O_CREAT, FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_tables(path: Path, *, tighten: bool = False) -> tuple[dict[str, Any] | None, str | None]:
+    """A cache file's tables and what is wrong with it, if anything: (None, None) when it does not exist.
+
+    What can be read is read: a file that is not valid JSON is salvaged record by record
+    (`salvage`), one that is empty reads as no tables; either way the second value says
+    what is wrong in a few words. With `tighten`, a file readable by others is made 0600.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None, None
+    try:
+        info = os.fstat(fd)
+        if tighten and info.st_mode & 0o777 != FILE_MODE:
+            try:
+                os.fchmod(fd, FILE_MODE)
+            except OSError:
+                pass  # not ours to change (a read-only data dir): reading is still fine
+        raw = _read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
+    if not raw.strip():
+        return {}, f"is empty ({len(raw)} bytes)"
+    try:
+        data = decode(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        data = salvage(raw)
+        return data, f"is not valid JSON ({str(exc).splitlines()[0][:80]}); {sum(map(len, data.values()))} record(s) could be read"
+    if not isinstance(data, dict) or not all(isinstance(rows, dict) for rows in data.values()):
+        kept = {name: rows for name, rows in data.items() if isinstance(rows, dict)} if isinstance(data, dict) else {}
+        return kept, "is not in the cache's shape ({table: {id: record}})"
+    return data, None
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    chunks, offset = [], 0
+    while True:
+        chunk = os.pread(fd, max(size - offset, 65536), offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+_TABLE = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*\{\s*(?="[^"]*"\s*:|\})')
+_ENTRY = re.compile(r'"(\d+)"\s*:\s*')
+
+
+def salvage(raw: bytes) -> dict[str, dict[str, Any]]:
+    """The records that can still be read from a damaged file in TinyDB's layout, table by table.
+
+    Each `"id": value` is parsed on its own, so one damaged record (a flipped byte, a cut)
+    costs that record only; the caller validates what comes back as it validates any record.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    tables: dict[str, dict[str, Any]] = {}
+    table_starts = [(m.start(), m.group(1)) for m in _TABLE.finditer(text)]
+    position = 0
+    for match in _ENTRY.finditer(text):
+        if match.start() < position:
+            continue  # inside a record already read
+        try:
+            value, end = decoder.raw_decode(text, match.end())
+        except ValueError:
+            continue
+        table = next((name for start, name in reversed(table_starts) if start < match.start()), None)
+        if table is not None:
+            tables.setdefault(table, {})[match.group(1)] = value
+            position = end
+    return tables
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     """The parsed file, or None when it does not exist yet."""
     try:
@@ -216,12 +305,27 @@ class CommitLock:
 
     @contextmanager
     def hold(self, exclusive: bool) -> Iterator[None]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fd: int | None = open_private(self.path, os.O_RDWR)
+        except OSError as exc:
+            if exclusive or exc.errno not in READ_ONLY_ERRORS:
+                raise
+            fd = self._open_read_only()
+        if fd is None:  # a read-only data dir without the lock file: no writer can be changing it
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def _open_read_only(self) -> int | None:
+        """A reader in a data dir it cannot write: flock works on a descriptor opened for reading."""
+        try:
+            return os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
 
 
 def apply_renames(root: Path, renames: list[tuple[str, str]]) -> None:
@@ -238,9 +342,10 @@ def apply_renames(root: Path, renames: list[tuple[str, str]]) -> None:
 def recover(root: Path) -> bool:
     """Finish a schema-1 commit a kill interrupted, drop temp files. Caller holds the writer lock.
 
-    The checkpoint's scratch files (`tmp/N.json`) are kept: their content means nothing,
-    the next checkpoint overwrites them (see `swap_in`). Returns True when an interrupted
-    commit was completed.
+    The checkpoint's scratch files (`tmp/N.json`) are kept for the next checkpoint to
+    overwrite (see `swap_in`); when the disk is short of space they are emptied, since a
+    checkpoint that failed on a full disk (or was killed) leaves them full and their space
+    is what the disk needs back. Returns True when an interrupted commit was completed.
     """
     manifest = root / MANIFEST
     finished = False
@@ -253,25 +358,61 @@ def recover(root: Path) -> bool:
         manifest.unlink(missing_ok=True)
         tmp_dir = root / TMP_DIR
         if tmp_dir.exists():
-            for leftover in tmp_dir.iterdir():
-                if not (leftover.suffix == ".json" and leftover.stem.isdigit()):
-                    leftover.unlink()
+            short = short_of_space(root)
+            for entry in os.scandir(tmp_dir):
+                if not (entry.name.endswith(".json") and entry.name[:-5].isdigit()):
+                    os.unlink(entry.path)
+                elif short:
+                    empty_scratch(Path(entry.path))
+                elif entry.stat().st_mode & 0o777 != FILE_MODE:  # a restored backup's
+                    os.chmod(entry.path, FILE_MODE)
     return finished
+
+
+LOW_SPACE_BYTES = 64 << 20
+
+
+def short_of_space(root: Path) -> bool:
+    """Whether the file system of `root` has less than 64 MB or 5% of its size free (emptying
+    the scratch files at every start would slow every start for space nobody needs)."""
+    info = os.statvfs(root)
+    free = info.f_bavail * info.f_frsize
+    return free < LOW_SPACE_BYTES or free < info.f_blocks * info.f_frsize // 20
+
+
+def empty_scratch(path: Path) -> None:
+    """Give a scratch file's space back, keeping the file (overwriting one is cheaper than creating it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    except FileNotFoundError:
+        return
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 # ---- dedup logs: (channel, external id) -> (conversation id, message id), append-only ----------
 
 
-def read_xid_log(path: Path) -> dict[str, tuple[int, int]]:
+def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, int]]:
     """Every entry of the log (a later line wins); a torn or damaged line is skipped.
 
     Lines are JSON arrays `[key, conversation id, message id]`. Every entry the last
     checkpoint did not make durable is also in the journal, so skipping one loses nothing.
+    With `tighten`, a log readable by others is made 0600.
     """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return {}
+    try:
+        info = os.fstat(fd)
+        if tighten and info.st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        raw = _read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
     end = raw.rfind(b"\n")
     if end < 0:
         return {}
@@ -291,7 +432,7 @@ def read_xid_log(path: Path) -> dict[str, tuple[int, int]]:
 
 def append_xid_log(path: Path, entries: dict[str, Any]) -> None:
     """Append `entries` (key -> [conversation id, message id]) after the last whole line; not fsynced."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = open_private(path, os.O_RDWR)
     try:
         size = os.fstat(fd).st_size
         end = size

@@ -16,6 +16,7 @@ Layout of a data dir (every file 0600, every dir 0700):
     dedup/NNN.log            (channel, external id) -> (conversation, message): append-only logs,
                              one line per entry, 256 of them by hash of the key
     tmp/                     files of a checkpoint in progress
+    quarantine/              copies of damaged files and journals, set aside for a person to look at
 
 A batch is committed by appending one record to the journal and fsyncing it: one write,
 whatever the batch touched and however large the cache. The batch is then in memory
@@ -34,6 +35,7 @@ shared commit lock, so it sees every committed batch and never part of one.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -47,19 +49,22 @@ from typing import Any, Callable
 
 from frontdesk.model import Contact, Conversation, Message
 from frontdesk.store import journal, records
-from frontdesk.store.journal import Changes, JournalWriter
+from frontdesk.store.journal import QUARANTINE_DIR, Changes, JournalWriter
 from frontdesk.store.lock import WriterLock
 from frontdesk.store.records import HookJob, OutboxEntry
 from frontdesk.store.storage import (
     MANIFEST,
+    READ_ONLY_ERRORS,
     TMP_DIR,
     CommitLock,
     append_xid_log,
     atomic_write,
+    empty_scratch,
     encode,
     ensure_private_dir,
     fsync_dir,
     read_json,
+    read_tables,
     read_xid_log,
     recover,
     swap_in,
@@ -71,7 +76,7 @@ from frontdesk.store.storage import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUCKET_SIZE = 64
 OPEN_PARTITIONS = 128
 CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
@@ -82,8 +87,25 @@ DEDUP_SEGMENTS = 256
 _COUNTERS = ("conversation", "contact", "message")
 
 
+# what a record that cannot be read raises in its converter (a missing key, a wrong type or value)
+BAD_RECORD = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
 class StoreError(Exception):
     """The cache cannot be opened or written; the message says why and what to do."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = code  # of the OSError behind it, if any
+
+    @property
+    def disk_full(self) -> bool:
+        return self.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _draft_from_record(_id: int, record: dict[str, Any]) -> dict[str, str]:
+    """One conversation's drafts by mode ("reply", "note"); text that is not a string is left out."""
+    return {mode: text for mode, text in record.items() if isinstance(text, str)}
 
 
 def _xid_key(channel: str, external_id: str) -> str:
@@ -110,6 +132,13 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _meta_info(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The `meta` record of meta.json's tables, if it is one."""
+    table = meta.get("meta")
+    info = table.get("1") if isinstance(table, dict) else None
+    return info if isinstance(info, dict) else None
+
+
 def _migrate_xid_buckets(root: Path) -> None:
     """Schema 1 -> 2: the dedup index moves from 4096 JSON hash buckets to 256 append-only logs.
 
@@ -130,7 +159,12 @@ def _migrate_xid_buckets(root: Path) -> None:
     fsync_dir(root / DEDUP_DIR)
 
 
-MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _migrate_xid_buckets}  # from-version -> step
+def _journal_format_2(root: Path) -> None:
+    """Schema 2 -> 3: journal records gain a magic and a header checksum; the writer rewrites
+    the journal when it opens it (`JournalWriter.open`). The schema says so to older frontdesks."""
+
+
+MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _migrate_xid_buckets, 2: _journal_format_2}  # from-version -> step
 
 
 class Store:
@@ -155,6 +189,9 @@ class Store:
         self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
         self._checkpoint_at = CHECKPOINT_BYTES
         self.recovered = False
+        self.problems: list[str] = []  # damage found so far, one line each (also logged)
+        self._damaged: dict[str, set[str]] = {}  # relpath -> keys of its damaged records ("" : the file)
+        self._set_aside: dict[str, Path] = {}  # relpath -> its copy in quarantine/
 
     # ---- opening ---------------------------------------------------------------------
 
@@ -169,7 +206,26 @@ class Store:
         root = Path(root).expanduser()
         if readonly and not (root / "meta.json").exists() and not (root / JOURNAL).exists():
             raise StoreError(f"no frontdesk cache in {root} (nothing has been synced there yet)")
-        ensure_private_dir(root)
+        try:
+            return cls._open(root, readonly)
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRORS:
+                raise
+            name = Path(exc.filename or root).name
+            if readonly:
+                raise StoreError(f"cannot read the data dir {root}: {name}: {exc.strerror}", exc.errno) from None
+            raise StoreError(
+                f"read-only data dir {root}: cannot write {name} ({exc.strerror}); make it writable or use "
+                "another --data-dir (`frontdesk export` can still read it)", exc.errno
+            ) from None
+
+    @classmethod
+    def _open(cls, root: Path, readonly: bool) -> Store:
+        try:
+            ensure_private_dir(root)
+        except OSError as exc:
+            if not readonly or exc.errno not in READ_ONLY_ERRORS:
+                raise
         store = cls(root, readonly)
         try:
             if readonly:
@@ -184,13 +240,19 @@ class Store:
                     info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
                     atomic_write(root / "meta.json", encode({"meta": {"1": info}}))
                 store._upgrade_if_old()
-                for batch in store._journal.open():
+                for batch in store._journal.open(root):
                     journal.merge(store._overlay, batch)
+                if store._journal.problem:
+                    store._problem(store._journal.problem)
                 store.recovered = store.recovered or bool(store._overlay)
             with store._commit_lock.hold(exclusive=False):
                 if readonly:
                     store._read_journal()
                 store._load_index()
+                store._check_partitions()
+            if store._meta_dirty and not readonly:  # counters rebuilt after damage: keep them
+                with store.batch():
+                    pass
         except Exception:
             store._journal.close()
             store._writer.release()
@@ -224,8 +286,10 @@ class Store:
 
     def _upgrade_if_old(self) -> None:
         """Refuse a newer schema; run the migrations of an older one (a reader only if no writer runs)."""
-        info = ((read_json(self.root / "meta.json") or {}).get("meta") or {}).get("1") or {}
+        info = _meta_info(self._load_file("meta.json")) or {}
         schema = info.get("schema", SCHEMA_VERSION)
+        if not isinstance(schema, int):
+            schema = SCHEMA_VERSION
         if schema > SCHEMA_VERSION:
             raise StoreError(
                 f"the cache in {self.root} was written by a newer frontdesk (schema {schema}, "
@@ -258,7 +322,13 @@ class Store:
 
     def _read_journal(self) -> None:
         """A reader catches up with the journal (caller holds the commit lock shared)."""
-        generation, batches, offset, restarted = journal.read(self.root / JOURNAL, *self._journal_at)
+        path = self.root / JOURNAL
+        reading = journal.read(path, *self._journal_at)
+        if reading.damage:  # or a record the writer was finishing as this read: read the whole journal again
+            reading = journal.read(path)
+            if reading.damage:
+                self._problem(f"{reading.damage.describe(path)}; start frontdesk (not read-only) to set a copy aside")
+        generation, batches, offset, restarted = reading.generation, reading.records, reading.offset, reading.restarted
         if restarted:
             self._overlay = {}
             self._xids = {}
@@ -273,7 +343,7 @@ class Store:
 
     def _read(self, relpath: str) -> dict[str, Any]:
         """A file's tables as committed: the file, the journal's changes, then the open batch's."""
-        data = read_json(self.root / relpath) or {}
+        data = self._load_file(relpath)
         for changes in (self._overlay, self._pending):
             tables = changes.get(relpath)
             if tables:
@@ -282,44 +352,139 @@ class Store:
 
     def _load_index(self) -> None:
         meta = self._read("meta.json")
-        info = (meta.get("meta") or {}).get("1")
-        if info is None:
-            info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
+        info = _meta_info(meta)
+        counters_lost = info is None or not isinstance(info.get("next"), dict)
+        if counters_lost:
+            info = {"schema": SCHEMA_VERSION, **(info or {}), "next": {name: 1 for name in _COUNTERS}}
         self._meta = info
-        self._cursors: dict[str, str] = dict((meta.get("cursors") or {}).get("1") or {})
-        self._outbox = {
-            int(k): records.outbox_from_record(int(k), r)
-            for k, r in (self._read("outbox.json").get("outbox") or {}).items()
-        }
-        self._hooks = {
-            int(k): records.hook_job_from_record(int(k), r)
-            for k, r in (self._read("hooks.json").get("hooks") or {}).items()
-        }
-        self._drafts: dict[int, dict[str, str]] = {
-            int(k): {mode: text for mode, text in r.items() if isinstance(text, str)}
-            for k, r in (self._read("drafts.json").get("drafts") or {}).items() if isinstance(r, dict)
-        }
+        cursors = (meta.get("cursors") or {}).get("1")
+        self._cursors: dict[str, str] = {k: v for k, v in cursors.items() if isinstance(v, str)} if isinstance(cursors, dict) else {}
+        self._outbox = self._records("outbox.json", "outbox", records.outbox_from_record)
+        self._hooks = self._records("hooks.json", "hooks", records.hook_job_from_record)
+        self._drafts = self._records("drafts.json", "drafts", _draft_from_record)
         conversation_from_record = records.conversation_from_record
         self._conversations: dict[int, Conversation] = {}
         with _no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
             for relpath in self._bucket_files("conversations"):
-                for k, r in (self._read(relpath).get("conversations") or {}).items():
-                    i = int(k)
-                    self._conversations[i] = conversation_from_record(i, r)
+                self._conversations.update(self._records(relpath, "conversations", conversation_from_record))
         self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
+        if counters_lost and (self._conversations or (self.root / "meta.json").exists()):
+            self._recount_ids()
         # contacts are read a bucket at a time when first asked for (the list shows a screenful),
         # all of them when a lookup by identity or the whole list needs them
         self._contacts: dict[int, Contact] = {}
         self._contact_buckets: set[int] = set()  # buckets read into _contacts
         self._identities: dict[tuple[str, str], int] | None = None
 
+    def _recount_ids(self) -> None:
+        """meta.json lost its id counters: start them past every id in the files, so no new
+        record overwrites an old one (reads every message file: only after such damage)."""
+        self._contacts, self._contact_buckets = {}, set()
+        highest = {
+            "conversation": max(self._conversations, default=0),
+            "contact": max(self._all_contacts(), default=0),
+            "message": max((max(self._partition(i), default=0) for i in self._conversations), default=0),
+        }
+        self._meta["next"] = {name: value + 1 for name, value in highest.items()}
+        self._meta_dirty = not self.readonly
+        self._problem(f"{self.root / 'meta.json'} had lost its id counters; they were set past the ids in the files")
+
     def _load_contacts(self, bucket: int) -> None:
         self._contact_buckets.add(bucket)
-        contacts, contact_from_record = self._contacts, records.contact_from_record
-        for k, r in (self._read(f"contacts/{bucket:04d}.json").get("contacts") or {}).items():
-            i = int(k)
+        contacts = self._contacts
+        for i, contact in self._records(f"contacts/{bucket:04d}.json", "contacts", records.contact_from_record).items():
             if i not in contacts:  # one already put (or read) is newer than the file
-                contacts[i] = contact_from_record(i, r)
+                contacts[i] = contact
+
+    def _records(self, relpath: str, table: str, convert: Callable[[int, Any], Any],
+                 rows: dict[str, Any] | None = None) -> dict[int, Any]:
+        """The records of one table of a file, each validated by its converter: a damaged one is
+        left out and reported, the rest are read."""
+        if rows is None:
+            rows = self._read(relpath).get(table) or {}
+        try:
+            return {int(k): convert(int(k), r) for k, r in rows.items()}
+        except BAD_RECORD:
+            pass  # some record is damaged: convert them one by one to find it
+        good: dict[int, Any] = {}
+        bad: dict[str, str] = {}
+        for k, r in rows.items():
+            try:
+                good[int(k)] = convert(int(k), r)
+            except BAD_RECORD as exc:
+                bad[k] = f"{type(exc).__name__}: {exc}"[:100]
+        self._damaged_records(relpath, table, bad)
+        return good
+
+    # ---- damage --------------------------------------------------------------------------
+
+    def _problem(self, line: str) -> None:
+        # damaged bytes can be anything: escape controls so a terminal shows them, never obeys them
+        line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+        if line not in self.problems:
+            log.warning("cache damaged: %s", line)
+            self.problems.append(line)
+
+    def _load_file(self, relpath: str) -> dict[str, Any]:
+        """A file's tables as on disk; a damaged file is reported, set aside, and read as far as it can be."""
+        data, problem = read_tables(self.root / relpath, tighten=not self.readonly)
+        if problem is not None:
+            self._damaged.setdefault(relpath, set()).add("")
+            self._problem(f"{self.root / relpath} {problem}; {self._aside(relpath)}; "
+                          "`frontdesk doctor --repair` rewrites it with what could be read")
+        return data or {}
+
+    def _damaged_records(self, relpath: str, table: str, bad: dict[str, str]) -> None:
+        self._damaged.setdefault(relpath, set()).update(bad)
+        listed = "; ".join(f"{key} ({why})" for key, why in list(bad.items())[:3]) + ("; …" if len(bad) > 3 else "")
+        self._problem(f"{self.root / relpath}: {len(bad)} damaged {table} record(s) left out: {listed}; "
+                      f"{self._aside(relpath)}; `frontdesk doctor --repair` drops them from the file")
+
+    def _aside(self, relpath: str) -> str:
+        """Copy a damaged file into quarantine/ (once; the writer only) and say where it is."""
+        if self.readonly:
+            return "start frontdesk (not read-only) to set a copy aside"
+        copy = self._set_aside.get(relpath)
+        if copy is None:
+            source = self.root / relpath
+            if not source.exists():
+                return "nothing to set aside"
+            try:
+                copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"), by_content=True)
+            except OSError as exc:
+                return f"no copy could be set aside ({exc.strerror})"
+            self._set_aside[relpath] = copy
+        return f"a copy is in {copy}"
+
+    def _check_partitions(self) -> None:
+        """Report message files that are missing for a conversation that has messages, and
+        message files whose conversation record is gone (one listing of messages/)."""
+        try:
+            names = [entry.name for entry in os.scandir(self.root / "messages")]
+        except FileNotFoundError:
+            names = []
+        have = {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
+        have.update(int(p[len("messages/"):-len(".json")]) for p in self._overlay if p.startswith("messages/"))
+        conversations = self._conversations
+        for conv in conversations.values():
+            if conv.message_count and conv.id not in have:
+                relpath = f"messages/{conv.id}.json"
+                self._damaged.setdefault(relpath, set()).add("")
+                self._problem(f"{self.root / relpath} is missing: conversation {conv.id} says it has {conv.message_count} "
+                              "messages; restore the file from a backup, or run `frontdesk doctor --repair` to count "
+                              "what is left and forget their dedup entries (a channel may then deliver them again)")
+        named = {i for i in have - conversations.keys()  # already reported as a damaged record
+                 if str(i) in self._damaged.get(f"conversations/{i // BUCKET_SIZE:04d}.json", ())}
+        orphans = sorted(have - conversations.keys() - named)
+        if orphans:
+            listed = ", ".join(f"messages/{i}.json" for i in orphans[:5]) + (", …" if len(orphans) > 5 else "")
+            self._problem(f"{len(orphans)} message file(s) in {self.root} have no conversation record ({listed}): "
+                          "their conversations' records are damaged or lost; they are not shown")
+
+    def quarantine_files(self) -> list[Path]:
+        """What has been set aside in quarantine/ (damaged journals and files), oldest first."""
+        folder = self.root / QUARANTINE_DIR
+        return sorted(folder.iterdir()) if folder.is_dir() else []
 
     def _all_contacts(self) -> dict[int, Contact]:
         missing = {int(name[len("contacts/"):-len(".json")]) for name in self._bucket_files("contacts")}
@@ -426,15 +591,19 @@ class Store:
 
     def _refresh_for(self, conv_id: int) -> None:
         self._partitions.pop(conv_id, None)
-        bucket = self._read(f"conversations/{conv_id // BUCKET_SIZE:04d}.json").get("conversations") or {}
-        record = bucket.get(str(conv_id))
+        relpath = f"conversations/{conv_id // BUCKET_SIZE:04d}.json"
+        record = (self._read(relpath).get("conversations") or {}).get(str(conv_id))
         if record is None:
             return
-        conv = self._conversations[conv_id] = records.conversation_from_record(conv_id, record)
-        contacts = self._read(f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json").get("contacts") or {}
-        contact = contacts.get(str(conv.contact_id))
+        found = self._records(relpath, "conversations", records.conversation_from_record, {str(conv_id): record})
+        conv = found.get(conv_id) or self._conversations.get(conv_id)
+        if conv is None:
+            return
+        self._conversations[conv_id] = conv
+        relpath = f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json"
+        contact = (self._read(relpath).get("contacts") or {}).get(str(conv.contact_id))
         if contact is not None:
-            self._contacts[conv.contact_id] = records.contact_from_record(conv.contact_id, contact)
+            self._contacts.update(self._records(relpath, "contacts", records.contact_from_record, {str(conv.contact_id): contact}))
         self._partition(conv_id)  # read now, under the lock
 
     def _partition(self, conv_id: int) -> dict[int, Message]:
@@ -442,9 +611,7 @@ class Store:
         if part is not None:
             self._partitions.move_to_end(conv_id)
             return part
-        rows = self._read(f"messages/{conv_id}.json").get("messages") or {}
-        message_from_record = records.message_from_record
-        part = {int(k): message_from_record(int(k), r) for k, r in rows.items()}
+        part = self._records(f"messages/{conv_id}.json", "messages", records.message_from_record)
         self._partitions[conv_id] = part
         self._evict()
         return part
@@ -459,7 +626,7 @@ class Store:
         if index is None:
             relpath = _dedup_relpath(segment)
             with _no_gc():
-                index = read_xid_log(self.root / relpath)
+                index = read_xid_log(self.root / relpath, tighten=not self.readonly)
                 for changes in (self._overlay, self._pending):
                     for key, value in changes.get(relpath, {}).get("xid", {}).items():
                         index[key] = (value[0], value[1])
@@ -512,7 +679,7 @@ class Store:
         try:
             await asyncio.to_thread(self._journal.sync_later())
         except OSError as exc:
-            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}") from exc
+            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno) from exc
         self._synced = max(self._synced, committed)
 
     def _require_batch(self) -> None:
@@ -623,7 +790,7 @@ class Store:
             self._journal.append(self._pending, sync=self._durable)
         except OSError as exc:
             self._discard()
-            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}") from exc
+            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno) from exc
         journal.merge(self._overlay, self._pending)
         self._pending = {}
         self._meta_dirty = self._cursors_dirty = False
@@ -666,17 +833,30 @@ class Store:
         root, tmp_dir = self.root, self.root / TMP_DIR
         written: list[Path] = []
         renames: list[tuple[Path, Path]] = []
-        for n, (relpath, tables) in enumerate(self._overlay.items()):
-            if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
-                append_xid_log(root / relpath, tables.get("xid", {}))
-                written.append(root / relpath)
-                continue
-            target = root / relpath
-            tmp = tmp_dir / f"{n}.json"
-            write_file(tmp, encode(journal.apply(read_json(target) or {}, tables)))
-            written.append(tmp)
-            renames.append((tmp, target))
-        sync_files(root, written)
+        appended: list[tuple[Path, int]] = []
+        try:
+            for n, (relpath, tables) in enumerate(self._overlay.items()):
+                if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
+                    log_path = root / relpath
+                    appended.append((log_path, log_path.stat().st_size if log_path.exists() else -1))
+                    append_xid_log(log_path, tables.get("xid", {}))
+                    written.append(log_path)
+                    continue
+                target = root / relpath
+                tmp = tmp_dir / f"{n}.json"
+                renames.append((tmp, target))
+                write_file(tmp, encode(journal.apply(self._load_file(relpath), tables)))
+                written.append(tmp)
+            sync_files(root, written)
+        except BaseException:
+            for tmp, _ in renames:  # their space is what a full disk needs back
+                empty_scratch(tmp)
+            for path, size in appended:  # the journal still has them: the next checkpoint appends them again
+                if size < 0:
+                    path.unlink(missing_ok=True)
+                else:
+                    os.truncate(path, size)
+            raise
         with self._commit_lock.hold(exclusive=True):
             for tmp, target in renames:
                 swap_in(tmp, target)
@@ -684,3 +864,101 @@ class Store:
             self._journal.reset(tmp_dir)
         self._overlay = {}
         self._checkpoint_at = CHECKPOINT_BYTES
+
+    # ---- checking and repairing ------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Read everything (every contact bucket, every message file) and compare each
+        conversation's count with its messages; returns every problem found so far."""
+        self._all_contacts()
+        for conv in list(self._conversations.values()):
+            held = len(self._partition(conv.id))
+            if conv.message_count != held and f"messages/{conv.id}.json" not in self._damaged:
+                self._problem(f"conversation {conv.id} says it has {conv.message_count} messages, "
+                              f"{self.root / f'messages/{conv.id}.json'} holds {held}; `frontdesk doctor --repair` recounts")
+        return self.problems
+
+    def repair(self) -> tuple[list[str], list[str]]:
+        """Rebuild what can be rebuilt after damage: rewrite damaged files with what could be
+        read, recount messages, rebuild the dedup index from the messages. Returns (what was
+        done, what could not be), one line each. The writer only; copies of damaged files
+        stay in quarantine/."""
+        if self.readonly:
+            raise StoreError("this cache was opened read-only")
+        self.verify()
+        self.checkpoint()  # the files then hold everything: the repair works on them alone
+        done, left = self._rewrite_damaged_files()
+        self._partitions.clear()
+        self._xids = {}
+        with self._commit_lock.hold(exclusive=False):
+            self._load_index()
+        with self.batch():
+            for conv in self.conversations():
+                held = len(self._partition(conv.id))
+                if conv.message_count != held:
+                    done.append(f"conversation {conv.id}: message count {conv.message_count} -> {held}")
+                    conv.message_count = held
+                    self.put_conversation(conv)
+        self.checkpoint()
+        done += self._rebuild_dedup()
+        orphans = self._orphan_partitions()
+        left += [f"{self.root / f'messages/{i}.json'}: its conversation record is lost, so its "
+                 f"{len(self._partition(i))} message(s) are not shown; restore the conversation's file from a backup"
+                 for i in orphans]
+        return done, left
+
+    def _rewrite_damaged_files(self) -> tuple[list[str], list[str]]:
+        done: list[str] = []
+        left: list[str] = []
+        with self._commit_lock.hold(exclusive=True):
+            for relpath, keys in sorted(self._damaged.items()):
+                path = self.root / relpath
+                if not path.exists():
+                    left.append(f"{path} is missing: what it held is lost; restore it from a backup if you have one")
+                    continue
+                data, _ = read_tables(path)
+                data = data or {}
+                for rows in data.values():
+                    for key in keys - {""}:
+                        rows.pop(key, None)
+                atomic_write(path, encode(data))
+                kept = sum(len(rows) for rows in data.values())
+                done.append(f"rewrote {path} with the {kept} record(s) that could be read"
+                            + (f" (the damaged file is in {self._set_aside[relpath]})" if relpath in self._set_aside else ""))
+        self._damaged = {}
+        return done, left
+
+    def _orphan_partitions(self) -> list[int]:
+        names = [entry.name for entry in os.scandir(self.root / "messages")] if (self.root / "messages").is_dir() else []
+        have = {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
+        return sorted(have - self._conversations.keys())
+
+    def _rebuild_dedup(self) -> list[str]:
+        """Every dedup entry whose message exists, plus one for every stored message with an
+        external id; written whole, log by log (caller has checkpointed)."""
+        segments: list[dict[str, tuple[int, int]]] = [dict(self._xid_segment(n)) for n in range(DEDUP_SEGMENTS)]
+        dropped = added = 0
+        for segment in segments:
+            for key, (conv_id, message_id) in list(segment.items()):
+                if message_id not in self._partition(conv_id):
+                    del segment[key]
+                    dropped += 1
+        for conv in self.conversations():
+            for message in self._partition(conv.id).values():
+                if message.external_id:
+                    key = _xid_key(conv.channel, message.external_id)
+                    segment = segments[_dedup_segment(key)]
+                    if key not in segment:
+                        segment[key] = (conv.id, message.id)
+                        added += 1
+        if not dropped and not added:
+            return []
+        with self._commit_lock.hold(exclusive=True):
+            for n, entries in enumerate(segments):
+                tmp = self.root / TMP_DIR / "dedup.new"
+                write_durable(tmp, xid_lines(entries))
+                os.replace(tmp, self.root / _dedup_relpath(n))
+            fsync_dir(self.root / DEDUP_DIR)
+        self._xids = {}
+        return [f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
+                f"(a channel may deliver them again), {added} added for stored messages"]

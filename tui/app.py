@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -183,8 +183,11 @@ class FrontdeskApp(App[None]):
         local_tz: tzinfo | None = None,
         canned: CannedLibrary | Path | None = None,
         downloads_dir: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.notices = list(notices)
+        """Problems found before the console started (a damaged cache), shown when it opens."""
         self.terminal = terminal or TerminalOutput(self.bell)
         """Where the bell and escape sequences go (tests pass a recorder)."""
         if terminal is None:
@@ -297,6 +300,8 @@ class FrontdeskApp(App[None]):
         self.query_one(HookStatus).retry_key = self.thread.retry_key
         self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # hooks still failing from the last run
         self.conversation_list.focus()
+        for notice in self.notices:
+            self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
         self.call_after_refresh(self.notifier.update_title)  # counts the whole cache: after the first frame
