@@ -293,8 +293,9 @@ class _SameFailure:
         self.times = 0
 
     def count(self, reason: str, cursor: str | None) -> int:
-        self.times = self.times + 1 if self.last == (reason, cursor) else 1
-        self.last = (reason, cursor)
+        key = (re.sub(r"\d+", "#", reason), cursor)  # servers stamp their errors with times and ids
+        self.times = self.times + 1 if self.last == key else 1
+        self.last = key
         return self.times
 
 
@@ -333,7 +334,8 @@ class Imap:
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            raise _Lost(f"{self.lost_reason} during {what}")
+            bye = getattr(self.client.protocol, "bye", "") if self.client is not None else ""
+            raise _Lost(f"{self.lost_reason} during {what}" + (f": {bye}" if bye else ""))
         return task.result()
 
     async def connect(self, password: str) -> None:

@@ -190,7 +190,11 @@ def bounded_imap4() -> type:
     import aioimaplib
 
     class BoundedFeedProtocol(aioimaplib.IMAP4ClientProtocol):
+        bye = ""  # the text of the server's last `* BYE` (aioimaplib drops it): why it is hanging up
+
         def data_received(self, d: bytes) -> None:
+            if (at := d.find(b"* BYE ")) >= 0 and (at == 0 or d[at - 1 : at] == b"\n"):
+                self.bye = d[at + 6 : d.find(b"\r\n", at) if b"\r\n" in d[at:] else len(d)][:300].decode("utf-8", "replace")
             # _handle_responses recurses once per line of what it is given (aioimaplib #118)
             for piece in feed_pieces(d):
                 super().data_received(piece)

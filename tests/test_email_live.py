@@ -515,3 +515,143 @@ async def test_starttls_and_implicit_tls_sync(tmp_path):
                 assert [c.subject for c in await desk.conversations()] == ["Over TLS"]
     finally:
         servers.cleanup(server)
+
+
+# ---- a mailbox of real size (issue 14: 10,000 mails never synced) ----------------------------------
+
+
+class Killed(BaseException):
+    """Stands for the process dying mid-sync (not an Exception: nothing in the backend may catch it)."""
+
+
+class Journal:
+    """A Sink in front of the desk that records every commit (events + cursor), and can die at commit `die_at`."""
+
+    def __init__(self, desk: Desk, die_at: int | None = None) -> None:
+        self.desk = desk
+        self.die_at = die_at
+        self.commits: list[tuple[list, str | None]] = []
+        self.started = time.monotonic()
+        self.first_stored: float | None = None
+
+    async def ingest(self, channel, events, cursor=None):
+        inbound = [e for e in events if not isinstance(e, ChannelStatus)]
+        if inbound and self.die_at is not None and sum(1 for e, _ in self.commits if e) + 1 == self.die_at:
+            raise Killed()
+        await self.desk.ingest(channel, events, cursor)
+        self.commits.append((inbound, cursor))
+        if inbound and self.first_stored is None:
+            self.first_stored = time.monotonic() - self.started
+
+    @property
+    def read(self) -> list[str]:
+        return [e.external_id for events, _ in self.commits for e in events]
+
+
+@pytest.fixture(scope="module")
+def big_dovecot():
+    """A Dovecot whose INBOX holds 10,000 plain mails over the last 29 days (written before it starts)."""
+    server = servers.start_dovecot(prefill=10_000)
+    yield server
+    servers.cleanup(server)
+
+
+@pytest.mark.slow
+async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(big_dovecot, store, capsys, monkeypatch):
+    from frontdesk.backends import email as email_backend
+
+    asked: list[int] = []
+    fetch = email_backend.Imap.fetch
+
+    async def counting_fetch(self, uids, items, timeout=None):
+        asked.append(len(uids))
+        return await fetch(self, uids, items, timeout)
+
+    monkeypatch.setattr(email_backend.Imap, "fetch", counting_fetch)
+    b = backend(big_dovecot, sync_days=30)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    journal = Journal(desk)
+    started = time.monotonic()
+    await asyncio.wait_for(b.fetch_once(journal), 120)
+    elapsed = time.monotonic() - started
+
+    first_events = next(events for events, _ in journal.commits if events)
+    assert first_events[0].external_id == big_dovecot.prefilled[-1], "the first commit holds the newest mail"
+    assert sorted(journal.read) == sorted(big_dovecot.prefilled), "every mail read exactly once"
+    convs = await desk.conversations()
+    assert len(convs) == 10_000 and sum(c.message_count for c in convs) == 10_000
+    assert max(asked) <= 200, "no FETCH long enough to overflow aioimaplib's parser (issue #118)"
+    state = read_cursor(store.cursor("mail"))["INBOX"]
+    assert state.seen == 10_000 and not state.backfilling
+    with capsys.disabled():
+        print(f"\nfirst sync of 10,000 mails: {elapsed:.1f} s; first conversation stored after {journal.first_stored:.2f} s")
+    assert elapsed < 60, elapsed
+
+
+@pytest.mark.slow
+async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tmp_path):
+    server = servers.start_dovecot(prefill=2_000)
+    try:
+        with Store.open(tmp_path / "data") as store:
+            desk = Desk(store, {}, agent="Aiko")
+            first = Journal(desk, die_at=7)
+            with pytest.raises(Killed):
+                await backend(server, sync_days=30).fetch_once(first)
+            read_before = first.read
+            assert len(read_before) == 6 * 25 and read_before[0] == server.prefilled[-1]
+            cursor = store.cursor("mail")
+            assert read_cursor(cursor)["INBOX"].backfilling
+
+            # the process restarts from what the store committed
+            second = Journal(desk)
+            await backend(server, cursor=cursor, sync_days=30).fetch_once(second)
+            assert not set(second.read) & set(read_before), "nothing committed before the kill is read again"
+            assert second.read[0] == server.prefilled[-1 - len(read_before)], "it goes on where it stopped"
+            assert sorted(read_before + second.read) == sorted(server.prefilled)
+            convs = await desk.conversations()
+            assert len(convs) == 2_000 and sum(c.message_count for c in convs) == 2_000
+            assert not read_cursor(store.cursor("mail"))["INBOX"].backfilling
+    finally:
+        servers.cleanup(server)
+
+
+async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store):
+    day = timedelta(days=1)
+    now = datetime.now(timezone.utc)
+    # an old conversation that goes on today, and a conversation of yesterday in between
+    await dovecot.append(mail(subject="Broken zip", msgid="<z1@customer.test>", body="first", date=now - 5 * day))
+    await dovecot.append(mail(subject="Invoice", msgid="<i1@other.test>", sender="Bo <bo@other.test>", date=now - day))
+    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z2@customer.test>", body="second", date=now - 2 * day,
+                              In_Reply_To="<z1@customer.test>", References="<z1@customer.test>"))
+    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z3@customer.test>", body="third", date=now,
+                              In_Reply_To="<z2@customer.test>", References="<z1@customer.test> <z2@customer.test>"))
+    b = backend(dovecot)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    journal = Journal(desk)
+    await b.fetch_once(journal)
+    assert journal.read == ["<z1@customer.test>", "<z2@customer.test>", "<z3@customer.test>", "<i1@other.test>"]
+    zip_conv = next(c for c in await desk.conversations() if c.subject == "Broken zip")
+    assert [m.body for m in await desk.thread(zip_conv.id)] == ["first", "second", "third"]
+
+
+async def test_a_mailbox_that_keeps_failing_shows_down_with_the_reason(store):
+    server = servers.start_dovecot(prefill=30)
+    try:
+        newest = sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[-1]
+        newest.chmod(0)  # Dovecot cannot read it: every FETCH of it ends the session with BYE
+        b = backend(server, sync_days=30)
+        desk = Desk(store, {"mail": b}, agent="Aiko")
+        sink = Recorder(desk)
+        task = asyncio.create_task(b.run(sink))
+        try:
+            await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 3, timeout=20)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await b.close()
+        down = [s.detail for s in sink.statuses if s.state == "down"]
+        assert "FETCH" in down[-1] and "Internal error" in down[-1], down[-1]
+        assert "failed 3 times in a row" in down[-1], down[-1]
+        assert desk.channel_status["mail"].state == "down"
+    finally:
+        servers.cleanup(server)
