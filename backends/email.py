@@ -669,8 +669,8 @@ class EmailBackend(Backend):
                 reason = str(exc) or type(exc).__name__
                 times = same.count(reason, self.cursor)
                 log.warning("email %s: IMAP %s: %s; reconnecting in %.1fs", self.name, folder, self.redact(reason), delay)
-                again = f" (failed {times} times in a row, no mail read in between)" if times > 1 else ""
-                await self._status(sink, "down", f"IMAP {folder}: {reason}{again} — reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
+                where = f"IMAP {folder} failed {times} times in a row, no mail read in between" if times > 1 else f"IMAP {folder}"
+                await self._status(sink, "down", f"{where}: {reason} — reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
             finally:
