@@ -1,12 +1,14 @@
 """The email channel: a shared mailbox read over IMAP (IDLE push, polling fallback), replies over SMTP.
 
-- Reading (aioimaplib): the first run fetches the last `sync_days` days of each folder, then
+- Reading (aioimaplib): the first run reads the last `sync_days` days of each folder, newest
+  conversation first, in batches each committed with its cursor (see email_sync), then
   waits with IDLE (re-issued every `idle_seconds`, below the 29-minute server limit) or, on
-  servers without IDLE, polls every `poll_seconds`. Fetching is incremental by UID; the
-  cursor (JSON: folder -> [UIDVALIDITY, last UID]) is handed to `sink.ingest` together with
-  the messages before it. A changed UIDVALIDITY re-reads the last `sync_days` days; the desk
-  drops what it already has, because the external id is the Message-ID (else a hash of the
-  raw mail). A dropped connection is retried with backoff and reported as ChannelStatus.
+  servers without IDLE, polls every `poll_seconds`. Later mail is read incrementally by UID;
+  the cursor is handed to `sink.ingest` together with the messages before it. A changed
+  UIDVALIDITY re-reads the last `sync_days` days; the desk drops what it already has,
+  because the external id is the Message-ID (else a hash of the raw mail). A dropped
+  connection is retried with backoff and reported as ChannelStatus, with how many times in
+  a row it failed the same way.
 - Threading: the thread key is the root Message-ID (first of References, else In-Reply-To,
   else the mail's own Message-ID); a mail whose parent is known joins that parent's thread;
   a mail without threading headers joins a recent thread with the same normalised subject
