@@ -615,7 +615,16 @@ async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tm
         servers.cleanup(server)
 
 
-async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store):
+@pytest.mark.parametrize("server_threads", [True, False], ids=["THREAD REFS", "own header index"])
+async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store, monkeypatch,
+                                                                                         server_threads):
+    from frontdesk.backends import email as email_backend
+
+    if not server_threads:  # a server without THREAD=REFS (Gmail, Exchange): the backend groups by headers
+        async def no_threads(self, *criteria):
+            return None
+
+        monkeypatch.setattr(email_backend.Imap, "threads", no_threads)
     day = timedelta(days=1)
     now = datetime.now(timezone.utc)
     # an old conversation that goes on today, and a conversation of yesterday in between
