@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -190,7 +191,38 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
             await desk.stop()
 
     keep_gc_pauses_short()
-    asyncio.run(session())
+    with logs_to_file(console_log_path()):
+        asyncio.run(session())
+
+
+def console_log_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_log_path("frontdesk") / "console.log"
+
+
+@contextlib.contextmanager
+def logs_to_file(path: Path) -> Iterator[None]:
+    """While the console owns the terminal, log lines go to `path`: written to stderr they drew over the screen
+    (a channel retrying in the background logs a warning each time)."""
+    root = logging.getLogger()
+    streams = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        to_file = logging.NullHandler()
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for handler in streams:
+        root.removeHandler(handler)
+    root.addHandler(to_file)
+    try:
+        yield
+    finally:
+        root.removeHandler(to_file)
+        to_file.close()
+        for handler in streams:
+            root.addHandler(handler)
 
 
 FREEZE_SURVIVORS = 50_000

@@ -621,11 +621,14 @@ class EmailBackend(Backend):
         password = self.secret("password")
         await self._learn_sent(cfg, password)
         for folder in cfg.folders:
-            imap = await self._open(cfg, password)
             try:
-                await self._catch_up(sink, imap, folder)
-            finally:
-                await self._close(imap)
+                imap = await self._open(cfg, password)
+                try:
+                    await self._catch_up(sink, imap, folder)
+                finally:
+                    await self._close(imap)
+            except (ConnectionError, TimeoutError) as exc:  # what was read is committed; say why the rest is not
+                raise TransientError(f"IMAP {folder}: {exc or type(exc).__name__}") from exc
 
     async def _open(self, cfg: EmailSettings, password: str) -> Imap:
         imap = Imap(cfg, self.name)
@@ -671,8 +674,8 @@ class EmailBackend(Backend):
                 reason = str(exc) or type(exc).__name__
                 times = same.count(reason, self.cursor)
                 log.warning("email %s: IMAP %s: %s; reconnecting in %.1fs", self.name, folder, self.redact(reason), delay)
-                where = f"IMAP {folder} failed {times} times in a row, no mail read in between" if times > 1 else f"IMAP {folder}"
-                await self._status(sink, "down", f"{where}: {reason} — reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
+                again = f"failed {times} times in a row, no mail read in between; " if times > 1 else ""
+                await self._status(sink, "down", f"IMAP {folder}: {reason} — {again}reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
             finally:

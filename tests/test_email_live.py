@@ -664,3 +664,35 @@ async def test_a_mailbox_that_keeps_failing_shows_down_with_the_reason(store):
         assert desk.channel_status["mail"].state == "down"
     finally:
         servers.cleanup(server)
+
+
+def test_while_the_console_runs_log_lines_go_to_a_file_not_over_the_screen(tmp_path, capsys):
+    import logging
+
+    from frontdesk import cli
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logging.basicConfig(level=logging.WARNING, format="frontdesk: %(message)s", force=True)  # as `main` does
+    try:
+        log = logging.getLogger("frontdesk.backends.email")
+        with cli.logs_to_file(tmp_path / "log" / "console.log"):
+            log.warning("email mail: IMAP INBOX: refused; reconnecting in 1.0s")
+        assert "reconnecting" not in capsys.readouterr().err
+        assert "IMAP INBOX: refused" in (tmp_path / "log" / "console.log").read_text()
+        log.warning("after the console")
+        assert "after the console" in capsys.readouterr().err
+    finally:
+        root.handlers[:], root.level = saved
+
+
+async def test_sync_once_names_the_folder_and_the_reason_when_the_server_fails(own_dovecot, store):
+    from frontdesk import cli
+    from frontdesk.backends.base import TransientError
+
+    own_dovecot.stop()
+    b = backend(own_dovecot, timeout_seconds=2)
+    with pytest.raises(TransientError) as failed:
+        await b.fetch_once(Desk(store, {"mail": b}))
+    assert cli.one_line(failed.value).startswith("IMAP INBOX: IMAP server 127.0.0.1:")
+    assert "refused the connection" in cli.one_line(failed.value)
