@@ -87,6 +87,8 @@ BATCH_BYTES = 8 * 1024 * 1024
 THREAD_MAP_SIZE = 20_000
 #: during a long sync, how often to look for mail that arrived meanwhile (it is read first)
 NEW_MAIL_CHECK_SECONDS = 2.0
+#: `sync --once` tries a folder again this often when a FETCH broke (enough to set one broken mail aside)
+FETCH_ATTEMPTS = 5
 SUBJECT_JOIN_WINDOW = timedelta(days=7)
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
@@ -299,6 +301,28 @@ class _SameFailure:
         self.times = self.times + 1 if self.last == key else 1
         self.last = key
         return self.times
+
+
+class _Suspects:
+    """Mails of one folder the server fails on (it drops the session or answers NO whenever one is fetched).
+
+    A FETCH that failed is asked again one mail at a time; a mail whose own FETCH fails twice is
+    left out and shown as unreadable, so one broken mail cannot stop the mailbox.
+    """
+
+    def __init__(self) -> None:
+        self.failed: tuple[tuple[int, ...], str] | None = None  # the request that failed last
+        self.probing: int | None = None  # the mail fetched alone when the connection broke
+        self.strikes: dict[int, int] = {}
+        self.bad: dict[int, str] = {}  # UID -> the failure
+        self.reason = ""
+
+    def new_attempt(self) -> None:
+        if self.probing is not None:
+            self.strikes[self.probing] = self.strikes.get(self.probing, 0) + 1
+            if self.strikes[self.probing] >= 2:
+                self.bad[self.probing] = self.reason
+            self.probing = None
 
 
 class AuthFailed(ConfigError):
@@ -600,6 +624,7 @@ class EmailBackend(Backend):
         self._ingest_lock = asyncio.Lock()
         self._connections: set[Imap] = set()
         self.reconnects = 0  # how many times a dropped connection was re-established (for tests)
+        self._suspects: dict[str, _Suspects] = {}
         self.idling: set[str] = set()  # folders waiting in IDLE right now
 
     @property
@@ -621,14 +646,18 @@ class EmailBackend(Backend):
         password = self.secret("password")
         await self._learn_sent(cfg, password)
         for folder in cfg.folders:
-            try:
-                imap = await self._open(cfg, password)
+            for attempt in range(1, FETCH_ATTEMPTS + 1):
                 try:
-                    await self._catch_up(sink, imap, folder)
-                finally:
-                    await self._close(imap)
-            except (ConnectionError, TimeoutError) as exc:  # what was read is committed; say why the rest is not
-                raise TransientError(f"IMAP {folder}: {exc or type(exc).__name__}") from exc
+                    imap = await self._open(cfg, password)
+                    try:
+                        await self._catch_up(sink, imap, folder)
+                    finally:
+                        await self._close(imap)
+                    break
+                except (ConnectionError, TimeoutError) as exc:  # what was read is committed; say why the rest is not
+                    fetch_failed = self._suspects.get(folder, _Suspects()).failed is not None
+                    if not fetch_failed or attempt == FETCH_ATTEMPTS:  # else: again, to find the mail it failed on
+                        raise TransientError(f"IMAP {folder}: {exc or type(exc).__name__}") from exc
 
     async def _open(self, cfg: EmailSettings, password: str) -> Imap:
         imap = Imap(cfg, self.name)
@@ -761,7 +790,7 @@ class EmailBackend(Backend):
         for low, high in reversed(list(search_slices(1, top))):
             uids = await imap.search("UID", f"{low}:{high}", *_window(imap.cfg))
             for chunk in fetch_chunks(uids):
-                for attrs, literal in await imap.fetch(chunk, fields):
+                for attrs, literal in await self._fetch(imap, folder, chunk, fields):
                     if "UID" not in attrs:
                         continue
                     uid = int(attrs["UID"])
@@ -779,6 +808,7 @@ class EmailBackend(Backend):
 
     async def _catch_up(self, sink: Sink, imap: Imap, folder: str) -> None:
         """Read what is new in `folder` and what is left of its first sync, ingesting each batch with its cursor."""
+        self._suspects.setdefault(folder, _Suspects()).new_attempt()
         validity, uidnext = await imap.open_folder(folder)
         state = self._folders.get(folder)
         if state is None or state.validity != validity:
@@ -786,6 +816,7 @@ class EmailBackend(Backend):
                 log.warning("email %s: UIDVALIDITY of %s changed (%s -> %s); re-reading the last %d days",
                             self.name, folder, state.validity, validity, imap.cfg.sync_days)
             state = FolderState.fresh(validity, uidnext)
+            self._suspects[folder] = _Suspects()
             await self._commit(sink, folder, state, [])  # a restart resumes this plan instead of making a new one
         if state.backfilling:
             await self._backfill(sink, imap, folder, state)
@@ -799,9 +830,11 @@ class EmailBackend(Backend):
         mail that arrives meanwhile is read between batches."""
         cfg = imap.cfg
         threads = await self._conversations(imap, folder, state)
+        listed = {uid for uids in threads for uid in uids}
+        threads += [[uid] for uid in self._suspects[folder].bad if uid <= state.window and uid not in listed]
         checked = time.monotonic()
         for group in conversation_groups(backfill_order(threads, state.backfill)):
-            sizes = await self._sizes(imap, [uid for uids in group for uid in uids])
+            sizes = await self._sizes(imap, folder, [uid for uids in group for uid in uids])
             group = [[uid for uid in uids if uid in sizes] for uids in group]  # expunged meanwhile
             for batch, done in backfill_batches(group, lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
                 state = self._folders[folder]
@@ -826,10 +859,31 @@ class EmailBackend(Backend):
         self._learned.add(folder)  # the first sync reads every mail: it learns as it goes
         return threads
 
-    async def _sizes(self, imap: Imap, uids: list[int]) -> dict[int, int]:
-        sizes: dict[int, int] = {}
+    async def _fetch(self, imap: Imap, folder: str, uids: list[int], items: str, timeout: float | None = None) -> list:
+        """imap.fetch, leaving out mails the server keeps failing on (see _Suspects)."""
+        suspects = self._suspects.setdefault(folder, _Suspects())
+        uids = [uid for uid in uids if uid not in suspects.bad]
+        if not uids:
+            return []
+        request = (tuple(uids), items)
+        try:
+            if suspects.failed != request:
+                return await imap.fetch(uids, items, timeout)
+            out = []
+            for uid in uids:  # this request failed last time: find the mail it failed on
+                suspects.probing = uid
+                out += await imap.fetch([uid], items, timeout)
+            suspects.probing = suspects.failed = None
+            return out
+        except (ConnectionError, TimeoutError) as exc:
+            suspects.failed, suspects.reason = request, str(exc) or type(exc).__name__
+            raise
+
+    async def _sizes(self, imap: Imap, folder: str, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE of each mail (0 for one the server fails on: it is shown as unreadable)."""
+        sizes = dict.fromkeys((uid for uid in uids if uid in self._suspects.get(folder, _Suspects()).bad), 0)
         for chunk in fetch_chunks(uids):
-            for attrs, _ in await imap.fetch(chunk, "(UID RFC822.SIZE)"):
+            for attrs, _ in await self._fetch(imap, folder, chunk, "(UID RFC822.SIZE)"):
                 if "UID" in attrs:
                     sizes[int(attrs["UID"])] = int(attrs.get("RFC822.SIZE", 0))
         return sizes
@@ -846,7 +900,7 @@ class EmailBackend(Backend):
         for low, high in reversed(list(search_slices(self._folders[folder].seen + 1, uidnext - 1))):
             uids = [u for u in await imap.search("UID", f"{low}:{high}") if low <= u <= high]
             for chunk in fetch_chunks(uids):
-                sizes = await self._sizes(imap, chunk)
+                sizes = await self._sizes(imap, folder, chunk)
                 present = [u for u in chunk if u in sizes]  # expunged meanwhile
                 for batch, _ in backfill_batches([present], lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
                     await self._ingest_batch(sink, imap, folder, replace(self._folders[folder], seen=max(batch)), batch, sizes)
@@ -867,14 +921,17 @@ class EmailBackend(Backend):
         big = [u for u in uids if sizes[u] > cfg.max_message_bytes]
         fetched: dict[int, tuple[dict[str, str], bytes | None, bool]] = {}
         slow = cfg.timeout + sum(sizes[u] for u in whole) / 1_000_000  # a second per MB on top
-        for attrs, literal in await imap.fetch(whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow):
+        for attrs, literal in await self._fetch(imap, folder, whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, False)
-        for attrs, literal in await imap.fetch(big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"):
+        for attrs, literal in await self._fetch(imap, folder, big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, True)
         events: list[Inbound] = []
+        bad = self._suspects.get(folder, _Suspects()).bad
         for uid in uids:
+            if uid in bad:
+                events.append(self._unfetchable(folder, validity, uid, bad[uid]))
             if uid not in fetched:
                 continue
             attrs, raw, partial = fetched[uid]
@@ -922,6 +979,16 @@ class EmailBackend(Backend):
             created_at=mail.date,
             subject=mail.subject,
             direction=Direction.OUT if outgoing else Direction.IN,
+        )
+
+    def _unfetchable(self, folder: str, validity: int, uid: int, reason: str) -> Inbound:
+        external = f"<uid.{validity}.{uid}.{hashlib.sha256(folder.encode()).hexdigest()[:12]}@frontdesk.invalid>"
+        return Inbound(
+            external_id=external,
+            thread_key=external,
+            sender=ContactRef(address="unknown@invalid", name="(unreadable mail)"),
+            body=f"(the mail server failed every time it was asked for mail UID {uid} in {folder}; open it in a mail "
+                 f"client. The server said: {self.redact(reason)})",
         )
 
     def _unreadable(self, folder: str, validity: int, uid: int, raw: bytes, exc: Exception) -> Inbound:

@@ -643,25 +643,63 @@ async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_new
     assert [m.body for m in await desk.thread(zip_conv.id)] == ["first", "second", "third"]
 
 
-async def test_a_mailbox_that_keeps_failing_shows_down_with_the_reason(store):
+async def test_a_mail_the_server_always_fails_on_shows_down_then_is_set_aside(store):
     server = servers.start_dovecot(prefill=30)
     try:
         newest = sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[-1]
-        newest.chmod(0)  # Dovecot cannot read it: every FETCH of it ends the session with BYE
+        newest.chmod(0)  # Dovecot cannot read it: every FETCH that touches it ends the session with BYE
         b = backend(server, sync_days=30)
         desk = Desk(store, {"mail": b}, agent="Aiko")
         sink = Recorder(desk)
         task = asyncio.create_task(b.run(sink))
         try:
-            await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 3, timeout=20)
+            await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 2, timeout=20)
+            down = [s.detail for s in sink.statuses if s.state == "down"]
+            assert "FETCH" in down[-1] and "Internal error" in down[-1], down[-1]
+            assert "failed 2 times in a row, no mail read in between" in down[-1], down[-1]
+
+            async def all_there():
+                return len(await desk.conversations()) == 30
+
+            await wait_for(all_there, timeout=20)
+            await wait_for(lambda: sink.statuses[-1].state == "ok", timeout=10)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await b.close()
-        down = [s.detail for s in sink.statuses if s.state == "down"]
-        assert "FETCH" in down[-1] and "Internal error" in down[-1], down[-1]
-        assert "failed 3 times in a row" in down[-1], down[-1]
-        assert desk.channel_status["mail"].state == "down"
+        unreadable = [c for c in await desk.conversations() if c.preview.startswith("(the mail server failed")]
+        assert len(unreadable) == 1 and "UID 30 in INBOX" in unreadable[0].preview
+        assert "Internal error" in (await desk.thread(unreadable[0].id))[0].body
+    finally:
+        servers.cleanup(server)
+
+
+async def test_a_mailbox_that_keeps_failing_shows_down_with_the_reason(own_dovecot, store):
+    b = backend(own_dovecot, timeout_seconds=2)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    sink = Recorder(desk)
+    own_dovecot.stop()
+    task = asyncio.create_task(b.run(sink))
+    try:
+        await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 3, timeout=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    down = desk.channel_status["mail"]
+    assert down.state == "down" and "refused the connection" in down.detail
+    assert "failed 3 times in a row" in down.detail, down.detail
+
+
+async def test_sync_once_sets_aside_a_mail_the_server_always_fails_on(store):
+    server = servers.start_dovecot(prefill=30)
+    try:
+        sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[5].chmod(0)
+        b = backend(server, sync_days=30)
+        desk = Desk(store, {"mail": b}, agent="Aiko")
+        await b.fetch_once(desk)
+        convs = await desk.conversations()
+        assert len(convs) == 30
+        assert [c.preview for c in convs if c.preview.startswith("(the mail server failed")][0].count("UID 6 in INBOX") == 1
     finally:
         servers.cleanup(server)
 
