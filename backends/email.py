@@ -625,6 +625,7 @@ class EmailBackend(Backend):
         self._connections: set[Imap] = set()
         self.reconnects = 0  # how many times a dropped connection was re-established (for tests)
         self._suspects: dict[str, _Suspects] = {}
+        self._down: set[str] = set()  # folders whose last attempt failed, until mail comes in again
         self.idling: set[str] = set()  # folders waiting in IDLE right now
 
     @property
@@ -688,7 +689,9 @@ class EmailBackend(Backend):
                 await self._catch_up(sink, imap, folder)
                 if failed:
                     self.reconnects += 1
-                    await self._status(sink, "ok", f"IMAP {folder}: reconnected")
+                    if folder in self._down:
+                        self._down.discard(folder)
+                        await self._status(sink, "ok", f"IMAP {folder}: reconnected")
                 failed, delay = False, self.backoff_initial
                 if imap.has_idle():
                     await self._idle(sink, imap, folder)
@@ -700,6 +703,7 @@ class EmailBackend(Backend):
                 raise
             except Exception as exc:
                 failed = True
+                self._down.add(folder)
                 reason = str(exc) or type(exc).__name__
                 times = same.count(reason, self.cursor)
                 log.warning("email %s: IMAP %s: %s; reconnecting in %.1fs", self.name, folder, self.redact(reason), delay)
@@ -949,6 +953,9 @@ class EmailBackend(Backend):
             await sink.ingest(self.name, events, cursor)
             self._folders = folders
             self.cursor = cursor
+        if events and folder in self._down:  # mail is coming in again (a long sync after a failure is not "down")
+            self._down.discard(folder)
+            await self._status(sink, "ok", f"IMAP {folder}: reading again")
 
     def _inbound(self, cfg: EmailSettings, folder: str, validity: int, uid: int, raw: bytes,
                  attrs: dict[str, str], partial: bool, size: int) -> Inbound:

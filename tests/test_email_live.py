@@ -663,6 +663,7 @@ async def test_a_mail_the_server_always_fails_on_shows_down_then_is_set_aside(st
 
             await wait_for(all_there, timeout=20)
             await wait_for(lambda: sink.statuses[-1].state == "ok", timeout=10)
+            assert [s.state for s in sink.statuses].count("ok") == 1, "ok once the mail comes in again, and not again after"
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
