@@ -18,7 +18,12 @@ so the ratio holds on a noisy machine:
   rates;
 - ingest: messages persisted per second in batches, and one single write into a cache of
   100 conversations vs one of N;
-- search: `Desk.search` over the large cache (the first search builds the index).
+- search: `Desk.search` over the large cache (the first search builds the index);
+- email: the first sync of a mailbox of N plain mails from a private Dovecot on loopback
+  (written into its Maildir before it starts), headless and in a console process: how long
+  until the first conversation is stored / drawn, and until all are stored. Needs the
+  `dovecot` binary and the source checkout's tests/email_servers.py; skipped with a note
+  otherwise.
 
 The functions take sizes, so tests run them small; `main` prints a table or JSON.
 Only the standard library is imported here; the rest is imported where it is used.
@@ -250,12 +255,14 @@ def _read_hwm_mb(pid: int) -> float:
 
 
 def start_console(
-    root: Path, marker: str, *, search: bool = False, bytecode: Path | None = None, timeout: float = 60.0
+    root: Path, marker: str, *, search: bool = False, bytecode: Path | None = None, timeout: float = 60.0,
+    child: str = "console_child", child_args: Sequence[str] = (),
 ) -> StartRun:
     """Spawn the console on a pseudo-terminal; seconds until `marker` is drawn, peak RSS.
 
     With `bytecode`, the child keeps its compiled modules there (`PYTHONPYCACHEPREFIX`) even
-    where the environment turns bytecode writing off.
+    where the environment turns bytecode writing off. `child` names the function of this
+    module the child process runs, with `root` and then `child_args`.
     """
     import fcntl
     import pty
@@ -266,8 +273,8 @@ def start_console(
     cols, rows = TERMINAL
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     done_file = Path(tempfile.mkdtemp(prefix="fd-bench-")) / "searched"
-    code = "import sys; from frontdesk.bench import console_child; console_child(*sys.argv[1:])"
-    argv = [sys.executable, "-c", code, str(root)] + ([str(done_file)] if search else [])
+    code = f"import sys; from frontdesk.bench import {child}; {child}(*sys.argv[1:])"
+    argv = [sys.executable, "-c", code, str(root), *child_args] + ([str(done_file)] if search else [])
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     for var in ("TEXTUAL", "TEXTUAL_DRIVER", "COLUMNS", "LINES"):
         env.pop(var, None)
@@ -934,6 +941,106 @@ async def measure_search(cache: Cache, repeats: int, report: Report) -> None:
         report.notes.append(f"search did not find the message written just before it ({len(found)} hits)")
 
 
+# ---- email: the first sync of a big mailbox ---------------------------------------------------------
+
+
+def _mail_servers() -> Any | None:
+    """tests/email_servers.py of the source checkout (the Dovecot harness), or None when it is not there."""
+    import importlib.util
+
+    path = Path(__file__).parent / "tests" / "email_servers.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("frontdesk_bench_email_servers", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _email_settings(port: int, user: str) -> dict[str, Any]:
+    return {"imap_host": "127.0.0.1", "imap_port": port, "imap_tls": "none", "smtp_tls": "none",
+            "username": user, "sync_days": 30, "sent_folder": ""}
+
+
+def email_console_child(root: str, port: str, user: str, password: str) -> None:
+    """What the parent spawns for the email figure: the console with one email channel on an empty cache."""
+    from frontdesk.backends.email import EmailBackend
+    from frontdesk.cli import keep_gc_pauses_short, resolve_keymap
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+    from frontdesk.tui.app import FrontdeskApp
+
+    with Store.open(root) as store:
+        channel = EmailBackend("mail", _email_settings(int(port), user), lambda key: password if key == "password" else None)
+        desk = Desk(store, {"mail": channel}, agent="Aiko")
+        app = FrontdeskApp(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
+        keep_gc_pauses_short()
+
+        async def session() -> None:
+            await desk.start()
+            try:
+                await app.run_async()
+            finally:
+                await desk.stop()
+
+        asyncio.run(session())
+
+
+class _FirstStored:
+    """A Sink in front of the desk that notes when the first message is stored."""
+
+    def __init__(self, desk: Any) -> None:
+        self.desk = desk
+        self.started = time.monotonic()
+        self.first: float | None = None
+
+    async def ingest(self, channel: str, events: list[Any], cursor: str | None = None) -> None:
+        await self.desk.ingest(channel, events, cursor)
+        if events and self.first is None:
+            self.first = time.monotonic() - self.started
+
+
+async def _first_sync(root: Path, port: int, user: str, password: str) -> tuple[float, float, int]:
+    """Seconds for `sync --once`'s work on an empty cache, seconds until its first message was stored, conversations."""
+    from frontdesk.backends.email import EmailBackend
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+
+    with Store.open(root) as store:
+        channel = EmailBackend("mail", _email_settings(port, user), lambda key: password if key == "password" else None)
+        desk = Desk(store, {"mail": channel}, agent="Aiko")
+        sink = _FirstStored(desk)
+        await channel.fetch_once(sink)
+        elapsed = time.monotonic() - sink.started
+        await channel.close()
+        return elapsed, sink.first or elapsed, len(store.conversations())
+
+
+def measure_email(work: Path, mails: int, report: Report) -> None:
+    """The first sync of `mails` plain mails (29 days) from a loopback Dovecot: headless, then in the console."""
+    servers = _mail_servers()
+    if servers is None or servers.dovecot_binary() is None:
+        report.notes.append("email figures skipped: " + ("the dovecot binary is not installed (apt-get install dovecot-imapd)"
+                                                         if servers else "tests/email_servers.py is not here (run from a source checkout)"))
+        return
+    started = time.monotonic()
+    server = servers.start_dovecot(prefill=mails)
+    try:
+        report.add("email.mailbox", f"write {mails:,} mails into the Maildir + start Dovecot", time.monotonic() - started, "s")
+        elapsed, first, stored = asyncio.run(_first_sync(work / "email-sync", server.port, server.user, server.password))
+        report.add("email.first_stored", "email first sync: first conversation stored", first, "s", "≤ 2 s", first <= 2)
+        report.add("email.first_sync", f"email first sync of {mails:,} mails (sync --once)", elapsed, "s", "≤ 20 s", elapsed <= 20)
+        if stored != mails:
+            report.notes.append(f"email first sync stored {stored:,} conversations of {mails:,}")
+        newest = f"Order question {mails - 1}"
+        run = start_console(work / "email-console", newest, child="email_console_child",
+                            child_args=(str(server.port), server.user, server.password))
+        report.add("email.first_on_screen", "email first start: newest conversation on screen", run.seconds, "s", "≤ 2 s", run.seconds <= 2)
+    finally:
+        servers.cleanup(server)
+
+
 # ---- the whole run ---------------------------------------------------------------------------------
 
 
@@ -955,6 +1062,7 @@ class Plan:
     batch_spread: int = 50
     singles: int = 30
     search_repeats: int = 3
+    mails: int = 10_000  # the email figure's mailbox (0: skip it)
     seed: int = 7
 
 
@@ -966,7 +1074,7 @@ def run(plan: Plan, workdir: Path | None = None, progress: Callable[[str], None]
         "cold_start_runs": plan.runs, "live_rates": list(plan.live_rates), "live_seconds": plan.live_seconds,
         "live_sustained_seconds": plan.live_sustained_seconds,
         "ingest_batches": plan.batches, "batch_size": plan.batch_size, "batch_spread": plan.batch_spread,
-        "single_writes": plan.singles, "seed": plan.seed,
+        "single_writes": plan.singles, "mails": plan.mails, "seed": plan.seed,
     })
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-")) if own else Path(workdir)
@@ -994,6 +1102,9 @@ def run(plan: Plan, workdir: Path | None = None, progress: Callable[[str], None]
         seq = asyncio.run(measure_live(big, (max(plan.live_rates),), plan.live_sustained_seconds, report, seq, sustained=True))
         progress("ingest …")
         asyncio.run(measure_ingest(big, small, plan.batches, plan.batch_size, plan.batch_spread, plan.singles, report, seq))
+        if plan.mails:
+            progress(f"email: first sync of {plan.mails:,} mails …")
+            measure_email(work, plan.mails, report)
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
@@ -1008,6 +1119,7 @@ def main(args: Any) -> int:
         thread_messages=min(args.thread_messages, max(0, args.messages // 2)),
         presses=args.presses,
         runs=args.runs,
+        mails=getattr(args, "mails", Plan.mails),
         seed=args.seed,
     )
     workdir = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None

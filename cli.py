@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--thread-messages", type=int, default=5_000, metavar="T", help="messages in its longest thread (default 5000)")
     bench.add_argument("--presses", type=int, default=200, help="key presses per keypress measurement (default 200)")
     bench.add_argument("--runs", type=int, default=5, help="cold starts per cache (default 5)")
+    bench.add_argument("--mails", type=int, default=10_000, metavar="K", help="mails in the email figure's mailbox (default 10000; 0 skips it)")
     bench.add_argument("--seed", type=int, default=7, help="seed of the generated caches (default 7)")
     bench.add_argument("--json", action="store_true", help="JSON with units and sizes instead of a table")
     return parser

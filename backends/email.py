@@ -1,12 +1,14 @@
 """The email channel: a shared mailbox read over IMAP (IDLE push, polling fallback), replies over SMTP.
 
-- Reading (aioimaplib): the first run fetches the last `sync_days` days of each folder, then
+- Reading (aioimaplib): the first run reads the last `sync_days` days of each folder, newest
+  conversation first, in batches each committed with its cursor (see email_sync), then
   waits with IDLE (re-issued every `idle_seconds`, below the 29-minute server limit) or, on
-  servers without IDLE, polls every `poll_seconds`. Fetching is incremental by UID; the
-  cursor (JSON: folder -> [UIDVALIDITY, last UID]) is handed to `sink.ingest` together with
-  the messages before it. A changed UIDVALIDITY re-reads the last `sync_days` days; the desk
-  drops what it already has, because the external id is the Message-ID (else a hash of the
-  raw mail). A dropped connection is retried with backoff and reported as ChannelStatus.
+  servers without IDLE, polls every `poll_seconds`. Later mail is read incrementally by UID;
+  the cursor is handed to `sink.ingest` together with the messages before it. A changed
+  UIDVALIDITY re-reads the last `sync_days` days; the desk drops what it already has,
+  because the external id is the Message-ID (else a hash of the raw mail). A dropped
+  connection is retried with backoff and reported as ChannelStatus, with how many times in
+  a row it failed the same way.
 - Threading: the thread key is the root Message-ID (first of References, else In-Reply-To,
   else the mail's own Message-ID); a mail whose parent is known joins that parent's thread;
   a mail without threading headers joins a recent thread with the same normalised subject
@@ -30,9 +32,10 @@ import os
 import re
 import socket
 import ssl
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -52,13 +55,26 @@ from frontdesk.backends.base import (
     number,
     open_unique,
     setting_problem,
-    write_unique,
+)
+from frontdesk.backends.email_sync import (
+    FETCH_CHUNK,
+    FolderState,
+    backfill_batches,
+    backfill_order,
+    bounded_imap4,
+    conversation_groups,
+    thread_groups,
+    fetch_chunks,
+    read_cursor,
+    search_slices,
+    write_cursor,
 )
 from frontdesk.backends.email_parse import (
     ParsedMail,
     is_reply_subject,
     normalise_subject,
     parse,
+    parse_headers,
     reply_subject,
     safe_filename,
 )
@@ -72,12 +88,17 @@ TLS_MODES = ("implicit", "starttls", "none")
 DEFAULT_MAX_MESSAGE_MB = 40
 PARTIAL_BYTES = 512 * 1024
 #: an attachment is fetched in pieces of this size when saved
-FETCH_CHUNK = 512 * 1024
+PART_CHUNK_BYTES = 512 * 1024
 BATCH_MESSAGES = 25
 BATCH_BYTES = 8 * 1024 * 1024
 THREAD_MAP_SIZE = 20_000
+#: during a long sync, how often to look for mail that arrived meanwhile (it is read first)
+NEW_MAIL_CHECK_SECONDS = 2.0
+#: `sync --once` tries a folder again this often when a FETCH broke (enough to set one broken mail aside)
+FETCH_ATTEMPTS = 5
 SUBJECT_JOIN_WINDOW = timedelta(days=7)
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
 _FETCH_START = re.compile(rb"^\d+ FETCH \(")
 _LITERAL_END = re.compile(rb"\{\d+\}$")
 
@@ -182,22 +203,6 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
 # ---- cursor and thread map -------------------------------------------------------------------
 
 
-def read_cursor(cursor: str | None) -> dict[str, tuple[int, int]]:
-    """folder -> (UIDVALIDITY, last UID) from the committed cursor (an unreadable one means: start over)."""
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(cursor)
-        return {str(k): (int(v[0]), int(v[1])) for k, v in data.get("folders", {}).items()}
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
-        log.warning("email cursor unreadable; re-reading the last days")
-        return {}
-
-
-def write_cursor(folders: dict[str, tuple[int, int]]) -> str:
-    return json.dumps({"v": 1, "folders": {k: list(v) for k, v in sorted(folders.items())}}, separators=(",", ":"))
-
-
 class ThreadMap:
     """Which thread a Message-ID belongs to, and recent threads by (subject, correspondent).
 
@@ -295,6 +300,42 @@ def describe_network_error(exc: BaseException, what: str, host: str, port: int, 
     return f"{what} server {host}:{port}: {type(exc).__name__}: {exc}"
 
 
+class _SameFailure:
+    """How many times in a row the same failure came back with no progress (the cursor did not move)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[str, str | None] | None = None
+        self.times = 0
+
+    def count(self, reason: str, cursor: str | None) -> int:
+        key = (re.sub(r"\d+", "#", reason), cursor)  # servers stamp their errors with times and ids
+        self.times = self.times + 1 if self.last == key else 1
+        self.last = key
+        return self.times
+
+
+class _Suspects:
+    """Mails of one folder the server fails on (it drops the session or answers NO whenever one is fetched).
+
+    A FETCH that failed is asked again one mail at a time; a mail whose own FETCH fails twice is
+    left out and shown as unreadable, so one broken mail cannot stop the mailbox.
+    """
+
+    def __init__(self) -> None:
+        self.failed: tuple[tuple[int, ...], str] | None = None  # the request that failed last
+        self.probing: int | None = None  # the mail fetched alone when the connection broke
+        self.strikes: dict[int, int] = {}
+        self.bad: dict[int, str] = {}  # UID -> the failure
+        self.reason = ""
+
+    def new_attempt(self) -> None:
+        if self.probing is not None:
+            self.strikes[self.probing] = self.strikes.get(self.probing, 0) + 1
+            if self.strikes[self.probing] >= 2:
+                self.bad[self.probing] = self.reason
+            self.probing = None
+
+
 class AuthFailed(ConfigError):
     """The server refused the username/password."""
 
@@ -311,15 +352,35 @@ class Imap:
         self.channel = channel
         self.client: Any = None
         self.lost = asyncio.Event()
+        self.lost_reason = "the server closed the connection"
+
+    def _on_lost(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            self.lost_reason = f"the connection broke ({type(exc).__name__}: {exc})"
+        self.lost.set()
+
+    async def _call(self, what: str, command: Any) -> Any:
+        """Await an aioimaplib command, or raise _Lost with the reason as soon as the connection drops
+        (aioimaplib leaves a command waiting forever when the connection dies under it)."""
+        task = asyncio.ensure_future(command)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            bye = getattr(self.client.protocol, "bye", "") if self.client is not None else ""
+            raise _Lost(f"{self.lost_reason} during {what}" + (f": {bye}" if bye else ""))
+        return task.result()
 
     async def connect(self, password: str) -> None:
-        import aioimaplib
-
         cfg = self.cfg
         context = _ssl_context(cfg) if cfg.imap_tls == "implicit" else None
-        self.client = aioimaplib.IMAP4(
+        self.client = bounded_imap4()(
             host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout,
-            conn_lost_cb=lambda exc: self.lost.set(), ssl_context=context,
+            conn_lost_cb=self._on_lost, ssl_context=context,
         )
         try:
             await self.client.wait_hello_from_server()
@@ -361,15 +422,25 @@ class Imap:
 
     async def select(self, folder: str, readonly: bool = False) -> int:
         """Select `folder`; returns its UIDVALIDITY."""
+        return (await self.open_folder(folder))[0]
+
+    async def open_folder(self, folder: str) -> tuple[int, int]:
+        """Select `folder`; returns its (UIDVALIDITY, UIDNEXT)."""
         # aioimaplib tracks the SELECTED state only for SELECT (not EXAMINE); reads use BODY.PEEK,
         # so selecting read-write leaves the mailbox as it was
-        response = await self.client.select(_quote(folder))
+        response = await self._call("SELECT", self.client.select(_quote(folder)))
         if response.result != "OK":
             raise FolderMissing(f"folder {folder!r} cannot be opened ({_text(response)}) — fix `folders`/`sent_folder` (see `frontdesk doctor` for the folders that exist)")
+        validity = uidnext = 0
         for line in response.lines:
-            if isinstance(line, bytes) and (found := _UIDVALIDITY.search(line)):
-                return int(found.group(1))
-        return 0
+            if isinstance(line, bytes):
+                if found := _UIDVALIDITY.search(line):
+                    validity = int(found.group(1))
+                if found := _UIDNEXT.search(line):
+                    uidnext = int(found.group(1))
+        if not uidnext:  # a server that leaves UIDNEXT out: the highest UID ("UID *") plus one
+            uidnext = max(await self.search("UID", "*"), default=0) + 1
+        return validity, uidnext
 
     async def folders(self) -> list[str]:
         response = await self.client.list('""', '"*"')
@@ -386,7 +457,7 @@ class Imap:
         return names
 
     async def search(self, *criteria: str) -> list[int]:
-        response = await self.client.uid_search(*criteria, charset=None)
+        response = await self._call("SEARCH", self.client.uid_search(*criteria, charset=None))
         if response.result != "OK":
             raise ConnectionError(f"IMAP SEARCH failed: {_text(response)}")
         uids: list[int] = []
@@ -399,10 +470,12 @@ class Imap:
         """(attributes, literal) per message, e.g. ({"UID": "3", "RFC822.SIZE": "99"}, raw bytes)."""
         if not uids:
             return []
+        if len(uids) > FETCH_CHUNK:  # a longer answer can overflow aioimaplib's parser (issue #118): use fetch_chunks
+            raise ValueError(f"one FETCH asks for at most {FETCH_CHUNK} UIDs, not {len(uids)}")
         old = self.client.timeout
         self.client.timeout = timeout or self.cfg.timeout
         try:
-            response = await self.client.uid("fetch", _uid_set(uids), items)
+            response = await self._call("FETCH", self.client.uid("fetch", _uid_set(uids), items))
         finally:
             self.client.timeout = old
         if response.result != "OK":
@@ -422,6 +495,22 @@ class Imap:
         if head:
             out.append((_attributes(head), literal))
         return out
+
+    async def threads(self, *criteria: str) -> list[list[int]] | None:
+        """The UIDs of each conversation as the server threads them (UID THREAD REFS, RFC 5256 style),
+        or None when the server does not offer REFS threading (no subject merging, unlike REFERENCES)."""
+        import aioimaplib
+
+        if not self.client.has_capability("THREAD=REFS"):
+            return None
+        protocol = self.client.protocol
+        command = aioimaplib.Command("THREAD", protocol.new_tag(), "REFS", "UTF-8", *criteria, prefix="UID",
+                                     loop=protocol.loop, timeout=self.cfg.timeout)
+        response = await self._call("THREAD", protocol.execute(command))
+        if response.result != "OK":
+            return None
+        # the last line is the tagged OK's text, which may hold parentheses and numbers of its own
+        return [uids for line in response.lines[:-1] if isinstance(line, bytes) for uids in thread_groups(line)]
 
     async def append(self, raw: bytes, folder: str) -> bool:
         response = await self.client.append(raw, mailbox=_quote(folder), flags="(\\Seen)", date=datetime.now(timezone.utc))
@@ -496,6 +585,11 @@ def _imap_since(days: int) -> str:
     return when.strftime("%d-%b-%Y")
 
 
+def _window(cfg: EmailSettings) -> tuple[str, ...]:
+    """SEARCH criteria for the mail a first sync reads: the last `sync_days` days (0: all)."""
+    return ("SINCE", _imap_since(cfg.sync_days)) if cfg.sync_days else ()
+
+
 # ---- the backend -------------------------------------------------------------------------------------
 
 
@@ -535,12 +629,14 @@ class EmailBackend(Backend):
 
     def __init__(self, name, settings=None, secrets=None, cursor=None) -> None:
         super().__init__(name, settings, secrets, cursor)
-        self._folders = read_cursor(cursor)  # committed state: folder -> (UIDVALIDITY, last UID)
+        self._folders = read_cursor(cursor)  # committed state: folder -> FolderState
         self.threads = ThreadMap()
         self._learned: set[str] = set()
         self._ingest_lock = asyncio.Lock()
         self._connections: set[Imap] = set()
         self.reconnects = 0  # how many times a dropped connection was re-established (for tests)
+        self._suspects: dict[str, _Suspects] = {}
+        self._down: set[str] = set()  # folders whose last attempt failed, until mail comes in again
         self.idling: set[str] = set()  # folders waiting in IDLE right now
 
     @property
@@ -562,11 +658,18 @@ class EmailBackend(Backend):
         password = self.secret("password")
         await self._learn_sent(cfg, password)
         for folder in cfg.folders:
-            imap = await self._open(cfg, password)
-            try:
-                await self._catch_up(sink, imap, folder)
-            finally:
-                await self._close(imap)
+            for attempt in range(1, FETCH_ATTEMPTS + 1):
+                try:
+                    imap = await self._open(cfg, password)
+                    try:
+                        await self._catch_up(sink, imap, folder)
+                    finally:
+                        await self._close(imap)
+                    break
+                except (ConnectionError, TimeoutError) as exc:  # what was read is committed; say why the rest is not
+                    fetch_failed = self._suspects.get(folder, _Suspects()).failed is not None
+                    if not fetch_failed or attempt == FETCH_ATTEMPTS:  # else: again, to find the mail it failed on
+                        raise TransientError(f"IMAP {folder}: {exc or type(exc).__name__}") from exc
 
     async def _open(self, cfg: EmailSettings, password: str) -> Imap:
         imap = Imap(cfg, self.name)
@@ -589,6 +692,7 @@ class EmailBackend(Backend):
         """Catch up, then wait for new mail, for as long as the channel runs; reconnect with backoff."""
         delay = self.backoff_initial
         failed = False
+        same = _SameFailure()
         while True:
             imap: Imap | None = None
             try:
@@ -596,7 +700,9 @@ class EmailBackend(Backend):
                 await self._catch_up(sink, imap, folder)
                 if failed:
                     self.reconnects += 1
-                    await self._status(sink, "ok", f"IMAP {folder}: reconnected")
+                    if folder in self._down:
+                        self._down.discard(folder)
+                        await self._status(sink, "ok", f"IMAP {folder}: reconnected")
                 failed, delay = False, self.backoff_initial
                 if imap.has_idle():
                     await self._idle(sink, imap, folder)
@@ -608,9 +714,12 @@ class EmailBackend(Backend):
                 raise
             except Exception as exc:
                 failed = True
+                self._down.add(folder)
                 reason = str(exc) or type(exc).__name__
+                times = same.count(reason, self.cursor)
                 log.warning("email %s: IMAP %s: %s; reconnecting in %.1fs", self.name, folder, self.redact(reason), delay)
-                await self._status(sink, "down", f"IMAP {folder}: {reason} — reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
+                again = f"failed {times} times in a row, no mail read in between; " if times > 1 else ""
+                await self._status(sink, "down", f"IMAP {folder}: {reason} — {again}reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
             finally:
@@ -676,25 +785,36 @@ class EmailBackend(Backend):
             log.info("email %s: could not read %s to learn threads: %s", self.name, cfg.sent_folder, self.redact(str(exc)))
             return
         try:
-            await imap.select(cfg.sent_folder, readonly=True)
-            await self._learn_headers(imap, cfg.sent_folder)
+            _validity, uidnext = await imap.open_folder(cfg.sent_folder)
+            await self._learn_headers(imap, cfg.sent_folder, uidnext)
         except Exception as exc:
             log.info("email %s: could not learn threads from %s: %s", self.name, cfg.sent_folder, self.redact(str(exc)))
         finally:
             await self._close(imap)
 
-    async def _learn_headers(self, imap: Imap, folder: str) -> None:
+    async def _learn_headers(self, imap: Imap, folder: str, uidnext: int) -> None:
         """Fill the thread map from the headers of the last `sync_days` days of `folder` (selected)."""
+        await self._index(imap, folder, uidnext - 1)
+
+    async def _index(self, imap: Imap, folder: str, top: int) -> list[list[int]]:
+        """Read the threading headers of the last `sync_days` days of `folder` (selected) up to UID `top`,
+        oldest first, into the thread map; returns the UIDs of each conversation."""
         self._learned.add(folder)
-        criteria = ("SINCE", _imap_since(imap.cfg.sync_days)) if imap.cfg.sync_days else ("ALL",)
-        uids = await imap.search(*criteria)
-        fields = "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES SUBJECT FROM TO REPLY-TO DATE)])"
-        for start in range(0, len(uids), 500):
-            for attrs, literal in await imap.fetch(uids[start : start + 500], fields):
-                if literal:
-                    mail = parse(literal)
+        fields = "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES SUBJECT FROM TO CC REPLY-TO DATE)])"
+        threads: dict[str, list[int]] = {}
+        for low, high in reversed(list(search_slices(1, top))):
+            uids = await imap.search("UID", f"{low}:{high}", *_window(imap.cfg))
+            for chunk in fetch_chunks(uids):
+                for attrs, literal in await self._fetch(imap, folder, chunk, fields):
+                    if "UID" not in attrs:
+                        continue
+                    uid = int(attrs["UID"])
+                    mail = parse_headers(literal or b"")
                     correspondent = self._correspondent(mail, imap.cfg)
-                    self.threads.learn(mail, self.threads.key_for(mail, correspondent), correspondent)
+                    key = self.threads.key_for(mail, correspondent) if mail.message_id else f"uid:{uid}"
+                    self.threads.learn(mail, key, correspondent)
+                    threads.setdefault(key, []).append(uid)
+        return list(threads.values())
 
     def _correspondent(self, mail: ParsedMail, cfg: EmailSettings) -> str:
         if mail.from_addr == cfg.address:
@@ -702,54 +822,131 @@ class EmailBackend(Backend):
         return mail.reply_to
 
     async def _catch_up(self, sink: Sink, imap: Imap, folder: str) -> None:
-        """Fetch what is new in `folder` and ingest it in batches, each with its cursor."""
-        cfg = imap.cfg
-        validity = await imap.select(folder)
-        known_validity, last = self._folders.get(folder, (None, 0))
-        if known_validity == validity:
-            if folder not in self._learned:
-                await self._learn_headers(imap, folder)
-            uids = [u for u in await imap.search("UID", f"{last + 1}:*") if u > last]
-        else:
-            if known_validity is not None:
+        """Read what is new in `folder` and what is left of its first sync, ingesting each batch with its cursor."""
+        self._suspects.setdefault(folder, _Suspects()).new_attempt()
+        validity, uidnext = await imap.open_folder(folder)
+        state = self._folders.get(folder)
+        if state is None or state.validity != validity:
+            if state is not None:
                 log.warning("email %s: UIDVALIDITY of %s changed (%s -> %s); re-reading the last %d days",
-                            self.name, folder, known_validity, validity, cfg.sync_days)
-            self._learned.add(folder)
-            last = 0
-            criteria = ("SINCE", _imap_since(cfg.sync_days)) if cfg.sync_days else ("ALL",)
-            uids = await imap.search(*criteria)
-        if not uids:
-            if known_validity != validity:
-                await self._commit(sink, folder, (validity, last), [])
-            return
-        sizes = {int(a["UID"]): int(a.get("RFC822.SIZE", 0)) for a, _ in await imap.fetch(uids, "(UID RFC822.SIZE)") if "UID" in a}
-        uids = [u for u in uids if u in sizes]  # expunged meanwhile
-        batch: list[int] = []
-        batch_bytes = 0
-        for uid in uids:
-            size = min(sizes[uid], PARTIAL_BYTES if sizes[uid] > cfg.max_message_bytes else sizes[uid])
-            if batch and (len(batch) >= BATCH_MESSAGES or batch_bytes + size > BATCH_BYTES):
-                await self._ingest_batch(sink, imap, folder, validity, batch, sizes)
-                batch, batch_bytes = [], 0
-            batch.append(uid)
-            batch_bytes += size
-        if batch:
-            await self._ingest_batch(sink, imap, folder, validity, batch, sizes)
+                            self.name, folder, state.validity, validity, imap.cfg.sync_days)
+            state = FolderState.fresh(validity, uidnext)
+            self._suspects[folder] = _Suspects()
+            await self._commit(sink, folder, state, [])  # a restart resumes this plan instead of making a new one
+        if state.backfilling:
+            await self._backfill(sink, imap, folder, state)
+        else:
+            if folder not in self._learned:
+                await self._learn_headers(imap, folder, uidnext)
+            await self._read_new(sink, imap, folder, uidnext)
 
-    async def _ingest_batch(self, sink: Sink, imap: Imap, folder: str, validity: int, uids: list[int], sizes: dict[int, int]) -> None:
+    async def _backfill(self, sink: Sink, imap: Imap, folder: str, state: FolderState) -> None:
+        """The first sync: whole conversations, newest first, each batch committed with how far it got;
+        mail that arrives meanwhile is read between batches."""
         cfg = imap.cfg
+        threads = await self._conversations(imap, folder, state)
+        listed = {uid for uids in threads for uid in uids}
+        threads += [[uid] for uid in self._suspects[folder].bad if uid <= state.window and uid not in listed]
+        checked = time.monotonic()
+        for group in conversation_groups(backfill_order(threads, state.backfill)):
+            sizes = await self._sizes(imap, folder, [uid for uids in group for uid in uids])
+            group = [[uid for uid in uids if uid in sizes] for uids in group]  # expunged meanwhile
+            for batch, done in backfill_batches(group, lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
+                state = self._folders[folder]
+                await self._ingest_batch(sink, imap, folder, replace(state, backfill=done or state.backfill), batch, sizes)
+                if time.monotonic() - checked >= NEW_MAIL_CHECK_SECONDS:
+                    await self._read_new(sink, imap, folder, await self._uidnext(imap, folder))
+                    checked = time.monotonic()
+        await self._commit(sink, folder, replace(self._folders[folder], backfill=0), [])
+        await self._read_new(sink, imap, folder, await self._uidnext(imap, folder))
+
+    async def _conversations(self, imap: Imap, folder: str, state: FolderState) -> list[list[int]]:
+        """The UIDs of each conversation of the first sync's mail: threaded by the server when it can
+        (one command), else from the headers."""
+        if not state.window:
+            return []
+        resumed = state.backfill <= state.window
+        threads = await imap.threads("UID", f"1:{state.window}", *_window(imap.cfg))
+        if threads is None:
+            return await self._index(imap, folder, state.window)
+        if resumed and folder not in self._learned:  # what was read before the restart is not in the thread map
+            await self._index(imap, folder, state.window)
+        self._learned.add(folder)  # the first sync reads every mail: it learns as it goes
+        return threads
+
+    async def _fetch(self, imap: Imap, folder: str, uids: list[int], items: str, timeout: float | None = None) -> list:
+        """imap.fetch, leaving out mails the server keeps failing on (see _Suspects)."""
+        suspects = self._suspects.setdefault(folder, _Suspects())
+        uids = [uid for uid in uids if uid not in suspects.bad]
+        if not uids:
+            return []
+        request = (tuple(uids), items)
+        try:
+            if suspects.failed != request:
+                return await imap.fetch(uids, items, timeout)
+            out = []
+            for uid in uids:  # this request failed last time: find the mail it failed on
+                suspects.probing = uid
+                out += await imap.fetch([uid], items, timeout)
+            suspects.probing = suspects.failed = None
+            return out
+        except (ConnectionError, TimeoutError) as exc:
+            suspects.failed, suspects.reason = request, str(exc) or type(exc).__name__
+            raise
+
+    async def _sizes(self, imap: Imap, folder: str, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE of each mail (0 for one the server fails on: it is shown as unreadable)."""
+        sizes = dict.fromkeys((uid for uid in uids if uid in self._suspects.get(folder, _Suspects()).bad), 0)
+        for chunk in fetch_chunks(uids):
+            for attrs, _ in await self._fetch(imap, folder, chunk, "(UID RFC822.SIZE)"):
+                if "UID" in attrs:
+                    sizes[int(attrs["UID"])] = int(attrs.get("RFC822.SIZE", 0))
+        return sizes
+
+    async def _uidnext(self, imap: Imap, folder: str) -> int:
+        validity, uidnext = await imap.open_folder(folder)
+        if validity != self._folders[folder].validity:
+            raise _Lost(f"the UIDVALIDITY of {folder} changed while it was read")
+        return uidnext
+
+    async def _read_new(self, sink: Sink, imap: Imap, folder: str, uidnext: int) -> None:
+        """Read the mail above the cursor's `seen` (it arrived after the first sync) in UID order."""
+        cfg = imap.cfg
+        for low, high in reversed(list(search_slices(self._folders[folder].seen + 1, uidnext - 1))):
+            uids = [u for u in await imap.search("UID", f"{low}:{high}") if low <= u <= high]
+            for chunk in fetch_chunks(uids):
+                sizes = await self._sizes(imap, folder, chunk)
+                present = [u for u in chunk if u in sizes]  # expunged meanwhile
+                for batch, _ in backfill_batches([present], lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
+                    await self._ingest_batch(sink, imap, folder, replace(self._folders[folder], seen=max(batch)), batch, sizes)
+            if self._folders[folder].seen < high:
+                await self._commit(sink, folder, replace(self._folders[folder], seen=high), [])
+
+    @staticmethod
+    def _fetch_cost(cfg: EmailSettings, size: int) -> int:
+        """Bytes a FETCH of the mail brings (big mail is read in part)."""
+        return PARTIAL_BYTES if size > cfg.max_message_bytes else size
+
+    async def _ingest_batch(self, sink: Sink, imap: Imap, folder: str, state: FolderState, uids: list[int],
+                            sizes: dict[int, int]) -> None:
+        """Fetch and ingest the mails `uids` (at most BATCH_MESSAGES), committing `state` with them."""
+        cfg = imap.cfg
+        validity = state.validity
         whole = [u for u in uids if sizes[u] <= cfg.max_message_bytes]
         big = [u for u in uids if sizes[u] > cfg.max_message_bytes]
         fetched: dict[int, tuple[dict[str, str], bytes | None, bool]] = {}
         slow = cfg.timeout + sum(sizes[u] for u in whole) / 1_000_000  # a second per MB on top
-        for attrs, literal in await imap.fetch(whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow):
+        for attrs, literal in await self._fetch(imap, folder, whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, False)
-        for attrs, literal in await imap.fetch(big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"):
+        for attrs, literal in await self._fetch(imap, folder, big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, True)
         events: list[Inbound] = []
+        bad = self._suspects.get(folder, _Suspects()).bad
         for uid in uids:
+            if uid in bad:
+                events.append(self._unfetchable(folder, validity, uid, bad[uid]))
             if uid not in fetched:
                 continue
             attrs, raw, partial = fetched[uid]
@@ -758,15 +955,18 @@ class EmailBackend(Backend):
             except Exception as exc:  # never let one bad mail stop the mailbox
                 log.warning("email %s: %s UID %d unreadable: %s", self.name, folder, uid, exc)
                 events.append(self._unreadable(folder, validity, uid, raw or b"", exc))
-        await self._commit(sink, folder, (validity, max(uids)), events)
+        await self._commit(sink, folder, state, events)
 
-    async def _commit(self, sink: Sink, folder: str, state: tuple[int, int], events: list[Inbound]) -> None:
+    async def _commit(self, sink: Sink, folder: str, state: FolderState, events: list[Inbound]) -> None:
         async with self._ingest_lock:
             folders = {**self._folders, folder: state}
             cursor = write_cursor(folders)
             await sink.ingest(self.name, events, cursor)
             self._folders = folders
             self.cursor = cursor
+        if events and folder in self._down:  # mail is coming in again (a long sync after a failure is not "down")
+            self._down.discard(folder)
+            await self._status(sink, "ok", f"IMAP {folder}: reading again")
 
     def _inbound(self, cfg: EmailSettings, folder: str, validity: int, uid: int, raw: bytes,
                  attrs: dict[str, str], partial: bool, size: int) -> Inbound:
@@ -797,6 +997,16 @@ class EmailBackend(Backend):
             created_at=mail.date,
             subject=mail.subject,
             direction=Direction.OUT if outgoing else Direction.IN,
+        )
+
+    def _unfetchable(self, folder: str, validity: int, uid: int, reason: str) -> Inbound:
+        external = f"<uid.{validity}.{uid}.{hashlib.sha256(folder.encode()).hexdigest()[:12]}@frontdesk.invalid>"
+        return Inbound(
+            external_id=external,
+            thread_key=external,
+            sender=ContactRef(address="unknown@invalid", name="(unreadable mail)"),
+            body=f"(the mail server failed every time it was asked for mail UID {uid} in {folder}; open it in a mail "
+                 f"client. The server said: {self.redact(reason)})",
         )
 
     def _unreadable(self, folder: str, validity: int, uid: int, raw: bytes, exc: Exception) -> Inbound:
@@ -879,13 +1089,13 @@ class EmailBackend(Backend):
     async def _stream_section(self, imap: Imap, uid: int, part: Section, into: BinaryIO) -> int:
         decode, offset, written = decoder(part.encoding), 0, 0
         while True:
-            found = await imap.fetch([uid], f"(UID BODY.PEEK[{part.section}]<{offset}.{FETCH_CHUNK}>)")
+            found = await imap.fetch([uid], f"(UID BODY.PEEK[{part.section}]<{offset}.{PART_CHUNK_BYTES}>)")
             chunk = next((literal for _, literal in found if literal), b"")
             offset += len(chunk)
-            data = decode.feed(chunk) if len(chunk) == FETCH_CHUNK else decode.feed(chunk) + decode.flush()
+            data = decode.feed(chunk) if len(chunk) == PART_CHUNK_BYTES else decode.feed(chunk) + decode.flush()
             into.write(data)
             written += len(data)
-            if len(chunk) < FETCH_CHUNK:
+            if len(chunk) < PART_CHUNK_BYTES:
                 return written
 
     # ---- sending ---------------------------------------------------------------------------------

@@ -18,9 +18,12 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
@@ -71,11 +74,29 @@ class ParsedMail:
     problems: list[str] = field(default_factory=list)
 
 
+class _ParsedOncePolicy(policy.EmailPolicy):
+    """policy.default, but a header is parsed once per value: the standard library parses it again on
+    every read, and reads Content-Type about six times per mail (most of the time a first sync spends)."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        return _parsed_header(self.header_factory, name, value.replace("\r", "").replace("\n", ""))  # as EmailPolicy does
+
+
+@lru_cache(maxsize=256)
+def _parsed_header(factory, name: str, value: str):
+    return factory(name, value)
+
+
+_POLICY = _ParsedOncePolicy()
+
+
 def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
     """Parse one mail; never raises for bad input (problems are noted in `problems` and the body)."""
     problems: list[str] = []
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(raw, policy=_POLICY)
     except Exception as exc:  # the parser is lenient; this is a last resort
         msg = EmailMessage()
         problems.append(f"unparseable message ({type(exc).__name__})")
@@ -108,6 +129,41 @@ def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
         attachments=attachments,
         auto=auto,
         problems=problems,
+    )
+
+
+def parse_headers(raw: bytes) -> ParsedMail:
+    """The threading headers of a mail (from a header-only FETCH), parsed cheaply: enough to group a
+    mailbox into conversations before reading it (the full `parse` costs ~20 times more)."""
+    try:
+        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    except Exception:
+        msg = Message()
+
+    def get(name: str) -> str:
+        value = msg.get(name)
+        if value is None:
+            return ""
+        try:
+            return str(make_header(decode_header(str(value))))
+        except Exception:
+            return str(value)
+
+    from_name, from_addr = _address(get("From"))
+    reply_name, reply_addr = _address(get("Reply-To"))
+    message_id = first_msgid(get("Message-ID"))
+    return ParsedMail(
+        external_id=message_id,
+        message_id=message_id,
+        in_reply_to=first_msgid(get("In-Reply-To")),
+        references=msgids(get("References")),
+        subject=_clean_line(get("Subject")),
+        from_name=_clean_line(from_name or reply_name),
+        from_addr=from_addr,
+        reply_to=reply_addr or from_addr,
+        to=[a.lower() for _, a in _addresses(get("To")) + _addresses(get("Cc")) if a],
+        date=_date(get("Date")) or datetime.now(timezone.utc),
+        body="",
     )
 
 

@@ -18,8 +18,10 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 USER = "support@example.test"
@@ -64,6 +66,7 @@ class Dovecot:
     user: str = USER
     password: str = PASSWORD
     log: Path = field(default_factory=Path)
+    prefilled: list[str] = field(default_factory=list)
 
     # ---- test-side IMAP (stdlib imaplib, in a thread, independent of the code under test) ---
 
@@ -161,11 +164,47 @@ def make_cert(root: Path) -> Path | None:
     return crt
 
 
-def start_dovecot(tls: bool = False, users: int = 1) -> Dovecot:
+def write_maildir(home: Path, count: int, days: float = 29, now: float | None = None, size: int = 700) -> list[str]:
+    """Write `count` plain mails straight into `home`/Maildir (before Dovecot starts: ~1 s for 10,000).
+
+    Mail n (0 = oldest) is from customer n % 500 with Message-ID <bulk-n@customer.test>,
+    dated evenly over the last `days` days; its file's mtime is that date, which Dovecot
+    takes as INTERNALDATE. File names sort by date, the order Dovecot gives UIDs in.
+    Returns the Message-IDs, oldest first (UID n + 1 is mail n).
+    """
+    now = time.time() if now is None else now
+    uid, gid = _mail_owner()
+    maildir = home / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+        os.chown(maildir / sub, uid, gid)
+    os.chown(maildir, uid, gid)
+    step = days * 86400 / max(count, 1)
+    filler = "Lorem ipsum dolor sit amet, my order has not arrived and I would like to know why. " * 20
+    ids = []
+    for n in range(count):
+        when = now - days * 86400 + (n + 1) * step - 60
+        msgid = f"<bulk-{n}@customer.test>"
+        head = (f"From: Customer {n % 500} <customer{n % 500}@customer.test>\r\nTo: {USER}\r\n"
+                f"Subject: Order question {n}\r\nDate: {format_datetime(datetime.fromtimestamp(when, timezone.utc))}\r\n"
+                f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+        body = f"Mail number {n}. " + filler
+        raw = (head + body[: max(0, size - len(head) - 2)] + "\r\n").encode()
+        path = maildir / "cur" / f"{int(when):010d}.M{n:08d}P1.fdtest,S={len(raw)}:2,"
+        path.write_bytes(raw)
+        os.utime(path, (when, when))
+        os.chown(path, uid, gid)
+        ids.append(msgid)
+    return ids
+
+
+def start_dovecot(tls: bool = False, users: int = 1, prefill: int = 0, prefill_days: float = 29) -> Dovecot:
     """Start a private Dovecot; raises RuntimeError with its log when it does not come up.
 
     It knows USER and, with `users` > 1, also user1@… userN-1@… (same password), so tests
     can share one server and still each have an empty mailbox (`server.as_user(n)`).
+    `prefill` mails are written into USER's Maildir first (see `write_maildir`); their
+    Message-IDs are in `server.prefilled`.
     """
     binary = dovecot_binary()
     if binary is None:
@@ -255,8 +294,9 @@ protocol imap {{
 """
     )
     (root / "state").mkdir()
+    prefilled = write_maildir(mail, prefill, prefill_days) if prefill else []
     process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Dovecot(root, port, tls_port, process, conf, cert, log=root / "dovecot.log")
+    server = Dovecot(root, port, tls_port, process, conf, cert, log=root / "dovecot.log", prefilled=prefilled)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -15,7 +15,9 @@ from frontdesk.store.search import SearchHit
 SMALL = bench.Plan(
     conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
     live_rates=(10, 100), live_seconds=0.3, live_sustained_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
+    mails=300,
 )
+HAS_DOVECOT = bench._mail_servers() is not None and bench._mail_servers().dovecot_binary() is not None
 
 EXPECTED = {
     "cache.build", "cold_start.large.median", "cold_start.empty.median", "cold_start.ratio",
@@ -30,7 +32,7 @@ EXPECTED = {
     "keys.thread.p95", "keys.thread.ratio", "keys.thread_open",
     "live.10.p50", "live.10.p95", "live.100.p50", "live.100.p95", "live.sustained.100.p50", "live.sustained.100.p95",
     "ingest.batched", "ingest.single.small", "ingest.single.large", "ingest.single.ratio",
-}
+} | ({"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"} if HAS_DOVECOT else set())
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +66,24 @@ def test_table_shows_sizes_and_targets(report):
     assert "live arrival p95 at 100 msg/s for 0.3 s" in table
 
 
+def test_email_figures_read_the_whole_mailbox_or_say_why_not(report):
+    if HAS_DOVECOT:
+        assert not [n for n in report.notes if "email" in n], report.notes
+        assert "email first sync of 300 mails" in report.table()
+    else:
+        assert any("email figures skipped" in n for n in report.notes)
+
+
+def test_email_figures_are_skipped_with_a_note_without_dovecot(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "_mail_servers", lambda: None)
+    report = bench.Report(sizes={})
+    bench.measure_email(tmp_path, 10, report)
+    assert report.figures == [] and "email figures skipped" in report.notes[0]
+
+
 def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):
-    args = cli.build_parser().parse_args(["bench", "--conversations", "5", "--messages", "50", "--json"])
-    assert args.command == "bench" and args.conversations == 5 and args.json
+    args = cli.build_parser().parse_args(["bench", "--conversations", "5", "--messages", "50", "--mails", "0", "--json"])
+    assert args.command == "bench" and args.conversations == 5 and args.json and args.mails == 0
     (tmp_path / "large").mkdir()
     code = cli.main(["bench", "--data-dir", str(tmp_path), "--conversations", "5", "--messages", "50"])
     assert code != 0 and "already holds bench caches" in capsys.readouterr().err

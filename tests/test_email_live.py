@@ -167,7 +167,7 @@ async def test_initial_sync_then_idle_push_reaches_the_desk(dovecot, store, caps
         contact = await desk.contact(live.contact_id)
         assert contact.emails == [CUSTOMER]
         cursor = read_cursor(store.cursor("mail"))
-        assert cursor["INBOX"][1] == 6
+        assert cursor["INBOX"].seen == 6 and not cursor["INBOX"].backfilling
         with capsys.disabled():
             print(f"\nIDLE push latency (APPEND returned -> conversation in the desk): "
                   f"{', '.join(f'{l * 1000:.0f} ms' for l in latencies)}")
@@ -256,7 +256,7 @@ async def test_uidvalidity_change_resyncs_without_duplicates(dovecot, store):
     desk = Desk(store, {"mail": b}, agent="Aiko")
     await b.fetch_once(desk)
     before = read_cursor(store.cursor("mail"))["Support"]
-    assert before[1] == 5 and len(await desk.conversations()) == 5
+    assert before.seen == 5 and len(await desk.conversations()) == 5
 
     # the folder is recreated (new UIDVALIDITY): two old mails and one new get UIDs 1..3, all <= the old last UID
     await dovecot.imap(("delete", "Support"), ("create", "Support"))
@@ -267,7 +267,7 @@ async def test_uidvalidity_change_resyncs_without_duplicates(dovecot, store):
     restarted = backend(dovecot, cursor=store.cursor("mail"), folders=["Support"])
     await restarted.fetch_once(desk)
     after = read_cursor(store.cursor("mail"))["Support"]
-    assert after[0] != before[0] and after[1] == 3
+    assert after.validity != before.validity and after.seen == 3 and not after.backfilling
     convs = await desk.conversations()
     assert sorted(c.subject for c in convs) == ["Brand new", *[f"Question {n}" for n in range(5)]]
     assert sum(c.message_count for c in convs) == 6, "no message stored twice"
@@ -515,3 +515,203 @@ async def test_starttls_and_implicit_tls_sync(tmp_path):
                 assert [c.subject for c in await desk.conversations()] == ["Over TLS"]
     finally:
         servers.cleanup(server)
+
+
+# ---- a mailbox of real size (issue 14: 10,000 mails never synced) ----------------------------------
+
+
+class Killed(BaseException):
+    """Stands for the process dying mid-sync (not an Exception: nothing in the backend may catch it)."""
+
+
+class Journal:
+    """A Sink in front of the desk that records every commit (events + cursor), and can die at commit `die_at`."""
+
+    def __init__(self, desk: Desk, die_at: int | None = None) -> None:
+        self.desk = desk
+        self.die_at = die_at
+        self.commits: list[tuple[list, str | None]] = []
+        self.started = time.monotonic()
+        self.first_stored: float | None = None
+
+    async def ingest(self, channel, events, cursor=None):
+        inbound = [e for e in events if not isinstance(e, ChannelStatus)]
+        if inbound and self.die_at is not None and sum(1 for e, _ in self.commits if e) + 1 == self.die_at:
+            raise Killed()
+        await self.desk.ingest(channel, events, cursor)
+        self.commits.append((inbound, cursor))
+        if inbound and self.first_stored is None:
+            self.first_stored = time.monotonic() - self.started
+
+    @property
+    def read(self) -> list[str]:
+        return [e.external_id for events, _ in self.commits for e in events]
+
+
+@pytest.fixture(scope="module")
+def big_dovecot():
+    """A Dovecot whose INBOX holds 10,000 plain mails over the last 29 days (written before it starts)."""
+    server = servers.start_dovecot(prefill=10_000)
+    yield server
+    servers.cleanup(server)
+
+
+@pytest.mark.slow
+async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(big_dovecot, store, capsys, monkeypatch):
+    from frontdesk.backends import email as email_backend
+
+    asked: list[int] = []
+    fetch = email_backend.Imap.fetch
+
+    async def counting_fetch(self, uids, items, timeout=None):
+        asked.append(len(uids))
+        return await fetch(self, uids, items, timeout)
+
+    monkeypatch.setattr(email_backend.Imap, "fetch", counting_fetch)
+    b = backend(big_dovecot, sync_days=30)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    journal = Journal(desk)
+    started = time.monotonic()
+    await asyncio.wait_for(b.fetch_once(journal), 120)
+    elapsed = time.monotonic() - started
+
+    first_events = next(events for events, _ in journal.commits if events)
+    assert first_events[0].external_id == big_dovecot.prefilled[-1], "the first commit holds the newest mail"
+    assert sorted(journal.read) == sorted(big_dovecot.prefilled), "every mail read exactly once"
+    convs = await desk.conversations()
+    assert len(convs) == 10_000 and sum(c.message_count for c in convs) == 10_000
+    assert max(asked) <= 200, "no FETCH long enough to overflow aioimaplib's parser (issue #118)"
+    state = read_cursor(store.cursor("mail"))["INBOX"]
+    assert state.seen == 10_000 and not state.backfilling
+    with capsys.disabled():
+        print(f"\nfirst sync of 10,000 mails: {elapsed:.1f} s; first conversation stored after {journal.first_stored:.2f} s")
+    assert elapsed < 60, elapsed
+
+
+@pytest.mark.slow
+async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tmp_path):
+    server = servers.start_dovecot(prefill=2_000)
+    try:
+        with Store.open(tmp_path / "data") as store:
+            desk = Desk(store, {}, agent="Aiko")
+            first = Journal(desk, die_at=7)
+            with pytest.raises(Killed):
+                await backend(server, sync_days=30).fetch_once(first)
+            read_before = first.read
+            assert len(read_before) == 6 * 25 and read_before[0] == server.prefilled[-1]
+            cursor = store.cursor("mail")
+            assert read_cursor(cursor)["INBOX"].backfilling
+
+            # the process restarts from what the store committed
+            second = Journal(desk)
+            await backend(server, cursor=cursor, sync_days=30).fetch_once(second)
+            assert not set(second.read) & set(read_before), "nothing committed before the kill is read again"
+            assert second.read[0] == server.prefilled[-1 - len(read_before)], "it goes on where it stopped"
+            assert sorted(read_before + second.read) == sorted(server.prefilled)
+            convs = await desk.conversations()
+            assert len(convs) == 2_000 and sum(c.message_count for c in convs) == 2_000
+            assert not read_cursor(store.cursor("mail"))["INBOX"].backfilling
+    finally:
+        servers.cleanup(server)
+
+
+@pytest.mark.parametrize("server_threads", [True, False], ids=["THREAD REFS", "own header index"])
+async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store, monkeypatch,
+                                                                                         server_threads):
+    from frontdesk.backends import email as email_backend
+
+    if not server_threads:  # a server without THREAD=REFS (Gmail, Exchange): the backend groups by headers
+        async def no_threads(self, *criteria):
+            return None
+
+        monkeypatch.setattr(email_backend.Imap, "threads", no_threads)
+    day = timedelta(days=1)
+    now = datetime.now(timezone.utc)
+    # an old conversation that goes on today, and a conversation of yesterday in between
+    await dovecot.append(mail(subject="Broken zip", msgid="<z1@customer.test>", body="first", date=now - 5 * day))
+    await dovecot.append(mail(subject="Invoice", msgid="<i1@other.test>", sender="Bo <bo@other.test>", date=now - day))
+    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z2@customer.test>", body="second", date=now - 2 * day,
+                              In_Reply_To="<z1@customer.test>", References="<z1@customer.test>"))
+    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z3@customer.test>", body="third", date=now,
+                              In_Reply_To="<z2@customer.test>", References="<z1@customer.test> <z2@customer.test>"))
+    b = backend(dovecot)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    journal = Journal(desk)
+    await b.fetch_once(journal)
+    assert journal.read == ["<z1@customer.test>", "<z2@customer.test>", "<z3@customer.test>", "<i1@other.test>"]
+    zip_conv = next(c for c in await desk.conversations() if c.subject == "Broken zip")
+    assert [m.body for m in await desk.thread(zip_conv.id)] == ["first", "second", "third"]
+
+
+async def test_a_mail_the_server_always_fails_on_shows_down_then_is_set_aside(store):
+    server = servers.start_dovecot(prefill=30)
+    try:
+        newest = sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[-1]
+        newest.chmod(0)  # Dovecot cannot read it: every FETCH that touches it ends the session with BYE
+        b = backend(server, sync_days=30)
+        desk = Desk(store, {"mail": b}, agent="Aiko")
+        sink = Recorder(desk)
+        task = asyncio.create_task(b.run(sink))
+        try:
+            await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 2, timeout=20)
+            down = [s.detail for s in sink.statuses if s.state == "down"]
+            assert "FETCH" in down[-1] and "Internal error" in down[-1], down[-1]
+            assert "failed 2 times in a row, no mail read in between" in down[-1], down[-1]
+
+            async def all_there():
+                return len(await desk.conversations()) == 30
+
+            await wait_for(all_there, timeout=20)
+            await wait_for(lambda: sink.statuses[-1].state == "ok", timeout=10)
+            assert [s.state for s in sink.statuses].count("ok") == 1, "ok once the mail comes in again, and not again after"
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await b.close()
+        unreadable = [c for c in await desk.conversations() if c.preview.startswith("(the mail server failed")]
+        assert len(unreadable) == 1 and "UID 30 in INBOX" in unreadable[0].preview
+        assert "Internal error" in (await desk.thread(unreadable[0].id))[0].body
+    finally:
+        servers.cleanup(server)
+
+
+async def test_a_mailbox_that_keeps_failing_shows_down_with_the_reason(own_dovecot, store):
+    b = backend(own_dovecot, timeout_seconds=2)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    sink = Recorder(desk)
+    own_dovecot.stop()
+    task = asyncio.create_task(b.run(sink))
+    try:
+        await wait_for(lambda: sum(s.state == "down" for s in sink.statuses) >= 3, timeout=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    down = desk.channel_status["mail"]
+    assert down.state == "down" and "refused the connection" in down.detail
+    assert "failed 3 times in a row" in down.detail, down.detail
+
+
+async def test_sync_once_sets_aside_a_mail_the_server_always_fails_on(store):
+    server = servers.start_dovecot(prefill=30)
+    try:
+        sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[5].chmod(0)
+        b = backend(server, sync_days=30)
+        desk = Desk(store, {"mail": b}, agent="Aiko")
+        await b.fetch_once(desk)
+        convs = await desk.conversations()
+        assert len(convs) == 30
+        assert [c.preview for c in convs if c.preview.startswith("(the mail server failed")][0].count("UID 6 in INBOX") == 1
+    finally:
+        servers.cleanup(server)
+
+
+async def test_sync_once_names_the_folder_and_the_reason_when_the_server_fails(own_dovecot, store):
+    from frontdesk import cli
+    from frontdesk.backends.base import TransientError
+
+    own_dovecot.stop()
+    b = backend(own_dovecot, timeout_seconds=2)
+    with pytest.raises(TransientError) as failed:
+        await b.fetch_once(Desk(store, {"mail": b}))
+    assert cli.one_line(failed.value).startswith("IMAP INBOX: IMAP server 127.0.0.1:")
+    assert "refused the connection" in cli.one_line(failed.value)

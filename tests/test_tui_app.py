@@ -507,3 +507,18 @@ async def test_save_attachment_without_a_ref_or_running_channel_is_a_clear_error
         await desk.save_attachment(1, 2, 0, tmp_path)
     with pytest.raises(DeskError, match="no attachment 2"):
         await desk.save_attachment(1, 2, 1, tmp_path)
+
+
+async def test_a_channel_that_is_down_shows_why_in_the_header(desk, clock):
+    from frontdesk.model import ChannelStatus
+
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        reason = "IMAP INBOX failed 3 times in a row, no mail read in between: the server closed the connection"
+        await desk.ingest("mail", [ChannelStatus("down", reason + "\x1b[31m")])
+        await wait_until(pilot, lambda: "mail down IMAP INBOX failed 3 times" in screen_text(app))
+        header = screen_text(app).splitlines()
+        assert not any("\x1b" in line for line in header)
+        await desk.ingest("mail", [ChannelStatus("ok")])
+        await wait_until(pilot, lambda: "failed 3 times" not in screen_text(app))

@@ -629,6 +629,11 @@ class FrontdeskApp(App[None]):
         if tabs.cell_len + channels.cell_len > width:
             tabs = self._view_tabs(counts, titled=False)
         header = Text.assemble(tabs, channels)
+        room = width - header.cell_len - 1
+        reason = next((s.detail for _, s in sorted(self.desk.channel_status.items()) if s.state == "down" and s.detail), "")
+        if reason and room >= 12:  # why a channel is down, in what is left of the line
+            reason = clean_line(reason)
+            header.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
         if header != self._header:  # most live changes leave the counts as they were
             self._header = header
             # one row high in any case: no layout pass (which would arrange every pane again)
