@@ -17,10 +17,12 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pilot_helpers import settle
 from textual.app import App, ComposeResult
 
 from frontdesk.desk.views import Sort, sort_conversations, sort_key
-from frontdesk.model import Conversation
+from frontdesk.model import ContactRef, Conversation, Inbound
+from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -182,3 +184,28 @@ def test_a_note_on_the_top_row_while_another_conversation_moves_to_the_top():
         (("touch", [sato], 11, False, False), True),  # … and 佐藤 over her before the screen is drawn
     ]
     asyncio.run(drive(script))
+
+
+async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_another_above_it(desk, clock):
+    """The console end to end, at the tester's size: the agent notes on Mia's conversation
+    (the top row) while 山田 花子 writes; each row on screen must still read as one conversation."""
+    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=timezone.utc)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        listed = app.conversation_list
+        assert listed.current_id == 1
+        await pilot.press("n", *"refund approved, see ticket", "enter")
+        # 山田's message lands in the same frames as the note, before the screen settles
+        await desk.ingest("mail", [Inbound("in-yamada", "hanako@example.jp",
+                                           ContactRef("hanako@example.jp", "山田 花子 🌸"),
+                                           "追跡番号はまだですか？", created_at=clock() + timedelta(seconds=1))])
+        await settle(pilot)
+        assert [c.id for c in listed.conversations[:2]] == [2, 1]
+        rows = screen_lines(app)
+        inside = listed.scrollable_content_region
+        top_name, top_preview, next_name, next_preview = (line[inside.x:] for line in rows[inside.y:inside.y + 4])
+        assert "山田" in top_name and "追跡番号はまだですか" in top_preview and "refund" not in top_preview
+        assert "Mia Tanaka" in next_name and "refund approved" in next_preview
+        listed.refresh()  # every row drawn afresh from the desk's data: nothing on screen was stale
+        await settle(pilot)
+        assert screen_lines(app) == rows
