@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,8 @@ from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 SIZE = (60, 13)  # an odd height: the last row on screen shows only its first line
 COUNT = 12  # twice the rows on screen: rows move in from and out to the scrolled-away part
-SORT = Sort.ACTIVITY
+#: change sequences tried: modest by default; FRONTDESK_LIST_EXAMPLES=500 for the long run
+EXAMPLES = int(os.environ.get("FRONTDESK_LIST_EXAMPLES", "60"))
 
 
 class ListHarness(App[None]):
@@ -62,9 +64,10 @@ class Desk:
     conversations: dict[int, Conversation]
     names: dict[int, str]
     listed: set[int]
+    sort: Sort = Sort.ACTIVITY
     revision: int = 0
 
-    def touch(self, conv_id: int, minutes: int, in_place: bool, rename: bool) -> Conversation:
+    def touch(self, conv_id: int, minutes: int | None, in_place: bool, rename: bool) -> Conversation:
         """A message or note on `conv_id`: new preview and activity time, as the desk writes them."""
         self.revision += 1
         conv = self.conversations[conv_id]
@@ -73,18 +76,21 @@ class Desk:
         conv.preview = preview_of(conv_id, self.revision)
         if minutes is not None:
             conv.last_activity_at = NOW + timedelta(minutes=minutes)
+            # odd minutes: the customer wrote (waits from then, if not already); even: answered
+            conv.waiting_since = (conv.waiting_since or conv.last_activity_at) if minutes % 2 else None
         if rename:
             self.names[conv.contact_id] = name_of(conv.contact_id, self.revision)
         return conv
 
     def expected(self) -> list[Conversation]:
-        return sort_conversations([self.conversations[i] for i in self.listed], SORT)
+        return sort_conversations([self.conversations[i] for i in self.listed], self.sort)
 
 
 def initial_desk() -> Desk:
     conversations = {
         i: Conversation(i, "wa", i, f"+1555{i}", preview=preview_of(i, 0), unread=i % 3,
-                        last_activity_at=NOW - timedelta(minutes=7 * i))
+                        last_activity_at=NOW - timedelta(minutes=7 * i),
+                        waiting_since=NOW - timedelta(minutes=9 * i) if i % 3 else None)
         for i in range(1, COUNT + 1)
     }
     return Desk(conversations, {i: name_of(i, 0) for i in conversations}, set(conversations))
@@ -136,11 +142,13 @@ def check_screen(app: App, widget: ConversationList, desk: Desk) -> None:
             assert PREVIEW_TOKEN.findall(text) == [conv.preview], (y, text, conv.preview)
 
 
-async def drive(script: list) -> None:
+async def drive(script: list, sort: Sort = Sort.ACTIVITY) -> None:
     desk = initial_desk()
+    desk.sort = sort
     widget = ConversationList(clock=lambda: NOW, contact_name=lambda contact_id: desk.names[contact_id])
+    widget.waiting_times = sort is Sort.WAITING  # as the console sets it: the age column shows the wait
     app = ListHarness(widget)
-    key = sort_key(SORT)
+    key = sort_key(sort)
     async with app.run_test(size=SIZE) as pilot:
         widget.set_conversations(desk.expected(), key)
         widget.focus()
@@ -167,10 +175,10 @@ async def drive(script: list) -> None:
         check_screen(app, widget, desk)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps)
-def test_every_row_on_screen_shows_one_conversation_after_live_changes(script):
-    asyncio.run(drive(script))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps, st.sampled_from(Sort))
+def test_every_row_on_screen_shows_one_conversation_after_live_changes(script, sort):
+    asyncio.run(drive(script, sort))
 
 
 def test_a_note_on_the_top_row_while_another_conversation_moves_to_the_top():
