@@ -116,7 +116,8 @@ def screen_lines(app: App) -> list[str]:
     svg = app.export_screenshot()
     svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
     lines: dict[int, list[str]] = {}
-    for line, text in re.findall(r'<text [^>]*?clip-path="url\(#[\w-]*?-line-(\d+)\)"[^>]*>(.*?)</text>', svg, flags=re.S):
+    texts = re.findall(r'<text [^>]*?clip-path="url\(#[\w-]*?-line-(\d+)\)"[^>]*>(.*?)</text>', svg, flags=re.S)
+    for line, text in texts:
         lines.setdefault(int(line), []).append(html.unescape(text))
     return ["".join(parts).replace("\xa0", " ") for _, parts in sorted(lines.items())]
 
@@ -204,9 +205,9 @@ async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_anot
         assert listed.current_id == 1
         await pilot.press("n", *"refund approved, see ticket", "enter")
         # 山田's message lands in the same frames as the note, before the screen settles
-        await desk.ingest("mail", [Inbound("in-yamada", "hanako@example.jp",
-                                           ContactRef("hanako@example.jp", "山田 花子 🌸"),
-                                           "追跡番号はまだですか？", created_at=clock() + timedelta(seconds=1))])
+        yamada = ContactRef("hanako@example.jp", "山田 花子 🌸")
+        await desk.ingest("mail", [Inbound("in-yamada", "hanako@example.jp", yamada, "追跡番号はまだですか？",
+                                           created_at=clock() + timedelta(seconds=1))])
         await settle(pilot)
         assert [c.id for c in listed.conversations[:2]] == [2, 1]
         rows = screen_lines(app)
