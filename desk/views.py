@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
 from frontdesk.model import Conversation, Priority, Status
+from frontdesk.store.search import fold, fold_span
 
 _ACTIVE = (Status.OPEN, Status.PENDING)
 
@@ -218,21 +219,44 @@ def filter_conversations(conversations: Iterable[Conversation], filters: Filters
 # ---- search snippets --------------------------------------------------------------------
 
 
-def snippet(text: str, query: str, width: int = 80) -> str:
-    """One line of `text` around the first occurrence of `query` (any case), with ellipses.
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """One line cut from a longer text, and where the query shows in it."""
 
-    Whitespace runs are folded to one space first; the match starts about a quarter of
-    `width` into the snippet so the reader sees what leads up to it.
+    text: str
+    matches: tuple[tuple[int, int], ...]  # (start, end) spans of `text` that fold to the query
+
+
+def snippet(text: str, query: str, width: int = 80) -> Snippet:
+    """One line of `text` around the first match of `query`, compared folded as search does
+    (`jose` finds José, `かたかな` finds カタカナ), with ellipses, and the spans it shows matching.
+
+    Whitespace runs are folded to one space first (in the query too); the match starts about
+    a quarter of `width` into the snippet so the reader sees what leads up to it.
     """
-    line = " ".join(text.split())
-    at = line.casefold().find(query.casefold()) if query else -1
-    if at < 0 or len(line.casefold()) != len(line):
-        at = line.lower().find(query.lower()) if query else -1
-    if len(line) <= width:
-        return line
-    start = max(0, at - width // 4) if at >= 0 else 0
-    end = min(len(line), start + width)
-    start = max(0, end - width)
+    line, needle = " ".join(text.split()), fold(" ".join(query.split()))
+    at = fold(line).find(needle) if needle else -1
+    first = fold_span(line, at, at + len(needle)) if at >= 0 else None
+    start, end = 0, len(line)
+    if len(line) > width:
+        start = max(0, first[0] - width // 4) if first else 0
+        end = min(len(line), start + width)
+        start = max(0, end - width)
     head = "…" if start > 0 else ""
     tail = "…" if end < len(line) else ""
-    return head + line[start + len(head):end - len(tail)] + tail
+    shown = line[start + len(head):end - len(tail)]
+    spans = set(_matches(shown, needle))
+    if first and first[0] < end - len(tail) and first[1] > start + len(head):  # cut by the ellipses: the visible part
+        spans.add((max(first[0] - start, len(head)) - len(head), min(first[1] - start - len(head), len(shown))))
+    return Snippet(head + shown + tail, tuple(sorted((s + len(head), e + len(head)) for s, e in spans)))
+
+
+def _matches(line: str, needle: str) -> Iterator[tuple[int, int]]:
+    """The spans of `line` that fold to `needle`, left to right, not overlapping."""
+    if not needle:
+        return
+    folded = fold(line)
+    at = folded.find(needle)
+    while at >= 0:
+        yield fold_span(line, at, at + len(needle))
+        at = folded.find(needle, at + len(needle))

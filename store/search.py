@@ -30,7 +30,7 @@ import re
 import threading
 import unicodedata
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -61,6 +61,24 @@ def fold(text: str) -> str:
     # casefold can make characters that NFKD decomposes (İ → i̇), and NFKD can make capitals (㎒ → MHz)
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return decomposed.translate(_fold_table())
+
+
+def fold_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of `text` that folds to `fold(text)[start:end]` (start < end), widened to whole
+    characters (ﬁ folds to fi) and over the marks folded away right after it (e + ◌́).
+
+    Because `fold` maps character by character, the fold of `text[:k]` is a prefix of
+    `fold(text)` that grows with k, so each end is found by bisecting on k: a few folds of
+    the text in C, never a Python loop over it.
+    """
+    if text.isascii():
+        return start, end
+    cuts = range(len(text) + 1)
+    first = bisect_right(cuts, start, key=lambda k: len(fold(text[:k]))) - 1  # the character making `start`
+    last = bisect_left(cuts, end, key=lambda k: len(fold(text[:k])))  # just after the one making `end - 1`
+    while last < len(text) and not fold(text[last]):
+        last += 1
+    return first, last
 
 
 @cache
