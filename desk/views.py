@@ -8,7 +8,7 @@ from enum import StrEnum
 from operator import attrgetter
 
 from frontdesk.model import Conversation, Priority, Status
-from frontdesk.store.search import fold, fold_span
+from frontdesk.store.search import find_folded, fold
 
 _ACTIVE = (Status.OPEN, Status.PENDING)
 
@@ -235,8 +235,7 @@ def snippet(text: str, query: str, width: int = 80) -> Snippet:
     a quarter of `width` into the snippet so the reader sees what leads up to it.
     """
     line, needle = " ".join(text.split()), fold(" ".join(query.split()))
-    at = fold(line).find(needle) if needle else -1
-    first = fold_span(line, at, at + len(needle)) if at >= 0 else None
+    first = find_folded(line, needle)
     start, end = 0, len(line)
     if len(line) > width:
         start = max(0, first[0] - width // 4) if first else 0
@@ -244,19 +243,15 @@ def snippet(text: str, query: str, width: int = 80) -> Snippet:
         start = max(0, end - width)
     head = "…" if start > 0 else ""
     tail = "…" if end < len(line) else ""
-    shown = line[start + len(head):end - len(tail)]
-    spans = set(_matches(shown, needle))
-    if first and first[0] < end - len(tail) and first[1] > start + len(head):  # cut by the ellipses: the visible part
-        spans.add((max(first[0] - start, len(head)) - len(head), min(first[1] - start - len(head), len(shown))))
-    return Snippet(head + shown + tail, tuple(sorted((s + len(head), e + len(head)) for s, e in spans)))
+    shown_from, shown_to = start + len(head), end - len(tail)
+    spans = [first, *_matches(line[:shown_to], needle, first[1])] if first else []
+    spans = [(max(a, shown_from) - start, min(b, shown_to) - start) for a, b in spans if a < shown_to and b > shown_from]
+    return Snippet(head + line[shown_from:shown_to] + tail, tuple(spans))
 
 
-def _matches(line: str, needle: str) -> Iterator[tuple[int, int]]:
-    """The spans of `line` that fold to `needle`, left to right, not overlapping."""
-    if not needle:
-        return
-    folded = fold(line)
-    at = folded.find(needle)
-    while at >= 0:
-        yield fold_span(line, at, at + len(needle))
-        at = folded.find(needle, at + len(needle))
+def _matches(line: str, needle: str, start: int) -> Iterator[tuple[int, int]]:
+    """The spans of `line` from `start` on that fold to `needle`, left to right, not overlapping."""
+    span = find_folded(line, needle, start)
+    while span is not None:
+        yield span
+        span = find_folded(line, needle, span[1])

@@ -30,7 +30,7 @@ import re
 import threading
 import unicodedata
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -66,19 +66,67 @@ def fold(text: str) -> str:
 def fold_span(text: str, start: int, end: int) -> tuple[int, int]:
     """The span of `text` that folds to `fold(text)[start:end]` (start < end), widened to whole
     characters (ﬁ folds to fi) and over the marks folded away right after it (e + ◌́).
-
-    Because `fold` maps character by character, the fold of `text[:k]` is a prefix of
-    `fold(text)` that grows with k, so each end is found by bisecting on k: a few folds of
-    the text in C, never a Python loop over it.
     """
     if text.isascii():
         return start, end
-    cuts = range(len(text) + 1)
-    first = bisect_right(cuts, start, key=lambda k: len(fold(text[:k]))) - 1  # the character making `start`
-    last = bisect_left(cuts, end, key=lambda k: len(fold(text[:k])))  # just after the one making `end - 1`
+    first, before = _char_folding_to(text, start, 0, 0)
+    return first, _span_end(text, end, first, before)
+
+
+def find_folded(text: str, needle: str, start: int = 0) -> tuple[int, int] | None:
+    """The span of `text` holding the first match of `needle` (folded) at or after `start`, as
+    `fold_span` gives it; text is folded a piece at a time, only as far as the match."""
+    if not needle:
+        return None
+    if text.isascii():
+        at = text.casefold().find(needle, start)
+        return (at, at + len(needle)) if at >= 0 else None
+    kept_from, kept, pos = start, "", start  # kept: the fold of text[kept_from:pos]
+    while pos < len(text):
+        piece = fold(text[pos:pos + _PIECE])
+        window = kept + piece
+        at = window.find(needle)
+        if at >= 0:
+            first, before = _char_folding_to(text, at, kept_from, 0)
+            return first, _span_end(text, at + len(needle), first, before)
+        if len(piece) >= len(needle):  # a match ending further on cannot start before this piece
+            kept_from, kept = pos, piece
+        else:
+            kept = window
+        pos += _PIECE
+    return None
+
+
+_PIECE = 4096
+
+
+def _span_end(text: str, end: int, first: int, before: int) -> int:
+    """Just after the character making folded offset `end - 1`, and the marks folded away after it."""
+    last = _char_folding_to(text, end - 1, first, before)[0] + 1
     while last < len(text) and not fold(text[last]):
         last += 1
-    return first, last
+    return last
+
+
+def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int, int]:
+    """The index of the character whose fold holds folded offset `offset`, and the folded length
+    before it; offsets count from `pos`, the text before `pos` folding to `folded` characters.
+
+    `fold` maps character by character, so whole pieces are skipped by their folded length:
+    pieces doubling until one holds the offset, then halving onto it (a few folds in C, not
+    a Python loop over the characters).
+    """
+    size, galloping = max(1, offset - folded), True
+    while pos < len(text):
+        length = len(fold(text[pos:pos + size]))
+        if folded + length <= offset:
+            pos, folded = pos + size, folded + length
+            size *= 2 if galloping else 1
+        elif size == 1:
+            break
+        else:
+            size, galloping = (size + 1) // 2, False
+    return pos, folded
 
 
 @cache

@@ -120,6 +120,13 @@ def test_snippet_finds_and_marks_a_folded_match_in_the_original_characters(text,
     assert s.text.index(shown) in range(8, 14)  # centred on it, not the start of the text
 
 
+def test_snippet_marks_every_match_it_shows_and_the_visible_part_of_a_cut_one():
+    s = snippet("word " * 20 + "José y jose y JOSE" + " tail" * 20, "jose", width=40)
+    assert [s.text[a:b] for a, b in s.matches] == ["José", "jose", "JOSE"]
+    s = snippet("x" * 50 + "Ｊｏｓé Ｍüｌｌｅｒ" + "y" * 50, "jose muller", width=9)
+    assert s.text == "…xＪｏｓé Ｍ…" and [s.text[a:b] for a, b in s.matches] == ["Ｊｏｓé Ｍ"]
+
+
 def test_snooze_presets_in_local_time():
     one_hour, tomorrow, monday = presets(NOW, TOKYO)  # 19:00 Monday in Tokyo
     assert one_hour.until == NOW + timedelta(hours=1)
