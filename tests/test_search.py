@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from frontdesk.model import Contact, ContactRef, Identity, Inbound
-from frontdesk.store.search import SearchHit, fold, fold_span
+from frontdesk.store.search import SearchHit, find_folded, fold, fold_span
 
 
 def test_fold_ignores_case_accents_width_and_kana():
@@ -72,6 +72,23 @@ def test_fold_span_maps_any_folded_substring_back_to_text_that_folds_to_it(text,
     # the original span folds to text holding the query, at the place it was found
     before = len(fold(text[:first]))
     assert before <= start and fold(text[first:last])[start - before:end - before] == query
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT, st.sampled_from([0, 4090, 4094, 4095, 4096]), st.data())
+def test_find_folded_gives_the_first_match_in_original_characters(text, padding, data):
+    text = "é" * padding + text  # the padding makes matches cross the pieces the text is folded in
+    folded = fold(text)
+    if not folded:
+        return
+    start = data.draw(st.integers(0, len(folded) - 1))
+    query = folded[start:data.draw(st.integers(start + 1, min(len(folded), start + 12)))]
+    first, last = find_folded(text, query)
+    at = folded.find(query)
+    before = len(fold(text[:first]))
+    assert before <= at and fold(text[first:last])[at - before:at - before + len(query)] == query
+    assert (first, last) == fold_span(text, at, at + len(query))
+    assert find_folded(text, query + "\u0301") is None and find_folded(text, "") is None  # no fold holds a mark
 
 
 async def test_search_finds_contacts_by_email_phone_address_and_identity(desk):
