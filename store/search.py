@@ -102,10 +102,9 @@ _PIECE = 4096
 
 def _span_end(text: str, end: int, first: int, before: int) -> int:
     """Just after the character making folded offset `end - 1`, and the marks folded away after it."""
-    last = _char_folding_to(text, end - 1, first, before)[0] + 1
-    while last < len(text) and not fold(text[last]):
-        last += 1
-    return last
+    last, before = _char_folding_to(text, end - 1, first, before)
+    after = before + len(fold(text[last]))
+    return _char_folding_to(text, after, last + 1, after)[0]  # the next character that folds to something
 
 
 def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int, int]:
@@ -126,7 +125,7 @@ def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int
             break
         else:
             size, galloping = (size + 1) // 2, False
-    return pos, folded
+    return min(pos, len(text)), folded
 
 
 @cache
