@@ -6,6 +6,9 @@ Text and queries are compared folded (`fold`): case, accents, width and kana fol
 like a phone number also matches the digits of contacts' phones and addresses, so
 `+1 312 934 3528` finds `+13129343528`.
 
+`find_folded` and `fold_span` say which characters of the original text a folded match
+covers, so a result's snippet can centre on and highlight them (done for the rows shown).
+
 The index holds, per conversation, the folded text of its messages, replies and notes
 (body and attachment names; inline activity events are left out) joined with NUL, with the
 id and start offset of each message beside it. A query is folded once and found with
