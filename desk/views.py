@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
 from frontdesk.model import Conversation, Priority, Status
-from frontdesk.store.search import find_folded, fold
+from frontdesk.store.search import find_folded, fold, phone_digits
 
 _ACTIVE = (Status.OPEN, Status.PENDING)
+_DIGIT = re.compile(r"\d")
 
 
 class View(StrEnum):
@@ -235,7 +237,7 @@ def snippet(text: str, query: str, width: int = 80) -> Snippet:
     a quarter of `width` into the snippet so the reader sees what leads up to it.
     """
     line, needle = " ".join(text.split()), fold(" ".join(query.split()))
-    first = find_folded(line, needle)
+    first = find_folded(line, needle) or _phone_match(line, phone_digits(query))
     start, end = 0, len(line)
     if len(line) > width:
         start = max(0, first[0] - width // 4) if first else 0
@@ -245,8 +247,18 @@ def snippet(text: str, query: str, width: int = 80) -> Snippet:
     tail = "…" if end < len(line) else ""
     shown_from, shown_to = start + len(head), end - len(tail)
     spans = [first, *_matches(line[:shown_to], needle, first[1])] if first else []
-    spans = [(max(a, shown_from) - start, min(b, shown_to) - start) for a, b in spans if a < shown_to and b > shown_from]
-    return Snippet(head + line[shown_from:shown_to] + tail, tuple(spans))
+    visible = [(max(a, shown_from) - start, min(b, shown_to) - start) for a, b in spans if a < shown_to and b > shown_from]
+    return Snippet(head + line[shown_from:shown_to] + tail, tuple(visible))
+
+
+def _phone_match(line: str, digits: str) -> tuple[int, int] | None:
+    """The span of `line` whose digits are `digits`, punctuation between them included (search
+    finds phones by digits: `+1 312 934 3528` finds `+1 (312) 934-3528`)."""
+    if not digits:
+        return None
+    where = [m.start() for m in _DIGIT.finditer(line)]
+    at = "".join(line[i] for i in where).find(digits)
+    return (where[at], where[at + len(digits) - 1] + 1) if at >= 0 else None
 
 
 def _matches(line: str, needle: str, start: int) -> Iterator[tuple[int, int]]:

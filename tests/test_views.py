@@ -120,6 +120,12 @@ def test_snippet_finds_and_marks_a_folded_match_in_the_original_characters(text,
     assert s.text.index(shown) in range(8, 14)  # centred on it, not the start of the text
 
 
+def test_snippet_marks_a_phone_found_by_its_digits():
+    s = snippet("José Müller · +1 (312) 934-3528", "+1 312 934 3528")
+    assert [s.text[a:b] for a, b in s.matches] == ["1 (312) 934-3528"]
+    assert snippet("call 312 934", "13129").matches == ()
+
+
 def test_snippet_marks_every_match_it_shows_and_the_visible_part_of_a_cut_one():
     s = snippet("word " * 20 + "José y jose y JOSE" + " tail" * 20, "jose", width=40)
     assert [s.text[a:b] for a, b in s.matches] == ["José", "jose", "JOSE"]
