@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
 from frontdesk.model import Conversation, Priority, Status
+from frontdesk.store.search import find_folded, fold, phone_digits
 
 _ACTIVE = (Status.OPEN, Status.PENDING)
+_DIGIT = re.compile(r"\d")
 
 
 class View(StrEnum):
@@ -218,21 +221,49 @@ def filter_conversations(conversations: Iterable[Conversation], filters: Filters
 # ---- search snippets --------------------------------------------------------------------
 
 
-def snippet(text: str, query: str, width: int = 80) -> str:
-    """One line of `text` around the first occurrence of `query` (any case), with ellipses.
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """One line cut from a longer text, and where the query shows in it."""
 
-    Whitespace runs are folded to one space first; the match starts about a quarter of
-    `width` into the snippet so the reader sees what leads up to it.
+    text: str
+    matches: tuple[tuple[int, int], ...]  # (start, end) spans of `text` that fold to the query
+
+
+def snippet(text: str, query: str, width: int = 80) -> Snippet:
+    """One line of `text` around the first match of `query`, compared folded as search does
+    (`jose` finds José, `かたかな` finds カタカナ), with ellipses, and the spans it shows matching.
+
+    Whitespace runs are folded to one space first (in the query too); the match starts about
+    a quarter of `width` into the snippet so the reader sees what leads up to it.
     """
-    line = " ".join(text.split())
-    at = line.casefold().find(query.casefold()) if query else -1
-    if at < 0 or len(line.casefold()) != len(line):
-        at = line.lower().find(query.lower()) if query else -1
-    if len(line) <= width:
-        return line
-    start = max(0, at - width // 4) if at >= 0 else 0
-    end = min(len(line), start + width)
-    start = max(0, end - width)
+    line, needle = " ".join(text.split()), fold(" ".join(query.split()))
+    first = find_folded(line, needle) or _phone_match(line, phone_digits(query))
+    start, end = 0, len(line)
+    if len(line) > width:
+        start = max(0, first[0] - width // 4) if first else 0
+        end = min(len(line), start + width)
+        start = max(0, end - width)
     head = "…" if start > 0 else ""
     tail = "…" if end < len(line) else ""
-    return head + line[start + len(head):end - len(tail)] + tail
+    shown_from, shown_to = start + len(head), end - len(tail)
+    spans = [first, *_matches(line[:shown_to], needle, first[1])] if first else []
+    visible = [(max(a, shown_from) - start, min(b, shown_to) - start) for a, b in spans if a < shown_to and b > shown_from]
+    return Snippet(head + line[shown_from:shown_to] + tail, tuple(visible))
+
+
+def _phone_match(line: str, digits: str) -> tuple[int, int] | None:
+    """The span of `line` whose digits are `digits`, punctuation between them included (search
+    finds phones by digits: `+1 312 934 3528` finds `+1 (312) 934-3528`)."""
+    if not digits:
+        return None
+    where = [m.start() for m in _DIGIT.finditer(line)]
+    at = "".join(line[i] for i in where).find(digits)
+    return (where[at], where[at + len(digits) - 1] + 1) if at >= 0 else None
+
+
+def _matches(line: str, needle: str, start: int) -> Iterator[tuple[int, int]]:
+    """The spans of `line` from `start` on that fold to `needle`, left to right, not overlapping."""
+    span = find_folded(line, needle, start)
+    while span is not None:
+        yield span
+        span = find_folded(line, needle, span[1])

@@ -6,6 +6,9 @@ Text and queries are compared folded (`fold`): case, accents, width and kana fol
 like a phone number also matches the digits of contacts' phones and addresses, so
 `+1 312 934 3528` finds `+13129343528`.
 
+`find_folded` and `fold_span` say which characters of the original text a folded match
+covers, so a result's snippet can centre on and highlight them (done for the rows shown).
+
 The index holds, per conversation, the folded text of its messages, replies and notes
 (body and attachment names; inline activity events are left out) joined with NUL, with the
 id and start offset of each message beside it. A query is folded once and found with
@@ -61,6 +64,71 @@ def fold(text: str) -> str:
     # casefold can make characters that NFKD decomposes (İ → i̇), and NFKD can make capitals (㎒ → MHz)
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return decomposed.translate(_fold_table())
+
+
+def fold_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of `text` that folds to `fold(text)[start:end]` (start < end), widened to whole
+    characters (ﬁ folds to fi) and over the marks folded away right after it (e + ◌́).
+    """
+    if text.isascii():
+        return start, end
+    first, before = _char_folding_to(text, start, 0, 0)
+    return first, _span_end(text, end, first, before)
+
+
+def find_folded(text: str, needle: str, start: int = 0) -> tuple[int, int] | None:
+    """The span of `text` holding the first match of `needle` (folded) at or after `start`, as
+    `fold_span` gives it; text is folded a piece at a time, only as far as the match."""
+    if not needle:
+        return None
+    if text.isascii():
+        at = text.casefold().find(needle, start)
+        return (at, at + len(needle)) if at >= 0 else None
+    kept_from, kept, pos = start, "", start  # kept: the fold of text[kept_from:pos]
+    while pos < len(text):
+        piece = fold(text[pos:pos + _PIECE])
+        window = kept + piece
+        at = window.find(needle)
+        if at >= 0:
+            first, before = _char_folding_to(text, at, kept_from, 0)
+            return first, _span_end(text, at + len(needle), first, before)
+        if len(piece) >= len(needle):  # a match ending further on cannot start before this piece
+            kept_from, kept = pos, piece
+        else:
+            kept = window
+        pos += _PIECE
+    return None
+
+
+_PIECE = 4096
+
+
+def _span_end(text: str, end: int, first: int, before: int) -> int:
+    """Just after the character making folded offset `end - 1`, and the marks folded away after it."""
+    last, before = _char_folding_to(text, end - 1, first, before)
+    after = before + len(fold(text[last]))
+    return _char_folding_to(text, after, last + 1, after)[0]  # the next character that folds to something
+
+
+def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int, int]:
+    """The index of the character whose fold holds folded offset `offset`, and the folded length
+    before it; offsets count from `pos`, the text before `pos` folding to `folded` characters.
+
+    `fold` maps character by character, so whole pieces are skipped by their folded length:
+    pieces doubling until one holds the offset, then halving onto it (a few folds in C, not
+    a Python loop over the characters).
+    """
+    size, galloping = max(1, offset - folded), True
+    while pos < len(text):
+        length = len(fold(text[pos:pos + size]))
+        if folded + length <= offset:
+            pos, folded = pos + size, folded + length
+            size *= 2 if galloping else 1
+        elif size == 1:
+            break
+        else:
+            size, galloping = (size + 1) // 2, False
+    return min(pos, len(text)), folded
 
 
 @cache

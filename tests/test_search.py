@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from frontdesk.model import Contact, ContactRef, Identity, Inbound
-from frontdesk.store.search import SearchHit, fold
+from frontdesk.store.search import SearchHit, find_folded, fold, fold_span
 
 
 def test_fold_ignores_case_accents_width_and_kana():
@@ -36,6 +36,59 @@ def test_a_folded_query_finds_its_text_in_any_case_and_form(query, before, after
     text = before + query + after
     for form in ("NFC", "NFD", "NFKC"):
         assert fold(unicodedata.normalize(form, query)) in fold(unicodedata.normalize(form, text))
+
+
+def test_fold_span_gives_the_original_characters_of_a_folded_match():
+    def found(text: str, query: str) -> str:
+        at = fold(text).index(fold(query))
+        start, end = fold_span(text, at, at + len(fold(query)))
+        return text[start:end]
+
+    assert found("Hola José!", "jose") == "José"
+    assert found("Jose\u0301 x", "jose") == "Jose\u0301"  # the decomposed accent stays with its e
+    assert found("ＡＢＣ-123 ｔｒａｃｋｉｎｇ", "tracking") == "ｔｒａｃｋｉｎｇ"
+    assert found("あのカタカナ", "かたかな") == "カタカナ"
+    assert found("ｶﾞｲﾄﾞ", "かいと") == "ｶﾞｲﾄﾞ"  # the half-width voicing mark is kept with its ﾄ
+    assert found("a ﬁle", "i") == "ﬁ"  # a match inside one character's fold gives the whole character
+    assert found("Straße", "s") == "S" and found("Straße", "ss") == "ß"
+    assert found("plain ascii", "ASCII") == "ascii"
+
+
+# texts mixing any characters with ones whose fold is longer, shorter or empty
+MIXED_TEXT = st.text(st.one_of(st.characters(), st.sampled_from("ﬁßİ㎒ÉéｶﾞガＡ\u0301\u3099…½ǅ")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT, st.data())
+def test_fold_span_maps_any_folded_substring_back_to_text_that_folds_to_it(text, data):
+    folded = fold(text)
+    if not folded:
+        return
+    start = data.draw(st.integers(0, len(folded) - 1))
+    end = data.draw(st.integers(start + 1, len(folded)))
+    query = folded[start:end]
+    first, last = fold_span(text, start, end)
+    assert 0 <= first < last <= len(text)
+    # the original span folds to text holding the query, at the place it was found
+    before = len(fold(text[:first]))
+    assert before <= start and fold(text[first:last])[start - before:end - before] == query
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT, st.sampled_from([0, 4090, 4094, 4095, 4096]), st.data())
+def test_find_folded_gives_the_first_match_in_original_characters(text, padding, data):
+    text = "é" * padding + text  # the padding makes matches cross the pieces the text is folded in
+    folded = fold(text)
+    if not folded:
+        return
+    start = data.draw(st.integers(0, len(folded) - 1))
+    query = folded[start:data.draw(st.integers(start + 1, min(len(folded), start + 12)))]
+    first, last = find_folded(text, query)
+    at = folded.find(query)
+    before = len(fold(text[:first]))
+    assert before <= at and fold(text[first:last])[at - before:at - before + len(query)] == query
+    assert (first, last) == fold_span(text, at, at + len(query))
+    assert find_folded(text, query + "\u0301") is None and find_folded(text, "") is None  # no fold holds a mark
 
 
 async def test_search_finds_contacts_by_email_phone_address_and_identity(desk):

@@ -7,6 +7,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from textual.widgets import OptionList
+
 from frontdesk.desk import View
 from frontdesk.model import ContactRef, Inbound, Priority, Status
 from frontdesk.tui.app import FrontdeskApp
@@ -155,6 +157,32 @@ async def test_search_by_an_email_address_opens_its_conversation(desk, clock):
         await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, SearchScreen) and app.conversation_list.current_id == 2
+
+
+async def test_a_folded_search_shows_and_highlights_the_original_words(desk, clock):
+    await desk.ingest("wa", [Inbound("jose-1", "+15550009", ContactRef("+15550009", "Pat"),
+                                     "word " * 30 + "Hola, soy José [red]de Madrid[/red] y mi pedido no llegó " + "tail " * 30)])
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"jose")
+        await wait_until(pilot, lambda: len(app.screen.matches) == 1)
+        screen = screen_text(app)
+        assert "soy José [red]de Madrid[/red] y mi" in screen  # centred on the match, markup left literal
+        assert highlighted_words(app.screen.query_one("#results", OptionList)) == ["José"]
+
+
+def highlighted_words(results: OptionList) -> list[str]:
+    """The runs of text the result list draws in reverse video (the search's highlight)."""
+    runs, run = [], ""
+    for y in range(results.size.height):
+        for segment in results.render_line(y):
+            if segment.style and segment.style.reverse:
+                run += segment.text
+            elif run:
+                runs.append(run)
+                run = ""
+    return runs + ([run] if run else [])
 
 
 async def test_next_and_previous_open_and_mark_read(desk, clock):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from frontdesk.desk.snooze import SnoozeTimeError, parse_snooze, presets
 from frontdesk.desk.views import (
-    Filters, Sort, View, ViewTally, filter_conversations, in_view, snippet, sort_conversations, sort_key,
+    Filters, Snippet, Sort, View, ViewTally, filter_conversations, in_view, snippet, sort_conversations, sort_key,
 )
 from frontdesk.model import Conversation, Priority, Status
 
@@ -99,9 +99,38 @@ def test_filter_description_names_each_facet_in_a_stable_order():
 def test_snippet_centres_on_the_match_and_folds_whitespace():
     text = "word " * 40 + "the Parcel\n\narrived broken " + "tail " * 40
     s = snippet(text, "parcel", width=40)
-    assert "Parcel arrived" in s and s.startswith("…") and s.endswith("…") and len(s) == 40
-    assert snippet("short  text\nhere", "text") == "short text here"
-    assert snippet("x" * 100, "nomatch", width=10) == "x" * 9 + "…"
+    assert "Parcel arrived" in s.text and s.text.startswith("…") and s.text.endswith("…") and len(s.text) == 40
+    assert [s.text[a:b] for a, b in s.matches] == ["Parcel"]
+    assert snippet("short  text\nhere", "text") == Snippet("short text here", ((6, 10),))
+    assert snippet("x" * 100, "nomatch", width=10) == Snippet("x" * 9 + "…", ())
+
+
+@pytest.mark.parametrize(("text", "query", "shown"), [
+    ("Hola, soy José de Madrid", "jose", "José"),
+    ("Hola, soy Jose\u0301 de Madrid", "JOSÉ", "Jose\u0301"),  # decomposed: the mark stays with its e
+    ("the ｔｒａｃｋｉｎｇ number", "tracking", "ｔｒａｃｋｉｎｇ"),
+    ("これはカタカナです", "かたかな", "カタカナ"),
+    ("ﬁle not found", "file", "ﬁle"),
+    ("Straße 5", "strasse", "Straße"),
+])
+def test_snippet_finds_and_marks_a_folded_match_in_the_original_characters(text, query, shown):
+    long = "word " * 40 + text + " tail" * 40
+    s = snippet(long, query, width=40)
+    assert [s.text[a:b] for a, b in s.matches] == [shown]
+    assert s.text.index(shown) in range(8, 14)  # centred on it, not the start of the text
+
+
+def test_snippet_marks_a_phone_found_by_its_digits():
+    s = snippet("José Müller · +1 (312) 934-3528", "+1 312 934 3528")
+    assert [s.text[a:b] for a, b in s.matches] == ["1 (312) 934-3528"]
+    assert snippet("call 312 934", "13129").matches == ()
+
+
+def test_snippet_marks_every_match_it_shows_and_the_visible_part_of_a_cut_one():
+    s = snippet("word " * 20 + "José y jose y JOSE" + " tail" * 20, "jose", width=40)
+    assert [s.text[a:b] for a, b in s.matches] == ["José", "jose", "JOSE"]
+    s = snippet("x" * 50 + "Ｊｏｓé Ｍüｌｌｅｒ" + "y" * 50, "jose muller", width=9)
+    assert s.text == "…xＪｏｓé Ｍ…" and [s.text[a:b] for a, b in s.matches] == ["Ｊｏｓé Ｍ"]
 
 
 def test_snooze_presets_in_local_time():

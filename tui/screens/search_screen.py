@@ -35,9 +35,10 @@ def match_prompt(match: SearchMatch, query: str, channel_kind: Callable[[str], s
         head.append(f"  {_STATUS[conv.status]}", "dim")
     if match.hits > 1:
         head.append(f"  {match.hits} matches", "dim")
-    line = Text("  " + snippet(clean_line(match.text), query, SNIPPET_WIDTH))
-    if query:
-        line.highlight_words([query.strip()], "bold reverse", case_sensitive=False)
+    cut = snippet(clean_line(match.text), query, SNIPPET_WIDTH)
+    line = Text("  " + cut.text)  # a plain Text: markup in what a customer wrote is never parsed
+    for start, end in cut.matches:
+        line.stylize("bold reverse", 2 + start, 2 + end)
     return Text.assemble(head, "\n", line)
 
 
