@@ -1,4 +1,4 @@
-"""What the demo's live customers write: follow-ups on their own, answers to replies, over the seeded threads."""
+"""What the demo's live customers write: follow-ups of their own and answers to replies."""
 
 from __future__ import annotations
 

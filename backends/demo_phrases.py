@@ -1,4 +1,4 @@
-"""What the demo's people are called and write: names, places, topics and phrase pools (one data table)."""
+"""The demo's data table: names, places, topics and the phrase pools its people write."""
 
 from __future__ import annotations
 

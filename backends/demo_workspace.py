@@ -1,4 +1,4 @@
-"""The seeded demo world: conversations and their histories, generated deterministically from a seed."""
+"""The seeded demo world: contacts, conversations and their histories, the same for a seed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reaching the mail servers: the TLS context and one-line network errors, for IMAP and SMTP alike."""
+"""Reaching the mail servers: the TLS context and one-line network errors, for IMAP and SMTP."""
 
 from __future__ import annotations
 

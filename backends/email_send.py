@@ -1,4 +1,4 @@
-"""Sending a reply by email: composing the mail (threading headers, Message-ID), SMTP, the Sent copy."""
+"""Sending a reply by email: composing it (threading headers, Message-ID), SMTP, the Sent copy."""
 
 from __future__ import annotations
 

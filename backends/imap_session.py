@@ -1,5 +1,4 @@
-"""One logged-in IMAP connection (aioimaplib) with what aioimaplib leaves to its user: STARTTLS,
-lost connections, bounded FETCH answers (aioimaplib #118), THREAD, folder names."""
+"""One logged-in IMAP connection: aioimaplib plus STARTTLS, lost links and short FETCHes (#118)."""
 
 from __future__ import annotations
 
