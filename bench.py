@@ -157,7 +157,7 @@ def build_cache(
     With `thread_messages`, the last conversation is one long thread of that many messages
     (inside the total), for the thread-scrolling measurement.
     """
-    from frontdesk.backends.demo import generate_workspace, threads_of
+    from frontdesk.backends.demo_workspace import generate_workspace, threads_of
     from frontdesk.desk import Desk
     from frontdesk.model import Status
     from frontdesk.store import Store

@@ -331,7 +331,8 @@ def demo_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from frontdesk.backends.demo import demo_channels, generate_workspace
+    from frontdesk.backends.demo import demo_channels
+    from frontdesk.backends.demo_workspace import generate_workspace
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 

@@ -10,7 +10,9 @@ import pytest
 
 from frontdesk.backends import registry
 from frontdesk.backends.base import ConfigError
-from frontdesk.backends.demo import KINDS, DemoBackend, demo_channels, generate_workspace
+from frontdesk.backends.demo import DemoBackend, demo_channels
+from frontdesk.backends.demo_kinds import KINDS
+from frontdesk.backends.demo_workspace import generate_workspace
 from frontdesk.model import (
     ChannelStatus,
     Delivery,

@@ -20,7 +20,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import email_servers as servers  # noqa: E402
 
-from frontdesk.backends.email import EmailBackend, message_id_for, read_cursor  # noqa: E402
+from frontdesk.backends.email import EmailBackend  # noqa: E402
+from frontdesk.backends.email_send import message_id_for  # noqa: E402
+from frontdesk.backends.email_sync import read_cursor  # noqa: E402
 from frontdesk.backends.email_parse import AUTO_PREFIX, QUOTE_MARKER  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import ChannelStatus, Direction  # noqa: E402
@@ -558,16 +560,16 @@ def big_dovecot():
 
 @pytest.mark.slow
 async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(big_dovecot, store, capsys, monkeypatch):
-    from frontdesk.backends import email as email_backend
+    from frontdesk.backends.imap_session import Imap
 
     asked: list[int] = []
-    fetch = email_backend.Imap.fetch
+    fetch = Imap.fetch
 
     async def counting_fetch(self, uids, items, timeout=None):
         asked.append(len(uids))
         return await fetch(self, uids, items, timeout)
 
-    monkeypatch.setattr(email_backend.Imap, "fetch", counting_fetch)
+    monkeypatch.setattr(Imap, "fetch", counting_fetch)
     b = backend(big_dovecot, sync_days=30)
     desk = Desk(store, {"mail": b}, agent="Aiko")
     journal = Journal(desk)
@@ -618,13 +620,13 @@ async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tm
 @pytest.mark.parametrize("server_threads", [True, False], ids=["THREAD REFS", "own header index"])
 async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store, monkeypatch,
                                                                                          server_threads):
-    from frontdesk.backends import email as email_backend
+    from frontdesk.backends.imap_session import Imap
 
     if not server_threads:  # a server without THREAD=REFS (Gmail, Exchange): the backend groups by headers
         async def no_threads(self, *criteria):
             return None
 
-        monkeypatch.setattr(email_backend.Imap, "threads", no_threads)
+        monkeypatch.setattr(Imap, "threads", no_threads)
     day = timedelta(days=1)
     now = datetime.now(timezone.utc)
     # an old conversation that goes on today, and a conversation of yesterday in between

@@ -7,7 +7,11 @@ from datetime import datetime, timezone
 import pytest
 
 from frontdesk.backends.base import ConfigError, PermanentError
-from frontdesk.backends.email import EmailBackend, ThreadMap, message_id_for, read_settings, write_unique
+from frontdesk.backends.base import write_unique
+from frontdesk.backends.email import EmailBackend
+from frontdesk.backends.email_send import message_id_for
+from frontdesk.backends.email_settings import read_settings
+from frontdesk.backends.email_threads import ThreadMap
 from frontdesk.backends.email_parse import (
     AUTO_PREFIX,
     QUOTE_MARKER,

@@ -19,7 +19,8 @@ from frontdesk import config
 from frontdesk.backends.base import ConfigError as BackendConfigError
 from frontdesk.backends.base import base_kind, setting_problem
 from frontdesk.backends.demo import DemoBackend
-from frontdesk.backends.email import EmailBackend, read_settings
+from frontdesk.backends.email import EmailBackend
+from frontdesk.backends.email_settings import read_settings
 from frontdesk.backends.telegram import TelegramBackend
 from frontdesk.backends.twilio_sms import TwilioSMSBackend
 
