@@ -3,7 +3,7 @@
 This facade holds the read API and the agent's commands; its engines live beside it:
 ingest.py (the Sink the backends call), channels.py (running channels, their status),
 dispatcher.py (outbox to channel) and hook_runner.py (escalation hooks), the last two
-waking on due.py's shared loop.
+waking on due.py's shared loop; search.py and snooze_waker.py.
 Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +31,8 @@ from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec, build_payload
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
+from frontdesk.desk.search import Searching
+from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.views import Filters, Sort, View, ViewTally, filter_conversations, in_view, sort_conversations
 from frontdesk.model import (
     ChannelStatus,
@@ -46,7 +48,7 @@ from frontdesk.model import (
     utcnow,
 )
 from frontdesk.store import HookJob, OutboxEntry, Store
-from frontdesk.store.search import SearchHit, SearchIndex, matching_detail
+from frontdesk.store.search import SearchIndex
 
 log = logging.getLogger("frontdesk.desk")
 
@@ -67,21 +69,6 @@ class DeskError(Exception):
     """A command that cannot be carried out; the message is meant for the agent."""
 
 
-@dataclass(frozen=True, slots=True)
-class SearchMatch:
-    """A conversation found by a search, with the text that matched.
-
-    `text` is untrusted and uncleaned: clean it first, then cut it with `views.snippet`, so
-    escape sequences never count towards (or get cut into) what is shown.
-    """
-
-    conversation: Conversation
-    contact_name: str
-    text: str  # the newest matching message (body and attachment names), or the contact's name
-    message_id: int | None  # None: the contact's name matched
-    hits: int  # how many of its messages (and its name) matched
-
-
 def _preview(message: Message) -> str:
     first = next((line for line in message.body.splitlines() if line.strip()), "")
     if not first and message.attachments:
@@ -89,7 +76,7 @@ def _preview(message: Message) -> str:
     return first[:PREVIEW_CHARS]
 
 
-class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner):
+class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeWaker):
     """The read API and the agent's commands, over the engines it is made of."""
 
     def __init__(
@@ -243,50 +230,6 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner):
         found = [c for c in self.store.conversations() if c.contact_id == contact_id]
         found.sort(key=lambda c: c.last_activity_at, reverse=True)
         return found
-
-    async def search(self, query: str, limit: int = 200) -> list[SearchHit]:
-        """Contacts (name, emails, phones, addresses) and messages (replies and notes too) containing
-        `query`, folded for case, accents, width and kana (store/search.py).
-
-        Newest conversation first; a name match comes before that conversation's messages.
-        The index is built in a thread on the first search (about 0.5 s at 200,000 messages)
-        and then re-reads only conversations whose message count changed (store/search.py).
-        """
-        if self._search is None:
-            self._search = SearchIndex(self.store)
-        await self._search.ready()
-        return self._search.search(query, limit)
-
-    async def search_conversations(self, query: str, limit: int = 50) -> list[SearchMatch]:
-        """Conversations whose contact or messages contain `query`, one entry each.
-
-        In the order of `search` (newest conversation first), each with the text of its
-        newest matching message, or the contact's name (and the email, phone or address
-        that matched) when the contact matched.
-        """
-        if not query.strip():
-            return []
-        hits = await self.search(query, limit=max(200, limit * 4))
-        grouped: dict[int, list[SearchHit]] = {}
-        for hit in hits:
-            grouped.setdefault(hit.conversation_id, []).append(hit)
-        matches: list[SearchMatch] = []
-        for conv_id, conv_hits in grouped.items():
-            conv = self.store.conversation(conv_id)
-            if conv is None:
-                continue
-            contact = self.store.contact(conv.contact_id)
-            name = contact.name if contact else f"#{conv.contact_id}"
-            first = conv_hits[0]
-            message = self.store.message(conv_id, first.message_id) if first.message_id is not None else None
-            text = name if message is None else "\n".join([message.body, *(a.name for a in message.attachments)])
-            detail = matching_detail(contact, query) if contact is not None and message is None else None
-            if detail is not None and detail != name:
-                text = f"{name} · {detail}"  # found by an email, phone or address: show which
-            matches.append(SearchMatch(conv, name, text, first.message_id if message else None, len(conv_hits)))
-            if len(matches) >= limit:
-                break
-        return matches
 
     def _append(self, conv: Conversation, message: Message) -> None:
         conv.message_count += 1
@@ -662,25 +605,3 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner):
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv_id)])
         self._wake_hooks.set()
         return failed
-
-    # ---- snoozes -----------------------------------------------------------------------------
-
-    async def wake_snoozed(self) -> None:
-        now = self.now()
-        for conv in self.store.conversations():
-            if conv.status is Status.SNOOZED and conv.snoozed_until is not None and conv.snoozed_until <= now:
-                changes: list[Change] = []
-                with self.store.batch():
-                    conv.status, conv.snoozed_until = Status.OPEN, None
-                    self._add_event(conv, EventKind.SNOOZED, "snooze ended: reopened", changes, author="")
-                    self.store.put_conversation(conv)
-                self._broker.publish([*changes, Change(ChangeKind.CONVERSATION, conv.id)])
-
-    async def _wake_snoozed_forever(self) -> None:
-        while True:
-            try:
-                await self.wake_snoozed()
-            except Exception:
-                log.exception("waking snoozed conversations")
-            await asyncio.sleep(30)
-
