@@ -1,9 +1,10 @@
 """The desk: the UI-agnostic service between channel backends, the cache and the console.
 
-This facade holds the read API and the agent's commands; its engines live beside it:
-ingest.py (the Sink the backends call), channels.py (running channels, their status),
-dispatcher.py (outbox to channel) and hook_runner.py (escalation hooks), the last two
-waking on due.py's shared loop; search.py and snooze_waker.py.
+This facade holds the read API and the conversation commands. The Desk class is made of
+the parts beside it: ingest.py (the Sink the backends call), channels.py (running
+channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
+(escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
+search.py, contact_commands.py and attachments.py.
 Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
@@ -12,21 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
-from frontdesk.backends.base import Backend, BackendError
+from frontdesk.backends.base import Backend
+from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
-from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
+from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
+from frontdesk.desk.errors import DeskError
 from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec, build_payload
 from frontdesk.desk.ingest import Ingest
@@ -65,10 +65,6 @@ _STATUS_VERB = {
 }
 
 
-class DeskError(Exception):
-    """A command that cannot be carried out; the message is meant for the agent."""
-
-
 def _preview(message: Message) -> str:
     first = next((line for line in message.body.splitlines() if line.strip()), "")
     if not first and message.attachments:
@@ -76,8 +72,8 @@ def _preview(message: Message) -> str:
     return first[:PREVIEW_CHARS]
 
 
-class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeWaker):
-    """The read API and the agent's commands, over the engines it is made of."""
+class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeWaker, ContactCommands, Attachments):
+    """The one object the console and the CLI use: the read API and every command."""
 
     def __init__(
         self,
@@ -474,118 +470,6 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         self._append(conv, event)
         self.store.put_message(event)
         changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))
-
-    # ---- contacts ------------------------------------------------------------------------------
-
-    async def find_contacts(self, query: str, limit: int = 50) -> list[Contact]:
-        """Contacts (not merged away) whose name, email or phone contains `query`, any case.
-
-        Phone numbers also match on their digits alone ("+81 90-1234" finds "819012…").
-        """
-        needle = query.strip().casefold()
-        digits = re.sub(r"\D", "", needle)
-        found: list[Contact] = []
-        for contact in sorted(self.store.contacts(), key=lambda c: c.name.casefold()):
-            if contact.merged_into is not None:
-                continue
-            texts = [contact.name, *contact.emails, *contact.phones, *(i.address for i in contact.identities)]
-            hit = not needle or any(needle in t.casefold() for t in texts)
-            if not hit and len(digits) >= 3:
-                hit = any(digits in re.sub(r"\D", "", p) for p in [*contact.phones, *(i.address for i in contact.identities)])
-            if hit:
-                found.append(contact)
-                if len(found) >= limit:
-                    break
-        return found
-
-    async def update_contact(
-        self, contact_id: int, *, notes: str | None = None, attributes: Mapping[str, str] | None = None
-    ) -> Contact:
-        """Replace the contact's free-form notes and/or custom attributes (checked first)."""
-        contact = await self.contact(contact_id)
-        if contact.merged_into is not None:
-            raise DeskError(f"contact #{contact_id} was merged into #{contact.merged_into}; edit that one")
-        try:
-            new_notes = check_notes(notes) if notes is not None else contact.notes
-            new_attributes = check_attributes(attributes) if attributes is not None else contact.attributes
-        except ValueError as exc:
-            raise DeskError(str(exc)) from None
-        if (new_notes, new_attributes) == (contact.notes, contact.attributes):
-            return contact
-        with self.store.batch():
-            contact.notes, contact.attributes = new_notes, dict(new_attributes)
-            self.store.put_contact(contact)
-        self._publish_contact(contact.id)
-        return contact
-
-    async def save_attachment(self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]) -> Path:
-        """Download attachment `index` of a message into `downloads_dir`; returns the new file's path.
-
-        The file name is the attachment's, made safe (no folders, no traversal, no reserved
-        names) and never overwriting: the path is always inside `downloads_dir`.
-        """
-        conv = await self.conversation(conv_id)
-        message = self.store.message(conv_id, message_id)
-        if message is None or not 0 <= index < len(message.attachments):
-            raise DeskError(f"no attachment {index + 1} on message #{message_id}")
-        attachment = message.attachments[index]
-        if not attachment.ref:
-            raise DeskError(f"{attachment.name!r} cannot be downloaded: the channel sent no way to fetch it")
-        backend = self.channels.get(conv.channel)
-        if backend is None:
-            raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
-        try:
-            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
-        except NotImplementedError as exc:
-            raise DeskError(str(exc)) from None
-        except (BackendError, OSError) as exc:
-            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
-        self._record_size(conv_id, message_id, index, path.stat().st_size)
-        return path
-
-    def _record_size(self, conv_id: int, message_id: int, index: int, size: int) -> None:
-        """List an attachment with the size of the file saved (a channel's own figure, or the
-        part of a large mail read at ingest, can be wrong)."""
-        message = self.store.message(conv_id, message_id)
-        if message is None or index >= len(message.attachments) or message.attachments[index].size == size:
-            return
-        with self.store.batch():
-            message.attachments[index] = replace(message.attachments[index], size=size)
-            self.store.put_message(message)
-        self._broker.publish([Change(ChangeKind.MESSAGE, conv_id, message_id)])
-
-    async def merge_contacts(self, keep_id: int, other_id: int) -> Contact:
-        """Merge contact `other_id` into `keep_id`: identities, emails, phones, notes and
-        attributes join the kept contact (its own values win), every conversation of the
-        other moves to it with an inline event, and the other is marked `merged_into`.
-        A new message from any of the other's identities then lands on the kept contact.
-        """
-        if keep_id == other_id:
-            raise DeskError("a contact cannot be merged with itself")
-        keep, other = await self.contact(keep_id), await self.contact(other_id)
-        for contact in (keep, other):
-            if contact.merged_into is not None:
-                raise DeskError(f"{contact.name} was already merged into contact #{contact.merged_into}")
-        changes: list[Change] = []
-        with self.store.batch():
-            merged = merged_contact(keep, other)
-            other.merged_into = keep.id
-            self.store.put_contact(other)
-            self.store.put_contact(merged)  # after the other: its identities now point here
-            text = f"{self.agent} merged contact {other.name} into {keep.name}"
-            for conv in self.store.conversations():
-                if conv.contact_id in (keep.id, other.id):
-                    conv.contact_id = keep.id
-                    self._add_event(conv, EventKind.MERGED, text, changes)
-                    self.store.put_conversation(conv)
-                    changes.append(Change(ChangeKind.CONVERSATION, conv.id))
-        self._broker.publish(changes)
-        return merged
-
-    def _publish_contact(self, contact_id: int) -> None:
-        self._broker.publish(
-            [Change(ChangeKind.CONVERSATION, c.id) for c in self.store.conversations() if c.contact_id == contact_id]
-        )
 
     # ---- escalation hooks ----------------------------------------------------------------------
 
