@@ -180,7 +180,7 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
     it, an unknown `[ui] theme` is an error too.
     """
     path = Path(path).expanduser() if path is not None else config_path()
-    shown = _shown(path)
+    shown = display_path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -195,14 +195,14 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_syntax_error(shown, text, exc)) from None
+        raise ConfigError(syntax_error(shown, text, exc)) from None
     except ValueError:  # an integer beyond Python's digit limit for int(): tomllib lets it escape
         line = next((n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0)
         raise ConfigError(f"{shown}:{line}: a number with thousands of digits; write a real value on that line") from None
     return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
-def _shown(path: Path) -> str:
+def display_path(path: Path) -> str:
     """The path as the user would type it: under the home directory as ~/…."""
     try:
         return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
@@ -210,7 +210,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _syntax_error(shown: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
+def syntax_error(shown: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
     message = _single_line(str(exc))
     found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message)
     if found:
@@ -250,7 +250,7 @@ class _Reader:
     def __init__(self, shown: str, text: str, backend_schemas: SchemaLookup | None,
                  themes: Callable[[], Collection[str]] | None = None) -> None:
         self.shown = shown
-        self.places = _key_lines(text)
+        self.places = key_lines(text)
         self.backend_schemas = backend_schemas
         self.themes = themes
 
@@ -531,7 +531,7 @@ _ASSIGN = re.compile(r"""\s*((?:"[^"\n]*"|'[^'\n]*'|[\w.\s-])+?)\s*=""")
 _PART = re.compile(r"""\s*("[^"\n]*"|'[^'\n]*'|[^.\s]+)\s*""")
 
 
-def _key_lines(text: str) -> list[tuple[int, Where]]:
+def key_lines(text: str) -> list[tuple[int, Where]]:
     """(line number, place) for every table header and key assignment, found by scanning the text.
 
     A best effort for naming lines in errors: tomllib does not report where values were.

@@ -24,10 +24,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, ClassVar
@@ -60,13 +58,13 @@ from frontdesk.backends.httpchannel import (
     scrub,
     unparsable,
 )
+from frontdesk.backends.sms import BODY_LIMIT
 from frontdesk.model import Attachment, ContactRef, Delivery, DeliveryUpdate, Inbound, Outgoing, SendResult, utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 API = "/2010-04-01"
-BODY_LIMIT = 1600  # characters Twilio accepts in one message body
 OVERLAP = timedelta(minutes=10)
 MAX_PAGES = 200
 MAX_FOLLOWED = 1000
@@ -119,42 +117,6 @@ ERROR_TEXT = {
 
 class AuthRejected(PollRefused):
     """401: Twilio does not accept account_sid with this auth_token."""
-
-
-# ---- SMS segments (for the composer) ------------------------------------------------------------
-
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
-
-
-@dataclass(frozen=True, slots=True)
-class Segments:
-    """How an SMS body is split: encoding, length in its units, segments and units per segment."""
-
-    encoding: str  # "GSM-7" or "UCS-2"
-    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
-    segments: int
-    per_segment: int
-
-    def __str__(self) -> str:
-        return f"{self.segments} SMS segment{'s' if self.segments != 1 else ''} ({self.encoding}, {self.units}/{self.per_segment * self.segments})"
-
-
-def sms_segments(text: str) -> Segments:
-    """Segments of `text`: GSM-7 (160 septets, 153 per part; ^{}[]~|€ count double) unless a
-    character is outside it, then UCS-2 (70 UTF-16 units, 67 per part; an emoji counts 2)."""
-    if all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text):
-        units = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
-        single, multi, encoding = 160, 153, "GSM-7"
-    else:
-        units = len(text.encode("utf-16-le")) // 2
-        single, multi, encoding = 70, 67, "UCS-2"
-    if units <= single:
-        return Segments(encoding, units, 1 if units else 0, single)
-    return Segments(encoding, units, math.ceil(units / multi), multi)
 
 
 # ---- the backend ----------------------------------------------------------------------------------
@@ -612,4 +574,4 @@ def _extension(mime: str) -> str:
             "audio/mpeg": ".mp3", "text/vcard": ".vcf", "application/pdf": ".pdf"}.get(mime.lower(), "")
 
 
-__all__ = ["Segments", "TwilioSMSBackend", "delivery_update", "failure_reason", "sms_segments"]
+__all__ = ["TwilioSMSBackend", "delivery_update", "failure_reason"]

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from frontdesk.config import _key_lines, _shown, _syntax_error, config_path
+from frontdesk.config import config_path, display_path, key_lines, syntax_error
 from frontdesk.model import Contact, Conversation
 
 CANNED_FILE = "canned.toml"
@@ -123,8 +123,8 @@ def load_canned(path: Path | None = None) -> CannedSet:
         source = "examples shipped with frontdesk"
         return CannedSet(parse_canned(text, source), source, path, examples=True)
     except OSError as exc:
-        raise CannedError(f"{_shown(path)}: cannot read the canned replies ({exc.strerror or exc}); fix its permissions") from None
-    shown = _shown(path)
+        raise CannedError(f"{display_path(path)}: cannot read the canned replies ({exc.strerror or exc}); fix its permissions") from None
+    shown = display_path(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -138,8 +138,8 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CannedError(_syntax_error(shown, text, exc)) from None
-    places = _key_lines(text)
+        raise CannedError(syntax_error(shown, text, exc)) from None
+    places = key_lines(text)
     entry_lines = first_line_of_each_entry(places)
 
     def fail(where: tuple[str | int, ...], problem: str) -> NoReturn:
@@ -187,7 +187,7 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
 
 
 def first_line_of_each_entry(places: Iterable[tuple[int, tuple[str | int, ...]]]) -> dict[int, int]:
-    """{entry index: its first line} for the [[replies]] blocks, from one pass over `_key_lines`."""
+    """{entry index: its first line} for the [[replies]] blocks, from one pass over `key_lines`."""
     lines: dict[int, int] = {}
     for line, place in places:
         if len(place) >= 2 and place[0] == "replies" and isinstance(place[1], int):
@@ -204,9 +204,9 @@ def write_examples(path: Path | None = None) -> Path:
         with path.open("x", encoding="utf-8") as out:
             out.write(text)
     except FileExistsError:
-        raise CannedError(f"{_shown(path)} already exists; edit it, or move it away to start again from the examples") from None
+        raise CannedError(f"{display_path(path)} already exists; edit it, or move it away to start again from the examples") from None
     except OSError as exc:
-        raise CannedError(f"{_shown(path)}: cannot write the examples ({exc.strerror or exc}); check the folder's permissions") from None
+        raise CannedError(f"{display_path(path)}: cannot write the examples ({exc.strerror or exc}); check the folder's permissions") from None
     return path
 
 

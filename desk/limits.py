@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from frontdesk.backends.base import WindowRule
+from frontdesk.backends.sms import BODY_LIMIT, sms_segments
 
 SMS_KINDS = frozenset({"sms"})
 """Channel kinds whose replies are counted in SMS segments."""
@@ -93,7 +94,5 @@ def short_duration(delta: timedelta) -> str:
 
 def sms_length(text: str) -> SmsLength:
     """Characters, encoding and segments of `text` as an SMS (Twilio's counting and its 1,600 limit)."""
-    from frontdesk.backends.twilio_sms import BODY_LIMIT, sms_segments  # httpx is heavy: load when counting
-
     seg = sms_segments(text)
     return SmsLength(len(text), seg.encoding, seg.units, seg.segments, seg.per_segment, BODY_LIMIT)

@@ -339,7 +339,7 @@ async def test_running_desk_dispatches_replies_and_stops_cleanly(store, clock):
 
 async def test_oversized_bodies_are_bounded_at_ingest_and_say_so(store, clock):
     """A 5 MB body and a 100,000-line one are cut with a note of their size; 100,000 lines took 11 s to open."""
-    from frontdesk.desk.desk import MAX_BODY_BYTES, MAX_BODY_LINES
+    from frontdesk.desk.ingest import MAX_BODY_BYTES, MAX_BODY_LINES
 
     desk = Desk(store, {}, clock=clock)
     await desk.ingest("wa", [Inbound("big", "+1", ContactRef("+1"), "é" * (3 * 1024 * 1024)),

@@ -630,9 +630,9 @@ async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_ru
 
 async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(store, channels, workspace, monkeypatch):
     """A sender that fails on a bug (not a channel error) pauses before it is started again."""
-    from frontdesk.desk import desk as desk_module
+    from frontdesk.desk import due
 
-    monkeypatch.setattr(desk_module, "BUG_PAUSE", 3600.0)
+    monkeypatch.setattr(due, "BUG_PAUSE", 3600.0)
     desk = Desk(store, channels, agent="Aiko")
     await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
     calls = []

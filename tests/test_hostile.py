@@ -59,7 +59,7 @@ from frontdesk.backends.httpchannel import MALFORMED  # noqa: E402
 from frontdesk.backends.telegram import MESSAGE_KINDS, TelegramBackend, parse_update  # noqa: E402
 from frontdesk.backends.twilio_sms import TwilioSMSBackend, delivery_update  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
-from frontdesk.desk.desk import MAX_BODY_BYTES, MAX_BODY_LINES, TRUNCATED, bound_body  # noqa: E402
+from frontdesk.desk.ingest import MAX_BODY_BYTES, MAX_BODY_LINES, TRUNCATED, bound_body  # noqa: E402
 from frontdesk.keymaps.loader import KeymapError, load_keymap, presets  # noqa: E402
 from frontdesk.model import (  # noqa: E402
     Attachment,

@@ -1,0 +1,56 @@
+"""Saving an attachment: download it through its channel into the agent's folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from frontdesk.backends.base import Backend, BackendError
+from frontdesk.desk.changes import Broker, Change, ChangeKind
+from frontdesk.desk.errors import DeskError
+from frontdesk.store import Store
+
+
+class Attachments:
+    """The part of the Desk that saves attachments (with the desk's `conversation`)."""
+
+    store: Store
+    channels: dict[str, Backend]
+    _broker: Broker
+
+    async def save_attachment(self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]) -> Path:
+        """Download attachment `index` of a message into `downloads_dir`; returns the new file's path.
+
+        The file name is the attachment's, made safe (no folders, no traversal, no reserved
+        names) and never overwriting: the path is always inside `downloads_dir`.
+        """
+        conv = await self.conversation(conv_id)
+        message = self.store.message(conv_id, message_id)
+        if message is None or not 0 <= index < len(message.attachments):
+            raise DeskError(f"no attachment {index + 1} on message #{message_id}")
+        attachment = message.attachments[index]
+        if not attachment.ref:
+            raise DeskError(f"{attachment.name!r} cannot be downloaded: the channel sent no way to fetch it")
+        backend = self.channels.get(conv.channel)
+        if backend is None:
+            raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
+        try:
+            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
+        except NotImplementedError as exc:
+            raise DeskError(str(exc)) from None
+        except (BackendError, OSError) as exc:
+            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
+        self._record_size(conv_id, message_id, index, path.stat().st_size)
+        return path
+
+    def _record_size(self, conv_id: int, message_id: int, index: int, size: int) -> None:
+        """List an attachment with the size of the file saved (a channel's own figure, or the
+        part of a large mail read at ingest, can be wrong)."""
+        message = self.store.message(conv_id, message_id)
+        if message is None or index >= len(message.attachments) or message.attachments[index].size == size:
+            return
+        with self.store.batch():
+            message.attachments[index] = replace(message.attachments[index], size=size)
+            self.store.put_message(message)
+        self._broker.publish([Change(ChangeKind.MESSAGE, conv_id, message_id)])
