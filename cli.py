@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,6 +139,7 @@ def is_user_error(exc: BaseException) -> bool:
 def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config:
     from frontdesk import config
     from frontdesk.backends import registry
+    from frontdesk.launch import theme_names
 
     def schema(backend: str):
         try:
@@ -148,13 +149,6 @@ def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config
 
     path = Path(args.config).expanduser() if args.config else None
     return config.load_config(path, backend_schemas=schema, themes=theme_names if check_theme else None)
-
-
-def theme_names() -> Collection[str]:
-    """The themes the console can show (Textual's built-in ones): `[ui] theme` must name one."""
-    from textual.theme import BUILTIN_THEMES
-
-    return BUILTIN_THEMES.keys()
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -204,17 +198,15 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
     log records go to the data dir's log file meanwhile."""
     from frontdesk import logs
     from frontdesk.config import UIConfig, downloads_dir
-    from frontdesk.tui.app import FrontdeskApp
-    from frontdesk.tui.notify import NotifySettings
+    from frontdesk.launch import make_app
+    from frontdesk.runtime import keep_gc_pauses_short
 
     ui = ui or UIConfig()
     logs.to_file(desk.store.root, debug)  # the terminal is the console's: no log line may draw on it
-    app = FrontdeskApp(
+    app = make_app(
         desk,
-        keymap=resolve_keymap(ui.keymap, ui.keys, config_file),
-        keymap_name=ui.keymap,
-        theme=ui.theme,
-        notifications=NotifySettings.from_environment(ui.notify, ui.bell, ui.desktop),
+        ui,
+        config_file,
         canned=canned_path,
         downloads_dir=downloads_dir(),
         notices=cache_problems(desk),
@@ -240,64 +232,6 @@ def cache_problems(desk: Desk) -> list[str]:
 def report_cache_problems(store: Store) -> int:
     """The exit status the store's problems call for (the store logged each as one line)."""
     return EXIT_FAILURE if store.problems else 0
-
-
-FREEZE_SURVIVORS = 50_000
-"""A full collection leaving more objects than this freezes them (`freeze_long_lived`)."""
-
-
-def keep_gc_pauses_short() -> None:
-    """Keep the cyclic garbage collector from stalling the screen.
-
-    Everything alive now (the opened cache, the imported modules) lives as long as the
-    console, so it is moved out of the collector's sight (`gc.freeze`): at 10,000
-    conversations each full collection walking it stalled the screen for ~100 ms. Young
-    objects are collected every 10,000 allocations instead of 700: with 100 messages a
-    second arriving, the default made a full collection of 20-40 ms every quarter second,
-    the slowest part of showing them (`frontdesk bench`, live arrival). What comes to live
-    as long later is frozen after the full collection that finds it (`freeze_long_lived`).
-    """
-    import gc
-
-    gc.freeze()  # no collect first: a full collection here would delay the first frame
-    gc.set_threshold(10_000, 10, 10)
-    if freeze_long_lived not in gc.callbacks:
-        gc.callbacks.append(freeze_long_lived)
-
-
-def freeze_long_lived(phase: str, info: dict[str, int]) -> None:
-    """After a full collection that leaves many objects alive, freeze them (a `gc.callbacks` hook).
-
-    State built after start-up lives as long as the console too: the contacts the store
-    reads on the first message, Textual's widgets and styles. At 100 msg/s the first full
-    collection found ~100,000 such objects and took 50-100 ms, and every later one walked
-    them again. Right after a full collection nothing unreachable is left, so only live
-    objects are frozen; what a frozen object drops later is still freed by its reference
-    count, and only one that ends up in a reference cycle is kept for good. Freezing
-    happens again only when as many new long-lived objects have come, not for the few
-    thousand that come and go between collections.
-    """
-    import gc
-
-    if phase == "stop" and info["generation"] == 2 and len(gc.get_objects(generation=2)) > FREEZE_SURVIVORS:
-        gc.freeze()
-
-
-def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: Path | None = None) -> dict[str, str]:
-    """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
-    from frontdesk.keymaps.loader import load_keymap
-    from frontdesk.tui.app import FrontdeskApp
-    from frontdesk.tui.keys import is_key_name
-
-    text = None
-    if overrides and config_file is not None:
-        try:
-            text = config_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            text = None
-    source = str(config_file) if config_file is not None else "your config [ui.keys]"
-    return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids(),
-                       overrides_source=source, overrides_text=text, valid_key=is_key_name)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -490,6 +424,7 @@ def check_ui(cfg: Config) -> list[str]:
     """Problems with `[ui]`: a keymap that does not load (unknown id, key name, clash) or an unknown theme."""
     from frontdesk import config
     from frontdesk.keymaps.loader import KeymapError
+    from frontdesk.launch import resolve_keymap, theme_names
 
     problems = []
     try:
@@ -585,13 +520,13 @@ def cmd_creds(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Benchmarks in a temp dir (or in --data-dir, kept); see bench.py."""
-    from frontdesk import bench
+    """Benchmarks in a temp dir (or in --data-dir, kept); see the bench package."""
+    from frontdesk.bench.plan import main as run_bench
 
     for name in ("conversations", "messages", "presses", "runs"):
         if getattr(args, name) < 1:
             raise CliError(f"--{name} must be at least 1")
-    return bench.main(args)
+    return run_bench(args)
 
 
 def read_secret(prompt: str) -> str:

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+from frontdesk.launch import make_app as launch_app
 
 #: worker groups whose work a test waits for: thread loads, the window badge, contact search, downloads
 BUSY_GROUPS = frozenset({"thread", "window", "merge-search", "downloads"})
+
+NO_CANNED_FILE = Path("/nonexistent/frontdesk/canned.toml")
+"""A canned.toml that is not there: the console offers the shipped example replies."""
+
+
+def make_app(desk, clock=None, **options):
+    """The console as the tests run it: built by the launch factory (as `frontdesk` builds it),
+    on the test's clock, with no cursor blink; `options` go to the App (keymap, canned, ...)."""
+    return launch_app(desk, clock=clock, cursor_blink=False, **options)
 
 
 async def settle(pilot) -> None:

@@ -7,17 +7,21 @@ import json
 
 import pytest
 
-from frontdesk import bench, cli
+from frontdesk import cli
+from frontdesk.bench import cache as bench_cache
+from frontdesk.bench import mail as bench_mail
+from frontdesk.bench import plan as bench_plan
+from frontdesk.bench import report as bench_report
 from frontdesk.desk import Desk
 from frontdesk.store import Store
 from frontdesk.store.search import SearchHit
 
-SMALL = bench.Plan(
+SMALL = bench_plan.Plan(
     conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
     live_rates=(10, 100), live_seconds=0.3, live_sustained_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
     mails=300,
 )
-HAS_DOVECOT = bench._mail_servers() is not None and bench._mail_servers().dovecot_binary() is not None
+HAS_DOVECOT = bench_mail._mail_servers() is not None and bench_mail._mail_servers().dovecot_binary() is not None
 
 EXPECTED = {
     "cache.build", "cold_start.large.median", "cold_start.empty.median", "cold_start.ratio",
@@ -36,8 +40,8 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> bench.Report:
-    return bench.run(SMALL, tmp_path_factory.mktemp("bench"))
+def report(tmp_path_factory) -> bench_report.Report:
+    return bench_plan.run(SMALL, tmp_path_factory.mktemp("bench"))
 
 
 def test_every_figure_is_measured_positive_and_has_a_unit(report):
@@ -54,7 +58,7 @@ def test_json_names_the_sizes_and_units(report):
     assert data["sizes"]["conversations"] == SMALL.conversations
     assert data["sizes"]["messages"] == SMALL.messages
     assert data["sizes"]["live_sustained_seconds"] == SMALL.live_sustained_seconds
-    assert data["sizes"]["terminal"] == list(bench.TERMINAL)
+    assert data["sizes"]["terminal"] == list(bench_report.TERMINAL)
     assert {"key", "label", "value", "unit", "target", "met"} <= set(data["figures"][0])
     assert data["machine"]["cpus"]
 
@@ -75,9 +79,9 @@ def test_email_figures_read_the_whole_mailbox_or_say_why_not(report):
 
 
 def test_email_figures_are_skipped_with_a_note_without_dovecot(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "_mail_servers", lambda: None)
-    report = bench.Report(sizes={})
-    bench.measure_email(tmp_path, 10, report)
+    monkeypatch.setattr(bench_mail, "_mail_servers", lambda: None)
+    report = bench_report.Report(sizes={})
+    bench_mail.measure_email(tmp_path, 10, report)
     assert report.figures == [] and "email figures skipped" in report.notes[0]
 
 
@@ -90,16 +94,16 @@ def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):
 
 
 def test_percentile():
-    assert bench.percentile([], 95) == 0.0
-    assert bench.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
-    assert bench.percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+    assert bench_report.percentile([], 95) == 0.0
+    assert bench_report.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert bench_report.percentile([0.0, 10.0], 95) == pytest.approx(9.5)
 
 
 # ---- search (the index the benchmark measures) ------------------------------------------------
 
 
 def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path):
-    cache = bench.build_cache(tmp_path / "c", 12, 120, 0)
+    cache = bench_cache.build_cache(tmp_path / "c", 12, 120, 0)
     thread = cache.threads[0]
 
     async def scenario() -> None:
@@ -109,7 +113,7 @@ def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path)
             hits = await desk.search(contact.name.upper())
             assert SearchHit(thread.conversation_id, None) in hits
             assert await desk.search("Zebra-Quokka") == []
-            await desk.ingest(thread.channel, [bench._inbound(thread, 1, "A zebra-quokka sighting")])
+            await desk.ingest(thread.channel, [bench_cache.inbound(thread, 1, "A zebra-quokka sighting")])
             found = await desk.search("ZEBRA-quokka")
             assert [h.conversation_id for h in found] == [thread.conversation_id]
             message = store.message(thread.conversation_id, found[0].message_id)
@@ -123,16 +127,16 @@ def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path)
 
 
 def test_a_long_thread_opens_with_its_newest_messages_and_wraps_older_ones_on_scroll(tmp_path):
-    cache = bench.build_cache(tmp_path / "c", 5, 450, 400)
+    cache = bench_cache.build_cache(tmp_path / "c", 5, 450, 400)
     asyncio.run(_scroll_the_long_thread(cache))
 
 
-async def _scroll_the_long_thread(cache: bench.Cache) -> None:
-    from frontdesk.tui.app import FrontdeskApp
+async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
+    from frontdesk.launch import make_app
 
     with Store.open(cache.root) as store:
-        app = FrontdeskApp(Desk(store, agent="Aiko"), cursor_blink=False)
-        async with app.run_test(size=bench.TERMINAL) as pilot:
+        app = make_app(Desk(store, agent="Aiko"), cursor_blink=False)
+        async with app.run_test(size=bench_report.TERMINAL) as pilot:
             await pilot.pause()
             assert app.conversation_list.select_id(cache.long_thread_id)
             for _ in range(50):

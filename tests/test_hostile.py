@@ -519,16 +519,15 @@ def visible_segments(app) -> list[Segment]:
 
 
 async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
+    from pilot_helpers import make_app
     from test_tui_app import screen_text, settle
-
-    from frontdesk.tui.app import FrontdeskApp
 
     ws = hostile_workspace()
     clock = FixedClock()
     with Store.open(tmp_path / "data") as store:
         desk = Desk(store, {"wa": FakeChannel("wa"), "mail": FakeChannel("mail", "email")}, agent="Aiko", clock=clock)
         await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
-        app = FrontdeskApp(desk, clock=clock, cursor_blink=False)
+        app = make_app(desk, clock)
         async with app.run_test(size=(260, 40)) as pilot:  # wide enough for the name and subject in the title
             await settle(pilot)
             await pilot.press("enter")  # conversation 5 is the newest: first in the list
@@ -552,9 +551,8 @@ async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
 
 
 async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
+    from pilot_helpers import make_app
     from test_tui_app import settle
-
-    from frontdesk.tui.app import FrontdeskApp
 
     clock = FixedClock()
     with Store.open(tmp_path / "data") as store:
@@ -563,7 +561,7 @@ async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
         await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
         await desk.ingest("wa", [Inbound("huge", "+15550001", ContactRef("+15550001", "Mia"),
                                          "\n".join(f"line {i}" for i in range(100_000)), created_at=NOW)])
-        app = FrontdeskApp(desk, clock=clock, cursor_blink=False)
+        app = make_app(desk, clock)
         async with app.run_test(size=(140, 40)) as pilot:
             started = time.monotonic()
             await settle(pilot)

@@ -1,7 +1,10 @@
-"""The core never imports textual, and listing backends imports none of them."""
+"""The core never imports textual, listing backends imports none of them, and the bench never imports the CLI."""
 
+import ast
+import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +30,32 @@ def test_core_does_not_import_textual(module):
 def test_listing_backends_imports_no_backend():
     loaded = modules_after_import("from frontdesk.backends import registry; assert 'demo' in registry.available()")
     assert "frontdesk.backends.demo" not in loaded
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module a Python source imports, at any depth (`from a import b` counts as a and a.b)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_bench_never_imports_the_cli():
+    """The CLI runs the bench; the bench takes the app and the collector settings from launch and runtime."""
+    spec = importlib.util.find_spec("frontdesk.bench")
+    if spec.submodule_search_locations:
+        sources = sorted(Path(spec.submodule_search_locations[0]).glob("*.py"))
+    else:
+        sources = [Path(spec.origin)]
+    for path in sources:
+        assert "frontdesk.cli" not in imported_modules(path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.parametrize("module", ["frontdesk.runtime", "frontdesk.launch", "frontdesk.bench.plan"])
+def test_launch_runtime_and_bench_import_alone_without_the_cli(module):
+    loaded = modules_after_import(f"import {module}")
+    assert module in loaded and "frontdesk.cli" not in loaded

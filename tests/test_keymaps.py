@@ -190,7 +190,7 @@ def test_presets_are_package_data():
 
 
 def test_cli_names_the_users_config_file_and_line(tmp_path):
-    from frontdesk.cli import resolve_keymap
+    from frontdesk.launch import resolve_keymap
 
     config = tmp_path / "config.toml"
     config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nrepyl = "x"\n')
@@ -217,7 +217,7 @@ def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
 
 
 def test_a_key_name_textual_never_reports_names_the_line_the_key_and_the_fix(tmp_path):
-    from frontdesk.cli import resolve_keymap
+    from frontdesk.launch import resolve_keymap
 
     config = tmp_path / "config.toml"
     config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nnote = "N,ctrl+shift+banana"\n')
@@ -248,7 +248,7 @@ def test_key_names_textual_never_reports_are_refused(key):
 
 @pytest.mark.parametrize("preset", presets())
 def test_shipped_presets_use_only_key_names_textual_reports(preset):
-    from frontdesk.cli import resolve_keymap
+    from frontdesk.launch import resolve_keymap
 
     assert resolve_keymap(preset, None)
 

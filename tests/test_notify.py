@@ -21,7 +21,7 @@ from frontdesk.tui.notify import (
     tmux_passthrough,
 )
 from frontdesk.tui.terminal import TerminalOutput
-from pilot_helpers import settle, wait_until
+from pilot_helpers import make_app, settle, wait_until
 
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
@@ -174,10 +174,11 @@ class Recorder:
         return [s for s in self.written if s.startswith("\x1b]2;")]
 
 
-def make_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True):
+def recording_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True):
+    """The console with these notification settings and a recorder as its terminal."""
     recorder = Recorder()
-    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=recorder,
-                       notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
+    app = make_app(desk, clock, terminal=recorder,
+                   notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
     return app, recorder
 
 
@@ -186,7 +187,7 @@ def inbound(external_id, address, name, body, when):
 
 
 async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies(desk, clock):
-    app, terminal = make_app(desk, clock)
+    app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert terminal.titles()[-1] == "\x1b]2;(2) frontdesk\x07"  # conversations 1 and 3 are unread
@@ -211,7 +212,7 @@ async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies
 
 
 async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock):
-    app, terminal = make_app(desk, clock)
+    app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await desk.assign(3, "Ben")
@@ -223,7 +224,7 @@ async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock
 
 
 async def test_all_scope_includes_other_agents_conversations(desk, clock):
-    app, terminal = make_app(desk, clock, scope="all", desktop="osc9")
+    app, terminal = recording_app(desk, clock, scope="all", desktop="osc9")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await desk.assign(3, "Ben")
@@ -233,7 +234,7 @@ async def test_all_scope_includes_other_agents_conversations(desk, clock):
 
 
 async def test_notify_off_neither_rings_nor_notifies(desk, clock):
-    app, terminal = make_app(desk, clock, scope="off")
+    app, terminal = recording_app(desk, clock, scope="off")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await desk.ingest("wa", [inbound("live-5", "+15550003", "M", "hello?", clock())])
@@ -243,7 +244,7 @@ async def test_notify_off_neither_rings_nor_notifies(desk, clock):
 
 
 async def test_bell_off_still_notifies(desk, clock):
-    app, terminal = make_app(desk, clock, bell=False, desktop="osc777")
+    app, terminal = recording_app(desk, clock, bell=False, desktop="osc777")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await desk.ingest("wa", [inbound("live-6", "+15550003", "M", "hello?", clock() + timedelta(seconds=1))])
@@ -252,7 +253,7 @@ async def test_bell_off_still_notifies(desk, clock):
 
 
 async def test_the_open_conversation_does_not_alert_a_focused_agent(desk, clock):
-    app, terminal = make_app(desk, clock)
+    app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.thread.conversation_id == 1
@@ -266,7 +267,7 @@ async def test_the_open_conversation_does_not_alert_a_focused_agent(desk, clock)
 
 
 async def test_title_is_restored_on_exit(desk, clock):
-    app, terminal = make_app(desk, clock)
+    app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "\x1b[22;0t" in terminal.written

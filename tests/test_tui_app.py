@@ -12,15 +12,11 @@ from textual.geometry import Region
 from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
 from frontdesk.tui import app as app_module
-from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.widgets.composer import NOTE_TITLE
-from pilot_helpers import settle, wait_until
+from pilot_helpers import make_app, settle, wait_until
 
 SIZE = (140, 40)
 
-
-def make_app(desk, clock, **kw) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False, **kw)
 
 
 def rendered(widget) -> list[str]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from frontdesk.desk.canned import CannedLibrary
 from frontdesk.model import Contact, Conversation, Identity
-from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
-from pilot_helpers import settle
+from pilot_helpers import make_app as console_app
+from pilot_helpers import NO_CANNED_FILE, settle
 
 SIZE = (140, 40)
 CANNED = '''
@@ -48,9 +48,7 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-def make_app(desk, clock, canned: Path | CannedLibrary | None = None) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False,
-                        canned=canned if canned is not None else Path("/nonexistent/frontdesk/canned.toml"))
+make_app = partial(console_app, canned=NO_CANNED_FILE)  # no canned.toml of the agent unless a test passes one
 
 
 def screen_text(app) -> str:
@@ -80,7 +78,7 @@ def subtitle(app) -> str:
 
 
 async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c")
@@ -109,7 +107,7 @@ async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
 
 
 async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
@@ -121,7 +119,7 @@ async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_pa
 
 
 async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"Sure. /bye", "tab")
@@ -131,7 +129,7 @@ async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
 
 
 async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"/th", "tab")  # only /thanks starts with "th"
@@ -148,7 +146,7 @@ async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, c
 
 
 async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"see a/bye", "tab")
@@ -158,7 +156,7 @@ async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
 
 
 async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("r", *"/nope", "tab")
@@ -168,7 +166,7 @@ async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, c
 
 
 async def test_ask_prompts_once_per_parameter(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("r", *"/refund", "tab")
@@ -188,7 +186,7 @@ async def test_ask_prompts_once_per_parameter(desk, clock, canned_path):
 
 
 async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"/refund", "tab")
@@ -200,7 +198,7 @@ async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path
 
 
 async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c", *"thanks", "enter")
@@ -216,7 +214,7 @@ async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
 
 
 async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canned_path, channels):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         before = len(await desk.thread(1))
@@ -235,7 +233,7 @@ async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canne
 async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_path):
     path = tmp_path / "canned.toml"
     path.write_text('[[replies]]\nshortcode = "a"\ntitle = "A"\n')
-    app = make_app(desk, clock, path)
+    app = make_app(desk, clock, canned=path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("c")
@@ -247,7 +245,7 @@ async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_p
 
 async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, clock, tmp_path):
     path = tmp_path / "cfg" / "canned.toml"
-    app = make_app(desk, clock, path)
+    app = make_app(desk, clock, canned=path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c")
@@ -379,7 +377,7 @@ def test_snapshot_window_closed_composer(snap_compare, desk, clock):
 
 
 async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c", *"thanks", "enter")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual import events
 
-from frontdesk.tui.app import FrontdeskApp
+from pilot_helpers import make_app
 
 
 async def test_enter_in_the_same_burst_sends_every_key_typed_before_it(desk, clock):
-    app = FrontdeskApp(desk, clock=clock, cursor_blink=False)
+    app = make_app(desk, clock)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause(0.1)
         await pilot.press("n")

@@ -13,7 +13,6 @@ from textual.widgets import Static
 from frontdesk.desk import View
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.model import Priority, Status
-from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.contact_dialog import ContactDialog
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.merge_confirm import ConfirmMerge
@@ -21,7 +20,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import settle, wait_until
+from pilot_helpers import make_app, settle, wait_until
 
 SIZE = (140, 40)
 
@@ -50,9 +49,6 @@ def hook_desk(make_desk, helpdesk):
     """The small workspace on a desk with targets billing/tier-2 and an HTTP hook on the loopback helpdesk."""
     return make_desk(escalation_targets=["billing", "tier-2"], hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)])
 
-
-def make_app(desk, clock) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
 
 
 def record_notifications(app) -> list[str]:

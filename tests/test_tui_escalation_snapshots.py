@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.desk.hooks import HookSpec
-from frontdesk.tui.app import FrontdeskApp
-from pilot_helpers import settle
+from pilot_helpers import make_app, settle
 
 SIZE = (140, 40)
 
@@ -18,9 +17,6 @@ def hook_desk(make_desk):
     hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
     return make_desk(agents=(), escalation_targets=["billing", "tier-2"], hooks=hooks)
 
-
-def make_app(desk, clock) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
 
 
 def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clock):

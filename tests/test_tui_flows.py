@@ -3,6 +3,7 @@ labels, reading while messages arrive, drafts across restarts, failing hooks; Pi
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from frontdesk.desk import Desk
 from frontdesk.desk.hooks import HookJob, HookSpec
 from frontdesk.model import ContactRef, Inbound
 from frontdesk.store import Store
-from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.drafts import Drafts
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.ask_dialog import AskDialog
@@ -21,7 +21,8 @@ from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.widgets.hook_status import HookTrouble, hook_troubles
-from pilot_helpers import settle, wait_until
+from pilot_helpers import make_app as console_app
+from pilot_helpers import NO_CANNED_FILE, settle, wait_until
 
 SIZE = (140, 40)
 CANNED = '''
@@ -45,9 +46,7 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-def make_app(desk, clock, canned: Path | None = None) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False,
-                        canned=canned or Path("/nonexistent/frontdesk/canned.toml"))
+make_app = partial(console_app, canned=NO_CANNED_FILE)  # no canned.toml of the agent unless a test passes one
 
 
 def outgoing_bodies(desk: Desk) -> list[str]:
@@ -59,7 +58,7 @@ def outgoing_bodies(desk: Desk) -> list[str]:
 
 
 async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("n", *"VIP, handle with care", "enter")
@@ -102,7 +101,7 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
 
 @pytest.mark.parametrize("key", ["c", "l", "z", "x", "A", "p", "f", "i", "m", "d", "slash", "question_mark"])
 async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -119,7 +118,7 @@ async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, can
 
 
 async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c", *"refund", "enter")  # the reply asks for the order number
@@ -134,7 +133,7 @@ async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, c
 
 
 async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(desk, clock, canned_path):
-    app = make_app(desk, clock, canned_path)
+    app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
@@ -192,8 +191,7 @@ def listed_unread(app, conv_id: int) -> int:
 
 async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, clock):
     terminal = TitleRecorder()
-    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, terminal=terminal,
-                       notifications=NotifySettings(quiet_seconds=0))
+    app = console_app(desk, clock, terminal=terminal, notifications=NotifySettings(quiet_seconds=0))
     arrive = lambda n, body: desk.ingest("wa", [Inbound(  # noqa: E731
         f"live-{n}", "+15550001", ContactRef("+15550001", "Mia Tanaka"), body, created_at=clock())])
     async with app.run_test(size=SIZE) as pilot:

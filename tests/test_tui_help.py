@@ -7,18 +7,19 @@ import re
 
 from textual.geometry import Region
 
-from frontdesk.keymaps.loader import load_keymap
+from frontdesk.launch import resolve_keymap
 from frontdesk.model import Status
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.help_screen import HelpScreen
+from pilot_helpers import make_app as console_app
 from pilot_helpers import settle
 
 SIZE = (140, 40)
 
 
-def make_app(desk, clock, preset: str = "default", **overrides: str) -> FrontdeskApp:
-    keymap = load_keymap(preset, overrides, known_ids=FrontdeskApp.binding_ids())
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False, keymap=keymap, keymap_name=preset)
+def make_app(desk, clock, preset: str = "default", **overrides: str):
+    """The console on a key preset with `[ui.keys]` overrides, resolved as the console resolves them."""
+    return console_app(desk, clock, keymap=resolve_keymap(preset, overrides), keymap_name=preset)
 
 
 def screen_text(app) -> str:

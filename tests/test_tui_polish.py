@@ -9,14 +9,10 @@ from textual.widget import Widget
 
 from frontdesk.desk import Sort
 from frontdesk.desk.hooks import HookSpec
-from frontdesk.tui.app import FrontdeskApp
-from pilot_helpers import settle
+from pilot_helpers import make_app, settle
 
 SIZE = (140, 40)
 
-
-def make_app(desk, clock, **kw) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False, **kw)
 
 
 def row_text(app, conv_id: int) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.desk.hooks import HookSpec
-from frontdesk.tui.app import FrontdeskApp
-from pilot_helpers import settle
+from pilot_helpers import make_app, settle
 
 SIZE = (80, 24)
 
@@ -17,9 +16,6 @@ def escalation_desk(make_desk):
     hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
     return make_desk(escalation_targets=["billing", "tier-2"], hooks=hooks)
 
-
-def make_app(desk, clock) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
 
 
 def test_main_screen_80x24(snap_compare, desk, clock):

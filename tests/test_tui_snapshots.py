@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from frontdesk.tui.app import FrontdeskApp
-from pilot_helpers import settle
+from pilot_helpers import make_app, settle
 
 SIZE = (140, 40)
 
-
-def make_app(desk, clock) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False)
 
 
 def test_main_screen(snap_compare, desk, clock):
@@ -54,10 +50,9 @@ def test_help_screen(snap_compare, desk, clock):
 
 def test_vim_keymap_session(snap_compare, desk, clock):
     """The vim preset: G jumps to the last conversation, i opens the reply composer."""
-    from frontdesk.keymaps.loader import load_keymap
+    from frontdesk.launch import resolve_keymap
 
-    keymap = load_keymap("vim", None, known_ids=FrontdeskApp.binding_ids())
-    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, keymap=keymap, keymap_name="vim")
+    app = make_app(desk, clock, keymap=resolve_keymap("vim", None), keymap_name="vim")
 
     async def vim_keys(pilot):
         await settle(pilot)
@@ -69,7 +64,7 @@ def test_vim_keymap_session(snap_compare, desk, clock):
 
 def test_ansi_theme(snap_compare, desk, clock):
     """16 colours: the list cursor, the note in the thread, the note composer and badges stay readable."""
-    app = FrontdeskApp(desk, clock=clock, cursor_blink=False, theme="ansi-dark")
+    app = make_app(desk, clock, theme="ansi-dark")
 
     async def write_note(pilot):
         await settle(pilot)

@@ -5,25 +5,25 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from textual.widgets import OptionList
 
 from frontdesk.desk import View
 from frontdesk.model import ContactRef, Inbound, Priority, Status
-from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
+from pilot_helpers import make_app as console_app
 from pilot_helpers import settle, wait_until
 
 SIZE = (140, 40)
 
 
-def make_app(desk, clock, **kw) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=kw.pop("local_tz", timezone.utc), **kw)
+make_app = partial(console_app, local_tz=timezone.utc)  # the triage tests read times in UTC
 
 
 def screen_text(app) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import timezone
+from functools import partial
 
-from frontdesk.tui.app import FrontdeskApp
+from pilot_helpers import make_app as console_app
 from pilot_helpers import settle
 
 SIZE = (140, 40)
 
 
-def make_app(desk, clock) -> FrontdeskApp:
-    return FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=timezone.utc)
+make_app = partial(console_app, local_tz=timezone.utc)  # the triage tests read times in UTC
 
 
 def test_view_line_with_sort_and_filter(snap_compare, desk, clock):
