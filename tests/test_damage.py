@@ -556,3 +556,31 @@ async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
             await settle(pilot)
             toasts = " ".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
             assert "Cache damaged" in toasts and "damaged record(s)" in toasts and "a copy of the journal is in" in toasts
+
+
+def test_a_symlink_planted_in_tmp_is_never_written_through(tmp_path):
+    # tmp/ is the store's own scratch space: a link there (a restored backup's, or planted)
+    # must not let a checkpoint write the cache into, or chmod, a file outside the data dir
+    root = tmp_path / "data"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the cache's")
+    victim.chmod(0o644)
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+    for n in range(64):
+        (root / "tmp" / f"{n}.json").unlink(missing_ok=True)
+        (root / "tmp" / f"{n}.json").symlink_to(victim)
+    (root / "tmp" / "journal.new").symlink_to(victim)
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+        for n in range(64):  # planted while it runs: the checkpoint must not follow them either
+            (root / "tmp" / f"{n}.json").unlink(missing_ok=True)
+            (root / "tmp" / f"{n}.json").symlink_to(victim)
+        (root / "tmp" / "journal.new").unlink(missing_ok=True)
+        (root / "tmp" / "journal.new").symlink_to(victim)
+        with store.batch():
+            store.index_external("sms", "more", 1, 1)
+    assert victim.read_text() == "not the cache's" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert not [p for p in root.rglob("*") if p.is_symlink() and p.parent.name != "tmp"]
+    with Store.open(root) as store:
+        assert sum(len(store.messages(conv.id)) for conv in store.conversations()) == 40
