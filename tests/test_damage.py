@@ -584,3 +584,17 @@ def test_a_symlink_planted_in_tmp_is_never_written_through(tmp_path):
     assert not [p for p in root.rglob("*") if p.is_symlink() and p.parent.name != "tmp"]
     with Store.open(root) as store:
         assert sum(len(store.messages(conv.id)) for conv in store.conversations()) == 40
+
+
+def test_a_dangling_symlink_in_quarantine_creates_nothing_outside(checkpointed, tmp_path):
+    # a damaged file's copy is named by its content's CRC, so the name can be guessed ahead
+    path = checkpointed / "conversations/0000.json"
+    path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))
+    outside = tmp_path / "planted.txt"
+    (checkpointed / "quarantine").mkdir()
+    copy = checkpointed / "quarantine" / f"conversations-0000.json-{zlib.crc32(path.read_bytes()):08x}"
+    copy.symlink_to(outside)
+    with Store.open(checkpointed) as store:
+        assert any("conversations/0000.json" in line for line in store.problems)
+    assert not outside.exists()
+    assert copy.is_file() and not copy.is_symlink() and copy.read_bytes() == path.read_bytes()
