@@ -207,6 +207,7 @@ class FrontdeskApp(App[None]):
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
         self._header: Text | None = None  # what the header bar shows
+        self._channels_down: set[str] = set()  # channels whose outage was notified
         self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -607,6 +608,7 @@ class FrontdeskApp(App[None]):
                 self.notify(escape(clean_line(change.detail)), title="Escalation hook", timeout=5)
         if ChangeKind.CHANNEL in kinds:
             self._update_header()
+            self._notify_channels_down()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
         await self.notifier.changes(message.changes, watched=watched)
 
@@ -675,6 +677,15 @@ class FrontdeskApp(App[None]):
             header.append(" filtered", "italic")
         header.append(" │ ")
         return header
+
+    def _notify_channels_down(self) -> None:
+        """A channel that has just gone down: its reason in a notice (the header shows only its state)."""
+        statuses = self.desk.channel_status
+        down = {name for name, status in statuses.items() if status.state == "down"}
+        for name in sorted(down - self._channels_down):
+            self.notify(escape(clean_line(f"{name}: {statuses[name].detail}")), title="Channel down",
+                        severity="warning", timeout=8)
+        self._channels_down = down
 
     def _channel_health(self, *, compact: bool) -> Text:
         """A dot per channel; compact: the healthy ones as one count, only the others named."""
