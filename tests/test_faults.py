@@ -668,6 +668,12 @@ async def test_the_console_says_why_a_channel_is_down(desk, clock):
         await desk.ingest("wa", [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 1s")])
         await settle(pilot)
         assert "wa: Telegram getUpdates took longer than 40 s" in screen_text(app)
-        await desk.ingest("wa", [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 2s")])
-        await settle(pilot)
+        for delay in (2, 4):  # a restart loop: ok at each try, down again with a longer delay
+            await desk.ingest("wa", [ChannelStatus("ok")])
+            await settle(pilot)
+            await desk.ingest("wa", [ChannelStatus("down", f"Telegram getUpdates took longer than 40 s — retrying in {delay}s")])
+            await settle(pilot)
         assert screen_text(app).count("wa: Telegram getUpdates took longer") == 1
+        await desk.ingest("wa", [ChannelStatus("down", "Telegram refused the token (401 Unauthorized)")])
+        await settle(pilot)
+        assert "wa: Telegram refused the token" in screen_text(app)
