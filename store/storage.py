@@ -442,9 +442,14 @@ def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, i
                 row = decode(line)
             except ValueError:
                 continue
-            if isinstance(row, list) and len(row) == 3:
-                rows.append(row)
-    return {key: (conv_id, message_id) for key, conv_id, message_id in rows}
+            rows.append(row)
+    return {row[0]: (row[1], row[2]) for row in rows if _is_xid_row(row)}
+
+
+def _is_xid_row(row: Any) -> bool:
+    """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
+    return (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
+            and all(type(n) is int for n in row[1:]))
 
 
 def append_xid_log(path: Path, entries: dict[str, Any]) -> None:

@@ -598,3 +598,17 @@ def test_a_dangling_symlink_in_quarantine_creates_nothing_outside(checkpointed, 
         assert any("conversations/0000.json" in line for line in store.problems)
     assert not outside.exists()
     assert copy.is_file() and not copy.is_symlink() and copy.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("line", [b'[1,2]', b'{"a":1}', b'["k",[],{}]', b'["k",1]', b'[["k"],1,2]', b'["k","1",true]', b'5'])
+def test_a_dedup_line_of_the_wrong_shape_is_skipped_like_a_torn_one(checkpointed, line):
+    # valid JSON of another shape took the one-parse path and failed the lookup or the repair
+    for log_path in (checkpointed / "dedup").iterdir():
+        with log_path.open("ab") as f:
+            f.write(line + b"\n")
+    with Store.open(checkpointed) as store:
+        assert store.lookup_external("sms", "c1m9") == (2, 20)
+        assert store.lookup_external("sms", "nothing") is None
+        store.repair()
+    with Store.open(checkpointed) as store:
+        assert store.lookup_external("sms", "c4m0") is not None
