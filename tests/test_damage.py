@@ -333,6 +333,39 @@ def test_lost_id_counters_are_set_past_every_id(checkpointed):
         assert store.problems == []
 
 
+@pytest.mark.parametrize("damage", [{"message": "x"}, {"conversation": None}, {"contact": 2.5}, {"message": True},
+                                    {"message": -3}, "drop-message"])
+def test_id_counters_of_the_wrong_type_are_lost_counters(checkpointed, damage):
+    # a counter that is not a whole number failed every new record ('quarantined a bad event'
+    # for every message a channel sent, exit 0); one missing would start again at 1
+    path = checkpointed / "meta.json"
+    data = json.loads(path.read_text())
+    if damage == "drop-message":
+        del data["meta"]["1"]["next"]["message"]
+    else:
+        data["meta"]["1"]["next"].update(damage)
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        assert any("had lost its id counters" in p for p in store.problems)
+        with store.batch():
+            assert store.new_id("conversation") == 6 and store.new_id("contact") == 6 and store.new_id("message") == 51
+
+
+def test_lost_counters_also_skip_past_hook_and_quarantine_ids(checkpointed):
+    with Store.open(checkpointed) as store:
+        with store.batch():
+            store.quarantine("sms", "{}", "bad")
+            store.quarantine("sms", "{}", "bad again")
+    path = checkpointed / "meta.json"
+    data = json.loads(path.read_text())
+    del data["meta"]["1"]["next"]
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        with store.batch():
+            store.quarantine("sms", "{}", "third")
+        assert sorted(q["reason"] for q in store.quarantined()) == ["bad", "bad again", "third"]
+
+
 def run(*args: str, data: Path, config: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(FRONTDESK_DATA_DIR=str(data), FRONTDESK_CONFIG=str(config or data.parent / "none.toml"),
