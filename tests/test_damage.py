@@ -273,6 +273,35 @@ def test_a_wrong_type_is_a_damaged_record(checkpointed):
         assert "2 (TypeError" in store.problems[0]
 
 
+@pytest.mark.parametrize("field", ["body", "author", "delivery_reason"])
+def test_a_message_text_of_the_wrong_type_is_a_damaged_record(checkpointed, field):
+    # body = 5 was read as it was and the console stopped on it ('int' object has no attribute 'split')
+    path = checkpointed / "messages/2.json"
+    data = json.loads(path.read_text())
+    data["messages"]["12"][field] = 5
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        assert [m.id for m in store.messages(2)] == [11, *range(13, 21)]
+        assert "12 (TypeError" in store.problems[0]
+
+
+@pytest.mark.parametrize(("table", "field", "value"), [
+    ("conversations", "preview", 5), ("conversations", "subject", ["x"]), ("conversations", "thread_key", 7),
+    ("conversations", "channel", None), ("conversations", "unread", "3"), ("conversations", "message_count", 2.5),
+    ("conversations", "contact_id", "2"), ("contacts", "name", 5), ("contacts", "notes", {}), ("contacts", "language", 1)])
+def test_a_text_or_count_of_the_wrong_type_is_a_damaged_record(checkpointed, table, field, value):
+    path = checkpointed / f"{table}/0000.json"
+    data = json.loads(path.read_text())
+    data[table]["2"][field] = value
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        if table == "conversations":
+            assert {c.id for c in store.conversations()} == {1, 3, 4, 5}
+        else:
+            assert {c.id for c in store.contacts()} == {1, 3, 4, 5}
+        assert "2 (TypeError" in store.problems[0]
+
+
 def test_damaged_text_in_a_problem_line_is_inert(checkpointed):
     path = checkpointed / "conversations/0000.json"
     data = json.loads(path.read_text())
