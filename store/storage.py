@@ -40,6 +40,14 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, DIR_MODE)
 
 
+def ensure_own_dir(path: Path) -> None:
+    """`ensure_private_dir` for a folder only the store uses (tmp/, quarantine/): a symlink
+    there (planted, or a backup's) is replaced, so nothing is written where it points."""
+    if path.is_symlink():
+        path.unlink()
+    ensure_private_dir(path)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

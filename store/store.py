@@ -61,6 +61,7 @@ from frontdesk.store.storage import (
     atomic_write,
     empty_scratch,
     encode,
+    ensure_own_dir,
     ensure_private_dir,
     fsync_dir,
     read_json,
@@ -243,8 +244,9 @@ class Store:
                 store._upgrade_if_old()
             else:
                 store._writer.acquire()
-                for sub in ("conversations", "contacts", "messages", DEDUP_DIR, TMP_DIR):
+                for sub in ("conversations", "contacts", "messages", DEDUP_DIR):
                     ensure_private_dir(root / sub)
+                ensure_own_dir(root / TMP_DIR)
                 store.recovered = recover(root)
                 if not (root / "meta.json").exists():  # a new cache: say its schema from the start
                     info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
@@ -321,7 +323,7 @@ class Store:
             self._migrate(schema, info)
 
     def _migrate(self, schema: int, info: dict[str, Any]) -> None:
-        ensure_private_dir(self.root / TMP_DIR)
+        ensure_own_dir(self.root / TMP_DIR)
         while schema < SCHEMA_VERSION:
             MIGRATIONS[schema](self.root)
             schema += 1

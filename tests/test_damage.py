@@ -674,3 +674,24 @@ def test_a_dedup_line_of_the_wrong_shape_is_skipped_like_a_torn_one(checkpointed
         store.repair()
     with Store.open(checkpointed) as store:
         assert store.lookup_external("sms", "c4m0") is not None
+
+
+@pytest.mark.parametrize("folder", ["tmp", "quarantine"])
+def test_tmp_or_quarantine_planted_as_a_link_to_another_folder_is_replaced(checkpointed, tmp_path, folder):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "0.json").write_text("someone's file")
+    outside.chmod(0o755)
+    link = checkpointed / folder
+    if link.exists():
+        for entry in link.iterdir():
+            entry.unlink()
+        link.rmdir()
+    link.symlink_to(outside)
+    path = checkpointed / "conversations/0000.json"
+    path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))  # something to set aside
+    with Store.open(checkpointed) as store:
+        fill(store, conversations=1)
+    assert sorted(p.name for p in outside.iterdir()) == ["0.json"] and (outside / "0.json").read_text() == "someone's file"
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755
+    assert not link.is_symlink() and link.is_dir()
