@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from frontdesk.store.storage import open_own
 from frontdesk.tui.safe import clean, clean_line
 
 LOG_FILE = "frontdesk.log"
@@ -52,7 +53,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file only its owner can read (0600, also after a rotation or if it existed wider)."""
 
     def _open(self):
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_own(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # never through a link
         os.fchmod(fd, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
@@ -93,6 +94,8 @@ def to_file(data_dir: Path, debug: bool = False) -> Path:
     """The console: cleaned records to `<data dir>/logs/frontdesk.log` and nothing on the terminal
     (Python warnings included); returns the file's path."""
     path = log_file(data_dir)
+    if path.parent.is_symlink():  # log lines go inside the data dir, never where a link points
+        path.parent.unlink()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     handler = PrivateRotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")

@@ -33,6 +33,7 @@ __all__ = ["HookError", "HookJob", "HookSpec", "build_payload", "parse_ticket", 
 LAST_MESSAGES = 20
 """How many of the newest messages and notes an escalation carries."""
 MAX_RESPONSE = 64 * 1024
+MAX_STDERR = 4000  # the end of a failing command's stderr, for its last line
 """Bytes of a hook's answer that are read; the rest is ignored."""
 MAX_ID = 64
 MAX_URL = 500
@@ -222,16 +223,39 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
         raise HookError(f"command {program!r} is not executable; fix its permissions or `command` in the config", permanent=True) from None
     try:
         async with asyncio.timeout(spec.timeout):
-            out, err = await process.communicate(body)
+            _, out, err = await asyncio.gather(_feed(process, body), _read_capped(process.stdout, MAX_RESPONSE),
+                                               _read_capped(process.stderr, MAX_STDERR, tail=True))
+            await process.wait()
     except TimeoutError:
         process.kill()
         await process.wait()
         raise HookError(f"{program} did not finish within {spec.timeout:g}s", permanent=False) from None
     if process.returncode != 0:
-        last = next((line for line in reversed(err[-4000:].decode("utf-8", "replace").splitlines()) if line.strip()), "")
+        last = next((line for line in reversed(err.decode("utf-8", "replace").splitlines()) if line.strip()), "")
         said = f": {_bounded(last, MAX_REASON)}" if last else ""
         raise HookError(f"{os.path.basename(program)} exited with {process.returncode}{said}", permanent=False)
-    return out[:MAX_RESPONSE]
+    return out
+
+
+async def _feed(process: asyncio.subprocess.Process, body: bytes) -> None:
+    try:
+        process.stdin.write(body)
+        await process.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # a command that does not read its input
+    finally:
+        process.stdin.close()
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int, *, tail: bool = False) -> bytes:
+    """At most `cap` bytes of what a command printed (its start, or with `tail` its end); the
+    rest is read and dropped, so a chatty command neither blocks on a full pipe nor fills memory."""
+    kept = bytearray()
+    while chunk := await stream.read(1 << 16):
+        kept += chunk
+        if len(kept) > cap:
+            kept = kept[-cap:] if tail else kept[:cap]
+    return bytes(kept)
 
 
 def hook_environment() -> dict[str, str]:

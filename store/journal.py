@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from frontdesk.store.storage import FILE_MODE, decode, encode, ensure_private_dir, fsync_dir, write_durable
+from frontdesk.store.storage import FILE_MODE, decode, encode, ensure_own_dir, fsync_dir, write_durable
 
 MAGIC = b"frontdesk-journal 2\n"
 LEGACY_MAGIC = b"frontdesk-journal\n"
@@ -246,7 +246,7 @@ def quarantine_copy(path: Path, data_dir: Path, name: str, *, by_content: bool =
     if it exists: a damaged file left as it is would otherwise be copied at every start.
     """
     folder = data_dir / QUARANTINE_DIR
-    ensure_private_dir(folder)
+    ensure_own_dir(folder)
     data = path.read_bytes()
     if by_content:
         target = folder / f"{name}-{zlib.crc32(data):08x}"

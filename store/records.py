@@ -44,13 +44,16 @@ def contact_to_record(c: Contact) -> dict[str, Any]:
 
 
 def contact_from_record(doc_id: int, r: dict[str, Any]) -> Contact:
+    name, language, notes = r["name"], r.get("language", ""), r.get("notes", "")
+    if type(name) is not str or type(language) is not str or type(notes) is not str:
+        raise TypeError("name, language and notes must be text")
     return Contact(
         id=doc_id,
-        name=r["name"],
+        name=name,
         emails=list(r.get("emails", [])),
         phones=list(r.get("phones", [])),
-        language=r.get("language", ""),
-        notes=r.get("notes", ""),
+        language=language,
+        notes=notes,
         attributes=dict(r.get("attributes", {})),
         identities=[Identity(ch, addr) for ch, addr in r.get("identities", [])],
         merged_into=r.get("merged_into"),
@@ -102,26 +105,33 @@ def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
     status, priority, tickets = r["status"], get("priority", "none"), get("tickets")
     created, snoozed, first, waiting = r["created_at"], get("snoozed_until"), get("first_reply_at"), get("waiting_since")
     last, window = r["last_activity_at"], get("window_expires_at")
+    channel, thread_key, subject, preview = r["channel"], r["thread_key"], get("subject", ""), get("preview", "")
+    contact_id, unread, count = r["contact_id"], get("unread", 0), get("message_count", 0)
+    # a hand-edited value of another type would be shown as it is and stop the console
+    if not (type(channel) is str and type(thread_key) is str and type(subject) is str and type(preview) is str):
+        raise TypeError("channel, thread_key, subject and preview must be text")
+    if not (type(contact_id) is int and type(unread) is int and type(count) is int):
+        raise TypeError("contact_id, unread and message_count must be whole numbers")
     return Conversation(
         id=doc_id,
-        channel=r["channel"],
-        contact_id=r["contact_id"],
-        thread_key=r["thread_key"],
+        channel=channel,
+        contact_id=contact_id,
+        thread_key=thread_key,
         status=_STATUS.get(status) or Status(status),
         snoozed_until=_fromiso(snoozed) if snoozed else None,
         priority=_PRIORITY.get(priority) or Priority(priority),
         assignee=get("assignee"),
         team=get("team"),
         labels=list(get("labels") or ()),
-        subject=get("subject", ""),
-        preview=get("preview", ""),
+        subject=subject,
+        preview=preview,
         created_at=_fromiso(created) if created else None,  # type: ignore[arg-type]
         first_reply_at=_fromiso(first) if first else None,
         waiting_since=_fromiso(waiting) if waiting else None,
         last_activity_at=_fromiso(last) if last else None,  # type: ignore[arg-type]
-        unread=get("unread", 0),
+        unread=unread,
         window_expires_at=_fromiso(window) if window else None,
-        message_count=get("message_count", 0),
+        message_count=count,
         tickets=[_ticket_from_record(t) for t in tickets] if tickets else [],
     )
 
@@ -161,18 +171,21 @@ def message_from_record(doc_id: int, r: dict[str, Any]) -> Message:
     get = r.get
     direction, kind, delivery = r["direction"], get("kind", "text"), get("delivery", "received")
     event, attachments, mentions, created = get("event"), get("attachments"), get("mentions"), r["created_at"]
+    body, author, reason = get("body", ""), get("author", ""), get("delivery_reason", "")
+    if type(body) is not str or type(author) is not str or type(reason) is not str:
+        raise TypeError("body, author and delivery_reason must be text")
     return Message(
         id=doc_id,
         conversation_id=r["conversation_id"],
         direction=_DIRECTION.get(direction) or Direction(direction),
         kind=_KIND.get(kind) or MessageKind(kind),
-        body=get("body", ""),
+        body=body,
         private=get("private", False),
         attachments=[Attachment(*a) for a in attachments] if attachments else [],
         external_id=get("external_id"),
         delivery=_DELIVERY.get(delivery) or Delivery(delivery),
-        delivery_reason=get("delivery_reason", ""),
-        author=get("author", ""),
+        delivery_reason=reason,
+        author=author,
         created_at=_fromiso(created) if created else None,  # type: ignore[arg-type]
         event=EventKind(event) if event else None,
         mentions=list(mentions) if mentions else [],

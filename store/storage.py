@@ -40,6 +40,14 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, DIR_MODE)
 
 
+def ensure_own_dir(path: Path) -> None:
+    """`ensure_private_dir` for a folder only the store uses (tmp/, quarantine/): a symlink
+    there (planted, or a backup's) is replaced, so nothing is written where it points."""
+    if path.is_symlink():
+        path.unlink()
+    ensure_private_dir(path)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -48,9 +56,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def open_own(path: Path, flags: int) -> int:
+    """Open a file of the store's own for writing, never through a symlink: a link found
+    there (planted, or a restored backup's) is replaced by a new file."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    os.unlink(path)
+    return os.open(path, flags | os.O_NOFOLLOW, FILE_MODE)
+
+
 def write_durable(path: Path, data: bytes) -> None:
     """Write `data` to a new file at `path` (0600 from creation) and fsync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = open_own(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         view = memoryview(data)
         while view:
@@ -122,7 +142,7 @@ def encode(data: Any) -> bytes:
 
 def write_file(path: Path, data: bytes) -> None:
     """Write `data` to the file at `path` (0600 from creation), not yet durable: see `sync_files`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = open_own(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         os.fchmod(fd, FILE_MODE)  # a reused scratch file keeps its mode: make sure of it
         view = memoryview(data)
@@ -360,7 +380,7 @@ def recover(root: Path) -> bool:
         if tmp_dir.exists():
             short = short_of_space(root)
             for entry in os.scandir(tmp_dir):
-                if not (entry.name.endswith(".json") and entry.name[:-5].isdigit()):
+                if entry.is_symlink() or not (entry.name.endswith(".json") and entry.name[:-5].isdigit()):
                     os.unlink(entry.path)
                 elif short:
                     empty_scratch(Path(entry.path))
@@ -383,8 +403,13 @@ def short_of_space(root: Path) -> bool:
 def empty_scratch(path: Path) -> None:
     """Give a scratch file's space back, keeping the file (overwriting one is cheaper than creating it)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
     except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        os.unlink(path)  # a link is not ours to empty: its target lies outside the data dir
         return
     try:
         os.fchmod(fd, FILE_MODE)
@@ -425,9 +450,14 @@ def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, i
                 row = decode(line)
             except ValueError:
                 continue
-            if isinstance(row, list) and len(row) == 3:
-                rows.append(row)
-    return {key: (conv_id, message_id) for key, conv_id, message_id in rows}
+            rows.append(row)
+    return {row[0]: (row[1], row[2]) for row in rows if _is_xid_row(row)}
+
+
+def _is_xid_row(row: Any) -> bool:
+    """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
+    return (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
+            and all(type(n) is int for n in row[1:]))
 
 
 def append_xid_log(path: Path, entries: dict[str, Any]) -> None:

@@ -61,6 +61,7 @@ from frontdesk.store.storage import (
     atomic_write,
     empty_scratch,
     encode,
+    ensure_own_dir,
     ensure_private_dir,
     fsync_dir,
     read_json,
@@ -137,6 +138,16 @@ def _meta_info(meta: dict[str, Any]) -> dict[str, Any] | None:
     table = meta.get("meta")
     info = table.get("1") if isinstance(table, dict) else None
     return info if isinstance(info, dict) else None
+
+
+def _counters_whole(counters: Any) -> bool:
+    """Every id counter there and a positive whole number: any other value fails each new record."""
+    return (isinstance(counters, dict) and all(name in counters for name in _COUNTERS)
+            and all(type(value) is int and value >= 1 for value in counters.values()))
+
+
+def _int_keys(table: Any) -> list[int]:
+    return [int(key) for key in table if key.isdigit()] if isinstance(table, dict) else []
 
 
 def _migrate_xid_buckets(root: Path) -> None:
@@ -233,8 +244,9 @@ class Store:
                 store._upgrade_if_old()
             else:
                 store._writer.acquire()
-                for sub in ("conversations", "contacts", "messages", DEDUP_DIR, TMP_DIR):
+                for sub in ("conversations", "contacts", "messages", DEDUP_DIR):
                     ensure_private_dir(root / sub)
+                ensure_own_dir(root / TMP_DIR)
                 store.recovered = recover(root)
                 if not (root / "meta.json").exists():  # a new cache: say its schema from the start
                     info = {"schema": SCHEMA_VERSION, "next": {name: 1 for name in _COUNTERS}}
@@ -311,7 +323,7 @@ class Store:
             self._migrate(schema, info)
 
     def _migrate(self, schema: int, info: dict[str, Any]) -> None:
-        ensure_private_dir(self.root / TMP_DIR)
+        ensure_own_dir(self.root / TMP_DIR)
         while schema < SCHEMA_VERSION:
             MIGRATIONS[schema](self.root)
             schema += 1
@@ -353,7 +365,7 @@ class Store:
     def _load_index(self) -> None:
         meta = self._read("meta.json")
         info = _meta_info(meta)
-        counters_lost = info is None or not isinstance(info.get("next"), dict)
+        counters_lost = info is None or not _counters_whole(info.get("next"))
         if counters_lost:
             info = {"schema": SCHEMA_VERSION, **(info or {}), "next": {name: 1 for name in _COUNTERS}}
         self._meta = info
@@ -384,6 +396,8 @@ class Store:
             "conversation": max(self._conversations, default=0),
             "contact": max(self._all_contacts(), default=0),
             "message": max((max(self._partition(i), default=0) for i in self._conversations), default=0),
+            "hook": max(self._hooks, default=0),
+            "quarantine": max(_int_keys(self._read("quarantine.json").get("quarantine")), default=0),
         }
         self._meta["next"] = {name: value + 1 for name, value in highest.items()}
         self._meta_dirty = not self.readonly

@@ -273,6 +273,35 @@ def test_a_wrong_type_is_a_damaged_record(checkpointed):
         assert "2 (TypeError" in store.problems[0]
 
 
+@pytest.mark.parametrize("field", ["body", "author", "delivery_reason"])
+def test_a_message_text_of_the_wrong_type_is_a_damaged_record(checkpointed, field):
+    # body = 5 was read as it was and the console stopped on it ('int' object has no attribute 'split')
+    path = checkpointed / "messages/2.json"
+    data = json.loads(path.read_text())
+    data["messages"]["12"][field] = 5
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        assert [m.id for m in store.messages(2)] == [11, *range(13, 21)]
+        assert "12 (TypeError" in store.problems[0]
+
+
+@pytest.mark.parametrize(("table", "field", "value"), [
+    ("conversations", "preview", 5), ("conversations", "subject", ["x"]), ("conversations", "thread_key", 7),
+    ("conversations", "channel", None), ("conversations", "unread", "3"), ("conversations", "message_count", 2.5),
+    ("conversations", "contact_id", "2"), ("contacts", "name", 5), ("contacts", "notes", {}), ("contacts", "language", 1)])
+def test_a_text_or_count_of_the_wrong_type_is_a_damaged_record(checkpointed, table, field, value):
+    path = checkpointed / f"{table}/0000.json"
+    data = json.loads(path.read_text())
+    data[table]["2"][field] = value
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        if table == "conversations":
+            assert {c.id for c in store.conversations()} == {1, 3, 4, 5}
+        else:
+            assert {c.id for c in store.contacts()} == {1, 3, 4, 5}
+        assert "2 (TypeError" in store.problems[0]
+
+
 def test_damaged_text_in_a_problem_line_is_inert(checkpointed):
     path = checkpointed / "conversations/0000.json"
     data = json.loads(path.read_text())
@@ -331,6 +360,39 @@ def test_lost_id_counters_are_set_past_every_id(checkpointed):
             assert store.new_id("conversation") == 6 and store.new_id("message") == 51
     with Store.open(checkpointed) as store:
         assert store.problems == []
+
+
+@pytest.mark.parametrize("damage", [{"message": "x"}, {"conversation": None}, {"contact": 2.5}, {"message": True},
+                                    {"message": -3}, "drop-message"])
+def test_id_counters_of_the_wrong_type_are_lost_counters(checkpointed, damage):
+    # a counter that is not a whole number failed every new record ('quarantined a bad event'
+    # for every message a channel sent, exit 0); one missing would start again at 1
+    path = checkpointed / "meta.json"
+    data = json.loads(path.read_text())
+    if damage == "drop-message":
+        del data["meta"]["1"]["next"]["message"]
+    else:
+        data["meta"]["1"]["next"].update(damage)
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        assert any("had lost its id counters" in p for p in store.problems)
+        with store.batch():
+            assert store.new_id("conversation") == 6 and store.new_id("contact") == 6 and store.new_id("message") == 51
+
+
+def test_lost_counters_also_skip_past_hook_and_quarantine_ids(checkpointed):
+    with Store.open(checkpointed) as store:
+        with store.batch():
+            store.quarantine("sms", "{}", "bad")
+            store.quarantine("sms", "{}", "bad again")
+    path = checkpointed / "meta.json"
+    data = json.loads(path.read_text())
+    del data["meta"]["1"]["next"]
+    path.write_text(json.dumps(data))
+    with Store.open(checkpointed) as store:
+        with store.batch():
+            store.quarantine("sms", "{}", "third")
+        assert sorted(q["reason"] for q in store.quarantined()) == ["bad", "bad again", "third"]
 
 
 def run(*args: str, data: Path, config: Path | None = None) -> subprocess.CompletedProcess:
@@ -555,3 +617,80 @@ async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
             await settle(pilot)
             toasts = " ".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
             assert "Cache damaged" in toasts and "damaged record(s)" in toasts and "a copy of the journal is in" in toasts
+
+
+def test_a_symlink_planted_in_tmp_is_never_written_through(tmp_path):
+    # tmp/ is the store's own scratch space: a link there (a restored backup's, or planted)
+    # must not let a checkpoint write the cache into, or chmod, a file outside the data dir
+    root = tmp_path / "data"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the cache's")
+    victim.chmod(0o644)
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+    for n in range(64):
+        (root / "tmp" / f"{n}.json").unlink(missing_ok=True)
+        (root / "tmp" / f"{n}.json").symlink_to(victim)
+    (root / "tmp" / "journal.new").symlink_to(victim)
+    with Store.open(root) as store:
+        fill(store, conversations=2)
+        for n in range(64):  # planted while it runs: the checkpoint must not follow them either
+            (root / "tmp" / f"{n}.json").unlink(missing_ok=True)
+            (root / "tmp" / f"{n}.json").symlink_to(victim)
+        (root / "tmp" / "journal.new").unlink(missing_ok=True)
+        (root / "tmp" / "journal.new").symlink_to(victim)
+        with store.batch():
+            store.index_external("sms", "more", 1, 1)
+    assert victim.read_text() == "not the cache's" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert not [p for p in root.rglob("*") if p.is_symlink() and p.parent.name != "tmp"]
+    with Store.open(root) as store:
+        assert sum(len(store.messages(conv.id)) for conv in store.conversations()) == 40
+
+
+def test_a_dangling_symlink_in_quarantine_creates_nothing_outside(checkpointed, tmp_path):
+    # a damaged file's copy is named by its content's CRC, so the name can be guessed ahead
+    path = checkpointed / "conversations/0000.json"
+    path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))
+    outside = tmp_path / "planted.txt"
+    (checkpointed / "quarantine").mkdir()
+    copy = checkpointed / "quarantine" / f"conversations-0000.json-{zlib.crc32(path.read_bytes()):08x}"
+    copy.symlink_to(outside)
+    with Store.open(checkpointed) as store:
+        assert any("conversations/0000.json" in line for line in store.problems)
+    assert not outside.exists()
+    assert copy.is_file() and not copy.is_symlink() and copy.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("line", [b'[1,2]', b'{"a":1}', b'["k",[],{}]', b'["k",1]', b'[["k"],1,2]', b'["k","1",true]', b'5'])
+def test_a_dedup_line_of_the_wrong_shape_is_skipped_like_a_torn_one(checkpointed, line):
+    # valid JSON of another shape took the one-parse path and failed the lookup or the repair
+    for log_path in (checkpointed / "dedup").iterdir():
+        with log_path.open("ab") as f:
+            f.write(line + b"\n")
+    with Store.open(checkpointed) as store:
+        assert store.lookup_external("sms", "c1m9") == (2, 20)
+        assert store.lookup_external("sms", "nothing") is None
+        store.repair()
+    with Store.open(checkpointed) as store:
+        assert store.lookup_external("sms", "c4m0") is not None
+
+
+@pytest.mark.parametrize("folder", ["tmp", "quarantine"])
+def test_tmp_or_quarantine_planted_as_a_link_to_another_folder_is_replaced(checkpointed, tmp_path, folder):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "0.json").write_text("someone's file")
+    outside.chmod(0o755)
+    link = checkpointed / folder
+    if link.exists():
+        for entry in link.iterdir():
+            entry.unlink()
+        link.rmdir()
+    link.symlink_to(outside)
+    path = checkpointed / "conversations/0000.json"
+    path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))  # something to set aside
+    with Store.open(checkpointed) as store:
+        fill(store, conversations=1)
+    assert sorted(p.name for p in outside.iterdir()) == ["0.json"] and (outside / "0.json").read_text() == "someone's file"
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755
+    assert not link.is_symlink() and link.is_dir()

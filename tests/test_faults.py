@@ -652,3 +652,28 @@ async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(store, channels, wor
         assert len(calls) == 1 and store.outbox()[0].state == "pending"
     finally:
         await desk.stop()
+
+
+async def test_the_console_says_why_a_channel_is_down(desk, clock):
+    # the header has room for a channel's state only: the reason (a trickling poll's deadline,
+    # a refused token) must still reach the agent, once per outage, not at every retry
+    from test_tui_app import make_app, screen_text
+
+    from frontdesk.model import ChannelStatus
+    from pilot_helpers import settle
+
+    app = make_app(desk, clock)
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await desk.ingest("wa", [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 1s")])
+        await settle(pilot)
+        assert "wa: Telegram getUpdates took longer than 40 s" in screen_text(app)
+        for delay in (2, 4):  # a restart loop: ok at each try, down again with a longer delay
+            await desk.ingest("wa", [ChannelStatus("ok")])
+            await settle(pilot)
+            await desk.ingest("wa", [ChannelStatus("down", f"Telegram getUpdates took longer than 40 s — retrying in {delay}s")])
+            await settle(pilot)
+        assert screen_text(app).count("wa: Telegram getUpdates took longer") == 1
+        await desk.ingest("wa", [ChannelStatus("down", "Telegram refused the token (401 Unauthorized)")])
+        await settle(pilot)
+        assert "wa: Telegram refused the token" in screen_text(app)

@@ -309,3 +309,24 @@ def test_doctor_checks_hook_commands_and_describes_url_hooks(tmp_path, monkeypat
     assert "ok: hook tracker runs" in out
     assert "problem: hook gone: command '/nonexistent/open-ticket' is not found" in out
     assert "sk-doctor-1" not in out
+
+
+async def test_a_command_that_prints_without_end_is_read_in_bounded_memory(desk_store, clock):
+    # communicate() kept all of it: a hook printing 1.5 GB within its timeout took the desk to a 3 GB peak
+    import tracemalloc
+
+    chatty = "import sys; sys.stdout.write(json.dumps({'id': 'T-9', 'url': 'https://t/9'})); " \
+             "sys.stdout.flush(); [sys.stdout.buffer.write(b' ' * 65536) for _ in range(1600)]; " \
+             "sys.stderr.write('x' * 200000 + '\\nlast words\\n')"
+    desk = await loaded_desk(desk_store, clock, HookSpec("chatty", command=(sys.executable, "-c", "import json; " + chatty),
+                                                         timeout=60))
+    await desk.escalate(1, "billing", "crash")
+    tracemalloc.start()
+    try:
+        await desk.flush_hooks()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert desk.hook_jobs(1) == []  # done: its answer is the start of what it printed
+    assert (await desk.conversation(1)).tickets == [Ticket("chatty", "T-9", "https://t/9", NOW)]
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for 100 MB of output"

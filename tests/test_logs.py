@@ -106,3 +106,31 @@ def test_the_console_logs_to_a_private_rotating_file_and_nothing_on_the_terminal
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert "a library's warning" in path.read_text()
     assert "\x1b" not in "".join(p.read_text() for p in files)
+
+
+def test_a_symlink_planted_as_the_log_file_or_folder_is_not_written_through(tmp_path):
+    # the data dir may come from a backup, or have a link planted: log lines (channel text)
+    # must not be appended to, nor a chmod applied on, a file outside it
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("not a log\n")
+    victim.chmod(0o644)
+    data = tmp_path / "data"
+    logs.log_file(data).parent.mkdir(parents=True)
+    logs.log_file(data).symlink_to(victim)
+    path = logs.to_file(data)
+    logging.getLogger("frontdesk.desk").warning("channel tg: %s", "hostile")
+    logging.getLogger().handlers[-1].flush()
+    assert victim.read_text() == "not a log\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert not path.is_symlink() and "channel tg: hostile" in path.read_text()
+
+    outside_mode = outside.stat().st_mode & 0o777
+    data2 = tmp_path / "data2"
+    data2.mkdir()
+    (data2 / "logs").symlink_to(outside)
+    path = logs.to_file(data2)
+    logging.getLogger("frontdesk.desk").warning("channel tg: %s", "again")
+    logging.getLogger().handlers[-1].flush()
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"] and outside.stat().st_mode & 0o777 == outside_mode
+    assert not (data2 / "logs").is_symlink() and "again" in path.read_text()

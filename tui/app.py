@@ -82,6 +82,9 @@ read and the frames around it (~0.14 s at 10,000 conversations), so that moves c
 after another as soon as the screen has caught up still count as quick; shorter than the
 pause before a terminal starts repeating a held key."""
 WINDOW_REFRESH_SECONDS = 30.0
+DOWN_NOTICE_QUIET_SECONDS = 600.0
+"""A channel down again for the same reason within this long gets no new notice: a restart
+loop sets it ok at each try, and its backoff reaches only 60 s."""
 """How often the messaging-window badge is recomputed (it counts down)."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 CONTACT_PANEL_MIN_WIDTH = 110
@@ -207,6 +210,7 @@ class FrontdeskApp(App[None]):
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
         self._header: Text | None = None  # what the header bar shows
+        self._down_notified: dict[str, tuple[str, float]] = {}  # channel -> (reason, time.monotonic()) last notified
         self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -607,6 +611,7 @@ class FrontdeskApp(App[None]):
                 self.notify(escape(clean_line(change.detail)), title="Escalation hook", timeout=5)
         if ChangeKind.CHANNEL in kinds:
             self._update_header()
+            self._notify_channels_down()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
         await self.notifier.changes(message.changes, watched=watched)
 
@@ -680,6 +685,20 @@ class FrontdeskApp(App[None]):
             header.append(" filtered", "italic")
         header.append(" │ ")
         return header
+
+    def _notify_channels_down(self) -> None:
+        """A channel that has gone down: its reason in a notice (the header shows only its state)."""
+        now = time.monotonic()
+        for name, status in sorted(self.desk.channel_status.items()):
+            if status.state != "down":
+                continue
+            reason = status.detail.partition(" — retrying in ")[0]  # the delay changes at every retry
+            last = self._down_notified.get(name)
+            if last is not None and last[0] == reason and now - last[1] < DOWN_NOTICE_QUIET_SECONDS:
+                continue
+            self._down_notified[name] = (reason, now)
+            self.notify(escape(clean_line(f"{name}: {status.detail}")), title="Channel down",
+                        severity="warning", timeout=8)
 
     def _channel_health(self, *, compact: bool) -> Text:
         """A dot per channel; compact: the healthy ones as one count, only the others named."""
