@@ -375,6 +375,17 @@ class Imap:
             raise _Lost(f"{self.lost_reason} during {what}" + (f": {bye}" if bye else ""))
         return task.result()
 
+    async def start_idle(self) -> Any:
+        """Enter IDLE and return aioimaplib's IDLE task; raise _Lost if the connection drops before the
+        server acknowledges it (aioimaplib's idle_start would wait for that acknowledgement forever)."""
+        client = self.client
+        try:
+            return await self._call("IDLE", client.idle_start(timeout=self.cfg.idle_seconds))
+        except _Lost:
+            for task in list(client.tasks):  # the IDLE command and its acknowledgement wait, left pending
+                task.cancel()
+            raise
+
     async def connect(self, password: str) -> None:
         cfg = self.cfg
         context = _ssl_context(cfg) if cfg.imap_tls == "implicit" else None
@@ -730,7 +741,7 @@ class EmailBackend(Backend):
         client = imap.client
         cfg = imap.cfg
         while True:
-            idle = await client.idle_start(timeout=cfg.idle_seconds)
+            idle = await imap.start_idle()
             self.idling.add(folder)
             push_task = asyncio.ensure_future(client.wait_server_push(timeout=cfg.idle_seconds + cfg.timeout))
             lost_task = asyncio.ensure_future(imap.lost.wait())
