@@ -26,3 +26,16 @@ async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await settle(pilot)
+
+
+def record_notifications(app) -> list[str]:
+    """Every notification the app raises from now on, as its plain message."""
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        seen.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return seen

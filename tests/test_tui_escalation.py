@@ -21,7 +21,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import settle, wait_until
+from pilot_helpers import record_notifications, settle, wait_until
 
 SIZE = (140, 40)
 
@@ -53,19 +53,6 @@ def hook_desk(make_desk, helpdesk):
 
 def make_app(desk, clock) -> FrontdeskApp:
     return FrontdeskApp(desk, clock=clock, cursor_blink=False)
-
-
-def record_notifications(app) -> list[str]:
-    """Every notification the app raises from now on, as its plain message."""
-    seen: list[str] = []
-    notify = app.notify
-
-    def recording(message, *args, **kwargs):
-        seen.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = recording
-    return seen
 
 
 async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(hook_desk, clock, helpdesk):
