@@ -54,10 +54,8 @@ def test_search_screen(snap_compare, desk, clock):
     async def search_order(pilot):
         await settle(pilot)
         await pilot.press("slash", *"order")
-        for _ in range(100):  # the search waits for typing to pause, then asks the desk
-            if getattr(pilot.app.screen, "matches", None):
-                break
-            await pilot.pause(0.05)
+        # the search waits for typing to pause, then asks the desk
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "matches", None), what="search results")
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)
