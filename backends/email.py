@@ -232,7 +232,7 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         client = imap.client
         cfg = imap.cfg
         while True:
-            idle = await client.idle_start(timeout=cfg.idle_seconds)
+            idle = await imap.start_idle()
             self.idling.add(folder)
             push_task = asyncio.ensure_future(client.wait_server_push(timeout=cfg.idle_seconds + cfg.timeout))
             lost_task = asyncio.ensure_future(imap.lost.wait())

@@ -64,6 +64,17 @@ class Imap:
             raise ConnectionLost(f"{self.lost_reason} during {what}" + (f": {bye}" if bye else ""))
         return task.result()
 
+    async def start_idle(self) -> Any:
+        """Enter IDLE and return aioimaplib's IDLE task; raise ConnectionLost if the connection drops before
+        the server acknowledges it (aioimaplib's idle_start would wait for that acknowledgement forever)."""
+        client = self.client
+        try:
+            return await self._call("IDLE", client.idle_start(timeout=self.cfg.idle_seconds))
+        except ConnectionLost:
+            for task in list(client.tasks):  # the IDLE command and its acknowledgement wait, left pending
+                task.cancel()
+            raise
+
     async def connect(self, password: str) -> None:
         cfg = self.cfg
         context = ssl_context(cfg) if cfg.imap_tls == "implicit" else None

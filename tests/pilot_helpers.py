@@ -1,4 +1,4 @@
-"""Pilot helpers shared by the console tests (not a test module: conftest puts tests/ on sys.path)."""
+"""Helpers shared by the tests that wait on the app or the desk (not a test module: conftest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,32 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
-    """Settle until `predicate()` holds; fail after `timeout` seconds."""
+async def wait_until(pilot, predicate, timeout: float = 5.0, what: str = "condition") -> None:
+    """Settle until `predicate()` holds; fail after `timeout` seconds, naming `what` was awaited."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
+            raise AssertionError(f"{what} not reached in {timeout:g} s")
         await settle(pilot)
+
+
+async def eventually(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    """For tests without a Pilot: poll `predicate()` (sync or async) until it holds; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout:g} s")
+        await asyncio.sleep(0.01)
+
+
+def record_notifications(app) -> list[str]:
+    """Every notification the app raises from now on, as its plain message."""
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        seen.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return seen

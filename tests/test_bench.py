@@ -15,6 +15,7 @@ from frontdesk.bench import report as bench_report
 from frontdesk.desk import Desk
 from frontdesk.store import Store
 from frontdesk.store.search import SearchHit
+from pilot_helpers import wait_until
 
 SMALL = bench_plan.Plan(
     conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
@@ -139,10 +140,7 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
         async with app.run_test(size=bench_report.TERMINAL) as pilot:
             await pilot.pause()
             assert app.conversation_list.select_id(cache.long_thread_id)
-            for _ in range(50):
-                await pilot.pause(0.05)
-                if app.thread.conversation_id == cache.long_thread_id:
-                    break
+            await wait_until(pilot, lambda: app.thread.conversation_id == cache.long_thread_id, what="the long thread")
             thread = app.thread
             heading = thread.plain_lines[0]
             assert "earlier messages" in heading
@@ -150,7 +148,7 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
             assert len(thread.lines) < 10 * thread.size.height  # a few screens of 400 messages
             before = len(thread.lines)
             thread.scroll_to(y=0, animate=False, immediate=True)
-            await pilot.pause(0.1)
+            await wait_until(pilot, lambda: thread.plain_lines[0] != heading, what="earlier messages added above")
             assert thread.plain_lines[0] != heading  # fewer earlier messages left (or none)
             added = len(thread.lines) - before
             assert added > 0 and thread.scroll_y >= added - 1  # older lines went above; the view stayed put

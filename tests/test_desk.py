@@ -24,6 +24,7 @@ from frontdesk.model import (
     Typing,
 )
 from frontdesk.store import Store, StoreError
+from pilot_helpers import eventually
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -328,10 +329,7 @@ async def test_running_desk_dispatches_replies_and_stops_cleanly(store, clock):
     await desk.start()
     try:
         msg = await desk.reply(1, "live reply")
-        for _ in range(100):
-            if store.message(1, msg.id).delivery is Delivery.SENT:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: store.message(1, msg.id).delivery is Delivery.SENT, what="the reply sent")
         assert store.message(1, msg.id).delivery is Delivery.SENT
     finally:
         await desk.stop()

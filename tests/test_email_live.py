@@ -132,6 +132,52 @@ class Recorder:
         await self.desk.ingest(channel, events, cursor)
 
 
+class DropAtIdle:
+    """A loopback proxy to Dovecot that ends the first session the moment the client sends IDLE, with
+    Dovecot's own kick BYE: a kick landing between a catch-up and the server's IDLE acknowledgement."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.dropped = False
+        self.port = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _session(self, client_reader, client_writer) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        pumps = [asyncio.ensure_future(self._to_server(client_reader, server_writer, client_writer)),
+                 asyncio.ensure_future(self._to_client(server_reader, client_writer))]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            for writer in (client_writer, server_writer):
+                writer.close()
+
+    async def _to_server(self, reader, writer, client_writer) -> None:
+        while line := await reader.readline():
+            if not self.dropped and line.rstrip().upper().endswith(b" IDLE"):
+                self.dropped = True
+                client_writer.write(b"* BYE Disconnected for administrative reasons\r\n")
+                await client_writer.drain()
+                return
+            writer.write(line)
+            await writer.drain()
+
+    async def _to_client(self, reader, writer) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+
 # ---- tests ---------------------------------------------------------------------------------------
 
 
@@ -292,7 +338,7 @@ async def test_killed_connection_reconnects_with_backoff(own_dovecot, store):
         dovecot.doveadm("kick", dovecot.user)
         await wait_for(lambda: b.reconnects >= 1, timeout=10)
         assert any(s.state == "down" and "reconnecting in" in s.detail for s in sink.statuses)
-        await asyncio.sleep(0.2)
+        await wait_for(lambda: "INBOX" in b.idling)
         await dovecot.append(mail(subject="After kick", msgid="<k1@customer.test>"))
         await wait_for(desk.conversations, timeout=5)
 
@@ -317,6 +363,27 @@ async def test_killed_connection_reconnects_with_backoff(own_dovecot, store):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await b.close()
+
+
+async def test_connection_dropped_as_idle_starts_reconnects(dovecot, store):
+    proxy = DropAtIdle(dovecot.port)
+    await proxy.start()
+    b = backend(dovecot, imap_port=proxy.port)
+    desk = Desk(store, {"mail": b}, agent="Aiko")
+    sink = Recorder(desk)
+    task = asyncio.create_task(b.run(sink))
+    try:
+        await wait_for(lambda: proxy.dropped)
+        await wait_for(lambda: b.reconnects >= 1 and "INBOX" in b.idling, timeout=10)
+        assert any(s.state == "down" and "closed the connection" in s.detail for s in sink.statuses)
+        await dovecot.append(mail(subject="After the drop", msgid="<d1@customer.test>"))
+        await wait_for(desk.conversations, timeout=5)
+        assert sink.statuses[-1].state == "ok"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await b.close()
+        await proxy.close()
 
 
 async def test_japanese_mail_renders_right(dovecot, store):

@@ -1,6 +1,5 @@
 """Secrets never reach the cache, the export, the logs or the channel status; files stay private."""
 
-import asyncio
 import json
 import logging
 import subprocess
@@ -10,6 +9,7 @@ from frontdesk.backends.base import Backend, PermanentError
 from frontdesk.desk import Desk
 from frontdesk.model import ContactRef, Inbound
 from frontdesk.store import Store
+from pilot_helpers import eventually
 
 TOKEN = "tok-5ecret-7f3a9c"
 
@@ -39,10 +39,8 @@ async def test_secret_does_not_leak_anywhere(tmp_path, caplog):
         backend = LeakyBackend("bot", secrets={"token": TOKEN}.get)
         desk = Desk(store, {"bot": backend}, agent="Aiko")
         await desk.start()
-        for _ in range(100):
-            if desk.channel_status.get("bot") and desk.channel_status["bot"].state == "down":
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: desk.channel_status.get("bot") and desk.channel_status["bot"].state == "down",
+                         what="the bot channel down")
         [conv] = await desk.conversations()
         reply = await desk.reply(conv.id, "hello")
         await desk.flush_outbox()

@@ -17,6 +17,7 @@ from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
 from frontdesk.store import journal as journal_mod
 from frontdesk.store import storage as storage_mod
 from frontdesk.store import store as store_mod
+from pilot_helpers import eventually
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -509,9 +510,10 @@ def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
 async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, monkeypatch):
     """Two batches committed, then a sync starts (slow disk); a sync called meanwhile for the
     second batch must not take the first one's word: that fsync may not cover it."""
-    real_fsync, finished = os.fsync, []
+    real_fsync, started, finished = os.fsync, [], []
 
     def slow_fsync(fd: int) -> None:
+        started.append(fd)
         time.sleep(0.2)
         real_fsync(fd)
         finished.append(fd)
@@ -522,7 +524,7 @@ async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, m
                 store.put_contact(Contact(n, f"c{n}"))
         monkeypatch.setattr(os, "fsync", slow_fsync)
         first = asyncio.create_task(store.sync())
-        await asyncio.sleep(0.05)  # its fsync is under way
+        await eventually(lambda: started, what="the first sync's fsync under way")
         await store.sync()
         assert finished  # an fsync finished before the second sync returned
         await first

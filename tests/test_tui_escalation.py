@@ -20,7 +20,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import make_app, settle, wait_until
+from pilot_helpers import make_app, record_notifications, settle, wait_until
 
 SIZE = (140, 40)
 
@@ -49,19 +49,6 @@ def hook_desk(make_desk, helpdesk):
     """The small workspace on a desk with targets billing/tier-2 and an HTTP hook on the loopback helpdesk."""
     return make_desk(escalation_targets=["billing", "tier-2"], hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)])
 
-
-
-def record_notifications(app) -> list[str]:
-    """Every notification the app raises from now on, as its plain message."""
-    seen: list[str] = []
-    notify = app.notify
-
-    def recording(message, *args, **kwargs):
-        seen.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = recording
-    return seen
 
 
 async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(hook_desk, clock, helpdesk):

@@ -6,7 +6,7 @@ from datetime import timezone
 from functools import partial
 
 from pilot_helpers import make_app as console_app
-from pilot_helpers import settle
+from pilot_helpers import record_notifications, settle, wait_until
 
 SIZE = (140, 40)
 
@@ -15,13 +15,20 @@ make_app = partial(console_app, local_tz=timezone.utc)  # the triage tests read 
 
 
 def test_view_line_with_sort_and_filter(snap_compare, desk, clock):
+    app = make_app(desk, clock)
+    notes = record_notifications(app)
+
     async def unassigned_waiting_filtered(pilot):
         await pilot.app.desk.label(4, add=["vip"])
         await settle(pilot)
         await pilot.press("2", "s", "f", "down", "space", "enter")  # Unassigned, longest waiting, channel wa
+        await wait_until(pilot, lambda: "Filter: channel wa." in notes)
+        # the toasts last 2 s of wall clock: on a loaded box the first is gone before the picture is taken
+        pilot.app.clear_notifications()
         await settle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=unassigned_waiting_filtered)
+    assert snap_compare(app, terminal_size=SIZE, run_before=unassigned_waiting_filtered)
+    assert notes == ["Sorted: longest waiting first.", "Filter: channel wa."]
 
 
 def test_snooze_dialog(snap_compare, desk, clock):
@@ -47,10 +54,8 @@ def test_search_screen(snap_compare, desk, clock):
     async def search_order(pilot):
         await settle(pilot)
         await pilot.press("slash", *"order")
-        for _ in range(100):  # the search waits for typing to pause, then asks the desk
-            if getattr(pilot.app.screen, "matches", None):
-                break
-            await pilot.pause(0.05)
+        # the search waits for typing to pause, then asks the desk
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "matches", None), what="search results")
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)

@@ -499,6 +499,8 @@ class FrontdeskApp(App[None]):
 
     @on(TextArea.Changed, "#composer")
     def _draft_changed(self) -> None:
+        if self.panes_gone:  # a change still queued as the console quits (the quit kept the draft)
+            return
         self._keep_draft()
         if self._draft_timer is None:
             self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_drafts_later)
