@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from frontdesk.model import Contact, Conversation, Direction, Identity, Message
 from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
+from frontdesk.store import dedup as dedup_mod
 from frontdesk.store import journal as journal_mod
 from frontdesk.store import storage as storage_mod
 from frontdesk.store import store as store_mod
+from frontdesk.store import upgrades as upgrades_mod
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -411,13 +413,13 @@ def test_schema_1_cache_is_upgraded(tmp_path):
     with Store.open(root, readonly=True) as reader:  # no writer runs: a reader may upgrade
         assert reader.lookup_external("sms", "b") == (1, 2)
     assert not (root / "xid").exists()
-    assert len(list((root / "dedup").iterdir())) == store_mod.DEDUP_SEGMENTS
+    assert len(list((root / "dedup").iterdir())) == dedup_mod.DEDUP_SEGMENTS
     with Store.open(root) as store:
         assert store.lookup_external("sms", "a") == (1, 1)
         assert store.cursor("sms") == "7"
         with store.batch():
             assert store.new_id("message") == 3
-    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == store_mod.SCHEMA_VERSION
+    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == upgrades_mod.SCHEMA_VERSION
 
 
 def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
