@@ -30,12 +30,16 @@ the same cache, since every record holds whole records (post-images), never incr
 
 A read-only store (`export` beside a console) reads the files and the journal under the
 shared commit lock, so it sees every committed batch and never part of one.
+
+This facade holds opening, the read API and batches. The Store class is made of the parts
+beside it: upgrades.py (schema migrations), damage.py (damage reports, quarantine copies,
+verify and repair), dedup.py (the dedup index), tables.py (outbox, hook jobs, drafts,
+quarantined events) and checkpoints.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -44,7 +48,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from frontdesk.model import Contact, Conversation, Message
-from frontdesk.store import journal, records
+from frontdesk.store import checkpoints, journal, records
+from frontdesk.store.checkpoints import Checkpoints
 from frontdesk.store.damage import DamageChecks
 from frontdesk.store.dedup import DEDUP_DIR, DedupIndex
 from frontdesk.store.errors import StoreError
@@ -55,24 +60,16 @@ from frontdesk.store.storage import (
     READ_ONLY_ERRORS,
     TMP_DIR,
     CommitLock,
-    append_xid_log,
     atomic_write,
-    empty_scratch,
     encode,
     ensure_private_dir,
     no_gc,
     recover,
-    swap_in,
-    sync_files,
-    write_file,
 )
 from frontdesk.store.tables import SideTables, draft_from_record
 from frontdesk.store.upgrades import SCHEMA_VERSION, SchemaUpgrades, meta_info
 
-log = logging.getLogger(__name__)
-
 OPEN_PARTITIONS = 128
-CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
 JOURNAL = "journal"
 
 _COUNTERS = ("conversation", "contact", "message")
@@ -82,7 +79,7 @@ _COUNTERS = ("conversation", "contact", "message")
 BAD_RECORD = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
-class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables):
+class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
     """The single writer's view of the cache (or a read-only one, see `open`)."""
 
     def __init__(self, root: Path, readonly: bool) -> None:
@@ -102,7 +99,7 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables):
         self._synced = 0  # of those, how many an fsync has covered (see `sync`)
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
         self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
-        self._checkpoint_at = CHECKPOINT_BYTES
+        self._checkpoint_at = checkpoints.CHECKPOINT_BYTES  # on the module: the crash test tunes it
         self.recovered = False
         self.problems: list[str] = []  # damage found so far, one line each (also logged)
         self._damaged: dict[str, set[str]] = {}  # relpath -> keys of its damaged records ("" : the file)
@@ -528,59 +525,3 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables):
         self._xids = {}
         with self._commit_lock.hold(exclusive=False):
             self._load_index()
-
-    # ---- checkpoints -----------------------------------------------------------------------
-
-    def _checkpoint_safely(self) -> None:
-        """Checkpoint; a failure (disk full) is logged, the journal keeps everything, we retry later."""
-        try:
-            self.checkpoint()
-        except OSError as exc:
-            self._checkpoint_at = self._journal.size + CHECKPOINT_BYTES
-            log.warning("could not checkpoint the cache in %s (%s); the journal keeps every change", self.root, exc)
-
-    def checkpoint(self) -> None:
-        """Bring the files up to date with the journal, then start an empty journal.
-
-        New files are written under `tmp/` and made durable with one sync before any of
-        them replaces an old one, because the journal holds only the changes, not the rest
-        of a file. The swaps (`swap_in`) and the journal reset happen under the exclusive
-        commit lock. Killed anywhere before the reset, the journal is still whole and is
-        replayed.
-        """
-        if self.readonly or self._journal.empty:
-            return
-        root, tmp_dir = self.root, self.root / TMP_DIR
-        written: list[Path] = []
-        renames: list[tuple[Path, Path]] = []
-        appended: list[tuple[Path, int]] = []
-        try:
-            for n, (relpath, tables) in enumerate(self._overlay.items()):
-                if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
-                    log_path = root / relpath
-                    appended.append((log_path, log_path.stat().st_size if log_path.exists() else -1))
-                    append_xid_log(log_path, tables.get("xid", {}))
-                    written.append(log_path)
-                    continue
-                target = root / relpath
-                tmp = tmp_dir / f"{n}.json"
-                renames.append((tmp, target))
-                write_file(tmp, encode(journal.apply(self._load_file(relpath), tables)))
-                written.append(tmp)
-            sync_files(root, written)
-        except BaseException:
-            for tmp, _ in renames:  # their space is what a full disk needs back
-                empty_scratch(tmp)
-            for path, size in appended:  # the journal still has them: the next checkpoint appends them again
-                if size < 0:
-                    path.unlink(missing_ok=True)
-                else:
-                    os.truncate(path, size)
-            raise
-        with self._commit_lock.hold(exclusive=True):
-            for tmp, target in renames:
-                swap_in(tmp, target)
-            sync_files(root, {target.parent for _, target in renames} | {root})
-            self._journal.reset(tmp_dir)
-        self._overlay = {}
-        self._checkpoint_at = CHECKPOINT_BYTES
