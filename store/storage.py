@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import functools
+import gc
 import json
 import os
 import re
@@ -31,6 +32,19 @@ DIR_MODE = 0o700
 MANIFEST = "commit.json"
 COMMIT_LOCK = "commit.lock"
 TMP_DIR = "tmp"
+BUCKET_SIZE = 64  # records per conversations/ and contacts/ file
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many objects are built (no cycles among them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ensure_private_dir(path: Path) -> None:

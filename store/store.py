@@ -30,17 +30,17 @@ the same cache, since every record holds whole records (post-images), never incr
 
 A read-only store (`export` beside a console) reads the files and the journal under the
 shared commit lock, so it sees every committed batch and never part of one.
+
+This facade holds opening, the read API and batches. The Store class is made of the parts
+beside it: upgrades.py (schema migrations), damage.py (damage reports, quarantine copies,
+verify and repair), dedup.py (the dedup index), tables.py (outbox, hook jobs, drafts,
+quarantined events) and checkpoints.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import gc
-import logging
 import os
-import shutil
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,96 +48,36 @@ from pathlib import Path
 from typing import Any, Callable
 
 from frontdesk.model import Contact, Conversation, Message
-from frontdesk.store import journal, records
-from frontdesk.store.journal import QUARANTINE_DIR, Changes, JournalWriter
+from frontdesk.store import checkpoints, journal, records
+from frontdesk.store.checkpoints import Checkpoints
+from frontdesk.store.damage import DamageChecks
+from frontdesk.store.dedup import DEDUP_DIR, DedupIndex
+from frontdesk.store.errors import StoreError
+from frontdesk.store.journal import Changes, JournalWriter
 from frontdesk.store.lock import WriterLock
-from frontdesk.store.records import HookJob, OutboxEntry
 from frontdesk.store.storage import (
-    MANIFEST,
+    BUCKET_SIZE,
     READ_ONLY_ERRORS,
     TMP_DIR,
     CommitLock,
-    append_xid_log,
     atomic_write,
-    empty_scratch,
     encode,
     ensure_own_dir,
     ensure_private_dir,
-    fsync_dir,
-    read_json,
-    read_tables,
-    read_xid_log,
+    no_gc,
     recover,
-    swap_in,
-    sync_files,
-    write_durable,
-    write_file,
-    xid_lines,
 )
+from frontdesk.store.tables import SideTables, draft_from_record
+from frontdesk.store.upgrades import SCHEMA_VERSION, SchemaUpgrades, meta_info
 
-log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 3
-BUCKET_SIZE = 64
 OPEN_PARTITIONS = 128
-CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
 JOURNAL = "journal"
-DEDUP_DIR = "dedup"
-DEDUP_SEGMENTS = 256
 
 _COUNTERS = ("conversation", "contact", "message")
 
 
 # what a record that cannot be read raises in its converter (a missing key, a wrong type or value)
 BAD_RECORD = (KeyError, TypeError, ValueError, AttributeError, IndexError)
-
-
-class StoreError(Exception):
-    """The cache cannot be opened or written; the message says why and what to do."""
-
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.errno = code  # of the OSError behind it, if any
-
-    @property
-    def disk_full(self) -> bool:
-        return self.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def _draft_from_record(_id: int, record: dict[str, Any]) -> dict[str, str]:
-    """One conversation's drafts by mode ("reply", "note"); text that is not a string is left out."""
-    return {mode: text for mode, text in record.items() if isinstance(text, str)}
-
-
-def _xid_key(channel: str, external_id: str) -> str:
-    return f"{channel}\x1f{external_id}"
-
-
-def _dedup_segment(key: str) -> int:
-    return zlib.crc32(key.encode(errors="surrogatepass")) % DEDUP_SEGMENTS
-
-
-def _dedup_relpath(segment: int) -> str:
-    return f"{DEDUP_DIR}/{segment:03d}.log"
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many objects are built (no cycles among them)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _meta_info(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The `meta` record of meta.json's tables, if it is one."""
-    table = meta.get("meta")
-    info = table.get("1") if isinstance(table, dict) else None
-    return info if isinstance(info, dict) else None
 
 
 def _counters_whole(counters: Any) -> bool:
@@ -150,35 +90,7 @@ def _int_keys(table: Any) -> list[int]:
     return [int(key) for key in table if key.isdigit()] if isinstance(table, dict) else []
 
 
-def _migrate_xid_buckets(root: Path) -> None:
-    """Schema 1 -> 2: the dedup index moves from 4096 JSON hash buckets to 256 append-only logs.
-
-    (Schema 2 also adds the journal; a schema-1 cache has none, so nothing else changes.)
-    """
-    segments: list[dict[str, Any]] = [{} for _ in range(DEDUP_SEGMENTS)]
-    folder = root / "xid"
-    if folder.exists():
-        for path in sorted(folder.iterdir()):
-            if path.suffix == ".json":
-                for key, value in (((read_json(path) or {}).get("xid") or {}).get("1") or {}).items():
-                    segments[_dedup_segment(key)][key] = value
-    ensure_private_dir(root / DEDUP_DIR)
-    for segment, entries in enumerate(segments):  # each file whole or not at all: a rerun rewrites it
-        tmp = root / TMP_DIR / "dedup.new"
-        write_durable(tmp, xid_lines(entries))
-        os.replace(tmp, root / _dedup_relpath(segment))
-    fsync_dir(root / DEDUP_DIR)
-
-
-def _journal_format_2(root: Path) -> None:
-    """Schema 2 -> 3: journal records gain a magic and a header checksum; the writer rewrites
-    the journal when it opens it (`JournalWriter.open`). The schema says so to older frontdesks."""
-
-
-MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _migrate_xid_buckets, 2: _journal_format_2}  # from-version -> step
-
-
-class Store:
+class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
     """The single writer's view of the cache (or a read-only one, see `open`)."""
 
     def __init__(self, root: Path, readonly: bool) -> None:
@@ -198,7 +110,7 @@ class Store:
         self._synced = 0  # of those, how many an fsync has covered (see `sync`)
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
         self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
-        self._checkpoint_at = CHECKPOINT_BYTES
+        self._checkpoint_at = checkpoints.CHECKPOINT_BYTES  # on the module: the crash test tunes it
         self.recovered = False
         self.problems: list[str] = []  # damage found so far, one line each (also logged)
         self._damaged: dict[str, set[str]] = {}  # relpath -> keys of its damaged records ("" : the file)
@@ -286,52 +198,6 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _recover_if_abandoned(self) -> None:
-        """A reader finding a dead schema-1 writer's half-done commit finishes it (if no writer runs)."""
-        if not (self.root / MANIFEST).exists():
-            return
-        if self._writer.try_acquire():
-            try:
-                recover(self.root)
-            finally:
-                self._writer.release()
-
-    def _upgrade_if_old(self) -> None:
-        """Refuse a newer schema; run the migrations of an older one (a reader only if no writer runs)."""
-        info = _meta_info(self._load_file("meta.json")) or {}
-        schema = info.get("schema", SCHEMA_VERSION)
-        if not isinstance(schema, int):
-            schema = SCHEMA_VERSION
-        if schema > SCHEMA_VERSION:
-            raise StoreError(
-                f"the cache in {self.root} was written by a newer frontdesk (schema {schema}, "
-                f"this one reads {SCHEMA_VERSION}); upgrade frontdesk or use another --data-dir"
-            )
-        if schema == SCHEMA_VERSION:
-            return
-        if self.readonly:
-            if not self._writer.try_acquire():
-                raise StoreError(
-                    f"the cache in {self.root} is in use by an older frontdesk (schema {schema}); "
-                    "quit it and start this one to upgrade the cache first"
-                )
-            try:
-                self._migrate(schema, info)
-            finally:
-                self._writer.release()
-        else:
-            self._migrate(schema, info)
-
-    def _migrate(self, schema: int, info: dict[str, Any]) -> None:
-        ensure_own_dir(self.root / TMP_DIR)
-        while schema < SCHEMA_VERSION:
-            MIGRATIONS[schema](self.root)
-            schema += 1
-        data = read_json(self.root / "meta.json") or {}
-        data.setdefault("meta", {})["1"] = {**info, "schema": schema}
-        atomic_write(self.root / "meta.json", encode(data))
-        shutil.rmtree(self.root / "xid", ignore_errors=True)  # schema 1's buckets, now in dedup/
-
     def _read_journal(self) -> None:
         """A reader catches up with the journal (caller holds the commit lock shared)."""
         path = self.root / JOURNAL
@@ -364,7 +230,7 @@ class Store:
 
     def _load_index(self) -> None:
         meta = self._read("meta.json")
-        info = _meta_info(meta)
+        info = meta_info(meta)
         counters_lost = info is None or not _counters_whole(info.get("next"))
         if counters_lost:
             info = {"schema": SCHEMA_VERSION, **(info or {}), "next": {name: 1 for name in _COUNTERS}}
@@ -373,10 +239,10 @@ class Store:
         self._cursors: dict[str, str] = {k: v for k, v in cursors.items() if isinstance(v, str)} if isinstance(cursors, dict) else {}
         self._outbox = self._records("outbox.json", "outbox", records.outbox_from_record)
         self._hooks = self._records("hooks.json", "hooks", records.hook_job_from_record)
-        self._drafts = self._records("drafts.json", "drafts", _draft_from_record)
+        self._drafts = self._records("drafts.json", "drafts", draft_from_record)
         conversation_from_record = records.conversation_from_record
         self._conversations: dict[int, Conversation] = {}
-        with _no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
+        with no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
             for relpath in self._bucket_files("conversations"):
                 self._conversations.update(self._records(relpath, "conversations", conversation_from_record))
         self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
@@ -430,81 +296,11 @@ class Store:
         self._damaged_records(relpath, table, bad)
         return good
 
-    # ---- damage --------------------------------------------------------------------------
-
-    def _problem(self, line: str) -> None:
-        # damaged bytes can be anything: escape controls so a terminal shows them, never obeys them
-        line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
-        if line not in self.problems:
-            log.warning("cache damaged: %s", line)
-            self.problems.append(line)
-
-    def _load_file(self, relpath: str) -> dict[str, Any]:
-        """A file's tables as on disk; a damaged file is reported, set aside, and read as far as it can be."""
-        data, problem = read_tables(self.root / relpath, tighten=not self.readonly)
-        if problem is not None:
-            self._damaged.setdefault(relpath, set()).add("")
-            self._problem(f"{self.root / relpath} {problem}; {self._aside(relpath)}; "
-                          "`frontdesk doctor --repair` rewrites it with what could be read")
-        return data or {}
-
-    def _damaged_records(self, relpath: str, table: str, bad: dict[str, str]) -> None:
-        self._damaged.setdefault(relpath, set()).update(bad)
-        listed = "; ".join(f"{key} ({why})" for key, why in list(bad.items())[:3]) + ("; …" if len(bad) > 3 else "")
-        self._problem(f"{self.root / relpath}: {len(bad)} damaged {table} record(s) left out: {listed}; "
-                      f"{self._aside(relpath)}; `frontdesk doctor --repair` drops them from the file")
-
-    def _aside(self, relpath: str) -> str:
-        """Copy a damaged file into quarantine/ (once; the writer only) and say where it is."""
-        if self.readonly:
-            return "start frontdesk (not read-only) to set a copy aside"
-        copy = self._set_aside.get(relpath)
-        if copy is None:
-            source = self.root / relpath
-            if not source.exists():
-                return "nothing to set aside"
-            try:
-                copy = journal.quarantine_copy(source, self.root, relpath.replace("/", "-"), by_content=True)
-            except OSError as exc:
-                return f"no copy could be set aside ({exc.strerror})"
-            self._set_aside[relpath] = copy
-        return f"a copy is in {copy}"
-
-    def _check_partitions(self) -> None:
-        """Report message files that are missing for a conversation that has messages, and
-        message files whose conversation record is gone (one listing of messages/)."""
-        try:
-            names = [entry.name for entry in os.scandir(self.root / "messages")]
-        except FileNotFoundError:
-            names = []
-        have = {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
-        have.update(int(p[len("messages/"):-len(".json")]) for p in self._overlay if p.startswith("messages/"))
-        conversations = self._conversations
-        for conv in conversations.values():
-            if conv.message_count and conv.id not in have:
-                relpath = f"messages/{conv.id}.json"
-                self._damaged.setdefault(relpath, set()).add("")
-                self._problem(f"{self.root / relpath} is missing: conversation {conv.id} says it has {conv.message_count} "
-                              "messages; restore the file from a backup, or run `frontdesk doctor --repair` to count "
-                              "what is left and forget their dedup entries (a channel may then deliver them again)")
-        named = {i for i in have - conversations.keys()  # already reported as a damaged record
-                 if str(i) in self._damaged.get(f"conversations/{i // BUCKET_SIZE:04d}.json", ())}
-        orphans = sorted(have - conversations.keys() - named)
-        if orphans:
-            listed = ", ".join(f"messages/{i}.json" for i in orphans[:5]) + (", …" if len(orphans) > 5 else "")
-            self._problem(f"{len(orphans)} message file(s) in {self.root} have no conversation record ({listed}): "
-                          "their conversations' records are damaged or lost; they are not shown")
-
-    def quarantine_files(self) -> list[Path]:
-        """What has been set aside in quarantine/ (damaged journals and files), oldest first."""
-        folder = self.root / QUARANTINE_DIR
-        return sorted(folder.iterdir()) if folder.is_dir() else []
-
     def _all_contacts(self) -> dict[int, Contact]:
         missing = {int(name[len("contacts/"):-len(".json")]) for name in self._bucket_files("contacts")}
         missing -= self._contact_buckets
         if missing:
-            with _no_gc():
+            with no_gc():
                 for bucket in sorted(missing):
                     self._load_contacts(bucket)
         return self._contacts
@@ -560,29 +356,8 @@ class Store:
     def message(self, conv_id: int, message_id: int) -> Message | None:
         return self._partition(conv_id).get(message_id)
 
-    def lookup_external(self, channel: str, external_id: str) -> tuple[int, int] | None:
-        """(conversation id, message id) of a channel message already stored, else None.
-
-        The first lookup in a segment reads that segment's log (1/256 of the index).
-        """
-        key = _xid_key(channel, external_id)
-        return self._xid_segment(_dedup_segment(key)).get(key)
-
     def cursor(self, channel: str) -> str | None:
         return self._cursors.get(channel)
-
-    def outbox(self) -> list[OutboxEntry]:
-        return sorted(self._outbox.values(), key=lambda e: e.message_id)
-
-    def outbox_entry(self, message_id: int) -> OutboxEntry | None:
-        return self._outbox.get(message_id)
-
-    def hook_jobs(self) -> list[HookJob]:
-        return sorted(self._hooks.values(), key=lambda j: j.id)
-
-    def draft(self, conv_id: int) -> dict[str, str]:
-        """The unsent texts of a conversation by mode ("reply", "note"); empty when there are none."""
-        return dict(self._drafts.get(conv_id, {}))
 
     def snapshot(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
         """One conversation with its contact and messages, all from the same commit.
@@ -634,21 +409,6 @@ class Store:
         # safe at any time: a partition read again gets the journal's and the batch's changes
         while len(self._partitions) > OPEN_PARTITIONS:
             self._partitions.popitem(last=False)
-
-    def _xid_segment(self, segment: int) -> dict[str, tuple[int, int]]:
-        index = self._xids.get(segment)
-        if index is None:
-            relpath = _dedup_relpath(segment)
-            with _no_gc():
-                index = read_xid_log(self.root / relpath, tighten=not self.readonly)
-                for changes in (self._overlay, self._pending):
-                    for key, value in changes.get(relpath, {}).get("xid", {}).items():
-                        index[key] = (value[0], value[1])
-            self._xids[segment] = index
-        return index
-
-    def quarantined(self) -> list[dict[str, Any]]:
-        return list((self._read("quarantine.json").get("quarantine") or {}).values())
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -745,53 +505,10 @@ class Store:
         if channel and message.external_id:
             self.index_external(channel, message.external_id, message.conversation_id, message.id)
 
-    def index_external(self, channel: str, external_id: str, conv_id: int, message_id: int) -> None:
-        self._require_batch()
-        key = _xid_key(channel, external_id)
-        segment = _dedup_segment(key)
-        self._xid_segment(segment)[key] = (conv_id, message_id)
-        self._stage(_dedup_relpath(segment), "xid", key, [conv_id, message_id])
-
     def set_cursor(self, channel: str, value: str) -> None:
         self._require_batch()
         self._cursors[channel] = value
         self._cursors_dirty = True
-
-    def put_outbox(self, entry: OutboxEntry) -> None:
-        self._require_batch()
-        self._outbox[entry.message_id] = entry
-        self._stage("outbox.json", "outbox", entry.message_id, records.outbox_to_record(entry))
-
-    def delete_outbox(self, message_id: int) -> None:
-        self._require_batch()
-        if self._outbox.pop(message_id, None) is not None:
-            self._stage("outbox.json", "outbox", message_id, None)
-
-    def put_hook_job(self, job: HookJob) -> None:
-        self._require_batch()
-        self._hooks[job.id] = job
-        self._stage("hooks.json", "hooks", job.id, records.hook_job_to_record(job))
-
-    def delete_hook_job(self, job_id: int) -> None:
-        self._require_batch()
-        if self._hooks.pop(job_id, None) is not None:
-            self._stage("hooks.json", "hooks", job_id, None)
-
-    def put_draft(self, conv_id: int, texts: dict[str, str]) -> None:
-        """Keep a conversation's unsent texts by mode; with every text empty, forget them."""
-        self._require_batch()
-        kept = {mode: text for mode, text in texts.items() if text}
-        if kept:
-            self._drafts[conv_id] = kept
-            self._stage("drafts.json", "drafts", conv_id, dict(kept))
-        elif self._drafts.pop(conv_id, None) is not None:
-            self._stage("drafts.json", "drafts", conv_id, None)
-
-    def quarantine(self, channel: str, payload: str, reason: str) -> None:
-        """Keep an event that could not be ingested, for a person to look at."""
-        self._require_batch()
-        doc_id = self.new_id("quarantine")
-        self._stage("quarantine.json", "quarantine", doc_id, {"channel": channel, "payload": payload, "reason": reason})
 
     def _commit(self) -> None:
         if self._meta_dirty:  # copies: the live dicts keep changing in later batches
@@ -822,157 +539,3 @@ class Store:
         self._xids = {}
         with self._commit_lock.hold(exclusive=False):
             self._load_index()
-
-    # ---- checkpoints -----------------------------------------------------------------------
-
-    def _checkpoint_safely(self) -> None:
-        """Checkpoint; a failure (disk full) is logged, the journal keeps everything, we retry later."""
-        try:
-            self.checkpoint()
-        except OSError as exc:
-            self._checkpoint_at = self._journal.size + CHECKPOINT_BYTES
-            log.warning("could not checkpoint the cache in %s (%s); the journal keeps every change", self.root, exc)
-
-    def checkpoint(self) -> None:
-        """Bring the files up to date with the journal, then start an empty journal.
-
-        New files are written under `tmp/` and made durable with one sync before any of
-        them replaces an old one, because the journal holds only the changes, not the rest
-        of a file. The swaps (`swap_in`) and the journal reset happen under the exclusive
-        commit lock. Killed anywhere before the reset, the journal is still whole and is
-        replayed.
-        """
-        if self.readonly or self._journal.empty:
-            return
-        root, tmp_dir = self.root, self.root / TMP_DIR
-        written: list[Path] = []
-        renames: list[tuple[Path, Path]] = []
-        appended: list[tuple[Path, int]] = []
-        try:
-            for n, (relpath, tables) in enumerate(self._overlay.items()):
-                if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
-                    log_path = root / relpath
-                    appended.append((log_path, log_path.stat().st_size if log_path.exists() else -1))
-                    append_xid_log(log_path, tables.get("xid", {}))
-                    written.append(log_path)
-                    continue
-                target = root / relpath
-                tmp = tmp_dir / f"{n}.json"
-                renames.append((tmp, target))
-                write_file(tmp, encode(journal.apply(self._load_file(relpath), tables)))
-                written.append(tmp)
-            sync_files(root, written)
-        except BaseException:
-            for tmp, _ in renames:  # their space is what a full disk needs back
-                empty_scratch(tmp)
-            for path, size in appended:  # the journal still has them: the next checkpoint appends them again
-                if size < 0:
-                    path.unlink(missing_ok=True)
-                else:
-                    os.truncate(path, size)
-            raise
-        with self._commit_lock.hold(exclusive=True):
-            for tmp, target in renames:
-                swap_in(tmp, target)
-            sync_files(root, {target.parent for _, target in renames} | {root})
-            self._journal.reset(tmp_dir)
-        self._overlay = {}
-        self._checkpoint_at = CHECKPOINT_BYTES
-
-    # ---- checking and repairing ------------------------------------------------------------
-
-    def verify(self) -> list[str]:
-        """Read everything (every contact bucket, every message file) and compare each
-        conversation's count with its messages; returns every problem found so far."""
-        self._all_contacts()
-        for conv in list(self._conversations.values()):
-            held = len(self._partition(conv.id))
-            if conv.message_count != held and f"messages/{conv.id}.json" not in self._damaged:
-                self._problem(f"conversation {conv.id} says it has {conv.message_count} messages, "
-                              f"{self.root / f'messages/{conv.id}.json'} holds {held}; `frontdesk doctor --repair` recounts")
-        return self.problems
-
-    def repair(self) -> tuple[list[str], list[str]]:
-        """Rebuild what can be rebuilt after damage: rewrite damaged files with what could be
-        read, recount messages, rebuild the dedup index from the messages. Returns (what was
-        done, what could not be), one line each. The writer only; copies of damaged files
-        stay in quarantine/."""
-        if self.readonly:
-            raise StoreError("this cache was opened read-only")
-        self.verify()
-        self.checkpoint()  # the files then hold everything: the repair works on them alone
-        done, left = self._rewrite_damaged_files()
-        self._partitions.clear()
-        self._xids = {}
-        with self._commit_lock.hold(exclusive=False):
-            self._load_index()
-        with self.batch():
-            for conv in self.conversations():
-                held = len(self._partition(conv.id))
-                if conv.message_count != held:
-                    done.append(f"conversation {conv.id}: message count {conv.message_count} -> {held}")
-                    conv.message_count = held
-                    self.put_conversation(conv)
-        self.checkpoint()
-        done += self._rebuild_dedup()
-        orphans = self._orphan_partitions()
-        left += [f"{self.root / f'messages/{i}.json'}: its conversation record is lost, so its "
-                 f"{len(self._partition(i))} message(s) are not shown; restore the conversation's file from a backup"
-                 for i in orphans]
-        return done, left
-
-    def _rewrite_damaged_files(self) -> tuple[list[str], list[str]]:
-        done: list[str] = []
-        left: list[str] = []
-        with self._commit_lock.hold(exclusive=True):
-            for relpath, keys in sorted(self._damaged.items()):
-                path = self.root / relpath
-                if not path.exists():
-                    left.append(f"{path} is missing: what it held is lost; restore it from a backup if you have one")
-                    continue
-                data, _ = read_tables(path)
-                data = data or {}
-                for rows in data.values():
-                    for key in keys - {""}:
-                        rows.pop(key, None)
-                atomic_write(path, encode(data))
-                kept = sum(len(rows) for rows in data.values())
-                done.append(f"rewrote {path} with the {kept} record(s) that could be read"
-                            + (f" (the damaged file is in {self._set_aside[relpath]})" if relpath in self._set_aside else ""))
-        self._damaged = {}
-        return done, left
-
-    def _orphan_partitions(self) -> list[int]:
-        names = [entry.name for entry in os.scandir(self.root / "messages")] if (self.root / "messages").is_dir() else []
-        have = {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
-        return sorted(have - self._conversations.keys())
-
-    def _rebuild_dedup(self) -> list[str]:
-        """Every dedup entry whose message exists, plus one for every stored message with an
-        external id; written whole, log by log (caller has checkpointed)."""
-        segments: list[dict[str, tuple[int, int]]] = [dict(self._xid_segment(n)) for n in range(DEDUP_SEGMENTS)]
-        dropped = added = 0
-        for segment in segments:
-            for key, (conv_id, message_id) in list(segment.items()):
-                if message_id not in self._partition(conv_id):
-                    del segment[key]
-                    dropped += 1
-        for conv in self.conversations():
-            for message in self._partition(conv.id).values():
-                if message.external_id:
-                    key = _xid_key(conv.channel, message.external_id)
-                    segment = segments[_dedup_segment(key)]
-                    if key not in segment:
-                        segment[key] = (conv.id, message.id)
-                        added += 1
-        if not dropped and not added:
-            return []
-        with self._commit_lock.hold(exclusive=True):
-            for n, entries in enumerate(segments):
-                tmp = self.root / TMP_DIR / "dedup.new"
-                write_durable(tmp, xid_lines(entries))
-                os.replace(tmp, self.root / _dedup_relpath(n))
-            fsync_dir(self.root / DEDUP_DIR)
-        self._xids = {}
-        return [f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
-                f"(a channel may deliver them again), {added} added for stored messages"]

@@ -22,7 +22,7 @@ from frontdesk.backends.base import Backend, TransientError
 from frontdesk.desk import Desk
 from frontdesk.model import ContactRef, Inbound, SendResult
 from frontdesk.store import Store
-from frontdesk.store import store as store_module
+from frontdesk.store import checkpoints as checkpoints_module
 
 THREADS = 40
 
@@ -80,7 +80,7 @@ async def agent(desk: Desk, ack_log: str, rng: random.Random) -> None:
 async def main(data_dir: str, channel_log: str, ack_log: str, seed: int) -> None:
     rng = random.Random(seed)
     # most runs checkpoint often, so that kills land in checkpoints too, not only in commits
-    store_module.CHECKPOINT_BYTES = rng.choice([2_000, 20_000, 200_000, store_module.CHECKPOINT_BYTES])
+    checkpoints_module.CHECKPOINT_BYTES = rng.choice([2_000, 20_000, 200_000, checkpoints_module.CHECKPOINT_BYTES])
     with Store.open(data_dir) as store:
         channel = SimulatedChannel("sim", channel_log, rng, store.cursor("sim"))
         desk = Desk(store, {"sim": channel}, agent="crash")

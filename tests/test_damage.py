@@ -576,7 +576,7 @@ def test_salvage_reads_every_record_of_a_whole_file_and_never_raises_on_a_damage
 
 def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch):
     """Each failed attempt appended the same entries again: a full disk only got fuller."""
-    from frontdesk.store import store as store_mod
+    from frontdesk.store import checkpoints as checkpoints_mod
 
     root = tmp_path / "data"
     with Store.open(root) as store:
@@ -588,7 +588,7 @@ def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch)
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_mod, "sync_files", full)
+    monkeypatch.setattr(checkpoints_mod, "sync_files", full)
     for _ in range(3):
         store._checkpoint_safely()
     assert {p.name: p.stat().st_size for p in (root / "dedup").iterdir()} == sizes

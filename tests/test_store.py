@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from frontdesk.model import Contact, Conversation, Direction, Identity, Message
 from frontdesk.store import OutboxEntry, Store, StoreError, StoreLocked
+from frontdesk.store import checkpoints as checkpoints_mod
+from frontdesk.store import dedup as dedup_mod
 from frontdesk.store import journal as journal_mod
 from frontdesk.store import storage as storage_mod
-from frontdesk.store import store as store_mod
+from frontdesk.store import upgrades as upgrades_mod
 from pilot_helpers import eventually
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -234,7 +236,7 @@ def test_checkpoint_killed_between_renames_is_finished_by_replay(tmp_path, monke
             raise KeyboardInterrupt("simulated kill")
         real_swap(src, dst)
 
-    monkeypatch.setattr(store_mod, "swap_in", dies_after_two_renames)
+    monkeypatch.setattr(checkpoints_mod, "swap_in", dies_after_two_renames)
     with pytest.raises(KeyboardInterrupt):
         store.checkpoint()
     monkeypatch.undo()
@@ -356,9 +358,9 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         store.checkpoint()
         records: list[int] = []
         files: list[str] = []
-        real_append, real_write = journal_mod.JournalWriter.append, store_mod.write_file
+        real_append, real_write = journal_mod.JournalWriter.append, checkpoints_mod.write_file
         monkeypatch.setattr(journal_mod.JournalWriter, "append", lambda self, changes, **kw: records.append(real_append(self, changes, **kw)))
-        monkeypatch.setattr(store_mod, "write_file", lambda path, data: (files.append(path.name), real_write(path, data)))
+        monkeypatch.setattr(checkpoints_mod, "write_file", lambda path, data: (files.append(path.name), real_write(path, data)))
         monkeypatch.setattr(storage_mod, "write_durable", lambda *a: files.append("durable"))
         with store.batch():
             store.put_message(Message(store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0), "sms")
@@ -369,7 +371,7 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         assert files == []
         monkeypatch.undo()
         written = []
-        monkeypatch.setattr(store_mod, "write_file", lambda path, data: (written.append(len(data)), real_write(path, data)))
+        monkeypatch.setattr(checkpoints_mod, "write_file", lambda path, data: (written.append(len(data)), real_write(path, data)))
         store.checkpoint()
     # messages partition, one conversation bucket, meta (and one line appended to one dedup log)
     assert len(written) == 3
@@ -412,13 +414,13 @@ def test_schema_1_cache_is_upgraded(tmp_path):
     with Store.open(root, readonly=True) as reader:  # no writer runs: a reader may upgrade
         assert reader.lookup_external("sms", "b") == (1, 2)
     assert not (root / "xid").exists()
-    assert len(list((root / "dedup").iterdir())) == store_mod.DEDUP_SEGMENTS
+    assert len(list((root / "dedup").iterdir())) == dedup_mod.DEDUP_SEGMENTS
     with Store.open(root) as store:
         assert store.lookup_external("sms", "a") == (1, 1)
         assert store.cursor("sms") == "7"
         with store.batch():
             assert store.new_id("message") == 3
-    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == store_mod.SCHEMA_VERSION
+    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == upgrades_mod.SCHEMA_VERSION
 
 
 def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
