@@ -6,9 +6,12 @@ Keep fixtures generic and documented; append new ones below with a docstring eac
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -184,3 +187,18 @@ def run_sync(coro):
 def pytest_addoption(parser):
     """`--trials N`: how many SIGKILLs the crash suite runs (tests/test_crash.py; default 20)."""
     parser.addoption("--trials", type=int, default=20, help="crash-suite trials (default 20; 500 for the long run)")
+
+
+@contextmanager
+def mounted_tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A real small file system (tmpfs) at `where`, so a disk fills as it would in the field;
+    the test is skipped where this machine cannot mount one."""
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)

@@ -31,6 +31,7 @@ from frontdesk.model import Delivery, Direction, MessageKind
 from frontdesk.store import Store
 from frontdesk.store import journal as journal_mod
 from frontdesk.store.records import message_to_record
+from conftest import mounted_tmpfs
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 SEED = 20261122
@@ -218,15 +219,8 @@ def split_batches(defects: dict[str, int]) -> dict[str, int]:
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MB tmpfs: the desk fills it within a kill or two."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 @pytest.mark.slow

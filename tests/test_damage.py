@@ -24,6 +24,7 @@ from frontdesk.model import Contact, Conversation, Direction, Identity, Message
 from frontdesk.store import Store, StoreError
 from frontdesk.store import journal as journal_mod
 from frontdesk.store.journal import HEADER_SIZE, LEGACY_MAGIC, MAGIC, RECORD_MAGIC
+from conftest import mounted_tmpfs
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -444,15 +445,8 @@ def test_doctor_reads_every_file_and_repair_fixes_what_it_can(checkpointed):
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 8 MB file system (tmpfs), so the disk fills as it would in the field."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "8m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def free_bytes(path: Path) -> int:
