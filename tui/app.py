@@ -15,7 +15,6 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
@@ -39,9 +38,10 @@ from frontdesk.model import (
     Priority,
     Status,
 )
+from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
-from frontdesk.tui.keys import live_bindings
+from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.ask_dialog import AskDialog
@@ -87,6 +87,12 @@ _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
+BINDING_TARGETS: dict[str, type[DOMNode]] = {
+    "list": ConversationList, "thread": ThreadView, "composer": Composer, "screen:help": HelpScreen,
+}
+"""The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
+PALETTE_SKIPS = frozenset({"command_palette"})
+"""Actions the palette does not offer (opening the palette from the palette)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
@@ -121,52 +127,7 @@ class FrontdeskApp(App[None]):
     TITLE = "frontdesk"
     COMMANDS = App.COMMANDS | {BindingCommands}
 
-    BINDINGS = [
-        Binding("r", "reply", "Reply", id="reply", tooltip="Write a reply to the customer"),
-        Binding("n", "note", "Note", id="note", tooltip="Write an internal note (never sent)"),
-        Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
-        Binding("E", "resolve_and_next", "Resolve+next", id="resolve-next", tooltip="Resolve and open the next conversation"),
-        Binding("v", "next_view", "View", id="next-view",
-                tooltip="Mine → Unassigned → All open → Escalated → Snoozed → Resolved"),
-        Binding("1", "show_view('mine')", "Mine", show=False, id="view-mine", tooltip="Conversations assigned to me"),
-        Binding("2", "show_view('unassigned')", "Unassigned", show=False, id="view-unassigned",
-                tooltip="Open conversations nobody has taken"),
-        Binding("3", "show_view('all')", "All open", show=False, id="view-all", tooltip="Every open or pending conversation"),
-        Binding("4", "show_view('escalated')", "Escalated", show=False, id="view-escalated",
-                tooltip="Conversations handed to a team or tier"),
-        Binding("5", "show_view('snoozed')", "Snoozed", show=False, id="view-snoozed", tooltip="Snoozed conversations"),
-        Binding("6", "show_view('resolved')", "Resolved", show=False, id="view-resolved", tooltip="Resolved conversations"),
-        Binding("s", "toggle_sort", "Sort", show=False, id="toggle-sort", tooltip="Longest waiting first ↔ latest activity first"),
-        Binding("f", "filter", "Filter", id="filter", tooltip="Filter by channel, label and priority"),
-        Binding("slash", "search", "Search", id="search", tooltip="Search contacts and messages as you type"),
-        Binding("right_square_bracket", "next_conversation", "Open next", show=False, id="next-conversation",
-                tooltip="Open the next conversation in the list"),
-        Binding("left_square_bracket", "previous_conversation", "Open previous", show=False, id="previous-conversation",
-                tooltip="Open the previous conversation in the list"),
-        Binding("a", "assign_me", "Take", show=False, id="assign-me", tooltip="Assign the conversation to me"),
-        Binding("A", "assign_to", "Assign…", show=False, id="assign-to", tooltip="Assign to an agent, or unassign"),
-        Binding("p", "set_priority", "Priority", show=False, id="set-priority", tooltip="Set the priority (low … urgent)"),
-        Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
-        Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
-        Binding("d", "save_attachment", "Save file", show=False, id="save-attachment",
-                tooltip="Save an attachment of this thread to the downloads folder"),
-        Binding("x", "escalate", "Escalate", show=False, id="escalate", tooltip="Escalate to a team or tier with a reason (runs the hooks)"),
-        Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
-        Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
-        Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
-        Binding("C", "toggle_contact", "Contact panel", show=False, id="toggle-contact",
-                tooltip="Show or hide the contact panel (hidden when narrow)"),
-        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again (or re-run failed escalation hooks)"),
-        Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
-        Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
-        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
-                tooltip="Move to the previous pane"),
-        Binding("escape", "focus_list", "List", show=False, id="focus-list", tooltip="Back to the conversation list"),
-        Binding("question_mark", "show_help", "Keys", id="show-help", tooltip="Show every key of the console"),
-        Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette",
-                tooltip="Search every action and theme by name and run it"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit frontdesk"),
-    ]
+    BINDINGS = APP_BINDINGS
 
     def __init__(
         self,
@@ -226,27 +187,25 @@ class FrontdeskApp(App[None]):
         self._reading: int | None = None  # the conversation the agent opened (Enter …) while it is shown
         self._contact_choice: dict[bool, bool] = {}  # narrow? -> shown, as the agent chose with toggle-contact
 
-    @classmethod
-    def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
-        """(context, class) of everything whose bindings are remappable; "app" applies everywhere.
+    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
+        """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
+        for binding in live_bindings(self.keymap, self.get_key_display):
+            if binding.action in PALETTE_SKIPS:
+                continue
+            target = self._binding_target(screen, binding.context)
+            if target is not None:
+                yield binding, target
 
-        Add a screen or widget here when its bindings should be remappable by id: the keymap
-        loader, the help screen (?) and the command palette all read this list. A modal
-        screen's context starts with "screen:": its keys shadow the app's while it is open,
-        so they clash only with each other.
-        """
-        return (("app", cls), ("list", ConversationList), ("thread", ThreadView), ("composer", Composer),
-                ("screen:help", HelpScreen))
-
-    @classmethod
-    def binding_ids(cls) -> dict[str, str]:
-        """Every binding id of the console and the context it applies in ("app" is everywhere)."""
-        ids: dict[str, str] = {}
-        for context, owner in cls.binding_owners():
-            for binding in owner.BINDINGS:
-                if isinstance(binding, Binding) and binding.id:
-                    ids.setdefault(binding.id, context)
-        return ids
+    def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
+        """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
+        owner = BINDING_TARGETS.get(context)
+        if context == "app" or owner is None:
+            return self
+        if isinstance(screen, owner):
+            return screen
+        if context.startswith("screen:"):
+            return None
+        return next(iter(screen.query(owner)), None)
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -292,7 +251,7 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
-        self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
+        self.thread.fold_key = self._key_for("toggle-quoted", "thread")
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
         self._arrange_contact()
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
@@ -310,13 +269,9 @@ class FrontdeskApp(App[None]):
     def on_unmount(self) -> None:
         self.terminal.write(RESTORE_TITLE)
 
-    def _key_for(self, binding_id: str, owner: type[DOMNode] | None = None) -> str:
-        """How the first key of `binding_id` (a binding of `owner`, default the app) is shown."""
-        for binding in (owner or self).BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                keys = self.keymap.get(binding_id, binding.key)
-                return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
-        return binding_id
+    def _key_for(self, binding_id: str, context: str = "app") -> str:
+        """How the first key of `binding_id` (a binding of `context`, default the app) is shown."""
+        return first_key(self.keymap, self.get_key_display, binding_id, context)
 
     # ---- reading from the desk ---------------------------------------------------------
 
@@ -809,9 +764,9 @@ class FrontdeskApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        bindings = live_bindings(self)
+        bindings = live_bindings(self.keymap, self.get_key_display)
         toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
-        close = " or ".join(dict.fromkeys((self._key_for("close-help", HelpScreen), self._key_for("show-help"))))
+        close = " or ".join(dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help"))))
         self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
 
     # ---- canned replies ------------------------------------------------------------------
@@ -851,7 +806,7 @@ class FrontdeskApp(App[None]):
             if len(starting) == 1:
                 reply = starting[0]  # /ref Tab completes /refund
             elif not starting:
-                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', Composer)} lists them "
+                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', 'composer')} lists them "
                             f"({library.source}).", severity="warning", timeout=5, markup=False)
                 return
         if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
