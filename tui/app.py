@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -18,22 +16,19 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
 from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
-from frontdesk.desk.hooks import HookJob
 from frontdesk.model import (
     Contact,
     Conversation,
     Delivery,
     Direction,
-    Message as DeskMessage,
     MessageKind,
     Priority,
     Status,
@@ -42,6 +37,7 @@ from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
 from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.ask_dialog import AskDialog
@@ -61,6 +57,7 @@ from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
+from frontdesk.tui.widgets.header_bar import VIEW_CYCLE, HeaderBar
 from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
@@ -68,8 +65,6 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 INCREMENTAL_LIMIT = 64
 """A burst touching more conversations than this re-reads the whole view instead of moving each."""
 TYPING_SECONDS = 6.0
-VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
-"""The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
@@ -83,7 +78,6 @@ after another as soon as the screen has caught up still count as quick; shorter 
 pause before a terminal starts repeating a held key."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
-_CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
@@ -95,28 +89,6 @@ PALETTE_SKIPS = frozenset({"command_palette"})
 """Actions the palette does not offer (opening the palette from the palette)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
-
-
-@dataclass
-class DeskChanged(Message):
-    """One or more changes published by the desk (a burst, coalesced)."""
-
-    changes: tuple[Change, ...]
-    handled: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class ThreadLoaded(Message):
-    """A conversation's thread and contact, read from the desk for the middle and right panes."""
-
-    conversation: Conversation
-    messages: list[DeskMessage]
-    contact: Contact | None
-    others: list[Conversation]
-    typing: bool
-    window: WindowState | None = None
-    hooks: list[HookJob] = field(default_factory=list)
-    draft: dict[str, str] = field(default_factory=dict)
 
 
 class FrontdeskApp(App[None]):
@@ -167,7 +139,6 @@ class FrontdeskApp(App[None]):
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self._header: Text | None = None  # what the header bar shows
         self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
@@ -210,7 +181,7 @@ class FrontdeskApp(App[None]):
     # ---- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header-bar")
+        yield HeaderBar(id="header-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
                 id="conversations", clock=self.clock, channel_kind=self.desk.channel_kind,
@@ -570,29 +541,8 @@ class FrontdeskApp(App[None]):
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
     def _update_header(self) -> None:
-        """Agent, the view tabs with their counts (the current one lit), channel health.
-
-        When that is wider than the terminal, healthy channels fold into one count and
-        then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
-        """
-        counts = self._tally.counts()
-        width = self.size.width
-        tabs = self._view_tabs(counts, titled=True)
-        channels = self._channel_health(compact=False)
-        if tabs.cell_len + channels.cell_len > width:
-            channels = self._channel_health(compact=True)
-        if tabs.cell_len + channels.cell_len > width:
-            tabs = self._view_tabs(counts, titled=False)
-        header = Text.assemble(tabs, channels)
-        room = width - header.cell_len - 1
-        reason = next((s.detail for _, s in sorted(self.desk.channel_status.items()) if s.state == "down" and s.detail), "")
-        if reason and room >= 12:  # why a channel is down, in what is left of the line
-            reason = clean_line(reason)
-            header.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
-        if header != self._header:  # most live changes leave the counts as they were
-            self._header = header
-            # one row high in any case: no layout pass (which would arrange every pane again)
-            self.query_one("#header-bar", Static).update(header, layout=False)
+        self.query_one(HeaderBar).show(self.desk.agent, self.view, self._tally.counts(), filtered=self.filters.active,
+                                       channels=self.desk.channel_status, width=self.size.width)
 
     def on_resize(self) -> None:
         if self.is_mounted:
@@ -621,37 +571,6 @@ class FrontdeskApp(App[None]):
     def _show_contact(self) -> None:
         if not self.contact_panel.display:
             self.action_toggle_contact()
-
-    def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
-        header = Text(" ")
-        header.append(clean_line(self.desk.agent), "bold")
-        header.append(" │")
-        for number, view in enumerate(VIEW_CYCLE, start=1):
-            current = view is self.view
-            label = view.title if titled or current else ""
-            tab = f" {number} {label} {counts.get(view, 0)} " if label else f" {number}:{counts.get(view, 0)} "
-            header.append(tab, "bold reverse" if current else "")
-        if self.filters.active:
-            header.append(" filtered", "italic")
-        header.append(" │ ")
-        return header
-
-    def _channel_health(self, *, compact: bool) -> Text:
-        """A dot per channel; compact: the healthy ones as one count, only the others named."""
-        health = Text()
-        statuses = sorted(self.desk.channel_status.items())
-        if compact:
-            healthy = sum(1 for _, status in statuses if status.state == "ok")
-            if healthy:
-                health.append("● ", _CHANNEL_STATE["ok"])
-                health.append(f"{healthy} channel{'s' if healthy != 1 else ''} ok ")
-            statuses = [(name, status) for name, status in statuses if status.state != "ok"]
-        for name, status in statuses:
-            health.append("● ", _CHANNEL_STATE.get(status.state, "yellow"))
-            health.append(clean_line(name) + " ")
-            if status.state != "ok":
-                health.append(f"{clean_line(status.state)} ", "dim")
-        return health
 
     def _update_list_titles(self, shown: int) -> None:
         """The list's border: the view and how many it shows; below, the sort and any filter."""
