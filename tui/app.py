@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import TextArea
 
-from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
@@ -34,6 +34,7 @@ from frontdesk.model import (
     Status,
 )
 from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
+from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
 from frontdesk.tui.keys import KeyBinding
@@ -62,8 +63,6 @@ from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
-INCREMENTAL_LIMIT = 64
-"""A burst touching more conversations than this re-reads the whole view instead of moving each."""
 TYPING_SECONDS = 6.0
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
@@ -268,7 +267,7 @@ class FrontdeskApp(App[None]):
                     self._tally.remove(conv_id)  # gone (merged into another): it leaves the list
             for conv in fresh:
                 self._tally.update(conv)
-            shown = [c for c in fresh if in_view(c, self.view, self.desk.agent) and self.filters.matches(c)]
+            shown = shown_rows(fresh, self.view, self.desk.agent, self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
@@ -316,17 +315,12 @@ class FrontdeskApp(App[None]):
         hooks = self.desk.hook_jobs(conv_id)
         self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft))
 
-    async def _follow_open_conversation(self, changes: tuple[Change, ...], reset: bool) -> None:
-        """Bring the open conversation's panes up to date with a burst of changes."""
+    async def _follow_open_conversation(self, follow: ThreadFollow) -> None:
+        """Bring the open conversation's panes up to date, if it is still open and highlighted."""
         current = self.thread.conversation_id
-        if current is None or current != self.conversation_list.current_id:
+        if current != follow.conversation_id or current != self.conversation_list.current_id:
             return
-        ours = [c for c in changes if c.conversation_id == current and c.kind is not ChangeKind.TYPING]
-        if not reset and not ours:
-            return
-        changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
-        in_place = (not reset and changed and not any(c.kind is ChangeKind.HOOK for c in ours)
-                    and await self._refresh_open_thread(current, changed))
+        in_place = follow.message_ids and await self._refresh_open_thread(current, list(follow.message_ids))
         if not in_place:  # the conversation or its contact changed (an event says so): read the panes again
             self.load_thread(current)
 
@@ -505,33 +499,27 @@ class FrontdeskApp(App[None]):
             message.handled.set()
 
     async def _apply_changes(self, message: DeskChanged) -> None:
-        kinds = {change.kind for change in message.changes}
-        touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
-        reading = self._being_read()
-        if reading is not None and any(c.kind is ChangeKind.MESSAGE and c.conversation_id == reading
-                                       for c in message.changes):
-            await self._mark_read(reading)  # before the list and title read it: no ● flashes up
-        current = self.thread.conversation_id
-        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
-            reset = ChangeKind.RESET in kinds
-            listed = {c.conversation_id for c in message.changes
-                      if c.kind is not ChangeKind.TYPING and c.conversation_id is not None}
-            if reset or len(listed) > INCREMENTAL_LIMIT:
-                await self.reload_list()
-            else:
-                await self.update_list(listed)
-            await self._follow_open_conversation(message.changes, reset)
-        if ChangeKind.TYPING in kinds and current in touched:
-            self.thread.set_typing(self.desk.is_typing(current))
+        """Apply the plan for a burst of changes (`plan_changes` decides what it touches)."""
+        plan = plan_changes(message.changes, open_conversation=self.thread.conversation_id,
+                            reading=self._being_read())
+        if plan.mark_read is not None:
+            await self._mark_read(plan.mark_read)  # before the list and title read it: no ● flashes up
+        if plan.reload_list:
+            await self.reload_list()
+        elif plan.rows is not None:
+            await self.update_list(set(plan.rows))
+        if plan.thread is not None:
+            await self._follow_open_conversation(plan.thread)
+        if plan.typing is not None:
+            self.thread.set_typing(self.desk.is_typing(plan.typing))
             if self._typing_timer is not None:
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
-        if ChangeKind.HOOK in kinds:
+        if plan.hook_status:
             self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # failures: one line per hook, in place
-        for change in message.changes:
-            if change.kind is ChangeKind.HOOK and change.detail and not change.failed:
-                self.notify(escape(clean_line(change.detail)), title="Escalation hook", timeout=5)
-        if ChangeKind.CHANNEL in kinds:
+        for notice in plan.hook_notices:
+            self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
+        if plan.header:
             self._update_header()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
         await self.notifier.changes(message.changes, watched=watched)
