@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
 from rich.markup import escape
@@ -88,6 +90,18 @@ PALETTE_SKIPS = frozenset({"command_palette"})
 """Actions the palette does not offer (opening the palette from the palette)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
+
+
+T = TypeVar("T")
+
+
+class Failed(Enum):
+    """What `FrontdeskApp._attempt` returns when the desk call raised (and was reported)."""
+
+    FAILED = "failed"
+
+
+FAILED = Failed.FAILED
 
 
 class FrontdeskApp(App[None]):
@@ -765,10 +779,9 @@ class FrontdeskApp(App[None]):
         if conv is None:
             return
         status = Status.OPEN if conv.status is Status.RESOLVED else Status.RESOLVED
-        try:
-            await self.desk.set_status(conv.id, status)
-        except Exception as exc:
-            self._error("Could not change the status", exc)
+        if await self._attempt(
+            "Could not change the status", self.desk.set_status(conv.id, status)
+        ) is FAILED:
             return
         self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
 
@@ -815,10 +828,8 @@ class FrontdeskApp(App[None]):
 
     async def show_conversation(self, conv_id: int) -> None:
         """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
-        try:
-            conv = await self.desk.conversation(conv_id)
-        except Exception as exc:
-            self._error("Could not open the conversation", exc)
+        conv = await self._attempt("Could not open the conversation", self.desk.conversation(conv_id))
+        if conv is FAILED:
             return
         if not self.filters.matches(conv):
             self.filters = Filters()
@@ -853,10 +864,7 @@ class FrontdeskApp(App[None]):
         listed = self.conversation_list.conversations
         index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
         after = listed[index + 1:] + listed[:index][::-1]
-        try:
-            await self.desk.set_status(conv.id, Status.RESOLVED)
-        except Exception as exc:
-            self._error("Could not resolve", exc)
+        if await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED)) is FAILED:
             return
         await self.reload_list()
         following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
@@ -890,10 +898,7 @@ class FrontdeskApp(App[None]):
         self.push_screen(PickerDialog("Assign to", choices, current=current), picked)
 
     async def _assign(self, conv_id: int, agent: str | None) -> None:
-        try:
-            await self.desk.assign(conv_id, agent)
-        except Exception as exc:
-            self._error("Could not assign", exc)
+        if await self._attempt("Could not assign", self.desk.assign(conv_id, agent)) is FAILED:
             return
         self.notify(escape(f"Assigned to {agent}.") if agent else "Unassigned.", timeout=2)
 
@@ -905,10 +910,9 @@ class FrontdeskApp(App[None]):
         async def picked(index: int | None) -> None:
             if index is None:
                 return
-            try:
-                await self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
-            except Exception as exc:
-                self._error("Could not set the priority", exc)
+            if await self._attempt(
+                "Could not set the priority", self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
+            ) is FAILED:
                 return
             self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
 
@@ -935,10 +939,10 @@ class FrontdeskApp(App[None]):
     @work(group="downloads", exit_on_error=False)
     async def save_attachment(self, conv_id: int, message_id: int, index: int) -> None:
         folder = self.downloads_dir or platformdirs.user_downloads_path() / "frontdesk"
-        try:
-            path = await self.desk.save_attachment(conv_id, message_id, index, folder)
-        except Exception as exc:
-            self._error("Attachment not saved", exc)
+        path = await self._attempt(
+            "Attachment not saved", self.desk.save_attachment(conv_id, message_id, index, folder)
+        )
+        if path is FAILED:
             return
         self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
 
@@ -946,20 +950,17 @@ class FrontdeskApp(App[None]):
         conv = self._current()
         if conv is None:
             return
-        try:
-            known = await self.desk.labels()
-        except Exception as exc:
-            self._error("Could not read labels", exc)
+        known = await self._attempt("Could not read labels", self.desk.labels())
+        if known is FAILED:
             return
 
         async def edited(change: tuple[list[str], list[str]] | None) -> None:
             if change is None or change == ([], []):
                 return
             added, removed = change
-            try:
-                await self.desk.label(conv.id, add=added, remove=removed)
-            except Exception as exc:
-                self._error("Could not change labels", exc)
+            if await self._attempt(
+                "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
+            ) is FAILED:
                 return
             self.notify("Labels saved.", timeout=2)
 
@@ -973,10 +974,7 @@ class FrontdeskApp(App[None]):
         async def chosen(until: datetime | None) -> None:
             if until is None:
                 return
-            try:
-                await self.desk.snooze(conv.id, until)
-            except Exception as exc:
-                self._error("Could not snooze", exc)
+            if await self._attempt("Could not snooze", self.desk.snooze(conv.id, until)) is FAILED:
                 return
             self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
 
@@ -995,10 +993,7 @@ class FrontdeskApp(App[None]):
         if conv_id is None or not failed:
             self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
             return
-        try:
-            await self.desk.retry(conv_id, failed[-1].id)
-        except Exception as exc:
-            self._error("Could not retry", exc)
+        if await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id)) is FAILED:
             return
         self.notify("Sending again.", timeout=2)
 
@@ -1016,10 +1011,10 @@ class FrontdeskApp(App[None]):
     async def _escalate(self, conv_id: int, chosen: Escalation | None) -> None:
         if chosen is None:
             return
-        try:
-            jobs = await self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
-        except Exception as exc:
-            self._error("Not escalated", exc)
+        jobs = await self._attempt(
+            "Not escalated", self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
+        )
+        if jobs is FAILED:
             return
         hooks = f"; running {', '.join(j.hook for j in jobs)}" if jobs else ""
         self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
@@ -1057,10 +1052,9 @@ class FrontdeskApp(App[None]):
     async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
         if edit is None:
             return
-        try:
-            await self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
-        except Exception as exc:
-            self._error("Contact not saved", exc)
+        if await self._attempt(
+            "Contact not saved", self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
+        ) is FAILED:
             return
         self.notify("Contact saved.", timeout=2)
 
@@ -1081,10 +1075,10 @@ class FrontdeskApp(App[None]):
     @on(ContactPanel.OpenConversation)
     async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
         """Show another conversation of the contact in the list and the thread."""
-        try:
-            conv = await self.desk.conversation(message.conversation_id)
-        except Exception as exc:
-            self._error("Could not open the conversation", exc)
+        conv = await self._attempt(
+            "Could not open the conversation", self.desk.conversation(message.conversation_id)
+        )
+        if conv is FAILED:
             return
         if not in_view(conv, self.view, self.desk.agent):
             self.view = next((v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL)
@@ -1107,18 +1101,13 @@ class FrontdeskApp(App[None]):
     async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
         if not confirmed:
             return
-        try:
-            await self.desk.merge_contacts(keep.id, other.id)
-        except Exception as exc:
-            self._error("Contacts not merged", exc)
+        if await self._attempt("Contacts not merged", self.desk.merge_contacts(keep.id, other.id)) is FAILED:
             return
         self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
 
     async def _retry_hooks(self, conv_id: int) -> None:
-        try:
-            jobs = await self.desk.retry_hooks(conv_id)
-        except Exception as exc:
-            self._error("Could not retry the hooks", exc)
+        jobs = await self._attempt("Could not retry the hooks", self.desk.retry_hooks(conv_id))
+        if jobs is FAILED:
             return
         self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
         self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
@@ -1156,6 +1145,14 @@ class FrontdeskApp(App[None]):
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
         self.conversation_list.focus()
+
+    async def _attempt(self, failure: str, call: Awaitable[T]) -> T | Failed:
+        """Await a desk call; when it raises, say so as `failure` (one notification) and return FAILED."""
+        try:
+            return await call
+        except Exception as exc:
+            self._error(failure, exc)
+            return FAILED
 
     def _error(self, what: str, exc: Exception) -> None:
         self.notify(escape(f"{exc}"), title=escape(what), severity="error", timeout=8)
