@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
-from enum import Enum
 from pathlib import Path
-from typing import TypeVar
 
 import platformdirs
 from rich.markup import escape
@@ -23,11 +21,10 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
-from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
+from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.model import (
-    Contact,
     Conversation,
     Delivery,
     Direction,
@@ -39,19 +36,17 @@ from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
 from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
+from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.contacts import ContactFlows
+from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
+from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
-from frontdesk.tui.safe import clean, clean_line
-from frontdesk.tui.screens.ask_dialog import AskDialog
-from frontdesk.tui.screens.canned_picker import CannedPicker
-from frontdesk.tui.screens.contact_dialog import ContactDialog, ContactEdit
-from frontdesk.tui.screens.escalate_dialog import EscalateDialog, Escalation
+from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
-from frontdesk.tui.screens.merge_confirm import ConfirmMerge
-from frontdesk.tui.screens.merge_picker import MergePicker
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
@@ -92,19 +87,7 @@ SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-T = TypeVar("T")
-
-
-class Failed(Enum):
-    """What `FrontdeskApp._attempt` returns when the desk call raised (and was reported)."""
-
-    FAILED = "failed"
-
-
-FAILED = Failed.FAILED
-
-
-class FrontdeskApp(App[None]):
+class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -708,72 +691,6 @@ class FrontdeskApp(App[None]):
         if self._current() is not None:
             self.insert_canned(message.shortcode, message.start, message.end)
 
-    @work(exclusive=True, group="canned", exit_on_error=False)
-    async def insert_canned(
-        self, shortcode: str | None = None, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
-    ) -> None:
-        """Pick (or look up `shortcode`), ask for its `{ask:…}` values, fill it and put it in the composer."""
-        conv_id = self.conversation_list.current_id
-        if conv_id is None:
-            return
-        try:
-            library = self.canned.current()
-        except CannedError as exc:
-            self._error("Canned replies not loaded", exc)
-            return
-        reply = library.find(shortcode) if shortcode is not None else None
-        if reply is None and shortcode is not None:
-            starting = [r for r in library.replies if r.shortcode.casefold().startswith(shortcode.casefold())]
-            if len(starting) == 1:
-                reply = starting[0]  # /ref Tab completes /refund
-            elif not starting:
-                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', 'composer')} lists them "
-                            f"({library.source}).", severity="warning", timeout=5, markup=False)
-                return
-        if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
-            language = ""
-            contact = self.contact_panel.contact
-            if contact is not None and self.contact_panel.conversation_id == conv_id:
-                language = contact.language
-            try:
-                variables = await self.desk.canned_variables(conv_id)
-            except Exception:
-                variables = None  # the preview shows the raw text; inserting reports the problem
-            reply = await self.push_screen_wait(
-                CannedPicker(library, language=language, query=shortcode or "", variables=variables))
-            if reply is None:
-                return
-        text = await self._fill_canned(conv_id, reply, library.where(reply))
-        if text is not None and conv_id == self.conversation_list.current_id:
-            self.composer.insert_canned_text(text, start, end)
-            self.composer.focus()
-
-    async def _fill_canned(self, conv_id: int, reply: CannedReply, where: str) -> str | None:
-        """The reply's text for this conversation, after asking each `{ask:…}`; None when not inserted."""
-        try:
-            variables = await self.desk.canned_variables(conv_id)
-            labels = asks(reply.body)
-            fill(reply.body, variables, dict.fromkeys(labels, "?"))  # report unknown variables before asking
-        except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
-            return None
-        except Exception as exc:
-            self._error("Canned reply not inserted", exc)
-            return None
-        answers: dict[str, str] = {}
-        for step, label in enumerate(labels, start=1):
-            answer = await self.push_screen_wait(AskDialog(label, reply.title, step, len(labels)))
-            if answer is None:
-                return None
-            answers[label] = answer
-        try:
-            return clean(fill(reply.body, variables, answers))
-        except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
-            return None
-
     async def action_toggle_resolved(self) -> None:
         conv = self._current()
         if conv is None:
@@ -997,81 +914,6 @@ class FrontdeskApp(App[None]):
             return
         self.notify("Sending again.", timeout=2)
 
-    def action_escalate(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        name = self.desk.contact_name(conv.contact_id)
-        hooks = [(f"{spec.name} ({'HTTP' if spec.url else 'command'})", spec.targets) for spec in self.desk.hooks.values()]
-        dialog = EscalateDialog(
-            self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
-        )
-        self.push_screen(dialog, lambda chosen: self._escalate(conv.id, chosen))
-
-    async def _escalate(self, conv_id: int, chosen: Escalation | None) -> None:
-        if chosen is None:
-            return
-        jobs = await self._attempt(
-            "Not escalated", self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
-        )
-        if jobs is FAILED:
-            return
-        hooks = f"; running {', '.join(j.hook for j in jobs)}" if jobs else ""
-        self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
-
-    def _shown_contact(self) -> Contact | None:
-        contact = self.contact_panel.contact
-        if contact is None:
-            self.notify("No contact shown.", severity="warning")
-        return contact
-
-    def _panes_behind(self) -> int | None:
-        """The highlighted conversation when the thread and contact panel do not show it yet
-        (right after quick moves they catch up once the cursor rests); None when they do."""
-        current = self.conversation_list.current_id
-        return current if current is not None and current != self.thread.conversation_id else None
-
-    async def _highlighted_contact(self) -> Contact | None:
-        """The contact of the highlighted conversation, read from the desk if the panel lags."""
-        behind = self._panes_behind()
-        if behind is None:
-            return self._shown_contact()
-        self.show_highlighted()
-        try:
-            return await self.desk.contact((await self.desk.conversation(behind)).contact_id)
-        except Exception as exc:
-            self._error("Could not read the contact", exc)
-            return None
-
-    async def action_edit_contact(self) -> None:
-        contact = await self._highlighted_contact()
-        if contact is not None:
-            dialog = ContactDialog(contact, cursor_blink=self._cursor_blink)
-            self.push_screen(dialog, lambda edit: self._save_contact(contact.id, edit))
-
-    async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
-        if edit is None:
-            return
-        if await self._attempt(
-            "Contact not saved", self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
-        ) is FAILED:
-            return
-        self.notify("Contact saved.", timeout=2)
-
-    def action_other_conversations(self) -> None:
-        behind = self._panes_behind()
-        if behind is None:
-            self._focus_other_conversations()
-        else:  # the panel lists another contact's conversations until the thread load lands
-            self._once_shown = (behind, self._focus_other_conversations)
-            self.show_highlighted()
-
-    def _focus_other_conversations(self) -> None:
-        if self.contact_panel.others:
-            self._show_contact()  # hidden on a narrow screen: the list to pick from must be seen
-        if self._shown_contact() is not None and not self.contact_panel.focus_others():
-            self.notify("This contact has no other conversations.", severity="warning")
-
     @on(ContactPanel.OpenConversation)
     async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
         """Show another conversation of the contact in the list and the thread."""
@@ -1086,31 +928,6 @@ class FrontdeskApp(App[None]):
         self.conversation_list.select_id(conv.id)
         await self.open_conversation(conv.id)
         self.thread.focus()
-
-    async def action_merge_contact(self) -> None:
-        keep = await self._highlighted_contact()
-        if keep is not None:
-            self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
-
-    async def _confirm_merge(self, keep: Contact, other: Contact | None) -> None:
-        if other is None:
-            return
-        moving = len(await self.desk.contact_conversations(other.id))
-        self.push_screen(ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes))
-
-    async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
-        if not confirmed:
-            return
-        if await self._attempt("Contacts not merged", self.desk.merge_contacts(keep.id, other.id)) is FAILED:
-            return
-        self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
-
-    async def _retry_hooks(self, conv_id: int) -> None:
-        jobs = await self._attempt("Could not retry the hooks", self.desk.retry_hooks(conv_id))
-        if jobs is FAILED:
-            return
-        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
-        self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
@@ -1145,14 +962,3 @@ class FrontdeskApp(App[None]):
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
         self.conversation_list.focus()
-
-    async def _attempt(self, failure: str, call: Awaitable[T]) -> T | Failed:
-        """Await a desk call; when it raises, say so as `failure` (one notification) and return FAILED."""
-        try:
-            return await call
-        except Exception as exc:
-            self._error(failure, exc)
-            return FAILED
-
-    def _error(self, what: str, exc: Exception) -> None:
-        self.notify(escape(f"{exc}"), title=escape(what), severity="error", timeout=8)

@@ -1,4 +1,4 @@
-"""The console's key bindings as data: ids, default keys, descriptions, contexts, and the keymap in force."""
+"""Key bindings as data: ids, default keys, descriptions, contexts, and the keymap in force."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The change feed's planning: which panes a burst of desk changes touches, decided without the screen."""
+"""The change feed's plan: which panes a burst of desk changes touches, decided off screen."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Key names: a binding as the agent meets it, what a key types, and which names Textual can report."""
+"""Key names: a binding as the agent meets it, what a key types, which names Textual reports."""
 
 from __future__ import annotations
 
