@@ -43,19 +43,9 @@ def ui_options(ui: UIConfig, config_file: Path | None = None) -> dict[str, Any]:
 
 def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: Path | None = None) -> dict[str, str]:
     """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
-    from frontdesk.keymaps.loader import load_keymap
-    from frontdesk.tui.app import FrontdeskApp
-    from frontdesk.tui.keys import is_key_name
+    from frontdesk.tui.bindings import resolve_keymap as resolve  # deferred: keeps this module free of Textual
 
-    text = None
-    if overrides and config_file is not None:
-        try:
-            text = config_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            text = None
-    source = str(config_file) if config_file is not None else "your config [ui.keys]"
-    return load_keymap(preset, overrides or {}, known_ids=FrontdeskApp.binding_ids(),
-                       overrides_source=source, overrides_text=text, valid_key=is_key_name)
+    return resolve(preset, overrides, config_file)
 
 
 def theme_names() -> Collection[str]:

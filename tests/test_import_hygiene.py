@@ -59,3 +59,11 @@ def test_the_bench_never_imports_the_cli():
 def test_launch_runtime_and_bench_import_alone_without_the_cli(module):
     loaded = modules_after_import(f"import {module}")
     assert module in loaded and "frontdesk.cli" not in loaded
+
+
+@pytest.mark.parametrize("module", ["frontdesk.tui.bindings", "frontdesk.tui.keys", "frontdesk.tui.commands"])
+def test_the_key_modules_never_import_the_app(module):
+    """The palette asks the running app for its commands; bindings and keys are data the app reads."""
+    assert "frontdesk.tui.app" not in modules_after_import(f"import {module}")
+    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    assert "frontdesk.tui.app" not in imported_modules(source)

@@ -5,24 +5,23 @@ import re
 import pytest
 
 from frontdesk.keymaps.loader import KeymapError, key_name, load_keymap, presets
-from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.bindings import CONTEXT_BINDINGS, binding_ids
 
-KNOWN = FrontdeskApp.binding_ids()
-OWNERS = [owner for _, owner in FrontdeskApp.binding_owners()]
+KNOWN = binding_ids()
 
 
 def code_defaults() -> dict[str, str]:
     keys: dict[str, str] = {}
-    for owner in OWNERS:
-        for binding in owner.BINDINGS:
+    for _, bindings in CONTEXT_BINDINGS:
+        for binding in bindings:
             if binding.id:
                 keys.setdefault(binding.id, binding.key)
     return keys
 
 
 def test_every_binding_has_a_kebab_case_id_and_description():
-    for owner in OWNERS:
-        for binding in vars(owner).get("BINDINGS", []):  # its own, not Textual's inherited ones
+    for _, bindings in CONTEXT_BINDINGS:
+        for binding in bindings:
             assert binding.id and binding.id == binding.id.lower() and "_" not in binding.id, binding
             assert binding.description, binding
 

@@ -9,7 +9,7 @@ from textual.geometry import Region
 
 from frontdesk.launch import resolve_keymap
 from frontdesk.model import Status
-from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.bindings import binding_ids
 from frontdesk.tui.screens.help_screen import HelpScreen
 from pilot_helpers import make_app as console_app
 from pilot_helpers import settle
@@ -139,7 +139,7 @@ async def test_palette_offers_every_binding(desk, clock):
         await settle(pilot)
         provider = BindingCommands(app.screen)
         offered = {binding.binding_id for _, binding, _ in provider._commands()}
-        expected = {i for i, context in FrontdeskApp.binding_ids().items() if not context.startswith("screen:")}
+        expected = {i for i, context in binding_ids().items() if not context.startswith("screen:")}
         assert offered == expected - {"command-palette"}
 
 

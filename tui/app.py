@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -15,44 +13,40 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
-from frontdesk.desk import Change, ChangeKind, Desk, DeskError, Filters, Sort, View, in_view
-from frontdesk.desk.canned import CannedError, CannedLibrary, CannedReply, TemplateError, asks, fill
+from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
-from frontdesk.desk.hooks import HookJob
 from frontdesk.model import (
-    Contact,
     Conversation,
     Delivery,
     Direction,
-    Message as DeskMessage,
     MessageKind,
     Priority,
     Status,
 )
+from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
+from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
-from frontdesk.tui.keys import live_bindings
+from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.contacts import ContactFlows
+from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
+from frontdesk.tui.flows.escalation import EscalationFlow
+from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
-from frontdesk.tui.safe import clean, clean_line
-from frontdesk.tui.screens.ask_dialog import AskDialog
-from frontdesk.tui.screens.canned_picker import CannedPicker
-from frontdesk.tui.screens.contact_dialog import ContactDialog, ContactEdit
-from frontdesk.tui.screens.escalate_dialog import EscalateDialog, Escalation
+from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
-from frontdesk.tui.screens.merge_confirm import ConfirmMerge
-from frontdesk.tui.screens.merge_picker import MergePicker
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
@@ -61,15 +55,12 @@ from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
+from frontdesk.tui.widgets.header_bar import VIEW_CYCLE, HeaderBar
 from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
-INCREMENTAL_LIMIT = 64
-"""A burst touching more conversations than this re-reads the whole view instead of moving each."""
 TYPING_SECONDS = 6.0
-VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
-"""The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
@@ -86,37 +77,20 @@ DOWN_NOTICE_QUIET_SECONDS = 600.0
 """A channel down again for the same reason within this long gets no new notice: a restart
 loop sets it ok at each try, and its backoff reaches only 60 s."""
 """How often the messaging-window badge is recomputed (it counts down)."""
-_CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
+BINDING_TARGETS: dict[str, type[DOMNode]] = {
+    "list": ConversationList, "thread": ThreadView, "composer": Composer, "screen:help": HelpScreen,
+}
+"""The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
+PALETTE_SKIPS = frozenset({"command_palette"})
+"""Actions the palette does not offer (opening the palette from the palette)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-@dataclass
-class DeskChanged(Message):
-    """One or more changes published by the desk (a burst, coalesced)."""
-
-    changes: tuple[Change, ...]
-    handled: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class ThreadLoaded(Message):
-    """A conversation's thread and contact, read from the desk for the middle and right panes."""
-
-    conversation: Conversation
-    messages: list[DeskMessage]
-    contact: Contact | None
-    others: list[Conversation]
-    typing: bool
-    window: WindowState | None = None
-    hooks: list[HookJob] = field(default_factory=list)
-    draft: dict[str, str] = field(default_factory=dict)
-
-
-class FrontdeskApp(App[None]):
+class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -124,52 +98,7 @@ class FrontdeskApp(App[None]):
     TITLE = "frontdesk"
     COMMANDS = App.COMMANDS | {BindingCommands}
 
-    BINDINGS = [
-        Binding("r", "reply", "Reply", id="reply", tooltip="Write a reply to the customer"),
-        Binding("n", "note", "Note", id="note", tooltip="Write an internal note (never sent)"),
-        Binding("e", "toggle_resolved", "Resolve/reopen", id="toggle-resolved", tooltip="Resolve or reopen"),
-        Binding("E", "resolve_and_next", "Resolve+next", id="resolve-next", tooltip="Resolve and open the next conversation"),
-        Binding("v", "next_view", "View", id="next-view",
-                tooltip="Mine → Unassigned → All open → Escalated → Snoozed → Resolved"),
-        Binding("1", "show_view('mine')", "Mine", show=False, id="view-mine", tooltip="Conversations assigned to me"),
-        Binding("2", "show_view('unassigned')", "Unassigned", show=False, id="view-unassigned",
-                tooltip="Open conversations nobody has taken"),
-        Binding("3", "show_view('all')", "All open", show=False, id="view-all", tooltip="Every open or pending conversation"),
-        Binding("4", "show_view('escalated')", "Escalated", show=False, id="view-escalated",
-                tooltip="Conversations handed to a team or tier"),
-        Binding("5", "show_view('snoozed')", "Snoozed", show=False, id="view-snoozed", tooltip="Snoozed conversations"),
-        Binding("6", "show_view('resolved')", "Resolved", show=False, id="view-resolved", tooltip="Resolved conversations"),
-        Binding("s", "toggle_sort", "Sort", show=False, id="toggle-sort", tooltip="Longest waiting first ↔ latest activity first"),
-        Binding("f", "filter", "Filter", id="filter", tooltip="Filter by channel, label and priority"),
-        Binding("slash", "search", "Search", id="search", tooltip="Search contacts and messages as you type"),
-        Binding("right_square_bracket", "next_conversation", "Open next", show=False, id="next-conversation",
-                tooltip="Open the next conversation in the list"),
-        Binding("left_square_bracket", "previous_conversation", "Open previous", show=False, id="previous-conversation",
-                tooltip="Open the previous conversation in the list"),
-        Binding("a", "assign_me", "Take", show=False, id="assign-me", tooltip="Assign the conversation to me"),
-        Binding("A", "assign_to", "Assign…", show=False, id="assign-to", tooltip="Assign to an agent, or unassign"),
-        Binding("p", "set_priority", "Priority", show=False, id="set-priority", tooltip="Set the priority (low … urgent)"),
-        Binding("l", "edit_labels", "Labels", show=False, id="edit-labels", tooltip="Add or remove labels"),
-        Binding("z", "snooze", "Snooze", id="snooze", tooltip="Snooze until a preset or custom time"),
-        Binding("d", "save_attachment", "Save file", show=False, id="save-attachment",
-                tooltip="Save an attachment of this thread to the downloads folder"),
-        Binding("x", "escalate", "Escalate", show=False, id="escalate", tooltip="Escalate to a team or tier with a reason (runs the hooks)"),
-        Binding("i", "edit_contact", "Contact", show=False, id="edit-contact", tooltip="Edit the contact's notes and attributes"),
-        Binding("o", "other_conversations", "Others", show=False, id="other-conversations", tooltip="Go to the contact's other conversations (Enter opens one)"),
-        Binding("m", "merge_contact", "Merge", show=False, id="merge-contact", tooltip="Merge another contact into this one"),
-        Binding("C", "toggle_contact", "Contact panel", show=False, id="toggle-contact",
-                tooltip="Show or hide the contact panel (hidden when narrow)"),
-        Binding("ctrl+r", "retry_delivery", "Retry", id="retry-delivery", tooltip="Send the last failed or unconfirmed reply again (or re-run failed escalation hooks)"),
-        Binding("c", "open_canned", "Canned", id="open-canned", tooltip="Reply with a canned reply (fuzzy picker)"),
-        Binding("tab", "focus_next", "Next pane", show=False, id="focus-next", tooltip="Move to the next pane"),
-        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="focus-previous",
-                tooltip="Move to the previous pane"),
-        Binding("escape", "focus_list", "List", show=False, id="focus-list", tooltip="Back to the conversation list"),
-        Binding("question_mark", "show_help", "Keys", id="show-help", tooltip="Show every key of the console"),
-        Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette",
-                tooltip="Search every action and theme by name and run it"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit frontdesk"),
-    ]
+    BINDINGS = APP_BINDINGS
 
     def __init__(
         self,
@@ -209,7 +138,6 @@ class FrontdeskApp(App[None]):
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self._header: Text | None = None  # what the header bar shows
         self._down_notified: dict[str, tuple[str, float]] = {}  # channel -> (reason, time.monotonic()) last notified
         self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
         self.keymap: dict[str, str] = dict(keymap or {})
@@ -230,32 +158,30 @@ class FrontdeskApp(App[None]):
         self._reading: int | None = None  # the conversation the agent opened (Enter …) while it is shown
         self._contact_choice: dict[bool, bool] = {}  # narrow? -> shown, as the agent chose with toggle-contact
 
-    @classmethod
-    def binding_owners(cls) -> tuple[tuple[str, type[DOMNode]], ...]:
-        """(context, class) of everything whose bindings are remappable; "app" applies everywhere.
+    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
+        """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
+        for binding in live_bindings(self.keymap, self.get_key_display):
+            if binding.action in PALETTE_SKIPS:
+                continue
+            target = self._binding_target(screen, binding.context)
+            if target is not None:
+                yield binding, target
 
-        Add a screen or widget here when its bindings should be remappable by id: the keymap
-        loader, the help screen (?) and the command palette all read this list. A modal
-        screen's context starts with "screen:": its keys shadow the app's while it is open,
-        so they clash only with each other.
-        """
-        return (("app", cls), ("list", ConversationList), ("thread", ThreadView), ("composer", Composer),
-                ("screen:help", HelpScreen))
-
-    @classmethod
-    def binding_ids(cls) -> dict[str, str]:
-        """Every binding id of the console and the context it applies in ("app" is everywhere)."""
-        ids: dict[str, str] = {}
-        for context, owner in cls.binding_owners():
-            for binding in owner.BINDINGS:
-                if isinstance(binding, Binding) and binding.id:
-                    ids.setdefault(binding.id, context)
-        return ids
+    def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
+        """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
+        owner = BINDING_TARGETS.get(context)
+        if context == "app" or owner is None:
+            return self
+        if isinstance(screen, owner):
+            return screen
+        if context.startswith("screen:"):
+            return None
+        return next(iter(screen.query(owner)), None)
 
     # ---- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header-bar")
+        yield HeaderBar(id="header-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
                 id="conversations", clock=self.clock, channel_kind=self.desk.channel_kind,
@@ -296,7 +222,7 @@ class FrontdeskApp(App[None]):
         self.contact_panel.border_title = "Contact"
         self.thread.border_title = "Thread"
         self.thread.retry_key = self._key_for("retry-delivery")
-        self.thread.fold_key = self._key_for("toggle-quoted", ThreadView)
+        self.thread.fold_key = self._key_for("toggle-quoted", "thread")
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
         self._arrange_contact()
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
@@ -314,13 +240,9 @@ class FrontdeskApp(App[None]):
     def on_unmount(self) -> None:
         self.terminal.write(RESTORE_TITLE)
 
-    def _key_for(self, binding_id: str, owner: type[DOMNode] | None = None) -> str:
-        """How the first key of `binding_id` (a binding of `owner`, default the app) is shown."""
-        for binding in (owner or self).BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                keys = self.keymap.get(binding_id, binding.key)
-                return self.get_key_display(binding.with_key(keys.split(",")[0].strip()))
-        return binding_id
+    def _key_for(self, binding_id: str, context: str = "app") -> str:
+        """How the first key of `binding_id` (a binding of `context`, default the app) is shown."""
+        return first_key(self.keymap, self.get_key_display, binding_id, context)
 
     # ---- reading from the desk ---------------------------------------------------------
 
@@ -346,7 +268,7 @@ class FrontdeskApp(App[None]):
                     self._tally.remove(conv_id)  # gone (merged into another): it leaves the list
             for conv in fresh:
                 self._tally.update(conv)
-            shown = [c for c in fresh if in_view(c, self.view, self.desk.agent) and self.filters.matches(c)]
+            shown = shown_rows(fresh, self.view, self.desk.agent, self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
             return
@@ -394,17 +316,12 @@ class FrontdeskApp(App[None]):
         hooks = self.desk.hook_jobs(conv_id)
         self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft))
 
-    async def _follow_open_conversation(self, changes: tuple[Change, ...], reset: bool) -> None:
-        """Bring the open conversation's panes up to date with a burst of changes."""
+    async def _follow_open_conversation(self, follow: ThreadFollow) -> None:
+        """Bring the open conversation's panes up to date, if it is still open and highlighted."""
         current = self.thread.conversation_id
-        if current is None or current != self.conversation_list.current_id:
+        if current != follow.conversation_id or current != self.conversation_list.current_id:
             return
-        ours = [c for c in changes if c.conversation_id == current and c.kind is not ChangeKind.TYPING]
-        if not reset and not ours:
-            return
-        changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
-        in_place = (not reset and changed and not any(c.kind is ChangeKind.HOOK for c in ours)
-                    and await self._refresh_open_thread(current, changed))
+        in_place = follow.message_ids and await self._refresh_open_thread(current, list(follow.message_ids))
         if not in_place:  # the conversation or its contact changed (an event says so): read the panes again
             self.load_thread(current)
 
@@ -585,33 +502,27 @@ class FrontdeskApp(App[None]):
             message.handled.set()
 
     async def _apply_changes(self, message: DeskChanged) -> None:
-        kinds = {change.kind for change in message.changes}
-        touched = {c.conversation_id for c in message.changes if c.conversation_id is not None}
-        reading = self._being_read()
-        if reading is not None and any(c.kind is ChangeKind.MESSAGE and c.conversation_id == reading
-                                       for c in message.changes):
-            await self._mark_read(reading)  # before the list and title read it: no ● flashes up
-        current = self.thread.conversation_id
-        if kinds & {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}:
-            reset = ChangeKind.RESET in kinds
-            listed = {c.conversation_id for c in message.changes
-                      if c.kind is not ChangeKind.TYPING and c.conversation_id is not None}
-            if reset or len(listed) > INCREMENTAL_LIMIT:
-                await self.reload_list()
-            else:
-                await self.update_list(listed)
-            await self._follow_open_conversation(message.changes, reset)
-        if ChangeKind.TYPING in kinds and current in touched:
-            self.thread.set_typing(self.desk.is_typing(current))
+        """Apply the plan for a burst of changes (`plan_changes` decides what it touches)."""
+        plan = plan_changes(message.changes, open_conversation=self.thread.conversation_id,
+                            reading=self._being_read())
+        if plan.mark_read is not None:
+            await self._mark_read(plan.mark_read)  # before the list and title read it: no ● flashes up
+        if plan.reload_list:
+            await self.reload_list()
+        elif plan.rows is not None:
+            await self.update_list(set(plan.rows))
+        if plan.thread is not None:
+            await self._follow_open_conversation(plan.thread)
+        if plan.typing is not None:
+            self.thread.set_typing(self.desk.is_typing(plan.typing))
             if self._typing_timer is not None:
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
-        if ChangeKind.HOOK in kinds:
+        if plan.hook_status:
             self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # failures: one line per hook, in place
-        for change in message.changes:
-            if change.kind is ChangeKind.HOOK and change.detail and not change.failed:
-                self.notify(escape(clean_line(change.detail)), title="Escalation hook", timeout=5)
-        if ChangeKind.CHANNEL in kinds:
+        for notice in plan.hook_notices:
+            self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
+        if plan.header:
             self._update_header()
             self._notify_channels_down()
         watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
@@ -622,29 +533,8 @@ class FrontdeskApp(App[None]):
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
     def _update_header(self) -> None:
-        """Agent, the view tabs with their counts (the current one lit), channel health.
-
-        When that is wider than the terminal, healthy channels fold into one count and
-        then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
-        """
-        counts = self._tally.counts()
-        width = self.size.width
-        tabs = self._view_tabs(counts, titled=True)
-        channels = self._channel_health(compact=False)
-        if tabs.cell_len + channels.cell_len > width:
-            channels = self._channel_health(compact=True)
-        if tabs.cell_len + channels.cell_len > width:
-            tabs = self._view_tabs(counts, titled=False)
-        header = Text.assemble(tabs, channels)
-        room = width - header.cell_len - 1
-        reason = next((s.detail for _, s in sorted(self.desk.channel_status.items()) if s.state == "down" and s.detail), "")
-        if reason and room >= 12:  # why a channel is down, in what is left of the line
-            reason = clean_line(reason)
-            header.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
-        if header != self._header:  # most live changes leave the counts as they were
-            self._header = header
-            # one row high in any case: no layout pass (which would arrange every pane again)
-            self.query_one("#header-bar", Static).update(header, layout=False)
+        self.query_one(HeaderBar).show(self.desk.agent, self.view, self._tally.counts(), filtered=self.filters.active,
+                                       channels=self.desk.channel_status, width=self.size.width)
 
     def on_resize(self) -> None:
         if self.is_mounted:
@@ -674,20 +564,6 @@ class FrontdeskApp(App[None]):
         if not self.contact_panel.display:
             self.action_toggle_contact()
 
-    def _view_tabs(self, counts: dict[View, int], *, titled: bool) -> Text:
-        header = Text(" ")
-        header.append(clean_line(self.desk.agent), "bold")
-        header.append(" │")
-        for number, view in enumerate(VIEW_CYCLE, start=1):
-            current = view is self.view
-            label = view.title if titled or current else ""
-            tab = f" {number} {label} {counts.get(view, 0)} " if label else f" {number}:{counts.get(view, 0)} "
-            header.append(tab, "bold reverse" if current else "")
-        if self.filters.active:
-            header.append(" filtered", "italic")
-        header.append(" │ ")
-        return header
-
     def _notify_channels_down(self) -> None:
         """A channel that has gone down: its reason in a notice (the header shows only its state)."""
         now = time.monotonic()
@@ -701,23 +577,6 @@ class FrontdeskApp(App[None]):
             self._down_notified[name] = (reason, now)
             self.notify(escape(clean_line(f"{name}: {status.detail}")), title="Channel down",
                         severity="warning", timeout=8)
-
-    def _channel_health(self, *, compact: bool) -> Text:
-        """A dot per channel; compact: the healthy ones as one count, only the others named."""
-        health = Text()
-        statuses = sorted(self.desk.channel_status.items())
-        if compact:
-            healthy = sum(1 for _, status in statuses if status.state == "ok")
-            if healthy:
-                health.append("● ", _CHANNEL_STATE["ok"])
-                health.append(f"{healthy} channel{'s' if healthy != 1 else ''} ok ")
-            statuses = [(name, status) for name, status in statuses if status.state != "ok"]
-        for name, status in statuses:
-            health.append("● ", _CHANNEL_STATE.get(status.state, "yellow"))
-            health.append(clean_line(name) + " ")
-            if status.state != "ok":
-                health.append(f"{clean_line(status.state)} ", "dim")
-        return health
 
     def _update_list_titles(self, shown: int) -> None:
         """The list's border: the view and how many it shows; below, the sort and any filter."""
@@ -830,9 +689,9 @@ class FrontdeskApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        bindings = live_bindings(self)
+        bindings = live_bindings(self.keymap, self.get_key_display)
         toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
-        close = " or ".join(dict.fromkeys((self._key_for("close-help", HelpScreen), self._key_for("show-help"))))
+        close = " or ".join(dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help"))))
         self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
 
     # ---- canned replies ------------------------------------------------------------------
@@ -853,81 +712,14 @@ class FrontdeskApp(App[None]):
         if self._current() is not None:
             self.insert_canned(message.shortcode, message.start, message.end)
 
-    @work(exclusive=True, group="canned", exit_on_error=False)
-    async def insert_canned(
-        self, shortcode: str | None = None, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
-    ) -> None:
-        """Pick (or look up `shortcode`), ask for its `{ask:…}` values, fill it and put it in the composer."""
-        conv_id = self.conversation_list.current_id
-        if conv_id is None:
-            return
-        try:
-            library = self.canned.current()
-        except CannedError as exc:
-            self._error("Canned replies not loaded", exc)
-            return
-        reply = library.find(shortcode) if shortcode is not None else None
-        if reply is None and shortcode is not None:
-            starting = [r for r in library.replies if r.shortcode.casefold().startswith(shortcode.casefold())]
-            if len(starting) == 1:
-                reply = starting[0]  # /ref Tab completes /refund
-            elif not starting:
-                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', Composer)} lists them "
-                            f"({library.source}).", severity="warning", timeout=5, markup=False)
-                return
-        if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
-            language = ""
-            contact = self.contact_panel.contact
-            if contact is not None and self.contact_panel.conversation_id == conv_id:
-                language = contact.language
-            try:
-                variables = await self.desk.canned_variables(conv_id)
-            except Exception:
-                variables = None  # the preview shows the raw text; inserting reports the problem
-            reply = await self.push_screen_wait(
-                CannedPicker(library, language=language, query=shortcode or "", variables=variables))
-            if reply is None:
-                return
-        text = await self._fill_canned(conv_id, reply, library.where(reply))
-        if text is not None and conv_id == self.conversation_list.current_id:
-            self.composer.insert_canned_text(text, start, end)
-            self.composer.focus()
-
-    async def _fill_canned(self, conv_id: int, reply: CannedReply, where: str) -> str | None:
-        """The reply's text for this conversation, after asking each `{ask:…}`; None when not inserted."""
-        try:
-            variables = await self.desk.canned_variables(conv_id)
-            labels = asks(reply.body)
-            fill(reply.body, variables, dict.fromkeys(labels, "?"))  # report unknown variables before asking
-        except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
-            return None
-        except Exception as exc:
-            self._error("Canned reply not inserted", exc)
-            return None
-        answers: dict[str, str] = {}
-        for step, label in enumerate(labels, start=1):
-            answer = await self.push_screen_wait(AskDialog(label, reply.title, step, len(labels)))
-            if answer is None:
-                return None
-            answers[label] = answer
-        try:
-            return clean(fill(reply.body, variables, answers))
-        except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
-            return None
-
     async def action_toggle_resolved(self) -> None:
         conv = self._current()
         if conv is None:
             return
         status = Status.OPEN if conv.status is Status.RESOLVED else Status.RESOLVED
-        try:
-            await self.desk.set_status(conv.id, status)
-        except Exception as exc:
-            self._error("Could not change the status", exc)
+        if await self._attempt(
+            "Could not change the status", self.desk.set_status(conv.id, status)
+        ) is FAILED:
             return
         self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
 
@@ -974,10 +766,8 @@ class FrontdeskApp(App[None]):
 
     async def show_conversation(self, conv_id: int) -> None:
         """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
-        try:
-            conv = await self.desk.conversation(conv_id)
-        except Exception as exc:
-            self._error("Could not open the conversation", exc)
+        conv = await self._attempt("Could not open the conversation", self.desk.conversation(conv_id))
+        if conv is FAILED:
             return
         if not self.filters.matches(conv):
             self.filters = Filters()
@@ -1012,10 +802,7 @@ class FrontdeskApp(App[None]):
         listed = self.conversation_list.conversations
         index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
         after = listed[index + 1:] + listed[:index][::-1]
-        try:
-            await self.desk.set_status(conv.id, Status.RESOLVED)
-        except Exception as exc:
-            self._error("Could not resolve", exc)
+        if await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED)) is FAILED:
             return
         await self.reload_list()
         following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
@@ -1049,10 +836,7 @@ class FrontdeskApp(App[None]):
         self.push_screen(PickerDialog("Assign to", choices, current=current), picked)
 
     async def _assign(self, conv_id: int, agent: str | None) -> None:
-        try:
-            await self.desk.assign(conv_id, agent)
-        except Exception as exc:
-            self._error("Could not assign", exc)
+        if await self._attempt("Could not assign", self.desk.assign(conv_id, agent)) is FAILED:
             return
         self.notify(escape(f"Assigned to {agent}.") if agent else "Unassigned.", timeout=2)
 
@@ -1064,10 +848,9 @@ class FrontdeskApp(App[None]):
         async def picked(index: int | None) -> None:
             if index is None:
                 return
-            try:
-                await self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
-            except Exception as exc:
-                self._error("Could not set the priority", exc)
+            if await self._attempt(
+                "Could not set the priority", self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
+            ) is FAILED:
                 return
             self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
 
@@ -1094,10 +877,10 @@ class FrontdeskApp(App[None]):
     @work(group="downloads", exit_on_error=False)
     async def save_attachment(self, conv_id: int, message_id: int, index: int) -> None:
         folder = self.downloads_dir or platformdirs.user_downloads_path() / "frontdesk"
-        try:
-            path = await self.desk.save_attachment(conv_id, message_id, index, folder)
-        except Exception as exc:
-            self._error("Attachment not saved", exc)
+        path = await self._attempt(
+            "Attachment not saved", self.desk.save_attachment(conv_id, message_id, index, folder)
+        )
+        if path is FAILED:
             return
         self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
 
@@ -1105,20 +888,17 @@ class FrontdeskApp(App[None]):
         conv = self._current()
         if conv is None:
             return
-        try:
-            known = await self.desk.labels()
-        except Exception as exc:
-            self._error("Could not read labels", exc)
+        known = await self._attempt("Could not read labels", self.desk.labels())
+        if known is FAILED:
             return
 
         async def edited(change: tuple[list[str], list[str]] | None) -> None:
             if change is None or change == ([], []):
                 return
             added, removed = change
-            try:
-                await self.desk.label(conv.id, add=added, remove=removed)
-            except Exception as exc:
-                self._error("Could not change labels", exc)
+            if await self._attempt(
+                "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
+            ) is FAILED:
                 return
             self.notify("Labels saved.", timeout=2)
 
@@ -1132,10 +912,7 @@ class FrontdeskApp(App[None]):
         async def chosen(until: datetime | None) -> None:
             if until is None:
                 return
-            try:
-                await self.desk.snooze(conv.id, until)
-            except Exception as exc:
-                self._error("Could not snooze", exc)
+            if await self._attempt("Could not snooze", self.desk.snooze(conv.id, until)) is FAILED:
                 return
             self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
 
@@ -1154,96 +931,17 @@ class FrontdeskApp(App[None]):
         if conv_id is None or not failed:
             self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
             return
-        try:
-            await self.desk.retry(conv_id, failed[-1].id)
-        except Exception as exc:
-            self._error("Could not retry", exc)
+        if await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id)) is FAILED:
             return
         self.notify("Sending again.", timeout=2)
-
-    def action_escalate(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        name = self.desk.contact_name(conv.contact_id)
-        hooks = [(f"{spec.name} ({'HTTP' if spec.url else 'command'})", spec.targets) for spec in self.desk.hooks.values()]
-        dialog = EscalateDialog(
-            self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
-        )
-        self.push_screen(dialog, lambda chosen: self._escalate(conv.id, chosen))
-
-    async def _escalate(self, conv_id: int, chosen: Escalation | None) -> None:
-        if chosen is None:
-            return
-        try:
-            jobs = await self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
-        except Exception as exc:
-            self._error("Not escalated", exc)
-            return
-        hooks = f"; running {', '.join(j.hook for j in jobs)}" if jobs else ""
-        self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
-
-    def _shown_contact(self) -> Contact | None:
-        contact = self.contact_panel.contact
-        if contact is None:
-            self.notify("No contact shown.", severity="warning")
-        return contact
-
-    def _panes_behind(self) -> int | None:
-        """The highlighted conversation when the thread and contact panel do not show it yet
-        (right after quick moves they catch up once the cursor rests); None when they do."""
-        current = self.conversation_list.current_id
-        return current if current is not None and current != self.thread.conversation_id else None
-
-    async def _highlighted_contact(self) -> Contact | None:
-        """The contact of the highlighted conversation, read from the desk if the panel lags."""
-        behind = self._panes_behind()
-        if behind is None:
-            return self._shown_contact()
-        self.show_highlighted()
-        try:
-            return await self.desk.contact((await self.desk.conversation(behind)).contact_id)
-        except Exception as exc:
-            self._error("Could not read the contact", exc)
-            return None
-
-    async def action_edit_contact(self) -> None:
-        contact = await self._highlighted_contact()
-        if contact is not None:
-            dialog = ContactDialog(contact, cursor_blink=self._cursor_blink)
-            self.push_screen(dialog, lambda edit: self._save_contact(contact.id, edit))
-
-    async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
-        if edit is None:
-            return
-        try:
-            await self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
-        except Exception as exc:
-            self._error("Contact not saved", exc)
-            return
-        self.notify("Contact saved.", timeout=2)
-
-    def action_other_conversations(self) -> None:
-        behind = self._panes_behind()
-        if behind is None:
-            self._focus_other_conversations()
-        else:  # the panel lists another contact's conversations until the thread load lands
-            self._once_shown = (behind, self._focus_other_conversations)
-            self.show_highlighted()
-
-    def _focus_other_conversations(self) -> None:
-        if self.contact_panel.others:
-            self._show_contact()  # hidden on a narrow screen: the list to pick from must be seen
-        if self._shown_contact() is not None and not self.contact_panel.focus_others():
-            self.notify("This contact has no other conversations.", severity="warning")
 
     @on(ContactPanel.OpenConversation)
     async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
         """Show another conversation of the contact in the list and the thread."""
-        try:
-            conv = await self.desk.conversation(message.conversation_id)
-        except Exception as exc:
-            self._error("Could not open the conversation", exc)
+        conv = await self._attempt(
+            "Could not open the conversation", self.desk.conversation(message.conversation_id)
+        )
+        if conv is FAILED:
             return
         if not in_view(conv, self.view, self.desk.agent):
             self.view = next((v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL)
@@ -1251,36 +949,6 @@ class FrontdeskApp(App[None]):
         self.conversation_list.select_id(conv.id)
         await self.open_conversation(conv.id)
         self.thread.focus()
-
-    async def action_merge_contact(self) -> None:
-        keep = await self._highlighted_contact()
-        if keep is not None:
-            self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
-
-    async def _confirm_merge(self, keep: Contact, other: Contact | None) -> None:
-        if other is None:
-            return
-        moving = len(await self.desk.contact_conversations(other.id))
-        self.push_screen(ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes))
-
-    async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
-        if not confirmed:
-            return
-        try:
-            await self.desk.merge_contacts(keep.id, other.id)
-        except Exception as exc:
-            self._error("Contacts not merged", exc)
-            return
-        self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
-
-    async def _retry_hooks(self, conv_id: int) -> None:
-        try:
-            jobs = await self.desk.retry_hooks(conv_id)
-        except Exception as exc:
-            self._error("Could not retry the hooks", exc)
-            return
-        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
-        self.notify(escape(f"Running {', '.join(j.hook for j in jobs)} again."), timeout=2)
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
@@ -1315,6 +983,3 @@ class FrontdeskApp(App[None]):
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
         self.conversation_list.focus()
-
-    def _error(self, what: str, exc: Exception) -> None:
-        self.notify(escape(f"{exc}"), title=escape(what), severity="error", timeout=8)

@@ -2,53 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.markup import escape
+from textual.screen import Screen
 
-from frontdesk.tui.keys import KeyBinding, live_bindings
+from frontdesk.tui.keys import KeyBinding
 
-if TYPE_CHECKING:
-    from frontdesk.tui.app import FrontdeskApp
 
-SKIPPED_ACTIONS = frozenset({"command_palette"})
-"""Actions the palette does not offer (opening the palette from the palette)."""
+class BindingSource(Protocol):
+    """An app that lists the bindings the palette offers (as Textual's `get_system_commands`)."""
+
+    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]: ...
 
 
 class BindingCommands(Provider):
-    """Offers each binding of `FrontdeskApp.binding_owners()` as "Description (key)", run on its owner.
+    """Offers each binding the app lists in `binding_commands` as "Description (key)", run on its owner.
 
-    Generated from the classes' BINDINGS and the keymap in force, so a binding added to a
-    pane appears here without a change to this module. Bindings of a modal screen are offered
+    Generated from the bindings and the keymap in force, so a binding added to a pane
+    appears here without a change to this module. Bindings of a modal screen are offered
     only while that screen is the one the palette was opened on.
     """
 
     def _commands(self) -> list[tuple[str, KeyBinding, DOMNode]]:
-        app = cast("FrontdeskApp", self.app)
-        commands: list[tuple[str, KeyBinding, DOMNode]] = []
-        for binding in live_bindings(app):
-            if binding.action in SKIPPED_ACTIONS:
-                continue
-            target = self._target(app, binding.context)
-            if target is None:
-                continue
-            commands.append((f"{binding.description} ({binding.key_display})", binding, target))
-        return commands
-
-    def _target(self, app: FrontdeskApp, context: str) -> DOMNode | None:
-        """Where the binding's action runs: the app, or the first widget or screen of its owner class."""
-        owner = dict(app.binding_owners()).get(context)
-        if context == "app" or owner is None:
-            return app
-        if isinstance(self.screen, owner):
-            return self.screen
-        if context.startswith("screen:"):
-            return None
-        return next(iter(self.screen.query(owner)), None)
+        source = cast(BindingSource, self.app)
+        return [(f"{binding.description} ({binding.key_display})", binding, target)
+                for binding, target in source.binding_commands(self.screen)]
 
     async def discover(self) -> Hits:
         for title, binding, target in self._commands():

@@ -1,15 +1,10 @@
-"""The console's live key bindings: every binding of the app and its panes, with the keymap's keys."""
+"""Key names: a binding as the agent meets it, what a key types, which names Textual reports."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from textual.binding import Binding
 from textual.keys import Keys, key_to_character
-
-if TYPE_CHECKING:
-    from frontdesk.tui.app import FrontdeskApp
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 """The modifiers Textual puts before a key name ("ctrl+shift+up")."""
@@ -46,28 +41,6 @@ class KeyBinding:
 def context_title(context: str) -> str:
     """A context's name on screen ("list" is "Conversation list")."""
     return CONTEXT_TITLES.get(context, context.removeprefix("screen:").replace("-", " ").capitalize())
-
-
-def live_bindings(app: FrontdeskApp) -> list[KeyBinding]:
-    """Every binding with an id of every owner in `app.binding_owners()`, with the keys the keymap gives it.
-
-    The keys come from `app.keymap` (what `App.set_keymap` applied) falling back to the
-    binding's own key, so the list follows both the preset and the user's [ui.keys].
-    An id bound in two places (Escape in the composer and anywhere) is listed once, under
-    the first owner.
-    """
-    seen: set[str] = set()
-    found: list[KeyBinding] = []
-    for context, owner in app.binding_owners():
-        for binding in owner.BINDINGS:
-            if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
-                continue
-            seen.add(binding.id)
-            keys = tuple(k.strip() for k in app.keymap.get(binding.id, binding.key).split(",") if k.strip())
-            shown = " / ".join(app.get_key_display(binding.with_key(key)) for key in keys)
-            found.append(KeyBinding(context, binding.id, binding.action, binding.description or binding.id,
-                                    binding.tooltip, keys, shown))
-    return found
 
 
 def typed_character(key: str) -> str | None:

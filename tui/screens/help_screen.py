@@ -8,23 +8,21 @@ from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from frontdesk.tui.bindings import HELP_BINDINGS
 from frontdesk.tui.keys import KeyBinding
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists `bindings` (from `frontdesk.tui.keys.live_bindings`) by context; Escape or ? closes it.
+    """Lists `bindings` (from `frontdesk.tui.bindings.live_bindings`) by context; Escape or ? closes it.
 
     `toggle_keys` are the keys that opened it (show-help in the keymap): they close it too.
     """
 
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="close-help", tooltip="Close the key help"),
-    ]
+    BINDINGS = HELP_BINDINGS
 
     DEFAULT_CSS = """
     HelpScreen {

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
 from frontdesk.desk.limits import WindowState
+from frontdesk.tui.bindings import COMPOSER_BINDINGS
 from frontdesk.tui.keys import typed_character
 from frontdesk.tui.safe import clean_line
 
@@ -30,15 +30,7 @@ class Composer(TextArea):
     closed window turns the border red and the empty composer explains the way out.
     """
 
-    BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True, id="send", tooltip="Send the reply or save the note"),
-        Binding("ctrl+j", "newline", "New line", priority=True, id="insert-newline", tooltip="Start a new line"),
-        Binding("escape", "cancel", "Back", priority=True, id="focus-list", tooltip="Leave the composer"),
-        Binding("ctrl+t", "insert_canned", "Canned", id="insert-canned", tooltip="Insert a canned reply at the cursor"),
-        # the same id as the app's Tab: remapping focus-next moves shortcode expansion with it
-        Binding("tab", "expand_shortcode", "Expand /code", show=False, id="focus-next",
-                tooltip="Expand the /shortcode before the cursor, else move to the next pane"),
-    ]
+    BINDINGS = COMPOSER_BINDINGS
 
     DEFAULT_CSS = """
     Composer {

@@ -10,7 +10,6 @@ from datetime import datetime
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -18,6 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from frontdesk.model import Conversation, Priority, Status, utcnow
+from frontdesk.tui.bindings import LIST_BINDINGS
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.widgets.formatting import LRU, age, badge, fit, foreground
 from frontdesk.tui.widgets.lines import Line, draw, keep
@@ -30,15 +30,7 @@ _PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
 class ConversationList(ScrollView, can_focus=True):
     """Conversations, two lines a row: unread, name, channel, age; then preview and status."""
 
-    BINDINGS = [
-        Binding("j,down", "cursor_down", "Next", id="cursor-down", tooltip="Highlight the next conversation"),
-        Binding("k,up", "cursor_up", "Previous", id="cursor-up", tooltip="Highlight the previous conversation"),
-        Binding("enter", "select", "Open", id="open-conversation", tooltip="Open the highlighted conversation"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="page-down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="page-up"),
-        Binding("home", "first", "First", show=False, id="cursor-first"),
-        Binding("end", "last", "Last", show=False, id="cursor-last"),
-    ]
+    BINDINGS = LIST_BINDINGS
 
     COMPONENT_CLASSES = {
         "conversation-list--cursor",

@@ -11,12 +11,12 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.actions import SkipAction
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, split_foldable, utcnow
+from frontdesk.tui.bindings import THREAD_BINDINGS
 from frontdesk.tui.safe import clean_line, safe_text
 from frontdesk.tui.widgets.formatting import age, background, clock_time, fit, foreground, human_size
 from frontdesk.tui.widgets.lines import Line, draw, keep, text_of
@@ -49,9 +49,7 @@ def author_colour(name: str) -> str:
 class ThreadView(ScrollView, can_focus=True):
     """Messages oldest first; inbound left, replies indented, notes and events set apart."""
 
-    BINDINGS = [
-        Binding("t", "toggle_folded", "Quoted text", id="toggle-quoted", tooltip="Show or hide quoted history and signatures"),
-    ]
+    BINDINGS = THREAD_BINDINGS
 
     COMPONENT_CLASSES = {
         "thread-view--meta",
