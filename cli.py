@@ -36,9 +36,21 @@ def global_options(defaults: bool) -> argparse.ArgumentParser:
     so a subcommand's copy never overwrites what was given before the subcommand."""
     unset = {} if defaults else {"default": argparse.SUPPRESS}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR", help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)", **unset)
-    common.add_argument("--config", metavar="FILE", help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)", **unset)
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs", **unset)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="cache directory (default: $FRONTDESK_DATA_DIR or the user data dir)",
+        **unset,
+    )
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $FRONTDESK_CONFIG or ~/.config/frontdesk/config.toml)",
+        **unset,
+    )
+    common.add_argument(
+        "--debug", action="store_true", help="show tracebacks and debug logs", **unset
+    )
     return common
 
 
@@ -52,33 +64,89 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", parents=[common], help="the console on a simulated workspace (no config, no network)")
-    demo.add_argument("--seed", type=int, default=1, help="seed of the simulated workspace (default 1)")
-    demo.add_argument("--quiet", action="store_true", help="no live customers, only the seeded history")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the console on a simulated workspace (no config, no network)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=1, help="seed of the simulated workspace (default 1)"
+    )
+    demo.add_argument(
+        "--quiet", action="store_true", help="no live customers, only the seeded history"
+    )
 
     sync = sub.add_parser("sync", parents=[common], help="run the channels headless (no console)")
-    sync.add_argument("--once", action="store_true", help="fetch once from every channel, flush the outbox, exit")
+    sync.add_argument(
+        "--once", action="store_true", help="fetch once from every channel, flush the outbox, exit"
+    )
 
-    sub.add_parser("export", parents=[common], help="write every conversation as JSON lines to stdout")
-    doctor = sub.add_parser("doctor", parents=[common], help="check config, credentials, channels and the cache")
-    doctor.add_argument("--repair", action="store_true",
-                        help="rebuild what can be rebuilt in a damaged cache (counts, dedup index, damaged files)")
+    sub.add_parser(
+        "export", parents=[common], help="write every conversation as JSON lines to stdout"
+    )
+    doctor = sub.add_parser(
+        "doctor", parents=[common], help="check config, credentials, channels and the cache"
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild what can be rebuilt in a damaged cache (counts, dedup index, damaged files)",
+    )
 
-    creds = sub.add_parser("creds", parents=[common], help="store channel secrets in the system keyring")
+    creds = sub.add_parser(
+        "creds", parents=[common], help="store channel secrets in the system keyring"
+    )
     creds.add_argument("action", choices=("set", "get", "delete"))
     creds.add_argument("channel")
     creds.add_argument("key")
     creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
 
-    bench = sub.add_parser("bench", parents=[common], help="measure start, keys, live arrival, ingest, search and memory")
-    bench.add_argument("--conversations", type=int, default=10_000, metavar="N", help="conversations in the large cache (default 10000)")
-    bench.add_argument("--messages", type=int, default=200_000, metavar="M", help="messages in the large cache (default 200000)")
-    bench.add_argument("--thread-messages", type=int, default=5_000, metavar="T", help="messages in its longest thread (default 5000)")
-    bench.add_argument("--presses", type=int, default=200, help="key presses per keypress measurement (default 200)")
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="measure start, keys, live arrival, ingest, search and memory",
+    )
+    bench.add_argument(
+        "--conversations",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="conversations in the large cache (default 10000)",
+    )
+    bench.add_argument(
+        "--messages",
+        type=int,
+        default=200_000,
+        metavar="M",
+        help="messages in the large cache (default 200000)",
+    )
+    bench.add_argument(
+        "--thread-messages",
+        type=int,
+        default=5_000,
+        metavar="T",
+        help="messages in its longest thread (default 5000)",
+    )
+    bench.add_argument(
+        "--presses",
+        type=int,
+        default=200,
+        help="key presses per keypress measurement (default 200)",
+    )
     bench.add_argument("--runs", type=int, default=5, help="cold starts per cache (default 5)")
-    bench.add_argument("--mails", type=int, default=10_000, metavar="K", help="mails in the email figure's mailbox (default 10000; 0 skips it)")
-    bench.add_argument("--seed", type=int, default=7, help="seed of the generated caches (default 7)")
-    bench.add_argument("--json", action="store_true", help="JSON with units and sizes instead of a table")
+    bench.add_argument(
+        "--mails",
+        type=int,
+        default=10_000,
+        metavar="K",
+        help="mails in the email figure's mailbox (default 10000; 0 skips it)",
+    )
+    bench.add_argument(
+        "--seed", type=int, default=7, help="seed of the generated caches (default 7)"
+    )
+    bench.add_argument(
+        "--json", action="store_true", help="JSON with units and sizes instead of a table"
+    )
     return parser
 
 
@@ -128,8 +196,16 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.keymaps.loader import KeymapError
     from frontdesk.store import StoreError, StoreLocked
 
-    known = (CliError, ConfigError, CredentialsError, KeymapError, StoreError, StoreLocked, UnknownBackend,
-             BackendError)
+    known = (
+        CliError,
+        ConfigError,
+        CredentialsError,
+        KeymapError,
+        StoreError,
+        StoreLocked,
+        UnknownBackend,
+        BackendError,
+    )
     return isinstance(exc, known)
 
 
@@ -148,7 +224,9 @@ def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config
             return None
 
     path = Path(args.config).expanduser() if args.config else None
-    return config.load_config(path, backend_schemas=schema, themes=theme_names if check_theme else None)
+    return config.load_config(
+        path, backend_schemas=schema, themes=theme_names if check_theme else None
+    )
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -169,7 +247,9 @@ def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
         settings = dict(ch.settings)
         if ch.base_url:
             settings["base_url"] = ch.base_url
-        channels[ch.name] = cls(ch.name, settings, credentials.secret_source(ch.name), store.cursor(ch.name))
+        channels[ch.name] = cls(
+            ch.name, settings, credentials.secret_source(ch.name), store.cursor(ch.name)
+        )
     return channels
 
 
@@ -192,8 +272,13 @@ def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
     ]
 
 
-def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
-                canned_path: Path | None = None, debug: bool = False) -> None:
+def run_console(
+    desk: Desk,
+    ui: UIConfig | None = None,
+    config_file: Path | None = None,
+    canned_path: Path | None = None,
+    debug: bool = False,
+) -> None:
     """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications);
     log records go to the data dir's log file meanwhile."""
     from frontdesk import logs
@@ -202,7 +287,9 @@ def run_console(desk: Desk, ui: UIConfig | None = None, config_file: Path | None
     from frontdesk.runtime import keep_gc_pauses_short
 
     ui = ui or UIConfig()
-    logs.to_file(desk.store.root, debug)  # the terminal is the console's: no log line may draw on it
+    logs.to_file(
+        desk.store.root, debug
+    )  # the terminal is the console's: no log line may draw on it
     app = make_app(
         desk,
         ui,
@@ -247,11 +334,18 @@ def cmd_console(args: argparse.Namespace) -> int:
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
         )
     with Store.open(data_dir(args)) as store:
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
-                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
+        desk = Desk(
+            store,
+            build_channels(cfg, store),
+            agent=cfg.agent.name,
+            agents=cfg.agent.agents,
+            escalation_targets=cfg.escalation.targets,
+            hooks=build_hooks(cfg.escalation),
+        )
         # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
-                    debug=args.debug)
+        run_console(
+            desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml", debug=args.debug
+        )
     return 0
 
 
@@ -276,14 +370,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
         channels = demo_channels(args.seed, live=not args.quiet, cursors=cursors)
-        desk = Desk(store, channels, agent="Aiko", agents=["Ben", "Chloé"],
-                    escalation_targets=escalation.targets or DEMO_TARGETS, hooks=build_hooks(escalation))
+        desk = Desk(
+            store,
+            channels,
+            agent="Aiko",
+            agents=["Ben", "Chloé"],
+            escalation_targets=escalation.targets or DEMO_TARGETS,
+            hooks=build_hooks(escalation),
+        )
         if not store.conversations():
             ws = generate_workspace(args.seed)
             asyncio.run(desk.load_workspace(ws.contacts, ws.conversations, ws.messages))
-        run_console(desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml",
-                    debug=args.debug)
-    print(f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent.")
+        run_console(
+            desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml", debug=args.debug
+        )
+    print(
+        f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent."
+    )
     return 0
 
 
@@ -296,8 +399,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:
         damaged = report_cache_problems(store)
-        desk = Desk(store, build_channels(cfg, store), agent=cfg.agent.name, agents=cfg.agent.agents,
-                    escalation_targets=cfg.escalation.targets, hooks=build_hooks(cfg.escalation))
+        desk = Desk(
+            store,
+            build_channels(cfg, store),
+            agent=cfg.agent.name,
+            agents=cfg.agent.agents,
+            escalation_targets=cfg.escalation.targets,
+            hooks=build_hooks(cfg.escalation),
+        )
         status = asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
         return status or damaged
 
@@ -357,12 +466,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from frontdesk.backends import registry
 
     problems: list[str] = []
-    cfg = load_config(args, check_theme=False)  # check_ui reports the theme among the other problems
+    cfg = load_config(
+        args, check_theme=False
+    )  # check_ui reports the theme among the other problems
     print(f"config: {cfg.path}{'' if cfg.path.exists() else ' (not found)'}")
     if not cfg.path.exists():  # the console would refuse to start: doctor must not say "ok"
-        problems.append(f"no config at {cfg.path}; start one with an [agent] name and a [[channels]] block "
-                        "(README, Configuration and Channels), point --config or FRONTDESK_CONFIG at yours, "
-                        "or try `frontdesk demo`, which needs none")
+        problems.append(
+            f"no config at {cfg.path}; start one with an [agent] name and a [[channels]] block "
+            "(README, Configuration and Channels), point --config or FRONTDESK_CONFIG at yours, "
+            "or try `frontdesk demo`, which needs none"
+        )
     print(f"data:   {data_dir(args)}")
     print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
     _, broken = registry.load_all()
@@ -413,8 +526,10 @@ def check_cache(root: Path, repair: bool = False) -> list[str]:
         return [str(exc)]
     finally:
         store_log.setLevel(level)
-    problems += [f"{path} was set aside from a damaged cache; look at it, then delete it"
-                 for path in store.quarantine_files()]
+    problems += [
+        f"{path} was set aside from a damaged cache; look at it, then delete it"
+        for path in store.quarantine_files()
+    ]
     if not problems:
         print(f"ok: cache {root}")
     return problems
@@ -432,12 +547,19 @@ def check_ui(cfg: Config) -> list[str]:
     except KeymapError as exc:
         problems.append(str(exc))
     else:
-        print(f"ok: keymap {cfg.ui.keymap}" + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else ""))
+        print(
+            f"ok: keymap {cfg.ui.keymap}"
+            + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else "")
+        )
     try:
-        config.load_config(cfg.path, themes=theme_names)  # the error the console would give, with its line
+        config.load_config(
+            cfg.path, themes=theme_names
+        )  # the error the console would give, with its line
     except config.ConfigError as exc:
         problems.append(str(exc))
     return problems
+
+
 def check_canned(path: Path) -> list[str]:
     """Problems of the canned replies next to the config (none when the shipped examples are used)."""
     from frontdesk.desk.canned import CannedError, load_canned, template_problems
@@ -446,7 +568,11 @@ def check_canned(path: Path) -> list[str]:
         canned = load_canned(path)
     except CannedError as exc:
         return [str(exc)]
-    where = "none of your own: the shipped examples (copy them with ctrl+o in the picker)" if canned.examples else canned.source
+    where = (
+        "none of your own: the shipped examples (copy them with ctrl+o in the picker)"
+        if canned.examples
+        else canned.source
+    )
     print(f"canned: {where}, {len(canned.replies)} replies")
     return template_problems(canned)
 
@@ -490,11 +616,17 @@ def check_hook(hook) -> list[str]:
     if hook.command:
         program = hook.command[0]
         if shutil.which(program) is None:
-            return [f"hook {hook.name}: command {program!r} is not found or not executable; fix `command` in [[escalation.hooks]]"]
+            return [
+                f"hook {hook.name}: command {program!r} is not found or not executable; fix `command` in [[escalation.hooks]]"
+            ]
         print(f"ok: hook {hook.name} runs {program}")
         return []
     token = credentials.get_secret(hook.secret_owner, "token")
-    auth = "with a Bearer token" if token else f"without a token (set one with `frontdesk creds set {hook.secret_owner} token` if it needs one)"
+    auth = (
+        "with a Bearer token"
+        if token
+        else f"without a token (set one with `frontdesk creds set {hook.secret_owner} token` if it needs one)"
+    )
     print(f"ok: hook {hook.name} posts to {hook.url} {auth}")
     return []
 
@@ -511,7 +643,9 @@ def cmd_creds(args: argparse.Namespace) -> int:
     elif args.action == "get":
         value = credentials.get_secret(args.channel, args.key)
         if value is None:
-            raise CliError(f"{args.channel}/{args.key} is not set — run `frontdesk creds set {args.channel} {args.key}`")
+            raise CliError(
+                f"{args.channel}/{args.key} is not set — run `frontdesk creds set {args.channel} {args.key}`"
+            )
         print(value if args.show else f"{args.channel}/{args.key} is set (use --show to print it)")
     else:
         credentials.delete_secret(args.channel, args.key)

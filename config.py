@@ -170,8 +170,12 @@ class Config:
 # ---- loading -----------------------------------------------------------------------------------
 
 
-def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | None = None,
-                themes: Callable[[], Collection[str]] | None = None) -> Config:
+def load_config(
+    path: Path | None = None,
+    *,
+    backend_schemas: SchemaLookup | None = None,
+    themes: Callable[[], Collection[str]] | None = None,
+) -> Config:
     """Read and validate the config at `path` (default `config_path()`); a missing file is an empty config.
 
     `backend_schemas(backend)` returns that backend's `settings_schema` (None when unknown);
@@ -186,19 +190,27 @@ def load_config(path: Path | None = None, *, backend_schemas: SchemaLookup | Non
     except FileNotFoundError:
         return Config(path=path)
     except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read the config file ({exc.strerror or exc}); fix its permissions or point FRONTDESK_CONFIG at another file") from None
+        raise ConfigError(
+            f"{shown}: cannot read the config file ({exc.strerror or exc}); fix its permissions or point FRONTDESK_CONFIG at another file"
+        ) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{shown}:{line}: the config file is not UTF-8 text; save it as UTF-8") from None
+        raise ConfigError(
+            f"{shown}:{line}: the config file is not UTF-8 text; save it as UTF-8"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(syntax_error(shown, text, exc)) from None
     except ValueError:  # an integer beyond Python's digit limit for int(): tomllib lets it escape
-        line = next((n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0)
-        raise ConfigError(f"{shown}:{line}: a number with thousands of digits; write a real value on that line") from None
+        line = next(
+            (n for n, row in enumerate(text.splitlines(), 1) if re.search(r"\d{4000}", row)), 0
+        )
+        raise ConfigError(
+            f"{shown}:{line}: a number with thousands of digits; write a real value on that line"
+        ) from None
     return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
@@ -247,8 +259,13 @@ def _render(where: Where) -> str:
 class _Reader:
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
-    def __init__(self, shown: str, text: str, backend_schemas: SchemaLookup | None,
-                 themes: Callable[[], Collection[str]] | None = None) -> None:
+    def __init__(
+        self,
+        shown: str,
+        text: str,
+        backend_schemas: SchemaLookup | None,
+        themes: Callable[[], Collection[str]] | None = None,
+    ) -> None:
         self.shown = shown
         self.places = key_lines(text)
         self.backend_schemas = backend_schemas
@@ -284,7 +301,10 @@ class _Reader:
         targets = self.typed(("escalation", "targets"), raw.get("targets", []), list[str])
         for index, target in enumerate(targets):
             if not target.strip():
-                self.fail(("escalation", "targets"), f"has an empty name at position {index + 1}; name a team or tier, e.g. \"tier-2\"")
+                self.fail(
+                    ("escalation", "targets"),
+                    f'has an empty name at position {index + 1}; name a team or tier, e.g. "tier-2"',
+                )
         hooks_raw = raw.get("hooks", [])
         if not isinstance(hooks_raw, list):
             self.fail(("escalation", "hooks"), "must be a list of [[escalation.hooks]] tables")
@@ -293,42 +313,75 @@ class _Reader:
         for index, block in enumerate(hooks_raw):
             hook = self.hook(index, block, targets)
             if hook.name in seen:
-                self.fail(("escalation", "hooks", index, "name"), f"{_show(hook.name)} is already used by escalation.hooks[{seen[hook.name]}]; hook names must be unique")
+                self.fail(
+                    ("escalation", "hooks", index, "name"),
+                    f"{_show(hook.name)} is already used by escalation.hooks[{seen[hook.name]}]; hook names must be unique",
+                )
             seen[hook.name] = index
             hooks.append(hook)
-        return EscalationConfig(targets=tuple(dict.fromkeys(t.strip() for t in targets)), hooks=tuple(hooks))
+        return EscalationConfig(
+            targets=tuple(dict.fromkeys(t.strip() for t in targets)), hooks=tuple(hooks)
+        )
 
     def hook(self, index: int, raw: Any, known_targets: list[str]) -> HookConfig:
         where: Where = ("escalation", "hooks", index)
         if not isinstance(raw, dict):
             self.fail(where, "must be a table: write each hook as an [[escalation.hooks]] block")
         name = raw.get("name")
-        shown_name = f"hook-{name}" if isinstance(name, str) and CHANNEL_NAME.match(name) else "hook-<name>"
+        shown_name = (
+            f"hook-{name}" if isinstance(name, str) and CHANNEL_NAME.match(name) else "hook-<name>"
+        )
         self.refuse_secrets(where, raw, shown_name)
         self.only_known(where, raw, ("name", "url", "command", "timeout", "targets"))
         if name is None:
             self.fail(where, 'has no name; add name = "helpdesk"')
         name = self.typed((*where, "name"), name, str)
         if not CHANNEL_NAME.match(name):
-            self.fail((*where, "name"), f"{_show(name)} is not a valid hook name; use lowercase letters, digits, - and _ (e.g. \"helpdesk\")")
+            self.fail(
+                (*where, "name"),
+                f'{_show(name)} is not a valid hook name; use lowercase letters, digits, - and _ (e.g. "helpdesk")',
+            )
         url = self.typed((*where, "url"), raw.get("url"), str | None)
         command = self.typed((*where, "command"), raw.get("command"), list[str] | None)
         if (url is None) == (command is None):
-            self.fail(where, 'needs exactly one of url = "https://…" (HTTP POST) or command = ["program", "arg"] (run with the JSON on stdin)')
+            self.fail(
+                where,
+                'needs exactly one of url = "https://…" (HTTP POST) or command = ["program", "arg"] (run with the JSON on stdin)',
+            )
         if url is not None and not re.match(r"https?://[^\s/]+", url):
-            self.fail((*where, "url"), f"{_show(url)} is not an http:// or https:// URL; write the full address, e.g. \"https://helpdesk.example.com/api/tickets\"")
+            self.fail(
+                (*where, "url"),
+                f'{_show(url)} is not an http:// or https:// URL; write the full address, e.g. "https://helpdesk.example.com/api/tickets"',
+            )
         if url is not None and "@" in url.split("://", 1)[1].split("/", 1)[0]:
-            self.fail((*where, "url"), f"carries a user name or password; remove it from the URL and store the token with `frontdesk creds set hook-{name} token` (sent as a Bearer token)")
+            self.fail(
+                (*where, "url"),
+                f"carries a user name or password; remove it from the URL and store the token with `frontdesk creds set hook-{name} token` (sent as a Bearer token)",
+            )
         if command is not None and (not command or not command[0].strip()):
-            self.fail((*where, "command"), 'must name a program, e.g. command = ["python3", "/usr/local/bin/open-ticket.py"]')
+            self.fail(
+                (*where, "command"),
+                'must name a program, e.g. command = ["python3", "/usr/local/bin/open-ticket.py"]',
+            )
         timeout = self.typed((*where, "timeout"), raw.get("timeout", 10.0), float)
         if not 0 < timeout <= 300:
-            self.fail((*where, "timeout"), f"must be between 0 and 300 seconds (got {_show(timeout)})")
+            self.fail(
+                (*where, "timeout"), f"must be between 0 and 300 seconds (got {_show(timeout)})"
+            )
         targets = self.typed((*where, "targets"), raw.get("targets", []), list[str])
         unknown = [t for t in targets if known_targets and t not in known_targets]
         if unknown:
-            self.fail((*where, "targets"), f"names {_show(unknown[0])}, which is not in escalation.targets; add it there or remove it here (targets: {', '.join(known_targets)})")
-        return HookConfig(name=name, url=url, command=tuple(command or ()), timeout=timeout, targets=tuple(targets))
+            self.fail(
+                (*where, "targets"),
+                f"names {_show(unknown[0])}, which is not in escalation.targets; add it there or remove it here (targets: {', '.join(known_targets)})",
+            )
+        return HookConfig(
+            name=name,
+            url=url,
+            command=tuple(command or ()),
+            timeout=timeout,
+            targets=tuple(targets),
+        )
 
     def agent(self, raw: dict[str, Any]) -> AgentConfig:
         self.only_known(("agent",), raw, ("name", "agents"))
@@ -343,26 +396,38 @@ class _Reader:
         self.only_known(("ui",), raw, ("keymap", "theme", "keys", "notify", "bell", "desktop"))
         keymap = self.typed(("ui", "keymap"), raw.get("keymap", "default"), str)
         if keymap not in KEYMAPS:
-            self.fail(("ui", "keymap"), f"must be one of {', '.join(map(json.dumps, KEYMAPS))} (got {_show(keymap)})")
+            self.fail(
+                ("ui", "keymap"),
+                f"must be one of {', '.join(map(json.dumps, KEYMAPS))} (got {_show(keymap)})",
+            )
         theme = self.typed(("ui", "theme"), raw.get("theme", DEFAULT_THEME), str)
         if "theme" in raw and self.themes is not None:
             known = sorted(self.themes())
             if theme not in known:
-                self.fail(("ui", "theme"), f"{_show(theme)} is not a theme{_did_you_mean(theme, known)}; "
-                                           f"choose one of: {', '.join(known)}")
+                self.fail(
+                    ("ui", "theme"),
+                    f"{_show(theme)} is not a theme{_did_you_mean(theme, known)}; "
+                    f"choose one of: {', '.join(known)}",
+                )
         keys = self.table(("ui", "keys"), raw.get("keys", {}))
         for binding, key in keys.items():
             self.typed(("ui", "keys", binding), key, str)
-        notify = self.one_of(("ui", "notify"), raw.get("notify", "mine-and-unassigned"), NOTIFY_SCOPES)
+        notify = self.one_of(
+            ("ui", "notify"), raw.get("notify", "mine-and-unassigned"), NOTIFY_SCOPES
+        )
         bell = self.typed(("ui", "bell"), raw.get("bell", True), bool)
         desktop = self.one_of(("ui", "desktop"), raw.get("desktop", "osc9"), DESKTOP_NOTIFICATIONS)
-        return UIConfig(keymap=keymap, theme=theme, keys=dict(keys), notify=notify, bell=bell, desktop=desktop)
+        return UIConfig(
+            keymap=keymap, theme=theme, keys=dict(keys), notify=notify, bell=bell, desktop=desktop
+        )
 
     def one_of(self, where: Where, value: Any, choices: tuple[str, ...]) -> str:
         """`value` if it is one of the strings `choices`, else fail listing them."""
         value = self.typed(where, value, str)
         if value not in choices:
-            self.fail(where, f"must be one of {', '.join(map(json.dumps, choices))} (got {_show(value)})")
+            self.fail(
+                where, f"must be one of {', '.join(map(json.dumps, choices))} (got {_show(value)})"
+            )
         return value
 
     def channels(self, raw: Any) -> list[ChannelConfig]:
@@ -373,7 +438,10 @@ class _Reader:
         for index, block in enumerate(raw):
             channel = self.channel(index, block)
             if channel.name in seen:
-                self.fail(("channels", index, "name"), f"{_show(channel.name)} is already used by channels[{seen[channel.name]}]; channel names must be unique")
+                self.fail(
+                    ("channels", index, "name"),
+                    f"{_show(channel.name)} is already used by channels[{seen[channel.name]}]; channel names must be unique",
+                )
             seen[channel.name] = index
             channels.append(channel)
         return channels
@@ -383,27 +451,41 @@ class _Reader:
         if not isinstance(raw, dict):
             self.fail(where, "must be a table: write each channel as a [[channels]] block")
         name = raw.get("name")
-        self.refuse_secrets(where, raw, name if isinstance(name, str) and CHANNEL_NAME.match(name) else "<channel>")
+        self.refuse_secrets(
+            where, raw, name if isinstance(name, str) and CHANNEL_NAME.match(name) else "<channel>"
+        )
         for required, example in (("name", '"support-bot"'), ("backend", '"telegram"')):
             if required not in raw:
                 self.fail(where, f"has no {required}; add {required} = {example}")
         name = self.typed((*where, "name"), name, str)
         if not CHANNEL_NAME.match(name):
-            self.fail((*where, "name"), f"{_show(name)} is not a valid channel name; use lowercase letters, digits, - and _, starting with a letter or digit (e.g. \"support-bot\")")
+            self.fail(
+                (*where, "name"),
+                f'{_show(name)} is not a valid channel name; use lowercase letters, digits, - and _, starting with a letter or digit (e.g. "support-bot")',
+            )
         backend = self.typed((*where, "backend"), raw["backend"], str)
         if not backend:
-            self.fail((*where, "backend"), 'must not be empty; name a backend, e.g. backend = "telegram"')
+            self.fail(
+                (*where, "backend"), 'must not be empty; name a backend, e.g. backend = "telegram"'
+            )
         base_url = self.typed((*where, "base_url"), raw.get("base_url"), str | None)
         enabled = self.typed((*where, "enabled"), raw.get("enabled", True), bool)
-        settings = {k: v for k, v in raw.items() if k not in ("name", "backend", "base_url", "enabled")}
+        settings = {
+            k: v for k, v in raw.items() if k not in ("name", "backend", "base_url", "enabled")
+        }
         schema = self.schema(backend)
         if schema is not None:
             known = sorted(schema)
             for key, value in settings.items():
                 if key not in schema:
-                    self.fail((*where, key), f"is not a setting of the {backend} backend{_did_you_mean(key, known)}; remove it (settings: {', '.join(known) or 'none'})")
+                    self.fail(
+                        (*where, key),
+                        f"is not a setting of the {backend} backend{_did_you_mean(key, known)}; remove it (settings: {', '.join(known) or 'none'})",
+                    )
                 settings[key] = self.typed((*where, key), value, schema[key])
-        return ChannelConfig(name=name, backend=backend, base_url=base_url, enabled=enabled, settings=settings)
+        return ChannelConfig(
+            name=name, backend=backend, base_url=base_url, enabled=enabled, settings=settings
+        )
 
     def schema(self, backend: str) -> Mapping[str, type] | None:
         if self.backend_schemas is None:
@@ -415,7 +497,13 @@ class _Reader:
 
     def refuse_secrets(self, where: Where, raw: Any, channel: str) -> None:
         """Fail on a secret-named key anywhere in a channel block, without repeating its value."""
-        items = raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+        items = (
+            raw.items()
+            if isinstance(raw, dict)
+            else enumerate(raw)
+            if isinstance(raw, list)
+            else ()
+        )
         for key, value in items:
             if isinstance(key, str) and key.lower() in SECRET_KEYS:
                 from frontdesk.credentials import env_name
@@ -427,11 +515,16 @@ class _Reader:
                 )
             self.refuse_secrets((*where, key), value, channel)
 
-    def only_known(self, where: Where, raw: dict[str, Any], known: tuple[str, ...], what: str = "key") -> None:
+    def only_known(
+        self, where: Where, raw: dict[str, Any], known: tuple[str, ...], what: str = "key"
+    ) -> None:
         for key in raw:
             if key not in known:
                 inside = f" in [{_render(where)}]" if where else ""
-                self.fail((*where, key), f"is not a known {what}{inside}{_did_you_mean(key, known)}; remove it (known: {', '.join(known)})")
+                self.fail(
+                    (*where, key),
+                    f"is not a known {what}{inside}{_did_you_mean(key, known)}; remove it (known: {', '.join(known)})",
+                )
 
     def table(self, where: Where, value: Any) -> dict[str, Any]:
         return self.typed(where, value, dict)
@@ -440,7 +533,9 @@ class _Reader:
         """`value` if it is of `kind` (an int counts as a float), else fail naming the expected type."""
         if not _matches(value, kind):
             key = where[-1]
-            secret = isinstance(key, str) and any(word in key.lower() for word in ("pass", "token", "secret", "key", "credential"))
+            secret = isinstance(key, str) and any(
+                word in key.lower() for word in ("pass", "token", "secret", "key", "credential")
+            )
             got = _kind_of(value) if secret else _show(value)
             self.fail(where, f"must be {_describe(kind)} (got {got})")
         for meta in get_args(kind)[1:] if get_origin(kind) is Annotated else ():
@@ -451,7 +546,10 @@ class _Reader:
             try:
                 return float(value)
             except OverflowError:
-                self.fail(where, f"must be a number of a sensible size (got {len(str(abs(value)))} digits)")
+                self.fail(
+                    where,
+                    f"must be a number of a sensible size (got {len(str(abs(value)))} digits)",
+                )
         return value
 
 
@@ -487,15 +585,23 @@ def _matches(value: Any, kind: Any) -> bool:
     return True  # an annotation we cannot check (e.g. a string): the backend checks it
 
 
-_NAMES = {str: ("a string", "strings"), int: ("an integer", "integers"), float: ("a number", "numbers"),
-          bool: ("true or false", "booleans"), list: ("a list", "lists"), dict: ("a table", "tables")}
+_NAMES = {
+    str: ("a string", "strings"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    bool: ("true or false", "booleans"),
+    list: ("a list", "lists"),
+    dict: ("a table", "tables"),
+}
 
 
 def _describe(kind: Any, plural: bool = False) -> str:
     kind = _plain(kind)
     origin = get_origin(kind)
     if origin in (Union, UnionType):
-        return " or ".join(_describe(arg, plural) for arg in get_args(kind) if arg is not type(None))
+        return " or ".join(
+            _describe(arg, plural) for arg in get_args(kind) if arg is not type(None)
+        )
     if origin is list and get_args(kind):
         return f"{'lists' if plural else 'a list'} of {_describe(get_args(kind)[0], plural=True)}"
     if origin is not None:
@@ -506,7 +612,10 @@ def _describe(kind: Any, plural: bool = False) -> str:
 
 
 def _kind_of(value: Any) -> str:
-    return next((_NAMES[t][0] for t in (bool, int, float, str, list, dict) if isinstance(value, t)), type(value).__name__)
+    return next(
+        (_NAMES[t][0] for t in (bool, int, float, str, list, dict) if isinstance(value, t)),
+        type(value).__name__,
+    )
 
 
 def _show(value: Any) -> str:
@@ -568,4 +677,7 @@ def key_lines(text: str) -> list[tuple[int, Where]]:
 
 
 def _split_key(key: str) -> list[str]:
-    return [part.strip()[1:-1] if part.strip()[:1] in "\"'" else part.strip() for part in _PART.findall(key)]
+    return [
+        part.strip()[1:-1] if part.strip()[:1] in "\"'" else part.strip()
+        for part in _PART.findall(key)
+    ]

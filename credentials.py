@@ -57,7 +57,9 @@ def get_secret(channel: str, key: str) -> str | None:
     except _NoKeyring as exc:
         _problem = f"{exc}; {_fallbacks()}"
         return None
-    except Exception as exc:  # any backend failure (locked, D-Bus gone, …): not found, but remembered
+    except (
+        Exception
+    ) as exc:  # any backend failure (locked, D-Bus gone, …): not found, but remembered
         _problem = f"the keyring failed to read {keyring_user(channel, key)} ({_describe(exc)}); {_fallbacks()}"
         return None
     _problem = None
@@ -72,7 +74,9 @@ def set_secret(channel: str, key: str, value: str) -> None:
         raise CredentialsError(f"{exc}; {_fallbacks(channel, key)}") from None
     except Exception as exc:
         reason = redact(_describe(exc), [value])
-        raise CredentialsError(f"could not store {keyring_user(channel, key)} in the keyring ({reason}); {_fallbacks(channel, key)}") from None
+        raise CredentialsError(
+            f"could not store {keyring_user(channel, key)} in the keyring ({reason}); {_fallbacks(channel, key)}"
+        ) from None
 
 
 def delete_secret(channel: str, key: str) -> None:
@@ -83,12 +87,20 @@ def delete_secret(channel: str, key: str) -> None:
     try:
         _keyring().delete_password(SERVICE, user)
     except _NoKeyring as exc:
-        raise CredentialsError(f"{exc}; unset {env_name(channel, key)} in the environment instead") from None
+        raise CredentialsError(
+            f"{exc}; unset {env_name(channel, key)} in the environment instead"
+        ) from None
     except PasswordDeleteError:
-        also = f" (it is set in the environment as {env_name(channel, key)})" if os.environ.get(env_name(channel, key)) else ""
+        also = (
+            f" (it is set in the environment as {env_name(channel, key)})"
+            if os.environ.get(env_name(channel, key))
+            else ""
+        )
         raise CredentialsError(f"{user} is not in the keyring{also}; nothing deleted") from None
     except Exception as exc:
-        raise CredentialsError(f"could not delete {user} from the keyring ({_describe(exc)})") from None
+        raise CredentialsError(
+            f"could not delete {user} from the keyring ({_describe(exc)})"
+        ) from None
 
 
 def secret_source(channel: str) -> Callable[[str], str | None]:
@@ -129,7 +141,9 @@ def _keyring() -> Any:
 
         backend = keyring.get_keyring()
     except Exception as exc:  # e.g. PYTHON_KEYRING_BACKEND naming a backend that does not import
-        raise _NoKeyring(f"no system keyring is available on this machine ({_describe(exc)})") from None
+        raise _NoKeyring(
+            f"no system keyring is available on this machine ({_describe(exc)})"
+        ) from None
     if isinstance(backend, (fail.Keyring, null.Keyring)) or (
         isinstance(backend, chainer.ChainerBackend) and not backend.backends
     ):

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from frontdesk.tui.app import FrontdeskApp
 
 
-def make_app(desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None,
-             **options: Any) -> FrontdeskApp:
+def make_app(
+    desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None, **options: Any
+) -> FrontdeskApp:
     """The console on `desk`. With `ui`, its `[ui]` settings (keymap and keys resolved against
     `config_file`, theme, notifications for this terminal); `options` go to the App as given
     and win over them (a test's clock, `cursor_blink=False`, canned replies, notices)."""
@@ -41,9 +42,13 @@ def ui_options(ui: UIConfig, config_file: Path | None = None) -> dict[str, Any]:
     }
 
 
-def resolve_keymap(preset: str, overrides: dict[str, str] | None, config_file: Path | None = None) -> dict[str, str]:
+def resolve_keymap(
+    preset: str, overrides: dict[str, str] | None, config_file: Path | None = None
+) -> dict[str, str]:
     """The keymap in force; errors about `overrides` name `config_file` and the line in its [ui.keys]."""
-    from frontdesk.tui.bindings import resolve_keymap as resolve  # deferred: keeps this module free of Textual
+    from frontdesk.tui.bindings import (
+        resolve_keymap as resolve,
+    )  # deferred: keeps this module free of Textual
 
     return resolve(preset, overrides, config_file)
 

@@ -53,7 +53,9 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file only its owner can read (0600, also after a rotation or if it existed wider)."""
 
     def _open(self):
-        fd = open_own(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # never through a link
+        fd = open_own(
+            Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        )  # never through a link
         os.fchmod(fd, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
@@ -98,7 +100,9 @@ def to_file(data_dir: Path, debug: bool = False) -> Path:
         path.parent.unlink()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    handler = PrivateRotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler = PrivateRotatingFileHandler(
+        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
     _install(handler, debug)
     logging.captureWarnings(True)

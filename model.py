@@ -26,7 +26,10 @@ def split_foldable(body: str) -> tuple[str, str, tuple[str, ...]]:
     or `QUOTE_MARKER`'s line. Nothing is folded when there would be no new text before it.
     """
     lines = body.split("\n")
-    starts = {"signature": _line_index(lines, SIGNATURE_SEPARATOR), "quoted history": _line_index(lines, QUOTE_MARKER)}
+    starts = {
+        "signature": _line_index(lines, SIGNATURE_SEPARATOR),
+        "quoted history": _line_index(lines, QUOTE_MARKER),
+    }
     found = {what: i for what, i in starts.items() if i is not None}
     if not found:
         return body, "", ()

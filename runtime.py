@@ -39,5 +39,9 @@ def freeze_long_lived(phase: str, info: dict[str, int]) -> None:
     """
     import gc
 
-    if phase == "stop" and info["generation"] == 2 and len(gc.get_objects(generation=2)) > FREEZE_SURVIVORS:
+    if (
+        phase == "stop"
+        and info["generation"] == 2
+        and len(gc.get_objects(generation=2)) > FREEZE_SURVIVORS
+    ):
         gc.freeze()

@@ -160,7 +160,9 @@ class WindowRule:
 class Sink(Protocol):
     """Where a backend delivers what it reads from its channel (the desk implements it)."""
 
-    async def ingest(self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None) -> None:
+    async def ingest(
+        self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None
+    ) -> None:
         """Persist `events`, then commit `cursor`, then publish. Returns once persisted."""
 
 
@@ -250,7 +252,9 @@ class Backend(ABC):
         Polling backends implement `run` as this in a loop; a streaming-only backend
         keeps this default, and `sync --once` reports that it was skipped.
         """
-        raise NotImplementedError(f"the {self.kind} backend cannot fetch once; run `frontdesk sync` instead")
+        raise NotImplementedError(
+            f"the {self.kind} backend cannot fetch once; run `frontdesk sync` instead"
+        )
 
     async def fetch_attachment(self, ref: str) -> bytes:
         """The bytes of a received attachment (`Attachment.ref`), downloaded on request."""
@@ -263,7 +267,9 @@ class Backend(ABC):
         into.write(data)
         return len(data)
 
-    async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
+    async def save_attachment(
+        self, ref: str, downloads_dir: str | os.PathLike[str], name: str = ""
+    ) -> Path:
         """Download attachment `ref` into `downloads_dir` as `name` (made safe, never overwriting);
         returns the path, which is always inside `downloads_dir`. A failed download leaves no file."""
         path, out = open_unique(Path(downloads_dir), safe_filename(name))
@@ -291,8 +297,15 @@ FILE_NAME_BYTES = 150
 #: an "extension" longer than this is part of the name
 _EXT_BYTES = 16
 _SUPERSCRIPTS = "\u00b9\u00b2\u00b3"
-_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$",
-             *(f"{dev}{n}" for dev in ("com", "lpt") for n in ("0123456789" + _SUPERSCRIPTS))}
+_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "conin$",
+    "conout$",
+    *(f"{dev}{n}" for dev in ("com", "lpt") for n in ("0123456789" + _SUPERSCRIPTS)),
+}
 
 
 def safe_filename(name: str, fallback: str = "attachment") -> str:
@@ -331,7 +344,9 @@ def open_unique(folder: Path, name: str) -> tuple[Path, BinaryIO]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PermanentError(f"cannot create the downloads folder {folder}: {exc.strerror or exc}") from None
+        raise PermanentError(
+            f"cannot create the downloads folder {folder}: {exc.strerror or exc}"
+        ) from None
     root = folder.resolve()
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
@@ -342,10 +357,14 @@ def open_unique(folder: Path, name: str) -> tuple[Path, BinaryIO]:
         if path.parent != root or candidate in ("", ".", ".."):
             raise PermanentError("unsafe attachment name")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644
+            )
         except FileExistsError:
             continue
         except OSError as exc:
-            raise PermanentError(f"cannot save {candidate!r} in {root}: {exc.strerror or exc}") from None
+            raise PermanentError(
+                f"cannot save {candidate!r} in {root}: {exc.strerror or exc}"
+            ) from None
         return path, os.fdopen(fd, "wb")
     raise PermanentError(f"too many files named {name!r} in {root}")

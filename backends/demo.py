@@ -85,8 +85,12 @@ class DemoBackend(Backend):
     messaging_window: ClassVar[timedelta | None] = None
     idempotent_send: ClassVar[bool] = True
     settings_schema: ClassVar[Mapping[str, Any]] = {
-        "kind": str, "seed": integer(-(2**63), 2**63 - 1), "live": bool, "interval": number(0.01, 86400, "seconds"),
-        "speed": number(0.0001, 1000), "conversations": integer(0, 100_000),
+        "kind": str,
+        "seed": integer(-(2**63), 2**63 - 1),
+        "live": bool,
+        "interval": number(0.01, 86400, "seconds"),
+        "speed": number(0.0001, 1000),
+        "conversations": integer(0, 100_000),
     }
 
     def __init__(
@@ -145,8 +149,17 @@ class DemoBackend(Backend):
             if thread.thread_key == outgoing.thread_key:
                 return thread
         address = outgoing.to or outgoing.thread_key
-        return LiveThread(0, self._kind, outgoing.thread_key, 0, "", guess_language(outgoing.body), address,
-                          Status.OPEN, subject=outgoing.subject)
+        return LiveThread(
+            0,
+            self._kind,
+            outgoing.thread_key,
+            0,
+            "",
+            guess_language(outgoing.body),
+            address,
+            Status.OPEN,
+            subject=outgoing.subject,
+        )
 
     # -- reading
 
@@ -170,7 +183,9 @@ class DemoBackend(Backend):
         await sink.ingest(self.name, [ChannelStatus("ok", f"simulated {self._kind}")])
 
     def _pause(self, rng: random.Random) -> float:
-        return min(max(rng.expovariate(1.0 / self.interval), 0.2 * self.interval), 4.0 * self.interval)
+        return min(
+            max(rng.expovariate(1.0 / self.interval), 0.2 * self.interval), 4.0 * self.interval
+        )
 
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.speed)
@@ -253,10 +268,23 @@ def _parse_cursor(cursor: str | None) -> int:
         return 0
 
 
-def demo_channels(seed: int = 1, *, live: bool = True, interval: float = LIVE_INTERVAL, speed: float = 1.0,
-                  conversations: int = 60, cursors: Mapping[str, str | None] | None = None) -> dict[str, DemoBackend]:
+def demo_channels(
+    seed: int = 1,
+    *,
+    live: bool = True,
+    interval: float = LIVE_INTERVAL,
+    speed: float = 1.0,
+    conversations: int = 60,
+    cursors: Mapping[str, str | None] | None = None,
+) -> dict[str, DemoBackend]:
     """One DemoBackend per kind, each named after its kind as the generated workspace expects."""
-    settings = {"seed": seed, "live": live, "interval": interval, "speed": speed, "conversations": conversations}
+    settings = {
+        "seed": seed,
+        "live": live,
+        "interval": interval,
+        "speed": speed,
+        "conversations": conversations,
+    }
     return {
         kind: DemoBackend(kind, {**settings, "kind": kind}, cursor=(cursors or {}).get(kind))
         for kind in KINDS
@@ -264,4 +292,3 @@ def demo_channels(seed: int = 1, *, live: bool = True, interval: float = LIVE_IN
 
 
 __all__ = ["LIVE_INTERVAL", "DemoBackend", "demo_channels"]
-

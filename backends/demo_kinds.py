@@ -16,18 +16,22 @@ WINDOW = timedelta(hours=24)
 
 WINDOW_RULES: dict[str, WindowRule] = {
     "whatsapp": WindowRule(
-        WINDOW, "template required",
+        WINDOW,
+        "template required",
         "only an approved message template can go out now (WhatsApp Manager), "
         "or wait for the customer to write again",
     ),
     "messenger": WindowRule(
-        WINDOW, "the customer must write first",
+        WINDOW,
+        "the customer must write first",
         "Messenger takes nothing 7 days after the customer's last message; wait for them to write "
         "again, or reach them on another channel",
-        tag="HUMAN_AGENT", tag_span=timedelta(days=7),
+        tag="HUMAN_AGENT",
+        tag_span=timedelta(days=7),
     ),
     "line": WindowRule(
-        WINDOW, "the customer must write first",
+        WINDOW,
+        "the customer must write first",
         "wait for the customer to write again, or reach them on another channel",
     ),
 }

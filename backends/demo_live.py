@@ -7,7 +7,12 @@ import random
 from datetime import datetime, timezone
 
 from frontdesk.backends.demo_phrases import PHRASES
-from frontdesk.backends.demo_workspace import LiveThread, generate_workspace, phrase_numbers, threads_of
+from frontdesk.backends.demo_workspace import (
+    LiveThread,
+    generate_workspace,
+    phrase_numbers,
+    threads_of,
+)
 
 #: the fixed clock the backend uses to regenerate its world: live behaviour never depends on it
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -37,6 +42,8 @@ def answer_line(rng: random.Random, language: str) -> str:
 
 
 def guess_language(text: str) -> str:
-    return "ja" if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
-
-
+    return (
+        "ja"
+        if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
+        else "en"
+    )

@@ -35,8 +35,6 @@ class Person:
     identities: list[Identity]
 
 
-
-
 def _perm(n: int, modulus: int, offset: int) -> int:
     """A bijection of ints mod `modulus` (10**k): unique numbers per contact id."""
     return (n * 2_654_435_761 + offset) % modulus
@@ -47,7 +45,9 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in folded if ch.isascii() and ch.isalnum()).lower()
 
 
-def _make_person(rng: random.Random, cid: int, language: str, offsets: tuple[int, ...], used_emails: set[str]) -> Person:
+def _make_person(
+    rng: random.Random, cid: int, language: str, offsets: tuple[int, ...], used_emails: set[str]
+) -> Person:
     if language == "ja":
         (family, family_r), (given, given_r) = rng.choice(JA_FAMILIES), rng.choice(JA_GIVENS)
         style = rng.random()
@@ -57,7 +57,9 @@ def _make_person(rng: random.Random, cid: int, language: str, offsets: tuple[int
             name, call = f"{family}{given}", f"{family}様"
         else:
             name, call = f"{given}{rng.choice(JA_EMOJI)}", f"{given}様"
-        local = rng.choice((f"{given_r}.{family_r}", f"{family_r}.{given_r}", f"{given_r}{cid % 100:02d}"))
+        local = rng.choice(
+            (f"{given_r}.{family_r}", f"{family_r}.{given_r}", f"{given_r}{cid % 100:02d}")
+        )
         first = family
     else:
         given, family = rng.choice(EN_FIRSTS), rng.choice(EN_LASTS)
@@ -78,11 +80,23 @@ def _make_person(rng: random.Random, cid: int, language: str, offsets: tuple[int
     plan = rng.choices(PLANS, (30, 30, 28, 12))[0]
     orders = rng.randint(1, 40)
     contact = Contact(id=cid, name=name, language=language)
-    person = Person(contact, call, first, plan, orders, vip=plan == "Business" and orders >= 15,
-                     email=email, identities=[])
+    person = Person(
+        contact,
+        call,
+        first,
+        plan,
+        orders,
+        vip=plan == "Business" and orders >= 15,
+        email=email,
+        identities=[],
+    )
     person.contact.notes = rng.choice(CONTACT_NOTES[language]) if rng.random() < 0.25 else ""
     if rng.random() < 0.75:
-        attributes = {"plan": plan, "orders": str(orders), "customer_since": f"{rng.randint(2018, 2024)}-{rng.randint(1, 12):02d}"}
+        attributes = {
+            "plan": plan,
+            "orders": str(orders),
+            "customer_since": f"{rng.randint(2018, 2024)}-{rng.randint(1, 12):02d}",
+        }
         if rng.random() < 0.5:
             attributes["city"] = rng.choice(CITIES[language])
         if person.vip:
@@ -166,4 +180,3 @@ def allocate(rng: random.Random, people: list[Person], count: int) -> list[tuple
         slots.append((person, "email", email))
     rng.shuffle(slots)
     return slots
-

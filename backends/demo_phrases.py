@@ -7,36 +7,109 @@ from __future__ import annotations
 # Placeholders: {order} {track} {amount} {plan} {orders} {call} {agent} {mention} {team}.
 
 JA_FAMILIES = (
-    ("山田", "yamada"), ("佐藤", "sato"), ("鈴木", "suzuki"), ("高橋", "takahashi"), ("田中", "tanaka"),
-    ("伊藤", "ito"), ("渡辺", "watanabe"), ("中村", "nakamura"), ("小林", "kobayashi"), ("加藤", "kato"),
-    ("吉田", "yoshida"), ("山本", "yamamoto"), ("松本", "matsumoto"), ("井上", "inoue"), ("木村", "kimura"),
-    ("林", "hayashi"), ("清水", "shimizu"), ("森", "mori"), ("池田", "ikeda"), ("橋本", "hashimoto"),
+    ("山田", "yamada"),
+    ("佐藤", "sato"),
+    ("鈴木", "suzuki"),
+    ("高橋", "takahashi"),
+    ("田中", "tanaka"),
+    ("伊藤", "ito"),
+    ("渡辺", "watanabe"),
+    ("中村", "nakamura"),
+    ("小林", "kobayashi"),
+    ("加藤", "kato"),
+    ("吉田", "yoshida"),
+    ("山本", "yamamoto"),
+    ("松本", "matsumoto"),
+    ("井上", "inoue"),
+    ("木村", "kimura"),
+    ("林", "hayashi"),
+    ("清水", "shimizu"),
+    ("森", "mori"),
+    ("池田", "ikeda"),
+    ("橋本", "hashimoto"),
 )
 JA_GIVENS = (
-    ("花子", "hanako"), ("健", "ken"), ("陽菜", "hina"), ("翔太", "shota"), ("さくら", "sakura"),
-    ("大輝", "daiki"), ("ゆい", "yui"), ("蓮", "ren"), ("美咲", "misaki"), ("悠斗", "yuto"),
-    ("あおい", "aoi"), ("拓海", "takumi"), ("恵", "megumi"), ("直樹", "naoki"), ("ひかり", "hikari"),
+    ("花子", "hanako"),
+    ("健", "ken"),
+    ("陽菜", "hina"),
+    ("翔太", "shota"),
+    ("さくら", "sakura"),
+    ("大輝", "daiki"),
+    ("ゆい", "yui"),
+    ("蓮", "ren"),
+    ("美咲", "misaki"),
+    ("悠斗", "yuto"),
+    ("あおい", "aoi"),
+    ("拓海", "takumi"),
+    ("恵", "megumi"),
+    ("直樹", "naoki"),
+    ("ひかり", "hikari"),
     ("健太", "kenta"),
 )
 JA_EMOJI = ("🌸", "🍓", "🐱", "☕", "🎀", "⭐")
 EN_FIRSTS = (
-    "Mia", "Olivia", "Liam", "Noah", "Emma", "Ava", "Lucas", "Ethan", "Sophia", "Harper",
-    "Jack", "Zoë", "Daniel", "Grace", "Leo", "José", "Amara", "Priya", "Mateo", "Hannah",
+    "Mia",
+    "Olivia",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Ava",
+    "Lucas",
+    "Ethan",
+    "Sophia",
+    "Harper",
+    "Jack",
+    "Zoë",
+    "Daniel",
+    "Grace",
+    "Leo",
+    "José",
+    "Amara",
+    "Priya",
+    "Mateo",
+    "Hannah",
 )
 EN_LASTS = (
-    "Johnson", "Smith", "García", "Nguyen", "Patel", "Kim", "Brown", "Wilson", "O'Connor", "Martínez",
-    "Lee", "Anderson", "Müller", "Dubois", "Rossi", "Okafor",
+    "Johnson",
+    "Smith",
+    "García",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Brown",
+    "Wilson",
+    "O'Connor",
+    "Martínez",
+    "Lee",
+    "Anderson",
+    "Müller",
+    "Dubois",
+    "Rossi",
+    "Okafor",
 )
 EN_EMOJI = ("🌸", "⚡", "🐶", "🌊", "🎸", "✨")
-DOMAINS = {"ja": ("example.jp", "example.co.jp", "example.ne.jp"), "en": ("example.com", "example.org", "example.net")}
-CITIES = {"ja": ("Tokyo", "Osaka", "Yokohama", "Fukuoka", "Sapporo", "Kyoto"),
-           "en": ("San Francisco", "New York", "London", "Austin", "Toronto", "Sydney")}
+DOMAINS = {
+    "ja": ("example.jp", "example.co.jp", "example.ne.jp"),
+    "en": ("example.com", "example.org", "example.net"),
+}
+CITIES = {
+    "ja": ("Tokyo", "Osaka", "Yokohama", "Fukuoka", "Sapporo", "Kyoto"),
+    "en": ("San Francisco", "New York", "London", "Austin", "Toronto", "Sydney"),
+}
 PLANS = ("Free", "Plus", "Pro", "Business")
 CONTACT_NOTES = {
-    "ja": ("日本語での対応を希望。", "Prefers replies in Japanese; polite form.", "Long-time customer since 2019.",
-           "Calls the phone line when email is slow — answer quickly."),
-    "en": ("Prefers email follow-ups.", "Long-time customer since 2019.", "Sensitive about billing — double-check amounts.",
-           "Usually replies in the evening (PT)."),
+    "ja": (
+        "日本語での対応を希望。",
+        "Prefers replies in Japanese; polite form.",
+        "Long-time customer since 2019.",
+        "Calls the phone line when email is slow — answer quickly.",
+    ),
+    "en": (
+        "Prefers email follow-ups.",
+        "Long-time customer since 2019.",
+        "Sensitive about billing — double-check amounts.",
+        "Usually replies in the evening (PT).",
+    ),
 }
 
 # channel weights per language: (email, whatsapp, messenger, sms, telegram, line)
@@ -96,7 +169,9 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "Could you confirm the last 4 digits of the card you used?",
                 "I can see the refund is approved; your bank just needs a few more days to post it.",
             ),
-            "close": _lines("The refund of {amount} has been processed ✅ Let us know if there's anything else!"),
+            "close": _lines(
+                "The refund of {amount} has been processed ✅ Let us know if there's anything else!"
+            ),
         },
         "shipping": {
             "subject": _lines("Where is my order #{order}?", "Order #{order} still not delivered"),
@@ -124,7 +199,10 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
             "open": _lines(
                 "I can't log in to my account. The 2FA code never arrives on my phone 😩",
                 "Hi, I got a new phone and now my authenticator app doesn't have the code anymore. How do I get back in?",
-                ("Login keeps saying 'invalid code' even though I type it right.\nTried 5 times now.\nScreenshot attached.", "screenshot"),
+                (
+                    "Login keeps saying 'invalid code' even though I type it right.\nTried 5 times now.\nScreenshot attached.",
+                    "screenshot",
+                ),
             ),
             "follow": _lines(
                 "I tried again, still nothing.",
@@ -164,8 +242,14 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
         "broken": {
             "subject": _lines("Item arrived broken — order #{order}", "Damaged delivery #{order}"),
             "open": _lines(
-                ("Hi, my order #{order} arrived today and the mug is cracked 😞 Photo attached.", "photo"),
-                ("The lamp from order #{order} doesn't turn on and the box was crushed.\nSee the photo.\nCan I get a replacement?", "photo"),
+                (
+                    "Hi, my order #{order} arrived today and the mug is cracked 😞 Photo attached.",
+                    "photo",
+                ),
+                (
+                    "The lamp from order #{order} doesn't turn on and the box was crushed.\nSee the photo.\nCan I get a replacement?",
+                    "photo",
+                ),
             ),
             "follow": _lines(
                 ("Here's another photo of the box.", "box"),
@@ -179,10 +263,14 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "Would you prefer a replacement or a full refund?",
                 "I've filed a damage report with the carrier.",
             ),
-            "close": _lines("The replacement for #{order} has been delivered 📦 Sorry again for the trouble!"),
+            "close": _lines(
+                "The replacement for #{order} has been delivered 📦 Sorry again for the trouble!"
+            ),
         },
         "address": {
-            "subject": _lines("Change delivery address for #{order}", "Wrong address on order #{order}"),
+            "subject": _lines(
+                "Change delivery address for #{order}", "Wrong address on order #{order}"
+            ),
             "open": _lines(
                 "Hi! I just placed order #{order} but I moved last week 🙈 Can you change the delivery address?",
                 "Please update my shipping address for #{order} to:\n221 Example Street, Apt 4\nSan Francisco, CA 94107",
@@ -216,7 +304,9 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "You can keep using {plan} until the end of the billing period, and your data stays available for 30 days.",
                 "Would a 3-month pause help instead? Happy to set that up.",
             ),
-            "close": _lines("Your subscription is cancelled and you won't be charged again. Thanks for being with us 💙"),
+            "close": _lines(
+                "Your subscription is cancelled and you won't be charged again. Thanks for being with us 💙"
+            ),
         },
         "nudge": {
             "": _lines(
@@ -261,7 +351,9 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "お支払いに使用されたカードの下4桁を教えていただけますか？",
                 "返金は承認済みです。カード会社での反映まで数日お待ちください。",
             ),
-            "close": _lines("{amount}の返金処理が完了しました✅ 他にご不明な点がございましたらお気軽にご連絡ください。"),
+            "close": _lines(
+                "{amount}の返金処理が完了しました✅ 他にご不明な点がございましたらお気軽にご連絡ください。"
+            ),
         },
         "shipping": {
             "subject": _lines("注文 #{order} がまだ届きません", "配送状況の確認（注文 #{order}）"),
@@ -285,11 +377,16 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
             "close": _lines("配送業者の情報で #{order} の配達完了を確認しました🎉"),
         },
         "login": {
-            "subject": _lines("ログインできません（2段階認証コードが届かない）", "アカウントにログインできない"),
+            "subject": _lines(
+                "ログインできません（2段階認証コードが届かない）", "アカウントにログインできない"
+            ),
             "open": _lines(
                 "アカウントにログインできません。2段階認証のコードがSMSで届きません😩",
                 "スマホを機種変更したら認証アプリのコードがなくなってしまいました。どうすればログインできますか？",
-                ("正しく入力しているのに「コードが無効です」と表示されます。\n5回試しました。\nスクリーンショットを添付します。", "screenshot"),
+                (
+                    "正しく入力しているのに「コードが無効です」と表示されます。\n5回試しました。\nスクリーンショットを添付します。",
+                    "screenshot",
+                ),
             ),
             "follow": _lines(
                 "もう一度試しましたが、やはりダメでした。",
@@ -303,7 +400,9 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "スマホの時刻が自動設定になっているかご確認いただけますか？時刻がずれているとコードが無効になります。",
                 "ご本人確認ができました。2段階認証をリセットいたします。",
             ),
-            "close": _lines("ログインできてよかったです🔐 新しいバックアップコードの保存をお忘れなく。"),
+            "close": _lines(
+                "ログインできてよかったです🔐 新しいバックアップコードの保存をお忘れなく。"
+            ),
         },
         "billing": {
             "subject": _lines("今月2回請求されています", "会社名入りの領収書について"),
@@ -327,10 +426,18 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
             "close": _lines("二重請求分の返金が完了しました👍"),
         },
         "broken": {
-            "subject": _lines("商品が破損していました（注文 #{order}）", "破損品の交換について #{order}"),
+            "subject": _lines(
+                "商品が破損していました（注文 #{order}）", "破損品の交換について #{order}"
+            ),
             "open": _lines(
-                ("本日、注文 #{order} が届きましたが、マグカップが割れていました😞 写真を添付します。", "photo"),
-                ("注文 #{order} のランプの電源が入りません。箱もつぶれていました。\n写真を送ります。\n交換していただけますか？", "photo"),
+                (
+                    "本日、注文 #{order} が届きましたが、マグカップが割れていました😞 写真を添付します。",
+                    "photo",
+                ),
+                (
+                    "注文 #{order} のランプの電源が入りません。箱もつぶれていました。\n写真を送ります。\n交換していただけますか？",
+                    "photo",
+                ),
             ),
             "follow": _lines(
                 ("箱の写真も送ります。", "box"),
@@ -344,10 +451,14 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "交換と全額返金、どちらをご希望ですか？",
                 "配送業者に破損の報告をいたしました。",
             ),
-            "close": _lines("#{order} の交換品の配達が完了しました📦 ご迷惑をおかけし申し訳ございませんでした。"),
+            "close": _lines(
+                "#{order} の交換品の配達が完了しました📦 ご迷惑をおかけし申し訳ございませんでした。"
+            ),
         },
         "address": {
-            "subject": _lines("配送先住所の変更（注文 #{order}）", "注文 #{order} の住所が間違っています"),
+            "subject": _lines(
+                "配送先住所の変更（注文 #{order}）", "注文 #{order} の住所が間違っています"
+            ),
             "open": _lines(
                 "先ほど注文 #{order} をしたのですが、先週引っ越したので配送先を変更できますか🙈",
                 "#{order} の配送先住所を以下に変更してください。\n〒150-0001\n東京都渋谷区神宮前1-2-3 サンプルマンション405",
@@ -381,7 +492,9 @@ PHRASES: dict[str, dict[str, dict[str, tuple[tuple[str, str | None], ...]]]] = {
                 "請求期間の終了まで{plan}プランをご利用いただけます。データは30日間保存されます。",
                 "解約の代わりに3か月の一時停止も可能です。いかがでしょうか？",
             ),
-            "close": _lines("解約手続きが完了しました。今後請求が発生することはございません。ご利用ありがとうございました💙"),
+            "close": _lines(
+                "解約手続きが完了しました。今後請求が発生することはございません。ご利用ありがとうございました💙"
+            ),
         },
         "nudge": {
             "": _lines(
@@ -427,5 +540,7 @@ FAILURES = {
     "telegram": "403 Forbidden: bot was blocked by the user",
     "line": "400 The user hasn't added the account as a friend",
 }
-SIGNATURES = {"en": "\n\n{agent}\nExample Support", "ja": "\n\n{agent}\nエグザンプル サポートチーム"}
-
+SIGNATURES = {
+    "en": "\n\n{agent}\nExample Support",
+    "ja": "\n\n{agent}\nエグザンプル サポートチーム",
+}

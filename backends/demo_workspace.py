@@ -131,7 +131,11 @@ def _statuses(rng: random.Random, count: int) -> list[Status]:
     """Statuses by quota, youngest conversations mostly open, oldest mostly resolved."""
     if count < 4:
         return [Status.OPEN] * count
-    resolved, pending, snoozed = round(0.3 * count), round(0.15 * count), max(1, round(0.07 * count))
+    resolved, pending, snoozed = (
+        round(0.3 * count),
+        round(0.15 * count),
+        max(1, round(0.07 * count)),
+    )
     pool = [Status.RESOLVED] * resolved + [Status.PENDING] * pending + [Status.SNOOZED] * snoozed
     pool += [Status.OPEN] * (count - len(pool))
     bias = {Status.OPEN: 0.0, Status.PENDING: 0.3, Status.SNOOZED: 0.35, Status.RESOLVED: 0.7}
@@ -141,7 +145,9 @@ def _statuses(rng: random.Random, count: int) -> list[Status]:
 _PRIORITY_ORDER = [Priority.NONE, Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.URGENT]
 
 
-def _decorate(rng: random.Random, drafts: list[_Draft], agents: Sequence[str], now: datetime) -> None:
+def _decorate(
+    rng: random.Random, drafts: list[_Draft], agents: Sequence[str], now: datetime
+) -> None:
     """Status, assignee, labels, priority, escalation and failures (drafts sorted young → old)."""
     for draft, status in zip(drafts, _statuses(rng, len(drafts))):
         draft.status = status if draft.size >= 3 else Status.OPEN
@@ -150,21 +156,26 @@ def _decorate(rng: random.Random, drafts: list[_Draft], agents: Sequence[str], n
         draft.handler = draft.assignee or (rng.choice(agents) if agents else "Agent")
         draft.agents = agents
         main, extra = TOPIC_LABELS[draft.topic]
-        draft.labels = [main] + ([extra] if rng.random() < 0.5 else []) + (["vip"] if draft.person.vip else [])
+        draft.labels = (
+            [main] + ([extra] if rng.random() < 0.5 else []) + (["vip"] if draft.person.vip else [])
+        )
         draft.priority = rng.choices(
-            (Priority.NONE, Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.URGENT), (55, 10, 20, 10, 5)
+            (Priority.NONE, Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.URGENT),
+            (55, 10, 20, 10, 5),
         )[0]
         if draft.person.vip and draft.priority in (Priority.NONE, Priority.LOW):
             draft.priority = Priority.HIGH
         if draft.status is Status.SNOOZED:
-            draft.snoozed_until = (now + timedelta(seconds=rng.uniform(3600, 3 * _DAY))).replace(second=0, microsecond=0)
+            draft.snoozed_until = (now + timedelta(seconds=rng.uniform(3600, 3 * _DAY))).replace(
+                second=0, microsecond=0
+            )
     active = [d for d in drafts if d.status in (Status.OPEN, Status.PENDING)]
     escalate = [d for d in active if d.assignee and d.size >= 6]
-    for draft in escalate[1 :: 4][: max(2, len(drafts) // 30) if len(drafts) >= 10 else 0]:
+    for draft in escalate[1::4][: max(2, len(drafts) // 30) if len(drafts) >= 10 else 0]:
         draft.team = ESCALATION[draft.topic][0]
         draft.priority = max(draft.priority, Priority.HIGH, key=_PRIORITY_ORDER.index)
     failing = [d for d in active if d.size >= 3 and d.team is None]
-    for draft in failing[2 :: 5][: 1 + len(drafts) // 50 if len(drafts) >= 5 else 0]:
+    for draft in failing[2::5][: 1 + len(drafts) // 50 if len(drafts) >= 5 else 0]:
         draft.failed, draft.status = True, Status.OPEN
 
 
@@ -230,8 +241,10 @@ def phrase_numbers(rng: random.Random, lang: str) -> dict[str, Any]:
     return {
         "order": rng.randint(10_000, 99_999),
         "track": f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
-        if lang == "ja" else f"1Z{rng.randint(10**15, 10**16 - 1)}",
-        "amount": f"{rng.choice((1480, 2980, 4980, 9800, 12800)):,}円" if lang == "ja"
+        if lang == "ja"
+        else f"1Z{rng.randint(10**15, 10**16 - 1)}",
+        "amount": f"{rng.choice((1480, 2980, 4980, 9800, 12800)):,}円"
+        if lang == "ja"
         else f"${rng.choice((12, 19, 29, 49, 89, 129))}.{rng.choice(('00', '50', '99'))}",
         "plan": "Pro",
     }
@@ -294,10 +307,23 @@ def _build_thread(rng: random.Random, d: _Draft, now: datetime) -> None:
                 if not body:
                     msg.kind = MessageKind.ATTACHMENT
         elif role in ("out", "close", "failed"):
-            pool = topic["close"] if role == "close" else topic["agent"][:1] if outs == 0 else topic["agent"][1:]
+            pool = (
+                topic["close"]
+                if role == "close"
+                else topic["agent"][:1]
+                if outs == 0
+                else topic["agent"][1:]
+            )
             text, att = rng.choice(pool)
             outs += 1
-            msg = Message(0, 0, Direction.OUT, text.format_map(ctx) + sign.format_map(ctx), author=d.handler, created_at=at)
+            msg = Message(
+                0,
+                0,
+                Direction.OUT,
+                text.format_map(ctx) + sign.format_map(ctx),
+                author=d.handler,
+                created_at=at,
+            )
             if att:
                 msg.attachments = [_attachment(rng, att, order)]
             msg.delivery = Delivery.READ if kind in READ_RECEIPT_KINDS else Delivery.DELIVERED
@@ -313,7 +339,9 @@ def _build_thread(rng: random.Random, d: _Draft, now: datetime) -> None:
         d.messages.append(msg)
 
 
-def _customer_pool(rng: random.Random, phrases: Mapping[str, Any], topic: str, prev: str) -> Sequence[tuple[str, str | None]]:
+def _customer_pool(
+    rng: random.Random, phrases: Mapping[str, Any], topic: str, prev: str
+) -> Sequence[tuple[str, str | None]]:
     """The opener, an answer to the agent, or a nudge after being left waiting."""
     if not prev:
         return phrases[topic]["open"]
@@ -323,7 +351,9 @@ def _customer_pool(rng: random.Random, phrases: Mapping[str, Any], topic: str, p
     return phrases[topic]["follow"] if r < 0.4 else phrases["nudge"][""]
 
 
-def _note(rng: random.Random, role: str, d: _Draft, ctx: Mapping[str, Any], at: datetime) -> Message:
+def _note(
+    rng: random.Random, role: str, d: _Draft, ctx: Mapping[str, Any], at: datetime
+) -> Message:
     mentions: list[str] = []
     if role == "esc_note":
         body = f"Escalated to {d.team}: {ESCALATION[d.topic][1]}"
@@ -331,7 +361,9 @@ def _note(rng: random.Random, role: str, d: _Draft, ctx: Mapping[str, Any], at: 
         body, mentions = rng.choice(MENTION_NOTES).format_map(ctx), [str(ctx["mention"])]
     else:
         body = rng.choice(NOTES).format_map(ctx)
-    return Message(0, 0, Direction.OUT, body, private=True, author=d.handler, created_at=at, mentions=mentions)
+    return Message(
+        0, 0, Direction.OUT, body, private=True, author=d.handler, created_at=at, mentions=mentions
+    )
 
 
 def _activity(rng: random.Random, role: str, d: _Draft, at: datetime) -> Message:
@@ -354,8 +386,15 @@ def _activity(rng: random.Random, role: str, d: _Draft, at: datetime) -> Message
             until = d.snoozed_until or at
             text = f"snoozed this until {until:%a %d %b %H:%M} UTC"
     return Message(
-        0, 0, Direction.OUT, f"{actor} {text}", kind=MessageKind.ACTIVITY, private=True,
-        author=actor, created_at=at, event=_ACTIVITY[role],
+        0,
+        0,
+        Direction.OUT,
+        f"{actor} {text}",
+        kind=MessageKind.ACTIVITY,
+        private=True,
+        author=actor,
+        created_at=at,
+        event=_ACTIVITY[role],
     )
 
 
@@ -408,7 +447,9 @@ def generate_workspace(
         now = now.replace(tzinfo=timezone.utc)
     n_contacts = _default_contacts(conversations) if contacts is None else contacts
     if conversations < 0 or n_contacts < 0 or (conversations and not n_contacts):
-        raise ValueError("conversations and contacts must be positive (a conversation needs a contact)")
+        raise ValueError(
+            "conversations and contacts must be positive (a conversation needs a contact)"
+        )
     people = make_people(seed, n_contacts)
     rng = random.Random(f"{seed}:conversations")
     slots = allocate(rng, people, conversations)
@@ -434,12 +475,22 @@ def _assemble(drafts: list[_Draft], people: list[Person]) -> Workspace:
         for m in d.messages:
             m.id, m.conversation_id = next_id, conv_id
             if not m.private:
-                m.external_id = f"{d.kind}-{'hist' if m.direction is Direction.IN else 'out'}-{next_id}"
+                m.external_id = (
+                    f"{d.kind}-{'hist' if m.direction is Direction.IN else 'out'}-{next_id}"
+                )
             next_id += 1
         conv = Conversation(
-            id=conv_id, channel=d.kind, contact_id=d.person.contact.id, thread_key=d.thread_key,
-            status=d.status, snoozed_until=d.snoozed_until, priority=d.priority, assignee=d.assignee,
-            team=d.team, labels=d.labels, subject=d.subject,
+            id=conv_id,
+            channel=d.kind,
+            contact_id=d.person.contact.id,
+            thread_key=d.thread_key,
+            status=d.status,
+            snoozed_until=d.snoozed_until,
+            priority=d.priority,
+            assignee=d.assignee,
+            team=d.team,
+            labels=d.labels,
+            subject=d.subject,
         )
         _summarize(conv, d.messages)
         conversations.append(conv)
@@ -451,9 +502,16 @@ def _assemble(drafts: list[_Draft], people: list[Person]) -> Workspace:
 
 def _thread_of(conv: Conversation, contact: Contact, address: str, topic: str = "") -> LiveThread:
     return LiveThread(
-        conversation_id=conv.id, channel=conv.channel, thread_key=conv.thread_key, contact_id=contact.id,
-        name=contact.name, language=contact.language, address=address, status=conv.status,
-        subject=conv.subject, topic=topic,
+        conversation_id=conv.id,
+        channel=conv.channel,
+        thread_key=conv.thread_key,
+        contact_id=contact.id,
+        name=contact.name,
+        language=contact.language,
+        address=address,
+        status=conv.status,
+        subject=conv.subject,
+        topic=topic,
     )
 
 
@@ -467,4 +525,3 @@ def threads_of(workspace: Workspace) -> list[LiveThread]:
         address = next(i.address for i in contact.identities if i.channel == conv.channel)
         found.append(_thread_of(conv, contact, address, topics.get(conv.id, "")))
     return found
-

@@ -153,7 +153,10 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         await self._learn_sent(cfg, password)
         async with asyncio.TaskGroup() as group:
             for folder in cfg.folders:
-                group.create_task(self._watch_folder(sink, cfg, password, folder), name=f"email:{self.name}:{folder}")
+                group.create_task(
+                    self._watch_folder(sink, cfg, password, folder),
+                    name=f"email:{self.name}:{folder}",
+                )
 
     async def fetch_once(self, sink: Sink) -> None:
         cfg = self.cfg
@@ -168,9 +171,14 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     finally:
                         await self._close(imap)
                     break
-                except (ConnectionError, TimeoutError) as exc:  # what was read is committed; say why the rest is not
+                except (
+                    ConnectionError,
+                    TimeoutError,
+                ) as exc:  # what was read is committed; say why the rest is not
                     fetch_failed = self._suspects.get(folder, _Suspects()).failed is not None
-                    if not fetch_failed or attempt == FETCH_ATTEMPTS:  # else: again, to find the mail it failed on
+                    if (
+                        not fetch_failed or attempt == FETCH_ATTEMPTS
+                    ):  # else: again, to find the mail it failed on
                         raise TransientError(f"IMAP {folder}: {exc or type(exc).__name__}") from exc
 
     async def _open(self, cfg: EmailSettings, password: str) -> Imap:
@@ -190,7 +198,9 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
     async def _status(self, sink: Sink, state: str, detail: str = "") -> None:
         await sink.ingest(self.name, [ChannelStatus(state, self.redact(detail))])
 
-    async def _watch_folder(self, sink: Sink, cfg: EmailSettings, password: str, folder: str) -> None:
+    async def _watch_folder(
+        self, sink: Sink, cfg: EmailSettings, password: str, folder: str
+    ) -> None:
         """Catch up, then wait for new mail, for as long as the channel runs; reconnect with backoff."""
         delay = self.backoff_initial
         failed = False
@@ -219,9 +229,21 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                 self._down.add(folder)
                 reason = str(exc) or type(exc).__name__
                 times = same.count(reason, self.cursor)
-                log.warning("email %s: IMAP %s: %s; reconnecting in %.1fs", self.name, folder, self.redact(reason), delay)
-                again = f"failed {times} times in a row, no mail read in between; " if times > 1 else ""
-                await self._status(sink, "down", f"IMAP {folder}: {reason} — {again}reconnecting in {delay:.{0 if delay >= 10 else 1}f}s")
+                log.warning(
+                    "email %s: IMAP %s: %s; reconnecting in %.1fs",
+                    self.name,
+                    folder,
+                    self.redact(reason),
+                    delay,
+                )
+                again = (
+                    f"failed {times} times in a row, no mail read in between; " if times > 1 else ""
+                )
+                await self._status(
+                    sink,
+                    "down",
+                    f"IMAP {folder}: {reason} — {again}reconnecting in {delay:.{0 if delay >= 10 else 1}f}s",
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
             finally:
@@ -234,10 +256,14 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         while True:
             idle = await imap.start_idle()
             self.idling.add(folder)
-            push_task = asyncio.ensure_future(client.wait_server_push(timeout=cfg.idle_seconds + cfg.timeout))
+            push_task = asyncio.ensure_future(
+                client.wait_server_push(timeout=cfg.idle_seconds + cfg.timeout)
+            )
             lost_task = asyncio.ensure_future(imap.lost.wait())
             try:
-                done, _ = await asyncio.wait({push_task, lost_task}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {push_task, lost_task}, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 self.idling.discard(folder)
                 lost_task.cancel()
@@ -248,14 +274,18 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                 raise ConnectionLost("the server closed the connection")
             push = push_task.result()
             lines = push if isinstance(push, list) else [push]
-            if imap.lost.is_set() or any(isinstance(l, bytes) and l.upper().startswith(b"BYE") for l in lines):
+            if imap.lost.is_set() or any(
+                isinstance(l, bytes) and l.upper().startswith(b"BYE") for l in lines
+            ):
                 idle.cancel()
                 raise ConnectionLost("the server closed the connection")
             if client.has_pending_idle():
                 client.idle_done()
             lost_task = asyncio.ensure_future(imap.lost.wait())
             try:
-                await asyncio.wait({idle, lost_task}, timeout=cfg.timeout, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {idle, lost_task}, timeout=cfg.timeout, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 lost_task.cancel()
             if not idle.done():
@@ -277,20 +307,34 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
 
     async def _learn_sent(self, cfg: EmailSettings, password: str) -> None:
         """Learn the threads of our own recent replies (so a reply to a reply finds its thread)."""
-        if not cfg.sent_folder or cfg.sent_folder in self._learned or cfg.sent_folder in cfg.folders:
+        if (
+            not cfg.sent_folder
+            or cfg.sent_folder in self._learned
+            or cfg.sent_folder in cfg.folders
+        ):
             return
         try:
             imap = await self._open(cfg, password)
         except ConfigError:
             raise
         except Exception as exc:
-            log.info("email %s: could not read %s to learn threads: %s", self.name, cfg.sent_folder, self.redact(str(exc)))
+            log.info(
+                "email %s: could not read %s to learn threads: %s",
+                self.name,
+                cfg.sent_folder,
+                self.redact(str(exc)),
+            )
             return
         try:
             _validity, uidnext = await imap.open_folder(cfg.sent_folder)
             await self._learn_headers(imap, cfg.sent_folder, uidnext)
         except Exception as exc:
-            log.info("email %s: could not learn threads from %s: %s", self.name, cfg.sent_folder, self.redact(str(exc)))
+            log.info(
+                "email %s: could not learn threads from %s: %s",
+                self.name,
+                cfg.sent_folder,
+                self.redact(str(exc)),
+            )
         finally:
             await self._close(imap)
 
@@ -313,7 +357,11 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     uid = int(attrs["UID"])
                     mail = parse_headers(literal or b"")
                     correspondent = self._correspondent(mail, imap.cfg)
-                    key = self.threads.key_for(mail, correspondent) if mail.message_id else f"uid:{uid}"
+                    key = (
+                        self.threads.key_for(mail, correspondent)
+                        if mail.message_id
+                        else f"uid:{uid}"
+                    )
                     self.threads.learn(mail, key, correspondent)
                     threads.setdefault(key, []).append(uid)
         return list(threads.values())
@@ -330,11 +378,19 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         state = self._folders.get(folder)
         if state is None or state.validity != validity:
             if state is not None:
-                log.warning("email %s: UIDVALIDITY of %s changed (%s -> %s); re-reading the last %d days",
-                            self.name, folder, state.validity, validity, imap.cfg.sync_days)
+                log.warning(
+                    "email %s: UIDVALIDITY of %s changed (%s -> %s); re-reading the last %d days",
+                    self.name,
+                    folder,
+                    state.validity,
+                    validity,
+                    imap.cfg.sync_days,
+                )
             state = FolderState.fresh(validity, uidnext)
             self._suspects[folder] = _Suspects()
-            await self._commit(sink, folder, state, [])  # a restart resumes this plan instead of making a new one
+            await self._commit(
+                sink, folder, state, []
+            )  # a restart resumes this plan instead of making a new one
         if state.backfilling:
             await self._backfill(sink, imap, folder, state)
         else:
@@ -348,14 +404,25 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         cfg = imap.cfg
         threads = await self._conversations(imap, folder, state)
         listed = {uid for uids in threads for uid in uids}
-        threads += [[uid] for uid in self._suspects[folder].bad if uid <= state.window and uid not in listed]
+        threads += [
+            [uid] for uid in self._suspects[folder].bad if uid <= state.window and uid not in listed
+        ]
         checked = time.monotonic()
         for group in conversation_groups(backfill_order(threads, state.backfill)):
             sizes = await self._sizes(imap, folder, [uid for uids in group for uid in uids])
             group = [[uid for uid in uids if uid in sizes] for uids in group]  # expunged meanwhile
-            for batch, done in backfill_batches(group, lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
+            for batch, done in backfill_batches(
+                group, lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES
+            ):
                 state = self._folders[folder]
-                await self._ingest_batch(sink, imap, folder, replace(state, backfill=done or state.backfill), batch, sizes)
+                await self._ingest_batch(
+                    sink,
+                    imap,
+                    folder,
+                    replace(state, backfill=done or state.backfill),
+                    batch,
+                    sizes,
+                )
                 if time.monotonic() - checked >= NEW_MAIL_CHECK_SECONDS:
                     await self._read_new(sink, imap, folder, await self._uidnext(imap, folder))
                     checked = time.monotonic()
@@ -371,12 +438,16 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         threads = await imap.threads("UID", f"1:{state.window}", *_window(imap.cfg))
         if threads is None:
             return await self._index(imap, folder, state.window)
-        if resumed and folder not in self._learned:  # what was read before the restart is not in the thread map
+        if (
+            resumed and folder not in self._learned
+        ):  # what was read before the restart is not in the thread map
             await self._index(imap, folder, state.window)
         self._learned.add(folder)  # the first sync reads every mail: it learns as it goes
         return threads
 
-    async def _fetch(self, imap: Imap, folder: str, uids: list[int], items: str, timeout: float | None = None) -> list:
+    async def _fetch(
+        self, imap: Imap, folder: str, uids: list[int], items: str, timeout: float | None = None
+    ) -> list:
         """imap.fetch, leaving out mails the server keeps failing on (see _Suspects)."""
         suspects = self._suspects.setdefault(folder, _Suspects())
         uids = [uid for uid in uids if uid not in suspects.bad]
@@ -398,7 +469,9 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
 
     async def _sizes(self, imap: Imap, folder: str, uids: list[int]) -> dict[int, int]:
         """RFC822.SIZE of each mail (0 for one the server fails on: it is shown as unreadable)."""
-        sizes = dict.fromkeys((uid for uid in uids if uid in self._suspects.get(folder, _Suspects()).bad), 0)
+        sizes = dict.fromkeys(
+            (uid for uid in uids if uid in self._suspects.get(folder, _Suspects()).bad), 0
+        )
         for chunk in fetch_chunks(uids):
             for attrs, _ in await self._fetch(imap, folder, chunk, "(UID RFC822.SIZE)"):
                 if "UID" in attrs:
@@ -419,8 +492,20 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
             for chunk in fetch_chunks(uids):
                 sizes = await self._sizes(imap, folder, chunk)
                 present = [u for u in chunk if u in sizes]  # expunged meanwhile
-                for batch, _ in backfill_batches([present], lambda uid: self._fetch_cost(cfg, sizes[uid]), BATCH_MESSAGES, BATCH_BYTES):
-                    await self._ingest_batch(sink, imap, folder, replace(self._folders[folder], seen=max(batch)), batch, sizes)
+                for batch, _ in backfill_batches(
+                    [present],
+                    lambda uid: self._fetch_cost(cfg, sizes[uid]),
+                    BATCH_MESSAGES,
+                    BATCH_BYTES,
+                ):
+                    await self._ingest_batch(
+                        sink,
+                        imap,
+                        folder,
+                        replace(self._folders[folder], seen=max(batch)),
+                        batch,
+                        sizes,
+                    )
             if self._folders[folder].seen < high:
                 await self._commit(sink, folder, replace(self._folders[folder], seen=high), [])
 
@@ -429,8 +514,15 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         """Bytes a FETCH of the mail brings (big mail is read in part)."""
         return PARTIAL_BYTES if size > cfg.max_message_bytes else size
 
-    async def _ingest_batch(self, sink: Sink, imap: Imap, folder: str, state: FolderState, uids: list[int],
-                            sizes: dict[int, int]) -> None:
+    async def _ingest_batch(
+        self,
+        sink: Sink,
+        imap: Imap,
+        folder: str,
+        state: FolderState,
+        uids: list[int],
+        sizes: dict[int, int],
+    ) -> None:
         """Fetch and ingest the mails `uids` (at most BATCH_MESSAGES), committing `state` with them."""
         cfg = imap.cfg
         validity = state.validity
@@ -438,10 +530,14 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         big = [u for u in uids if sizes[u] > cfg.max_message_bytes]
         fetched: dict[int, tuple[dict[str, str], bytes | None, bool]] = {}
         slow = cfg.timeout + sum(sizes[u] for u in whole) / 1_000_000  # a second per MB on top
-        for attrs, literal in await self._fetch(imap, folder, whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow):
+        for attrs, literal in await self._fetch(
+            imap, folder, whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow
+        ):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, False)
-        for attrs, literal in await self._fetch(imap, folder, big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"):
+        for attrs, literal in await self._fetch(
+            imap, folder, big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"
+        ):
             if "UID" in attrs:
                 fetched[int(attrs["UID"])] = (attrs, literal, True)
         events: list[Inbound] = []
@@ -453,30 +549,49 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                 continue
             attrs, raw, partial = fetched[uid]
             try:
-                events.append(self._inbound(cfg, folder, validity, uid, raw or b"", attrs, partial, sizes[uid]))
+                events.append(
+                    self._inbound(
+                        cfg, folder, validity, uid, raw or b"", attrs, partial, sizes[uid]
+                    )
+                )
             except Exception as exc:  # never let one bad mail stop the mailbox
                 log.warning("email %s: %s UID %d unreadable: %s", self.name, folder, uid, exc)
                 events.append(self._unreadable(folder, validity, uid, raw or b"", exc))
         await self._commit(sink, folder, state, events)
 
-    async def _commit(self, sink: Sink, folder: str, state: FolderState, events: list[Inbound]) -> None:
+    async def _commit(
+        self, sink: Sink, folder: str, state: FolderState, events: list[Inbound]
+    ) -> None:
         async with self._ingest_lock:
             folders = {**self._folders, folder: state}
             cursor = write_cursor(folders)
             await sink.ingest(self.name, events, cursor)
             self._folders = folders
             self.cursor = cursor
-        if events and folder in self._down:  # mail is coming in again (a long sync after a failure is not "down")
+        if (
+            events and folder in self._down
+        ):  # mail is coming in again (a long sync after a failure is not "down")
             self._down.discard(folder)
             await self._status(sink, "ok", f"IMAP {folder}: reading again")
 
-    def _inbound(self, cfg: EmailSettings, folder: str, validity: int, uid: int, raw: bytes,
-                 attrs: dict[str, str], partial: bool, size: int) -> Inbound:
+    def _inbound(
+        self,
+        cfg: EmailSettings,
+        folder: str,
+        validity: int,
+        uid: int,
+        raw: bytes,
+        attrs: dict[str, str],
+        partial: bool,
+        size: int,
+    ) -> Inbound:
         mail = parse(raw, internaldate(attrs.get("INTERNALDATE")))
         body = mail.body
         if partial:
-            body += (f"\n\n[this mail is {size / 1_048_576:.1f} MB, over the {cfg.max_message_bytes / 1_048_576:.0f} MB "
-                     "limit: only its beginning was read; open it in a mail client]")
+            body += (
+                f"\n\n[this mail is {size / 1_048_576:.1f} MB, over the {cfg.max_message_bytes / 1_048_576:.0f} MB "
+                "limit: only its beginning was read; open it in a mail client]"
+            )
         outgoing = mail.from_addr == cfg.address
         correspondent = self._correspondent(mail, cfg)
         key = self.threads.key_for(mail, correspondent)
@@ -484,10 +599,21 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         if outgoing:
             sender = ContactRef(address=correspondent or cfg.address, email=correspondent)
         else:
-            name = mail.from_name if mail.reply_to == mail.from_addr or not mail.reply_to else (mail.from_name or "")
-            sender = ContactRef(address=mail.reply_to or f"unknown@{uid}", name=name, email=mail.reply_to)
+            name = (
+                mail.from_name
+                if mail.reply_to == mail.from_addr or not mail.reply_to
+                else (mail.from_name or "")
+            )
+            sender = ContactRef(
+                address=mail.reply_to or f"unknown@{uid}", name=name, email=mail.reply_to
+            )
         attachments = [
-            Attachment(a.name, a.mime, a.size, attachment_ref(folder, validity, uid, a.index, mail.message_id))
+            Attachment(
+                a.name,
+                a.mime,
+                a.size,
+                attachment_ref(folder, validity, uid, a.index, mail.message_id),
+            )
             for a in mail.attachments
         ]
         return Inbound(
@@ -508,10 +634,12 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
             thread_key=external,
             sender=ContactRef(address="unknown@invalid", name="(unreadable mail)"),
             body=f"(the mail server failed every time it was asked for mail UID {uid} in {folder}; open it in a mail "
-                 f"client. The server said: {self.redact(reason)})",
+            f"client. The server said: {self.redact(reason)})",
         )
 
-    def _unreadable(self, folder: str, validity: int, uid: int, raw: bytes, exc: Exception) -> Inbound:
+    def _unreadable(
+        self, folder: str, validity: int, uid: int, raw: bytes, exc: Exception
+    ) -> Inbound:
         digest = hashlib.sha256(raw).hexdigest()[:40]
         external = f"<sha256.{digest}@frontdesk.invalid>"
         return Inbound(

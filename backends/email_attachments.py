@@ -20,17 +20,24 @@ PART_CHUNK_BYTES = 512 * 1024
 
 
 def attachment_ref(folder: str, validity: int, uid: int, index: int, message_id: str) -> str:
-    return "imap:" + json.dumps([folder, validity, uid, index, message_id], separators=(",", ":"), ensure_ascii=False)
+    return "imap:" + json.dumps(
+        [folder, validity, uid, index, message_id], separators=(",", ":"), ensure_ascii=False
+    )
 
 
 class AttachmentSaving:
     """EmailBackend's attachment downloads (uses its `cfg`, `secret`, `_open` and `_close`)."""
 
-    async def save_attachment(self, ref: str, downloads_dir: str | os.PathLike[str], name: str = "") -> Path:
+    async def save_attachment(
+        self, ref: str, downloads_dir: str | os.PathLike[str], name: str = ""
+    ) -> Path:
         """Save attachment `ref` into `downloads_dir` under a safe, unused name (the mail's own file
         name, else `name`), streamed; returns the path. A failed download leaves no file."""
         async with self._attachment(ref) as (part, stream):
-            path, out = open_unique(Path(downloads_dir), safe_filename(part.filename or name, fallback=f"attachment-{part.section}"))
+            path, out = open_unique(
+                Path(downloads_dir),
+                safe_filename(part.filename or name, fallback=f"attachment-{part.section}"),
+            )
             try:
                 with out:
                     await stream(out)
@@ -45,7 +52,9 @@ class AttachmentSaving:
             return await stream(into)
 
     @contextlib.asynccontextmanager
-    async def _attachment(self, ref: str) -> AsyncIterator[tuple[Section, Callable[[BinaryIO], Awaitable[int]]]]:
+    async def _attachment(
+        self, ref: str
+    ) -> AsyncIterator[tuple[Section, Callable[[BinaryIO], Awaitable[int]]]]:
         """The part of attachment `ref` (found with BODYSTRUCTURE) and a function that streams it:
         fetched and decoded a chunk at a time, never the whole mail in memory, within a deadline
         that grows with its size."""
@@ -61,7 +70,11 @@ class AttachmentSaving:
         try:
             current = await imap.select(folder, readonly=True)
             if current != validity:
-                uids = await imap.search("HEADER", "Message-ID", imap_string(message_id)) if message_id else []
+                uids = (
+                    await imap.search("HEADER", "Message-ID", imap_string(message_id))
+                    if message_id
+                    else []
+                )
                 if not uids:
                     raise PermanentError(f"the mail is no longer in {folder}")
                 uid = uids[-1]
@@ -73,7 +86,9 @@ class AttachmentSaving:
                     async with asyncio.timeout(deadline):
                         return await self._stream_section(imap, uid, part, into)
                 except TimeoutError:
-                    raise TransientError(f"saving the attachment took longer than {deadline:.0f} s") from None
+                    raise TransientError(
+                        f"saving the attachment took longer than {deadline:.0f} s"
+                    ) from None
 
             yield part, stream
         finally:
@@ -86,7 +101,9 @@ class AttachmentSaving:
         try:
             parts = walk_sections(parse_bodystructure(response.lines))
         except ValueError:
-            raise PermanentError(f"the mail is no longer in {folder}, or the server describes it wrongly") from None
+            raise PermanentError(
+                f"the mail is no longer in {folder}, or the server describes it wrongly"
+            ) from None
         if not 0 <= index < len(parts) or parts[index].section is None:
             raise PermanentError("the attachment is not in the mail any more")
         return parts[index]
@@ -94,12 +111,17 @@ class AttachmentSaving:
     async def _stream_section(self, imap: Imap, uid: int, part: Section, into: BinaryIO) -> int:
         decode, offset, written = decoder(part.encoding), 0, 0
         while True:
-            found = await imap.fetch([uid], f"(UID BODY.PEEK[{part.section}]<{offset}.{PART_CHUNK_BYTES}>)")
+            found = await imap.fetch(
+                [uid], f"(UID BODY.PEEK[{part.section}]<{offset}.{PART_CHUNK_BYTES}>)"
+            )
             chunk = next((literal for _, literal in found if literal), b"")
             offset += len(chunk)
-            data = decode.feed(chunk) if len(chunk) == PART_CHUNK_BYTES else decode.feed(chunk) + decode.flush()
+            data = (
+                decode.feed(chunk)
+                if len(chunk) == PART_CHUNK_BYTES
+                else decode.feed(chunk) + decode.flush()
+            )
             into.write(data)
             written += len(data)
             if len(chunk) < PART_CHUNK_BYTES:
                 return written
-

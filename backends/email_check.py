@@ -44,14 +44,26 @@ class MailboxCheck:
             problems = []
             wanted = [*cfg.folders, *([cfg.sent_folder] if cfg.sent_folder else [])]
             for folder in wanted:
-                if folder not in existing and not (folder.upper() == "INBOX" and "INBOX" in (e.upper() for e in existing)):
-                    key = "sent_folder" if folder == cfg.sent_folder and folder not in cfg.folders else "folders"
-                    problems.append(f"IMAP folder {folder!r} does not exist — fix {key} (folders on the server: {', '.join(existing[:20]) or 'none'})")
+                if folder not in existing and not (
+                    folder.upper() == "INBOX" and "INBOX" in (e.upper() for e in existing)
+                ):
+                    key = (
+                        "sent_folder"
+                        if folder == cfg.sent_folder and folder not in cfg.folders
+                        else "folders"
+                    )
+                    problems.append(
+                        f"IMAP folder {folder!r} does not exist — fix {key} (folders on the server: {', '.join(existing[:20]) or 'none'})"
+                    )
             return problems
         except (ConfigError, ConnectionError) as exc:
             return [str(exc)]
         except Exception as exc:
-            return [describe_network_error(exc, "IMAP", cfg.imap_host, cfg.imap_port, cfg.imap_tls, cfg.timeout)]
+            return [
+                describe_network_error(
+                    exc, "IMAP", cfg.imap_host, cfg.imap_port, cfg.imap_tls, cfg.timeout
+                )
+            ]
         finally:
             await imap.close()
 
@@ -59,8 +71,11 @@ class MailboxCheck:
         import aiosmtplib
 
         smtp = aiosmtplib.SMTP(
-            hostname=cfg.smtp_host, port=cfg.smtp_port, timeout=cfg.timeout,
-            use_tls=cfg.smtp_tls == "implicit", start_tls=cfg.smtp_tls == "starttls" if cfg.smtp_tls != "none" else False,
+            hostname=cfg.smtp_host,
+            port=cfg.smtp_port,
+            timeout=cfg.timeout,
+            use_tls=cfg.smtp_tls == "implicit",
+            start_tls=cfg.smtp_tls == "starttls" if cfg.smtp_tls != "none" else False,
             tls_context=ssl_context(cfg) if cfg.smtp_tls != "none" else None,
         )
         try:
@@ -69,15 +84,28 @@ class MailboxCheck:
                 await smtp.ehlo()
         except Exception as exc:
             cause = exc.__cause__ or exc.__context__ or exc
-            return [describe_network_error(cause if isinstance(cause, OSError) else exc, "SMTP", cfg.smtp_host, cfg.smtp_port, cfg.smtp_tls, cfg.timeout)]
+            return [
+                describe_network_error(
+                    cause if isinstance(cause, OSError) else exc,
+                    "SMTP",
+                    cfg.smtp_host,
+                    cfg.smtp_port,
+                    cfg.smtp_tls,
+                    cfg.timeout,
+                )
+            ]
         try:
             if smtp.supports_extension("auth"):
                 await smtp.login(cfg.username, password)
             elif cfg.smtp_tls != "none":
-                return [f"SMTP server {cfg.smtp_host}:{cfg.smtp_port} offers no login (AUTH) — check smtp_port (587 or 465 for submission)"]
+                return [
+                    f"SMTP server {cfg.smtp_host}:{cfg.smtp_port} offers no login (AUTH) — check smtp_port (587 or 465 for submission)"
+                ]
         except aiosmtplib.SMTPAuthenticationError as exc:
-            return [f"SMTP login refused for {cfg.username!r} ({exc.code} {exc.message.strip()}) — check username, then "
-                    f"`frontdesk creds set {self.name} password`"]
+            return [
+                f"SMTP login refused for {cfg.username!r} ({exc.code} {exc.message.strip()}) — check username, then "
+                f"`frontdesk creds set {self.name} password`"
+            ]
         except Exception as exc:
             return [f"SMTP login failed: {type(exc).__name__}: {exc}"]
         finally:
@@ -85,4 +113,3 @@ class MailboxCheck:
                 await asyncio.wait_for(smtp.quit(), 3)
             smtp.close()
         return []
-

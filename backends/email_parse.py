@@ -35,14 +35,30 @@ MAX_BODY_CHARS = 200_000
 #: text parts bigger than this are not decoded (a "text" part of 20 MB is an attachment)
 MAX_TEXT_PART_BYTES = 5_000_000
 
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|ref|rif|antw|odp|fw|fwd|wg|tr|回复|回覆|答复|転送|返信)\s*(\[\d+\])?\s*[:：]\s*)+", re.I)
+_REPLY_PREFIX = re.compile(
+    r"^\s*((re|aw|sv|vs|ref|rif|antw|odp|fw|fwd|wg|tr|回复|回覆|答复|転送|返信)\s*(\[\d+\])?\s*[:：]\s*)+",
+    re.I,
+)
 _MSGID = re.compile(r"<[^<>\s]+>")
 # charsets as mail clients label them, mapped to the Python codec that decodes what they really send
 _CHARSET_ALIASES = {
-    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
-    "windows-31j": "cp932", "iso-2022-jp": "iso2022_jp_ext", "iso-2022-jp-ms": "iso2022_jp_ext",
-    "euc-jp": "euc_jis_2004", "gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949",
-    "us-ascii": "utf-8", "ascii": "utf-8", "unknown-8bit": "utf-8", "x-unknown": "utf-8", "iso-8859-1": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "iso-2022-jp-ms": "iso2022_jp_ext",
+    "euc-jp": "euc_jis_2004",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+    "unknown-8bit": "utf-8",
+    "x-unknown": "utf-8",
+    "iso-8859-1": "cp1252",
 }
 
 
@@ -81,7 +97,9 @@ class _ParsedOncePolicy(policy.EmailPolicy):
     def header_fetch_parse(self, name, value):
         if hasattr(value, "name"):
             return value
-        return _parsed_header(self.header_factory, name, value.replace("\r", "").replace("\n", ""))  # as EmailPolicy does
+        return _parsed_header(
+            self.header_factory, name, value.replace("\r", "").replace("\n", "")
+        )  # as EmailPolicy does
 
 
 @lru_cache(maxsize=256)
@@ -104,7 +122,9 @@ def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
         problems.append(type(defect).__name__)
 
     message_id = first_msgid(header(msg, "Message-ID"))
-    external_id = message_id or "<sha256." + hashlib.sha256(raw).hexdigest()[:40] + "@frontdesk.invalid>"
+    external_id = (
+        message_id or "<sha256." + hashlib.sha256(raw).hexdigest()[:40] + "@frontdesk.invalid>"
+    )
     from_name, from_addr = _address(header(msg, "From"))
     reply_name, reply_addr = _address(header(msg, "Reply-To"))
     date = _date(header(msg, "Date")) or received_at or datetime.now(timezone.utc)
@@ -123,7 +143,9 @@ def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
         from_name=_clean_line(from_name or reply_name),
         from_addr=from_addr,
         reply_to=reply_addr or from_addr,
-        to=[a.lower() for _, a in _addresses(header(msg, "To")) + _addresses(header(msg, "Cc")) if a],
+        to=[
+            a.lower() for _, a in _addresses(header(msg, "To")) + _addresses(header(msg, "Cc")) if a
+        ],
         date=date,
         body=body,
         attachments=attachments,
@@ -236,7 +258,11 @@ def normalise_subject(subject: str) -> str:
     text = _clean_line(subject)
     while True:
         stripped = _REPLY_PREFIX.sub("", text)
-        stripped = re.sub(r"^\s*\[[^\]]{1,40}\]\s*", "", stripped) if stripped != text or text.startswith("[") else stripped
+        stripped = (
+            re.sub(r"^\s*\[[^\]]{1,40}\]\s*", "", stripped)
+            if stripped != text or text.startswith("[")
+            else stripped
+        )
         if stripped == text:
             break
         text = stripped
@@ -266,7 +292,9 @@ def auto_kind(msg: Message, from_addr: str) -> str:
     auto_submitted = header(msg, "Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
         return "auto-replied"
-    if any(header(msg, h).strip().lower() not in ("", "no") for h in ("X-Autoreply", "X-Autorespond")):
+    if any(
+        header(msg, h).strip().lower() not in ("", "no") for h in ("X-Autoreply", "X-Autorespond")
+    ):
         return "auto-replied"
     precedence = header(msg, "Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
@@ -297,10 +325,22 @@ def _content(msg: Message, problems: list[str]) -> tuple[str, list[PartInfo]]:
             ctype = part.get_content_type().lower()
             disposition = (part.get_content_disposition() or "").lower()
             name = _filename(part)
-            if ctype.startswith("text/") and ctype in ("text/plain", "text/html") and disposition != "attachment" and not name:
+            if (
+                ctype.startswith("text/")
+                and ctype in ("text/plain", "text/html")
+                and disposition != "attachment"
+                and not name
+            ):
                 payload = part.get_payload(decode=True) or b""
                 if len(payload) > MAX_TEXT_PART_BYTES:
-                    attachments.append(PartInfo(f"part-{index}.{'html' if 'html' in ctype else 'txt'}", ctype, len(payload), index))
+                    attachments.append(
+                        PartInfo(
+                            f"part-{index}.{'html' if 'html' in ctype else 'txt'}",
+                            ctype,
+                            len(payload),
+                            index,
+                        )
+                    )
                     continue
                 text = decode_text(payload, part.get_content_charset())
                 (plain if ctype == "text/plain" else htmls).append(text)
@@ -308,7 +348,9 @@ def _content(msg: Message, problems: list[str]) -> tuple[str, list[PartInfo]]:
             if ctype == "message/rfc822" and not name:
                 name = "forwarded.eml"
             payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload() or ""))
+            size = (
+                len(payload) if isinstance(payload, bytes) else len(str(part.get_payload() or ""))
+            )
             attachments.append(PartInfo(name or f"part-{index}{_ext(ctype)}", ctype, size, index))
         except Exception as exc:
             problems.append(f"part {index} unreadable ({type(exc).__name__})")
@@ -320,7 +362,10 @@ def _content(msg: Message, problems: list[str]) -> tuple[str, list[PartInfo]]:
         body = ""
     body = _normalise_newlines(body)
     if len(body) > MAX_BODY_CHARS:
-        body = body[:MAX_BODY_CHARS] + f"\n[… cut: the mail has {len(body):,} characters; open it in a mail client for the rest]"
+        body = (
+            body[:MAX_BODY_CHARS]
+            + f"\n[… cut: the mail has {len(body):,} characters; open it in a mail client for the rest]"
+        )
     return mark_quoted(body), attachments
 
 
@@ -360,7 +405,9 @@ def decode_text(payload: bytes, charset: str | None) -> str:
                 return text
         except UnicodeDecodeError:
             continue
-    return payload.decode(_CHARSET_ALIASES.get(label, label) if _known(label) else "utf-8", errors="replace")
+    return payload.decode(
+        _CHARSET_ALIASES.get(label, label) if _known(label) else "utf-8", errors="replace"
+    )
 
 
 def _known(label: str) -> bool:
@@ -386,7 +433,10 @@ _ATTRIBUTION = re.compile(
     re.I,
 )
 _OUTLOOK_FROM = re.compile(r"^(From|Von|De|差出人|送信者)\s*[:：]\s*\S", re.I)
-_OUTLOOK_NEXT = re.compile(r"^(Sent|Gesendet|Envoyé|Date|送信日時|日時|To|An|À|宛先|Subject|Betreff|Objet|件名)\s*[:：]", re.I)
+_OUTLOOK_NEXT = re.compile(
+    r"^(Sent|Gesendet|Envoyé|Date|送信日時|日時|To|An|À|宛先|Subject|Betreff|Objet|件名)\s*[:：]",
+    re.I,
+)
 
 
 def quote_start(lines: list[str]) -> int | None:
@@ -397,7 +447,11 @@ def quote_start(lines: list[str]) -> int | None:
             continue
         if _ATTRIBUTION.match(stripped):
             return i
-        if _OUTLOOK_FROM.match(stripped) and i + 1 < len(lines) and _OUTLOOK_NEXT.match(lines[i + 1].strip()):
+        if (
+            _OUTLOOK_FROM.match(stripped)
+            and i + 1 < len(lines)
+            and _OUTLOOK_NEXT.match(lines[i + 1].strip())
+        ):
             return i
         if stripped.startswith(">"):
             rest = [l.strip() for l in lines[i:] if l.strip()]
@@ -435,8 +489,32 @@ def split_quoted(body: str) -> tuple[str, str]:
 
 
 class _Text(HTMLParser):
-    BLOCK = {"p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "blockquote",
-             "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "form", "dl", "dd", "dt", "center"}
+    BLOCK = {
+        "p",
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "table",
+        "tr",
+        "ul",
+        "ol",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "hr",
+        "form",
+        "dl",
+        "dd",
+        "dt",
+        "center",
+    }
     SKIP = {"script", "style", "head", "title", "template", "noscript", "svg"}
 
     def __init__(self) -> None:

@@ -39,12 +39,20 @@ class EmailSending:
         if "@" not in to or any(ch in to for ch in "\r\n,;"):
             raise PermanentError(f"not an email address: {to!r}")
         msg = EmailMessage()
-        msg["From"] = Address(cfg.display_name, addr_spec=cfg.address) if cfg.display_name else cfg.address
+        msg["From"] = (
+            Address(cfg.display_name, addr_spec=cfg.address) if cfg.display_name else cfg.address
+        )
         msg["To"] = to
         msg["Subject"] = reply_subject(outgoing.subject)
         msg["Date"] = format_datetime(datetime.now(timezone.utc))
-        msg["Message-ID"] = message_id_for(outgoing.idempotency_key or f"message-{outgoing.message_id}", self.name, cfg.address)
-        parent = outgoing.reply_to_external_id if (outgoing.reply_to_external_id or "").startswith("<") else None
+        msg["Message-ID"] = message_id_for(
+            outgoing.idempotency_key or f"message-{outgoing.message_id}", self.name, cfg.address
+        )
+        parent = (
+            outgoing.reply_to_external_id
+            if (outgoing.reply_to_external_id or "").startswith("<")
+            else None
+        )
         references = self.threads.references_for(outgoing.thread_key, parent)
         if parent or references:
             msg["In-Reply-To"] = parent or references[-1]
@@ -56,10 +64,16 @@ class EmailSending:
         for attachment in outgoing.attachments:
             path = Path(attachment.ref).expanduser()
             if not attachment.ref or not path.is_file():
-                raise PermanentError(f"attachment {attachment.name!r} is not a file on this machine")
+                raise PermanentError(
+                    f"attachment {attachment.name!r} is not a file on this machine"
+                )
             maintype, _, subtype = (attachment.mime or "application/octet-stream").partition("/")
-            msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=attachment.name or path.name)
+            msg.add_attachment(
+                path.read_bytes(),
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=attachment.name or path.name,
+            )
         return msg
 
     async def send(self, outgoing: Outgoing) -> SendResult:
@@ -72,17 +86,24 @@ class EmailSending:
         raw = msg.as_bytes()
         await self._smtp_send(cfg, password, msg, raw)
         message_id = str(msg["Message-ID"])
-        self.threads.learn_sent(message_id, outgoing.thread_key, [*str(msg.get("References", "")).split()])
+        self.threads.learn_sent(
+            message_id, outgoing.thread_key, [*str(msg.get("References", "")).split()]
+        )
         if cfg.sent_folder:
             await self._append_sent(cfg, password, raw)
         return SendResult(message_id, Delivery.SENT)
 
-    async def _smtp_send(self, cfg: EmailSettings, password: str, msg: EmailMessage, raw: bytes) -> None:
+    async def _smtp_send(
+        self, cfg: EmailSettings, password: str, msg: EmailMessage, raw: bytes
+    ) -> None:
         import aiosmtplib
 
         smtp = aiosmtplib.SMTP(
-            hostname=cfg.smtp_host, port=cfg.smtp_port, timeout=cfg.timeout,
-            use_tls=cfg.smtp_tls == "implicit", start_tls=cfg.smtp_tls == "starttls" if cfg.smtp_tls != "none" else False,
+            hostname=cfg.smtp_host,
+            port=cfg.smtp_port,
+            timeout=cfg.timeout,
+            use_tls=cfg.smtp_tls == "implicit",
+            start_tls=cfg.smtp_tls == "starttls" if cfg.smtp_tls != "none" else False,
             tls_context=ssl_context(cfg) if cfg.smtp_tls != "none" else None,
         )
         recipient = str(msg["To"])
@@ -106,20 +127,42 @@ class EmailSending:
         except (PermanentError, TransientError):
             raise
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentError(f"the mail server refused {recipient}: {_smtp_reason(exc)}") from None
+            raise PermanentError(
+                f"the mail server refused {recipient}: {_smtp_reason(exc)}"
+            ) from None
         except aiosmtplib.SMTPResponseException as exc:
             reason = f"the mail server answered {exc.code} {exc.message}"
             if 400 <= exc.code < 500:
                 raise TransientError(reason) from None
             raise PermanentError(reason) from None
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, TimeoutError, OSError, aiosmtplib.SMTPException) as exc:
+        except (
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPTimeoutError,
+            TimeoutError,
+            OSError,
+            aiosmtplib.SMTPException,
+        ) as exc:
             if data_started:
-                raise AmbiguousError(f"the SMTP connection broke while sending ({type(exc).__name__}: {exc}); the mail may have gone out") from None
-            cause = exc.__cause__ or exc.__context__ if isinstance(exc, aiosmtplib.SMTPConnectError) else exc
+                raise AmbiguousError(
+                    f"the SMTP connection broke while sending ({type(exc).__name__}: {exc}); the mail may have gone out"
+                ) from None
+            cause = (
+                exc.__cause__ or exc.__context__
+                if isinstance(exc, aiosmtplib.SMTPConnectError)
+                else exc
+            )
             if isinstance(cause, aiosmtplib.SMTPException) and not isinstance(cause, OSError):
                 cause = exc
-            raise TransientError(describe_network_error(cause if isinstance(cause, BaseException) else exc, "SMTP",
-                                                        cfg.smtp_host, cfg.smtp_port, cfg.smtp_tls, cfg.timeout)) from None
+            raise TransientError(
+                describe_network_error(
+                    cause if isinstance(cause, BaseException) else exc,
+                    "SMTP",
+                    cfg.smtp_host,
+                    cfg.smtp_port,
+                    cfg.smtp_tls,
+                    cfg.timeout,
+                )
+            ) from None
         finally:
             with contextlib.suppress(Exception):
                 if smtp.is_connected:
@@ -133,11 +176,18 @@ class EmailSending:
             imap = await self._open(cfg, password)
             try:
                 if not await imap.append(raw, cfg.sent_folder):
-                    log.warning("email %s: could not save the reply to %s", self.name, cfg.sent_folder)
+                    log.warning(
+                        "email %s: could not save the reply to %s", self.name, cfg.sent_folder
+                    )
             finally:
                 await self._close(imap)
         except Exception as exc:
-            log.warning("email %s: could not save the reply to %s: %s", self.name, cfg.sent_folder, self.redact(str(exc)))
+            log.warning(
+                "email %s: could not save the reply to %s: %s",
+                self.name,
+                cfg.sent_folder,
+                self.redact(str(exc)),
+            )
 
 
 def _smtp_reason(exc: Any) -> str:

@@ -84,14 +84,19 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
         if mode not in TLS_MODES:
             raise fail(key, f'must be "implicit", "starttls" or "none" (got {mode!r})')
         if mode == "none" and not _is_loopback(host):
-            raise fail(key, f'= "none" sends the password in clear text and is only allowed for a loopback host (not {host!r}); use "implicit" or "starttls"')
+            raise fail(
+                key,
+                f'= "none" sends the password in clear text and is only allowed for a loopback host (not {host!r}); use "implicit" or "starttls"',
+            )
     address = str(raw.get("address") or "").strip()
     username = str(raw.get("username") or address).strip()
     address = address or (username if "@" in username else "")
     if not username:
         raise fail("username", 'is not set; add username = "support@example.com"')
     if "@" not in address:
-        raise fail("address", 'is not set; add address = "support@example.com" (the From of replies)')
+        raise fail(
+            "address", 'is not set; add address = "support@example.com" (the From of replies)'
+        )
     folders = raw.get("folders", ["INBOX"])
     if isinstance(folders, str):
         folders = [folders]
@@ -102,16 +107,25 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
         raise fail("sync_days", "must be 0 or more")
     idle = float(raw.get("idle_seconds", 25 * 60))
     if not 1 <= idle <= 29 * 60:
-        raise fail("idle_seconds", "must be between 1 and 1740 (servers drop IDLE after 29 minutes)")
+        raise fail(
+            "idle_seconds", "must be between 1 and 1740 (servers drop IDLE after 29 minutes)"
+        )
     ca_file = str(raw.get("tls_ca_file") or "")
     if ca_file and not Path(ca_file).expanduser().is_file():
-        raise fail("tls_ca_file", f"names a file that does not exist ({ca_file}); point it at a PEM CA bundle or remove it")
+        raise fail(
+            "tls_ca_file",
+            f"names a file that does not exist ({ca_file}); point it at a PEM CA bundle or remove it",
+        )
     return EmailSettings(
         imap_host=imap_host,
-        imap_port=int(raw.get("imap_port") or {"implicit": 993, "starttls": 143, "none": 143}[imap_tls]),
+        imap_port=int(
+            raw.get("imap_port") or {"implicit": 993, "starttls": 143, "none": 143}[imap_tls]
+        ),
         imap_tls=imap_tls,
         smtp_host=smtp_host,
-        smtp_port=int(raw.get("smtp_port") or {"implicit": 465, "starttls": 587, "none": 25}[smtp_tls]),
+        smtp_port=int(
+            raw.get("smtp_port") or {"implicit": 465, "starttls": 587, "none": 25}[smtp_tls]
+        ),
         smtp_tls=smtp_tls,
         username=username,
         address=address.lower(),
@@ -123,5 +137,7 @@ def read_settings(name: str, raw: dict[str, Any]) -> EmailSettings:
         poll_seconds=max(1.0, float(raw.get("poll_seconds", 60))),
         idle_seconds=idle,
         timeout=max(1.0, float(raw.get("timeout_seconds", 30))),
-        max_message_bytes=int(float(raw.get("max_message_mb", DEFAULT_MAX_MESSAGE_MB)) * 1024 * 1024),
+        max_message_bytes=int(
+            float(raw.get("max_message_mb", DEFAULT_MAX_MESSAGE_MB)) * 1024 * 1024
+        ),
     )

@@ -78,12 +78,16 @@ def read_cursor(cursor: str | None) -> dict[str, FolderState]:
 def _folder_state(value: Any) -> FolderState:
     if isinstance(value, list):  # version 1: [UIDVALIDITY, last UID], all read
         return FolderState(int(value[0]), int(value[1]), int(value[1]), 0)
-    return FolderState(int(value["validity"]), int(value["seen"]), int(value["window"]), int(value["backfill"]))
+    return FolderState(
+        int(value["validity"]), int(value["seen"]), int(value["window"]), int(value["backfill"])
+    )
 
 
 def write_cursor(folders: dict[str, FolderState]) -> str:
-    data = {name: {"validity": s.validity, "seen": s.seen, "window": s.window, "backfill": s.backfill}
-            for name, s in sorted(folders.items())}
+    data = {
+        name: {"validity": s.validity, "seen": s.seen, "window": s.window, "backfill": s.backfill}
+        for name, s in sorted(folders.items())
+    }
     return json.dumps({"v": 2, "folders": data}, separators=(",", ":"))
 
 
@@ -96,8 +100,9 @@ def backfill_order(threads: Iterable[list[int]], below: int) -> list[list[int]]:
     return sorted(pending, key=lambda uids: uids[-1], reverse=True)
 
 
-def backfill_batches(threads: list[list[int]], cost: Callable[[int], int], max_messages: int,
-                     max_bytes: int) -> Iterator[tuple[list[int], int | None]]:
+def backfill_batches(
+    threads: list[list[int]], cost: Callable[[int], int], max_messages: int, max_bytes: int
+) -> Iterator[tuple[list[int], int | None]]:
     """(UIDs, progress) per batch, in `threads` order; progress is the newest UID of the last conversation
     the batch completes (the cursor's `backfill` after it), None when it completes none."""
     batch: list[int] = []
@@ -116,7 +121,9 @@ def backfill_batches(threads: list[list[int]], cost: Callable[[int], int], max_m
         yield batch, done
 
 
-def conversation_groups(threads: list[list[int]], size: int = FETCH_CHUNK) -> Iterator[list[list[int]]]:
+def conversation_groups(
+    threads: list[list[int]], size: int = FETCH_CHUNK
+) -> Iterator[list[list[int]]]:
     """`threads` in order, in groups of whole conversations holding about `size` mails (one bigger
     conversation makes a group of its own)."""
     group: list[list[int]] = []
@@ -190,11 +197,15 @@ def bounded_imap4() -> type:
     import aioimaplib
 
     class BoundedFeedProtocol(aioimaplib.IMAP4ClientProtocol):
-        bye = ""  # the text of the server's last `* BYE` (aioimaplib drops it): why it is hanging up
+        bye = (
+            ""  # the text of the server's last `* BYE` (aioimaplib drops it): why it is hanging up
+        )
 
         def data_received(self, d: bytes) -> None:
             if (at := d.find(b"* BYE ")) >= 0 and (at == 0 or d[at - 1 : at] == b"\n"):
-                self.bye = d[at + 6 : d.find(b"\r\n", at) if b"\r\n" in d[at:] else len(d)][:300].decode("utf-8", "replace")
+                self.bye = d[at + 6 : d.find(b"\r\n", at) if b"\r\n" in d[at:] else len(d)][
+                    :300
+                ].decode("utf-8", "replace")
             # _handle_responses recurses once per line of what it is given (aioimaplib #118)
             for piece in feed_pieces(d):
                 super().data_received(piece)

@@ -31,7 +31,12 @@ class ThreadMap:
             table.popitem(last=False)
 
     def key_for(self, mail: ParsedMail, correspondent: str) -> str:
-        for known in (mail.message_id, mail.external_id, mail.in_reply_to, *reversed(mail.references)):
+        for known in (
+            mail.message_id,
+            mail.external_id,
+            mail.in_reply_to,
+            *reversed(mail.references),
+        ):
             if known and known in self.by_id:
                 return self.by_id[known]
         if mail.references:
@@ -40,7 +45,9 @@ class ThreadMap:
             return mail.in_reply_to
         subject = normalise_subject(mail.subject)
         hit = self.by_subject.get((subject, correspondent)) if subject else None
-        if hit is not None and (is_reply_subject(mail.subject) or abs(mail.date - hit[1]) <= SUBJECT_JOIN_WINDOW):
+        if hit is not None and (
+            is_reply_subject(mail.subject) or abs(mail.date - hit[1]) <= SUBJECT_JOIN_WINDOW
+        ):
             return hit[0]
         return mail.message_id or mail.external_id
 
@@ -49,7 +56,18 @@ class ThreadMap:
             if mid:
                 self._put(self.by_id, mid, thread_key)
         if mail.message_id:
-            self._put(self.refs, mail.message_id, [*mail.references, *([mail.in_reply_to] if mail.in_reply_to and mail.in_reply_to not in mail.references else [])])
+            self._put(
+                self.refs,
+                mail.message_id,
+                [
+                    *mail.references,
+                    *(
+                        [mail.in_reply_to]
+                        if mail.in_reply_to and mail.in_reply_to not in mail.references
+                        else []
+                    ),
+                ],
+            )
         subject = normalise_subject(mail.subject)
         if subject and correspondent:
             self._put(self.by_subject, (subject, correspondent), (thread_key, mail.date))

@@ -75,7 +75,9 @@ def valid_setting(value: Any, kind: Any) -> bool:
     return isinstance(value, kind)
 
 
-def read_settings(settings: Mapping[str, Any], schema: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def read_settings(
+    settings: Mapping[str, Any], schema: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """The settings over their defaults, and a line per setting of the wrong type or out of its
     range (which keeps its default)."""
     merged = {**defaults, **{k: v for k, v in settings.items() if v is not None and k in schema}}
@@ -84,7 +86,9 @@ def read_settings(settings: Mapping[str, Any], schema: Mapping[str, Any], defaul
         if key not in merged:
             continue
         if not valid_setting(merged[key], kind):
-            problems.append(f"setting {key} has the wrong type; fix it in the channel block (see the README)")
+            problems.append(
+                f"setting {key} has the wrong type; fix it in the channel block (see the README)"
+            )
             merged[key] = defaults[key]
         elif problem := setting_problem(merged[key], kind):
             problems.append(f"setting {key} {problem} in the channel block")
@@ -155,9 +159,15 @@ class Reply:
 class HTTPClient:
     """An httpx.AsyncClient for one channel, created on first use."""
 
-    def __init__(self, base_url: str, service: str, *, connect_timeout: float = 10.0,
-                 auth: Callable[[], httpx.Auth | None] | None = None,
-                 max_bytes: int = MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        service: str,
+        *,
+        connect_timeout: float = 10.0,
+        auth: Callable[[], httpx.Auth | None] | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.connect_timeout = connect_timeout
@@ -169,12 +179,23 @@ class HTTPClient:
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                headers={"User-Agent": USER_AGENT}, follow_redirects=False
+            )
         return self._client
 
-    async def request(self, method: str, path: str, *, timeout: float, sending: bool = False,
-                      follow_redirects: bool = False, deadline: float | None = None, label: str = "",
-                      **kwargs: Any) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float,
+        sending: bool = False,
+        follow_redirects: bool = False,
+        deadline: float | None = None,
+        label: str = "",
+        **kwargs: Any,
+    ) -> Reply:
         """Do one request to `base_url + path`; raise TransientError/AmbiguousError/ConfigError on failure.
 
         `sending`: the request creates something on the channel (a message), so a failure
@@ -188,8 +209,17 @@ class HTTPClient:
         async def keep(response: httpx.Response) -> None:
             await self._read(response, sink=chunks.append)
 
-        response = await self._exchange(method, path, timeout=timeout, deadline=deadline, sending=sending,
-                                        follow_redirects=follow_redirects, label=label, consume=keep, **kwargs)
+        response = await self._exchange(
+            method,
+            path,
+            timeout=timeout,
+            deadline=deadline,
+            sending=sending,
+            follow_redirects=follow_redirects,
+            label=label,
+            consume=keep,
+            **kwargs,
+        )
         body = b"".join(chunks)
         try:
             data = json.loads(body) if body else None
@@ -198,13 +228,25 @@ class HTTPClient:
         text = body[:300].decode("utf-8", "replace")
         return Reply(response.status_code, response.headers, data, scrub(text))
 
-    async def _exchange(self, method: str, path: str, *, timeout: float, deadline: float | None, sending: bool,
-                        follow_redirects: bool, label: str, consume: Callable[[httpx.Response], Awaitable[None]],
-                        **kwargs: Any) -> httpx.Response:
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float,
+        deadline: float | None,
+        sending: bool,
+        follow_redirects: bool,
+        label: str,
+        consume: Callable[[httpx.Response], Awaitable[None]],
+        **kwargs: Any,
+    ) -> httpx.Response:
         """One request whose response `consume` reads, within `deadline`; failures typed as in `request`."""
         url = self.base_url + path
         deadline = timeout if deadline is None else deadline
-        timeouts = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout)
+        timeouts = httpx.Timeout(
+            timeout, connect=min(self.connect_timeout, timeout) if timeout else self.connect_timeout
+        )
         written = False
 
         async def trace(event: str, info: Any) -> None:
@@ -215,24 +257,46 @@ class HTTPClient:
         extensions = {**kwargs.pop("extensions", {}), "trace": trace}
         try:
             async with asyncio.timeout(deadline):
-                async with self._get_client().stream(method, url, timeout=timeouts, auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                                                     follow_redirects=follow_redirects, extensions=extensions,
-                                                     **kwargs) as response:
+                async with self._get_client().stream(
+                    method,
+                    url,
+                    timeout=timeouts,
+                    auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                    follow_redirects=follow_redirects,
+                    extensions=extensions,
+                    **kwargs,
+                ) as response:
                     await consume(response)
         except TimeoutError:
-            what = scrub(f"{self.service} {label or self._label(method, path)} took longer than {deadline:g} s")
+            what = scrub(
+                f"{self.service} {label or self._label(method, path)} took longer than {deadline:g} s"
+            )
             if not written:
-                raise TransientDeadline(f"cannot reach {self.service} at {self.host}: {what}") from None
+                raise TransientDeadline(
+                    f"cannot reach {self.service} at {self.host}: {what}"
+                ) from None
             if sending:
                 raise AmbiguousDeadline(f"{what}; the message may have been sent") from None
             raise TransientDeadline(what) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientError(self._describe("cannot reach", exc)) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigError(scrub(f"{self.service}: base_url {self.base_url!r} is not usable ({exc}); fix base_url in the channel block")) from None
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError) as exc:
+            raise ConfigError(
+                scrub(
+                    f"{self.service}: base_url {self.base_url!r} is not usable ({exc}); fix base_url in the channel block"
+                )
+            ) from None
+        except (
+            httpx.TimeoutException,
+            httpx.NetworkError,
+            httpx.RemoteProtocolError,
+            httpx.DecodingError,
+        ) as exc:
             if sending:
-                raise AmbiguousError(self._describe("no answer after sending to", exc) + "; the message may have been sent") from None
+                raise AmbiguousError(
+                    self._describe("no answer after sending to", exc)
+                    + "; the message may have been sent"
+                ) from None
             raise TransientError(self._describe("lost the connection to", exc)) from None
         except httpx.HTTPError as exc:
             error = AmbiguousError if sending else TransientError
@@ -243,15 +307,21 @@ class HTTPClient:
     def _label(method: str, path: str) -> str:
         return f"{method} {path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
 
-    async def _read(self, response: httpx.Response, max_bytes: int | None = None,
-                    sink: Callable[[bytes], object] | None = None) -> int:
+    async def _read(
+        self,
+        response: httpx.Response,
+        max_bytes: int | None = None,
+        sink: Callable[[bytes], object] | None = None,
+    ) -> int:
         """Hand the body to `sink` chunk by chunk, up to `max_bytes`; returns its size."""
         limit = max_bytes or self.max_bytes
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                raise httpx.DecodingError(f"response larger than {limit} bytes", request=response.request)
+                raise httpx.DecodingError(
+                    f"response larger than {limit} bytes", request=response.request
+                )
             if sink is not None:
                 sink(chunk)
         return size
@@ -262,13 +332,23 @@ class HTTPClient:
 
         async def save(response: httpx.Response) -> None:
             if response.status_code != 200:
-                raise PermanentError(f"{self.service}: the file could not be downloaded (HTTP {response.status_code})")
+                raise PermanentError(
+                    f"{self.service}: the file could not be downloaded (HTTP {response.status_code})"
+                )
             nonlocal size
             size = await self._read(response, max_bytes, sink=into.write)
 
         size = 0
-        await self._exchange("GET", path, timeout=timeout, deadline=timeout + max_bytes / 1_000_000, sending=False,
-                             follow_redirects=True, label="file download", consume=save)
+        await self._exchange(
+            "GET",
+            path,
+            timeout=timeout,
+            deadline=timeout + max_bytes / 1_000_000,
+            sending=False,
+            follow_redirects=True,
+            label="file download",
+            consume=save,
+        )
         return size
 
     def _describe(self, what: str, exc: BaseException) -> str:
@@ -300,7 +380,7 @@ class Backoff:
         self.failures = 0
 
     def next(self) -> float:
-        delay = min(self.maximum, self.initial * 2 ** self.failures)
+        delay = min(self.maximum, self.initial * 2**self.failures)
         self.failures += 1
         return delay
 
@@ -326,9 +406,16 @@ class StatusReporter:
         return self.last.state != "ok"
 
 
-async def poll_forever(channel: str, sink: Sink, poll_once: Callable[[], Awaitable[float]], *,
-                       backoff: Backoff, slow_retry: float, status: StatusReporter,
-                       logger: logging.Logger = log) -> None:
+async def poll_forever(
+    channel: str,
+    sink: Sink,
+    poll_once: Callable[[], Awaitable[float]],
+    *,
+    backoff: Backoff,
+    slow_retry: float,
+    status: StatusReporter,
+    logger: logging.Logger = log,
+) -> None:
     """Call `poll_once` until cancelled; it returns the pause before the next poll.
 
     TransientError: the channel shows `down` and the poll is retried with backoff (a
@@ -356,7 +443,9 @@ async def poll_forever(channel: str, sink: Sink, poll_once: Callable[[], Awaitab
             await asyncio.sleep(delay)
             continue
         except (PollRefused, PermanentError) as exc:
-            logger.warning("channel %s: %s; retrying in %.0fs", channel, scrub(str(exc)), slow_retry)
+            logger.warning(
+                "channel %s: %s; retrying in %.0fs", channel, scrub(str(exc)), slow_retry
+            )
             await status.report(sink, "down", f"{exc} — retrying in {slow_retry:.0f}s")
             await asyncio.sleep(slow_retry)
             continue
@@ -370,12 +459,16 @@ async def poll_forever(channel: str, sink: Sink, poll_once: Callable[[], Awaitab
 # ---- bad input --------------------------------------------------------------------------------
 
 
-def unparsable(channel: str, item: Any, exc: BaseException, logger: logging.Logger = log, what: str = "item") -> Unparsable:
+def unparsable(
+    channel: str, item: Any, exc: BaseException, logger: logging.Logger = log, what: str = "item"
+) -> Unparsable:
     """Log one line about a bad item and wrap it for quarantine (payload cut at 10,000 characters)."""
     reason = scrub(f"{type(exc).__name__}: {exc}")[:500]
     try:
         payload = json.dumps(item, ensure_ascii=False, default=repr)
     except Exception:
         payload = repr(item)
-    logger.warning("channel %s: skipped a malformed %s (%s); it is quarantined", channel, what, reason)
+    logger.warning(
+        "channel %s: skipped a malformed %s (%s); it is quarantined", channel, what, reason
+    )
     return Unparsable(reason, scrub(payload)[:10_000])

@@ -95,7 +95,11 @@ def parse_bodystructure(lines: list[Any]) -> list[Any]:
     for item in _nest(_tokens(lines)):
         if isinstance(item, list):
             for name, value in zip(item, item[1:]):
-                if isinstance(name, Atom) and name.upper() == "BODYSTRUCTURE" and isinstance(value, list):
+                if (
+                    isinstance(name, Atom)
+                    and name.upper() == "BODYSTRUCTURE"
+                    and isinstance(value, list)
+                ):
                     return value
     raise ValueError("no BODYSTRUCTURE in the answer")
 
@@ -125,7 +129,12 @@ def _part(node: Any, section: str, depth: int) -> list[Section]:
     except ValueError:
         octets = 0
     here = Section(section or "1", str(encoding or "7bit").lower(), max(0, octets), _filename(node))
-    if str(kind).lower() == "message" and str(subtype).lower() == "rfc822" and len(node) > 8 and isinstance(node[8], list):
+    if (
+        str(kind).lower() == "message"
+        and str(subtype).lower() == "rfc822"
+        and len(node) > 8
+        and isinstance(node[8], list)
+    ):
         return [here, *_message(node[8], f"{here.section}.", depth + 1)]
     return [here]
 
@@ -137,10 +146,20 @@ def _filename(node: list[Any]) -> str:
     at = 9 if kind == "text" else 11 if (kind, subtype) == ("message", "rfc822") else 8
     disposition = node[at] if len(node) > at else None
     found: dict[str, str] = {}
-    for params, wanted in ((node[2], "name"), (disposition[1] if isinstance(disposition, list) and len(disposition) > 1 else None, "filename")):
+    for params, wanted in (
+        (node[2], "name"),
+        (
+            disposition[1] if isinstance(disposition, list) and len(disposition) > 1 else None,
+            "filename",
+        ),
+    ):
         if isinstance(params, list):
             for key, value in zip(params[::2], params[1::2]):
-                if isinstance(key, str) and isinstance(value, str) and key.lower().rstrip("*") == wanted:
+                if (
+                    isinstance(key, str)
+                    and isinstance(value, str)
+                    and key.lower().rstrip("*") == wanted
+                ):
                     found[key.lower()] = value
     for key in ("filename*", "filename", "name*", "name"):
         if key in found:
@@ -151,9 +170,14 @@ def _filename(node: list[Any]) -> str:
 def _decoded_param(key: str, value: str) -> str:
     from email import policy
 
-    quoted = value if key.endswith("*") else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = (
+        value if key.endswith("*") else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    )
     try:
-        header = policy.default.header_factory("content-disposition", f"attachment; {key.rstrip('*')}{'*' if key.endswith('*') else ''}={quoted}")
+        header = policy.default.header_factory(
+            "content-disposition",
+            f"attachment; {key.rstrip('*')}{'*' if key.endswith('*') else ''}={quoted}",
+        )
         return str(header.params.get(key.rstrip("*"), "") or "")
     except Exception:  # a malformed parameter: no name (the caller has a fallback)
         return ""

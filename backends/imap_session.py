@@ -71,7 +71,9 @@ class Imap:
         try:
             return await self._call("IDLE", client.idle_start(timeout=self.cfg.idle_seconds))
         except ConnectionLost:
-            for task in list(client.tasks):  # the IDLE command and its acknowledgement wait, left pending
+            for task in list(
+                client.tasks
+            ):  # the IDLE command and its acknowledgement wait, left pending
                 task.cancel()
             raise
 
@@ -79,18 +81,27 @@ class Imap:
         cfg = self.cfg
         context = ssl_context(cfg) if cfg.imap_tls == "implicit" else None
         self.client = bounded_imap4()(
-            host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout,
-            conn_lost_cb=self._on_lost, ssl_context=context,
+            host=cfg.imap_host,
+            port=cfg.imap_port,
+            timeout=cfg.timeout,
+            conn_lost_cb=self._on_lost,
+            ssl_context=context,
         )
         try:
             await self.client.wait_hello_from_server()
             if cfg.imap_tls == "starttls":
                 await self._starttls()
         except Exception as exc:
-            raise ConnectionError(describe_network_error(exc, "IMAP", cfg.imap_host, cfg.imap_port, cfg.imap_tls, cfg.timeout)) from exc
+            raise ConnectionError(
+                describe_network_error(
+                    exc, "IMAP", cfg.imap_host, cfg.imap_port, cfg.imap_tls, cfg.timeout
+                )
+            ) from exc
         response = await self.client.login(cfg.username, password)
         if response.result != "OK":
-            text = b" ".join(line for line in response.lines if isinstance(line, bytes)).decode(errors="replace")
+            text = b" ".join(line for line in response.lines if isinstance(line, bytes)).decode(
+                errors="replace"
+            )
             if "UNAVAILABLE" in text or "try again" in text.lower():
                 raise ConnectionError(f"IMAP login temporarily refused: {text}")
             raise AuthFailed(
@@ -105,17 +116,27 @@ class Imap:
         if "STARTTLS" not in protocol.capabilities:
             raise ssl.SSLError(f"the server does not offer STARTTLS on port {self.cfg.imap_port}")
         response = await asyncio.wait_for(
-            protocol.execute(aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)), self.cfg.timeout
+            protocol.execute(
+                aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+            ),
+            self.cfg.timeout,
         )
         if response.result != "OK":
             raise ssl.SSLError(f"STARTTLS refused: {response.lines}")
         loop = asyncio.get_running_loop()
         transport = await asyncio.wait_for(
-            loop.start_tls(protocol.transport, protocol, ssl_context(self.cfg), server_hostname=self.cfg.imap_host),
+            loop.start_tls(
+                protocol.transport,
+                protocol,
+                ssl_context(self.cfg),
+                server_hostname=self.cfg.imap_host,
+            ),
             self.cfg.timeout,
         )
         protocol.transport = transport
-        await asyncio.wait_for(protocol.capability(), self.cfg.timeout)  # capabilities may change after TLS
+        await asyncio.wait_for(
+            protocol.capability(), self.cfg.timeout
+        )  # capabilities may change after TLS
 
     def has_idle(self) -> bool:
         return self.client is not None and self.client.has_capability("IDLE")
@@ -130,7 +151,9 @@ class Imap:
         # so selecting read-write leaves the mailbox as it was
         response = await self._call("SELECT", self.client.select(quote_folder(folder)))
         if response.result != "OK":
-            raise FolderMissing(f"folder {folder!r} cannot be opened ({response_text(response)}) — fix `folders`/`sent_folder` (see `frontdesk doctor` for the folders that exist)")
+            raise FolderMissing(
+                f"folder {folder!r} cannot be opened ({response_text(response)}) — fix `folders`/`sent_folder` (see `frontdesk doctor` for the folders that exist)"
+            )
         validity = uidnext = 0
         for line in response.lines:
             if isinstance(line, bytes):
@@ -166,11 +189,15 @@ class Imap:
                 uids += [int(tok) for tok in line.split() if tok.isdigit()]
         return sorted(set(uids))
 
-    async def fetch(self, uids: Sequence[int], items: str, timeout: float | None = None) -> list[tuple[dict[str, str], bytes | None]]:
+    async def fetch(
+        self, uids: Sequence[int], items: str, timeout: float | None = None
+    ) -> list[tuple[dict[str, str], bytes | None]]:
         """(attributes, literal) per message, e.g. ({"UID": "3", "RFC822.SIZE": "99"}, raw bytes)."""
         if not uids:
             return []
-        if len(uids) > FETCH_CHUNK:  # a longer answer can overflow aioimaplib's parser (issue #118): use fetch_chunks
+        if (
+            len(uids) > FETCH_CHUNK
+        ):  # a longer answer can overflow aioimaplib's parser (issue #118): use fetch_chunks
             raise ValueError(f"one FETCH asks for at most {FETCH_CHUNK} UIDs, not {len(uids)}")
         old = self.client.timeout
         self.client.timeout = timeout or self.cfg.timeout
@@ -204,19 +231,36 @@ class Imap:
         if not self.client.has_capability("THREAD=REFS"):
             return None
         protocol = self.client.protocol
-        command = aioimaplib.Command("THREAD", protocol.new_tag(), "REFS", "UTF-8", *criteria, prefix="UID",
-                                     loop=protocol.loop, timeout=self.cfg.timeout)
+        command = aioimaplib.Command(
+            "THREAD",
+            protocol.new_tag(),
+            "REFS",
+            "UTF-8",
+            *criteria,
+            prefix="UID",
+            loop=protocol.loop,
+            timeout=self.cfg.timeout,
+        )
         response = await self._call("THREAD", protocol.execute(command))
         if response.result != "OK":
             return None
         # the last line is the tagged OK's text, which may hold parentheses and numbers of its own
-        return [uids for line in response.lines[:-1] if isinstance(line, bytes) for uids in thread_groups(line)]
+        return [
+            uids
+            for line in response.lines[:-1]
+            if isinstance(line, bytes)
+            for uids in thread_groups(line)
+        ]
 
     async def append(self, raw: bytes, folder: str) -> bool:
-        response = await self.client.append(raw, mailbox=quote_folder(folder), flags="(\\Seen)", date=datetime.now(timezone.utc))
+        response = await self.client.append(
+            raw, mailbox=quote_folder(folder), flags="(\\Seen)", date=datetime.now(timezone.utc)
+        )
         if response.result != "OK" and "TRYCREATE" in response_text(response).upper():
             await self.client.create(quote_folder(folder))
-            response = await self.client.append(raw, mailbox=quote_folder(folder), flags="(\\Seen)", date=datetime.now(timezone.utc))
+            response = await self.client.append(
+                raw, mailbox=quote_folder(folder), flags="(\\Seen)", date=datetime.now(timezone.utc)
+            )
         return response.result == "OK"
 
     async def close(self) -> None:
@@ -268,7 +312,9 @@ def quote_folder(folder: str) -> str:
 
 
 def response_text(response: Any) -> str:
-    return " ".join(l.decode("utf-8", "replace") for l in response.lines if isinstance(l, bytes)).strip()
+    return " ".join(
+        l.decode("utf-8", "replace") for l in response.lines if isinstance(l, bytes)
+    ).strip()
 
 
 def internaldate(value: str | None) -> datetime | None:

@@ -64,8 +64,14 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile on the cloud Bot API
 NAME_LIMIT = 128
 FILE_NAME_LIMIT = 255
 #: update kinds handled; others are confirmed (the offset moves past them) and ignored
-MESSAGE_KINDS = {"message": False, "edited_message": True, "channel_post": False, "edited_channel_post": True,
-                 "business_message": False, "edited_business_message": True}
+MESSAGE_KINDS = {
+    "message": False,
+    "edited_message": True,
+    "channel_post": False,
+    "edited_channel_post": True,
+    "business_message": False,
+    "edited_business_message": True,
+}
 
 _DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -115,8 +121,13 @@ class TelegramBackend(Backend):
     request_timeout/connect_timeout: for sends and other calls."""
     secret_names = ("token",)
 
-    def __init__(self, name: str, settings: Mapping[str, Any] | None = None,
-                 secrets: SecretSource | None = None, cursor: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: Mapping[str, Any] | None = None,
+        secrets: SecretSource | None = None,
+        cursor: str | None = None,
+    ) -> None:
         super().__init__(name, settings, secrets, cursor)
         cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
         self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
@@ -128,7 +139,9 @@ class TelegramBackend(Backend):
         self.backoff = Backoff(float(cfg["backoff_initial"]), float(cfg["backoff_max"]))
         self.conflict_retry = max(0.0, float(cfg["conflict_retry"]))
         self.request_timeout = float(cfg["request_timeout"])
-        self.http = HTTPClient(self.base_url, "Telegram", connect_timeout=float(cfg["connect_timeout"]))
+        self.http = HTTPClient(
+            self.base_url, "Telegram", connect_timeout=float(cfg["connect_timeout"])
+        )
         self.offset = _parse_cursor(cursor)
         self.status = StatusReporter(name)
         self._token: str | None = None
@@ -143,18 +156,33 @@ class TelegramBackend(Backend):
             protect(self._token)
         return self._token
 
-    async def _call(self, method: str, *, timeout: float | None = None, sending: bool = False,
-                    payload: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        *,
+        timeout: float | None = None,
+        sending: bool = False,
+        payload: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> Any:
         """Call a Bot API method; return its `result` or raise the matching BackendError."""
         token = self._bot_token()
         kwargs: dict[str, Any] = {}
         if files:
-            kwargs["data"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (payload or {}).items()}
+            kwargs["data"] = {
+                k: v if isinstance(v, str) else json.dumps(v) for k, v in (payload or {}).items()
+            }
             kwargs["files"] = files
         else:
             kwargs["json"] = payload or {}
-        reply = await self.http.request("POST", f"/bot{token}/{method}", timeout=timeout or self.request_timeout,
-                                        sending=sending, label=method, **kwargs)
+        reply = await self.http.request(
+            "POST",
+            f"/bot{token}/{method}",
+            timeout=timeout or self.request_timeout,
+            sending=sending,
+            label=method,
+            **kwargs,
+        )
         return self._result(method, reply)
 
     def _result(self, method: str, reply: Reply) -> Any:
@@ -162,13 +190,23 @@ class TelegramBackend(Backend):
         if reply.status == 200 and data.get("ok") is True:
             return data.get("result")
         code = data.get("error_code") if isinstance(data.get("error_code"), int) else reply.status
-        description = scrub(clip(data.get("description"), 300)) or reply.text.strip()[:200] or f"HTTP {reply.status}"
+        description = (
+            scrub(clip(data.get("description"), 300))
+            or reply.text.strip()[:200]
+            or f"HTTP {reply.status}"
+        )
         parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
         if code == 429:
             retry_after = parameters.get("retry_after")
-            if not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool) or retry_after < 0:
+            if (
+                not isinstance(retry_after, (int, float))
+                or isinstance(retry_after, bool)
+                or retry_after < 0
+            ):
                 retry_after = reply.retry_after() or 5.0
-            raise TransientError(f"Telegram rate limit on {method} ({description})", retry_after=float(retry_after))
+            raise TransientError(
+                f"Telegram rate limit on {method} ({description})", retry_after=float(retry_after)
+            )
         if code == 409:
             raise Conflict(
                 f"Telegram refuses to serve updates: {description}. Another program is polling this bot, or a "
@@ -203,8 +241,15 @@ class TelegramBackend(Backend):
             # a server that ignores `timeout` (or short polling) must not make this a tight loop
             return self.poll_interval if count == 0 and (quick or self.poll_timeout == 0) else 0.0
 
-        await poll_forever(self.name, sink, poll_once, backoff=self.backoff, slow_retry=self.conflict_retry,
-                           status=self.status, logger=log)
+        await poll_forever(
+            self.name,
+            sink,
+            poll_once,
+            backoff=self.backoff,
+            slow_retry=self.conflict_retry,
+            status=self.status,
+            logger=log,
+        )
 
     async def fetch_once(self, sink: Sink) -> None:
         """Read every pending update (short polls until a page comes back short)."""
@@ -214,13 +259,21 @@ class TelegramBackend(Backend):
 
     async def _poll(self, sink: Sink, timeout: int) -> int:
         """One getUpdates; ingest its messages with the next offset as cursor. Returns the page size."""
-        payload: dict[str, Any] = {"timeout": timeout, "limit": self.limit, "allowed_updates": self.allowed_updates}
+        payload: dict[str, Any] = {
+            "timeout": timeout,
+            "limit": self.limit,
+            "allowed_updates": self.allowed_updates,
+        }
         if self.offset:
             payload["offset"] = self.offset
         # the long poll may take its full `timeout`, plus a margin for the answer to travel
-        result = await self._call("getUpdates", payload=payload, timeout=timeout + min(10.0, self.request_timeout))
+        result = await self._call(
+            "getUpdates", payload=payload, timeout=timeout + min(10.0, self.request_timeout)
+        )
         if not isinstance(result, list):
-            raise TransientError("Telegram answered getUpdates with something that is not a list of updates")
+            raise TransientError(
+                "Telegram answered getUpdates with something that is not a list of updates"
+            )
         events: list[Any] = []
         next_offset = self.offset
         for update in result:
@@ -248,18 +301,26 @@ class TelegramBackend(Backend):
             raise PermanentError("no Telegram chat to send to: the conversation has no chat id")
         body = outgoing.body
         if len(body) > TEXT_LIMIT:
-            raise PermanentError(f"the reply is {len(body):,} characters; Telegram accepts at most {TEXT_LIMIT:,} — shorten or split it")
+            raise PermanentError(
+                f"the reply is {len(body):,} characters; Telegram accepts at most {TEXT_LIMIT:,} — shorten or split it"
+            )
         if not outgoing.attachments:
             if not body.strip():
                 raise PermanentError("an empty message cannot be sent on Telegram")
-            result = await self._call("sendMessage", sending=True, payload={"chat_id": chat_id, "text": body})
+            result = await self._call(
+                "sendMessage", sending=True, payload={"chat_id": chat_id, "text": body}
+            )
             return SendResult(_sent_id(chat_id, result))
         first_id: str | None = None
         caption = body if len(body) <= CAPTION_LIMIT else ""
         try:
             if body.strip() and not caption:
-                first_id = _sent_id(chat_id, await self._call("sendMessage", sending=True,
-                                                               payload={"chat_id": chat_id, "text": body}))
+                first_id = _sent_id(
+                    chat_id,
+                    await self._call(
+                        "sendMessage", sending=True, payload={"chat_id": chat_id, "text": body}
+                    ),
+                )
             for index, attachment in enumerate(outgoing.attachments):
                 payload: dict[str, Any] = {"chat_id": chat_id}
                 if index == 0 and caption.strip():
@@ -268,18 +329,31 @@ class TelegramBackend(Backend):
                 path = Path(attachment.ref) if attachment.ref else None
                 if path is not None and path.is_file():
                     if path.stat().st_size > UPLOAD_LIMIT:
-                        raise PermanentError(f"{attachment.name} is larger than Telegram's 50 MB upload limit")
-                    files = {"document": (attachment.name or path.name, path.read_bytes(), attachment.mime)}
+                        raise PermanentError(
+                            f"{attachment.name} is larger than Telegram's 50 MB upload limit"
+                        )
+                    files = {
+                        "document": (
+                            attachment.name or path.name,
+                            path.read_bytes(),
+                            attachment.mime,
+                        )
+                    }
                 elif attachment.ref:
                     payload["document"] = attachment.ref  # a file_id Telegram already has
                 else:
                     raise PermanentError(f"attachment {attachment.name!r} has no file to send")
-                sent = _sent_id(chat_id, await self._call("sendDocument", sending=True, payload=payload, files=files))
+                sent = _sent_id(
+                    chat_id,
+                    await self._call("sendDocument", sending=True, payload=payload, files=files),
+                )
                 first_id = first_id or sent
         except (TransientError, PermanentError) as exc:
             if first_id is None:
                 raise
-            raise AmbiguousError(f"part of the message was sent ({first_id}) but not all: {exc}") from None
+            raise AmbiguousError(
+                f"part of the message was sent ({first_id}) but not all: {exc}"
+            ) from None
         assert first_id is not None
         return SendResult(first_id)
 
@@ -289,15 +363,21 @@ class TelegramBackend(Backend):
         await self.download_attachment(ref, buffer, max_bytes)
         return buffer.getvalue()
 
-    async def download_attachment(self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT) -> int:
+    async def download_attachment(
+        self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
+    ) -> int:
         """A received file (`Attachment.ref` is its file_id), found with getFile, streamed into `into`."""
         info = await self._call("getFile", payload={"file_id": ref})
         file_path = info.get("file_path") if isinstance(info, dict) else None
         if not isinstance(file_path, str) or ".." in file_path or file_path.startswith("/"):
             raise PermanentError("Telegram did not give a path for this file (larger than 20 MB?)")
         token = self._bot_token()
-        return await self.http.download(f"/file/bot{token}/{file_path}", timeout=self.request_timeout,
-                                        max_bytes=max_bytes, into=into)
+        return await self.http.download(
+            f"/file/bot{token}/{file_path}",
+            timeout=self.request_timeout,
+            max_bytes=max_bytes,
+            into=into,
+        )
 
     # ---- doctor --------------------------------------------------------------------------------
 
@@ -318,8 +398,10 @@ class TelegramBackend(Backend):
         if not isinstance(me, dict) or not me.get("is_bot"):
             problems.append("getMe did not describe a bot: is base_url a Telegram Bot API server?")
         if isinstance(hook, dict) and hook.get("url"):
-            problems.append("a webhook is set for this bot, so polling gets 409 Conflict — remove it by calling "
-                            "deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook)")
+            problems.append(
+                "a webhook is set for this bot, so polling gets 409 Conflict — remove it by calling "
+                "deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook)"
+            )
         return problems
 
     async def close(self) -> None:
@@ -339,7 +421,9 @@ def _parse_cursor(cursor: str | None) -> int:
 
 def _sent_id(chat_id: str, result: Any) -> str:
     if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-        raise AmbiguousError("Telegram answered without a message id; the message may have been sent")
+        raise AmbiguousError(
+            "Telegram answered without a message id; the message may have been sent"
+        )
     return f"{chat_id}:{result['message_id']}"
 
 
@@ -431,7 +515,10 @@ def attachments_of(msg: dict[str, Any]) -> list[Attachment]:
     if photos is not None:
         if not isinstance(photos, list) or not photos:
             raise TypeError("photo is not a list of sizes")
-        best = max((_dict(p, "photo size") for p in photos), key=lambda p: _size(p.get("file_size")) or _size(p.get("width")))
+        best = max(
+            (_dict(p, "photo size") for p in photos),
+            key=lambda p: _size(p.get("file_size")) or _size(p.get("width")),
+        )
         found.append(_attachment(best, f"photo_{_id_part(best)}.jpg", "image/jpeg"))
     for key, default_name, default_mime in (
         ("document", "document", "application/octet-stream"),
@@ -447,7 +534,11 @@ def attachments_of(msg: dict[str, Any]) -> list[Attachment]:
             if not name:
                 stem, _, ext = default_name.partition(".")
                 duration = item.get("duration")
-                suffix = f"_{duration}s" if isinstance(duration, int) and not isinstance(duration, bool) else ""
+                suffix = (
+                    f"_{duration}s"
+                    if isinstance(duration, int) and not isinstance(duration, bool)
+                    else ""
+                )
                 name = f"{stem}{suffix}_{_id_part(item)}" + (f".{ext}" if ext else "")
             found.append(_attachment(item, name, default_mime))
     return found
@@ -461,7 +552,9 @@ def _attachment(item: dict[str, Any], name: str, default_mime: str) -> Attachmen
     if not mime:
         mime = mimetypes.guess_type(name)[0] or default_mime
     name = clip(name.replace("/", "_").replace("\\", "_"), FILE_NAME_LIMIT)
-    return Attachment(name=name, mime=clip(mime, 100), size=_size(item.get("file_size")), ref=clip(file_id, 512))
+    return Attachment(
+        name=name, mime=clip(mime, 100), size=_size(item.get("file_size")), ref=clip(file_id, 512)
+    )
 
 
 def _size(value: Any) -> int:
@@ -470,7 +563,11 @@ def _size(value: Any) -> int:
 
 def _id_part(item: dict[str, Any]) -> str:
     unique = item.get("file_unique_id")
-    return "".join(c for c in unique if c.isalnum() or c in "-_")[:32] if isinstance(unique, str) else "file"
+    return (
+        "".join(c for c in unique if c.isalnum() or c in "-_")[:32]
+        if isinstance(unique, str)
+        else "file"
+    )
 
 
 def _quoted(msg: dict[str, Any]) -> str:

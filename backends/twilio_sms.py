@@ -59,7 +59,16 @@ from frontdesk.backends.httpchannel import (
     unparsable,
 )
 from frontdesk.backends.sms import BODY_LIMIT
-from frontdesk.model import Attachment, ContactRef, Delivery, DeliveryUpdate, Inbound, Outgoing, SendResult, utcnow
+from frontdesk.model import (
+    Attachment,
+    ContactRef,
+    Delivery,
+    DeliveryUpdate,
+    Inbound,
+    Outgoing,
+    SendResult,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,23 +160,36 @@ class TwilioSMSBackend(Backend):
     error_retry: pause after Twilio refuses the poll (bad credentials …)."""
     secret_names = ("auth_token",)
 
-    def __init__(self, name: str, settings: Mapping[str, Any] | None = None,
-                 secrets: SecretSource | None = None, cursor: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: Mapping[str, Any] | None = None,
+        secrets: SecretSource | None = None,
+        cursor: str | None = None,
+    ) -> None:
         super().__init__(name, settings, secrets, cursor)
         cfg, self._problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
         self.account_sid: str = cfg["account_sid"].strip()
         self.from_number: str = cfg["from_number"].strip()
         self.messaging_service_sid: str = cfg["messaging_service_sid"].strip()
         if not self.account_sid:
-            self._problems.append('setting account_sid is missing; add account_sid = "AC…" to the channel block '
-                                  "(Twilio Console → Account Info)")
+            self._problems.append(
+                'setting account_sid is missing; add account_sid = "AC…" to the channel block '
+                "(Twilio Console → Account Info)"
+            )
         elif not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.account_sid):
-            self._problems.append("setting account_sid does not look like a Twilio Account SID (AC followed by 32 hex digits)")
+            self._problems.append(
+                "setting account_sid does not look like a Twilio Account SID (AC followed by 32 hex digits)"
+            )
         if not self.from_number and not self.messaging_service_sid:
-            self._problems.append('neither from_number nor messaging_service_sid is set; add from_number = "+15550100" '
-                                  '(your Twilio number, E.164) or messaging_service_sid = "MG…"')
+            self._problems.append(
+                'neither from_number nor messaging_service_sid is set; add from_number = "+15550100" '
+                '(your Twilio number, E.164) or messaging_service_sid = "MG…"'
+            )
         elif self.from_number and not E164.match(self.from_number):
-            self._problems.append(f'setting from_number must be E.164, like "+15550100" (got {self.from_number[:20]!r})')
+            self._problems.append(
+                f'setting from_number must be E.164, like "+15550100" (got {self.from_number[:20]!r})'
+            )
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.poll_interval = max(0.0, float(cfg["poll_interval"]))
         self.page_size = min(1000, max(1, int(cfg["page_size"])))
@@ -176,7 +198,9 @@ class TwilioSMSBackend(Backend):
         self.backoff = Backoff(float(cfg["backoff_initial"]), float(cfg["backoff_max"]))
         self.error_retry = max(0.0, float(cfg["error_retry"]))
         self.request_timeout = float(cfg["request_timeout"])
-        self.http = HTTPClient(self.base_url, "Twilio", connect_timeout=float(cfg["connect_timeout"]), auth=self._auth)
+        self.http = HTTPClient(
+            self.base_url, "Twilio", connect_timeout=float(cfg["connect_timeout"]), auth=self._auth
+        )
         self.status = StatusReporter(name)
         self._token: str | None = None
         self.after, self.follow = self._read_cursor(cursor)
@@ -202,7 +226,9 @@ class TwilioSMSBackend(Backend):
     async def _api(self, method: str, path: str, *, sending: bool = False, **kwargs: Any) -> Any:
         self._check_settings()
         self._auth()
-        reply = await self.http.request(method, path, timeout=self.request_timeout, sending=sending, **kwargs)
+        reply = await self.http.request(
+            method, path, timeout=self.request_timeout, sending=sending, **kwargs
+        )
         if 200 <= reply.status < 300 and isinstance(reply.data, dict):
             return reply.data
         raise self._error(reply, sending)
@@ -213,17 +239,25 @@ class TwilioSMSBackend(Backend):
         code = data.get("code")
         message = scrub(clip(data.get("message"), 300)) or reply.text.strip()[:200] or "no details"
         more = data.get("more_info") if isinstance(data.get("more_info"), str) else ""
-        text = f"Twilio error {code}: {message}" if isinstance(code, int) else f"Twilio answered HTTP {reply.status}: {message}"
+        text = (
+            f"Twilio error {code}: {message}"
+            if isinstance(code, int)
+            else f"Twilio answered HTTP {reply.status}: {message}"
+        )
         if more.startswith("https://"):
             text += f" ({clip(more, 200)})"
         if reply.status == 429:
-            return TransientError(text, retry_after=reply.retry_after() or (None if sending else 10.0))
+            return TransientError(
+                text, retry_after=reply.retry_after() or (None if sending else 10.0)
+            )
         if reply.status >= 500:
             return TransientError(text)
         if reply.status == 401:
             self._token = None  # read the secret again next time: the agent may have fixed it
-            fix = (f"Twilio rejected the credentials ({text}): copy the Auth Token of account {self.account_sid} from "
-                   f"Twilio Console → Account Info and run `frontdesk creds set {self.name} auth_token`")
+            fix = (
+                f"Twilio rejected the credentials ({text}): copy the Auth Token of account {self.account_sid} from "
+                f"Twilio Console → Account Info and run `frontdesk creds set {self.name} auth_token`"
+            )
             return PermanentError(fix) if sending else AuthRejected(fix)
         if reply.status == 200:
             return TransientError("Twilio answered with something that is not JSON")
@@ -240,8 +274,15 @@ class TwilioSMSBackend(Backend):
             await self._poll(sink)
             return self.poll_interval
 
-        await poll_forever(self.name, sink, poll_once, backoff=self.backoff, slow_retry=self.error_retry,
-                           status=self.status, logger=log)
+        await poll_forever(
+            self.name,
+            sink,
+            poll_once,
+            backoff=self.backoff,
+            slow_retry=self.error_retry,
+            status=self.status,
+            logger=log,
+        )
 
     async def fetch_once(self, sink: Sink) -> None:
         await self._poll(sink)
@@ -262,7 +303,11 @@ class TwilioSMSBackend(Backend):
             try:
                 event = await self._inbound(raw)
             except MALFORMED as exc:
-                key = raw.get("sid") if isinstance(raw, dict) and isinstance(raw.get("sid"), str) else json.dumps(raw, sort_keys=True, default=repr)[:200]
+                key = (
+                    raw.get("sid")
+                    if isinstance(raw, dict) and isinstance(raw.get("sid"), str)
+                    else json.dumps(raw, sort_keys=True, default=repr)[:200]
+                )
                 if key not in self._bad:
                     self._bad.add(key)
                     events.append(unparsable(self.name, raw, exc, log, what="Twilio message"))
@@ -313,9 +358,16 @@ class TwilioSMSBackend(Backend):
                 return found
             path = _account_uri(next_uri, self.account_sid)
             if path is None:
-                log.warning("channel %s: Twilio gave a next_page_uri outside this account's API; not following it", self.name)
+                log.warning(
+                    "channel %s: Twilio gave a next_page_uri outside this account's API; not following it",
+                    self.name,
+                )
                 return found
-        log.warning("channel %s: stopped after %d pages of messages; the rest comes on the next poll", self.name, MAX_PAGES)
+        log.warning(
+            "channel %s: stopped after %d pages of messages; the rest comes on the next poll",
+            self.name,
+            MAX_PAGES,
+        )
         return found
 
     async def _inbound(self, raw: Any) -> Inbound | None:
@@ -355,8 +407,11 @@ class TwilioSMSBackend(Backend):
     async def _media(self, raw: dict[str, Any], count: int) -> tuple[list[Attachment], str]:
         """The media of an MMS as attachments (ref: the media URL path, for fetch_attachment)."""
         uris = raw.get("subresource_uris") if isinstance(raw.get("subresource_uris"), dict) else {}
-        path = _account_uri(uris.get("media") or f"{API}/Accounts/{self.account_sid}/Messages/{raw['sid']}/Media.json",
-                            self.account_sid)
+        path = _account_uri(
+            uris.get("media")
+            or f"{API}/Accounts/{self.account_sid}/Messages/{raw['sid']}/Media.json",
+            self.account_sid,
+        )
         gone = f"[{count} media file{'s' if count != 1 else ''} not available]"
         if path is None:
             return [], gone
@@ -371,11 +426,22 @@ class TwilioSMSBackend(Backend):
         for item in items[:10]:
             if not isinstance(item, dict) or not isinstance(item.get("sid"), str):
                 raise TypeError("a media item without sid")
-            mime = item.get("content_type") if isinstance(item.get("content_type"), str) else "application/octet-stream"
+            mime = (
+                item.get("content_type")
+                if isinstance(item.get("content_type"), str)
+                else "application/octet-stream"
+            )
             media_sid = re.sub(r"[^A-Za-z0-9]", "", item["sid"])[:40]
-            uri = _account_uri(item.get("uri"), self.account_sid) or f"{path.removesuffix('.json')}/{media_sid}.json"
+            uri = (
+                _account_uri(item.get("uri"), self.account_sid)
+                or f"{path.removesuffix('.json')}/{media_sid}.json"
+            )
             ref = uri.removesuffix(".json")
-            found.append(Attachment(name=f"{media_sid}{_extension(mime)}", mime=clip(mime, 100), size=0, ref=ref))
+            found.append(
+                Attachment(
+                    name=f"{media_sid}{_extension(mime)}", mime=clip(mime, 100), size=0, ref=ref
+                )
+            )
         return found, ""
 
     async def _delivery_updates(self, now: datetime) -> list[DeliveryUpdate]:
@@ -386,7 +452,9 @@ class TwilioSMSBackend(Backend):
                 self.follow.pop(sid, None)
                 continue
             try:
-                raw = await self._api("GET", f"{API}/Accounts/{self.account_sid}/Messages/{sid}.json")
+                raw = await self._api(
+                    "GET", f"{API}/Accounts/{self.account_sid}/Messages/{sid}.json"
+                )
             except PermanentError as exc:  # 404: deleted, or not ours
                 log.info("channel %s: stopped following %s: %s", self.name, sid, exc)
                 self.follow.pop(sid, None)
@@ -396,7 +464,9 @@ class TwilioSMSBackend(Backend):
                 update.external_id = sid
                 updates.append(update)
             status = raw.get("status")
-            if isinstance(status, str) and status in _FINAL:  # a list here raised TypeError (unhashable)
+            if (
+                isinstance(status, str) and status in _FINAL
+            ):  # a list here raised TypeError (unhashable)
                 self.follow.pop(sid, None)
         return updates
 
@@ -408,16 +478,28 @@ class TwilioSMSBackend(Backend):
         try:
             data = json.loads(cursor)
             after = datetime.fromisoformat(data["after"]) if data.get("after") else None
-            follow = {str(sid): datetime.fromisoformat(at) for sid, at in dict(data.get("follow", {})).items()}
+            follow = {
+                str(sid): datetime.fromisoformat(at)
+                for sid, at in dict(data.get("follow", {})).items()
+            }
             return after, follow
         except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("channel %s: ignoring an unreadable cursor; reading the last %s again", self.name, self.backfill)
+            log.warning(
+                "channel %s: ignoring an unreadable cursor; reading the last %s again",
+                self.name,
+                self.backfill,
+            )
             return None, {}
 
     @staticmethod
     def _write_cursor(after: datetime | None, follow: Mapping[str, datetime]) -> str:
-        return json.dumps({"after": after.isoformat() if after else None, "follow": {sid: at.isoformat() for sid, at in follow.items()}},
-                          sort_keys=True)
+        return json.dumps(
+            {
+                "after": after.isoformat() if after else None,
+                "follow": {sid: at.isoformat() for sid, at in follow.items()},
+            },
+            sort_keys=True,
+        )
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -425,8 +507,10 @@ class TwilioSMSBackend(Backend):
         """Create a Message; its delivery is followed on the next polls."""
         body = outgoing.body
         if len(body) > BODY_LIMIT:
-            raise PermanentError(f"the reply is {len(body):,} characters; an SMS through Twilio holds at most "
-                                 f"{BODY_LIMIT:,} — shorten it or send it in parts")
+            raise PermanentError(
+                f"the reply is {len(body):,} characters; an SMS through Twilio holds at most "
+                f"{BODY_LIMIT:,} — shorten it or send it in parts"
+            )
         to = outgoing.to or outgoing.thread_key
         if not to:
             raise PermanentError("no phone number to send to")
@@ -438,7 +522,9 @@ class TwilioSMSBackend(Backend):
         media = []
         for attachment in outgoing.attachments:
             if not attachment.ref.startswith("https://"):
-                raise PermanentError(f"{attachment.name}: MMS media must be a public https URL Twilio can fetch")
+                raise PermanentError(
+                    f"{attachment.name}: MMS media must be a public https URL Twilio can fetch"
+                )
             media.append(attachment.ref)
         if media:
             data["MediaUrl"] = media[:10]
@@ -447,7 +533,9 @@ class TwilioSMSBackend(Backend):
         raw = await self._api("POST", self._messages_path, sending=True, data=data)
         sid = raw.get("sid")
         if not isinstance(sid, str) or not sid:
-            raise AmbiguousError("Twilio answered without a message SID; the message may have been sent")
+            raise AmbiguousError(
+                "Twilio answered without a message SID; the message may have been sent"
+            )
         status = raw.get("status")
         if status in ("failed", "undelivered", "canceled"):
             raise PermanentError(failure_reason(raw))
@@ -463,14 +551,18 @@ class TwilioSMSBackend(Backend):
         await self.download_attachment(ref, buffer, max_bytes)
         return buffer.getvalue()
 
-    async def download_attachment(self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT) -> int:
+    async def download_attachment(
+        self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT
+    ) -> int:
         """An MMS media file (`Attachment.ref` is its URL path under base_url), streamed into `into`."""
         self._check_settings()
         path = _account_uri(ref, self.account_sid)
         if path is None:
             raise PermanentError("not a media file of this Twilio account")
         self._auth()
-        return await self.http.download(path, timeout=self.request_timeout, max_bytes=max_bytes, into=into)
+        return await self.http.download(
+            path, timeout=self.request_timeout, max_bytes=max_bytes, into=into
+        )
 
     # ---- doctor --------------------------------------------------------------------------------
 
@@ -488,7 +580,9 @@ class TwilioSMSBackend(Backend):
             return [str(exc)]
         state = account.get("status")
         if state not in (None, "active"):
-            return [f"Twilio account {self.account_sid} is {clip(state, 20)}; reactivate it in the Twilio Console"]
+            return [
+                f"Twilio account {self.account_sid} is {clip(state, 20)}; reactivate it in the Twilio Console"
+            ]
         return []
 
     async def close(self) -> None:
@@ -562,7 +656,12 @@ def _count(value: Any) -> int:
 def _account_uri(uri: Any, account_sid: str) -> str | None:
     """A URI from a response if it stays in this account's API paths (never another host: the
     credentials go with it), else None."""
-    if not isinstance(uri, str) or not uri.startswith(f"{API}/Accounts/{account_sid}/") or "//" in uri or ".." in uri:
+    if (
+        not isinstance(uri, str)
+        or not uri.startswith(f"{API}/Accounts/{account_sid}/")
+        or "//" in uri
+        or ".." in uri
+    ):
         return None
     if any(c in uri for c in "\\ \r\n\t#@"):
         return None
@@ -570,8 +669,15 @@ def _account_uri(uri: Any, account_sid: str) -> str | None:
 
 
 def _extension(mime: str) -> str:
-    return {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "video/mp4": ".mp4",
-            "audio/mpeg": ".mp3", "text/vcard": ".vcf", "application/pdf": ".pdf"}.get(mime.lower(), "")
+    return {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/gif": ".gif",
+        "video/mp4": ".mp4",
+        "audio/mpeg": ".mp3",
+        "text/vcard": ".vcf",
+        "application/pdf": ".pdf",
+    }.get(mime.lower(), "")
 
 
 __all__ = ["TwilioSMSBackend", "delivery_update", "failure_reason"]

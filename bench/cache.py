@@ -45,10 +45,16 @@ def build_cache(
     from frontdesk.store import Store
 
     started = time.perf_counter()
-    long_thread = thread_messages > 0 and conversations > 1 and messages - thread_messages >= conversations - 1
+    long_thread = (
+        thread_messages > 0
+        and conversations > 1
+        and messages - thread_messages >= conversations - 1
+    )
     base_convs = conversations - 1 if long_thread else conversations
     base_msgs = messages - thread_messages if long_thread else messages
-    ws = generate_workspace(seed, conversations=base_convs, messages=base_msgs if base_convs else None)
+    ws = generate_workspace(
+        seed, conversations=base_convs, messages=base_msgs if base_convs else None
+    )
     long_thread_id = None
     if long_thread:
         extra = generate_workspace(seed + 1, conversations=1, messages=thread_messages)
@@ -75,7 +81,11 @@ def build_cache(
         messages=len(ws.messages),
         long_thread_id=long_thread_id,
         open_count=len(open_ids),
-        threads=[t for t in threads_of(ws) if t.conversation_id in open_ids and t.conversation_id != long_thread_id],
+        threads=[
+            t
+            for t in threads_of(ws)
+            if t.conversation_id in open_ids and t.conversation_id != long_thread_id
+        ],
         words=words,
         names=[c.name for c in ws.contacts],
         long_thread_messages=thread_messages if long_thread else 0,
@@ -98,8 +108,16 @@ def inbound(thread: Any, seq: int, text: str) -> Any:
 # ---- ingest ------------------------------------------------------------------------------------
 
 
-async def measure_ingest(big: Cache, small: Cache, batches: int, batch_size: int, spread: int, singles: int,
-                         report: Report, seq_start: int = 0) -> int:
+async def measure_ingest(
+    big: Cache,
+    small: Cache,
+    batches: int,
+    batch_size: int,
+    spread: int,
+    singles: int,
+    report: Report,
+    seq_start: int = 0,
+) -> int:
     """Batched ingest into the large cache; one-message writes, small cache vs large, alternated."""
     from frontdesk.desk import Desk
     from frontdesk.store import Store
@@ -117,7 +135,9 @@ async def measure_ingest(big: Cache, small: Cache, batches: int, batch_size: int
                 seq += 1
                 events.append(inbound(threads[i % len(threads)], seq, "batched"))
             by_channel: dict[str, list[Any]] = {}
-            for thread, event in zip((threads[i % len(threads)] for i in range(batch_size)), events):
+            for thread, event in zip(
+                (threads[i % len(threads)] for i in range(batch_size)), events
+            ):
                 by_channel.setdefault(thread.channel, []).append(event)
             started = time.perf_counter()
             for channel, group in by_channel.items():
@@ -128,19 +148,45 @@ async def measure_ingest(big: Cache, small: Cache, batches: int, batch_size: int
         big_store.checkpoint()  # counted: the journal's batches written into the cache files once
         elapsed += time.perf_counter() - started
         rate = persisted / elapsed
-        report.add("ingest.batched", f"ingest, batches of {batch_size} over {spread} conversations, with the checkpoint",
-                   rate, "msg/s", "≥ 5,000 msg/s", rate >= 5000)
+        report.add(
+            "ingest.batched",
+            f"ingest, batches of {batch_size} over {spread} conversations, with the checkpoint",
+            rate,
+            "msg/s",
+            "≥ 5,000 msg/s",
+            rate >= 5000,
+        )
         small_times, big_times = [], []
         for i in range(singles):
-            for desk, cache, times in ((small_desk, small, small_times), (big_desk, big, big_times)):
+            for desk, cache, times in (
+                (small_desk, small, small_times),
+                (big_desk, big, big_times),
+            ):
                 seq += 1
                 thread = rng.choice(cache.threads)
                 started = time.perf_counter()
                 await desk.ingest(thread.channel, [inbound(thread, seq, "single")])
                 times.append(time.perf_counter() - started)
         small_median, big_median = statistics.median(small_times), statistics.median(big_times)
-        report.add("ingest.single.small", f"single write, {small.conversations:,} conversations (median)", small_median * 1000, "ms")
-        report.add("ingest.single.large", f"single write, {big.conversations:,} conversations (median)", big_median * 1000, "ms")
+        report.add(
+            "ingest.single.small",
+            f"single write, {small.conversations:,} conversations (median)",
+            small_median * 1000,
+            "ms",
+        )
+        report.add(
+            "ingest.single.large",
+            f"single write, {big.conversations:,} conversations (median)",
+            big_median * 1000,
+            "ms",
+        )
         ratio = big_median / small_median
-        report.add("ingest.single.ratio", "single write ratio large/small", ratio, "x", "≤ 1.5", ratio <= 1.5)
+        report.add(
+            "ingest.single.ratio",
+            "single write ratio large/small",
+            ratio,
+            "x",
+            "≤ 1.5",
+            ratio <= 1.5,
+        )
     return seq

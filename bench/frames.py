@@ -101,7 +101,9 @@ def probed(app: Any, probe: FrameProbe) -> Any:
     return app
 
 
-async def press_latencies(app: Any, probe: FrameProbe, keys: Iterable[str], settle: Callable[[], Any] | None = None) -> list[float]:
+async def press_latencies(
+    app: Any, probe: FrameProbe, keys: Iterable[str], settle: Callable[[], Any] | None = None
+) -> list[float]:
     """Seconds from each key event to the end of the next frame; the app settles between keys."""
     from textual import events
 
@@ -125,7 +127,9 @@ async def press_latencies(app: Any, probe: FrameProbe, keys: Iterable[str], sett
     return latencies
 
 
-async def drawn_when(probe: FrameProbe, condition: Callable[[], bool], timeout: float = 60.0) -> float:
+async def drawn_when(
+    probe: FrameProbe, condition: Callable[[], bool], timeout: float = 60.0
+) -> float:
     """End of the last frame drawn once `condition` holds (the screen showing that state)."""
     end = time.perf_counter() + timeout
     while not condition():
@@ -147,7 +151,10 @@ async def thread_settled(app: Any, probe: FrameProbe) -> None:
         loading = [w for w in app.workers if w.group == "thread" and not w.is_finished]
         if loading:  # (an empty list would mean "every worker", the change feed included)
             await app.workers.wait_for_complete(loading)
-        elif conversations.current_id is None or app.thread.conversation_id == conversations.current_id:
+        elif (
+            conversations.current_id is None
+            or app.thread.conversation_id == conversations.current_id
+        ):
             break
         else:
             await asyncio.sleep(0.01)  # a load is about to start

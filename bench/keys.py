@@ -75,8 +75,9 @@ def bare_app(scroll: bool = False) -> Any:
     return Bare()
 
 
-async def held_key_latencies(app: Any, probe: FrameProbe, key: str, count: int, rate: float,
-                             moves: Callable[[], int]) -> tuple[list[float], float]:
+async def held_key_latencies(
+    app: Any, probe: FrameProbe, key: str, count: int, rate: float, moves: Callable[[], int]
+) -> tuple[list[float], float]:
     """A held-down key: `count` presses at `rate` a second, sent on schedule whatever the
     screen does (as a terminal's key repeat does). For each press, seconds to the end of the
     first frame that shows its move: `moves()` (presses handled so far, as the screen shows
@@ -123,14 +124,16 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     thread_keys = ["pageup"] * half + ["pagedown"] * half
 
     pilot_keys = list_keys[: max(1, presses // 4)]
-    pilot_thread_keys = thread_keys[: max(1, presses // 8)] + thread_keys[-max(1, presses // 8):]
+    pilot_thread_keys = thread_keys[: max(1, presses // 8)] + thread_keys[-max(1, presses // 8) :]
     probe = FrameProbe()
     bare = probed(bare_app(), probe)
     async with bare.run_test(size=TERMINAL, headless=False) as pilot:
         await pilot.pause()
         bare_list = await press_latencies(bare, probe, list_keys)
         bare_thread = await press_latencies(bare, probe, thread_keys)
-        bare_held, _ = await held_key_latencies(bare, probe, "j", presses, HELD_KEY_RATE, lambda: bare.presses)
+        bare_held, _ = await held_key_latencies(
+            bare, probe, "j", presses, HELD_KEY_RATE, lambda: bare.presses
+        )
         bare_pilot = await pilot_latencies(pilot, pilot_keys)
         bare_pilot_thread = await pilot_latencies(pilot, pilot_thread_keys)
     probe = FrameProbe()
@@ -163,9 +166,14 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
             await thread_settled(app, probe)
             room = len(conversations.conversations) - 1
             held, last_press = await held_key_latencies(
-                app, probe, "j", min(presses, room), HELD_KEY_RATE, lambda: conversations.cursor)
-            held_caught_up = await drawn_when(
-                probe, lambda: app.thread.conversation_id == conversations.current_id) - last_press
+                app, probe, "j", min(presses, room), HELD_KEY_RATE, lambda: conversations.cursor
+            )
+            held_caught_up = (
+                await drawn_when(
+                    probe, lambda: app.thread.conversation_id == conversations.current_id
+                )
+                - last_press
+            )
             # list move to the thread pane showing the newly highlighted conversation
             shown = []
             conversations.cursor = 0
@@ -178,54 +186,133 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
                 target = conversations.current_id
                 if target == before:
                     break  # the end of the list
-                shown.append(await drawn_when(probe, lambda: app.thread.conversation_id == target) - sent)
+                shown.append(
+                    await drawn_when(probe, lambda: app.thread.conversation_id == target) - sent
+                )
             opened = None
             thread_pilot: list[float] = []
             if cache.long_thread_id is not None and conversations.select_id(cache.long_thread_id):
                 sent = time.perf_counter()
-                opened = await drawn_when(probe, lambda: app.thread.conversation_id == cache.long_thread_id) - sent
+                opened = (
+                    await drawn_when(
+                        probe, lambda: app.thread.conversation_id == cache.long_thread_id
+                    )
+                    - sent
+                )
                 app.thread.focus()
                 await probe.quiet()
                 thread_lat = await press_latencies(app, probe, thread_keys, settle)
                 thread_pilot = await pilot_latencies(pilot, pilot_thread_keys)
             else:
                 thread_lat = []
-    p95 = {name: percentile(v, 95) for name, v in
-           (("bare_list", bare_list), ("bare_thread", bare_thread), ("bare_scroll", bare_scroll),
-            ("bare_held", bare_held), ("page", page_lat), ("scroll", scroll_lat), ("held", held),
-            ("thread", thread_lat))}
+    p95 = {
+        name: percentile(v, 95)
+        for name, v in (
+            ("bare_list", bare_list),
+            ("bare_thread", bare_thread),
+            ("bare_scroll", bare_scroll),
+            ("bare_held", bare_held),
+            ("page", page_lat),
+            ("scroll", scroll_lat),
+            ("held", held),
+            ("thread", thread_lat),
+        )
+    }
     ms = 1000
     report.add("keys.bare.p95", "keypress p95, bare Textual app", p95["bare_list"] * ms, "ms")
-    for name, label, lat in (("page", "list move within the page", page_lat),
-                             ("scroll", "list move that scrolls the list", scroll_lat)):
+    for name, label, lat in (
+        ("page", "list move within the page", page_lat),
+        ("scroll", "list move that scrolls the list", scroll_lat),
+    ):
         report.add(f"keys.list.{name}.p50", f"{label} p50", percentile(lat, 50) * ms, "ms")
         report.add(f"keys.list.{name}.p95", f"{label} p95", p95[name] * ms, "ms")
         ratio = p95[name] / p95["bare_list"]
-        report.add(f"keys.list.{name}.ratio", f"{label} p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25)
-    report.add("keys.bare_scroll.p95", "Textual's own scroll by one line p95 (bare ScrollView)", p95["bare_scroll"] * ms, "ms")
-    report.add("keys.list.scroll.vs_bare_scroll", "list move that scrolls p95 vs Textual's own scroll",
-               p95["scroll"] / p95["bare_scroll"], "x")
+        report.add(
+            f"keys.list.{name}.ratio", f"{label} p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25
+        )
+    report.add(
+        "keys.bare_scroll.p95",
+        "Textual's own scroll by one line p95 (bare ScrollView)",
+        p95["bare_scroll"] * ms,
+        "ms",
+    )
+    report.add(
+        "keys.list.scroll.vs_bare_scroll",
+        "list move that scrolls p95 vs Textual's own scroll",
+        p95["scroll"] / p95["bare_scroll"],
+        "x",
+    )
     pilot_ratio = percentile(list_pilot, 95) / percentile(bare_pilot, 95)
-    report.add("keys.pilot.bare.p95", "Pilot press p95, bare app", percentile(bare_pilot, 95) * ms, "ms")
-    report.add("keys.pilot.list.p95", "Pilot press p95, list move", percentile(list_pilot, 95) * ms, "ms")
-    report.add("keys.pilot.list.ratio", "Pilot press p95 ratio, list vs bare", pilot_ratio, "x", "≤ 1.25", pilot_ratio <= 1.25)
+    report.add(
+        "keys.pilot.bare.p95", "Pilot press p95, bare app", percentile(bare_pilot, 95) * ms, "ms"
+    )
+    report.add(
+        "keys.pilot.list.p95", "Pilot press p95, list move", percentile(list_pilot, 95) * ms, "ms"
+    )
+    report.add(
+        "keys.pilot.list.ratio",
+        "Pilot press p95 ratio, list vs bare",
+        pilot_ratio,
+        "x",
+        "≤ 1.25",
+        pilot_ratio <= 1.25,
+    )
     if thread_pilot:
         ratio = percentile(thread_pilot, 95) / percentile(bare_pilot_thread, 95)
-        report.add("keys.pilot.thread.p95", "Pilot press p95, thread page up/down", percentile(thread_pilot, 95) * ms, "ms")
-        report.add("keys.pilot.thread.ratio", "Pilot press p95 ratio, thread paging vs bare", ratio, "x", "≤ 1.25",
-                   ratio <= 1.25)
+        report.add(
+            "keys.pilot.thread.p95",
+            "Pilot press p95, thread page up/down",
+            percentile(thread_pilot, 95) * ms,
+            "ms",
+        )
+        report.add(
+            "keys.pilot.thread.ratio",
+            "Pilot press p95 ratio, thread paging vs bare",
+            ratio,
+            "x",
+            "≤ 1.25",
+            ratio <= 1.25,
+        )
     rate = f"{HELD_KEY_RATE:g}/s"
-    report.add("keys.held.bare.p95", f"held key ({rate}) press → screen p95, bare app", p95["bare_held"] * ms, "ms")
-    report.add("keys.held.list.p50", f"held j ({rate}) press → screen p50, list", percentile(held, 50) * ms, "ms")
-    report.add("keys.held.list.p95", f"held j ({rate}) press → screen p95, list", p95["held"] * ms, "ms")
+    report.add(
+        "keys.held.bare.p95",
+        f"held key ({rate}) press → screen p95, bare app",
+        p95["bare_held"] * ms,
+        "ms",
+    )
+    report.add(
+        "keys.held.list.p50",
+        f"held j ({rate}) press → screen p50, list",
+        percentile(held, 50) * ms,
+        "ms",
+    )
+    report.add(
+        "keys.held.list.p95", f"held j ({rate}) press → screen p95, list", p95["held"] * ms, "ms"
+    )
     report.add("keys.held.list.ratio", "held j p95 vs bare", p95["held"] / p95["bare_held"], "x")
-    report.add("keys.held.thread_caught_up", "held j: last press → thread pane shows where it stopped",
-               held_caught_up * ms, "ms")
-    report.add("keys.list_thread_shown.p95", "list move → thread pane updated p95", percentile(shown, 95) * ms, "ms")
+    report.add(
+        "keys.held.thread_caught_up",
+        "held j: last press → thread pane shows where it stopped",
+        held_caught_up * ms,
+        "ms",
+    )
+    report.add(
+        "keys.list_thread_shown.p95",
+        "list move → thread pane updated p95",
+        percentile(shown, 95) * ms,
+        "ms",
+    )
     if thread_lat:
-        report.add("keys.thread.p95", f"thread page up/down p95 ({cache.long_thread_messages:,} messages)", p95["thread"] * ms, "ms")
+        report.add(
+            "keys.thread.p95",
+            f"thread page up/down p95 ({cache.long_thread_messages:,} messages)",
+            p95["thread"] * ms,
+            "ms",
+        )
         ratio = p95["thread"] / p95["bare_thread"]
-        report.add("keys.thread.ratio", "thread paging p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25)
+        report.add(
+            "keys.thread.ratio", "thread paging p95 vs bare", ratio, "x", "≤ 1.25", ratio <= 1.25
+        )
     if opened is not None:
         report.add("keys.thread_open", "open the long thread (select → drawn)", opened * ms, "ms")
 

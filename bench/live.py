@@ -31,8 +31,14 @@ def _visible_threads(app: Any, by_id: dict[int, Any]) -> list[Any]:
     return [by_id[c.id] for c in listing.conversations[top : top + rows] if c.id in by_id]
 
 
-async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, report: Report, seq_start: int = 0,
-                       sustained: bool = False) -> int:
+async def measure_live(
+    cache: Cache,
+    rates: Sequence[int],
+    seconds: float,
+    report: Report,
+    seq_start: int = 0,
+    sustained: bool = False,
+) -> int:
     """Inbound events at each rate; event handed to the desk → first frame showing it.
 
     `sustained` names the figures as a long run's (`live.sustained.…`): a few seconds see no
@@ -85,23 +91,47 @@ async def measure_live(cache: Cache, rates: Sequence[int], seconds: float, repor
                     conv_of[seq] = thread.conversation_id
                     sent_at[seq] = time.perf_counter()
                     # as webhook requests do: one arrival does not wait for the last one's disk sync
-                    arriving.append(asyncio.create_task(desk.ingest(thread.channel, [inbound(thread, seq, "is my parcel on its way?")])))
+                    arriving.append(
+                        asyncio.create_task(
+                            desk.ingest(
+                                thread.channel, [inbound(thread, seq, "is my parcel on its way?")]
+                            )
+                        )
+                    )
                 await asyncio.gather(*arriving)
                 arriving.clear()
                 end = time.perf_counter() + 3
-                while time.perf_counter() < end and any(s not in shown_at for s in range(first, seq + 1)):
+                while time.perf_counter() < end and any(
+                    s not in shown_at for s in range(first, seq + 1)
+                ):
                     await asyncio.sleep(0.02)
                 lat = [shown_at[s] - sent_at[s] for s in range(first, seq + 1) if s in shown_at]
                 missing = (seq + 1 - first) - len(lat)
                 p95 = percentile(lat, 95) * 1000
-                key, label = (f"live.sustained.{rate}", f"at {rate} msg/s for {seconds:g} s") if sustained else (f"live.{rate}", f"at {rate} msg/s")
-                report.add(f"{key}.p50", f"live arrival p50 {label}", percentile(lat, 50) * 1000, "ms")
+                key, label = (
+                    (f"live.sustained.{rate}", f"at {rate} msg/s for {seconds:g} s")
+                    if sustained
+                    else (f"live.{rate}", f"at {rate} msg/s")
+                )
+                report.add(
+                    f"{key}.p50", f"live arrival p50 {label}", percentile(lat, 50) * 1000, "ms"
+                )
                 target = "< 50 ms" if rate >= 100 else ""
-                report.add(f"{key}.p95", f"live arrival p95 {label}", p95, "ms", target,
-                           (p95 < 50 and not missing) if target else None)
+                report.add(
+                    f"{key}.p95",
+                    f"live arrival p95 {label}",
+                    p95,
+                    "ms",
+                    target,
+                    (p95 < 50 and not missing) if target else None,
+                )
                 if missing:
-                    report.notes.append(f"live {label}: {missing} of {count} messages never appeared within 3 s")
+                    report.notes.append(
+                        f"live {label}: {missing} of {count} messages never appeared within 3 s"
+                    )
                 if behind > 0.05:
-                    report.notes.append(f"live {label}: the sender fell {behind:.2f} s behind schedule")
+                    report.notes.append(
+                        f"live {label}: the sender fell {behind:.2f} s behind schedule"
+                    )
                 await probe.quiet()
     return seq

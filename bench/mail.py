@@ -27,8 +27,15 @@ def _mail_servers() -> Any | None:
 
 
 def _email_settings(port: int, user: str) -> dict[str, Any]:
-    return {"imap_host": "127.0.0.1", "imap_port": port, "imap_tls": "none", "smtp_tls": "none",
-            "username": user, "sync_days": 30, "sent_folder": ""}
+    return {
+        "imap_host": "127.0.0.1",
+        "imap_port": port,
+        "imap_tls": "none",
+        "smtp_tls": "none",
+        "username": user,
+        "sync_days": 30,
+        "sent_folder": "",
+    }
 
 
 def email_console_child(root: str, port: str, user: str, password: str) -> None:
@@ -40,7 +47,11 @@ def email_console_child(root: str, port: str, user: str, password: str) -> None:
     from frontdesk.store import Store
 
     with Store.open(root) as store:
-        channel = EmailBackend("mail", _email_settings(int(port), user), lambda key: password if key == "password" else None)
+        channel = EmailBackend(
+            "mail",
+            _email_settings(int(port), user),
+            lambda key: password if key == "password" else None,
+        )
         desk = Desk(store, {"mail": channel}, agent="Aiko")
         app = make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
         keep_gc_pauses_short()
@@ -76,7 +87,9 @@ async def _first_sync(root: Path, port: int, user: str, password: str) -> tuple[
     from frontdesk.store import Store
 
     with Store.open(root) as store:
-        channel = EmailBackend("mail", _email_settings(port, user), lambda key: password if key == "password" else None)
+        channel = EmailBackend(
+            "mail", _email_settings(port, user), lambda key: password if key == "password" else None
+        )
         desk = Desk(store, {"mail": channel}, agent="Aiko")
         sink = _FirstStored(desk)
         await channel.fetch_once(sink)
@@ -89,21 +102,59 @@ def measure_email(work: Path, mails: int, report: Report) -> None:
     """The first sync of `mails` plain mails (29 days) from a loopback Dovecot: headless, then in the console."""
     servers = _mail_servers()
     if servers is None or servers.dovecot_binary() is None:
-        report.notes.append("email figures skipped: " + ("the dovecot binary is not installed (apt-get install dovecot-imapd)"
-                                                         if servers else "tests/email_servers.py is not here (run from a source checkout)"))
+        report.notes.append(
+            "email figures skipped: "
+            + (
+                "the dovecot binary is not installed (apt-get install dovecot-imapd)"
+                if servers
+                else "tests/email_servers.py is not here (run from a source checkout)"
+            )
+        )
         return
     started = time.monotonic()
     server = servers.start_dovecot(prefill=mails)
     try:
-        report.add("email.mailbox", f"write {mails:,} mails into the Maildir + start Dovecot", time.monotonic() - started, "s")
-        elapsed, first, stored = asyncio.run(_first_sync(work / "email-sync", server.port, server.user, server.password))
-        report.add("email.first_stored", "email first sync: first conversation stored", first, "s", "≤ 2 s", first <= 2)
-        report.add("email.first_sync", f"email first sync of {mails:,} mails (sync --once)", elapsed, "s", "≤ 20 s", elapsed <= 20)
+        report.add(
+            "email.mailbox",
+            f"write {mails:,} mails into the Maildir + start Dovecot",
+            time.monotonic() - started,
+            "s",
+        )
+        elapsed, first, stored = asyncio.run(
+            _first_sync(work / "email-sync", server.port, server.user, server.password)
+        )
+        report.add(
+            "email.first_stored",
+            "email first sync: first conversation stored",
+            first,
+            "s",
+            "≤ 2 s",
+            first <= 2,
+        )
+        report.add(
+            "email.first_sync",
+            f"email first sync of {mails:,} mails (sync --once)",
+            elapsed,
+            "s",
+            "≤ 20 s",
+            elapsed <= 20,
+        )
         if stored != mails:
             report.notes.append(f"email first sync stored {stored:,} conversations of {mails:,}")
         newest = f"Order question {mails - 1}"
-        run = start_console(work / "email-console", newest, child="frontdesk.bench.mail:email_console_child",
-                            child_args=(str(server.port), server.user, server.password))
-        report.add("email.first_on_screen", "email first start: newest conversation on screen", run.seconds, "s", "≤ 2 s", run.seconds <= 2)
+        run = start_console(
+            work / "email-console",
+            newest,
+            child="frontdesk.bench.mail:email_console_child",
+            child_args=(str(server.port), server.user, server.password),
+        )
+        report.add(
+            "email.first_on_screen",
+            "email first start: newest conversation on screen",
+            run.seconds,
+            "s",
+            "≤ 2 s",
+            run.seconds <= 2,
+        )
     finally:
         servers.cleanup(server)

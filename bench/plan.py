@@ -33,7 +33,9 @@ class Plan:
     runs: int = 5
     live_rates: tuple[int, ...] = (10, 100)
     live_seconds: float = 3.0
-    live_sustained_seconds: float = 30.0  # at the highest live rate, long enough for full collections
+    live_sustained_seconds: float = (
+        30.0  # at the highest live rate, long enough for full collections
+    )
     batches: int = 40  # 20,000 messages: the journal passes its checkpoint size along the way, as in steady use
     batch_size: int = 500
     batch_spread: int = 50
@@ -43,26 +45,50 @@ class Plan:
     seed: int = 7
 
 
-def run(plan: Plan, workdir: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> Report:
+def run(
+    plan: Plan, workdir: Path | None = None, progress: Callable[[str], None] = lambda _: None
+) -> Report:
     """Build the caches, measure everything, and return the report."""
-    report = Report(sizes={
-        "conversations": plan.conversations, "messages": plan.messages, "thread_messages": plan.thread_messages,
-        "small_conversations": plan.small_conversations, "terminal": list(TERMINAL), "presses": plan.presses,
-        "cold_start_runs": plan.runs, "live_rates": list(plan.live_rates), "live_seconds": plan.live_seconds,
-        "live_sustained_seconds": plan.live_sustained_seconds,
-        "ingest_batches": plan.batches, "batch_size": plan.batch_size, "batch_spread": plan.batch_spread,
-        "single_writes": plan.singles, "mails": plan.mails, "seed": plan.seed,
-    })
+    report = Report(
+        sizes={
+            "conversations": plan.conversations,
+            "messages": plan.messages,
+            "thread_messages": plan.thread_messages,
+            "small_conversations": plan.small_conversations,
+            "terminal": list(TERMINAL),
+            "presses": plan.presses,
+            "cold_start_runs": plan.runs,
+            "live_rates": list(plan.live_rates),
+            "live_seconds": plan.live_seconds,
+            "live_sustained_seconds": plan.live_sustained_seconds,
+            "ingest_batches": plan.batches,
+            "batch_size": plan.batch_size,
+            "batch_spread": plan.batch_spread,
+            "single_writes": plan.singles,
+            "mails": plan.mails,
+            "seed": plan.seed,
+        }
+    )
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-")) if own else Path(workdir)
     if not own and any((work / name).exists() for name in ("large", "small", "empty")):
-        raise ValueError(f"{work} already holds bench caches; remove them or pick another --data-dir")
+        raise ValueError(
+            f"{work} already holds bench caches; remove them or pick another --data-dir"
+        )
     try:
         progress(f"generating {plan.conversations:,} conversations / {plan.messages:,} messages …")
-        big = build_cache(work / "large", plan.conversations, plan.messages, plan.thread_messages, plan.seed)
+        big = build_cache(
+            work / "large", plan.conversations, plan.messages, plan.thread_messages, plan.seed
+        )
         report.add("cache.build", "generate + load the large cache", big.build_seconds, "s")
         per_conv = max(1, plan.messages // max(1, plan.conversations))
-        small = build_cache(work / "small", plan.small_conversations, plan.small_conversations * per_conv, 0, plan.seed)
+        small = build_cache(
+            work / "small",
+            plan.small_conversations,
+            plan.small_conversations * per_conv,
+            0,
+            plan.seed,
+        )
         empty = Cache(work / "empty", 0, 0, None, 0, [], [], [])
         from frontdesk.store import Store
 
@@ -75,10 +101,32 @@ def run(plan: Plan, workdir: Path | None = None, progress: Callable[[str], None]
         asyncio.run(measure_keys(big, plan.presses, report))
         progress("live arrival …")
         seq = asyncio.run(measure_live(big, plan.live_rates, plan.live_seconds, report))
-        progress(f"live arrival, {plan.live_sustained_seconds:g} s at {max(plan.live_rates)} msg/s …")
-        seq = asyncio.run(measure_live(big, (max(plan.live_rates),), plan.live_sustained_seconds, report, seq, sustained=True))
+        progress(
+            f"live arrival, {plan.live_sustained_seconds:g} s at {max(plan.live_rates)} msg/s …"
+        )
+        seq = asyncio.run(
+            measure_live(
+                big,
+                (max(plan.live_rates),),
+                plan.live_sustained_seconds,
+                report,
+                seq,
+                sustained=True,
+            )
+        )
         progress("ingest …")
-        asyncio.run(measure_ingest(big, small, plan.batches, plan.batch_size, plan.batch_spread, plan.singles, report, seq))
+        asyncio.run(
+            measure_ingest(
+                big,
+                small,
+                plan.batches,
+                plan.batch_size,
+                plan.batch_spread,
+                plan.singles,
+                report,
+                seq,
+            )
+        )
         if plan.mails:
             progress(f"email: first sync of {plan.mails:,} mails …")
             measure_email(work, plan.mails, report)
@@ -101,7 +149,11 @@ def main(args: Any) -> int:
     )
     workdir = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
     quiet = args.json
-    report = run(plan, workdir, progress=lambda text: None if quiet else print(text, file=sys.stderr, flush=True))
+    report = run(
+        plan,
+        workdir,
+        progress=lambda text: None if quiet else print(text, file=sys.stderr, flush=True),
+    )
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

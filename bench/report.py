@@ -29,7 +29,15 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, key: str, label: str, value: float, unit: str, target: str = "", met: bool | None = None) -> None:
+    def add(
+        self,
+        key: str,
+        label: str,
+        value: float,
+        unit: str,
+        target: str = "",
+        met: bool | None = None,
+    ) -> None:
         self.figures.append(Figure(key, label, round(value, 4), unit, target, met))
 
     def to_json(self) -> dict[str, Any]:
@@ -48,8 +56,21 @@ class Report:
     def table(self) -> str:
         rows = [("figure", "value", "target", "")]
         for f in self.figures:
-            value = f"{f.value:,.0f}" if abs(f.value) >= 1000 else f"{f.value:.3g}" if f.unit != "x" else f"{f.value:.2f}"
-            rows.append((f.label, f"{value} {f.unit}", f.target, {True: "met", False: "MISSED", None: ""}[f.met]))
+            value = (
+                f"{f.value:,.0f}"
+                if abs(f.value) >= 1000
+                else f"{f.value:.3g}"
+                if f.unit != "x"
+                else f"{f.value:.2f}"
+            )
+            rows.append(
+                (
+                    f.label,
+                    f"{value} {f.unit}",
+                    f.target,
+                    {True: "met", False: "MISSED", None: ""}[f.met],
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))

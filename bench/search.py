@@ -16,7 +16,9 @@ def search_queries(cache: Cache, count: int = 40, seed: int = 11) -> list[str]:
     queries = [rng.choice(words) for _ in range(count // 2)]
     queries += [" ".join(rng.sample(words, 2)) for _ in range(count // 8)]
     queries += [rng.choice(cache.names)[:5] for _ in range(count // 8)] if cache.names else []
-    queries += ["".join(rng.choice("qxzjkv") for _ in range(7)) for _ in range(count - len(queries))]
+    queries += [
+        "".join(rng.choice("qxzjkv") for _ in range(7)) for _ in range(count - len(queries))
+    ]
     return queries
 
 
@@ -43,8 +45,12 @@ async def measure_search(cache: Cache, repeats: int, report: Report) -> None:
         fresh = time.perf_counter() - started
     p95 = percentile(times, 95) * 1000
     report.add("search.first", "first search (builds the index)", first * 1000, "ms")
-    report.add("search.p50", f"search p50 ({len(times)} queries)", percentile(times, 50) * 1000, "ms")
+    report.add(
+        "search.p50", f"search p50 ({len(times)} queries)", percentile(times, 50) * 1000, "ms"
+    )
     report.add("search.p95", "search p95", p95, "ms", "< 100 ms", p95 < 100)
     report.add("search.after_write", "search right after a new message", fresh * 1000, "ms")
     if len(found) != 1:
-        report.notes.append(f"search did not find the message written just before it ({len(found)} hits)")
+        report.notes.append(
+            f"search did not find the message written just before it ({len(found)} hits)"
+        )

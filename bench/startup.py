@@ -71,8 +71,14 @@ def _read_hwm_mb(pid: int) -> float:
 
 
 def start_console(
-    root: Path, marker: str, *, search: bool = False, bytecode: Path | None = None, timeout: float = 60.0,
-    child: str = "frontdesk.bench.startup:console_child", child_args: Sequence[str] = (),
+    root: Path,
+    marker: str,
+    *,
+    search: bool = False,
+    bytecode: Path | None = None,
+    timeout: float = 60.0,
+    child: str = "frontdesk.bench.startup:console_child",
+    child_args: Sequence[str] = (),
 ) -> StartRun:
     """Spawn the console on a pseudo-terminal; seconds until `marker` is drawn, peak RSS.
 
@@ -91,7 +97,9 @@ def start_console(
     done_file = Path(tempfile.mkdtemp(prefix="fd-bench-")) / "searched"
     module, function = child.split(":")
     code = f"import sys; from {module} import {function}; {function}(*sys.argv[1:])"
-    argv = [sys.executable, "-c", code, str(root), *child_args] + ([str(done_file)] if search else [])
+    argv = [sys.executable, "-c", code, str(root), *child_args] + (
+        [str(done_file)] if search else []
+    )
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     for var in ("TEXTUAL", "TEXTUAL_DRIVER", "COLUMNS", "LINES"):
         env.pop(var, None)
@@ -99,7 +107,15 @@ def start_console(
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(bytecode)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
     found_at: float | None = None
@@ -122,7 +138,9 @@ def start_console(
         while found_at is None:
             if time.monotonic() - started > timeout or proc.poll() is not None:
                 tail = seen[-2000:].decode("utf-8", "replace")
-                raise RuntimeError(f"the console did not draw {marker!r} (exit {proc.poll()}): …{tail}")
+                raise RuntimeError(
+                    f"the console did not draw {marker!r} (exit {proc.poll()}): …{tail}"
+                )
             pump(0.05)
         run = StartRun(found_at - started, 0.0)
         end = time.monotonic() + 0.3
@@ -176,19 +194,46 @@ def measure_cold_start(big: Cache, empty: Cache, runs: int, report: Report) -> N
     try:
         start_console(empty.root, header_marker(0), bytecode=bytecode)
         for _ in range(runs):
-            empty_times.append(start_console(empty.root, header_marker(0), bytecode=bytecode).seconds)
+            empty_times.append(
+                start_console(empty.root, header_marker(0), bytecode=bytecode).seconds
+            )
             run = start_console(big.root, header_marker(big.open_count), bytecode=bytecode)
             big_times.append(run.seconds)
             rss.append(run.peak_rss_mb)
-        searched = start_console(big.root, header_marker(big.open_count), search=True, bytecode=bytecode)
+        searched = start_console(
+            big.root, header_marker(big.open_count), search=True, bytecode=bytecode
+        )
     finally:
         shutil.rmtree(bytecode, ignore_errors=True)
     big_median, empty_median = statistics.median(big_times), statistics.median(empty_times)
     ratio = big_median / empty_median
-    report.add("cold_start.large.median", "cold start, large cache (median)", big_median, "s", "< 0.5 s", big_median < 0.5)
+    report.add(
+        "cold_start.large.median",
+        "cold start, large cache (median)",
+        big_median,
+        "s",
+        "< 0.5 s",
+        big_median < 0.5,
+    )
     report.add("cold_start.empty.median", "cold start, empty cache (median)", empty_median, "s")
-    report.add("cold_start.ratio", "cold start ratio large/empty", ratio, "x", "≤ 1.5", ratio <= 1.5)
+    report.add(
+        "cold_start.ratio", "cold start ratio large/empty", ratio, "x", "≤ 1.5", ratio <= 1.5
+    )
     peak = max(rss)
-    report.add("memory.peak_rss", "peak RSS, console on the large cache", peak, "MB", "< 300 MB", peak < 300)
+    report.add(
+        "memory.peak_rss",
+        "peak RSS, console on the large cache",
+        peak,
+        "MB",
+        "< 300 MB",
+        peak < 300,
+    )
     after = searched.peak_rss_after_search_mb or 0.0
-    report.add("memory.peak_rss_search", "peak RSS, same after a search (index built)", after, "MB", "< 300 MB", after < 300)
+    report.add(
+        "memory.peak_rss_search",
+        "peak RSS, same after a search (index built)",
+        after,
+        "MB",
+        "< 300 MB",
+        after < 300,
+    )

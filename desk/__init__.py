@@ -7,5 +7,14 @@ from frontdesk.desk.search import SearchMatch
 from frontdesk.desk.views import Filters, Sort, View, in_view
 
 __all__ = [
-    "Change", "ChangeKind", "Desk", "DeskError", "Filters", "SearchMatch", "Sort", "Subscription", "View", "in_view",
+    "Change",
+    "ChangeKind",
+    "Desk",
+    "DeskError",
+    "Filters",
+    "SearchMatch",
+    "Sort",
+    "Subscription",
+    "View",
+    "in_view",
 ]

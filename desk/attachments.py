@@ -19,7 +19,9 @@ class Attachments:
     channels: dict[str, Backend]
     _broker: Broker
 
-    async def save_attachment(self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]) -> Path:
+    async def save_attachment(
+        self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]
+    ) -> Path:
         """Download attachment `index` of a message into `downloads_dir`; returns the new file's path.
 
         The file name is the attachment's, made safe (no folders, no traversal, no reserved
@@ -31,10 +33,14 @@ class Attachments:
             raise DeskError(f"no attachment {index + 1} on message #{message_id}")
         attachment = message.attachments[index]
         if not attachment.ref:
-            raise DeskError(f"{attachment.name!r} cannot be downloaded: the channel sent no way to fetch it")
+            raise DeskError(
+                f"{attachment.name!r} cannot be downloaded: the channel sent no way to fetch it"
+            )
         backend = self.channels.get(conv.channel)
         if backend is None:
-            raise DeskError(f"channel {conv.channel!r} is not running here; configure it to download its attachments")
+            raise DeskError(
+                f"channel {conv.channel!r} is not running here; configure it to download its attachments"
+            )
         try:
             path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
         except NotImplementedError as exc:
@@ -48,7 +54,11 @@ class Attachments:
         """List an attachment with the size of the file saved (a channel's own figure, or the
         part of a large mail read at ingest, can be wrong)."""
         message = self.store.message(conv_id, message_id)
-        if message is None or index >= len(message.attachments) or message.attachments[index].size == size:
+        if (
+            message is None
+            or index >= len(message.attachments)
+            or message.attachments[index].size == size
+        ):
             return
         with self.store.batch():
             message.attachments[index] = replace(message.attachments[index], size=size)

@@ -51,8 +51,12 @@ VARIABLES: dict[str, str] = {
 """Every variable a canned reply may use, with what it is filled with."""
 
 CHANNEL_NAMES = {
-    "whatsapp": "WhatsApp", "messenger": "Messenger", "sms": "SMS", "email": "email",
-    "telegram": "Telegram", "line": "LINE",
+    "whatsapp": "WhatsApp",
+    "messenger": "Messenger",
+    "sms": "SMS",
+    "email": "email",
+    "telegram": "Telegram",
+    "line": "LINE",
 }
 
 # `{{`, `}}`, a placeholder, or a brace that is neither (reported, never sent)
@@ -119,17 +123,25 @@ def load_canned(path: Path | None = None) -> CannedSet:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        text = resources.files("frontdesk.desk").joinpath(EXAMPLES_RESOURCE).read_text(encoding="utf-8")
+        text = (
+            resources.files("frontdesk.desk")
+            .joinpath(EXAMPLES_RESOURCE)
+            .read_text(encoding="utf-8")
+        )
         source = "examples shipped with frontdesk"
         return CannedSet(parse_canned(text, source), source, path, examples=True)
     except OSError as exc:
-        raise CannedError(f"{display_path(path)}: cannot read the canned replies ({exc.strerror or exc}); fix its permissions") from None
+        raise CannedError(
+            f"{display_path(path)}: cannot read the canned replies ({exc.strerror or exc}); fix its permissions"
+        ) from None
     shown = display_path(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise CannedError(f"{shown}:{line}: the canned replies are not UTF-8 text; save the file as UTF-8") from None
+        raise CannedError(
+            f"{shown}:{line}: the canned replies are not UTF-8 text; save the file as UTF-8"
+        ) from None
     return CannedSet(parse_canned(text, shown), shown, path, examples=False)
 
 
@@ -147,12 +159,17 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
         if line is None and len(where) > 2:
             line = next((n for n, place in places if place[:2] == where[:2]), None)
         at = f"{shown}:{line}" if line else shown
-        key = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(where))
+        key = "".join(
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(where)
+        )
         raise CannedError(" ".join(f"{at}: {key} {problem}".split()))
 
     for key in raw:
         if key != "replies":
-            fail((key,), 'is not a known key; write each canned reply as a [[replies]] block with shortcode, title and body')
+            fail(
+                (key,),
+                "is not a known key; write each canned reply as a [[replies]] block with shortcode, title and body",
+            )
     entries = raw.get("replies", [])
     if not isinstance(entries, list):
         fail(("replies",), "must be a list of [[replies]] blocks")
@@ -164,25 +181,45 @@ def parse_canned(text: str, shown: str) -> tuple[CannedReply, ...]:
             fail(where, "must be a table: write each canned reply as a [[replies]] block")
         for key in entry:
             if key not in ENTRY_KEYS:
-                fail((*where, key), f"is not a key of a canned reply; remove it (keys: {', '.join(ENTRY_KEYS)})")
+                fail(
+                    (*where, key),
+                    f"is not a key of a canned reply; remove it (keys: {', '.join(ENTRY_KEYS)})",
+                )
         values: dict[str, Any] = {}
         for key in ENTRY_KEYS:
             value = entry.get(key, "")
             if not isinstance(value, str):
                 fail((*where, key), "must be a string")
             if key != "language" and not value.strip():
-                example = {"shortcode": '"refund"', "title": '"Refund confirmed"', "body": '"Hi {contact.first_name} …"'}[key]
-                fail((*where, key) if key in entry else where, f"{'is empty' if key in entry else f'has no {key}'}; add {key} = {example}")
+                example = {
+                    "shortcode": '"refund"',
+                    "title": '"Refund confirmed"',
+                    "body": '"Hi {contact.first_name} …"',
+                }[key]
+                fail(
+                    (*where, key) if key in entry else where,
+                    f"{'is empty' if key in entry else f'has no {key}'}; add {key} = {example}",
+                )
             values[key] = value
         shortcode = values["shortcode"].strip().lstrip("/")
         if not SHORTCODE.match(shortcode):
-            fail((*where, "shortcode"), f"{shortcode!r} must be one word of letters, digits, - or _ (it is typed as /{shortcode.split()[0] if shortcode.split() else 'refund'})")
+            fail(
+                (*where, "shortcode"),
+                f"{shortcode!r} must be one word of letters, digits, - or _ (it is typed as /{shortcode.split()[0] if shortcode.split() else 'refund'})",
+            )
         folded = shortcode.casefold()
         if folded in seen:
-            fail((*where, "shortcode"), f"/{shortcode} is already used by replies[{seen[folded]}]; shortcodes must be unique")
+            fail(
+                (*where, "shortcode"),
+                f"/{shortcode} is already used by replies[{seen[folded]}]; shortcodes must be unique",
+            )
         seen[folded] = index
         line = entry_lines.get(index)
-        replies.append(CannedReply(shortcode, values["title"].strip(), values["body"], values["language"].strip(), line))
+        replies.append(
+            CannedReply(
+                shortcode, values["title"].strip(), values["body"], values["language"].strip(), line
+            )
+        )
     return tuple(replies)
 
 
@@ -204,9 +241,13 @@ def write_examples(path: Path | None = None) -> Path:
         with path.open("x", encoding="utf-8") as out:
             out.write(text)
     except FileExistsError:
-        raise CannedError(f"{display_path(path)} already exists; edit it, or move it away to start again from the examples") from None
+        raise CannedError(
+            f"{display_path(path)} already exists; edit it, or move it away to start again from the examples"
+        ) from None
     except OSError as exc:
-        raise CannedError(f"{display_path(path)}: cannot write the examples ({exc.strerror or exc}); check the folder's permissions") from None
+        raise CannedError(
+            f"{display_path(path)}: cannot write the examples ({exc.strerror or exc}); check the folder's permissions"
+        ) from None
     return path
 
 
@@ -286,7 +327,11 @@ def rank(query: str, replies: Iterable[CannedReply], language: str = "") -> list
     for index, reply in enumerate(replies):
         score = match_score(query, reply)
         if score is not None:
-            other_language = bool(lang) and bool(reply.language) and reply.language.casefold().split("-")[0] != lang
+            other_language = (
+                bool(lang)
+                and bool(reply.language)
+                and reply.language.casefold().split("-")[0] != lang
+            )
             scored.append((score[0], other_language, score[1], index, reply))
     scored.sort(key=lambda item: item[:4])
     return [item[-1] for item in scored]
@@ -344,9 +389,13 @@ def fill(body: str, variables: Mapping[str, str], answers: Mapping[str, str] | N
             out.append(variables[name])
     out.append(body[position:])
     if unknown:
-        raise TemplateError(f"unknown variable {', '.join(dict.fromkeys(unknown))}{_suggestion(unknown)}", unknown)
+        raise TemplateError(
+            f"unknown variable {', '.join(dict.fromkeys(unknown))}{_suggestion(unknown)}", unknown
+        )
     if empty:
-        raise TemplateError(f"no value for {', '.join(dict.fromkeys(empty))} in this conversation", empty)
+        raise TemplateError(
+            f"no value for {', '.join(dict.fromkeys(empty))} in this conversation", empty
+        )
     if stray:
         raise TemplateError("a lone { or } (write {{ or }} for a literal brace)")
     return "".join(out)
@@ -372,7 +421,9 @@ def _suggestion(unknown: Sequence[str]) -> str:
     return "; known: " + ", ".join(f"{{{v}}}" for v in VARIABLES)
 
 
-def variables_for(conversation: Conversation, contact: Contact | None, agent: str, channel_kind: str) -> dict[str, str]:
+def variables_for(
+    conversation: Conversation, contact: Contact | None, agent: str, channel_kind: str
+) -> dict[str, str]:
     """The values of `VARIABLES` for one conversation; each is one line (whitespace folded)."""
     name = _one_line(contact.name) if contact else ""
     words = name.split()
@@ -398,7 +449,22 @@ def _one_line(text: str) -> str:
 
 
 __all__ = [
-    "CANNED_FILE", "VARIABLES", "CannedError", "CannedLibrary", "CannedReply", "CannedSet", "TemplateError",
-    "asks", "default_path", "fill", "load_canned", "match_score", "parse_canned", "rank", "subsequence_span",
-    "template_problems", "variables_for", "write_examples",
+    "CANNED_FILE",
+    "VARIABLES",
+    "CannedError",
+    "CannedLibrary",
+    "CannedReply",
+    "CannedSet",
+    "TemplateError",
+    "asks",
+    "default_path",
+    "fill",
+    "load_canned",
+    "match_score",
+    "parse_canned",
+    "rank",
+    "subsequence_span",
+    "template_problems",
+    "variables_for",
+    "write_examples",
 ]

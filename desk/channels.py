@@ -36,7 +36,9 @@ class ChannelSupervisor:
             except Exception as exc:
                 reason = backend.redact(f"{exc}")
                 log.warning("channel %s stopped: %s; restarting in %.0fs", name, reason, delay)
-                self._set_channel_status(name, ChannelStatus("down", f"{reason} — retrying in {delay:.0f}s"))
+                self._set_channel_status(
+                    name, ChannelStatus("down", f"{reason} — retrying in {delay:.0f}s")
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 

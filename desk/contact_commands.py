@@ -30,10 +30,18 @@ class ContactCommands:
         for contact in sorted(self.store.contacts(), key=lambda c: c.name.casefold()):
             if contact.merged_into is not None:
                 continue
-            texts = [contact.name, *contact.emails, *contact.phones, *(i.address for i in contact.identities)]
+            texts = [
+                contact.name,
+                *contact.emails,
+                *contact.phones,
+                *(i.address for i in contact.identities),
+            ]
             hit = not needle or any(needle in t.casefold() for t in texts)
             if not hit and len(digits) >= 3:
-                hit = any(digits in re.sub(r"\D", "", p) for p in [*contact.phones, *(i.address for i in contact.identities)])
+                hit = any(
+                    digits in re.sub(r"\D", "", p)
+                    for p in [*contact.phones, *(i.address for i in contact.identities)]
+                )
             if hit:
                 found.append(contact)
                 if len(found) >= limit:
@@ -41,15 +49,23 @@ class ContactCommands:
         return found
 
     async def update_contact(
-        self, contact_id: int, *, notes: str | None = None, attributes: Mapping[str, str] | None = None
+        self,
+        contact_id: int,
+        *,
+        notes: str | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> Contact:
         """Replace the contact's free-form notes and/or custom attributes (checked first)."""
         contact = await self.contact(contact_id)
         if contact.merged_into is not None:
-            raise DeskError(f"contact #{contact_id} was merged into #{contact.merged_into}; edit that one")
+            raise DeskError(
+                f"contact #{contact_id} was merged into #{contact.merged_into}; edit that one"
+            )
         try:
             new_notes = check_notes(notes) if notes is not None else contact.notes
-            new_attributes = check_attributes(attributes) if attributes is not None else contact.attributes
+            new_attributes = (
+                check_attributes(attributes) if attributes is not None else contact.attributes
+            )
         except ValueError as exc:
             raise DeskError(str(exc)) from None
         if (new_notes, new_attributes) == (contact.notes, contact.attributes):
@@ -71,7 +87,9 @@ class ContactCommands:
         keep, other = await self.contact(keep_id), await self.contact(other_id)
         for contact in (keep, other):
             if contact.merged_into is not None:
-                raise DeskError(f"{contact.name} was already merged into contact #{contact.merged_into}")
+                raise DeskError(
+                    f"{contact.name} was already merged into contact #{contact.merged_into}"
+                )
         changes: list[Change] = []
         with self.store.batch():
             merged = merged_contact(keep, other)
@@ -90,5 +108,9 @@ class ContactCommands:
 
     def _publish_contact(self, contact_id: int) -> None:
         self._broker.publish(
-            [Change(ChangeKind.CONVERSATION, c.id) for c in self.store.conversations() if c.contact_id == contact_id]
+            [
+                Change(ChangeKind.CONVERSATION, c.id)
+                for c in self.store.conversations()
+                if c.contact_id == contact_id
+            ]
         )

@@ -17,7 +17,9 @@ def check_notes(notes: str) -> str:
     """The notes with trailing space removed, or ValueError when they are too long."""
     notes = notes.rstrip()
     if len(notes) > MAX_NOTES:
-        raise ValueError(f"contact notes are {len(notes):,} characters; keep them under {MAX_NOTES:,}")
+        raise ValueError(
+            f"contact notes are {len(notes):,} characters; keep them under {MAX_NOTES:,}"
+        )
     return notes
 
 
@@ -31,9 +33,13 @@ def check_attributes(attributes: Mapping[str, str]) -> dict[str, str]:
         if not key:
             raise ValueError("an attribute needs a name before the colon")
         if len(key) > MAX_KEY or ":" in key or "\n" in key:
-            raise ValueError(f"attribute name {key[:MAX_KEY]!r} must be one line of at most {MAX_KEY} characters without ':'")
+            raise ValueError(
+                f"attribute name {key[:MAX_KEY]!r} must be one line of at most {MAX_KEY} characters without ':'"
+            )
         if len(value) > MAX_VALUE or "\n" in value:
-            raise ValueError(f"attribute {key!r} must be one line of at most {MAX_VALUE} characters")
+            raise ValueError(
+                f"attribute {key!r} must be one line of at most {MAX_VALUE} characters"
+            )
         if key.casefold() in (k.casefold() for k in checked):
             raise ValueError(f"attribute {key!r} is given twice")
         checked[key] = value
@@ -79,7 +85,10 @@ def merged_contact(keep: Contact, other: Contact) -> Contact:
         phones=_union(keep.phones, other.phones),
         language=keep.language or other.language,
         notes=notes,
-        attributes={**keep.attributes, **{k: v for k, v in other.attributes.items() if k not in keep.attributes}},
+        attributes={
+            **keep.attributes,
+            **{k: v for k, v in other.attributes.items() if k not in keep.attributes},
+        },
         identities=list({str(i): i for i in [*keep.identities, *other.identities]}.values()),
     )
 

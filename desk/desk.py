@@ -33,7 +33,15 @@ from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
-from frontdesk.desk.views import Filters, Sort, View, ViewTally, filter_conversations, in_view, sort_conversations
+from frontdesk.desk.views import (
+    Filters,
+    Sort,
+    View,
+    ViewTally,
+    filter_conversations,
+    in_view,
+    sort_conversations,
+)
 from frontdesk.model import (
     ChannelStatus,
     Contact,
@@ -72,7 +80,16 @@ def _preview(message: Message) -> str:
     return first[:PREVIEW_CHARS]
 
 
-class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeWaker, ContactCommands, Attachments):
+class Desk(
+    ChannelSupervisor,
+    Ingest,
+    Dispatcher,
+    HookRunner,
+    Searching,
+    SnoozeWaker,
+    ContactCommands,
+    Attachments,
+):
     """The one object the console and the CLI use: the read API and every command."""
 
     def __init__(
@@ -112,7 +129,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         self._recover_outbox()
         self._recover_hooks()
         for name, backend in self.channels.items():
-            self._tasks.append(asyncio.create_task(self._run_channel(name, backend), name=f"channel:{name}"))
+            self._tasks.append(
+                asyncio.create_task(self._run_channel(name, backend), name=f"channel:{name}")
+            )
         self._tasks.append(asyncio.create_task(self._dispatch_forever(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
@@ -152,7 +171,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         conv = await self.conversation(conv_id)
         backend = self.channels.get(conv.channel)
         rule = backend.window_rule if backend is not None else None
-        return window_state(rule, self.channel_name(conv.channel), conv.window_expires_at, self.now())
+        return window_state(
+            rule, self.channel_name(conv.channel), conv.window_expires_at, self.now()
+        )
 
     def sms_length(self, channel: str, text: str) -> SmsLength | None:
         """Characters and SMS segments of `text` on an SMS channel; None on other channels."""
@@ -172,7 +193,11 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         return self._broker.subscribe()
 
     async def conversations(
-        self, view: View = View.ALL, *, sort: Sort | None = Sort.ACTIVITY, filters: Filters = Filters()
+        self,
+        view: View = View.ALL,
+        *,
+        sort: Sort | None = Sort.ACTIVITY,
+        filters: Filters = Filters(),
     ) -> list[Conversation]:
         """The conversations of `view` that match `filters`, in the order of `sort` (None: any order)."""
         found = [c for c in self.store.conversations() if in_view(c, view, self.agent)]
@@ -192,7 +217,10 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
 
     async def labels(self) -> list[str]:
         """Every label in use on any conversation, sorted."""
-        return sorted({label for conv in self.store.conversations() for label in conv.labels}, key=str.casefold)
+        return sorted(
+            {label for conv in self.store.conversations() for label in conv.labels},
+            key=str.casefold,
+        )
 
     async def channel_names(self) -> list[str]:
         """The configured channel instances and any other channel a cached conversation came from."""
@@ -262,9 +290,18 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
             self.store.put_message(message)
             self.store.put_conversation(conv)
             self.store.put_outbox(
-                OutboxEntry(message.id, conv.id, conv.channel, created_at=now, extra={"key": uuid.uuid4().hex})
+                OutboxEntry(
+                    message.id,
+                    conv.id,
+                    conv.channel,
+                    created_at=now,
+                    extra={"key": uuid.uuid4().hex},
+                )
             )
-            changes += [Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)]
+            changes += [
+                Change(ChangeKind.MESSAGE, conv.id, message.id),
+                Change(ChangeKind.CONVERSATION, conv.id),
+            ]
         self._broker.publish(changes)
         self._wake_outbox.set()
         return message
@@ -281,7 +318,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
             raise DeskError("an empty note is not saved")
         conv = await self.conversation(conv_id)
         known = {a.casefold(): a for a in self.agents}
-        named = [m.rstrip(".-").casefold() for m in MENTION.findall(body)]  # "thanks @Ben." mentions Ben
+        named = [
+            m.rstrip(".-").casefold() for m in MENTION.findall(body)
+        ]  # "thanks @Ben." mentions Ben
         mentions = list(dict.fromkeys(known[m] for m in named if m in known))
         with self.store.batch():
             message = Message(
@@ -298,14 +337,23 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
             self._append(conv, message)
             self.store.put_message(message)
             self.store.put_conversation(conv)
-        self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)])
+        self._broker.publish(
+            [
+                Change(ChangeKind.MESSAGE, conv.id, message.id),
+                Change(ChangeKind.CONVERSATION, conv.id),
+            ]
+        )
         return message
 
     async def assign(self, conv_id: int, agent: str | None) -> None:
         conv = await self.conversation(conv_id)
         if conv.assignee == agent:
             return
-        text = f"assigned this to {'themself' if agent == self.agent else agent}" if agent else "unassigned this"
+        text = (
+            f"assigned this to {'themself' if agent == self.agent else agent}"
+            if agent
+            else "unassigned this"
+        )
         await self._change(conv, EventKind.ASSIGNED, text, lambda c: setattr(c, "assignee", agent))
 
     async def set_status(self, conv_id: int, status: Status) -> None:
@@ -330,15 +378,24 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         def apply(c: Conversation) -> None:
             c.status, c.snoozed_until = Status.SNOOZED, until
 
-        await self._change(conv, EventKind.SNOOZED, f"snoozed this until {until:%a %d %b %H:%M} UTC", apply)
+        await self._change(
+            conv, EventKind.SNOOZED, f"snoozed this until {until:%a %d %b %H:%M} UTC", apply
+        )
 
     async def set_priority(self, conv_id: int, priority: Priority) -> None:
         conv = await self.conversation(conv_id)
         if conv.priority is priority:
             return
-        await self._change(conv, EventKind.PRIORITY, f"set priority to {priority.value}", lambda c: setattr(c, "priority", priority))
+        await self._change(
+            conv,
+            EventKind.PRIORITY,
+            f"set priority to {priority.value}",
+            lambda c: setattr(c, "priority", priority),
+        )
 
-    async def label(self, conv_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+    async def label(
+        self, conv_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> None:
         conv = await self.conversation(conv_id)
         added = [lbl for lbl in dict.fromkeys(add) if lbl not in conv.labels]
         removed = [lbl for lbl in dict.fromkeys(remove) if lbl in conv.labels]
@@ -352,7 +409,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
 
         await self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
 
-    async def escalate(self, conv_id: int, team: str, reason: str, priority: Priority | None = None) -> list[HookJob]:
+    async def escalate(
+        self, conv_id: int, team: str, reason: str, priority: Priority | None = None
+    ) -> list[HookJob]:
         """Hand the conversation to a team or tier: the reason as a note, an inline event, and
         one durable job per configured hook that applies to `team` (run by the hook runner).
         """
@@ -362,7 +421,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         if not reason:
             raise DeskError("an escalation needs a reason")
         if self.escalation_targets and team not in self.escalation_targets:
-            raise DeskError(f"{team!r} is not an escalation target; choose one of: {', '.join(self.escalation_targets)}")
+            raise DeskError(
+                f"{team!r} is not an escalation target; choose one of: {', '.join(self.escalation_targets)}"
+            )
         conv = await self.conversation(conv_id)
         now = self.now()
         changes: list[Change] = []
@@ -372,8 +433,14 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
                 conv.priority = priority
             conv.team = team
             payload = build_payload(
-                conv, self.store.contact(conv.contact_id), self.store.messages(conv.id),
-                reason=reason, target=team, priority=conv.priority.value, agent=self.agent, at=now,
+                conv,
+                self.store.contact(conv.contact_id),
+                self.store.messages(conv.id),
+                reason=reason,
+                target=team,
+                priority=conv.priority.value,
+                agent=self.agent,
+                at=now,
             )
             note = Message(
                 id=self.store.new_id("message"),
@@ -387,11 +454,25 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
             self._append(conv, note)
             self.store.put_message(note)
             changes.append(Change(ChangeKind.MESSAGE, conv.id, note.id))
-            shown_priority = f" ({conv.priority.value} priority)" if conv.priority is not Priority.NONE else ""
-            self._add_event(conv, EventKind.ESCALATED, f"{self.agent} escalated this to {team}{shown_priority}", changes)
+            shown_priority = (
+                f" ({conv.priority.value} priority)" if conv.priority is not Priority.NONE else ""
+            )
+            self._add_event(
+                conv,
+                EventKind.ESCALATED,
+                f"{self.agent} escalated this to {team}{shown_priority}",
+                changes,
+            )
             for spec in self.hooks.values():
                 if spec.applies_to(team):
-                    job = HookJob(self.store.new_id("hook"), conv.id, spec.name, payload, uuid.uuid4().hex, created_at=now)
+                    job = HookJob(
+                        self.store.new_id("hook"),
+                        conv.id,
+                        spec.name,
+                        payload,
+                        uuid.uuid4().hex,
+                        created_at=now,
+                    )
                     self.store.put_hook_job(job)
                     jobs.append(job)
             self.store.put_conversation(conv)
@@ -405,7 +486,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         conv = await self.conversation(conv_id)
         if conv.unread == 0:
             return
-        with self.store.batch(durable=False):  # opening a conversation: its sync must not hold the screen
+        with self.store.batch(
+            durable=False
+        ):  # opening a conversation: its sync must not hold the screen
             conv.unread = 0
             self.store.put_conversation(conv)
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
@@ -438,12 +521,20 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
             message.delivery, message.delivery_reason = Delivery.PENDING, ""
             self.store.put_message(message)
             self.store.put_outbox(
-                OutboxEntry(message.id, conv.id, conv.channel, created_at=self.now(), extra={"key": uuid.uuid4().hex})
+                OutboxEntry(
+                    message.id,
+                    conv.id,
+                    conv.channel,
+                    created_at=self.now(),
+                    extra={"key": uuid.uuid4().hex},
+                )
             )
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
         self._wake_outbox.set()
 
-    async def _change(self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]) -> None:
+    async def _change(
+        self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]
+    ) -> None:
         """Apply a command to `conv` with its inline event; shown at once, returns once durable
         (the journal's sync runs off the event loop, as ingest's does)."""
         changes: list[Change] = []
@@ -455,7 +546,14 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
         self._broker.publish(changes)
         await self.store.sync()
 
-    def _add_event(self, conv: Conversation, kind: EventKind, text: str, changes: list[Change], author: str | None = None) -> None:
+    def _add_event(
+        self,
+        conv: Conversation,
+        kind: EventKind,
+        text: str,
+        changes: list[Change],
+        author: str | None = None,
+    ) -> None:
         event = Message(
             id=self.store.new_id("message"),
             conversation_id=conv.id,
@@ -475,7 +573,9 @@ class Desk(ChannelSupervisor, Ingest, Dispatcher, HookRunner, Searching, SnoozeW
 
     def hook_jobs(self, conv_id: int | None = None) -> list[HookJob]:
         """Hook runs not yet done (pending, retrying, or failed for good), oldest first."""
-        return [j for j in self.store.hook_jobs() if conv_id is None or j.conversation_id == conv_id]
+        return [
+            j for j in self.store.hook_jobs() if conv_id is None or j.conversation_id == conv_id
+        ]
 
     async def retry_hooks(self, conv_id: int) -> list[HookJob]:
         """Run again the hooks of a conversation that failed for good (the agent fixed the cause)."""

@@ -41,22 +41,33 @@ class Dispatcher:
                     entry.state = "pending"
                     self.store.put_outbox(entry)
                 else:
-                    self._finish(entry, Delivery.UNCONFIRMED, "frontdesk stopped while sending: not confirmed")
+                    self._finish(
+                        entry,
+                        Delivery.UNCONFIRMED,
+                        "frontdesk stopped while sending: not confirmed",
+                    )
 
     async def flush_outbox(self, channel: str | None = None) -> None:
         """Try every reply that is due now (of `channel`, or of every channel side by side), and
         wait for them (the dispatcher and `sync --once`). A channel's replies go in order."""
         now = self.now()
-        channels = [channel] if channel is not None else list(dict.fromkeys(
-            e.channel for e in self.store.outbox() if self._due(e, now)))
-        results = await asyncio.gather(*(self._flush_channel(name, now) for name in channels), return_exceptions=True)
+        channels = (
+            [channel]
+            if channel is not None
+            else list(dict.fromkeys(e.channel for e in self.store.outbox() if self._due(e, now)))
+        )
+        results = await asyncio.gather(
+            *(self._flush_channel(name, now) for name in channels), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
     @staticmethod
     def _due(entry: OutboxEntry, now: datetime) -> bool:
-        return entry.state == "pending" and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
+        return entry.state == "pending" and (
+            entry.next_attempt_at is None or entry.next_attempt_at <= now
+        )
 
     async def _flush_channel(self, channel: str, now: datetime) -> None:
         # one sender at a time per channel: its replies keep their order and none goes out twice
@@ -66,14 +77,18 @@ class Dispatcher:
                     await self._send(entry)
 
     async def _dispatch_forever(self) -> None:
-        await run_when_due(self._wake_outbox, self._start_senders, self._outbox_retry_waits, "outbox dispatch")
+        await run_when_due(
+            self._wake_outbox, self._start_senders, self._outbox_retry_waits, "outbox dispatch"
+        )
 
     def _start_senders(self) -> None:
         """A sender task for each channel with replies due that has none running."""
         now = self.now()
         for channel in dict.fromkeys(e.channel for e in self.store.outbox() if self._due(e, now)):
             if channel not in self._senders:
-                self._senders[channel] = asyncio.create_task(self._send_logged(channel), name=f"outbox:{channel}")
+                self._senders[channel] = asyncio.create_task(
+                    self._send_logged(channel), name=f"outbox:{channel}"
+                )
 
     async def _send_logged(self, channel: str) -> None:
         try:
@@ -90,7 +105,9 @@ class Dispatcher:
         return [
             (e.next_attempt_at - self.now()).total_seconds()
             for e in self.store.outbox()
-            if e.state == "pending" and e.next_attempt_at is not None and e.channel not in self._senders
+            if e.state == "pending"
+            and e.next_attempt_at is not None
+            and e.channel not in self._senders
         ]
 
     async def _send(self, entry: OutboxEntry) -> None:
@@ -103,7 +120,11 @@ class Dispatcher:
             return
         if backend is None:
             with self.store.batch():
-                self._finish(entry, Delivery.FAILED, f"channel {entry.channel!r} is not configured in this frontdesk")
+                self._finish(
+                    entry,
+                    Delivery.FAILED,
+                    f"channel {entry.channel!r} is not configured in this frontdesk",
+                )
             return
         outgoing = self._outgoing(conv, message, entry)
         with self.store.batch():  # persisted before the request: a crash now means "unknown"
@@ -120,7 +141,11 @@ class Dispatcher:
             outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():
                 if outcome.delivery is Delivery.PENDING:
-                    entry.state, entry.next_attempt_at, entry.last_error = "pending", outcome.retry_at, outcome.reason
+                    entry.state, entry.next_attempt_at, entry.last_error = (
+                        "pending",
+                        outcome.retry_at,
+                        outcome.reason,
+                    )
                     self.store.put_outbox(entry)
                     message.delivery_reason = outcome.reason
                     self.store.put_message(message)
@@ -131,7 +156,10 @@ class Dispatcher:
         self._sends_overdue(entry.channel, None)
         with self.store.batch():
             message.external_id = result.external_id
-            if may_replace(message.delivery, result.delivery) or message.delivery is Delivery.PENDING:
+            if (
+                may_replace(message.delivery, result.delivery)
+                or message.delivery is Delivery.PENDING
+            ):
                 message.delivery = result.delivery
             message.delivery_reason = ""
             self.store.put_message(message, entry.channel)
@@ -149,11 +177,19 @@ class Dispatcher:
     def _outgoing(self, conv: Conversation, message: Message, entry: OutboxEntry) -> Outgoing:
         contact = self.store.contact(conv.contact_id)
         address = next(
-            (i.address for i in (contact.identities if contact else []) if i.channel == conv.channel),
+            (
+                i.address
+                for i in (contact.identities if contact else [])
+                if i.channel == conv.channel
+            ),
             conv.thread_key,
         )
         last_inbound = next(
-            (m.external_id for m in reversed(self.store.messages(conv.id)) if m.direction is Direction.IN and m.external_id),
+            (
+                m.external_id
+                for m in reversed(self.store.messages(conv.id))
+                if m.direction is Direction.IN and m.external_id
+            ),
             None,
         )
         return Outgoing(

@@ -16,8 +16,12 @@ IDLE_WAIT = 30.0
 MIN_WAIT = 0.05
 
 
-async def run_when_due(wake: asyncio.Event, start_due: Callable[[], object],
-                       waits: Callable[[], list[float]], what: str) -> None:
+async def run_when_due(
+    wake: asyncio.Event,
+    start_due: Callable[[], object],
+    waits: Callable[[], list[float]],
+    what: str,
+) -> None:
     """Forever: start what is due now, then sleep until the soonest of `waits()` (seconds to
     each waiting retry time, asked after the start) or until `wake` is set.
 

@@ -47,9 +47,13 @@ class HookRunner:
         """A task for each due job not already running (a slow hook never holds up another)."""
         now = self.now()
         for job in self.store.hook_jobs():
-            due = job.state == "pending" and (job.next_attempt_at is None or job.next_attempt_at <= now)
+            due = job.state == "pending" and (
+                job.next_attempt_at is None or job.next_attempt_at <= now
+            )
             if due and job.id not in self._hook_runs:
-                self._hook_runs[job.id] = asyncio.create_task(self._run_hook_logged(job), name=f"hook:{job.hook}")
+                self._hook_runs[job.id] = asyncio.create_task(
+                    self._run_hook_logged(job), name=f"hook:{job.hook}"
+                )
         return list(self._hook_runs.values())
 
     async def _run_hook_logged(self, job: HookJob) -> None:
@@ -63,14 +67,18 @@ class HookRunner:
             self._wake_hooks.set()  # its retry time may be the next one due
 
     async def _run_hooks_forever(self) -> None:
-        await run_when_due(self._wake_hooks, self._start_due_hooks, self._hook_retry_waits, "escalation hooks")
+        await run_when_due(
+            self._wake_hooks, self._start_due_hooks, self._hook_retry_waits, "escalation hooks"
+        )
 
     def _hook_retry_waits(self) -> list[float]:
         """Seconds until the retry time of each pending job that is not running."""
         return [
             (j.next_attempt_at - self.now()).total_seconds()
             for j in self.store.hook_jobs()
-            if j.state == "pending" and j.next_attempt_at is not None and j.id not in self._hook_runs
+            if j.state == "pending"
+            and j.next_attempt_at is not None
+            and j.id not in self._hook_runs
         ]
 
     async def _run_hook_job(self, job: HookJob) -> None:
@@ -81,7 +89,11 @@ class HookRunner:
             return
         spec = self.hooks.get(job.hook)
         if spec is None:
-            self._hook_failed(job, f"hook {job.hook!r} is not in the config any more; add it back to run it", permanent=True)
+            self._hook_failed(
+                job,
+                f"hook {job.hook!r} is not in the config any more; add it back to run it",
+                permanent=True,
+            )
             return
         with self.store.batch():  # persisted before the run: a crash now means "run it again"
             job.state, job.attempts = "running", job.attempts + 1
@@ -100,15 +112,23 @@ class HookRunner:
         with self.store.batch():
             conv = self.store.conversation(job.conversation_id) or conv
             if ticket is not None:
-                if not any((t.hook, t.id, t.url) == (ticket.hook, ticket.id, ticket.url) for t in conv.tickets):
+                if not any(
+                    (t.hook, t.id, t.url) == (ticket.hook, ticket.id, ticket.url)
+                    for t in conv.tickets
+                ):
                     conv.tickets.append(ticket)
-                text = f"{job.hook} opened ticket {' '.join(p for p in (ticket.id, ticket.url) if p)}"
+                text = (
+                    f"{job.hook} opened ticket {' '.join(p for p in (ticket.id, ticket.url) if p)}"
+                )
             else:
                 text = f"{job.hook} ran (no ticket in its answer)"
             self._add_event(conv, EventKind.HOOK, text, changes, author="")
             self.store.put_conversation(conv)
             self.store.delete_hook_job(job.id)
-        changes += [Change(ChangeKind.CONVERSATION, conv.id), Change(ChangeKind.HOOK, conv.id, detail=f"Hook {text}")]
+        changes += [
+            Change(ChangeKind.CONVERSATION, conv.id),
+            Change(ChangeKind.HOOK, conv.id, detail=f"Hook {text}"),
+        ]
         self._broker.publish(changes)
 
     def _hook_failed(self, job: HookJob, reason: str, permanent: bool) -> None:
@@ -125,7 +145,7 @@ class HookRunner:
                 job.state, job.next_attempt_at = "pending", self.now() + timedelta(seconds=delay)
                 detail = f"Hook {job.hook} failed (try {job.attempts}): {reason} — retrying in {delay:.0f}s"
             if conv is not None and (permanent or job.attempts == 1):
-                self._add_event(conv, EventKind.HOOK, detail[len("Hook "):], changes, author="")
+                self._add_event(conv, EventKind.HOOK, detail[len("Hook ") :], changes, author="")
                 self.store.put_conversation(conv)
                 changes.append(Change(ChangeKind.CONVERSATION, conv.id))
             self.store.put_hook_job(job)

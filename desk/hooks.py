@@ -38,8 +38,19 @@ MAX_STDERR = 4000  # the end of a failing command's stderr, for its last line
 MAX_ID = 64
 MAX_URL = 500
 MAX_REASON = 300
-HOOK_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
-                    "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+HOOK_ENVIRONMENT = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 """What a command hook inherits, besides LC_*: enough to find programs, files, the locale and the time zone."""
 _URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -108,7 +119,9 @@ def build_payload(
             "assignee": conv.assignee,
             "created_at": conv.created_at.isoformat(),
         },
-        "contact": None if contact is None else {
+        "contact": None
+        if contact is None
+        else {
             "id": contact.id,
             "name": contact.name,
             "emails": list(contact.emails),
@@ -146,7 +159,11 @@ def parse_ticket(hook: str, answer: bytes, at: datetime) -> Ticket | None:
     if not isinstance(data, dict):
         return None
     raw_id, raw_url = data.get("id"), data.get("url")
-    ticket_id = _bounded(str(raw_id), MAX_ID) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
+    ticket_id = (
+        _bounded(str(raw_id), MAX_ID)
+        if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool)
+        else ""
+    )
     url = raw_url.strip() if isinstance(raw_url, str) else ""
     url = url if len(url) <= MAX_URL and _URL.match(url) else ""
     if not ticket_id and not url:
@@ -162,7 +179,9 @@ def _bounded(text: str, limit: int) -> str:
 # ---- running one hook -------------------------------------------------------------------------
 
 
-async def run_hook(spec: HookSpec, payload: dict[str, Any], key: str, at: datetime) -> Ticket | None:
+async def run_hook(
+    spec: HookSpec, payload: dict[str, Any], key: str, at: datetime
+) -> Ticket | None:
     """Run `spec` once with `payload`; the ticket it reports, or HookError."""
     body = json.dumps(payload, ensure_ascii=False).encode()
     if spec.url is not None:
@@ -175,19 +194,27 @@ async def run_hook(spec: HookSpec, payload: dict[str, Any], key: str, at: dateti
 async def _post(spec: HookSpec, body: bytes, key: str) -> bytes:
     import httpx
 
-    headers = {"Content-Type": "application/json", "Idempotency-Key": key, "User-Agent": "frontdesk-escalation"}
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        "User-Agent": "frontdesk-escalation",
+    }
     if spec.token:
         headers["Authorization"] = f"Bearer {spec.token}"
     try:
         # the whole exchange within the timeout: httpx's own applies per read, which a trickle never trips
         async with asyncio.timeout(spec.timeout):
             async with httpx.AsyncClient(timeout=spec.timeout, follow_redirects=False) as client:
-                async with client.stream("POST", spec.url, content=body, headers=headers) as response:
+                async with client.stream(
+                    "POST", spec.url, content=body, headers=headers
+                ) as response:
                     answer = await _read_bounded(response)
     except (httpx.TimeoutException, TimeoutError):
         raise HookError(f"no answer within {spec.timeout:g}s", permanent=False) from None
     except httpx.HTTPError as exc:
-        raise HookError(spec.redact(f"cannot reach {spec.url}: {_describe(exc)}"), permanent=False) from None
+        raise HookError(
+            spec.redact(f"cannot reach {spec.url}: {_describe(exc)}"), permanent=False
+        ) from None
     status = response.status_code
     if status == 429 or status >= 500:
         raise HookError(f"HTTP {status}{_snippet(answer)}", permanent=False)
@@ -218,22 +245,42 @@ async def _run_command(spec: HookSpec, body: bytes) -> bytes:
             env=hook_environment(),
         )
     except FileNotFoundError:
-        raise HookError(f"command {program!r} not found; fix `command` of this hook in the config", permanent=True) from None
+        raise HookError(
+            f"command {program!r} not found; fix `command` of this hook in the config",
+            permanent=True,
+        ) from None
     except PermissionError:
-        raise HookError(f"command {program!r} is not executable; fix its permissions or `command` in the config", permanent=True) from None
+        raise HookError(
+            f"command {program!r} is not executable; fix its permissions or `command` in the config",
+            permanent=True,
+        ) from None
     try:
         async with asyncio.timeout(spec.timeout):
-            _, out, err = await asyncio.gather(_feed(process, body), _read_capped(process.stdout, MAX_RESPONSE),
-                                               _read_capped(process.stderr, MAX_STDERR, tail=True))
+            _, out, err = await asyncio.gather(
+                _feed(process, body),
+                _read_capped(process.stdout, MAX_RESPONSE),
+                _read_capped(process.stderr, MAX_STDERR, tail=True),
+            )
             await process.wait()
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise HookError(f"{program} did not finish within {spec.timeout:g}s", permanent=False) from None
+        raise HookError(
+            f"{program} did not finish within {spec.timeout:g}s", permanent=False
+        ) from None
     if process.returncode != 0:
-        last = next((line for line in reversed(err.decode("utf-8", "replace").splitlines()) if line.strip()), "")
+        last = next(
+            (
+                line
+                for line in reversed(err.decode("utf-8", "replace").splitlines())
+                if line.strip()
+            ),
+            "",
+        )
         said = f": {_bounded(last, MAX_REASON)}" if last else ""
-        raise HookError(f"{os.path.basename(program)} exited with {process.returncode}{said}", permanent=False)
+        raise HookError(
+            f"{os.path.basename(program)} exited with {process.returncode}{said}", permanent=False
+        )
     return out
 
 
@@ -260,8 +307,11 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int, *, tail: bool = F
 
 def hook_environment() -> dict[str, str]:
     """The environment for a command hook: an allow-list, so a secret added to ours later cannot leak."""
-    return {key: value for key, value in os.environ.items()
-            if key in HOOK_ENVIRONMENT or key.startswith("LC_")}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key in HOOK_ENVIRONMENT or key.startswith("LC_")
+    }
 
 
 def _snippet(answer: bytes) -> str:

@@ -64,7 +64,9 @@ class Ingest:
     #: when each conversation's customer was last seen typing (monotonic seconds)
     _typing: dict[int, float]
 
-    async def ingest(self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None) -> None:
+    async def ingest(
+        self, channel: str, events: Sequence[ChannelEvent], cursor: str | None = None
+    ) -> None:
         """Persist `events` from `channel` with `cursor` in one batch, publish the changes, and
         return once the batch is durable (the backend acknowledges to its channel after that).
 
@@ -112,7 +114,9 @@ class Ingest:
                 detail = backend.redact(event.detail) if backend is not None else event.detail
                 self._set_channel_status(channel, ChannelStatus(event.state, detail))
             case Unparsable():
-                log.warning("channel %s: quarantined what it could not read (%s)", channel, event.reason)
+                log.warning(
+                    "channel %s: quarantined what it could not read (%s)", channel, event.reason
+                )
                 self.store.quarantine(channel, event.payload, event.reason)
             case _:
                 raise TypeError(f"not a channel event: {type(event).__name__}")
@@ -155,17 +159,24 @@ class Ingest:
             created_at=ev.created_at,
         )
         if inbound and conv.status in (Status.RESOLVED, Status.SNOOZED):
-            self._add_event(conv, EventKind.STATUS, f"{contact.name} wrote again: reopened", changes, author="")
+            self._add_event(
+                conv, EventKind.STATUS, f"{contact.name} wrote again: reopened", changes, author=""
+            )
             conv.status, conv.snoozed_until = Status.OPEN, None
         self._append(conv, message)
         if inbound:
             conv.unread += 1
             conv.waiting_since = conv.waiting_since or ev.created_at
-            conv.window_expires_at = ev.window_expires_at or self._window_after(channel, ev.created_at)
+            conv.window_expires_at = ev.window_expires_at or self._window_after(
+                channel, ev.created_at
+            )
             self._typing.pop(conv.id, None)
         self.store.put_message(message, channel)
         self.store.put_conversation(conv)
-        changes += [Change(ChangeKind.MESSAGE, conv.id, message.id), Change(ChangeKind.CONVERSATION, conv.id)]
+        changes += [
+            Change(ChangeKind.MESSAGE, conv.id, message.id),
+            Change(ChangeKind.CONVERSATION, conv.id),
+        ]
 
     def _window_after(self, channel: str, at: datetime) -> datetime | None:
         backend = self.channels.get(channel)
@@ -203,7 +214,10 @@ class Ingest:
         changes.append(Change(ChangeKind.MESSAGE, conv_id, message_id))
 
     async def load_workspace(
-        self, contacts: Iterable[Contact], conversations: Iterable[Conversation], messages: Iterable[Message]
+        self,
+        contacts: Iterable[Contact],
+        conversations: Iterable[Conversation],
+        messages: Iterable[Message],
     ) -> None:
         """Import a whole workspace (the demo's history, a benchmark cache); ids are kept."""
         conversations = list(conversations)

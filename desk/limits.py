@@ -48,16 +48,20 @@ class SmsLength:
         return f"{self.chars:,} chars · {parts} ({self.encoding} {self.units}/{self.per_segment * max(1, self.segments)})"
 
 
-def window_state(rule: WindowRule | None, kind: str, expires_at: datetime | None, now: datetime) -> WindowState | None:
+def window_state(
+    rule: WindowRule | None, kind: str, expires_at: datetime | None, now: datetime
+) -> WindowState | None:
     """The window of a conversation whose free-reply window ends at `expires_at` (None: no window)."""
     if rule is None or expires_at is None:
         return None
     if now < expires_at:
         left = short_duration(expires_at - now)
         return WindowState(
-            f"{kind} window {left} left", False,
+            f"{kind} window {left} left",
+            False,
             f"{kind} accepts replies for {left} more (24 h after the customer's last message)."
-            if rule.span == timedelta(hours=24) else f"{kind} accepts replies for {left} more.",
+            if rule.span == timedelta(hours=24)
+            else f"{kind} accepts replies for {left} more.",
             expires_at,
         )
     if rule.tag and rule.tag_span is not None:
@@ -65,14 +69,16 @@ def window_state(rule: WindowRule | None, kind: str, expires_at: datetime | None
         if now < tag_ends:
             left = short_duration(tag_ends - now)
             return WindowState(
-                f"{rule.tag} tag: {left} left", False,
+                f"{rule.tag} tag: {left} left",
+                False,
                 f"The {kind} window closed; replies go out with the {rule.tag} tag for {left} more "
                 f"(answers from a person only, no promotions).",
                 tag_ends,
             )
         expires_at = tag_ends
     return WindowState(
-        f"{kind} window closed — {rule.closed_label}", True,
+        f"{kind} window closed — {rule.closed_label}",
+        True,
         f"The {kind} window closed {short_duration(now - expires_at)} ago: {rule.way_out}.",
         expires_at,
     )

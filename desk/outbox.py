@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError, WindowClosedError
+from frontdesk.backends.base import (
+    AmbiguousError,
+    PermanentError,
+    TransientError,
+    WindowClosedError,
+)
 from frontdesk.model import Delivery
 
 MAX_ATTEMPTS = 8
@@ -44,7 +49,9 @@ def after_failure(error: BaseException, attempts: int, idempotent: bool, now: da
             return Outcome(Delivery.FAILED, f"gave up after {attempts} tries: {error}")
         retry_after = getattr(error, "retry_after", None)
         delay = retry_after if retry_after is not None else backoff(attempts)
-        return Outcome(Delivery.PENDING, f"try {attempts} failed: {error}", now + timedelta(seconds=delay))
+        return Outcome(
+            Delivery.PENDING, f"try {attempts} failed: {error}", now + timedelta(seconds=delay)
+        )
     if isinstance(error, AmbiguousError):
         return Outcome(Delivery.UNCONFIRMED, f"not confirmed by the channel: {error}")
     # a bug in a backend: the request may or may not have gone out

@@ -64,12 +64,24 @@ class Searching:
             contact = self.store.contact(conv.contact_id)
             name = contact.name if contact else f"#{conv.contact_id}"
             first = conv_hits[0]
-            message = self.store.message(conv_id, first.message_id) if first.message_id is not None else None
-            text = name if message is None else "\n".join([message.body, *(a.name for a in message.attachments)])
-            detail = matching_detail(contact, query) if contact is not None and message is None else None
+            message = (
+                self.store.message(conv_id, first.message_id)
+                if first.message_id is not None
+                else None
+            )
+            text = (
+                name
+                if message is None
+                else "\n".join([message.body, *(a.name for a in message.attachments)])
+            )
+            detail = (
+                matching_detail(contact, query) if contact is not None and message is None else None
+            )
             if detail is not None and detail != name:
                 text = f"{name} · {detail}"  # found by an email, phone or address: show which
-            matches.append(SearchMatch(conv, name, text, first.message_id if message else None, len(conv_hits)))
+            matches.append(
+                SearchMatch(conv, name, text, first.message_id if message else None, len(conv_hits))
+            )
             if len(matches) >= limit:
                 break
         return matches

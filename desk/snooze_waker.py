@@ -24,11 +24,17 @@ class SnoozeWaker:
     async def wake_snoozed(self) -> None:
         now = self.now()
         for conv in self.store.conversations():
-            if conv.status is Status.SNOOZED and conv.snoozed_until is not None and conv.snoozed_until <= now:
+            if (
+                conv.status is Status.SNOOZED
+                and conv.snoozed_until is not None
+                and conv.snoozed_until <= now
+            ):
                 changes: list[Change] = []
                 with self.store.batch():
                     conv.status, conv.snoozed_until = Status.OPEN, None
-                    self._add_event(conv, EventKind.SNOOZED, "snooze ended: reopened", changes, author="")
+                    self._add_event(
+                        conv, EventKind.SNOOZED, "snooze ended: reopened", changes, author=""
+                    )
                     self.store.put_conversation(conv)
                 self._broker.publish([*changes, Change(ChangeKind.CONVERSATION, conv.id)])
 

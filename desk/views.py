@@ -74,13 +74,17 @@ class ViewTally:
         matches = self.filters.matches if self.filters.active else None
         facts.clear()
         tally.clear()
-        for conv in conversations:  # update() and _facts_of() inlined: this runs over the whole cache at start
+        for conv in (
+            conversations
+        ):  # update() and _facts_of() inlined: this runs over the whole cache at start
             if matches is not None and not matches(conv):
                 facts[conv.id] = None
                 continue
             assignee = conv.assignee
             key = facts[conv.id] = (
-                conv.status, None if assignee is None else ("me" if assignee == agent else "other"), conv.team is not None
+                conv.status,
+                None if assignee is None else ("me" if assignee == agent else "other"),
+                conv.team is not None,
             )
             tally[key] = tally.get(key, 0) + 1
 
@@ -100,8 +104,14 @@ class ViewTally:
         counts = dict.fromkeys(View, 0)
         for (status, whose, escalated), n in self._tally.items():
             sample = Conversation(
-                id=0, channel="", thread_key="", contact_id=0, status=status,
-                assignee=None if whose is None else (self.agent if whose == "me" else f"{self.agent}\x00other"),
+                id=0,
+                channel="",
+                thread_key="",
+                contact_id=0,
+                status=status,
+                assignee=None
+                if whose is None
+                else (self.agent if whose == "me" else f"{self.agent}\x00other"),
                 team="escalated" if escalated else None,
             )
             for view in View:
@@ -117,7 +127,9 @@ class ViewTally:
     def _facts_of(self, conv: Conversation) -> tuple[Status, str | None, bool] | None:
         if self.filters.active and not self.filters.matches(conv):
             return None
-        whose = None if conv.assignee is None else ("me" if conv.assignee == self.agent else "other")
+        whose = (
+            None if conv.assignee is None else ("me" if conv.assignee == self.agent else "other")
+        )
         return (conv.status, whose, conv.team is not None)
 
 
@@ -150,10 +162,14 @@ def sort_conversations(conversations: Iterable[Conversation], sort: Sort) -> lis
     `last_activity_at` first. Ties keep the id order (lowest first), so the order is stable.
     """
     by_id = sorted(conversations, key=attrgetter("id"))
-    by_activity = sorted(by_id, key=attrgetter("last_activity_at"), reverse=True)  # stable: ties stay by id
+    by_activity = sorted(
+        by_id, key=attrgetter("last_activity_at"), reverse=True
+    )  # stable: ties stay by id
     if sort is Sort.ACTIVITY:
         return by_activity
-    waiting = sorted((c for c in by_activity if c.waiting_since is not None), key=lambda c: c.waiting_since)
+    waiting = sorted(
+        (c for c in by_activity if c.waiting_since is not None), key=lambda c: c.waiting_since
+    )
     answered = [c for c in by_activity if c.waiting_since is None]
     return waiting + answered
 
@@ -213,7 +229,9 @@ class Filters:
         return " · ".join(parts)
 
 
-def filter_conversations(conversations: Iterable[Conversation], filters: Filters) -> list[Conversation]:
+def filter_conversations(
+    conversations: Iterable[Conversation], filters: Filters
+) -> list[Conversation]:
     """The conversations that match every active facet of `filters`."""
     return [c for c in conversations if filters.matches(c)]
 
@@ -247,7 +265,11 @@ def snippet(text: str, query: str, width: int = 80) -> Snippet:
     tail = "…" if end < len(line) else ""
     shown_from, shown_to = start + len(head), end - len(tail)
     spans = [first, *_matches(line[:shown_to], needle, first[1])] if first else []
-    visible = [(max(a, shown_from) - start, min(b, shown_to) - start) for a, b in spans if a < shown_to and b > shown_from]
+    visible = [
+        (max(a, shown_from) - start, min(b, shown_to) - start)
+        for a, b in spans
+        if a < shown_to and b > shown_from
+    ]
     return Snippet(head + line[shown_from:shown_to] + tail, tuple(visible))
 
 

@@ -24,8 +24,14 @@ MODAL = "screen:"
 """Contexts starting with this are modal screens: their keys shadow the app's while they are open."""
 BASE = "default"
 """The preset every other preset is laid over."""
-_KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
-                          "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+_KEY_NAME_REPLACEMENTS = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
 """Where Textual's name for a punctuation key differs from its Unicode name (textual.keys)."""
 
 
@@ -81,7 +87,9 @@ def load_keymap(
     whether a key name (after `key_name`) is one the console can receive; without it any
     name passes.
     """
-    contexts = dict(known_ids) if isinstance(known_ids, Mapping) else dict.fromkeys(known_ids, GLOBAL)
+    contexts = (
+        dict(known_ids) if isinstance(known_ids, Mapping) else dict.fromkeys(known_ids, GLOBAL)
+    )
     keymap: dict[str, str] = {}
     origins: dict[str, _Origin] = {}
     for layer, name in enumerate(dict.fromkeys((BASE, preset))):
@@ -106,7 +114,7 @@ def _bindings_table(text: str, source: str) -> dict[str, object]:
         raise KeymapError(f"{source}: not valid TOML: {exc}") from None
     table = data.get("bindings", {})
     if not isinstance(table, dict):
-        raise KeymapError(f"{source}: [bindings] must be a table of binding id = \"keys\"")
+        raise KeymapError(f'{source}: [bindings] must be a table of binding id = "keys"')
     return table
 
 
@@ -124,7 +132,9 @@ def key_name(key: str) -> str:
 
 def _read_preset(preset: str, source: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]+", preset):
-        raise KeymapError(f"keymap preset {preset!r} is not a preset name; choose one of: {', '.join(presets())}")
+        raise KeymapError(
+            f"keymap preset {preset!r} is not a preset name; choose one of: {', '.join(presets())}"
+        )
     resource = resources.files("frontdesk.keymaps").joinpath(f"{preset}.toml")
     if not resource.is_file():
         raise KeymapError(f"{source}: no such keymap preset; choose one of: {', '.join(presets())}")
@@ -144,8 +154,13 @@ def _line_of(text: str, binding_id: str, table: str) -> int | None:
     return None
 
 
-def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str, str],
-          valid_key: Callable[[str], bool] | None = None) -> str:
+def _keys(
+    binding_id: str,
+    keys: object,
+    origin: _Origin,
+    contexts: Mapping[str, str],
+    valid_key: Callable[[str], bool] | None = None,
+) -> str:
     if binding_id not in contexts:
         hint = difflib.get_close_matches(binding_id, list(contexts), n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"known ids: {', '.join(sorted(contexts))}"
@@ -153,7 +168,9 @@ def _keys(binding_id: str, keys: object, origin: _Origin, contexts: Mapping[str,
     if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
         keys = ",".join(keys)
     if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
-        raise KeymapError(f'{origin}: {binding_id} must be a key string such as "ctrl+r" or "j,down"')
+        raise KeymapError(
+            f'{origin}: {binding_id} must be a key string such as "ctrl+r" or "j,down"'
+        )
     written = [k.strip() for k in keys.split(",") if k.strip()]
     for key in written:
         if valid_key is not None and not valid_key(key):
@@ -165,11 +182,15 @@ def _unknown_key(name: str, valid_key: Callable[[str], bool]) -> str:
     """Why `name` is refused and how to write it instead."""
     if valid_key(name.lower()):
         return f"key names are lower case; write {name.lower()!r}"
-    return ("not a key the terminal can send; write optional modifiers (ctrl, shift, alt) and one key "
-            'joined by +, e.g. "ctrl+r", "shift+tab", "f5", "pageup", "?" or "R"')
+    return (
+        "not a key the terminal can send; write optional modifiers (ctrl, shift, alt) and one key "
+        'joined by +, e.g. "ctrl+r", "shift+tab", "f5", "pageup", "?" or "R"'
+    )
 
 
-def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], contexts: Mapping[str, str]) -> None:
+def _check_clashes(
+    keymap: Mapping[str, str], origins: Mapping[str, _Origin], contexts: Mapping[str, str]
+) -> None:
     seen: dict[str, list[str]] = {}
     for binding_id, keys in keymap.items():
         for key in keys.split(","):
@@ -177,7 +198,11 @@ def _check_clashes(keymap: Mapping[str, str], origins: Mapping[str, _Origin], co
                 a, b = contexts.get(other, GLOBAL), contexts.get(binding_id, GLOBAL)
                 modal = a.startswith(MODAL) or b.startswith(MODAL)
                 if a == b or (GLOBAL in (a, b) and not modal):
-                    later, earlier = (other, binding_id) if origins[other].layer > origins[binding_id].layer else (binding_id, other)
+                    later, earlier = (
+                        (other, binding_id)
+                        if origins[other].layer > origins[binding_id].layer
+                        else (binding_id, other)
+                    )
                     raise KeymapError(
                         f"{origins[later]}: key {key!r} of {later!r} is already bound to "
                         f"{earlier!r} ({origins[earlier]}); give one of them another key"

@@ -8,9 +8,19 @@ from pathlib import Path
 
 from frontdesk.store import journal
 from frontdesk.store.dedup import DEDUP_DIR
-from frontdesk.store.storage import TMP_DIR, append_xid_log, empty_scratch, encode, swap_in, sync_files, write_file
+from frontdesk.store.storage import (
+    TMP_DIR,
+    append_xid_log,
+    empty_scratch,
+    encode,
+    swap_in,
+    sync_files,
+    write_file,
+)
 
-log = logging.getLogger("frontdesk.store.store")  # the Store's logger: its checkpoint lines keep their name
+log = logging.getLogger(
+    "frontdesk.store.store"
+)  # the Store's logger: its checkpoint lines keep their name
 
 CHECKPOINT_BYTES = 4 << 20  # journal size that triggers a checkpoint at the end of a commit
 
@@ -24,7 +34,11 @@ class Checkpoints:
             self.checkpoint()
         except OSError as exc:
             self._checkpoint_at = self._journal.size + CHECKPOINT_BYTES
-            log.warning("could not checkpoint the cache in %s (%s); the journal keeps every change", self.root, exc)
+            log.warning(
+                "could not checkpoint the cache in %s (%s); the journal keeps every change",
+                self.root,
+                exc,
+            )
 
     def checkpoint(self) -> None:
         """Bring the files up to date with the journal, then start an empty journal.
@@ -45,7 +59,9 @@ class Checkpoints:
             for n, (relpath, tables) in enumerate(self._overlay.items()):
                 if relpath.startswith(DEDUP_DIR + "/"):  # append-only: no rewrite, no rename
                     log_path = root / relpath
-                    appended.append((log_path, log_path.stat().st_size if log_path.exists() else -1))
+                    appended.append(
+                        (log_path, log_path.stat().st_size if log_path.exists() else -1)
+                    )
                     append_xid_log(log_path, tables.get("xid", {}))
                     written.append(log_path)
                     continue
@@ -58,7 +74,10 @@ class Checkpoints:
         except BaseException:
             for tmp, _ in renames:  # their space is what a full disk needs back
                 empty_scratch(tmp)
-            for path, size in appended:  # the journal still has them: the next checkpoint appends them again
+            for (
+                path,
+                size,
+            ) in appended:  # the journal still has them: the next checkpoint appends them again
                 if size < 0:
                     path.unlink(missing_ok=True)
                 else:

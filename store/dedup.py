@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 import zlib
 
-from frontdesk.store.storage import TMP_DIR, fsync_dir, no_gc, read_xid_log, write_durable, xid_lines
+from frontdesk.store.storage import (
+    TMP_DIR,
+    fsync_dir,
+    no_gc,
+    read_xid_log,
+    write_durable,
+    xid_lines,
+)
 
 DEDUP_DIR = "dedup"
 DEDUP_SEGMENTS = 256
@@ -14,8 +21,10 @@ DEDUP_SEGMENTS = 256
 def xid_key(channel: str, external_id: str) -> str:
     return f"{channel}\x1f{external_id}"
 
+
 def dedup_segment(key: str) -> int:
     return zlib.crc32(key.encode(errors="surrogatepass")) % DEDUP_SEGMENTS
+
 
 def dedup_relpath(segment: int) -> str:
     return f"{DEDUP_DIR}/{segment:03d}.log"
@@ -54,7 +63,9 @@ class DedupIndex:
     def _rebuild_dedup(self) -> list[str]:
         """Every dedup entry whose message exists, plus one for every stored message with an
         external id; written whole, log by log (caller has checkpointed)."""
-        segments: list[dict[str, tuple[int, int]]] = [dict(self._xid_segment(n)) for n in range(DEDUP_SEGMENTS)]
+        segments: list[dict[str, tuple[int, int]]] = [
+            dict(self._xid_segment(n)) for n in range(DEDUP_SEGMENTS)
+        ]
         dropped = added = 0
         for segment in segments:
             for key, (conv_id, message_id) in list(segment.items()):
@@ -78,5 +89,7 @@ class DedupIndex:
                 os.replace(tmp, self.root / dedup_relpath(n))
             fsync_dir(self.root / DEDUP_DIR)
         self._xids = {}
-        return [f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
-                f"(a channel may deliver them again), {added} added for stored messages"]
+        return [
+            f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
+            f"(a channel may deliver them again), {added} added for stored messages"
+        ]

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from frontdesk.store.storage import FILE_MODE, decode, encode, ensure_own_dir, fsync_dir, write_durable
+from frontdesk.store.storage import (
+    FILE_MODE,
+    decode,
+    encode,
+    ensure_own_dir,
+    fsync_dir,
+    write_durable,
+)
 
 MAGIC = b"frontdesk-journal 2\n"
 LEGACY_MAGIC = b"frontdesk-journal\n"
@@ -224,12 +231,22 @@ def read(path: Path, generation: int | None = None, offset: int = 0) -> Reading:
             restarted = found != generation or offset < LEGACY_HEADER_SIZE or size < offset
             start = LEGACY_HEADER_SIZE if restarted else offset
             records, end = parse_legacy(_pread_all(fd, start, size - start), 0)
-            return Reading(found, records, start + end, restarted, Damage(kept=len(records)), legacy=True, size=size)
+            return Reading(
+                found,
+                records,
+                start + end,
+                restarted,
+                Damage(kept=len(records)),
+                legacy=True,
+                size=size,
+            )
         raw = _pread_all(fd, 0, size)  # a damaged header: find the records by their magic
     finally:
         os.close(fd)
     first = _next_record(raw, 0)
-    records, end, damaged = parse(raw, first) if first is not None else ([], min(size, HEADER_SIZE), [])
+    records, end, damaged = (
+        parse(raw, first) if first is not None else ([], min(size, HEADER_SIZE), [])
+    )
     damage = Damage(damaged, bad_header=True, kept=len(records))
     # a generation no reader has seen: it starts over, the writer rewrites the journal
     return Reading(_unknown_generation(), records, end, True, damage, size=size)
@@ -304,8 +321,13 @@ class JournalWriter:
                 what += f"; its last record ({tail} bytes) fails its checksum (cut by a power loss, or damaged): it is lost"
             try:
                 where = f"a copy of the journal is in {quarantine_copy(self.path, data_dir or self.path.parent, 'journal')}"
-            except OSError as exc:  # a full disk: keep the damaged journal as it is rather than lose it
-                copied, where = False, f"no copy could be set aside ({exc.strerror}), so the journal is kept as it is"
+            except (
+                OSError
+            ) as exc:  # a full disk: keep the damaged journal as it is rather than lose it
+                copied, where = (
+                    False,
+                    f"no copy could be set aside ({exc.strerror}), so the journal is kept as it is",
+                )
             self.problem = f"{what}; {where}"
         if reading.legacy or (reading.damage and copied):
             self._rewrite(reading.records, max(reading.generation, 0) + 1)
@@ -330,12 +352,19 @@ class JournalWriter:
             head = f.read(_RECORD.size)
         magic, length, crc, fields_crc = _RECORD.unpack(head)
         whole = magic == RECORD_MAGIC and zlib.crc32(_FIELDS.pack(length, crc)) == fields_crc
-        return reading.size - reading.offset if whole and reading.offset + _RECORD.size + length <= reading.size else 0
+        return (
+            reading.size - reading.offset
+            if whole and reading.offset + _RECORD.size + length <= reading.size
+            else 0
+        )
 
     def _rewrite(self, records: list[Changes], generation: int) -> None:
         """Replace the journal with one of `generation` holding `records`, in this format."""
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        write_durable(tmp, _header(generation) + b"".join(record_bytes(encode(changes)) for changes in records))
+        write_durable(
+            tmp,
+            _header(generation) + b"".join(record_bytes(encode(changes)) for changes in records),
+        )
         os.replace(tmp, self.path)
         fsync_dir(self.path.parent)
         self._fd = os.open(self.path, os.O_RDWR)
@@ -437,4 +466,3 @@ class JournalWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-

@@ -91,7 +91,12 @@ def _ticket_to_record(t: Ticket) -> dict[str, Any]:
 
 
 def _ticket_from_record(r: dict[str, Any]) -> Ticket:
-    return Ticket(hook=r.get("hook", ""), id=r.get("id", ""), url=r.get("url", ""), created_at=_dt(r.get("created_at")))
+    return Ticket(
+        hook=r.get("hook", ""),
+        id=r.get("id", ""),
+        url=r.get("url", ""),
+        created_at=_dt(r.get("created_at")),
+    )
 
 
 _STATUS = {s.value: s for s in Status}  # a dict lookup costs a fraction of Status(value)
@@ -103,12 +108,27 @@ def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
     # run 10,000 times when the cache opens: plain lookups, no helper calls
     get = r.get
     status, priority, tickets = r["status"], get("priority", "none"), get("tickets")
-    created, snoozed, first, waiting = r["created_at"], get("snoozed_until"), get("first_reply_at"), get("waiting_since")
+    created, snoozed, first, waiting = (
+        r["created_at"],
+        get("snoozed_until"),
+        get("first_reply_at"),
+        get("waiting_since"),
+    )
     last, window = r["last_activity_at"], get("window_expires_at")
-    channel, thread_key, subject, preview = r["channel"], r["thread_key"], get("subject", ""), get("preview", "")
+    channel, thread_key, subject, preview = (
+        r["channel"],
+        r["thread_key"],
+        get("subject", ""),
+        get("preview", ""),
+    )
     contact_id, unread, count = r["contact_id"], get("unread", 0), get("message_count", 0)
     # a hand-edited value of another type would be shown as it is and stop the console
-    if not (type(channel) is str and type(thread_key) is str and type(subject) is str and type(preview) is str):
+    if not (
+        type(channel) is str
+        and type(thread_key) is str
+        and type(subject) is str
+        and type(preview) is str
+    ):
         raise TypeError("channel, thread_key, subject and preview must be text")
     if not (type(contact_id) is int and type(unread) is int and type(count) is int):
         raise TypeError("contact_id, unread and message_count must be whole numbers")
@@ -170,7 +190,12 @@ def message_from_record(doc_id: int, r: dict[str, Any]) -> Message:
     # enum members by dict lookup, the constructor (which names any unknown value) only when that misses
     get = r.get
     direction, kind, delivery = r["direction"], get("kind", "text"), get("delivery", "received")
-    event, attachments, mentions, created = get("event"), get("attachments"), get("mentions"), r["created_at"]
+    event, attachments, mentions, created = (
+        get("event"),
+        get("attachments"),
+        get("mentions"),
+        r["created_at"],
+    )
     body, author, reason = get("body", ""), get("author", ""), get("delivery_reason", "")
     if type(body) is not str or type(author) is not str or type(reason) is not str:
         raise TypeError("body, author and delivery_reason must be text")

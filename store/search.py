@@ -86,7 +86,7 @@ def find_folded(text: str, needle: str, start: int = 0) -> tuple[int, int] | Non
         return (at, at + len(needle)) if at >= 0 else None
     kept_from, kept, pos = start, "", start  # kept: the fold of text[kept_from:pos]
     while pos < len(text):
-        piece = fold(text[pos:pos + _PIECE])
+        piece = fold(text[pos : pos + _PIECE])
         window = kept + piece
         at = window.find(needle)
         if at >= 0:
@@ -107,7 +107,9 @@ def _span_end(text: str, end: int, first: int, before: int) -> int:
     """Just after the character making folded offset `end - 1`, and the marks folded away after it."""
     last, before = _char_folding_to(text, end - 1, first, before)
     after = before + len(fold(text[last]))
-    return _char_folding_to(text, after, last + 1, after)[0]  # the next character that folds to something
+    return _char_folding_to(text, after, last + 1, after)[
+        0
+    ]  # the next character that folds to something
 
 
 def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int, int]:
@@ -120,7 +122,7 @@ def _char_folding_to(text: str, offset: int, pos: int, folded: int) -> tuple[int
     """
     size, galloping = max(1, offset - folded), True
     while pos < len(text):
-        length = len(fold(text[pos:pos + size]))
+        length = len(fold(text[pos : pos + size]))
         if folded + length <= offset:
             pos, folded = pos + size, folded + length
             size *= 2 if galloping else 1
@@ -136,7 +138,9 @@ def _fold_table() -> dict[int, int | None]:
     """Combining marks dropped, katakana (ァ…ヶ, ヽヾ) mapped to hiragana."""
     import sys
 
-    table: dict[int, int | None] = {c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))}
+    table: dict[int, int | None] = {
+        c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))
+    }
     table.update({c: c - 0x60 for c in (*range(0x30A1, 0x30F7), 0x30FD, 0x30FE)})
     return table
 
@@ -151,7 +155,12 @@ def phone_digits(query: str) -> str:
 
 def contact_details(contact: Contact) -> list[str]:
     """What a search finds a contact by: name, emails, phones and channel addresses."""
-    return [contact.name, *contact.emails, *contact.phones, *(i.address for i in contact.identities)]
+    return [
+        contact.name,
+        *contact.emails,
+        *contact.phones,
+        *(i.address for i in contact.identities),
+    ]
 
 
 def matching_detail(contact: Contact, query: str) -> str | None:
@@ -184,7 +193,9 @@ class _Entry:
         if text.isascii():
             text = text.casefold()  # same lengths: the offsets of the parts hold
         else:
-            texts = [fold(t) for t in texts]  # folding may change lengths (ß → ss, … → ...): one by one
+            texts = [
+                fold(t) for t in texts
+            ]  # folding may change lengths (ß → ss, … → ...): one by one
             text = SEPARATOR.join(texts)
         offset = 0
         for part in texts:
@@ -225,7 +236,11 @@ class _ContactText:
 
     def __init__(self, contact: Contact) -> None:
         self.contact, self.name = contact, contact.name
-        self.emails, self.phones, self.identities = contact.emails, contact.phones, contact.identities
+        self.emails, self.phones, self.identities = (
+            contact.emails,
+            contact.phones,
+            contact.identities,
+        )
         self.text = SEPARATOR.join(_fold_query(d) for d in contact_details(contact))
         numbers = [*contact.phones, *(i.address for i in contact.identities)]
         self.digits = SEPARATOR.join(_NOT_DIGITS.sub("", n) for n in numbers)
@@ -251,7 +266,11 @@ def _entry_from_messages(messages: list[Message]) -> _Entry:
     for m in messages:
         if m.kind is not MessageKind.ACTIVITY:
             ids.append(m.id)
-            texts.append("\n".join([m.body, *(a.name for a in m.attachments if a.name)]) if m.attachments else m.body)
+            texts.append(
+                "\n".join([m.body, *(a.name for a in m.attachments if a.name)])
+                if m.attachments
+                else m.body
+            )
     return _Entry(len(messages), ids, texts)
 
 
@@ -296,7 +315,11 @@ class SearchIndex:
         """Build the index once, off the event loop; concurrent callers share the build."""
         if self._built:
             return
-        failed = self._building is not None and self._building.done() and self._building.exception() is not None
+        failed = (
+            self._building is not None
+            and self._building.done()
+            and self._building.exception() is not None
+        )
         if self._building is None or failed:
             self._building = asyncio.ensure_future(asyncio.to_thread(self.build))
         await asyncio.shield(self._building)
@@ -309,13 +332,22 @@ class SearchIndex:
         digits = phone_digits(query.strip())
         store, contacts = self.store, self._contacts
         hits: list[SearchHit] = []
-        conversations = sorted(store.conversations(), key=lambda c: c.last_activity_at, reverse=True)
+        conversations = sorted(
+            store.conversations(), key=lambda c: c.last_activity_at, reverse=True
+        )
         for conv in conversations:
             contact = store.contact(conv.contact_id)
-            known = contacts.get(conv.contact_id)  # checked inline: this loop runs once per conversation
-            if (known is None or known.contact is not contact or known.name is not contact.name
-                    or known.emails is not contact.emails or known.phones is not contact.phones
-                    or known.identities is not contact.identities):
+            known = contacts.get(
+                conv.contact_id
+            )  # checked inline: this loop runs once per conversation
+            if (
+                known is None
+                or known.contact is not contact
+                or known.name is not contact.name
+                or known.emails is not contact.emails
+                or known.phones is not contact.phones
+                or known.identities is not contact.identities
+            ):
                 known = self._contact_text(conv.contact_id, contact)
             if known is not None and (needle in known.text or digits and digits in known.digits):
                 hits.append(SearchHit(conv.id, None))

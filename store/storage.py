@@ -195,7 +195,12 @@ def swap_in(new: Path, target: Path) -> None:
     if _exchange_works:
         renameat2 = _libc("renameat2")
         if renameat2 is not None:
-            if renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(target), _RENAME_EXCHANGE) == 0:
+            if (
+                renameat2(
+                    _AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(target), _RENAME_EXCHANGE
+                )
+                == 0
+            ):
                 return
             import ctypes
 
@@ -274,9 +279,16 @@ def read_tables(path: Path, *, tighten: bool = False) -> tuple[dict[str, Any] | 
         data = decode(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         data = salvage(raw)
-        return data, f"is not valid JSON ({str(exc).splitlines()[0][:80]}); {sum(map(len, data.values()))} record(s) could be read"
+        return (
+            data,
+            f"is not valid JSON ({str(exc).splitlines()[0][:80]}); {sum(map(len, data.values()))} record(s) could be read",
+        )
     if not isinstance(data, dict) or not all(isinstance(rows, dict) for rows in data.values()):
-        kept = {name: rows for name, rows in data.items() if isinstance(rows, dict)} if isinstance(data, dict) else {}
+        kept = (
+            {name: rows for name, rows in data.items() if isinstance(rows, dict)}
+            if isinstance(data, dict)
+            else {}
+        )
         return kept, "is not in the cache's shape ({table: {id: record}})"
     return data, None
 
@@ -313,7 +325,9 @@ def salvage(raw: bytes) -> dict[str, dict[str, Any]]:
             value, end = decoder.raw_decode(text, match.end())
         except ValueError:
             continue
-        table = next((name for start, name in reversed(table_starts) if start < match.start()), None)
+        table = next(
+            (name for start, name in reversed(table_starts) if start < match.start()), None
+        )
         if table is not None:
             tables.setdefault(table, {})[match.group(1)] = value
             position = end
@@ -394,7 +408,9 @@ def recover(root: Path) -> bool:
         if tmp_dir.exists():
             short = short_of_space(root)
             for entry in os.scandir(tmp_dir):
-                if entry.is_symlink() or not (entry.name.endswith(".json") and entry.name[:-5].isdigit()):
+                if entry.is_symlink() or not (
+                    entry.name.endswith(".json") and entry.name[:-5].isdigit()
+                ):
                     os.unlink(entry.path)
                 elif short:
                     empty_scratch(Path(entry.path))
@@ -470,8 +486,12 @@ def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, i
 
 def _is_xid_row(row: Any) -> bool:
     """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
-    return (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
-            and all(type(n) is int for n in row[1:]))
+    return (
+        isinstance(row, list)
+        and len(row) == 3
+        and isinstance(row[0], str)
+        and all(type(n) is int for n in row[1:])
+    )
 
 
 def append_xid_log(path: Path, entries: dict[str, Any]) -> None:
@@ -504,7 +524,9 @@ def xid_lines(entries: dict[str, Any]) -> bytes:
     """The log lines of `entries` (key -> [conversation id, message id])."""
     for ascii_only in (False, True):
         dumps = json.JSONEncoder(ensure_ascii=ascii_only).encode
-        text = "".join(f"[{dumps(key)},{int(value[0])},{int(value[1])}]\n" for key, value in entries.items())
+        text = "".join(
+            f"[{dumps(key)},{int(value[0])},{int(value[1])}]\n" for key, value in entries.items()
+        )
         try:
             return text.encode()
         except UnicodeEncodeError:  # a lone surrogate: see to_json

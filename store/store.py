@@ -82,8 +82,11 @@ BAD_RECORD = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 def _counters_whole(counters: Any) -> bool:
     """Every id counter there and a positive whole number: any other value fails each new record."""
-    return (isinstance(counters, dict) and all(name in counters for name in _COUNTERS)
-            and all(type(value) is int and value >= 1 for value in counters.values()))
+    return (
+        isinstance(counters, dict)
+        and all(name in counters for name in _COUNTERS)
+        and all(type(value) is int and value >= 1 for value in counters.values())
+    )
 
 
 def _int_keys(table: Any) -> list[int]:
@@ -113,7 +116,9 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         self._checkpoint_at = checkpoints.CHECKPOINT_BYTES  # on the module: the crash test tunes it
         self.recovered = False
         self.problems: list[str] = []  # damage found so far, one line each (also logged)
-        self._damaged: dict[str, set[str]] = {}  # relpath -> keys of its damaged records ("" : the file)
+        self._damaged: dict[
+            str, set[str]
+        ] = {}  # relpath -> keys of its damaged records ("" : the file)
         self._set_aside: dict[str, Path] = {}  # relpath -> its copy in quarantine/
 
     # ---- opening ---------------------------------------------------------------------
@@ -136,10 +141,13 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
                 raise
             name = Path(exc.filename or root).name
             if readonly:
-                raise StoreError(f"cannot read the data dir {root}: {name}: {exc.strerror}", exc.errno) from None
+                raise StoreError(
+                    f"cannot read the data dir {root}: {name}: {exc.strerror}", exc.errno
+                ) from None
             raise StoreError(
                 f"read-only data dir {root}: cannot write {name} ({exc.strerror}); make it writable or use "
-                "another --data-dir (`frontdesk export` can still read it)", exc.errno
+                "another --data-dir (`frontdesk export` can still read it)",
+                exc.errno,
             ) from None
 
     @classmethod
@@ -202,11 +210,20 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         """A reader catches up with the journal (caller holds the commit lock shared)."""
         path = self.root / JOURNAL
         reading = journal.read(path, *self._journal_at)
-        if reading.damage:  # or a record the writer was finishing as this read: read the whole journal again
+        if (
+            reading.damage
+        ):  # or a record the writer was finishing as this read: read the whole journal again
             reading = journal.read(path)
             if reading.damage:
-                self._problem(f"{reading.damage.describe(path)}; start frontdesk (not read-only) to set a copy aside")
-        generation, batches, offset, restarted = reading.generation, reading.records, reading.offset, reading.restarted
+                self._problem(
+                    f"{reading.damage.describe(path)}; start frontdesk (not read-only) to set a copy aside"
+                )
+        generation, batches, offset, restarted = (
+            reading.generation,
+            reading.records,
+            reading.offset,
+            reading.restarted,
+        )
         if restarted:
             self._overlay = {}
             self._xids = {}
@@ -214,9 +231,12 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
             journal.merge(self._overlay, batch)
             for relpath, tables in batch.items():
                 if relpath.startswith(DEDUP_DIR + "/"):
-                    index = self._xids.get(int(relpath[len(DEDUP_DIR) + 1:-len(".log")]))
+                    index = self._xids.get(int(relpath[len(DEDUP_DIR) + 1 : -len(".log")]))
                     if index is not None:
-                        index.update((key, (value[0], value[1])) for key, value in tables.get("xid", {}).items())
+                        index.update(
+                            (key, (value[0], value[1]))
+                            for key, value in tables.get("xid", {}).items()
+                        )
         self._journal_at = (generation, offset)
 
     def _read(self, relpath: str) -> dict[str, Any]:
@@ -233,18 +253,30 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         info = meta_info(meta)
         counters_lost = info is None or not _counters_whole(info.get("next"))
         if counters_lost:
-            info = {"schema": SCHEMA_VERSION, **(info or {}), "next": {name: 1 for name in _COUNTERS}}
+            info = {
+                "schema": SCHEMA_VERSION,
+                **(info or {}),
+                "next": {name: 1 for name in _COUNTERS},
+            }
         self._meta = info
         cursors = (meta.get("cursors") or {}).get("1")
-        self._cursors: dict[str, str] = {k: v for k, v in cursors.items() if isinstance(v, str)} if isinstance(cursors, dict) else {}
+        self._cursors: dict[str, str] = (
+            {k: v for k, v in cursors.items() if isinstance(v, str)}
+            if isinstance(cursors, dict)
+            else {}
+        )
         self._outbox = self._records("outbox.json", "outbox", records.outbox_from_record)
         self._hooks = self._records("hooks.json", "hooks", records.hook_job_from_record)
         self._drafts = self._records("drafts.json", "drafts", draft_from_record)
         conversation_from_record = records.conversation_from_record
         self._conversations: dict[int, Conversation] = {}
-        with no_gc():  # 10,000 new objects: the collector would run over them many times for nothing
+        with (
+            no_gc()
+        ):  # 10,000 new objects: the collector would run over them many times for nothing
             for relpath in self._bucket_files("conversations"):
-                self._conversations.update(self._records(relpath, "conversations", conversation_from_record))
+                self._conversations.update(
+                    self._records(relpath, "conversations", conversation_from_record)
+                )
         self._threads = {(c.channel, c.thread_key): c.id for c in self._conversations.values()}
         if counters_lost and (self._conversations or (self.root / "meta.json").exists()):
             self._recount_ids()
@@ -261,23 +293,36 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         highest = {
             "conversation": max(self._conversations, default=0),
             "contact": max(self._all_contacts(), default=0),
-            "message": max((max(self._partition(i), default=0) for i in self._conversations), default=0),
+            "message": max(
+                (max(self._partition(i), default=0) for i in self._conversations), default=0
+            ),
             "hook": max(self._hooks, default=0),
-            "quarantine": max(_int_keys(self._read("quarantine.json").get("quarantine")), default=0),
+            "quarantine": max(
+                _int_keys(self._read("quarantine.json").get("quarantine")), default=0
+            ),
         }
         self._meta["next"] = {name: value + 1 for name, value in highest.items()}
         self._meta_dirty = not self.readonly
-        self._problem(f"{self.root / 'meta.json'} had lost its id counters; they were set past the ids in the files")
+        self._problem(
+            f"{self.root / 'meta.json'} had lost its id counters; they were set past the ids in the files"
+        )
 
     def _load_contacts(self, bucket: int) -> None:
         self._contact_buckets.add(bucket)
         contacts = self._contacts
-        for i, contact in self._records(f"contacts/{bucket:04d}.json", "contacts", records.contact_from_record).items():
+        for i, contact in self._records(
+            f"contacts/{bucket:04d}.json", "contacts", records.contact_from_record
+        ).items():
             if i not in contacts:  # one already put (or read) is newer than the file
                 contacts[i] = contact
 
-    def _records(self, relpath: str, table: str, convert: Callable[[int, Any], Any],
-                 rows: dict[str, Any] | None = None) -> dict[int, Any]:
+    def _records(
+        self,
+        relpath: str,
+        table: str,
+        convert: Callable[[int, Any], Any],
+        rows: dict[str, Any] | None = None,
+    ) -> dict[int, Any]:
         """The records of one table of a file, each validated by its converter: a damaged one is
         left out and reported, the rest are read."""
         if rows is None:
@@ -297,7 +342,9 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         return good
 
     def _all_contacts(self) -> dict[int, Contact]:
-        missing = {int(name[len("contacts/"):-len(".json")]) for name in self._bucket_files("contacts")}
+        missing = {
+            int(name[len("contacts/") : -len(".json")]) for name in self._bucket_files("contacts")
+        }
         missing -= self._contact_buckets
         if missing:
             with no_gc():
@@ -319,7 +366,11 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         """The bucket files of `folder`, on disk or only in the journal so far, in id order."""
         names = {p for p in self._overlay if p.startswith(folder + "/")}
         try:
-            names.update(f"{folder}/{entry.name}" for entry in os.scandir(self.root / folder) if entry.name.endswith(".json"))
+            names.update(
+                f"{folder}/{entry.name}"
+                for entry in os.scandir(self.root / folder)
+                if entry.name.endswith(".json")
+            )
         except FileNotFoundError:
             pass
         return sorted(names)
@@ -372,7 +423,9 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
                 return self._snapshot_from_memory(conv_id)
         return self._snapshot_from_memory(conv_id)
 
-    def _snapshot_from_memory(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
+    def _snapshot_from_memory(
+        self, conv_id: int
+    ) -> tuple[Conversation, Contact | None, list[Message]] | None:
         conv = self._conversations.get(conv_id)
         if conv is None:
             return None
@@ -384,7 +437,9 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         record = (self._read(relpath).get("conversations") or {}).get(str(conv_id))
         if record is None:
             return
-        found = self._records(relpath, "conversations", records.conversation_from_record, {str(conv_id): record})
+        found = self._records(
+            relpath, "conversations", records.conversation_from_record, {str(conv_id): record}
+        )
         conv = found.get(conv_id) or self._conversations.get(conv_id)
         if conv is None:
             return
@@ -392,7 +447,14 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         relpath = f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json"
         contact = (self._read(relpath).get("contacts") or {}).get(str(conv.contact_id))
         if contact is not None:
-            self._contacts.update(self._records(relpath, "contacts", records.contact_from_record, {str(conv.contact_id): contact}))
+            self._contacts.update(
+                self._records(
+                    relpath,
+                    "contacts",
+                    records.contact_from_record,
+                    {str(conv.contact_id): contact},
+                )
+            )
         self._partition(conv_id)  # read now, under the lock
 
     def _partition(self, conv_id: int) -> dict[int, Message]:
@@ -453,14 +515,18 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         try:
             await asyncio.to_thread(self._journal.sync_later())
         except OSError as exc:
-            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno) from exc
+            raise StoreError(
+                f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno
+            ) from exc
         self._synced = max(self._synced, committed)
 
     def _require_batch(self) -> None:
         if self._batch_depth == 0:
             raise StoreError("store writes must happen inside `with store.batch():`")
 
-    def _stage(self, relpath: str, table: str, key: int | str, record: dict[str, Any] | list[int] | None) -> None:
+    def _stage(
+        self, relpath: str, table: str, key: int | str, record: dict[str, Any] | list[int] | None
+    ) -> None:
         self._pending.setdefault(relpath, {}).setdefault(table, {})[str(key)] = record
 
     def new_id(self, counter: str) -> int:
@@ -521,7 +587,9 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
             self._journal.append(self._pending, sync=self._durable)
         except OSError as exc:
             self._discard()
-            raise StoreError(f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno) from exc
+            raise StoreError(
+                f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno
+            ) from exc
         journal.merge(self._overlay, self._pending)
         self._pending = {}
         self._meta_dirty = self._cursors_dirty = False

@@ -67,4 +67,9 @@ class SideTables:
         """Keep an event that could not be ingested, for a person to look at."""
         self._require_batch()
         doc_id = self.new_id("quarantine")
-        self._stage("quarantine.json", "quarantine", doc_id, {"channel": channel, "payload": payload, "reason": reason})
+        self._stage(
+            "quarantine.json",
+            "quarantine",
+            doc_id,
+            {"channel": channel, "payload": payload, "reason": reason},
+        )

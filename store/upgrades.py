@@ -32,6 +32,7 @@ def meta_info(meta: dict[str, Any]) -> dict[str, Any] | None:
     info = table.get("1") if isinstance(table, dict) else None
     return info if isinstance(info, dict) else None
 
+
 def migrate_xid_buckets(root: Path) -> None:
     """Schema 1 -> 2: the dedup index moves from 4096 JSON hash buckets to 256 append-only logs.
 
@@ -42,21 +43,29 @@ def migrate_xid_buckets(root: Path) -> None:
     if folder.exists():
         for path in sorted(folder.iterdir()):
             if path.suffix == ".json":
-                for key, value in (((read_json(path) or {}).get("xid") or {}).get("1") or {}).items():
+                for key, value in (
+                    ((read_json(path) or {}).get("xid") or {}).get("1") or {}
+                ).items():
                     segments[dedup_segment(key)][key] = value
     ensure_private_dir(root / DEDUP_DIR)
-    for segment, entries in enumerate(segments):  # each file whole or not at all: a rerun rewrites it
+    for segment, entries in enumerate(
+        segments
+    ):  # each file whole or not at all: a rerun rewrites it
         tmp = root / TMP_DIR / "dedup.new"
         write_durable(tmp, xid_lines(entries))
         os.replace(tmp, root / dedup_relpath(segment))
     fsync_dir(root / DEDUP_DIR)
+
 
 def journal_format_2(root: Path) -> None:
     """Schema 2 -> 3: journal records gain a magic and a header checksum; the writer rewrites
     the journal when it opens it (`JournalWriter.open`). The schema says so to older frontdesks."""
 
 
-MIGRATIONS: dict[int, Callable[[Path], None]] = {1: migrate_xid_buckets, 2: journal_format_2}  # from-version -> step
+MIGRATIONS: dict[int, Callable[[Path], None]] = {
+    1: migrate_xid_buckets,
+    2: journal_format_2,
+}  # from-version -> step
 
 
 class SchemaUpgrades:

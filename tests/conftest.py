@@ -36,7 +36,9 @@ NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 """The instant every fixed clock in the tests reads."""
 
 HOSTILE_NAME = "[bold]Mallory[/bold]\x1b[2J\u202eevil\x1b]52;c;SGVsbG8=\x07"
-HOSTILE_BODY = "[bold]x[/bold] \x1b[2J\x1b]52;c;SGVsbG8=\x07 \u202ereversed\u202c \x1b]0;title\x07done"
+HOSTILE_BODY = (
+    "[bold]x[/bold] \x1b[2J\x1b]52;c;SGVsbG8=\x07 \u202ereversed\u202c \x1b]0;title\x07done"
+)
 
 
 class FixedClock:
@@ -94,36 +96,134 @@ def small_workspace(now: datetime = NOW) -> Workspace:
     """Four conversations on two channels: English, Japanese with emoji, a hostile contact, a resolved one."""
     ago = lambda **kw: now - timedelta(**kw)  # noqa: E731
     contacts = [
-        Contact(1, "Mia Tanaka", emails=["mia@example.com"], language="en",
-                identities=[Identity("wa", "+15550001")], attributes={"plan": "pro"}),
-        Contact(2, "山田 花子 🌸", phones=["+81 90 1234 5678"], language="ja",
-                identities=[Identity("mail", "hanako@example.jp")], notes="VIP 顧客"),
+        Contact(
+            1,
+            "Mia Tanaka",
+            emails=["mia@example.com"],
+            language="en",
+            identities=[Identity("wa", "+15550001")],
+            attributes={"plan": "pro"},
+        ),
+        Contact(
+            2,
+            "山田 花子 🌸",
+            phones=["+81 90 1234 5678"],
+            language="ja",
+            identities=[Identity("mail", "hanako@example.jp")],
+            notes="VIP 顧客",
+        ),
         Contact(3, HOSTILE_NAME, identities=[Identity("wa", "+15550003")]),
         Contact(4, "Bob Old", identities=[Identity("mail", "bob@example.com")]),
     ]
     conversations = [
-        Conversation(1, "wa", 1, "+15550001", preview="Where is my order #1234?", unread=2,
-                     last_activity_at=ago(minutes=3), waiting_since=ago(minutes=5), message_count=3),
-        Conversation(2, "mail", 2, "hanako@example.jp", subject="注文について", preview="注文した商品がまだ届きません 📦",
-                     assignee="Aiko", last_activity_at=ago(hours=2), message_count=3),
-        Conversation(3, "wa", 3, "+15550003", preview=HOSTILE_BODY, unread=1,
-                     last_activity_at=ago(days=1), message_count=1),
-        Conversation(4, "mail", 4, "bob@example.com", status=Status.RESOLVED, preview="Thanks, all good",
-                     last_activity_at=ago(days=5), message_count=1),
+        Conversation(
+            1,
+            "wa",
+            1,
+            "+15550001",
+            preview="Where is my order #1234?",
+            unread=2,
+            last_activity_at=ago(minutes=3),
+            waiting_since=ago(minutes=5),
+            message_count=3,
+        ),
+        Conversation(
+            2,
+            "mail",
+            2,
+            "hanako@example.jp",
+            subject="注文について",
+            preview="注文した商品がまだ届きません 📦",
+            assignee="Aiko",
+            last_activity_at=ago(hours=2),
+            message_count=3,
+        ),
+        Conversation(
+            3,
+            "wa",
+            3,
+            "+15550003",
+            preview=HOSTILE_BODY,
+            unread=1,
+            last_activity_at=ago(days=1),
+            message_count=1,
+        ),
+        Conversation(
+            4,
+            "mail",
+            4,
+            "bob@example.com",
+            status=Status.RESOLVED,
+            preview="Thanks, all good",
+            last_activity_at=ago(days=5),
+            message_count=1,
+        ),
     ]
     messages = [
-        Message(1, 1, Direction.IN, "Hi! I ordered a lamp last week.", author="Mia Tanaka", created_at=ago(minutes=5)),
-        Message(2, 1, Direction.IN, "Where is my order #1234?", author="Mia Tanaka", created_at=ago(minutes=3),
-                attachments=[Attachment("receipt.pdf", "application/pdf", 48_213)]),
-        Message(3, 1, Direction.OUT, "Checking with the warehouse.", private=True, author="Ben", created_at=ago(minutes=2)),
-        Message(4, 2, Direction.IN, "こんにちは。先週注文した商品がまだ届きません 📦 確認していただけますか？よろしくお願いします🙏",
-                author="山田 花子 🌸", created_at=ago(hours=3)),
-        Message(5, 2, Direction.OUT, "山田様、ご連絡ありがとうございます。確認いたします 😊", author="Aiko",
-                delivery=Delivery.READ, created_at=ago(hours=2, minutes=30)),
-        Message(6, 2, Direction.OUT, "追跡番号をお送りします。", author="Aiko", delivery=Delivery.UNCONFIRMED,
-                delivery_reason="timeout after sending", created_at=ago(hours=2)),
-        Message(7, 3, Direction.IN, HOSTILE_BODY, author=HOSTILE_NAME, created_at=ago(days=1),
-                attachments=[Attachment("\x1b[31minvoice[red].exe\u202etxt", "application/x-msdownload", 1234)]),
+        Message(
+            1,
+            1,
+            Direction.IN,
+            "Hi! I ordered a lamp last week.",
+            author="Mia Tanaka",
+            created_at=ago(minutes=5),
+        ),
+        Message(
+            2,
+            1,
+            Direction.IN,
+            "Where is my order #1234?",
+            author="Mia Tanaka",
+            created_at=ago(minutes=3),
+            attachments=[Attachment("receipt.pdf", "application/pdf", 48_213)],
+        ),
+        Message(
+            3,
+            1,
+            Direction.OUT,
+            "Checking with the warehouse.",
+            private=True,
+            author="Ben",
+            created_at=ago(minutes=2),
+        ),
+        Message(
+            4,
+            2,
+            Direction.IN,
+            "こんにちは。先週注文した商品がまだ届きません 📦 確認していただけますか？よろしくお願いします🙏",
+            author="山田 花子 🌸",
+            created_at=ago(hours=3),
+        ),
+        Message(
+            5,
+            2,
+            Direction.OUT,
+            "山田様、ご連絡ありがとうございます。確認いたします 😊",
+            author="Aiko",
+            delivery=Delivery.READ,
+            created_at=ago(hours=2, minutes=30),
+        ),
+        Message(
+            6,
+            2,
+            Direction.OUT,
+            "追跡番号をお送りします。",
+            author="Aiko",
+            delivery=Delivery.UNCONFIRMED,
+            delivery_reason="timeout after sending",
+            created_at=ago(hours=2),
+        ),
+        Message(
+            7,
+            3,
+            Direction.IN,
+            HOSTILE_BODY,
+            author=HOSTILE_NAME,
+            created_at=ago(days=1),
+            attachments=[
+                Attachment("\x1b[31minvoice[red].exe\u202etxt", "application/x-msdownload", 1234)
+            ],
+        ),
         Message(8, 4, Direction.IN, "Thanks, all good", author="Bob Old", created_at=ago(days=5)),
     ]
     return Workspace(contacts, conversations, messages)
@@ -186,7 +286,12 @@ def run_sync(coro):
 
 def pytest_addoption(parser):
     """`--trials N`: how many SIGKILLs the crash suite runs (tests/test_crash.py; default 20)."""
-    parser.addoption("--trials", type=int, default=20, help="crash-suite trials (default 20; 500 for the long run)")
+    parser.addoption(
+        "--trials",
+        type=int,
+        default=20,
+        help="crash-suite trials (default 20; 500 for the long run)",
+    )
 
 
 @contextmanager
@@ -194,8 +299,10 @@ def mounted_tmpfs(where: Path, size: str) -> Iterator[Path]:
     """A real small file system (tmpfs) at `where`, so a disk fills as it would in the field;
     the test is skipped where this machine cannot mount one."""
     where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:

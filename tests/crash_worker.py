@@ -52,8 +52,15 @@ class SimulatedChannel(Backend):
             for _ in range(size):
                 n += 1
                 thread = f"+8190{n % THREADS:04d}"
-                events.append(Inbound(f"m{n}", thread, ContactRef(thread, f"customer {n % THREADS}"), f"message {n}",
-                                      created_at=datetime.now(timezone.utc)))
+                events.append(
+                    Inbound(
+                        f"m{n}",
+                        thread,
+                        ContactRef(thread, f"customer {n % THREADS}"),
+                        f"message {n}",
+                        created_at=datetime.now(timezone.utc),
+                    )
+                )
             await sink.ingest(self.name, events, cursor=str(n))
             await asyncio.sleep(self.rng.uniform(0, 0.01))
 
@@ -80,7 +87,9 @@ async def agent(desk: Desk, ack_log: str, rng: random.Random) -> None:
 async def main(data_dir: str, channel_log: str, ack_log: str, seed: int) -> None:
     rng = random.Random(seed)
     # most runs checkpoint often, so that kills land in checkpoints too, not only in commits
-    checkpoints_module.CHECKPOINT_BYTES = rng.choice([2_000, 20_000, 200_000, checkpoints_module.CHECKPOINT_BYTES])
+    checkpoints_module.CHECKPOINT_BYTES = rng.choice(
+        [2_000, 20_000, 200_000, checkpoints_module.CHECKPOINT_BYTES]
+    )
     with Store.open(data_dir) as store:
         channel = SimulatedChannel("sim", channel_log, rng, store.cursor("sim"))
         desk = Desk(store, {"sim": channel}, agent="crash")

@@ -35,7 +35,9 @@ def free_port() -> int:
 
 
 def dovecot_binary() -> str | None:
-    return shutil.which("dovecot") or next((p for p in ("/usr/sbin/dovecot",) if os.path.exists(p)), None)
+    return shutil.which("dovecot") or next(
+        (p for p in ("/usr/sbin/dovecot",) if os.path.exists(p)), None
+    )
 
 
 def _mail_owner() -> tuple[int, int]:
@@ -119,7 +121,9 @@ class Dovecot:
 
     def doveadm(self, *args: str) -> str:
         doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
-        done = subprocess.run([doveadm, "-c", str(self.conf), *args], capture_output=True, text=True, timeout=20)
+        done = subprocess.run(
+            [doveadm, "-c", str(self.conf), *args], capture_output=True, text=True, timeout=20
+        )
         if done.returncode != 0:
             raise RuntimeError(f"doveadm {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
@@ -132,8 +136,11 @@ class Dovecot:
 
     def restart(self) -> None:
         """Start the server again with the same config and ports (after `stop`)."""
-        self.process = subprocess.Popen([dovecot_binary(), "-F", "-c", str(self.conf)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [dovecot_binary(), "-F", "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -156,15 +163,34 @@ def make_cert(root: Path) -> Path | None:
         return None
     key, crt = root / "key.pem", root / "cert.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
-         "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return crt
 
 
-def write_maildir(home: Path, count: int, days: float = 29, now: float | None = None, size: int = 700) -> list[str]:
+def write_maildir(
+    home: Path, count: int, days: float = 29, now: float | None = None, size: int = 700
+) -> list[str]:
     """Write `count` plain mails straight into `home`/Maildir (before Dovecot starts: ~1 s for 10,000).
 
     Mail n (0 = oldest) is from customer n % 500 with Message-ID <bulk-n@customer.test>,
@@ -180,14 +206,18 @@ def write_maildir(home: Path, count: int, days: float = 29, now: float | None = 
         os.chown(maildir / sub, uid, gid)
     os.chown(maildir, uid, gid)
     step = days * 86400 / max(count, 1)
-    filler = "Lorem ipsum dolor sit amet, my order has not arrived and I would like to know why. " * 20
+    filler = (
+        "Lorem ipsum dolor sit amet, my order has not arrived and I would like to know why. " * 20
+    )
     ids = []
     for n in range(count):
         when = now - days * 86400 + (n + 1) * step - 60
         msgid = f"<bulk-{n}@customer.test>"
-        head = (f"From: Customer {n % 500} <customer{n % 500}@customer.test>\r\nTo: {USER}\r\n"
-                f"Subject: Order question {n}\r\nDate: {format_datetime(datetime.fromtimestamp(when, timezone.utc))}\r\n"
-                f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+        head = (
+            f"From: Customer {n % 500} <customer{n % 500}@customer.test>\r\nTo: {USER}\r\n"
+            f"Subject: Order question {n}\r\nDate: {format_datetime(datetime.fromtimestamp(when, timezone.utc))}\r\n"
+            f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        )
         body = f"Mail number {n}. " + filler
         raw = (head + body[: max(0, size - len(head) - 2)] + "\r\n").encode()
         path = maildir / "cur" / f"{int(when):010d}.M{n:08d}P1.fdtest,S={len(raw)}:2,"
@@ -198,7 +228,9 @@ def write_maildir(home: Path, count: int, days: float = 29, now: float | None = 
     return ids
 
 
-def start_dovecot(tls: bool = False, users: int = 1, prefill: int = 0, prefill_days: float = 29) -> Dovecot:
+def start_dovecot(
+    tls: bool = False, users: int = 1, prefill: int = 0, prefill_days: float = 29
+) -> Dovecot:
     """Start a private Dovecot; raises RuntimeError with its log when it does not come up.
 
     It knows USER and, with `users` > 1, also user1@… userN-1@… (same password), so tests
@@ -225,7 +257,9 @@ def start_dovecot(tls: bool = False, users: int = 1, prefill: int = 0, prefill_d
         home = mail if n == 0 else mail / f"user{n}"
         home.mkdir(exist_ok=True)
         os.chown(home, uid, gid)
-        lines.append(f"{USER if n == 0 else f'user{n}@example.test'}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}::")
+        lines.append(
+            f"{USER if n == 0 else f'user{n}@example.test'}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}::"
+        )
     (root / "passwd").write_text("\n".join(lines) + "\n")
     os.chmod(root / "passwd", 0o644)
     me = __import__("pwd").getpwuid(os.geteuid()).pw_name
@@ -236,18 +270,19 @@ def start_dovecot(tls: bool = False, users: int = 1, prefill: int = 0, prefill_d
     )
     tls_listener = (
         f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes\n  }}\n"
-        if tls else "  inet_listener imaps {\n    port = 0\n  }\n"
+        if tls
+        else "  inet_listener imaps {\n    port = 0\n  }\n"
     )
     conf = root / "dovecot.conf"
     conf.write_text(
         f"""
 protocols = imap
 listen = 127.0.0.1
-base_dir = {root / 'run'}
-state_dir = {root / 'state'}
+base_dir = {root / "run"}
+state_dir = {root / "state"}
 instance_name = fd-test-{port}
-log_path = {root / 'dovecot.log'}
-info_log_path = {root / 'dovecot.log'}
+log_path = {root / "dovecot.log"}
+info_log_path = {root / "dovecot.log"}
 default_internal_user = {internal}
 default_internal_group = {internal}
 default_login_user = {login}
@@ -262,11 +297,11 @@ mail_uid = {uid}
 mail_gid = {gid}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root / 'passwd'}
+  args = scheme=PLAIN username_format=%u {root / "passwd"}
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {root / 'passwd'}
+  args = username_format=%u {root / "passwd"}
 }}
 namespace inbox {{
   inbox = yes
@@ -295,8 +330,12 @@ protocol imap {{
     )
     (root / "state").mkdir()
     prefilled = write_maildir(mail, prefill, prefill_days) if prefill else []
-    process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Dovecot(root, port, tls_port, process, conf, cert, log=root / "dovecot.log", prefilled=prefilled)
+    process = subprocess.Popen(
+        [binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    server = Dovecot(
+        root, port, tls_port, process, conf, cert, log=root / "dovecot.log", prefilled=prefilled
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -347,7 +386,9 @@ class SmtpSink:
         self.received: list[Received] = []
         self.arrived = asyncio.Event() if False else None  # set per loop by the test when needed
         self.port = free_port()
-        self.fail_next: list[str] = []  # SMTP replies to give instead of accepting, e.g. "451 try later"
+        self.fail_next: list[
+            str
+        ] = []  # SMTP replies to give instead of accepting, e.g. "451 try later"
         handler = _Handler(self)
         kwargs = {}
         if auth:
@@ -375,8 +416,11 @@ class SmtpSink:
 
     def restart(self) -> None:
         """Start the server again with the same config and ports (after `stop`)."""
-        self.process = subprocess.Popen([dovecot_binary(), "-F", "-c", str(self.conf)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [dovecot_binary(), "-F", "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         self.controller.stop()
@@ -385,7 +429,11 @@ class SmtpSink:
 def _authenticator(server, session, envelope, mechanism, auth_data):
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode().endswith("example.test") and auth_data.password.decode() == PASSWORD
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode().endswith("example.test")
+        and auth_data.password.decode() == PASSWORD
+    )
     return AuthResult(success=ok)
 
 
@@ -396,5 +444,11 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.sink.fail_next:
             return self.sink.fail_next.pop(0)
-        self.sink.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.sink.received.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content or envelope.content,
+            )
+        )
         return "250 OK"

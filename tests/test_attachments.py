@@ -41,7 +41,9 @@ def payload(size: int = SIZE) -> bytes:
     return hashlib.sha256(b"seed").digest() * (size // 32)
 
 
-async def saved_with_peak(desk: Desk, conv_id: int, message_id: int, folder: Path) -> tuple[Path, int]:
+async def saved_with_peak(
+    desk: Desk, conv_id: int, message_id: int, folder: Path
+) -> tuple[Path, int]:
     tracemalloc.start()
     try:
         path = await desk.save_attachment(conv_id, message_id, 0, folder)
@@ -59,22 +61,41 @@ def same_file(path: Path, data: bytes) -> bool:
     return path.stat().st_size == len(data) and digest.digest() == hashlib.sha256(data).digest()
 
 
-@pytest.mark.skipif(servers.dovecot_binary() is None, reason="dovecot is not installed (apt-get install dovecot-imapd)")
+@pytest.mark.skipif(
+    servers.dovecot_binary() is None,
+    reason="dovecot is not installed (apt-get install dovecot-imapd)",
+)
 async def test_a_50_mb_mail_attachment_is_saved_in_bounded_memory_with_its_real_size(tmp_path):
     dovecot = servers.start_dovecot()
     try:
         data = payload()
         mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = "Mia <mia@customer.test>", servers.USER, "The dump"
+        mail["From"], mail["To"], mail["Subject"] = (
+            "Mia <mia@customer.test>",
+            servers.USER,
+            "The dump",
+        )
         mail["Message-ID"] = "<dump@customer.test>"
         mail.set_content("The dump is attached.")
-        mail.add_attachment(data, maintype="application", subtype="octet-stream", filename="dump.bin")
+        mail.add_attachment(
+            data, maintype="application", subtype="octet-stream", filename="dump.bin"
+        )
         await dovecot.append(mail)
         del mail
-        backend = EmailBackend("mail", {"imap_host": "127.0.0.1", "imap_port": dovecot.port, "imap_tls": "none",
-                                        "smtp_host": "127.0.0.1", "smtp_port": 1, "smtp_tls": "none",
-                                        "username": dovecot.user, "timeout_seconds": 10},
-                               lambda key: dovecot.password if key == "password" else None)
+        backend = EmailBackend(
+            "mail",
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_tls": "none",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": 1,
+                "smtp_tls": "none",
+                "username": dovecot.user,
+                "timeout_seconds": 10,
+            },
+            lambda key: dovecot.password if key == "password" else None,
+        )
         with Store.open(tmp_path / "data") as store:
             desk = Desk(store, {"mail": backend}, agent="Aiko")
             await backend.fetch_once(desk)  # over max_message_mb (40): only the beginning is read
@@ -95,8 +116,17 @@ async def test_a_telegram_file_is_streamed_to_disk_and_listed_with_its_real_size
     fake = tg.FakeTelegram()
     data = payload(TG_SIZE)
     fake.files["documents/BIG.bin"] = data
-    fake.message(77, None, document={"file_id": "BIG", "file_unique_id": "uBIG", "file_name": "big.bin",
-                                     "mime_type": "application/octet-stream", "file_size": 1234})
+    fake.message(
+        77,
+        None,
+        document={
+            "file_id": "BIG",
+            "file_unique_id": "uBIG",
+            "file_name": "big.bin",
+            "mime_type": "application/octet-stream",
+            "file_size": 1234,
+        },
+    )
     with FakeServer(fake) as server, Store.open(tmp_path / "data") as store:
         backend = TelegramBackend("tg", {"base_url": server.url}, secrets=lambda k: tg.TOKEN)
         desk = Desk(store, {"tg": backend}, agent="Aiko")
@@ -120,11 +150,19 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=3000), st.lists(st.integers(min_value=0), max_size=8),
-       st.sampled_from(["base64", "quoted-printable", "8bit"]))
+@given(
+    st.binary(max_size=3000),
+    st.lists(st.integers(min_value=0), max_size=8),
+    st.sampled_from(["base64", "quoted-printable", "8bit"]),
+)
 def test_a_part_decoded_chunk_by_chunk_equals_the_email_packages_decoding(data, cuts, encoding):
     part = EmailMessage()
-    part.set_content(data, maintype="application", subtype="octet-stream", cte=encoding if encoding != "8bit" else "base64")
+    part.set_content(
+        data,
+        maintype="application",
+        subtype="octet-stream",
+        cte=encoding if encoding != "8bit" else "base64",
+    )
     encoded = part.get_payload().encode("ascii") if encoding != "8bit" else data
     decode = decoder(encoding)
     out = b"".join(decode.feed(chunk) for chunk in chunked(encoded, cuts)) + decode.flush()
@@ -133,15 +171,23 @@ def test_a_part_decoded_chunk_by_chunk_equals_the_email_packages_decoding(data, 
 
 def nested_mail() -> EmailMessage:
     """Parts in every kind of place: nested multiparts, forwarded mails (multipart and not), each encoding."""
+
     def leaf(data: bytes, cte: str = "base64", name: str = "f.bin") -> EmailMessage:
         part = EmailMessage()
-        part.set_content(data, maintype="application", subtype="octet-stream", cte=cte, filename=name)
+        part.set_content(
+            data, maintype="application", subtype="octet-stream", cte=cte, filename=name
+        )
         return part
 
     forwarded = EmailMessage()
     forwarded["Subject"] = "fwd"
     forwarded.set_content("inside the forwarded mail")
-    forwarded.add_attachment(b"\x01forwarded leaf" * 50, maintype="application", subtype="octet-stream", filename="in.bin")
+    forwarded.add_attachment(
+        b"\x01forwarded leaf" * 50,
+        maintype="application",
+        subtype="octet-stream",
+        filename="in.bin",
+    )
     plain_forward = EmailMessage()
     plain_forward["Subject"] = "plain fwd"
     plain_forward.set_content("only text, é")
@@ -159,7 +205,10 @@ def nested_mail() -> EmailMessage:
     return mail
 
 
-@pytest.mark.skipif(servers.dovecot_binary() is None, reason="dovecot is not installed (apt-get install dovecot-imapd)")
+@pytest.mark.skipif(
+    servers.dovecot_binary() is None,
+    reason="dovecot is not installed (apt-get install dovecot-imapd)",
+)
 async def test_every_part_of_a_nested_mail_is_saved_as_the_email_package_decodes_it(tmp_path):
     """The sections found from the server's BODYSTRUCTURE follow the walk() order of ingest's indexes."""
     from email import message_from_bytes, policy
@@ -169,9 +218,19 @@ async def test_every_part_of_a_nested_mail_is_saved_as_the_email_package_decodes
     raw = mail.as_bytes(policy=policy.SMTP)
     try:
         await dovecot.append(raw)
-        backend = EmailBackend("mail", {"imap_host": "127.0.0.1", "imap_port": dovecot.port, "imap_tls": "none",
-                                        "smtp_host": "127.0.0.1", "smtp_port": 1, "smtp_tls": "none",
-                                        "username": dovecot.user}, lambda key: dovecot.password)
+        backend = EmailBackend(
+            "mail",
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_tls": "none",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": 1,
+                "smtp_tls": "none",
+                "username": dovecot.user,
+            },
+            lambda key: dovecot.password,
+        )
         with Store.open(tmp_path / "data") as store:
             desk = Desk(store, {"mail": backend}, agent="Aiko")
             await backend.fetch_once(desk)
@@ -190,20 +249,37 @@ async def test_every_part_of_a_nested_mail_is_saved_as_the_email_package_decodes
         await backend.close()
     finally:
         servers.cleanup(dovecot)
-    leaves = [i for i, p in enumerate(walked) if p.get_content_maintype() not in ("multipart", "message")]
+    leaves = [
+        i for i, p in enumerate(walked) if p.get_content_maintype() not in ("multipart", "message")
+    ]
     assert len(leaves) == 7
     for index in leaves:
-        assert saved[index].replace(b"\r\n", b"\n") == walked[index].get_payload(decode=True).replace(b"\r\n", b"\n"), index
+        assert saved[index].replace(b"\r\n", b"\n") == walked[index].get_payload(
+            decode=True
+        ).replace(b"\r\n", b"\n"), index
     forwards = [i for i, p in enumerate(walked) if p.get_content_type() == "message/rfc822"]
-    assert [b"Subject: fwd" in saved[i] for i in forwards] == [True, False]  # the whole forwarded mail, as .eml
+    assert [b"Subject: fwd" in saved[i] for i in forwards] == [
+        True,
+        False,
+    ]  # the whole forwarded mail, as .eml
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=60), st.sampled_from([b"(", b")", b'"a', b"NIL", b"{3}", b"BODYSTRUCTURE", b" "])),
-                max_size=12).map(b"".join), st.lists(st.binary(max_size=10).map(bytearray), max_size=2))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=60),
+            st.sampled_from([b"(", b")", b'"a', b"NIL", b"{3}", b"BODYSTRUCTURE", b" "]),
+        ),
+        max_size=12,
+    ).map(b"".join),
+    st.lists(st.binary(max_size=10).map(bytearray), max_size=2),
+)
 def test_a_hostile_bodystructure_answer_raises_only_value_error(line, literals):
     try:
-        parts = walk_sections(parse_bodystructure([b"1 FETCH (UID 1 BODYSTRUCTURE " + line, *literals, b")"]))
+        parts = walk_sections(
+            parse_bodystructure([b"1 FETCH (UID 1 BODYSTRUCTURE " + line, *literals, b")"])
+        )
     except ValueError:
         return
     assert all(p.section is None or re.fullmatch(r"\d+(\.\d+)*", p.section) for p in parts)

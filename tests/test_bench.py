@@ -18,26 +18,74 @@ from frontdesk.store.search import SearchHit
 from pilot_helpers import wait_until
 
 SMALL = bench_plan.Plan(
-    conversations=30, messages=600, thread_messages=80, small_conversations=10, presses=4, runs=1,
-    live_rates=(10, 100), live_seconds=0.3, live_sustained_seconds=0.3, batches=2, batch_size=40, batch_spread=8, singles=3, search_repeats=1,
+    conversations=30,
+    messages=600,
+    thread_messages=80,
+    small_conversations=10,
+    presses=4,
+    runs=1,
+    live_rates=(10, 100),
+    live_seconds=0.3,
+    live_sustained_seconds=0.3,
+    batches=2,
+    batch_size=40,
+    batch_spread=8,
+    singles=3,
+    search_repeats=1,
     mails=300,
 )
-HAS_DOVECOT = bench_mail._mail_servers() is not None and bench_mail._mail_servers().dovecot_binary() is not None
+HAS_DOVECOT = (
+    bench_mail._mail_servers() is not None
+    and bench_mail._mail_servers().dovecot_binary() is not None
+)
 
 EXPECTED = {
-    "cache.build", "cold_start.large.median", "cold_start.empty.median", "cold_start.ratio",
-    "memory.peak_rss", "memory.peak_rss_search",
-    "search.first", "search.p50", "search.p95", "search.after_write",
-    "keys.bare.p95", "keys.list.page.p95", "keys.list.page.ratio", "keys.list.scroll.p95", "keys.list.scroll.ratio",
+    "cache.build",
+    "cold_start.large.median",
+    "cold_start.empty.median",
+    "cold_start.ratio",
+    "memory.peak_rss",
+    "memory.peak_rss_search",
+    "search.first",
+    "search.p50",
+    "search.p95",
+    "search.after_write",
+    "keys.bare.p95",
+    "keys.list.page.p95",
+    "keys.list.page.ratio",
+    "keys.list.scroll.p95",
+    "keys.list.scroll.ratio",
     "keys.list_thread_shown.p95",
-    "keys.pilot.bare.p95", "keys.pilot.list.p95", "keys.pilot.list.ratio", "keys.pilot.thread.p95",
-    "keys.pilot.thread.ratio", "keys.bare_scroll.p95", "keys.list.scroll.vs_bare_scroll",
-    "keys.held.bare.p95", "keys.held.list.p50", "keys.held.list.p95", "keys.held.list.ratio",
+    "keys.pilot.bare.p95",
+    "keys.pilot.list.p95",
+    "keys.pilot.list.ratio",
+    "keys.pilot.thread.p95",
+    "keys.pilot.thread.ratio",
+    "keys.bare_scroll.p95",
+    "keys.list.scroll.vs_bare_scroll",
+    "keys.held.bare.p95",
+    "keys.held.list.p50",
+    "keys.held.list.p95",
+    "keys.held.list.ratio",
     "keys.held.thread_caught_up",
-    "keys.thread.p95", "keys.thread.ratio", "keys.thread_open",
-    "live.10.p50", "live.10.p95", "live.100.p50", "live.100.p95", "live.sustained.100.p50", "live.sustained.100.p95",
-    "ingest.batched", "ingest.single.small", "ingest.single.large", "ingest.single.ratio",
-} | ({"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"} if HAS_DOVECOT else set())
+    "keys.thread.p95",
+    "keys.thread.ratio",
+    "keys.thread_open",
+    "live.10.p50",
+    "live.10.p95",
+    "live.100.p50",
+    "live.100.p95",
+    "live.sustained.100.p50",
+    "live.sustained.100.p95",
+    "ingest.batched",
+    "ingest.single.small",
+    "ingest.single.large",
+    "ingest.single.ratio",
+} | (
+    {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
+    if HAS_DOVECOT
+    else set()
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +135,14 @@ def test_email_figures_are_skipped_with_a_note_without_dovecot(tmp_path, monkeyp
 
 
 def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):
-    args = cli.build_parser().parse_args(["bench", "--conversations", "5", "--messages", "50", "--mails", "0", "--json"])
+    args = cli.build_parser().parse_args(
+        ["bench", "--conversations", "5", "--messages", "50", "--mails", "0", "--json"]
+    )
     assert args.command == "bench" and args.conversations == 5 and args.json and args.mails == 0
     (tmp_path / "large").mkdir()
-    code = cli.main(["bench", "--data-dir", str(tmp_path), "--conversations", "5", "--messages", "50"])
+    code = cli.main(
+        ["bench", "--data-dir", str(tmp_path), "--conversations", "5", "--messages", "50"]
+    )
     assert code != 0 and "already holds bench caches" in capsys.readouterr().err
 
 
@@ -114,7 +166,9 @@ def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path)
             hits = await desk.search(contact.name.upper())
             assert SearchHit(thread.conversation_id, None) in hits
             assert await desk.search("Zebra-Quokka") == []
-            await desk.ingest(thread.channel, [bench_cache.inbound(thread, 1, "A zebra-quokka sighting")])
+            await desk.ingest(
+                thread.channel, [bench_cache.inbound(thread, 1, "A zebra-quokka sighting")]
+            )
             found = await desk.search("ZEBRA-quokka")
             assert [h.conversation_id for h in found] == [thread.conversation_id]
             message = store.message(thread.conversation_id, found[0].message_id)
@@ -140,7 +194,11 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
         async with app.run_test(size=bench_report.TERMINAL) as pilot:
             await pilot.pause()
             assert app.conversation_list.select_id(cache.long_thread_id)
-            await wait_until(pilot, lambda: app.thread.conversation_id == cache.long_thread_id, what="the long thread")
+            await wait_until(
+                pilot,
+                lambda: app.thread.conversation_id == cache.long_thread_id,
+                what="the long thread",
+            )
             thread = app.thread
             heading = thread.plain_lines[0]
             assert "earlier messages" in heading
@@ -148,7 +206,11 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
             assert len(thread.lines) < 10 * thread.size.height  # a few screens of 400 messages
             before = len(thread.lines)
             thread.scroll_to(y=0, animate=False, immediate=True)
-            await wait_until(pilot, lambda: thread.plain_lines[0] != heading, what="earlier messages added above")
+            await wait_until(
+                pilot, lambda: thread.plain_lines[0] != heading, what="earlier messages added above"
+            )
             assert thread.plain_lines[0] != heading  # fewer earlier messages left (or none)
             added = len(thread.lines) - before
-            assert added > 0 and thread.scroll_y >= added - 1  # older lines went above; the view stayed put
+            assert (
+                added > 0 and thread.scroll_y >= added - 1
+            )  # older lines went above; the view stayed put

@@ -62,7 +62,9 @@ def test_pyproject_ships_the_examples_as_package_data():
 
 def test_the_agents_own_file_replaces_the_examples(tmp_path):
     path = tmp_path / "canned.toml"
-    path.write_text('[[replies]]\nshortcode = "/Thanks"\ntitle = "Thanks"\nbody = "Thank you!"\nlanguage = "en"\n')
+    path.write_text(
+        '[[replies]]\nshortcode = "/Thanks"\ntitle = "Thanks"\nbody = "Thank you!"\nlanguage = "en"\n'
+    )
     canned = load_canned(path)
     assert not canned.examples
     assert canned.replies == (CannedReply("Thanks", "Thanks", "Thank you!", "en", 1),)
@@ -74,16 +76,30 @@ def test_the_agents_own_file_replaces_the_examples(tmp_path):
     ("text", "expected"),
     [
         ('[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x\n', r"canned\.toml:4: invalid TOML"),
-        ('[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\ncolour = "red"\n',
-         r"canned\.toml:5: replies\[0\]\.colour is not a key of a canned reply"),
-        ('[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\n\n[[replies]]\nshortcode = "b"\ntitle = "B"\n',
-         r"canned\.toml:6: replies\[1\] has no body; add body ="),
-        ('[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = 3\n', r"canned\.toml:4: replies\[0\]\.body must be a string"),
-        ('[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\n[[replies]]\nshortcode = "A"\ntitle = "B"\nbody = "y"\n',
-         r"canned\.toml:6: replies\[1\]\.shortcode /A is already used by replies\[0\]"),
-        ('[[replies]]\nshortcode = "two words"\ntitle = "A"\nbody = "x"\n',
-         r"canned\.toml:2: replies\[0\]\.shortcode 'two words' must be one word"),
-        ('[[replies]]\nshortcode = "a"\ntitle = ""\nbody = "x"\n', r"canned\.toml:3: replies\[0\]\.title is empty"),
+        (
+            '[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\ncolour = "red"\n',
+            r"canned\.toml:5: replies\[0\]\.colour is not a key of a canned reply",
+        ),
+        (
+            '[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\n\n[[replies]]\nshortcode = "b"\ntitle = "B"\n',
+            r"canned\.toml:6: replies\[1\] has no body; add body =",
+        ),
+        (
+            '[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = 3\n',
+            r"canned\.toml:4: replies\[0\]\.body must be a string",
+        ),
+        (
+            '[[replies]]\nshortcode = "a"\ntitle = "A"\nbody = "x"\n[[replies]]\nshortcode = "A"\ntitle = "B"\nbody = "y"\n',
+            r"canned\.toml:6: replies\[1\]\.shortcode /A is already used by replies\[0\]",
+        ),
+        (
+            '[[replies]]\nshortcode = "two words"\ntitle = "A"\nbody = "x"\n',
+            r"canned\.toml:2: replies\[0\]\.shortcode 'two words' must be one word",
+        ),
+        (
+            '[[replies]]\nshortcode = "a"\ntitle = ""\nbody = "x"\n',
+            r"canned\.toml:3: replies\[0\]\.title is empty",
+        ),
         ('replies = "no"\n', r"canned\.toml:1: replies must be a list"),
         ('[reply]\nshortcode = "a"\n', r"canned\.toml:1: reply is not a known key"),
     ],
@@ -117,7 +133,9 @@ def test_the_library_rereads_the_file_when_it_changes(tmp_path):
 def test_write_examples_copies_them_once(tmp_path):
     path = write_examples(tmp_path / "cfg" / "canned.toml")
     assert not load_canned(path).examples
-    assert [r.shortcode for r in load_canned(path).replies] == [r.shortcode for r in load_canned(tmp_path / "none").replies]
+    assert [r.shortcode for r in load_canned(path).replies] == [
+        r.shortcode for r in load_canned(tmp_path / "none").replies
+    ]
     with pytest.raises(CannedError, match="already exists"):
         write_examples(path)
 
@@ -135,13 +153,15 @@ def test_subsequence_span_is_the_tightest_stretch():
 
 def test_ranking_puts_shortcode_prefixes_first_then_titles_then_bodies():
     replies = [
-        reply("greeting", "Hello", "We refund nothing here"),   # body substring
-        reply("ref-policy", "Refund policy"),                   # shortcode prefix
-        reply("money", "Your refund is on its way"),            # title substring
-        reply("r", "Return", "x"),                              # shortcode "r" is no prefix of "ref"
-        reply("refund", "Refund confirmed"),                    # exact shortcode
-        reply("rtfd", "Read the docs", "no match"),             # subsequence of the shortcode? no: r-t-f-d lacks e
-        reply("x", "Reef find", "y"),                           # subsequence of the title
+        reply("greeting", "Hello", "We refund nothing here"),  # body substring
+        reply("ref-policy", "Refund policy"),  # shortcode prefix
+        reply("money", "Your refund is on its way"),  # title substring
+        reply("r", "Return", "x"),  # shortcode "r" is no prefix of "ref"
+        reply("refund", "Refund confirmed"),  # exact shortcode
+        reply(
+            "rtfd", "Read the docs", "no match"
+        ),  # subsequence of the shortcode? no: r-t-f-d lacks e
+        reply("x", "Reef find", "y"),  # subsequence of the title
     ]
     ranked = [r.shortcode for r in rank("ref", replies)]
     assert ranked == ["refund", "ref-policy", "money", "x", "greeting"]
@@ -150,7 +170,12 @@ def test_ranking_puts_shortcode_prefixes_first_then_titles_then_bodies():
 
 
 def test_an_empty_query_keeps_file_order_with_the_contacts_language_first():
-    replies = [reply("a", language="en"), reply("b", language="ja"), reply("c"), reply("d", language="ja")]
+    replies = [
+        reply("a", language="en"),
+        reply("b", language="ja"),
+        reply("c"),
+        reply("d", language="ja"),
+    ]
     assert [r.shortcode for r in rank("", replies)] == ["a", "b", "c", "d"]
     assert [r.shortcode for r in rank("", replies, language="ja-JP")] == ["b", "c", "d", "a"]
 
@@ -175,8 +200,12 @@ def test_unknown_variables_are_named_and_nothing_is_filled():
     with pytest.raises(TemplateError) as info:
         fill("Hi {contact.nmae} and {foo}", FULL)
     assert info.value.names == ("{contact.nmae}", "{foo}")
-    assert str(info.value) == "unknown variable {contact.nmae}, {foo} (did you mean {contact.name}?)"
-    with pytest.raises(TemplateError, match=r"^unknown variable \{foo\}; known: \{contact.name\}, "):
+    assert (
+        str(info.value) == "unknown variable {contact.nmae}, {foo} (did you mean {contact.name}?)"
+    )
+    with pytest.raises(
+        TemplateError, match=r"^unknown variable \{foo\}; known: \{contact.name\}, "
+    ):
         fill("Hi {foo}", FULL)
 
 
@@ -203,8 +232,29 @@ def test_variables_for_a_conversation():
     assert set(values) == set(VARIABLES)
 
 
-fragments = st.sampled_from(["{agent.name}", "{contact.name}", "{ask:order}", "{{", "}}", "{", "}", "[bold]", "\x1b[2J",
-                             "\u202e", " ", "\n", "\t", "Mia", "山田", "🌸", "$", "%s", "\\"])
+fragments = st.sampled_from(
+    [
+        "{agent.name}",
+        "{contact.name}",
+        "{ask:order}",
+        "{{",
+        "}}",
+        "{",
+        "}",
+        "[bold]",
+        "\x1b[2J",
+        "\u202e",
+        " ",
+        "\n",
+        "\t",
+        "Mia",
+        "山田",
+        "🌸",
+        "$",
+        "%s",
+        "\\",
+    ]
+)
 hostile = st.lists(fragments | st.text(max_size=5), max_size=8).map("".join)
 
 
@@ -230,8 +280,11 @@ placeholder = st.sampled_from(sorted(VARIABLES))
 
 
 @settings(max_examples=300, deadline=None)
-@given(parts=st.lists(st.tuples(literal, placeholder), max_size=6), tail=literal,
-       values=st.dictionaries(placeholder, st.text(min_size=1, max_size=10).filter(str.strip)))
+@given(
+    parts=st.lists(st.tuples(literal, placeholder), max_size=6),
+    tail=literal,
+    values=st.dictionaries(placeholder, st.text(min_size=1, max_size=10).filter(str.strip)),
+)
 def test_fill_is_one_pass_substitution(parts, tail, values):
     template = "".join(f"{text}{{{name}}}" for text, name in parts) + tail
     full = {**FULL, **values}
@@ -253,17 +306,32 @@ def test_fill_either_fills_or_raises_template_error(body):
 
 
 def test_short_duration():
-    assert [short_duration(timedelta(**kw)) for kw in ({"hours": 3, "minutes": 59}, {"minutes": 45}, {"seconds": 20},
-            {"days": 1, "hours": 4}, {"days": 6, "hours": 23})] == ["3h", "45m", "<1m", "1d 4h", "6d"]
+    assert [
+        short_duration(timedelta(**kw))
+        for kw in (
+            {"hours": 3, "minutes": 59},
+            {"minutes": 45},
+            {"seconds": 20},
+            {"days": 1, "hours": 4},
+            {"days": 6, "hours": 23},
+        )
+    ] == ["3h", "45m", "<1m", "1d 4h", "6d"]
 
 
 def test_window_states_open_tag_and_closed():
-    rule = WindowRule(timedelta(hours=24), "template required", "send an approved template",
-                      tag="HUMAN_AGENT", tag_span=timedelta(days=7))
+    rule = WindowRule(
+        timedelta(hours=24),
+        "template required",
+        "send an approved template",
+        tag="HUMAN_AGENT",
+        tag_span=timedelta(days=7),
+    )
     expires = NOW + timedelta(hours=3, minutes=10)
     assert window_state(rule, "Messenger", expires, NOW).label == "Messenger window 3h left"
     tag = window_state(rule, "Messenger", NOW - timedelta(hours=1), NOW)
-    assert tag.label == "HUMAN_AGENT tag: 5d left" and not tag.closed  # window opened 25 h ago: 7d - 25h
+    assert (
+        tag.label == "HUMAN_AGENT tag: 5d left" and not tag.closed
+    )  # window opened 25 h ago: 7d - 25h
     closed = window_state(rule, "Messenger", NOW - timedelta(days=6, hours=2), NOW)
     assert closed.closed and closed.label == "Messenger window closed — template required"
     assert "send an approved template" in closed.explanation
@@ -272,8 +340,14 @@ def test_window_states_open_tag_and_closed():
 
 
 def test_sms_length_counts_gsm7_and_ucs2_segments():
-    assert (s := sms_length("a" * 160)).segments == 1 and s.encoding == "GSM-7" and "1 SMS (GSM-7 160/160)" in str(s)
-    assert sms_length("a" * 161).segments == 2 and "2 SMS parts (GSM-7 161/306)" in str(sms_length("a" * 161))
+    assert (
+        (s := sms_length("a" * 160)).segments == 1
+        and s.encoding == "GSM-7"
+        and "1 SMS (GSM-7 160/160)" in str(s)
+    )
+    assert sms_length("a" * 161).segments == 2 and "2 SMS parts (GSM-7 161/306)" in str(
+        sms_length("a" * 161)
+    )
     assert (u := sms_length("こ" * 70)).encoding == "UCS-2" and u.segments == 1
     assert sms_length("こ" * 71).segments == 2 and sms_length("😊" * 35).units == 70
     assert sms_length("€" * 80).units == 160  # extended GSM characters count double
@@ -291,9 +365,13 @@ async def test_the_desk_gives_the_window_and_refuses_a_reply_once_it_closed(desk
     assert await desk.window(2) is None  # email: no window
     clock.advance(hours=3)
     window = await desk.window(1)
-    assert window.closed and window.label == "WhatsApp window closed — the customer must write first"
+    assert (
+        window.closed and window.label == "WhatsApp window closed — the customer must write first"
+    )
     before = len(await desk.thread(1))
-    with pytest.raises(DeskError, match="WhatsApp window closed .* wait for the customer to write again"):
+    with pytest.raises(
+        DeskError, match="WhatsApp window closed .* wait for the customer to write again"
+    ):
         await desk.reply(1, "Hello?")
     assert len(await desk.thread(1)) == before and desk.store.outbox() == []
     await desk.reply(2, "tracking soon")  # email has no window: queued
@@ -316,7 +394,9 @@ async def test_the_desk_counts_sms_only_on_sms_channels(desk, channels):
 
 async def test_canned_variables_come_from_the_conversation(desk):
     values = await desk.canned_variables(2)
-    assert values["contact.name"] == "山田 花子 🌸" and values["contact.phone"] == "+81 90 1234 5678"
+    assert (
+        values["contact.name"] == "山田 花子 🌸" and values["contact.phone"] == "+81 90 1234 5678"
+    )
     assert values["agent.name"] == "Aiko" and values["conversation.channel"] == "email"
     assert values["conversation.subject"] == "注文について"
 
@@ -327,11 +407,17 @@ def test_doctor_reports_canned_replies_that_cannot_be_filled(tmp_path, capsys):
     path = tmp_path / "canned.toml"
     assert check_canned(path) == []  # the shipped examples all fill
     assert "the shipped examples" in capsys.readouterr().out
-    path.write_text('[[replies]]\nshortcode = "ok"\ntitle = "Ok"\nbody = "Hi {ask:x}"\n\n'
-                    '[[replies]]\nshortcode = "x"\ntitle = "X"\nbody = "Hi {contact.nmae}"\n')
-    assert check_canned(path) == [f"{path}:6: /x: unknown variable {{contact.nmae}} (did you mean {{contact.name}}?)"]
+    path.write_text(
+        '[[replies]]\nshortcode = "ok"\ntitle = "Ok"\nbody = "Hi {ask:x}"\n\n'
+        '[[replies]]\nshortcode = "x"\ntitle = "X"\nbody = "Hi {contact.nmae}"\n'
+    )
+    assert check_canned(path) == [
+        f"{path}:6: /x: unknown variable {{contact.nmae}} (did you mean {{contact.name}}?)"
+    ]
     path.write_text('[[replies]]\nshortcode = "x"\n')
-    assert check_canned(path) == [f"{path}:1: replies[0] has no title; add title = \"Refund confirmed\""]
+    assert check_canned(path) == [
+        f'{path}:1: replies[0] has no title; add title = "Refund confirmed"'
+    ]
 
 
 async def test_a_note_mentions_agents_even_before_punctuation_and_is_never_sent(desk, channels):
@@ -342,8 +428,10 @@ async def test_a_note_mentions_agents_even_before_punctuation_and_is_never_sent(
 
 
 def canned_text(entries: int) -> str:
-    return "".join(f'[[replies]]\nshortcode = "r{i}"\ntitle = "Reply {i}"\nbody = "Hi {{contact.first_name}} #{i}"\n\n'
-                   for i in range(entries))
+    return "".join(
+        f'[[replies]]\nshortcode = "r{i}"\ntitle = "Reply {i}"\nbody = "Hi {{contact.first_name}} #{i}"\n\n'
+        for i in range(entries)
+    )
 
 
 def traced_lines(call) -> int:
@@ -371,4 +459,7 @@ def test_loading_canned_replies_grows_linearly_with_the_file():
     small, large = canned_text(300), canned_text(1200)
     work_small = traced_lines(lambda: parse_canned(small, "canned.toml"))
     work_large = traced_lines(lambda: parse_canned(large, "canned.toml"))
-    assert work_large < 4.6 * work_small, (work_small, work_large)  # 4x the entries: 4x the work, not 16x
+    assert work_large < 4.6 * work_small, (
+        work_small,
+        work_large,
+    )  # 4x the entries: 4x the work, not 16x

@@ -16,7 +16,9 @@ def conversation(conv_id: int) -> Change:
 
 
 def test_a_new_message_in_the_open_conversation_goes_into_its_thread_in_place():
-    plan = plan_changes([message(OPEN, 41), conversation(OPEN)], open_conversation=OPEN, reading=None)
+    plan = plan_changes(
+        [message(OPEN, 41), conversation(OPEN)], open_conversation=OPEN, reading=None
+    )
     assert plan.rows == {OPEN} and not plan.reload_list
     assert plan.thread == ThreadFollow(OPEN, (41,))
     assert plan.mark_read is None and plan.typing is None and not plan.header
@@ -43,7 +45,9 @@ def test_an_event_in_the_open_conversation_reads_its_panes_again():
 def test_a_status_change_moving_a_conversation_out_of_the_view_re_places_its_row_and_drops_it():
     plan = plan_changes([conversation(OPEN)], open_conversation=OPEN, reading=None)
     assert plan.rows == {OPEN}
-    resolved = Conversation(id=OPEN, channel="mail", contact_id=1, thread_key="t", status=Status.RESOLVED)
+    resolved = Conversation(
+        id=OPEN, channel="mail", contact_id=1, thread_key="t", status=Status.RESOLVED
+    )
     still_open = Conversation(id=8, channel="mail", contact_id=2, thread_key="u")
     assert shown_rows([resolved, still_open], View.ALL, "ana", Filters()) == [still_open]
     assert shown_rows([resolved], View.RESOLVED, "ana", Filters()) == [resolved]
@@ -81,9 +85,13 @@ def test_hooks_redraw_the_status_line_and_report_what_went_well():
     failed = Change(ChangeKind.HOOK, OPEN, detail="crm down", failed=True)
     plan = plan_changes([ran, failed], open_conversation=OPEN, reading=None)
     assert plan.hook_status and plan.hook_notices == ("ticket opened",)
-    assert plan.thread == ThreadFollow(OPEN, ())  # a hook may have opened a ticket: read the panes again
+    assert plan.thread == ThreadFollow(
+        OPEN, ()
+    )  # a hook may have opened a ticket: read the panes again
 
 
 def test_a_channel_change_redraws_only_the_header():
-    plan = plan_changes([Change(ChangeKind.CHANNEL, channel="mail")], open_conversation=OPEN, reading=OPEN)
+    plan = plan_changes(
+        [Change(ChangeKind.CHANNEL, channel="mail")], open_conversation=OPEN, reading=OPEN
+    )
     assert plan.header and plan.rows is None and not plan.reload_list and plan.thread is None

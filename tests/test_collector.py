@@ -66,7 +66,11 @@ def test_the_bench_puts_the_collector_back_as_it_was():
 
     async def inside() -> bool:
         async with frames.console_gc():
-            return runtime.freeze_long_lived in gc.callbacks and gc.get_threshold() == (10_000, 10, 10)
+            return runtime.freeze_long_lived in gc.callbacks and gc.get_threshold() == (
+                10_000,
+                10,
+                10,
+            )
 
     assert asyncio.run(inside())
     assert runtime.freeze_long_lived not in gc.callbacks

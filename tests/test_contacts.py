@@ -16,10 +16,16 @@ NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # the conftest clock
 
 async def test_update_contact_saves_notes_and_attributes_and_publishes(desk):
     changes = desk.subscribe()
-    contact = await desk.update_contact(1, notes="Prefers email.\nRefund ok up to $50.  ", attributes={" plan ": " pro ", "tier": "gold"})
+    contact = await desk.update_contact(
+        1,
+        notes="Prefers email.\nRefund ok up to $50.  ",
+        attributes={" plan ": " pro ", "tier": "gold"},
+    )
     assert contact.notes == "Prefers email.\nRefund ok up to $50."
     assert contact.attributes == {"plan": "pro", "tier": "gold"}
-    assert [(c.kind, c.conversation_id) for c in changes.pending()] == [(ChangeKind.CONVERSATION, 1)]
+    assert [(c.kind, c.conversation_id) for c in changes.pending()] == [
+        (ChangeKind.CONVERSATION, 1)
+    ]
     root = desk.store.root
     desk.store.close()
     with Store.open(root) as store:
@@ -53,13 +59,17 @@ def test_attribute_lines_round_trip_and_errors_name_the_line():
 async def test_find_contacts_by_name_email_phone(desk):
     assert [c.id for c in await desk.find_contacts("mia")] == [1]
     assert [c.id for c in await desk.find_contacts("EXAMPLE.JP")] == [2]
-    assert [c.id for c in await desk.find_contacts("90-1234")] == [2]  # digits of "+81 90 1234 5678"
+    assert [c.id for c in await desk.find_contacts("90-1234")] == [
+        2
+    ]  # digits of "+81 90 1234 5678"
     assert [c.id for c in await desk.find_contacts("bob@")] == [4]
     assert len(await desk.find_contacts("")) == 4
 
 
 async def test_merge_joins_everything_and_repoints_conversations(desk):
-    await desk.update_contact(4, notes="Old customer since 2019", attributes={"plan": "free", "city": "Oslo"})
+    await desk.update_contact(
+        4, notes="Old customer since 2019", attributes={"plan": "free", "city": "Oslo"}
+    )
     changes = desk.subscribe()
     kept = await desk.merge_contacts(1, 4)
     assert kept.id == 1
@@ -74,10 +84,15 @@ async def test_merge_joins_everything_and_repoints_conversations(desk):
     assert await desk.contact_conversations(4) == []
     for conv_id in (1, 4):
         [event] = [m for m in await desk.thread(conv_id) if m.event is EventKind.MERGED]
-        assert event.kind is MessageKind.ACTIVITY and event.body == "Aiko merged contact Bob Old into Mia Tanaka"
+        assert (
+            event.kind is MessageKind.ACTIVITY
+            and event.body == "Aiko merged contact Bob Old into Mia Tanaka"
+        )
     touched = {c.conversation_id for c in changes.pending() if c.kind is ChangeKind.CONVERSATION}
     assert touched == {1, 4}
-    assert [c.id for c in await desk.find_contacts("bob")] == [1]  # found through the merged email identity
+    assert [c.id for c in await desk.find_contacts("bob")] == [
+        1
+    ]  # found through the merged email identity
 
 
 async def test_merge_keeps_both_notes_and_refuses_nonsense(desk):
@@ -95,8 +110,18 @@ async def test_merge_keeps_both_notes_and_refuses_nonsense(desk):
 
 async def test_new_message_from_a_merged_identity_lands_on_the_kept_contact(desk):
     await desk.merge_contacts(1, 4)
-    await desk.ingest("mail", [Inbound("m-new", "bob-new-thread", ContactRef("bob@example.com", "Bob Old"),
-                                       "Me again", created_at=NOW)])
+    await desk.ingest(
+        "mail",
+        [
+            Inbound(
+                "m-new",
+                "bob-new-thread",
+                ContactRef("bob@example.com", "Bob Old"),
+                "Me again",
+                created_at=NOW,
+            )
+        ],
+    )
     [conv] = [c for c in await desk.conversations() if c.thread_key == "bob-new-thread"]
     assert conv.contact_id == 1
     assert len(desk.store.contacts()) == 4  # no new contact was created

@@ -37,8 +37,15 @@ WORKER = Path(__file__).with_name("crash_worker.py")
 SEED = 20261122
 
 
-def run_and_kill(data_dir: Path, channel_log: Path, ack_log: Path, seed: int, after: float, *,
-                 may_stop: bool = False) -> bool:
+def run_and_kill(
+    data_dir: Path,
+    channel_log: Path,
+    ack_log: Path,
+    seed: int,
+    after: float,
+    *,
+    may_stop: bool = False,
+) -> bool:
     """Start the worker, kill it after `after` seconds; False if it stopped by itself (only with
     `may_stop`: on a full disk it may not even start)."""
     proc = subprocess.Popen(
@@ -91,7 +98,9 @@ def check_cache(data_dir: Path, channel_log: Path, ack_log: Path) -> dict[str, i
         sent_to_channel = Counter(int(x) for x in lines(channel_log))
         defects["sent twice"] += sum(1 for count in sent_to_channel.values() if count > 1)
         outbox = {e.message_id: e for e in store.outbox()}
-        defects["accepted reply lost"] += sum(1 for message_id in accepted(ack_log) if message_id not in replies)
+        defects["accepted reply lost"] += sum(
+            1 for message_id in accepted(ack_log) if message_id not in replies
+        )
         for message_id, m in replies.items():
             entry = outbox.get(message_id)
             reached = message_id in sent_to_channel
@@ -101,7 +110,12 @@ def check_cache(data_dir: Path, channel_log: Path, ack_log: Path) -> dict[str, i
                 defects["sent but channel never got it"] += 1
             elif m.delivery is Delivery.PENDING and reached and entry.state != "sending":
                 defects["channel got it but desk would send again"] += 1
-            elif m.delivery not in (Delivery.PENDING, Delivery.SENT, Delivery.UNCONFIRMED, Delivery.FAILED):
+            elif m.delivery not in (
+                Delivery.PENDING,
+                Delivery.SENT,
+                Delivery.UNCONFIRMED,
+                Delivery.FAILED,
+            ):
                 defects["impossible state"] += 1
     return dict(defects)
 
@@ -109,7 +123,11 @@ def check_cache(data_dir: Path, channel_log: Path, ack_log: Path) -> dict[str, i
 def stored_messages(data_dir: Path) -> tuple[dict[tuple[int, int], dict], list[str], list[Path]]:
     """Every message the cache holds as its record, the problems it reported, what it set aside."""
     with Store.open(data_dir) as store:
-        held = {(c.id, m.id): message_to_record(m) for c in store.conversations() for m in store.messages(c.id)}
+        held = {
+            (c.id, m.id): message_to_record(m)
+            for c in store.conversations()
+            for m in store.messages(c.id)
+        }
         return held, list(store.problems), store.quarantine_files()
 
 
@@ -118,8 +136,8 @@ def whole_records(path: Path) -> list[tuple[int, int, dict]]:
     raw = path.read_bytes()
     found, at = [], journal_mod.HEADER_SIZE
     while True:
-        length = int.from_bytes(raw[at + 4:at + 8], "little")
-        records, _, _ = journal_mod.parse(raw[at:at + 16 + length])
+        length = int.from_bytes(raw[at + 4 : at + 8], "little")
+        records, _, _ = journal_mod.parse(raw[at : at + 16 + length])
         if len(records) != 1:
             return found
         found.append((at, at + 16 + length, records[0]))
@@ -140,19 +158,25 @@ def corrupt_record_trial(data_dir: Path, scratch: Path, rng: random.Random) -> C
     raw = bytearray((damaged / "journal").read_bytes())
     raw[rng.randrange(start, end)] ^= 1 << rng.randrange(8)
     (damaged / "journal").write_bytes(bytes(raw))
-    in_bad_record = {(int(relpath[len("messages/"):-len(".json")]), int(key))
-                     for relpath, tables in changes.items() if relpath.startswith("messages/")
-                     for key in tables.get("messages", {})}
+    in_bad_record = {
+        (int(relpath[len("messages/") : -len(".json")]), int(key))
+        for relpath, tables in changes.items()
+        if relpath.startswith("messages/")
+        for key in tables.get("messages", {})
+    }
     expected, _, _ = stored_messages(pristine)
     held, problems, aside = stored_messages(damaged)
     counts["corrupt-record trials"] += 1
-    counts["corrupt records reported"] += int(len(problems) == 1 and "damaged record" in problems[0] and len(aside) == 1)
+    counts["corrupt records reported"] += int(
+        len(problems) == 1 and "damaged record" in problems[0] and len(aside) == 1
+    )
     counts["corrupt records not reported"] += int(not (len(problems) == 1 and len(aside) == 1))
     counts["whole records besides the corrupt one"] += len(records) - 1
     outside = {key: record for key, record in expected.items() if key not in in_bad_record}
     counts["lost outside the corrupt record"] += sum(1 for key in outside if key not in held)
-    counts["changed outside the corrupt record"] += sum(1 for key, record in outside.items()
-                                                        if key in held and held[key] != record)
+    counts["changed outside the corrupt record"] += sum(
+        1 for key, record in outside.items() if key in held and held[key] != record
+    )
     counts["invented by a corrupt record"] += sum(1 for key in held if key not in expected)
     shutil.rmtree(scratch)
     return counts
@@ -168,10 +192,20 @@ def accepted(ack_log: Path) -> list[int]:
 def test_sigkill_never_loses_duplicates_or_corrupts(tmp_path, request):
     trials = request.config.getoption("--trials", default=20) or 20
     rng = random.Random(SEED)
-    data_dir, channel_log, ack_log = tmp_path / "data", tmp_path / "channel.log", tmp_path / "ack.log"
+    data_dir, channel_log, ack_log = (
+        tmp_path / "data",
+        tmp_path / "channel.log",
+        tmp_path / "ack.log",
+    )
     totals = Counter()
     for trial in range(trials):
-        run_and_kill(data_dir, channel_log, ack_log, seed=rng.randrange(1 << 30), after=rng.uniform(0.05, 0.8))
+        run_and_kill(
+            data_dir,
+            channel_log,
+            ack_log,
+            seed=rng.randrange(1 << 30),
+            after=rng.uniform(0.05, 0.8),
+        )
         try:
             totals.update(corrupt_record_trial(data_dir, tmp_path / "corrupt", rng))
         except Exception as exc:  # the damaged copy did not open
@@ -185,12 +219,25 @@ def test_sigkill_never_loses_duplicates_or_corrupts(tmp_path, request):
         totals.update(defects)
         totals["trials"] += 1
     report = summarize(totals, data_dir, channel_log, ack_log, "crash suite")
-    assert totals["corrupt-record trials"] > trials // 4, f"too few kills left a record to corrupt: {report}"
+    assert totals["corrupt-record trials"] > trials // 4, (
+        f"too few kills left a record to corrupt: {report}"
+    )
 
 
-FIGURES = {"trials", "messages", "cursor", "replies accepted", "replies reaching channel", "corrupt-record trials",
-           "corrupt records reported", "whole records besides the corrupt one", "trials ending with the disk full", "cursor before space came back",
-           "worker stopped by the full disk", "kept beyond the cursor by split batches"}
+FIGURES = {
+    "trials",
+    "messages",
+    "cursor",
+    "replies accepted",
+    "replies reaching channel",
+    "corrupt-record trials",
+    "corrupt records reported",
+    "whole records besides the corrupt one",
+    "trials ending with the disk full",
+    "cursor before space came back",
+    "worker stopped by the full disk",
+    "kept beyond the cursor by split batches",
+}
 
 
 def summarize(totals: Counter, data_dir: Path, channel_log: Path, ack_log: Path, name: str) -> str:
@@ -204,7 +251,9 @@ def summarize(totals: Counter, data_dir: Path, channel_log: Path, ack_log: Path,
     print(f"\n{name}: {report}")
     defects = {k: v for k, v in totals.items() if k not in FIGURES and v}
     assert defects == {}, report
-    assert totals["cursor"] > 0 and totals["replies accepted"] > 0, "the load never ran: the suite proved nothing"
+    assert totals["cursor"] > 0 and totals["replies accepted"] > 0, (
+        "the load never ran: the suite proved nothing"
+    )
     return report
 
 
@@ -224,19 +273,35 @@ def small_disk(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_on_a_full_disk_loses_nothing_and_recovers_when_space_returns(small_disk, tmp_path, request):
+def test_sigkill_on_a_full_disk_loses_nothing_and_recovers_when_space_returns(
+    small_disk, tmp_path, request
+):
     trials = max(4, (request.config.getoption("--trials", default=20) or 20) // 2)
     rng = random.Random(SEED + 1)
-    data_dir, channel_log, ack_log = small_disk / "data", tmp_path / "channel.log", tmp_path / "ack.log"
+    data_dir, channel_log, ack_log = (
+        small_disk / "data",
+        tmp_path / "channel.log",
+        tmp_path / "ack.log",
+    )
     totals = Counter()
     for trial in range(trials):
         # a little more room each time: every start has room to work, and fills the disk again
-        subprocess.run(["mount", "-o", f"remount,size={2048 + 192 * trial}k", str(small_disk)], check=True)
-        killed = run_and_kill(data_dir, channel_log, ack_log, seed=rng.randrange(1 << 30), after=rng.uniform(0.5, 2.0),
-                              may_stop=True)  # a full disk may stop the worker before the kill: that is not a defect
+        subprocess.run(
+            ["mount", "-o", f"remount,size={2048 + 192 * trial}k", str(small_disk)], check=True
+        )
+        killed = run_and_kill(
+            data_dir,
+            channel_log,
+            ack_log,
+            seed=rng.randrange(1 << 30),
+            after=rng.uniform(0.5, 2.0),
+            may_stop=True,
+        )  # a full disk may stop the worker before the kill: that is not a defect
         totals["worker stopped by the full disk"] += int(not killed)
         statvfs = os.statvfs(small_disk)
-        totals["trials ending with the disk full"] += int(statvfs.f_bavail * statvfs.f_frsize < 256 * 1024)
+        totals["trials ending with the disk full"] += int(
+            statvfs.f_bavail * statvfs.f_frsize < 256 * 1024
+        )
         try:
             defects = split_batches(check_cache(data_dir, channel_log, ack_log))
         except Exception as exc:
@@ -244,9 +309,15 @@ def test_sigkill_on_a_full_disk_loses_nothing_and_recovers_when_space_returns(sm
             print(f"trial {trial}: {type(exc).__name__}: {exc}")
         totals.update(defects)
         totals["trials"] += 1
-    assert totals["trials ending with the disk full"] > 0, "the disk never filled: the trials proved nothing"
-    with Store.open(data_dir) as store:  # a start on a full disk gives back the scratch files' space
-        totals["scratch bytes left after a restart"] += sum(p.stat().st_size for p in (data_dir / "tmp").iterdir())
+    assert totals["trials ending with the disk full"] > 0, (
+        "the disk never filled: the trials proved nothing"
+    )
+    with Store.open(
+        data_dir
+    ) as store:  # a start on a full disk gives back the scratch files' space
+        totals["scratch bytes left after a restart"] += sum(
+            p.stat().st_size for p in (data_dir / "tmp").iterdir()
+        )
         stuck_at = int(store.cursor("sim") or 0)
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
     run_and_kill(data_dir, channel_log, ack_log, seed=rng.randrange(1 << 30), after=1.0)
@@ -258,9 +329,15 @@ def test_sigkill_on_a_full_disk_loses_nothing_and_recovers_when_space_returns(sm
 
 def test_checker_catches_a_lost_message(tmp_path):
     """The checker itself must be able to fail: drop a persisted message and look."""
-    data_dir, channel_log, ack_log = tmp_path / "data", tmp_path / "channel.log", tmp_path / "ack.log"
+    data_dir, channel_log, ack_log = (
+        tmp_path / "data",
+        tmp_path / "channel.log",
+        tmp_path / "ack.log",
+    )
     run_and_kill(data_dir, channel_log, ack_log, seed=1, after=0.4)
-    assert check_cache(data_dir, channel_log, ack_log) == {k: 0 for k in check_cache(data_dir, channel_log, ack_log)}
+    assert check_cache(data_dir, channel_log, ack_log) == {
+        k: 0 for k in check_cache(data_dir, channel_log, ack_log)
+    }
     with Store.open(data_dir) as store:
         cursor = int(store.cursor("sim"))
         with store.batch():

@@ -156,11 +156,17 @@ def test_failing_backend_is_not_found_but_remembered_and_never_echoes_the_secret
         credentials.set_secret("support-bot", "auth_token", SECRET)
     message = str(info.value)
     assert SECRET not in message
-    assert "could not store support-bot/auth_token" in message and "FRONTDESK_SECRET_SUPPORT_BOT_AUTH_TOKEN" in message
+    assert (
+        "could not store support-bot/auth_token" in message
+        and "FRONTDESK_SECRET_SUPPORT_BOT_AUTH_TOKEN" in message
+    )
 
 
 def test_redact():
     text = f"GET https://api.telegram.org/bot{SECRET}/getUpdates failed; token={SECRET}; other=abc"
-    assert credentials.redact(text, [SECRET, None, ""]) == "GET https://api.telegram.org/bot***/getUpdates failed; token=***; other=abc"
+    assert (
+        credentials.redact(text, [SECRET, None, ""])
+        == "GET https://api.telegram.org/bot***/getUpdates failed; token=***; other=abc"
+    )
     assert credentials.redact("abcdef", ["abc", "abcdef"]) == "***"  # longest first
     assert credentials.redact("nothing", []) == "nothing"

@@ -39,14 +39,30 @@ def fill(store: Store, conversations: int = 5, messages: int = 10) -> None:
     """`conversations` conversations of `messages` inbound messages each, one batch per conversation."""
     for c in range(conversations):
         with store.batch():
-            contact = Contact(store.new_id("contact"), f"customer {c}", identities=[Identity("sms", f"+{c}")])
+            contact = Contact(
+                store.new_id("contact"), f"customer {c}", identities=[Identity("sms", f"+{c}")]
+            )
             store.put_contact(contact)
-            conv = Conversation(store.new_id("conversation"), "sms", contact.id, f"+{c}", created_at=T0,
-                                last_activity_at=T0, labels=["vip"], message_count=messages)
+            conv = Conversation(
+                store.new_id("conversation"),
+                "sms",
+                contact.id,
+                f"+{c}",
+                created_at=T0,
+                last_activity_at=T0,
+                labels=["vip"],
+                message_count=messages,
+            )
             store.put_conversation(conv)
             for n in range(messages):
-                msg = Message(store.new_id("message"), conv.id, Direction.IN, f"c{c} m{n}", external_id=f"c{c}m{n}",
-                              created_at=T0)
+                msg = Message(
+                    store.new_id("message"),
+                    conv.id,
+                    Direction.IN,
+                    f"c{c} m{n}",
+                    external_id=f"c{c}m{n}",
+                    created_at=T0,
+                )
                 store.put_message(msg, "sms")
             store.set_cursor("sms", str(c))
 
@@ -56,7 +72,7 @@ def record_offsets(path: Path) -> list[tuple[int, int]]:
     raw = path.read_bytes()
     offsets, at = [], HEADER_SIZE
     while at < len(raw):
-        length = int.from_bytes(raw[at + 4:at + 8], "little")
+        length = int.from_bytes(raw[at + 4 : at + 8], "little")
         offsets.append((at, at + 16 + length))
         at += 16 + length
     return offsets
@@ -119,7 +135,10 @@ def test_a_damaged_journal_that_cannot_be_copied_aside_is_kept_as_it_is(tmp_path
     monkeypatch.setattr(journal_mod, "quarantine_copy", full)
     store = Store.open(root)
     assert len(bodies(store)) == 40
-    assert "no copy could be set aside (No space left on device), so the journal is kept as it is" in store.problems[0]
+    assert (
+        "no copy could be set aside (No space left on device), so the journal is kept as it is"
+        in store.problems[0]
+    )
     assert (root / "journal").read_bytes() == damaged
     with store.batch():
         store.set_cursor("sms", "after")
@@ -151,7 +170,9 @@ def test_a_torn_tail_is_cut_without_a_word_but_a_whole_bad_last_record_is_report
     abandon(store)
     journal = root / "journal"
     whole = journal.read_bytes()
-    journal.write_bytes(whole + bytes(16) + b'{"messages/9.json": {"messa')  # killed while appending
+    journal.write_bytes(
+        whole + bytes(16) + b'{"messages/9.json": {"messa'
+    )  # killed while appending
     with Store.open(root) as store:
         assert store.problems == [] and len(bodies(store)) == 20
     store = Store.open(root)
@@ -170,7 +191,9 @@ def legacy_journal(generation: int, batches: list[dict]) -> bytes:
     out = LEGACY_MAGIC + generation.to_bytes(8, "little")
     for batch in batches:
         payload = json.dumps(batch).encode()
-        out += len(payload).to_bytes(4, "little") + zlib.crc32(payload).to_bytes(4, "little") + payload
+        out += (
+            len(payload).to_bytes(4, "little") + zlib.crc32(payload).to_bytes(4, "little") + payload
+        )
     return out
 
 
@@ -181,12 +204,22 @@ def test_a_journal_of_the_first_format_is_replayed_and_rewritten(tmp_path):
     meta = json.loads((root / "meta.json").read_text())
     meta["meta"]["1"]["schema"] = 2  # what the previous frontdesk wrote beside such a journal
     (root / "meta.json").write_text(json.dumps(meta))
-    message = {"conversation_id": 1, "direction": "in", "body": "from the old journal", "external_id": "old1",
-               "created_at": T0.isoformat()}
-    (root / "journal").write_bytes(legacy_journal(7, [
-        {"messages/1.json": {"messages": {"500": message}}},
-        {"meta.json": {"cursors": {"1": {"sms": "old"}}}},
-    ]))
+    message = {
+        "conversation_id": 1,
+        "direction": "in",
+        "body": "from the old journal",
+        "external_id": "old1",
+        "created_at": T0.isoformat(),
+    }
+    (root / "journal").write_bytes(
+        legacy_journal(
+            7,
+            [
+                {"messages/1.json": {"messages": {"500": message}}},
+                {"meta.json": {"cursors": {"1": {"sms": "old"}}}},
+            ],
+        )
+    )
     with Store.open(root, readonly=True) as reader:  # a reader reads it as it is
         assert "from the old journal" in bodies(reader) and reader.cursor("sms") == "old"
     store = Store.open(root)
@@ -213,9 +246,22 @@ def test_a_garbage_journal_header_keeps_the_records(tmp_path):
         assert "its header is damaged" in problem and "the 3 whole record(s) were kept" in problem
 
 
-@given(st.lists(st.dictionaries(st.text(max_size=5), st.dictionaries(st.text(max_size=3), st.dictionaries(
-    st.text(max_size=3), st.none() | st.integers() | st.text()), max_size=2), max_size=3), max_size=6),
-    st.lists(st.binary(max_size=40), max_size=6), st.data())
+@given(
+    st.lists(
+        st.dictionaries(
+            st.text(max_size=5),
+            st.dictionaries(
+                st.text(max_size=3),
+                st.dictionaries(st.text(max_size=3), st.none() | st.integers() | st.text()),
+                max_size=2,
+            ),
+            max_size=3,
+        ),
+        max_size=6,
+    ),
+    st.lists(st.binary(max_size=40), max_size=6),
+    st.data(),
+)
 def test_parse_finds_every_whole_record_whatever_lies_between(batches, garbage, data):
     """Bytes between records (damage) cost nothing but themselves; parse never raises."""
     raw = b""
@@ -226,7 +272,7 @@ def test_parse_finds_every_whole_record_whatever_lies_between(batches, garbage, 
     records, _, _ = journal_mod.parse(raw)
     assert records == batches
     cut = data.draw(st.integers(0, len(raw)))
-    journal_mod.parse(raw[:cut] + raw[cut + 1:])  # any damage: no exception
+    journal_mod.parse(raw[:cut] + raw[cut + 1 :])  # any damage: no exception
 
 
 # ---- hand-damaged files -------------------------------------------------------------------------
@@ -247,7 +293,10 @@ def test_a_flipped_byte_in_a_conversation_file_costs_that_record(checkpointed):
     with Store.open(checkpointed) as store:
         assert len(store.conversations()) == 4
         [problem] = store.problems
-        assert str(path) in problem and "1 damaged conversations record(s) left out: 1 (KeyError: 'created_at')" in problem
+        assert (
+            str(path) in problem
+            and "1 damaged conversations record(s) left out: 1 (KeyError: 'created_at')" in problem
+        )
         assert "a copy is in" in problem and "frontdesk doctor --repair" in problem
 
 
@@ -286,10 +335,21 @@ def test_a_message_text_of_the_wrong_type_is_a_damaged_record(checkpointed, fiel
         assert "12 (TypeError" in store.problems[0]
 
 
-@pytest.mark.parametrize(("table", "field", "value"), [
-    ("conversations", "preview", 5), ("conversations", "subject", ["x"]), ("conversations", "thread_key", 7),
-    ("conversations", "channel", None), ("conversations", "unread", "3"), ("conversations", "message_count", 2.5),
-    ("conversations", "contact_id", "2"), ("contacts", "name", 5), ("contacts", "notes", {}), ("contacts", "language", 1)])
+@pytest.mark.parametrize(
+    ("table", "field", "value"),
+    [
+        ("conversations", "preview", 5),
+        ("conversations", "subject", ["x"]),
+        ("conversations", "thread_key", 7),
+        ("conversations", "channel", None),
+        ("conversations", "unread", "3"),
+        ("conversations", "message_count", 2.5),
+        ("conversations", "contact_id", "2"),
+        ("contacts", "name", 5),
+        ("contacts", "notes", {}),
+        ("contacts", "language", 1),
+    ],
+)
 def test_a_text_or_count_of_the_wrong_type_is_a_damaged_record(checkpointed, table, field, value):
     path = checkpointed / f"{table}/0000.json"
     data = json.loads(path.read_text())
@@ -310,7 +370,10 @@ def test_damaged_text_in_a_problem_line_is_inert(checkpointed):
     path.write_text(json.dumps(data))
     with Store.open(checkpointed) as store:
         [problem] = store.problems
-        assert "2 (ValueError: '\\x1b]52;c;ZWNobyBwd25lZA==\\x07open' is not a valid Status)" in problem
+        assert (
+            "2 (ValueError: '\\x1b]52;c;ZWNobyBwd25lZA==\\x07open' is not a valid Status)"
+            in problem
+        )
         assert all(ch.isprintable() for ch in problem)
 
 
@@ -319,20 +382,30 @@ def test_an_emptied_file_is_a_problem_not_an_empty_table(checkpointed):
     with Store.open(checkpointed) as store:
         assert store.conversations() == []
         assert any("conversations/0000.json is empty (0 bytes)" in p for p in store.problems)
-        assert any("5 message file(s)" in p and "have no conversation record" in p for p in store.problems)
+        assert any(
+            "5 message file(s)" in p and "have no conversation record" in p for p in store.problems
+        )
 
 
 def test_a_deleted_message_file_is_reported_and_repair_recounts_and_forgets_its_dedup(checkpointed):
     (checkpointed / "messages/3.json").unlink()
     with Store.open(checkpointed) as store:
-        assert any("messages/3.json is missing: conversation 3 says it has 10 messages" in p for p in store.problems)
+        assert any(
+            "messages/3.json is missing: conversation 3 says it has 10 messages" in p
+            for p in store.problems
+        )
         assert store.lookup_external("sms", "c2m0") is not None  # would drop a redelivery
         done, left = store.repair()
         assert "conversation 3: message count 10 -> 0" in done
-        assert any("dedup index: 10 entries for messages that are gone dropped" in line for line in done)
+        assert any(
+            "dedup index: 10 entries for messages that are gone dropped" in line for line in done
+        )
     with Store.open(checkpointed) as store:
         assert store.problems == []
-        assert store.lookup_external("sms", "c2m0") is None and store.conversation(3).message_count == 0
+        assert (
+            store.lookup_external("sms", "c2m0") is None
+            and store.conversation(3).message_count == 0
+        )
 
 
 def test_repair_rewrites_a_damaged_file_with_what_could_be_read(checkpointed):
@@ -346,8 +419,10 @@ def test_repair_rewrites_a_damaged_file_with_what_could_be_read(checkpointed):
         assert any("messages/2.json: its conversation record is lost" in line for line in left)
     with Store.open(checkpointed) as store:
         assert len(store.conversations()) == 4
-        assert store.problems == [f"1 message file(s) in {checkpointed} have no conversation record "
-                                  "(messages/2.json): their conversations' records are damaged or lost; they are not shown"]
+        assert store.problems == [
+            f"1 message file(s) in {checkpointed} have no conversation record "
+            "(messages/2.json): their conversations' records are damaged or lost; they are not shown"
+        ]
 
 
 def test_lost_id_counters_are_set_past_every_id(checkpointed):
@@ -363,8 +438,17 @@ def test_lost_id_counters_are_set_past_every_id(checkpointed):
         assert store.problems == []
 
 
-@pytest.mark.parametrize("damage", [{"message": "x"}, {"conversation": None}, {"contact": 2.5}, {"message": True},
-                                    {"message": -3}, "drop-message"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"message": "x"},
+        {"conversation": None},
+        {"contact": 2.5},
+        {"message": True},
+        {"message": -3},
+        "drop-message",
+    ],
+)
 def test_id_counters_of_the_wrong_type_are_lost_counters(checkpointed, damage):
     # a counter that is not a whole number failed every new record ('quarantined a bad event'
     # for every message a channel sent, exit 0); one missing would start again at 1
@@ -378,7 +462,11 @@ def test_id_counters_of_the_wrong_type_are_lost_counters(checkpointed, damage):
     with Store.open(checkpointed) as store:
         assert any("had lost its id counters" in p for p in store.problems)
         with store.batch():
-            assert store.new_id("conversation") == 6 and store.new_id("contact") == 6 and store.new_id("message") == 51
+            assert (
+                store.new_id("conversation") == 6
+                and store.new_id("contact") == 6
+                and store.new_id("message") == 51
+            )
 
 
 def test_lost_counters_also_skip_past_hook_and_quarantine_ids(checkpointed):
@@ -398,10 +486,18 @@ def test_lost_counters_also_skip_past_hook_and_quarantine_ids(checkpointed):
 
 def run(*args: str, data: Path, config: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(FRONTDESK_DATA_DIR=str(data), FRONTDESK_CONFIG=str(config or data.parent / "none.toml"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    return subprocess.run([sys.executable, "-m", "frontdesk", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    env.update(
+        FRONTDESK_DATA_DIR=str(data),
+        FRONTDESK_CONFIG=str(config or data.parent / "none.toml"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_commands_name_the_damage_and_exit_non_zero(tmp_path):
@@ -411,7 +507,9 @@ def test_commands_name_the_damage_and_exit_non_zero(tmp_path):
     abandon(store)
     start, _ = record_offsets(root / "journal")[1]
     flip(root / "journal", start + 20)
-    (tmp_path / "config.toml").write_text('[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n')
+    (tmp_path / "config.toml").write_text(
+        '[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n'
+    )
 
     export = run("export", data=root)
     assert export.returncode == 1 and "Traceback" not in export.stderr
@@ -434,7 +532,9 @@ def test_doctor_reads_every_file_and_repair_fixes_what_it_can(checkpointed):
     assert doctor.returncode == 1 and "Traceback" not in doctor.stderr
     assert "messages/3.json is missing" in doctor.stdout and "cache damaged" not in doctor.stderr
     repair = run("doctor", "--repair", data=checkpointed)
-    assert "repaired: conversation 3: message count 10 -> 0" in repair.stdout, repair.stdout + repair.stderr
+    assert "repaired: conversation 3: message count 10 -> 0" in repair.stdout, (
+        repair.stdout + repair.stderr
+    )
     again = run("doctor", data=checkpointed)
     assert f"ok: cache {checkpointed}" in again.stdout, again.stdout
 
@@ -473,16 +573,25 @@ def test_a_failed_checkpoint_gives_its_scratch_space_back_then_and_at_start(smal
     store = Store.open(root)
     with store.batch():  # 1 MB in the journal; the checkpoint must rewrite the five message files
         for conv in store.conversations():
-            store.put_message(Message(store.new_id("message"), conv.id, Direction.IN, "x" * 200_000, created_at=T0))
+            store.put_message(
+                Message(
+                    store.new_id("message"), conv.id, Direction.IN, "x" * 200_000, created_at=T0
+                )
+            )
     leave_free(small_disk, 500_000)
     store.close()  # its checkpoint fails half-way: the journal keeps every change
     assert scratch_bytes(root) == 0
     assert free_bytes(small_disk) >= 400_000
 
-    (root / "tmp" / "0.json").write_bytes(b"y" * 300_000)  # what a checkpoint killed half-way leaves
+    (root / "tmp" / "0.json").write_bytes(
+        b"y" * 300_000
+    )  # what a checkpoint killed half-way leaves
     with Store.open(root) as store:
         assert scratch_bytes(root) == 0
-        assert sum(len(m.body) for c in store.conversations() for m in store.messages(c.id)) >= 1_000_000
+        assert (
+            sum(len(m.body) for c in store.conversations() for m in store.messages(c.id))
+            >= 1_000_000
+        )
 
 
 async def test_a_batch_larger_than_the_free_space_is_split(small_disk):
@@ -490,8 +599,12 @@ async def test_a_batch_larger_than_the_free_space_is_split(small_disk):
     from frontdesk.model import ContactRef, Inbound
 
     root = small_disk / "data"
-    events = [Inbound(f"e{n}", f"+{n % 4}", ContactRef(f"+{n % 4}"), f"{n} " + "z" * 20_000, created_at=T0)
-              for n in range(20)]
+    events = [
+        Inbound(
+            f"e{n}", f"+{n % 4}", ContactRef(f"+{n % 4}"), f"{n} " + "z" * 20_000, created_at=T0
+        )
+        for n in range(20)
+    ]
     with Store.open(root) as store:
         filler = leave_free(small_disk, 300_000)
         desk = Desk(store, {}, agent="a")
@@ -502,8 +615,9 @@ async def test_a_batch_larger_than_the_free_space_is_split(small_disk):
         assert len(kept) >= 8 and store.cursor("sms") is None
         filler.unlink()
         await desk.ingest("sms", events, cursor="20")  # the channel's retry once space is back
-        assert sorted(m.external_id for c in store.conversations() for m in store.messages(c.id)) == sorted(
-            f"e{n}" for n in range(20))
+        assert sorted(
+            m.external_id for c in store.conversations() for m in store.messages(c.id)
+        ) == sorted(f"e{n}" for n in range(20))
         assert store.cursor("sms") == "20"
 
 
@@ -522,7 +636,9 @@ def test_a_read_only_data_dir_is_named_and_export_still_reads(small_disk, tmp_pa
         export = run("export", data=root)
         assert export.returncode == 0, export.stderr
         assert len(export.stdout.splitlines()) == 2
-    (tmp_path / "config.toml").write_text('[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n')
+    (tmp_path / "config.toml").write_text(
+        '[[channels]]\nname = "sms"\nbackend = "demo"\nlive = false\n'
+    )
     sync = run("sync", "--once", data=root, config=tmp_path / "config.toml")
     assert sync.returncode != 0
     [line] = sync.stderr.splitlines()
@@ -542,29 +658,45 @@ def test_files_left_readable_by_others_are_tightened(tmp_path):
         store.contacts()
         with store.batch():
             store.index_external("sms", "new", 1, 1)
-    loose = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and stat.S_IMODE(p.stat().st_mode) != 0o600]
+    loose = [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and stat.S_IMODE(p.stat().st_mode) != 0o600
+    ]
     # every file the session opened was tightened; the others (a thread not read, dedup logs not
     # asked) wait for their first read, behind directories that were made 0700 at the start
     assert [p for p in loose if not p.startswith("dedup/")] == ["messages/2.json"]
-    assert len(loose) < len(list(root.glob("dedup/*"))) + 1 and all(stat.S_IMODE(d.stat().st_mode) == 0o700 for d in [root, *root.iterdir()] if d.is_dir())
+    assert len(loose) < len(list(root.glob("dedup/*"))) + 1 and all(
+        stat.S_IMODE(d.stat().st_mode) == 0o700 for d in [root, *root.iterdir()] if d.is_dir()
+    )
 
 
-_RECORDS = st.dictionaries(st.integers(1, 10_000).map(str), st.dictionaries(
-    st.sampled_from(["body", "labels", "n", "1"]), st.text(max_size=8) | st.integers() | st.lists(st.text(max_size=3))),
-    max_size=5)
+_RECORDS = st.dictionaries(
+    st.integers(1, 10_000).map(str),
+    st.dictionaries(
+        st.sampled_from(["body", "labels", "n", "1"]),
+        st.text(max_size=8) | st.integers() | st.lists(st.text(max_size=3)),
+    ),
+    max_size=5,
+)
 
 
-@given(st.dictionaries(st.sampled_from(["conversations", "messages", "meta"]), _RECORDS, min_size=1), st.data())
+@given(
+    st.dictionaries(st.sampled_from(["conversations", "messages", "meta"]), _RECORDS, min_size=1),
+    st.data(),
+)
 def test_salvage_reads_every_record_of_a_whole_file_and_never_raises_on_a_damaged_one(tables, data):
     from frontdesk.store.storage import encode, salvage
 
     raw = encode(tables)
     assert salvage(raw) == {name: rows for name, rows in tables.items() if rows}
     at = data.draw(st.integers(0, len(raw) - 1))
-    damaged = raw[:at] + bytes([raw[at] ^ data.draw(st.integers(1, 255))]) + raw[at + 1:]
+    damaged = raw[:at] + bytes([raw[at] ^ data.draw(st.integers(1, 255))]) + raw[at + 1 :]
     found = salvage(damaged)
     assert all(isinstance(rows, dict) for rows in found.values())
-    assert sum(map(len, found.values())) <= sum(map(len, tables.values())) + 5  # nothing much invented
+    assert (
+        sum(map(len, found.values())) <= sum(map(len, tables.values())) + 5
+    )  # nothing much invented
     salvage(raw[:at])  # cut short: no exception either
 
 
@@ -609,8 +741,14 @@ async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
         app = make_app(desk, notices=cache_problems(desk))
         async with app.run_test(size=(160, 50), notifications=True) as pilot:
             await settle(pilot)
-            toasts = " ".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
-            assert "Cache damaged" in toasts and "damaged record(s)" in toasts and "a copy of the journal is in" in toasts
+            toasts = " ".join(
+                " ".join(str(toast.render()).split()) for toast in app.screen.query("Toast")
+            )
+            assert (
+                "Cache damaged" in toasts
+                and "damaged record(s)" in toasts
+                and "a copy of the journal is in" in toasts
+            )
 
 
 def test_a_symlink_planted_in_tmp_is_never_written_through(tmp_path):
@@ -647,7 +785,9 @@ def test_a_dangling_symlink_in_quarantine_creates_nothing_outside(checkpointed, 
     path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))
     outside = tmp_path / "planted.txt"
     (checkpointed / "quarantine").mkdir()
-    copy = checkpointed / "quarantine" / f"conversations-0000.json-{zlib.crc32(path.read_bytes()):08x}"
+    copy = (
+        checkpointed / "quarantine" / f"conversations-0000.json-{zlib.crc32(path.read_bytes()):08x}"
+    )
     copy.symlink_to(outside)
     with Store.open(checkpointed) as store:
         assert any("conversations/0000.json" in line for line in store.problems)
@@ -655,7 +795,10 @@ def test_a_dangling_symlink_in_quarantine_creates_nothing_outside(checkpointed, 
     assert copy.is_file() and not copy.is_symlink() and copy.read_bytes() == path.read_bytes()
 
 
-@pytest.mark.parametrize("line", [b'[1,2]', b'{"a":1}', b'["k",[],{}]', b'["k",1]', b'[["k"],1,2]', b'["k","1",true]', b'5'])
+@pytest.mark.parametrize(
+    "line",
+    [b"[1,2]", b'{"a":1}', b'["k",[],{}]', b'["k",1]', b'[["k"],1,2]', b'["k","1",true]', b"5"],
+)
 def test_a_dedup_line_of_the_wrong_shape_is_skipped_like_a_torn_one(checkpointed, line):
     # valid JSON of another shape took the one-parse path and failed the lookup or the repair
     for log_path in (checkpointed / "dedup").iterdir():
@@ -670,7 +813,9 @@ def test_a_dedup_line_of_the_wrong_shape_is_skipped_like_a_torn_one(checkpointed
 
 
 @pytest.mark.parametrize("folder", ["tmp", "quarantine"])
-def test_tmp_or_quarantine_planted_as_a_link_to_another_folder_is_replaced(checkpointed, tmp_path, folder):
+def test_tmp_or_quarantine_planted_as_a_link_to_another_folder_is_replaced(
+    checkpointed, tmp_path, folder
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "0.json").write_text("someone's file")
@@ -682,9 +827,14 @@ def test_tmp_or_quarantine_planted_as_a_link_to_another_folder_is_replaced(check
         link.rmdir()
     link.symlink_to(outside)
     path = checkpointed / "conversations/0000.json"
-    path.write_text(path.read_text().replace('"labels":["vip"]', '"labels":5', 1))  # something to set aside
+    path.write_text(
+        path.read_text().replace('"labels":["vip"]', '"labels":5', 1)
+    )  # something to set aside
     with Store.open(checkpointed) as store:
         fill(store, conversations=1)
-    assert sorted(p.name for p in outside.iterdir()) == ["0.json"] and (outside / "0.json").read_text() == "someone's file"
+    assert (
+        sorted(p.name for p in outside.iterdir()) == ["0.json"]
+        and (outside / "0.json").read_text() == "someone's file"
+    )
     assert stat.S_IMODE(outside.stat().st_mode) == 0o755
     assert not link.is_symlink() and link.is_dir()

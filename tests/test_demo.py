@@ -55,22 +55,33 @@ def fingerprint(workspace):
 
 
 def test_same_seed_same_world_and_other_seed_another():
-    assert fingerprint(generate_workspace(seed=1, now=NOW)) == fingerprint(generate_workspace(seed=1, now=NOW))
+    assert fingerprint(generate_workspace(seed=1, now=NOW)) == fingerprint(
+        generate_workspace(seed=1, now=NOW)
+    )
     other = generate_workspace(seed=2, now=NOW)
     assert fingerprint(other) != fingerprint(generate_workspace(seed=1, now=NOW))
-    assert [c.name for c in other.contacts] != [c.name for c in generate_workspace(seed=1, now=NOW).contacts]
+    assert [c.name for c in other.contacts] != [
+        c.name for c in generate_workspace(seed=1, now=NOW).contacts
+    ]
 
 
 def test_now_only_shifts_timestamps():
     later = NOW + timedelta(days=3, minutes=17)
     a, b = generate_workspace(seed=5, now=NOW), generate_workspace(seed=5, now=later)
-    assert [(c.id, c.channel, c.thread_key, c.status, c.assignee, c.labels) for c in a.conversations] == [
-        (c.id, c.channel, c.thread_key, c.status, c.assignee, c.labels) for c in b.conversations
-    ]
+    assert [
+        (c.id, c.channel, c.thread_key, c.status, c.assignee, c.labels) for c in a.conversations
+    ] == [(c.id, c.channel, c.thread_key, c.status, c.assignee, c.labels) for c in b.conversations]
     for ma, mb in zip(a.messages, b.messages, strict=True):
-        assert (ma.id, ma.conversation_id, ma.direction, ma.external_id) == (mb.id, mb.conversation_id, mb.direction, mb.external_id)
+        assert (ma.id, ma.conversation_id, ma.direction, ma.external_id) == (
+            mb.id,
+            mb.conversation_id,
+            mb.direction,
+            mb.external_id,
+        )
         assert mb.created_at - ma.created_at == later - NOW
-        if ma.event is None or ma.event.value != "snoozed":  # a snooze event names its wall-clock time
+        if (
+            ma.event is None or ma.event.value != "snoozed"
+        ):  # a snooze event names its wall-clock time
             assert ma.body == mb.body
 
 
@@ -158,7 +169,10 @@ def test_messages_have_realistic_authors_notes_events_and_deliveries(ws):
     photos = [a for m in ws.messages for a in m.attachments if a.mime.startswith("image/")]
     assert photos and all(a.name and a.size > 0 for a in photos)
     # email and SMS carry no read receipts
-    assert not any(m.delivery is Delivery.READ and convs[m.conversation_id].channel in ("email", "sms") for m in out)
+    assert not any(
+        m.delivery is Delivery.READ and convs[m.conversation_id].channel in ("email", "sms")
+        for m in out
+    )
 
 
 def test_identities_addresses_and_thread_keys(ws):
@@ -171,7 +185,9 @@ def test_identities_addresses_and_thread_keys(ws):
             assert key not in seen_identities
             seen_identities.add(key)
             if identity.channel == "email":
-                assert re.fullmatch(r"[a-z0-9.]+@example\.(com|org|net|jp|co\.jp|ne\.jp)", identity.address)
+                assert re.fullmatch(
+                    r"[a-z0-9.]+@example\.(com|org|net|jp|co\.jp|ne\.jp)", identity.address
+                )
                 assert identity.address in contact.emails
             elif identity.channel in ("whatsapp", "sms"):
                 assert re.fullmatch(r"\+(81[789]0\d{8}|1\d{10})", identity.address)
@@ -185,7 +201,9 @@ def test_identities_addresses_and_thread_keys(ws):
     threads = Counter((c.channel, c.thread_key) for c in ws.conversations)
     assert max(threads.values()) == 1  # the desk finds a conversation by (channel, thread key)
     for conv in ws.conversations:
-        addresses = [i.address for i in contacts[conv.contact_id].identities if i.channel == conv.channel]
+        addresses = [
+            i.address for i in contacts[conv.contact_id].identities if i.channel == conv.channel
+        ]
         assert addresses
         if conv.channel == "email":
             assert re.fullmatch(r"<[0-9a-f]+\.\d+@example\.com>", conv.thread_key) and conv.subject
@@ -207,7 +225,11 @@ def test_conversation_fields_agree_with_messages(ws):
         assert conv.preview == (first_line or "📎 " + last.attachments[0].name)
         replies = [m for m in msgs if m.direction is Direction.OUT and not m.private]
         assert conv.first_reply_at == (replies[0].created_at if replies else None)
-        after = [m for m in msgs if m.direction is Direction.IN and (not replies or m.id > replies[-1].id)]
+        after = [
+            m
+            for m in msgs
+            if m.direction is Direction.IN and (not replies or m.id > replies[-1].id)
+        ]
         assert conv.waiting_since == (after[0].created_at if after else None)
         assert conv.unread == (len(after) if conv.status is Status.OPEN else 0)
         inbound = [m for m in msgs if m.direction is Direction.IN]
@@ -234,7 +256,9 @@ def test_live_threads_are_the_open_and_pending_conversations(ws):
     assert {t.conversation_id for t in ws.live} == expected
     contacts = {c.id: c for c in ws.contacts}
     for t in ws.live:
-        assert t.name == contacts[t.contact_id].name and t.language == contacts[t.contact_id].language
+        assert (
+            t.name == contacts[t.contact_id].name and t.language == contacts[t.contact_id].language
+        )
 
 
 def test_explicit_sizes_are_exact():
@@ -257,7 +281,9 @@ def test_large_workspace_is_exact_and_fast():
     big = generate_workspace(seed=1, conversations=10_000, messages=200_000, now=NOW)
     elapsed = time.perf_counter() - started
     assert len(big.conversations) == 10_000 and len(big.messages) == 200_000
-    assert len({m.id for m in big.messages}) == 200_000 and max(m.id for m in big.messages) == 200_000
+    assert (
+        len({m.id for m in big.messages}) == 200_000 and max(m.id for m in big.messages) == 200_000
+    )
     assert len({(c.channel, c.thread_key) for c in big.conversations}) == 10_000
     sizes = Counter(m.conversation_id for m in big.messages)
     assert len(sizes) == 10_000 and sum(c.message_count for c in big.conversations) == 200_000
@@ -281,7 +307,11 @@ class FakeSink:
         return [e for _, events, _ in self.calls for e in events if isinstance(e, kind)]
 
     def inbound_calls(self):
-        return [(events[0], cursor) for _, events, cursor in self.calls if isinstance(events[0], Inbound)]
+        return [
+            (events[0], cursor)
+            for _, events, cursor in self.calls
+            if isinstance(events[0], Inbound)
+        ]
 
     async def wait_for(self, predicate, timeout=5.0):
         deadline = time.monotonic() + timeout
@@ -309,7 +339,12 @@ async def run_until(backend, sink, predicate):
 def test_backend_is_registered_with_its_capabilities():
     cls = registry.load("demo")
     assert cls is DemoBackend
-    assert cls.polling and cls.supports_typing and cls.supports_read_receipts and cls.supports_attachments
+    assert (
+        cls.polling
+        and cls.supports_typing
+        and cls.supports_read_receipts
+        and cls.supports_attachments
+    )
     assert cls.idempotent_send and cls.messaging_window is None
     assert {"kind", "seed", "live", "interval", "speed"} <= set(cls.settings_schema)
     assert DemoBackend("x", {"kind": "line"}).channel_kind == "line"
@@ -331,13 +366,22 @@ async def test_run_emits_typing_then_inbound_with_increasing_cursor():
     assert len(sink.calls) == calls_after_cancel  # cancelled cleanly: nothing more arrives
     assert isinstance(sink.calls[0][1][0], ChannelStatus) and sink.calls[0][1][0].state == "ok"
     assert all(channel == "whatsapp" for channel, _, _ in sink.calls)
-    ws = generate_workspace(seed=1, now=NOW + timedelta(days=40))  # live threads don't depend on now
+    ws = generate_workspace(
+        seed=1, now=NOW + timedelta(days=40)
+    )  # live threads don't depend on now
     contacts = {c.id: c for c in ws.contacts}
-    live = {c.thread_key: contacts[c.contact_id] for c in ws.conversations
-            if c.channel == "whatsapp" and c.status in (Status.OPEN, Status.PENDING)}
+    live = {
+        c.thread_key: contacts[c.contact_id]
+        for c in ws.conversations
+        if c.channel == "whatsapp" and c.status in (Status.OPEN, Status.PENDING)
+    }
     inbound = sink.inbound_calls()[:3]
     assert [cursor for _, cursor in inbound] == ["1", "2", "3"]
-    assert [e.external_id for e, _ in inbound] == ["whatsapp-in-1", "whatsapp-in-2", "whatsapp-in-3"]
+    assert [e.external_id for e, _ in inbound] == [
+        "whatsapp-in-1",
+        "whatsapp-in-2",
+        "whatsapp-in-3",
+    ]
     flat = [e for _, events, _ in sink.calls for e in events]
     for event, _ in inbound:
         before = flat[flat.index(event) - 1]
@@ -370,7 +414,11 @@ async def test_email_inbound_uses_the_thread_root_and_the_email_address():
 def outgoing_for(kind, language, message_id=501):
     ws = generate_workspace(seed=1, now=NOW)
     contacts = {c.id: c for c in ws.contacts}
-    conv = next(c for c in ws.conversations if c.channel == kind and contacts[c.contact_id].language == language)
+    conv = next(
+        c
+        for c in ws.conversations
+        if c.channel == kind and contacts[c.contact_id].language == language
+    )
     address = next(i.address for i in contacts[conv.contact_id].identities if i.channel == kind)
     return Outgoing(message_id, conv.id, conv.thread_key, address, "Could you try again now?")
 
@@ -382,15 +430,24 @@ async def test_send_returns_a_deterministic_id_then_receipts_and_an_answer():
     out = outgoing_for("whatsapp", "ja")
     result = await backend.send(out)
     assert result.external_id == "whatsapp-out-501" and result.delivery is Delivery.SENT
-    assert (await backend.send(out)).external_id == "whatsapp-out-501"  # a retry is the same message
+    assert (
+        await backend.send(out)
+    ).external_id == "whatsapp-out-501"  # a retry is the same message
     await sink.wait_for(lambda: sink.inbound_calls())
     await asyncio.sleep(0.02)
     task.cancel()
     await backend.close()
     flow = [e for e in sink.events() if not isinstance(e, ChannelStatus)]
-    assert [type(e).__name__ for e in flow] == ["DeliveryUpdate", "DeliveryUpdate", "Typing", "Inbound"]
+    assert [type(e).__name__ for e in flow] == [
+        "DeliveryUpdate",
+        "DeliveryUpdate",
+        "Typing",
+        "Inbound",
+    ]
     assert [(e.external_id, e.delivery) for e in flow[:2]] == [
-        ("whatsapp-out-501", Delivery.DELIVERED), ("whatsapp-out-501", Delivery.READ)]
+        ("whatsapp-out-501", Delivery.DELIVERED),
+        ("whatsapp-out-501", Delivery.READ),
+    ]
     answer, cursor = sink.inbound_calls()[0]
     assert flow[2].thread_key == answer.thread_key == out.thread_key
     assert (answer.external_id, cursor) == ("whatsapp-in-1", "1")
@@ -438,12 +495,22 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
         await desk.start()
         try:
             # a LINE conversation whose reply window is still open: the desk refuses the others
-            open_window = {c.id for c in ws.conversations if c.window_expires_at and c.window_expires_at > desk.now()}
-            target = next(t for t in ws.live if t.channel == "line" and t.conversation_id in open_window)
+            open_window = {
+                c.id
+                for c in ws.conversations
+                if c.window_expires_at and c.window_expires_at > desk.now()
+            }
+            target = next(
+                t for t in ws.live if t.channel == "line" and t.conversation_id in open_window
+            )
             reply = await desk.reply(target.conversation_id, "Please try again now 🙏")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                grown = {c.channel for c in store.conversations() if c.message_count > before.get(c.id, 0)}
+                grown = {
+                    c.channel
+                    for c in store.conversations()
+                    if c.message_count > before.get(c.id, 0)
+                }
                 sent = store.message(target.conversation_id, reply.id)
                 if grown >= set(KINDS) and sent.delivery is Delivery.READ:
                     break
@@ -486,6 +553,7 @@ async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
         async def sleep(seconds):  # time passes for this channel only; nothing really waits
             clocks[backend.name] += seconds
             await asyncio.sleep(0)
+
         return sleep
 
     channels = demo_channels(seed=1)

@@ -8,7 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from frontdesk.backends.base import AmbiguousError, Backend, PermanentError, TransientError, WindowClosedError
+from frontdesk.backends.base import (
+    AmbiguousError,
+    Backend,
+    PermanentError,
+    TransientError,
+    WindowClosedError,
+)
 from frontdesk.desk import ChangeKind, Desk, DeskError, View
 from frontdesk.model import (
     ContactRef,
@@ -77,7 +83,9 @@ def make_desk(store, clock, backend=None):
 
 
 def inbound(n: int, thread="+1555", body=None, at=NOW) -> Inbound:
-    return Inbound(f"in-{n}", thread, ContactRef(thread, "Mia 🌸", "en"), body or f"message {n}", created_at=at)
+    return Inbound(
+        f"in-{n}", thread, ContactRef(thread, "Mia 🌸", "en"), body or f"message {n}", created_at=at
+    )
 
 
 async def test_ingest_creates_contact_and_conversation_and_dedups(store, clock):
@@ -134,7 +142,11 @@ async def test_reply_goes_through_outbox_and_is_sent(store, clock):
     sent = store.message(1, message.id)
     assert sent.delivery is Delivery.SENT and sent.external_id == f"ext-{message.id}-1"
     [out] = backend.sent
-    assert (out.to, out.body, out.reply_to_external_id) == ("+1555", "Hi Mia, refund is on its way", "in-1")
+    assert (out.to, out.body, out.reply_to_external_id) == (
+        "+1555",
+        "Hi Mia, refund is on its way",
+        "in-1",
+    )
     # later receipts move it forward, never backward
     await desk.ingest("sms", [DeliveryUpdate(sent.external_id, Delivery.READ)])
     await desk.ingest("sms", [DeliveryUpdate(sent.external_id, Delivery.DELIVERED)])
@@ -142,7 +154,9 @@ async def test_reply_goes_through_outbox_and_is_sent(store, clock):
 
 
 async def test_transient_failure_is_retried_after_backoff_or_retry_after(store, clock):
-    backend = FakeBackend(script=[TransientError("connection refused"), TransientError("429", retry_after=30)])
+    backend = FakeBackend(
+        script=[TransientError("connection refused"), TransientError("429", retry_after=30)]
+    )
     desk, _ = make_desk(store, clock, backend)
     await desk.ingest("sms", [inbound(1)])
     msg = await desk.reply(1, "hello")
@@ -267,11 +281,22 @@ async def test_commands_change_state_and_leave_inline_events(store, clock):
     assert [c.id for c in await desk.conversations(View.SNOOZED)] == [1]
     await desk.escalate(1, "tier2", "card charged twice", Priority.HIGH)
     conv = await desk.conversation(1)
-    assert (conv.assignee, conv.priority, conv.labels, conv.team) == ("Aiko", Priority.HIGH, ["billing"], "tier2")
+    assert (conv.assignee, conv.priority, conv.labels, conv.team) == (
+        "Aiko",
+        Priority.HIGH,
+        ["billing"],
+        "tier2",
+    )
     events = [(m.event, m.body) for m in await desk.thread(1) if m.kind is MessageKind.ACTIVITY]
     assert [e for e, _ in events] == [
-        EventKind.ASSIGNED, EventKind.PRIORITY, EventKind.LABELLED, EventKind.LABELLED,
-        EventKind.STATUS, EventKind.STATUS, EventKind.SNOOZED, EventKind.ESCALATED,
+        EventKind.ASSIGNED,
+        EventKind.PRIORITY,
+        EventKind.LABELLED,
+        EventKind.LABELLED,
+        EventKind.STATUS,
+        EventKind.STATUS,
+        EventKind.SNOOZED,
+        EventKind.ESCALATED,
     ]
     assert events[0][1] == "Aiko assigned this to themself"
     assert any(m.is_note and "card charged twice" in m.body for m in await desk.thread(1))
@@ -329,7 +354,9 @@ async def test_running_desk_dispatches_replies_and_stops_cleanly(store, clock):
     await desk.start()
     try:
         msg = await desk.reply(1, "live reply")
-        await eventually(lambda: store.message(1, msg.id).delivery is Delivery.SENT, what="the reply sent")
+        await eventually(
+            lambda: store.message(1, msg.id).delivery is Delivery.SENT, what="the reply sent"
+        )
         assert store.message(1, msg.id).delivery is Delivery.SENT
     finally:
         await desk.stop()
@@ -340,12 +367,19 @@ async def test_oversized_bodies_are_bounded_at_ingest_and_say_so(store, clock):
     from frontdesk.desk.ingest import MAX_BODY_BYTES, MAX_BODY_LINES
 
     desk = Desk(store, {}, clock=clock)
-    await desk.ingest("wa", [Inbound("big", "+1", ContactRef("+1"), "é" * (3 * 1024 * 1024)),
-                             Inbound("tall", "+1", ContactRef("+1"), "\n".join(["x"] * 100_000)),
-                             Inbound("fits", "+1", ContactRef("+1"), "é" * (MAX_BODY_BYTES // 2))])
+    await desk.ingest(
+        "wa",
+        [
+            Inbound("big", "+1", ContactRef("+1"), "é" * (3 * 1024 * 1024)),
+            Inbound("tall", "+1", ContactRef("+1"), "\n".join(["x"] * 100_000)),
+            Inbound("fits", "+1", ContactRef("+1"), "é" * (MAX_BODY_BYTES // 2)),
+        ],
+    )
     big, tall, fits = store.messages(store.conversations()[0].id)
     assert len(big.body.encode()) < MAX_BODY_BYTES + 200
-    assert big.body.endswith("it had 6,291,456 bytes in 1 lines; ask the customer for the rest or read it on the channel]")
+    assert big.body.endswith(
+        "it had 6,291,456 bytes in 1 lines; ask the customer for the rest or read it on the channel]"
+    )
     assert tall.body.count("\n") == MAX_BODY_LINES and "in 100,000 lines" in tall.body
     assert fits.body == "é" * (MAX_BODY_BYTES // 2)
 
@@ -376,7 +410,9 @@ async def test_ingest_returns_once_its_batch_is_durable(store, clock, monkeypatc
 
 
 @pytest.mark.parametrize("command", ["ingest", "mark_read", "assign", "set_priority"])
-async def test_a_slow_disk_does_not_stop_the_screen_while_a_batch_syncs(store, clock, monkeypatch, command):
+async def test_a_slow_disk_does_not_stop_the_screen_while_a_batch_syncs(
+    store, clock, monkeypatch, command
+):
     """The journal's fsync runs in a worker thread: the event loop goes on (drawing the change,
     which is published before the sync), and the call returns after the sync."""
     desk, _ = make_desk(store, clock)

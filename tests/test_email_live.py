@@ -28,7 +28,10 @@ from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import ChannelStatus, Direction  # noqa: E402
 from frontdesk.store import Store  # noqa: E402
 
-pytestmark = pytest.mark.skipif(servers.dovecot_binary() is None, reason="dovecot is not installed (apt-get install dovecot-imapd)")
+pytestmark = pytest.mark.skipif(
+    servers.dovecot_binary() is None,
+    reason="dovecot is not installed (apt-get install dovecot-imapd)",
+)
 
 CUSTOMER = "mia@customer.test"
 
@@ -89,14 +92,27 @@ def settings(dovecot, smtp=None, **extra):
     return out
 
 
-def backend(dovecot, smtp=None, cursor=None, name="mail", password=servers.PASSWORD, **extra) -> EmailBackend:
-    b = EmailBackend(name, settings(dovecot, smtp, **extra), lambda key: password if key == "password" else None, cursor)
+def backend(
+    dovecot, smtp=None, cursor=None, name="mail", password=servers.PASSWORD, **extra
+) -> EmailBackend:
+    b = EmailBackend(
+        name,
+        settings(dovecot, smtp, **extra),
+        lambda key: password if key == "password" else None,
+        cursor,
+    )
     b.backoff_initial, b.backoff_max = 0.2, 1.0
     return b
 
 
-def mail(subject="Where is my order?", body="Hello, my order #1234 has not arrived.", msgid="<m1@customer.test>",
-         sender=f"Mia Tanaka <{CUSTOMER}>", date=None, **headers) -> EmailMessage:
+def mail(
+    subject="Where is my order?",
+    body="Hello, my order #1234 has not arrived.",
+    msgid="<m1@customer.test>",
+    sender=f"Mia Tanaka <{CUSTOMER}>",
+    date=None,
+    **headers,
+) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = servers.USER
@@ -152,8 +168,10 @@ class DropAtIdle:
 
     async def _session(self, client_reader, client_writer) -> None:
         server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        pumps = [asyncio.ensure_future(self._to_server(client_reader, server_writer, client_writer)),
-                 asyncio.ensure_future(self._to_client(server_reader, client_writer))]
+        pumps = [
+            asyncio.ensure_future(self._to_server(client_reader, server_writer, client_writer)),
+            asyncio.ensure_future(self._to_client(server_reader, client_writer)),
+        ]
         try:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -185,7 +203,9 @@ async def test_initial_sync_then_idle_push_reaches_the_desk(dovecot, store, caps
     old = datetime.now(timezone.utc) - timedelta(days=30)
     await dovecot.append(mail(subject="Old thread", msgid="<old@customer.test>", date=old))
     await asyncio.to_thread(
-        lambda: dovecot._client().append("INBOX", None, old.timestamp(), mail(subject="Old", msgid="<old2@x>").as_bytes())
+        lambda: dovecot._client().append(
+            "INBOX", None, old.timestamp(), mail(subject="Old", msgid="<old2@x>").as_bytes()
+        )
     )
     await dovecot.append(mail(subject="Recent question", msgid="<recent@customer.test>"))
     b = backend(dovecot)
@@ -193,12 +213,17 @@ async def test_initial_sync_then_idle_push_reaches_the_desk(dovecot, store, caps
     await desk.start()
     try:
         convs = await wait_for(desk.conversations)
-        assert [c.subject for c in convs] == ["Recent question", "Old thread"]  # Date header old, INTERNALDATE recent
+        assert [c.subject for c in convs] == [
+            "Recent question",
+            "Old thread",
+        ]  # Date header old, INTERNALDATE recent
         await wait_for(lambda: "INBOX" in b.idling)
         latencies = []
         for n in range(3):
             started = time.monotonic()
-            await dovecot.append(mail(subject=f"Live {n}", msgid=f"<live{n}@customer.test>", body=f"live body {n}"))
+            await dovecot.append(
+                mail(subject=f"Live {n}", msgid=f"<live{n}@customer.test>", body=f"live body {n}")
+            )
             appended = time.monotonic()
 
             async def arrived():
@@ -217,16 +242,24 @@ async def test_initial_sync_then_idle_push_reaches_the_desk(dovecot, store, caps
         cursor = read_cursor(store.cursor("mail"))
         assert cursor["INBOX"].seen == 6 and not cursor["INBOX"].backfilling
         with capsys.disabled():
-            print(f"\nIDLE push latency (APPEND returned -> conversation in the desk): "
-                  f"{', '.join(f'{l * 1000:.0f} ms' for l in latencies)}")
+            print(
+                f"\nIDLE push latency (APPEND returned -> conversation in the desk): "
+                f"{', '.join(f'{l * 1000:.0f} ms' for l in latencies)}"
+            )
         assert max(latencies) < 2.0, latencies
     finally:
         await desk.stop()
 
 
 async def test_reply_reaches_smtp_with_threading_headers_and_sent_copy(dovecot, smtp, store):
-    await dovecot.append(mail(subject="Broken lamp", msgid="<q1@customer.test>", References="<earlier@customer.test>",
-                              In_Reply_To="<earlier@customer.test>"))
+    await dovecot.append(
+        mail(
+            subject="Broken lamp",
+            msgid="<q1@customer.test>",
+            References="<earlier@customer.test>",
+            In_Reply_To="<earlier@customer.test>",
+        )
+    )
     b = backend(dovecot, smtp)
     desk = Desk(store, {"mail": b}, agent="Aiko")
     await b.fetch_once(desk)
@@ -253,11 +286,23 @@ async def test_reply_reaches_smtp_with_threading_headers_and_sent_copy(dovecot, 
     assert [c["Message-ID"] for c in copies] == [m["Message-ID"]]
 
     # the customer answers our reply: it joins the same conversation (References, and In-Reply-To only)
-    await dovecot.append(mail(subject="Re: Broken lamp", msgid="<q2@customer.test>", In_Reply_To=m["Message-ID"],
-                              References=f"<earlier@customer.test> <q1@customer.test> {m['Message-ID']}",
-                              body="Thanks!\n\nOn Monday Example Support wrote:\n> Sorry about the lamp"))
-    await dovecot.append(mail(subject="Re: Broken lamp", msgid="<q3@customer.test>", In_Reply_To=m["Message-ID"],
-                              body="One more thing."))
+    await dovecot.append(
+        mail(
+            subject="Re: Broken lamp",
+            msgid="<q2@customer.test>",
+            In_Reply_To=m["Message-ID"],
+            References=f"<earlier@customer.test> <q1@customer.test> {m['Message-ID']}",
+            body="Thanks!\n\nOn Monday Example Support wrote:\n> Sorry about the lamp",
+        )
+    )
+    await dovecot.append(
+        mail(
+            subject="Re: Broken lamp",
+            msgid="<q3@customer.test>",
+            In_Reply_To=m["Message-ID"],
+            body="One more thing.",
+        )
+    )
     await b.fetch_once(desk)
     [conv] = await desk.conversations()
     bodies = [x.body for x in await desk.thread(conv.id) if x.direction is Direction.IN]
@@ -266,7 +311,14 @@ async def test_reply_reaches_smtp_with_threading_headers_and_sent_copy(dovecot, 
 
     # a restarted backend learns our reply's thread from the Sent folder
     fresh = backend(dovecot, smtp, cursor=store.cursor("mail"))
-    await dovecot.append(mail(subject="Re: Broken lamp", msgid="<q4@customer.test>", In_Reply_To=m["Message-ID"], body="Still here."))
+    await dovecot.append(
+        mail(
+            subject="Re: Broken lamp",
+            msgid="<q4@customer.test>",
+            In_Reply_To=m["Message-ID"],
+            body="Still here.",
+        )
+    )
     await fresh.fetch_once(desk)
     assert len(await desk.conversations()) == 1
 
@@ -287,7 +339,9 @@ async def test_message_id_is_derived_before_sending_and_stable_across_retries(do
         store.put_outbox(entry)
     await desk.flush_outbox()
     assert len(smtp.received) == 1
-    assert smtp.received[0].message["Message-ID"] == message_id_for(entry.extra["key"], "mail", dovecot.user)
+    assert smtp.received[0].message["Message-ID"] == message_id_for(
+        entry.extra["key"], "mail", dovecot.user
+    )
 
     smtp.fail_next = ["550 5.1.1 no such user"]
     reply = await desk.reply(conv.id, "Second answer")
@@ -299,7 +353,9 @@ async def test_message_id_is_derived_before_sending_and_stable_across_retries(do
 async def test_uidvalidity_change_resyncs_without_duplicates(dovecot, store):
     await dovecot.imap(("create", "Support"))
     for n in range(5):
-        await dovecot.append(mail(subject=f"Question {n}", msgid=f"<s{n}@customer.test>"), folder="Support")
+        await dovecot.append(
+            mail(subject=f"Question {n}", msgid=f"<s{n}@customer.test>"), folder="Support"
+        )
     b = backend(dovecot, folders=["Support"])
     desk = Desk(store, {"mail": b}, agent="Aiko")
     await b.fetch_once(desk)
@@ -309,7 +365,9 @@ async def test_uidvalidity_change_resyncs_without_duplicates(dovecot, store):
     # the folder is recreated (new UIDVALIDITY): two old mails and one new get UIDs 1..3, all <= the old last UID
     await dovecot.imap(("delete", "Support"), ("create", "Support"))
     for n in (3, 4):
-        await dovecot.append(mail(subject=f"Question {n}", msgid=f"<s{n}@customer.test>"), folder="Support")
+        await dovecot.append(
+            mail(subject=f"Question {n}", msgid=f"<s{n}@customer.test>"), folder="Support"
+        )
     await dovecot.append(mail(subject="Brand new", msgid="<new@customer.test>"), folder="Support")
 
     restarted = backend(dovecot, cursor=store.cursor("mail"), folders=["Support"])
@@ -393,14 +451,18 @@ async def test_japanese_mail_renders_right(dovecot, store):
         return f"=?{charset}?B?{b64encode(text.encode(codec)).decode()}?="
 
     jis = (
-        f"From: {word('山田 花子', 'ISO-2022-JP', 'iso-2022-jp')} <hanako@example.jp>\r\n"
-        f"To: {servers.USER}\r\n"
-        f"Subject: {word('注文について', 'ISO-2022-JP', 'iso-2022-jp')}\r\n"
-        "Message-ID: <jis@example.jp>\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=ISO-2022-JP\r\n"
-        "Content-Transfer-Encoding: 7bit\r\n\r\n"
-    ).encode() + "先週注文した商品がまだ届きません。１番の件です。\r\n".encode("iso-2022-jp") + b"\r\n"
+        (
+            f"From: {word('山田 花子', 'ISO-2022-JP', 'iso-2022-jp')} <hanako@example.jp>\r\n"
+            f"To: {servers.USER}\r\n"
+            f"Subject: {word('注文について', 'ISO-2022-JP', 'iso-2022-jp')}\r\n"
+            "Message-ID: <jis@example.jp>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=ISO-2022-JP\r\n"
+            "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        ).encode()
+        + "先週注文した商品がまだ届きません。１番の件です。\r\n".encode("iso-2022-jp")
+        + b"\r\n"
+    )
     sjis = (
         f"From: tanaka@example.jp\r\nTo: {servers.USER}\r\nSubject: {word('返品について', 'Shift_JIS', 'cp932')}"
         + "\r\nMessage-ID: <sjis@example.jp>\r\nMIME-Version: 1.0\r\n"
@@ -423,15 +485,17 @@ async def test_japanese_mail_renders_right(dovecot, store):
 async def test_big_attachment_and_malformed_mime_do_not_crash_the_desk(dovecot, store, tmp_path):
     big = mail(subject="Logs attached", msgid="<big@customer.test>", body="See the attached dump.")
     payload = bytes(range(256)) * (20 * 1024 * 1024 // 256)
-    big.add_attachment(payload, maintype="application", subtype="octet-stream", filename="../../etc/passwd")
+    big.add_attachment(
+        payload, maintype="application", subtype="octet-stream", filename="../../etc/passwd"
+    )
     await dovecot.append(big)
     malformed = (
         b"From: broken@customer.test\r\nTo: support@example.test\r\nSubject: =?utf-8?B?broken?=\r\n"
-        b"Content-Type: multipart/mixed; boundary=\"XX\"\r\nMIME-Version: 1.0\r\n\r\n"
+        b'Content-Type: multipart/mixed; boundary="XX"\r\nMIME-Version: 1.0\r\n\r\n'
         b"--XX\r\nContent-Type: text/plain; charset=x-no-such-charset\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         b"!!!not base64 at all\xff\xfe\r\n"
-        b"--XX\r\nContent-Type: multipart/alternative; boundary=\"YY\"\r\n\r\n--YY\r\nContent-Type: text/html\r\n\r\n<p>unclosed"
-        b"\r\n--XX\r\nContent-Type: application/pdf; name=\"\x1b[31mevil\xe2\x80\xaetxt.pdf\"\r\n"
+        b'--XX\r\nContent-Type: multipart/alternative; boundary="YY"\r\n\r\n--YY\r\nContent-Type: text/html\r\n\r\n<p>unclosed'
+        b'\r\n--XX\r\nContent-Type: application/pdf; name="\x1b[31mevil\xe2\x80\xaetxt.pdf"\r\n'
         b"Content-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n"
     )
     await dovecot.append(malformed)
@@ -467,7 +531,9 @@ async def test_big_attachment_and_malformed_mime_do_not_crash_the_desk(dovecot, 
 
 
 async def test_auto_replies_and_bounces_are_marked(dovecot, store):
-    await dovecot.append(mail(subject="Out of office", msgid="<ooo@customer.test>", Auto_Submitted="auto-replied"))
+    await dovecot.append(
+        mail(subject="Out of office", msgid="<ooo@customer.test>", Auto_Submitted="auto-replied")
+    )
     bounce = EmailMessage()
     bounce["From"] = "MAILER-DAEMON@mx.customer.test"
     bounce["To"] = servers.USER
@@ -492,8 +558,20 @@ async def test_auto_replies_and_bounces_are_marked(dovecot, store):
 async def test_doctor_lines(dovecot, smtp):
     assert await backend(dovecot, smtp, sent_folder="Sent").check() == []
     lines = await backend(dovecot, smtp, folders=["INBOX", "Support"]).check()
-    assert lines == [lines[0]] and "IMAP folder 'Support' does not exist" in lines[0] and "INBOX" in lines[0]
-    [line] = (await backend(dovecot, smtp, imap_host="no-such-host.invalid", imap_tls="implicit", smtp_host="127.0.0.1").check())[:1]
+    assert (
+        lines == [lines[0]]
+        and "IMAP folder 'Support' does not exist" in lines[0]
+        and "INBOX" in lines[0]
+    )
+    [line] = (
+        await backend(
+            dovecot,
+            smtp,
+            imap_host="no-such-host.invalid",
+            imap_tls="implicit",
+            smtp_host="127.0.0.1",
+        ).check()
+    )[:1]
     assert "not found (DNS" in line and "imap_host" in line
     line = (await backend(dovecot, smtp, imap_tls="implicit").check())[0]
     assert "TLS handshake" in line and "imap_tls" in line
@@ -555,7 +633,9 @@ address = "{servers.USER}"
         out = capsys.readouterr().out
         assert "ok: channel support (email)" in out
         # the second channel has no tls_ca_file: the self-signed certificate is refused, with the fix
-        assert "problem: channel support-tls: IMAP TLS certificate of 127.0.0.1 not accepted" in out, out
+        assert (
+            "problem: channel support-tls: IMAP TLS certificate of 127.0.0.1 not accepted" in out
+        ), out
         assert "tls_ca_file" in out and code == 1
 
         # a wrong password (last: Dovecot then slows down logins from this address for a while)
@@ -575,8 +655,10 @@ async def test_starttls_and_implicit_tls_sync(tmp_path):
     server = servers.start_dovecot(tls=True)
     try:
         await server.append(mail(subject="Over TLS"))
-        for extra in ({"imap_tls": "starttls", "imap_host": "localhost"},
-                      {"imap_tls": "implicit", "imap_port": server.tls_port, "imap_host": "localhost"}):
+        for extra in (
+            {"imap_tls": "starttls", "imap_host": "localhost"},
+            {"imap_tls": "implicit", "imap_port": server.tls_port, "imap_host": "localhost"},
+        ):
             with Store.open(tmp_path / extra["imap_tls"]) as store:
                 b = backend(server, tls_ca_file=str(server.cert), **extra)
                 desk = Desk(store, {"mail": b})
@@ -605,7 +687,11 @@ class Journal:
 
     async def ingest(self, channel, events, cursor=None):
         inbound = [e for e in events if not isinstance(e, ChannelStatus)]
-        if inbound and self.die_at is not None and sum(1 for e, _ in self.commits if e) + 1 == self.die_at:
+        if (
+            inbound
+            and self.die_at is not None
+            and sum(1 for e, _ in self.commits if e) + 1 == self.die_at
+        ):
             raise Killed()
         await self.desk.ingest(channel, events, cursor)
         self.commits.append((inbound, cursor))
@@ -626,7 +712,9 @@ def big_dovecot():
 
 
 @pytest.mark.slow
-async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(big_dovecot, store, capsys, monkeypatch):
+async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(
+    big_dovecot, store, capsys, monkeypatch
+):
     from frontdesk.backends.imap_session import Imap
 
     asked: list[int] = []
@@ -645,7 +733,9 @@ async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(b
     elapsed = time.monotonic() - started
 
     first_events = next(events for events, _ in journal.commits if events)
-    assert first_events[0].external_id == big_dovecot.prefilled[-1], "the first commit holds the newest mail"
+    assert first_events[0].external_id == big_dovecot.prefilled[-1], (
+        "the first commit holds the newest mail"
+    )
     assert sorted(journal.read) == sorted(big_dovecot.prefilled), "every mail read exactly once"
     convs = await desk.conversations()
     assert len(convs) == 10_000 and sum(c.message_count for c in convs) == 10_000
@@ -653,7 +743,9 @@ async def test_first_sync_of_10000_mails_reads_newest_first_in_bounded_fetches(b
     state = read_cursor(store.cursor("mail"))["INBOX"]
     assert state.seen == 10_000 and not state.backfilling
     with capsys.disabled():
-        print(f"\nfirst sync of 10,000 mails: {elapsed:.1f} s; first conversation stored after {journal.first_stored:.2f} s")
+        print(
+            f"\nfirst sync of 10,000 mails: {elapsed:.1f} s; first conversation stored after {journal.first_stored:.2f} s"
+        )
     assert elapsed < 60, elapsed
 
 
@@ -674,8 +766,12 @@ async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tm
             # the process restarts from what the store committed
             second = Journal(desk)
             await backend(server, cursor=cursor, sync_days=30).fetch_once(second)
-            assert not set(second.read) & set(read_before), "nothing committed before the kill is read again"
-            assert second.read[0] == server.prefilled[-1 - len(read_before)], "it goes on where it stopped"
+            assert not set(second.read) & set(read_before), (
+                "nothing committed before the kill is read again"
+            )
+            assert second.read[0] == server.prefilled[-1 - len(read_before)], (
+                "it goes on where it stopped"
+            )
             assert sorted(read_before + second.read) == sorted(server.prefilled)
             convs = await desk.conversations()
             assert len(convs) == 2_000 and sum(c.message_count for c in convs) == 2_000
@@ -685,11 +781,15 @@ async def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(tm
 
 
 @pytest.mark.parametrize("server_threads", [True, False], ids=["THREAD REFS", "own header index"])
-async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(dovecot, store, monkeypatch,
-                                                                                         server_threads):
+async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_newest_first(
+    dovecot, store, monkeypatch, server_threads
+):
     from frontdesk.backends.imap_session import Imap
 
-    if not server_threads:  # a server without THREAD=REFS (Gmail, Exchange): the backend groups by headers
+    if (
+        not server_threads
+    ):  # a server without THREAD=REFS (Gmail, Exchange): the backend groups by headers
+
         async def no_threads(self, *criteria):
             return None
 
@@ -697,17 +797,44 @@ async def test_first_sync_keeps_each_conversation_in_order_while_reading_the_new
     day = timedelta(days=1)
     now = datetime.now(timezone.utc)
     # an old conversation that goes on today, and a conversation of yesterday in between
-    await dovecot.append(mail(subject="Broken zip", msgid="<z1@customer.test>", body="first", date=now - 5 * day))
-    await dovecot.append(mail(subject="Invoice", msgid="<i1@other.test>", sender="Bo <bo@other.test>", date=now - day))
-    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z2@customer.test>", body="second", date=now - 2 * day,
-                              In_Reply_To="<z1@customer.test>", References="<z1@customer.test>"))
-    await dovecot.append(mail(subject="Re: Broken zip", msgid="<z3@customer.test>", body="third", date=now,
-                              In_Reply_To="<z2@customer.test>", References="<z1@customer.test> <z2@customer.test>"))
+    await dovecot.append(
+        mail(subject="Broken zip", msgid="<z1@customer.test>", body="first", date=now - 5 * day)
+    )
+    await dovecot.append(
+        mail(
+            subject="Invoice", msgid="<i1@other.test>", sender="Bo <bo@other.test>", date=now - day
+        )
+    )
+    await dovecot.append(
+        mail(
+            subject="Re: Broken zip",
+            msgid="<z2@customer.test>",
+            body="second",
+            date=now - 2 * day,
+            In_Reply_To="<z1@customer.test>",
+            References="<z1@customer.test>",
+        )
+    )
+    await dovecot.append(
+        mail(
+            subject="Re: Broken zip",
+            msgid="<z3@customer.test>",
+            body="third",
+            date=now,
+            In_Reply_To="<z2@customer.test>",
+            References="<z1@customer.test> <z2@customer.test>",
+        )
+    )
     b = backend(dovecot)
     desk = Desk(store, {"mail": b}, agent="Aiko")
     journal = Journal(desk)
     await b.fetch_once(journal)
-    assert journal.read == ["<z1@customer.test>", "<z2@customer.test>", "<z3@customer.test>", "<i1@other.test>"]
+    assert journal.read == [
+        "<z1@customer.test>",
+        "<z2@customer.test>",
+        "<z3@customer.test>",
+        "<i1@other.test>",
+    ]
     zip_conv = next(c for c in await desk.conversations() if c.subject == "Broken zip")
     assert [m.body for m in await desk.thread(zip_conv.id)] == ["first", "second", "third"]
 
@@ -716,7 +843,9 @@ async def test_a_mail_the_server_always_fails_on_shows_down_then_is_set_aside(st
     server = servers.start_dovecot(prefill=30)
     try:
         newest = sorted((server.root / "mail" / "Maildir" / "cur").iterdir())[-1]
-        newest.chmod(0)  # Dovecot cannot read it: every FETCH that touches it ends the session with BYE
+        newest.chmod(
+            0
+        )  # Dovecot cannot read it: every FETCH that touches it ends the session with BYE
         b = backend(server, sync_days=30)
         desk = Desk(store, {"mail": b}, agent="Aiko")
         sink = Recorder(desk)
@@ -732,12 +861,16 @@ async def test_a_mail_the_server_always_fails_on_shows_down_then_is_set_aside(st
 
             await wait_for(all_there, timeout=20)
             await wait_for(lambda: sink.statuses[-1].state == "ok", timeout=10)
-            assert [s.state for s in sink.statuses].count("ok") == 1, "ok once the mail comes in again, and not again after"
+            assert [s.state for s in sink.statuses].count("ok") == 1, (
+                "ok once the mail comes in again, and not again after"
+            )
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await b.close()
-        unreadable = [c for c in await desk.conversations() if c.preview.startswith("(the mail server failed")]
+        unreadable = [
+            c for c in await desk.conversations() if c.preview.startswith("(the mail server failed")
+        ]
         assert len(unreadable) == 1 and "UID 30 in INBOX" in unreadable[0].preview
         assert "Internal error" in (await desk.thread(unreadable[0].id))[0].body
     finally:
@@ -769,7 +902,9 @@ async def test_sync_once_sets_aside_a_mail_the_server_always_fails_on(store):
         await b.fetch_once(desk)
         convs = await desk.conversations()
         assert len(convs) == 30
-        assert [c.preview for c in convs if c.preview.startswith("(the mail server failed")][0].count("UID 6 in INBOX") == 1
+        assert [c.preview for c in convs if c.preview.startswith("(the mail server failed")][
+            0
+        ].count("UID 6 in INBOX") == 1
     finally:
         servers.cleanup(server)
 

@@ -36,7 +36,9 @@ def test_shift_jis_with_windows_extensions_and_iso_2022_jp():
     assert decode_text("①～㈱".encode("cp932"), "Shift_JIS") == "①～㈱"
     assert decode_text("こんにちは".encode("iso-2022-jp"), "ISO-2022-JP") == "こんにちは"
     assert decode_text("こんにちは".encode("iso-2022-jp"), None) == "こんにちは"  # unlabelled JIS
-    assert decode_text(b"caf\xe9", "x-no-such-charset") == "caf\ufffd" or decode_text(b"caf\xe9", "x-no-such-charset").startswith("caf")
+    assert decode_text(b"caf\xe9", "x-no-such-charset") == "caf\ufffd" or decode_text(
+        b"caf\xe9", "x-no-such-charset"
+    ).startswith("caf")
 
 
 def test_html_only_mail_becomes_readable_text():
@@ -58,7 +60,12 @@ def test_plain_text_is_preferred_over_html():
         b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n"
         b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html version</p>\r\n--b--\r\n"
     )
-    mail = parse(raw('From: a@b.test\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"\n', body))
+    mail = parse(
+        raw(
+            'From: a@b.test\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"\n',
+            body,
+        )
+    )
     assert mail.body == "plain version"
 
 
@@ -71,10 +78,18 @@ def test_quoted_history_is_kept_and_marked():
     assert mail.body.count(QUOTE_MARKER) == 1
     outlook = "Sure.\n\nFrom: Support <s@x.test>\nSent: Monday\nTo: me\nSubject: hi\n\nold text"
     mail = parse(raw("From: a@b.test\nContent-Type: text/plain; charset=utf-8\n", outlook.encode()))
-    assert split_quoted(mail.body) == ("Sure.\n", "From: Support <s@x.test>\nSent: Monday\nTo: me\nSubject: hi\n\nold text")
+    assert split_quoted(mail.body) == (
+        "Sure.\n",
+        "From: Support <s@x.test>\nSent: Monday\nTo: me\nSubject: hi\n\nold text",
+    )
     jp = "承知しました。\n\n2026年11月2日(月) 10:00 Support <s@x.test>:\n> 再起動してください"
-    assert QUOTE_MARKER in parse(raw("From: a@b.test\nContent-Type: text/plain; charset=utf-8\n", jp.encode())).body
-    assert QUOTE_MARKER not in parse(raw("From: a@b.test\n", b"> only a quote\r\n")).body  # nothing new before it
+    assert (
+        QUOTE_MARKER
+        in parse(raw("From: a@b.test\nContent-Type: text/plain; charset=utf-8\n", jp.encode())).body
+    )
+    assert (
+        QUOTE_MARKER not in parse(raw("From: a@b.test\n", b"> only a quote\r\n")).body
+    )  # nothing new before it
 
 
 @pytest.mark.parametrize(
@@ -99,19 +114,25 @@ def test_machine_mail_is_marked(headers, kind):
 
 
 def test_malformed_mail_never_raises():
-    for blob in (b"", b"\x00\xff" * 100, b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
-                 b"Subject: =?utf-8?B?!!!?=\r\nFrom: <<<@>>>\r\nDate: yesterday\r\n\r\nbody",
-                 b"Content-Type: text/plain; charset=\"\xff\"\r\n\r\nx"):
+    for blob in (
+        b"",
+        b"\x00\xff" * 100,
+        b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
+        b"Subject: =?utf-8?B?!!!?=\r\nFrom: <<<@>>>\r\nDate: yesterday\r\n\r\nbody",
+        b'Content-Type: text/plain; charset="\xff"\r\n\r\nx',
+    ):
         mail = parse(blob)
         assert mail.external_id.startswith("<")
     no_id = parse(b"From: a@b.test\r\n\r\nsame")
-    assert no_id.external_id == parse(b"From: a@b.test\r\n\r\nsame").external_id  # a hash of the raw mail
+    assert (
+        no_id.external_id == parse(b"From: a@b.test\r\n\r\nsame").external_id
+    )  # a hash of the raw mail
 
 
 def test_attachments_are_listed_with_name_type_and_size():
     body = (
         b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-        b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"=?utf-8?B?6KuL5rGC5pu4LnBkZg==?=\"\r\n"
+        b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="=?utf-8?B?6KuL5rGC5pu4LnBkZg==?="\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
     )
     mail = parse(raw('From: a@b.test\nContent-Type: multipart/mixed; boundary="b"\n', body))
@@ -162,10 +183,18 @@ def test_subjects():
 
 
 def _mail(**kw):
-    defaults = dict(subject="Order", from_addr="c@x.test", date=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    defaults = dict(
+        subject="Order", from_addr="c@x.test", date=datetime(2026, 11, 1, tzinfo=timezone.utc)
+    )
     defaults.update(kw)
-    body = "".join(f"{k.replace('_', '-')}: {v}\r\n" for k, v in kw.items() if k in ("Message_ID", "In_Reply_To", "References"))
-    mail = parse(f"From: {defaults['from_addr']}\r\nSubject: {defaults['subject']}\r\nDate: Sun, 1 Nov 2026 00:00:00 +0000\r\n{body}\r\nx".encode())
+    body = "".join(
+        f"{k.replace('_', '-')}: {v}\r\n"
+        for k, v in kw.items()
+        if k in ("Message_ID", "In_Reply_To", "References")
+    )
+    mail = parse(
+        f"From: {defaults['from_addr']}\r\nSubject: {defaults['subject']}\r\nDate: Sun, 1 Nov 2026 00:00:00 +0000\r\n{body}\r\nx".encode()
+    )
     return mail
 
 
@@ -181,35 +210,71 @@ def test_thread_keys():
     assert threads.key_for(_mail(Message_ID="<c@x>", In_Reply_To="<ours@x>"), "c@x.test") == "<a@x>"
     # no threading headers: the same normalised subject from the same person joins a recent thread
     assert threads.key_for(_mail(Message_ID="<d@x>", subject="Re: order"), "c@x.test") == "<a@x>"
-    assert threads.key_for(_mail(Message_ID="<e@x>", subject="Re: order"), "other@x.test") == "<e@x>"
-    assert threads.key_for(_mail(Message_ID="<f@x>", subject="Something else"), "c@x.test") == "<f@x>"
+    assert (
+        threads.key_for(_mail(Message_ID="<e@x>", subject="Re: order"), "other@x.test") == "<e@x>"
+    )
+    assert (
+        threads.key_for(_mail(Message_ID="<f@x>", subject="Something else"), "c@x.test") == "<f@x>"
+    )
     # an unknown thread: its root is the first of References
-    assert threads.key_for(_mail(Message_ID="<g@x>", References="<r0@y> <r1@y>"), "z@x.test") == "<r0@y>"
+    assert (
+        threads.key_for(_mail(Message_ID="<g@x>", References="<r0@y> <r1@y>"), "z@x.test")
+        == "<r0@y>"
+    )
     assert threads.references_for("<a@x>", "<c@x>") == ["<a@x>", "<c@x>"]
 
 
 def test_settings_are_validated():
     cfg = read_settings("mail", BASE)
-    assert (cfg.imap_port, cfg.smtp_port, cfg.smtp_host, cfg.address, cfg.folders) == (993, 587, "imap.example.com", "support@example.com", ("INBOX",))
+    assert (cfg.imap_port, cfg.smtp_port, cfg.smtp_host, cfg.address, cfg.folders) == (
+        993,
+        587,
+        "imap.example.com",
+        "support@example.com",
+        ("INBOX",),
+    )
     with pytest.raises(ConfigError, match="loopback"):
         read_settings("mail", {**BASE, "imap_tls": "none"})
     with pytest.raises(ConfigError, match="imap_tls must be"):
         read_settings("mail", {**BASE, "imap_tls": "ssl"})
     with pytest.raises(ConfigError, match="imap_host is not set"):
         read_settings("mail", {"username": "x@y"})
-    assert read_settings("mail", {**BASE, "imap_host": "127.0.0.1", "imap_tls": "none", "smtp_tls": "none"}).imap_port == 143
-    assert EmailBackend.secret_names == ("password",) and "password" not in EmailBackend.settings_schema
+    assert (
+        read_settings(
+            "mail", {**BASE, "imap_host": "127.0.0.1", "imap_tls": "none", "smtp_tls": "none"}
+        ).imap_port
+        == 143
+    )
+    assert (
+        EmailBackend.secret_names == ("password",)
+        and "password" not in EmailBackend.settings_schema
+    )
 
 
 def test_reply_headers_and_deterministic_message_id():
     backend = EmailBackend("mail", {**BASE, "display_name": "Support"})
-    out = Outgoing(1, 1, "<root@c.test>", "mia@c.test", "Hello", subject="Order", idempotency_key="k1",
-                   reply_to_external_id="<last@c.test>")
+    out = Outgoing(
+        1,
+        1,
+        "<root@c.test>",
+        "mia@c.test",
+        "Hello",
+        subject="Order",
+        idempotency_key="k1",
+        reply_to_external_id="<last@c.test>",
+    )
     first, again = backend.compose(out), backend.compose(out)
-    assert first["Message-ID"] == again["Message-ID"] == message_id_for("k1", "mail", "support@example.com")
+    assert (
+        first["Message-ID"]
+        == again["Message-ID"]
+        == message_id_for("k1", "mail", "support@example.com")
+    )
     assert first["Subject"] == "Re: Order" and first["In-Reply-To"] == "<last@c.test>"
     assert first["References"] == "<root@c.test> <last@c.test>"
     assert str(first["From"]) == "Support <support@example.com>"
-    assert backend.compose(Outgoing(1, 1, "k", "m@c.test", "x", idempotency_key="k2"))["Message-ID"] != first["Message-ID"]
+    assert (
+        backend.compose(Outgoing(1, 1, "k", "m@c.test", "x", idempotency_key="k2"))["Message-ID"]
+        != first["Message-ID"]
+    )
     with pytest.raises(PermanentError):
         backend.compose(Outgoing(1, 1, "k", "not an address\r\nBcc: x@y", "x"))

@@ -33,7 +33,9 @@ def test_cursor_round_trip_and_version_1():
 
 
 def test_a_fresh_folder_plans_everything_below_uidnext_as_history():
-    assert FolderState.fresh(5, 10_001) == FolderState(5, seen=10_000, window=10_000, backfill=10_001)
+    assert FolderState.fresh(5, 10_001) == FolderState(
+        5, seen=10_000, window=10_000, backfill=10_001
+    )
     assert not FolderState.fresh(5, 1).backfilling
 
 
@@ -43,14 +45,18 @@ def test_a_fresh_folder_plans_everything_below_uidnext_as_history():
 def test_backfill_reads_newest_conversation_first_each_oldest_mail_first():
     threads = [[1, 7, 3], [2], [9, 4], [5]]
     assert backfill_order(threads, below=100) == [[4, 9], [1, 3, 7], [5], [2]]
-    assert backfill_order(threads, below=7) == [[5], [2]], "conversations whose newest UID is >= 7 are read"
+    assert backfill_order(threads, below=7) == [[5], [2]], (
+        "conversations whose newest UID is >= 7 are read"
+    )
 
 
 def test_batches_say_how_far_down_each_one_got():
     order = [[4, 9], [1, 3, 7], [5], [2]]
     batches = list(backfill_batches(order, cost=lambda uid: 1, max_messages=2, max_bytes=100))
     assert batches == [([4, 9], 9), ([1, 3], None), ([7, 5], 5), ([2], 2)]
-    by_bytes = list(backfill_batches([[1, 2, 3]], cost=lambda uid: 60, max_messages=25, max_bytes=100))
+    by_bytes = list(
+        backfill_batches([[1, 2, 3]], cost=lambda uid: 60, max_messages=25, max_bytes=100)
+    )
     assert by_bytes == [([1], None), ([2], None), ([3], 3)]
 
 
@@ -65,12 +71,17 @@ def test_thread_answer_parsing():
 
 
 def _render(tree) -> bytes:
-    return b"(" + b" ".join(str(n).encode() if isinstance(n, int) else _render(n) for n in tree) + b")"
+    return (
+        b"(" + b" ".join(str(n).encode() if isinstance(n, int) else _render(n) for n in tree) + b")"
+    )
 
 
 threads_strategy = st.lists(
-    st.recursive(st.lists(st.integers(1, 10**6), min_size=1, max_size=4),
-                 lambda inner: st.lists(st.one_of(st.integers(1, 10**6), inner), min_size=1, max_size=4), max_leaves=20),
+    st.recursive(
+        st.lists(st.integers(1, 10**6), min_size=1, max_size=4),
+        lambda inner: st.lists(st.one_of(st.integers(1, 10**6), inner), min_size=1, max_size=4),
+        max_leaves=20,
+    ),
     max_size=20,
 )
 
@@ -92,8 +103,12 @@ def test_thread_answer_parsing_never_raises(data):
 # ---- aioimaplib #118 -------------------------------------------------------------------------
 
 
-@given(st.lists(st.sampled_from([b"\r\n", b"x", b"* 1 FETCH (UID 1)", b"{5}", b"\n", b"\r"]), max_size=2000),
-       st.integers(1, 50))
+@given(
+    st.lists(
+        st.sampled_from([b"\r\n", b"x", b"* 1 FETCH (UID 1)", b"{5}", b"\n", b"\r"]), max_size=2000
+    ),
+    st.integers(1, 50),
+)
 def test_feed_pieces_cut_only_between_lines(parts, lines):
     data = b"".join(parts)
     pieces = list(feed_pieces(data, lines))
@@ -118,7 +133,10 @@ class OneLongAnswer(asyncio.Protocol):
             if command.startswith("CAPABILITY"):
                 self.transport.write(b"* CAPABILITY IMAP4rev1\r\n" + f"{tag} OK done\r\n".encode())
             elif command.startswith("UID FETCH"):
-                answer = b"".join(b"* %d FETCH (UID %d RFC822.SIZE 700)\r\n" % (n, n) for n in range(1, self.lines + 1))
+                answer = b"".join(
+                    b"* %d FETCH (UID %d RFC822.SIZE 700)\r\n" % (n, n)
+                    for n in range(1, self.lines + 1)
+                )
                 self.transport.write(answer + f"{tag} OK done\r\n".encode())
             else:  # LOGIN, SELECT, LOGOUT
                 self.transport.write(f"{tag} OK done\r\n".encode())
@@ -129,13 +147,19 @@ async def _fetch_long_answer(client_class, lines: int) -> int:
     server = await loop.create_server(lambda: OneLongAnswer(lines), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     lost = asyncio.Event()
-    client = client_class(host="127.0.0.1", port=port, timeout=5, conn_lost_cb=lambda exc: lost.set())
+    client = client_class(
+        host="127.0.0.1", port=port, timeout=5, conn_lost_cb=lambda exc: lost.set()
+    )
     try:
         await client.wait_hello_from_server()
         await client.login("u", "p")
         await client.select("INBOX")
         fetch = asyncio.ensure_future(client.uid("fetch", f"1:{lines}", "(UID RFC822.SIZE)"))
-        await asyncio.wait({fetch, asyncio.ensure_future(lost.wait())}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {fetch, asyncio.ensure_future(lost.wait())},
+            timeout=10,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         if not fetch.done():
             fetch.cancel()
             return -1  # the connection died under the command
@@ -158,5 +182,7 @@ async def test_plain_aioimaplib_still_dies_on_it(caplog):
 
     got = await _fetch_long_answer(aioimaplib.IMAP4, 10_000)
     if got == 10_000:
-        pytest.skip("aioimaplib parses long answers now (#118 fixed upstream): BoundedFeedProtocol may be dropped")
+        pytest.skip(
+            "aioimaplib parses long answers now (#118 fixed upstream): BoundedFeedProtocol may be dropped"
+        )
     assert got == -1

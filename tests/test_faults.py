@@ -55,11 +55,26 @@ pytestmark = pytest.mark.slow
 
 CUSTOMER = "+15557654321"
 TIMEOUT = 0.6  # request timeout of the backends under test (seconds)
-TG_FAST = {"poll_timeout": 1, "poll_interval": 0.05, "backoff_initial": 0.05, "backoff_max": 0.2,
-           "conflict_retry": 0.3, "request_timeout": TIMEOUT, "connect_timeout": 0.3}
-TW_FAST = {"account_sid": tw.ACCOUNT, "from_number": tw.NUMBER, "poll_interval": 0.05, "page_size": 20,
-           "backoff_initial": 0.05, "backoff_max": 0.2, "error_retry": 0.3, "request_timeout": TIMEOUT,
-           "connect_timeout": 0.3}
+TG_FAST = {
+    "poll_timeout": 1,
+    "poll_interval": 0.05,
+    "backoff_initial": 0.05,
+    "backoff_max": 0.2,
+    "conflict_retry": 0.3,
+    "request_timeout": TIMEOUT,
+    "connect_timeout": 0.3,
+}
+TW_FAST = {
+    "account_sid": tw.ACCOUNT,
+    "from_number": tw.NUMBER,
+    "poll_interval": 0.05,
+    "page_size": 20,
+    "backoff_initial": 0.05,
+    "backoff_max": 0.2,
+    "error_retry": 0.3,
+    "request_timeout": TIMEOUT,
+    "connect_timeout": 0.3,
+}
 
 
 # ---- the two channels behind one small interface ------------------------------------------------
@@ -75,10 +90,18 @@ class Channel:
 
     def backend(self, base_url: str, cursor: str | None = None, **settings: Any) -> Backend:
         if self.name == "tg":
-            return TelegramBackend("tg", {"base_url": base_url, **TG_FAST, **settings},
-                                   secrets=lambda k: tg.TOKEN if k == "token" else None, cursor=cursor)
-        return TwilioSMSBackend("sms", {"base_url": base_url, **TW_FAST, **settings},
-                                secrets={"auth_token": tw.TOKEN}.get, cursor=cursor)
+            return TelegramBackend(
+                "tg",
+                {"base_url": base_url, **TG_FAST, **settings},
+                secrets=lambda k: tg.TOKEN if k == "token" else None,
+                cursor=cursor,
+            )
+        return TwilioSMSBackend(
+            "sms",
+            {"base_url": base_url, **TW_FAST, **settings},
+            secrets={"auth_token": tw.TOKEN}.get,
+            cursor=cursor,
+        )
 
     def fail_send(self, *answers: Any) -> None:
         self.fake.fail_next(self.send_route, *answers)
@@ -119,8 +142,12 @@ class Channel:
 
     def refused(self) -> tuple[Any, str]:
         if self.name == "tg":
-            return tg.error(403, "Forbidden: bot was blocked by the user"), "bot was blocked by the user"
-        return tw.error(400, 21610, "Attempt to send to unsubscribed recipient"), "unsubscribed recipient"
+            return tg.error(
+                403, "Forbidden: bot was blocked by the user"
+            ), "bot was blocked by the user"
+        return tw.error(
+            400, 21610, "Attempt to send to unsubscribed recipient"
+        ), "unsubscribed recipient"
 
 
 @pytest.fixture(params=["tg", "sms"])
@@ -153,8 +180,12 @@ async def conversation(channel: Channel, store: Store, base_url: str, clock: Fix
     return desk, backend, conv
 
 
-async def drive(desk: Desk, clock: FixedClock, rounds: int = 30,
-                before_round: Callable[[int], None] | None = None) -> list[float]:
+async def drive(
+    desk: Desk,
+    clock: FixedClock,
+    rounds: int = 30,
+    before_round: Callable[[int], None] | None = None,
+) -> list[float]:
     """Flush the outbox, move the desk's clock to the next retry, repeat until nothing is pending.
 
     Returns the waits the outbox asked for between tries (time passes only on the clock).
@@ -185,27 +216,51 @@ async def settle_outbox(desk: Desk, clock: FixedClock) -> None:
 # (fault script for consecutive send attempts, final delivery, messages at the channel, reason part)
 SEND_CASES = {
     "reset mid-response after the send was made": (
-        lambda ch: [AfterWork(Cut)], Delivery.UNCONFIRMED, 1, "may have been sent"),
+        lambda ch: [AfterWork(Cut)],
+        Delivery.UNCONFIRMED,
+        1,
+        "may have been sent",
+    ),
     "connection dropped after the request was read": (
-        lambda ch: [DROP], Delivery.UNCONFIRMED, 0, "may have been sent"),
+        lambda ch: [DROP],
+        Delivery.UNCONFIRMED,
+        0,
+        "may have been sent",
+    ),
     "timeout after the request was sent (no answer)": (
-        lambda ch: [AfterWork(lambda r: Hang(5))], Delivery.UNCONFIRMED, 1, "may have been sent"),
+        lambda ch: [AfterWork(lambda r: Hang(5))],
+        Delivery.UNCONFIRMED,
+        1,
+        "may have been sent",
+    ),
     "slow answer within the timeout": (
-        lambda ch: [AfterWork(lambda r: Slow(TIMEOUT / 3, r))], Delivery.SENT, 1, ""),
+        lambda ch: [AfterWork(lambda r: Slow(TIMEOUT / 3, r))],
+        Delivery.SENT,
+        1,
+        "",
+    ),
     "slow answer beyond the timeout": (
-        lambda ch: [AfterWork(lambda r: Slow(TIMEOUT * 3, r))], Delivery.UNCONFIRMED, 1, "may have been sent"),
+        lambda ch: [AfterWork(lambda r: Slow(TIMEOUT * 3, r))],
+        Delivery.UNCONFIRMED,
+        1,
+        "may have been sent",
+    ),
     "an answer trickling past the deadline": (
-        lambda ch: [AfterWork(lambda r: Trickle(r))], Delivery.UNCONFIRMED, 1, f"took longer than {TIMEOUT:g} s"),
-    "429 with Retry-After": (
-        lambda ch: [ch.too_many(7)], Delivery.SENT, 1, ""),
-    "429 with an absurd Retry-After": (
-        lambda ch: [ch.absurd_wait()], Delivery.SENT, 1, ""),
-    "a burst of 5xx": (
-        lambda ch: [ch.unavailable()] * 4, Delivery.SENT, 1, ""),
+        lambda ch: [AfterWork(lambda r: Trickle(r))],
+        Delivery.UNCONFIRMED,
+        1,
+        f"took longer than {TIMEOUT:g} s",
+    ),
+    "429 with Retry-After": (lambda ch: [ch.too_many(7)], Delivery.SENT, 1, ""),
+    "429 with an absurd Retry-After": (lambda ch: [ch.absurd_wait()], Delivery.SENT, 1, ""),
+    "a burst of 5xx": (lambda ch: [ch.unavailable()] * 4, Delivery.SENT, 1, ""),
     "5xx until the outbox gives up": (
-        lambda ch: [ch.unavailable()] * outbox.MAX_ATTEMPTS, Delivery.FAILED, 0, "Service Unavailable: try later"),
-    "refused by the channel": (
-        lambda ch: [ch.refused()[0]], Delivery.FAILED, 0, None),
+        lambda ch: [ch.unavailable()] * outbox.MAX_ATTEMPTS,
+        Delivery.FAILED,
+        0,
+        "Service Unavailable: try later",
+    ),
+    "refused by the channel": (lambda ch: [ch.refused()[0]], Delivery.FAILED, 0, None),
 }
 
 
@@ -326,7 +381,9 @@ async def test_channel_down_for_minutes(channel, server, store, minutes, expecte
             assert channel.sends(body) == 1
         else:
             assert channel.sends(body) == 0
-            assert f"gave up after {outbox.MAX_ATTEMPTS} tries: cannot reach" in stored.delivery_reason
+            assert (
+                f"gave up after {outbox.MAX_ATTEMPTS} tries: cannot reach" in stored.delivery_reason
+            )
     assert store.outbox() == []
 
 
@@ -353,8 +410,12 @@ class AuditingDesk(Desk):
 
 
 def inbound_messages(store: Store) -> list:
-    return [m for c in store.conversations() for m in store.messages(c.id)
-            if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY]
+    return [
+        m
+        for c in store.conversations()
+        for m in store.messages(c.id)
+        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
+    ]
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -388,8 +449,12 @@ class Feeder:
 def telegram_behind(fake: tg.FakeTelegram, pushed: dict[int, str]) -> Callable[[Store], list[str]]:
     def check(store: Store) -> list[str]:
         cursor = int(store.cursor("tg") or 0)
-        return [f"update {uid} below cursor {cursor} not stored" for uid, ext in list(pushed.items())
-                if uid < cursor and store.lookup_external("tg", ext) is None]
+        return [
+            f"update {uid} below cursor {cursor} not stored"
+            for uid, ext in list(pushed.items())
+            if uid < cursor and store.lookup_external("tg", ext) is None
+        ]
+
     return check
 
 
@@ -402,22 +467,49 @@ def twilio_behind(fake: tw.FakeTwilio) -> Callable[[Store], list[str]]:
         mark = datetime.fromisoformat(after)
         with fake.lock:
             listed = [m for m in fake.messages.values() if m["direction"] == "inbound"]
-        return [f"{m['sid']} older than the cursor not stored" for m in listed
-                if tw._parse(m["date_sent"]) <= mark and store.lookup_external("sms", m["sid"]) is None]
+        return [
+            f"{m['sid']} older than the cursor not stored"
+            for m in listed
+            if tw._parse(m["date_sent"]) <= mark and store.lookup_external("sms", m["sid"]) is None
+        ]
+
     return check
 
 
 def poll_faults(channel: Channel) -> list[Any]:
     """One of each fault on the poll route, in order, between normal answers."""
     if channel.name == "tg":  # getUpdates waits up to poll_timeout + 10 s: no 'slow beyond' here
-        return [DROP, None, AfterWork(Cut), None, channel.unavailable(), channel.unavailable(),
-                channel.unavailable(), None, AfterWork(lambda r: Slow(0.3, r)), channel.too_many(1)]
-    return [DROP, None, AfterWork(Cut), None, channel.unavailable(), channel.unavailable(),
-            channel.unavailable(), None, AfterWork(lambda r: Slow(0.2, r)),
-            AfterWork(lambda r: Slow(TIMEOUT * 2, r)), channel.too_many(1), Hang(TIMEOUT * 2)]
+        return [
+            DROP,
+            None,
+            AfterWork(Cut),
+            None,
+            channel.unavailable(),
+            channel.unavailable(),
+            channel.unavailable(),
+            None,
+            AfterWork(lambda r: Slow(0.3, r)),
+            channel.too_many(1),
+        ]
+    return [
+        DROP,
+        None,
+        AfterWork(Cut),
+        None,
+        channel.unavailable(),
+        channel.unavailable(),
+        channel.unavailable(),
+        None,
+        AfterWork(lambda r: Slow(0.2, r)),
+        AfterWork(lambda r: Slow(TIMEOUT * 2, r)),
+        channel.too_many(1),
+        Hang(TIMEOUT * 2),
+    ]
 
 
-async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_nothing(channel, server, store, monkeypatch):
+async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_nothing(
+    channel, server, store, monkeypatch
+):
     monkeypatch.setattr(outbox, "BASE_DELAY", 0.05)
     monkeypatch.setattr(outbox, "MAX_DELAY", 0.2)
     monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 100)
@@ -479,7 +571,9 @@ async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_no
         assert channel.sends(message.body) == 1
 
 
-async def test_polling_through_connect_timeouts_shows_down_then_reads_everything_once(channel, store):
+async def test_polling_through_connect_timeouts_shows_down_then_reads_everything_once(
+    channel, store
+):
     hole = Blackhole()
     for i in range(5):
         channel.inbound(f"waiting {i}")
@@ -488,7 +582,9 @@ async def test_polling_through_connect_timeouts_shows_down_then_reads_everything
     server = None
     await desk.start()
     try:
-        await eventually(lambda: getattr(desk.channel_status.get(channel.name), "state", "") == "down")
+        await eventually(
+            lambda: getattr(desk.channel_status.get(channel.name), "state", "") == "down"
+        )
         assert "cannot reach" in desk.channel_status[channel.name].detail
         await asyncio.sleep(0.8)  # several connect timeouts (0.3 s each) with backoff
         assert inbound_messages(store) == [] and store.cursor(channel.name) is None
@@ -524,9 +620,14 @@ class StatusRecordingDesk(Desk):
         super()._set_channel_status(name, status)
 
 
-def telegram_channel(name: str, fake: tg.FakeTelegram, base_url: str, **settings: Any) -> TelegramBackend:
-    return TelegramBackend(name, {"base_url": base_url, **TG_FAST, **settings},
-                           secrets=lambda k: tg.TOKEN if k == "token" else None)
+def telegram_channel(
+    name: str, fake: tg.FakeTelegram, base_url: str, **settings: Any
+) -> TelegramBackend:
+    return TelegramBackend(
+        name,
+        {"base_url": base_url, **TG_FAST, **settings},
+        secrets=lambda k: tg.TOKEN if k == "token" else None,
+    )
 
 
 async def test_a_trickling_channel_does_not_delay_the_replies_of_another(store):
@@ -544,35 +645,66 @@ async def test_a_trickling_channel_does_not_delay_the_replies_of_another(store):
         slow_fake.fail_next("sendMessage", AfterWork(lambda r: Trickle(r)))
         stuck = await desk.reply(convs["slow"].id, "to the slow bot")
         await eventually(lambda: slow_fake.count("sendMessage") == 1)  # the slow send is under way
-        behind = await desk.reply(convs["slow"].id, "second to the slow bot")  # waits its turn: order kept
+        behind = await desk.reply(
+            convs["slow"].id, "second to the slow bot"
+        )  # waits its turn: order kept
         started = time.monotonic()
         prompt = await desk.reply(convs["healthy"].id, "to the healthy bot")
-        await eventually(lambda: store.message(convs["healthy"].id, prompt.id).delivery is Delivery.SENT, timeout=5)
+        await eventually(
+            lambda: store.message(convs["healthy"].id, prompt.id).delivery is Delivery.SENT,
+            timeout=5,
+        )
         healthy_took = time.monotonic() - started
-        assert store.message(convs["slow"].id, stuck.id).delivery is Delivery.PENDING  # still trickling
-        assert store.message(convs["slow"].id, behind.id).delivery is Delivery.PENDING and slow_fake.count("sendMessage") == 1
+        assert (
+            store.message(convs["slow"].id, stuck.id).delivery is Delivery.PENDING
+        )  # still trickling
+        assert (
+            store.message(convs["slow"].id, behind.id).delivery is Delivery.PENDING
+            and slow_fake.count("sendMessage") == 1
+        )
         # the slow send ends by its deadline (request_timeout), as unconfirmed: the bot did take it
-        await eventually(lambda: store.message(convs["slow"].id, stuck.id).delivery is Delivery.UNCONFIRMED, timeout=5)
+        await eventually(
+            lambda: store.message(convs["slow"].id, stuck.id).delivery is Delivery.UNCONFIRMED,
+            timeout=5,
+        )
         slow_took = time.monotonic() - started
         reason = store.message(convs["slow"].id, stuck.id).delivery_reason
         # the slow channel showed down with the reason, the healthy one never; the next send in time brings it back
-        await eventually(lambda: store.message(convs["slow"].id, behind.id).delivery is Delivery.SENT, timeout=5)
+        await eventually(
+            lambda: store.message(convs["slow"].id, behind.id).delivery is Delivery.SENT, timeout=5
+        )
         assert desk.channel_status["slow"].state == "ok"
     finally:
         await desk.stop()
         slow_server.stop()
         healthy_server.stop()
-    assert healthy_took < 3 and slow_took < 3, (healthy_took, slow_took)  # a trickle of the whole answer: 400 s
-    assert f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent" in reason
+    assert healthy_took < 3 and slow_took < 3, (
+        healthy_took,
+        slow_took,
+    )  # a trickle of the whole answer: 400 s
+    assert (
+        f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent"
+        in reason
+    )
     assert slow_fake.count("sendMessage") == 2  # the unconfirmed one never re-sent on its own
     assert [s["text"] for s in slow_fake.sent] == ["to the slow bot", "second to the slow bot"]
-    shown = [(name, status.state, status.detail) for name, status in desk.shown if status.state == "down"]
-    assert shown == [("slow", "down", f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent")]
+    shown = [
+        (name, status.state, status.detail) for name, status in desk.shown if status.state == "down"
+    ]
+    assert shown == [
+        (
+            "slow",
+            "down",
+            f"Telegram sendMessage took longer than {TIMEOUT:g} s; the message may have been sent",
+        )
+    ]
     assert [s["text"] for s in healthy_fake.sent] == ["to the healthy bot"]
     assert store.outbox() == []
 
 
-async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_recovers(channel, server, store):
+async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_recovers(
+    channel, server, store
+):
     fake = channel.fake
     channel.inbound("before")
     extra = {"poll_timeout": 0} if channel.name == "tg" else {}
@@ -597,7 +729,9 @@ async def test_a_trickling_poll_shows_the_channel_down_with_the_reason_then_it_r
     assert desk.violations == []
 
 
-async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_runs_meanwhile(desk_store, channels, workspace, tmp_path):
+async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_runs_meanwhile(
+    desk_store, channels, workspace, tmp_path
+):
     from fakes.helpdesk import HelpdeskServer
 
     from frontdesk.desk.hooks import HookSpec
@@ -605,17 +739,32 @@ async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_ru
     helpdesk = HelpdeskServer()
     helpdesk.answer(201, {"id": "HD-1"}, trickle=0.2)
     marker = tmp_path / "ran"
-    command = (sys.executable, "-c", f"import pathlib, sys; sys.stdin.read(); pathlib.Path({str(marker)!r}).write_text('x')")
+    command = (
+        sys.executable,
+        "-c",
+        f"import pathlib, sys; sys.stdin.read(); pathlib.Path({str(marker)!r}).write_text('x')",
+    )
     hook_timeout = 1.5
-    desk = Desk(desk_store, channels, agent="Aiko", clock=FixedClock(), escalation_targets=["billing"],
-                hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=hook_timeout), HookSpec("tracker", command=command)])
+    desk = Desk(
+        desk_store,
+        channels,
+        agent="Aiko",
+        clock=FixedClock(),
+        escalation_targets=["billing"],
+        hooks=[
+            HookSpec("helpdesk", url=helpdesk.url, timeout=hook_timeout),
+            HookSpec("tracker", command=command),
+        ],
+    )
     await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
     await desk.start()
     try:
         started = time.monotonic()
         await desk.escalate(1, "billing", "charged twice")
         # the command hook is not queued behind the trickle: it is done while the HTTP hook still runs
-        await eventually(lambda: [j.hook for j in desk.hook_jobs(1)] == ["helpdesk"], timeout=hook_timeout)
+        await eventually(
+            lambda: [j.hook for j in desk.hook_jobs(1)] == ["helpdesk"], timeout=hook_timeout
+        )
         command_took = time.monotonic() - started
         assert marker.exists() and desk.hook_jobs(1)[0].state == "running"
         await eventually(lambda: desk.hook_jobs(1)[0].state == "pending", timeout=hook_timeout + 2)
@@ -628,7 +777,9 @@ async def test_a_trickling_http_hook_ends_by_its_timeout_and_the_command_hook_ru
     assert job.last_error == f"no answer within {hook_timeout:g}s" and job.attempts == 1
 
 
-async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(store, channels, workspace, monkeypatch):
+async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(
+    store, channels, workspace, monkeypatch
+):
     """A sender that fails on a bug (not a channel error) pauses before it is started again."""
     from frontdesk.desk import due
 
@@ -665,15 +816,27 @@ async def test_the_console_says_why_a_channel_is_down(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await settle(pilot)
-        await desk.ingest("wa", [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 1s")])
+        await desk.ingest(
+            "wa",
+            [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 1s")],
+        )
         await settle(pilot)
         assert "wa: Telegram getUpdates took longer than 40 s" in screen_text(app)
         for delay in (2, 4):  # a restart loop: ok at each try, down again with a longer delay
             await desk.ingest("wa", [ChannelStatus("ok")])
             await settle(pilot)
-            await desk.ingest("wa", [ChannelStatus("down", f"Telegram getUpdates took longer than 40 s — retrying in {delay}s")])
+            await desk.ingest(
+                "wa",
+                [
+                    ChannelStatus(
+                        "down", f"Telegram getUpdates took longer than 40 s — retrying in {delay}s"
+                    )
+                ],
+            )
             await settle(pilot)
         assert screen_text(app).count("wa: Telegram getUpdates took longer") == 1
-        await desk.ingest("wa", [ChannelStatus("down", "Telegram refused the token (401 Unauthorized)")])
+        await desk.ingest(
+            "wa", [ChannelStatus("down", "Telegram refused the token (401 Unauthorized)")]
+        )
         await settle(pilot)
         assert "wa: Telegram refused the token" in screen_text(app)

@@ -11,15 +11,25 @@ import pytest
 
 def modules_after_import(statement: str) -> set[str]:
     code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     return set(out.stdout.split())
 
 
 @pytest.mark.parametrize(
     "module",
-    ["frontdesk.model", "frontdesk.store", "frontdesk.desk", "frontdesk.backends.base",
-     "frontdesk.backends.registry", "frontdesk.backends.demo", "frontdesk.config", "frontdesk.credentials",
-     "frontdesk.logs"],
+    [
+        "frontdesk.model",
+        "frontdesk.store",
+        "frontdesk.desk",
+        "frontdesk.backends.base",
+        "frontdesk.backends.registry",
+        "frontdesk.backends.demo",
+        "frontdesk.config",
+        "frontdesk.credentials",
+        "frontdesk.logs",
+    ],
 )
 def test_core_does_not_import_textual(module):
     loaded = modules_after_import(f"import {module}")
@@ -28,7 +38,9 @@ def test_core_does_not_import_textual(module):
 
 
 def test_listing_backends_imports_no_backend():
-    loaded = modules_after_import("from frontdesk.backends import registry; assert 'demo' in registry.available()")
+    loaded = modules_after_import(
+        "from frontdesk.backends import registry; assert 'demo' in registry.available()"
+    )
     assert "frontdesk.backends.demo" not in loaded
 
 
@@ -55,13 +67,17 @@ def test_the_bench_never_imports_the_cli():
         assert "frontdesk.cli" not in imported_modules(path.read_text(encoding="utf-8")), path
 
 
-@pytest.mark.parametrize("module", ["frontdesk.runtime", "frontdesk.launch", "frontdesk.bench.plan"])
+@pytest.mark.parametrize(
+    "module", ["frontdesk.runtime", "frontdesk.launch", "frontdesk.bench.plan"]
+)
 def test_launch_runtime_and_bench_import_alone_without_the_cli(module):
     loaded = modules_after_import(f"import {module}")
     assert module in loaded and "frontdesk.cli" not in loaded
 
 
-@pytest.mark.parametrize("module", ["frontdesk.tui.bindings", "frontdesk.tui.keys", "frontdesk.tui.commands"])
+@pytest.mark.parametrize(
+    "module", ["frontdesk.tui.bindings", "frontdesk.tui.keys", "frontdesk.tui.commands"]
+)
 def test_the_key_modules_never_import_the_app(module):
     """The palette asks the running app for its commands; bindings and keys are data the app reads."""
     assert "frontdesk.tui.app" not in modules_after_import(f"import {module}")

@@ -22,13 +22,27 @@ def code_defaults() -> dict[str, str]:
 def test_every_binding_has_a_kebab_case_id_and_description():
     for _, bindings in CONTEXT_BINDINGS:
         for binding in bindings:
-            assert binding.id and binding.id == binding.id.lower() and "_" not in binding.id, binding
+            assert binding.id and binding.id == binding.id.lower() and "_" not in binding.id, (
+                binding
+            )
             assert binding.description, binding
 
 
 def test_brief_ids_exist():
-    for binding_id in ("cursor-down", "cursor-up", "open-conversation", "reply", "note", "toggle-resolved",
-                       "focus-next", "focus-previous", "focus-list", "quit", "retry-delivery", "next-view"):
+    for binding_id in (
+        "cursor-down",
+        "cursor-up",
+        "open-conversation",
+        "reply",
+        "note",
+        "toggle-resolved",
+        "focus-next",
+        "focus-previous",
+        "focus-list",
+        "quit",
+        "retry-delivery",
+        "next-view",
+    ):
         assert binding_id in KNOWN
 
 
@@ -60,7 +74,9 @@ def test_clash_names_both_ids_and_the_file_line():
 
 def test_unknown_id_in_a_preset_names_file_and_line():
     known = {k: v for k, v in KNOWN.items() if k != "next-view"}
-    with pytest.raises(KeymapError, match=r"keymaps/default\.toml:\d+: unknown binding id 'next-view'"):
+    with pytest.raises(
+        KeymapError, match=r"keymaps/default\.toml:\d+: unknown binding id 'next-view'"
+    ):
         load_keymap("default", None, known_ids=known)
 
 
@@ -113,12 +129,17 @@ def test_vim_preset_changes_its_keys_and_keeps_the_rest():
     assert "ctrl+d" in vim["page-down"].split(",") and "ctrl+u" in vim["page-up"].split(",")
     assert "i" in vim["reply"].split(",")
     assert "colon" in vim["command-palette"].split(",")
-    assert vim["quit"] == default["quit"] and vim["note"] == default["note"]  # not named by vim.toml
+    assert (
+        vim["quit"] == default["quit"] and vim["note"] == default["note"]
+    )  # not named by vim.toml
 
 
 def test_emacs_preset_moves_the_palette_off_ctrl_p():
     emacs = load_keymap("emacs", None, known_ids=KNOWN)
-    assert emacs["cursor-down"].split(",")[0] == "ctrl+n" and emacs["cursor-up"].split(",")[0] == "ctrl+p"
+    assert (
+        emacs["cursor-down"].split(",")[0] == "ctrl+n"
+        and emacs["cursor-up"].split(",")[0] == "ctrl+p"
+    )
     assert "ctrl+p" not in emacs["command-palette"].split(",")
     assert "ctrl+g" in emacs["focus-list"].split(",")
     assert "ctrl+v" in emacs["page-down"].split(",") and "alt+v" in emacs["page-up"].split(",")
@@ -131,9 +152,13 @@ def test_override_by_id_on_top_of_a_preset():
 
 
 def test_single_characters_become_textual_key_names():
-    assert key_name("?") == "question_mark" and key_name(":") == "colon" and key_name("/") == "slash"
+    assert (
+        key_name("?") == "question_mark" and key_name(":") == "colon" and key_name("/") == "slash"
+    )
     assert key_name("G") == "G" and key_name("ctrl+p") == "ctrl+p"
-    assert load_keymap("default", {"show-help": "?"}, known_ids=KNOWN)["show-help"] == "question_mark"
+    assert (
+        load_keymap("default", {"show-help": "?"}, known_ids=KNOWN)["show-help"] == "question_mark"
+    )
 
 
 def test_clash_is_found_between_character_and_key_name():
@@ -155,16 +180,29 @@ replly = "x"
 
 
 def test_unknown_id_in_config_names_the_config_file_and_line():
-    with pytest.raises(KeymapError, match=r"^/home/aiko/config\.toml:9: unknown binding id 'replly' — did you mean 'reply'"):
-        load_keymap("vim", {"reply": "R", "replly": "x"}, known_ids=KNOWN,
-                    overrides_source="/home/aiko/config.toml", overrides_text=CONFIG)
+    with pytest.raises(
+        KeymapError,
+        match=r"^/home/aiko/config\.toml:9: unknown binding id 'replly' — did you mean 'reply'",
+    ):
+        load_keymap(
+            "vim",
+            {"reply": "R", "replly": "x"},
+            known_ids=KNOWN,
+            overrides_source="/home/aiko/config.toml",
+            overrides_text=CONFIG,
+        )
 
 
 def test_clash_in_config_names_the_config_line_and_the_preset_line():
     text = CONFIG.replace('replly = "x"', 'note = "j"')
     with pytest.raises(KeymapError) as info:
-        load_keymap("vim", {"reply": "R", "note": "j"}, known_ids=KNOWN,
-                    overrides_source="/home/aiko/config.toml", overrides_text=text)
+        load_keymap(
+            "vim",
+            {"reply": "R", "note": "j"},
+            known_ids=KNOWN,
+            overrides_source="/home/aiko/config.toml",
+            overrides_text=text,
+        )
     message = str(info.value)
     assert message.startswith("/home/aiko/config.toml:9: key 'j' of 'note'")
     assert "'cursor-down' (keymaps/vim.toml:" in message
@@ -183,7 +221,9 @@ def test_presets_are_package_data():
     import tomllib
     from pathlib import Path
 
-    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    )
     assert "*.toml" in pyproject["tool"]["setuptools"]["package-data"]["frontdesk.keymaps"]
     assert "frontdesk.tui.screens" in pyproject["tool"]["setuptools"]["packages"]
 
@@ -193,7 +233,9 @@ def test_cli_names_the_users_config_file_and_line(tmp_path):
 
     config = tmp_path / "config.toml"
     config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nrepyl = "x"\n')
-    with pytest.raises(KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"):
+    with pytest.raises(
+        KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"
+    ):
         resolve_keymap("vim", {"reply": "R", "repyl": "x"}, config)
     assert resolve_keymap("vim", {"reply": "R"}, config)["reply"] == "R"
 
@@ -202,11 +244,19 @@ def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
     from frontdesk import cli
 
     config = tmp_path / "config.toml"
-    config.write_text('[ui]\nkeymap = "emacs"\ntheme = "textual-ansi"\n\n[ui.keys]\nnote = "ctrl+n"\n')
+    config.write_text(
+        '[ui]\nkeymap = "emacs"\ntheme = "textual-ansi"\n\n[ui.keys]\nnote = "ctrl+n"\n'
+    )
     assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
     out = capsys.readouterr().out
-    assert f"problem: {config}:6: key 'ctrl+n' of 'note' is already bound to 'cursor-down' (keymaps/emacs.toml:" in out
-    assert f'problem: {config}:3: ui.theme "textual-ansi" is not a theme (did you mean textual-dark?); choose one of: ansi-dark' in out
+    assert (
+        f"problem: {config}:6: key 'ctrl+n' of 'note' is already bound to 'cursor-down' (keymaps/emacs.toml:"
+        in out
+    )
+    assert (
+        f'problem: {config}:3: ui.theme "textual-ansi" is not a theme (did you mean textual-dark?); choose one of: ansi-dark'
+        in out
+    )
     config.write_text('[ui]\nkeymap = "vim"\ntheme = "ansi-dark"\n')
     assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 0
     assert "ok: keymap vim" in capsys.readouterr().out
@@ -219,26 +269,64 @@ def test_a_key_name_textual_never_reports_names_the_line_the_key_and_the_fix(tmp
     from frontdesk.launch import resolve_keymap
 
     config = tmp_path / "config.toml"
-    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nnote = "N,ctrl+shift+banana"\n')
+    config.write_text(
+        '[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nnote = "N,ctrl+shift+banana"\n'
+    )
     with pytest.raises(KeymapError) as info:
         resolve_keymap("vim", {"reply": "R", "note": "N,ctrl+shift+banana"}, config)
     message = str(info.value)
-    assert message.startswith(f"{config}:6: note = 'ctrl+shift+banana': not a key the terminal can send; ")
+    assert message.startswith(
+        f"{config}:6: note = 'ctrl+shift+banana': not a key the terminal can send; "
+    )
     assert '"ctrl+r", "shift+tab", "f5"' in message
-    with pytest.raises(KeymapError, match=r":5: reply = 'Enter': key names are lower case; write 'enter'"):
+    with pytest.raises(
+        KeymapError, match=r":5: reply = 'Enter': key names are lower case; write 'enter'"
+    ):
         resolve_keymap("vim", {"reply": "Enter"}, config)
 
 
-@pytest.mark.parametrize("key", ["ctrl+r", "shift+tab", "f5", "pageup", "?", "question_mark", "slash", "/", "R",
-                                 "ctrl+shift+up", "alt+x", "é", "🍌", "space", "escape", "ctrl+j", "menu"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ctrl+r",
+        "shift+tab",
+        "f5",
+        "pageup",
+        "?",
+        "question_mark",
+        "slash",
+        "/",
+        "R",
+        "ctrl+shift+up",
+        "alt+x",
+        "é",
+        "🍌",
+        "space",
+        "escape",
+        "ctrl+j",
+        "menu",
+    ],
+)
 def test_key_names_textual_reports_are_accepted(key):
     from frontdesk.tui.keys import is_key_name
 
     assert is_key_name(key)
 
 
-@pytest.mark.parametrize("key", ["ctrl+shift+banana", "banana", "Enter", "pgup", "ctrl+", "ctrl+ctrl+a",
-                                 "hyperspace+a", "f99", ""])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ctrl+shift+banana",
+        "banana",
+        "Enter",
+        "pgup",
+        "ctrl+",
+        "ctrl+ctrl+a",
+        "hyperspace+a",
+        "f99",
+        "",
+    ],
+)
 def test_key_names_textual_never_reports_are_refused(key):
     from frontdesk.tui.keys import is_key_name
 
@@ -262,10 +350,14 @@ def test_an_unknown_theme_stops_the_console_with_the_config_line(tmp_path, capsy
     config = tmp_path / "config.toml"
     config.write_text('[agent]\nname = "Aiko"\n\n[ui]\ntheme = "nrod"\n')
     for command in (["demo"], []):  # the demo takes [ui] from the config too
-        assert cli.main([*command, "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 2
+        assert (
+            cli.main([*command, "--config", str(config), "--data-dir", str(tmp_path / "data")]) == 2
+        )
         err = capsys.readouterr().err
-        assert err.startswith(f'frontdesk: {config}:5: ui.theme "nrod" is not a theme (did you mean nord?); '
-                              "choose one of: ansi-dark, ansi-light,"), err
+        assert err.startswith(
+            f'frontdesk: {config}:5: ui.theme "nrod" is not a theme (did you mean nord?); '
+            "choose one of: ansi-dark, ansi-light,"
+        ), err
     assert not (tmp_path / "data").exists()  # refused before anything was opened
 
 
@@ -276,5 +368,7 @@ def test_doctor_names_a_bad_key_name_and_passes_a_good_theme(tmp_path, capsys):
     config.write_text('[ui]\ntheme = "nord"\n\n[ui.keys]\nnote = "ctrl+shift+banana"\n')
     assert cli.main(["doctor", "--config", str(config), "--data-dir", str(tmp_path / "data")]) != 0
     out = capsys.readouterr().out
-    assert f"problem: {config}:5: note = 'ctrl+shift+banana': not a key the terminal can send" in out
+    assert (
+        f"problem: {config}:5: note = 'ctrl+shift+banana': not a key the terminal can send" in out
+    )
     assert "theme" not in out

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from frontdesk import logs
 
 HOSTILE = "<html>\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b]2;PWNED\x07 gate\x9b2Jway\u202e\r\nforged: line\x00</html>"
-FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +96,9 @@ def test_the_console_logs_to_a_private_rotating_file_and_nothing_on_the_terminal
     logs.to_stderr()
     assert logs.to_file(tmp_path) == path
     for i in range(3):
-        logging.getLogger("frontdesk.desk").warning("disk full %d %s", i, "\x1b]2;x\x07" + "y" * (logs.LOG_BYTES // 2 + 1))
+        logging.getLogger("frontdesk.desk").warning(
+            "disk full %d %s", i, "\x1b]2;x\x07" + "y" * (logs.LOG_BYTES // 2 + 1)
+        )
     import warnings
 
     warnings.warn("a library's warning", stacklevel=1)
@@ -132,5 +136,8 @@ def test_a_symlink_planted_as_the_log_file_or_folder_is_not_written_through(tmp_
     path = logs.to_file(data2)
     logging.getLogger("frontdesk.desk").warning("channel tg: %s", "again")
     logging.getLogger().handlers[-1].flush()
-    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"] and outside.stat().st_mode & 0o777 == outside_mode
+    assert (
+        sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+        and outside.stat().st_mode & 0o777 == outside_mode
+    )
     assert not (data2 / "logs").is_symlink() and "again" in path.read_text()

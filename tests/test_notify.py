@@ -26,7 +26,9 @@ from pilot_helpers import make_app, settle, wait_until
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
 HOSTILE_NAME = "[bold]Mallory[/bold]\x1b[2J\u202eevil\x1b]52;c;SGVsbG8=\x07"
-HOSTILE_BODY = "[bold]x[/bold] \x1b[2J\x1b]52;c;SGVsbG8=\x07 \u202ereversed\u202c \x1b]0;title\x07done"
+HOSTILE_BODY = (
+    "[bold]x[/bold] \x1b[2J\x1b]52;c;SGVsbG8=\x07 \u202ereversed\u202c \x1b]0;title\x07done"
+)
 
 
 # ---- formatting ------------------------------------------------------------------------------
@@ -35,7 +37,7 @@ HOSTILE_BODY = "[bold]x[/bold] \x1b[2J\x1b]52;c;SGVsbG8=\x07 \u202ereversed\u202
 def payload(sequence: str, start: str) -> str:
     """What is between the sequence's introducer and its BEL terminator."""
     assert sequence.startswith(start) and sequence.endswith("\x07")
-    return sequence[len(start):-1]
+    return sequence[len(start) : -1]
 
 
 def assert_inert(text: str) -> None:
@@ -47,7 +49,9 @@ def assert_inert(text: str) -> None:
 def test_plain_removes_controls_escapes_and_bidi_and_bounds_the_length():
     text = plain(HOSTILE_BODY, 200)
     assert_inert(text)
-    assert "52;c;" not in text and "title" not in text.replace("done", "")  # whole sequences are gone
+    assert "52;c;" not in text and "title" not in text.replace(
+        "done", ""
+    )  # whole sequences are gone
     assert plain("a\x07b\x1bc\x9bd\x00e\nf", 50) == "abe f"  # ESC c and CSI d are whole sequences
     long = plain("x" * 500, 20)
     assert len(long) == 20 and long.endswith("…")
@@ -109,7 +113,9 @@ def test_desktop_kinds():
 )
 def test_scope(assignee, status, expected):
     conv = Conversation(1, "wa", 1, "+1", assignee=assignee, status=status)
-    assert {s for s in ("mine", "mine-and-unassigned", "all", "off") if in_scope(conv, s, "Aiko")} == expected
+    assert {
+        s for s in ("mine", "mine-and-unassigned", "all", "off") if in_scope(conv, s, "Aiko")
+    } == expected
 
 
 # ---- the terminal seam -----------------------------------------------------------------------
@@ -177,8 +183,12 @@ class Recorder:
 def recording_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True):
     """The console with these notification settings and a recorder as its terminal."""
     recorder = Recorder()
-    app = make_app(desk, clock, terminal=recorder,
-                   notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0))
+    app = make_app(
+        desk,
+        clock,
+        terminal=recorder,
+        notifications=NotifySettings(scope, bell, desktop, quiet_seconds=0),
+    )
     return app, recorder
 
 
@@ -190,17 +200,26 @@ async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies
     app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert terminal.titles()[-1] == "\x1b]2;(2) frontdesk\x07"  # conversations 1 and 3 are unread
+        assert (
+            terminal.titles()[-1] == "\x1b]2;(2) frontdesk\x07"
+        )  # conversations 1 and 3 are unread
         assert terminal.bells == 0 and terminal.desktop() == []
         # conversation 3 (unassigned, not the one on screen) gets a hostile message
-        await desk.ingest("wa", [inbound("live-1", "+15550003", HOSTILE_NAME, HOSTILE_BODY, clock())])
+        await desk.ingest(
+            "wa", [inbound("live-1", "+15550003", HOSTILE_NAME, HOSTILE_BODY, clock())]
+        )
         await wait_until(pilot, lambda: terminal.bells == 1)
         osc_9, osc_777 = terminal.desktop()
-        assert osc_9.startswith("\x1b]9;frontdesk: [bold]Mallory") and osc_777.startswith("\x1b]777;notify;frontdesk: ")
+        assert osc_9.startswith("\x1b]9;frontdesk: [bold]Mallory") and osc_777.startswith(
+            "\x1b]777;notify;frontdesk: "
+        )
         for sequence in (osc_9, osc_777):
             assert sequence.count("\x1b") == 1 and sequence.count("\x07") == 1
         # mine: conversation 2 is Aiko's; its first unread makes three waiting
-        await desk.ingest("mail", [inbound("live-2", "hanako@example.jp", "山田 花子 🌸", "追加の質問です", clock())])
+        await desk.ingest(
+            "mail",
+            [inbound("live-2", "hanako@example.jp", "山田 花子 🌸", "追加の質問です", clock())],
+        )
         await wait_until(pilot, lambda: terminal.bells == 2)
         assert "追加の質問です" in terminal.desktop()[-1]
         await wait_until(pilot, lambda: terminal.titles()[-1] == "\x1b]2;(3) frontdesk\x07")
@@ -218,7 +237,10 @@ async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock
         await desk.assign(3, "Ben")
         await desk.reply(2, "We are on it")
         await desk.ingest("wa", [inbound("live-3", "+15550003", "M", "still there?", clock())])
-        await wait_until(pilot, lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations))
+        await wait_until(
+            pilot,
+            lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations),
+        )
         await settle(pilot)
         assert terminal.bells == 0 and terminal.desktop() == []
 
@@ -238,7 +260,10 @@ async def test_notify_off_neither_rings_nor_notifies(desk, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await desk.ingest("wa", [inbound("live-5", "+15550003", "M", "hello?", clock())])
-        await wait_until(pilot, lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations))
+        await wait_until(
+            pilot,
+            lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations),
+        )
         await settle(pilot)
         assert terminal.bells == 0 and terminal.desktop() == []
 
@@ -247,7 +272,9 @@ async def test_bell_off_still_notifies(desk, clock):
     app, terminal = recording_app(desk, clock, bell=False, desktop="osc777")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await desk.ingest("wa", [inbound("live-6", "+15550003", "M", "hello?", clock() + timedelta(seconds=1))])
+        await desk.ingest(
+            "wa", [inbound("live-6", "+15550003", "M", "hello?", clock() + timedelta(seconds=1))]
+        )
         await wait_until(pilot, lambda: terminal.desktop() != [])
         assert terminal.bells == 0 and terminal.desktop()[0].startswith("\x1b]777;notify;")
 
@@ -280,7 +307,13 @@ async def test_alerts_within_the_quiet_time_stay_quiet(desk):
 
     now = [100.0]
     terminal = Recorder()
-    notifier = Notifier(desk, NotifySettings(quiet_seconds=5), terminal.write, terminal.bell, monotonic=lambda: now[0])
+    notifier = Notifier(
+        desk,
+        NotifySettings(quiet_seconds=5),
+        terminal.write,
+        terminal.bell,
+        monotonic=lambda: now[0],
+    )
 
     async def arrive(external_id):
         await desk.ingest("wa", [inbound(external_id, "+15550003", "M", "hello?", desk.now())])

@@ -21,8 +21,12 @@ class LeakyBackend(Backend):
     secret_names = ("token",)
 
     async def run(self, sink):
-        await sink.ingest(self.name, [Inbound("1", "42", ContactRef("42", "Mia"), "hi")], cursor="1")
-        raise ConnectionError(f"GET https://api.example/bot{self.secret('token')}/getUpdates failed")
+        await sink.ingest(
+            self.name, [Inbound("1", "42", ContactRef("42", "Mia"), "hi")], cursor="1"
+        )
+        raise ConnectionError(
+            f"GET https://api.example/bot{self.secret('token')}/getUpdates failed"
+        )
 
     async def send(self, outgoing):
         raise PermanentError(f"401 for https://api.example/bot{self.secret('token')}/sendMessage")
@@ -39,8 +43,10 @@ async def test_secret_does_not_leak_anywhere(tmp_path, caplog):
         backend = LeakyBackend("bot", secrets={"token": TOKEN}.get)
         desk = Desk(store, {"bot": backend}, agent="Aiko")
         await desk.start()
-        await eventually(lambda: desk.channel_status.get("bot") and desk.channel_status["bot"].state == "down",
-                         what="the bot channel down")
+        await eventually(
+            lambda: desk.channel_status.get("bot") and desk.channel_status["bot"].state == "down",
+            what="the bot channel down",
+        )
         [conv] = await desk.conversations()
         reply = await desk.reply(conv.id, "hello")
         await desk.flush_outbox()
@@ -53,7 +59,10 @@ async def test_secret_does_not_leak_anywhere(tmp_path, caplog):
     assert TOKEN not in caplog.text
     export = subprocess.run(
         [sys.executable, "-m", "frontdesk", "export", "--data-dir", str(root)],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert TOKEN not in export.stdout + export.stderr
     assert json.loads(export.stdout.splitlines()[0])["messages"]

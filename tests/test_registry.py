@@ -19,10 +19,13 @@ def test_builtin_demo_is_registered_like_a_plugin():
 
 
 def test_broken_plugin_is_reported_and_skipped(monkeypatch):
-    fake_entry_points(monkeypatch, {
-        "broken": EntryPoint("broken", "frontdesk_no_such_module:Thing", registry.GROUP),
-        "notabackend": EntryPoint("notabackend", "json:dumps", registry.GROUP),
-    })
+    fake_entry_points(
+        monkeypatch,
+        {
+            "broken": EntryPoint("broken", "frontdesk_no_such_module:Thing", registry.GROUP),
+            "notabackend": EntryPoint("notabackend", "json:dumps", registry.GROUP),
+        },
+    )
     loaded, broken = registry.load_all()
     assert "demo" in loaded
     assert {b.name for b in broken} == {"broken", "notabackend"}

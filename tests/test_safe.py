@@ -14,11 +14,41 @@ FORBIDDEN = re.compile(
 
 # Text that is likely to hold escape sequences: pieces of real ones glued to anything.
 PIECES = [
-    "\x1b", "\x1b[", "\x1b]", "\x1bP", "\x1b_", "\x1b^", "\x1bX", "\x07", "\x1b\\", "\x9b", "\x9d",
-    "\x9c", "2J", "31m", "52;c;SGVsbG8=", "0;title", "[bold]", "[/]", "\u202e", "\u2066", "\u200b",
-    "\ufeff", "\r", "\t", "\n", "日本語", "😀", "a", " ", ";", "m",
+    "\x1b",
+    "\x1b[",
+    "\x1b]",
+    "\x1bP",
+    "\x1b_",
+    "\x1b^",
+    "\x1bX",
+    "\x07",
+    "\x1b\\",
+    "\x9b",
+    "\x9d",
+    "\x9c",
+    "2J",
+    "31m",
+    "52;c;SGVsbG8=",
+    "0;title",
+    "[bold]",
+    "[/]",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\ufeff",
+    "\r",
+    "\t",
+    "\n",
+    "日本語",
+    "😀",
+    "a",
+    " ",
+    ";",
+    "m",
 ]
-hostile = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=30).map("".join)
+hostile = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=30).map(
+    "".join
+)
 
 
 @given(hostile)
@@ -40,7 +70,14 @@ def test_clean_line_is_one_line(text):
     assert not FORBIDDEN.search(out)
 
 
-@given(st.text(alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"], exclude_characters="\u00a0\u3000\u2028\u2029\u0085")))
+@given(
+    st.text(
+        alphabet=st.characters(
+            categories=["L", "N", "P", "S", "Zs"],
+            exclude_characters="\u00a0\u3000\u2028\u2029\u0085",
+        )
+    )
+)
 def test_ordinary_text_passes_unchanged(text):
     # Format characters (Cf: bidi, zero-width) are excluded by the category filter.
     assert clean(text) == text

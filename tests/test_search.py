@@ -31,7 +31,11 @@ def test_fold_is_a_map_of_characters(a, b):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1), st.text(), st.text())
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
+    st.text(),
+    st.text(),
+)
 def test_a_folded_query_finds_its_text_in_any_case_and_form(query, before, after):
     text = before + query + after
     for form in ("NFC", "NFD", "NFKC"):
@@ -49,7 +53,9 @@ def test_fold_span_gives_the_original_characters_of_a_folded_match():
     assert found("ＡＢＣ-123 ｔｒａｃｋｉｎｇ", "tracking") == "ｔｒａｃｋｉｎｇ"
     assert found("あのカタカナ", "かたかな") == "カタカナ"
     assert found("ｶﾞｲﾄﾞ", "かいと") == "ｶﾞｲﾄﾞ"  # the half-width voicing mark is kept with its ﾄ
-    assert found("a ﬁle", "i") == "ﬁ"  # a match inside one character's fold gives the whole character
+    assert (
+        found("a ﬁle", "i") == "ﬁ"
+    )  # a match inside one character's fold gives the whole character
     assert found("Straße", "s") == "S" and found("Straße", "ss") == "ß"
     assert found("plain ascii", "ASCII") == "ascii"
 
@@ -71,7 +77,7 @@ def test_fold_span_maps_any_folded_substring_back_to_text_that_folds_to_it(text,
     assert 0 <= first < last <= len(text)
     # the original span folds to text holding the query, at the place it was found
     before = len(fold(text[:first]))
-    assert before <= start and fold(text[first:last])[start - before:end - before] == query
+    assert before <= start and fold(text[first:last])[start - before : end - before] == query
 
 
 @settings(max_examples=300, deadline=None)
@@ -82,13 +88,15 @@ def test_find_folded_gives_the_first_match_in_original_characters(text, padding,
     if not folded:
         return
     start = data.draw(st.integers(0, len(folded) - 1))
-    query = folded[start:data.draw(st.integers(start + 1, min(len(folded), start + 12)))]
+    query = folded[start : data.draw(st.integers(start + 1, min(len(folded), start + 12)))]
     first, last = find_folded(text, query)
     at = folded.find(query)
     before = len(fold(text[:first]))
-    assert before <= at and fold(text[first:last])[at - before:at - before + len(query)] == query
+    assert before <= at and fold(text[first:last])[at - before : at - before + len(query)] == query
     assert (first, last) == fold_span(text, at, at + len(query))
-    assert find_folded(text, query + "\u0301") is None and find_folded(text, "") is None  # no fold holds a mark
+    assert (
+        find_folded(text, query + "\u0301") is None and find_folded(text, "") is None
+    )  # no fold holds a mark
 
 
 async def test_search_finds_contacts_by_email_phone_address_and_identity(desk):
@@ -104,25 +112,57 @@ async def test_search_finds_contacts_by_email_phone_address_and_identity(desk):
     assert await found("bob@EXAMPLE.com") == [4]
     assert await found("example.com") == [1, 4]
     match = (await desk.search_conversations("hanako@"))[0]
-    assert match.message_id is None and "hanako@example.jp" in match.text  # the detail that matched is shown
+    assert (
+        match.message_id is None and "hanako@example.jp" in match.text
+    )  # the detail that matched is shown
 
 
 async def test_search_folds_accents_width_and_kana_on_both_sides(desk):
     with desk.store.batch():
-        desk.store.put_contact(Contact(9, "José Müller", phones=["+1 (312) 934-3528"], identities=[Identity("wa", "+13129343528")]))
-    await desk.ingest("wa", [Inbound("k1", "+13129343528", ContactRef("+13129343528", "José Müller"),
-                                     "カタカナで書きました ＡＢＣ-123")])
+        desk.store.put_contact(
+            Contact(
+                9,
+                "José Müller",
+                phones=["+1 (312) 934-3528"],
+                identities=[Identity("wa", "+13129343528")],
+            )
+        )
+    await desk.ingest(
+        "wa",
+        [
+            Inbound(
+                "k1",
+                "+13129343528",
+                ContactRef("+13129343528", "José Müller"),
+                "カタカナで書きました ＡＢＣ-123",
+            )
+        ],
+    )
     conv = desk.store.find_conversation("wa", "+13129343528")
-    for query in ("jose", "JOSÉ", "muller", "13129343528", "+1 312 934 3528", "かたかな", "ｶﾀｶﾅ", "abc-123", "ＡＢＣ"):
+    for query in (
+        "jose",
+        "JOSÉ",
+        "muller",
+        "13129343528",
+        "+1 312 934 3528",
+        "かたかな",
+        "ｶﾀｶﾅ",
+        "abc-123",
+        "ＡＢＣ",
+    ):
         assert conv.id in [h.conversation_id for h in await desk.search(query)], query
     assert SearchHit(conv.id, None) in await desk.search("jose müller")
-    assert [h.message_id for h in await desk.search("katakana") if h.conversation_id == conv.id] == []
+    assert [
+        h.message_id for h in await desk.search("katakana") if h.conversation_id == conv.id
+    ] == []
 
 
 async def test_a_merged_contact_is_found_by_the_details_it_gained(desk):
     assert [m.conversation.id for m in await desk.search_conversations("bob@example.com")] == [4]
     assert 1 not in [h.conversation_id for h in await desk.search("hanako@example.jp")]
-    await desk.merge_contacts(1, 2)  # Mia gains Hanako's address and phone; conversation 2 moves to her
+    await desk.merge_contacts(
+        1, 2
+    )  # Mia gains Hanako's address and phone; conversation 2 moves to her
     found = {h.conversation_id for h in await desk.search("hanako@example.jp")}
     assert found == {1, 2}
     assert {h.conversation_id for h in await desk.search("+81 90 1234 5678")} == {1, 2}

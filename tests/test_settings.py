@@ -24,7 +24,12 @@ from frontdesk.backends.email_settings import read_settings
 from frontdesk.backends.telegram import TelegramBackend
 from frontdesk.backends.twilio_sms import TwilioSMSBackend
 
-BACKENDS = {"telegram": TelegramBackend, "twilio_sms": TwilioSMSBackend, "email": EmailBackend, "demo": DemoBackend}
+BACKENDS = {
+    "telegram": TelegramBackend,
+    "twilio_sms": TwilioSMSBackend,
+    "email": EmailBackend,
+    "demo": DemoBackend,
+}
 REQUIRED = {
     "telegram": "",
     "twilio_sms": 'account_sid = "AC0123456789abcdef0123456789abcdef"\nfrom_number = "+15550100"\n',
@@ -64,13 +69,17 @@ def load(tmp: Path, text: str) -> config.Config:
 
 
 @pytest.mark.parametrize("backend, key, value", BAD, ids=[f"{b}-{k}={v[:12]}" for b, k, v in BAD])
-def test_out_of_range_settings_fail_at_load_naming_the_line_and_the_fix(tmp_path, backend, key, value):
+def test_out_of_range_settings_fail_at_load_naming_the_line_and_the_fix(
+    tmp_path, backend, key, value
+):
     text = config_text(backend, key, value)
     with pytest.raises(config.ConfigError) as info:
         load(tmp_path, text)
     message = str(info.value)
     line = text.splitlines().index(f"{key} = {value}") + 1
-    assert message.startswith(f"{tmp_path / 'config.toml'}:{line}: channels[0].{key} must be from "), message
+    assert message.startswith(
+        f"{tmp_path / 'config.toml'}:{line}: channels[0].{key} must be from "
+    ), message
     assert "set it in that range" in message and "\n" not in message and len(message) < 300
 
 
@@ -94,18 +103,33 @@ def test_a_backend_built_without_the_loader_refuses_them_too(backend, key, value
 
 
 def test_values_in_range_load_and_keep_their_value(tmp_path):
-    cfg = load(tmp_path, config_text("email", "imap_port", "993") + "max_message_mb = 40\nsync_days = 3650\n")
-    assert cfg.channels[0].settings == {"imap_host": "imap.example.com", "username": "support@example.com",
-                                        "imap_port": 993, "max_message_mb": 40.0, "sync_days": 3650}
+    cfg = load(
+        tmp_path,
+        config_text("email", "imap_port", "993") + "max_message_mb = 40\nsync_days = 3650\n",
+    )
+    assert cfg.channels[0].settings == {
+        "imap_host": "imap.example.com",
+        "username": "support@example.com",
+        "imap_port": 993,
+        "max_message_mb": 40.0,
+        "sync_days": 3650,
+    }
     assert read_settings("ch", cfg.channels[0].settings).max_message_bytes == 40 * 1024 * 1024
     cfg = load(tmp_path, config_text("telegram", "request_timeout", "0.5"))
     assert TelegramBackend("ch", cfg.channels[0].settings).request_timeout == 0.5
 
 
-BOUNDED = [(b, key, kind) for b, cls in BACKENDS.items() for key, kind in cls.settings_schema.items()
-           if base_kind(kind) in (int, float)]
-numbers = st.one_of(st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True, allow_infinity=True),
-                    st.sampled_from([0, -1, 10**400, 65536, 99999]))
+BOUNDED = [
+    (b, key, kind)
+    for b, cls in BACKENDS.items()
+    for key, kind in cls.settings_schema.items()
+    if base_kind(kind) in (int, float)
+]
+numbers = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, -1, 10**400, 65536, 99999]),
+)
 
 
 def toml_number(value: int | float) -> str:

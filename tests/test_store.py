@@ -28,9 +28,23 @@ def add_conversation(store: Store, body: str = "hello", external_id: str = "x1")
     with store.batch():
         contact = Contact(store.new_id("contact"), "Ann", identities=[Identity("sms", "+100")])
         store.put_contact(contact)
-        conv = Conversation(store.new_id("conversation"), "sms", contact.id, "+100", created_at=T0, last_activity_at=T0)
+        conv = Conversation(
+            store.new_id("conversation"),
+            "sms",
+            contact.id,
+            "+100",
+            created_at=T0,
+            last_activity_at=T0,
+        )
         store.put_conversation(conv)
-        msg = Message(store.new_id("message"), conv.id, Direction.IN, body, external_id=external_id, created_at=T0)
+        msg = Message(
+            store.new_id("message"),
+            conv.id,
+            Direction.IN,
+            body,
+            external_id=external_id,
+            created_at=T0,
+        )
         store.put_message(msg, "sms")
     return conv.id, msg.id
 
@@ -89,7 +103,9 @@ def test_decode_reads_every_file_the_standard_library_reads(value, ascii_only):
 
 _record_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text() | st.integers(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text() | st.integers(), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -131,13 +147,16 @@ def test_a_failed_journal_write_leaves_old_state_readable(tmp_path, monkeypatch)
     journal_before = (root / "journal").read_bytes()
 
     with Store.open(root) as store:
+
         def boom(*args):
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(journal_mod.os, "fsync", boom)
         with pytest.raises(StoreError, match="could not write the cache"):
             with store.batch():
-                msg = Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0)
+                msg = Message(
+                    store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0
+                )
                 store.put_message(msg)
                 store.set_cursor("sms", "99")
         monkeypatch.undo()
@@ -157,12 +176,15 @@ def test_a_failed_checkpoint_loses_nothing(tmp_path, monkeypatch, caplog):
     with Store.open(root) as store:
         conv_id, _ = add_conversation(store, "before")
     with Store.open(root) as store:
+
         def boom(*args):
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(storage_mod.os, "replace", boom)
         with store.batch():  # the batch is committed by the journal; only the checkpoint fails
-            store.put_message(Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0))
+            store.put_message(
+                Message(store.new_id("message"), conv_id, Direction.IN, "after", created_at=T0)
+            )
         store.close()  # checkpoints, fails, logs
         monkeypatch.undo()
     assert "could not checkpoint" in caplog.text
@@ -183,7 +205,17 @@ def test_journal_is_replayed_after_a_kill(tmp_path):
     conv_id, _ = add_conversation(store, "first")
     for n in range(3):
         with store.batch():
-            store.put_message(Message(store.new_id("message"), conv_id, Direction.IN, f"m{n}", external_id=f"e{n}", created_at=T0), "sms")
+            store.put_message(
+                Message(
+                    store.new_id("message"),
+                    conv_id,
+                    Direction.IN,
+                    f"m{n}",
+                    external_id=f"e{n}",
+                    created_at=T0,
+                ),
+                "sms",
+            )
             store.set_cursor("sms", str(n))
     abandon(store)
     assert not (root / f"messages/{conv_id}.json").exists()  # only the journal has them
@@ -205,8 +237,13 @@ def test_a_torn_journal_tail_is_cut_off(tmp_path):
     conv_id, _ = add_conversation(store, "kept")
     abandon(store)
     whole = (root / "journal").read_bytes()
-    unfinished = b"\xff\xff\xff\xff\x00\x00\x00\x00{\"messages/1.json\""  # killed before its header was written
-    for tail in (b"\x05", b"\x40\x00\x00\x00\x01\x02\x03\x04{\"half", b"\x02\x00\x00\x00\x00\x00\x00\x00{}", unfinished):
+    unfinished = b'\xff\xff\xff\xff\x00\x00\x00\x00{"messages/1.json"'  # killed before its header was written
+    for tail in (
+        b"\x05",
+        b'\x40\x00\x00\x00\x01\x02\x03\x04{"half',
+        b"\x02\x00\x00\x00\x00\x00\x00\x00{}",
+        unfinished,
+    ):
         (root / "journal").write_bytes(whole + tail)
         store = Store.open(root)
         assert [m.body for m in store.messages(conv_id)] == ["kept"]
@@ -224,7 +261,14 @@ def test_checkpoint_killed_between_renames_is_finished_by_replay(tmp_path, monke
     store = Store.open(root)
     conv_id, _ = add_conversation(store)
     with store.batch():
-        msg = Message(store.new_id("message"), conv_id, Direction.IN, "second", external_id="x2", created_at=T0)
+        msg = Message(
+            store.new_id("message"),
+            conv_id,
+            Direction.IN,
+            "second",
+            external_id="x2",
+            created_at=T0,
+        )
         store.put_message(msg, "sms")
         store.set_cursor("sms", "2")
     real_swap = storage_mod.swap_in
@@ -273,7 +317,14 @@ def test_dedup_index_survives_many_buckets(tmp_path):
         conv_id, _ = add_conversation(store)
         with store.batch():
             for n in range(600):
-                msg = Message(store.new_id("message"), conv_id, Direction.IN, f"m{n}", external_id=f"e{n}", created_at=T0)
+                msg = Message(
+                    store.new_id("message"),
+                    conv_id,
+                    Direction.IN,
+                    f"m{n}",
+                    external_id=f"e{n}",
+                    created_at=T0,
+                )
                 store.put_message(msg, "sms")
     with Store.open(tmp_path / "d") as store:
         assert all(store.lookup_external("sms", f"e{n}") is not None for n in range(600))
@@ -286,7 +337,9 @@ def test_outbox_entries_persist_and_delete(tmp_path):
     with Store.open(root) as store:
         conv_id, msg_id = add_conversation(store)
         with store.batch():
-            store.put_outbox(OutboxEntry(msg_id, conv_id, "sms", state="sending", attempts=2, created_at=T0))
+            store.put_outbox(
+                OutboxEntry(msg_id, conv_id, "sms", state="sending", attempts=2, created_at=T0)
+            )
     with Store.open(root) as store:
         [entry] = store.outbox()
         assert (entry.message_id, entry.state, entry.attempts) == (msg_id, "sending", 2)
@@ -303,7 +356,9 @@ def test_second_writer_gets_a_clear_message_with_pid(tmp_path):
             "from frontdesk.store import Store, StoreLocked\n"
             f"try:\n    Store.open({str(root)!r})\nexcept StoreLocked as e:\n    print(e)\n"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
     assert f"pid {os.getpid()}" in out.stdout
     assert "Traceback" not in out.stderr
     with pytest.raises(StoreLocked):
@@ -354,16 +409,31 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         with store.batch():
             for n in range(1, 1001):
                 store.put_contact(Contact(n, f"c{n}", identities=[Identity("sms", f"+{n}")]))
-                store.put_conversation(Conversation(n, "sms", n, f"+{n}", created_at=T0, last_activity_at=T0))
+                store.put_conversation(
+                    Conversation(n, "sms", n, f"+{n}", created_at=T0, last_activity_at=T0)
+                )
         store.checkpoint()
         records: list[int] = []
         files: list[str] = []
         real_append, real_write = journal_mod.JournalWriter.append, checkpoints_mod.write_file
-        monkeypatch.setattr(journal_mod.JournalWriter, "append", lambda self, changes, **kw: records.append(real_append(self, changes, **kw)))
-        monkeypatch.setattr(checkpoints_mod, "write_file", lambda path, data: (files.append(path.name), real_write(path, data)))
+        monkeypatch.setattr(
+            journal_mod.JournalWriter,
+            "append",
+            lambda self, changes, **kw: records.append(real_append(self, changes, **kw)),
+        )
+        monkeypatch.setattr(
+            checkpoints_mod,
+            "write_file",
+            lambda path, data: (files.append(path.name), real_write(path, data)),
+        )
         monkeypatch.setattr(storage_mod, "write_durable", lambda *a: files.append("durable"))
         with store.batch():
-            store.put_message(Message(store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0), "sms")
+            store.put_message(
+                Message(
+                    store.new_id("message"), 500, Direction.IN, "hi", external_id="z", created_at=T0
+                ),
+                "sms",
+            )
             conv = store.conversation(500)
             conv.message_count += 1
             store.put_conversation(conv)
@@ -371,7 +441,11 @@ def test_one_write_is_one_small_journal_record(tmp_path, monkeypatch):
         assert files == []
         monkeypatch.undo()
         written = []
-        monkeypatch.setattr(checkpoints_mod, "write_file", lambda path, data: (written.append(len(data)), real_write(path, data)))
+        monkeypatch.setattr(
+            checkpoints_mod,
+            "write_file",
+            lambda path, data: (written.append(len(data)), real_write(path, data)),
+        )
         store.checkpoint()
     # messages partition, one conversation bucket, meta (and one line appended to one dedup log)
     assert len(written) == 3
@@ -386,7 +460,11 @@ def test_readonly_store_sees_journal_commits_across_checkpoints(tmp_path):
         reader = Store.open(root, readonly=True)
         for n in range(4):
             with writer.batch():
-                writer.put_message(Message(writer.new_id("message"), conv_id, Direction.OUT, f"r{n}", created_at=T0))
+                writer.put_message(
+                    Message(
+                        writer.new_id("message"), conv_id, Direction.OUT, f"r{n}", created_at=T0
+                    )
+                )
                 conv = writer.conversation(conv_id)
                 conv.message_count += 1
                 writer.put_conversation(conv)
@@ -404,13 +482,38 @@ def test_schema_1_cache_is_upgraded(tmp_path):
     root.mkdir(mode=0o700)
     (root / "xid").mkdir(mode=0o700)
     (root / "messages").mkdir(mode=0o700)
-    (root / "meta.json").write_text(json.dumps({"meta": {"1": {"schema": 1, "next": {"conversation": 2, "contact": 1, "message": 3}}},
-                                                "cursors": {"1": {"sms": "7"}}}))
+    (root / "meta.json").write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "1": {"schema": 1, "next": {"conversation": 2, "contact": 1, "message": 3}}
+                },
+                "cursors": {"1": {"sms": "7"}},
+            }
+        )
+    )
     (root / "xid" / "0001.json").write_text(json.dumps({"xid": {"1": {"sms\x1fa": [1, 1]}}}))
     (root / "xid" / "4095.json").write_text(json.dumps({"xid": {"1": {"sms\x1fb": [1, 2]}}}))
-    (root / "messages" / "1.json").write_text(json.dumps({"messages": {
-        "1": {"conversation_id": 1, "direction": "in", "body": "a", "created_at": T0.isoformat()},
-        "2": {"conversation_id": 1, "direction": "in", "body": "b", "created_at": T0.isoformat()}}}))
+    (root / "messages" / "1.json").write_text(
+        json.dumps(
+            {
+                "messages": {
+                    "1": {
+                        "conversation_id": 1,
+                        "direction": "in",
+                        "body": "a",
+                        "created_at": T0.isoformat(),
+                    },
+                    "2": {
+                        "conversation_id": 1,
+                        "direction": "in",
+                        "body": "b",
+                        "created_at": T0.isoformat(),
+                    },
+                }
+            }
+        )
+    )
     with Store.open(root, readonly=True) as reader:  # no writer runs: a reader may upgrade
         assert reader.lookup_external("sms", "b") == (1, 2)
     assert not (root / "xid").exists()
@@ -420,19 +523,28 @@ def test_schema_1_cache_is_upgraded(tmp_path):
         assert store.cursor("sms") == "7"
         with store.batch():
             assert store.new_id("message") == 3
-    assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == upgrades_mod.SCHEMA_VERSION
+    assert (
+        json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"]
+        == upgrades_mod.SCHEMA_VERSION
+    )
 
 
 def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
     path = tmp_path / "000.log"
-    storage_mod.append_xid_log(path, {"sms\x1fa": [1, 1], "sms\x1fb\n\"": [1, 2]})
+    storage_mod.append_xid_log(path, {"sms\x1fa": [1, 1], 'sms\x1fb\n"': [1, 2]})
     whole = path.read_bytes()
     path.write_bytes(whole + b'["sms\\u001fc",1,')  # a checkpoint killed while appending
-    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), "sms\x1fb\n\"": (1, 2)}
+    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), 'sms\x1fb\n"': (1, 2)}
     storage_mod.append_xid_log(path, {"sms\x1fd": [2, 3]})  # cuts the torn line first
     assert storage_mod.read_xid_log(path)["sms\x1fd"] == (2, 3)
-    path.write_bytes(whole + b"\x00" * 10 + b"\n" + b'["sms\\u001fe",2,4]\n')  # blocks never written
-    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), "sms\x1fb\n\"": (1, 2), "sms\x1fe": (2, 4)}
+    path.write_bytes(
+        whole + b"\x00" * 10 + b"\n" + b'["sms\\u001fe",2,4]\n'
+    )  # blocks never written
+    assert storage_mod.read_xid_log(path) == {
+        "sms\x1fa": (1, 1),
+        'sms\x1fb\n"': (1, 2),
+        "sms\x1fe": (2, 4),
+    }
 
 
 def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
@@ -444,8 +556,17 @@ def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
     with Store.open(root) as store:
         conv_id, _ = add_conversation(store)
         with store.batch():
-            job = HookJob(store.new_id("hook"), conv_id, "helpdesk", {"reason": "refund", "n": [1, 2]}, "k1",
-                          attempts=1, next_attempt_at=T0, last_error="HTTP 503", created_at=T0)
+            job = HookJob(
+                store.new_id("hook"),
+                conv_id,
+                "helpdesk",
+                {"reason": "refund", "n": [1, 2]},
+                "k1",
+                attempts=1,
+                next_attempt_at=T0,
+                last_error="HTTP 503",
+                created_at=T0,
+            )
             store.put_hook_job(job)
             other = HookJob(store.new_id("hook"), conv_id, "pager", {}, "k2", created_at=T0)
             store.put_hook_job(other)
@@ -453,11 +574,16 @@ def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
             conv.tickets.append(Ticket("helpdesk", "HD-7", "https://desk.example/t/7", T0))
             store.put_conversation(conv)
     with Store.open(root) as store:
-        assert [(j.hook, j.payload, j.key, j.attempts, j.next_attempt_at, j.last_error) for j in store.hook_jobs()] == [
+        assert [
+            (j.hook, j.payload, j.key, j.attempts, j.next_attempt_at, j.last_error)
+            for j in store.hook_jobs()
+        ] == [
             ("helpdesk", {"reason": "refund", "n": [1, 2]}, "k1", 1, T0, "HTTP 503"),
             ("pager", {}, "k2", 0, None, ""),
         ]
-        assert store.conversation(conv_id).tickets == [Ticket("helpdesk", "HD-7", "https://desk.example/t/7", T0)]
+        assert store.conversation(conv_id).tickets == [
+            Ticket("helpdesk", "HD-7", "https://desk.example/t/7", T0)
+        ]
         with store.batch():
             store.delete_hook_job(store.hook_jobs()[0].id)
             assert store.new_id("hook") == 3  # ids are never reused
@@ -465,8 +591,14 @@ def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):
         assert [j.hook for j in store.hook_jobs()] == ["pager"]
     assert (root / "hooks.json").stat().st_mode & 0o777 == 0o600
     # a conversation record written before tickets existed reads with none
-    old = {"channel": "sms", "contact_id": 1, "thread_key": "+1", "status": "open",
-           "created_at": T0.isoformat(), "last_activity_at": T0.isoformat()}
+    old = {
+        "channel": "sms",
+        "contact_id": 1,
+        "thread_key": "+1",
+        "status": "open",
+        "created_at": T0.isoformat(),
+        "last_activity_at": T0.isoformat(),
+    }
     assert conversation_from_record(9, old).tickets == []
 
 
@@ -480,7 +612,9 @@ def test_contacts_read_lazily_still_answer_everything(tmp_path):
     with Store.open(root) as store:
         assert store.contact(70).name == "c70"
         with store.batch():  # bucket 0 not read yet: the put one must not be replaced by the file's
-            store.put_contact(Contact(5, "renamed", identities=[Identity("sms", "+5"), Identity("tg", "5")]))
+            store.put_contact(
+                Contact(5, "renamed", identities=[Identity("sms", "+5"), Identity("tg", "5")])
+            )
         assert store.contact(5).name == "renamed"
         assert store.find_contact("tg", "5").id == 5
         assert store.find_contact("sms", "+199").name == "c199"
@@ -499,7 +633,17 @@ def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
     body = "長い本文 " * 400
     with store.batch():
         for n in range(700):
-            store.put_message(Message(store.new_id("message"), conv_id + n % 3, Direction.IN, f"{n} {body}", external_id=f"b{n}", created_at=T0), "sms")
+            store.put_message(
+                Message(
+                    store.new_id("message"),
+                    conv_id + n % 3,
+                    Direction.IN,
+                    f"{n} {body}",
+                    external_id=f"b{n}",
+                    created_at=T0,
+                ),
+                "sms",
+            )
     assert store._journal.size > 2 * journal_mod._CHUNK
     abandon(store)
     with Store.open(root, readonly=True) as reader:
@@ -542,9 +686,15 @@ def test_drafts_are_kept_by_mode_across_a_restart_and_forgotten_when_empty(tmp_p
             store.put_draft(2, {"note": "VIP"})
         assert store.draft(1) == {"reply": "on its way"}
     with Store.open(tmp_path) as store:
-        assert (store.draft(1), store.draft(2), store.draft(3)) == ({"reply": "on its way"}, {"note": "VIP"}, {})
+        assert (store.draft(1), store.draft(2), store.draft(3)) == (
+            {"reply": "on its way"},
+            {"note": "VIP"},
+            {},
+        )
         with store.batch():
             store.put_draft(2, {"note": ""})
     with Store.open(tmp_path) as store:
         assert store.draft(2) == {} and store.draft(1) == {"reply": "on its way"}
-    assert json.loads((tmp_path / "drafts.json").read_text()) == {"drafts": {"1": {"reply": "on its way"}}}
+    assert json.loads((tmp_path / "drafts.json").read_text()) == {
+        "drafts": {"1": {"reply": "on its way"}}
+    }

@@ -65,8 +65,12 @@ def store(tmp_path):
 
 
 def backend_for(server, cursor=None, token=TOKEN, **settings) -> TelegramBackend:
-    return TelegramBackend("tg", {"base_url": server.url, **FAST, **settings},
-                           secrets=lambda key: token if key == "token" else None, cursor=cursor)
+    return TelegramBackend(
+        "tg",
+        {"base_url": server.url, **FAST, **settings},
+        secrets=lambda key: token if key == "token" else None,
+        cursor=cursor,
+    )
 
 
 def desk_for(store, backend) -> RecordingDesk:
@@ -74,8 +78,12 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    return [m for c in store.conversations() for m in store.messages(c.id)
-            if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY]
+    return [
+        m
+        for c in store.conversations()
+        for m in store.messages(c.id)
+        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
+    ]
 
 
 def state(desk) -> str | None:
@@ -111,7 +119,9 @@ async def test_burst_of_500_updates_is_ingested_once_with_the_offset_as_cursor(f
     assert store.cursor("tg") == str(last + 1)
     assert fake.count("getUpdates") == 6  # five pages of 100, then an empty one
     first_chat = store.find_conversation("tg", "5000")
-    assert [m.body for m in store.messages(first_chat.id)] == [f"message {i}" for i in range(0, 500, 50)]
+    assert [m.body for m in store.messages(first_chat.id)] == [
+        f"message {i}" for i in range(0, 500, 50)
+    ]
     # the next poll asks for updates after the committed offset only
     await backend.fetch_once(desk)
     assert fake.calls[-1][2]["offset"] == last + 1
@@ -136,47 +146,164 @@ async def test_long_polling_run_delivers_messages_as_they_come(fake, server, sto
 
 
 def test_parse_text_caption_photo_document_voice_edit_reply_and_group():
-    user = {"id": 7, "is_bot": False, "first_name": "Mia", "last_name": "Tanaka", "language_code": "ja"}
+    user = {
+        "id": 7,
+        "is_bot": False,
+        "first_name": "Mia",
+        "last_name": "Tanaka",
+        "language_code": "ja",
+    }
     chat = {"id": 7, "type": "private", "first_name": "Mia"}
-    photo = parse_update({"update_id": 1, "message": {
-        "message_id": 10, "from": user, "chat": chat, "date": 1_780_000_000, "caption": "the box 📦",
-        "photo": [{"file_id": "small", "file_unique_id": "s1", "width": 90, "height": 90, "file_size": 1000},
-                  {"file_id": "big", "file_unique_id": "b1", "width": 1280, "height": 960, "file_size": 250_000}]}})[0]
+    photo = parse_update(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 10,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_000,
+                "caption": "the box 📦",
+                "photo": [
+                    {
+                        "file_id": "small",
+                        "file_unique_id": "s1",
+                        "width": 90,
+                        "height": 90,
+                        "file_size": 1000,
+                    },
+                    {
+                        "file_id": "big",
+                        "file_unique_id": "b1",
+                        "width": 1280,
+                        "height": 960,
+                        "file_size": 250_000,
+                    },
+                ],
+            },
+        }
+    )[0]
     assert photo.external_id == "7:10" and photo.thread_key == "7"
-    assert photo.sender.address == "7" and photo.sender.name == "Mia Tanaka" and photo.sender.language == "ja"
+    assert (
+        photo.sender.address == "7"
+        and photo.sender.name == "Mia Tanaka"
+        and photo.sender.language == "ja"
+    )
     assert photo.body == "the box 📦"
     assert [(a.ref, a.mime, a.size) for a in photo.attachments] == [("big", "image/jpeg", 250_000)]
 
-    doc = parse_update({"update_id": 2, "message": {
-        "message_id": 11, "from": user, "chat": chat, "date": 1_780_000_001,
-        "document": {"file_id": "DOC1", "file_unique_id": "d1", "file_name": "invoice.pdf",
-                     "mime_type": "application/pdf", "file_size": 48_213}}})[0]
+    doc = parse_update(
+        {
+            "update_id": 2,
+            "message": {
+                "message_id": 11,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_001,
+                "document": {
+                    "file_id": "DOC1",
+                    "file_unique_id": "d1",
+                    "file_name": "invoice.pdf",
+                    "mime_type": "application/pdf",
+                    "file_size": 48_213,
+                },
+            },
+        }
+    )[0]
     assert doc.body == "" and [(a.name, a.mime, a.size, a.ref) for a in doc.attachments] == [
-        ("invoice.pdf", "application/pdf", 48_213, "DOC1")]
+        ("invoice.pdf", "application/pdf", 48_213, "DOC1")
+    ]
 
-    voice = parse_update({"update_id": 3, "message": {
-        "message_id": 12, "from": user, "chat": chat, "date": 1_780_000_002,
-        "voice": {"file_id": "VOICE1", "file_unique_id": "v1", "duration": 4, "mime_type": "audio/ogg", "file_size": 9_000}}})[0]
-    assert voice.attachments[0].name.startswith("voice_4s") and voice.attachments[0].mime == "audio/ogg"
+    voice = parse_update(
+        {
+            "update_id": 3,
+            "message": {
+                "message_id": 12,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_002,
+                "voice": {
+                    "file_id": "VOICE1",
+                    "file_unique_id": "v1",
+                    "duration": 4,
+                    "mime_type": "audio/ogg",
+                    "file_size": 9_000,
+                },
+            },
+        }
+    )[0]
+    assert (
+        voice.attachments[0].name.startswith("voice_4s")
+        and voice.attachments[0].mime == "audio/ogg"
+    )
 
-    reply = parse_update({"update_id": 4, "message": {
-        "message_id": 13, "from": user, "chat": chat, "date": 1_780_000_003, "text": "yes, that one",
-        "reply_to_message": {"message_id": 3, "chat": chat, "date": 1_779_999_000, "text": "Is it order #1234?"}}})[0]
+    reply = parse_update(
+        {
+            "update_id": 4,
+            "message": {
+                "message_id": 13,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_003,
+                "text": "yes, that one",
+                "reply_to_message": {
+                    "message_id": 3,
+                    "chat": chat,
+                    "date": 1_779_999_000,
+                    "text": "Is it order #1234?",
+                },
+            },
+        }
+    )[0]
     assert reply.body == "↩ Replying to “Is it order #1234?”\nyes, that one"
 
-    edit = parse_update({"update_id": 5, "edited_message": {
-        "message_id": 13, "from": user, "chat": chat, "date": 1_780_000_003, "edit_date": 1_780_000_100,
-        "text": "yes, that one — #1235 actually"}})[0]
+    edit = parse_update(
+        {
+            "update_id": 5,
+            "edited_message": {
+                "message_id": 13,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_003,
+                "edit_date": 1_780_000_100,
+                "text": "yes, that one — #1235 actually",
+            },
+        }
+    )[0]
     assert edit.external_id == "7:13:edit:1780000100"
-    assert edit.body.startswith("✏️ Edited their message of ") and edit.body.endswith("#1235 actually")
+    assert edit.body.startswith("✏️ Edited their message of ") and edit.body.endswith(
+        "#1235 actually"
+    )
 
-    group = parse_update({"update_id": 6, "message": {
-        "message_id": 1, "from": user, "chat": {"id": -100123, "type": "supergroup", "title": "VIP customers"},
-        "date": 1_780_000_004, "text": "hi all"}})[0]
-    assert group.thread_key == "-100123" and group.sender.address == "7" and group.subject == "VIP customers"
+    group = parse_update(
+        {
+            "update_id": 6,
+            "message": {
+                "message_id": 1,
+                "from": user,
+                "chat": {"id": -100123, "type": "supergroup", "title": "VIP customers"},
+                "date": 1_780_000_004,
+                "text": "hi all",
+            },
+        }
+    )[0]
+    assert (
+        group.thread_key == "-100123"
+        and group.sender.address == "7"
+        and group.subject == "VIP customers"
+    )
 
-    sticker = parse_update({"update_id": 7, "message": {
-        "message_id": 14, "from": user, "chat": chat, "date": 1_780_000_005, "sticker": {"emoji": "👍"}}})[0]
+    sticker = parse_update(
+        {
+            "update_id": 7,
+            "message": {
+                "message_id": 14,
+                "from": user,
+                "chat": chat,
+                "date": 1_780_000_005,
+                "sticker": {"emoji": "👍"},
+            },
+        }
+    )[0]
     assert sticker.body == "[sticker 👍]"
     assert parse_update({"update_id": 8, "callback_query": {"id": "1"}}) == []
 
@@ -185,15 +312,30 @@ def test_a_date_beyond_the_platforms_time_t_is_malformed_not_a_crash():
     """datetime.fromtimestamp(10**18) raises OSError, which escaped the poll and restarted the
     channel forever on the same update (found by tests/test_hostile.py)."""
     chat = {"id": 7, "type": "private"}
-    for date in (10**18, -10**13, 2**70):
-        with pytest.raises((ValueError, OverflowError)):  # both in httpchannel.MALFORMED: quarantined
-            parse_update({"update_id": 1, "message": {"message_id": 1, "chat": chat, "date": date, "text": "x"}})
+    for date in (10**18, -(10**13), 2**70):
+        with pytest.raises(
+            (ValueError, OverflowError)
+        ):  # both in httpchannel.MALFORMED: quarantined
+            parse_update(
+                {
+                    "update_id": 1,
+                    "message": {"message_id": 1, "chat": chat, "date": date, "text": "x"},
+                }
+            )
 
 
 async def test_edit_shows_as_a_new_message_in_the_same_thread(fake, server, store):
     sent = fake.message(7, "my order is #1234")
     mid = sent["message"]["message_id"]
-    fake.push({"edited_message": {**sent["message"], "text": "my order is #1235", "edit_date": 1_780_000_500}})
+    fake.push(
+        {
+            "edited_message": {
+                **sent["message"],
+                "text": "my order is #1235",
+                "edit_date": 1_780_000_500,
+            }
+        }
+    )
     await backend_for(server).fetch_once(desk_for(store, backend_for(server)))
     conv = store.find_conversation("tg", "7")
     bodies = [m.body for m in store.messages(conv.id)]
@@ -204,9 +346,29 @@ async def test_edit_shows_as_a_new_message_in_the_same_thread(fake, server, stor
 
 async def test_malformed_updates_are_quarantined_and_the_rest_ingested(fake, server, store, caplog):
     fake.message(1, "before")
-    fake.push({"message": {"message_id": 2, "chat": "not an object", "date": 1_780_000_000, "text": "x"}})
-    fake.push({"message": {"message_id": "three", "chat": {"id": 1, "type": "private"}, "date": 1, "text": "y"}})
-    fake.push({"edited_message": {"message_id": 4, "from": {"id": 1}, "chat": {"id": 1}, "date": "yesterday"}})
+    fake.push(
+        {"message": {"message_id": 2, "chat": "not an object", "date": 1_780_000_000, "text": "x"}}
+    )
+    fake.push(
+        {
+            "message": {
+                "message_id": "three",
+                "chat": {"id": 1, "type": "private"},
+                "date": 1,
+                "text": "y",
+            }
+        }
+    )
+    fake.push(
+        {
+            "edited_message": {
+                "message_id": 4,
+                "from": {"id": 1},
+                "chat": {"id": 1},
+                "date": "yesterday",
+            }
+        }
+    )
     fake.message(1, "after")
     last = fake.next_update_id - 1
     backend = backend_for(server)
@@ -224,7 +386,9 @@ async def test_malformed_updates_are_quarantined_and_the_rest_ingested(fake, ser
 
 
 @pytest.mark.parametrize("crash", ["before-ingest", "after-ingest"])
-async def test_restart_in_the_middle_of_a_burst_loses_and_duplicates_nothing(fake, server, tmp_path, crash):
+async def test_restart_in_the_middle_of_a_burst_loses_and_duplicates_nothing(
+    fake, server, tmp_path, crash
+):
     for i in range(250):
         fake.message(100 + i % 7, f"m{i}")
     last = fake.next_update_id - 1
@@ -284,7 +448,9 @@ async def test_429_waits_retry_after_then_reads(fake, server, store):
 
 async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, server, store):
     fake.persistent["getUpdates"] = error(
-        409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    )
     backend = backend_for(server)
     desk = desk_for(store, backend)
     await desk.start()
@@ -311,12 +477,14 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
     try:
         await eventually(lambda: len(inbound_messages(store)) == 1)
         await eventually(lambda: state(desk) == "ok")  # once the batch is on disk (ingest returned)
-        assert ("down", ) == tuple(s for s, _ in desk.statuses if s == "down")[:1]
+        assert ("down",) == tuple(s for s, _ in desk.statuses if s == "down")[:1]
         down_details = [d for s, d in desk.statuses if s == "down"]
         assert "lost the connection to Telegram" in down_details[0]
 
         server.stop()  # the network goes away
-        await eventually(lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail)
+        await eventually(
+            lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail
+        )
         assert state(desk) == "down"
         await asyncio.sleep(0.3)
         server.start()  # and comes back on the same port
@@ -330,8 +498,12 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
 
 async def test_token_never_appears_in_logs_statuses_or_errors(fake, server, store, caplog):
     caplog.set_level(logging.DEBUG)
-    fake.fail_next("getUpdates", DROP, Response(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}),
-                   error(409, "Conflict: terminated by other getUpdates request"))
+    fake.fail_next(
+        "getUpdates",
+        DROP,
+        Response(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}),
+        error(409, "Conflict: terminated by other getUpdates request"),
+    )
     fake.message(1, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
@@ -352,7 +524,13 @@ async def test_token_never_appears_in_logs_statuses_or_errors(fake, server, stor
     await bad.close()
     assert "HTTP Request" in caplog.text  # httpx did log its requests, with the token cut out
     assert "/bot***/getUpdates" in caplog.text
-    everything = caplog.text + repr(desk.statuses) + repr(errors) + repr(problems) + repr(store.quarantined())
+    everything = (
+        caplog.text
+        + repr(desk.statuses)
+        + repr(errors)
+        + repr(problems)
+        + repr(store.quarantined())
+    )
     assert TOKEN not in everything and wrong not in everything
     assert "rejected the bot token" in problems[0] and "frontdesk creds set tg token" in problems[0]
 
@@ -378,7 +556,9 @@ async def test_reply_is_sent_with_sendMessage_and_marked_sent(fake, server, stor
     assert stored.external_id == f"77:{fake.sent[-1]['message_id']}"
 
 
-async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_and_not_resent(fake, server, store):
+async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_and_not_resent(
+    fake, server, store
+):
     desk, backend, conv = await _one_conversation(fake, server, store)
     backend.request_timeout = 0.5
     fake.fail_next("sendMessage", Hang(5))
@@ -425,12 +605,22 @@ async def test_connect_error_on_send_is_retried_by_the_outbox(fake, server, stor
     assert store.outbox()[0].state == "pending"
 
 
-async def test_attachment_is_sent_with_sendDocument_and_received_files_download(fake, server, store, tmp_path):
+async def test_attachment_is_sent_with_sendDocument_and_received_files_download(
+    fake, server, store, tmp_path
+):
     path = tmp_path / "label.pdf"
     path.write_bytes(b"%PDF-1.4 return label")
     backend = backend_for(server)
-    result = await backend.send(Outgoing(1, 1, "77", "77", "Here is your return label",
-                                         attachments=[Attachment("label.pdf", "application/pdf", 21, str(path))]))
+    result = await backend.send(
+        Outgoing(
+            1,
+            1,
+            "77",
+            "77",
+            "Here is your return label",
+            attachments=[Attachment("label.pdf", "application/pdf", 21, str(path))],
+        )
+    )
     sent = fake.sent[-1]
     assert sent["method"] == "sendDocument" and sent["caption"] == "Here is your return label"
     assert sent["document"] == ("label.pdf", b"%PDF-1.4 return label")
@@ -461,21 +651,34 @@ def test_settings_are_validated_by_the_config_loader(tmp_path):
 
 def run_doctor(tmp_path, base_url, token=None):
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[[channels]]\nname = "support-bot"\nbackend = "telegram"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n')
+    cfg.write_text(
+        f'[[channels]]\nname = "support-bot"\nbackend = "telegram"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(FRONTDESK_CONFIG=str(cfg), FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env.update(
+        FRONTDESK_CONFIG=str(cfg),
+        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     if token:
         env["FRONTDESK_SECRET_SUPPORT_BOT_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "frontdesk", "doctor"], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_doctor_on_a_missing_token_prints_the_fix(tmp_path, server):
     done = run_doctor(tmp_path, server.url)
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    assert "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set support-bot token`" in done.stdout
+    assert (
+        "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set support-bot token`"
+        in done.stdout
+    )
     assert "FRONTDESK_SECRET_SUPPORT_BOT_TOKEN" in done.stdout
 
 

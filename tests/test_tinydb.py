@@ -13,8 +13,10 @@ from frontdesk.store import Store
 
 
 def digest(root) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*.json"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.json"))
+    }
 
 
 async def test_tinydb_reads_a_checkpointed_cache_with_queries(tmp_path):

@@ -18,10 +18,12 @@ from pilot_helpers import make_app, settle, wait_until
 SIZE = (140, 40)
 
 
-
 def rendered(widget) -> list[str]:
     """The lines a widget puts on screen (borders included), as plain text."""
-    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+    return [
+        strip.text
+        for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    ]
 
 
 def screen_text(app) -> str:
@@ -40,7 +42,9 @@ async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):
         assert [c.id for c in listing.conversations] == [1, 2, 3]
         assert listing.has_focus
         lines = rendered(listing)
-        assert "Mia Tanaka" in lines[1] and "WA" in lines[1] and "3m" in lines[1] and "●2" in lines[1]
+        assert (
+            "Mia Tanaka" in lines[1] and "WA" in lines[1] and "3m" in lines[1] and "●2" in lines[1]
+        )
         assert "✉" in lines[3] and "2h" in lines[3] and "@Aiko" in lines[4]
         thread = "\n".join(app.thread.plain_lines)
         assert "Where is my order #1234?" in thread and "receipt.pdf" in thread
@@ -101,7 +105,9 @@ async def test_quick_moves_read_only_the_thread_where_the_cursor_rests(desk, clo
         assert app.composer.has_focus and app.composer.mode == "reply"
 
 
-async def test_contact_keys_act_on_the_highlighted_conversation_before_its_thread_is_read(desk, clock, monkeypatch):
+async def test_contact_keys_act_on_the_highlighted_conversation_before_its_thread_is_read(
+    desk, clock, monkeypatch
+):
     """Right after quick moves the panel still shows the last thread read: `i`, `m` and `o`
     must not act on that conversation's contact (the snapshot of `j`, `i` showed either)."""
     app = make_app(desk, clock)
@@ -124,7 +130,9 @@ async def test_contact_keys_act_on_the_highlighted_conversation_before_its_threa
         assert app.screen.keep.id == highlighted.contact_id
 
 
-async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversations(desk, clock, monkeypatch):
+async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversations(
+    desk, clock, monkeypatch
+):
     await desk.merge_contacts(1, 4)  # the first conversation's contact also has Bob's resolved one
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -171,7 +179,11 @@ async def test_reply_is_pending_then_sent_live(desk, clock, channels):
         await settle(pilot)
         thread = await desk.thread(1)
         reply = thread[-1]
-        assert reply.body == "Hi Mia\non its way" and reply.delivery is Delivery.PENDING and not reply.private
+        assert (
+            reply.body == "Hi Mia\non its way"
+            and reply.delivery is Delivery.PENDING
+            and not reply.private
+        )
         assert app.composer.text == ""
         text = "\n".join(app.thread.plain_lines)
         assert "Hi Mia" in text and "◷ pending" in text
@@ -216,7 +228,9 @@ async def test_note_is_private_shown_as_note_and_never_queued(desk, clock, chann
         index = next(i for i, line in enumerate(lines) if "refund approved" in line)
         assert "NOTE" in lines[index - 1] and "not sent" in lines[index - 1]
         assert "┃" in lines[index]
-        assert composer.mode == "reply" and NOTE_TITLE not in screen_text(app)  # a note is one message
+        assert composer.mode == "reply" and NOTE_TITLE not in screen_text(
+            app
+        )  # a note is one message
 
 
 async def test_resolve_and_reopen(desk, clock):
@@ -248,14 +262,34 @@ async def test_live_arrival_without_a_keypress(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await desk.ingest("wa", [Inbound("in-live-1", "+15550001", ContactRef("+15550001", "Mia Tanaka"),
-                                         "Is anyone there?", created_at=clock())])
+        await desk.ingest(
+            "wa",
+            [
+                Inbound(
+                    "in-live-1",
+                    "+15550001",
+                    ContactRef("+15550001", "Mia Tanaka"),
+                    "Is anyone there?",
+                    created_at=clock(),
+                )
+            ],
+        )
         await wait_until(pilot, lambda: "Is anyone there?" in "\n".join(app.thread.plain_lines))
         assert "Is anyone there?" in rendered(app.conversation_list)[2]
         assert "●3" in rendered(app.conversation_list)[1]
         # a brand-new customer shows up at the top; the cursor stays on Mia
-        await desk.ingest("wa", [Inbound("in-live-2", "+15559999", ContactRef("+15559999", "Zoë New"),
-                                         "hello?", created_at=clock() + timedelta(seconds=1))])
+        await desk.ingest(
+            "wa",
+            [
+                Inbound(
+                    "in-live-2",
+                    "+15559999",
+                    ContactRef("+15559999", "Zoë New"),
+                    "hello?",
+                    created_at=clock() + timedelta(seconds=1),
+                )
+            ],
+        )
         await wait_until(pilot, lambda: len(app.conversation_list.conversations) == 4)
         assert "Zoë New" in rendered(app.conversation_list)[1]
         assert app.conversation_list.current_id == 1
@@ -271,9 +305,18 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
     with Store.open(tmp_path / "live") as store:
         desk = Desk(store, {}, agent="Aiko", clock=clock)
         contacts = [Contact(i, f"Customer {i}") for i in range(1, count + 1)]
-        convs = [Conversation(i, "sms", i, f"+{i}", preview=f"message {i}",
-                              waiting_since=clock() - timedelta(minutes=i) if i % 3 else None,
-                              last_activity_at=clock() - timedelta(minutes=i)) for i in range(1, count + 1)]
+        convs = [
+            Conversation(
+                i,
+                "sms",
+                i,
+                f"+{i}",
+                preview=f"message {i}",
+                waiting_since=clock() - timedelta(minutes=i) if i % 3 else None,
+                last_activity_at=clock() - timedelta(minutes=i),
+            )
+            for i in range(1, count + 1)
+        ]
         await desk.load_workspace(contacts, convs, [])
         app = make_app(desk, clock)
         async with app.run_test(size=SIZE) as pilot:
@@ -291,8 +334,18 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
                 assert screen_text(app) == shown
 
             for step, conv_id in enumerate((count, 7, count - 1, 7, 12), start=1):
-                await desk.ingest("sms", [Inbound(f"live-{step}", f"+{conv_id}", ContactRef(f"+{conv_id}", ""),
-                                                  f"update {step}", created_at=clock() + timedelta(seconds=step))])
+                await desk.ingest(
+                    "sms",
+                    [
+                        Inbound(
+                            f"live-{step}",
+                            f"+{conv_id}",
+                            ContactRef(f"+{conv_id}", ""),
+                            f"update {step}",
+                            created_at=clock() + timedelta(seconds=step),
+                        )
+                    ],
+                )
             await listed_as_desk_reads_it()
             assert app.conversation_list.conversations[0].id == 12
             await desk.set_status(3, Status.RESOLVED)
@@ -302,8 +355,18 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
             await pilot.press("s")  # longest waiting first
             await settle(pilot)
             assert app.sort is Sort.WAITING
-            await desk.ingest("sms", [Inbound("live-9", "+30", ContactRef("+30", ""), "still waiting",
-                                              created_at=clock() + timedelta(seconds=30))])
+            await desk.ingest(
+                "sms",
+                [
+                    Inbound(
+                        "live-9",
+                        "+30",
+                        ContactRef("+30", ""),
+                        "still waiting",
+                        created_at=clock() + timedelta(seconds=30),
+                    )
+                ],
+            )
             await desk.reply(count - 2, "on it")
             await listed_as_desk_reads_it()
 
@@ -324,7 +387,11 @@ async def test_retry_last_unconfirmed_reply(desk, clock):
         await pilot.press("j")
         await settle(pilot)
         text = " ".join(" ".join(app.thread.plain_lines).split())
-        assert "? unconfirmed" in text and "? timeout after sending — retry?" in text and "(^r)" in text
+        assert (
+            "? unconfirmed" in text
+            and "? timeout after sending — retry?" in text
+            and "(^r)" in text
+        )
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert desk.store.message(2, 6).delivery is Delivery.PENDING
@@ -343,7 +410,9 @@ async def test_hostile_text_is_inert_on_screen(desk, clock):
         screen = screen_text(app)
         for forbidden in ("\x1b", "\u202e", "\u202c", "\x07", "SGVsbG8=", "]52;", "]0;", "pwned"):
             assert forbidden not in screen, repr(forbidden)
-        assert "[bold]Mallory[/bold]evil" in screen  # markup stays literal, in list, thread and panel
+        assert (
+            "[bold]Mallory[/bold]evil" in screen
+        )  # markup stays literal, in list, thread and panel
         assert screen.count("[bold]Mallory[/bold]evil") >= 3
         assert "[bold]x[/bold] " in "\n".join(app.thread.plain_lines)
         assert "invoice[red].exetxt" in "\n".join(app.thread.plain_lines)
@@ -433,8 +502,17 @@ async def test_large_list_is_virtualized(tmp_path, clock, count):
     with Store.open(tmp_path / "big") as store:
         desk = Desk(store, {}, agent="Aiko", clock=clock)
         contacts = [Contact(i, f"Customer {i}") for i in range(1, count + 1)]
-        convs = [Conversation(i, "sms", i, f"+{i}", preview=f"message {i}",
-                              last_activity_at=clock() - timedelta(minutes=i)) for i in range(1, count + 1)]
+        convs = [
+            Conversation(
+                i,
+                "sms",
+                i,
+                f"+{i}",
+                preview=f"message {i}",
+                last_activity_at=clock() - timedelta(minutes=i),
+            )
+            for i in range(1, count + 1)
+        ]
         await desk.load_workspace(contacts, convs, [])
         app = make_app(desk, clock)
         async with app.run_test(size=SIZE) as pilot:
@@ -453,7 +531,9 @@ async def downloads_done(app) -> None:
         await app.workers.wait_for_complete(saving)
 
 
-async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(desk, clock, channels, tmp_path):
+async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(
+    desk, clock, channels, tmp_path
+):
     from frontdesk.model import Attachment
 
     files = {"ref-1": b"%PDF-1.7 the invoice", "ref-2": b"a photo"}
@@ -462,9 +542,21 @@ async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(desk, clo
         return files[ref]
 
     channels["wa"].fetch_attachment = fetch_attachment
-    hostile = Attachment("../../\x1b]52;c;aGk=\x07evil\u202e.pdf", "application/pdf", 20, ref="ref-1")
-    await desk.ingest("wa", [Inbound("in-files", "+15550001", ContactRef("+15550001", "Mia Tanaka"), "Here you go",
-                                     attachments=[hostile, Attachment("photo.jpg", "image/jpeg", 7, ref="ref-2")])])
+    hostile = Attachment(
+        "../../\x1b]52;c;aGk=\x07evil\u202e.pdf", "application/pdf", 20, ref="ref-1"
+    )
+    await desk.ingest(
+        "wa",
+        [
+            Inbound(
+                "in-files",
+                "+15550001",
+                ContactRef("+15550001", "Mia Tanaka"),
+                "Here you go",
+                attachments=[hostile, Attachment("photo.jpg", "image/jpeg", 7, ref="ref-2")],
+            )
+        ],
+    )
     downloads = tmp_path / "downloads"
     app = make_app(desk, clock, downloads_dir=downloads)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -473,15 +565,23 @@ async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(desk, clo
         await pilot.press("d")
         await settle(pilot)
         labels = [str(o.prompt) for o in app.screen.query_one("#choices").options]
-        assert "evil" in labels[0] and labels[1].startswith("photo.jpg")  # the newest message's files first
+        assert "evil" in labels[0] and labels[1].startswith(
+            "photo.jpg"
+        )  # the newest message's files first
         assert not any("\x1b" in label or "\u202e" in label for label in labels)
-        assert any(label.startswith("receipt.pdf") for label in labels), "older files of the thread are offered too"
+        assert any(label.startswith("receipt.pdf") for label in labels), (
+            "older files of the thread are offered too"
+        )
         await pilot.press("enter")
         await downloads_done(app)
         await settle(pilot)
         saved = list(downloads.iterdir())
         assert len(saved) == 1 and saved[0].read_bytes() == files["ref-1"]
-        assert saved[0].parent == downloads and "/" not in saved[0].name and "\x1b" not in saved[0].name
+        assert (
+            saved[0].parent == downloads
+            and "/" not in saved[0].name
+            and "\x1b" not in saved[0].name
+        )
         assert not (tmp_path / "evil.pdf").exists()
         await pilot.press("d")
         await settle(pilot)

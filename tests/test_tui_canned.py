@@ -17,7 +17,7 @@ from pilot_helpers import make_app as console_app
 from pilot_helpers import NO_CANNED_FILE, settle
 
 SIZE = (140, 40)
-CANNED = '''
+CANNED = """
 [[replies]]
 shortcode = "thanks"
 title = "Thank you"
@@ -37,7 +37,7 @@ body = "Hi {contact.nmae}"
 shortcode = "bye"
 title = "Closing"
 body = "Bye from {agent.name}."
-'''
+"""
 
 
 @pytest.fixture
@@ -48,7 +48,9 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-make_app = partial(console_app, canned=NO_CANNED_FILE)  # no canned.toml of the agent unless a test passes one
+make_app = partial(
+    console_app, canned=NO_CANNED_FILE
+)  # no canned.toml of the agent unless a test passes one
 
 
 def screen_text(app) -> str:
@@ -89,7 +91,9 @@ async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
         await pilot.press(*"refund")
         await settle(pilot)
         preview = str(app.screen.query_one("#canned-preview").render())
-        assert preview == "Refund for ⟨order number⟩ is on its way, Mia. Ref ⟨case⟩."  # filled for this conversation
+        assert (
+            preview == "Refund for ⟨order number⟩ is on its way, Mia. Ref ⟨case⟩."
+        )  # filled for this conversation
         await pilot.press(*["backspace"] * 6, *"broken")
         await settle(pilot)
         preview = str(app.screen.query_one("#canned-preview").render())
@@ -125,7 +129,10 @@ async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
         await pilot.press("r", *"Sure. /bye", "tab")
         await settle(pilot)
         assert app.composer.text == "Sure. Bye from Aiko."
-        assert app.composer.has_focus and app.composer.cursor_location == (0, len("Sure. Bye from Aiko."))
+        assert app.composer.has_focus and app.composer.cursor_location == (
+            0,
+            len("Sure. Bye from Aiko."),
+        )
 
 
 async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, clock, canned_path):
@@ -222,12 +229,18 @@ async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canne
         await settle(pilot)
         text = notices(app)
         assert "Canned reply not inserted" in text and "unknown variable {contact.nmae}" in text
-        assert "did you mean {contact.name}?" in text and "canned.toml:12" in text  # what and where to fix
+        assert (
+            "did you mean {contact.name}?" in text and "canned.toml:12" in text
+        )  # what and where to fix
         assert app.composer.text == ""
         await pilot.press("enter")
         await settle(pilot)
         await desk.flush_outbox()
-        assert len(await desk.thread(1)) == before and desk.store.outbox() == [] and channels["wa"].sent == []
+        assert (
+            len(await desk.thread(1)) == before
+            and desk.store.outbox() == []
+            and channels["wa"].sent == []
+        )
 
 
 async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_path):
@@ -240,7 +253,9 @@ async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_p
         await settle(pilot)
         assert not isinstance(app.screen, CannedPicker)
         text = screen_text(app)
-        assert "Canned replies not loaded" in text and "canned.toml:1: replies[0] has no body" in text
+        assert (
+            "Canned replies not loaded" in text and "canned.toml:1: replies[0] has no body" in text
+        )
 
 
 async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, clock, tmp_path):
@@ -276,7 +291,9 @@ async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, c
         note = (await desk.thread(1))[-1]
         assert note.private and note.is_note and note.mentions == ["Ben"]
         text = notices(app)
-        assert "mentioned Ben" in text and "@Zed: not an agent" in text and "example.com" not in text
+        assert (
+            "mentioned Ben" in text and "@Zed: not an agent" in text and "example.com" not in text
+        )
         assert any("NOTE" in line and "→ @Ben" in line for line in app.thread.plain_lines)
         await desk.flush_outbox()
         assert channels["wa"].sent == [] and desk.store.outbox() == []
@@ -299,7 +316,9 @@ async def test_the_window_badge_counts_down(desk, clock):
         assert "WhatsApp window 1h left" in screen_text(app)
 
 
-async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(desk, clock, channels):
+async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
+    desk, clock, channels
+):
     await set_window(desk, 1, clock() - timedelta(hours=2))
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -308,10 +327,14 @@ async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(d
         assert app.composer.has_class("-closed")
         assert subtitle(app) == "WhatsApp window closed — the customer must write first"
         text = screen_text(app)
-        assert "The WhatsApp window closed 2h ago: wait for" in text and "internal note instead." in text
+        assert (
+            "The WhatsApp window closed 2h ago: wait for" in text
+            and "internal note instead." in text
+        )
         assert app.composer.placeholder == (
             "The WhatsApp window closed 2h ago: wait for the customer to write again, or reach them on another "
-            "channel. Escape, then n writes an internal note instead.")
+            "channel. Escape, then n writes an internal note instead."
+        )
         await pilot.press(*"Hello?", "enter")
         await settle(pilot)
         assert app.composer.text == "Hello?"
@@ -329,7 +352,11 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
     desk.channels["sms"] = type(channels["wa"])("sms", "sms")
     await desk.load_workspace(
         [Contact(5, "Sam Lee", phones=["+15550100"], identities=[Identity("sms", "+15550100")])],
-        [Conversation(5, "sms", 5, "+15550100", preview="Is it shipped?", last_activity_at=clock())],
+        [
+            Conversation(
+                5, "sms", 5, "+15550100", preview="Is it shipped?", last_activity_at=clock()
+            )
+        ],
         [],
     )
     app = make_app(desk, clock)
@@ -349,7 +376,9 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
         assert "3 SMS parts (UCS-2 168/201)" in screen_text(app)
         app.composer.insert("b" * 1500)
         await pilot.pause()
-        assert "over the 1,600-character SMS limit" in subtitle(app) and app.composer.has_class("-over")
+        assert "over the 1,600-character SMS limit" in subtitle(app) and app.composer.has_class(
+            "-over"
+        )
 
 
 # ---- snapshots --------------------------------------------------------------------------------------
@@ -392,7 +421,9 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
         assert app.composer.text == "Thanks Mia!" and app.composer.mode == "reply"
         await pilot.press("j")
         await settle(pilot)
-        assert app.composer.text == "" and app.composer.mode == "reply"  # every conversation opens replying
+        assert (
+            app.composer.text == "" and app.composer.mode == "reply"
+        )  # every conversation opens replying
         await pilot.press("n")
         assert app.composer.text == "vip" and app.composer.mode == "note"
 
@@ -403,4 +434,6 @@ def test_snapshot_ask_dialog(snap_compare, desk, clock):
         await pilot.press("c", *"refund", "enter")
         await settle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=refund_asks_the_order_number)
+    assert snap_compare(
+        make_app(desk, clock), terminal_size=SIZE, run_before=refund_asks_the_order_number
+    )

@@ -10,9 +10,17 @@ from pilot_helpers import eventually, make_app, wait_until
 async def test_enter_in_the_same_burst_sends_every_key_typed_before_it(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: app.conversation_list.current_id == 1, what="the list's first conversation")
+        await wait_until(
+            pilot,
+            lambda: app.conversation_list.current_id == 1,
+            what="the list's first conversation",
+        )
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.composer.has_focus and app.composer.mode == "note", what="the note composer")
+        await wait_until(
+            pilot,
+            lambda: app.composer.has_focus and app.composer.mode == "note",
+            what="the note composer",
+        )
         text = "@Ben the last word must survive"
         # no pause between the keys: they queue up together as a terminal burst does
         for char in text:

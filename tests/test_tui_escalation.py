@@ -34,7 +34,10 @@ def screen_text(app) -> str:
 
 def thread_text(app) -> str:
     """The thread's wrapped lines joined back, whitespace folded, bars removed."""
-    return " ".join(" ".join(line.replace("▌", " ").replace("┃", " ").split()) for line in app.thread.plain_lines)
+    return " ".join(
+        " ".join(line.replace("▌", " ").replace("┃", " ").split())
+        for line in app.thread.plain_lines
+    )
 
 
 @pytest.fixture
@@ -47,11 +50,15 @@ def helpdesk():
 @pytest.fixture
 def hook_desk(make_desk, helpdesk):
     """The small workspace on a desk with targets billing/tier-2 and an HTTP hook on the loopback helpdesk."""
-    return make_desk(escalation_targets=["billing", "tier-2"], hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)])
+    return make_desk(
+        escalation_targets=["billing", "tier-2"],
+        hooks=[HookSpec("helpdesk", url=helpdesk.url, timeout=5)],
+    )
 
 
-
-async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(hook_desk, clock, helpdesk):
+async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(
+    hook_desk, clock, helpdesk
+):
     app = make_app(hook_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -110,14 +117,20 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
         await hook_desk.escalate(1, "billing", "refund")
         await hook_desk.flush_hooks()
         await wait_until(pilot, lambda: "helpdesk failed: HTTP 400" in thread_text(app))
-        assert "unknown project [red]SUP[/red]" in screen_text(app)  # markup from the hook shown literally
+        assert "unknown project [red]SUP[/red]" in screen_text(
+            app
+        )  # markup from the hook shown literally
         assert not any("helpdesk" in note for note in notes)  # the status line says it, not a toast
         status = str(app.query_one("#hook-status", Static).render())
-        assert status == ("⚠ Hook helpdesk failing: HTTP 400: unknown project [red]SUP[/red] — not retried (1 escalation); "
-                          "^r in the conversation runs it again")
+        assert status == (
+            "⚠ Hook helpdesk failing: HTTP 400: unknown project [red]SUP[/red] — not retried (1 escalation); "
+            "^r in the conversation runs it again"
+        )
         assert [j.state for j in hook_desk.hook_jobs(1)] == ["failed"]
         panel = str(app.contact_panel.query_one("#contact-body", Static).render())
-        assert "helpdesk failed: HTTP 400: unknown project [red]SUP[/red] — ^r runs it again" in panel
+        assert (
+            "helpdesk failed: HTTP 400: unknown project [red]SUP[/red] — ^r runs it again" in panel
+        )
 
         await pilot.press("ctrl+r")  # the agent fixed the cause: run it again
         await settle(pilot)
@@ -142,7 +155,10 @@ async def test_edit_contact_notes_and_attributes(desk, clock):
         await settle(pilot)
         assert not isinstance(app.screen, ContactDialog)
         contact = await desk.contact(1)
-        assert contact.notes == "Prefers email" and contact.attributes == {"plan": "pro", "tier": "gold"}
+        assert contact.notes == "Prefers email" and contact.attributes == {
+            "plan": "pro",
+            "tier": "gold",
+        }
         await wait_until(pilot, lambda: "Prefers email" in screen_text(app))
         assert "tier gold" in screen_text(app)
 
@@ -162,9 +178,13 @@ async def test_merge_two_contacts_from_the_panel(desk, clock):
         await settle(pilot)
         assert isinstance(app.screen, ConfirmMerge)
         question = str(app.screen.query_one("#confirm-box Static", Static).render())
-        assert question.startswith("Merge\n  Bob Old  mail:bob@example.com\ninto\n  Mia Tanaka  mia@example.com · wa:+15550001 ?")
+        assert question.startswith(
+            "Merge\n  Bob Old  mail:bob@example.com\ninto\n  Mia Tanaka  mia@example.com · wa:+15550001 ?"
+        )
         assert "Bob Old" in screen_text(app) and "This cannot" in screen_text(app)
-        assert (await desk.contact(4)).merged_into is None  # nothing changes before the confirmation
+        assert (
+            await desk.contact(4)
+        ).merged_into is None  # nothing changes before the confirmation
         await pilot.press("y")
         await settle(pilot)
         assert (await desk.contact(4)).merged_into == 1
@@ -184,7 +204,9 @@ async def test_merge_is_cancelled_with_n(desk, clock):
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        assert (await desk.contact(4)).merged_into is None and not isinstance(app.screen, (ConfirmMerge, MergePicker))
+        assert (await desk.contact(4)).merged_into is None and not isinstance(
+            app.screen, (ConfirmMerge, MergePicker)
+        )
 
 
 async def test_open_another_conversation_from_the_panel(desk, clock):
@@ -213,4 +235,3 @@ async def test_o_without_other_conversations_says_so(desk, clock):
         await settle(pilot)
         assert not app.contact_panel.others_list.has_focus
         assert notes == ["This contact has no other conversations."]
-

@@ -14,9 +14,11 @@ SIZE = (140, 40)
 @pytest.fixture
 def hook_desk(make_desk):
     """The small workspace with escalation targets and two hooks (never run here)."""
-    hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
+    hooks = [
+        HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"),
+        HookSpec("pager", command=("page",)),
+    ]
     return make_desk(agents=(), escalation_targets=["billing", "tier-2"], hooks=hooks)
-
 
 
 def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clock):
@@ -27,7 +29,9 @@ def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clo
         await pilot.press("enter")
         await settle(pilot)
 
-    assert snap_compare(make_app(hook_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason)
+    assert snap_compare(
+        make_app(hook_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason
+    )
 
 
 def test_merge_picker_searching(snap_compare, desk, clock):

@@ -29,7 +29,10 @@ def screen_text(app) -> str:
 
 
 def rendered(widget) -> list[str]:
-    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+    return [
+        strip.text
+        for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    ]
 
 
 def help_rows(app) -> dict[str, str]:
@@ -45,7 +48,9 @@ def help_rows(app) -> dict[str, str]:
 
 async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):
     app = make_app(desk, clock)
-    async with app.run_test(size=(140, 90)) as pilot:  # tall enough to show every group without scrolling
+    async with app.run_test(
+        size=(140, 90)
+    ) as pilot:  # tall enough to show every group without scrolling
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
@@ -75,7 +80,9 @@ async def test_help_follows_the_vim_preset_and_user_overrides(desk, clock):
         await settle(pilot)
         rows = help_rows(app)
         assert "vim keymap" in screen_text(app)
-        assert rows["Reply"] == "i / r" and rows["First"] == "g / home" and rows["Last"] == "G / end"
+        assert (
+            rows["Reply"] == "i / r" and rows["First"] == "g / home" and rows["Last"] == "G / end"
+        )
         assert rows["Note"] == "N"
         await pilot.press("escape")
         # and the keys work: G goes to the last conversation, g back to the first, i replies

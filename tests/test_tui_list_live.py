@@ -67,7 +67,9 @@ class Desk:
     sort: Sort = Sort.ACTIVITY
     revision: int = 0
 
-    def touch(self, conv_id: int, minutes: int | None, in_place: bool, rename: bool) -> Conversation:
+    def touch(
+        self, conv_id: int, minutes: int | None, in_place: bool, rename: bool
+    ) -> Conversation:
         """A message or note on `conv_id`: new preview and activity time, as the desk writes them."""
         self.revision += 1
         conv = self.conversations[conv_id]
@@ -77,7 +79,9 @@ class Desk:
         if minutes is not None:
             conv.last_activity_at = NOW + timedelta(minutes=minutes)
             # odd minutes: the customer wrote (waits from then, if not already); even: answered
-            conv.waiting_since = (conv.waiting_since or conv.last_activity_at) if minutes % 2 else None
+            conv.waiting_since = (
+                (conv.waiting_since or conv.last_activity_at) if minutes % 2 else None
+            )
         if rename:
             self.names[conv.contact_id] = name_of(conv.contact_id, self.revision)
         return conv
@@ -88,9 +92,16 @@ class Desk:
 
 def initial_desk() -> Desk:
     conversations = {
-        i: Conversation(i, "wa", i, f"+1555{i}", preview=preview_of(i, 0), unread=i % 3,
-                        last_activity_at=NOW - timedelta(minutes=7 * i),
-                        waiting_since=NOW - timedelta(minutes=9 * i) if i % 3 else None)
+        i: Conversation(
+            i,
+            "wa",
+            i,
+            f"+1555{i}",
+            preview=preview_of(i, 0),
+            unread=i % 3,
+            last_activity_at=NOW - timedelta(minutes=7 * i),
+            waiting_since=NOW - timedelta(minutes=9 * i) if i % 3 else None,
+        )
         for i in range(1, COUNT + 1)
     }
     return Desk(conversations, {i: name_of(i, 0) for i in conversations}, set(conversations))
@@ -99,16 +110,26 @@ def initial_desk() -> Desk:
 touch = st.tuples(
     st.just("touch"),
     st.lists(st.integers(1, COUNT), min_size=1, max_size=3, unique=True),  # one burst
-    st.none() | st.integers(-120, 120),  # minutes from NOW: to the top, down the list, or None: kept
+    st.none()
+    | st.integers(-120, 120),  # minutes from NOW: to the top, down the list, or None: kept
     # (a delivery mark, or a message dated before the last activity, changes a row where it is)
     st.booleans(),  # changed in place
     st.booleans(),  # the contact renamed too
 )
-leave_or_enter = st.tuples(st.just("toggle"), st.integers(1, COUNT))  # out of the view (filter) and back
-keys = st.tuples(st.just("keys"), st.lists(st.sampled_from(["j", "k", "home", "end", "pagedown"]), max_size=3))
-scroll = st.tuples(st.just("scroll"), st.integers(0, COUNT * ROW_HEIGHT))  # odd offsets too (a wheel)
-steps = st.lists(st.tuples(st.one_of(touch, touch, leave_or_enter, keys, scroll), st.booleans()),
-                 min_size=1, max_size=12)
+leave_or_enter = st.tuples(
+    st.just("toggle"), st.integers(1, COUNT)
+)  # out of the view (filter) and back
+keys = st.tuples(
+    st.just("keys"), st.lists(st.sampled_from(["j", "k", "home", "end", "pagedown"]), max_size=3)
+)
+scroll = st.tuples(
+    st.just("scroll"), st.integers(0, COUNT * ROW_HEIGHT)
+)  # odd offsets too (a wheel)
+steps = st.lists(
+    st.tuples(st.one_of(touch, touch, leave_or_enter, keys, scroll), st.booleans()),
+    min_size=1,
+    max_size=12,
+)
 
 
 def screen_lines(app: App) -> list[str]:
@@ -116,7 +137,9 @@ def screen_lines(app: App) -> list[str]:
     svg = app.export_screenshot()
     svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
     lines: dict[int, list[str]] = {}
-    texts = re.findall(r'<text [^>]*?clip-path="url\(#[\w-]*?-line-(\d+)\)"[^>]*>(.*?)</text>', svg, flags=re.S)
+    texts = re.findall(
+        r'<text [^>]*?clip-path="url\(#[\w-]*?-line-(\d+)\)"[^>]*>(.*?)</text>', svg, flags=re.S
+    )
     for line, text in texts:
         lines.setdefault(int(line), []).append(html.unescape(text))
     return ["".join(parts).replace("\xa0", " ") for _, parts in sorted(lines.items())]
@@ -127,7 +150,7 @@ def check_screen(app: App, widget: ConversationList, desk: Desk) -> None:
     expected = desk.expected()
     assert [c.id for c in widget.conversations] == [c.id for c in expected]
     inside = widget.scrollable_content_region
-    shown = [line[inside.x:] for line in screen_lines(app)[inside.y:inside.bottom]]
+    shown = [line[inside.x :] for line in screen_lines(app)[inside.y : inside.bottom]]
     top = round(widget.scroll_y)
     for y, text in enumerate(shown):
         index, part = divmod(y + top, ROW_HEIGHT)
@@ -146,8 +169,12 @@ def check_screen(app: App, widget: ConversationList, desk: Desk) -> None:
 async def drive(script: list, sort: Sort = Sort.ACTIVITY) -> None:
     desk = initial_desk()
     desk.sort = sort
-    widget = ConversationList(clock=lambda: NOW, contact_name=lambda contact_id: desk.names[contact_id])
-    widget.waiting_times = sort is Sort.WAITING  # as the console sets it: the age column shows the wait
+    widget = ConversationList(
+        clock=lambda: NOW, contact_name=lambda contact_id: desk.names[contact_id]
+    )
+    widget.waiting_times = (
+        sort is Sort.WAITING
+    )  # as the console sets it: the age column shows the wait
     app = ListHarness(widget)
     key = sort_key(sort)
     async with app.run_test(size=SIZE) as pilot:
@@ -158,13 +185,17 @@ async def drive(script: list, sort: Sort = Sort.ACTIVITY) -> None:
         for (kind, *args), settle in script:
             if kind == "touch":
                 ids, minutes, in_place, rename = args
-                placed = [desk.touch(i, None if minutes is None else minutes + n, in_place, rename)
-                          for n, i in enumerate(ids)]
+                placed = [
+                    desk.touch(i, None if minutes is None else minutes + n, in_place, rename)
+                    for n, i in enumerate(ids)
+                ]
                 widget.place(ids, [c for c in placed if c.id in desk.listed], key)
             elif kind == "toggle":
                 (conv_id,) = args
                 desk.listed ^= {conv_id}
-                widget.place([conv_id], [desk.conversations[conv_id]] if conv_id in desk.listed else [], key)
+                widget.place(
+                    [conv_id], [desk.conversations[conv_id]] if conv_id in desk.listed else [], key
+                )
             elif kind == "keys":
                 await pilot.press(*args[0])
             else:
@@ -190,12 +221,17 @@ def test_a_note_on_the_top_row_while_another_conversation_moves_to_the_top():
         (("touch", [ava], 1, True, False), True),  # Ava's conversation to the top
         (("touch", [ava, sato], 2, True, False), True),  # her note, then 佐藤's message above it
         (("touch", [ava], 10, True, False), False),  # another note: Ava back on top …
-        (("touch", [sato], 11, False, False), True),  # … and 佐藤 over her before the screen is drawn
+        (
+            ("touch", [sato], 11, False, False),
+            True,
+        ),  # … and 佐藤 over her before the screen is drawn
     ]
     asyncio.run(drive(script))
 
 
-async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_another_above_it(desk, clock):
+async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_another_above_it(
+    desk, clock
+):
     """The console end to end, at the tester's size: the agent notes on Mia's conversation
     (the top row) while 山田 花子 writes; each row on screen must still read as one conversation."""
     app = FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=timezone.utc)
@@ -206,14 +242,30 @@ async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_anot
         await pilot.press("n", *"refund approved, see ticket", "enter")
         # 山田's message lands in the same frames as the note, before the screen settles
         yamada = ContactRef("hanako@example.jp", "山田 花子 🌸")
-        await desk.ingest("mail", [Inbound("in-yamada", "hanako@example.jp", yamada, "追跡番号はまだですか？",
-                                           created_at=clock() + timedelta(seconds=1))])
+        await desk.ingest(
+            "mail",
+            [
+                Inbound(
+                    "in-yamada",
+                    "hanako@example.jp",
+                    yamada,
+                    "追跡番号はまだですか？",
+                    created_at=clock() + timedelta(seconds=1),
+                )
+            ],
+        )
         await settle(pilot)
         assert [c.id for c in listed.conversations[:2]] == [2, 1]
         rows = screen_lines(app)
         inside = listed.scrollable_content_region
-        top_name, top_preview, next_name, next_preview = (line[inside.x:] for line in rows[inside.y:inside.y + 4])
-        assert "山田" in top_name and "追跡番号はまだですか" in top_preview and "refund" not in top_preview
+        top_name, top_preview, next_name, next_preview = (
+            line[inside.x :] for line in rows[inside.y : inside.y + 4]
+        )
+        assert (
+            "山田" in top_name
+            and "追跡番号はまだですか" in top_preview
+            and "refund" not in top_preview
+        )
         assert "Mia Tanaka" in next_name and "refund approved" in next_preview
         listed.refresh()  # every row drawn afresh from the desk's data: nothing on screen was stale
         await settle(pilot)

@@ -14,7 +14,6 @@ from pilot_helpers import make_app, settle
 SIZE = (140, 40)
 
 
-
 def row_text(app, conv_id: int) -> str:
     view_list = app.conversation_list
     index = next(i for i, c in enumerate(view_list.conversations) if c.id == conv_id)
@@ -46,7 +45,10 @@ SMALL = (80, 24)
 DIALOGS = {
     # name: (keys pressed, the screen expected); the worst case of each: errors shown where a dialog has them
     "escalate": (("x", "enter"), "EscalateDialog"),
-    "escalate-without-hooks": (("x", "enter"), "EscalateDialog"),  # a longer note on what escalating does
+    "escalate-without-hooks": (
+        ("x", "enter"),
+        "EscalateDialog",
+    ),  # a longer note on what escalating does
     "filter": (("f",), "FilterDialog"),
     "search": (("slash", *"order"), "SearchScreen"),
     "help": (("question_mark",), "HelpScreen"),
@@ -66,7 +68,10 @@ DIALOGS = {
 @pytest.fixture
 def hook_desk(make_desk):
     """The small workspace with escalation targets and two hooks (never run here)."""
-    hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
+    hooks = [
+        HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"),
+        HookSpec("pager", command=("page",)),
+    ]
     return make_desk(escalation_targets=["billing", "tier-2"], hooks=hooks)
 
 
@@ -83,15 +88,20 @@ def hidden_parts(screen) -> list[str]:
     Inside a box that scrolls by design (the key help) only the box itself counts."""
     hidden = []
     for widget in screen.query("*"):
-        if not widget.display or any(isinstance(a, ScrollableContainer) and a.can_focus for a in widget.ancestors
-                                     if a is not screen and isinstance(a, Widget)):
+        if not widget.display or any(
+            isinstance(a, ScrollableContainer) and a.can_focus
+            for a in widget.ancestors
+            if a is not screen and isinstance(a, Widget)
+        ):
             continue
         try:
             geometry = screen.find_widget(widget)
         except NoWidget:
             hidden.append(f"{widget!r} not shown")
             continue
-        if geometry.region != geometry.visible_region or not screen.region.contains_region(geometry.region):
+        if geometry.region != geometry.visible_region or not screen.region.contains_region(
+            geometry.region
+        ):
             hidden.append(f"{widget!r} at {geometry.region} shows only {geometry.visible_region}")
     return hidden
 
@@ -153,7 +163,10 @@ def footer_keys(app) -> dict[str, str]:
     """What the footer shows: key -> description."""
     from frontdesk.tui.widgets.key_footer import KeyFooter
 
-    return {key: description for key, _, _, description, _, _ in app.query_one(KeyFooter).shown_keys(app.screen)}
+    return {
+        key: description
+        for key, _, _, description, _, _ in app.query_one(KeyFooter).shown_keys(app.screen)
+    }
 
 
 async def test_the_composer_footer_shows_no_key_that_types_there(desk, clock):

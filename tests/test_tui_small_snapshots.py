@@ -13,9 +13,11 @@ SIZE = (80, 24)
 @pytest.fixture
 def escalation_desk(make_desk):
     """The small workspace with escalation targets and two hooks (never run here)."""
-    hooks = [HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"), HookSpec("pager", command=("page",))]
+    hooks = [
+        HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"),
+        HookSpec("pager", command=("page",)),
+    ]
     return make_desk(escalation_targets=["billing", "tier-2"], hooks=hooks)
-
 
 
 def test_main_screen_80x24(snap_compare, desk, clock):
@@ -30,7 +32,9 @@ def test_escalation_dialog_80x24(snap_compare, escalation_desk, clock):
         await pilot.press("enter")
         await settle(pilot)
 
-    assert snap_compare(make_app(escalation_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason)
+    assert snap_compare(
+        make_app(escalation_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason
+    )
 
 
 def test_filter_dialog_80x24(snap_compare, desk, clock):

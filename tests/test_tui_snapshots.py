@@ -7,7 +7,6 @@ from pilot_helpers import make_app, settle
 SIZE = (140, 40)
 
 
-
 def test_main_screen(snap_compare, desk, clock):
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=settle)
 

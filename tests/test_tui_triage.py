@@ -47,11 +47,24 @@ async def test_number_keys_jump_to_views_and_the_tab_line_counts_each(desk, cloc
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = screen_text(app)
-        for tab in ("1 Mine 1", "2 Unassigned 2", "3 All open 3", "4 Escalated 1", "5 Snoozed 0", "6 Resolved 1"):
+        for tab in (
+            "1 Mine 1",
+            "2 Unassigned 2",
+            "3 All open 3",
+            "4 Escalated 1",
+            "5 Snoozed 0",
+            "6 Resolved 1",
+        ):
             assert tab in screen, tab
         # escalating left an event on 3: it has the latest activity
-        expected = {"1": (View.MINE, [2]), "2": (View.UNASSIGNED, [3, 1]), "4": (View.ESCALATED, [3]),
-                    "5": (View.SNOOZED, []), "6": (View.RESOLVED, [4]), "3": (View.ALL, [3, 1, 2])}
+        expected = {
+            "1": (View.MINE, [2]),
+            "2": (View.UNASSIGNED, [3, 1]),
+            "4": (View.ESCALATED, [3]),
+            "5": (View.SNOOZED, []),
+            "6": (View.RESOLVED, [4]),
+            "3": (View.ALL, [3, 1, 2]),
+        }
         for key, (view, ids) in expected.items():
             await pilot.press(key)
             await settle(pilot)
@@ -112,7 +125,11 @@ async def test_filter_dialog_by_channel_and_label_then_clear(desk, clock):
         assert app.filters.active
         await pilot.press("f", "delete")  # clear all
         await settle(pilot)
-        assert not app.filters.active and listed(app) == [3, 1, 2]  # labelling was the latest activity
+        assert not app.filters.active and listed(app) == [
+            3,
+            1,
+            2,
+        ]  # labelling was the latest activity
         assert "filter:" not in screen_text(app)
 
 
@@ -160,15 +177,28 @@ async def test_search_by_an_email_address_opens_its_conversation(desk, clock):
 
 
 async def test_a_folded_search_shows_and_highlights_the_original_words(desk, clock):
-    await desk.ingest("wa", [Inbound("jose-1", "+15550009", ContactRef("+15550009", "Pat"),
-                                     "word " * 30 + "Hola, soy José [red]de Madrid[/red] y mi pedido no llegó " + "tail " * 30)])
+    await desk.ingest(
+        "wa",
+        [
+            Inbound(
+                "jose-1",
+                "+15550009",
+                ContactRef("+15550009", "Pat"),
+                "word " * 30
+                + "Hola, soy José [red]de Madrid[/red] y mi pedido no llegó "
+                + "tail " * 30,
+            )
+        ],
+    )
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"jose")
         await wait_until(pilot, lambda: len(app.screen.matches) == 1)
         screen = screen_text(app)
-        assert "soy José [red]de Madrid[/red] y mi" in screen  # centred on the match, markup left literal
+        assert (
+            "soy José [red]de Madrid[/red] y mi" in screen
+        )  # centred on the match, markup left literal
         assert highlighted_words(app.screen.query_one("#results", OptionList)) == ["José"]
 
 
@@ -231,7 +261,11 @@ async def test_assign_to_me_to_an_agent_and_unassign_show_inline_events(desk, cl
 
         await pilot.press("A")
         assert isinstance(app.screen, PickerDialog)
-        assert "Aiko (me)" in screen_text(app) and "Ben" in screen_text(app) and "Unassign" in screen_text(app)
+        assert (
+            "Aiko (me)" in screen_text(app)
+            and "Ben" in screen_text(app)
+            and "Unassign" in screen_text(app)
+        )
         await pilot.press("down", "enter")
         await settle(pilot)
         assert (await desk.conversation(1)).assignee == "Ben"
@@ -312,7 +346,9 @@ async def test_snooze_preset_and_custom_times(desk, clock):
         await pilot.press("ctrl+u", *"2026-11-04 08:30", "enter")
         await settle(pilot)
         assert not isinstance(app.screen, SnoozeDialog)
-        assert (await desk.conversation(2)).snoozed_until == datetime(2026, 11, 4, 8, 30, tzinfo=tokyo)
+        assert (await desk.conversation(2)).snoozed_until == datetime(
+            2026, 11, 4, 8, 30, tzinfo=tokyo
+        )
 
         await pilot.press("z", "end", "enter", *"30m", "enter")
         await settle(pilot)
@@ -337,8 +373,18 @@ async def test_resolved_conversation_reopens_when_the_customer_writes(desk, cloc
         await pilot.press("e")
         await settle(pilot)
         assert listed(app) == [2, 3]
-        await desk.ingest("wa", [Inbound("in-again", "+15550001", ContactRef("+15550001", "Mia Tanaka"),
-                                         "One more thing", created_at=clock())])
+        await desk.ingest(
+            "wa",
+            [
+                Inbound(
+                    "in-again",
+                    "+15550001",
+                    ContactRef("+15550001", "Mia Tanaka"),
+                    "One more thing",
+                    created_at=clock(),
+                )
+            ],
+        )
         await wait_until(pilot, lambda: listed(app) == [1, 2, 3])
         assert (await desk.conversation(1)).status is Status.OPEN
         await pilot.press("home")

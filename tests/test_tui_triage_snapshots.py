@@ -21,7 +21,9 @@ def test_view_line_with_sort_and_filter(snap_compare, desk, clock):
     async def unassigned_waiting_filtered(pilot):
         await pilot.app.desk.label(4, add=["vip"])
         await settle(pilot)
-        await pilot.press("2", "s", "f", "down", "space", "enter")  # Unassigned, longest waiting, channel wa
+        await pilot.press(
+            "2", "s", "f", "down", "space", "enter"
+        )  # Unassigned, longest waiting, channel wa
         await wait_until(pilot, lambda: "Filter: channel wa." in notes)
         # the toasts last 2 s of wall clock: on a loaded box the first is gone before the picture is taken
         pilot.app.clear_notifications()
@@ -55,7 +57,9 @@ def test_search_screen(snap_compare, desk, clock):
         await settle(pilot)
         await pilot.press("slash", *"order")
         # the search waits for typing to pause, then asks the desk
-        await wait_until(pilot, lambda: getattr(pilot.app.screen, "matches", None), what="search results")
+        await wait_until(
+            pilot, lambda: getattr(pilot.app.screen, "matches", None), what="search results"
+        )
         await settle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)

@@ -42,10 +42,20 @@ class Harness(App[None]):
 
 
 def test_age_and_badges():
-    assert [age(NOW - timedelta(**kw), NOW) for kw in ({"seconds": 5}, {"minutes": 3}, {"hours": 2}, {"days": 5}, {"days": 20}, {"days": 800})] == [
-        "now", "3m", "2h", "5d", "2w", "2y"]
-    assert [badge(k) for k in ("email", "whatsapp", "messenger", "sms", "telegram", "line", "viber")] == [
-        "✉", "WA", "FB", "SMS", "TG", "LINE", "VIBE"]
+    assert [
+        age(NOW - timedelta(**kw), NOW)
+        for kw in (
+            {"seconds": 5},
+            {"minutes": 3},
+            {"hours": 2},
+            {"days": 5},
+            {"days": 20},
+            {"days": 800},
+        )
+    ] == ["now", "3m", "2h", "5d", "2w", "2y"]
+    assert [
+        badge(k) for k in ("email", "whatsapp", "messenger", "sms", "telegram", "line", "viber")
+    ] == ["✉", "WA", "FB", "SMS", "TG", "LINE", "VIBE"]
 
 
 async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
@@ -66,7 +76,9 @@ async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
             lines = [widget.render_line(y).text for y in range(4)]
             assert lines[2].rstrip().endswith("2h")  # age right-aligned after the CJK name
             assert "山田" in lines[2]
-        app = Harness(widget := ConversationList(clock=clock, channel_kind=kinds.get, contact_name=names.get))
+        app = Harness(
+            widget := ConversationList(clock=clock, channel_kind=kinds.get, contact_name=names.get)
+        )
 
 
 async def test_place_moves_single_conversations_and_keeps_the_cursor(workspace, clock):
@@ -84,9 +96,13 @@ async def test_place_moves_single_conversations_and_keeps_the_cursor(workspace, 
         key = sort_key(Sort.ACTIVITY)
         oldest = min(convs, key=lambda c: c.last_activity_at)
         oldest.last_activity_at = NOW + timedelta(minutes=1)  # changed in place, as the desk does
-        new = Conversation(9, "wa", 9, "x", preview="new", last_activity_at=NOW + timedelta(minutes=2))
+        new = Conversation(
+            9, "wa", 9, "x", preview="new", last_activity_at=NOW + timedelta(minutes=2)
+        )
         widget.place({oldest.id, convs[2].id}, [oldest, new], key)
-        expected = sort_conversations([c for c in convs if c.id != convs[2].id] + [new], Sort.ACTIVITY)
+        expected = sort_conversations(
+            [c for c in convs if c.id != convs[2].id] + [new], Sort.ACTIVITY
+        )
         assert [c.id for c in widget.conversations] == [c.id for c in expected]
         assert widget.current_id == convs[1].id
 
@@ -110,7 +126,9 @@ async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
         assert app.posted[-1] == ("selected", 3)
         # the list changes under the cursor: a new conversation on top, conversation 2 gone
         new = Conversation(9, "wa", 9, "x", preview="new", last_activity_at=NOW)
-        widget.set_conversations([new, ws.conversations[0], ws.conversations[2], ws.conversations[3]])
+        widget.set_conversations(
+            [new, ws.conversations[0], ws.conversations[2], ws.conversations[3]]
+        )
         assert widget.current_id == 3
         # the highlighted conversation disappears: the cursor stays at its row
         widget.set_conversations([new, ws.conversations[0], ws.conversations[3]])
@@ -123,8 +141,17 @@ async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
 
 
 def _messages(n: int) -> list[Message]:
-    return [Message(i, 1, Direction.IN, f"message {i}", author="Mia", created_at=NOW - timedelta(minutes=n - i))
-            for i in range(1, n + 1)]
+    return [
+        Message(
+            i,
+            1,
+            Direction.IN,
+            f"message {i}",
+            author="Mia",
+            created_at=NOW - timedelta(minutes=n - i),
+        )
+        for i in range(1, n + 1)
+    ]
 
 
 async def test_thread_stays_at_bottom_only_when_it_was_there(clock):
@@ -158,15 +185,37 @@ async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(cl
     app = Harness(widget)
     async with app.run_test(size=(40, 40)) as pilot:
         long_ja = "日本語の長いメッセージです。" * 4
-        widget.show(conv, [
-            Message(1, 1, Direction.IN, long_ja, author="花子"),
-            Message(2, 1, Direction.OUT, "pending one", delivery=Delivery.PENDING, author="Aiko"),
-            Message(3, 1, Direction.OUT, "read one", delivery=Delivery.READ, author="Aiko"),
-            Message(4, 1, Direction.OUT, "failed one", delivery=Delivery.FAILED, delivery_reason="blocked", author="Aiko"),
-            Message(5, 1, Direction.OUT, "secret", private=True, author="Ben"),
-            Message(6, 1, Direction.OUT, "Aiko resolved this", kind=MessageKind.ACTIVITY, private=True,
-                    created_at=NOW - timedelta(hours=2)),
-        ], contact_name="花子", typing=True)
+        widget.show(
+            conv,
+            [
+                Message(1, 1, Direction.IN, long_ja, author="花子"),
+                Message(
+                    2, 1, Direction.OUT, "pending one", delivery=Delivery.PENDING, author="Aiko"
+                ),
+                Message(3, 1, Direction.OUT, "read one", delivery=Delivery.READ, author="Aiko"),
+                Message(
+                    4,
+                    1,
+                    Direction.OUT,
+                    "failed one",
+                    delivery=Delivery.FAILED,
+                    delivery_reason="blocked",
+                    author="Aiko",
+                ),
+                Message(5, 1, Direction.OUT, "secret", private=True, author="Ben"),
+                Message(
+                    6,
+                    1,
+                    Direction.OUT,
+                    "Aiko resolved this",
+                    kind=MessageKind.ACTIVITY,
+                    private=True,
+                    created_at=NOW - timedelta(hours=2),
+                ),
+            ],
+            contact_name="花子",
+            typing=True,
+        )
         await pilot.pause()
         lines = widget.plain_lines
         width = widget.scrollable_content_region.width
@@ -175,8 +224,16 @@ async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(cl
         assert len(ja_lines) >= 3  # wrapped at cell width, nothing lost
         assert long_ja in "".join(line.replace("▌", "").replace(" ", "") for line in ja_lines)
         text = "\n".join(lines)
-        for expected in ("◷ pending", "✓✓ read", "✗ failed", "Not delivered: blocked", "NOTE", "secret",
-                         "— Aiko resolved this · 2h —", "花子 is typing…"):
+        for expected in (
+            "◷ pending",
+            "✓✓ read",
+            "✗ failed",
+            "Not delivered: blocked",
+            "NOTE",
+            "secret",
+            "— Aiko resolved this · 2h —",
+            "花子 is typing…",
+        ):
             assert expected in text, expected
         event = next(line for line in lines if "resolved this" in line)
         assert event.startswith(" ") and event.endswith(" ")  # centred
@@ -218,8 +275,22 @@ async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(cl
     body = f"Thanks, it arrived!\n\n-- \nHanako Yamada\n{QUOTE_MARKER}\nOn Mon, Aiko wrote:\n> it left our warehouse"
     chat = "Is -- fine as a separator?"
     messages = [
-        Message(id=1, conversation_id=7, direction=Direction.IN, body=body, author="Hanako", created_at=NOW),
-        Message(id=2, conversation_id=7, direction=Direction.IN, body=chat, author="Hanako", created_at=NOW),
+        Message(
+            id=1,
+            conversation_id=7,
+            direction=Direction.IN,
+            body=body,
+            author="Hanako",
+            created_at=NOW,
+        ),
+        Message(
+            id=2,
+            conversation_id=7,
+            direction=Direction.IN,
+            body=chat,
+            author="Hanako",
+            created_at=NOW,
+        ),
     ]
     widget = ThreadView(clock=clock)
     async with Harness(widget).run_test(size=(60, 30)) as pilot:
@@ -233,21 +304,38 @@ async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(cl
 
         await pilot.press("t")
         shown = "\n".join(widget.plain_lines)
-        assert "Hanako Yamada" in shown and "> it left our warehouse" in shown and "+5 lines" not in shown
+        assert (
+            "Hanako Yamada" in shown
+            and "> it left our warehouse" in shown
+            and "+5 lines" not in shown
+        )
 
         widget.show(Conversation(id=8, channel="mail", contact_id=1, thread_key="u"), [messages[0]])
         await pilot.pause()
-        assert "it left our warehouse" not in "\n".join(widget.plain_lines), "another thread starts folded"
+        assert "it left our warehouse" not in "\n".join(widget.plain_lines), (
+            "another thread starts folded"
+        )
 
 
 def _long_thread(n: int) -> list[Message]:
     """Inbound and outbound messages of varied height: Japanese, emoji, several lines, attachments."""
-    bodies = ("short {i}", "line one {i}\nline two\nline three", "日本語のメッセージ {i} です。" * 3,
-              "emoji 🎉👍🏽 {i} " * 4, "a longer message {i} " * 9)
+    bodies = (
+        "short {i}",
+        "line one {i}\nline two\nline three",
+        "日本語のメッセージ {i} です。" * 3,
+        "emoji 🎉👍🏽 {i} " * 4,
+        "a longer message {i} " * 9,
+    )
     return [
-        Message(i, 1, Direction.IN if i % 3 else Direction.OUT, bodies[i % len(bodies)].format(i=i),
-                author="花子" if i % 3 else "Aiko", delivery=Delivery.PENDING if i % 3 == 0 else Delivery.SENT,
-                created_at=NOW - timedelta(minutes=n - i))
+        Message(
+            i,
+            1,
+            Direction.IN if i % 3 else Direction.OUT,
+            bodies[i % len(bodies)].format(i=i),
+            author="花子" if i % 3 else "Aiko",
+            delivery=Delivery.PENDING if i % 3 == 0 else Delivery.SENT,
+            created_at=NOW - timedelta(minutes=n - i),
+        )
         for i in range(1, n + 1)
     ]
 
@@ -285,9 +373,11 @@ async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest
         assert widget._lines_above() >= 2 * height  # earlier ones wrapped ahead of the view
 
         top = round(widget.scroll_y)
-        page_above = widget.plain_lines[top - height: top]
+        page_above = widget.plain_lines[top - height : top]
         await pilot.press("pageup")
-        assert _screen(widget) == page_above  # a page at once, no glide (lines wrapped in above since)
+        assert (
+            _screen(widget) == page_above
+        )  # a page at once, no glide (lines wrapped in above since)
         for _ in range(500):
             if widget.scroll_y == 0 and "earlier messages" not in widget.plain_lines[0]:
                 break
@@ -314,13 +404,42 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
 
         # a delivery mark on a wrapped reply, one on a reply not wrapped yet, and a new reply
         first = widget._first
-        shown = next(m for m in messages[first + 5:] if m.direction is Direction.OUT)
+        shown = next(m for m in messages[first + 5 :] if m.direction is Direction.OUT)
         hidden = next(m for m in reversed(messages[:first]) if m.direction is Direction.OUT)
-        widget.upsert(Message(shown.id, 1, Direction.OUT, shown.body, author="Aiko", delivery=Delivery.READ,
-                              created_at=shown.created_at))
-        widget.upsert(Message(hidden.id, 1, Direction.OUT, hidden.body, author="Aiko", delivery=Delivery.FAILED,
-                              delivery_reason="blocked", created_at=hidden.created_at))
-        widget.upsert(Message(999, 1, Direction.OUT, "a new reply", author="Aiko", delivery=Delivery.PENDING, created_at=NOW))
+        widget.upsert(
+            Message(
+                shown.id,
+                1,
+                Direction.OUT,
+                shown.body,
+                author="Aiko",
+                delivery=Delivery.READ,
+                created_at=shown.created_at,
+            )
+        )
+        widget.upsert(
+            Message(
+                hidden.id,
+                1,
+                Direction.OUT,
+                hidden.body,
+                author="Aiko",
+                delivery=Delivery.FAILED,
+                delivery_reason="blocked",
+                created_at=hidden.created_at,
+            )
+        )
+        widget.upsert(
+            Message(
+                999,
+                1,
+                Direction.OUT,
+                "a new reply",
+                author="Aiko",
+                delivery=Delivery.PENDING,
+                created_at=NOW,
+            )
+        )
         await pilot.pause()
         assert widget.scroll_y < widget.max_scroll_y  # still reading, not yanked to the new reply
         assert widget.plain_lines == _fully_wrapped(widget)
@@ -375,12 +494,44 @@ async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
     from frontdesk.tui.widgets.lines import text_of
 
     messages = [
-        Message(1, 1, Direction.IN, "日本語のメッセージです。🎉👍🏽 " * 4, author="花子", created_at=NOW,
-                attachments=[Attachment("請求書.pdf", "application/pdf", 12_345)]),
-        Message(2, 1, Direction.OUT, "We are on it " * 8, author="Aiko", delivery=Delivery.FAILED,
-                delivery_reason="window closed", created_at=NOW),
-        Message(3, 1, Direction.OUT, "a note for Ben", author="Aiko", private=True, mentions=["Ben"], created_at=NOW),
-        Message(4, 1, Direction.OUT, "assigned to Aiko", kind=MessageKind.ACTIVITY, private=True, created_at=NOW),
+        Message(
+            1,
+            1,
+            Direction.IN,
+            "日本語のメッセージです。🎉👍🏽 " * 4,
+            author="花子",
+            created_at=NOW,
+            attachments=[Attachment("請求書.pdf", "application/pdf", 12_345)],
+        ),
+        Message(
+            2,
+            1,
+            Direction.OUT,
+            "We are on it " * 8,
+            author="Aiko",
+            delivery=Delivery.FAILED,
+            delivery_reason="window closed",
+            created_at=NOW,
+        ),
+        Message(
+            3,
+            1,
+            Direction.OUT,
+            "a note for Ben",
+            author="Aiko",
+            private=True,
+            mentions=["Ben"],
+            created_at=NOW,
+        ),
+        Message(
+            4,
+            1,
+            Direction.OUT,
+            "assigned to Aiko",
+            kind=MessageKind.ACTIVITY,
+            private=True,
+            created_at=NOW,
+        ),
     ]
     widget = ThreadView(clock=clock)
     async with Harness(widget).run_test(size=(47, 30)) as pilot:
@@ -391,7 +542,9 @@ async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
         assert [cell_len(text_of(line)) for line in widget.lines] == [width] * len(widget.lines)
         first, again = widget.render_line(0), widget.render_line(0)
         assert first.text == again.text == text_of(widget.lines[int(widget.scroll_y)])
-        assert first is not again  # no Strip kept: Textual's caches on a kept one outlive it in a cycle
+        assert (
+            first is not again
+        )  # no Strip kept: Textual's caches on a kept one outlive it in a cycle
 
 
 async def test_list_rows_are_drawn_afresh_from_what_the_list_keeps(workspace, clock):

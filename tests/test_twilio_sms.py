@@ -71,7 +71,9 @@ def store(tmp_path):
 
 def backend_for(server, cursor=None, secrets=None, **settings) -> TwilioSMSBackend:
     secrets = secrets if secrets is not None else {"auth_token": TOKEN}
-    return TwilioSMSBackend("sms", {"base_url": server.url, **FAST, **settings}, secrets=secrets.get, cursor=cursor)
+    return TwilioSMSBackend(
+        "sms", {"base_url": server.url, **FAST, **settings}, secrets=secrets.get, cursor=cursor
+    )
 
 
 def desk_for(store, backend) -> RecordingDesk:
@@ -79,8 +81,12 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    found = [m for c in store.conversations() for m in store.messages(c.id)
-             if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY]
+    found = [
+        m
+        for c in store.conversations()
+        for m in store.messages(c.id)
+        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
+    ]
     return sorted(found, key=lambda m: m.id)
 
 
@@ -130,12 +136,18 @@ async def test_mms_media_are_listed_as_attachments(fake, server, store):
     backend = backend_for(server)
     await backend.fetch_once(desk_for(store, backend))
     first, second = inbound_messages(store)
-    assert [(a.mime, a.name.endswith(".jpg")) for a in first.attachments][:1] == [("image/jpeg", True)]
-    assert len(first.attachments) == 2 and first.attachments[0].ref.startswith(f"/2010-04-01/Accounts/{ACCOUNT}/Messages/")
+    assert [(a.mime, a.name.endswith(".jpg")) for a in first.attachments][:1] == [
+        ("image/jpeg", True)
+    ]
+    assert len(first.attachments) == 2 and first.attachments[0].ref.startswith(
+        f"/2010-04-01/Accounts/{ACCOUNT}/Messages/"
+    )
     assert second.kind is MessageKind.ATTACHMENT and second.attachments[0].mime == "application/pdf"
 
 
-async def test_malformed_messages_are_quarantined_and_the_rest_ingested(fake, server, store, caplog):
+async def test_malformed_messages_are_quarantined_and_the_rest_ingested(
+    fake, server, store, caplog
+):
     fake.inbound(CUSTOMER, "first")
     fake.inbound(CUSTOMER, "bad sid", sid="not-a-sid")
     fake.inbound(CUSTOMER, "bad body")["body"] = {"nested": True}
@@ -153,7 +165,9 @@ async def test_malformed_messages_are_quarantined_and_the_rest_ingested(fake, se
 
 
 @pytest.mark.parametrize("crash", ["before-ingest", "after-ingest"])
-async def test_restart_in_the_middle_of_a_batch_loses_and_duplicates_nothing(fake, server, tmp_path, crash):
+async def test_restart_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
+    fake, server, tmp_path, crash
+):
     for i in range(300):
         fake.inbound(f"+1555111{i % 9:04d}", f"m{i}")
 
@@ -203,7 +217,9 @@ async def test_429_with_retry_after_is_honoured(fake, server, store):
     assert all(s == "ok" for s, _ in desk.statuses)
 
 
-async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixed(fake, server, store, caplog):
+async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixed(
+    fake, server, store, caplog
+):
     caplog.set_level(logging.DEBUG)
     secrets = {"auth_token": "wrong-auth-token-never-shown"}
     fake.inbound(CUSTOMER, "hi")
@@ -266,11 +282,17 @@ async def test_reply_is_created_and_its_delivery_followed_to_delivered(fake, ser
     message = await desk.reply(conv.id, "It left the warehouse today.")
     await desk.flush_outbox()
     created = fake.created[-1]
-    assert (created["to"], created["from"], created["body"]) == (CUSTOMER, NUMBER, "It left the warehouse today.")
+    assert (created["to"], created["from"], created["body"]) == (
+        CUSTOMER,
+        NUMBER,
+        "It left the warehouse today.",
+    )
     stored = store.message(conv.id, message.id)
     assert stored.delivery is Delivery.SENT and stored.external_id == created["sid"]
 
-    await backend.fetch_once(desk)  # still queued: nothing changes; the SID is followed in the cursor
+    await backend.fetch_once(
+        desk
+    )  # still queued: nothing changes; the SID is followed in the cursor
     assert created["sid"] in json.loads(store.cursor("sms"))["follow"]
     fake.set_status(created["sid"], "sent")
     await backend.fetch_once(desk)
@@ -297,10 +319,13 @@ async def test_undelivered_reply_fails_with_the_error_code_and_text(fake, server
     await backend.fetch_once(desk)
     stored = store.message(conv.id, message.id)
     assert stored.delivery is Delivery.FAILED
-    assert stored.delivery_reason == ("undelivered: error 30003 — unreachable destination handset "
-                                      "(https://www.twilio.com/docs/api/errors/30003)")
-    assert failure_reason({"status": "failed", "error_code": 30007, "error_message": "Carrier filtered"}).startswith(
-        "failed: error 30007 — Carrier filtered")
+    assert stored.delivery_reason == (
+        "undelivered: error 30003 — unreachable destination handset "
+        "(https://www.twilio.com/docs/api/errors/30003)"
+    )
+    assert failure_reason(
+        {"status": "failed", "error_code": 30007, "error_message": "Carrier filtered"}
+    ).startswith("failed: error 30007 — Carrier filtered")
 
 
 async def test_malformed_delivery_statuses_do_not_stop_the_channel(fake, server, store):
@@ -313,7 +338,9 @@ async def test_malformed_delivery_statuses_do_not_stop_the_channel(fake, server,
     fake.set_status(fake.created[-1]["sid"], "failed", error_code=float("inf"))
     odd = await desk.reply(conv.id, "And now?")
     await desk.flush_outbox()
-    fake.set_status(fake.created[-1]["sid"], ["delivered"])  # not a string: unhashable, raised TypeError
+    fake.set_status(
+        fake.created[-1]["sid"], ["delivered"]
+    )  # not a string: unhashable, raised TypeError
     fake.inbound(CUSTOMER, "still here")
     await backend.fetch_once(desk)
     assert store.message(conv.id, odd.id).delivery is Delivery.SENT
@@ -322,14 +349,18 @@ async def test_malformed_delivery_statuses_do_not_stop_the_channel(fake, server,
     assert inbound_messages(store)[-1].body == "still here"
 
 
-async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_and_not_resent(fake, server, store):
+async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_and_not_resent(
+    fake, server, store
+):
     desk, backend, conv = await _conversation(fake, server, store)
     backend.request_timeout = 0.5
     fake.fail_next("create", Hang(5))
     message = await desk.reply(conv.id, "Refund issued")
     await desk.flush_outbox()
     stored = store.message(conv.id, message.id)
-    assert stored.delivery is Delivery.UNCONFIRMED and "may have been sent" in stored.delivery_reason
+    assert (
+        stored.delivery is Delivery.UNCONFIRMED and "may have been sent" in stored.delivery_reason
+    )
     await desk.flush_outbox()
     assert sum(1 for c in fake.calls if c[0] == "create") == 1
     assert store.outbox() == []
@@ -341,7 +372,10 @@ async def test_send_errors_map_to_permanent_or_transient(fake, server, store):
     with pytest.raises(PermanentError, match="at most 1,600"):
         await backend.send(Outgoing(1, 1, CUSTOMER, CUSTOMER, "x" * 1601))
     assert not any(c[0] == "create" for c in fake.calls)  # refused before sending
-    with pytest.raises(PermanentError, match=r"Twilio error 21211: The 'To' number 12345 is not a valid phone number"):
+    with pytest.raises(
+        PermanentError,
+        match=r"Twilio error 21211: The 'To' number 12345 is not a valid phone number",
+    ):
         await backend.send(Outgoing(1, 1, "12345", "12345", "hello"))
     fake.fail_next("create", error(429, 20429, "Too Many Requests", {"Retry-After": "3"}))
     with pytest.raises(TransientError) as info:
@@ -363,11 +397,18 @@ async def test_send_errors_map_to_permanent_or_transient(fake, server, store):
 def test_segment_count_gsm7_and_ucs2():
     assert (sms_segments("a" * 160).segments, sms_segments("a" * 161).segments) == (1, 2)
     assert sms_segments("a" * 306).segments == 2 and sms_segments("a" * 307).segments == 3
-    assert sms_segments("€" * 80).units == 160 and sms_segments("€" * 81).segments == 2  # € takes two septets
+    assert (
+        sms_segments("€" * 80).units == 160 and sms_segments("€" * 81).segments == 2
+    )  # € takes two septets
     assert sms_segments("é" * 160).encoding == "GSM-7"
-    assert sms_segments("こんにちは" * 14).encoding == "UCS-2" and sms_segments("こ" * 70).segments == 1
+    assert (
+        sms_segments("こんにちは" * 14).encoding == "UCS-2"
+        and sms_segments("こ" * 70).segments == 1
+    )
     assert sms_segments("こ" * 71).segments == 2
-    assert sms_segments("🙂" * 35).units == 70 and sms_segments("🙂" * 36).segments == 2  # an emoji is 2 UTF-16 units
+    assert (
+        sms_segments("🙂" * 35).units == 70 and sms_segments("🙂" * 36).segments == 2
+    )  # an emoji is 2 UTF-16 units
     assert sms_segments("").segments == 0
     assert str(sms_segments("hello")) == "1 SMS segment (GSM-7, 5/160)"
 
@@ -386,22 +427,35 @@ async def test_missing_settings_name_the_fix(server):
 
 def run_doctor(tmp_path, base_url, token=None, extra=""):
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[[channels]]\nname = "sms-us"\nbackend = "twilio_sms"\nbase_url = "{base_url}"\n'
-                   f'account_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}')
+    cfg.write_text(
+        f'[[channels]]\nname = "sms-us"\nbackend = "twilio_sms"\nbase_url = "{base_url}"\n'
+        f'account_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(FRONTDESK_CONFIG=str(cfg), FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env.update(
+        FRONTDESK_CONFIG=str(cfg),
+        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     if token:
         env["FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "frontdesk", "doctor"], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_doctor_on_a_missing_auth_token_prints_the_fix(tmp_path, server):
     done = run_doctor(tmp_path, server.url)
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    assert "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN" in done.stdout
+    assert (
+        "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"
+        in done.stdout
+    )
 
 
 def test_doctor_fetches_the_account(tmp_path, server):
@@ -410,4 +464,7 @@ def test_doctor_fetches_the_account(tmp_path, server):
     assert "ok: channel sms-us (twilio_sms)" in good.stdout
     bad = run_doctor(tmp_path, server.url, "not-the-auth-token")
     assert bad.returncode == 1 and "Twilio rejected the credentials" in bad.stdout
-    assert "not-the-auth-token" not in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+    assert (
+        "not-the-auth-token" not in bad.stdout + bad.stderr
+        and "Traceback" not in bad.stdout + bad.stderr
+    )

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from frontdesk.desk.snooze import SnoozeTimeError, parse_snooze, presets
 from frontdesk.desk.views import (
-    Filters, Snippet, Sort, View, ViewTally, filter_conversations, in_view, snippet, sort_conversations, sort_key,
+    Filters,
+    Snippet,
+    Sort,
+    View,
+    ViewTally,
+    filter_conversations,
+    in_view,
+    snippet,
+    sort_conversations,
+    sort_key,
 )
 from frontdesk.model import Conversation, Priority, Status
 
@@ -19,11 +28,23 @@ NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def conv(id: int, *, activity: int, waiting: int | None = None, channel: str = "wa",
-         labels: tuple[str, ...] = (), priority: Priority = Priority.NONE) -> Conversation:
+def conv(
+    id: int,
+    *,
+    activity: int,
+    waiting: int | None = None,
+    channel: str = "wa",
+    labels: tuple[str, ...] = (),
+    priority: Priority = Priority.NONE,
+) -> Conversation:
     """A conversation last active `activity` minutes ago, its customer waiting `waiting` minutes."""
     return Conversation(
-        id, channel, id, f"t{id}", labels=list(labels), priority=priority,
+        id,
+        channel,
+        id,
+        f"t{id}",
+        labels=list(labels),
+        priority=priority,
         last_activity_at=NOW - timedelta(minutes=activity),
         waiting_since=None if waiting is None else NOW - timedelta(minutes=waiting),
     )
@@ -82,7 +103,10 @@ def test_no_filter_keeps_everything_and_is_inactive():
         (Filters(labels=frozenset({"vip", "refund"})), [1, 2, 4]),
         (Filters(priorities=frozenset({Priority.URGENT})), [1, 4]),
         (Filters(priorities=frozenset({Priority.NONE})), [2]),
-        (Filters(channels=frozenset({"mail"}), labels=frozenset({"refund"})), [2]),  # all facets must hold
+        (
+            Filters(channels=frozenset({"mail"}), labels=frozenset({"refund"})),
+            [2],
+        ),  # all facets must hold
         (Filters(channels=frozenset({"wa"}), priorities=frozenset({Priority.HIGH})), []),
     ],
 )
@@ -92,27 +116,41 @@ def test_filters(filters, expected):
 
 
 def test_filter_description_names_each_facet_in_a_stable_order():
-    filters = Filters(frozenset({"wa", "mail"}), frozenset({"vip"}), frozenset({Priority.LOW, Priority.URGENT}))
+    filters = Filters(
+        frozenset({"wa", "mail"}), frozenset({"vip"}), frozenset({Priority.LOW, Priority.URGENT})
+    )
     assert filters.describe() == "channel mail, wa · label vip · priority low, urgent"
 
 
 def test_snippet_centres_on_the_match_and_folds_whitespace():
     text = "word " * 40 + "the Parcel\n\narrived broken " + "tail " * 40
     s = snippet(text, "parcel", width=40)
-    assert "Parcel arrived" in s.text and s.text.startswith("…") and s.text.endswith("…") and len(s.text) == 40
+    assert (
+        "Parcel arrived" in s.text
+        and s.text.startswith("…")
+        and s.text.endswith("…")
+        and len(s.text) == 40
+    )
     assert [s.text[a:b] for a, b in s.matches] == ["Parcel"]
     assert snippet("short  text\nhere", "text") == Snippet("short text here", ((6, 10),))
     assert snippet("x" * 100, "nomatch", width=10) == Snippet("x" * 9 + "…", ())
 
 
-@pytest.mark.parametrize(("text", "query", "shown"), [
-    ("Hola, soy José de Madrid", "jose", "José"),
-    ("Hola, soy Jose\u0301 de Madrid", "JOSÉ", "Jose\u0301"),  # decomposed: the mark stays with its e
-    ("the ｔｒａｃｋｉｎｇ number", "tracking", "ｔｒａｃｋｉｎｇ"),
-    ("これはカタカナです", "かたかな", "カタカナ"),
-    ("ﬁle not found", "file", "ﬁle"),
-    ("Straße 5", "strasse", "Straße"),
-])
+@pytest.mark.parametrize(
+    ("text", "query", "shown"),
+    [
+        ("Hola, soy José de Madrid", "jose", "José"),
+        (
+            "Hola, soy Jose\u0301 de Madrid",
+            "JOSÉ",
+            "Jose\u0301",
+        ),  # decomposed: the mark stays with its e
+        ("the ｔｒａｃｋｉｎｇ number", "tracking", "ｔｒａｃｋｉｎｇ"),
+        ("これはカタカナです", "かたかな", "カタカナ"),
+        ("ﬁle not found", "file", "ﬁle"),
+        ("Straße 5", "strasse", "Straße"),
+    ],
+)
 def test_snippet_finds_and_marks_a_folded_match_in_the_original_characters(text, query, shown):
     long = "word " * 40 + text + " tail" * 40
     s = snippet(long, query, width=40)
@@ -137,10 +175,14 @@ def test_snooze_presets_in_local_time():
     one_hour, tomorrow, monday = presets(NOW, TOKYO)  # 19:00 Monday in Tokyo
     assert one_hour.until == NOW + timedelta(hours=1)
     assert tomorrow.until == datetime(2026, 11, 3, 9, 0, tzinfo=TOKYO)
-    assert monday.until == datetime(2026, 11, 9, 9, 0, tzinfo=TOKYO)  # today is Monday: the next one
+    assert monday.until == datetime(
+        2026, 11, 9, 9, 0, tzinfo=TOKYO
+    )  # today is Monday: the next one
     assert tomorrow.until.tzinfo is timezone.utc
     sunday_night = datetime(2026, 11, 8, 20, 0, tzinfo=timezone.utc)
-    assert presets(sunday_night, timezone.utc)[2].until == datetime(2026, 11, 9, 9, 0, tzinfo=timezone.utc)
+    assert presets(sunday_night, timezone.utc)[2].until == datetime(
+        2026, 11, 9, 9, 0, tzinfo=timezone.utc
+    )
 
 
 @pytest.mark.parametrize(
@@ -184,8 +226,12 @@ async def test_desk_sorts_and_filters_a_view(desk):
     assert ids(await desk.conversations(View.ALL, sort=Sort.WAITING)) == [1, 2, 3]
     await desk.label(3, add=["vip"])
     await desk.set_priority(2, Priority.URGENT)
-    assert ids(await desk.conversations(View.ALL, filters=Filters(labels=frozenset({"vip"})))) == [3]
-    assert ids(await desk.conversations(View.ALL, filters=Filters(channels=frozenset({"mail"})))) == [2]
+    assert ids(await desk.conversations(View.ALL, filters=Filters(labels=frozenset({"vip"})))) == [
+        3
+    ]
+    assert ids(
+        await desk.conversations(View.ALL, filters=Filters(channels=frozenset({"mail"})))
+    ) == [2]
     urgent = Filters(priorities=frozenset({Priority.URGENT}))
     assert ids(await desk.conversations(View.ALL, filters=urgent)) == [2]
     counts = await desk.counts(urgent)
@@ -205,13 +251,22 @@ async def test_desk_search_conversations_gives_one_match_per_conversation_with_a
     assert await desk.search_conversations("   ") == []
 
 
-FACTS = st.tuples(st.sampled_from(list(Status)), st.sampled_from([None, "Aiko", "Ben", "aiko"]),
-                  st.sampled_from([None, "billing"]), st.sampled_from(["wa", "sms"]))
+FACTS = st.tuples(
+    st.sampled_from(list(Status)),
+    st.sampled_from([None, "Aiko", "Ben", "aiko"]),
+    st.sampled_from([None, "billing"]),
+    st.sampled_from(["wa", "sms"]),
+)
 
 
-@given(st.lists(FACTS, max_size=30), st.lists(st.tuples(st.integers(1, 35), st.none() | FACTS), max_size=30),
-       st.booleans())
-def test_view_tally_kept_one_conversation_at_a_time_matches_the_view_rules(start, edits, filtered) -> None:
+@given(
+    st.lists(FACTS, max_size=30),
+    st.lists(st.tuples(st.integers(1, 35), st.none() | FACTS), max_size=30),
+    st.booleans(),
+)
+def test_view_tally_kept_one_conversation_at_a_time_matches_the_view_rules(
+    start, edits, filtered
+) -> None:
     filters = Filters(channels=frozenset({"wa"})) if filtered else Filters()
 
     def make(i, facts):
@@ -228,11 +283,19 @@ def test_view_tally_kept_one_conversation_at_a_time_matches_the_view_rules(start
         else:
             current[conv_id] = make(conv_id, facts)
             tally.update(current[conv_id])
-    expected = {view: sum(1 for c in current.values() if filters.matches(c) and in_view(c, view, "Aiko")) for view in View}
+    expected = {
+        view: sum(1 for c in current.values() if filters.matches(c) and in_view(c, view, "Aiko"))
+        for view in View
+    }
     assert tally.counts() == expected
 
 
-@given(st.lists(st.tuples(st.integers(0, 50), st.none() | st.integers(0, 50)), max_size=30), st.sampled_from(list(Sort)))
+@given(
+    st.lists(st.tuples(st.integers(0, 50), st.none() | st.integers(0, 50)), max_size=30),
+    st.sampled_from(list(Sort)),
+)
 def test_sort_key_orders_as_the_view_sort(times, sort) -> None:
     conversations = [conv(i, activity=a, waiting=w) for i, (a, w) in enumerate(times, start=1)]
-    assert ids(sorted(conversations, key=sort_key(sort))) == ids(sort_conversations(conversations, sort))
+    assert ids(sorted(conversations, key=sort_key(sort))) == ids(
+        sort_conversations(conversations, sort)
+    )

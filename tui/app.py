@@ -81,7 +81,10 @@ CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
 BINDING_TARGETS: dict[str, type[DOMNode]] = {
-    "list": ConversationList, "thread": ThreadView, "composer": Composer, "screen:help": HelpScreen,
+    "list": ConversationList,
+    "thread": ThreadView,
+    "composer": Composer,
+    "screen:help": HelpScreen,
 }
 """The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
 PALETTE_SKIPS = frozenset({"command_palette"})
@@ -124,8 +127,13 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         """Where the bell and escape sequences go (tests pass a recorder)."""
         if terminal is None:
             self.driver_class = self.terminal.tap(self.driver_class)
-        self.notifier = Notifier(desk, notifications or NotifySettings(), self.terminal.write, self.terminal.bell,
-                                 name=title)
+        self.notifier = Notifier(
+            desk,
+            notifications or NotifySettings(),
+            self.terminal.write,
+            self.terminal.bell,
+            name=title,
+        )
         self.desk = desk
         self.downloads_dir = downloads_dir
         """Where `d` saves attachments (None: a frontdesk folder in the user's downloads folder)."""
@@ -138,8 +146,12 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
         self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self._down_notified: dict[str, tuple[str, float]] = {}  # channel -> (reason, time.monotonic()) last notified
-        self._once_shown: tuple[int, Callable[[], None]] | None = None  # run when that thread's load lands
+        self._down_notified: dict[
+            str, tuple[str, float]
+        ] = {}  # channel -> (reason, time.monotonic()) last notified
+        self._once_shown: tuple[int, Callable[[], None]] | None = (
+            None  # run when that thread's load lands
+        )
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -150,13 +162,19 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self._cursor_blink = cursor_blink
         self._typing_timer = None
         self._last_move = float("-inf")  # time.monotonic() of the last list move
-        self._list_titles: tuple[str, str] | None = None  # the list's border title and subtitle as set
+        self._list_titles: tuple[str, str] | None = (
+            None  # the list's border title and subtitle as set
+        )
         self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
         self._drafts = Drafts()
         self._draft_for: int | None = None  # the conversation the composer writes for
         self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
-        self._reading: int | None = None  # the conversation the agent opened (Enter …) while it is shown
-        self._contact_choice: dict[bool, bool] = {}  # narrow? -> shown, as the agent chose with toggle-contact
+        self._reading: int | None = (
+            None  # the conversation the agent opened (Enter …) while it is shown
+        )
+        self._contact_choice: dict[
+            bool, bool
+        ] = {}  # narrow? -> shown, as the agent chose with toggle-contact
 
     def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
         """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
@@ -184,7 +202,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         yield HeaderBar(id="header-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
-                id="conversations", clock=self.clock, channel_kind=self.desk.channel_kind,
+                id="conversations",
+                clock=self.clock,
+                channel_kind=self.desk.channel_kind,
                 contact_name=self.desk.contact_name,
             )
             with Vertical(id="middle"):
@@ -228,13 +248,17 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
         self.query_one(HookStatus).retry_key = self.thread.retry_key
-        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # hooks still failing from the last run
+        self.query_one(HookStatus).show_jobs(
+            self.desk.hook_jobs()
+        )  # hooks still failing from the last run
         self.conversation_list.focus()
         for notice in self.notices:
             self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
-        self.call_after_refresh(self.notifier.update_title)  # counts the whole cache: after the first frame
+        self.call_after_refresh(
+            self.notifier.update_title
+        )  # counts the whole cache: after the first frame
         self.watch_desk()
 
     def on_unmount(self) -> None:
@@ -249,7 +273,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
     async def reload_list(self) -> None:
         """Read the current view from the desk; the cursor stays on its conversation."""
         try:
-            conversations = await self.desk.conversations(self.view, sort=self.sort, filters=self.filters)
+            conversations = await self.desk.conversations(
+                self.view, sort=self.sort, filters=self.filters
+            )
             self._tally = await self.desk.tally(self.filters)
         except Exception as exc:
             self._error("Could not read conversations", exc)
@@ -285,7 +311,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         view_list = self.conversation_list
         conversations = view_list.conversations
         view_list.empty_text = (
-            f"Nothing in {self.view.title} matches the filter." if self.filters.active
+            f"Nothing in {self.view.title} matches the filter."
+            if self.filters.active
             else f"No conversations in {self.view.title}."
         )
         self._update_header()
@@ -314,15 +341,23 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             self._error("Could not open the conversation", exc)
             return
         hooks = self.desk.hook_jobs(conv_id)
-        self.post_message(ThreadLoaded(conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft))
+        self.post_message(
+            ThreadLoaded(
+                conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft
+            )
+        )
 
     async def _follow_open_conversation(self, follow: ThreadFollow) -> None:
         """Bring the open conversation's panes up to date, if it is still open and highlighted."""
         current = self.thread.conversation_id
         if current != follow.conversation_id or current != self.conversation_list.current_id:
             return
-        in_place = follow.message_ids and await self._refresh_open_thread(current, list(follow.message_ids))
-        if not in_place:  # the conversation or its contact changed (an event says so): read the panes again
+        in_place = follow.message_ids and await self._refresh_open_thread(
+            current, list(follow.message_ids)
+        )
+        if (
+            not in_place
+        ):  # the conversation or its contact changed (an event says so): read the panes again
             self.load_thread(current)
 
     async def _refresh_open_thread(self, conv_id: int, message_ids: list[int]) -> bool:
@@ -334,7 +369,10 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if any(w.group == "thread" and not w.is_finished for w in self.workers):
             return False
         try:
-            found = [await self.desk.message(conv_id, message_id) for message_id in dict.fromkeys(message_ids)]
+            found = [
+                await self.desk.message(conv_id, message_id)
+                for message_id in dict.fromkeys(message_ids)
+            ]
         except Exception:
             return False  # the full load says what went wrong
         if any(m is None or m.kind is MessageKind.ACTIVITY for m in found):
@@ -361,7 +399,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
         self._swap_draft(conv.id, loaded.draft)
         kind = self.desk.channel_kind(conv.channel)
-        self.composer.set_mode(self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})")
+        self.composer.set_mode(
+            self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})"
+        )
         self._show_window(conv.channel, loaded.window)
         waiting, self._once_shown = self._once_shown, None
         if waiting is not None and waiting[0] == conv.id:
@@ -392,7 +432,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         composer = self.composer
         composer.set_mode(mode)  # type: ignore[arg-type]
         text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
-        if text != composer.text:  # an unchanged composer stays untouched (reloading it redraws the footer)
+        if (
+            text != composer.text
+        ):  # an unchanged composer stays untouched (reloading it redraws the footer)
             composer.load_text(text)
             composer.move_cursor(composer.document.end)
 
@@ -503,10 +545,15 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     async def _apply_changes(self, message: DeskChanged) -> None:
         """Apply the plan for a burst of changes (`plan_changes` decides what it touches)."""
-        plan = plan_changes(message.changes, open_conversation=self.thread.conversation_id,
-                            reading=self._being_read())
+        plan = plan_changes(
+            message.changes,
+            open_conversation=self.thread.conversation_id,
+            reading=self._being_read(),
+        )
         if plan.mark_read is not None:
-            await self._mark_read(plan.mark_read)  # before the list and title read it: no ● flashes up
+            await self._mark_read(
+                plan.mark_read
+            )  # before the list and title read it: no ● flashes up
         if plan.reload_list:
             await self.reload_list()
         elif plan.rows is not None:
@@ -519,13 +566,19 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
                 self._typing_timer.stop()
             self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
         if plan.hook_status:
-            self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())  # failures: one line per hook, in place
+            self.query_one(HookStatus).show_jobs(
+                self.desk.hook_jobs()
+            )  # failures: one line per hook, in place
         for notice in plan.hook_notices:
             self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
         if plan.header:
             self._update_header()
             self._notify_channels_down()
-        watched = self.thread.conversation_id if self.app_focus and self.screen is self.screen_stack[0] else None
+        watched = (
+            self.thread.conversation_id
+            if self.app_focus and self.screen is self.screen_stack[0]
+            else None
+        )
         await self.notifier.changes(message.changes, watched=watched)
 
     def _recheck_typing(self) -> None:
@@ -533,13 +586,21 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self.thread.set_typing(current is not None and self.desk.is_typing(current))
 
     def _update_header(self) -> None:
-        self.query_one(HeaderBar).show(self.desk.agent, self.view, self._tally.counts(), filtered=self.filters.active,
-                                       channels=self.desk.channel_status, width=self.size.width)
+        self.query_one(HeaderBar).show(
+            self.desk.agent,
+            self.view,
+            self._tally.counts(),
+            filtered=self.filters.active,
+            channels=self.desk.channel_status,
+            width=self.size.width,
+        )
 
     def on_resize(self) -> None:
         if self.is_mounted:
             self.call_after_refresh(self._update_header)
-            self.call_after_refresh(self._arrange_contact)  # App's own handler records the new size after this one
+            self.call_after_refresh(
+                self._arrange_contact
+            )  # App's own handler records the new size after this one
 
     @property
     def _narrow(self) -> bool:
@@ -554,7 +615,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             if not shown and panel.has_focus_within:
                 self.conversation_list.focus()
             panel.display = shown
-        self.thread.border_subtitle = None if shown else f"{self._key_for('toggle-contact')} contact"
+        self.thread.border_subtitle = (
+            None if shown else f"{self._key_for('toggle-contact')} contact"
+        )
 
     def action_toggle_contact(self) -> None:
         self._contact_choice[self._narrow] = not self.contact_panel.display
@@ -570,13 +633,19 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         for name, status in sorted(self.desk.channel_status.items()):
             if status.state != "down":
                 continue
-            reason = status.detail.partition(" — retrying in ")[0]  # the delay changes at every retry
+            reason = status.detail.partition(" — retrying in ")[
+                0
+            ]  # the delay changes at every retry
             last = self._down_notified.get(name)
             if last is not None and last[0] == reason and now - last[1] < DOWN_NOTICE_QUIET_SECONDS:
                 continue
             self._down_notified[name] = (reason, now)
-            self.notify(escape(clean_line(f"{name}: {status.detail}")), title="Channel down",
-                        severity="warning", timeout=8)
+            self.notify(
+                escape(clean_line(f"{name}: {status.detail}")),
+                title="Channel down",
+                severity="warning",
+                timeout=8,
+            )
 
     def _update_list_titles(self, shown: int) -> None:
         """The list's border: the view and how many it shows; below, the sort and any filter."""
@@ -691,8 +760,12 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             return
         bindings = live_bindings(self.keymap, self.get_key_display)
         toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
-        close = " or ".join(dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help"))))
-        self.push_screen(HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle))
+        close = " or ".join(
+            dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help")))
+        )
+        self.push_screen(
+            HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
+        )
 
     # ---- canned replies ------------------------------------------------------------------
 
@@ -717,9 +790,12 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if conv is None:
             return
         status = Status.OPEN if conv.status is Status.RESOLVED else Status.RESOLVED
-        if await self._attempt(
-            "Could not change the status", self.desk.set_status(conv.id, status)
-        ) is FAILED:
+        if (
+            await self._attempt(
+                "Could not change the status", self.desk.set_status(conv.id, status)
+            )
+            is FAILED
+        ):
             return
         self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
 
@@ -755,10 +831,20 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             return
         self.filters = filters
         await self.reload_list()
-        self.notify(escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.", timeout=2)
+        self.notify(
+            escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.",
+            timeout=2,
+        )
 
     def action_search(self) -> None:
-        self.push_screen(SearchScreen(self.desk.search_conversations, self.desk.channel_kind, cursor_blink=self._cursor_blink), self._found)
+        self.push_screen(
+            SearchScreen(
+                self.desk.search_conversations,
+                self.desk.channel_kind,
+                cursor_blink=self._cursor_blink,
+            ),
+            self._found,
+        )
 
     async def _found(self, conv_id: int | None) -> None:
         if conv_id is not None:
@@ -766,14 +852,18 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     async def show_conversation(self, conv_id: int) -> None:
         """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
-        conv = await self._attempt("Could not open the conversation", self.desk.conversation(conv_id))
+        conv = await self._attempt(
+            "Could not open the conversation", self.desk.conversation(conv_id)
+        )
         if conv is FAILED:
             return
         if not self.filters.matches(conv):
             self.filters = Filters()
             self.notify("Filters cleared to show the conversation found.", timeout=3)
         if not in_view(conv, self.view, self.desk.agent):
-            self.view = next((v for v in (View.ALL, *VIEW_CYCLE) if in_view(conv, v, self.desk.agent)), View.ALL)
+            self.view = next(
+                (v for v in (View.ALL, *VIEW_CYCLE) if in_view(conv, v, self.desk.agent)), View.ALL
+            )
         await self.reload_list()
         self.conversation_list.select_id(conv_id)
         await self.open_conversation(conv_id)
@@ -789,7 +879,10 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         view_list = self.conversation_list
         target = view_list.cursor + delta
         if not 0 <= target < len(view_list.conversations):
-            self.notify(f"No {'next' if delta > 0 else 'previous'} conversation in {self.view.title}.", timeout=2)
+            self.notify(
+                f"No {'next' if delta > 0 else 'previous'} conversation in {self.view.title}.",
+                timeout=2,
+            )
             return
         view_list.cursor = target
         if view_list.current_id is not None:
@@ -801,8 +894,11 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             return
         listed = self.conversation_list.conversations
         index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
-        after = listed[index + 1:] + listed[:index][::-1]
-        if await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED)) is FAILED:
+        after = listed[index + 1 :] + listed[:index][::-1]
+        if (
+            await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED))
+            is FAILED
+        ):
             return
         await self.reload_list()
         following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
@@ -827,7 +923,11 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             return
         agents = self.desk.agents
         choices = [*(f"{a} (me)" if a == self.desk.agent else a for a in agents), "Unassign"]
-        current = agents.index(conv.assignee) if conv.assignee in agents else (len(agents) if conv.assignee is None else None)
+        current = (
+            agents.index(conv.assignee)
+            if conv.assignee in agents
+            else (len(agents) if conv.assignee is None else None)
+        )
 
         async def picked(index: int | None) -> None:
             if index is not None:
@@ -848,24 +948,35 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         async def picked(index: int | None) -> None:
             if index is None:
                 return
-            if await self._attempt(
-                "Could not set the priority", self.desk.set_priority(conv.id, PRIORITY_CHOICES[index])
-            ) is FAILED:
+            if (
+                await self._attempt(
+                    "Could not set the priority",
+                    self.desk.set_priority(conv.id, PRIORITY_CHOICES[index]),
+                )
+                is FAILED
+            ):
                 return
             self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
 
         labels = [p.value for p in PRIORITY_CHOICES]
-        self.push_screen(PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked)
+        self.push_screen(
+            PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked
+        )
 
     def action_save_attachment(self) -> None:
         """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
         conv_id = self.thread.conversation_id
-        files = [(m, i, a) for m in reversed(self.thread.messages) for i, a in enumerate(m.attachments)]
+        files = [
+            (m, i, a) for m in reversed(self.thread.messages) for i, a in enumerate(m.attachments)
+        ]
         if conv_id is None or not files:
             self.notify("No attachments in this thread.", severity="warning")
             return
         # name, size and when first: the picker is narrow and cuts the end (the type) off long lines
-        labels = [f"{a.name} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())} · {a.mime}" for m, _, a in files]
+        labels = [
+            f"{a.name} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())} · {a.mime}"
+            for m, _, a in files
+        ]
 
         def picked(choice: int | None) -> None:
             if choice is not None:
@@ -896,9 +1007,12 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             if change is None or change == ([], []):
                 return
             added, removed = change
-            if await self._attempt(
-                "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
-            ) is FAILED:
+            if (
+                await self._attempt(
+                    "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
+                )
+                is FAILED
+            ):
                 return
             self.notify("Labels saved.", timeout=2)
 
@@ -916,22 +1030,34 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
                 return
             self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
 
-        self.push_screen(SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen)
+        self.push_screen(
+            SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen
+        )
 
     async def action_retry_delivery(self) -> None:
         conv_id = self.thread.conversation_id
         failed = [
-            m for m in self.thread.messages
-            if m.direction is Direction.OUT and not m.private and m.kind is not MessageKind.ACTIVITY
+            m
+            for m in self.thread.messages
+            if m.direction is Direction.OUT
+            and not m.private
+            and m.kind is not MessageKind.ACTIVITY
             and m.delivery in (Delivery.FAILED, Delivery.UNCONFIRMED)
         ]
-        if conv_id is not None and not failed and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id)):
+        if (
+            conv_id is not None
+            and not failed
+            and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id))
+        ):
             await self._retry_hooks(conv_id)
             return
         if conv_id is None or not failed:
             self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
             return
-        if await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id)) is FAILED:
+        if (
+            await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id))
+            is FAILED
+        ):
             return
         self.notify("Sending again.", timeout=2)
 
@@ -944,7 +1070,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if conv is FAILED:
             return
         if not in_view(conv, self.view, self.desk.agent):
-            self.view = next((v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL)
+            self.view = next(
+                (v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL
+            )
             await self.reload_list()
         self.conversation_list.select_id(conv.id)
         await self.open_conversation(conv.id)
@@ -952,7 +1080,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
-        conv_id = self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
+        conv_id = (
+            self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
+        )
         if conv_id is None:
             self.notify("No conversation selected.", severity="warning")
             return
@@ -967,18 +1097,27 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         message.composer.clear()
         self.thread.upsert(sent)
         if message.mode == "note":
-            self._switch_mode("reply")  # a note is one deliberate message; what follows is a reply again
+            self._switch_mode(
+                "reply"
+            )  # a note is one deliberate message; what follows is a reply again
             self._report_mentions(message.text, sent.mentions)
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:
         """Say who a note mentions, and which @names are not agents (so not recorded)."""
         recorded = {m.casefold() for m in mentions}
-        strangers = list(dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded))
+        strangers = list(
+            dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
+        )
         if mentions:
             self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
         if strangers:
-            self.notify(f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
-                        "(agents come from [agent] agents in the config).", severity="warning", timeout=6, markup=False)
+            self.notify(
+                f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
+                "(agents come from [agent] agents in the config).",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:

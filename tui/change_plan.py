@@ -10,7 +10,9 @@ from frontdesk.model import Conversation
 
 INCREMENTAL_LIMIT = 64
 """A burst touching more conversations than this re-reads the whole view instead of moving each."""
-LIST_KINDS = frozenset({ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK})
+LIST_KINDS = frozenset(
+    {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}
+)
 """The kinds of change that can move a row of the list (or its counts)."""
 
 
@@ -45,18 +47,27 @@ class ChangePlan:
     """A channel's health changed."""
 
 
-def plan_changes(changes: Sequence[Change], *, open_conversation: int | None, reading: int | None) -> ChangePlan:
+def plan_changes(
+    changes: Sequence[Change], *, open_conversation: int | None, reading: int | None
+) -> ChangePlan:
     """The plan for a burst of `changes` while the thread shows `open_conversation` and the agent
     is `reading` (a conversation they opened, on screen, with the terminal focused)."""
     kinds = {change.kind for change in changes}
     touched = {c.conversation_id for c in changes if c.conversation_id is not None}
-    mark_read = reading if reading is not None and any(
-        c.kind is ChangeKind.MESSAGE and c.conversation_id == reading for c in changes) else None
+    mark_read = (
+        reading
+        if reading is not None
+        and any(c.kind is ChangeKind.MESSAGE and c.conversation_id == reading for c in changes)
+        else None
+    )
     reload_list, rows, thread = False, None, None
     if kinds & LIST_KINDS:
         reset = ChangeKind.RESET in kinds
-        listed = {c.conversation_id for c in changes
-                  if c.kind is not ChangeKind.TYPING and c.conversation_id is not None}
+        listed = {
+            c.conversation_id
+            for c in changes
+            if c.kind is not ChangeKind.TYPING and c.conversation_id is not None
+        }
         if reset or len(listed) > INCREMENTAL_LIMIT:
             reload_list = True
         else:
@@ -67,9 +78,13 @@ def plan_changes(changes: Sequence[Change], *, open_conversation: int | None, re
         reload_list=reload_list,
         rows=rows,
         thread=thread,
-        typing=open_conversation if ChangeKind.TYPING in kinds and open_conversation in touched else None,
+        typing=open_conversation
+        if ChangeKind.TYPING in kinds and open_conversation in touched
+        else None,
         hook_status=ChangeKind.HOOK in kinds,
-        hook_notices=tuple(c.detail for c in changes if c.kind is ChangeKind.HOOK and c.detail and not c.failed),
+        hook_notices=tuple(
+            c.detail for c in changes if c.kind is ChangeKind.HOOK and c.detail and not c.failed
+        ),
         header=ChangeKind.CHANNEL in kinds,
     )
 
@@ -81,12 +96,16 @@ def _follow(changes: Sequence[Change], current: int | None, reset: bool) -> Thre
     ours = [c for c in changes if c.conversation_id == current and c.kind is not ChangeKind.TYPING]
     if not reset and not ours:
         return None
-    changed = [c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None]
+    changed = [
+        c.message_id for c in ours if c.kind is ChangeKind.MESSAGE and c.message_id is not None
+    ]
     if reset or any(c.kind is ChangeKind.HOOK for c in ours):
         changed = []  # the conversation or its contact changed (an event says so): read the panes again
     return ThreadFollow(current, tuple(changed))
 
 
-def shown_rows(fresh: Iterable[Conversation], view: View, agent: str, filters: Filters) -> list[Conversation]:
+def shown_rows(
+    fresh: Iterable[Conversation], view: View, agent: str, filters: Filters
+) -> list[Conversation]:
     """Of the conversations just re-read, those the list shows in `view` under `filters`."""
     return [c for c in fresh if in_view(c, view, agent) and filters.matches(c)]

@@ -31,12 +31,18 @@ class BindingCommands(Provider):
 
     def _commands(self) -> list[tuple[str, KeyBinding, DOMNode]]:
         source = cast(BindingSource, self.app)
-        return [(f"{binding.description} ({binding.key_display})", binding, target)
-                for binding, target in source.binding_commands(self.screen)]
+        return [
+            (f"{binding.description} ({binding.key_display})", binding, target)
+            for binding, target in source.binding_commands(self.screen)
+        ]
 
     async def discover(self) -> Hits:
         for title, binding, target in self._commands():
-            yield DiscoveryHit(Content(title), partial(self._run, binding.action, target), help=escape(binding.tooltip) or None)
+            yield DiscoveryHit(
+                Content(title),
+                partial(self._run, binding.action, target),
+                help=escape(binding.tooltip) or None,
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -44,13 +50,25 @@ class BindingCommands(Provider):
             text = f"{title} {binding.tooltip or ''}"
             score = max(matcher.match(title), matcher.match(text) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._run, binding.action, target),
-                          text=title, help=escape(binding.tooltip) or None)
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self._run, binding.action, target),
+                    text=title,
+                    help=escape(binding.tooltip) or None,
+                )
         for theme in sorted(self.app.available_themes):
             title = f"Theme: {theme}"
             if (score := matcher.match(title)) > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._set_theme, theme), text=title,
-                          help=escape(f'Switch the console to this theme (keep it with theme = "{theme}" under [ui] in your config)'))
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self._set_theme, theme),
+                    text=title,
+                    help=escape(
+                        f'Switch the console to this theme (keep it with theme = "{theme}" under [ui] in your config)'
+                    ),
+                )
 
     async def _run(self, action: str, target: DOMNode) -> None:
         await self.app.run_action(action, target)

@@ -8,14 +8,33 @@ from textual.keys import Keys, key_to_character
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 """The modifiers Textual puts before a key name ("ctrl+shift+up")."""
-_NAMED_KEYS = frozenset(key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")) | {
+_NAMED_KEYS = frozenset(
+    key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")
+) | {
     # sent only under the kitty keyboard protocol (Textual lists them in a private module)
-    "caps_lock", "scroll_lock", "num_lock", "print_screen", "pause", "menu",
+    "caps_lock",
+    "scroll_lock",
+    "num_lock",
+    "print_screen",
+    "pause",
+    "menu",
 }
-_PUNCTUATION = {"slash": "/", "backslash": "\\", "at": "@", "minus": "-", "plus": "+", "underscore": "_"}
+_PUNCTUATION = {
+    "slash": "/",
+    "backslash": "\\",
+    "at": "@",
+    "minus": "-",
+    "plus": "+",
+    "underscore": "_",
+}
 """Textual's names for keys whose Unicode names differ ("solidus"), which key_to_character misses."""
 
-CONTEXT_TITLES = {"app": "Anywhere", "list": "Conversation list", "thread": "Thread", "composer": "Composer"}
+CONTEXT_TITLES = {
+    "app": "Anywhere",
+    "list": "Conversation list",
+    "thread": "Thread",
+    "composer": "Composer",
+}
 """How the help screen names each context; a context not listed is shown by its own name."""
 
 
@@ -40,7 +59,9 @@ class KeyBinding:
 
 def context_title(context: str) -> str:
     """A context's name on screen ("list" is "Conversation list")."""
-    return CONTEXT_TITLES.get(context, context.removeprefix("screen:").replace("-", " ").capitalize())
+    return CONTEXT_TITLES.get(
+        context, context.removeprefix("screen:").replace("-", " ").capitalize()
+    )
 
 
 def typed_character(key: str) -> str | None:

@@ -46,7 +46,10 @@ def osc9(title: str, body: str) -> str:
 
 def osc777(title: str, body: str) -> str:
     """rxvt's `notify` extension (foot, VTE, Ghostty, WezTerm); `;` separates its fields."""
-    title, body = (plain(part, limit).replace(";", ",") for part, limit in ((title, TITLE_LIMIT), (body, BODY_LIMIT)))
+    title, body = (
+        plain(part, limit).replace(";", ",")
+        for part, limit in ((title, TITLE_LIMIT), (body, BODY_LIMIT))
+    )
     return f"\x1b]777;notify;{title};{body}\x07"
 
 
@@ -121,9 +124,15 @@ class Notifier:
     after an alert (a busy queue must not ring all day).
     """
 
-    def __init__(self, desk: Desk, settings: NotifySettings, write: Callable[[str], None],
-                 bell: Callable[[], None], name: str = "frontdesk",
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        settings: NotifySettings,
+        write: Callable[[str], None],
+        bell: Callable[[], None],
+        name: str = "frontdesk",
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.desk = desk
         self.monotonic = monotonic
         self._last_alert: float | None = None
@@ -136,7 +145,9 @@ class Notifier:
         self._alerted: set[int] = set()
         self._waiting_ids: set[int] | None = None  # unread conversations in scope, once counted
 
-    async def changes(self, changes: Iterable[Change], *, watched: int | None = None) -> list[Alert]:
+    async def changes(
+        self, changes: Iterable[Change], *, watched: int | None = None
+    ) -> list[Alert]:
         """Alert on new inbound messages in scope, then refresh the title; returns the alerts.
 
         `watched` is the conversation the agent is looking at in a focused console: its
@@ -149,8 +160,12 @@ class Notifier:
         if any(c.kind is ChangeKind.RESET for c in changes):
             await self.update_title()
         else:
-            touched = {c.conversation_id for c in changes
-                       if c.kind in (ChangeKind.CONVERSATION, ChangeKind.MESSAGE) and c.conversation_id is not None}
+            touched = {
+                c.conversation_id
+                for c in changes
+                if c.kind in (ChangeKind.CONVERSATION, ChangeKind.MESSAGE)
+                and c.conversation_id is not None
+            }
             if touched:
                 await self.update_title(touched)
         return alerts
@@ -160,7 +175,11 @@ class Notifier:
             return []
         wanted: dict[int, set[int]] = {}
         for change in changes:
-            if change.kind is ChangeKind.MESSAGE and change.conversation_id is not None and change.message_id is not None:
+            if (
+                change.kind is ChangeKind.MESSAGE
+                and change.conversation_id is not None
+                and change.message_id is not None
+            ):
                 if change.message_id not in self._alerted and change.conversation_id != watched:
                     wanted.setdefault(change.conversation_id, set()).add(change.message_id)
         alerts: list[Alert] = []
@@ -173,8 +192,12 @@ class Notifier:
             except Exception:
                 continue  # gone or unreadable: the list shows the problem, an alert cannot help
             for message in messages:
-                if (message.id in message_ids and message.direction is Direction.IN and not message.private
-                        and message.kind is not MessageKind.ACTIVITY):
+                if (
+                    message.id in message_ids
+                    and message.direction is Direction.IN
+                    and not message.private
+                    and message.kind is not MessageKind.ACTIVITY
+                ):
                     self._alerted.add(message.id)
                     alerts.append(Alert(conv_id, message.author or "", message.body))
         return alerts
@@ -191,9 +214,14 @@ class Notifier:
         first = alerts[0]
         authors = list(dict.fromkeys(plain(a.author, TITLE_LIMIT) or "A customer" for a in alerts))
         title = authors[0] if len(authors) == 1 else f"{authors[0]} and {len(authors) - 1} more"
-        body = first.body if len(alerts) == 1 else f"{len(alerts)} new messages — {plain(first.body, BODY_LIMIT)}"
-        for sequence in desktop_sequences(self.settings.desktop, f"{self.name}: {title}", body,
-                                          in_tmux=self.settings.in_tmux):
+        body = (
+            first.body
+            if len(alerts) == 1
+            else f"{len(alerts)} new messages — {plain(first.body, BODY_LIMIT)}"
+        )
+        for sequence in desktop_sequences(
+            self.settings.desktop, f"{self.name}: {title}", body, in_tmux=self.settings.in_tmux
+        ):
             self.write(sequence)
 
     async def update_title(self, touched: Iterable[int] | None = None) -> None:
@@ -207,7 +235,9 @@ class Notifier:
         try:
             if touched is None or self._waiting_ids is None:
                 conversations = await self.desk.conversations(View.ALL, sort=None)  # only counted
-                self._waiting_ids = {c.id for c in conversations if c.unread and in_scope(c, scope, agent)}
+                self._waiting_ids = {
+                    c.id for c in conversations if c.unread and in_scope(c, scope, agent)
+                }
             else:
                 for conv_id in touched:
                     try:

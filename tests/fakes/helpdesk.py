@@ -21,10 +21,25 @@ class HelpdeskServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
+                server.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                )
                 server.release.wait(10)
-                status, answer, delay, trickle = server.script.pop(0) if server.script else (
-                    201, json.dumps({"id": f"HD-{len(server.requests)}", "url": f"https://helpdesk.example/t/{len(server.requests)}"}).encode(), 0.0, 0.0)
+                status, answer, delay, trickle = (
+                    server.script.pop(0)
+                    if server.script
+                    else (
+                        201,
+                        json.dumps(
+                            {
+                                "id": f"HD-{len(server.requests)}",
+                                "url": f"https://helpdesk.example/t/{len(server.requests)}",
+                            }
+                        ).encode(),
+                        0.0,
+                        0.0,
+                    )
+                )
                 if delay:
                     threading.Event().wait(delay)
                 if trickle:
@@ -37,7 +52,7 @@ class HelpdeskServer:
                     if not trickle:
                         self.wfile.write(answer)
                     for i in range(len(answer) if trickle else 0):
-                        self.wfile.write(answer[i:i + 1])
+                        self.wfile.write(answer[i : i + 1])
                         self.wfile.flush()
                         if server.closed.wait(trickle):
                             break
@@ -53,9 +68,13 @@ class HelpdeskServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def answer(self, status: int, body: object = b"", delay: float = 0.0, trickle: float = 0.0) -> None:
+    def answer(
+        self, status: int, body: object = b"", delay: float = 0.0, trickle: float = 0.0
+    ) -> None:
         """Script the next answer: after `delay` seconds, or sent a byte every `trickle` seconds."""
-        self.script.append((status, body if isinstance(body, bytes) else json.dumps(body).encode(), delay, trickle))
+        self.script.append(
+            (status, body if isinstance(body, bytes) else json.dumps(body).encode(), delay, trickle)
+        )
 
     def close(self) -> None:
         self.closed.set()

@@ -44,12 +44,16 @@ class Request:
         if kind.startswith("application/json"):
             return self.json()
         if kind.startswith("multipart/form-data"):
-            message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + kind.encode() + b"\r\n\r\n" + self.body)
+            message = BytesParser(policy=HTTP).parsebytes(
+                b"Content-Type: " + kind.encode() + b"\r\n\r\n" + self.body
+            )
             out: dict[str, Any] = {}
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 payload = part.get_payload(decode=True)
-                out[name] = (part.get_filename(), payload) if part.get_filename() else payload.decode()
+                out[name] = (
+                    (part.get_filename(), payload) if part.get_filename() else payload.decode()
+                )
             return out
         if kind.startswith("application/x-www-form-urlencoded"):
             return {k: v if len(v) > 1 else v[0] for k, v in self.form().items()}
@@ -124,8 +128,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          {k.lower(): v for k, v in self.headers.items()}, body)
+        request = Request(
+            self.command,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+        )
         server: FakeServer = self.server.fake  # type: ignore[attr-defined]
         server.requests.append(request)
         answer = server.app(request)
@@ -166,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if trickle is not None:
             for i in range(len(data)):
-                self.wfile.write(data[i:i + 1])
+                self.wfile.write(data[i : i + 1])
                 self.wfile.flush()
                 if server.released.wait(trickle.every):
                     break
@@ -210,7 +219,9 @@ class FakeServer:
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self.port = httpd.server_address[1]
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -54,12 +54,30 @@ class FakeTelegram:
             self.cond.notify_all()
         return update
 
-    def message(self, chat_id: int, text: str | None = None, *, user: dict[str, Any] | None = None,
-                kind: str = "message", date: int = 1_780_000_000, **fields: Any) -> dict[str, Any]:
-        user = user or {"id": chat_id, "is_bot": False, "first_name": f"User{chat_id}", "language_code": "en"}
+    def message(
+        self,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        user: dict[str, Any] | None = None,
+        kind: str = "message",
+        date: int = 1_780_000_000,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        user = user or {
+            "id": chat_id,
+            "is_bot": False,
+            "first_name": f"User{chat_id}",
+            "language_code": "en",
+        }
         mid = fields.pop("message_id", None) or self._new_message_id(chat_id)
-        msg: dict[str, Any] = {"message_id": mid, "from": user, "chat": {"id": chat_id, "type": "private",
-                               "first_name": user.get("first_name", "")}, "date": date, **fields}
+        msg: dict[str, Any] = {
+            "message_id": mid,
+            "from": user,
+            "chat": {"id": chat_id, "type": "private", "first_name": user.get("first_name", "")},
+            "date": date,
+            **fields,
+        }
         if text is not None:
             msg["text"] = text
         return self.push({kind: msg})
@@ -86,7 +104,9 @@ class FakeTelegram:
             token, _, file_path = path.removeprefix("/file/bot").partition("/")
             if token != self.token or file_path not in self.files:
                 return Response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-            return Response(200, self.files[file_path], {"Content-Type": "application/octet-stream"})
+            return Response(
+                200, self.files[file_path], {"Content-Type": "application/octet-stream"}
+            )
         if not path.startswith("/bot"):
             return error(404, "Not Found")
         token, _, method = path.removeprefix("/bot").partition("/")
@@ -110,8 +130,17 @@ class FakeTelegram:
         return Response(200, {"ok": True, "result": BOT})
 
     def api_getWebhookInfo(self, params: dict[str, Any]) -> Response:
-        return Response(200, {"ok": True, "result": {"url": self.webhook_url, "has_custom_certificate": False,
-                                                     "pending_update_count": len(self.updates)}})
+        return Response(
+            200,
+            {
+                "ok": True,
+                "result": {
+                    "url": self.webhook_url,
+                    "has_custom_certificate": False,
+                    "pending_update_count": len(self.updates),
+                },
+            },
+        )
 
     def api_getUpdates(self, params: dict[str, Any]) -> Response:
         offset = int(params.get("offset", 0) or 0)
@@ -147,13 +176,28 @@ class FakeTelegram:
         path = f"documents/{file_id}.bin"
         if path not in self.files:
             return error(400, "Bad Request: invalid file_id")
-        return Response(200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": "u" + file_id,
-                                                     "file_size": len(self.files[path]), "file_path": path}})
+        return Response(
+            200,
+            {
+                "ok": True,
+                "result": {
+                    "file_id": file_id,
+                    "file_unique_id": "u" + file_id,
+                    "file_size": len(self.files[path]),
+                    "file_path": path,
+                },
+            },
+        )
 
     def _sent(self, method: str, chat_id: int, params: dict[str, Any]) -> Response:
         mid = self._new_message_id(chat_id)
         self.sent.append({"method": method, "chat_id": chat_id, "message_id": mid, **params})
-        result = {"message_id": mid, "from": BOT, "chat": {"id": chat_id, "type": "private"}, "date": int(time.time())}
+        result = {
+            "message_id": mid,
+            "from": BOT,
+            "chat": {"id": chat_id, "type": "private"},
+            "date": int(time.time()),
+        }
         if "text" in params:
             result["text"] = params["text"]
         return Response(200, {"ok": True, "result": result})

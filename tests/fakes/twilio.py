@@ -27,8 +27,16 @@ START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
 
 
 def error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                             "status": status}, headers or {})
+    return Response(
+        status,
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        headers or {},
+    )
 
 
 def rfc2822(at: datetime) -> str:
@@ -45,7 +53,9 @@ class FakeTwilio:
         #: scripted answers per route ("list", "create", "fetch", "media", "account"): Response, DROP,
         #: Hang, AfterWork, or None for "answer normally", consumed in order before the normal answers
         self.faults: dict[str, list[Any]] = {}
-        self.calls: list[tuple[str, str, dict[str, Any], float]] = []  # (route, path, params, monotonic time)
+        self.calls: list[
+            tuple[str, str, dict[str, Any], float]
+        ] = []  # (route, path, params, monotonic time)
         self.created: list[dict[str, Any]] = []
 
     # ---- scripting ------------------------------------------------------------------------
@@ -58,20 +68,36 @@ class FakeTwilio:
         self.clock += timedelta(seconds=seconds)
         return self.clock
 
-    def inbound(self, sender: str, body: str, *, at: datetime | None = None, media: list[str] | None = None,
-                **override: Any) -> dict[str, Any]:
+    def inbound(
+        self,
+        sender: str,
+        body: str,
+        *,
+        at: datetime | None = None,
+        media: list[str] | None = None,
+        **override: Any,
+    ) -> dict[str, Any]:
         with self.lock:
             at = at or self.tick()
             sid = self._sid("MM" if media else "SM")
             raw = self._resource(sid, sender, NUMBER, body, "inbound", "received", at)
             raw["num_media"] = str(len(media or []))
-            self.media[sid] = [{"sid": self._sid("ME"), "content_type": kind, "parent_sid": sid,
-                                "uri": f"{API}/Messages/{sid}/Media/ME{i:032x}.json"} for i, kind in enumerate(media or [])]
+            self.media[sid] = [
+                {
+                    "sid": self._sid("ME"),
+                    "content_type": kind,
+                    "parent_sid": sid,
+                    "uri": f"{API}/Messages/{sid}/Media/ME{i:032x}.json",
+                }
+                for i, kind in enumerate(media or [])
+            ]
             raw.update(override)
             self.messages[sid] = raw
             return raw
 
-    def set_status(self, sid: str, status: str, error_code: int | None = None, error_message: str | None = None) -> None:
+    def set_status(
+        self, sid: str, status: str, error_code: int | None = None, error_message: str | None = None
+    ) -> None:
         with self.lock:
             raw = self.messages[sid]
             raw.update(status=status, error_code=error_code, error_message=error_message)
@@ -81,15 +107,36 @@ class FakeTwilio:
     def fail_next(self, what: str, *answers: Any) -> None:
         self.faults.setdefault(what, []).extend(answers)
 
-    def _resource(self, sid: str, sender: str, to: str, body: str, direction: str, status: str,
-                  at: datetime | None) -> dict[str, Any]:
+    def _resource(
+        self,
+        sid: str,
+        sender: str,
+        to: str,
+        body: str,
+        direction: str,
+        status: str,
+        at: datetime | None,
+    ) -> dict[str, Any]:
         return {
-            "account_sid": ACCOUNT, "api_version": "2010-04-01", "body": body,
-            "date_created": rfc2822(at or self.clock), "date_sent": rfc2822(at) if at else None,
-            "date_updated": rfc2822(at or self.clock), "direction": direction, "error_code": None,
-            "error_message": None, "from": sender, "messaging_service_sid": None, "num_media": "0",
-            "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid, "status": status,
-            "subresource_uris": {"media": f"{API}/Messages/{sid}/Media.json"}, "to": to,
+            "account_sid": ACCOUNT,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": rfc2822(at or self.clock),
+            "date_sent": rfc2822(at) if at else None,
+            "date_updated": rfc2822(at or self.clock),
+            "direction": direction,
+            "error_code": None,
+            "error_message": None,
+            "from": sender,
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": status,
+            "subresource_uris": {"media": f"{API}/Messages/{sid}/Media.json"},
+            "to": to,
             "uri": f"{API}/Messages/{sid}.json",
         }
 
@@ -105,8 +152,13 @@ class FakeTwilio:
             return error(404, 20404, f"The requested resource {path} was not found")
         rest = path.removeprefix(API)
         if rest == ".json":
-            return self._route("account", request, lambda: Response(200, {"sid": ACCOUNT, "status": "active",
-                                                                          "friendly_name": "Test account"}))
+            return self._route(
+                "account",
+                request,
+                lambda: Response(
+                    200, {"sid": ACCOUNT, "status": "active", "friendly_name": "Test account"}
+                ),
+            )
         if rest == "/Messages.json" and request.method == "GET":
             return self._route("list", request, lambda: self._list(request))
         if rest == "/Messages.json" and request.method == "POST":
@@ -134,8 +186,11 @@ class FakeTwilio:
         q = {k: v[0] for k, v in request.query.items()}
         size = min(1000, int(q.get("PageSize", 50)))
         with self.lock:
-            items = sorted(self.messages.values(), key=lambda m: (m["date_sent"] and _parse(m["date_sent"]) or START,
-                                                                  str(m["sid"])), reverse=True)
+            items = sorted(
+                self.messages.values(),
+                key=lambda m: (m["date_sent"] and _parse(m["date_sent"]) or START, str(m["sid"])),
+                reverse=True,
+            )
         if "To" in q:
             items = [m for m in items if m["to"] == q["To"]]
         if "DateSent>" in q:
@@ -146,17 +201,27 @@ class FakeTwilio:
         if token:
             last = token.removeprefix("PA")
             index = next((i for i, m in enumerate(items) if m["sid"] == last), len(items) - 1)
-            items = items[index + 1:]
+            items = items[index + 1 :]
         chunk = items[:size]
         base = {k: v for k, v in q.items() if k not in ("Page", "PageToken")}
         uri = f"{API}/Messages.json?{urlencode(q, quote_via=quote)}"
         next_uri = None
         if len(items) > size:
             next_uri = f"{API}/Messages.json?{urlencode({**base, 'Page': page + 1, 'PageToken': 'PA' + chunk[-1]['sid']}, quote_via=quote)}"
-        return Response(200, {"messages": chunk, "page": page, "page_size": size, "start": page * size,
-                              "end": page * size + max(0, len(chunk) - 1), "uri": uri,
-                              "first_page_uri": f"{API}/Messages.json?{urlencode(base, quote_via=quote)}",
-                              "next_page_uri": next_uri, "previous_page_uri": None})
+        return Response(
+            200,
+            {
+                "messages": chunk,
+                "page": page,
+                "page_size": size,
+                "start": page * size,
+                "end": page * size + max(0, len(chunk) - 1),
+                "uri": uri,
+                "first_page_uri": f"{API}/Messages.json?{urlencode(base, quote_via=quote)}",
+                "next_page_uri": next_uri,
+                "previous_page_uri": None,
+            },
+        )
 
     def _create(self, request: Request) -> Response:
         form = request.params()
@@ -164,12 +229,20 @@ class FakeTwilio:
         if not to or not str(to).startswith("+"):
             return error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if len(body) > 1600:
-            return error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+            return error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
         if not form.get("From") and not form.get("MessagingServiceSid"):
-            return error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.")
+            return error(
+                400,
+                21603,
+                "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
+            )
         with self.lock:
             sid = self._sid()
-            raw = self._resource(sid, form.get("From", NUMBER), to, body, "outbound-api", "queued", None)
+            raw = self._resource(
+                sid, form.get("From", NUMBER), to, body, "outbound-api", "queued", None
+            )
             self.messages[sid] = raw
             self.created.append(raw)
         return Response(201, raw)
@@ -178,12 +251,22 @@ class FakeTwilio:
         with self.lock:
             raw = self.messages.get(sid)
         if raw is None:
-            return error(404, 20404, f"The requested resource {API}/Messages/{sid}.json was not found")
+            return error(
+                404, 20404, f"The requested resource {API}/Messages/{sid}.json was not found"
+            )
         return Response(200, raw)
 
     def _media(self, sid: str) -> Response:
-        return Response(200, {"media_list": self.media.get(sid, []), "page": 0, "page_size": 50,
-                              "next_page_uri": None, "uri": f"{API}/Messages/{sid}/Media.json"})
+        return Response(
+            200,
+            {
+                "media_list": self.media.get(sid, []),
+                "page": 0,
+                "page_size": 50,
+                "next_page_uri": None,
+                "uri": f"{API}/Messages/{sid}/Media.json",
+            },
+        )
 
 
 def _parse(value: str) -> datetime:

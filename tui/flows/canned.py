@@ -15,7 +15,10 @@ class CannedFlow:
 
     @work(exclusive=True, group="canned", exit_on_error=False)
     async def insert_canned(
-        self, shortcode: str | None = None, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
+        self,
+        shortcode: str | None = None,
+        start: tuple[int, int] | None = None,
+        end: tuple[int, int] | None = None,
     ) -> None:
         """Pick (or look up `shortcode`), ask for its `{ask:…}` values, fill it and put it in the composer."""
         conv_id = self.conversation_list.current_id
@@ -28,12 +31,21 @@ class CannedFlow:
             return
         reply = library.find(shortcode) if shortcode is not None else None
         if reply is None and shortcode is not None:
-            starting = [r for r in library.replies if r.shortcode.casefold().startswith(shortcode.casefold())]
+            starting = [
+                r
+                for r in library.replies
+                if r.shortcode.casefold().startswith(shortcode.casefold())
+            ]
             if len(starting) == 1:
                 reply = starting[0]  # /ref Tab completes /refund
             elif not starting:
-                self.notify(f"No canned reply /{shortcode}; {self._key_for('insert-canned', 'composer')} lists them "
-                            f"({library.source}).", severity="warning", timeout=5, markup=False)
+                self.notify(
+                    f"No canned reply /{shortcode}; {self._key_for('insert-canned', 'composer')} lists them "
+                    f"({library.source}).",
+                    severity="warning",
+                    timeout=5,
+                    markup=False,
+                )
                 return
         if reply is None:  # the picker: asked for, or several shortcodes start with what was typed
             language = ""
@@ -45,7 +57,8 @@ class CannedFlow:
             except Exception:
                 variables = None  # the preview shows the raw text; inserting reports the problem
             reply = await self.push_screen_wait(
-                CannedPicker(library, language=language, query=shortcode or "", variables=variables))
+                CannedPicker(library, language=language, query=shortcode or "", variables=variables)
+            )
             if reply is None:
                 return
         text = await self._fill_canned(conv_id, reply, library.where(reply))
@@ -58,10 +71,17 @@ class CannedFlow:
         try:
             variables = await self.desk.canned_variables(conv_id)
             labels = asks(reply.body)
-            fill(reply.body, variables, dict.fromkeys(labels, "?"))  # report unknown variables before asking
+            fill(
+                reply.body, variables, dict.fromkeys(labels, "?")
+            )  # report unknown variables before asking
         except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
+            self.notify(
+                f"/{reply.shortcode} ({where}): {exc}",
+                title="Canned reply not inserted",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
             return None
         except Exception as exc:
             self._error("Canned reply not inserted", exc)
@@ -75,6 +95,11 @@ class CannedFlow:
         try:
             return clean(fill(reply.body, variables, answers))
         except TemplateError as exc:
-            self.notify(f"/{reply.shortcode} ({where}): {exc}", title="Canned reply not inserted",
-                        severity="error", timeout=10, markup=False)
+            self.notify(
+                f"/{reply.shortcode} ({where}): {exc}",
+                title="Canned reply not inserted",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
             return None

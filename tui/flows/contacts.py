@@ -48,9 +48,13 @@ class ContactFlows:
     async def _save_contact(self, contact_id: int, edit: ContactEdit | None) -> None:
         if edit is None:
             return
-        if await self._attempt(
-            "Contact not saved", self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes)
-        ) is FAILED:
+        if (
+            await self._attempt(
+                "Contact not saved",
+                self.desk.update_contact(contact_id, notes=edit.notes, attributes=edit.attributes),
+            )
+            is FAILED
+        ):
             return
         self.notify("Contact saved.", timeout=2)
 
@@ -71,17 +75,27 @@ class ContactFlows:
     async def action_merge_contact(self) -> None:
         keep = await self._highlighted_contact()
         if keep is not None:
-            self.push_screen(MergePicker(keep, self.desk.find_contacts), lambda other: self._confirm_merge(keep, other))
+            self.push_screen(
+                MergePicker(keep, self.desk.find_contacts),
+                lambda other: self._confirm_merge(keep, other),
+            )
 
     async def _confirm_merge(self, keep: Contact, other: Contact | None) -> None:
         if other is None:
             return
         moving = len(await self.desk.contact_conversations(other.id))
-        self.push_screen(ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes))
+        self.push_screen(
+            ConfirmMerge(keep, other, moving), lambda yes: self._merge(keep, other, yes)
+        )
 
     async def _merge(self, keep: Contact, other: Contact, confirmed: bool | None) -> None:
         if not confirmed:
             return
-        if await self._attempt("Contacts not merged", self.desk.merge_contacts(keep.id, other.id)) is FAILED:
+        if (
+            await self._attempt("Contacts not merged", self.desk.merge_contacts(keep.id, other.id))
+            is FAILED
+        ):
             return
-        self.notify(escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3)
+        self.notify(
+            escape(f"Merged {clean_line(other.name)} into {clean_line(keep.name)}."), timeout=3
+        )

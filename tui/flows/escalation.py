@@ -17,9 +17,15 @@ class EscalationFlow:
         if conv is None:
             return
         name = self.desk.contact_name(conv.contact_id)
-        hooks = [(f"{spec.name} ({'HTTP' if spec.url else 'command'})", spec.targets) for spec in self.desk.hooks.values()]
+        hooks = [
+            (f"{spec.name} ({'HTTP' if spec.url else 'command'})", spec.targets)
+            for spec in self.desk.hooks.values()
+        ]
         dialog = EscalateDialog(
-            self.desk.escalation_targets, priority=conv.priority, conversation=f"#{conv.id} · {name}", hooks=hooks
+            self.desk.escalation_targets,
+            priority=conv.priority,
+            conversation=f"#{conv.id} · {name}",
+            hooks=hooks,
         )
         self.push_screen(dialog, lambda chosen: self._escalate(conv.id, chosen))
 
@@ -27,7 +33,8 @@ class EscalationFlow:
         if chosen is None:
             return
         jobs = await self._attempt(
-            "Not escalated", self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority)
+            "Not escalated",
+            self.desk.escalate(conv_id, chosen.target, chosen.reason, chosen.priority),
         )
         if jobs is FAILED:
             return

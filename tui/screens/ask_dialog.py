@@ -17,7 +17,9 @@ class AskDialog(ModalScreen[str | None]):
     """Returns what the agent typed (never empty), or None when they press Escape."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="ask-cancel", tooltip="Do not insert the canned reply"),
+        Binding(
+            "escape", "cancel", "Cancel", id="ask-cancel", tooltip="Do not insert the canned reply"
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -58,8 +60,12 @@ class AskDialog(ModalScreen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         value = " ".join(event.value.split())
         if not value:
-            self.notify(f"Type the {clean_line(self.label)}, or press Escape to cancel.", severity="warning", timeout=3,
-                        markup=False)
+            self.notify(
+                f"Type the {clean_line(self.label)}, or press Escape to cancel.",
+                severity="warning",
+                timeout=3,
+                markup=False,
+            )
             return
         self.dismiss(value)
 

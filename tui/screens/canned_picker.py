@@ -35,11 +35,31 @@ class CannedPicker(ModalScreen[CannedReply | None]):
     """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Close", id="canned-cancel", tooltip="Close the picker without inserting"),
-        Binding("down", "move(1)", "Next", show=False, id="canned-down", tooltip="Next canned reply"),
-        Binding("up", "move(-1)", "Previous", show=False, id="canned-up", tooltip="Previous canned reply"),
-        Binding("ctrl+o", "own_file", "Make my own", id="canned-own-file",
-                tooltip="Copy the shipped examples to your canned.toml to edit them"),
+        Binding(
+            "escape",
+            "cancel",
+            "Close",
+            id="canned-cancel",
+            tooltip="Close the picker without inserting",
+        ),
+        Binding(
+            "down", "move(1)", "Next", show=False, id="canned-down", tooltip="Next canned reply"
+        ),
+        Binding(
+            "up",
+            "move(-1)",
+            "Previous",
+            show=False,
+            id="canned-up",
+            tooltip="Previous canned reply",
+        ),
+        Binding(
+            "ctrl+o",
+            "own_file",
+            "Make my own",
+            id="canned-own-file",
+            tooltip="Copy the shipped examples to your canned.toml to edit them",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -65,8 +85,13 @@ class CannedPicker(ModalScreen[CannedReply | None]):
     }
     """
 
-    def __init__(self, canned: CannedSet, language: str = "", query: str = "",
-                 variables: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        canned: CannedSet,
+        language: str = "",
+        query: str = "",
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.canned = canned
         self.language = language
@@ -77,7 +102,11 @@ class CannedPicker(ModalScreen[CannedReply | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="canned-dialog") as dialog:
             dialog.border_title = "Canned replies"
-            yield Input(self.initial_query, placeholder="Filter: /shortcode, title or words of the text…", id="canned-query")
+            yield Input(
+                self.initial_query,
+                placeholder="Filter: /shortcode, title or words of the text…",
+                id="canned-query",
+            )
             yield OptionList(id="canned-options")
             yield Static(id="canned-preview")
             yield Static(self._source_line(), id="canned-source")
@@ -88,23 +117,32 @@ class CannedPicker(ModalScreen[CannedReply | None]):
 
     def _source_line(self) -> Text:
         if self.canned.examples:
-            return Text(f"Examples shipped with frontdesk — ctrl+o copies them to {self.canned.own_path} "
-                        "to make them your own.")
+            return Text(
+                f"Examples shipped with frontdesk — ctrl+o copies them to {self.canned.own_path} "
+                "to make them your own."
+            )
         return Text(f"From {self.canned.source} (re-read when it changes).")
 
     def action_own_file(self) -> None:
         if not self.canned.examples:
-            self.notify(f"You already use your own file: {self.canned.source}.", timeout=4, markup=False)
+            self.notify(
+                f"You already use your own file: {self.canned.source}.", timeout=4, markup=False
+            )
             return
         try:
             path = write_examples(self.canned.own_path)
             self.canned = load_canned(path)
         except CannedError as exc:
-            self.notify(str(exc), title="Examples not copied", severity="error", timeout=8, markup=False)
+            self.notify(
+                str(exc), title="Examples not copied", severity="error", timeout=8, markup=False
+            )
             return
         self.query_one("#canned-source", Static).update(self._source_line())
-        self.notify(f"Copied the examples to {path}: edit it; frontdesk re-reads it when it changes.",
-                    timeout=6, markup=False)
+        self.notify(
+            f"Copied the examples to {path}: edit it; frontdesk re-reads it when it changes.",
+            timeout=6,
+            markup=False,
+        )
 
     @on(Input.Changed, "#canned-query")
     def _query_changed(self, event: Input.Changed) -> None:
@@ -147,7 +185,9 @@ class CannedPicker(ModalScreen[CannedReply | None]):
             preview.update(body)
             return
         try:
-            filled = fill(reply.body, self.variables, {label: f"⟨{label}⟩" for label in asks(reply.body)})
+            filled = fill(
+                reply.body, self.variables, {label: f"⟨{label}⟩" for label in asks(reply.body)}
+            )
         except TemplateError as exc:
             body = Text(clean(reply.body))
             body.highlight_regex(r"\{[^{}]*\}", accent)
@@ -174,7 +214,11 @@ class CannedPicker(ModalScreen[CannedReply | None]):
 
     def _choose(self, index: int | None) -> None:
         if index is None or not 0 <= index < len(self.shown):
-            self.notify("No canned reply matches; change the filter or press Escape.", severity="warning", timeout=3)
+            self.notify(
+                "No canned reply matches; change the filter or press Escape.",
+                severity="warning",
+                timeout=3,
+            )
             return
         self.dismiss(self.shown[index])
 

@@ -29,7 +29,9 @@ class ContactDialog(ModalScreen[ContactEdit | None]):
     """Notes in one text area, attributes as lines in another; Ctrl+S saves, Escape cancels."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="save-contact", tooltip="Save the notes and attributes"),
+        Binding(
+            "ctrl+s", "save", "Save", id="save-contact", tooltip="Save the notes and attributes"
+        ),
         Binding("escape", "cancel", "Cancel", id="cancel-contact", tooltip="Close without saving"),
     ]
 
@@ -72,7 +74,9 @@ class ContactDialog(ModalScreen[ContactEdit | None]):
             notes.cursor_blink = self.cursor_blink
             yield notes
             yield Label("Attributes — one per line, as  name: value")
-            attributes = TextArea(clean(format_attributes(self.contact.attributes)), id="contact-attributes")
+            attributes = TextArea(
+                clean(format_attributes(self.contact.attributes)), id="contact-attributes"
+            )
             attributes.cursor_blink = self.cursor_blink
             yield attributes
             yield Static("", id="contact-error")

@@ -30,7 +30,9 @@ class EscalateDialog(ModalScreen[Escalation | None]):
     """Target, priority and reason; Enter in the reason escalates, Escape cancels."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="cancel-escalation", tooltip="Close without escalating"),
+        Binding(
+            "escape", "cancel", "Cancel", id="cancel-escalation", tooltip="Close without escalating"
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -77,15 +79,27 @@ class EscalateDialog(ModalScreen[Escalation | None]):
             with Grid(id="escalate-fields"):
                 yield Label("Target")
                 if self.targets:
-                    yield Select([(t, t) for t in self.targets], value=self.targets[0], allow_blank=False, id="escalate-target")
+                    yield Select(
+                        [(t, t) for t in self.targets],
+                        value=self.targets[0],
+                        allow_blank=False,
+                        id="escalate-target",
+                    )
                 else:
                     yield Input(placeholder="team or tier, e.g. tier-2", id="escalate-target")
                 yield Label("Priority")
-                yield Select([(p.value, p) for p in Priority], value=self.priority, allow_blank=False, id="escalate-priority")
+                yield Select(
+                    [(p.value, p) for p in Priority],
+                    value=self.priority,
+                    allow_blank=False,
+                    id="escalate-priority",
+                )
                 yield Label("Reason")
                 yield Input(placeholder="why it needs them (required)", id="escalate-reason")
             yield Static("", id="escalate-error")
-            yield Static(self._hooks_line(self.targets[0] if self.targets else ""), id="escalate-hooks")
+            yield Static(
+                self._hooks_line(self.targets[0] if self.targets else ""), id="escalate-hooks"
+            )
             with Horizontal(id="escalate-buttons"):
                 yield Button("Escalate", variant="warning", id="escalate-submit")
                 yield Button("Cancel", id="escalate-cancel")
@@ -93,11 +107,15 @@ class EscalateDialog(ModalScreen[Escalation | None]):
     def _hooks_line(self, target: str) -> Text:
         """The hooks that will run for `target`: a hook limited to other targets is not named."""
         if not self.hooks:
-            return Text("No hooks configured: the conversation moves to Escalated with the reason as a note.")
+            return Text(
+                "No hooks configured: the conversation moves to Escalated with the reason as a note."
+            )
         running = [label for label, targets in self.hooks if not targets or target in targets]
         if not running:
-            return Text(f"No hook runs for {clean_line(target) or 'this target'}: the conversation moves to "
-                        "Escalated with the reason as a note.")
+            return Text(
+                f"No hook runs for {clean_line(target) or 'this target'}: the conversation moves to "
+                "Escalated with the reason as a note."
+            )
         return Text("Also runs: " + ", ".join(clean_line(label) for label in running))
 
     @on(Select.Changed, "#escalate-target")
@@ -113,16 +131,24 @@ class EscalateDialog(ModalScreen[Escalation | None]):
     @on(Button.Pressed, "#escalate-submit")
     def submit(self) -> None:
         target_widget = self.query_one("#escalate-target")
-        target = str(target_widget.value if isinstance(target_widget, (Select, Input)) else "").strip()
+        target = str(
+            target_widget.value if isinstance(target_widget, (Select, Input)) else ""
+        ).strip()
         reason = self.query_one("#escalate-reason", Input).value.strip()
         priority = self.query_one("#escalate-priority", Select).value
         if not target:
-            self._refuse("A target is required: name the team or tier to escalate to.", "#escalate-target")
+            self._refuse(
+                "A target is required: name the team or tier to escalate to.", "#escalate-target"
+            )
             return
         if not reason:
             self._refuse(f"A reason is required: say why this needs {target}.", "#escalate-reason")
             return
-        self.dismiss(Escalation(target, priority if isinstance(priority, Priority) else self.priority, reason))
+        self.dismiss(
+            Escalation(
+                target, priority if isinstance(priority, Priority) else self.priority, reason
+            )
+        )
 
     def _refuse(self, problem: str, field: str) -> None:
         self.query_one("#escalate-error", Static).update(Text(problem))

@@ -22,9 +22,22 @@ class FilterDialog(ModalScreen[Filters | None]):
     """Three lists to tick (Space); Enter applies, Delete clears every filter, Escape cancels."""
 
     BINDINGS = [
-        Binding("enter", "apply", "Apply", priority=True, id="filter-apply", tooltip="Show only what is ticked"),
+        Binding(
+            "enter",
+            "apply",
+            "Apply",
+            priority=True,
+            id="filter-apply",
+            tooltip="Show only what is ticked",
+        ),
         Binding("delete", "clear", "Clear all", id="filter-clear", tooltip="Remove every filter"),
-        Binding("escape", "cancel", "Cancel", id="filter-cancel", tooltip="Close without changing the filters"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="filter-cancel",
+            tooltip="Close without changing the filters",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -51,15 +64,29 @@ class FilterDialog(ModalScreen[Filters | None]):
         with Vertical() as box:
             box.border_title = "Filter conversations"
             with Horizontal():
-                yield self._list("channels", "Channel", [(clean_line(c), c, c in self.current.channels) for c in self.channels])
-                yield self._list("labels", "Label", [(clean_line(lb), lb, lb in self.current.labels) for lb in self.labels])
                 yield self._list(
-                    "priorities", "Priority",
+                    "channels",
+                    "Channel",
+                    [(clean_line(c), c, c in self.current.channels) for c in self.channels],
+                )
+                yield self._list(
+                    "labels",
+                    "Label",
+                    [(clean_line(lb), lb, lb in self.current.labels) for lb in self.labels],
+                )
+                yield self._list(
+                    "priorities",
+                    "Priority",
                     [(p.value, p, p in self.current.priorities) for p in PRIORITY_ORDER],
                 )
-            yield Static("Space tick/untick · Tab next list · Enter apply · Del clear all · Esc cancel", classes="hint")
+            yield Static(
+                "Space tick/untick · Tab next list · Enter apply · Del clear all · Esc cancel",
+                classes="hint",
+            )
 
-    def _list(self, list_id: str, title: str, items: list[tuple[str, object, bool]]) -> SelectionList:
+    def _list(
+        self, list_id: str, title: str, items: list[tuple[str, object, bool]]
+    ) -> SelectionList:
         selections = [Selection(prompt, value, ticked) for prompt, value, ticked in items]
         widget: SelectionList = SelectionList(*selections, id=list_id)
         widget.border_title = title

@@ -41,8 +41,13 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, bindings: list[KeyBinding], keymap_name: str = "default", close_keys: str = "Esc",
-                 toggle_keys: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        bindings: list[KeyBinding],
+        keymap_name: str = "default",
+        close_keys: str = "Esc",
+        toggle_keys: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.toggle_keys = toggle_keys
         self.bindings = bindings
@@ -52,7 +57,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box") as box:
             box.border_title = f"Keys — {self.keymap_name} keymap"
-            box.border_subtitle = f"{self.close_keys} closes · every action is also in the command palette"
+            box.border_subtitle = (
+                f"{self.close_keys} closes · every action is also in the command palette"
+            )
             with VerticalScroll(id="help-scroll"):
                 for title, group in groupby(self.bindings, key=lambda b: b.context_title):
                     yield Static(Text(title), classes="help-context")
@@ -68,7 +75,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(min_width=16)
         table.add_column(style="dim")
         for binding in bindings:
-            table.add_row(Text(binding.key_display), Text(binding.description), Text(binding.tooltip or ""))
+            table.add_row(
+                Text(binding.key_display), Text(binding.description), Text(binding.tooltip or "")
+            )
         return table
 
     def on_key(self, event: events.Key) -> None:

@@ -35,7 +35,11 @@ class LabelSuggester(Suggester):
             return None
         taken = set(parse_labels(head))
         for label in self.known:
-            if label.casefold().startswith(stem.casefold()) and label not in taken and label != stem:
+            if (
+                label.casefold().startswith(stem.casefold())
+                and label not in taken
+                and label != stem
+            ):
                 return value[: len(value) - len(stem)] + label
         return None
 
@@ -43,7 +47,15 @@ class LabelSuggester(Suggester):
 class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
     """Returns (added, removed) against the conversation's labels, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="labels-cancel", tooltip="Close without changing labels")]
+    BINDINGS = [
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="labels-cancel",
+            tooltip="Close without changing labels",
+        )
+    ]
 
     DEFAULT_CSS = """
     LabelsDialog { align: center middle; }
@@ -53,7 +65,9 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
     LabelsDialog .hint { color: $text-muted; }
     """
 
-    def __init__(self, current: Sequence[str], known: Sequence[str], *, cursor_blink: bool = True) -> None:
+    def __init__(
+        self, current: Sequence[str], known: Sequence[str], *, cursor_blink: bool = True
+    ) -> None:
         super().__init__()
         self.cursor_blink = cursor_blink
         self.current = list(current)
@@ -64,15 +78,23 @@ class LabelsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
             box.border_title = "Labels"
             start = ", ".join([*self.current, ""]) if self.current else ""  # ready to type one more
             # no select-on-focus: typing adds a label instead of replacing every label there
-            labels = Input(start, placeholder="vip, refund", suggester=LabelSuggester(self.known), id="labels",
-                           select_on_focus=False)
+            labels = Input(
+                start,
+                placeholder="vip, refund",
+                suggester=LabelSuggester(self.known),
+                id="labels",
+                select_on_focus=False,
+            )
             labels.cursor_blink = self.cursor_blink
             yield labels
             known = Text("In use: ", "dim")
             known.append(", ".join(clean_line(label) for label in self.known) or "none yet")
             yield Static(known, id="known-labels")
-            yield Static("Comma-separated: add by typing, remove by deleting · → accepts a suggestion · "
-                         "Enter saves · Esc cancels", classes="hint")
+            yield Static(
+                "Comma-separated: add by typing, remove by deleting · → accepts a suggestion · "
+                "Enter saves · Esc cancels",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
         labels = self.query_one("#labels", Input)

@@ -20,7 +20,9 @@ class ConfirmMerge(ModalScreen[bool]):
 
     BINDINGS = [
         Binding("y", "answer(True)", "Merge", id="confirm-merge", tooltip="Merge the two contacts"),
-        Binding("n,escape", "answer(False)", "Cancel", id="cancel-merge-confirm", tooltip="Do not merge"),
+        Binding(
+            "n,escape", "answer(False)", "Cancel", id="cancel-merge-confirm", tooltip="Do not merge"
+        ),
     ]
 
     DEFAULT_CSS = """

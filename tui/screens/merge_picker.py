@@ -34,8 +34,22 @@ class MergePicker(ModalScreen[Contact | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel-merge", tooltip="Close without merging"),
-        Binding("down", "move(1)", "Next", show=False, id="merge-next", tooltip="Highlight the next contact"),
-        Binding("up", "move(-1)", "Previous", show=False, id="merge-previous", tooltip="Highlight the previous contact"),
+        Binding(
+            "down",
+            "move(1)",
+            "Next",
+            show=False,
+            id="merge-next",
+            tooltip="Highlight the next contact",
+        ),
+        Binding(
+            "up",
+            "move(-1)",
+            "Previous",
+            show=False,
+            id="merge-previous",
+            tooltip="Highlight the previous contact",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -67,7 +81,9 @@ class MergePicker(ModalScreen[Contact | None]):
             yield Static(title)
             yield Input(placeholder="search name, email or phone", id="merge-search")
             yield OptionList(id="merge-results")
-            yield Static("Enter picks · Esc cancels · you confirm before anything changes", id="merge-hint")
+            yield Static(
+                "Enter picks · Esc cancels · you confirm before anything changes", id="merge-hint"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#merge-search", Input).focus()
@@ -87,7 +103,9 @@ class MergePicker(ModalScreen[Contact | None]):
         if found:
             results.highlighted = 0
         else:
-            results.add_option(Option(Text("No other contact matches.", style="italic"), disabled=True))
+            results.add_option(
+                Option(Text("No other contact matches.", style="italic"), disabled=True)
+            )
 
     def action_move(self, step: int) -> None:
         results = self.query_one("#merge-results", OptionList)

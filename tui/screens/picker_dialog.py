@@ -19,7 +19,15 @@ from frontdesk.tui.safe import clean_line
 class PickerDialog(ModalScreen[int | None]):
     """Choose one line with the arrows and Enter; Escape leaves everything as it was."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker-cancel", tooltip="Close without changing anything")]
+    BINDINGS = [
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="picker-cancel",
+            tooltip="Close without changing anything",
+        )
+    ]
 
     DEFAULT_CSS = """
     PickerDialog { align: center middle; }
@@ -40,7 +48,9 @@ class PickerDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield OptionList(*(self._option(i, label) for i, label in enumerate(self.choices)), id="choices")
+            yield OptionList(
+                *(self._option(i, label) for i, label in enumerate(self.choices)), id="choices"
+            )
             yield Static("↑↓ choose · Enter pick · Esc cancel", classes="hint")
 
     def _option(self, index: int, label: str) -> Option:

@@ -47,8 +47,22 @@ class SearchScreen(ModalScreen[int | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="search-cancel", tooltip="Back to the console"),
-        Binding("down", "result_down", "Next result", show=False, id="search-next", tooltip="Highlight the next result"),
-        Binding("up", "result_up", "Previous result", show=False, id="search-previous", tooltip="Highlight the previous result"),
+        Binding(
+            "down",
+            "result_down",
+            "Next result",
+            show=False,
+            id="search-next",
+            tooltip="Highlight the next result",
+        ),
+        Binding(
+            "up",
+            "result_up",
+            "Previous result",
+            show=False,
+            id="search-previous",
+            tooltip="Highlight the previous result",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -78,7 +92,9 @@ class SearchScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Search contacts and messages"
-            search_input = Input(placeholder="name, order number, words from a message…", id="search-input")
+            search_input = Input(
+                placeholder="name, order number, words from a message…", id="search-input"
+            )
             search_input.cursor_blink = self.cursor_blink
             yield search_input
             yield Static("Type to search · ↑↓ choose · Enter open · Esc back", id="search-status")
@@ -106,7 +122,11 @@ class SearchScreen(ModalScreen[int | None]):
             status.update(Text(f"Search failed: {exc}", "bold red"))
             return
         self.show_matches(query, matches)
-        found = f"{len(matches)} conversation{'s' if len(matches) != 1 else ''}" if matches else "Nothing found"
+        found = (
+            f"{len(matches)} conversation{'s' if len(matches) != 1 else ''}"
+            if matches
+            else "Nothing found"
+        )
         status.update(Text(f"{found} · ↑↓ choose · Enter open · Esc back"))
 
     def show_matches(self, query: str, matches: list[SearchMatch]) -> None:
@@ -115,7 +135,8 @@ class SearchScreen(ModalScreen[int | None]):
         results = self.query_one("#results", OptionList)
         results.clear_options()
         results.add_options(
-            Option(match_prompt(m, query, self.channel_kind), id=str(m.conversation.id)) for m in matches
+            Option(match_prompt(m, query, self.channel_kind), id=str(m.conversation.id))
+            for m in matches
         )
         if matches:
             results.highlighted = 0

@@ -26,7 +26,9 @@ def local_label(when: datetime, tz: tzinfo | None) -> str:
 class SnoozeDialog(ModalScreen[datetime | None]):
     """Pick when the conversation comes back; returns the time in UTC, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="snooze-cancel", tooltip="Close without snoozing")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="snooze-cancel", tooltip="Close without snoozing")
+    ]
 
     DEFAULT_CSS = """
     SnoozeDialog { align: center middle; }
@@ -49,7 +51,10 @@ class SnoozeDialog(ModalScreen[datetime | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Snooze until"
-            options = [Option(f"{p.label:<18} {local_label(p.until, self.tz)}", id=str(i)) for i, p in enumerate(self.presets)]
+            options = [
+                Option(f"{p.label:<18} {local_label(p.until, self.tz)}", id=str(i))
+                for i, p in enumerate(self.presets)
+            ]
             yield OptionList(*options, Option("Custom…", id=CUSTOM), id="presets")
             custom = Input(placeholder="2h · 30m · 3d · YYYY-MM-DD HH:MM", id="custom")
             custom.cursor_blink = self.cursor_blink

@@ -93,8 +93,12 @@ class Composer(TextArea):
         def control(self) -> Composer:
             return self.composer
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None, cursor_blink: bool = True) -> None:
-        super().__init__(id=id, classes=classes, soft_wrap=True, tab_behavior="focus", show_line_numbers=False)
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, cursor_blink: bool = True
+    ) -> None:
+        super().__init__(
+            id=id, classes=classes, soft_wrap=True, tab_behavior="focus", show_line_numbers=False
+        )
         self.cursor_blink = cursor_blink
         self.mode: Mode = "reply"
         self.channel = ""
@@ -108,7 +112,9 @@ class Composer(TextArea):
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
         # Textual finds no character for "slash" and a few other keys, so the app's `/ Search`
         # was offered in the footer here although / types a slash
-        return super().check_consume_key(key, character if character is not None else typed_character(key))
+        return super().check_consume_key(
+            key, character if character is not None else typed_character(key)
+        )
 
     def set_mode(self, mode: Mode, channel: str | None = None) -> None:
         """Switch between a reply (via `channel`) and an internal note."""
@@ -146,11 +152,15 @@ class Composer(TextArea):
             self.placeholder = "Write a note for your team (@name mentions)…"
         else:
             # a Text, not a str: a channel named "ops[bot]" must not be parsed as markup
-            self.border_title = Text(f"Reply via {clean_line(self.channel)}" if self.channel else "Reply")
+            self.border_title = Text(
+                f"Reply via {clean_line(self.channel)}" if self.channel else "Reply"
+            )
             if self.window_closed and self.window is not None:
                 self.placeholder = " ".join(filter(None, (self.window.explanation, self.note_hint)))
             else:
-                self.placeholder = "Write a reply to the customer… (ctrl+t or /shortcode Tab: canned replies)"
+                self.placeholder = (
+                    "Write a reply to the customer… (ctrl+t or /shortcode Tab: canned replies)"
+                )
         self._update_subtitle()
 
     def _update_subtitle(self) -> None:
@@ -167,7 +177,9 @@ class Composer(TextArea):
                 parts.append(str(length))
                 over = bool(getattr(length, "over_limit", False))
         self.set_class(over, "-over")
-        self.border_subtitle = Text(" · ".join(clean_line(part) for part in parts)) if parts else None
+        self.border_subtitle = (
+            Text(" · ".join(clean_line(part) for part in parts)) if parts else None
+        )
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._update_subtitle()
@@ -183,9 +195,13 @@ class Composer(TextArea):
         if found is None:
             self.screen.focus_next()
             return
-        self.post_message(self.ShortcodeTyped(self, found.group(1), (row, found.start()), (row, column)))
+        self.post_message(
+            self.ShortcodeTyped(self, found.group(1), (row, found.start()), (row, column))
+        )
 
-    def insert_canned_text(self, text: str, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None) -> None:
+    def insert_canned_text(
+        self, text: str, start: tuple[int, int] | None = None, end: tuple[int, int] | None = None
+    ) -> None:
         """Put a filled canned reply at the cursor (or over `start`..`end`, a typed /shortcode); the cursor ends after it."""
         if start is None or end is None:
             start = end = self.cursor_location

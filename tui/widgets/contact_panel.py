@@ -83,7 +83,9 @@ class ContactPanel(VerticalScroll, can_focus=True):
         self.conversation_id = current_id
         current = next((c for c in conversations if c.id == current_id), None)
         self.query_one("#contact-body", Static).update(self.describe(contact, current, hooks))
-        self.others = [c for c in conversations if c.id != current_id] if contact is not None else []
+        self.others = (
+            [c for c in conversations if c.id != current_id] if contact is not None else []
+        )
         self._show_others(contact is not None)
 
     def _show_others(self, visible: bool) -> None:
@@ -97,7 +99,9 @@ class ContactPanel(VerticalScroll, can_focus=True):
         listing.display = visible and bool(self.others)
         highlighted = listing.highlighted
         listing.clear_options()
-        listing.add_options([Option(self.other_line(conv), id=str(conv.id)) for conv in self.others])
+        listing.add_options(
+            [Option(self.other_line(conv), id=str(conv.id)) for conv in self.others]
+        )
         if self.others:
             listing.highlighted = min(highlighted or 0, len(self.others) - 1)
 
@@ -106,7 +110,9 @@ class ContactPanel(VerticalScroll, can_focus=True):
         line = Text(f"{badge(self.channel_kind(conv.channel))} ", "bold")
         line.append(f"{conv.status.value} · {age(conv.last_activity_at, self.clock())}\n", "dim")
         line.append("  ")
-        line.append_text(safe_text(clean_line(conv.preview or conv.subject)[:80] or "—", one_line=True))
+        line.append_text(
+            safe_text(clean_line(conv.preview or conv.subject)[:80] or "—", one_line=True)
+        )
         return line
 
     def focus_others(self) -> bool:
@@ -122,7 +128,12 @@ class ContactPanel(VerticalScroll, can_focus=True):
         if event.option.id is not None:
             self.post_message(self.OpenConversation(self, int(event.option.id)))
 
-    def describe(self, contact: Contact | None, current: Conversation | None = None, hooks: Sequence[HookJob] = ()) -> Text:
+    def describe(
+        self,
+        contact: Contact | None,
+        current: Conversation | None = None,
+        hooks: Sequence[HookJob] = (),
+    ) -> Text:
         """The panel's content above the other conversations; every value from outside is cleaned."""
         if contact is None:
             return Text("No contact.", style="italic")

@@ -54,7 +54,9 @@ class ConversationList(ScrollView, can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(0, repaint=False, init=False)  # watch_cursor repaints the two rows
+    cursor: reactive[int] = reactive(
+        0, repaint=False, init=False
+    )  # watch_cursor repaints the two rows
 
     @dataclass
     class Highlighted(Message):
@@ -116,8 +118,11 @@ class ConversationList(ScrollView, can_focus=True):
         conv = self.current
         return conv.id if conv is not None else None
 
-    def set_conversations(self, conversations: Sequence[Conversation],
-                          key: Callable[[Conversation], tuple] | None = None) -> None:
+    def set_conversations(
+        self,
+        conversations: Sequence[Conversation],
+        key: Callable[[Conversation], tuple] | None = None,
+    ) -> None:
         """Replace the rows, keeping the cursor on the same conversation when it is still listed.
         `key` is the order they are in, for `place` to move single ones later."""
         before, old_cursor = self.current_id, self.cursor
@@ -135,7 +140,12 @@ class ConversationList(ScrollView, can_focus=True):
         self._keys = [key(c) for c in self.conversations]
         self._key_of = {c.id: k for c, k in zip(self.conversations, self._keys)}
 
-    def place(self, gone: Iterable[int], placed: Iterable[Conversation], key: Callable[[Conversation], tuple]) -> None:
+    def place(
+        self,
+        gone: Iterable[int],
+        placed: Iterable[Conversation],
+        key: Callable[[Conversation], tuple],
+    ) -> None:
         """Take the `gone` conversations out and put `placed` in where `key` orders them.
 
         `key` must be the order the rows were set in, and unique (the id breaks ties): each
@@ -151,7 +161,7 @@ class ConversationList(ScrollView, can_focus=True):
             self._order(key)
         rows, keys = self.conversations, self._keys
         top, shown = self._window()
-        was_shown = rows[top:top + shown]
+        was_shown = rows[top : top + shown]
         for conv_id in changed:
             old_key = self._key_of.pop(conv_id, None)
             if old_key is not None:
@@ -166,8 +176,13 @@ class ConversationList(ScrollView, can_focus=True):
         index = bisect_left(keys, self._key_of[before]) if before in self._key_of else None
         self._rows_changed(before, old_cursor, index, (was_shown, changed))
 
-    def _rows_changed(self, before: int | None, old_cursor: int, index: int | None,
-                      was_shown: tuple[list[Conversation], set[int]] | None = None) -> None:
+    def _rows_changed(
+        self,
+        before: int | None,
+        old_cursor: int,
+        index: int | None,
+        was_shown: tuple[list[Conversation], set[int]] | None = None,
+    ) -> None:
         """Cursor, size and repaint after the rows changed; with `was_shown` (the rows on
         screen before and the ids changed), only the rows that now show something else are
         repainted."""
@@ -193,10 +208,11 @@ class ConversationList(ScrollView, can_focus=True):
         top = round(self.scroll_y) // ROW_HEIGHT
         return top, self.scrollable_content_region.height // ROW_HEIGHT + 2
 
-    def _refresh_changed_rows(self, was_shown: list[Conversation], changed: set[int], old_cursor: int,
-                              cursor: int) -> None:
+    def _refresh_changed_rows(
+        self, was_shown: list[Conversation], changed: set[int], old_cursor: int, cursor: int
+    ) -> None:
         top, shown = self._window()
-        now_shown = self.conversations[top:top + shown]
+        now_shown = self.conversations[top : top + shown]
         for offset in range(max(len(was_shown), len(now_shown))):
             before = was_shown[offset] if offset < len(was_shown) else None
             after = now_shown[offset] if offset < len(now_shown) else None
@@ -228,13 +244,18 @@ class ConversationList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, self.current_id))
 
     def _refresh_row(self, index: int) -> None:
-        self.refresh(Region(0, index * ROW_HEIGHT - round(self.scroll_y), self.size.width, ROW_HEIGHT))
+        self.refresh(
+            Region(0, index * ROW_HEIGHT - round(self.scroll_y), self.size.width, ROW_HEIGHT)
+        )
 
     def _scroll_cursor_visible(self) -> None:
         if not self.conversations:
             return
         self.scroll_to_region(
-            Region(0, self.cursor * ROW_HEIGHT, 1, ROW_HEIGHT), animate=False, immediate=True, force=True
+            Region(0, self.cursor * ROW_HEIGHT, 1, ROW_HEIGHT),
+            animate=False,
+            immediate=True,
+            force=True,
         )
 
     @property
@@ -279,7 +300,10 @@ class ConversationList(ScrollView, can_focus=True):
         if not self.conversations:
             if line == 0:
                 style = self.get_component_rich_style("conversation-list--empty")
-                return Strip(list(fit(Text(" " + self.empty_text, style), width).render(self.app.console)), width)
+                return Strip(
+                    list(fit(Text(" " + self.empty_text, style), width).render(self.app.console)),
+                    width,
+                )
             return Strip.blank(width, self.rich_style)
         if index >= len(self.conversations):
             return Strip.blank(width, self.rich_style)
@@ -296,8 +320,16 @@ class ConversationList(ScrollView, can_focus=True):
         name = self.contact_name(conv.contact_id)
         when = self._age_shown(conv)
         revision = (
-            name, conv.unread, conv.preview, conv.subject, conv.status, conv.assignee, conv.priority,
-            conv.channel, when, self.has_focus,
+            name,
+            conv.unread,
+            conv.preview,
+            conv.subject,
+            conv.status,
+            conv.assignee,
+            conv.priority,
+            conv.channel,
+            when,
+            self.has_focus,
         )
         key = (conv.id, width, revision, is_cursor)
         cached = self._rows.get(key)
@@ -319,11 +351,19 @@ class ConversationList(ScrollView, can_focus=True):
 
     def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
         part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731
-        unread_style, dim, badge_style, urgent = part("unread"), part("dim"), part("badge"), part("urgent")
+        unread_style, dim, badge_style, urgent = (
+            part("unread"),
+            part("dim"),
+            part("badge"),
+            part("urgent"),
+        )
 
         # line 1: unread · priority · name ………… badge  age
         if conv.unread:
-            mark = Text(f"●{conv.unread if conv.unread < 100 else 99}" if conv.unread > 1 else "●", unread_style)
+            mark = Text(
+                f"●{conv.unread if conv.unread < 100 else 99}" if conv.unread > 1 else "●",
+                unread_style,
+            )
         else:
             mark = Text("")
         left = Text(" ")
@@ -335,7 +375,9 @@ class ConversationList(ScrollView, can_focus=True):
         right.append(f" {when:>4} ", dim)
         name_style = unread_style if conv.unread else Style(bold=True)
         name_width = max(0, width - left.cell_len - right.cell_len)
-        line1 = Text.assemble(left, fit(Text(clean_line(name) or "(no name)", name_style), name_width), right)
+        line1 = Text.assemble(
+            left, fit(Text(clean_line(name) or "(no name)", name_style), name_width), right
+        )
 
         # line 2: preview ………… status · assignee
         status = _STATUS_MARK.get(conv.status, "")
@@ -346,12 +388,16 @@ class ConversationList(ScrollView, can_focus=True):
             tail = fit(tail, width // 2)
         preview = clean_line(conv.preview) or clean_line(conv.subject) or "—"
         pre_width = max(0, width - 5 - tail.cell_len)
-        line2 = Text.assemble(Text("     "), fit(Text(preview, dim if not conv.unread else Style()), pre_width), tail)
+        line2 = Text.assemble(
+            Text("     "), fit(Text(preview, dim if not conv.unread else Style()), pre_width), tail
+        )
         return fit(line1, width), fit(line2, width)
 
     def on_resize(self) -> None:
         self._rows.clear()
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self.conversations) * ROW_HEIGHT)
+        self.virtual_size = Size(
+            self.scrollable_content_region.width, len(self.conversations) * ROW_HEIGHT
+        )
 
     def on_focus(self) -> None:
         self.refresh()

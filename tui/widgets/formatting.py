@@ -48,7 +48,7 @@ def age(then: datetime, now: datetime) -> str:
 
 
 def clock_time(at: datetime, now: datetime) -> str:
-    """"10:32" today, "Mon 2 Nov 10:32" this year, "2 Nov 2025 10:32" before."""
+    """ "10:32" today, "Mon 2 Nov 10:32" this year, "2 Nov 2025 10:32" before."""
     if at.tzinfo is not None and now.tzinfo is not None:
         at = at.astimezone(now.tzinfo)
     if at.date() == now.date():
@@ -70,8 +70,13 @@ def human_size(size: int) -> str:
 def foreground(style: Style) -> Style:
     """`style` without its background, so a row's background (the cursor) shows through."""
     return Style(
-        color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
-        underline=style.underline, strike=style.strike, reverse=style.reverse,
+        color=style.color,
+        bold=style.bold,
+        dim=style.dim,
+        italic=style.italic,
+        underline=style.underline,
+        strike=style.strike,
+        reverse=style.reverse,
     )
 
 

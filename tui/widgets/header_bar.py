@@ -23,8 +23,16 @@ class HeaderBar(Static):
         super().__init__(**kwargs)
         self._header: Text | None = None  # what the header bar shows
 
-    def show(self, agent: str, view: View, counts: dict[View, int], *, filtered: bool,
-             channels: Mapping[str, ChannelStatus], width: int) -> None:
+    def show(
+        self,
+        agent: str,
+        view: View,
+        counts: dict[View, int],
+        *,
+        filtered: bool,
+        channels: Mapping[str, ChannelStatus],
+        width: int,
+    ) -> None:
         """Agent, the view tabs with their counts (the current one lit), channel health.
 
         When that is wider than the terminal, healthy channels fold into one count and
@@ -38,7 +46,9 @@ class HeaderBar(Static):
             tabs = view_tabs(agent, view, counts, filtered, titled=False)
         header = Text.assemble(tabs, health)
         room = width - header.cell_len - 1
-        reason = next((s.detail for _, s in sorted(channels.items()) if s.state == "down" and s.detail), "")
+        reason = next(
+            (s.detail for _, s in sorted(channels.items()) if s.state == "down" and s.detail), ""
+        )
         if reason and room >= 12:  # why a channel is down, in what is left of the line
             reason = clean_line(reason)
             header.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
@@ -48,14 +58,20 @@ class HeaderBar(Static):
             self.update(header, layout=False)
 
 
-def view_tabs(agent: str, view: View, counts: dict[View, int], filtered: bool, *, titled: bool) -> Text:
+def view_tabs(
+    agent: str, view: View, counts: dict[View, int], filtered: bool, *, titled: bool
+) -> Text:
     header = Text(" ")
     header.append(clean_line(agent), "bold")
     header.append(" │")
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
         current = tab_view is view
         label = tab_view.title if titled or current else ""
-        tab = f" {number} {label} {counts.get(tab_view, 0)} " if label else f" {number}:{counts.get(tab_view, 0)} "
+        tab = (
+            f" {number} {label} {counts.get(tab_view, 0)} "
+            if label
+            else f" {number}:{counts.get(tab_view, 0)} "
+        )
         header.append(tab, "bold reverse" if current else "")
     if filtered:
         header.append(" filtered", "italic")

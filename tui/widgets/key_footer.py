@@ -27,14 +27,23 @@ class KeyFooter(Footer):
         if shown == self._shown:
             return
         super().bindings_changed(screen)
-        if self.app.app_focus and self.is_attached and screen is self.screen:  # when Footer rebuilds
+        if (
+            self.app.app_focus and self.is_attached and screen is self.screen
+        ):  # when Footer rebuilds
             self._shown = shown
 
     def shown_keys(self, screen: Screen) -> Shown:
         """What the footer would show for `screen`: key, its label, action, description, enabled, tooltip."""
         palette = self.app.COMMAND_PALETTE_BINDING
         return tuple(
-            (key, self.app.get_key_display(binding), binding.action, binding.description, enabled, tooltip or "")
+            (
+                key,
+                self.app.get_key_display(binding),
+                binding.action,
+                binding.description,
+                enabled,
+                tooltip or "",
+            )
             for key, (_, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
         )

@@ -15,10 +15,25 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, split_foldable, utcnow
+from frontdesk.model import (
+    Conversation,
+    Delivery,
+    Direction,
+    Message,
+    MessageKind,
+    split_foldable,
+    utcnow,
+)
 from frontdesk.tui.bindings import THREAD_BINDINGS
 from frontdesk.tui.safe import clean_line, safe_text
-from frontdesk.tui.widgets.formatting import age, background, clock_time, fit, foreground, human_size
+from frontdesk.tui.widgets.formatting import (
+    age,
+    background,
+    clock_time,
+    fit,
+    foreground,
+    human_size,
+)
 from frontdesk.tui.widgets.lines import Line, draw, keep, text_of
 
 AUTHOR_COLOURS = ("#e5737f", "#8fc46a", "#5fa8e8", "#c38fe0", "#4fc1c9", "#e0a35f", "#e07fbf")
@@ -107,12 +122,16 @@ class ThreadView(ScrollView, can_focus=True):
         self._lines: list[Line] = []  # header (earlier messages) + every wrapped message + tail
         self._head = 0  # lines before the first wrapped message: the "earlier messages" line
         self._tail = 0  # lines after the last one: typing indicator or "no messages"
-        self._blocks: dict[int, tuple[tuple, list[Line]]] = {}  # message id → (revision, lines) at _width
+        self._blocks: dict[
+            int, tuple[tuple, list[Line]]
+        ] = {}  # message id → (revision, lines) at _width
         self._width = 0
         self._blank = Strip.blank(0)
         self._first = 0  # index of the oldest message wrapped (see AHEAD)
         self._ahead_pending = False
-        self._pending: list[list[Line]] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
+        self._pending: list[
+            list[Line]
+        ] = []  # wrapped ahead, not yet shown: messages _first-1, _first-2, …
         self._pending_lines = 0
         self._styles: tuple[Style, ...] = ()  # the text's styles the blocks were rendered with
 
@@ -135,7 +154,9 @@ class ThreadView(ScrollView, can_focus=True):
         self.conversation = conversation
         self.messages = list(messages)
         if new_thread:
-            self._first = len(self.messages)  # _rebuild wraps back from the newest, one screen's worth
+            self._first = len(
+                self.messages
+            )  # _rebuild wraps back from the newest, one screen's worth
             self._blocks.clear()
             self.unfolded = False
         self._first = min(self._first, max(0, len(self.messages) - 1))
@@ -148,7 +169,9 @@ class ThreadView(ScrollView, can_focus=True):
         if message.conversation_id != self.conversation_id:
             return
         old: list[Line] = []
-        for index in range(len(self.messages) - 1, -1, -1):  # a reply or a mark: nearly always near the end
+        for index in range(
+            len(self.messages) - 1, -1, -1
+        ):  # a reply or a mark: nearly always near the end
             if self.messages[index].id == message.id:
                 self.messages[index] = message
                 if index < self._first:
@@ -171,7 +194,7 @@ class ThreadView(ScrollView, can_focus=True):
             return
         # its place in the lines, counted from the end over the newer messages' blocks
         end = len(self._lines) - self._tail
-        for newer in self.messages[index + 1:]:
+        for newer in self.messages[index + 1 :]:
             cached = self._blocks.get(newer.id)
             if cached is None:
                 self._rebuild()  # added while the pane had no width: lay everything out again
@@ -203,7 +226,7 @@ class ThreadView(ScrollView, can_focus=True):
                 return
             at_bottom = self._at_bottom()
             tail = self._tail_lines(self._width)
-            self._lines[len(self._lines) - self._tail:] = tail
+            self._lines[len(self._lines) - self._tail :] = tail
             self._tail = len(tail)
             self._set_lines(at_bottom)
 
@@ -231,14 +254,21 @@ class ThreadView(ScrollView, can_focus=True):
         if not self.is_mounted:
             return
         # focus restyles the border only: wrap again (every wrapped message) only when the text's styles changed
-        styles = (self.rich_style, *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)))
+        styles = (
+            self.rich_style,
+            *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
+        )
         if styles != self._styles:
             self._styles = styles
             self._blocks.clear()
             self._rebuild()
 
     def _ready(self) -> bool:
-        return self.is_mounted and self._width > 0 and self._width == self.scrollable_content_region.width
+        return (
+            self.is_mounted
+            and self._width > 0
+            and self._width == self.scrollable_content_region.width
+        )
 
     def _at_bottom(self) -> bool:
         return self.scroll_y >= self.max_scroll_y - 1
@@ -254,10 +284,12 @@ class ThreadView(ScrollView, can_focus=True):
             self._width = width
             self._blocks.clear()
         self._blank = Strip.blank(width, self.rich_style)
-        blocks = [self._message_lines(message, width) for message in self.messages[self._first:]]
+        blocks = [self._message_lines(message, width) for message in self.messages[self._first :]]
         count = sum(map(len, blocks))
         height = self.scrollable_content_region.height
-        while self._first > 0 and count < (REFILL + 1) * height:  # the screen and REFILL above it; the rest ahead
+        while (
+            self._first > 0 and count < (REFILL + 1) * height
+        ):  # the screen and REFILL above it; the rest ahead
             self._first -= 1
             blocks.insert(0, self._message_lines(self.messages[self._first], width))
             count += len(blocks[0])
@@ -290,7 +322,12 @@ class ThreadView(ScrollView, can_focus=True):
         """After the lines changed: the new height; the bottom kept in view, or the view kept on its lines."""
         self.virtual_size = Size(self._width, len(self._lines))
         if at_bottom:
-            self.scroll_to(y=max(0, len(self._lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True)
+            self.scroll_to(
+                y=max(0, len(self._lines) - self.scrollable_content_region.height),
+                animate=False,
+                immediate=True,
+                force=True,
+            )
         elif shift:
             self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True, force=True)
         self.refresh()
@@ -316,7 +353,9 @@ class ThreadView(ScrollView, can_focus=True):
         if self._first == 0 or not self._ready():
             return
         if self.app.animator.is_being_animated(self, "scroll_y"):
-            self.set_timer(0.1, self._schedule_ahead)  # shifting a glide under way would send it astray
+            self.set_timer(
+                0.1, self._schedule_ahead
+            )  # shifting a glide under way would send it astray
             return
         height = self.scrollable_content_region.height
         wanted = AHEAD * height - self._lines_above()
@@ -371,7 +410,9 @@ class ThreadView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = y + self.scroll_offset.y
         if 0 <= index < len(self._lines):
-            return draw(self._lines[index], self._width)  # every line is cut or padded to _width when wrapped
+            return draw(
+                self._lines[index], self._width
+            )  # every line is cut or padded to _width when wrapped
         return self._blank
 
     # ---- one message -------------------------------------------------------------------
@@ -388,8 +429,16 @@ class ThreadView(ScrollView, can_focus=True):
     def _message_lines(self, message: Message, width: int) -> list[Line]:
         when = clock_time(message.created_at, self.clock())
         revision = (
-            message.body, message.delivery, message.delivery_reason, message.author, message.private,
-            len(message.attachments), when, self.retry_key, self.unfolded, self.fold_key,
+            message.body,
+            message.delivery,
+            message.delivery_reason,
+            message.author,
+            message.private,
+            len(message.attachments),
+            when,
+            self.retry_key,
+            self.unfolded,
+            self.fold_key,
             age(message.created_at, self.clock()) if message.kind is MessageKind.ACTIVITY else "",
         )
         cached = self._blocks.get(message.id)
@@ -400,7 +449,10 @@ class ThreadView(ScrollView, can_focus=True):
 
     def _render_message(self, message: Message, width: int, when: str) -> list[Line]:
         if message.kind is MessageKind.ACTIVITY:
-            text = Text(f"— {clean_line(message.body)} · {age(message.created_at, self.clock())} —", self._style("activity"))
+            text = Text(
+                f"— {clean_line(message.body)} · {age(message.created_at, self.clock())} —",
+                self._style("activity"),
+            )
             text.truncate(width, overflow="ellipsis")
             text.align("center", width)
             return [self._line(text), self._line(Text(" " * width))]
@@ -439,14 +491,19 @@ class ThreadView(ScrollView, can_focus=True):
             header.append(" not sent · ", self._style("note-bar"))
             who = Text(clean_line(message.author) or "agent", Style(bold=True))
         else:
-            who = Text(clean_line(message.author) or ("customer" if inbound else "agent"), bar_style)
+            who = Text(
+                clean_line(message.author) or ("customer" if inbound else "agent"), bar_style
+            )
         tail = Text()
         mark = _MARKS.get(message.delivery) if not inbound and not note else None
         if mark is not None:
             tail.append("  ")
             tail.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
         if note and message.mentions:
-            tail.append("  → " + " ".join(f"@{clean_line(name)}" for name in message.mentions), self._style("note-bar"))
+            tail.append(
+                "  → " + " ".join(f"@{clean_line(name)}" for name in message.mentions),
+                self._style("note-bar"),
+            )
         tail.append(f"  {when}", meta)
         room = bubble - len(bar) - header.cell_len - tail.cell_len
         if who.cell_len > room:
@@ -465,7 +522,10 @@ class ThreadView(ScrollView, can_focus=True):
                 lines.append(row(wrapped))
             if folded:
                 hidden = folded.count("\n") + 1
-                summary = Text(f"┄ +{hidden} line{'s' if hidden != 1 else ''}: {', '.join(what)} ({self.fold_key}) ┄", meta)
+                summary = Text(
+                    f"┄ +{hidden} line{'s' if hidden != 1 else ''}: {', '.join(what)} ({self.fold_key}) ┄",
+                    meta,
+                )
                 summary.truncate(max(1, bubble - len(bar)), overflow="ellipsis")
                 lines.append(row(summary))
         for attachment in message.attachments:
@@ -477,14 +537,18 @@ class ThreadView(ScrollView, can_focus=True):
             status: Text | None = None
             if message.delivery is Delivery.FAILED:
                 reason = clean_line(message.delivery_reason) or "the channel refused it"
-                status = Text(f"✗ Not delivered: {reason} — retry? ({self.retry_key})", self._style("failed"))
+                status = Text(
+                    f"✗ Not delivered: {reason} — retry? ({self.retry_key})", self._style("failed")
+                )
             elif message.delivery is Delivery.UNCONFIRMED:
                 reason = clean_line(message.delivery_reason) or "the channel did not confirm it"
                 status = Text(f"? {reason} — retry? ({self.retry_key})", self._style("unconfirmed"))
             elif message.delivery is Delivery.PENDING and message.delivery_reason:
                 status = Text(f"◷ retrying: {clean_line(message.delivery_reason)}", meta)
             if status is not None:
-                for wrapped in status.wrap(self.app.console, max(1, bubble - len(bar)), overflow="fold"):
+                for wrapped in status.wrap(
+                    self.app.console, max(1, bubble - len(bar)), overflow="fold"
+                ):
                     wrapped.rstrip()
                     lines.append(row(wrapped))
         lines.append(self._line(Text(" " * width)))
