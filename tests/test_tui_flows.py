@@ -25,7 +25,7 @@ from pilot_helpers import make_app as console_app
 from pilot_helpers import NO_CANNED_FILE, settle, wait_until
 
 SIZE = (140, 40)
-CANNED = '''
+CANNED = """
 [[replies]]
 shortcode = "hi"
 title = "Greeting"
@@ -35,7 +35,7 @@ body = "Hi {contact.first_name}, thanks for writing!"
 shortcode = "refund"
 title = "Refund confirmed"
 body = "Refund for {ask:order number} is on its way."
-'''
+"""
 
 
 @pytest.fixture
@@ -46,7 +46,9 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-make_app = partial(console_app, canned=NO_CANNED_FILE)  # no canned.toml of the agent unless a test passes one
+make_app = partial(
+    console_app, canned=NO_CANNED_FILE
+)  # no canned.toml of the agent unless a test passes one
 
 
 def outgoing_bodies(desk: Desk) -> list[str]:
@@ -91,7 +93,9 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
         await settle(pilot)
         assert outgoing_bodies(desk) == ["on its way"]
         await pilot.press("escape", "n", *"half a note", "escape", "r")
-        assert app.composer.mode == "reply" and app.composer.text == ""  # the note's text stays with the note
+        assert (
+            app.composer.mode == "reply" and app.composer.text == ""
+        )  # the note's text stays with the note
         await pilot.press("escape", "n")
         assert app.composer.mode == "note" and app.composer.text == "half a note"
 
@@ -99,7 +103,9 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
 # ---- 14.4: focus returns where the agent was ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["c", "l", "z", "x", "A", "p", "f", "i", "m", "d", "slash", "question_mark"])
+@pytest.mark.parametrize(
+    "key", ["c", "l", "z", "x", "A", "p", "f", "i", "m", "d", "slash", "question_mark"]
+)
 async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -192,12 +198,17 @@ def listed_unread(app, conv_id: int) -> int:
 async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, clock):
     terminal = TitleRecorder()
     app = console_app(desk, clock, terminal=terminal, notifications=NotifySettings(quiet_seconds=0))
-    arrive = lambda n, body: desk.ingest("wa", [Inbound(  # noqa: E731
-        f"live-{n}", "+15550001", ContactRef("+15550001", "Mia Tanaka"), body, created_at=clock())])
+
+    def arrive(n: int, body: str):
+        mia = ContactRef("+15550001", "Mia Tanaka")
+        return desk.ingest("wa", [Inbound(f"live-{n}", "+15550001", mia, body, created_at=clock())])
+
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("enter")  # open Mia's conversation
-        await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07")  # conversation 3 waits
+        await wait_until(
+            pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07"
+        )  # conversation 3 waits
         await arrive(1, "anyone there?")
         await wait_until(pilot, lambda: "anyone there?" in "\n".join(app.thread.plain_lines))
         await settle(pilot)
@@ -221,8 +232,18 @@ async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messa
         await settle(pilot)
         await pilot.press("j", "k")  # the cursor passes by: not opened
         await settle(pilot)
-        await desk.ingest("wa", [Inbound("live-9", "+15550001", ContactRef("+15550001", "Mia Tanaka"), "hi?",
-                                         created_at=clock())])
+        await desk.ingest(
+            "wa",
+            [
+                Inbound(
+                    "live-9",
+                    "+15550001",
+                    ContactRef("+15550001", "Mia Tanaka"),
+                    "hi?",
+                    created_at=clock(),
+                )
+            ],
+        )
         await wait_until(pilot, lambda: listed_unread(app, 1) == 3)
 
 
@@ -284,10 +305,13 @@ def toasts(app) -> list[str]:
 
 @pytest.fixture
 def hook_desk(make_desk, helpdesk):
-    return make_desk(escalation_targets=["billing", "tier-2"], hooks=[
-        HookSpec("helpdesk", url=helpdesk.url, timeout=5),
-        HookSpec("pager", command=("true",), targets=("tier-2",)),
-    ])
+    return make_desk(
+        escalation_targets=["billing", "tier-2"],
+        hooks=[
+            HookSpec("helpdesk", url=helpdesk.url, timeout=5),
+            HookSpec("pager", command=("true",), targets=("tier-2",)),
+        ],
+    )
 
 
 async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock, helpdesk):
@@ -306,7 +330,10 @@ async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock
             clock.advance(hours=1)  # the retry is due
         await wait_until(pilot, lambda: status.display)
         await settle(pilot)
-        assert str(status.render()) == "⚠ Hook helpdesk failing: HTTP 503: down for maintenance — retrying (2 escalations waiting)"
+        assert (
+            str(status.render())
+            == "⚠ Hook helpdesk failing: HTTP 503: down for maintenance — retrying (2 escalations waiting)"
+        )
         assert not any("helpdesk" in toast for toast in toasts(app))  # four failures, no toast
         await desk.flush_hooks()  # the helpdesk is back
         await wait_until(pilot, lambda: not status.display)
@@ -321,7 +348,9 @@ async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(
         await settle(pilot)
         assert isinstance(app.screen, EscalateDialog)
         hooks = app.screen.query_one("#escalate-hooks", Static)
-        assert str(hooks.render()) == "Also runs: helpdesk (HTTP)"  # billing: the pager is for tier-2 only
+        assert (
+            str(hooks.render()) == "Also runs: helpdesk (HTTP)"
+        )  # billing: the pager is for tier-2 only
         await pilot.press("shift+tab", "shift+tab", "enter", "down", "enter")  # target: tier-2
         await settle(pilot)
         assert app.screen.query_one("#escalate-target", Select).value == "tier-2"
@@ -349,8 +378,16 @@ def test_drafts_keep_a_reply_and_a_note_apart_and_report_each_change_once():
 
 
 def test_hook_troubles_are_one_per_hook_and_retrying_while_any_run_retries():
-    job = lambda i, hook, state, error: HookJob(i, i, hook, {}, f"k{i}", state=state, attempts=1, last_error=error)  # noqa: E731
-    jobs = [job(1, "pager", "pending", "HTTP 503"), job(2, "pager", "failed", "HTTP 400"),
-            job(3, "helpdesk", "failed", "HTTP 401"), job(4, "crm", "pending", "")]
-    assert hook_troubles(jobs) == [HookTrouble("helpdesk", 1, "HTTP 401", retrying=False),
-                                   HookTrouble("pager", 2, "HTTP 400", retrying=True)]
+    def job(i: int, hook: str, state: str, error: str) -> HookJob:
+        return HookJob(i, i, hook, {}, f"k{i}", state=state, attempts=1, last_error=error)
+
+    jobs = [
+        job(1, "pager", "pending", "HTTP 503"),
+        job(2, "pager", "failed", "HTTP 400"),
+        job(3, "helpdesk", "failed", "HTTP 401"),
+        job(4, "crm", "pending", ""),
+    ]
+    assert hook_troubles(jobs) == [
+        HookTrouble("helpdesk", 1, "HTTP 401", retrying=False),
+        HookTrouble("pager", 2, "HTTP 400", retrying=True),
+    ]
