@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from frontdesk.desk.canned import CHANNEL_NAMES
@@ -33,6 +33,16 @@ THREADS_KEPT = 16
 """Threads kept after their first read (the open one and the last few the agent looked at)."""
 
 
+@dataclass(frozen=True, slots=True)
+class HookInfo:
+    """A hook of the served desk as a console sees it: its name (its URL, command and token
+    stay with the desk)."""
+
+    name: str
+    url: str | None = None
+    targets: tuple[str, ...] = ()
+
+
 def _update_in_place(kept: Any, fresh: Any) -> None:
     for f in fields(fresh):
         setattr(kept, f.name, getattr(fresh, f.name))
@@ -51,7 +61,7 @@ class Replica:
         self.channels: dict[str, Any] = {}  # name -> ChannelInfo(kind, name)
         self.channel_status: dict[str, ChannelStatus] = {}
         self.escalation_targets: list[str] = []
-        self.hooks: dict[str, Any] = {}
+        self.hooks: dict[str, HookInfo] = {}
         self._hook_jobs: list[HookJob] = []
         self.presence: Any = None
         self._typing: dict[int, float] = {}
@@ -69,7 +79,7 @@ class Replica:
         self.channels = dict(snapshot.channels)
         self.channel_status = dict(snapshot.channel_status)
         self.escalation_targets = list(snapshot.escalation_targets)
-        self.hooks = {hook.name: hook for hook in snapshot.hooks}
+        self.hooks = {name: HookInfo(name) for name in snapshot.hooks}
         self._hook_jobs = list(snapshot.hook_jobs)
         self.presence = snapshot.presence
         now = self._clock()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
 from frontdesk.desk import Change, ChangeKind, Desk, Filters, Sort, View
 from frontdesk.model import Direction, Message, Priority, Status
 from frontdesk.store import Store
+from frontdesk.team.protocol import Changes, ChannelInfo, Snapshot
 from frontdesk.team.replica import Replica
 
 from conftest import NOW, run_sync
@@ -23,27 +23,26 @@ FILTERS = [
 ]
 
 
-def snapshot_of(desk: Desk) -> SimpleNamespace:
+def snapshot_of(desk: Desk) -> Snapshot:
     """What a served desk sends in its welcome, built from an in-process desk."""
-    return SimpleNamespace(
+    return Snapshot(
         conversations=[replace(c, labels=list(c.labels)) for c in desk.store.conversations()],
         contact_names={c.id: c.name for c in desk.store.contacts()},
         agents=list(desk._agents),
         agent_names={},
         channels={
-            name: SimpleNamespace(kind=b.channel_kind, name=name)
-            for name, b in desk.channels.items()
+            name: ChannelInfo(kind=b.channel_kind, name=name) for name, b in desk.channels.items()
         },
         channel_status=dict(desk.channel_status),
         escalation_targets=list(desk.escalation_targets),
-        hooks=[],
+        hooks=sorted(desk.hooks),
         hook_jobs=desk.hook_jobs(),
         presence=None,
         typing=[],
     )
 
 
-def push_of(desk: Desk, changes: list[Change]) -> SimpleNamespace:
+def push_of(desk: Desk, changes: list[Change]) -> Changes:
     """What a served desk pushes for `changes`: the current record of every conversation and message named."""
     conv_ids = {c.conversation_id for c in changes if c.conversation_id is not None}
     messages = [
@@ -51,7 +50,7 @@ def push_of(desk: Desk, changes: list[Change]) -> SimpleNamespace:
         for c in changes
         if c.kind is ChangeKind.MESSAGE
     ]
-    return SimpleNamespace(
+    return Changes(
         changes=changes,
         conversations=[replace(desk.store.conversation(i)) for i in sorted(conv_ids)],
         messages=[replace(m) for m in messages if m is not None],
@@ -146,21 +145,14 @@ async def test_a_kept_thread_follows_pushed_messages_and_typing_ends_with_the_cu
     replica.keep_thread(conv.id, await desk.thread(conv.id))
     sub = desk.subscribe()
     reply = await desk.reply(conv.id, "on its way")
-    typing = SimpleNamespace(
-        changes=[Change(ChangeKind.TYPING, conv.id)],
-        conversations=[],
-        messages=[],
-        contact_names={},
-        presence=None,
-        hook_jobs=None,
-    )
+    typing = Changes(changes=[Change(ChangeKind.TYPING, conv.id)])
     replica.apply(typing)
     assert replica.is_typing(conv.id)
     replica.apply(push_of(desk, sub.pending()))
     assert [m.id for m in replica.thread(conv.id)] == [m.id for m in await desk.thread(conv.id)]
     assert replica.message(conv.id, reply.id) == (True, await desk.message(conv.id, reply.id))
     inbound = Message(10_000, conv.id, Direction.IN, "thanks", created_at=NOW)
-    replica.apply(SimpleNamespace(**{**vars(typing), "changes": [], "messages": [inbound]}))
+    replica.apply(Changes(changes=[], messages=[inbound]))
     assert not replica.is_typing(conv.id)
     assert replica.thread(conv.id)[-1].body == "thanks"
 
@@ -169,7 +161,7 @@ def test_customer_typing_lapses_as_the_desks_does():
     now = [0.0]
     replica = Replica("Aiko", clock=lambda: now[0])
     replica.load(
-        SimpleNamespace(
+        Snapshot(
             conversations=[],
             contact_names={},
             agents=["Aiko"],
@@ -186,3 +178,13 @@ def test_customer_typing_lapses_as_the_desks_does():
     assert replica.is_typing(7)
     now[0] = 6.5
     assert not replica.is_typing(7)
+
+
+def test_hooks_are_known_by_name_only(desk):
+    from frontdesk.desk.hooks import HookSpec
+
+    desk.hooks = {"ticket": HookSpec("ticket", url="https://example.invalid/t", token="s3cret")}
+    replica = Replica("Aiko")
+    replica.load(snapshot_of(desk))
+    assert list(replica.hooks) == ["ticket"]
+    assert replica.hooks["ticket"].name == "ticket"
