@@ -13,9 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import msgspec
+
 from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.desk import TYPING_SECONDS
+from frontdesk.desk.presence import Activity, AgentInfo, Presence, PresenceState, roster
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.views import (
     Filters,
@@ -43,6 +46,13 @@ class HookInfo:
     targets: tuple[str, ...] = ()
 
 
+def _presence_state(value: Any) -> PresenceState:
+    """The desk's presence as sent (a PresenceState, or its fields when the envelope left it untyped)."""
+    if value is None:
+        return PresenceState()
+    return value if isinstance(value, PresenceState) else msgspec.convert(value, PresenceState)
+
+
 def _update_in_place(kept: Any, fresh: Any) -> None:
     for f in fields(fresh):
         setattr(kept, f.name, getattr(fresh, f.name))
@@ -63,7 +73,7 @@ class Replica:
         self.escalation_targets: list[str] = []
         self.hooks: dict[str, HookInfo] = {}
         self._hook_jobs: list[HookJob] = []
-        self.presence: Any = None
+        self.presence = Presence(lambda changes: None, clock)
         self._typing: dict[int, float] = {}
         self._threads: OrderedDict[int, dict[int, Message]] = OrderedDict()
 
@@ -81,7 +91,7 @@ class Replica:
         self.escalation_targets = list(snapshot.escalation_targets)
         self.hooks = {name: HookInfo(name) for name in snapshot.hooks}
         self._hook_jobs = list(snapshot.hook_jobs)
-        self.presence = snapshot.presence
+        self.presence.restore(_presence_state(snapshot.presence))
         now = self._clock()
         self._typing = {conv_id: now for conv_id in snapshot.typing}
         self._threads.clear()
@@ -94,7 +104,7 @@ class Replica:
             self._put_message(message)
         self._contact_names.update(push.contact_names)
         if push.presence is not None:
-            self.presence = push.presence
+            self.presence.restore(_presence_state(push.presence))
         if push.hook_jobs is not None:
             self._hook_jobs = list(push.hook_jobs)
         channel_status = getattr(push, "channel_status", None)
@@ -202,6 +212,14 @@ class Replica:
 
     def agent_name(self, user: str) -> str:
         return self.agent_names.get(user, user)
+
+    def online(self) -> list[AgentInfo]:
+        return roster(
+            self.agents, self.agent_names, self.presence.online(), self._conversations.values()
+        )
+
+    def activity(self, conv_id: int) -> list[Activity]:
+        return [a for a in self.presence.activity(conv_id) if a.agent != self.agent]
 
     def channel_kind(self, channel: str) -> str:
         info = self.channels.get(channel)

@@ -37,7 +37,7 @@ def snapshot_of(desk: Desk) -> Snapshot:
         escalation_targets=list(desk.escalation_targets),
         hooks=sorted(desk.hooks),
         hook_jobs=desk.hook_jobs(),
-        presence=None,
+        presence=desk.presence.state(),
         typing=[],
     )
 
@@ -55,7 +55,7 @@ def push_of(desk: Desk, changes: list[Change]) -> Changes:
         conversations=[replace(desk.store.conversation(i)) for i in sorted(conv_ids)],
         messages=[replace(m) for m in messages if m is not None],
         contact_names={},
-        presence=None,
+        presence=desk.presence.state(),
         hook_jobs=None,
     )
 
@@ -188,3 +188,29 @@ def test_hooks_are_known_by_name_only(desk):
     replica.load(snapshot_of(desk))
     assert list(replica.hooks) == ["ticket"]
     assert replica.hooks["ticket"].name == "ticket"
+
+
+async def test_presence_and_the_roster_read_as_the_desks(desk):
+    from frontdesk.desk.acting import acting_as
+
+    desk.presence.join("Aiko")
+    desk.presence.join("Ben")
+    conv = (await desk.conversations(View.ALL))[0]
+    with acting_as("Ben"):
+        await desk.set_viewing(conv.id)
+        await desk.assign(conv.id, "Ben")
+    replica = Replica("Aiko")
+    replica.load(snapshot_of(desk))
+    assert replica.online() == desk.online()
+    assert [a.agent for a in replica.activity(conv.id)] == ["Ben"]
+    assert replica.activity(conv.id) == desk.activity(conv.id)
+    sub = desk.subscribe()
+    with acting_as("Ben"):
+        await desk.set_typing(conv.id, True)
+    replica.apply(push_of(desk, sub.pending()))
+    assert replica.activity(conv.id) == desk.activity(conv.id)
+    assert replica.activity(conv.id)[0].doing == "typing"
+    desk.presence.leave("Ben")
+    replica.apply(push_of(desk, sub.pending()))
+    assert replica.activity(conv.id) == [] == desk.activity(conv.id)
+    assert replica.online() == desk.online()
