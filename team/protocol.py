@@ -13,11 +13,13 @@ import struct
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
 from frontdesk.desk.changes import Change
+from frontdesk.desk.presence import PresenceState
 from frontdesk.model import ChannelStatus, Conversation, Message
 from frontdesk.store import HookJob
 
@@ -94,7 +96,7 @@ class Snapshot:
     escalation_targets: list[str]
     hooks: list[str]
     hook_jobs: list[HookJob]
-    presence: Any  # desk.presence.PresenceState once t/presence is merged
+    presence: PresenceState
     typing: list[int]  # conversations whose customer is typing
 
 
@@ -104,6 +106,7 @@ class Snapshot:
 class Hello(msgspec.Struct, tag="hello", tag_field="t"):
     protocol: int
     version: str = ""
+    join: bool = True  # False: only looking (`frontdesk doctor`), not online in presence
 
 
 class Welcome(msgspec.Struct, tag="welcome", tag_field="t"):
@@ -142,7 +145,7 @@ class Changes(msgspec.Struct, tag="changes", tag_field="t"):
     conversations: list[Conversation] = []
     messages: list[Message] = []
     contact_names: dict[int, str] = {}
-    presence: Any = None  # desk.presence.PresenceState | None once t/presence is merged
+    presence: PresenceState | None = None
     hook_jobs: list[HookJob] | None = None
 
 
@@ -157,7 +160,20 @@ class Pong(msgspec.Struct, tag="pong", tag_field="t"):
 ClientFrame = Hello | Call | Ping
 ServerFrame = Welcome | Refused | Result | Error | Changes | Pong
 
-_encoder = msgspec.json.Encoder()
+
+def _encode_extra(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError(f"{type(value).__name__} has no wire form")
+
+
+def _decode_extra(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise TypeError(f"expected {getattr(kind, '__name__', kind)}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_encode_extra)
 _client_decoder = msgspec.json.Decoder(ClientFrame)
 _server_decoder = msgspec.json.Decoder(ServerFrame)
 
@@ -267,7 +283,8 @@ def _signature(method: Any) -> _Signature:
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise TypeError(f"{method.__qualname__}: remote methods take named arguments only")
-        params[name] = msgspec.json.Decoder(hints[name])
+        params[name] = msgspec.json.Decoder(hints[name], dec_hook=_decode_extra)
         if param.default is param.empty:
             required.add(name)
-    return _Signature(params, frozenset(required), msgspec.json.Decoder(hints.get("return", Any)))
+    returns = msgspec.json.Decoder(hints.get("return", Any), dec_hook=_decode_extra)
+    return _Signature(params, frozenset(required), returns)

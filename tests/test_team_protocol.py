@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.desk import Desk
+from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
+from frontdesk.desk.presence import PresenceState
 from frontdesk.model import (
     ChannelStatus,
     Conversation,
@@ -148,7 +150,7 @@ def snapshot() -> Snapshot:
         escalation_targets=["tier2"],
         hooks=["jira"],
         hook_jobs=[],
-        presence=None,
+        presence=PresenceState(online=["aiko"], viewing={"aiko": 7}, typing={"ben": 7}),
         typing=[7],
     )
 
@@ -165,6 +167,7 @@ def snapshot() -> Snapshot:
             conversations=[conversation()],
             messages=[message()],
             contact_names={3: "Aiko"},
+            presence=PresenceState(online=["ben"]),
         ),
         Pong(),
     ],
@@ -181,7 +184,7 @@ def test_server_envelopes_round_trip(envelope):
 
 def test_client_envelopes_round_trip_and_are_tagged_by_t():
     assert protocol.encode(Hello(protocol=1, version="2.3")) == (
-        b'{"t":"hello","protocol":1,"version":"2.3"}'
+        b'{"t":"hello","protocol":1,"version":"2.3","join":true}'
     )
     assert protocol.decode_client(b'{"t":"ping"}') == Ping()
     assert protocol.decode_client(b'{"t":"hello","protocol":9,"extra":[1]}') == Hello(protocol=9)
@@ -321,3 +324,20 @@ def test_any_arguments_decode_or_are_call_errors(method, args):
         assert "\n" not in str(exc)
     else:
         assert set(decoded) <= set(codec._signatures[method].params)
+
+
+def test_every_remote_method_of_the_interface_has_a_codec():
+    codec = CallCodec(DeskAPI, REMOTE_METHODS)
+    assert codec.methods == REMOTE_METHODS
+    assert "stop" not in codec.methods and "tally" not in codec.methods
+
+
+def test_paths_travel_as_strings_and_arrive_as_paths():
+    from pathlib import Path
+
+    codec = CallCodec(DeskAPI, REMOTE_METHODS)
+    result = protocol.decode_server(codec.encode_result(1, Path("/tmp/a b.pdf")))
+    assert codec.decode_value("save_attachment", result) == Path("/tmp/a b.pdf")
+    wrong = protocol.decode_server(codec.encode_result(1, 5))
+    with pytest.raises(ProtocolError, match="save_attachment"):
+        codec.decode_value("save_attachment", wrong)
