@@ -77,8 +77,11 @@ def desk_socket(team: TeamConfig | None, data_dir: Path) -> Path:
     return Path(runtime) / APP_NAME / SOCKET_NAME if runtime else Path(data_dir) / SOCKET_NAME
 
 
-def demo_socket(demo_dir: Path) -> Path:
-    """The demo desk's socket: in its own data dir, never a real desk's."""
+def demo_socket(team: TeamConfig | None, demo_dir: Path) -> Path:
+    """The demo desk's socket: `[team] socket` when set (so agents logged in as other Unix users
+    can reach a served demo), else in the demo's own data dir (0700: its owner's only)."""
+    if team is not None and team.socket is not None:
+        return team.socket
     return Path(demo_dir) / SOCKET_NAME
 
 

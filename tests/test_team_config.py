@@ -88,4 +88,9 @@ def test_desk_socket_default_order(tmp_path, monkeypatch):
     assert config.desk_socket(TeamConfig(socket=Path("/x/d.sock")), tmp_path) == Path("/x/d.sock")
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     assert config.desk_socket(TeamConfig(), tmp_path) == tmp_path / "desk.sock"
-    assert config.demo_socket(tmp_path / "demo-1") == tmp_path / "demo-1" / "desk.sock"
+    assert config.demo_socket(None, tmp_path / "demo-1") == tmp_path / "demo-1" / "desk.sock"
+    assert (
+        config.demo_socket(TeamConfig(), tmp_path / "demo-1") == tmp_path / "demo-1" / "desk.sock"
+    )
+    shared = TeamConfig(socket=Path("/tmp/fd/desk.sock"))
+    assert config.demo_socket(shared, tmp_path / "demo-1") == Path("/tmp/fd/desk.sock")
