@@ -426,7 +426,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here
-        status = run_attached(args, cfg, demo_socket(root), required=False)
+        status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False)
         if status is not None:
             return status
     escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
