@@ -147,6 +147,7 @@ class Changes(msgspec.Struct, tag="changes", tag_field="t"):
     contact_names: dict[int, str] = {}
     presence: PresenceState | None = None
     hook_jobs: list[HookJob] | None = None
+    channel_status: dict[str, ChannelStatus] | None = None  # set when a CHANNEL change is in it
 
 
 class Ping(msgspec.Struct, tag="ping", tag_field="t"):
