@@ -145,3 +145,66 @@ def test_without_team_a_console_with_no_desk_to_attach_runs_solo(tmp_path, capsy
     # solo, and this config names no channels: the solo console's own one-line error
     assert status == 2
     assert "no channels in" in capsys.readouterr().err
+
+
+@pytest.fixture
+def short_dir():
+    """A short data dir: the sockets inside stay within a Unix socket path's 107 bytes."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="fd-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_served(store_root: Path, socket_path: Path, argv: list[str]) -> int:
+    """`frontdesk argv` in a thread while a desk on `store_root` is served at `socket_path`."""
+    import os
+
+    from frontdesk import cli
+    from frontdesk.desk import Desk
+    from frontdesk.store import Store
+    from frontdesk.team.peercred import user_name
+    from frontdesk.team.server import Admission, DeskServer
+
+    async def run() -> int:
+        with Store.open(store_root) as store:
+            me = user_name(os.getuid())
+            server = DeskServer(
+                Desk(store),
+                socket_path,
+                admission=Admission(me, frozenset(), Path("/x")),
+                version="t",
+            )
+            await server.start()
+            try:
+                return await asyncio.to_thread(cli.main, argv)
+            finally:
+                await server.close()
+
+    return asyncio.run(run())
+
+
+def test_a_console_attaches_when_the_desk_answers_and_solo_runs_its_own(
+    short_dir, consoles, capsys
+):
+    data = short_dir / "d"
+    assert run_served(short_dir / "served", data / "desk.sock", ["--data-dir", str(data)]) == 0
+    assert [mode for mode, _ in consoles] == ["team"]
+    assert not consoles[0][1].attached  # detached when the console ended
+    solo = ["--solo", "--data-dir", str(data)]
+    # solo runs its own desk, which this config gives no channels: its own one-line error
+    assert run_served(short_dir / "served", data / "desk.sock", solo) == 2
+    assert "no channels in" in capsys.readouterr().err
+    assert len(consoles) == 1
+
+
+def test_the_demo_attaches_to_a_served_demo_unless_solo(short_dir, consoles):
+    data = short_dir / "d"
+    served_at = data / "demo-1" / "desk.sock"
+    demo = ["demo", "--quiet", "--data-dir", str(data)]
+    assert run_served(short_dir / "served", served_at, demo) == 0
+    assert run_served(short_dir / "served", served_at, [*demo, "--solo"]) == 0
+    assert run_served(short_dir / "served", served_at, ["--solo", *demo]) == 0
+    assert [mode for mode, _ in consoles] == ["team", "solo", "solo"]
