@@ -225,12 +225,12 @@ def serve_child(root: str, socket_path: str) -> None:
 def attached_console_child(socket_path: str) -> None:
     """What the parent spawns: the console attached to the desk at `socket_path`, as `frontdesk`
     runs it when a desk answers there."""
-    from frontdesk.launch import make_app, resolve_keymap
+    from frontdesk.launch import attach_desk, make_app, resolve_keymap
     from frontdesk.runtime import keep_gc_pauses_short
-    from frontdesk.team.client import DeskClient
 
     async def session() -> None:
-        client = await DeskClient.attach(Path(socket_path))
+        client = await attach_desk(Path(socket_path), required=True)
+        assert client is not None
         app = make_app(client, keymap=resolve_keymap("default", None), cursor_blink=False)
         try:
             await app.run_async()

@@ -108,8 +108,8 @@ class _Link:
 _CODEC = CallCodec(DeskAPI, REMOTE_METHODS)
 
 
-async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
-    """Connect and shake hands; the link and the desk's welcome."""
+async def _connect(path: Path) -> _Link:
+    """Connect and say hello (the desk starts on its welcome while the caller goes on)."""
     try:
         reader, writer = await asyncio.open_unix_connection(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
@@ -121,8 +121,17 @@ async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
     link = _Link(reader, writer)
     try:
         link.send(encode(Hello(protocol=PROTOCOL_VERSION, version=__version__)))
+    except BaseException:
+        link.close()
+        raise
+    return link
+
+
+async def _welcome(link: _Link, path: Path, timing: Timing) -> Welcome:
+    """The desk's answer to the hello: its welcome, else AttachRefused with its reason."""
+    try:
         async with asyncio.timeout(timing.welcome):
-            payload = await read_frame(reader, MAX_SERVER_FRAME)
+            payload = await read_frame(link.reader, MAX_SERVER_FRAME)
         if payload is None:
             raise DeskNotRunning(path)
         answer = decode_server(payload)
@@ -135,7 +144,28 @@ async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
     if not isinstance(answer, Welcome):
         link.close()
         raise ProtocolError(f"the desk answered the hello with {type(answer).__name__.lower()}")
-    return link, answer
+    return answer
+
+
+async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
+    link = await _connect(path)
+    return link, await _welcome(link, path, timing)
+
+
+class Opening:
+    """A console's hello on its way: `DeskClient.connect` found a desk, `attached()` takes its welcome."""
+
+    def __init__(self, link: _Link, path: Path, timing: Timing) -> None:
+        self._link, self._path, self._timing = link, path, timing
+
+    async def attached(self) -> DeskClient:
+        welcome = await _welcome(self._link, self._path, self._timing)
+        client = DeskClient(self._path, welcome.agent, self._timing)
+        client._take(self._link, welcome)
+        return client
+
+    def abandon(self) -> None:
+        self._link.close()
 
 
 def _peer_gone(exc: BaseException) -> str:
@@ -167,10 +197,14 @@ class DeskClient:
     async def attach(cls, path: Path | str, timing: Timing = Timing()) -> DeskClient:
         """Attach to the desk serving `path`: `DeskNotRunning` when nothing answers there,
         `AttachRefused` with the desk's reason when it will not have this console."""
-        link, welcome = await _open(Path(path), timing)
-        client = cls(Path(path), welcome.agent, timing)
-        client._take(link, welcome)
-        return client
+        return await (await cls.connect(path, timing)).attached()
+
+    @staticmethod
+    async def connect(path: Path | str, timing: Timing = Timing()) -> Opening:
+        """The first half of `attach`: connect and say hello (`DeskNotRunning` when nothing
+        answers). The desk builds its snapshot meanwhile, so a console imports its screen
+        before it takes the welcome with `Opening.attached()`."""
+        return Opening(await _connect(Path(path)), Path(path), timing)
 
     # ---- the link ---------------------------------------------------------------------------
 
