@@ -15,7 +15,7 @@ import asyncio
 import inspect
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -168,6 +168,15 @@ class Opening:
         self._link.close()
 
 
+def retry_delays(timing: Timing) -> Iterator[float]:
+    """Seconds to wait before each attempt to reattach: doubling from `retry_first` up to
+    `retry_most`, then every `retry_most` for as long as it takes."""
+    delay = timing.retry_first
+    while True:
+        yield delay
+        delay = min(delay * 2, timing.retry_most)
+
+
 def _peer_gone(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no word from it within the time allowed"
@@ -192,6 +201,7 @@ class DeskClient:
         self._closed = False
         self._viewing: int | None = None
         self.desk_version = ""
+        self.pongs = 0  # answers to this client's pings: the desk is alive even when quiet
 
     @classmethod
     async def attach(cls, path: Path | str, timing: Timing = Timing()) -> DeskClient:
@@ -257,7 +267,7 @@ class DeskClient:
                     )
                     future.set_exception(DeskError(text))
             case Pong():
-                pass
+                self.pongs += 1
             case _:
                 raise ProtocolError(f"unexpected {type(answer).__name__.lower()} from the desk")
 
@@ -278,8 +288,7 @@ class DeskClient:
             self._reattaching = asyncio.create_task(self._reattach(), name="desk-client:reattach")
 
     async def _reattach(self) -> None:
-        delay = self._timing.retry_first
-        while not self._closed:
+        for delay in retry_delays(self._timing):
             await asyncio.sleep(delay)
             try:
                 link, welcome = await _open(self.path, self._timing)
@@ -287,7 +296,6 @@ class DeskClient:
                 raise
             except Exception as exc:
                 self._lost_reason = _peer_gone(exc)
-                delay = min(delay * 2, self._timing.retry_most)
                 continue
             self._take(link, welcome)
             log.info("reattached to the desk at %s", self.path)

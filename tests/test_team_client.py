@@ -275,3 +275,19 @@ async def test_the_console_builds_on_a_client_with_no_clock_given(served):
 
     app = launch_app(await attach(served))
     assert app.clock().tzinfo is timezone.utc
+
+
+def test_reattaching_backs_off_from_a_fifth_of_a_second_to_five():
+    from itertools import islice
+
+    from frontdesk.team.client import retry_delays
+
+    assert list(islice(retry_delays(Timing()), 8)) == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
+
+
+async def test_pings_keep_a_quiet_desk_attached_past_the_silence_limit(served):
+    client = await attach(served, Timing(ping=0.05, silent=0.2))
+    feed = Feed(client)
+    await eventually(lambda: client.pongs >= 10, what="ten pongs: 0.5 s of a quiet desk")
+    assert client.attached and ChangeKind.LINK not in feed.kinds()
+    feed.close()
