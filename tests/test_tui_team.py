@@ -241,6 +241,7 @@ async def test_losing_the_desk_shows_in_the_header_and_as_a_notice_until_it_is_b
 def test_snapshot_another_agent_typing(snap_compare, team_desk, clock):
     async def ben_types(pilot):
         await settle(pilot)
+        team_desk.presence.join("Aiko")
         team_desk.presence.join("ben")
         team_desk.presence.view("chloe", 2)
         team_desk.presence.type("ben", 1, True)
