@@ -59,6 +59,7 @@ async def serve(desk, socket_dir):
         return server
 
     await desk.start()
+    desk.presence.leave(desk.agent)  # as serve_until_stopped: online means a console is attached
     yield start
     for server in servers:
         await server.close()
@@ -336,3 +337,29 @@ async def test_serving_does_not_log_at_warning_when_all_goes_well(serve, caplog)
     await eventually(lambda: any("detached" in r.getMessage() for r in caplog.records))
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any(f"serving the desk on {server.path}" in r.getMessage() for r in caplog.records)
+
+
+async def test_desk_status_looks_without_joining(serve, socket_dir):
+    from frontdesk.team.status import desk_status
+
+    assert (await desk_status(socket_dir / "none.sock", "test")).running is False
+    server = await serve()
+    agent = await WireClient.attach(server.path)
+    status = await desk_status(server.path, "test")
+    assert (status.running, status.version, status.protocol, status.online) == (
+        True,
+        "test",
+        PROTOCOL_VERSION,
+        [ME],
+    )
+    await agent.close()
+    await eventually(lambda: server.connections == set())
+    assert (await desk_status(server.path, "test")).online == [], "doctor never shows as online"
+
+
+async def test_desk_status_reports_a_refusal(serve):
+    from frontdesk.team.status import desk_status
+
+    server = await serve(admission=Admission("desk-owner", frozenset(), CONFIG))
+    status = await desk_status(server.path, "test")
+    assert status.refused.startswith(f"{ME} is not an agent of this desk")
