@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common = global_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
+    parser.add_argument(
+        "--solo",
+        action="store_true",
+        help="run the desk inside this console even when a served desk answers",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -74,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--quiet", action="store_true", help="no live customers, only the seeded history"
+    )
+    demo.add_argument(
+        "--solo",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `frontdesk --solo demo` keeps the flag
+        help="run the demo desk inside this console even when `frontdesk serve --demo` answers",
     )
 
     serve = sub.add_parser(
@@ -209,9 +220,12 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.store import StoreError, StoreLocked
     from frontdesk.team.server import ServeError
 
+    from frontdesk.launch import LaunchError
+
     known = (
         ServeError,
         CliError,
+        LaunchError,
         ConfigError,
         CredentialsError,
         KeymapError,
@@ -338,11 +352,54 @@ def report_cache_problems(store: Store) -> int:
 # ---- commands ------------------------------------------------------------------------------
 
 
+def run_attached(
+    args: argparse.Namespace, cfg: Config, socket: Path, *, required: bool
+) -> int | None:
+    """The console on the desk served at `socket`, when one answers there; None when none does
+    and the console may run its own (solo). A refusal, or no desk where `[team]` says one runs,
+    is one line and EXIT_FAILURE: never a quiet solo desk beside the team's."""
+    from frontdesk import logs
+    from frontdesk.config import downloads_dir
+    from frontdesk.launch import LaunchError, attach_desk, make_app
+    from frontdesk.runtime import keep_gc_pauses_short
+
+    async def session() -> bool:
+        client = await attach_desk(socket, required=required)
+        if client is None:
+            return False
+        logs.to_file(data_dir(args), args.debug)  # the terminal is the console's from here on
+        app = make_app(
+            client,
+            cfg.ui,
+            cfg.path,
+            canned=cfg.path.parent / "canned.toml",
+            downloads_dir=downloads_dir(),
+        )
+        try:
+            await app.run_async()
+        finally:
+            await client.stop()
+        return True
+
+    keep_gc_pauses_short()
+    try:
+        return 0 if asyncio.run(session()) else None
+    except LaunchError as exc:
+        print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def cmd_console(args: argparse.Namespace) -> int:
+    from frontdesk.config import desk_socket
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)
+    if not args.solo:
+        socket = desk_socket(cfg.team, data_dir(args))
+        status = run_attached(args, cfg, socket, required=cfg.team is not None)
+        if status is not None:
+            return status
     if not cfg.channels:
         raise CliError(
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
@@ -375,11 +432,17 @@ def demo_dir(args: argparse.Namespace) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.backends.demo import demo_channels
     from frontdesk.backends.demo_workspace import generate_workspace
+    from frontdesk.config import demo_socket
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
     root = demo_dir(args)
+    if not getattr(args, "solo", False):
+        # the simulated world is nobody's data: with no demo desk served, run one here
+        status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False)
+        if status is not None:
+            return status
     escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
