@@ -363,3 +363,36 @@ async def test_desk_status_reports_a_refusal(serve):
     server = await serve(admission=Admission("desk-owner", frozenset(), CONFIG))
     status = await desk_status(server.path, "test")
     assert status.refused.startswith(f"{ME} is not an agent of this desk")
+
+
+async def test_desk_clients_stay_live_while_a_peer_sends_garbage_and_another_stops_reading(
+    serve, desk, caplog
+):
+    from frontdesk.team.client import DeskClient
+
+    server = await serve(queue_frames=16)
+    consoles = [await DeskClient.attach(server.path) for _ in range(2)]
+    subscriptions = [console.subscribe() for console in consoles]
+    stuck = await WireClient.attach(server.path, read=False)
+    garbage = await WireClient.connect(server.path)
+    garbage.send_raw(struct.pack(">I", 5) + b"\xff\xfe{[}")
+    big = "y" * 200_000
+    try:
+        for n in range(60):
+            with acting_as("ben"):
+                note = await desk.note(2, f"{n} {big}")
+            for console, sub in zip(consoles, subscriptions):
+                await eventually(
+                    lambda s=sub, i=note.id: any(c.message_id == i for c in s.pending()),
+                    what=f"note {n} at a DeskClient",
+                )
+            if len(server.connections) == 2:
+                break
+        await eventually(lambda: len(server.connections) == 2, what="only the stuck peer dropped")
+        for console in consoles:
+            assert (await console.thread(2))[-1].id == note.id
+        assert any("does not decode" in r.getMessage() for r in caplog.records)
+    finally:
+        for console in consoles:
+            await console.stop()
+        stuck.writer.close()
