@@ -20,8 +20,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import TextArea
 
-from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedLibrary
+from frontdesk.desk.interface import DeskAPI
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.model import (
@@ -106,7 +107,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
 
     def __init__(
         self,
-        desk: Desk,
+        desk: DeskAPI,
         *,
         keymap: dict[str, str] | None = None,
         keymap_name: str = "default",
