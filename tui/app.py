@@ -1114,12 +1114,13 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:
         """Say who a note mentions, and which @names are not agents (so not recorded)."""
-        recorded = {m.casefold() for m in mentions}
+        names = [self.desk.agent_name(m) for m in mentions]
+        recorded = {m.casefold() for m in [*mentions, *names]}  # "@Chloé" mentions user chloe
         strangers = list(
             dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
         )
         if mentions:
-            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+            self.notify(f"Note saved — mentioned {', '.join(names)}.", timeout=3, markup=False)
         if strangers:
             self.notify(
                 f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
