@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the demo desk inside this console even when `frontdesk serve --demo` answers",
     )
 
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the desk headless and serve it to the team's consoles on a Unix socket",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="serve the simulated workspace (no accounts)"
+    )
+    serve.add_argument(
+        "--seed", type=int, default=1, help="with --demo: seed of the simulated workspace"
+    )
+
     sync = sub.add_parser("sync", parents=[common], help="run the channels headless (no console)")
     sync.add_argument(
         "--once", action="store_true", help="fetch once from every channel, flush the outbox, exit"
@@ -206,10 +218,12 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.credentials import CredentialsError
     from frontdesk.keymaps.loader import KeymapError
     from frontdesk.store import StoreError, StoreLocked
+    from frontdesk.team.server import ServeError
 
     from frontdesk.launch import LaunchError
 
     known = (
+        ServeError,
         CliError,
         LaunchError,
         ConfigError,
@@ -455,6 +469,91 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The desk as a service: channels, outbox and hooks headless, the desk API on the socket,
+    until SIGTERM/SIGINT; the store is checkpointed when it closes."""
+    import os
+
+    from frontdesk import config, logs
+    from frontdesk.store import Store
+    from frontdesk.team.peercred import user_name
+    from frontdesk.team.server import Admission, DeskServer, ServeError, serve_until_stopped
+
+    cfg = load_config(args, check_theme=False)
+    team = cfg.team
+    owner = user_name(os.getuid())
+    if args.demo:
+        root = demo_dir(args)
+        path = config.demo_socket(team, root)
+    else:
+        if not cfg.channels:
+            raise CliError(f"no channels in {cfg.path}; add a [[channels]] block (see README)")
+        root = data_dir(args)
+        path = config.desk_socket(team, root)
+    agents = dict(team.agents) if team is not None else {}
+    admission = Admission(owner, frozenset(agents), cfg.path, open_door=args.demo and team is None)
+    log = logging.getLogger("frontdesk.team")
+    with Store.open(root) as store:
+        log_path = logs.for_service(root, args.debug)
+        desk = served_desk(args, cfg, store, owner)
+        server = DeskServer(
+            desk,
+            path,
+            admission=admission,
+            version=__version__,
+            group=team.group if team is not None else None,
+            group_key=f"{cfg.path}: [team] group",
+        )
+        log.info("data %s, log %s", root, log_path)
+        try:
+            asyncio.run(serve_until_stopped(desk, server, prepare=served_workspace(args, desk)))
+        except ServeError as exc:
+            print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
+    log.info("stopped; the cache in %s is checkpointed", root)
+    return 0
+
+
+def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str) -> Desk:
+    """The desk `serve` runs: the config's channels, or with --demo the simulated ones. Its own
+    agent is the Unix user running it; the team's agents come from `[team.agents]`."""
+    from frontdesk.desk import Desk
+
+    team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
+    names = {user: agent.name for user, agent in team_agents.items()}
+    if args.demo:
+        from frontdesk.backends.demo import demo_channels
+
+        cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
+        channels = demo_channels(args.seed, live=True, cursors=cursors)
+        targets = cfg.escalation.targets or DEMO_TARGETS
+    else:
+        channels = build_channels(cfg, store)
+        targets = cfg.escalation.targets
+    return Desk(
+        store,
+        channels,
+        agent=owner,
+        agents=[*team_agents, *cfg.agent.agents],
+        agent_names=names,
+        escalation_targets=targets,
+        hooks=build_hooks(cfg.escalation),
+    )
+
+
+def served_workspace(args: argparse.Namespace, desk: Desk):
+    """With --demo, a coroutine that loads the simulated history into an empty cache."""
+
+    async def load() -> None:
+        if args.demo and not desk.store.conversations():
+            from frontdesk.backends.demo_workspace import generate_workspace
+
+            ws = generate_workspace(args.seed)
+            await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
+
+    return load
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from frontdesk.desk import Desk
     from frontdesk.store import Store
@@ -543,6 +642,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         )
     print(f"data:   {data_dir(args)}")
     print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
+    problems += check_desk(cfg, data_dir(args))
     _, broken = registry.load_all()
     problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     keyring_note = credentials.keyring_problem()
@@ -562,6 +662,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_desk(cfg: Config, root: Path) -> list[str]:
+    """Print the served desk's status (running, version, who is attached) as this user sees it;
+    with [team] configured, a desk that is not running or refuses this user is a problem."""
+    from frontdesk import config
+    from frontdesk.team.status import desk_status
+
+    path = config.desk_socket(cfg.team, root)
+    status = asyncio.run(desk_status(path, __version__))
+    if status.problem:
+        print(f"desk:   {path} (cannot ask it)")
+        return [status.problem]
+    if status.refused:
+        print(f"desk:   running at {path}, refuses you")
+        return [f"the desk at {path} says: {status.refused}"]
+    if status.running:
+        attached = ", ".join(status.online) or "nobody"
+        print(
+            f"desk:   running at {path} (frontdesk {status.version}, protocol "
+            f"{status.protocol}); attached: {attached}"
+        )
+        return []
+    if cfg.team is None:
+        print("desk:   solo (no [team] in the config: the console runs its own desk)")
+        return []
+    print(f"desk:   not running at {path}")
+    return [
+        f"the desk is not running at {path}; start it with `frontdesk serve` "
+        "(or ask whoever runs it), see README's Team mode"
+    ]
 
 
 def check_cache(root: Path, repair: bool = False) -> list[str]:
@@ -740,6 +871,7 @@ def read_secret(prompt: str) -> str:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "console": cmd_console,
     "demo": cmd_demo,
+    "serve": cmd_serve,
     "sync": cmd_sync,
     "export": cmd_export,
     "doctor": cmd_doctor,

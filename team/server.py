@@ -19,7 +19,7 @@ import signal
 import socket
 import stat
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -522,7 +522,9 @@ def _answering_pid(path: Path) -> int | None:
         probe.close()
 
 
-async def serve_until_stopped(desk: Desk, server: DeskServer) -> None:
+async def serve_until_stopped(
+    desk: Desk, server: DeskServer, prepare: Callable[[], Awaitable[None]] | None = None
+) -> None:
     """Run the desk and its socket until SIGTERM or SIGINT, then stop accepting, cut the consoles,
     let replies being sent finish and stop the desk (the caller closes the store: a checkpoint)."""
     loop = asyncio.get_running_loop()
@@ -531,6 +533,8 @@ async def serve_until_stopped(desk: Desk, server: DeskServer) -> None:
     for signum in signals:
         loop.add_signal_handler(signum, stopping.set)
     try:
+        if prepare is not None:
+            await prepare()
         await server.start()
         await desk.start()
         # served, "online" means a console is attached, not that the desk runs

@@ -59,6 +59,7 @@ async def serve(desk, socket_dir):
         return server
 
     await desk.start()
+    desk.presence.leave(desk.agent)  # as serve_until_stopped: online means a console is attached
     yield start
     for server in servers:
         await server.close()
@@ -336,3 +337,62 @@ async def test_serving_does_not_log_at_warning_when_all_goes_well(serve, caplog)
     await eventually(lambda: any("detached" in r.getMessage() for r in caplog.records))
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any(f"serving the desk on {server.path}" in r.getMessage() for r in caplog.records)
+
+
+async def test_desk_status_looks_without_joining(serve, socket_dir):
+    from frontdesk.team.status import desk_status
+
+    assert (await desk_status(socket_dir / "none.sock", "test")).running is False
+    server = await serve()
+    agent = await WireClient.attach(server.path)
+    status = await desk_status(server.path, "test")
+    assert (status.running, status.version, status.protocol, status.online) == (
+        True,
+        "test",
+        PROTOCOL_VERSION,
+        [ME],
+    )
+    await agent.close()
+    await eventually(lambda: server.connections == set())
+    assert (await desk_status(server.path, "test")).online == [], "doctor never shows as online"
+
+
+async def test_desk_status_reports_a_refusal(serve):
+    from frontdesk.team.status import desk_status
+
+    server = await serve(admission=Admission("desk-owner", frozenset(), CONFIG))
+    status = await desk_status(server.path, "test")
+    assert status.refused.startswith(f"{ME} is not an agent of this desk")
+
+
+async def test_desk_clients_stay_live_while_a_peer_sends_garbage_and_another_stops_reading(
+    serve, desk, caplog
+):
+    from frontdesk.team.client import DeskClient
+
+    server = await serve(queue_frames=16)
+    consoles = [await DeskClient.attach(server.path) for _ in range(2)]
+    subscriptions = [console.subscribe() for console in consoles]
+    stuck = await WireClient.attach(server.path, read=False)
+    garbage = await WireClient.connect(server.path)
+    garbage.send_raw(struct.pack(">I", 5) + b"\xff\xfe{[}")
+    big = "y" * 200_000
+    try:
+        for n in range(60):
+            with acting_as("ben"):
+                note = await desk.note(2, f"{n} {big}")
+            for console, sub in zip(consoles, subscriptions):
+                await eventually(
+                    lambda s=sub, i=note.id: any(c.message_id == i for c in s.pending()),
+                    what=f"note {n} at a DeskClient",
+                )
+            if len(server.connections) == 2:
+                break
+        await eventually(lambda: len(server.connections) == 2, what="only the stuck peer dropped")
+        for console in consoles:
+            assert (await console.thread(2))[-1].id == note.id
+        assert any("does not decode" in r.getMessage() for r in caplog.records)
+    finally:
+        for console in consoles:
+            await console.stop()
+        stuck.writer.close()
