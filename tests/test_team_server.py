@@ -396,3 +396,31 @@ async def test_desk_clients_stay_live_while_a_peer_sends_garbage_and_another_sto
         for console in consoles:
             await console.stop()
         stuck.writer.close()
+
+
+async def test_only_the_desks_own_user_may_have_it_write_files_on_a_path_they_name(
+    serve, socket_dir
+):
+    """save_attachment writes into a directory the caller names, as the desk's Unix user: another
+    user could aim it at the cache, so the desk refuses it for anyone but its owner."""
+    target = socket_dir / "downloads"
+    target.mkdir()
+    server = await serve(owner_uid=os.getuid() + 1)  # the test's user is not the desk's
+    client = await WireClient.attach(server.path)
+    answer = await client.call(
+        "save_attachment", conv_id=1, message_id=1, index=0, downloads_dir=str(target)
+    )
+    assert isinstance(answer, Error) and answer.kind == "refused"
+    assert "save_attachment" in answer.message and "as its own Unix user" in answer.message
+    assert list(target.iterdir()) == []
+    await client.close()
+
+
+async def test_the_desks_own_user_may_save_attachments(serve, socket_dir):
+    server = await serve()
+    client = await WireClient.attach(server.path)
+    answer = await client.call(
+        "save_attachment", conv_id=1, message_id=1, index=0, downloads_dir=str(socket_dir)
+    )
+    assert not (isinstance(answer, Error) and answer.kind == "refused")
+    await client.close()
