@@ -16,18 +16,23 @@ import struct
 import tempfile
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pilot_helpers import eventually
 from team_wire import WireClient
 
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.changes import ChangeKind
+from frontdesk.desk.interface import REMOTE_METHODS
 from frontdesk.model import Message
 from frontdesk.team.peercred import peer_credentials, user_name
 from frontdesk.team.protocol import (
     MAX_CLIENT_FRAME,
     PROTOCOL_VERSION,
     Error,
+    frame,
     Pong,
     Refused,
     Welcome,
@@ -424,3 +429,83 @@ async def test_the_desks_own_user_may_save_attachments(serve, socket_dir):
     )
     assert not (isinstance(answer, Error) and answer.kind == "refused")
     await client.close()
+
+
+# ---- any bytes from a console -----------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+PARAMS = ["conv_id", "body", "agent", "status", "until", "typing", "contact_id", "query", "texts"]
+
+
+@st.composite
+def call_frames(draw) -> bytes:
+    method = draw(st.sampled_from(sorted(REMOTE_METHODS - {"save_attachment"}) + ["stop", ""]))
+    args = draw(st.dictionaries(st.sampled_from(PARAMS), JSON, max_size=3))
+    call_id = draw(st.integers(-1, 2**40))
+    return frame(
+        msgspec.json.encode({"t": "call", "id": call_id, "method": method, "args": args}),
+        MAX_CLIENT_FRAME,
+    )
+
+
+CHUNKS = st.lists(
+    st.one_of(
+        st.binary(max_size=40),
+        call_frames(),
+        st.builds(
+            lambda tag, fields: frame(msgspec.json.encode({"t": tag, **fields}), MAX_CLIENT_FRAME),
+            st.sampled_from(["hello", "ping", "call", "welcome", "pong", "x"]),
+            st.dictionaries(
+                st.sampled_from(["protocol", "id", "join", "version"]), JSON, max_size=3
+            ),
+        ),
+    ),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(chunks=CHUNKS, hello_first=st.booleans())
+def test_any_bytes_from_one_console_leave_the_desk_serving_another(
+    desk, socket_dir, caplog, chunks, hello_first
+):
+    caplog.clear()
+
+    async def run() -> None:
+        server = DeskServer(
+            desk,
+            socket_dir / "fuzz.sock",
+            admission=Admission(ME, frozenset(), CONFIG),
+            version="test",
+            hello_seconds=1,
+        )
+        await server.start()
+        try:
+            healthy = await WireClient.attach(server.path)
+            if hello_first:
+                hostile = await WireClient.attach(server.path, read=False)
+            else:
+                hostile = await WireClient.connect(server.path)
+            for chunk in chunks:
+                hostile.send_raw(chunk)
+            await hostile.writer.drain()
+            assert isinstance(await healthy.call("labels"), list)
+            await healthy_still_served(desk, healthy, "after the hostile bytes")
+            hostile.writer.close()
+            await healthy.close()
+        finally:
+            await server.close()
+
+    asyncio.run(run())
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == [], "a call that fits its method's types must not break the desk"
