@@ -509,3 +509,79 @@ def test_any_bytes_from_one_console_leave_the_desk_serving_another(
     asyncio.run(run())
     failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == [], "a call that fits its method's types must not break the desk"
+
+
+# ---- another Unix user, for real (needs root to become one) ----------------------------------
+
+NOBODY, NOGROUP = 65534, 65534
+HELLO = frame(msgspec.json.encode({"t": "hello", "protocol": PROTOCOL_VERSION}), MAX_CLIENT_FRAME)
+
+
+def hello_as(path: Path, uid: int, gid: int, groups: list[int]) -> str:
+    """Say hello to the desk from a forked process that is `uid` with `groups`; what it answered:
+    "welcome <agent>", "refused <reason>" or "EACCES" (the socket's modes kept it out)."""
+    from frontdesk.team.protocol import decode_server
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: blocking calls only, then _exit (never the parent's loop)
+        answer = "crashed"
+        try:
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(10)
+            try:
+                conn.connect(str(path))
+            except PermissionError:
+                answer = "EACCES"
+            else:
+                conn.sendall(HELLO)
+                (size,) = struct.unpack(">I", conn.recv(4, socket.MSG_WAITALL))
+                envelope = decode_server(conn.recv(size, socket.MSG_WAITALL))
+                answer = (
+                    f"welcome {envelope.agent}"
+                    if isinstance(envelope, Welcome)
+                    else f"refused {envelope.reason}"
+                )
+        except BaseException as exc:
+            answer = f"crashed {exc!r}"
+        finally:
+            os.write(write_end, answer.encode()[:4000])
+            os._exit(0)
+    os.close(write_end)
+    try:
+        return os.read(read_end, 4096).decode()
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another Unix user needs root")
+async def test_another_unix_user_is_known_by_the_kernel_and_kept_out_by_the_modes(desk, socket_dir):
+    os.chmod(socket_dir, 0o711)  # others may pass through to the desk's own 0750 directory
+    await desk.start()
+    for agents, expected in (
+        (
+            frozenset(),
+            f"refused nobody is not an agent of this desk: ask its admin to add [team.agents.nobody] to {CONFIG}",
+        ),
+        (frozenset({"nobody"}), "welcome nobody"),
+    ):
+        server = DeskServer(
+            desk,
+            socket_dir / "run" / "desk.sock",
+            admission=Admission(ME, agents, CONFIG),
+            version="test",
+            group="nogroup",
+        )
+        await server.start()
+        try:
+            in_group = await asyncio.to_thread(hello_as, server.path, NOBODY, NOGROUP, [NOGROUP])
+            outside = await asyncio.to_thread(hello_as, server.path, NOBODY, 1, [])
+        finally:
+            await server.close()
+        assert in_group == expected
+        assert outside == "EACCES", "not in the socket's group: the 0750 directory keeps them out"
+    await desk.stop()
