@@ -8,7 +8,9 @@ crash suite runs its worker (tests/test_crash.py); consoles are wire clients (te
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -195,5 +197,66 @@ async def test_a_call_error_from_the_served_desk_is_one_line(served):
     client = await served.attach()
     answer = await client.call("conversation", conv_id=10**9)
     assert isinstance(answer, Error) and answer.kind == "desk" and "\n" not in answer.message
+    await client.close()
+    assert served.signal(signal.SIGTERM) == 0
+
+
+def test_serve_without_channels_or_with_an_unknown_group_is_one_line(place, capsys, monkeypatch):
+    from frontdesk import cli
+
+    monkeypatch.setenv("FRONTDESK_CONFIG", str(place / "config.toml"))
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(place / "data"))
+    assert cli.main(["serve"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"frontdesk: no channels in {place / 'config.toml'}; add a [[channels]] block (see README)"
+    )
+
+    (place / "config.toml").write_text(
+        f'[team]\nsocket = "{place}/run/desk.sock"\ngroup = "no-such-group-x"\n'
+    )
+    assert cli.main(["serve", "--demo"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"frontdesk: {place / 'config.toml'}: [team] group: there is no Unix group "
+        "'no-such-group-x'; create it (groupadd no-such-group-x) or fix the name"
+    )
+
+
+async def test_sigkill_while_consoles_reply_loses_no_acknowledged_reply(served):
+    """Three kills at seeded moments while a console keeps replying and noting: every message
+    the desk answered for is in the cache after the restarts, with its body."""
+    rng = random.Random(SEED)
+    acked: dict[int, tuple[int, str]] = {}
+    served.start()
+    for trial in range(3):
+        client = await served.attach()
+        target = (await acknowledged_reply(client)).conversation_id
+
+        async def keep_writing(client=client, trial=trial) -> None:
+            for n in itertools.count():
+                method = "reply" if n % 2 else "note"
+                body = f"trial {trial} {method} {n}"
+                try:
+                    answer = await client.call(method, conv_id=target, body=body)
+                except AssertionError:  # the desk is gone: no answer
+                    return
+                if isinstance(answer, Message):
+                    acked[answer.id] = (target, body)
+
+        writing = asyncio.create_task(keep_writing())
+        wanted = len(acked) + rng.randint(3, 30)
+        await eventually(lambda wanted=wanted: len(acked) >= wanted, timeout=60)
+        assert served.signal(signal.SIGKILL) == -signal.SIGKILL
+        await asyncio.wait_for(writing, 30)
+        client.writer.close()
+        served.start()
+
+    client = await served.attach()
+    for conv_id in {conv for conv, _ in acked.values()}:
+        kept = {m.id: m.body for m in await client.call("thread", conv_id=conv_id)}
+        for message_id, (conv, body) in acked.items():
+            if conv == conv_id:
+                assert kept.get(message_id) == body, f"acknowledged #{message_id} lost"
     await client.close()
     assert served.signal(signal.SIGTERM) == 0

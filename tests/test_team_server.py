@@ -16,18 +16,23 @@ import struct
 import tempfile
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pilot_helpers import eventually
 from team_wire import WireClient
 
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.changes import ChangeKind
+from frontdesk.desk.interface import REMOTE_METHODS
 from frontdesk.model import Message
 from frontdesk.team.peercred import peer_credentials, user_name
 from frontdesk.team.protocol import (
     MAX_CLIENT_FRAME,
     PROTOCOL_VERSION,
     Error,
+    frame,
     Pong,
     Refused,
     Welcome,
@@ -396,3 +401,187 @@ async def test_desk_clients_stay_live_while_a_peer_sends_garbage_and_another_sto
         for console in consoles:
             await console.stop()
         stuck.writer.close()
+
+
+async def test_only_the_desks_own_user_may_have_it_write_files_on_a_path_they_name(
+    serve, socket_dir
+):
+    """save_attachment writes into a directory the caller names, as the desk's Unix user: another
+    user could aim it at the cache, so the desk refuses it for anyone but its owner."""
+    target = socket_dir / "downloads"
+    target.mkdir()
+    server = await serve(owner_uid=os.getuid() + 1)  # the test's user is not the desk's
+    client = await WireClient.attach(server.path)
+    answer = await client.call(
+        "save_attachment", conv_id=1, message_id=1, index=0, downloads_dir=str(target)
+    )
+    assert isinstance(answer, Error) and answer.kind == "refused"
+    assert "save_attachment" in answer.message and "as its own Unix user" in answer.message
+    assert list(target.iterdir()) == []
+    await client.close()
+
+
+async def test_the_desks_own_user_may_save_attachments(serve, socket_dir):
+    server = await serve()
+    client = await WireClient.attach(server.path)
+    answer = await client.call(
+        "save_attachment", conv_id=1, message_id=1, index=0, downloads_dir=str(socket_dir)
+    )
+    assert not (isinstance(answer, Error) and answer.kind == "refused")
+    await client.close()
+
+
+# ---- any bytes from a console -----------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+PARAMS = ["conv_id", "body", "agent", "status", "until", "typing", "contact_id", "query", "texts"]
+
+
+@st.composite
+def call_frames(draw) -> bytes:
+    method = draw(st.sampled_from(sorted(REMOTE_METHODS - {"save_attachment"}) + ["stop", ""]))
+    args = draw(st.dictionaries(st.sampled_from(PARAMS), JSON, max_size=3))
+    call_id = draw(st.integers(-1, 2**40))
+    return frame(
+        msgspec.json.encode({"t": "call", "id": call_id, "method": method, "args": args}),
+        MAX_CLIENT_FRAME,
+    )
+
+
+CHUNKS = st.lists(
+    st.one_of(
+        st.binary(max_size=40),
+        call_frames(),
+        st.builds(
+            lambda tag, fields: frame(msgspec.json.encode({"t": tag, **fields}), MAX_CLIENT_FRAME),
+            st.sampled_from(["hello", "ping", "call", "welcome", "pong", "x"]),
+            st.dictionaries(
+                st.sampled_from(["protocol", "id", "join", "version"]), JSON, max_size=3
+            ),
+        ),
+    ),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(chunks=CHUNKS, hello_first=st.booleans())
+def test_any_bytes_from_one_console_leave_the_desk_serving_another(
+    desk, socket_dir, caplog, chunks, hello_first
+):
+    caplog.clear()
+
+    async def run() -> None:
+        server = DeskServer(
+            desk,
+            socket_dir / "fuzz.sock",
+            admission=Admission(ME, frozenset(), CONFIG),
+            version="test",
+            hello_seconds=1,
+        )
+        await server.start()
+        try:
+            healthy = await WireClient.attach(server.path)
+            if hello_first:
+                hostile = await WireClient.attach(server.path, read=False)
+            else:
+                hostile = await WireClient.connect(server.path)
+            for chunk in chunks:
+                hostile.send_raw(chunk)
+            await hostile.writer.drain()
+            assert isinstance(await healthy.call("labels"), list)
+            await healthy_still_served(desk, healthy, "after the hostile bytes")
+            hostile.writer.close()
+            await healthy.close()
+        finally:
+            await server.close()
+
+    asyncio.run(run())
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == [], "a call that fits its method's types must not break the desk"
+
+
+# ---- another Unix user, for real (needs root to become one) ----------------------------------
+
+NOBODY, NOGROUP = 65534, 65534
+HELLO = frame(msgspec.json.encode({"t": "hello", "protocol": PROTOCOL_VERSION}), MAX_CLIENT_FRAME)
+
+
+def hello_as(path: Path, uid: int, gid: int, groups: list[int]) -> str:
+    """Say hello to the desk from a forked process that is `uid` with `groups`; what it answered:
+    "welcome <agent>", "refused <reason>" or "EACCES" (the socket's modes kept it out)."""
+    from frontdesk.team.protocol import decode_server
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: blocking calls only, then _exit (never the parent's loop)
+        answer = "crashed"
+        try:
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(10)
+            try:
+                conn.connect(str(path))
+            except PermissionError:
+                answer = "EACCES"
+            else:
+                conn.sendall(HELLO)
+                (size,) = struct.unpack(">I", conn.recv(4, socket.MSG_WAITALL))
+                envelope = decode_server(conn.recv(size, socket.MSG_WAITALL))
+                answer = (
+                    f"welcome {envelope.agent}"
+                    if isinstance(envelope, Welcome)
+                    else f"refused {envelope.reason}"
+                )
+        except BaseException as exc:
+            answer = f"crashed {exc!r}"
+        finally:
+            os.write(write_end, answer.encode()[:4000])
+            os._exit(0)
+    os.close(write_end)
+    try:
+        return os.read(read_end, 4096).decode()
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another Unix user needs root")
+async def test_another_unix_user_is_known_by_the_kernel_and_kept_out_by_the_modes(desk, socket_dir):
+    os.chmod(socket_dir, 0o711)  # others may pass through to the desk's own 0750 directory
+    await desk.start()
+    for agents, expected in (
+        (
+            frozenset(),
+            f"refused nobody is not an agent of this desk: ask its admin to add [team.agents.nobody] to {CONFIG}",
+        ),
+        (frozenset({"nobody"}), "welcome nobody"),
+    ):
+        server = DeskServer(
+            desk,
+            socket_dir / "run" / "desk.sock",
+            admission=Admission(ME, agents, CONFIG),
+            version="test",
+            group="nogroup",
+        )
+        await server.start()
+        try:
+            in_group = await asyncio.to_thread(hello_as, server.path, NOBODY, NOGROUP, [NOGROUP])
+            outside = await asyncio.to_thread(hello_as, server.path, NOBODY, 1, [])
+        finally:
+            await server.close()
+        assert in_group == expected
+        assert outside == "EACCES", "not in the socket's group: the 0750 directory keeps them out"
+    await desk.stop()
