@@ -114,6 +114,8 @@ class Replica:
         for change in push.changes:
             if change.kind is ChangeKind.TYPING and change.conversation_id is not None:
                 self._typing[change.conversation_id] = now
+            elif change.kind is ChangeKind.RESET:
+                self._threads.clear()  # the desk's feed fell behind: messages may have been missed
         return list(push.changes)
 
     def put_conversation(self, conv: Conversation) -> None:

@@ -214,3 +214,11 @@ async def test_presence_and_the_roster_read_as_the_desks(desk):
     replica.apply(push_of(desk, sub.pending()))
     assert replica.activity(conv.id) == [] == desk.activity(conv.id)
     assert replica.online() == desk.online()
+
+
+async def test_a_reset_from_the_desk_drops_kept_threads(desk):
+    replica = Replica("Aiko")
+    replica.load(snapshot_of(desk))
+    replica.keep_thread(1, await desk.thread(1))
+    replica.apply(Changes(changes=[Change(ChangeKind.RESET)]))
+    assert replica.thread(1) is None  # read afresh: pushes it missed are in the desk's copy
