@@ -19,7 +19,12 @@ from frontdesk.bench.mail import measure_email
 from frontdesk.bench.report import TERMINAL, Report
 from frontdesk.bench.search import measure_search
 from frontdesk.bench.startup import measure_cold_start
-from frontdesk.bench.team import measure_attached_cold_start, measure_fan_out
+from frontdesk.bench.team import (
+    measure_attached_cold_start,
+    measure_attached_keys,
+    measure_fan_out,
+    served_copy,
+)
 
 
 @dataclass
@@ -102,8 +107,11 @@ def run(
         Store.open(empty.root).close()
         progress("cold start …")
         measure_cold_start(big, empty, plan.runs, report)
-        progress("cold start attached to a served desk …")
-        measure_attached_cold_start(big, plan.runs, report)
+        with served_copy(big) as socket_path:
+            progress("cold start attached to a served desk …")
+            measure_attached_cold_start(big, socket_path, plan.runs, report)
+            progress("keypresses and thread opening attached to a served desk …")
+            asyncio.run(measure_attached_keys(big, socket_path, plan.presses, report))
         progress("search …")
         asyncio.run(measure_search(big, plan.search_repeats, report))
         progress("keypresses …")

@@ -90,6 +90,15 @@ EXPECTED = {
     "team.fanout.1.p95",
     "team.fanout.3.p50",
     "team.fanout.3.p95",
+    "team.keys.press.p95",
+    "team.keys.press.solo.p95",
+    "team.keys.press.ratio",
+    "team.keys.thread_shown.p95",
+    "team.keys.thread_shown.solo.p95",
+    "team.keys.thread_shown.ratio",
+    "team.thread_open.long",
+    "team.thread_open.long.solo",
+    "team.thread_open.long.ratio",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
     if HAS_DOVECOT
