@@ -35,6 +35,7 @@ from frontdesk.bench.report import TERMINAL, Report, percentile
 from frontdesk.bench.startup import header_marker, start_console
 
 FANOUT_TARGET_MS = 100.0
+FRAME_TARGET_MS = 75.0
 COLD_START_TARGET_S = 0.5
 GRACE_SECONDS = 3.0
 """How long after the last message the clients wait for what is still on its way."""
@@ -172,10 +173,113 @@ async def measure_fan_out(
                         desk, cache, folder / "desk.sock", clients, rate, seconds, seq
                     )
                     _report_fan_out(report, clients, rate, lat, missing, behind)
+                seq = await _to_the_frame(
+                    desk, cache, folder / "desk.sock", rate, seconds, seq, report
+                )
             finally:
                 await server.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return seq
+
+
+def attached_frame_child(socket_path: str) -> None:
+    """What the frame figure spawns: the console attached to the desk at `socket_path`, under the
+    frame probe. Prints "ready" and the conversations on screen; then reads "<first> <last>"
+    (the seqs sent), waits until each was drawn or GRACE_SECONDS passed, and prints one JSON
+    line: message seq → end of the first frame that drew it."""
+    from frontdesk.bench.live import _visible_threads
+    from frontdesk.launch import attach_desk, make_app
+    from frontdesk.runtime import keep_gc_pauses_short
+
+    drawn: dict[int, float] = {}
+
+    def on_frame(now: float, text: str) -> None:
+        for match in LIVE_TOKEN.finditer(text):
+            drawn.setdefault(int(match.group(1)), now)
+
+    async def run() -> None:
+        client = await attach_desk(Path(socket_path), required=True)
+        assert client is not None
+        probe = FrameProbe(on_frame)
+        app = probed(make_app(client, cursor_blink=False), probe)
+        async with app.run_test(size=TERMINAL, headless=False):
+            await thread_settled(app, probe)
+            on_screen = {c.id: c for c in app.conversation_list.conversations}
+            visible = [t.id for t in _visible_threads(app, on_screen)]
+            # the running app captures print(): straight to the parent's pipe
+            os.write(1, f"ready {','.join(map(str, visible))}\n".encode())
+            first, last = map(int, (await asyncio.to_thread(sys.stdin.readline)).split())
+            deadline = time.perf_counter() + GRACE_SECONDS
+            while time.perf_counter() < deadline and not all(
+                any(s2 in drawn for s2 in range(s, last + 1)) for s in range(first, last + 1)
+            ):
+                await asyncio.sleep(0.02)
+        await client.stop()
+        print(json.dumps({str(k): v for k, v in drawn.items()}), flush=True)
+
+    keep_gc_pauses_short()
+    asyncio.run(run())
+
+
+async def _to_the_frame(
+    desk, cache: Cache, socket_path: Path, rate: int, seconds: float, seq: int, report: Report
+) -> int:
+    """Inbound at `rate` into the conversations on one attached console's screen → its frame."""
+    proc = await asyncio.create_subprocess_exec(
+        *_child("attached_frame_child", str(socket_path)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    ready = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode().split()
+    if not ready or ready[0] != "ready":
+        raise RuntimeError(f"the attached console did not start: {ready!r}")
+    by_id = {t.conversation_id: t for t in cache.threads}
+    shown_ids = [int(i) for i in ready[1].split(",")] if len(ready) > 1 else []
+    threads = [by_id[i] for i in shown_ids if i in by_id] or cache.threads
+    sent_at, conv_of = {}, {}
+    arriving: list[asyncio.Task[None]] = []
+    count = max(3, int(rate * seconds))
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        seq += 1
+        thread = threads[i % len(threads)]
+        conv_of[seq], sent_at[seq] = thread.conversation_id, time.perf_counter()
+        arriving.append(
+            asyncio.create_task(desk.ingest(thread.channel, [inbound(thread, seq, "on screen")]))
+        )
+    await asyncio.gather(*arriving)
+    proc.stdin.write(f"{min(sent_at)} {max(sent_at)}\n".encode())
+    proc.stdin.close()
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    drawn = {int(k): v for k, v in json.loads(out.decode().strip().splitlines()[-1]).items()}
+    # a message the list's preview replaced with a newer one of its conversation before a frame
+    # drew it was shown by that frame: the agent sees the newer state
+    shown: dict[int, float] = {}
+    for s in sorted(sent_at, reverse=True):
+        later = [drawn[s]] if s in drawn else []
+        later += [shown[t] for t in shown if t > s and conv_of[t] == conv_of[s]]
+        if later:
+            shown[s] = min(later)
+    lat = [shown[s] - sent_at[s] for s in sent_at if s in shown]
+    label = f"to the frame of one attached console at {rate} msg/s"
+    report.add("team.frame.p50", f"change fan-out {label} p50", percentile(lat, 50) * 1000, "ms")
+    p95 = percentile(lat, 95) * 1000
+    missing = len(sent_at) - len(lat)
+    report.add(
+        "team.frame.p95",
+        f"change fan-out {label} p95",
+        p95,
+        "ms",
+        f"< {FRAME_TARGET_MS:g} ms",
+        p95 < FRAME_TARGET_MS and not missing,
+    )
+    if missing:
+        report.notes.append(f"fan-out {label}: {missing} of {count} never drawn")
     return seq
 
 

@@ -90,6 +90,8 @@ EXPECTED = {
     "team.fanout.1.p95",
     "team.fanout.3.p50",
     "team.fanout.3.p95",
+    "team.frame.p50",
+    "team.frame.p95",
     "team.keys.press.p95",
     "team.keys.press.solo.p95",
     "team.keys.press.ratio",
