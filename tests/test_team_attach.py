@@ -208,3 +208,13 @@ def test_the_demo_attaches_to_a_served_demo_unless_solo(short_dir, consoles):
     assert run_served(short_dir / "served", served_at, [*demo, "--solo"]) == 0
     assert run_served(short_dir / "served", served_at, ["--solo", *demo]) == 0
     assert [mode for mode, _ in consoles] == ["team", "solo", "solo"]
+
+
+def test_solo_when_asked_even_with_team_configured(tmp_path, capsys, consoles):
+    from frontdesk import cli
+
+    config = team_config(tmp_path, tmp_path / "run" / "desk.sock")
+    status = cli.main(["--solo", "--config", str(config), "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert status == 2 and "no channels in" in err  # the solo console's own error, not the desk's
+    assert "no desk is running" not in err
