@@ -50,6 +50,10 @@ class DeskAPI(Protocol):
 
     # ---- local reads ---------------------------------------------------------------------------
 
+    def now(self) -> datetime:
+        """The desk's clock (UTC), which the console's times follow."""
+        ...
+
     def subscribe(self) -> Subscription: ...
 
     def agent_name(self, user: str) -> str: ...

@@ -17,6 +17,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, Sort, View, ViewTally
-from frontdesk.model import Conversation, Message
+from frontdesk.model import Conversation, Message, utcnow
 from frontdesk.team.protocol import (
     MAX_CLIENT_FRAME,
     MAX_SERVER_FRAME,
@@ -320,6 +321,10 @@ class DeskClient:
     @property
     def agent(self) -> str:
         return self._agent
+
+    def now(self) -> datetime:
+        """This console's clock (the desk's runs on the same machine)."""
+        return utcnow()
 
     @property
     def agents(self) -> list[str]:

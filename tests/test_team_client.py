@@ -265,3 +265,13 @@ async def test_the_console_attached_paints_the_list_and_shows_anothers_reply_liv
             what="this console's reply at the other console",
         )
         assert other.replica.thread(1)[-1].author == ME
+
+
+async def test_the_console_builds_on_a_client_with_no_clock_given(served):
+    """`frontdesk` gives the console no clock: it reads the desk's, which the client must have."""
+    from datetime import timezone
+
+    from frontdesk.launch import make_app as launch_app
+
+    app = launch_app(await attach(served))
+    assert app.clock().tzinfo is timezone.utc

@@ -241,9 +241,23 @@ async def test_losing_the_desk_shows_in_the_header_and_as_a_notice_until_it_is_b
 def test_snapshot_another_agent_typing(snap_compare, team_desk, clock):
     async def ben_types(pilot):
         await settle(pilot)
+        team_desk.presence.join("Aiko")
         team_desk.presence.join("ben")
         team_desk.presence.view("chloe", 2)
         team_desk.presence.type("ben", 1, True)
         await settle(pilot)
 
     assert snap_compare(make_app(team_desk, clock), terminal_size=SIZE, run_before=ben_types)
+
+
+async def test_a_note_mentioning_a_display_name_says_whom_it_mentions_without_a_warning(
+    team_desk, clock
+):
+    app = make_app(team_desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = record_notifications(app)
+        await pilot.press("n", *"@Chloé please call her", "enter")
+        await wait_until(pilot, lambda: any("mentioned" in s for s in seen), what="the report")
+        assert "Note saved — mentioned Chloé." in seen
+        assert not any("not an agent" in s for s in seen)

@@ -20,8 +20,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import TextArea
 
-from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedLibrary
+from frontdesk.desk.interface import DeskAPI
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.model import (
@@ -106,7 +107,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
 
     def __init__(
         self,
-        desk: Desk,
+        desk: DeskAPI,
         *,
         keymap: dict[str, str] | None = None,
         keymap_name: str = "default",
@@ -1113,12 +1114,13 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:
         """Say who a note mentions, and which @names are not agents (so not recorded)."""
-        recorded = {m.casefold() for m in mentions}
+        names = [self.desk.agent_name(m) for m in mentions]
+        recorded = {m.casefold() for m in [*mentions, *names]}  # "@Chloé" mentions user chloe
         strangers = list(
             dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
         )
         if mentions:
-            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+            self.notify(f"Note saved — mentioned {', '.join(names)}.", timeout=3, markup=False)
         if strangers:
             self.notify(
                 f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "

@@ -140,8 +140,9 @@ class TeamFlow:
             if change.kind is ChangeKind.LINK:
                 self.team.link_lost = change.failed
                 if change.failed:
+                    why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
                     self.notify(
-                        escape(f"Lost the desk ({clean_line(change.detail)}); reconnecting…"),
+                        escape(f"Lost the desk{why}: reconnecting; your drafts are kept."),
                         title="Desk",
                         severity="error",
                         timeout=8,
