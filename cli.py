@@ -353,7 +353,7 @@ def report_cache_problems(store: Store) -> int:
 
 
 def run_attached(
-    args: argparse.Namespace, cfg: Config, socket: Path, *, required: bool
+    args: argparse.Namespace, cfg: Config, socket: Path, *, required: bool, log_dir: Path
 ) -> int | None:
     """The console on the desk served at `socket`, when one answers there; None when none does
     and the console may run its own (solo). A refusal, or no desk where `[team]` says one runs,
@@ -367,7 +367,7 @@ def run_attached(
         client = await attach_desk(socket, required=required)
         if client is None:
             return False
-        logs.to_file(data_dir(args), args.debug)  # the terminal is the console's from here on
+        logs.to_file(log_dir, args.debug)  # the terminal is the console's from here on
         app = make_app(
             client,
             cfg.ui,
@@ -397,7 +397,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if not args.solo:
         socket = desk_socket(cfg.team, data_dir(args))
-        status = run_attached(args, cfg, socket, required=cfg.team is not None)
+        status = run_attached(
+            args, cfg, socket, required=cfg.team is not None, log_dir=data_dir(args)
+        )
         if status is not None:
             return status
     if not cfg.channels:
@@ -440,7 +442,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here
-        status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False)
+        status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False, log_dir=root)
         if status is not None:
             return status
     escalation = load_config(args).escalation  # the demo takes only [escalation] from the config

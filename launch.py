@@ -26,12 +26,17 @@ async def attach_desk(path: Path, *, required: bool) -> DeskClient | None:
     """The served desk at `path` when its socket answers; None when nothing does and the console
     may run its own desk (solo). With `required` (`[team]` is configured) a missing desk is a
     LaunchError: a console that quietly ran solo would split the team's data. A refusal is
-    always one: a desk is there, and it said why not."""
+    always one: a desk is there, and it said why not.
+
+    The console's modules are imported between the hello and the welcome, while the desk
+    builds its snapshot (the attached console's cold start is counted from spawn)."""
     from frontdesk.team.client import AttachRefused, DeskClient, DeskNotRunning
     from frontdesk.team.protocol import ProtocolError
 
     try:
-        return await DeskClient.attach(path)
+        opening = await DeskClient.connect(path)
+        preload_console()
+        return await opening.attached()
     except DeskNotRunning:
         if required:
             raise LaunchError(
@@ -46,6 +51,11 @@ async def attach_desk(path: Path, *, required: bool) -> DeskClient | None:
             f"the desk at {path} did not answer as a desk ({str(exc) or type(exc).__name__}); "
             "check `frontdesk serve`'s log, or start with --solo"
         ) from None
+
+
+def preload_console() -> None:
+    """Import the console (Textual and tui/) now rather than when the App is built."""
+    import frontdesk.tui.app  # noqa: F401
 
 
 def make_app(

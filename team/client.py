@@ -15,7 +15,7 @@ import asyncio
 import inspect
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -108,8 +108,8 @@ class _Link:
 _CODEC = CallCodec(DeskAPI, REMOTE_METHODS)
 
 
-async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
-    """Connect and shake hands; the link and the desk's welcome."""
+async def _connect(path: Path) -> _Link:
+    """Connect and say hello (the desk starts on its welcome while the caller goes on)."""
     try:
         reader, writer = await asyncio.open_unix_connection(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
@@ -121,8 +121,17 @@ async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
     link = _Link(reader, writer)
     try:
         link.send(encode(Hello(protocol=PROTOCOL_VERSION, version=__version__)))
+    except BaseException:
+        link.close()
+        raise
+    return link
+
+
+async def _welcome(link: _Link, path: Path, timing: Timing) -> Welcome:
+    """The desk's answer to the hello: its welcome, else AttachRefused with its reason."""
+    try:
         async with asyncio.timeout(timing.welcome):
-            payload = await read_frame(reader, MAX_SERVER_FRAME)
+            payload = await read_frame(link.reader, MAX_SERVER_FRAME)
         if payload is None:
             raise DeskNotRunning(path)
         answer = decode_server(payload)
@@ -135,7 +144,37 @@ async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
     if not isinstance(answer, Welcome):
         link.close()
         raise ProtocolError(f"the desk answered the hello with {type(answer).__name__.lower()}")
-    return link, answer
+    return answer
+
+
+async def _open(path: Path, timing: Timing) -> tuple[_Link, Welcome]:
+    link = await _connect(path)
+    return link, await _welcome(link, path, timing)
+
+
+class Opening:
+    """A console's hello on its way: `DeskClient.connect` found a desk, `attached()` takes its welcome."""
+
+    def __init__(self, link: _Link, path: Path, timing: Timing) -> None:
+        self._link, self._path, self._timing = link, path, timing
+
+    async def attached(self) -> DeskClient:
+        welcome = await _welcome(self._link, self._path, self._timing)
+        client = DeskClient(self._path, welcome.agent, self._timing)
+        client._take(self._link, welcome)
+        return client
+
+    def abandon(self) -> None:
+        self._link.close()
+
+
+def retry_delays(timing: Timing) -> Iterator[float]:
+    """Seconds to wait before each attempt to reattach: doubling from `retry_first` up to
+    `retry_most`, then every `retry_most` for as long as it takes."""
+    delay = timing.retry_first
+    while True:
+        yield delay
+        delay = min(delay * 2, timing.retry_most)
 
 
 def _peer_gone(exc: BaseException) -> str:
@@ -162,15 +201,20 @@ class DeskClient:
         self._closed = False
         self._viewing: int | None = None
         self.desk_version = ""
+        self.pongs = 0  # answers to this client's pings: the desk is alive even when quiet
 
     @classmethod
     async def attach(cls, path: Path | str, timing: Timing = Timing()) -> DeskClient:
         """Attach to the desk serving `path`: `DeskNotRunning` when nothing answers there,
         `AttachRefused` with the desk's reason when it will not have this console."""
-        link, welcome = await _open(Path(path), timing)
-        client = cls(Path(path), welcome.agent, timing)
-        client._take(link, welcome)
-        return client
+        return await (await cls.connect(path, timing)).attached()
+
+    @staticmethod
+    async def connect(path: Path | str, timing: Timing = Timing()) -> Opening:
+        """The first half of `attach`: connect and say hello (`DeskNotRunning` when nothing
+        answers). The desk builds its snapshot meanwhile, so a console imports its screen
+        before it takes the welcome with `Opening.attached()`."""
+        return Opening(await _connect(Path(path)), Path(path), timing)
 
     # ---- the link ---------------------------------------------------------------------------
 
@@ -223,7 +267,7 @@ class DeskClient:
                     )
                     future.set_exception(DeskError(text))
             case Pong():
-                pass
+                self.pongs += 1
             case _:
                 raise ProtocolError(f"unexpected {type(answer).__name__.lower()} from the desk")
 
@@ -244,8 +288,7 @@ class DeskClient:
             self._reattaching = asyncio.create_task(self._reattach(), name="desk-client:reattach")
 
     async def _reattach(self) -> None:
-        delay = self._timing.retry_first
-        while not self._closed:
+        for delay in retry_delays(self._timing):
             await asyncio.sleep(delay)
             try:
                 link, welcome = await _open(self.path, self._timing)
@@ -253,7 +296,6 @@ class DeskClient:
                 raise
             except Exception as exc:
                 self._lost_reason = _peer_gone(exc)
-                delay = min(delay * 2, self._timing.retry_most)
                 continue
             self._take(link, welcome)
             log.info("reattached to the desk at %s", self.path)

@@ -275,3 +275,47 @@ async def test_the_console_builds_on_a_client_with_no_clock_given(served):
 
     app = launch_app(await attach(served))
     assert app.clock().tzinfo is timezone.utc
+
+
+def test_reattaching_backs_off_from_a_fifth_of_a_second_to_five():
+    from itertools import islice
+
+    from frontdesk.team.client import retry_delays
+
+    assert list(islice(retry_delays(Timing()), 8)) == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
+
+
+async def test_pings_keep_a_quiet_desk_attached_past_the_silence_limit(served):
+    client = await attach(served, Timing(ping=0.05, silent=0.2))
+    feed = Feed(client)
+    await eventually(lambda: client.pongs >= 10, what="ten pongs: 0.5 s of a quiet desk")
+    assert client.attached and ChangeKind.LINK not in feed.kinds()
+    feed.close()
+
+
+async def test_the_attached_console_keeps_its_list_and_draft_while_the_desk_is_away(served, clock):
+    from pilot_helpers import make_app, settle, wait_until
+
+    app = make_app(await attach(served), clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+
+        def header() -> str:
+            return str(app.query_one("#header-bar").render())
+
+        await wait_until(pilot, lambda: "team · 1 online" in header(), what="attached header")
+        await pilot.press("r", *"half a reply")
+        await served.stop()
+        await wait_until(pilot, lambda: "desk lost" in header(), what="the header says lost")
+        assert [c.id for c in app.conversation_list.conversations] == [1, 2, 3]
+        assert app.composer.text == "half a reply"
+        await served.start()
+        await wait_until(pilot, lambda: "team · 1 online" in header(), what="back on the desk")
+        assert [c.id for c in app.conversation_list.conversations] == [1, 2, 3]
+        assert app.composer.text == "half a reply"
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: "half a reply" in "\n".join(app.thread.plain_lines),
+            what="the reply sent after reattaching",
+        )
