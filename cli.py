@@ -367,6 +367,7 @@ def run_attached(
         client = await attach_desk(socket, required=required)
         if client is None:
             return False
+        keep_gc_pauses_short()  # after the replica is loaded: it lives as long as the console
         logs.to_file(log_dir, args.debug)  # the terminal is the console's from here on
         app = make_app(
             client,
@@ -381,7 +382,6 @@ def run_attached(
             await client.stop()
         return True
 
-    keep_gc_pauses_short()
     try:
         return 0 if asyncio.run(session()) else None
     except LaunchError as exc:

@@ -201,6 +201,7 @@ def attached_frame_child(socket_path: str) -> None:
     async def run() -> None:
         client = await attach_desk(Path(socket_path), required=True)
         assert client is not None
+        keep_gc_pauses_short()  # as `run_attached` does, once the replica is loaded
         probe = FrameProbe(on_frame)
         app = probed(make_app(client, cursor_blink=False), probe)
         async with app.run_test(size=TERMINAL, headless=False):
@@ -218,7 +219,6 @@ def attached_frame_child(socket_path: str) -> None:
         await client.stop()
         print(json.dumps({str(k): v for k, v in drawn.items()}), flush=True)
 
-    keep_gc_pauses_short()
     asyncio.run(run())
 
 
@@ -340,13 +340,13 @@ def attached_console_child(socket_path: str) -> None:
     async def session() -> None:
         client = await attach_desk(Path(socket_path), required=True)
         assert client is not None
+        keep_gc_pauses_short()  # as `run_attached` does, once the replica is loaded
         app = make_app(client, keymap=resolve_keymap("default", None), cursor_blink=False)
         try:
             await app.run_async()
         finally:
             await client.stop()
 
-    keep_gc_pauses_short()  # as `run_attached` does
     asyncio.run(session())
 
 

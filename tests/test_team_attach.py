@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from pathlib import Path
 
@@ -71,22 +72,47 @@ class RecordedApp:
 
     def __init__(self, runs: list, desk) -> None:
         self._runs, self._desk = runs, desk
+        self.replica_frozen: bool | None = None
 
     async def run_async(self) -> None:
+        if self._desk.mode == "team":
+            held = self._desk.replica.all_conversations()
+            # frozen (out of the collector's sight) as the solo console freezes its open cache
+            self.replica_frozen = bool(held) and not any(o is held[0] for o in gc.get_objects())
         self._runs.append((self._desk.mode, self._desk))
+
+
+class Runs(list):
+    """(mode, desk) per console started; `apps` the stand-ins they ran in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.apps: list[RecordedApp] = []
 
 
 @pytest.fixture
 def consoles(monkeypatch, tmp_path) -> list:
     """The desks consoles started on (mode, desk), with no terminal taken; no $XDG_RUNTIME_DIR,
-    so the default socket is the data dir's."""
+    so the default socket is the data dir's. The collector is left as it was found."""
     from frontdesk import launch
+    from frontdesk.runtime import freeze_long_lived
 
-    runs: list = []
-    monkeypatch.setattr(launch, "make_app", lambda desk, *a, **k: RecordedApp(runs, desk))
+    runs = Runs()
+    apps = runs.apps
+
+    def recorded(desk, *args, **kwargs) -> RecordedApp:
+        apps.append(RecordedApp(runs, desk))
+        return apps[-1]
+
+    monkeypatch.setattr(launch, "make_app", recorded)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.setenv("FRONTDESK_CONFIG", str(tmp_path / "none.toml"))
-    return runs
+    thresholds = gc.get_threshold()
+    yield runs
+    if freeze_long_lived in gc.callbacks:
+        gc.callbacks.remove(freeze_long_lived)
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def team_config(tmp_path: Path, socket_path: Path) -> Path:
@@ -162,6 +188,8 @@ def run_served(store_root: Path, socket_path: Path, argv: list[str]) -> int:
     """`frontdesk argv` in a thread while a desk on `store_root` is served at `socket_path`."""
     import os
 
+    from conftest import small_workspace
+
     from frontdesk import cli
     from frontdesk.desk import Desk
     from frontdesk.store import Store
@@ -171,8 +199,12 @@ def run_served(store_root: Path, socket_path: Path, argv: list[str]) -> int:
     async def run() -> int:
         with Store.open(store_root) as store:
             me = user_name(os.getuid())
+            desk = Desk(store)
+            if not store.conversations():
+                ws = small_workspace()
+                await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
             server = DeskServer(
-                Desk(store),
+                desk,
                 socket_path,
                 admission=Admission(me, frozenset(), Path("/x")),
                 version="t",
@@ -193,6 +225,7 @@ def test_a_console_attaches_when_the_desk_answers_and_solo_runs_its_own(
     assert run_served(short_dir / "served", data / "desk.sock", ["--data-dir", str(data)]) == 0
     assert [mode for mode, _ in consoles] == ["team"]
     assert not consoles[0][1].attached  # detached when the console ended
+    assert consoles.apps[0].replica_frozen
     solo = ["--solo", "--data-dir", str(data)]
     # solo runs its own desk, which this config gives no channels: its own one-line error
     assert run_served(short_dir / "served", data / "desk.sock", solo) == 2
