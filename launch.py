@@ -35,7 +35,11 @@ async def attach_desk(path: Path, *, required: bool) -> DeskClient | None:
 
     try:
         opening = await DeskClient.connect(path)
-        preload_console()
+        try:
+            preload_console()
+        except BaseException:
+            opening.abandon()
+            raise
         return await opening.attached()
     except DeskNotRunning:
         if required:

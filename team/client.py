@@ -165,6 +165,7 @@ class Opening:
         return client
 
     def abandon(self) -> None:
+        """Hang up without taking the welcome (the console could not be prepared)."""
         self._link.close()
 
 
