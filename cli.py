@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common = global_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
+    parser.add_argument(
+        "--solo",
+        action="store_true",
+        help="run the desk inside this console even when a served desk answers",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -74,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--quiet", action="store_true", help="no live customers, only the seeded history"
+    )
+    demo.add_argument(
+        "--solo",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `frontdesk --solo demo` keeps the flag
+        help="run the demo desk inside this console even when `frontdesk serve --demo` answers",
+    )
+
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the desk headless and serve it to the team's consoles on a Unix socket",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="serve the simulated workspace (no accounts)"
+    )
+    serve.add_argument(
+        "--seed", type=int, default=1, help="with --demo: seed of the simulated workspace"
     )
 
     sync = sub.add_parser("sync", parents=[common], help="run the channels headless (no console)")
@@ -195,9 +218,14 @@ def is_user_error(exc: BaseException) -> bool:
     from frontdesk.credentials import CredentialsError
     from frontdesk.keymaps.loader import KeymapError
     from frontdesk.store import StoreError, StoreLocked
+    from frontdesk.team.server import ServeError
+
+    from frontdesk.launch import LaunchError
 
     known = (
+        ServeError,
         CliError,
+        LaunchError,
         ConfigError,
         CredentialsError,
         KeymapError,
@@ -324,11 +352,56 @@ def report_cache_problems(store: Store) -> int:
 # ---- commands ------------------------------------------------------------------------------
 
 
+def run_attached(
+    args: argparse.Namespace, cfg: Config, socket: Path, *, required: bool, log_dir: Path
+) -> int | None:
+    """The console on the desk served at `socket`, when one answers there; None when none does
+    and the console may run its own (solo). A refusal, or no desk where `[team]` says one runs,
+    is one line and EXIT_FAILURE: never a quiet solo desk beside the team's."""
+    from frontdesk import logs
+    from frontdesk.config import downloads_dir
+    from frontdesk.launch import LaunchError, attach_desk, make_app
+    from frontdesk.runtime import keep_gc_pauses_short
+
+    async def session() -> bool:
+        client = await attach_desk(socket, required=required)
+        if client is None:
+            return False
+        keep_gc_pauses_short()  # after the replica is loaded: it lives as long as the console
+        logs.to_file(log_dir, args.debug)  # the terminal is the console's from here on
+        app = make_app(
+            client,
+            cfg.ui,
+            cfg.path,
+            canned=cfg.path.parent / "canned.toml",
+            downloads_dir=downloads_dir(),
+        )
+        try:
+            await app.run_async()
+        finally:
+            await client.stop()
+        return True
+
+    try:
+        return 0 if asyncio.run(session()) else None
+    except LaunchError as exc:
+        print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def cmd_console(args: argparse.Namespace) -> int:
+    from frontdesk.config import desk_socket
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)
+    if not args.solo:
+        socket = desk_socket(cfg.team, data_dir(args))
+        status = run_attached(
+            args, cfg, socket, required=cfg.team is not None, log_dir=data_dir(args)
+        )
+        if status is not None:
+            return status
     if not cfg.channels:
         raise CliError(
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
@@ -361,11 +434,17 @@ def demo_dir(args: argparse.Namespace) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.backends.demo import demo_channels
     from frontdesk.backends.demo_workspace import generate_workspace
+    from frontdesk.config import demo_socket
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
     root = demo_dir(args)
+    if not getattr(args, "solo", False):
+        # the simulated world is nobody's data: with no demo desk served, run one here
+        status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False, log_dir=root)
+        if status is not None:
+            return status
     escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
     with Store.open(root) as store:
         cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
@@ -388,6 +467,91 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Demo workspace kept in {root} — `frontdesk export --data-dir {root}` lists what you sent."
     )
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The desk as a service: channels, outbox and hooks headless, the desk API on the socket,
+    until SIGTERM/SIGINT; the store is checkpointed when it closes."""
+    import os
+
+    from frontdesk import config, logs
+    from frontdesk.store import Store
+    from frontdesk.team.peercred import user_name
+    from frontdesk.team.server import Admission, DeskServer, ServeError, serve_until_stopped
+
+    cfg = load_config(args, check_theme=False)
+    team = cfg.team
+    owner = user_name(os.getuid())
+    if args.demo:
+        root = demo_dir(args)
+        path = config.demo_socket(team, root)
+    else:
+        if not cfg.channels:
+            raise CliError(f"no channels in {cfg.path}; add a [[channels]] block (see README)")
+        root = data_dir(args)
+        path = config.desk_socket(team, root)
+    agents = dict(team.agents) if team is not None else {}
+    admission = Admission(owner, frozenset(agents), cfg.path, open_door=args.demo and team is None)
+    log = logging.getLogger("frontdesk.team")
+    with Store.open(root) as store:
+        log_path = logs.for_service(root, args.debug)
+        desk = served_desk(args, cfg, store, owner)
+        server = DeskServer(
+            desk,
+            path,
+            admission=admission,
+            version=__version__,
+            group=team.group if team is not None else None,
+            group_key=f"{cfg.path}: [team] group",
+        )
+        log.info("data %s, log %s", root, log_path)
+        try:
+            asyncio.run(serve_until_stopped(desk, server, prepare=served_workspace(args, desk)))
+        except ServeError as exc:
+            print(f"frontdesk: {one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
+    log.info("stopped; the cache in %s is checkpointed", root)
+    return 0
+
+
+def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str) -> Desk:
+    """The desk `serve` runs: the config's channels, or with --demo the simulated ones. Its own
+    agent is the Unix user running it; the team's agents come from `[team.agents]`."""
+    from frontdesk.desk import Desk
+
+    team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
+    names = {user: agent.name for user, agent in team_agents.items()}
+    if args.demo:
+        from frontdesk.backends.demo import demo_channels
+
+        cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
+        channels = demo_channels(args.seed, live=True, cursors=cursors)
+        targets = cfg.escalation.targets or DEMO_TARGETS
+    else:
+        channels = build_channels(cfg, store)
+        targets = cfg.escalation.targets
+    return Desk(
+        store,
+        channels,
+        agent=owner,
+        agents=[*team_agents, *cfg.agent.agents],
+        agent_names=names,
+        escalation_targets=targets,
+        hooks=build_hooks(cfg.escalation),
+    )
+
+
+def served_workspace(args: argparse.Namespace, desk: Desk):
+    """With --demo, a coroutine that loads the simulated history into an empty cache."""
+
+    async def load() -> None:
+        if args.demo and not desk.store.conversations():
+            from frontdesk.backends.demo_workspace import generate_workspace
+
+            ws = generate_workspace(args.seed)
+            await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
+
+    return load
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -478,6 +642,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         )
     print(f"data:   {data_dir(args)}")
     print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
+    problems += check_desk(cfg, data_dir(args))
     _, broken = registry.load_all()
     problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     keyring_note = credentials.keyring_problem()
@@ -497,6 +662,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not problems:
         print("ok: no problems found")
     return EXIT_FAILURE if problems else 0
+
+
+def check_desk(cfg: Config, root: Path) -> list[str]:
+    """Print the served desk's status (running, version, who is attached) as this user sees it;
+    with [team] configured, a desk that is not running or refuses this user is a problem."""
+    from frontdesk import config
+    from frontdesk.team.status import desk_status
+
+    path = config.desk_socket(cfg.team, root)
+    status = asyncio.run(desk_status(path, __version__))
+    if status.problem:
+        print(f"desk:   {path} (cannot ask it)")
+        return [status.problem]
+    if status.refused:
+        print(f"desk:   running at {path}, refuses you")
+        return [f"the desk at {path} says: {status.refused}"]
+    if status.running:
+        attached = ", ".join(status.online) or "nobody"
+        print(
+            f"desk:   running at {path} (frontdesk {status.version}, protocol "
+            f"{status.protocol}); attached: {attached}"
+        )
+        return []
+    if cfg.team is None:
+        print("desk:   solo (no [team] in the config: the console runs its own desk)")
+        return []
+    print(f"desk:   not running at {path}")
+    return [
+        f"the desk is not running at {path}; start it with `frontdesk serve` "
+        "(or ask whoever runs it), see README's Team mode"
+    ]
 
 
 def check_cache(root: Path, repair: bool = False) -> list[str]:
@@ -675,6 +871,7 @@ def read_secret(prompt: str) -> str:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "console": cmd_console,
     "demo": cmd_demo,
+    "serve": cmd_serve,
     "sync": cmd_sync,
     "export": cmd_export,
     "doctor": cmd_doctor,

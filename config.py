@@ -6,6 +6,8 @@
     [[channels]]                name, backend, base_url, enabled, and the backend's own settings
     [escalation]                targets (teams or tiers offered by the escalation dialog)
     [[escalation.hooks]]        name, url or command, timeout, targets (secrets: `creds set hook-<name> token`)
+    [team]                      socket, group (the served desk: `frontdesk serve`)
+    [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -35,6 +37,9 @@ DESKTOP_NOTIFICATIONS = ("osc9", "osc777", "both", "off")
 #: key names that hold a secret: refused anywhere in a channel, never echoed
 SECRET_KEYS = frozenset({"password", "token", "auth_token", "secret", "api_key", "access_token"})
 CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+ROLES = ("agent", "supervisor")
+UNIX_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\Z")
+SOCKET_NAME = "desk.sock"
 
 SchemaLookup = Callable[[str], Mapping[str, type] | None]
 
@@ -61,6 +66,23 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The cache directory: `override` (--data-dir), else `$FRONTDESK_DATA_DIR`, else the user data dir."""
     chosen = override or os.environ.get("FRONTDESK_DATA_DIR")
     return Path(chosen).expanduser() if chosen else platformdirs.user_data_path(APP_NAME)
+
+
+def desk_socket(team: TeamConfig | None, data_dir: Path) -> Path:
+    """Where the served desk listens: `[team] socket`, else `$XDG_RUNTIME_DIR/frontdesk/desk.sock`,
+    else `desk.sock` in the data dir."""
+    if team is not None and team.socket is not None:
+        return team.socket
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(runtime) / APP_NAME / SOCKET_NAME if runtime else Path(data_dir) / SOCKET_NAME
+
+
+def demo_socket(team: TeamConfig | None, demo_dir: Path) -> Path:
+    """The demo desk's socket: `[team] socket` when set (so agents logged in as other Unix users
+    can reach a served demo), else in the demo's own data dir (0700: its owner's only)."""
+    if team is not None and team.socket is not None:
+        return team.socket
+    return Path(demo_dir) / SOCKET_NAME
 
 
 def downloads_dir() -> Path:
@@ -152,6 +174,36 @@ class EscalationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamAgent:
+    """One `[team.agents.<user>]` table: a Unix user who may attach to the served desk."""
+
+    user: str
+    """The Unix user name (the table's key); the desk knows a console's user from the kernel."""
+    name: str
+    """The name teammates see (default: the user name)."""
+    role: str = "agent"
+    """"agent" or "supervisor"."""
+    languages: tuple[str, ...] = ()
+    """Languages the agent answers in, e.g. ["ja", "en"]."""
+    skills: tuple[str, ...] = ()
+    """What the agent handles, e.g. ["billing"]."""
+    max_open: int | None = None
+    """At most this many open conversations assigned at once (None: no limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamConfig:
+    """`[team]`: the served desk (`frontdesk serve`) and who may attach to it."""
+
+    socket: Path | None = None
+    """The desk's Unix socket (None: `desk_socket`'s default)."""
+    group: str | None = None
+    """The Unix group the socket belongs to (mode 0660, its directory 0750)."""
+    agents: Mapping[str, TeamAgent] = field(default_factory=dict)
+    """`[team.agents.<user>]` by Unix user name."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -165,6 +217,8 @@ class Config:
     """`[[channels]]`, in file order."""
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     """`[escalation]` and `[[escalation.hooks]]`."""
+    team: TeamConfig | None = None
+    """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -287,13 +341,57 @@ class _Reader:
         return None
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        self.only_known((), raw, ("agent", "ui", "channels", "escalation"), what="section")
+        self.only_known((), raw, ("agent", "ui", "channels", "escalation", "team"), what="section")
         return Config(
             path=path,
             agent=self.agent(self.table(("agent",), raw.get("agent", {}))),
             ui=self.ui(self.table(("ui",), raw.get("ui", {}))),
             channels=self.channels(raw.get("channels", [])),
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
+            team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
+        )
+
+    def team(self, raw: dict[str, Any]) -> TeamConfig:
+        self.only_known(("team",), raw, ("socket", "group", "agents"))
+        socket = self.typed(("team", "socket"), raw.get("socket"), str | None)
+        path = Path(socket).expanduser() if socket is not None else None
+        if path is not None and not path.is_absolute():
+            self.fail(
+                ("team", "socket"),
+                f'must be an absolute path (got {_show(socket)}), e.g. socket = "/run/frontdesk/desk.sock"',
+            )
+        group = self.typed(("team", "group"), raw.get("group"), str | None)
+        if group is not None and not UNIX_USER.match(group):
+            self.fail(("team", "group"), f"{_show(group)} is not a Unix group name")
+        agents = self.table(("team", "agents"), raw.get("agents", {}))
+        return TeamConfig(
+            socket=path,
+            group=group,
+            agents={user: self.team_agent(user, value) for user, value in agents.items()},
+        )
+
+    def team_agent(self, user: str, raw: Any) -> TeamAgent:
+        where: Where = ("team", "agents", user)
+        if not UNIX_USER.match(user):
+            self.fail(where, "is not a Unix user name; name each table after the agent's login")
+        raw = self.table(where, raw)
+        self.only_known(where, raw, ("name", "role", "languages", "skills", "max_open"))
+        name = self.typed((*where, "name"), raw.get("name", user), str).strip()
+        if not name:
+            self.fail((*where, "name"), f'must not be empty; e.g. name = "{user.title()}"')
+        role = self.one_of((*where, "role"), raw.get("role", "agent"), ROLES)
+        languages = self.typed((*where, "languages"), raw.get("languages", []), list[str])
+        skills = self.typed((*where, "skills"), raw.get("skills", []), list[str])
+        max_open = self.typed((*where, "max_open"), raw.get("max_open"), int | None)
+        if max_open is not None and max_open < 1:
+            self.fail((*where, "max_open"), f"must be at least 1 (got {max_open}); or remove it")
+        return TeamAgent(
+            user=user,
+            name=name,
+            role=role,
+            languages=tuple(languages),
+            skills=tuple(skills),
+            max_open=max_open,
         )
 
     def escalation(self, raw: dict[str, Any]) -> EscalationConfig:

@@ -13,16 +13,62 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from frontdesk.config import UIConfig
-    from frontdesk.desk import Desk
+    from frontdesk.desk.interface import DeskAPI
+    from frontdesk.team.client import DeskClient
     from frontdesk.tui.app import FrontdeskApp
 
 
+class LaunchError(Exception):
+    """The console cannot start as asked: one line saying what to start or whom to ask."""
+
+
+async def attach_desk(path: Path, *, required: bool) -> DeskClient | None:
+    """The served desk at `path` when its socket answers; None when nothing does and the console
+    may run its own desk (solo). With `required` (`[team]` is configured) a missing desk is a
+    LaunchError: a console that quietly ran solo would split the team's data. A refusal is
+    always one: a desk is there, and it said why not.
+
+    The console's modules are imported between the hello and the welcome, while the desk
+    builds its snapshot (the attached console's cold start is counted from spawn)."""
+    from frontdesk.team.client import AttachRefused, DeskClient, DeskNotRunning
+    from frontdesk.team.protocol import ProtocolError
+
+    try:
+        opening = await DeskClient.connect(path)
+        try:
+            preload_console()
+        except BaseException:
+            opening.abandon()
+            raise
+        return await opening.attached()
+    except DeskNotRunning:
+        if required:
+            raise LaunchError(
+                f"no desk is running at {path}: start it with `frontdesk serve` "
+                "(or ask whoever runs it)"
+            ) from None
+        return None
+    except AttachRefused as exc:
+        raise LaunchError(exc.reason) from None
+    except (ProtocolError, OSError, TimeoutError) as exc:
+        raise LaunchError(
+            f"the desk at {path} did not answer as a desk ({str(exc) or type(exc).__name__}); "
+            "check `frontdesk serve`'s log, or start with --solo"
+        ) from None
+
+
+def preload_console() -> None:
+    """Import the console (Textual and tui/) now rather than when the App is built."""
+    import frontdesk.tui.app  # noqa: F401
+
+
 def make_app(
-    desk: Desk, ui: UIConfig | None = None, config_file: Path | None = None, **options: Any
+    desk: DeskAPI, ui: UIConfig | None = None, config_file: Path | None = None, **options: Any
 ) -> FrontdeskApp:
-    """The console on `desk`. With `ui`, its `[ui]` settings (keymap and keys resolved against
-    `config_file`, theme, notifications for this terminal); `options` go to the App as given
-    and win over them (a test's clock, `cursor_blink=False`, canned replies, notices)."""
+    """The console on `desk` (the in-process Desk, or a DeskClient attached to a served one).
+    With `ui`, its `[ui]` settings (keymap and keys resolved against `config_file`, theme,
+    notifications for this terminal); `options` go to the App as given and win over them
+    (a test's clock, `cursor_blink=False`, canned replies, notices)."""
     from frontdesk.tui.app import FrontdeskApp
 
     if ui is not None:

@@ -21,6 +21,7 @@ from frontdesk.store.storage import open_own
 from frontdesk.tui.safe import clean, clean_line
 
 LOG_FILE = "frontdesk.log"
+DESK_LOG_FILE = "desk.log"
 LOG_BYTES = 1024 * 1024
 LOG_BACKUPS = 3
 STDERR_FORMAT = "frontdesk: %(message)s"
@@ -82,6 +83,7 @@ def session(debug: bool = False) -> Iterator[None]:
             else:
                 handler.filters = [f for f in handler.filters if not isinstance(f, CleanRecords)]
         root.setLevel(level)
+        logging.getLogger("frontdesk").setLevel(logging.NOTSET)  # as `for_service` found it
         logging.captureWarnings(False)
 
 
@@ -96,6 +98,26 @@ def to_file(data_dir: Path, debug: bool = False) -> Path:
     """The console: cleaned records to `<data dir>/logs/frontdesk.log` and nothing on the terminal
     (Python warnings included); returns the file's path."""
     path = log_file(data_dir)
+    _install(_file_handler(path), debug)
+    logging.captureWarnings(True)
+    return path
+
+
+def for_service(data_dir: Path, debug: bool = False) -> Path:
+    """`frontdesk serve`: cleaned records on stderr and in `<data dir>/logs/desk.log`, frontdesk's
+    own from INFO up (attach, detach, refusals, drops); returns the file's path."""
+    to_stderr(debug)
+    path = Path(data_dir) / "logs" / DESK_LOG_FILE
+    handler = _file_handler(path)
+    handler.addFilter(CleanRecords())
+    handler.frontdesk_installed = True  # type: ignore[attr-defined]
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("frontdesk").setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.captureWarnings(True)
+    return path
+
+
+def _file_handler(path: Path) -> logging.Handler:
     if path.parent.is_symlink():  # log lines go inside the data dir, never where a link points
         path.parent.unlink()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -104,9 +126,7 @@ def to_file(data_dir: Path, debug: bool = False) -> Path:
         path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
-    _install(handler, debug)
-    logging.captureWarnings(True)
-    return path
+    return handler
 
 
 def _install(handler: logging.Handler, debug: bool) -> None:

@@ -19,6 +19,12 @@ from frontdesk.bench.mail import measure_email
 from frontdesk.bench.report import TERMINAL, Report
 from frontdesk.bench.search import measure_search
 from frontdesk.bench.startup import measure_cold_start
+from frontdesk.bench.team import (
+    measure_attached_cold_start,
+    measure_attached_keys,
+    measure_fan_out,
+    served_copy,
+)
 
 
 @dataclass
@@ -42,6 +48,9 @@ class Plan:
     singles: int = 30
     search_repeats: int = 3
     mails: int = 10_000  # the email figure's mailbox (0: skip it)
+    team_clients: tuple[int, ...] = (1, 5, 20)  # attached clients the fan-out is measured at
+    team_rate: int = 100
+    team_seconds: float = 10.0
     seed: int = 7
 
 
@@ -66,6 +75,9 @@ def run(
             "batch_spread": plan.batch_spread,
             "single_writes": plan.singles,
             "mails": plan.mails,
+            "team_clients": list(plan.team_clients),
+            "team_rate": plan.team_rate,
+            "team_seconds": plan.team_seconds,
             "seed": plan.seed,
         }
     )
@@ -95,6 +107,11 @@ def run(
         Store.open(empty.root).close()
         progress("cold start …")
         measure_cold_start(big, empty, plan.runs, report)
+        with served_copy(big) as socket_path:
+            progress("cold start attached to a served desk …")
+            measure_attached_cold_start(big, socket_path, plan.runs, report)
+            progress("keypresses and thread opening attached to a served desk …")
+            asyncio.run(measure_attached_keys(big, socket_path, plan.presses, report))
         progress("search …")
         asyncio.run(measure_search(big, plan.search_repeats, report))
         progress("keypresses …")
@@ -113,6 +130,13 @@ def run(
                 seq,
                 sustained=True,
             )
+        )
+        progress(
+            f"team fan-out, {plan.team_seconds:g} s at {plan.team_rate} msg/s to "
+            f"{', '.join(map(str, plan.team_clients))} clients …"
+        )
+        seq = asyncio.run(
+            measure_fan_out(big, plan.team_clients, plan.team_rate, plan.team_seconds, report, seq)
         )
         progress("ingest …")
         asyncio.run(

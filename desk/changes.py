@@ -14,6 +14,12 @@ class ChangeKind(StrEnum):
     CHANNEL = "channel"  # a channel's health changed
     RESET = "reset"  # a subscriber fell behind: reload everything
     HOOK = "hook"  # an escalation hook succeeded, failed or will retry: `detail` says which
+    PRESENCE = "presence"  # who is online changed (`agent` joined or left)
+    ACTIVITY = "activity"  # who views or types in `conversation_id` changed (not persisted)
+    MENTION = "mention"  # a note (`message_id`) in `conversation_id` mentions `agent`
+    LINK = (
+        "link"  # published by the team client only: `failed` with "lost", then "back" and a RESET
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +28,9 @@ class Change:
     conversation_id: int | None = None
     message_id: int | None = None
     channel: str | None = None
-    detail: str = ""  # for HOOK: one line for the agent
-    failed: bool = False  # for HOOK: the line reports a failure
+    detail: str = ""  # for HOOK and LINK: one line for the agent
+    failed: bool = False  # for HOOK: the line reports a failure; for LINK: the desk is lost
+    agent: str | None = None  # for PRESENCE, ACTIVITY and MENTION: the agent it is about
 
 
 class Subscription:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from frontdesk.backends.base import Backend
+from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
@@ -31,6 +32,7 @@ from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec, build_payload
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
+from frontdesk.desk.presence import Activity, AgentInfo, Presence, roster
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.views import (
@@ -65,6 +67,8 @@ PREVIEW_CHARS = 200
 MENTION = re.compile(r"@([\w.-]+)")
 DRAFT_MODES = ("reply", "note")
 """The composer's modes a draft is kept for."""
+DRAFT_AGENT_SEP = "/"
+"""Another agent's draft is kept under "<agent>/<mode>" beside the configured agent's plain modes."""
 _STATUS_VERB = {
     Status.OPEN: "reopened this",
     Status.PENDING: "marked this pending",
@@ -102,16 +106,19 @@ class Desk(
         clock: Callable[[], datetime] = utcnow,
         escalation_targets: Iterable[str] = (),
         hooks: Iterable[HookSpec] = (),
+        agent_names: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
         self.hooks = {spec.name: spec for spec in hooks}
         self.channels: dict[str, Backend] = dict(channels or {})
-        self.agent = agent
+        self._configured_agent = agent
         self._agents = [agent, *[a for a in agents if a != agent]]
+        self._agent_names = dict(agent_names or {})
         self.now = clock
         self.channel_status: dict[str, ChannelStatus] = {}
         self._broker = Broker()
+        self.presence = Presence(self._broker.publish)
         self._typing: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
@@ -125,7 +132,11 @@ class Desk(
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start every channel, the outbox dispatcher, the hook runner and the snooze clock."""
+        """Start every channel, the outbox dispatcher, the hook runner and the snooze clock.
+
+        The configured agent is online while the desk runs (a solo console is theirs).
+        """
+        self.presence.join(self._configured_agent)
         self._recover_outbox()
         self._recover_hooks()
         for name, backend in self.channels.items():
@@ -137,6 +148,7 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
 
     async def stop(self) -> None:
+        self.presence.leave(self._configured_agent)
         workers = [*self._tasks, *self._senders.values(), *self._hook_runs.values()]
         for task in workers:
             task.cancel()
@@ -149,6 +161,39 @@ class Desk(
                 await backend.close()
             except Exception:
                 log.exception("closing channel %s", backend.name)
+
+    # ---- agents and presence ---------------------------------------------------------------
+
+    @property
+    def agent(self) -> str:
+        """Who the current command is authored by: the acting agent (a served console's Unix
+        user, `desk.acting.acting_as`), else the configured agent."""
+        return ACTING_AGENT.get() or self._configured_agent
+
+    mode = "solo"
+    """"solo": this desk runs inside the console; the team client says "team"."""
+
+    def agent_name(self, user: str) -> str:
+        """The agent's display name (`[team.agents.<user>].name`), else the user name itself."""
+        return self._agent_names.get(user, user)
+
+    def online(self) -> list[AgentInfo]:
+        """Every known agent with their display name, whether online, and their open count."""
+        return roster(
+            self.agents, self._agent_names, self.presence.online(), self.store.conversations()
+        )
+
+    def activity(self, conv_id: int) -> list[Activity]:
+        """Who else (not the acting agent) views or types in the conversation now."""
+        return [a for a in self.presence.activity(conv_id) if a.agent != self.agent]
+
+    async def set_viewing(self, conv_id: int | None) -> None:
+        """The acting agent opened `conv_id` (None: closed it)."""
+        self.presence.view(self.agent, conv_id)
+
+    async def set_typing(self, conv_id: int, typing: bool) -> None:
+        """The acting agent is typing in `conv_id` (renew within TYPING_SECONDS), or stopped."""
+        self.presence.type(self.agent, conv_id, typing)
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -317,7 +362,8 @@ class Desk(
         if not body.strip():
             raise DeskError("an empty note is not saved")
         conv = await self.conversation(conv_id)
-        known = {a.casefold(): a for a in self.agents}
+        known = {name.casefold(): user for user, name in self._agent_names.items()}
+        known |= {a.casefold(): a for a in self.agents}
         named = [
             m.rstrip(".-").casefold() for m in MENTION.findall(body)
         ]  # "thanks @Ben." mentions Ben
@@ -341,6 +387,7 @@ class Desk(
             [
                 Change(ChangeKind.MESSAGE, conv.id, message.id),
                 Change(ChangeKind.CONVERSATION, conv.id),
+                *[Change(ChangeKind.MENTION, conv.id, message.id, agent=a) for a in mentions],
             ]
         )
         return message
@@ -495,18 +542,29 @@ class Desk(
         await self.store.sync()
 
     async def draft(self, conv_id: int) -> dict[str, str]:
-        """What the agent wrote in a conversation and has not sent yet, by mode ("reply", "note")."""
-        return self.store.draft(conv_id)
+        """What the acting agent wrote in a conversation and has not sent yet, by mode ("reply", "note")."""
+        stored = self.store.draft(conv_id)
+        return {
+            mode: stored[key] for mode in DRAFT_MODES if (key := self._draft_key(mode)) in stored
+        }
 
     async def save_draft(self, conv_id: int, texts: Mapping[str, str]) -> None:
         """Keep unsent texts by mode so they survive a restart (all empty: forget them).
 
         Only the agent's own console reads them, so no change is published.
         """
-        kept = {mode: text for mode, text in texts.items() if mode in DRAFT_MODES}
+        ours = {self._draft_key(mode) for mode in DRAFT_MODES}
+        kept = {key: text for key, text in self.store.draft(conv_id).items() if key not in ours}
+        kept |= {self._draft_key(mode): text for mode, text in texts.items() if mode in DRAFT_MODES}
         with self.store.batch(durable=False):  # typing must not wait for the disk
             self.store.put_draft(conv_id, kept)
         await self.store.sync()
+
+    def _draft_key(self, mode: str) -> str:
+        """Where the acting agent's draft of `mode` is kept (the configured agent's keys are the
+        plain modes drafts.json always had, so drafts from before team mode stay theirs)."""
+        agent = self.agent
+        return mode if agent == self._configured_agent else f"{agent}{DRAFT_AGENT_SEP}{mode}"
 
     async def retry(self, conv_id: int, message_id: int) -> None:
         """Send again a reply that failed or was not confirmed — the agent's decision."""

@@ -47,6 +47,16 @@ class Dispatcher:
                         "frontdesk stopped while sending: not confirmed",
                     )
 
+    async def drain_sends(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the replies being sent now (a served desk stopping
+        lets them finish, so none is left "sending" and later reported unconfirmed); True if
+        none is still running."""
+        running = list(self._senders.values())
+        if not running:
+            return True
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        return not pending
+
     async def flush_outbox(self, channel: str | None = None) -> None:
         """Try every reply that is due now (of `channel`, or of every channel side by side), and
         wait for them (the dispatcher and `sync --once`). A channel's replies go in order."""

@@ -33,6 +33,8 @@ SMALL = bench_plan.Plan(
     singles=3,
     search_repeats=1,
     mails=300,
+    team_clients=(1, 3),
+    team_seconds=0.3,
 )
 HAS_DOVECOT = (
     bench_mail._mail_servers() is not None
@@ -81,6 +83,24 @@ EXPECTED = {
     "ingest.single.small",
     "ingest.single.large",
     "ingest.single.ratio",
+    "team.cold_start.attached.median",
+    "team.cold_start.solo.median",
+    "team.cold_start.ratio",
+    "team.fanout.1.p50",
+    "team.fanout.1.p95",
+    "team.fanout.3.p50",
+    "team.fanout.3.p95",
+    "team.frame.p50",
+    "team.frame.p95",
+    "team.keys.press.p95",
+    "team.keys.press.solo.p95",
+    "team.keys.press.ratio",
+    "team.keys.thread_shown.p95",
+    "team.keys.thread_shown.solo.p95",
+    "team.keys.thread_shown.ratio",
+    "team.thread_open.long",
+    "team.thread_open.long.solo",
+    "team.thread_open.long.ratio",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
     if HAS_DOVECOT
@@ -214,3 +234,8 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
             assert (
                 added > 0 and thread.scroll_y >= added - 1
             )  # older lines went above; the view stayed put
+
+
+def test_every_attached_client_receives_every_fanned_out_message(report):
+    assert not [n for n in report.notes if "fan-out" in n and "never came" in n], report.notes
+    assert "change fan-out at 100 msg/s to 3 clients p95" in report.table()

@@ -95,3 +95,16 @@ def test_a_channel_change_redraws_only_the_header():
         [Change(ChangeKind.CHANNEL, channel="mail")], open_conversation=OPEN, reading=OPEN
     )
     assert plan.header and plan.rows is None and not plan.reload_list and plan.thread is None
+
+
+def test_presence_beside_a_message_elsewhere_neither_re_reads_the_open_thread_nor_moves_its_row():
+    burst = [
+        message(3, 12),
+        conversation(3),
+        Change(ChangeKind.ACTIVITY, OPEN, agent="ben"),
+        Change(ChangeKind.MENTION, OPEN, 40, agent="aiko"),
+        Change(ChangeKind.PRESENCE, agent="ben"),
+    ]
+    plan = plan_changes(burst, open_conversation=OPEN, reading=None)
+    assert plan.rows == {3}
+    assert plan.thread is None

@@ -29,6 +29,8 @@ def modules_after_import(statement: str) -> set[str]:
         "frontdesk.config",
         "frontdesk.credentials",
         "frontdesk.logs",
+        "frontdesk.team.server",
+        "frontdesk.team.status",
     ],
 )
 def test_core_does_not_import_textual(module):

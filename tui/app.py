@@ -20,8 +20,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import TextArea
 
-from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import DeskError, Filters, Sort, View, in_view
 from frontdesk.desk.canned import CannedLibrary
+from frontdesk.desk.interface import DeskAPI
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.model import (
@@ -40,6 +41,7 @@ from frontdesk.tui.flows.canned import CannedFlow
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
+from frontdesk.tui.flows.team import TeamFlow
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
@@ -93,7 +95,7 @@ SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
+class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls, App[None]):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -105,7 +107,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     def __init__(
         self,
-        desk: Desk,
+        desk: DeskAPI,
         *,
         keymap: dict[str, str] | None = None,
         keymap_name: str = "default",
@@ -206,6 +208,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
                 clock=self.clock,
                 channel_kind=self.desk.channel_kind,
                 contact_name=self.desk.contact_name,
+                activity=self.row_activity,
             )
             with Vertical(id="middle"):
                 yield ThreadView(id="thread", clock=self.clock)
@@ -395,7 +398,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         title = Text(clean_line(name) or f"#{conv.id}")
         if conv.subject:
             title.append(" · " + clean_line(conv.subject))
-        self.thread.border_title = title
+        self.thread_shown(conv.id, title)
         self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
         self._swap_draft(conv.id, loaded.draft)
         kind = self.desk.channel_kind(conv.channel)
@@ -461,6 +464,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if self.panes_gone:  # a change still queued as the console quits (the quit kept the draft)
             return
         self._keep_draft()
+        self.composer_typed()
         if self._draft_timer is None:
             self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_drafts_later)
 
@@ -486,6 +490,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if not self.panes_gone:
             self._keep_draft()
         await self._save_drafts()
+        await self.leave_desk()
         self.exit()
 
     def _show_window(self, channel: str, window: WindowState | None) -> None:
@@ -580,6 +585,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             else None
         )
         await self.notifier.changes(message.changes, watched=watched)
+        await self.apply_team_changes(message.changes)
 
     def _recheck_typing(self) -> None:
         current = self.thread.conversation_id
@@ -587,12 +593,13 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     def _update_header(self) -> None:
         self.query_one(HeaderBar).show(
-            self.desk.agent,
+            self.desk.agent_name(self.desk.agent),
             self.view,
             self._tally.counts(),
             filtered=self.filters.active,
             channels=self.desk.channel_status,
             width=self.size.width,
+            team=self.team_label(),
         )
 
     def on_resize(self) -> None:
@@ -921,8 +928,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         conv = self._current()
         if conv is None:
             return
-        agents = self.desk.agents
-        choices = [*(f"{a} (me)" if a == self.desk.agent else a for a in agents), "Unassign"]
+        agents, shown = self.assignment_choices()
+        choices = [*shown, "Unassign"]
         current = (
             agents.index(conv.assignee)
             if conv.assignee in agents
@@ -1086,6 +1093,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if conv_id is None:
             self.notify("No conversation selected.", severity="warning")
             return
+        if message.mode == "reply" and await self.traffic_cop(conv_id, message):
+            return  # another agent answered meanwhile: the agent is asked first
         try:
             if message.mode == "note":
                 sent = await self.desk.note(conv_id, message.text)
@@ -1095,6 +1104,7 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
             self._error("Not sent" if message.mode == "reply" else "Note not saved", exc)
             return
         message.composer.clear()
+        self.writing_ended(conv_id)
         self.thread.upsert(sent)
         if message.mode == "note":
             self._switch_mode(
@@ -1104,12 +1114,13 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:
         """Say who a note mentions, and which @names are not agents (so not recorded)."""
-        recorded = {m.casefold() for m in mentions}
+        names = [self.desk.agent_name(m) for m in mentions]
+        recorded = {m.casefold() for m in [*mentions, *names]}  # "@Chloé" mentions user chloe
         strangers = list(
             dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
         )
         if mentions:
-            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+            self.notify(f"Note saved — mentioned {', '.join(names)}.", timeout=3, markup=False)
         if strangers:
             self.notify(
                 f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
@@ -1121,4 +1132,5 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
+        self.writing_ended()
         self.conversation_list.focus()

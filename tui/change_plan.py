@@ -14,6 +14,16 @@ LIST_KINDS = frozenset(
     {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}
 )
 """The kinds of change that can move a row of the list (or its counts)."""
+SIDE_KINDS = frozenset(
+    {
+        ChangeKind.TYPING,
+        ChangeKind.ACTIVITY,
+        ChangeKind.PRESENCE,
+        ChangeKind.MENTION,
+        ChangeKind.LINK,
+    }
+)
+"""Kinds that name a conversation without changing it: they never re-place a row or re-read a thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,7 @@ def plan_changes(
         listed = {
             c.conversation_id
             for c in changes
-            if c.kind is not ChangeKind.TYPING and c.conversation_id is not None
+            if c.kind not in SIDE_KINDS and c.conversation_id is not None
         }
         if reset or len(listed) > INCREMENTAL_LIMIT:
             reload_list = True
@@ -93,7 +103,7 @@ def _follow(changes: Sequence[Change], current: int | None, reset: bool) -> Thre
     """How the open conversation follows the burst: in place when only its messages changed."""
     if current is None:
         return None
-    ours = [c for c in changes if c.conversation_id == current and c.kind is not ChangeKind.TYPING]
+    ours = [c for c in changes if c.conversation_id == current and c.kind not in SIDE_KINDS]
     if not reset and not ours:
         return None
     changed = [

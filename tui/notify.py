@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from frontdesk.desk import Change, ChangeKind, Desk, DeskError, View
+from frontdesk.desk import Change, ChangeKind, DeskError, View
+from frontdesk.desk.interface import DeskAPI
 from frontdesk.model import Conversation, Direction, MessageKind, Status
 from frontdesk.tui.safe import clean_line
 
@@ -126,7 +127,7 @@ class Notifier:
 
     def __init__(
         self,
-        desk: Desk,
+        desk: DeskAPI,
         settings: NotifySettings,
         write: Callable[[str], None],
         bell: Callable[[], None],
@@ -182,7 +183,7 @@ class Notifier:
             ):
                 if change.message_id not in self._alerted and change.conversation_id != watched:
                     wanted.setdefault(change.conversation_id, set()).add(change.message_id)
-        alerts: list[Alert] = []
+        alerts = await self._mentions(changes, watched)
         for conv_id, message_ids in wanted.items():
             try:
                 conv = await self.desk.conversation(conv_id)
@@ -200,6 +201,31 @@ class Notifier:
                 ):
                     self._alerted.add(message.id)
                     alerts.append(Alert(conv_id, message.author or "", message.body))
+        return alerts
+
+    async def _mentions(self, changes: list[Change], watched: int | None) -> list[Alert]:
+        """Notes that mention this console's agent (never anyone else's): they alert in any
+        scope but "off", since they are addressed to this agent."""
+        alerts: list[Alert] = []
+        me = self.desk.agent
+        for change in changes:
+            if (
+                change.kind is not ChangeKind.MENTION
+                or change.agent != me
+                or change.conversation_id in (None, watched)
+                or change.message_id is None
+                or change.message_id in self._alerted
+            ):
+                continue
+            try:
+                note = await self.desk.message(change.conversation_id, change.message_id)
+            except Exception:
+                continue
+            if note is None or note.author == me:
+                continue
+            self._alerted.add(note.id)
+            who = self.desk.agent_name(note.author or "someone")
+            alerts.append(Alert(change.conversation_id, f"{who} mentioned you", note.body))
         return alerts
 
     def _alert(self, alerts: list[Alert]) -> None:

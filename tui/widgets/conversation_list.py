@@ -86,6 +86,7 @@ class ConversationList(ScrollView, can_focus=True):
         clock: Callable[[], datetime] = utcnow,
         channel_kind: Callable[[str], str] = lambda channel: channel,
         contact_name: Callable[[int], str] = lambda contact_id: f"#{contact_id}",
+        activity: Callable[[int], str] = lambda conv_id: "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -95,6 +96,8 @@ class ConversationList(ScrollView, can_focus=True):
         self.channel_kind = channel_kind
         self.contact_name = contact_name
         """The name shown for a contact id, asked only for the rows on screen."""
+        self.activity = activity
+        """Who else views or types in a conversation ("Ben is typing…"), asked only for the rows on screen."""
         self.conversations: list[Conversation] = []
         self._keys: list[tuple] | None = None  # the sort key of each row, as placed (see _order)
         self._key_of: dict[int, tuple] = {}
@@ -223,6 +226,13 @@ class ConversationList(ScrollView, can_focus=True):
             self._refresh_row(old_cursor)
             self._refresh_row(cursor)
 
+    def refresh_conversations(self, conv_ids: set[int]) -> None:
+        """Repaint the rows of `conv_ids` that are on screen (their activity line changed)."""
+        top, shown = self._window()
+        for offset, conv in enumerate(self.conversations[top : top + shown]):
+            if conv.id in conv_ids:
+                self._refresh_row(top + offset)
+
     def select_id(self, conv_id: int) -> bool:
         """Move the cursor onto `conv_id`; False when it is not in the list."""
         for i, conv in enumerate(self.conversations):
@@ -319,7 +329,9 @@ class ConversationList(ScrollView, can_focus=True):
         is_cursor = index == self.cursor
         name = self.contact_name(conv.contact_id)
         when = self._age_shown(conv)
+        activity = self.activity(conv.id)
         revision = (
+            activity,
             name,
             conv.unread,
             conv.preview,
@@ -335,7 +347,7 @@ class ConversationList(ScrollView, can_focus=True):
         cached = self._rows.get(key)
         if cached is not None:
             return cached
-        lines = self._row_texts(conv, name, when, width)
+        lines = self._row_texts(conv, name, when, width, activity)
         base = self.rich_style
         if is_cursor:
             base = base + self.get_component_rich_style("conversation-list--cursor")
@@ -349,7 +361,9 @@ class ConversationList(ScrollView, can_focus=True):
             return age(conv.last_activity_at, self.clock())
         return age(conv.waiting_since, self.clock()) if conv.waiting_since is not None else "—"
 
-    def _row_texts(self, conv: Conversation, name: str, when: str, width: int) -> tuple[Text, Text]:
+    def _row_texts(
+        self, conv: Conversation, name: str, when: str, width: int, activity: str = ""
+    ) -> tuple[Text, Text]:
         part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731
         unread_style, dim, badge_style, urgent = (
             part("unread"),
@@ -387,10 +401,11 @@ class ConversationList(ScrollView, can_focus=True):
         if tail.cell_len > width // 2:
             tail = fit(tail, width // 2)
         preview = clean_line(conv.preview) or clean_line(conv.subject) or "—"
+        shown = Text(preview, dim if not conv.unread else Style())
+        if activity:  # another agent is on it: that says more than the preview
+            shown = Text(activity, badge_style + Style(italic=True))
         pre_width = max(0, width - 5 - tail.cell_len)
-        line2 = Text.assemble(
-            Text("     "), fit(Text(preview, dim if not conv.unread else Style()), pre_width), tail
-        )
+        line2 = Text.assemble(Text("     "), fit(shown, pre_width), tail)
         return fit(line1, width), fit(line2, width)
 
     def on_resize(self) -> None:

@@ -32,18 +32,19 @@ class HeaderBar(Static):
         filtered: bool,
         channels: Mapping[str, ChannelStatus],
         width: int,
+        team: str = "",
     ) -> None:
         """Agent, the view tabs with their counts (the current one lit), channel health.
 
         When that is wider than the terminal, healthy channels fold into one count and
         then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
         """
-        tabs = view_tabs(agent, view, counts, filtered, titled=True)
+        tabs = view_tabs(agent, view, counts, filtered, titled=True, team=team)
         health = channel_health(channels, compact=False)
         if tabs.cell_len + health.cell_len > width:
             health = channel_health(channels, compact=True)
         if tabs.cell_len + health.cell_len > width:
-            tabs = view_tabs(agent, view, counts, filtered, titled=False)
+            tabs = view_tabs(agent, view, counts, filtered, titled=False, team=team)
         header = Text.assemble(tabs, health)
         room = width - header.cell_len - 1
         reason = next(
@@ -59,10 +60,18 @@ class HeaderBar(Static):
 
 
 def view_tabs(
-    agent: str, view: View, counts: dict[View, int], filtered: bool, *, titled: bool
+    agent: str,
+    view: View,
+    counts: dict[View, int],
+    filtered: bool,
+    *,
+    titled: bool,
+    team: str = "",
 ) -> Text:
     header = Text(" ")
     header.append(clean_line(agent), "bold")
+    if team:  # "solo", "team · 3 online" or "team · desk lost"
+        header.append(f" · {team}", "bold red" if team.endswith("lost") else "dim")
     header.append(" │")
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
         current = tab_view is view

@@ -1,0 +1,203 @@
+"""The desk as the console sees it: one interface for the in-process Desk and the team client.
+
+`tui/` uses only what `DeskAPI` names. Async methods may be remote calls (a served desk
+answers them over the socket); plain attributes and sync methods are answered locally
+(the team client's replica). `REMOTE_METHODS` lists the calls a console may make of a
+served desk; the protocol codec reads each one's argument and return types with
+`typing.get_type_hints(getattr(DeskAPI, name))`, so every annotation here must resolve
+at run time (no names imported only for type checking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from frontdesk.desk.changes import Subscription
+from frontdesk.desk.hooks import HookSpec
+from frontdesk.desk.limits import SmsLength, WindowState
+from frontdesk.desk.presence import Activity, AgentInfo
+from frontdesk.desk.search import SearchMatch
+from frontdesk.desk.views import Filters, Sort, View, ViewTally
+from frontdesk.model import ChannelStatus, Contact, Conversation, Message, Priority, Status
+from frontdesk.store.records import HookJob
+from frontdesk.store.search import SearchHit
+
+
+class DeskAPI(Protocol):
+    """Everything the console uses of a desk, in solo (the Desk) and team (the desk client) mode."""
+
+    # ---- state the console reads as attributes ------------------------------------------------
+
+    escalation_targets: list[str]
+    hooks: Mapping[str, HookSpec]
+    channel_status: Mapping[str, ChannelStatus]
+
+    @property
+    def agent(self) -> str:
+        """The agent this console acts as (a Unix user in team mode)."""
+        ...
+
+    @property
+    def agents(self) -> list[str]: ...
+
+    @property
+    def mode(self) -> str:
+        """ "solo" or "team"."""
+        ...
+
+    # ---- local reads ---------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The desk's clock (UTC), which the console's times follow."""
+        ...
+
+    def subscribe(self) -> Subscription: ...
+
+    def agent_name(self, user: str) -> str: ...
+
+    def online(self) -> list[AgentInfo]: ...
+
+    def activity(self, conv_id: int) -> list[Activity]: ...
+
+    def channel_kind(self, channel: str) -> str: ...
+
+    def channel_name(self, channel: str) -> str: ...
+
+    def sms_length(self, channel: str, text: str) -> SmsLength | None: ...
+
+    def is_typing(self, conv_id: int) -> bool: ...
+
+    def contact_name(self, contact_id: int) -> str: ...
+
+    def hook_jobs(self, conv_id: int | None = None) -> list[HookJob]: ...
+
+    # ---- reads that may be calls ---------------------------------------------------------------
+
+    async def window(self, conv_id: int) -> WindowState | None: ...
+
+    async def canned_variables(self, conv_id: int) -> dict[str, str]: ...
+
+    async def conversations(
+        self,
+        view: View = View.ALL,
+        *,
+        sort: Sort | None = Sort.ACTIVITY,
+        filters: Filters = Filters(),
+    ) -> list[Conversation]: ...
+
+    async def counts(self, filters: Filters = Filters()) -> dict[View, int]: ...
+
+    async def tally(self, filters: Filters = Filters()) -> ViewTally: ...
+
+    async def labels(self) -> list[str]: ...
+
+    async def channel_names(self) -> list[str]: ...
+
+    async def conversation(self, conv_id: int) -> Conversation: ...
+
+    async def thread(self, conv_id: int) -> list[Message]: ...
+
+    async def message(self, conv_id: int, message_id: int) -> Message | None: ...
+
+    async def contact(self, contact_id: int) -> Contact: ...
+
+    async def contact_conversations(self, contact_id: int) -> list[Conversation]: ...
+
+    async def draft(self, conv_id: int) -> dict[str, str]: ...
+
+    async def search(self, query: str, limit: int = 200) -> list[SearchHit]: ...
+
+    async def search_conversations(self, query: str, limit: int = 50) -> list[SearchMatch]: ...
+
+    async def find_contacts(self, query: str, limit: int = 50) -> list[Contact]: ...
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    async def reply(self, conv_id: int, body: str) -> Message: ...
+
+    async def note(self, conv_id: int, body: str) -> Message: ...
+
+    async def assign(self, conv_id: int, agent: str | None) -> None: ...
+
+    async def set_status(self, conv_id: int, status: Status) -> None: ...
+
+    async def snooze(self, conv_id: int, until: datetime) -> None: ...
+
+    async def set_priority(self, conv_id: int, priority: Priority) -> None: ...
+
+    async def label(
+        self, conv_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> None: ...
+
+    async def escalate(
+        self, conv_id: int, team: str, reason: str, priority: Priority | None = None
+    ) -> list[HookJob]: ...
+
+    async def retry_hooks(self, conv_id: int) -> list[HookJob]: ...
+
+    async def mark_read(self, conv_id: int) -> None: ...
+
+    async def save_draft(self, conv_id: int, texts: Mapping[str, str]) -> None: ...
+
+    async def retry(self, conv_id: int, message_id: int) -> None: ...
+
+    async def update_contact(
+        self,
+        contact_id: int,
+        *,
+        notes: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> Contact: ...
+
+    async def merge_contacts(self, keep_id: int, other_id: int) -> Contact: ...
+
+    async def save_attachment(
+        self, conv_id: int, message_id: int, index: int, downloads_dir: str
+    ) -> Path: ...
+
+    async def set_viewing(self, conv_id: int | None) -> None: ...
+
+    async def set_typing(self, conv_id: int, typing: bool) -> None: ...
+
+
+REMOTE_METHODS: frozenset[str] = frozenset(
+    {
+        "window",
+        "canned_variables",
+        "conversations",
+        "counts",
+        "labels",
+        "channel_names",
+        "conversation",
+        "thread",
+        "message",
+        "contact",
+        "contact_conversations",
+        "draft",
+        "search",
+        "search_conversations",
+        "find_contacts",
+        "reply",
+        "note",
+        "assign",
+        "set_status",
+        "snooze",
+        "set_priority",
+        "label",
+        "escalate",
+        "retry_hooks",
+        "mark_read",
+        "save_draft",
+        "retry",
+        "update_contact",
+        "merge_contacts",
+        "save_attachment",
+        "set_viewing",
+        "set_typing",
+    }
+)
+"""The async methods a console may call on a served desk. Not `tally` (a live counter the
+client builds from its replica), nor start/stop or anything internal."""

@@ -1,0 +1,1 @@
+"""Team mode: one desk served over a Unix socket, consoles attached to it (issue 16)."""
