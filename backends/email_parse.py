@@ -156,7 +156,7 @@ def parse(raw: bytes, received_at: datetime | None = None) -> ParsedMail:
 
 def parse_headers(raw: bytes) -> ParsedMail:
     """The threading headers of a mail (from a header-only FETCH), parsed cheaply: enough to group a
-    mailbox into conversations before reading it (the full `parse` costs ~20 times more)."""
+    mailbox into conversations before reading it (the full `parse` costs many times more)."""
     try:
         msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     except Exception:

@@ -466,7 +466,7 @@ class TwilioSMSBackend(Backend):
             status = raw.get("status")
             if (
                 isinstance(status, str) and status in _FINAL
-            ):  # a list here raised TypeError (unhashable)
+            ):  # a list here would raise TypeError (unhashable)
                 self.follow.pop(sid, None)
         return updates
 

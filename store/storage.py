@@ -188,7 +188,7 @@ def swap_in(new: Path, target: Path) -> None:
 
     Where the system can (Linux renameat2 RENAME_EXCHANGE) the two files are exchanged,
     so `new` keeps the old file, to be overwritten by the next checkpoint: creating a file
-    cost 0.9 ms here, overwriting one 0.04 ms, and a checkpoint writes hundreds. Elsewhere,
+    costs far more than overwriting one, and a checkpoint writes hundreds. Elsewhere,
     or when `target` does not exist yet, it is a plain `os.replace`.
     """
     global _exchange_works
@@ -217,8 +217,8 @@ def swap_in(new: Path, target: Path) -> None:
 def sync_files(root: Path, paths: Iterable[Path]) -> None:
     """Make `paths` (files or dirs, all on `root`'s file system) durable.
 
-    On Linux one syncfs(2) does it for all of them at once; writing many files with an
-    fsync each cost more than the writes themselves here. Elsewhere, or if syncfs fails,
+    On Linux one syncfs(2) does it for all of them at once, since an fsync per file costs
+    more than writing the files. Elsewhere, or if syncfs fails,
     each path is fsynced.
     """
     syncfs = _libc("syncfs")

@@ -357,7 +357,7 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         With `durable=False` (on the outermost batch) the commit writes its journal record
         but does not wait for the disk: the caller awaits `sync()` before it tells anyone
         that the batch is kept (a channel's acknowledgement), and the console goes on
-        drawing meanwhile. An fsync here took 50-300 ms at times.
+        drawing meanwhile, however long the disk takes.
         """
         if self.readonly:
             raise StoreError("this cache was opened read-only")

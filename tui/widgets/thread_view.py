@@ -354,7 +354,7 @@ class ThreadView(MessageRendering, ScrollView, can_focus=True):
         self._head = 1 if self._first > 0 else 0
         self._set_lines(False, shift)
 
-    # Keys jump instead of gliding: a page is one repaint, not ~20 over 0.6 s (a lot of output
+    # Keys jump instead of gliding: a page is one repaint, not a glide's many (a lot of output
     # over ssh), and a second press pages from where the first landed, not from mid-glide.
 
     def action_page_up(self) -> None:
