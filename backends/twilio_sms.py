@@ -26,8 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, ClassVar
 
 import httpx
@@ -59,6 +58,15 @@ from frontdesk.backends.httpchannel import (
     unparsable,
 )
 from frontdesk.backends.sms import BODY_LIMIT
+from frontdesk.backends.twilio_parse import (
+    FINAL,
+    delivery_update,
+    failure_reason,
+    media_count,
+    media_extension,
+    message_date,
+    message_date_or_none,
+)
 from frontdesk.model import (
     Attachment,
     ContactRef,
@@ -94,33 +102,6 @@ _DEFAULTS: dict[str, Any] = {
     "error_retry": 60.0,
     "request_timeout": 30.0,
     "connect_timeout": 10.0,
-}
-
-#: Twilio status -> what the console shows; statuses not listed (queued, sending …) change nothing
-_DELIVERY = {
-    "sent": Delivery.SENT,
-    "delivered": Delivery.DELIVERED,
-    "read": Delivery.READ,
-    "undelivered": Delivery.FAILED,
-    "failed": Delivery.FAILED,
-    "canceled": Delivery.FAILED,
-}
-_FINAL = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
-#: the commonest delivery errors, for when Twilio leaves error_message empty (it usually does)
-ERROR_TEXT = {
-    30001: "queue overflow",
-    30002: "account suspended",
-    30003: "unreachable destination handset",
-    30004: "message blocked",
-    30005: "unknown destination handset",
-    30006: "landline or unreachable carrier",
-    30007: "message filtered by the carrier",
-    30008: "unknown error",
-    30034: "message from an unregistered number (US A2P 10DLC)",
-    21610: "the recipient replied STOP (unsubscribed)",
-    21211: "invalid 'To' phone number",
-    21408: "permission to send to this region is not enabled",
-    21614: "'To' is not a valid mobile number",
 }
 
 
@@ -297,7 +278,7 @@ class TwilioSMSBackend(Backend):
         parsed: list[Inbound] = []
         newest = self.after
         for raw in raws:
-            at = _date_or_none(raw)
+            at = message_date_or_none(raw)
             if at is not None and (newest is None or at > newest):
                 newest = at  # listed and handled, whatever it turns out to be
             try:
@@ -348,7 +329,7 @@ class TwilioSMSBackend(Backend):
                 raise TransientError("Twilio answered the Messages list without a `messages` list")
             older = False
             for raw in messages:
-                at = _date_or_none(raw)
+                at = message_date_or_none(raw)
                 if at is not None and at < floor:
                     older = True
                     continue
@@ -388,9 +369,9 @@ class TwilioSMSBackend(Backend):
         body = raw.get("body") or ""
         if not isinstance(body, str):
             raise TypeError("body is not a string")
-        created = _date(raw)
+        created = message_date(raw)
         attachments: list[Attachment] = []
-        num_media = _count(raw.get("num_media"))
+        num_media = media_count(raw.get("num_media"))
         if num_media:
             attachments, note = await self._media(raw, num_media)
             if note:
@@ -439,7 +420,10 @@ class TwilioSMSBackend(Backend):
             ref = uri.removesuffix(".json")
             found.append(
                 Attachment(
-                    name=f"{media_sid}{_extension(mime)}", mime=clip(mime, 100), size=0, ref=ref
+                    name=f"{media_sid}{media_extension(mime)}",
+                    mime=clip(mime, 100),
+                    size=0,
+                    ref=ref,
                 )
             )
         return found, ""
@@ -465,7 +449,7 @@ class TwilioSMSBackend(Backend):
                 updates.append(update)
             status = raw.get("status")
             if (
-                isinstance(status, str) and status in _FINAL
+                isinstance(status, str) and status in FINAL
             ):  # a list here would raise TypeError (unhashable)
                 self.follow.pop(sid, None)
         return updates
@@ -539,7 +523,7 @@ class TwilioSMSBackend(Backend):
         status = raw.get("status")
         if status in ("failed", "undelivered", "canceled"):
             raise PermanentError(failure_reason(raw))
-        if status not in _FINAL:
+        if status not in FINAL:
             if len(self.follow) >= MAX_FOLLOWED:
                 self.follow.pop(next(iter(self.follow)))
             self.follow[sid] = utcnow()
@@ -589,70 +573,6 @@ class TwilioSMSBackend(Backend):
         await self.http.aclose()
 
 
-# ---- helpers (pure) ----------------------------------------------------------------------------
-
-
-def delivery_update(raw: Any) -> DeliveryUpdate | None:
-    """The DeliveryUpdate a message resource implies (None while it is queued or sending)."""
-    if not isinstance(raw, dict):
-        return None
-    status = raw.get("status")
-    delivery = _DELIVERY.get(status) if isinstance(status, str) else None
-    if delivery is None:
-        return None
-    sid = raw.get("sid") if isinstance(raw.get("sid"), str) else ""
-    reason = failure_reason(raw) if delivery is Delivery.FAILED else ""
-    return DeliveryUpdate(sid, delivery, reason)
-
-
-def failure_reason(raw: dict[str, Any]) -> str:
-    """'undelivered: error 30003 — unreachable destination handset (https://…/30003)'."""
-    status = raw.get("status") if isinstance(raw.get("status"), str) else "failed"
-    code = _error_code(raw.get("error_code"))
-    message = raw.get("error_message") if isinstance(raw.get("error_message"), str) else ""
-    message = clip(message, 300) or ERROR_TEXT.get(code or 0, "")
-    if code is None:
-        return f"{status}{': ' + message if message else ''}"
-    text = f"{status}: error {code}"
-    if message:
-        text += f" — {message}"
-    return text + f" (https://www.twilio.com/docs/api/errors/{code})"
-
-
-def _error_code(value: Any) -> int | None:
-    """Twilio's error code (5 digits) from an int or a numeric string; None for anything else
-    (an Infinity in the JSON made int() raise OverflowError and stopped the channel)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    try:
-        code = int(value) if isinstance(value, int) or len(value) < 10 else None
-    except ValueError:
-        return None
-    return code if code is not None and 0 < code < 1_000_000 else None
-
-
-def _date(raw: dict[str, Any]) -> datetime:
-    value = raw.get("date_sent") or raw.get("date_created")
-    if not isinstance(value, str):
-        raise ValueError("a message without a date")
-    at = parsedate_to_datetime(value)
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
-def _date_or_none(raw: Any) -> datetime | None:
-    try:
-        return _date(raw)
-    except (ValueError, TypeError, AttributeError, IndexError):
-        return None
-
-
-def _count(value: Any) -> int:
-    try:
-        return max(0, min(10, int(value)))
-    except (TypeError, ValueError):
-        return 0
-
-
 def _account_uri(uri: Any, account_sid: str) -> str | None:
     """A URI from a response if it stays in this account's API paths (never another host: the
     credentials go with it), else None."""
@@ -668,16 +588,4 @@ def _account_uri(uri: Any, account_sid: str) -> str | None:
     return uri
 
 
-def _extension(mime: str) -> str:
-    return {
-        "image/jpeg": ".jpg",
-        "image/png": ".png",
-        "image/gif": ".gif",
-        "video/mp4": ".mp4",
-        "audio/mpeg": ".mp3",
-        "text/vcard": ".vcf",
-        "application/pdf": ".pdf",
-    }.get(mime.lower(), "")
-
-
-__all__ = ["TwilioSMSBackend", "delivery_update", "failure_reason"]
+__all__ = ["TwilioSMSBackend"]
