@@ -9,6 +9,8 @@ from typing import Any
 from frontdesk.backends.httpchannel import clip
 from frontdesk.model import Delivery, DeliveryUpdate
 
+API = "/2010-04-01"
+
 #: Twilio status -> what the console shows; statuses not listed (queued, sending …) change nothing
 _DELIVERY = {
     "sent": Delivery.SENT,
@@ -110,4 +112,19 @@ def media_extension(mime: str) -> str:
     }.get(mime.lower(), "")
 
 
-__all__ = ["ERROR_TEXT", "delivery_update", "failure_reason"]
+def account_uri(uri: Any, account_sid: str) -> str | None:
+    """A URI from a response if it stays in this account's API paths (never another host: the
+    credentials go with it), else None."""
+    if (
+        not isinstance(uri, str)
+        or not uri.startswith(f"{API}/Accounts/{account_sid}/")
+        or "//" in uri
+        or ".." in uri
+    ):
+        return None
+    if any(c in uri for c in "\\ \r\n\t#@"):
+        return None
+    return uri
+
+
+__all__ = ["API", "ERROR_TEXT", "account_uri", "delivery_update", "failure_reason"]
