@@ -17,9 +17,10 @@
   Message-ID derived from the outbox's idempotency key (the same key always gives the same
   Message-ID), then a copy APPENDed to `sent_folder`.
 
-Content rules (quoted history marker, auto-mail marker, attachments) live in email_parse; the
-settings in email_settings, the IMAP connection in imap_session, the thread map in email_threads,
-sending in email_send, attachment downloads in email_attachments, the doctor's checks in email_check.
+Content rules (quoted history marker, auto-mail marker, attachments) live in email_parse (HTML
+to text in email_html); the settings in email_settings, the IMAP connection in imap_session, the
+thread map in email_threads, reading mail by UID into events in email_read, sending in email_send,
+attachment downloads in email_attachments, the doctor's checks in email_check.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from frontdesk.backends.email_sync import FolderState, fetch_chunks, write_curso
 from frontdesk.backends.imap_session import Imap, internaldate
 from frontdesk.model import Attachment, ContactRef, Direction, Inbound
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("frontdesk.backends.email")  # the channel's records keep one logger
 
 #: how much of a mail over `max_message_mb` is read (headers + the first bytes)
 PARTIAL_BYTES = 512 * 1024
