@@ -10,12 +10,12 @@ def keep_gc_pauses_short() -> None:
     """Keep the cyclic garbage collector from stalling the screen.
 
     Everything alive now (the opened cache, the imported modules) lives as long as the
-    console, so it is moved out of the collector's sight (`gc.freeze`): at 10,000
-    conversations each full collection walking it stalled the screen for ~100 ms. Young
-    objects are collected every 10,000 allocations instead of 700: with 100 messages a
-    second arriving, the default made a full collection of 20-40 ms every quarter second,
-    the slowest part of showing them (`frontdesk bench`, live arrival). What comes to live
-    as long later is frozen after the full collection that finds it (`freeze_long_lived`).
+    console, so it is moved out of the collector's sight (`gc.freeze`): on a large cache
+    each full collection walking it stalls the screen. Young objects are collected every
+    10,000 allocations instead of Python's 700: under live traffic the default makes full
+    collections so often that they are the slowest part of showing new messages. What
+    comes to live as long later is frozen after the full collection that finds it
+    (`freeze_long_lived`). The figures are in README.md (Performance, the collector).
     """
     import gc
 
@@ -28,11 +28,10 @@ def keep_gc_pauses_short() -> None:
 def freeze_long_lived(phase: str, info: dict[str, int]) -> None:
     """After a full collection that leaves many objects alive, freeze them (a `gc.callbacks` hook).
 
-    State built after start-up lives as long as the console too: the contacts the store
-    reads on the first message, Textual's widgets and styles. At 100 msg/s the first full
-    collection found ~100,000 such objects and took 50-100 ms, and every later one walked
-    them again. Right after a full collection nothing unreachable is left, so only live
-    objects are frozen; what a frozen object drops later is still freed by its reference
+    State built after start-up lives as long as the console too (the contacts the store
+    reads on the first message, Textual's widgets and styles), and every full collection
+    would walk it again. Right after a full collection nothing unreachable is left, so only
+    live objects are frozen; what a frozen object drops later is still freed by its reference
     count, and only one that ends up in a reference cycle is kept for good. Freezing
     happens again only when as many new long-lived objects have come, not for the few
     thousand that come and go between collections.

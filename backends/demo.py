@@ -60,8 +60,8 @@ log = logging.getLogger(__name__)
 
 LIVE_INTERVAL = 120.0
 """Mean seconds between one channel's unprompted customer messages: the six channels of the
-demo write about three a minute between them, a busy but human shift (at 12 s they wrote ~25
-a minute and the bell never stopped). Answers to the agent's replies come within seconds."""
+demo write about three a minute between them, a busy but human shift (much faster and the
+bell never stops). Answers to the agent's replies come within seconds."""
 
 
 class DemoBackend(Backend):

@@ -6,11 +6,11 @@ import functools
 import random
 from datetime import datetime, timezone
 
+from frontdesk.backends.demo_history import phrase_numbers
 from frontdesk.backends.demo_phrases import PHRASES
 from frontdesk.backends.demo_workspace import (
     LiveThread,
     generate_workspace,
-    phrase_numbers,
     threads_of,
 )
 

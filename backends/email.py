@@ -17,15 +17,15 @@
   Message-ID derived from the outbox's idempotency key (the same key always gives the same
   Message-ID), then a copy APPENDed to `sent_folder`.
 
-Content rules (quoted history marker, auto-mail marker, attachments) live in email_parse; the
-settings in email_settings, the IMAP connection in imap_session, the thread map in email_threads,
-sending in email_send, attachment downloads in email_attachments, the doctor's checks in email_check.
+Content rules (quoted history marker, auto-mail marker, attachments) live in email_parse (HTML
+to text in email_html); the settings in email_settings, the IMAP connection in imap_session, the
+thread map in email_threads, reading mail by UID into events in email_read, sending in email_send,
+attachment downloads in email_attachments, the doctor's checks in email_check.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
@@ -34,9 +34,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from frontdesk.backends.base import Backend, ConfigError, Sink, TransientError
-from frontdesk.backends.email_attachments import AttachmentSaving, attachment_ref
+from frontdesk.backends.email_attachments import AttachmentSaving
 from frontdesk.backends.email_check import MailboxCheck
-from frontdesk.backends.email_parse import ParsedMail, parse, parse_headers
+from frontdesk.backends.email_parse import parse_headers
+from frontdesk.backends.email_read import MailReading, Suspects
 from frontdesk.backends.email_send import EmailSending
 from frontdesk.backends.email_settings import SETTINGS_SCHEMA, EmailSettings, read_settings
 from frontdesk.backends.email_sync import (
@@ -47,16 +48,13 @@ from frontdesk.backends.email_sync import (
     fetch_chunks,
     read_cursor,
     search_slices,
-    write_cursor,
 )
 from frontdesk.backends.email_threads import ThreadMap
-from frontdesk.backends.imap_session import ConnectionLost, Imap, internaldate
-from frontdesk.model import Attachment, ChannelStatus, ContactRef, Direction, Inbound
+from frontdesk.backends.imap_session import ConnectionLost, Imap
+from frontdesk.model import ChannelStatus
 
 log = logging.getLogger(__name__)
 
-#: how much of a mail over `max_message_mb` is read (headers + the first bytes)
-PARTIAL_BYTES = 512 * 1024
 BATCH_MESSAGES = 25
 BATCH_BYTES = 8 * 1024 * 1024
 #: during a long sync, how often to look for mail that arrived meanwhile (it is read first)
@@ -79,28 +77,6 @@ class _SameFailure:
         return self.times
 
 
-class _Suspects:
-    """Mails of one folder the server fails on (it drops the session or answers NO whenever one is fetched).
-
-    A FETCH that failed is asked again one mail at a time; a mail whose own FETCH fails twice is
-    left out and shown as unreadable, so one broken mail cannot stop the mailbox.
-    """
-
-    def __init__(self) -> None:
-        self.failed: tuple[tuple[int, ...], str] | None = None  # the request that failed last
-        self.probing: int | None = None  # the mail fetched alone when the connection broke
-        self.strikes: dict[int, int] = {}
-        self.bad: dict[int, str] = {}  # UID -> the failure
-        self.reason = ""
-
-    def new_attempt(self) -> None:
-        if self.probing is not None:
-            self.strikes[self.probing] = self.strikes.get(self.probing, 0) + 1
-            if self.strikes[self.probing] >= 2:
-                self.bad[self.probing] = self.reason
-            self.probing = None
-
-
 def _imap_since(days: int) -> str:
     when = datetime.now(timezone.utc) - timedelta(days=days)
     return when.strftime("%d-%b-%Y")
@@ -114,7 +90,7 @@ def _window(cfg: EmailSettings) -> tuple[str, ...]:
 # ---- the backend -------------------------------------------------------------------------------------
 
 
-class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
+class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, MailReading, Backend):
     """A shared support mailbox: IMAP for reading, SMTP for replies."""
 
     kind: ClassVar[str] = "email"
@@ -137,7 +113,7 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         self._ingest_lock = asyncio.Lock()
         self._connections: set[Imap] = set()
         self.reconnects = 0  # how many times a dropped connection was re-established (for tests)
-        self._suspects: dict[str, _Suspects] = {}
+        self._suspects: dict[str, Suspects] = {}
         self._down: set[str] = set()  # folders whose last attempt failed, until mail comes in again
         self.idling: set[str] = set()  # folders waiting in IDLE right now
 
@@ -175,7 +151,7 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     ConnectionError,
                     TimeoutError,
                 ) as exc:  # what was read is committed; say why the rest is not
-                    fetch_failed = self._suspects.get(folder, _Suspects()).failed is not None
+                    fetch_failed = self._suspects.get(folder, Suspects()).failed is not None
                     if (
                         not fetch_failed or attempt == FETCH_ATTEMPTS
                     ):  # else: again, to find the mail it failed on
@@ -366,14 +342,9 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     threads.setdefault(key, []).append(uid)
         return list(threads.values())
 
-    def _correspondent(self, mail: ParsedMail, cfg: EmailSettings) -> str:
-        if mail.from_addr == cfg.address:
-            return next((a for a in mail.to if a != cfg.address), "")
-        return mail.reply_to
-
     async def _catch_up(self, sink: Sink, imap: Imap, folder: str) -> None:
         """Read what is new in `folder` and what is left of its first sync, ingesting each batch with its cursor."""
-        self._suspects.setdefault(folder, _Suspects()).new_attempt()
+        self._suspects.setdefault(folder, Suspects()).new_attempt()
         validity, uidnext = await imap.open_folder(folder)
         state = self._folders.get(folder)
         if state is None or state.validity != validity:
@@ -387,7 +358,7 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     imap.cfg.sync_days,
                 )
             state = FolderState.fresh(validity, uidnext)
-            self._suspects[folder] = _Suspects()
+            self._suspects[folder] = Suspects()
             await self._commit(
                 sink, folder, state, []
             )  # a restart resumes this plan instead of making a new one
@@ -445,39 +416,6 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
         self._learned.add(folder)  # the first sync reads every mail: it learns as it goes
         return threads
 
-    async def _fetch(
-        self, imap: Imap, folder: str, uids: list[int], items: str, timeout: float | None = None
-    ) -> list:
-        """imap.fetch, leaving out mails the server keeps failing on (see _Suspects)."""
-        suspects = self._suspects.setdefault(folder, _Suspects())
-        uids = [uid for uid in uids if uid not in suspects.bad]
-        if not uids:
-            return []
-        request = (tuple(uids), items)
-        try:
-            if suspects.failed != request:
-                return await imap.fetch(uids, items, timeout)
-            out = []
-            for uid in uids:  # this request failed last time: find the mail it failed on
-                suspects.probing = uid
-                out += await imap.fetch([uid], items, timeout)
-            suspects.probing = suspects.failed = None
-            return out
-        except (ConnectionError, TimeoutError) as exc:
-            suspects.failed, suspects.reason = request, str(exc) or type(exc).__name__
-            raise
-
-    async def _sizes(self, imap: Imap, folder: str, uids: list[int]) -> dict[int, int]:
-        """RFC822.SIZE of each mail (0 for one the server fails on: it is shown as unreadable)."""
-        sizes = dict.fromkeys(
-            (uid for uid in uids if uid in self._suspects.get(folder, _Suspects()).bad), 0
-        )
-        for chunk in fetch_chunks(uids):
-            for attrs, _ in await self._fetch(imap, folder, chunk, "(UID RFC822.SIZE)"):
-                if "UID" in attrs:
-                    sizes[int(attrs["UID"])] = int(attrs.get("RFC822.SIZE", 0))
-        return sizes
-
     async def _uidnext(self, imap: Imap, folder: str) -> int:
         validity, uidnext = await imap.open_folder(folder)
         if validity != self._folders[folder].validity:
@@ -508,146 +446,6 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, Backend):
                     )
             if self._folders[folder].seen < high:
                 await self._commit(sink, folder, replace(self._folders[folder], seen=high), [])
-
-    @staticmethod
-    def _fetch_cost(cfg: EmailSettings, size: int) -> int:
-        """Bytes a FETCH of the mail brings (big mail is read in part)."""
-        return PARTIAL_BYTES if size > cfg.max_message_bytes else size
-
-    async def _ingest_batch(
-        self,
-        sink: Sink,
-        imap: Imap,
-        folder: str,
-        state: FolderState,
-        uids: list[int],
-        sizes: dict[int, int],
-    ) -> None:
-        """Fetch and ingest the mails `uids` (at most BATCH_MESSAGES), committing `state` with them."""
-        cfg = imap.cfg
-        validity = state.validity
-        whole = [u for u in uids if sizes[u] <= cfg.max_message_bytes]
-        big = [u for u in uids if sizes[u] > cfg.max_message_bytes]
-        fetched: dict[int, tuple[dict[str, str], bytes | None, bool]] = {}
-        slow = cfg.timeout + sum(sizes[u] for u in whole) / 1_000_000  # a second per MB on top
-        for attrs, literal in await self._fetch(
-            imap, folder, whole, "(UID INTERNALDATE BODY.PEEK[])", timeout=slow
-        ):
-            if "UID" in attrs:
-                fetched[int(attrs["UID"])] = (attrs, literal, False)
-        for attrs, literal in await self._fetch(
-            imap, folder, big, f"(UID INTERNALDATE BODY.PEEK[]<0.{PARTIAL_BYTES}>)"
-        ):
-            if "UID" in attrs:
-                fetched[int(attrs["UID"])] = (attrs, literal, True)
-        events: list[Inbound] = []
-        bad = self._suspects.get(folder, _Suspects()).bad
-        for uid in uids:
-            if uid in bad:
-                events.append(self._unfetchable(folder, validity, uid, bad[uid]))
-            if uid not in fetched:
-                continue
-            attrs, raw, partial = fetched[uid]
-            try:
-                events.append(
-                    self._inbound(
-                        cfg, folder, validity, uid, raw or b"", attrs, partial, sizes[uid]
-                    )
-                )
-            except Exception as exc:  # never let one bad mail stop the mailbox
-                log.warning("email %s: %s UID %d unreadable: %s", self.name, folder, uid, exc)
-                events.append(self._unreadable(folder, validity, uid, raw or b"", exc))
-        await self._commit(sink, folder, state, events)
-
-    async def _commit(
-        self, sink: Sink, folder: str, state: FolderState, events: list[Inbound]
-    ) -> None:
-        async with self._ingest_lock:
-            folders = {**self._folders, folder: state}
-            cursor = write_cursor(folders)
-            await sink.ingest(self.name, events, cursor)
-            self._folders = folders
-            self.cursor = cursor
-        if (
-            events and folder in self._down
-        ):  # mail is coming in again (a long sync after a failure is not "down")
-            self._down.discard(folder)
-            await self._status(sink, "ok", f"IMAP {folder}: reading again")
-
-    def _inbound(
-        self,
-        cfg: EmailSettings,
-        folder: str,
-        validity: int,
-        uid: int,
-        raw: bytes,
-        attrs: dict[str, str],
-        partial: bool,
-        size: int,
-    ) -> Inbound:
-        mail = parse(raw, internaldate(attrs.get("INTERNALDATE")))
-        body = mail.body
-        if partial:
-            body += (
-                f"\n\n[this mail is {size / 1_048_576:.1f} MB, over the {cfg.max_message_bytes / 1_048_576:.0f} MB "
-                "limit: only its beginning was read; open it in a mail client]"
-            )
-        outgoing = mail.from_addr == cfg.address
-        correspondent = self._correspondent(mail, cfg)
-        key = self.threads.key_for(mail, correspondent)
-        self.threads.learn(mail, key, correspondent)
-        if outgoing:
-            sender = ContactRef(address=correspondent or cfg.address, email=correspondent)
-        else:
-            name = (
-                mail.from_name
-                if mail.reply_to == mail.from_addr or not mail.reply_to
-                else (mail.from_name or "")
-            )
-            sender = ContactRef(
-                address=mail.reply_to or f"unknown@{uid}", name=name, email=mail.reply_to
-            )
-        attachments = [
-            Attachment(
-                a.name,
-                a.mime,
-                a.size,
-                attachment_ref(folder, validity, uid, a.index, mail.message_id),
-            )
-            for a in mail.attachments
-        ]
-        return Inbound(
-            external_id=mail.external_id,
-            thread_key=key,
-            sender=sender,
-            body=body,
-            attachments=attachments,
-            created_at=mail.date,
-            subject=mail.subject,
-            direction=Direction.OUT if outgoing else Direction.IN,
-        )
-
-    def _unfetchable(self, folder: str, validity: int, uid: int, reason: str) -> Inbound:
-        external = f"<uid.{validity}.{uid}.{hashlib.sha256(folder.encode()).hexdigest()[:12]}@frontdesk.invalid>"
-        return Inbound(
-            external_id=external,
-            thread_key=external,
-            sender=ContactRef(address="unknown@invalid", name="(unreadable mail)"),
-            body=f"(the mail server failed every time it was asked for mail UID {uid} in {folder}; open it in a mail "
-            f"client. The server said: {self.redact(reason)})",
-        )
-
-    def _unreadable(
-        self, folder: str, validity: int, uid: int, raw: bytes, exc: Exception
-    ) -> Inbound:
-        digest = hashlib.sha256(raw).hexdigest()[:40]
-        external = f"<sha256.{digest}@frontdesk.invalid>"
-        return Inbound(
-            external_id=external,
-            thread_key=external,
-            sender=ContactRef(address="unknown@invalid", name="(unreadable mail)"),
-            body=f"(this mail could not be read: {type(exc).__name__}; it is UID {uid} in {folder})",
-        )
 
     async def close(self) -> None:
         for imap in list(self._connections):

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from frontdesk.backends.base import PermanentError, TransientError, open_unique
-from frontdesk.backends.email_parse import safe_filename
+from frontdesk.backends.base import PermanentError, TransientError, open_unique, safe_filename
 from frontdesk.backends.imap_parts import Section, decoder, parse_bodystructure, walk_sections
 from frontdesk.backends.imap_session import Imap, imap_string, response_text
 

@@ -22,12 +22,10 @@ The cursor is JSON: {"after": ISO time of the newest message ingested, "follow":
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, ClassVar
 
 import httpx
@@ -45,7 +43,6 @@ from frontdesk.backends.base import (
     number,
 )
 from frontdesk.backends.httpchannel import (
-    MALFORMED,
     Backoff,
     HTTPClient,
     PollRefused,
@@ -56,26 +53,15 @@ from frontdesk.backends.httpchannel import (
     protect,
     read_settings,
     scrub,
-    unparsable,
 )
 from frontdesk.backends.sms import BODY_LIMIT
-from frontdesk.model import (
-    Attachment,
-    ContactRef,
-    Delivery,
-    DeliveryUpdate,
-    Inbound,
-    Outgoing,
-    SendResult,
-    utcnow,
-)
+from frontdesk.backends.twilio_parse import API, FINAL, account_uri, failure_reason
+from frontdesk.backends.twilio_read import TwilioReading
+from frontdesk.model import Delivery, Outgoing, SendResult, utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
-API = "/2010-04-01"
-OVERLAP = timedelta(minutes=10)
-MAX_PAGES = 200
 MAX_FOLLOWED = 1000
 MEDIA_LIMIT = 20 * 1024 * 1024
 E164 = re.compile(r"\+[1-9]\d{6,14}\Z")
@@ -96,33 +82,6 @@ _DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
 }
 
-#: Twilio status -> what the console shows; statuses not listed (queued, sending …) change nothing
-_DELIVERY = {
-    "sent": Delivery.SENT,
-    "delivered": Delivery.DELIVERED,
-    "read": Delivery.READ,
-    "undelivered": Delivery.FAILED,
-    "failed": Delivery.FAILED,
-    "canceled": Delivery.FAILED,
-}
-_FINAL = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
-#: the commonest delivery errors, for when Twilio leaves error_message empty (it usually does)
-ERROR_TEXT = {
-    30001: "queue overflow",
-    30002: "account suspended",
-    30003: "unreachable destination handset",
-    30004: "message blocked",
-    30005: "unknown destination handset",
-    30006: "landline or unreachable carrier",
-    30007: "message filtered by the carrier",
-    30008: "unknown error",
-    30034: "message from an unregistered number (US A2P 10DLC)",
-    21610: "the recipient replied STOP (unsubscribed)",
-    21211: "invalid 'To' phone number",
-    21408: "permission to send to this region is not enabled",
-    21614: "'To' is not a valid mobile number",
-}
-
 
 class AuthRejected(PollRefused):
     """401: Twilio does not accept account_sid with this auth_token."""
@@ -131,7 +90,7 @@ class AuthRejected(PollRefused):
 # ---- the backend ----------------------------------------------------------------------------------
 
 
-class TwilioSMSBackend(Backend):
+class TwilioSMSBackend(TwilioReading, Backend):
     """SMS (and MMS) through one Twilio number or Messaging Service, polled."""
 
     kind = "sms"
@@ -287,220 +246,6 @@ class TwilioSMSBackend(Backend):
     async def fetch_once(self, sink: Sink) -> None:
         await self._poll(sink)
 
-    async def _poll(self, sink: Sink) -> None:
-        """One round: new inbound messages and the status of followed sent messages, one ingest."""
-        now = utcnow()
-        floor = self._floor(now)
-        raws = await self._list_inbound(floor)
-        events: list[Any] = []
-        fresh: dict[str, datetime] = {}
-        parsed: list[Inbound] = []
-        newest = self.after
-        for raw in raws:
-            at = _date_or_none(raw)
-            if at is not None and (newest is None or at > newest):
-                newest = at  # listed and handled, whatever it turns out to be
-            try:
-                event = await self._inbound(raw)
-            except MALFORMED as exc:
-                key = (
-                    raw.get("sid")
-                    if isinstance(raw, dict) and isinstance(raw.get("sid"), str)
-                    else json.dumps(raw, sort_keys=True, default=repr)[:200]
-                )
-                if key not in self._bad:
-                    self._bad.add(key)
-                    events.append(unparsable(self.name, raw, exc, log, what="Twilio message"))
-                continue
-            if event is None or event.external_id in self._seen or event.external_id in fresh:
-                continue
-            fresh[event.external_id] = event.created_at
-            parsed.append(event)
-        parsed.sort(key=lambda e: (e.created_at, e.external_id))
-        events += parsed
-        events += await self._delivery_updates(now)
-        cursor = self._write_cursor(newest, self.follow)
-        if events or cursor != self.cursor:
-            await sink.ingest(self.name, events, cursor=cursor)
-            self.cursor = cursor
-        self.after = newest
-        self._seen.update(fresh)
-        keep = self._floor(now)
-        self._seen = {sid: at for sid, at in self._seen.items() if at >= keep}
-        if len(self._bad) > 10_000:
-            self._bad.clear()
-
-    def _floor(self, now: datetime) -> datetime:
-        """Messages older than this are taken as read: the watermark (or the backfill) minus the overlap."""
-        return (self.after or now - self.backfill) - OVERLAP
-
-    async def _list_inbound(self, floor: datetime) -> list[Any]:
-        """Raw messages sent to us from the day of `floor` on, newest first, stopping below `floor`."""
-        params: dict[str, Any] = {"DateSent>": floor.date().isoformat(), "PageSize": self.page_size}
-        if self.from_number:
-            params["To"] = self.from_number
-        found: list[Any] = []
-        path: str | None = self._messages_path
-        for page_number in range(MAX_PAGES):
-            page = await self._api("GET", path, params=params if page_number == 0 else None)
-            messages = page.get("messages")
-            if not isinstance(messages, list):
-                raise TransientError("Twilio answered the Messages list without a `messages` list")
-            older = False
-            for raw in messages:
-                at = _date_or_none(raw)
-                if at is not None and at < floor:
-                    older = True
-                    continue
-                found.append(raw)
-            next_uri = page.get("next_page_uri")
-            if older or not next_uri:
-                return found
-            path = _account_uri(next_uri, self.account_sid)
-            if path is None:
-                log.warning(
-                    "channel %s: Twilio gave a next_page_uri outside this account's API; not following it",
-                    self.name,
-                )
-                return found
-        log.warning(
-            "channel %s: stopped after %d pages of messages; the rest comes on the next poll",
-            self.name,
-            MAX_PAGES,
-        )
-        return found
-
-    async def _inbound(self, raw: Any) -> Inbound | None:
-        """One listed message as an Inbound (None when it is not a message to us); raises if malformed."""
-        if not isinstance(raw, dict):
-            raise TypeError("a message that is not an object")
-        sid = raw["sid"]
-        if not isinstance(sid, str) or not re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", sid):
-            raise ValueError("a message without a valid sid")
-        if raw.get("direction") != "inbound":
-            return None
-        if not self.from_number and raw.get("messaging_service_sid") != self.messaging_service_sid:
-            return None
-        sender = raw["from"]
-        if not isinstance(sender, str) or not sender:
-            raise ValueError("a message without a sender")
-        sender = clip(sender, 64)
-        body = raw.get("body") or ""
-        if not isinstance(body, str):
-            raise TypeError("body is not a string")
-        created = _date(raw)
-        attachments: list[Attachment] = []
-        num_media = _count(raw.get("num_media"))
-        if num_media:
-            attachments, note = await self._media(raw, num_media)
-            if note:
-                body = f"{body}\n{note}" if body else note
-        return Inbound(
-            external_id=sid,
-            thread_key=sender,
-            sender=ContactRef(sender, sender, phone=sender if sender.startswith("+") else ""),
-            body=clip(body),
-            attachments=attachments,
-            created_at=created,
-        )
-
-    async def _media(self, raw: dict[str, Any], count: int) -> tuple[list[Attachment], str]:
-        """The media of an MMS as attachments (ref: the media URL path, for fetch_attachment)."""
-        uris = raw.get("subresource_uris") if isinstance(raw.get("subresource_uris"), dict) else {}
-        path = _account_uri(
-            uris.get("media")
-            or f"{API}/Accounts/{self.account_sid}/Messages/{raw['sid']}/Media.json",
-            self.account_sid,
-        )
-        gone = f"[{count} media file{'s' if count != 1 else ''} not available]"
-        if path is None:
-            return [], gone
-        try:
-            page = await self._api("GET", path)
-        except PermanentError:
-            return [], gone
-        items = page.get("media_list")
-        if not isinstance(items, list):
-            raise TypeError("media_list is not a list")
-        found: list[Attachment] = []
-        for item in items[:10]:
-            if not isinstance(item, dict) or not isinstance(item.get("sid"), str):
-                raise TypeError("a media item without sid")
-            mime = (
-                item.get("content_type")
-                if isinstance(item.get("content_type"), str)
-                else "application/octet-stream"
-            )
-            media_sid = re.sub(r"[^A-Za-z0-9]", "", item["sid"])[:40]
-            uri = (
-                _account_uri(item.get("uri"), self.account_sid)
-                or f"{path.removesuffix('.json')}/{media_sid}.json"
-            )
-            ref = uri.removesuffix(".json")
-            found.append(
-                Attachment(
-                    name=f"{media_sid}{_extension(mime)}", mime=clip(mime, 100), size=0, ref=ref
-                )
-            )
-        return found, ""
-
-    async def _delivery_updates(self, now: datetime) -> list[DeliveryUpdate]:
-        """Re-read each followed sent message; a final status ends the following."""
-        updates: list[DeliveryUpdate] = []
-        for sid, since in list(self.follow.items()):
-            if now - since > self.follow_for:
-                self.follow.pop(sid, None)
-                continue
-            try:
-                raw = await self._api(
-                    "GET", f"{API}/Accounts/{self.account_sid}/Messages/{sid}.json"
-                )
-            except PermanentError as exc:  # 404: deleted, or not ours
-                log.info("channel %s: stopped following %s: %s", self.name, sid, exc)
-                self.follow.pop(sid, None)
-                continue
-            update = delivery_update(raw)
-            if update is not None:
-                update.external_id = sid
-                updates.append(update)
-            status = raw.get("status")
-            if (
-                isinstance(status, str) and status in _FINAL
-            ):  # a list here raised TypeError (unhashable)
-                self.follow.pop(sid, None)
-        return updates
-
-    # ---- cursor --------------------------------------------------------------------------------
-
-    def _read_cursor(self, cursor: str | None) -> tuple[datetime | None, dict[str, datetime]]:
-        if not cursor:
-            return None, {}
-        try:
-            data = json.loads(cursor)
-            after = datetime.fromisoformat(data["after"]) if data.get("after") else None
-            follow = {
-                str(sid): datetime.fromisoformat(at)
-                for sid, at in dict(data.get("follow", {})).items()
-            }
-            return after, follow
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning(
-                "channel %s: ignoring an unreadable cursor; reading the last %s again",
-                self.name,
-                self.backfill,
-            )
-            return None, {}
-
-    @staticmethod
-    def _write_cursor(after: datetime | None, follow: Mapping[str, datetime]) -> str:
-        return json.dumps(
-            {
-                "after": after.isoformat() if after else None,
-                "follow": {sid: at.isoformat() for sid, at in follow.items()},
-            },
-            sort_keys=True,
-        )
-
     # ---- sending -------------------------------------------------------------------------------
 
     async def send(self, outgoing: Outgoing) -> SendResult:
@@ -539,7 +284,7 @@ class TwilioSMSBackend(Backend):
         status = raw.get("status")
         if status in ("failed", "undelivered", "canceled"):
             raise PermanentError(failure_reason(raw))
-        if status not in _FINAL:
+        if status not in FINAL:
             if len(self.follow) >= MAX_FOLLOWED:
                 self.follow.pop(next(iter(self.follow)))
             self.follow[sid] = utcnow()
@@ -556,7 +301,7 @@ class TwilioSMSBackend(Backend):
     ) -> int:
         """An MMS media file (`Attachment.ref` is its URL path under base_url), streamed into `into`."""
         self._check_settings()
-        path = _account_uri(ref, self.account_sid)
+        path = account_uri(ref, self.account_sid)
         if path is None:
             raise PermanentError("not a media file of this Twilio account")
         self._auth()
@@ -589,95 +334,4 @@ class TwilioSMSBackend(Backend):
         await self.http.aclose()
 
 
-# ---- helpers (pure) ----------------------------------------------------------------------------
-
-
-def delivery_update(raw: Any) -> DeliveryUpdate | None:
-    """The DeliveryUpdate a message resource implies (None while it is queued or sending)."""
-    if not isinstance(raw, dict):
-        return None
-    status = raw.get("status")
-    delivery = _DELIVERY.get(status) if isinstance(status, str) else None
-    if delivery is None:
-        return None
-    sid = raw.get("sid") if isinstance(raw.get("sid"), str) else ""
-    reason = failure_reason(raw) if delivery is Delivery.FAILED else ""
-    return DeliveryUpdate(sid, delivery, reason)
-
-
-def failure_reason(raw: dict[str, Any]) -> str:
-    """'undelivered: error 30003 — unreachable destination handset (https://…/30003)'."""
-    status = raw.get("status") if isinstance(raw.get("status"), str) else "failed"
-    code = _error_code(raw.get("error_code"))
-    message = raw.get("error_message") if isinstance(raw.get("error_message"), str) else ""
-    message = clip(message, 300) or ERROR_TEXT.get(code or 0, "")
-    if code is None:
-        return f"{status}{': ' + message if message else ''}"
-    text = f"{status}: error {code}"
-    if message:
-        text += f" — {message}"
-    return text + f" (https://www.twilio.com/docs/api/errors/{code})"
-
-
-def _error_code(value: Any) -> int | None:
-    """Twilio's error code (5 digits) from an int or a numeric string; None for anything else
-    (an Infinity in the JSON made int() raise OverflowError and stopped the channel)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    try:
-        code = int(value) if isinstance(value, int) or len(value) < 10 else None
-    except ValueError:
-        return None
-    return code if code is not None and 0 < code < 1_000_000 else None
-
-
-def _date(raw: dict[str, Any]) -> datetime:
-    value = raw.get("date_sent") or raw.get("date_created")
-    if not isinstance(value, str):
-        raise ValueError("a message without a date")
-    at = parsedate_to_datetime(value)
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
-def _date_or_none(raw: Any) -> datetime | None:
-    try:
-        return _date(raw)
-    except (ValueError, TypeError, AttributeError, IndexError):
-        return None
-
-
-def _count(value: Any) -> int:
-    try:
-        return max(0, min(10, int(value)))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _account_uri(uri: Any, account_sid: str) -> str | None:
-    """A URI from a response if it stays in this account's API paths (never another host: the
-    credentials go with it), else None."""
-    if (
-        not isinstance(uri, str)
-        or not uri.startswith(f"{API}/Accounts/{account_sid}/")
-        or "//" in uri
-        or ".." in uri
-    ):
-        return None
-    if any(c in uri for c in "\\ \r\n\t#@"):
-        return None
-    return uri
-
-
-def _extension(mime: str) -> str:
-    return {
-        "image/jpeg": ".jpg",
-        "image/png": ".png",
-        "image/gif": ".gif",
-        "video/mp4": ".mp4",
-        "audio/mpeg": ".mp3",
-        "text/vcard": ".vcf",
-        "application/pdf": ".pdf",
-    }.get(mime.lower(), "")
-
-
-__all__ = ["TwilioSMSBackend", "delivery_update", "failure_reason"]
+__all__ = ["TwilioSMSBackend"]

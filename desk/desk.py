@@ -4,7 +4,7 @@ This facade holds the read API and the conversation commands. The Desk class is 
 the parts beside it: ingest.py (the Sink the backends call), channels.py (running
 channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
 (escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
-search.py, contact_commands.py and attachments.py.
+search.py, contact_commands.py, attachments.py and escalation.py.
 Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
@@ -28,8 +28,9 @@ from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
 from frontdesk.desk.errors import DeskError
+from frontdesk.desk.escalation import Escalation
 from frontdesk.desk.hook_runner import HookRunner
-from frontdesk.desk.hooks import HookSpec, build_payload
+from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.presence import Activity, AgentInfo, Presence, roster
@@ -57,7 +58,7 @@ from frontdesk.model import (
     Status,
     utcnow,
 )
-from frontdesk.store import HookJob, OutboxEntry, Store
+from frontdesk.store import OutboxEntry, Store
 from frontdesk.store.search import SearchIndex
 
 log = logging.getLogger("frontdesk.desk")
@@ -93,6 +94,7 @@ class Desk(
     SnoozeWaker,
     ContactCommands,
     Attachments,
+    Escalation,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
@@ -456,79 +458,6 @@ class Desk(
 
         await self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
 
-    async def escalate(
-        self, conv_id: int, team: str, reason: str, priority: Priority | None = None
-    ) -> list[HookJob]:
-        """Hand the conversation to a team or tier: the reason as a note, an inline event, and
-        one durable job per configured hook that applies to `team` (run by the hook runner).
-        """
-        team, reason = team.strip(), reason.strip()
-        if not team:
-            raise DeskError("an escalation needs a team or tier to escalate to")
-        if not reason:
-            raise DeskError("an escalation needs a reason")
-        if self.escalation_targets and team not in self.escalation_targets:
-            raise DeskError(
-                f"{team!r} is not an escalation target; choose one of: {', '.join(self.escalation_targets)}"
-            )
-        conv = await self.conversation(conv_id)
-        now = self.now()
-        changes: list[Change] = []
-        jobs: list[HookJob] = []
-        with self.store.batch():
-            if priority is not None:
-                conv.priority = priority
-            conv.team = team
-            payload = build_payload(
-                conv,
-                self.store.contact(conv.contact_id),
-                self.store.messages(conv.id),
-                reason=reason,
-                target=team,
-                priority=conv.priority.value,
-                agent=self.agent,
-                at=now,
-            )
-            note = Message(
-                id=self.store.new_id("message"),
-                conversation_id=conv.id,
-                direction=Direction.OUT,
-                body=f"Escalated to {team}: {reason}",
-                private=True,
-                author=self.agent,
-                created_at=now,
-            )
-            self._append(conv, note)
-            self.store.put_message(note)
-            changes.append(Change(ChangeKind.MESSAGE, conv.id, note.id))
-            shown_priority = (
-                f" ({conv.priority.value} priority)" if conv.priority is not Priority.NONE else ""
-            )
-            self._add_event(
-                conv,
-                EventKind.ESCALATED,
-                f"{self.agent} escalated this to {team}{shown_priority}",
-                changes,
-            )
-            for spec in self.hooks.values():
-                if spec.applies_to(team):
-                    job = HookJob(
-                        self.store.new_id("hook"),
-                        conv.id,
-                        spec.name,
-                        payload,
-                        uuid.uuid4().hex,
-                        created_at=now,
-                    )
-                    self.store.put_hook_job(job)
-                    jobs.append(job)
-            self.store.put_conversation(conv)
-        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
-        self._broker.publish(changes)
-        if jobs:
-            self._wake_hooks.set()
-        return jobs
-
     async def mark_read(self, conv_id: int) -> None:
         conv = await self.conversation(conv_id)
         if conv.unread == 0:
@@ -626,24 +555,3 @@ class Desk(
         self._append(conv, event)
         self.store.put_message(event)
         changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))
-
-    # ---- escalation hooks ----------------------------------------------------------------------
-
-    def hook_jobs(self, conv_id: int | None = None) -> list[HookJob]:
-        """Hook runs not yet done (pending, retrying, or failed for good), oldest first."""
-        return [
-            j for j in self.store.hook_jobs() if conv_id is None or j.conversation_id == conv_id
-        ]
-
-    async def retry_hooks(self, conv_id: int) -> list[HookJob]:
-        """Run again the hooks of a conversation that failed for good (the agent fixed the cause)."""
-        failed = [j for j in self.hook_jobs(conv_id) if j.state == "failed"]
-        if not failed:
-            raise DeskError("no failed hook in this conversation; nothing to retry")
-        with self.store.batch():
-            for job in failed:
-                job.state, job.next_attempt_at = "pending", None
-                self.store.put_hook_job(job)
-        self._broker.publish([Change(ChangeKind.CONVERSATION, conv_id)])
-        self._wake_hooks.set()
-        return failed

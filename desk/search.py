@@ -35,7 +35,7 @@ class Searching:
         `query`, folded for case, accents, width and kana (store/search.py).
 
         Newest conversation first; a name match comes before that conversation's messages.
-        The index is built in a thread on the first search (about 0.5 s at 200,000 messages)
+        The index is built in a thread on the first search (it reads every message file)
         and then re-reads only conversations whose message count changed (store/search.py).
         """
         if self._search is None:

@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 from frontdesk.store import journal
-from frontdesk.store.dedup import DEDUP_DIR
+from frontdesk.store.dedup import DEDUP_DIR, append_xid_log
 from frontdesk.store.storage import (
     TMP_DIR,
-    append_xid_log,
     empty_scratch,
     encode,
     swap_in,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
+from pathlib import Path
+from typing import Any
 
 from frontdesk.store.storage import (
+    FILE_MODE,
     TMP_DIR,
+    decode,
     fsync_dir,
     no_gc,
-    read_xid_log,
+    open_private,
+    read_fd,
     write_durable,
-    xid_lines,
 )
 
 DEDUP_DIR = "dedup"
@@ -93,3 +98,90 @@ class DedupIndex:
             f"dedup index: {dropped} entr{'y' if dropped == 1 else 'ies'} for messages that are gone dropped "
             f"(a channel may deliver them again), {added} added for stored messages"
         ]
+
+
+# ---- the logs on disk: one line per entry, appended by checkpoints ------------------------------
+
+
+def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, int]]:
+    """Every entry of the log (a later line wins); a torn or damaged line is skipped.
+
+    Lines are JSON arrays `[key, conversation id, message id]`. Every entry the last
+    checkpoint did not make durable is also in the journal, so skipping one loses nothing.
+    With `tighten`, a log readable by others is made 0600.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return {}
+    try:
+        info = os.fstat(fd)
+        if tighten and info.st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        raw = read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
+    end = raw.rfind(b"\n")
+    if end < 0:
+        return {}
+    try:  # one parse for the whole file: JSON escapes newlines, so each line is one entry
+        rows = decode(b"[" + raw[:end].replace(b"\n", b",") + b"]")
+    except ValueError:
+        rows = []
+        for line in raw[:end].split(b"\n"):
+            try:
+                row = decode(line)
+            except ValueError:
+                continue
+            rows.append(row)
+    return {row[0]: (row[1], row[2]) for row in rows if _is_xid_row(row)}
+
+
+def _is_xid_row(row: Any) -> bool:
+    """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
+    return (
+        isinstance(row, list)
+        and len(row) == 3
+        and isinstance(row[0], str)
+        and all(type(n) is int for n in row[1:])
+    )
+
+
+def append_xid_log(path: Path, entries: dict[str, Any]) -> None:
+    """Append `entries` (key -> [conversation id, message id]) after the last whole line; not fsynced."""
+    fd = open_private(path, os.O_RDWR)
+    try:
+        size = os.fstat(fd).st_size
+        end = size
+        while end > 0:  # cut a torn last line (a checkpoint killed while appending)
+            start = max(0, end - 65536)
+            chunk = os.pread(fd, end - start, start)
+            at = chunk.rfind(b"\n")
+            if at >= 0:
+                end = start + at + 1
+                break
+            end = start
+        if end != size:
+            os.ftruncate(fd, end)
+        data = xid_lines(entries)
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, end)
+            view = view[written:]
+            end += written
+    finally:
+        os.close(fd)
+
+
+def xid_lines(entries: dict[str, Any]) -> bytes:
+    """The log lines of `entries` (key -> [conversation id, message id])."""
+    for ascii_only in (False, True):
+        dumps = json.JSONEncoder(ensure_ascii=ascii_only).encode
+        text = "".join(
+            f"[{dumps(key)},{int(value[0])},{int(value[1])}]\n" for key, value in entries.items()
+        )
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: see to_json
+            continue
+    raise AssertionError("unreachable")

@@ -12,12 +12,10 @@ covers, so a result's snippet can centre on and highlight them (done for the row
 The index holds, per conversation, the folded text of its messages, replies and notes
 (body and attachment names; inline activity events are left out) joined with NUL, with the
 id and start offset of each message beside it. A query is folded once and found with
-`str.find` in each conversation's text, newest conversation first: at 10,000 conversations
-and 200,000 messages (about 9 million characters) a query that matches nothing scans it
-all in under 10 ms here.
+`str.find` in each conversation's text, newest conversation first: a plain scan, within
+the search target at the bench's sizes (README.md, Performance).
 
-Building reads every `messages/N.json` file once (about half a second at that size), in a
-thread so the console keeps drawing. It is kept current without hooks in the write path:
+Building reads every `messages/N.json` file once, in a thread so the console keeps drawing. It is kept current without hooks in the write path:
 each entry remembers how many messages its text was made from, and a conversation's
 `message_count` grows with every message the desk stores (inbound, reply, note, event),
 so a search re-reads exactly the conversations that changed since the last one. Delivery

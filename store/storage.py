@@ -1,4 +1,4 @@
-"""Files of the cache: private dirs, durable and atomic writes, the commit lock, and the dedup logs.
+"""Files of the cache: private dirs, durable and atomic writes, JSON encoding, the commit lock.
 
 Files hold JSON in TinyDB's shape (`{table: {id: record}}`) so any JSON or TinyDB tool can
 read them, but the store reads and writes them directly. Batches reach disk through the
@@ -188,7 +188,7 @@ def swap_in(new: Path, target: Path) -> None:
 
     Where the system can (Linux renameat2 RENAME_EXCHANGE) the two files are exchanged,
     so `new` keeps the old file, to be overwritten by the next checkpoint: creating a file
-    cost 0.9 ms here, overwriting one 0.04 ms, and a checkpoint writes hundreds. Elsewhere,
+    costs far more than overwriting one, and a checkpoint writes hundreds. Elsewhere,
     or when `target` does not exist yet, it is a plain `os.replace`.
     """
     global _exchange_works
@@ -217,8 +217,8 @@ def swap_in(new: Path, target: Path) -> None:
 def sync_files(root: Path, paths: Iterable[Path]) -> None:
     """Make `paths` (files or dirs, all on `root`'s file system) durable.
 
-    On Linux one syncfs(2) does it for all of them at once; writing many files with an
-    fsync each cost more than the writes themselves here. Elsewhere, or if syncfs fails,
+    On Linux one syncfs(2) does it for all of them at once, since an fsync per file costs
+    more than writing the files. Elsewhere, or if syncfs fails,
     each path is fsynced.
     """
     syncfs = _libc("syncfs")
@@ -270,7 +270,7 @@ def read_tables(path: Path, *, tighten: bool = False) -> tuple[dict[str, Any] | 
                 os.fchmod(fd, FILE_MODE)
             except OSError:
                 pass  # not ours to change (a read-only data dir): reading is still fine
-        raw = _read_fd(fd, info.st_size)
+        raw = read_fd(fd, info.st_size)
     finally:
         os.close(fd)
     if not raw.strip():
@@ -293,7 +293,8 @@ def read_tables(path: Path, *, tighten: bool = False) -> tuple[dict[str, Any] | 
     return data, None
 
 
-def _read_fd(fd: int, size: int) -> bytes:
+def read_fd(fd: int, size: int) -> bytes:
+    """The whole of an open file from its start (`size`: its length when last looked at)."""
     chunks, offset = [], 0
     while True:
         chunk = os.pread(fd, max(size - offset, 65536), offset)
@@ -445,90 +446,3 @@ def empty_scratch(path: Path) -> None:
         os.fchmod(fd, FILE_MODE)
     finally:
         os.close(fd)
-
-
-# ---- dedup logs: (channel, external id) -> (conversation id, message id), append-only ----------
-
-
-def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, int]]:
-    """Every entry of the log (a later line wins); a torn or damaged line is skipped.
-
-    Lines are JSON arrays `[key, conversation id, message id]`. Every entry the last
-    checkpoint did not make durable is also in the journal, so skipping one loses nothing.
-    With `tighten`, a log readable by others is made 0600.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return {}
-    try:
-        info = os.fstat(fd)
-        if tighten and info.st_mode & 0o777 != FILE_MODE:
-            os.fchmod(fd, FILE_MODE)
-        raw = _read_fd(fd, info.st_size)
-    finally:
-        os.close(fd)
-    end = raw.rfind(b"\n")
-    if end < 0:
-        return {}
-    try:  # one parse for the whole file: JSON escapes newlines, so each line is one entry
-        rows = decode(b"[" + raw[:end].replace(b"\n", b",") + b"]")
-    except ValueError:
-        rows = []
-        for line in raw[:end].split(b"\n"):
-            try:
-                row = decode(line)
-            except ValueError:
-                continue
-            rows.append(row)
-    return {row[0]: (row[1], row[2]) for row in rows if _is_xid_row(row)}
-
-
-def _is_xid_row(row: Any) -> bool:
-    """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
-    return (
-        isinstance(row, list)
-        and len(row) == 3
-        and isinstance(row[0], str)
-        and all(type(n) is int for n in row[1:])
-    )
-
-
-def append_xid_log(path: Path, entries: dict[str, Any]) -> None:
-    """Append `entries` (key -> [conversation id, message id]) after the last whole line; not fsynced."""
-    fd = open_private(path, os.O_RDWR)
-    try:
-        size = os.fstat(fd).st_size
-        end = size
-        while end > 0:  # cut a torn last line (a checkpoint killed while appending)
-            start = max(0, end - 65536)
-            chunk = os.pread(fd, end - start, start)
-            at = chunk.rfind(b"\n")
-            if at >= 0:
-                end = start + at + 1
-                break
-            end = start
-        if end != size:
-            os.ftruncate(fd, end)
-        data = xid_lines(entries)
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(fd, view, end)
-            view = view[written:]
-            end += written
-    finally:
-        os.close(fd)
-
-
-def xid_lines(entries: dict[str, Any]) -> bytes:
-    """The log lines of `entries` (key -> [conversation id, message id])."""
-    for ascii_only in (False, True):
-        dumps = json.JSONEncoder(ensure_ascii=ascii_only).encode
-        text = "".join(
-            f"[{dumps(key)},{int(value[0])},{int(value[1])}]\n" for key, value in entries.items()
-        )
-        try:
-            return text.encode()
-        except UnicodeEncodeError:  # a lone surrogate: see to_json
-            continue
-    raise AssertionError("unreachable")

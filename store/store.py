@@ -31,10 +31,10 @@ the same cache, since every record holds whole records (post-images), never incr
 A read-only store (`export` beside a console) reads the files and the journal under the
 shared commit lock, so it sees every committed batch and never part of one.
 
-This facade holds opening, the read API and batches. The Store class is made of the parts
-beside it: upgrades.py (schema migrations), damage.py (damage reports, quarantine copies,
-verify and repair), dedup.py (the dedup index), tables.py (outbox, hook jobs, drafts,
-quarantined events) and checkpoints.py.
+This facade holds opening, loading the index, batches and writes. The Store class is made of
+the parts beside it: reads.py (the read API), upgrades.py (schema migrations), damage.py
+(damage reports, quarantine copies, verify and repair), dedup.py (the dedup index), tables.py
+(outbox, hook jobs, drafts, quarantined events) and checkpoints.py.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from frontdesk.store.dedup import DEDUP_DIR, DedupIndex
 from frontdesk.store.errors import StoreError
 from frontdesk.store.journal import Changes, JournalWriter
 from frontdesk.store.lock import WriterLock
+from frontdesk.store.reads import Reads
 from frontdesk.store.storage import (
     BUCKET_SIZE,
     READ_ONLY_ERRORS,
@@ -70,7 +71,6 @@ from frontdesk.store.storage import (
 from frontdesk.store.tables import SideTables, draft_from_record
 from frontdesk.store.upgrades import SCHEMA_VERSION, SchemaUpgrades, meta_info
 
-OPEN_PARTITIONS = 128
 JOURNAL = "journal"
 
 _COUNTERS = ("conversation", "contact", "message")
@@ -93,7 +93,7 @@ def _int_keys(table: Any) -> list[int]:
     return [int(key) for key in table if key.isdigit()] if isinstance(table, dict) else []
 
 
-class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
+class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
     """The single writer's view of the cache (or a read-only one, see `open`)."""
 
     def __init__(self, root: Path, readonly: bool) -> None:
@@ -307,15 +307,6 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
             f"{self.root / 'meta.json'} had lost its id counters; they were set past the ids in the files"
         )
 
-    def _load_contacts(self, bucket: int) -> None:
-        self._contact_buckets.add(bucket)
-        contacts = self._contacts
-        for i, contact in self._records(
-            f"contacts/{bucket:04d}.json", "contacts", records.contact_from_record
-        ).items():
-            if i not in contacts:  # one already put (or read) is newer than the file
-                contacts[i] = contact
-
     def _records(
         self,
         relpath: str,
@@ -341,27 +332,6 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         self._damaged_records(relpath, table, bad)
         return good
 
-    def _all_contacts(self) -> dict[int, Contact]:
-        missing = {
-            int(name[len("contacts/") : -len(".json")]) for name in self._bucket_files("contacts")
-        }
-        missing -= self._contact_buckets
-        if missing:
-            with no_gc():
-                for bucket in sorted(missing):
-                    self._load_contacts(bucket)
-        return self._contacts
-
-    def _identity_index(self) -> dict[tuple[str, str], int]:
-        if self._identities is None:
-            self._identities = {
-                (ident.channel, ident.address): c.id
-                for c in self._all_contacts().values()
-                if c.merged_into is None
-                for ident in c.identities
-            }
-        return self._identities
-
     def _bucket_files(self, folder: str) -> list[str]:
         """The bucket files of `folder`, on disk or only in the journal so far, in id order."""
         names = {p for p in self._overlay if p.startswith(folder + "/")}
@@ -375,103 +345,6 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
             pass
         return sorted(names)
 
-    # ---- reading -----------------------------------------------------------------------
-
-    def conversations(self) -> list[Conversation]:
-        return list(self._conversations.values())
-
-    def conversation(self, conv_id: int) -> Conversation | None:
-        return self._conversations.get(conv_id)
-
-    def contacts(self) -> list[Contact]:
-        return sorted(self._all_contacts().values(), key=lambda c: c.id)
-
-    def contact(self, contact_id: int) -> Contact | None:
-        contact = self._contacts.get(contact_id)
-        if contact is None and contact_id // BUCKET_SIZE not in self._contact_buckets:
-            self._load_contacts(contact_id // BUCKET_SIZE)
-            contact = self._contacts.get(contact_id)
-        return contact
-
-    def find_conversation(self, channel: str, thread_key: str) -> Conversation | None:
-        conv_id = self._threads.get((channel, thread_key))
-        return self._conversations.get(conv_id) if conv_id is not None else None
-
-    def find_contact(self, channel: str, address: str) -> Contact | None:
-        contact_id = self._identity_index().get((channel, address))
-        return self.contact(contact_id) if contact_id is not None else None
-
-    def messages(self, conv_id: int) -> list[Message]:
-        return sorted(self._partition(conv_id).values(), key=lambda m: m.id)
-
-    def message(self, conv_id: int, message_id: int) -> Message | None:
-        return self._partition(conv_id).get(message_id)
-
-    def cursor(self, channel: str) -> str | None:
-        return self._cursors.get(channel)
-
-    def snapshot(self, conv_id: int) -> tuple[Conversation, Contact | None, list[Message]] | None:
-        """One conversation with its contact and messages, all from the same commit.
-
-        A read-only store catches up with the journal and re-reads the files under the
-        shared commit lock, so a console writing beside it never shows a half-applied batch.
-        """
-        if self.readonly:
-            with self._commit_lock.hold(exclusive=False):
-                self._read_journal()
-                self._refresh_for(conv_id)
-                return self._snapshot_from_memory(conv_id)
-        return self._snapshot_from_memory(conv_id)
-
-    def _snapshot_from_memory(
-        self, conv_id: int
-    ) -> tuple[Conversation, Contact | None, list[Message]] | None:
-        conv = self._conversations.get(conv_id)
-        if conv is None:
-            return None
-        return conv, self.contact(conv.contact_id), self.messages(conv_id)
-
-    def _refresh_for(self, conv_id: int) -> None:
-        self._partitions.pop(conv_id, None)
-        relpath = f"conversations/{conv_id // BUCKET_SIZE:04d}.json"
-        record = (self._read(relpath).get("conversations") or {}).get(str(conv_id))
-        if record is None:
-            return
-        found = self._records(
-            relpath, "conversations", records.conversation_from_record, {str(conv_id): record}
-        )
-        conv = found.get(conv_id) or self._conversations.get(conv_id)
-        if conv is None:
-            return
-        self._conversations[conv_id] = conv
-        relpath = f"contacts/{conv.contact_id // BUCKET_SIZE:04d}.json"
-        contact = (self._read(relpath).get("contacts") or {}).get(str(conv.contact_id))
-        if contact is not None:
-            self._contacts.update(
-                self._records(
-                    relpath,
-                    "contacts",
-                    records.contact_from_record,
-                    {str(conv.contact_id): contact},
-                )
-            )
-        self._partition(conv_id)  # read now, under the lock
-
-    def _partition(self, conv_id: int) -> dict[int, Message]:
-        part = self._partitions.get(conv_id)
-        if part is not None:
-            self._partitions.move_to_end(conv_id)
-            return part
-        part = self._records(f"messages/{conv_id}.json", "messages", records.message_from_record)
-        self._partitions[conv_id] = part
-        self._evict()
-        return part
-
-    def _evict(self) -> None:
-        # safe at any time: a partition read again gets the journal's and the batch's changes
-        while len(self._partitions) > OPEN_PARTITIONS:
-            self._partitions.popitem(last=False)
-
     # ---- writing -------------------------------------------------------------------------
 
     @contextmanager
@@ -484,7 +357,7 @@ class Store(SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpoints):
         With `durable=False` (on the outermost batch) the commit writes its journal record
         but does not wait for the disk: the caller awaits `sync()` before it tells anyone
         that the batch is kept (a channel's acknowledgement), and the console goes on
-        drawing meanwhile. An fsync here took 50-300 ms at times.
+        drawing meanwhile, however long the disk takes.
         """
         if self.readonly:
             raise StoreError("this cache was opened read-only")

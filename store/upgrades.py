@@ -7,7 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from frontdesk.store.dedup import DEDUP_DIR, DEDUP_SEGMENTS, dedup_relpath, dedup_segment
+from frontdesk.store.dedup import (
+    DEDUP_DIR,
+    DEDUP_SEGMENTS,
+    dedup_relpath,
+    dedup_segment,
+    xid_lines,
+)
 from frontdesk.store.errors import StoreError
 from frontdesk.store.storage import (
     MANIFEST,
@@ -20,7 +26,6 @@ from frontdesk.store.storage import (
     read_json,
     recover,
     write_durable,
-    xid_lines,
 )
 
 SCHEMA_VERSION = 3

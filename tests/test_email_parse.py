@@ -7,20 +7,19 @@ from datetime import datetime, timezone
 import pytest
 
 from frontdesk.backends.base import ConfigError, PermanentError
-from frontdesk.backends.base import write_unique
+from frontdesk.backends.base import safe_filename, write_unique
 from frontdesk.backends.email import EmailBackend
 from frontdesk.backends.email_send import message_id_for
 from frontdesk.backends.email_settings import read_settings
 from frontdesk.backends.email_threads import ThreadMap
+from frontdesk.backends.email_html import html_to_text
 from frontdesk.backends.email_parse import (
     AUTO_PREFIX,
     QUOTE_MARKER,
     decode_text,
-    html_to_text,
     normalise_subject,
     parse,
     reply_subject,
-    safe_filename,
     split_quoted,
 )
 from frontdesk.model import Outgoing

@@ -56,8 +56,10 @@ from frontdesk.backends.email import EmailBackend  # noqa: E402
 from frontdesk.backends.email_parse import MAX_BODY_CHARS as MAIL_BODY_CHARS  # noqa: E402
 from frontdesk.backends.email_parse import parse as parse_mail  # noqa: E402
 from frontdesk.backends.httpchannel import MALFORMED  # noqa: E402
-from frontdesk.backends.telegram import MESSAGE_KINDS, TelegramBackend, parse_update  # noqa: E402
-from frontdesk.backends.twilio_sms import TwilioSMSBackend, delivery_update  # noqa: E402
+from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
+from frontdesk.backends.telegram_parse import MESSAGE_KINDS, parse_update  # noqa: E402
+from frontdesk.backends.twilio_parse import delivery_update  # noqa: E402
+from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.desk.ingest import MAX_BODY_BYTES, MAX_BODY_LINES, TRUNCATED, bound_body  # noqa: E402
 from frontdesk.keymaps.loader import KeymapError, load_keymap, presets  # noqa: E402

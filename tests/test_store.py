@@ -531,16 +531,16 @@ def test_schema_1_cache_is_upgraded(tmp_path):
 
 def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
     path = tmp_path / "000.log"
-    storage_mod.append_xid_log(path, {"sms\x1fa": [1, 1], 'sms\x1fb\n"': [1, 2]})
+    dedup_mod.append_xid_log(path, {"sms\x1fa": [1, 1], 'sms\x1fb\n"': [1, 2]})
     whole = path.read_bytes()
     path.write_bytes(whole + b'["sms\\u001fc",1,')  # a checkpoint killed while appending
-    assert storage_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), 'sms\x1fb\n"': (1, 2)}
-    storage_mod.append_xid_log(path, {"sms\x1fd": [2, 3]})  # cuts the torn line first
-    assert storage_mod.read_xid_log(path)["sms\x1fd"] == (2, 3)
+    assert dedup_mod.read_xid_log(path) == {"sms\x1fa": (1, 1), 'sms\x1fb\n"': (1, 2)}
+    dedup_mod.append_xid_log(path, {"sms\x1fd": [2, 3]})  # cuts the torn line first
+    assert dedup_mod.read_xid_log(path)["sms\x1fd"] == (2, 3)
     path.write_bytes(
         whole + b"\x00" * 10 + b"\n" + b'["sms\\u001fe",2,4]\n'
     )  # blocks never written
-    assert storage_mod.read_xid_log(path) == {
+    assert dedup_mod.read_xid_log(path) == {
         "sms\x1fa": (1, 1),
         'sms\x1fb\n"': (1, 2),
         "sms\x1fe": (2, 4),

@@ -18,7 +18,8 @@ from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
-from frontdesk.backends.telegram import TelegramBackend, parse_update  # noqa: E402
+from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
+from frontdesk.backends.telegram_parse import parse_update  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import Attachment, Delivery, Direction, MessageKind, Outgoing  # noqa: E402
 from frontdesk.store import Store  # noqa: E402

@@ -20,7 +20,8 @@ from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.sms import sms_segments  # noqa: E402
-from frontdesk.backends.twilio_sms import TwilioSMSBackend, failure_reason  # noqa: E402
+from frontdesk.backends.twilio_parse import failure_reason  # noqa: E402
+from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import Delivery, Direction, MessageKind, Outgoing  # noqa: E402
 from frontdesk.store import Store  # noqa: E402

@@ -110,8 +110,8 @@ class Composer(TextArea):
         self._apply_mode()
 
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
-        # Textual finds no character for "slash" and a few other keys, so the app's `/ Search`
-        # was offered in the footer here although / types a slash
+        # Textual finds no character for "slash" and a few other keys, so without this the
+        # footer would offer the app's `/ Search` here although / types a slash
         return super().check_consume_key(
             key, character if character is not None else typed_character(key)
         )

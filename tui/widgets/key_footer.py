@@ -15,8 +15,8 @@ Shown = tuple[tuple[str, str, str, str, bool, str], ...]
 class KeyFooter(Footer):
     """Textual's Footer, which rebuilds its keys (a dozen and more widgets) every time the
     screen says its bindings changed. Textual says so twice for every focus change, and
-    often nothing the footer shows differs (Escape back to the list): each rebuild took
-    23-32 ms here. This one rebuilds when the keys, their labels or their state change."""
+    often nothing the footer shows differs (Escape back to the list), yet each rebuild is
+    slow. This one rebuilds when the keys, their labels or their state change."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -12,8 +12,8 @@ Line = tuple
 
 # Why not keep the Strips themselves: Textual hangs the copies it derives from a Strip while
 # drawing it (cropped, styled, divided) in caches on that Strip, the divided one in a cycle with
-# itself. A kept Strip thus came to ~30 objects that every full collection walked, and once
-# dropped (a row changed, the thread was left) they were garbage only a full collection frees.
+# itself. A kept Strip thus grows into dozens of objects that every full collection walks, and
+# once dropped (a row changed, the thread left) they are garbage only a full collection frees.
 # A Line is one object; the Strip made from it lives as long as Textual keeps it on screen.
 
 
