@@ -64,14 +64,6 @@ TYPING_SECONDS = 6.0
 PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
-CURSOR_REST = 0.2
-"""Seconds between list moves after which the cursor counts as resting. A move after a rest
-shows its thread at once; quicker moves (a held-down key, a run of j j j) read only the
-thread where the cursor stops, once it has rested this long: reading each one they pass
-made a held key fall behind the screen (`frontdesk bench`, held j). Longer than a thread
-read and the frames around it (~0.14 s at 10,000 conversations), so that moves coming one
-after another as soon as the screen has caught up still count as quick; shorter than the
-pause before a terminal starts repeating a held key."""
 WINDOW_REFRESH_SECONDS = 30.0
 DOWN_NOTICE_QUIET_SECONDS = 600.0
 """A channel down again for the same reason within this long gets no new notice: a restart
@@ -161,11 +153,9 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         self._theme_name = theme
         self._cursor_blink = cursor_blink
         self._typing_timer = None
-        self._last_move = float("-inf")  # time.monotonic() of the last list move
         self._list_titles: tuple[str, str] | None = (
             None  # the list's border title and subtitle as set
         )
-        self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
         self._drafts = Drafts()
         self._draft_for: int | None = None  # the conversation the composer writes for
         self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
@@ -663,26 +653,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     # ---- the list ----------------------------------------------------------------------
 
-    @on(ConversationList.Highlighted)
-    def _highlighted(self, message: ConversationList.Highlighted) -> None:
-        # The moved cursor is drawn first and the thread follows; while the cursor moves
-        # quickly, only the thread where it comes to rest is read (CURSOR_REST).
-        now = time.monotonic()
-        rested = now - self._last_move >= CURSOR_REST
-        self._last_move = now
-        if message.conversation_id == self.thread.conversation_id:
-            return
-        if rested:
-            self.call_after_refresh(self.show_highlighted)
-        elif self._rest_timer is None:
-            self._rest_timer = self.set_timer(CURSOR_REST, self._when_cursor_rests)
-
-    def _when_cursor_rests(self) -> None:
-        moving_for = CURSOR_REST - (time.monotonic() - self._last_move)
-        if moving_for > 0:
-            self._rest_timer = self.set_timer(moving_for, self._when_cursor_rests)
-            return
-        self._rest_timer = None
+    @on(ConversationList.CursorRested)
+    def _cursor_rested(self) -> None:
         self.show_highlighted()
 
     def show_highlighted(self) -> None:
