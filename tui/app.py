@@ -29,8 +29,6 @@ from frontdesk.model import (
     Delivery,
     Direction,
     MessageKind,
-    Priority,
-    Status,
 )
 from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
 from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
@@ -40,16 +38,15 @@ from frontdesk.tui.flows.canned import CannedFlow
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
+from frontdesk.tui.flows.triage import TriageActions
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.filter_dialog import FilterDialog
-from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
-from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
@@ -61,7 +58,6 @@ from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
 TYPING_SECONDS = 6.0
-PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
 """An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
 WINDOW_REFRESH_SECONDS = 30.0
@@ -85,7 +81,7 @@ SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
+class FrontdeskApp(TriageActions, CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -700,12 +696,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
 
     # ---- commands ----------------------------------------------------------------------
 
-    def _current(self) -> Conversation | None:
-        conv = self.conversation_list.current
-        if conv is None:
-            self.notify("No conversation selected.", severity="warning")
-        return conv
-
     async def action_reply(self) -> None:
         await self._start_writing("reply")
 
@@ -756,20 +746,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
     def _shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
         if self._current() is not None:
             self.insert_canned(message.shortcode, message.start, message.end)
-
-    async def action_toggle_resolved(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        status = Status.OPEN if conv.status is Status.RESOLVED else Status.RESOLVED
-        if (
-            await self._attempt(
-                "Could not change the status", self.desk.set_status(conv.id, status)
-            )
-            is FAILED
-        ):
-            return
-        self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
 
     async def action_next_view(self) -> None:
         await self.show_view(VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)])
@@ -860,81 +836,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if view_list.current_id is not None:
             await self.open_conversation(view_list.current_id)
 
-    async def action_resolve_and_next(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        listed = self.conversation_list.conversations
-        index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
-        after = listed[index + 1 :] + listed[:index][::-1]
-        if (
-            await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED))
-            is FAILED
-        ):
-            return
-        await self.reload_list()
-        following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
-        if following is None:
-            self.notify(f"Resolved. Nothing left in {self.view.title}.", timeout=3)
-            return
-        await self.open_conversation(following)
-        self.notify("Resolved; next one opened.", timeout=2)
-
-    async def action_assign_me(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        if conv.assignee == self.desk.agent:
-            self.notify("Already assigned to you.", timeout=2)
-            return
-        await self._assign(conv.id, self.desk.agent)
-
-    def action_assign_to(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        agents = self.desk.agents
-        choices = [*(f"{a} (me)" if a == self.desk.agent else a for a in agents), "Unassign"]
-        current = (
-            agents.index(conv.assignee)
-            if conv.assignee in agents
-            else (len(agents) if conv.assignee is None else None)
-        )
-
-        async def picked(index: int | None) -> None:
-            if index is not None:
-                await self._assign(conv.id, agents[index] if index < len(agents) else None)
-
-        self.push_screen(PickerDialog("Assign to", choices, current=current), picked)
-
-    async def _assign(self, conv_id: int, agent: str | None) -> None:
-        if await self._attempt("Could not assign", self.desk.assign(conv_id, agent)) is FAILED:
-            return
-        self.notify(escape(f"Assigned to {agent}.") if agent else "Unassigned.", timeout=2)
-
-    def action_set_priority(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-
-        async def picked(index: int | None) -> None:
-            if index is None:
-                return
-            if (
-                await self._attempt(
-                    "Could not set the priority",
-                    self.desk.set_priority(conv.id, PRIORITY_CHOICES[index]),
-                )
-                is FAILED
-            ):
-                return
-            self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
-
-        labels = [p.value for p in PRIORITY_CHOICES]
-        self.push_screen(
-            PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked
-        )
-
     def action_save_attachment(self) -> None:
         """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
         conv_id = self.thread.conversation_id
@@ -966,45 +867,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None
         if path is FAILED:
             return
         self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
-
-    async def action_edit_labels(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        known = await self._attempt("Could not read labels", self.desk.labels())
-        if known is FAILED:
-            return
-
-        async def edited(change: tuple[list[str], list[str]] | None) -> None:
-            if change is None or change == ([], []):
-                return
-            added, removed = change
-            if (
-                await self._attempt(
-                    "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
-                )
-                is FAILED
-            ):
-                return
-            self.notify("Labels saved.", timeout=2)
-
-        self.push_screen(LabelsDialog(conv.labels, known, cursor_blink=self._cursor_blink), edited)
-
-    def action_snooze(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-
-        async def chosen(until: datetime | None) -> None:
-            if until is None:
-                return
-            if await self._attempt("Could not snooze", self.desk.snooze(conv.id, until)) is FAILED:
-                return
-            self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
-
-        self.push_screen(
-            SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen
-        )
 
     async def action_retry_delivery(self) -> None:
         conv_id = self.thread.conversation_id
