@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import TextArea
 
-from frontdesk.desk import Desk, DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import Desk, DeskError, Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
@@ -39,20 +39,19 @@ from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.flows.triage import TriageActions
+from frontdesk.tui.flows.views import ViewSwitching
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
-from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.picker_dialog import PickerDialog
-from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.formatting import clock_time, human_size
-from frontdesk.tui.widgets.header_bar import VIEW_CYCLE, HeaderBar
+from frontdesk.tui.widgets.header_bar import HeaderBar
 from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
@@ -81,7 +80,9 @@ SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-class FrontdeskApp(TriageActions, CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]):
+class FrontdeskApp(
+    ViewSwitching, TriageActions, CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]
+):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -747,95 +748,6 @@ class FrontdeskApp(TriageActions, CannedFlow, ContactFlows, EscalationFlow, Desk
         if self._current() is not None:
             self.insert_canned(message.shortcode, message.start, message.end)
 
-    async def action_next_view(self) -> None:
-        await self.show_view(VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)])
-
-    async def action_show_view(self, name: str) -> None:
-        await self.show_view(View(name))
-
-    async def show_view(self, view: View) -> None:
-        """Switch the list to `view` with the cursor on its first conversation."""
-        changed = view is not self.view
-        self.view = view
-        await self.reload_list()
-        if changed:
-            self.conversation_list.cursor = 0
-
-    async def action_toggle_sort(self) -> None:
-        self.sort = self.sort.toggled
-        await self.reload_list()
-        self.notify(f"Sorted: {self.sort.title}.", timeout=2)
-
-    async def action_filter(self) -> None:
-        try:
-            channels, labels = await self.desk.channel_names(), await self.desk.labels()
-        except Exception as exc:
-            self._error("Could not read channels and labels", exc)
-            return
-        self.push_screen(FilterDialog(channels, labels, self.filters), self._filtered)
-
-    async def _filtered(self, filters: Filters | None) -> None:
-        if filters is None or filters == self.filters:
-            return
-        self.filters = filters
-        await self.reload_list()
-        self.notify(
-            escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.",
-            timeout=2,
-        )
-
-    def action_search(self) -> None:
-        self.push_screen(
-            SearchScreen(
-                self.desk.search_conversations,
-                self.desk.channel_kind,
-                cursor_blink=self._cursor_blink,
-            ),
-            self._found,
-        )
-
-    async def _found(self, conv_id: int | None) -> None:
-        if conv_id is not None:
-            await self.show_conversation(conv_id)
-
-    async def show_conversation(self, conv_id: int) -> None:
-        """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
-        conv = await self._attempt(
-            "Could not open the conversation", self.desk.conversation(conv_id)
-        )
-        if conv is FAILED:
-            return
-        if not self.filters.matches(conv):
-            self.filters = Filters()
-            self.notify("Filters cleared to show the conversation found.", timeout=3)
-        if not in_view(conv, self.view, self.desk.agent):
-            self.view = next(
-                (v for v in (View.ALL, *VIEW_CYCLE) if in_view(conv, v, self.desk.agent)), View.ALL
-            )
-        await self.reload_list()
-        self.conversation_list.select_id(conv_id)
-        await self.open_conversation(conv_id)
-        self.thread.focus()
-
-    async def action_next_conversation(self) -> None:
-        await self._step(+1)
-
-    async def action_previous_conversation(self) -> None:
-        await self._step(-1)
-
-    async def _step(self, delta: int) -> None:
-        view_list = self.conversation_list
-        target = view_list.cursor + delta
-        if not 0 <= target < len(view_list.conversations):
-            self.notify(
-                f"No {'next' if delta > 0 else 'previous'} conversation in {self.view.title}.",
-                timeout=2,
-            )
-            return
-        view_list.cursor = target
-        if view_list.current_id is not None:
-            await self.open_conversation(view_list.current_id)
-
     def action_save_attachment(self) -> None:
         """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
         conv_id = self.thread.conversation_id
@@ -894,23 +806,6 @@ class FrontdeskApp(TriageActions, CannedFlow, ContactFlows, EscalationFlow, Desk
         ):
             return
         self.notify("Sending again.", timeout=2)
-
-    @on(ContactPanel.OpenConversation)
-    async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
-        """Show another conversation of the contact in the list and the thread."""
-        conv = await self._attempt(
-            "Could not open the conversation", self.desk.conversation(message.conversation_id)
-        )
-        if conv is FAILED:
-            return
-        if not in_view(conv, self.view, self.desk.agent):
-            self.view = next(
-                (v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL
-            )
-            await self.reload_list()
-        self.conversation_list.select_id(conv.id)
-        await self.open_conversation(conv.id)
-        self.thread.focus()
 
     @on(Composer.Submitted)
     async def _submitted(self, message: Composer.Submitted) -> None:
