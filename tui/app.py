@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
@@ -35,6 +34,7 @@ from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
@@ -57,8 +57,6 @@ from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
 TYPING_SECONDS = 6.0
-MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
-"""An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
 WINDOW_REFRESH_SECONDS = 30.0
 DOWN_NOTICE_QUIET_SECONDS = 600.0
 """A channel down again for the same reason within this long gets no new notice: a restart
@@ -81,7 +79,14 @@ SHORT_SCREEN = 30
 
 
 class FrontdeskApp(
-    ViewSwitching, TriageActions, CannedFlow, ContactFlows, EscalationFlow, DeskCalls, App[None]
+    ViewSwitching,
+    TriageActions,
+    Composing,
+    CannedFlow,
+    ContactFlows,
+    EscalationFlow,
+    DeskCalls,
+    App[None],
 ):
     """One agent's console on one desk."""
 
@@ -425,24 +430,6 @@ class FrontdeskApp(
             composer.load_text(text)
             composer.move_cursor(composer.document.end)
 
-    async def _write_for_highlighted(self, mode: str) -> bool:
-        """Point the composer at the highlighted conversation in `mode` (right after quick moves
-        the thread may still be catching up); False when no conversation is highlighted."""
-        conv_id = self.conversation_list.current_id
-        if conv_id is None:
-            self._current()  # says so
-            return False
-        self.show_highlighted()
-        if conv_id == self._draft_for:
-            self._switch_mode(mode)
-            return True
-        try:
-            stored = await self.desk.draft(conv_id)
-        except Exception:
-            stored = {}  # the thread load reports what is wrong
-        self._swap_draft(conv_id, stored, mode)
-        return True
-
     @on(TextArea.Changed, "#composer")
     def _draft_changed(self) -> None:
         if self.panes_gone:  # a change still queued as the console quits (the quit kept the draft)
@@ -697,16 +684,6 @@ class FrontdeskApp(
 
     # ---- commands ----------------------------------------------------------------------
 
-    async def action_reply(self) -> None:
-        await self._start_writing("reply")
-
-    async def action_note(self) -> None:
-        await self._start_writing("note")
-
-    async def _start_writing(self, mode: str) -> None:
-        if await self._write_for_highlighted(mode):
-            self.composer.focus()
-
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
 
@@ -729,24 +706,6 @@ class FrontdeskApp(
         self.push_screen(
             HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
         )
-
-    # ---- canned replies ------------------------------------------------------------------
-
-    async def action_open_canned(self) -> None:
-        """`c` answers the customer: reply mode; the composer takes focus only once a reply is
-        inserted, so keys after a cancelled picker go where the agent was."""
-        if await self._write_for_highlighted("reply"):
-            self.insert_canned()
-
-    @on(Composer.CannedRequested)
-    def _canned_requested(self) -> None:
-        if self._current() is not None:
-            self.insert_canned()
-
-    @on(Composer.ShortcodeTyped)
-    def _shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
-        if self._current() is not None:
-            self.insert_canned(message.shortcode, message.start, message.end)
 
     def action_save_attachment(self) -> None:
         """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
@@ -806,47 +765,6 @@ class FrontdeskApp(
         ):
             return
         self.notify("Sending again.", timeout=2)
-
-    @on(Composer.Submitted)
-    async def _submitted(self, message: Composer.Submitted) -> None:
-        conv_id = (
-            self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
-        )
-        if conv_id is None:
-            self.notify("No conversation selected.", severity="warning")
-            return
-        try:
-            if message.mode == "note":
-                sent = await self.desk.note(conv_id, message.text)
-            else:
-                sent = await self.desk.reply(conv_id, message.text)
-        except Exception as exc:
-            self._error("Not sent" if message.mode == "reply" else "Note not saved", exc)
-            return
-        message.composer.clear()
-        self.thread.upsert(sent)
-        if message.mode == "note":
-            self._switch_mode(
-                "reply"
-            )  # a note is one deliberate message; what follows is a reply again
-            self._report_mentions(message.text, sent.mentions)
-
-    def _report_mentions(self, text: str, mentions: list[str]) -> None:
-        """Say who a note mentions, and which @names are not agents (so not recorded)."""
-        recorded = {m.casefold() for m in mentions}
-        strangers = list(
-            dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
-        )
-        if mentions:
-            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
-        if strangers:
-            self.notify(
-                f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
-                "(agents come from [agent] agents in the config).",
-                severity="warning",
-                timeout=6,
-                markup=False,
-            )
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:

@@ -1,0 +1,82 @@
+"""Writing: point the composer at a conversation, send what it submits, report @mentions."""
+
+from __future__ import annotations
+
+import re
+
+from frontdesk.tui.widgets.composer import Composer
+
+MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
+"""An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
+
+
+class Composing:
+    """Mixed into the App (which has the desk, the panes and the drafts this uses)."""
+
+    async def action_reply(self) -> None:
+        await self._start_writing("reply")
+
+    async def action_note(self) -> None:
+        await self._start_writing("note")
+
+    async def _start_writing(self, mode: str) -> None:
+        if await self._write_for_highlighted(mode):
+            self.composer.focus()
+
+    async def _write_for_highlighted(self, mode: str) -> bool:
+        """Point the composer at the highlighted conversation in `mode` (right after quick moves
+        the thread may still be catching up); False when no conversation is highlighted."""
+        conv_id = self.conversation_list.current_id
+        if conv_id is None:
+            self._current()  # says so
+            return False
+        self.show_highlighted()
+        if conv_id == self._draft_for:
+            self._switch_mode(mode)
+            return True
+        try:
+            stored = await self.desk.draft(conv_id)
+        except Exception:
+            stored = {}  # the thread load reports what is wrong
+        self._swap_draft(conv_id, stored, mode)
+        return True
+
+    async def on_composer_submitted(self, message: Composer.Submitted) -> None:
+        conv_id = (
+            self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
+        )
+        if conv_id is None:
+            self.notify("No conversation selected.", severity="warning")
+            return
+        try:
+            if message.mode == "note":
+                sent = await self.desk.note(conv_id, message.text)
+            else:
+                sent = await self.desk.reply(conv_id, message.text)
+        except Exception as exc:
+            self._error("Not sent" if message.mode == "reply" else "Note not saved", exc)
+            return
+        message.composer.clear()
+        self.thread.upsert(sent)
+        if message.mode == "note":
+            self._switch_mode(
+                "reply"
+            )  # a note is one deliberate message; what follows is a reply again
+            self._report_mentions(message.text, sent.mentions)
+
+    def _report_mentions(self, text: str, mentions: list[str]) -> None:
+        """Say who a note mentions, and which @names are not agents (so not recorded)."""
+        recorded = {m.casefold() for m in mentions}
+        strangers = list(
+            dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
+        )
+        if mentions:
+            self.notify(f"Note saved — mentioned {', '.join(mentions)}.", timeout=3, markup=False)
+        if strangers:
+            self.notify(
+                f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
+                "(agents come from [agent] agents in the config).",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
