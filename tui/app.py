@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-import platformdirs
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
@@ -25,8 +24,6 @@ from frontdesk.desk.limits import WindowState
 from frontdesk.desk.views import ViewTally, sort_key
 from frontdesk.model import (
     Conversation,
-    Delivery,
-    Direction,
     MessageKind,
 )
 from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
@@ -36,8 +33,9 @@ from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
 from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
-from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
+from frontdesk.tui.flows.desk_calls import DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
+from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
 from frontdesk.tui.flows.views import ViewSwitching
 from frontdesk.tui.keys import KeyBinding
@@ -45,12 +43,10 @@ from frontdesk.tui.messages import DeskChanged, ThreadLoaded
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
-from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
-from frontdesk.tui.widgets.formatting import clock_time, human_size
 from frontdesk.tui.widgets.header_bar import HeaderBar
 from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
@@ -82,6 +78,7 @@ class FrontdeskApp(
     ViewSwitching,
     TriageActions,
     Composing,
+    ThreadActions,
     CannedFlow,
     ContactFlows,
     EscalationFlow,
@@ -706,65 +703,6 @@ class FrontdeskApp(
         self.push_screen(
             HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
         )
-
-    def action_save_attachment(self) -> None:
-        """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
-        conv_id = self.thread.conversation_id
-        files = [
-            (m, i, a) for m in reversed(self.thread.messages) for i, a in enumerate(m.attachments)
-        ]
-        if conv_id is None or not files:
-            self.notify("No attachments in this thread.", severity="warning")
-            return
-        # name, size and when first: the picker is narrow and cuts the end (the type) off long lines
-        labels = [
-            f"{a.name} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())} · {a.mime}"
-            for m, _, a in files
-        ]
-
-        def picked(choice: int | None) -> None:
-            if choice is not None:
-                message, index, _ = files[choice]
-                self.save_attachment(conv_id, message.id, index)
-
-        self.push_screen(PickerDialog("Save attachment", labels), picked)
-
-    @work(group="downloads", exit_on_error=False)
-    async def save_attachment(self, conv_id: int, message_id: int, index: int) -> None:
-        folder = self.downloads_dir or platformdirs.user_downloads_path() / "frontdesk"
-        path = await self._attempt(
-            "Attachment not saved", self.desk.save_attachment(conv_id, message_id, index, folder)
-        )
-        if path is FAILED:
-            return
-        self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
-
-    async def action_retry_delivery(self) -> None:
-        conv_id = self.thread.conversation_id
-        failed = [
-            m
-            for m in self.thread.messages
-            if m.direction is Direction.OUT
-            and not m.private
-            and m.kind is not MessageKind.ACTIVITY
-            and m.delivery in (Delivery.FAILED, Delivery.UNCONFIRMED)
-        ]
-        if (
-            conv_id is not None
-            and not failed
-            and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id))
-        ):
-            await self._retry_hooks(conv_id)
-            return
-        if conv_id is None or not failed:
-            self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
-            return
-        if (
-            await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id))
-            is FAILED
-        ):
-            return
-        self.notify("Sending again.", timeout=2)
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
