@@ -8,7 +8,6 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
@@ -17,14 +16,11 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 
-from frontdesk.desk import Desk, DeskError, Filters, Sort, View
+from frontdesk.desk import Desk, Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
-from frontdesk.desk.views import ViewTally, sort_key
-from frontdesk.model import (
-    Conversation,
-)
+from frontdesk.desk.views import ViewTally
 from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
-from frontdesk.tui.change_plan import plan_changes, shown_rows
+from frontdesk.tui.change_plan import plan_changes
 from frontdesk.tui.commands import BindingCommands
 from frontdesk.tui.drafts import DraftKeeping, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
@@ -32,6 +28,7 @@ from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
+from frontdesk.tui.flows.listing import Listing
 from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
 from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
@@ -76,6 +73,7 @@ class FrontdeskApp(
     ThreadActions,
     DraftKeeping,
     Reading,
+    Listing,
     CannedFlow,
     ContactFlows,
     EscalationFlow,
@@ -254,62 +252,6 @@ class FrontdeskApp(
         """How the first key of `binding_id` (a binding of `context`, default the app) is shown."""
         return first_key(self.keymap, self.get_key_display, binding_id, context)
 
-    # ---- reading from the desk ---------------------------------------------------------
-
-    async def reload_list(self) -> None:
-        """Read the current view from the desk; the cursor stays on its conversation."""
-        try:
-            conversations = await self.desk.conversations(
-                self.view, sort=self.sort, filters=self.filters
-            )
-            self._tally = await self.desk.tally(self.filters)
-        except Exception as exc:
-            self._error("Could not read conversations", exc)
-            return
-        self._show_list(conversations)
-
-    async def update_list(self, touched: set[int]) -> None:
-        """Re-place only the `touched` conversations in the list (the rest is still in order):
-        a message arriving in a view of 10,000 costs a few lookups, not a re-sort."""
-        try:
-            fresh = []
-            for conv_id in touched:
-                try:
-                    fresh.append(await self.desk.conversation(conv_id))
-                except DeskError:
-                    self._tally.remove(conv_id)  # gone (merged into another): it leaves the list
-            for conv in fresh:
-                self._tally.update(conv)
-            shown = shown_rows(fresh, self.view, self.desk.agent, self.filters)
-        except Exception as exc:
-            self._error("Could not read conversations", exc)
-            return
-        self.conversation_list.place(touched, shown, sort_key(self.sort))
-        self._list_changed()
-
-    def _show_list(self, conversations: list[Conversation]) -> None:
-        self.conversation_list.waiting_times = self.sort is Sort.WAITING
-        self.conversation_list.set_conversations(conversations, sort_key(self.sort))
-        self._list_changed()
-
-    def _list_changed(self) -> None:
-        """The header, titles and panes that follow the list's rows."""
-        view_list = self.conversation_list
-        conversations = view_list.conversations
-        view_list.empty_text = (
-            f"Nothing in {self.view.title} matches the filter."
-            if self.filters.active
-            else f"No conversations in {self.view.title}."
-        )
-        self._update_header()
-        self._update_list_titles(len(conversations))
-        if not conversations:
-            self.thread.show(None, [])
-            self.thread.border_title = "Thread"
-            self.contact_panel.show(None)
-        elif self.thread.conversation_id is None and view_list.current_id is not None:
-            self.load_thread(view_list.current_id)
-
     @work(group="desk-changes", exit_on_error=False)
     async def watch_desk(self) -> None:
         """Follow the desk's change feed; post one message per burst of changes."""
@@ -377,16 +319,6 @@ class FrontdeskApp(
         )
         await self.notifier.changes(message.changes, watched=watched)
 
-    def _update_header(self) -> None:
-        self.query_one(HeaderBar).show(
-            self.desk.agent,
-            self.view,
-            self._tally.counts(),
-            filtered=self.filters.active,
-            channels=self.desk.channel_status,
-            width=self.size.width,
-        )
-
     def on_resize(self) -> None:
         if self.is_mounted:
             self.call_after_refresh(self._update_header)
@@ -438,20 +370,6 @@ class FrontdeskApp(
                 severity="warning",
                 timeout=8,
             )
-
-    def _update_list_titles(self, shown: int) -> None:
-        """The list's border: the view and how many it shows; below, the sort and any filter."""
-        view_list = self.conversation_list
-        title = f"{self.view.title} · {shown}"
-        subtitle = Text(f"↓ {self.sort.title}")
-        if self.filters.active:
-            subtitle.append(" · filter: ")
-            subtitle.append(clean_line(self.filters.describe()), "bold")
-        if (title, subtitle.markup) == self._list_titles:
-            return  # setting a border title repaints every row: a live burst repaints only the rows it moved
-        self._list_titles = (title, subtitle.markup)
-        view_list.border_title = title
-        view_list.border_subtitle = subtitle
 
     # ---- the list ----------------------------------------------------------------------
 
