@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -35,8 +34,7 @@ from frontdesk.tui.flows.triage import TriageActions
 from frontdesk.tui.flows.views import ViewSwitching
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged
-from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
-from frontdesk.tui.safe import clean_line
+from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notices, Notifier, NotifySettings
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
@@ -47,9 +45,6 @@ from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
-DOWN_NOTICE_QUIET_SECONDS = 600.0
-"""A channel down again for the same reason within this long gets no new notice: a restart
-loop sets it ok at each try, and its backoff reaches only 60 s."""
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
@@ -74,6 +69,7 @@ class FrontdeskApp(
     DraftKeeping,
     Reading,
     Listing,
+    Notices,
     CannedFlow,
     ContactFlows,
     EscalationFlow,
@@ -236,8 +232,7 @@ class FrontdeskApp(
             self.desk.hook_jobs()
         )  # hooks still failing from the last run
         self.conversation_list.focus()
-        for notice in self.notices:
-            self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
+        self._notify_cache_damage()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
         self.call_after_refresh(
@@ -307,17 +302,11 @@ class FrontdeskApp(
             self.query_one(HookStatus).show_jobs(
                 self.desk.hook_jobs()
             )  # failures: one line per hook, in place
-        for notice in plan.hook_notices:
-            self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
+        self._notify_hooks(plan.hook_notices)
         if plan.header:
             self._update_header()
             self._notify_channels_down()
-        watched = (
-            self.thread.conversation_id
-            if self.app_focus and self.screen is self.screen_stack[0]
-            else None
-        )
-        await self.notifier.changes(message.changes, watched=watched)
+        await self._alert_changes(message.changes)
 
     def on_resize(self) -> None:
         if self.is_mounted:
@@ -350,26 +339,6 @@ class FrontdeskApp(
     def _show_contact(self) -> None:
         if not self.contact_panel.display:
             self.action_toggle_contact()
-
-    def _notify_channels_down(self) -> None:
-        """A channel that has gone down: its reason in a notice (the header shows only its state)."""
-        now = time.monotonic()
-        for name, status in sorted(self.desk.channel_status.items()):
-            if status.state != "down":
-                continue
-            reason = status.detail.partition(" — retrying in ")[
-                0
-            ]  # the delay changes at every retry
-            last = self._down_notified.get(name)
-            if last is not None and last[0] == reason and now - last[1] < DOWN_NOTICE_QUIET_SECONDS:
-                continue
-            self._down_notified[name] = (reason, now)
-            self.notify(
-                escape(clean_line(f"{name}: {status.detail}")),
-                title="Channel down",
-                severity="warning",
-                timeout=8,
-            )
 
     # ---- the list ----------------------------------------------------------------------
 
