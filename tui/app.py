@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from rich.markup import escape
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.dom import DOMNode
-from textual.screen import Screen
 from textual.timer import Timer
 
 from frontdesk.desk import Desk, Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.views import ViewTally
-from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
+from frontdesk.tui.bindings import APP_BINDINGS, first_key
 from frontdesk.tui.change_plan import plan_changes
-from frontdesk.tui.commands import BindingCommands
+from frontdesk.tui.commands import BindingCommands, BindingListing
 from frontdesk.tui.drafts import DraftKeeping, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
 from frontdesk.tui.flows.composing import Composing
@@ -32,10 +30,8 @@ from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
 from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
 from frontdesk.tui.flows.views import ViewSwitching
-from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.messages import DeskChanged
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notices, Notifier, NotifySettings
-from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
@@ -48,20 +44,12 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
 thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
-BINDING_TARGETS: dict[str, type[DOMNode]] = {
-    "list": ConversationList,
-    "thread": ThreadView,
-    "composer": Composer,
-    "screen:help": HelpScreen,
-}
-"""The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
-PALETTE_SKIPS = frozenset({"command_palette"})
-"""Actions the palette does not offer (opening the palette from the palette)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
 class FrontdeskApp(
+    BindingListing,
     ViewSwitching,
     TriageActions,
     Composing,
@@ -155,26 +143,6 @@ class FrontdeskApp(
         self._contact_choice: dict[
             bool, bool
         ] = {}  # narrow? -> shown, as the agent chose with toggle-contact
-
-    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
-        """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
-        for binding in live_bindings(self.keymap, self.get_key_display):
-            if binding.action in PALETTE_SKIPS:
-                continue
-            target = self._binding_target(screen, binding.context)
-            if target is not None:
-                yield binding, target
-
-    def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
-        """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
-        owner = BINDING_TARGETS.get(context)
-        if context == "app" or owner is None:
-            return self
-        if isinstance(screen, owner):
-            return screen
-        if context.startswith("screen:"):
-            return None
-        return next(iter(screen.query(owner)), None)
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -340,32 +308,8 @@ class FrontdeskApp(
         if not self.contact_panel.display:
             self.action_toggle_contact()
 
-    # ---- the list ----------------------------------------------------------------------
-
-    # ---- commands ----------------------------------------------------------------------
-
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's palette commands, without its "Keys" panel: our ? help lists the keymap's keys."""
-        for command in super().get_system_commands(screen):
-            if command.title != "Keys":
-                yield command
-
-    def action_show_help(self) -> None:
-        """Open the key help, generated from the bindings in force; the same key closes it."""
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss(None)
-            return
-        bindings = live_bindings(self.keymap, self.get_key_display)
-        toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
-        close = " or ".join(
-            dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help")))
-        )
-        self.push_screen(
-            HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
-        )
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
