@@ -43,7 +43,7 @@ from frontdesk.tui.widgets.thread_view import ThreadView
 
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
-thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
+thread keeps room to be read (beside the panel, 80 columns leave it 24)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
@@ -115,13 +115,6 @@ class FrontdeskApp(
         self.view = View.ALL
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
-        self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self._down_notified: dict[
-            str, tuple[str, float]
-        ] = {}  # channel -> (reason, time.monotonic()) last notified
-        self._once_shown: tuple[int, Callable[[], None]] | None = (
-            None  # run when that thread's load lands
-        )
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -130,19 +123,23 @@ class FrontdeskApp(
             self.COMMAND_PALETTE_BINDING = palette_keys.split(",")[0].strip()
         self._theme_name = theme
         self._cursor_blink = cursor_blink
-        self._typing_timer = None
-        self._list_titles: tuple[str, str] | None = (
-            None  # the list's border title and subtitle as set
-        )
+        # the state each mixin keeps
+        # Listing: view counts, kept up to date from the change feed; the list's border as set
+        self._tally = ViewTally(desk.agent)
+        self._list_titles: tuple[str, str] | None = None
+        # Reading: the conversation the agent opened (Enter …) while it is shown; the pending
+        # end of the typing mark; what to run when a given thread's load lands (ContactFlows)
+        self._reading: int | None = None
+        self._typing_timer: Timer | None = None
+        self._once_shown: tuple[int, Callable[[], None]] | None = None
+        # DraftKeeping: the conversation the composer writes for; a pending save
         self._drafts = Drafts()
-        self._draft_for: int | None = None  # the conversation the composer writes for
-        self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
-        self._reading: int | None = (
-            None  # the conversation the agent opened (Enter …) while it is shown
-        )
-        self._contact_choice: dict[
-            bool, bool
-        ] = {}  # narrow? -> shown, as the agent chose with toggle-contact
+        self._draft_for: int | None = None
+        self._draft_timer: Timer | None = None
+        # Notices: channel -> (reason, time.monotonic()) last notified down
+        self._down_notified: dict[str, tuple[str, float]] = {}
+        # narrow? -> the contact panel shown, as the agent chose with toggle-contact
+        self._contact_choice: dict[bool, bool] = {}
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -196,16 +193,14 @@ class FrontdeskApp(
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
         self.query_one(HookStatus).retry_key = self.thread.retry_key
-        self.query_one(HookStatus).show_jobs(
-            self.desk.hook_jobs()
-        )  # hooks still failing from the last run
+        # hooks still failing from the last run
+        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
         self.conversation_list.focus()
         self._notify_cache_damage()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
-        self.call_after_refresh(
-            self.notifier.update_title
-        )  # counts the whole cache: after the first frame
+        # counts the whole cache: after the first frame
+        self.call_after_refresh(self.notifier.update_title)
         self.watch_desk()
 
     def on_unmount(self) -> None:
@@ -255,9 +250,8 @@ class FrontdeskApp(
             reading=self._being_read(),
         )
         if plan.mark_read is not None:
-            await self._mark_read(
-                plan.mark_read
-            )  # before the list and title read it: no ● flashes up
+            # before the list and title read it: no ● flashes up
+            await self._mark_read(plan.mark_read)
         if plan.reload_list:
             await self.reload_list()
         elif plan.rows is not None:
@@ -267,9 +261,8 @@ class FrontdeskApp(
         if plan.typing is not None:
             self._typing_changed(plan.typing)
         if plan.hook_status:
-            self.query_one(HookStatus).show_jobs(
-                self.desk.hook_jobs()
-            )  # failures: one line per hook, in place
+            # failures: one line per hook, in place
+            self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
         self._notify_hooks(plan.hook_notices)
         if plan.header:
             self._update_header()
@@ -279,9 +272,8 @@ class FrontdeskApp(
     def on_resize(self) -> None:
         if self.is_mounted:
             self.call_after_refresh(self._update_header)
-            self.call_after_refresh(
-                self._arrange_contact
-            )  # App's own handler records the new size after this one
+            # App's own handler records the new size after this one
+            self.call_after_refresh(self._arrange_contact)
 
     @property
     def _narrow(self) -> bool:

@@ -84,9 +84,8 @@ class DraftKeeping:
         composer = self.composer
         composer.set_mode(mode)  # type: ignore[arg-type]
         text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
-        if (
-            text != composer.text
-        ):  # an unchanged composer stays untouched (reloading it redraws the footer)
+        # an unchanged composer stays untouched (reloading it redraws the footer)
+        if text != composer.text:
             composer.load_text(text)
             composer.move_cursor(composer.document.end)
 

@@ -86,9 +86,8 @@ class CannedFlow:
         try:
             variables = await self.desk.canned_variables(conv_id)
             labels = asks(reply.body)
-            fill(
-                reply.body, variables, dict.fromkeys(labels, "?")
-            )  # report unknown variables before asking
+            # report unknown variables before asking
+            fill(reply.body, variables, dict.fromkeys(labels, "?"))
         except TemplateError as exc:
             self.notify(
                 f"/{reply.shortcode} ({where}): {exc}",

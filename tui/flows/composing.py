@@ -59,9 +59,8 @@ class Composing:
         message.composer.clear()
         self.thread.upsert(sent)
         if message.mode == "note":
-            self._switch_mode(
-                "reply"
-            )  # a note is one deliberate message; what follows is a reply again
+            # a note is one deliberate message; what follows is a reply again
+            self._switch_mode("reply")
             self._report_mentions(message.text, sent.mentions)
 
     def _report_mentions(self, text: str, mentions: list[str]) -> None:

@@ -29,7 +29,7 @@ class Listing:
 
     async def update_list(self, touched: set[int]) -> None:
         """Re-place only the `touched` conversations in the list (the rest is still in order):
-        a message arriving in a view of 10,000 costs a few lookups, not a re-sort."""
+        a message arriving costs a few lookups, not a re-sort of the view."""
         try:
             fresh = []
             for conv_id in touched:

@@ -99,15 +99,14 @@ class Reading:
         in_place = follow.message_ids and await self._refresh_open_thread(
             current, list(follow.message_ids)
         )
-        if (
-            not in_place
-        ):  # the conversation or its contact changed (an event says so): read the panes again
+        if not in_place:
+            # the conversation or its contact changed (an event says so): read the panes again
             self.load_thread(current)
 
     async def _refresh_open_thread(self, conv_id: int, message_ids: list[int]) -> bool:
         """Put new or changed messages (customer messages, replies, notes, delivery marks)
-        into the open thread in place; the contact panel and composer stay as they are, since
-        reloading them relaid the whole screen for each message. False when that is not
+        into the open thread in place; the contact panel and composer stay as they are
+        (reloading them lays the whole screen out again). False when that is not
         enough: an event (merge, assignment …) may have changed what the other panes show,
         or a load already in flight may have read the thread before this change."""
         if any(w.group == "thread" and not w.is_finished for w in self.workers):

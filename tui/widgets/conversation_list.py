@@ -59,9 +59,8 @@ class ConversationList(ScrollView, can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(
-        0, repaint=False, init=False
-    )  # watch_cursor repaints the two rows
+    # watch_cursor repaints the two rows
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)
 
     @dataclass
     class Highlighted(Message):
@@ -167,9 +166,8 @@ class ConversationList(ScrollView, can_focus=True):
         """Take the `gone` conversations out and put `placed` in where `key` orders them.
 
         `key` must be the order the rows were set in, and unique (the id breaks ties): each
-        one moved costs two binary searches, not a pass over every row (a live message in a
-        view of 10,000 conversations). The cursor stays on its conversation when it is still
-        listed.
+        one moved costs two binary searches, not a pass over every row. The cursor stays on
+        its conversation when it is still listed.
         """
         before, old_cursor = self.current_id, self.cursor
         placed = list(placed)
