@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from frontdesk.tui.flows.desk_calls import FAILED
 from frontdesk.tui.widgets.composer import Composer
 
 MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
@@ -48,13 +49,13 @@ class Composing:
         if conv_id is None:
             self.notify("No conversation selected.", severity="warning")
             return
-        try:
-            if message.mode == "note":
-                sent = await self.desk.note(conv_id, message.text)
-            else:
-                sent = await self.desk.reply(conv_id, message.text)
-        except Exception as exc:
-            self._error("Not sent" if message.mode == "reply" else "Note not saved", exc)
+        if message.mode == "note":
+            saving = self.desk.note(conv_id, message.text)
+        else:
+            saving = self.desk.reply(conv_id, message.text)
+        failure = "Not sent" if message.mode == "reply" else "Note not saved"
+        sent = await self._attempt(failure, saving)
+        if sent is FAILED:
             return
         message.composer.clear()
         self.thread.upsert(sent)

@@ -162,10 +162,7 @@ class Reading:
     async def _mark_read(self, conv_id: int) -> None:
         """The agent reads `conv_id`: it is read, and what arrives in it while they look stays read."""
         self._reading = conv_id
-        try:
-            await self.desk.mark_read(conv_id)
-        except Exception as exc:
-            self._error("Could not mark as read", exc)
+        await self._attempt("Could not mark as read", self.desk.mark_read(conv_id))
 
     def _being_read(self) -> int | None:
         """The conversation the agent opened, if it is on screen and the terminal has focus."""
