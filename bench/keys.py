@@ -116,8 +116,7 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     from frontdesk.desk import Desk
     from frontdesk.launch import make_app
     from frontdesk.store import Store
-    from frontdesk.tui.app import CURSOR_REST
-    from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
+    from frontdesk.tui.widgets.conversation_list import CURSOR_REST, ROW_HEIGHT
 
     half = max(1, presses // 2)
     list_keys = ["j"] * presses

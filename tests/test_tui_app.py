@@ -11,7 +11,7 @@ from textual.geometry import Region
 
 from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
-from frontdesk.tui import app as app_module
+from frontdesk.tui.widgets import conversation_list as conversation_list_module
 from frontdesk.tui.widgets.composer import NOTE_TITLE
 from pilot_helpers import make_app, settle, wait_until
 
@@ -90,11 +90,15 @@ async def test_quick_moves_read_only_the_thread_where_the_cursor_rests(desk, clo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         read.clear()
-        monkeypatch.setattr(app_module, "CURSOR_REST", 0.0)  # every move comes after a rest
+        monkeypatch.setattr(
+            conversation_list_module, "CURSOR_REST", 0.0
+        )  # every move comes after a rest
         await pilot.press("j")
         await settle(pilot)
         assert app.thread.conversation_id == 2 and read == [2]
-        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        monkeypatch.setattr(
+            conversation_list_module, "CURSOR_REST", 30.0
+        )  # every move comes quickly
         await pilot.press("j", "k", "j")  # quick moves: the thread waits for the cursor to rest
         await settle(pilot)
         assert app.conversation_list.current_id == 3
@@ -113,7 +117,9 @@ async def test_contact_keys_act_on_the_highlighted_conversation_before_its_threa
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        monkeypatch.setattr(
+            conversation_list_module, "CURSOR_REST", 30.0
+        )  # every move comes quickly
         await pilot.press("j", "j")
         highlighted = await desk.conversation(app.conversation_list.current_id)
         assert app.thread.conversation_id != highlighted.id
@@ -140,7 +146,9 @@ async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversa
         await pilot.press("j")
         await settle(pilot)
         assert app.contact_panel.contact.id == 2  # who has no other conversations
-        monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        monkeypatch.setattr(
+            conversation_list_module, "CURSOR_REST", 30.0
+        )  # every move comes quickly
         await pilot.press("k", "o")  # the panel still shows the second contact
         await settle(pilot)
         assert app.conversation_list.current_id == 1 and app.contact_panel.contact.id == 1
@@ -148,7 +156,7 @@ async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversa
 
 
 async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch):
-    monkeypatch.setattr(app_module, "CURSOR_REST", 0.2)
+    monkeypatch.setattr(conversation_list_module, "CURSOR_REST", 0.2)
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -9,9 +9,11 @@ from textual.app import App, ComposeResult
 
 from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, Status
 from frontdesk.tui.widgets.composer import Composer
+from frontdesk.tui.widgets import conversation_list as conversation_list_module
 from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
 from frontdesk.tui.widgets.formatting import age, badge
 from frontdesk.tui.widgets.thread_view import ThreadView
+from pilot_helpers import wait_until
 
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # the conftest clock
@@ -105,6 +107,33 @@ async def test_place_moves_single_conversations_and_keeps_the_cursor(workspace, 
         )
         assert [c.id for c in widget.conversations] == [c.id for c in expected]
         assert widget.current_id == convs[1].id
+
+
+class RestHarness(Harness):
+    """Also records where the list says its cursor rested."""
+
+    def __init__(self, widget) -> None:
+        super().__init__(widget)
+        self.rested: list[int] = []
+
+    def on_conversation_list_cursor_rested(self, message) -> None:
+        self.rested.append(message.conversation_id)
+
+
+async def test_the_list_says_where_its_cursor_rests(workspace, clock, monkeypatch):
+    widget = ConversationList(clock=clock)
+    app = RestHarness(widget)
+    async with app.run_test(size=(50, 6)) as pilot:
+        monkeypatch.setattr(conversation_list_module, "CURSOR_REST", 0.0)  # every move rests
+        widget.set_conversations(workspace.conversations)
+        widget.focus()
+        await wait_until(pilot, lambda: app.rested == [1], what="a rest on the first row")
+        await pilot.press("j")
+        await wait_until(pilot, lambda: app.rested == [1, 2], what="a rest after the move")
+        monkeypatch.setattr(conversation_list_module, "CURSOR_REST", 30.0)  # every move is quick
+        await pilot.press("j", "j")
+        await wait_until(pilot, lambda: app.posted[-1] == ("highlighted", 4), what="the moves")
+        assert app.rested == [1, 2]  # quick moves: no rest until the cursor stops
 
 
 async def test_cursor_keys_messages_and_live_replacement(workspace, clock):

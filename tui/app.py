@@ -2,100 +2,71 @@
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-import platformdirs
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.dom import DOMNode
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import TextArea
 
-from frontdesk.desk import DeskError, Filters, Sort, View, in_view
+from frontdesk.desk import Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.interface import DeskAPI
-from frontdesk.desk.limits import WindowState
-from frontdesk.desk.views import ViewTally, sort_key
-from frontdesk.model import (
-    Conversation,
-    Delivery,
-    Direction,
-    MessageKind,
-    Priority,
-    Status,
-)
-from frontdesk.tui.bindings import APP_BINDINGS, first_key, live_bindings
-from frontdesk.tui.change_plan import ThreadFollow, plan_changes, shown_rows
-from frontdesk.tui.commands import BindingCommands
-from frontdesk.tui.drafts import DRAFT_SAVE_SECONDS, Drafts
+from frontdesk.desk.views import ViewTally
+from frontdesk.tui.bindings import APP_BINDINGS, first_key
+from frontdesk.tui.change_plan import plan_changes
+from frontdesk.tui.commands import BindingCommands, BindingListing
+from frontdesk.tui.drafts import DraftKeeping, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
-from frontdesk.tui.flows.desk_calls import FAILED, DeskCalls
+from frontdesk.tui.flows.desk_calls import DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.flows.team import TeamFlow
-from frontdesk.tui.keys import KeyBinding
-from frontdesk.tui.messages import DeskChanged, ThreadLoaded
-from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notifier, NotifySettings
-from frontdesk.tui.safe import clean_line
-from frontdesk.tui.screens.help_screen import HelpScreen
-from frontdesk.tui.screens.filter_dialog import FilterDialog
-from frontdesk.tui.screens.labels_dialog import LabelsDialog
-from frontdesk.tui.screens.picker_dialog import PickerDialog
-from frontdesk.tui.screens.search_screen import SearchScreen
-from frontdesk.tui.screens.snooze_dialog import SnoozeDialog, local_label
+from frontdesk.tui.flows.listing import Listing
+from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
+from frontdesk.tui.flows.thread_actions import ThreadActions
+from frontdesk.tui.flows.triage import TriageActions
+from frontdesk.tui.flows.views import ViewSwitching
+from frontdesk.tui.messages import DeskChanged
+from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notices, Notifier, NotifySettings
 from frontdesk.tui.terminal import TerminalOutput
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
-from frontdesk.tui.widgets.formatting import clock_time, human_size
-from frontdesk.tui.widgets.header_bar import VIEW_CYCLE, HeaderBar
+from frontdesk.tui.widgets.header_bar import HeaderBar
 from frontdesk.tui.widgets.hook_status import HookStatus
 from frontdesk.tui.widgets.key_footer import KeyFooter
 from frontdesk.tui.widgets.thread_view import ThreadView
 
-TYPING_SECONDS = 6.0
-PRIORITY_CHOICES = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
-MENTIONED = re.compile(r"(?:^|(?<=\s))@(\w[\w.-]*\w|\w)")
-"""An @name at the start of a word (not the domain of an e-mail address), without trailing punctuation."""
-CURSOR_REST = 0.2
-"""Seconds between list moves after which the cursor counts as resting. A move after a rest
-shows its thread at once; quicker moves (a held-down key, a run of j j j) read only the
-thread where the cursor stops, once it has rested this long: reading each one they pass
-made a held key fall behind the screen (`frontdesk bench`, held j). Longer than a thread
-read and the frames around it (~0.14 s at 10,000 conversations), so that moves coming one
-after another as soon as the screen has caught up still count as quick; shorter than the
-pause before a terminal starts repeating a held key."""
-WINDOW_REFRESH_SECONDS = 30.0
-DOWN_NOTICE_QUIET_SECONDS = 600.0
-"""A channel down again for the same reason within this long gets no new notice: a restart
-loop sets it ok at each try, and its backoff reaches only 60 s."""
-"""How often the messaging-window badge is recomputed (it counts down)."""
 CONTACT_PANEL_MIN_WIDTH = 110
 """Below this many columns the contact panel starts hidden (toggle-contact shows it), so the
-thread keeps room to be read: at 80 columns beside the panel it was 24 columns wide."""
-BINDING_TARGETS: dict[str, type[DOMNode]] = {
-    "list": ConversationList,
-    "thread": ThreadView,
-    "composer": Composer,
-    "screen:help": HelpScreen,
-}
-"""The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
-PALETTE_SKIPS = frozenset({"command_palette"})
-"""Actions the palette does not offer (opening the palette from the palette)."""
+thread keeps room to be read (beside the panel, 80 columns leave it 24)."""
 SHORT_SCREEN = 30
 """Below this many rows every screen has the class `-short`: dialogs tighten their spacing to fit 80×24."""
 
 
-class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls, App[None]):
+class FrontdeskApp(
+    BindingListing,
+    ViewSwitching,
+    TriageActions,
+    Composing,
+    ThreadActions,
+    DraftKeeping,
+    Reading,
+    Listing,
+    Notices,
+    CannedFlow,
+    ContactFlows,
+    EscalationFlow,
+    TeamFlow,
+    DeskCalls,
+    App[None],
+):
     """One agent's console on one desk."""
 
     CSS_PATH = "app.tcss"
@@ -147,13 +118,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
         self.view = View.ALL
         self.sort = Sort.ACTIVITY
         self.filters = Filters()
-        self._tally = ViewTally(desk.agent)  # view counts, kept up to date from the change feed
-        self._down_notified: dict[
-            str, tuple[str, float]
-        ] = {}  # channel -> (reason, time.monotonic()) last notified
-        self._once_shown: tuple[int, Callable[[], None]] | None = (
-            None  # run when that thread's load lands
-        )
         self.keymap: dict[str, str] = dict(keymap or {})
         """The keymap in force: binding id -> "key,key" (ids not in it keep their code default)."""
         self.keymap_name = keymap_name
@@ -162,41 +126,23 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
             self.COMMAND_PALETTE_BINDING = palette_keys.split(",")[0].strip()
         self._theme_name = theme
         self._cursor_blink = cursor_blink
-        self._typing_timer = None
-        self._last_move = float("-inf")  # time.monotonic() of the last list move
-        self._list_titles: tuple[str, str] | None = (
-            None  # the list's border title and subtitle as set
-        )
-        self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
+        # the state each mixin keeps
+        # Listing: view counts, kept up to date from the change feed; the list's border as set
+        self._tally = ViewTally(desk.agent)
+        self._list_titles: tuple[str, str] | None = None
+        # Reading: the conversation the agent opened (Enter …) while it is shown; the pending
+        # end of the typing mark; what to run when a given thread's load lands (ContactFlows)
+        self._reading: int | None = None
+        self._typing_timer: Timer | None = None
+        self._once_shown: tuple[int, Callable[[], None]] | None = None
+        # DraftKeeping: the conversation the composer writes for; a pending save
         self._drafts = Drafts()
-        self._draft_for: int | None = None  # the conversation the composer writes for
-        self._draft_timer: Timer | None = None  # pending while a changed draft waits to be saved
-        self._reading: int | None = (
-            None  # the conversation the agent opened (Enter …) while it is shown
-        )
-        self._contact_choice: dict[
-            bool, bool
-        ] = {}  # narrow? -> shown, as the agent chose with toggle-contact
-
-    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
-        """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
-        for binding in live_bindings(self.keymap, self.get_key_display):
-            if binding.action in PALETTE_SKIPS:
-                continue
-            target = self._binding_target(screen, binding.context)
-            if target is not None:
-                yield binding, target
-
-    def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
-        """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
-        owner = BINDING_TARGETS.get(context)
-        if context == "app" or owner is None:
-            return self
-        if isinstance(screen, owner):
-            return screen
-        if context.startswith("screen:"):
-            return None
-        return next(iter(screen.query(owner)), None)
+        self._draft_for: int | None = None
+        self._draft_timer: Timer | None = None
+        # Notices: channel -> (reason, time.monotonic()) last notified down
+        self._down_notified: dict[str, tuple[str, float]] = {}
+        # narrow? -> the contact panel shown, as the agent chose with toggle-contact
+        self._contact_choice: dict[bool, bool] = {}
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -251,17 +197,14 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
         self.query_one(HookStatus).retry_key = self.thread.retry_key
-        self.query_one(HookStatus).show_jobs(
-            self.desk.hook_jobs()
-        )  # hooks still failing from the last run
+        # hooks still failing from the last run
+        self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
         self.conversation_list.focus()
-        for notice in self.notices:
-            self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
+        self._notify_cache_damage()
         await self.reload_list()
         self.terminal.write(SAVE_TITLE)
-        self.call_after_refresh(
-            self.notifier.update_title
-        )  # counts the whole cache: after the first frame
+        # counts the whole cache: after the first frame
+        self.call_after_refresh(self.notifier.update_title)
         self.watch_desk()
 
     def on_unmount(self) -> None:
@@ -270,251 +213,6 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
     def _key_for(self, binding_id: str, context: str = "app") -> str:
         """How the first key of `binding_id` (a binding of `context`, default the app) is shown."""
         return first_key(self.keymap, self.get_key_display, binding_id, context)
-
-    # ---- reading from the desk ---------------------------------------------------------
-
-    async def reload_list(self) -> None:
-        """Read the current view from the desk; the cursor stays on its conversation."""
-        try:
-            conversations = await self.desk.conversations(
-                self.view, sort=self.sort, filters=self.filters
-            )
-            self._tally = await self.desk.tally(self.filters)
-        except Exception as exc:
-            self._error("Could not read conversations", exc)
-            return
-        self._show_list(conversations)
-
-    async def update_list(self, touched: set[int]) -> None:
-        """Re-place only the `touched` conversations in the list (the rest is still in order):
-        a message arriving in a view of 10,000 costs a few lookups, not a re-sort."""
-        try:
-            fresh = []
-            for conv_id in touched:
-                try:
-                    fresh.append(await self.desk.conversation(conv_id))
-                except DeskError:
-                    self._tally.remove(conv_id)  # gone (merged into another): it leaves the list
-            for conv in fresh:
-                self._tally.update(conv)
-            shown = shown_rows(fresh, self.view, self.desk.agent, self.filters)
-        except Exception as exc:
-            self._error("Could not read conversations", exc)
-            return
-        self.conversation_list.place(touched, shown, sort_key(self.sort))
-        self._list_changed()
-
-    def _show_list(self, conversations: list[Conversation]) -> None:
-        self.conversation_list.waiting_times = self.sort is Sort.WAITING
-        self.conversation_list.set_conversations(conversations, sort_key(self.sort))
-        self._list_changed()
-
-    def _list_changed(self) -> None:
-        """The header, titles and panes that follow the list's rows."""
-        view_list = self.conversation_list
-        conversations = view_list.conversations
-        view_list.empty_text = (
-            f"Nothing in {self.view.title} matches the filter."
-            if self.filters.active
-            else f"No conversations in {self.view.title}."
-        )
-        self._update_header()
-        self._update_list_titles(len(conversations))
-        if not conversations:
-            self.thread.show(None, [])
-            self.thread.border_title = "Thread"
-            self.contact_panel.show(None)
-        elif self.thread.conversation_id is None and view_list.current_id is not None:
-            self.load_thread(view_list.current_id)
-
-    @work(exclusive=True, group="thread", exit_on_error=False)
-    async def load_thread(self, conv_id: int) -> None:
-        """Read one thread, its contact and the contact's other conversations."""
-        try:
-            conv = await self.desk.conversation(conv_id)
-            messages = await self.desk.thread(conv_id)
-            try:
-                contact = await self.desk.contact(conv.contact_id)
-                others = await self.desk.contact_conversations(conv.contact_id)
-            except Exception:
-                contact, others = None, []
-            window = await self.desk.window(conv_id)
-            draft = await self.desk.draft(conv_id)
-        except Exception as exc:
-            self._error("Could not open the conversation", exc)
-            return
-        hooks = self.desk.hook_jobs(conv_id)
-        self.post_message(
-            ThreadLoaded(
-                conv, messages, contact, others, self.desk.is_typing(conv_id), window, hooks, draft
-            )
-        )
-
-    async def _follow_open_conversation(self, follow: ThreadFollow) -> None:
-        """Bring the open conversation's panes up to date, if it is still open and highlighted."""
-        current = self.thread.conversation_id
-        if current != follow.conversation_id or current != self.conversation_list.current_id:
-            return
-        in_place = follow.message_ids and await self._refresh_open_thread(
-            current, list(follow.message_ids)
-        )
-        if (
-            not in_place
-        ):  # the conversation or its contact changed (an event says so): read the panes again
-            self.load_thread(current)
-
-    async def _refresh_open_thread(self, conv_id: int, message_ids: list[int]) -> bool:
-        """Put new or changed messages (customer messages, replies, notes, delivery marks)
-        into the open thread in place; the contact panel and composer stay as they are, since
-        reloading them relaid the whole screen for each message. False when that is not
-        enough: an event (merge, assignment …) may have changed what the other panes show,
-        or a load already in flight may have read the thread before this change."""
-        if any(w.group == "thread" and not w.is_finished for w in self.workers):
-            return False
-        try:
-            found = [
-                await self.desk.message(conv_id, message_id)
-                for message_id in dict.fromkeys(message_ids)
-            ]
-        except Exception:
-            return False  # the full load says what went wrong
-        if any(m is None or m.kind is MessageKind.ACTIVITY for m in found):
-            return False
-        for message in found:
-            self.thread.upsert(message)
-        self.refresh_window()
-        return True
-
-    def on_thread_loaded(self, loaded: ThreadLoaded) -> None:
-        conv = loaded.conversation
-        if self.panes_gone:
-            return
-        if conv.id != self.conversation_list.current_id and self.thread.conversation_id != conv.id:
-            return  # the agent moved on while it loaded
-        if conv.id != self._reading:
-            self._reading = None  # another conversation is shown: the one opened before is left
-        name = loaded.contact.name if loaded.contact else self.desk.contact_name(conv.contact_id)
-        self.thread.show(conv, loaded.messages, contact_name=name, typing=loaded.typing)
-        title = Text(clean_line(name) or f"#{conv.id}")
-        if conv.subject:
-            title.append(" · " + clean_line(conv.subject))
-        self.thread_shown(conv.id, title)
-        self.contact_panel.show(loaded.contact, loaded.others, conv.id, loaded.hooks)
-        self._swap_draft(conv.id, loaded.draft)
-        kind = self.desk.channel_kind(conv.channel)
-        self.composer.set_mode(
-            self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})"
-        )
-        self._show_window(conv.channel, loaded.window)
-        waiting, self._once_shown = self._once_shown, None
-        if waiting is not None and waiting[0] == conv.id:
-            waiting[1]()
-
-    def _swap_draft(self, conv_id: int, stored: dict[str, str], mode: str = "reply") -> None:
-        """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
-        filled in …) never follows the agent to another customer. Every conversation opens in
-        reply mode unless the agent asked for a note: note mode never carries over."""
-        if self._draft_for == conv_id:
-            return
-        self._keep_draft()
-        self._drafts.adopt(conv_id, stored)
-        self._draft_for = conv_id
-        self._show_draft(mode)
-
-    def _switch_mode(self, mode: str) -> None:
-        """Reply or note: each has its own draft, so a note's text never becomes a reply."""
-        if self.composer.mode != mode:
-            self._keep_draft()
-            self._show_draft(mode)
-
-    def _keep_draft(self) -> None:
-        if self._draft_for is not None:
-            self._drafts.put(self._draft_for, self.composer.mode, self.composer.text)
-
-    def _show_draft(self, mode: str) -> None:
-        composer = self.composer
-        composer.set_mode(mode)  # type: ignore[arg-type]
-        text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
-        if (
-            text != composer.text
-        ):  # an unchanged composer stays untouched (reloading it redraws the footer)
-            composer.load_text(text)
-            composer.move_cursor(composer.document.end)
-
-    async def _write_for_highlighted(self, mode: str) -> bool:
-        """Point the composer at the highlighted conversation in `mode` (right after quick moves
-        the thread may still be catching up); False when no conversation is highlighted."""
-        conv_id = self.conversation_list.current_id
-        if conv_id is None:
-            self._current()  # says so
-            return False
-        self.show_highlighted()
-        if conv_id == self._draft_for:
-            self._switch_mode(mode)
-            return True
-        try:
-            stored = await self.desk.draft(conv_id)
-        except Exception:
-            stored = {}  # the thread load reports what is wrong
-        self._swap_draft(conv_id, stored, mode)
-        return True
-
-    @on(TextArea.Changed, "#composer")
-    def _draft_changed(self) -> None:
-        if self.panes_gone:  # a change still queued as the console quits (the quit kept the draft)
-            return
-        self._keep_draft()
-        self.composer_typed()
-        if self._draft_timer is None:
-            self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_drafts_later)
-
-    def _save_drafts_later(self) -> None:
-        self._draft_timer = None
-        self.save_drafts()
-
-    @work(group="drafts", exit_on_error=False)
-    async def save_drafts(self) -> None:
-        """Write the changed drafts to the desk, so a restart (or a crash) keeps them."""
-        await self._save_drafts()
-
-    async def _save_drafts(self) -> None:
-        for conv_id, texts in self._drafts.take_unsaved().items():
-            try:
-                await self.desk.save_draft(conv_id, texts)
-            except Exception as exc:
-                self._drafts.keep_unsaved(conv_id)
-                self._error("Draft not saved", exc)
-
-    async def action_quit(self) -> None:
-        """Quit, keeping what the agent wrote and did not send."""
-        if not self.panes_gone:
-            self._keep_draft()
-        await self._save_drafts()
-        await self.leave_desk()
-        self.exit()
-
-    def _show_window(self, channel: str, window: WindowState | None) -> None:
-        """Tell the composer the conversation's window and, on SMS channels, how to count its length."""
-        note_key = self._key_for("note")
-        self.composer.set_channel_limits(
-            window,
-            lambda text: self.desk.sms_length(channel, text),
-            note_hint=f"Escape, then {note_key} writes an internal note instead.",
-        )
-
-    @work(exclusive=True, group="window", exit_on_error=False)
-    async def refresh_window(self) -> None:
-        """Recompute the window badge of the open conversation (it counts down while it is open)."""
-        conv_id = self.thread.conversation_id
-        if conv_id is None:
-            return
-        try:
-            conv = await self.desk.conversation(conv_id)
-            window = await self.desk.window(conv_id)
-        except Exception:
-            return  # the conversation went away; the next thread load says so
-        if conv_id == self.thread.conversation_id:
-            self._show_window(conv.channel, window)
 
     @work(group="desk-changes", exit_on_error=False)
     async def watch_desk(self) -> None:
@@ -556,9 +254,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
             reading=self._being_read(),
         )
         if plan.mark_read is not None:
-            await self._mark_read(
-                plan.mark_read
-            )  # before the list and title read it: no ● flashes up
+            # before the list and title read it: no ● flashes up
+            await self._mark_read(plan.mark_read)
         if plan.reload_list:
             await self.reload_list()
         elif plan.rows is not None:
@@ -566,48 +263,22 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
         if plan.thread is not None:
             await self._follow_open_conversation(plan.thread)
         if plan.typing is not None:
-            self.thread.set_typing(self.desk.is_typing(plan.typing))
-            if self._typing_timer is not None:
-                self._typing_timer.stop()
-            self._typing_timer = self.set_timer(TYPING_SECONDS + 0.2, self._recheck_typing)
+            self._typing_changed(plan.typing)
         if plan.hook_status:
-            self.query_one(HookStatus).show_jobs(
-                self.desk.hook_jobs()
-            )  # failures: one line per hook, in place
-        for notice in plan.hook_notices:
-            self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
+            # failures: one line per hook, in place
+            self.query_one(HookStatus).show_jobs(self.desk.hook_jobs())
+        self._notify_hooks(plan.hook_notices)
         if plan.header:
             self._update_header()
             self._notify_channels_down()
-        watched = (
-            self.thread.conversation_id
-            if self.app_focus and self.screen is self.screen_stack[0]
-            else None
-        )
-        await self.notifier.changes(message.changes, watched=watched)
+        await self._alert_changes(message.changes)
         await self.apply_team_changes(message.changes)
-
-    def _recheck_typing(self) -> None:
-        current = self.thread.conversation_id
-        self.thread.set_typing(current is not None and self.desk.is_typing(current))
-
-    def _update_header(self) -> None:
-        self.query_one(HeaderBar).show(
-            self.desk.agent_name(self.desk.agent),
-            self.view,
-            self._tally.counts(),
-            filtered=self.filters.active,
-            channels=self.desk.channel_status,
-            width=self.size.width,
-            team=self.team_label(),
-        )
 
     def on_resize(self) -> None:
         if self.is_mounted:
             self.call_after_refresh(self._update_header)
-            self.call_after_refresh(
-                self._arrange_contact
-            )  # App's own handler records the new size after this one
+            # App's own handler records the new size after this one
+            self.call_after_refresh(self._arrange_contact)
 
     @property
     def _narrow(self) -> bool:
@@ -634,501 +305,8 @@ class FrontdeskApp(CannedFlow, ContactFlows, EscalationFlow, TeamFlow, DeskCalls
         if not self.contact_panel.display:
             self.action_toggle_contact()
 
-    def _notify_channels_down(self) -> None:
-        """A channel that has gone down: its reason in a notice (the header shows only its state)."""
-        now = time.monotonic()
-        for name, status in sorted(self.desk.channel_status.items()):
-            if status.state != "down":
-                continue
-            reason = status.detail.partition(" — retrying in ")[
-                0
-            ]  # the delay changes at every retry
-            last = self._down_notified.get(name)
-            if last is not None and last[0] == reason and now - last[1] < DOWN_NOTICE_QUIET_SECONDS:
-                continue
-            self._down_notified[name] = (reason, now)
-            self.notify(
-                escape(clean_line(f"{name}: {status.detail}")),
-                title="Channel down",
-                severity="warning",
-                timeout=8,
-            )
-
-    def _update_list_titles(self, shown: int) -> None:
-        """The list's border: the view and how many it shows; below, the sort and any filter."""
-        view_list = self.conversation_list
-        title = f"{self.view.title} · {shown}"
-        subtitle = Text(f"↓ {self.sort.title}")
-        if self.filters.active:
-            subtitle.append(" · filter: ")
-            subtitle.append(clean_line(self.filters.describe()), "bold")
-        if (title, subtitle.markup) == self._list_titles:
-            return  # setting a border title repaints every row: a live burst repaints only the rows it moved
-        self._list_titles = (title, subtitle.markup)
-        view_list.border_title = title
-        view_list.border_subtitle = subtitle
-
-    # ---- the list ----------------------------------------------------------------------
-
-    @on(ConversationList.Highlighted)
-    def _highlighted(self, message: ConversationList.Highlighted) -> None:
-        # The moved cursor is drawn first and the thread follows; while the cursor moves
-        # quickly, only the thread where it comes to rest is read (CURSOR_REST).
-        now = time.monotonic()
-        rested = now - self._last_move >= CURSOR_REST
-        self._last_move = now
-        if message.conversation_id == self.thread.conversation_id:
-            return
-        if rested:
-            self.call_after_refresh(self.show_highlighted)
-        elif self._rest_timer is None:
-            self._rest_timer = self.set_timer(CURSOR_REST, self._when_cursor_rests)
-
-    def _when_cursor_rests(self) -> None:
-        moving_for = CURSOR_REST - (time.monotonic() - self._last_move)
-        if moving_for > 0:
-            self._rest_timer = self.set_timer(moving_for, self._when_cursor_rests)
-            return
-        self._rest_timer = None
-        self.show_highlighted()
-
-    def show_highlighted(self) -> None:
-        """Read the highlighted conversation into the thread now, if it is not what it shows."""
-        if self.panes_gone:
-            return
-        current = self.conversation_list.current_id
-        if current is not None and current != self.thread.conversation_id:
-            self.load_thread(current)
-
-    @on(ConversationList.Selected)
-    async def _selected(self, message: ConversationList.Selected) -> None:
-        await self.open_conversation(message.conversation_id)
-        self.thread.focus()
-
-    async def open_conversation(self, conv_id: int) -> None:
-        """Show a conversation and mark it read."""
-        if conv_id != self.thread.conversation_id:
-            self.load_thread(conv_id)
-        await self._mark_read(conv_id)
-
-    async def _mark_read(self, conv_id: int) -> None:
-        """The agent reads `conv_id`: it is read, and what arrives in it while they look stays read."""
-        self._reading = conv_id
-        try:
-            await self.desk.mark_read(conv_id)
-        except Exception as exc:
-            self._error("Could not mark as read", exc)
-
-    def _being_read(self) -> int | None:
-        """The conversation the agent opened, if it is on screen and the terminal has focus."""
-        reading = self._reading
-        if reading is None or not self.app_focus or self.panes_gone:
-            return None
-        shown = reading == self.thread.conversation_id == self.conversation_list.current_id
-        return reading if shown else None
-
-    async def watch_app_focus(self, focused: bool) -> None:
-        # back in the terminal: what came in meanwhile is on screen, so it is read
-        reading = self._being_read() if focused else None
-        if reading is not None:
-            await self._mark_read(reading)
-
-    # ---- commands ----------------------------------------------------------------------
-
-    def _current(self) -> Conversation | None:
-        conv = self.conversation_list.current
-        if conv is None:
-            self.notify("No conversation selected.", severity="warning")
-        return conv
-
-    async def action_reply(self) -> None:
-        await self._start_writing("reply")
-
-    async def action_note(self) -> None:
-        await self._start_writing("note")
-
-    async def _start_writing(self, mode: str) -> None:
-        if await self._write_for_highlighted(mode):
-            self.composer.focus()
-
     def action_focus_list(self) -> None:
         self.conversation_list.focus()
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's palette commands, without its "Keys" panel: our ? help lists the keymap's keys."""
-        for command in super().get_system_commands(screen):
-            if command.title != "Keys":
-                yield command
-
-    def action_show_help(self) -> None:
-        """Open the key help, generated from the bindings in force; the same key closes it."""
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss(None)
-            return
-        bindings = live_bindings(self.keymap, self.get_key_display)
-        toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
-        close = " or ".join(
-            dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help")))
-        )
-        self.push_screen(
-            HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
-        )
-
-    # ---- canned replies ------------------------------------------------------------------
-
-    async def action_open_canned(self) -> None:
-        """`c` answers the customer: reply mode; the composer takes focus only once a reply is
-        inserted, so keys after a cancelled picker go where the agent was."""
-        if await self._write_for_highlighted("reply"):
-            self.insert_canned()
-
-    @on(Composer.CannedRequested)
-    def _canned_requested(self) -> None:
-        if self._current() is not None:
-            self.insert_canned()
-
-    @on(Composer.ShortcodeTyped)
-    def _shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
-        if self._current() is not None:
-            self.insert_canned(message.shortcode, message.start, message.end)
-
-    async def action_toggle_resolved(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        status = Status.OPEN if conv.status is Status.RESOLVED else Status.RESOLVED
-        if (
-            await self._attempt(
-                "Could not change the status", self.desk.set_status(conv.id, status)
-            )
-            is FAILED
-        ):
-            return
-        self.notify("Reopened." if status is Status.OPEN else "Resolved.", timeout=2)
-
-    async def action_next_view(self) -> None:
-        await self.show_view(VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)])
-
-    async def action_show_view(self, name: str) -> None:
-        await self.show_view(View(name))
-
-    async def show_view(self, view: View) -> None:
-        """Switch the list to `view` with the cursor on its first conversation."""
-        changed = view is not self.view
-        self.view = view
-        await self.reload_list()
-        if changed:
-            self.conversation_list.cursor = 0
-
-    async def action_toggle_sort(self) -> None:
-        self.sort = self.sort.toggled
-        await self.reload_list()
-        self.notify(f"Sorted: {self.sort.title}.", timeout=2)
-
-    async def action_filter(self) -> None:
-        try:
-            channels, labels = await self.desk.channel_names(), await self.desk.labels()
-        except Exception as exc:
-            self._error("Could not read channels and labels", exc)
-            return
-        self.push_screen(FilterDialog(channels, labels, self.filters), self._filtered)
-
-    async def _filtered(self, filters: Filters | None) -> None:
-        if filters is None or filters == self.filters:
-            return
-        self.filters = filters
-        await self.reload_list()
-        self.notify(
-            escape(f"Filter: {filters.describe()}.") if filters.active else "Filters cleared.",
-            timeout=2,
-        )
-
-    def action_search(self) -> None:
-        self.push_screen(
-            SearchScreen(
-                self.desk.search_conversations,
-                self.desk.channel_kind,
-                cursor_blink=self._cursor_blink,
-            ),
-            self._found,
-        )
-
-    async def _found(self, conv_id: int | None) -> None:
-        if conv_id is not None:
-            await self.show_conversation(conv_id)
-
-    async def show_conversation(self, conv_id: int) -> None:
-        """Open `conv_id` in the list, switching to a view (and dropping filters) that shows it."""
-        conv = await self._attempt(
-            "Could not open the conversation", self.desk.conversation(conv_id)
-        )
-        if conv is FAILED:
-            return
-        if not self.filters.matches(conv):
-            self.filters = Filters()
-            self.notify("Filters cleared to show the conversation found.", timeout=3)
-        if not in_view(conv, self.view, self.desk.agent):
-            self.view = next(
-                (v for v in (View.ALL, *VIEW_CYCLE) if in_view(conv, v, self.desk.agent)), View.ALL
-            )
-        await self.reload_list()
-        self.conversation_list.select_id(conv_id)
-        await self.open_conversation(conv_id)
-        self.thread.focus()
-
-    async def action_next_conversation(self) -> None:
-        await self._step(+1)
-
-    async def action_previous_conversation(self) -> None:
-        await self._step(-1)
-
-    async def _step(self, delta: int) -> None:
-        view_list = self.conversation_list
-        target = view_list.cursor + delta
-        if not 0 <= target < len(view_list.conversations):
-            self.notify(
-                f"No {'next' if delta > 0 else 'previous'} conversation in {self.view.title}.",
-                timeout=2,
-            )
-            return
-        view_list.cursor = target
-        if view_list.current_id is not None:
-            await self.open_conversation(view_list.current_id)
-
-    async def action_resolve_and_next(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        listed = self.conversation_list.conversations
-        index = next((i for i, c in enumerate(listed) if c.id == conv.id), 0)
-        after = listed[index + 1 :] + listed[:index][::-1]
-        if (
-            await self._attempt("Could not resolve", self.desk.set_status(conv.id, Status.RESOLVED))
-            is FAILED
-        ):
-            return
-        await self.reload_list()
-        following = next((c.id for c in after if self.conversation_list.select_id(c.id)), None)
-        if following is None:
-            self.notify(f"Resolved. Nothing left in {self.view.title}.", timeout=3)
-            return
-        await self.open_conversation(following)
-        self.notify("Resolved; next one opened.", timeout=2)
-
-    async def action_assign_me(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        if conv.assignee == self.desk.agent:
-            self.notify("Already assigned to you.", timeout=2)
-            return
-        await self._assign(conv.id, self.desk.agent)
-
-    def action_assign_to(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        agents, shown = self.assignment_choices()
-        choices = [*shown, "Unassign"]
-        current = (
-            agents.index(conv.assignee)
-            if conv.assignee in agents
-            else (len(agents) if conv.assignee is None else None)
-        )
-
-        async def picked(index: int | None) -> None:
-            if index is not None:
-                await self._assign(conv.id, agents[index] if index < len(agents) else None)
-
-        self.push_screen(PickerDialog("Assign to", choices, current=current), picked)
-
-    async def _assign(self, conv_id: int, agent: str | None) -> None:
-        if await self._attempt("Could not assign", self.desk.assign(conv_id, agent)) is FAILED:
-            return
-        self.notify(escape(f"Assigned to {agent}.") if agent else "Unassigned.", timeout=2)
-
-    def action_set_priority(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-
-        async def picked(index: int | None) -> None:
-            if index is None:
-                return
-            if (
-                await self._attempt(
-                    "Could not set the priority",
-                    self.desk.set_priority(conv.id, PRIORITY_CHOICES[index]),
-                )
-                is FAILED
-            ):
-                return
-            self.notify(f"Priority: {PRIORITY_CHOICES[index].value}.", timeout=2)
-
-        labels = [p.value for p in PRIORITY_CHOICES]
-        self.push_screen(
-            PickerDialog("Priority", labels, current=PRIORITY_CHOICES.index(conv.priority)), picked
-        )
-
-    def action_save_attachment(self) -> None:
-        """Pick an attachment of the open thread (newest first) and save it to the downloads folder."""
-        conv_id = self.thread.conversation_id
-        files = [
-            (m, i, a) for m in reversed(self.thread.messages) for i, a in enumerate(m.attachments)
-        ]
-        if conv_id is None or not files:
-            self.notify("No attachments in this thread.", severity="warning")
-            return
-        # name, size and when first: the picker is narrow and cuts the end (the type) off long lines
-        labels = [
-            f"{a.name} · {human_size(a.size)} · {clock_time(m.created_at, self.clock())} · {a.mime}"
-            for m, _, a in files
-        ]
-
-        def picked(choice: int | None) -> None:
-            if choice is not None:
-                message, index, _ = files[choice]
-                self.save_attachment(conv_id, message.id, index)
-
-        self.push_screen(PickerDialog("Save attachment", labels), picked)
-
-    @work(group="downloads", exit_on_error=False)
-    async def save_attachment(self, conv_id: int, message_id: int, index: int) -> None:
-        folder = self.downloads_dir or platformdirs.user_downloads_path() / "frontdesk"
-        path = await self._attempt(
-            "Attachment not saved", self.desk.save_attachment(conv_id, message_id, index, folder)
-        )
-        if path is FAILED:
-            return
-        self.notify(f"Saved {path}", title="Attachment saved", timeout=8, markup=False)
-
-    async def action_edit_labels(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-        known = await self._attempt("Could not read labels", self.desk.labels())
-        if known is FAILED:
-            return
-
-        async def edited(change: tuple[list[str], list[str]] | None) -> None:
-            if change is None or change == ([], []):
-                return
-            added, removed = change
-            if (
-                await self._attempt(
-                    "Could not change labels", self.desk.label(conv.id, add=added, remove=removed)
-                )
-                is FAILED
-            ):
-                return
-            self.notify("Labels saved.", timeout=2)
-
-        self.push_screen(LabelsDialog(conv.labels, known, cursor_blink=self._cursor_blink), edited)
-
-    def action_snooze(self) -> None:
-        conv = self._current()
-        if conv is None:
-            return
-
-        async def chosen(until: datetime | None) -> None:
-            if until is None:
-                return
-            if await self._attempt("Could not snooze", self.desk.snooze(conv.id, until)) is FAILED:
-                return
-            self.notify(f"Snoozed until {local_label(until, self.local_tz)}.", timeout=3)
-
-        self.push_screen(
-            SnoozeDialog(self.clock(), self.local_tz, cursor_blink=self._cursor_blink), chosen
-        )
-
-    async def action_retry_delivery(self) -> None:
-        conv_id = self.thread.conversation_id
-        failed = [
-            m
-            for m in self.thread.messages
-            if m.direction is Direction.OUT
-            and not m.private
-            and m.kind is not MessageKind.ACTIVITY
-            and m.delivery in (Delivery.FAILED, Delivery.UNCONFIRMED)
-        ]
-        if (
-            conv_id is not None
-            and not failed
-            and any(j.state == "failed" for j in self.desk.hook_jobs(conv_id))
-        ):
-            await self._retry_hooks(conv_id)
-            return
-        if conv_id is None or not failed:
-            self.notify("No failed or unconfirmed reply in this thread.", severity="warning")
-            return
-        if (
-            await self._attempt("Could not retry", self.desk.retry(conv_id, failed[-1].id))
-            is FAILED
-        ):
-            return
-        self.notify("Sending again.", timeout=2)
-
-    @on(ContactPanel.OpenConversation)
-    async def _open_other(self, message: ContactPanel.OpenConversation) -> None:
-        """Show another conversation of the contact in the list and the thread."""
-        conv = await self._attempt(
-            "Could not open the conversation", self.desk.conversation(message.conversation_id)
-        )
-        if conv is FAILED:
-            return
-        if not in_view(conv, self.view, self.desk.agent):
-            self.view = next(
-                (v for v in (View.ALL, *View) if in_view(conv, v, self.desk.agent)), View.ALL
-            )
-            await self.reload_list()
-        self.conversation_list.select_id(conv.id)
-        await self.open_conversation(conv.id)
-        self.thread.focus()
-
-    @on(Composer.Submitted)
-    async def _submitted(self, message: Composer.Submitted) -> None:
-        conv_id = (
-            self._draft_for or self.thread.conversation_id or self.conversation_list.current_id
-        )
-        if conv_id is None:
-            self.notify("No conversation selected.", severity="warning")
-            return
-        if message.mode == "reply" and await self.traffic_cop(conv_id, message):
-            return  # another agent answered meanwhile: the agent is asked first
-        try:
-            if message.mode == "note":
-                sent = await self.desk.note(conv_id, message.text)
-            else:
-                sent = await self.desk.reply(conv_id, message.text)
-        except Exception as exc:
-            self._error("Not sent" if message.mode == "reply" else "Note not saved", exc)
-            return
-        message.composer.clear()
-        self.writing_ended(conv_id)
-        self.thread.upsert(sent)
-        if message.mode == "note":
-            self._switch_mode(
-                "reply"
-            )  # a note is one deliberate message; what follows is a reply again
-            self._report_mentions(message.text, sent.mentions)
-
-    def _report_mentions(self, text: str, mentions: list[str]) -> None:
-        """Say who a note mentions, and which @names are not agents (so not recorded)."""
-        names = [self.desk.agent_name(m) for m in mentions]
-        recorded = {m.casefold() for m in [*mentions, *names]}  # "@Chloé" mentions user chloe
-        strangers = list(
-            dict.fromkeys(m for m in MENTIONED.findall(text) if m.casefold() not in recorded)
-        )
-        if mentions:
-            self.notify(f"Note saved — mentioned {', '.join(names)}.", timeout=3, markup=False)
-        if strangers:
-            self.notify(
-                f"@{', @'.join(strangers)}: not an agent, so not recorded as a mention "
-                "(agents come from [agent] agents in the config).",
-                severity="warning",
-                timeout=6,
-                markup=False,
-            )
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:

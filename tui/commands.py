@@ -1,4 +1,4 @@
-"""The command palette's actions: every key binding of the console by name, and every theme."""
+"""The command palette (every key binding by name, and every theme) and the key help screen."""
 
 from __future__ import annotations
 
@@ -6,13 +6,29 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Protocol, cast
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.markup import escape
 from textual.screen import Screen
 
+from frontdesk.tui.bindings import live_bindings
 from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.screens.help_screen import HelpScreen
+from frontdesk.tui.widgets.composer import Composer
+from frontdesk.tui.widgets.conversation_list import ConversationList
+from frontdesk.tui.widgets.thread_view import ThreadView
+
+BINDING_TARGETS: dict[str, type[DOMNode]] = {
+    "list": ConversationList,
+    "thread": ThreadView,
+    "composer": Composer,
+    "screen:help": HelpScreen,
+}
+"""The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
+PALETTE_SKIPS = frozenset({"command_palette"})
+"""Actions the palette does not offer (opening the palette from the palette)."""
 
 
 class BindingSource(Protocol):
@@ -75,3 +91,47 @@ class BindingCommands(Provider):
 
     def _set_theme(self, theme: str) -> None:
         self.app.theme = theme
+
+
+class BindingListing:
+    """Mixed into the App: the bindings it offers the palette and the help screen, as in force."""
+
+    def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
+        """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
+        for binding in live_bindings(self.keymap, self.get_key_display):
+            if binding.action in PALETTE_SKIPS:
+                continue
+            target = self._binding_target(screen, binding.context)
+            if target is not None:
+                yield binding, target
+
+    def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
+        """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
+        owner = BINDING_TARGETS.get(context)
+        if context == "app" or owner is None:
+            return self
+        if isinstance(screen, owner):
+            return screen
+        if context.startswith("screen:"):
+            return None
+        return next(iter(screen.query(owner)), None)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, without its "Keys" panel: our ? help lists the keymap's keys."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
+
+    def action_show_help(self) -> None:
+        """Open the key help, generated from the bindings in force; the same key closes it."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        bindings = live_bindings(self.keymap, self.get_key_display)
+        toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
+        close = " or ".join(
+            dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help")))
+        )
+        self.push_screen(
+            HelpScreen(bindings, self.keymap_name, close_keys=close, toggle_keys=toggle)
+        )

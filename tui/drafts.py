@@ -1,8 +1,11 @@
-"""Drafts: what the agent wrote and has not sent, per conversation and per mode (reply or note)."""
+"""Drafts: what the agent wrote and has not sent, per conversation and mode, kept and saved."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from textual import work
+from textual.widgets import TextArea
 
 DRAFT_SAVE_SECONDS = 1.0
 """How long after a change a draft is written to the desk (and at quit): a crash loses at most this."""
@@ -50,3 +53,75 @@ class Drafts:
     def keep_unsaved(self, conv_id: int) -> None:
         """Saving failed: try again with the next save."""
         self._unsaved.add(conv_id)
+
+
+class DraftKeeping:
+    """Mixed into the App: the composer shows the draft of its conversation and mode, and a
+    changed draft is written to the desk a moment later (and at quit)."""
+
+    def _swap_draft(self, conv_id: int, stored: dict[str, str], mode: str = "reply") -> None:
+        """Keep what the agent wrote with its conversation: a draft (a canned reply with a name
+        filled in …) never follows the agent to another customer. Every conversation opens in
+        reply mode unless the agent asked for a note: note mode never carries over."""
+        if self._draft_for == conv_id:
+            return
+        self._keep_draft()
+        self._drafts.adopt(conv_id, stored)
+        self._draft_for = conv_id
+        self._show_draft(mode)
+
+    def _switch_mode(self, mode: str) -> None:
+        """Reply or note: each has its own draft, so a note's text never becomes a reply."""
+        if self.composer.mode != mode:
+            self._keep_draft()
+            self._show_draft(mode)
+
+    def _keep_draft(self) -> None:
+        if self._draft_for is not None:
+            self._drafts.put(self._draft_for, self.composer.mode, self.composer.text)
+
+    def _show_draft(self, mode: str) -> None:
+        composer = self.composer
+        composer.set_mode(mode)  # type: ignore[arg-type]
+        text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
+        # an unchanged composer stays untouched (reloading it redraws the footer)
+        if text != composer.text:
+            composer.load_text(text)
+            composer.move_cursor(composer.document.end)
+
+    def on_text_area_changed(self, message: TextArea.Changed) -> None:
+        if message.text_area.id == "composer":
+            self._draft_changed()
+
+    def _draft_changed(self) -> None:
+        if self.panes_gone:  # a change still queued as the console quits (the quit kept the draft)
+            return
+        self._keep_draft()
+        self.composer_typed()
+        if self._draft_timer is None:
+            self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_drafts_later)
+
+    def _save_drafts_later(self) -> None:
+        self._draft_timer = None
+        self.save_drafts()
+
+    @work(group="drafts", exit_on_error=False)
+    async def save_drafts(self) -> None:
+        """Write the changed drafts to the desk, so a restart (or a crash) keeps them."""
+        await self._save_drafts()
+
+    async def _save_drafts(self) -> None:
+        for conv_id, texts in self._drafts.take_unsaved().items():
+            try:
+                await self.desk.save_draft(conv_id, texts)
+            except Exception as exc:
+                self._drafts.keep_unsaved(conv_id)
+                self._error("Draft not saved", exc)
+
+    async def action_quit(self) -> None:
+        """Quit, keeping what the agent wrote and did not send."""
+        if not self.panes_gone:
+            self._keep_draft()
+        await self._save_drafts()
+        await self.leave_desk()
+        self.exit()

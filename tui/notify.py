@@ -3,7 +3,8 @@
 Customer text is hostile: every piece that goes into an escape sequence is cleaned of
 control and escape characters (an ESC or BEL in a name would end the sequence early and
 let the rest act on the terminal), bounded in length, and OSC 777's field separator `;`
-is replaced. The formatting functions are pure; `Notifier` reads the desk and decides.
+is replaced. The formatting functions are pure; `Notifier` reads the desk and decides;
+`Notices` is the App's side: the alerts for a burst, and the notices it shows on screen.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from rich.markup import escape
 
 from frontdesk.desk import Change, ChangeKind, DeskError, View
 from frontdesk.desk.interface import DeskAPI
@@ -28,6 +31,9 @@ _ACTIVE = (Status.OPEN, Status.PENDING)
 SAVE_TITLE = "\x1b[22;0t"
 """XTWINOPS: push the terminal's title, so quitting gives the user theirs back (ignored where unknown)."""
 RESTORE_TITLE = "\x1b[23;0t"
+DOWN_NOTICE_QUIET_SECONDS = 600.0
+"""A channel down again for the same reason within this long gets no new notice: a restart
+loop sets it ok at each try, and its backoff reaches only 60 s."""
 
 
 def plain(text: str, limit: int) -> str:
@@ -280,3 +286,44 @@ class Notifier:
         if waiting != self.waiting:
             self.waiting = waiting
             self.write(osc2(title_text(self.name, waiting)))
+
+
+class Notices:
+    """Mixed into the App (which has the desk, the notifier and the notices found at start)."""
+
+    def _notify_cache_damage(self) -> None:
+        for notice in self.notices:
+            self.notify(notice, title="Cache damaged", severity="error", timeout=30, markup=False)
+
+    def _notify_hooks(self, notices: Iterable[str]) -> None:
+        for notice in notices:
+            self.notify(escape(clean_line(notice)), title="Escalation hook", timeout=5)
+
+    async def _alert_changes(self, changes: Iterable[Change]) -> None:
+        """The bell, desktop notification and title for a burst; not for the conversation in view."""
+        watched = (
+            self.thread.conversation_id
+            if self.app_focus and self.screen is self.screen_stack[0]
+            else None
+        )
+        await self.notifier.changes(changes, watched=watched)
+
+    def _notify_channels_down(self) -> None:
+        """A channel that has gone down: its reason in a notice (the header shows only its state)."""
+        now = time.monotonic()
+        for name, status in sorted(self.desk.channel_status.items()):
+            if status.state != "down":
+                continue
+            reason = status.detail.partition(" — retrying in ")[
+                0
+            ]  # the delay changes at every retry
+            last = self._down_notified.get(name)
+            if last is not None and last[0] == reason and now - last[1] < DOWN_NOTICE_QUIET_SECONDS:
+                continue
+            self._down_notified[name] = (reason, now)
+            self.notify(
+                escape(clean_line(f"{name}: {status.detail}")),
+                title="Channel down",
+                severity="warning",
+                timeout=8,
+            )

@@ -1,1 +1,1 @@
-"""The agent's multi-step flows (canned replies, contacts, escalation), mixed into the App."""
+"""The App's jobs beyond its layout, one mixin per file (ARCHITECTURE.md: The console's jobs)."""

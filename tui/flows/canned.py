@@ -8,10 +8,25 @@ from frontdesk.desk.canned import CannedError, CannedReply, TemplateError, asks,
 from frontdesk.tui.safe import clean
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
+from frontdesk.tui.widgets.composer import Composer
 
 
 class CannedFlow:
     """Mixed into the App (which has the desk, the panes and the screens this flow uses)."""
+
+    async def action_open_canned(self) -> None:
+        """`c` answers the customer: reply mode; the composer takes focus only once a reply is
+        inserted, so keys after a cancelled picker go where the agent was."""
+        if await self._write_for_highlighted("reply"):
+            self.insert_canned()
+
+    def on_composer_canned_requested(self) -> None:
+        if self._current() is not None:
+            self.insert_canned()
+
+    def on_composer_shortcode_typed(self, message: Composer.ShortcodeTyped) -> None:
+        if self._current() is not None:
+            self.insert_canned(message.shortcode, message.start, message.end)
 
     @work(exclusive=True, group="canned", exit_on_error=False)
     async def insert_canned(
@@ -71,9 +86,8 @@ class CannedFlow:
         try:
             variables = await self.desk.canned_variables(conv_id)
             labels = asks(reply.body)
-            fill(
-                reply.body, variables, dict.fromkeys(labels, "?")
-            )  # report unknown variables before asking
+            # report unknown variables before asking
+            fill(reply.body, variables, dict.fromkeys(labels, "?"))
         except TemplateError as exc:
             self.notify(
                 f"/{reply.shortcode} ({where}): {exc}",

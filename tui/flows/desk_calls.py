@@ -1,4 +1,4 @@
-"""One shape for agent actions that call the desk: await it, report a failure once."""
+"""One shape for agent actions: pick the conversation, call the desk, report a failure once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from enum import Enum
 from typing import TypeVar
 
 from rich.markup import escape
+
+from frontdesk.model import Conversation
 
 T = TypeVar("T")
 
@@ -21,7 +23,14 @@ FAILED = Failed.FAILED
 
 
 class DeskCalls:
-    """Mixed into the App: `_attempt` wraps a desk call, `_error` reports what went wrong."""
+    """Mixed into the App: `_current` picks the highlighted conversation, `_attempt` wraps a
+    desk call, `_error` reports what went wrong."""
+
+    def _current(self) -> Conversation | None:
+        conv = self.conversation_list.current
+        if conv is None:
+            self.notify("No conversation selected.", severity="warning")
+        return conv
 
     async def _attempt(self, failure: str, call: Awaitable[T]) -> T | Failed:
         """Await a desk call; when it raises, say so as `failure` (one notification) and return FAILED."""

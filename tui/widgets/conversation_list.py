@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from frontdesk.model import Conversation, Priority, Status, utcnow
 from frontdesk.tui.bindings import LIST_BINDINGS
@@ -23,6 +25,9 @@ from frontdesk.tui.widgets.formatting import LRU, age, badge, fit, foreground
 from frontdesk.tui.widgets.lines import Line, draw, keep
 
 ROW_HEIGHT = 2
+CURSOR_REST = 0.2
+"""Seconds without a move after which the cursor counts as resting: quicker moves (a held-down
+key) read only the thread where the cursor stops, so the list keeps up with key repeat."""
 _STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
 _PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
 
@@ -54,13 +59,23 @@ class ConversationList(ScrollView, can_focus=True):
     }
     """
 
-    cursor: reactive[int] = reactive(
-        0, repaint=False, init=False
-    )  # watch_cursor repaints the two rows
+    # watch_cursor repaints the two rows
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)
 
     @dataclass
     class Highlighted(Message):
         """The cursor moved onto a conversation."""
+
+        conversation_list: ConversationList
+        conversation_id: int
+
+        @property
+        def control(self) -> ConversationList:
+            return self.conversation_list
+
+    @dataclass
+    class CursorRested(Message):
+        """The cursor stopped on a conversation: a move after a rest, or the end of quick moves."""
 
         conversation_list: ConversationList
         conversation_id: int
@@ -106,6 +121,8 @@ class ConversationList(ScrollView, can_focus=True):
         """True: rows show how long the customer has waited for an answer (— when answered),
         as in the longest-waiting sort; False: how long ago the last activity was."""
         self._rows: LRU[tuple, tuple[Line, Line]] = LRU(1024)
+        self._last_move = float("-inf")  # time.monotonic() of the last move
+        self._rest_timer: Timer | None = None  # pending while the cursor moves quickly
 
     # ---- data --------------------------------------------------------------------------
 
@@ -152,9 +169,8 @@ class ConversationList(ScrollView, can_focus=True):
         """Take the `gone` conversations out and put `placed` in where `key` orders them.
 
         `key` must be the order the rows were set in, and unique (the id breaks ties): each
-        one moved costs two binary searches, not a pass over every row (a live message in a
-        view of 10,000 conversations). The cursor stays on its conversation when it is still
-        listed.
+        one moved costs two binary searches, not a pass over every row. The cursor stays on
+        its conversation when it is still listed.
         """
         before, old_cursor = self.current_id, self.cursor
         placed = list(placed)
@@ -204,7 +220,7 @@ class ConversationList(ScrollView, can_focus=True):
         else:
             self._refresh_changed_rows(*was_shown, old_cursor, index)
         if self.current_id != before and self.current_id is not None:
-            self.post_message(self.Highlighted(self, self.current_id))
+            self._highlight(self.current_id)
 
     def _window(self) -> tuple[int, int]:
         """The first row on screen and how many rows the screen shows (a partly shown one too)."""
@@ -251,7 +267,30 @@ class ConversationList(ScrollView, can_focus=True):
         self._refresh_row(new)
         self._scroll_cursor_visible()
         if self.current_id is not None:
-            self.post_message(self.Highlighted(self, self.current_id))
+            self._highlight(self.current_id)
+
+    def _highlight(self, conv_id: int) -> None:
+        """Say the cursor moved onto `conv_id`, and that it rested there once it has (CURSOR_REST)."""
+        self.post_message(self.Highlighted(self, conv_id))
+        now = time.monotonic()
+        rested = now - self._last_move >= CURSOR_REST
+        self._last_move = now
+        if rested:  # the moved cursor is drawn first, then the thread follows
+            self.call_after_refresh(self._post_rested)
+        elif self._rest_timer is None:
+            self._rest_timer = self.set_timer(CURSOR_REST, self._when_cursor_rests)
+
+    def _when_cursor_rests(self) -> None:
+        moving_for = CURSOR_REST - (time.monotonic() - self._last_move)
+        if moving_for > 0:
+            self._rest_timer = self.set_timer(moving_for, self._when_cursor_rests)
+            return
+        self._rest_timer = None
+        self._post_rested()
+
+    def _post_rested(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.CursorRested(self, self.current_id))
 
     def _refresh_row(self, index: int) -> None:
         self.refresh(
