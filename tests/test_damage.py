@@ -728,7 +728,7 @@ def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch)
 async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
     from frontdesk.cli import cache_problems
     from frontdesk.desk import Desk
-    from pilot_helpers import make_app, settle
+    from pilot_helpers import make_app, idle
 
     root = tmp_path / "data"
     store = Store.open(root)
@@ -740,7 +740,7 @@ async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
         desk = Desk(store, agent="Aiko")
         app = make_app(desk, notices=cache_problems(desk))
         async with app.run_test(size=(160, 50), notifications=True) as pilot:
-            await settle(pilot)
+            await idle(pilot)
             toasts = " ".join(
                 " ".join(str(toast.render()).split()) for toast in app.screen.query("Toast")
             )

@@ -811,20 +811,20 @@ async def test_the_console_says_why_a_channel_is_down(desk, clock):
     from test_tui_app import make_app, screen_text
 
     from frontdesk.model import ChannelStatus
-    from pilot_helpers import settle
+    from pilot_helpers import idle
 
     app = make_app(desk, clock)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest(
             "wa",
             [ChannelStatus("down", "Telegram getUpdates took longer than 40 s — retrying in 1s")],
         )
-        await settle(pilot)
+        await idle(pilot)
         assert "wa: Telegram getUpdates took longer than 40 s" in screen_text(app)
         for delay in (2, 4):  # a restart loop: ok at each try, down again with a longer delay
             await desk.ingest("wa", [ChannelStatus("ok")])
-            await settle(pilot)
+            await idle(pilot)
             await desk.ingest(
                 "wa",
                 [
@@ -833,10 +833,10 @@ async def test_the_console_says_why_a_channel_is_down(desk, clock):
                     )
                 ],
             )
-            await settle(pilot)
+            await idle(pilot)
         assert screen_text(app).count("wa: Telegram getUpdates took longer") == 1
         await desk.ingest(
             "wa", [ChannelStatus("down", "Telegram refused the token (401 Unauthorized)")]
         )
-        await settle(pilot)
+        await idle(pilot)
         assert "wa: Telegram refused the token" in screen_text(app)

@@ -911,7 +911,7 @@ def visible_segments(app) -> list[Segment]:
 
 async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
     from pilot_helpers import make_app
-    from test_tui_app import screen_text, settle
+    from test_tui_app import screen_text, idle
 
     ws = hostile_workspace()
     clock = FixedClock()
@@ -927,9 +927,9 @@ async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
         async with app.run_test(
             size=(260, 40)
         ) as pilot:  # wide enough for the name and subject in the title
-            await settle(pilot)
+            await idle(pilot)
             await pilot.press("enter")  # conversation 5 is the newest: first in the list
-            await settle(pilot)
+            await idle(pilot)
             assert app.conversation_list.current_id == 5
             screen = screen_text(app)
             segments = visible_segments(app)
@@ -959,7 +959,7 @@ async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
 
 async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
     from pilot_helpers import make_app
-    from test_tui_app import settle
+    from test_tui_app import idle
 
     clock = FixedClock()
     with Store.open(tmp_path / "data") as store:
@@ -986,7 +986,7 @@ async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
         app = make_app(desk, clock)
         async with app.run_test(size=(140, 40)) as pilot:
             started = time.monotonic()
-            await settle(pilot)
+            await idle(pilot)
             assert app.conversation_list.current_id == 1
             assert (
                 "frontdesk kept only the start of this message: it had 1,088,889 bytes in 100,000 lines"
@@ -995,7 +995,7 @@ async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
             opened = time.monotonic() - started
             started = time.monotonic()
             await pilot.press("j")
-            await settle(pilot)
+            await idle(pilot)
             assert app.conversation_list.current_id == 2
             moved = time.monotonic() - started
     assert opened < 4.0 and moved < 2.0, (opened, moved)

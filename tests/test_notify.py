@@ -21,7 +21,7 @@ from frontdesk.tui.notify import (
     tmux_passthrough,
 )
 from frontdesk.tui.terminal import TerminalOutput
-from pilot_helpers import make_app, settle, wait_until
+from pilot_helpers import make_app, idle, wait_until
 
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
@@ -199,7 +199,7 @@ def inbound(external_id, address, name, body, when):
 async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies(desk, clock):
     app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert (
             terminal.titles()[-1] == "\x1b]2;(2) frontdesk\x07"
         )  # conversations 1 and 3 are unread
@@ -233,7 +233,7 @@ async def test_customer_writing_in_an_unassigned_conversation_rings_and_notifies
 async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock):
     app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.assign(3, "Ben")
         await desk.reply(2, "We are on it")
         await desk.ingest("wa", [inbound("live-3", "+15550003", "M", "still there?", clock())])
@@ -241,14 +241,14 @@ async def test_someone_elses_conversation_and_own_replies_stay_quiet(desk, clock
             pilot,
             lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations),
         )
-        await settle(pilot)
+        await idle(pilot)
         assert terminal.bells == 0 and terminal.desktop() == []
 
 
 async def test_all_scope_includes_other_agents_conversations(desk, clock):
     app, terminal = recording_app(desk, clock, scope="all", desktop="osc9")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.assign(3, "Ben")
         await desk.ingest("wa", [inbound("live-4", "+15550003", "M", "still there?", clock())])
         await wait_until(pilot, lambda: terminal.bells == 1)
@@ -258,20 +258,20 @@ async def test_all_scope_includes_other_agents_conversations(desk, clock):
 async def test_notify_off_neither_rings_nor_notifies(desk, clock):
     app, terminal = recording_app(desk, clock, scope="off")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest("wa", [inbound("live-5", "+15550003", "M", "hello?", clock())])
         await wait_until(
             pilot,
             lambda: any(c.id == 3 and c.unread == 2 for c in app.conversation_list.conversations),
         )
-        await settle(pilot)
+        await idle(pilot)
         assert terminal.bells == 0 and terminal.desktop() == []
 
 
 async def test_bell_off_still_notifies(desk, clock):
     app, terminal = recording_app(desk, clock, bell=False, desktop="osc777")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest(
             "wa", [inbound("live-6", "+15550003", "M", "hello?", clock() + timedelta(seconds=1))]
         )
@@ -282,11 +282,11 @@ async def test_bell_off_still_notifies(desk, clock):
 async def test_the_open_conversation_does_not_alert_a_focused_agent(desk, clock):
     app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == 1
         await desk.ingest("wa", [inbound("live-7", "+15550001", "Mia Tanaka", "anyone?", clock())])
         await wait_until(pilot, lambda: "anyone?" in "\n".join(app.thread.plain_lines))
-        await settle(pilot)
+        await idle(pilot)
         assert terminal.bells == 0
         app.app_focus = False  # the terminal lost focus: now it alerts
         await desk.ingest("wa", [inbound("live-8", "+15550001", "Mia Tanaka", "hello??", clock())])
@@ -296,7 +296,7 @@ async def test_the_open_conversation_does_not_alert_a_focused_agent(desk, clock)
 async def test_title_is_restored_on_exit(desk, clock):
     app, terminal = recording_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert "\x1b[22;0t" in terminal.written
     assert terminal.written[-1] == "\x1b[23;0t"
 

@@ -13,7 +13,7 @@ from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
 from frontdesk.tui import app as app_module
 from frontdesk.tui.widgets.composer import NOTE_TITLE
-from pilot_helpers import make_app, settle, wait_until
+from pilot_helpers import idle, make_app, thread_follows_cursor, wait_until
 
 SIZE = (140, 40)
 
@@ -37,7 +37,7 @@ def screen_text(app) -> str:
 async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         listing = app.conversation_list
         assert [c.id for c in listing.conversations] == [1, 2, 3]
         assert listing.has_focus
@@ -57,16 +57,16 @@ async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):
 async def test_move_in_the_list_and_open_marks_read(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j")
-        await settle(pilot)
+        await thread_follows_cursor(pilot)
         assert app.conversation_list.current_id == 2
         assert "確認していただけますか" in "".join(app.thread.plain_lines).replace(" ", "")
         await pilot.press("down", "k", "j")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(3)).unread == 0
         assert app.thread.has_focus
         await pilot.press("escape")
@@ -88,19 +88,19 @@ async def test_quick_moves_read_only_the_thread_where_the_cursor_rests(desk, clo
     monkeypatch.setattr(desk, "thread", counted)
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         read.clear()
         monkeypatch.setattr(app_module, "CURSOR_REST", 0.0)  # every move comes after a rest
         await pilot.press("j")
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == 2 and read == [2]
         monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
         await pilot.press("j", "k", "j")  # quick moves: the thread waits for the cursor to rest
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
         assert app.thread.conversation_id == 2 and read == [2]
         await pilot.press("r")  # but a reply is written with its thread on screen
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == 3 and read == [2, 3]
         assert app.composer.has_focus and app.composer.mode == "reply"
 
@@ -112,20 +112,20 @@ async def test_contact_keys_act_on_the_highlighted_conversation_before_its_threa
     must not act on that conversation's contact (the snapshot of `j`, `i` showed either)."""
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
         await pilot.press("j", "j")
         highlighted = await desk.conversation(app.conversation_list.current_id)
         assert app.thread.conversation_id != highlighted.id
         assert app.contact_panel.contact.id != highlighted.contact_id
         await pilot.press("i")
-        await settle(pilot)
+        await idle(pilot)
         assert app.screen.contact.id == highlighted.contact_id
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == highlighted.id  # and the panes caught up
         await pilot.press("j", "m")
-        await settle(pilot)
+        await idle(pilot)
         highlighted = await desk.conversation(app.conversation_list.current_id)
         assert app.screen.keep.id == highlighted.contact_id
 
@@ -136,13 +136,13 @@ async def test_o_right_after_quick_moves_lists_the_highlighted_contacts_conversa
     await desk.merge_contacts(1, 4)  # the first conversation's contact also has Bob's resolved one
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j")
-        await settle(pilot)
+        await thread_follows_cursor(pilot)
         assert app.contact_panel.contact.id == 2  # who has no other conversations
         monkeypatch.setattr(app_module, "CURSOR_REST", 30.0)  # every move comes quickly
         await pilot.press("k", "o")  # the panel still shows the second contact
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 1 and app.contact_panel.contact.id == 1
         assert app.contact_panel.others_list.has_focus
 
@@ -151,7 +151,7 @@ async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch
     monkeypatch.setattr(app_module, "CURSOR_REST", 0.2)
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "j")
         assert app.conversation_list.current_id == 3
         await wait_until(pilot, lambda: app.thread.conversation_id == 3)
@@ -161,7 +161,7 @@ async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch
 async def test_a_rest_that_comes_after_the_panes_are_gone_does_nothing(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "j")
     app.show_highlighted()  # the rest timer can fire while the app shuts down
 
@@ -169,14 +169,14 @@ async def test_a_rest_that_comes_after_the_panes_are_gone_does_nothing(desk, clo
 async def test_reply_is_pending_then_sent_live(desk, clock, channels):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r")
         assert app.composer.has_focus and app.composer.mode == "reply"
         assert "Reply via whatsapp" in str(app.composer.border_title)
         await pilot.press(*"Hi Mia", "ctrl+j", *"on its way")
         assert app.composer.text == "Hi Mia\non its way"
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         thread = await desk.thread(1)
         reply = thread[-1]
         assert (
@@ -200,10 +200,10 @@ async def test_reply_is_pending_then_sent_live(desk, clock, channels):
 async def test_blank_reply_is_not_submitted(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         before = len(await desk.thread(1))
         await pilot.press("r", "space", "space", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert len(await desk.thread(1)) == before
         assert desk.store.outbox() == []
 
@@ -211,14 +211,14 @@ async def test_blank_reply_is_not_submitted(desk, clock):
 async def test_note_is_private_shown_as_note_and_never_queued(desk, clock, channels):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n")
         composer = app.composer
         assert composer.has_class("-note") and str(composer.border_title) == NOTE_TITLE
         await pilot.press(*"refund approved @Ben")
         assert NOTE_TITLE in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         note = (await desk.thread(1))[-1]
         assert note.private and note.body == "refund approved @Ben" and note.mentions == ["Ben"]
         assert desk.store.outbox() == []
@@ -236,32 +236,32 @@ async def test_note_is_private_shown_as_note_and_never_queued(desk, clock, chann
 async def test_resolve_and_reopen(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("e")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).status is Status.RESOLVED
         assert [c.id for c in app.conversation_list.conversations] == [2, 3]
         assert app.conversation_list.current_id == 2
         await pilot.press("v", "v", "v")  # All open → Escalated → Snoozed → Resolved
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.RESOLVED
         assert [c.id for c in app.conversation_list.conversations] == [1, 4]
         assert "✓ resolved" in rendered(app.conversation_list)[2]
         assert "6 Resolved 2" in screen_text(app)
         await pilot.press("home", "e")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).status is Status.OPEN
         assert [c.id for c in app.conversation_list.conversations] == [4]
         assert any("reopened this" in line for line in (m.body for m in await desk.thread(1)))
         await pilot.press("v")
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.MINE
 
 
 async def test_live_arrival_without_a_keypress(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest(
             "wa",
             [
@@ -320,17 +320,17 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
         await desk.load_workspace(contacts, convs, [])
         app = make_app(desk, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+            await idle(pilot)
 
             async def listed_as_desk_reads_it() -> None:
-                await settle(pilot)
+                await idle(pilot)
                 fresh = await desk.conversations(app.view, sort=app.sort, filters=app.filters)
                 assert [c.id for c in app.conversation_list.conversations] == [c.id for c in fresh]
                 counts = await desk.counts(app.filters)
                 shown = screen_text(app)
                 assert f"All open {counts[View.ALL]}" in shown
                 app.conversation_list.refresh()  # every row drawn again: nothing was left as it was
-                await settle(pilot)
+                await idle(pilot)
                 assert screen_text(app) == shown
 
             for step, conv_id in enumerate((count, 7, count - 1, 7, 12), start=1):
@@ -353,7 +353,7 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
             await listed_as_desk_reads_it()
             assert 3 not in [c.id for c in app.conversation_list.conversations]
             await pilot.press("s")  # longest waiting first
-            await settle(pilot)
+            await idle(pilot)
             assert app.sort is Sort.WAITING
             await desk.ingest(
                 "sms",
@@ -374,7 +374,7 @@ async def test_live_changes_keep_the_list_in_the_order_a_fresh_read_gives(tmp_pa
 async def test_typing_indicator(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest("wa", [Typing("+15550001")])
         await wait_until(pilot, lambda: "is typing…" in app.thread.plain_lines[-1])
         assert "Mia Tanaka is typing…" in app.thread.plain_lines[-1]
@@ -383,9 +383,9 @@ async def test_typing_indicator(desk, clock):
 async def test_retry_last_unconfirmed_reply(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j")
-        await settle(pilot)
+        await thread_follows_cursor(pilot)
         text = " ".join(" ".join(app.thread.plain_lines).split())
         assert (
             "? unconfirmed" in text
@@ -393,19 +393,19 @@ async def test_retry_last_unconfirmed_reply(desk, clock):
             and "(^r)" in text
         )
         await pilot.press("ctrl+r")
-        await settle(pilot)
+        await idle(pilot)
         assert desk.store.message(2, 6).delivery is Delivery.PENDING
         assert [e.message_id for e in desk.store.outbox()] == [6]
         await pilot.press("ctrl+r")  # nothing left to retry: a warning, no crash
-        await settle(pilot)
+        await idle(pilot)
 
 
 async def test_hostile_text_is_inert_on_screen(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "j", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
         screen = screen_text(app)
         for forbidden in ("\x1b", "\u202e", "\u202c", "\x07", "SGVsbG8=", "]52;", "]0;", "pwned"):
@@ -425,14 +425,14 @@ async def test_hostile_text_is_inert_on_screen(desk, clock):
 async def test_desk_errors_are_notified_with_markup_escaped(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
 
         async def broken(conv_id, body):
             raise RuntimeError("[bold]boom[/bold] channel down")
 
         desk.reply = broken
         await pilot.press("r", "x", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "x"  # kept for another try
         assert "[bold]boom[/bold] channel down" in screen_text(app)
 
@@ -440,7 +440,7 @@ async def test_desk_errors_are_notified_with_markup_escaped(desk, clock):
 async def test_keymap_overrides_apply(desk, clock):
     app = make_app(desk, clock, keymap={"cursor-down": "x", "reply": "R"})
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
         assert app.conversation_list.current_id == 2
         await pilot.press("j")  # no longer bound
@@ -452,7 +452,7 @@ async def test_keymap_overrides_apply(desk, clock):
 async def test_focus_cycle_and_escape(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("tab")
         assert app.thread.has_focus
         await pilot.press("tab")
@@ -470,13 +470,13 @@ def footer_labels(app) -> list[str]:
 async def test_the_footer_shows_the_keys_of_the_focused_pane(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert "Next" in footer_labels(app) and "Quoted text" not in footer_labels(app)
         await pilot.press("tab")
-        await settle(pilot)
+        await idle(pilot)
         assert "Quoted text" in footer_labels(app) and "Next" not in footer_labels(app)
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert "Next" in footer_labels(app) and "Quoted text" not in footer_labels(app)
 
 
@@ -485,10 +485,10 @@ async def test_the_footer_is_not_rebuilt_when_its_keys_stay_the_same(desk, clock
     footer's keys for a signal that changes nothing cost 25-30 ms a time."""
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         keys = list(app.query("FooterKey"))
         app.screen.refresh_bindings()
-        await settle(pilot)
+        await idle(pilot)
         assert list(app.query("FooterKey")) == keys
 
 
@@ -516,10 +516,10 @@ async def test_large_list_is_virtualized(tmp_path, clock, count):
         await desk.load_workspace(contacts, convs, [])
         app = make_app(desk, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+            await idle(pilot)
             assert len(app.conversation_list.conversations) == count
             await pilot.press("end")
-            await settle(pilot)
+            await idle(pilot)
             assert app.conversation_list.current_id == count
             assert f"Customer {count}" in "\n".join(rendered(app.conversation_list))
             assert len(app.conversation_list.children) == 0  # no widget per row
@@ -560,10 +560,10 @@ async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(
     downloads = tmp_path / "downloads"
     app = make_app(desk, clock, downloads_dir=downloads)
     async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 1
         await pilot.press("d")
-        await settle(pilot)
+        await idle(pilot)
         labels = [str(o.prompt) for o in app.screen.query_one("#choices").options]
         assert "evil" in labels[0] and labels[1].startswith(
             "photo.jpg"
@@ -574,7 +574,7 @@ async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(
         )
         await pilot.press("enter")
         await downloads_done(app)
-        await settle(pilot)
+        await idle(pilot)
         saved = list(downloads.iterdir())
         assert len(saved) == 1 and saved[0].read_bytes() == files["ref-1"]
         assert (
@@ -584,14 +584,14 @@ async def test_d_saves_a_picked_attachment_inside_the_downloads_folder(
         )
         assert not (tmp_path / "evil.pdf").exists()
         await pilot.press("d")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert len(list(downloads.iterdir())) == 1, "escape saves nothing"
         await pilot.press("d")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("down", "enter")  # the second file of the newest message
-        await settle(pilot)
+        await idle(pilot)
         await downloads_done(app)
         assert (downloads / "photo.jpg").read_bytes() == files["ref-2"]
 
@@ -610,7 +610,7 @@ async def test_a_channel_that_is_down_shows_why_in_the_header(desk, clock):
 
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         reason = "IMAP INBOX failed 3 times in a row, no mail read in between: the server closed the connection"
         await desk.ingest("mail", [ChannelStatus("down", reason + "\x1b[31m")])
         await wait_until(pilot, lambda: "mail down IMAP INBOX failed 3 times" in screen_text(app))

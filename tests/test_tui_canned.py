@@ -14,7 +14,7 @@ from frontdesk.model import Contact, Conversation, Identity
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
 from pilot_helpers import make_app as console_app
-from pilot_helpers import NO_CANNED_FILE, settle
+from pilot_helpers import NO_CANNED_FILE, idle, wait_until
 
 SIZE = (140, 40)
 CANNED = """
@@ -82,29 +82,29 @@ def subtitle(app) -> str:
 async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, CannedPicker)
         text = screen_text(app)
         assert "/thanks" in text and "Refund confirmed" in text and "canned.toml" in text
         await pilot.press(*"refund")
-        await settle(pilot)
+        await idle(pilot)
         preview = str(app.screen.query_one("#canned-preview").render())
         assert (
             preview == "Refund for ⟨order number⟩ is on its way, Mia. Ref ⟨case⟩."
         )  # filled for this conversation
         await pilot.press(*["backspace"] * 6, *"broken")
-        await settle(pilot)
+        await idle(pilot)
         preview = str(app.screen.query_one("#canned-preview").render())
         assert "Hi {contact.nmae}" in preview and "⚠ unknown variable {contact.nmae}" in preview
         await pilot.press(*["backspace"] * 6, *"thank", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, CannedPicker)
         assert app.composer.has_focus and app.composer.mode == "reply"
         assert app.composer.text == "Thanks Mia!"
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         sent = (await desk.thread(1))[-1]
         assert sent.body == "Thanks Mia!" and not sent.private
         assert "Thanks Mia!" in "\n".join(app.thread.plain_lines)
@@ -113,21 +113,21 @@ async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
 async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, CannedPicker)
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "keep " and app.composer.has_focus
 
 
 async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"Sure. /bye", "tab")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Sure. Bye from Aiko."
         assert app.composer.has_focus and app.composer.cursor_location == (
             0,
@@ -138,26 +138,26 @@ async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
 async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"/th", "tab")  # only /thanks starts with "th"
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Thanks Mia!"
         await pilot.press("space", *"/b", "tab")  # /broken and /bye: choose in the picker
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, CannedPicker)
         assert app.screen.query_one("#canned-query").value == "b"
         assert [r.shortcode for r in app.screen.shown][:2] == ["bye", "broken"]
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Thanks Mia! Bye from Aiko."
 
 
 async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"see a/bye", "tab")
-        await settle(pilot)
+        await idle(pilot)
         assert app.contact_panel.has_focus
         assert app.composer.text == "see a/bye"
 
@@ -165,9 +165,9 @@ async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
 async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"/nope", "tab")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "/nope" and app.composer.has_focus
         assert "No canned reply /nope" in screen_text(app)
 
@@ -175,31 +175,31 @@ async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, c
 async def test_ask_prompts_once_per_parameter(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"/refund", "tab")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, AskDialog)
         text = screen_text(app)
         assert "order number:" in text and "Refund confirmed (1/2)" in text
         await pilot.press("enter")  # empty: refused, the dialog stays
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, AskDialog) and "Type the order number" in screen_text(app)
         await pilot.press(*"A-1042", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, AskDialog) and "case:" in screen_text(app)
         await pilot.press(*"77", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Refund for A-1042 is on its way, Mia. Ref 77."
 
 
 async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"/refund", "tab")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press(*"A-1", "enter", "escape")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, AskDialog)
         assert app.composer.text == "/refund" and app.composer.has_focus
 
@@ -207,14 +207,14 @@ async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path
 async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c", *"thanks", "enter")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("ctrl+t", *"bye", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Thanks Mia!\nBye from Aiko."
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         sent = [m for m in await desk.thread(1) if m.body.startswith("Thanks")]
         assert [m.body for m in sent] == ["Thanks Mia!\nBye from Aiko."]
         assert [e.message_id for e in desk.store.outbox()] == [sent[0].id]
@@ -223,10 +223,10 @@ async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
 async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canned_path, channels):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         before = len(await desk.thread(1))
         await pilot.press("c", *"broken", "enter")
-        await settle(pilot)
+        await idle(pilot)
         text = notices(app)
         assert "Canned reply not inserted" in text and "unknown variable {contact.nmae}" in text
         assert (
@@ -234,7 +234,7 @@ async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canne
         )  # what and where to fix
         assert app.composer.text == ""
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         await desk.flush_outbox()
         assert (
             len(await desk.thread(1)) == before
@@ -248,9 +248,9 @@ async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_p
     path.write_text('[[replies]]\nshortcode = "a"\ntitle = "A"\n')
     app = make_app(desk, clock, canned=path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, CannedPicker)
         text = screen_text(app)
         assert (
@@ -262,15 +262,15 @@ async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, cloc
     path = tmp_path / "cfg" / "canned.toml"
     app = make_app(desk, clock, canned=path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c")
-        await settle(pilot)
+        await idle(pilot)
         assert "Examples shipped with frontdesk" in screen_text(app)
         await pilot.press("ctrl+o")
-        await settle(pilot)
+        await idle(pilot)
         assert path.is_file() and "From " in screen_text(app)
         await pilot.press(*"arigato", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text.startswith("Mia Tanaka様\nお問い合わせいただき")
 
 
@@ -280,14 +280,14 @@ async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, cloc
 async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, channels):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r")
         assert not app.composer.has_class("-note")
         await pilot.press("escape", "n")
         assert app.composer.has_class("-note") and "not sent" in str(app.composer.border_title)
         assert subtitle(app) == "mention @Ben"
         await pilot.press(*"call her, thanks @ben. cc @Zed, mail mia@example.com", "enter")
-        await settle(pilot)
+        await idle(pilot)
         note = (await desk.thread(1))[-1]
         assert note.private and note.is_note and note.mentions == ["Ben"]
         text = notices(app)
@@ -306,12 +306,12 @@ async def test_the_window_badge_counts_down(desk, clock):
     await set_window(desk, 1, clock() + timedelta(hours=3, minutes=30))
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r")
         assert subtitle(app) == "WhatsApp window 3h left" and not app.composer.has_class("-closed")
         clock.advance(hours=2)
         app.refresh_window()
-        await settle(pilot)
+        await idle(pilot)
         assert subtitle(app) == "WhatsApp window 1h left"
         assert "WhatsApp window 1h left" in screen_text(app)
 
@@ -322,7 +322,7 @@ async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
     await set_window(desk, 1, clock() - timedelta(hours=2))
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r")
         assert app.composer.has_class("-closed")
         assert subtitle(app) == "WhatsApp window closed — the customer must write first"
@@ -336,7 +336,7 @@ async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
             "channel. Escape, then n writes an internal note instead."
         )
         await pilot.press(*"Hello?", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Hello?"
         assert "Not sent" in screen_text(app)
         await desk.flush_outbox()
@@ -344,7 +344,7 @@ async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
         await pilot.press("escape", "n")  # the way out offered: a note
         assert not app.composer.has_class("-closed")
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.thread(1))[-1].private
 
 
@@ -361,7 +361,7 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
     )
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 5
         await pilot.press("r")
         assert subtitle(app) == ""
@@ -386,21 +386,21 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
 
 def test_snapshot_canned_picker(snap_compare, desk, clock):
     async def open_picker(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c", *"re")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_picker)
 
 
 def test_snapshot_window_closed_composer(snap_compare, desk, clock):
     async def close_window(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await set_window(desk, 1, clock() - timedelta(hours=5))
         pilot.app.load_thread(1)
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=close_window)
 
@@ -408,19 +408,19 @@ def test_snapshot_window_closed_composer(snap_compare, desk, clock):
 async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c", *"thanks", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Thanks Mia!"
         await pilot.press("escape", "j")
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == 2 and app.composer.text == ""
         await pilot.press("n", *"vip")
         await pilot.press("escape", "k")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "Thanks Mia!" and app.composer.mode == "reply"
-        await pilot.press("j")
-        await settle(pilot)
+        await pilot.press("j")  # soon after "k": the thread follows once the cursor rests
+        await wait_until(pilot, lambda: app.thread.conversation_id == 2, what="conversation 2 open")
         assert (
             app.composer.text == "" and app.composer.mode == "reply"
         )  # every conversation opens replying
@@ -430,9 +430,9 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
 
 def test_snapshot_ask_dialog(snap_compare, desk, clock):
     async def refund_asks_the_order_number(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c", *"refund", "enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(
         make_app(desk, clock), terminal_size=SIZE, run_before=refund_asks_the_order_number

@@ -20,7 +20,7 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import make_app, record_notifications, settle, wait_until
+from pilot_helpers import make_app, record_notifications, idle, wait_until
 
 SIZE = (140, 40)
 
@@ -61,16 +61,16 @@ async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(
 ):
     app = make_app(hook_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, EscalateDialog)
         assert "Also runs: helpdesk (HTTP)" in screen_text(app)
         await pilot.press("shift+tab", "shift+tab")  # reason → priority → target
         await pilot.press("enter", "down", "enter")  # open the target menu, pick tier-2
         await pilot.press("tab", "tab")
         await pilot.press(*"card charged twice", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, EscalateDialog)
         conv = await hook_desk.conversation(1)
         assert (conv.team, conv.priority) == ("tier-2", Priority.HIGH)
@@ -94,16 +94,16 @@ async def test_escalate_with_a_reason_moves_it_to_escalated_and_runs_the_hook(
 async def test_escalation_is_refused_without_a_reason(hook_desk, clock, helpdesk):
     app = make_app(hook_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press(*"   ", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, EscalateDialog)
         assert "A reason is required: say why this needs billing." in screen_text(app)
         assert (await hook_desk.conversation(1)).team is None
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, EscalateDialog)
         assert (await hook_desk.conversation(1)).team is None and hook_desk.hook_jobs() == []
 
@@ -113,7 +113,7 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
     app = make_app(hook_desk, clock)
     notes = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await hook_desk.escalate(1, "billing", "refund")
         await hook_desk.flush_hooks()
         await wait_until(pilot, lambda: "helpdesk failed: HTTP 400" in thread_text(app))
@@ -133,7 +133,7 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
         )
 
         await pilot.press("ctrl+r")  # the agent fixed the cause: run it again
-        await settle(pilot)
+        await idle(pilot)
         assert [j.state for j in hook_desk.hook_jobs(1)] == ["pending"]
         await hook_desk.flush_hooks()
         await wait_until(pilot, lambda: "HD-2" in screen_text(app))
@@ -143,16 +143,16 @@ async def test_failing_hook_is_shown_and_kept(hook_desk, clock, helpdesk):
 async def test_edit_contact_notes_and_attributes(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("i")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, ContactDialog)
         await pilot.press(*"Prefers email", "tab", "end", "enter", *"no colon here", "ctrl+s")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, ContactDialog)
         assert "Attributes, line 2: write it as `name: value`" in screen_text(app)
         await pilot.press("shift+home", "backspace", *"tier: gold", "ctrl+s")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, ContactDialog)
         contact = await desk.contact(1)
         assert contact.notes == "Prefers email" and contact.attributes == {
@@ -166,16 +166,16 @@ async def test_edit_contact_notes_and_attributes(desk, clock):
 async def test_merge_two_contacts_from_the_panel(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("m")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, MergePicker)
         await pilot.press(*"bob@exa")
-        await settle(pilot)
+        await idle(pilot)
         assert [c.id for c in app.screen.found] == [4]
         assert "Bob Old" in screen_text(app) and "mail:bob@example.com" in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, ConfirmMerge)
         question = str(app.screen.query_one("#confirm-box Static", Static).render())
         assert question.startswith(
@@ -186,7 +186,7 @@ async def test_merge_two_contacts_from_the_panel(desk, clock):
             await desk.contact(4)
         ).merged_into is None  # nothing changes before the confirmation
         await pilot.press("y")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.contact(4)).merged_into == 1
         assert (await desk.conversation(4)).contact_id == 1
         await wait_until(pilot, lambda: "Other conversations (1)" in screen_text(app))
@@ -197,13 +197,13 @@ async def test_merge_two_contacts_from_the_panel(desk, clock):
 async def test_merge_is_cancelled_with_n(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("m", *"bob")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.contact(4)).merged_into is None and not isinstance(
             app.screen, (ConfirmMerge, MergePicker)
         )
@@ -213,12 +213,12 @@ async def test_open_another_conversation_from_the_panel(desk, clock):
     await desk.merge_contacts(1, 4)  # Mia now also has Bob's resolved mail conversation
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 1
         await pilot.press("o")
         assert app.contact_panel.others_list.has_focus
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.RESOLVED  # the list switched to a view that holds it
         assert app.conversation_list.current_id == 4 and app.thread.conversation_id == 4
         assert app.thread.has_focus
@@ -230,8 +230,8 @@ async def test_o_without_other_conversations_says_so(desk, clock):
     app = make_app(desk, clock)
     notes = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("o")
-        await settle(pilot)
+        await idle(pilot)
         assert not app.contact_panel.others_list.has_focus
         assert notes == ["This contact has no other conversations."]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.desk.hooks import HookSpec
-from pilot_helpers import make_app, settle
+from pilot_helpers import make_app, idle
 
 SIZE = (140, 40)
 
@@ -23,11 +23,11 @@ def hook_desk(make_desk):
 
 def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clock):
     async def escalate_without_reason(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(
         make_app(hook_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason
@@ -36,28 +36,28 @@ def test_escalation_dialog_refusing_an_empty_reason(snap_compare, hook_desk, clo
 
 def test_merge_picker_searching(snap_compare, desk, clock):
     async def search_bob(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("m", *"example")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_bob)
 
 
 def test_contact_dialog(snap_compare, desk, clock):
     async def edit_contact(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "i")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=edit_contact)
 
 
 def test_merge_confirmation(snap_compare, desk, clock):
     async def confirm_bob(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("m", *"bob")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=confirm_bob)

@@ -22,7 +22,7 @@ from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.widgets.hook_status import HookTrouble, hook_troubles
 from pilot_helpers import make_app as console_app
-from pilot_helpers import NO_CANNED_FILE, settle, wait_until
+from pilot_helpers import NO_CANNED_FILE, idle, wait_until
 
 SIZE = (140, 40)
 CANNED = """
@@ -62,21 +62,21 @@ def outgoing_bodies(desk: Desk) -> list[str]:
 async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n", *"VIP, handle with care", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.thread(1))[-1].private
         await pilot.press("escape", "j")
-        await settle(pilot)
+        await idle(pilot)
         assert app.thread.conversation_id == 2
         await pilot.press("c")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, CannedPicker)
         await pilot.press(*"hi", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.mode == "reply" and "not sent" not in str(app.composer.border_title)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         sent = (await desk.thread(2))[-1]
         assert sent.body.startswith("Hi ") and not sent.private
         assert outgoing_bodies(desk) == [sent.body]
@@ -85,12 +85,12 @@ async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, 
 async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n", *"checked", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.mode == "reply"  # the note is saved: the next message is a reply again
         await pilot.press(*"on its way", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert outgoing_bodies(desk) == ["on its way"]
         await pilot.press("escape", "n", *"half a note", "escape", "r")
         assert (
@@ -109,16 +109,16 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
 async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         screen = app.screen
         await pilot.press(key)
-        await settle(pilot)
+        await idle(pilot)
         assert app.screen is not screen
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert app.screen is screen and app.conversation_list.has_focus
         await pilot.press("j", "j", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3 and app.thread.has_focus
         assert app.composer.text == "" and desk.store.outbox() == []
 
@@ -126,14 +126,14 @@ async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, can
 async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("c", *"refund", "enter")  # the reply asks for the order number
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, AskDialog)
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "j", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3 and app.thread.has_focus
         assert app.composer.text == "" and desk.store.outbox() == []
 
@@ -141,11 +141,11 @@ async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, c
 async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(desk, clock, canned_path):
     app = make_app(desk, clock, canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.has_focus and app.composer.text == "keep "
 
 
@@ -156,19 +156,19 @@ async def test_typing_a_label_adds_it(desk, clock):
     await desk.label(1, add=["shipping"])
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("l")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, LabelsDialog)
         field = app.screen.query_one("#labels", Input)
         assert field.selected_text == "" and field.cursor_position == len(field.value)
         await pilot.press(*"delay", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).labels == ["shipping", "delay"]
         await pilot.press("l")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("ctrl+u", *"delay", "enter")  # removing stays a deliberate act
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).labels == ["delay"]
 
 
@@ -204,19 +204,19 @@ async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, c
         return desk.ingest("wa", [Inbound(f"live-{n}", "+15550001", mia, body, created_at=clock())])
 
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")  # open Mia's conversation
         await wait_until(
             pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07"
         )  # conversation 3 waits
         await arrive(1, "anyone there?")
         await wait_until(pilot, lambda: "anyone there?" in "\n".join(app.thread.plain_lines))
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).unread == 0 and listed_unread(app, 1) == 0
         assert terminal.title() == "\x1b]2;(1) frontdesk\x07"
 
         app.post_message(events.AppBlur())  # the agent is in another window: arrivals wait for them
-        await settle(pilot)
+        await idle(pilot)
         await arrive(2, "hello??")
         await wait_until(pilot, lambda: listed_unread(app, 1) == 1)
         await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(2) frontdesk\x07")
@@ -229,9 +229,9 @@ async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, c
 async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messages(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "k")  # the cursor passes by: not opened
-        await settle(pilot)
+        await idle(pilot)
         await desk.ingest(
             "wa",
             [
@@ -259,7 +259,7 @@ async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, chann
     await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"Your lamp ships tomorrow", "escape", "n", *"check stock", "escape")
         await pilot.press("q")  # at once: before the debounced save
     store.close()
@@ -268,7 +268,7 @@ async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, chann
     try:
         app = make_app(desk, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+            await idle(pilot)
             assert app.composer.text == "Your lamp ships tomorrow" and app.composer.mode == "reply"
             await pilot.press("n")
             assert app.composer.text == "check stock"
@@ -279,7 +279,7 @@ async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, chann
 async def test_a_draft_is_saved_while_typing_and_dropped_once_sent(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("r", *"on its way")
         await wait_until(pilot, lambda: desk.store.draft(1) == {"reply": "on its way"})
         await pilot.press("enter")
@@ -320,7 +320,7 @@ async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock
         helpdesk.answer(503, {"error": "down for maintenance"})
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         status = app.query_one("#hook-status", Static)
         assert not status.display
         await desk.escalate(1, "billing", "refund twice")
@@ -329,7 +329,7 @@ async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock
             await desk.flush_hooks()
             clock.advance(hours=1)  # the retry is due
         await wait_until(pilot, lambda: status.display)
-        await settle(pilot)
+        await idle(pilot)
         assert (
             str(status.render())
             == "⚠ Hook helpdesk failing: HTTP 503: down for maintenance — retrying (2 escalations waiting)"
@@ -343,20 +343,20 @@ async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock
 async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(hook_desk, clock):
     app = make_app(hook_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, EscalateDialog)
         hooks = app.screen.query_one("#escalate-hooks", Static)
         assert (
             str(hooks.render()) == "Also runs: helpdesk (HTTP)"
         )  # billing: the pager is for tier-2 only
         await pilot.press("shift+tab", "shift+tab", "enter", "down", "enter")  # target: tier-2
-        await settle(pilot)
+        await idle(pilot)
         assert app.screen.query_one("#escalate-target", Select).value == "tier-2"
         assert str(hooks.render()) == "Also runs: helpdesk (HTTP), pager (command)"
         await pilot.press("tab", "tab", *"needs the on-call", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert sorted(j.hook for j in hook_desk.hook_jobs(1)) == ["helpdesk", "pager"]
 
 

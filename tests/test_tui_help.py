@@ -12,7 +12,7 @@ from frontdesk.model import Status
 from frontdesk.tui.bindings import binding_ids
 from frontdesk.tui.screens.help_screen import HelpScreen
 from pilot_helpers import make_app as console_app
-from pilot_helpers import settle
+from pilot_helpers import idle
 
 SIZE = (140, 40)
 
@@ -51,9 +51,9 @@ async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):
     async with app.run_test(
         size=(140, 90)
     ) as pilot:  # tall enough to show every group without scrolling
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("question_mark")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         for heading in ("Anywhere", "Conversation list", "Composer", "Keys — default keymap"):
@@ -62,22 +62,22 @@ async def test_question_mark_shows_the_live_keys_and_closes(desk, clock):
         assert rows["Reply"] == "r" and rows["Next"] == "j / ↓" and rows["Send"] == "⏎"
         assert "Write an internal note (never sent)" in text  # tooltips are shown
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, HelpScreen)
         assert app.conversation_list.has_focus
         await pilot.press("question_mark")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("question_mark")  # the same key closes it
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_help_follows_the_vim_preset_and_user_overrides(desk, clock):
     app = make_app(desk, clock, "vim", note="N")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("question_mark")
-        await settle(pilot)
+        await idle(pilot)
         rows = help_rows(app)
         assert "vim keymap" in screen_text(app)
         assert (
@@ -87,53 +87,53 @@ async def test_help_follows_the_vim_preset_and_user_overrides(desk, clock):
         await pilot.press("escape")
         # and the keys work: G goes to the last conversation, g back to the first, i replies
         await pilot.press("G")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
         await pilot.press("g")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 1
         await pilot.press("i")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.has_focus and app.composer.mode == "reply"
 
 
 async def test_palette_finds_and_runs_an_action(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("ctrl+p")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press(*"resolve")
-        await settle(pilot)
+        await idle(pilot)
         assert "Resolve/reopen (e)" in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).status is Status.RESOLVED
 
 
 async def test_palette_runs_a_pane_action_on_its_pane(desk, clock):
     app = make_app(desk, clock, "vim")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("colon")  # the vim preset's palette key
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press(*"last")
-        await settle(pilot)
+        await idle(pilot)
         assert "Last (G / end)" in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
 
 
 async def test_palette_switches_theme(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"theme: ansi-dark")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.theme == "ansi-dark"
 
 
@@ -143,7 +143,7 @@ async def test_palette_offers_every_binding(desk, clock):
 
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         provider = BindingCommands(app.screen)
         offered = {binding.binding_id for _, binding, _ in provider._commands()}
         expected = {i for i, context in binding_ids().items() if not context.startswith("screen:")}
@@ -153,10 +153,10 @@ async def test_palette_offers_every_binding(desk, clock):
 async def test_palette_has_one_keys_command_and_it_opens_the_help(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert [c.title for c in app.get_system_commands(app.screen) if c.title == "Keys"] == []
         await pilot.press("ctrl+p", *"keys")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, HelpScreen)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pilot_helpers import settle
+from pilot_helpers import idle
 from textual.app import App, ComposeResult
 
 from frontdesk.desk.views import Sort, sort_conversations, sort_key
@@ -236,7 +236,7 @@ async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_anot
     (the top row) while 山田 花子 writes; each row on screen must still read as one conversation."""
     app = FrontdeskApp(desk, clock=clock, cursor_blink=False, local_tz=timezone.utc)
     async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         listed = app.conversation_list
         assert listed.current_id == 1
         await pilot.press("n", *"refund approved, see ticket", "enter")
@@ -254,7 +254,7 @@ async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_anot
                 )
             ],
         )
-        await settle(pilot)
+        await idle(pilot)
         assert [c.id for c in listed.conversations[:2]] == [2, 1]
         rows = screen_lines(app)
         inside = listed.scrollable_content_region
@@ -268,5 +268,5 @@ async def test_a_note_written_on_the_top_row_while_a_customer_message_moves_anot
         )
         assert "Mia Tanaka" in next_name and "refund approved" in next_preview
         listed.refresh()  # every row drawn afresh from the desk's data: nothing on screen was stale
-        await settle(pilot)
+        await idle(pilot)
         assert screen_lines(app) == rows

@@ -9,7 +9,7 @@ from textual.widget import Widget
 
 from frontdesk.desk import Sort
 from frontdesk.desk.hooks import HookSpec
-from pilot_helpers import make_app, settle
+from pilot_helpers import make_app, idle
 
 SIZE = (140, 40)
 
@@ -26,16 +26,16 @@ async def test_longest_waiting_sort_shows_how_long_each_customer_has_waited(desk
     the list's data); conversation 2 is answered."""
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert row_text(app, 1).rstrip().endswith("3m")  # latest activity first: the activity's age
         assert row_text(app, 2).rstrip().endswith("2h")
         await pilot.press("s")
-        await settle(pilot)
+        await idle(pilot)
         assert app.sort is Sort.WAITING
         assert row_text(app, 1).rstrip().endswith("5m")  # waiting since the unanswered message
         assert row_text(app, 2).rstrip().endswith("—")  # answered: nobody is waiting
         await pilot.press("s")
-        await settle(pilot)
+        await idle(pilot)
         assert row_text(app, 1).rstrip().endswith("3m")
 
 
@@ -111,10 +111,10 @@ async def test_every_dialog_fits_80_by_24(dialog_desk, clock, dialog):
     keys, expected = DIALOGS[dialog]
     app = make_app(dialog_desk, clock)
     async with app.run_test(size=SMALL) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         for key in keys:
             await pilot.press(key)
-            await settle(pilot)
+            await idle(pilot)
         assert type(app.screen).__name__ == expected
         assert hidden_parts(app.screen) == []
 
@@ -123,35 +123,35 @@ async def test_below_110_columns_the_contact_panel_folds_and_its_key_shows_it(de
     await desk.merge_contacts(1, 4)  # Mia gets Bob's conversation: she has another one to go to
     app = make_app(desk, clock)
     async with app.run_test(size=SMALL) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         panel = app.contact_panel
         assert not panel.display
         assert app.thread.size.width >= 45  # the room the panel left (at 80 columns: 24 beside it)
         assert str(app.thread.border_subtitle) == "C contact"
         await pilot.press("C")
-        await settle(pilot)
+        await idle(pilot)
         assert panel.display and panel.size.width > 0 and panel.contact is not None
         assert app.thread.border_subtitle is None
         await pilot.press("C")
-        await settle(pilot)
+        await idle(pilot)
         assert not panel.display
         await pilot.press("o")  # the contact's other conversations: the panel opens to show them
-        await settle(pilot)
+        await idle(pilot)
         assert [c.id for c in panel.others] == [4]
         assert panel.display and panel.others_list.has_focus
         await pilot.resize_terminal(*SIZE)
-        await settle(pilot)
+        await idle(pilot)
         assert panel.display  # wide enough again: shown as on any wide screen
 
 
 async def test_wide_screens_show_the_contact_panel_and_the_key_hides_it(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert app.contact_panel.display and app.thread.border_subtitle is None
         app.contact_panel.focus()
         await pilot.press("C")
-        await settle(pilot)
+        await idle(pilot)
         assert not app.contact_panel.display
         assert app.conversation_list.has_focus  # focus never stays on a hidden pane
 
@@ -172,14 +172,14 @@ def footer_keys(app) -> dict[str, str]:
 async def test_the_composer_footer_shows_no_key_that_types_there(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert footer_keys(app).get("slash") == "Search"  # from the list, / searches
         await pilot.press("r")
-        await settle(pilot)
+        await idle(pilot)
         shown = footer_keys(app)
         assert "slash" not in shown and "Search" not in shown.values()
         assert [key for key in shown if app.composer.check_consume_key(key, None)] == []
         assert {"enter", "escape", "ctrl+t"} <= set(shown)
         await pilot.press("slash", *"hi")
-        await settle(pilot)
+        await idle(pilot)
         assert app.composer.text == "/hi" and app.screen is app.screen_stack[0]

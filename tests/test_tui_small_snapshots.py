@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.desk.hooks import HookSpec
-from pilot_helpers import make_app, settle
+from pilot_helpers import make_app, idle
 
 SIZE = (80, 24)
 
@@ -21,16 +21,16 @@ def escalation_desk(make_desk):
 
 
 def test_main_screen_80x24(snap_compare, desk, clock):
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=idle)
 
 
 def test_escalation_dialog_80x24(snap_compare, escalation_desk, clock):
     async def escalate_without_reason(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("x")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(
         make_app(escalation_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason
@@ -40,8 +40,8 @@ def test_escalation_dialog_80x24(snap_compare, escalation_desk, clock):
 def test_filter_dialog_80x24(snap_compare, desk, clock):
     async def open_filters(pilot):
         await pilot.app.desk.label(4, add=["vip", "refund"])
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("f", "space", "tab", "down", "space")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_filters)

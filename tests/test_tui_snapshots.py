@@ -2,47 +2,47 @@
 
 from __future__ import annotations
 
-from pilot_helpers import make_app, settle
+from pilot_helpers import make_app, idle
 
 SIZE = (140, 40)
 
 
 def test_main_screen(snap_compare, desk, clock):
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=idle)
 
 
 def test_note_mode_composer(snap_compare, desk, clock):
     async def write_note(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n", *"Customer is VIP, refund ok")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=write_note)
 
 
 def test_japanese_and_emoji_thread(snap_compare, desk, clock):
     async def open_japanese(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_japanese)
 
 
 def test_hostile_contact(snap_compare, desk, clock):
     async def open_hostile(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("j", "j", "enter")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_hostile)
 
 
 def test_help_screen(snap_compare, desk, clock):
     async def open_help(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("question_mark")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_help)
 
@@ -54,9 +54,9 @@ def test_vim_keymap_session(snap_compare, desk, clock):
     app = make_app(desk, clock, keymap=resolve_keymap("vim", None), keymap_name="vim")
 
     async def vim_keys(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("G", "k", "i", *"On it")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=vim_keys)
 
@@ -66,8 +66,8 @@ def test_ansi_theme(snap_compare, desk, clock):
     app = make_app(desk, clock, theme="ansi-dark")
 
     async def write_note(pilot):
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("n", *"VIP, refund ok")
-        await settle(pilot)
+        await idle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=write_note)

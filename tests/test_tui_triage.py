@@ -18,7 +18,7 @@ from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
 from pilot_helpers import make_app as console_app
-from pilot_helpers import settle, wait_until
+from pilot_helpers import idle, wait_until
 
 SIZE = (140, 40)
 
@@ -45,7 +45,7 @@ async def test_number_keys_jump_to_views_and_the_tab_line_counts_each(desk, cloc
     await desk.escalate(3, "tier-2", "chargeback")
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         screen = screen_text(app)
         for tab in (
             "1 Mine 1",
@@ -67,15 +67,15 @@ async def test_number_keys_jump_to_views_and_the_tab_line_counts_each(desk, cloc
         }
         for key, (view, ids) in expected.items():
             await pilot.press(key)
-            await settle(pilot)
+            await idle(pilot)
             assert app.view is view and listed(app) == ids, key
             assert f"{view.title} · {len(ids)}" in screen_text(app)
         await pilot.press("4", "v")  # Escalated → Snoozed → Resolved → Mine
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.SNOOZED
         assert "No conversations in Snoozed." in screen_text(app)
         await pilot.press("v", "v")
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.MINE
 
 
@@ -86,15 +86,15 @@ async def test_sort_toggles_between_waiting_and_activity(desk, clock):
         desk.store.put_conversation(conv)
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [1, 2, 3] and "latest activity first" in screen_text(app)
         await pilot.press("s")
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [3, 1, 2]  # Mallory has waited a day, Mia 5 minutes
         assert "longest waiting first" in screen_text(app)
         assert app.conversation_list.current_id == 1  # the cursor stays on its conversation
         await pilot.press("s")
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [1, 2, 3] and "latest activity first" in screen_text(app)
 
 
@@ -102,29 +102,29 @@ async def test_filter_dialog_by_channel_and_label_then_clear(desk, clock):
     await desk.label(3, add=["vip"])
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("f")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, FilterDialog)
         await pilot.press("space", "enter")  # channel "mail" is first
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [2] and app.filters.channels == {"mail"}
         screen = screen_text(app)
         assert "filter: channel mail" in screen and "filtered" in screen and "1 Mine 1" in screen
         assert "2 Unassigned 0" in screen and "6 Resolved 1" in screen
 
         await pilot.press("f", "space", "tab", "space", "enter")  # untick mail, tick label vip
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [3] and "filter: label vip" in screen_text(app)
         await pilot.press("f", "tab", "tab", "space", "enter")  # and priority urgent: nothing left
-        await settle(pilot)
+        await idle(pilot)
         assert listed(app) == [] and "Nothing in All open matches the filter." in screen_text(app)
 
         await pilot.press("f", "escape")  # cancel keeps the filters
-        await settle(pilot)
+        await idle(pilot)
         assert app.filters.active
         await pilot.press("f", "delete")  # clear all
-        await settle(pilot)
+        await idle(pilot)
         assert not app.filters.active and listed(app) == [
             3,
             1,
@@ -136,7 +136,7 @@ async def test_filter_dialog_by_channel_and_label_then_clear(desk, clock):
 async def test_incremental_search_shows_snippets_and_opens_the_conversation(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("slash")
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"revers")
@@ -147,19 +147,19 @@ async def test_incremental_search_shows_snippets_and_opens_the_conversation(desk
         await pilot.press(*"xyz")
         await wait_until(pilot, lambda: "Nothing found" in screen_text(app))
         await pilot.press("escape")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, SearchScreen) and app.conversation_list.current_id == 1
 
         await pilot.press("slash", *"all good")  # only in the resolved conversation
         await wait_until(pilot, lambda: [m.conversation.id for m in app.screen.matches] == [4])
         assert "Bob Old" in screen_text(app) and "resolved" in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.RESOLVED and app.conversation_list.current_id == 4
         assert "Thanks, all good" in thread_text(app) and app.thread.has_focus
 
         await pilot.press("slash", *"MALLORY", "down", "up", "enter")  # a contact name, any case
-        await settle(pilot)
+        await idle(pilot)
         assert app.view is View.ALL and app.conversation_list.current_id == 3
         assert (await desk.conversation(3)).unread == 0  # opened, so read
 
@@ -167,12 +167,12 @@ async def test_incremental_search_shows_snippets_and_opens_the_conversation(desk
 async def test_search_by_an_email_address_opens_its_conversation(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("slash", *"hanako@example.jp")
         await wait_until(pilot, lambda: [m.conversation.id for m in app.screen.matches] == [2])
         assert "hanako@example.jp" in screen_text(app) and "Nothing found" not in screen_text(app)
         await pilot.press("enter")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, SearchScreen) and app.conversation_list.current_id == 2
 
 
@@ -192,7 +192,7 @@ async def test_a_folded_search_shows_and_highlights_the_original_words(desk, clo
     )
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("slash", *"jose")
         await wait_until(pilot, lambda: len(app.screen.matches) == 1)
         screen = screen_text(app)
@@ -218,32 +218,32 @@ def highlighted_words(results: OptionList) -> list[str]:
 async def test_next_and_previous_open_and_mark_read(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("tab")  # from the thread, not the list
         assert app.thread.has_focus
         await pilot.press("right_square_bracket", "right_square_bracket")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3 and app.thread.conversation_id == 3
         assert (await desk.conversation(3)).unread == 0
         assert "●" not in "".join(strip.text for strip in app.conversation_list.render_row(2, 50))
         await pilot.press("right_square_bracket")  # at the end: stays
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 3
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await settle(pilot)
+        await idle(pilot)
         assert app.conversation_list.current_id == 1 and (await desk.conversation(1)).unread == 0
 
 
 async def test_resolve_and_open_next(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("E")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).status is Status.RESOLVED
         assert listed(app) == [2, 3] and app.thread.conversation_id == 2
         await pilot.press("j", "E")  # the last one: the previous becomes current
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(3)).status is Status.RESOLVED
         assert listed(app) == [2] and app.thread.conversation_id == 2
         assert "6 Resolved 3" in screen_text(app)
@@ -252,9 +252,9 @@ async def test_resolve_and_open_next(desk, clock):
 async def test_assign_to_me_to_an_agent_and_unassign_show_inline_events(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("a")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).assignee == "Aiko"
         assert "Aiko assigned this to themself" in thread_text(app)
         assert "1 Mine 2" in screen_text(app)
@@ -267,32 +267,32 @@ async def test_assign_to_me_to_an_agent_and_unassign_show_inline_events(desk, cl
             and "Unassign" in screen_text(app)
         )
         await pilot.press("down", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).assignee == "Ben"
         assert "Aiko assigned this to Ben" in thread_text(app)
 
         await pilot.press("A", "end", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).assignee is None
         assert "Aiko unassigned this" in thread_text(app)
         await pilot.press("A", "escape")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).assignee is None
 
 
 async def test_priority_picker(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("p")
         assert isinstance(app.screen, PickerDialog) and "(current)" in screen_text(app)
         await pilot.press("home", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).priority is Priority.URGENT
         assert "set priority to urgent" in thread_text(app)
         assert "‼" in app.conversation_list.render_row(0, 50)[0].text
         await pilot.press("p", "end", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).priority is Priority.NONE
 
 
@@ -300,21 +300,21 @@ async def test_labels_dialog_adds_removes_and_suggests(desk, clock):
     await desk.label(4, add=["vip", "refund"])  # the resolved one: the list's order stays
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("l")
         assert isinstance(app.screen, LabelsDialog)
         assert "In use: refund, vip" in screen_text(app)
         await pilot.press("v")
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("right", *", late", "enter")  # → accepts the suggestion "vip"
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).labels == ["vip", "late"]
         assert "label added vip, late" in thread_text(app)
 
         await pilot.press("l")
         assert app.screen.query_one("#labels").value == "vip, late, "  # ready for one more
         await pilot.press("ctrl+u", *"late, refund", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(1)).labels == ["late", "refund"]
         assert "label added refund; removed vip" in thread_text(app)
 
@@ -323,35 +323,36 @@ async def test_snooze_preset_and_custom_times(desk, clock):
     tokyo = ZoneInfo("Asia/Tokyo")
     app = make_app(desk, clock, local_tz=tokyo)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("z")
         assert isinstance(app.screen, SnoozeDialog)
         assert "Tue 03 Nov 09:00" in screen_text(app)  # tomorrow 9:00 in Tokyo (it is 19:00 there)
         await pilot.press("enter")  # 1 hour
-        await settle(pilot)
+        await idle(pilot)
         conv = await desk.conversation(1)
         assert conv.status is Status.SNOOZED and conv.snoozed_until == clock() + timedelta(hours=1)
         assert listed(app) == [2, 3] and "5 Snoozed 1" in screen_text(app)
 
-        await pilot.press("5")
-        await settle(pilot)
-        assert "snoozed this until" in thread_text(app)
+        await pilot.press("5")  # the thread follows the cursor to #1 once it rests
+        await wait_until(
+            pilot, lambda: "snoozed this until" in thread_text(app), what="#1's snooze line"
+        )
         await pilot.press("3", "z", "end", "enter", *"next week", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert isinstance(app.screen, SnoozeDialog)
         assert "cannot read 'next week'" in screen_text(app)
         await pilot.press("ctrl+u", *"2026-11-01 10:00", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert "already passed" in screen_text(app)
         await pilot.press("ctrl+u", *"2026-11-04 08:30", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert not isinstance(app.screen, SnoozeDialog)
         assert (await desk.conversation(2)).snoozed_until == datetime(
             2026, 11, 4, 8, 30, tzinfo=tokyo
         )
 
         await pilot.press("z", "end", "enter", *"30m", "enter")
-        await settle(pilot)
+        await idle(pilot)
         assert (await desk.conversation(3)).snoozed_until == clock() + timedelta(minutes=30)
 
 
@@ -359,9 +360,9 @@ async def test_console_keys_do_nothing_behind_a_dialog(desk, clock):
     """The dialogs are modal screens: e, a, 2 … must not act on the list behind them."""
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("p", "e", "a", "2", "escape")
-        await settle(pilot)
+        await idle(pilot)
         conv = await desk.conversation(1)
         assert conv.status is Status.OPEN and conv.assignee is None and app.view is View.ALL
 
@@ -369,9 +370,9 @@ async def test_console_keys_do_nothing_behind_a_dialog(desk, clock):
 async def test_resolved_conversation_reopens_when_the_customer_writes(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         await pilot.press("e")
-        await settle(pilot)
+        await wait_until(pilot, lambda: app.thread.conversation_id == 2, what="the thread on #2")
         assert listed(app) == [2, 3]
         await desk.ingest(
             "wa",
@@ -394,9 +395,9 @@ async def test_resolved_conversation_reopens_when_the_customer_writes(desk, cloc
 async def test_tabs_fold_to_key_and_count_in_a_narrow_terminal(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await idle(pilot)
         header = screen_text(app)
         assert "1:1  2:2  3 All open 3  4:0  5:0  6:1" in header
         await pilot.resize_terminal(140, 40)
-        await settle(pilot)
+        await idle(pilot)
         assert "1 Mine 1  2 Unassigned 2  3 All open 3" in screen_text(app)
