@@ -63,7 +63,7 @@ async def eventually(predicate, timeout: float = 10.0, what: str = "condition") 
     while not (await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what} not reached in {timeout:g} s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # polling: no Pilot to wait on
 
 
 def record_notifications(app) -> list[str]:

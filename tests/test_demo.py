@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from pilot_helpers import eventually
+
 from frontdesk.backends import registry
 from frontdesk.backends.base import ConfigError
 from frontdesk.backends.demo import DemoBackend, demo_channels
@@ -314,11 +316,7 @@ class FakeSink:
         ]
 
     async def wait_for(self, predicate, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; got {self.calls}")
-            await asyncio.sleep(0.002)
+        await eventually(predicate, timeout, what="the demo channel's events")
 
 
 def demo(kind="whatsapp", cursor=None, **settings):
@@ -362,7 +360,7 @@ async def test_run_emits_typing_then_inbound_with_increasing_cursor():
     sink, backend = FakeSink(), demo("whatsapp")
     await run_until(backend, sink, lambda: len(sink.inbound_calls()) >= 3)
     calls_after_cancel = len(sink.calls)
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # real time passes on purpose: fifty demo ticks, and nothing comes
     assert len(sink.calls) == calls_after_cancel  # cancelled cleanly: nothing more arrives
     assert isinstance(sink.calls[0][1][0], ChannelStatus) and sink.calls[0][1][0].state == "ok"
     assert all(channel == "whatsapp" for channel, _, _ in sink.calls)
@@ -434,7 +432,7 @@ async def test_send_returns_a_deterministic_id_then_receipts_and_an_answer():
         await backend.send(out)
     ).external_id == "whatsapp-out-501"  # a retry is the same message
     await sink.wait_for(lambda: sink.inbound_calls())
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # real time passes on purpose: nothing may follow the answer
     task.cancel()
     await backend.close()
     flow = [e for e in sink.events() if not isinstance(e, ChannelStatus)]
@@ -477,7 +475,7 @@ async def test_send_without_a_sink_or_after_close_emits_nothing():
     task.cancel()
     await backend.send(outgoing_for("telegram", "en", 4))
     await backend.close()  # cancels the pending receipts
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # real time passes on purpose: the receipts would be due by now
     assert sink.events(DeliveryUpdate) == []
 
 
@@ -504,20 +502,26 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
                 t for t in ws.live if t.channel == "line" and t.conversation_id in open_window
             )
             reply = await desk.reply(target.conversation_id, "Please try again now 🙏")
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                grown = {
+
+            def grown() -> set[str]:
+                return {
                     c.channel
                     for c in store.conversations()
                     if c.message_count > before.get(c.id, 0)
                 }
-                sent = store.message(target.conversation_id, reply.id)
-                if grown >= set(KINDS) and sent.delivery is Delivery.READ:
-                    break
-                await asyncio.sleep(0.01)
+
+            def read() -> bool:
+                return store.message(target.conversation_id, reply.id).delivery is Delivery.READ
+
+            await eventually(
+                lambda: grown() >= set(KINDS) and read(),
+                10,
+                what="a new message on every channel and the LINE reply read",
+            )
         finally:
             await desk.stop()
-        assert grown >= set(KINDS)
+        sent = store.message(target.conversation_id, reply.id)
+        assert grown() >= set(KINDS)
         assert sent.delivery is Delivery.READ and sent.external_id == f"line-out-{reply.id}"
         assert len(store.conversations()) == 60 and len(store.contacts()) == len(ws.contacts)
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from functools import partial
 
 import pytest
 
@@ -43,6 +44,8 @@ from conftest import FixedClock  # noqa: E402
 from fakes import telegram as tg  # noqa: E402
 from fakes import twilio as tw  # noqa: E402
 from fakes.server import DROP, AfterWork, Blackhole, Cut, FakeServer, Hang, Slow, Trickle  # noqa: E402
+
+from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import MAX_RETRY_AFTER, Backend  # noqa: E402
 from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
@@ -418,12 +421,8 @@ def inbound_messages(store: Store) -> list:
     ]
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+# the fakes on loopback answer slowly on a busy box: a longer limit than the default
+eventually = partial(wait_for_condition, timeout=15.0)
 
 
 class Feeder:

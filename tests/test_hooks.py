@@ -19,6 +19,7 @@ from frontdesk.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
+from pilot_helpers import eventually  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # the conftest clock
 
@@ -215,8 +216,7 @@ async def test_a_job_survives_a_restart_in_the_middle(tmp_path, clock, helpdesk)
         desk = await loaded_desk(store, clock, spec)
         await desk.escalate(1, "billing", "refund")
         run = asyncio.create_task(desk.flush_hooks())
-        while not helpdesk.requests:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: helpdesk.requests, what="the helpdesk's first request")
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
     helpdesk.release.set()
@@ -227,10 +227,11 @@ async def test_a_job_survives_a_restart_in_the_middle(tmp_path, clock, helpdesk)
         desk = make_desk(store, clock, spec)
         await desk.start()
         try:
-            for _ in range(300):
-                if (await desk.conversation(1)).tickets:
-                    break
-                await asyncio.sleep(0.02)
+
+            async def ticketed() -> bool:
+                return bool((await desk.conversation(1)).tickets)
+
+            await eventually(ticketed, what="the ticket on conversation 1")
         finally:
             await desk.stop()
         assert [t.id for t in (await desk.conversation(1)).tickets] == ["HD-2"]

@@ -660,7 +660,7 @@ async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, m
 
     def slow_fsync(fd: int) -> None:
         started.append(fd)
-        time.sleep(0.2)
+        time.sleep(0.2)  # a slow disk, on purpose
         real_fsync(fd)
         finished.append(fd)
 

@@ -7,8 +7,8 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+from functools import partial
 
 import pytest
 
@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
+
+from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.telegram import TelegramBackend, parse_update  # noqa: E402
@@ -91,14 +93,8 @@ def state(desk) -> str | None:
     return status.state if status else None
 
 
-async def eventually(predicate, timeout=8.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
+# the fakes on loopback answer slowly on a busy box: a longer limit than the default
+eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -133,7 +129,7 @@ async def test_long_polling_run_delivers_messages_as_they_come(fake, server, sto
     desk = desk_for(store, backend)
     await desk.start()
     try:
-        await asyncio.sleep(0.2)
+        await eventually(lambda: fake.count("getUpdates") >= 1)  # a long poll is waiting
         fake.message(42, "hello?")
         await eventually(lambda: len(inbound_messages(store)) == 1)
         fake.message(42, "anyone there?")
@@ -458,7 +454,7 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         await eventually(lambda: state(desk) == "down")
         detail = desk.channel_status.get("tg").detail
         assert "Another program is polling this bot" in detail and "only one bot instance" in detail
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(0.8)  # real time passes on purpose: the retries it allows are counted
         assert fake.count("getUpdates") <= 5  # conflict_retry 0.3 s: no tight loop
         del fake.persistent["getUpdates"]
         fake.message(3, "back")
@@ -486,7 +482,7 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
             lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail
         )
         assert state(desk) == "down"
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # real time passes on purpose: polls meet the closed port
         server.start()  # and comes back on the same port
         fake.message(5, "two")
         await eventually(lambda: len(inbound_messages(store)) == 2)

@@ -8,8 +8,8 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+from functools import partial
 
 import pytest
 
@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes.server import DROP, FakeServer, Hang  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
+
+from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.sms import sms_segments  # noqa: E402
@@ -95,14 +97,8 @@ def state(desk) -> str | None:
     return status.state if status else None
 
 
-async def eventually(predicate, timeout=8.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
+# the fakes on loopback answer slowly on a busy box: a longer limit than the default
+eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -231,7 +227,7 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
         detail = desk.channel_status["sms"].detail
         assert "Twilio rejected the credentials (Twilio error 20003: Authenticate" in detail
         assert "frontdesk creds set sms auth_token" in detail
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # real time passes on purpose: the retries it allows are counted
         assert len(server.requests) <= 4  # error_retry 0.3 s: no tight loop
         secrets["auth_token"] = TOKEN
         await eventually(lambda: len(inbound_messages(store)) == 1)
