@@ -163,7 +163,9 @@ async def test_a_rest_that_comes_after_the_panes_are_gone_does_nothing(desk, clo
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("j", "j")
+    assert app.panes_gone
     app.show_highlighted()  # the rest timer can fire while the app shuts down
+    assert not [w for w in app.workers if w.group == "thread"]  # no thread load was started
 
 
 async def test_reply_is_pending_then_sent_live(desk, clock, channels):
