@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
 
 from frontdesk.launch import make_app as launch_app
 
@@ -18,6 +22,20 @@ def make_app(desk, clock=None, **options):
     """The console as the tests run it: built by the launch factory (as `frontdesk` builds it),
     on the test's clock, with no cursor blink; `options` go to the App (keymap, canned, ...)."""
     return launch_app(desk, clock=clock, cursor_blink=False, **options)
+
+
+class DialogHarness(App[None]):
+    """One dialog or screen on an otherwise empty app, built by `make_dialog` from fixed data:
+    its snapshot changes when the dialog does, not when the console around it does.
+    `results` collects what the dialog is dismissed with."""
+
+    def __init__(self, make_dialog: Callable[[], Awaitable[Screen]]) -> None:
+        super().__init__()
+        self.make_dialog = make_dialog
+        self.results: list = []
+
+    async def on_mount(self) -> None:
+        self.push_screen(await self.make_dialog(), self.results.append)
 
 
 async def idle(pilot) -> None:
