@@ -1,47 +1,46 @@
-"""What the console looks like in an 80×24 terminal: the contact panel folded, dialogs that fit."""
+"""What an 80×24 terminal shows: the console with the contact panel folded, and dialogs that fit
+(each dialog in a harness app that shows only it)."""
 
 from __future__ import annotations
 
-import pytest
-
-from frontdesk.desk.hooks import HookSpec
-from pilot_helpers import make_app, idle
+from frontdesk.desk import Filters
+from frontdesk.model import Priority
+from frontdesk.tui.screens.escalate_dialog import EscalateDialog
+from frontdesk.tui.screens.filter_dialog import FilterDialog
+from pilot_helpers import DialogHarness, idle, make_app
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def escalation_desk(make_desk):
-    """The small workspace with escalation targets and two hooks (never run here)."""
-    hooks = [
-        HookSpec("helpdesk", url="http://127.0.0.1:9/tickets"),
-        HookSpec("pager", command=("page",)),
-    ]
-    return make_desk(escalation_targets=["billing", "tier-2"], hooks=hooks)
 
 
 def test_main_screen_80x24(snap_compare, desk, clock):
     assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=idle)
 
 
-def test_escalation_dialog_80x24(snap_compare, escalation_desk, clock):
+def test_escalation_dialog_80x24(snap_compare):
+    async def make():  # as `x` opens it on Mia's conversation, with two targets and two hooks
+        hooks = [("helpdesk (HTTP)", ()), ("pager (command)", ())]
+        return EscalateDialog(
+            ["billing", "tier-2"],
+            priority=Priority.NONE,
+            conversation="#1 · Mia Tanaka",
+            hooks=hooks,
+        )
+
     async def escalate_without_reason(pilot):
-        await idle(pilot)
-        await pilot.press("x")
         await idle(pilot)
         await pilot.press("enter")
         await idle(pilot)
 
-    assert snap_compare(
-        make_app(escalation_desk, clock), terminal_size=SIZE, run_before=escalate_without_reason
-    )
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=escalate_without_reason)
 
 
-def test_filter_dialog_80x24(snap_compare, desk, clock):
-    async def open_filters(pilot):
-        await pilot.app.desk.label(4, add=["vip", "refund"])
+def test_filter_dialog_80x24(snap_compare):
+    async def make():
+        return FilterDialog(["mail", "wa"], ["refund", "vip"], Filters())
+
+    async def tick_two(pilot):
         await idle(pilot)
-        await pilot.press("f", "space", "tab", "down", "space")
+        await pilot.press("space", "tab", "down", "space")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_filters)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=tick_two)

@@ -1,12 +1,19 @@
-"""What triage looks like: the view line, the snooze and filter dialogs, the search screen (fixed clock, UTC)."""
+"""What triage looks like: the view line in the console; the snooze, filter, assign and labels
+dialogs and the search screen each in a harness app that shows only them (fixed clock, UTC)."""
 
 from __future__ import annotations
 
 from datetime import timezone
 from functools import partial
 
+from frontdesk.desk import Filters
+from frontdesk.tui.screens.filter_dialog import FilterDialog
+from frontdesk.tui.screens.labels_dialog import LabelsDialog
+from frontdesk.tui.screens.picker_dialog import PickerDialog
+from frontdesk.tui.screens.search_screen import SearchScreen
+from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
+from pilot_helpers import DialogHarness, idle, record_notifications, wait_until
 from pilot_helpers import make_app as console_app
-from pilot_helpers import record_notifications, idle, wait_until
 
 SIZE = (140, 40)
 
@@ -33,53 +40,57 @@ def test_view_line_with_sort_and_filter(snap_compare, desk, clock):
     assert notes == ["Sorted: longest waiting first.", "Filter: channel wa."]
 
 
-def test_snooze_dialog(snap_compare, desk, clock):
+def test_snooze_dialog(snap_compare, clock):
+    async def make():
+        return SnoozeDialog(clock(), timezone.utc, cursor_blink=False)
+
     async def custom_time_rejected(pilot):
         await idle(pilot)
-        await pilot.press("z", "end", "enter", *"soon", "enter")
+        await pilot.press("end", "enter", *"soon", "enter")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=custom_time_rejected)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=custom_time_rejected)
 
 
-def test_filter_dialog(snap_compare, desk, clock):
-    async def open_filters(pilot):
-        await pilot.app.desk.label(4, add=["vip", "refund"])
+def test_filter_dialog(snap_compare):
+    async def make():
+        return FilterDialog(["mail", "wa"], ["refund", "vip"], Filters())
+
+    async def tick_two(pilot):
         await idle(pilot)
-        await pilot.press("f", "space", "tab", "down", "space")
+        await pilot.press("space", "tab", "down", "space")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_filters)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=tick_two)
 
 
-def test_search_screen(snap_compare, desk, clock):
+def test_search_screen(snap_compare, desk):
+    async def make():
+        return SearchScreen(desk.search_conversations, desk.channel_kind, cursor_blink=False)
+
     async def search_order(pilot):
         await idle(pilot)
-        await pilot.press("slash", *"order")
+        await pilot.press(*"order")
         # the search waits for typing to pause, then asks the desk
-        await wait_until(
-            pilot, lambda: getattr(pilot.app.screen, "matches", None), what="search results"
-        )
+        await wait_until(pilot, lambda: pilot.app.screen.matches, what="search results")
+
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=search_order)
+
+
+def test_assign_picker(snap_compare):
+    async def make():  # Mia's conversation, unassigned: the cursor on "Unassign"
+        return PickerDialog("Assign to", ["Aiko (me)", "Ben", "Unassign"], current=2)
+
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=idle)
+
+
+def test_labels_dialog(snap_compare):
+    async def make():
+        return LabelsDialog(["vip"], ["refund", "vip"], cursor_blink=False)
+
+    async def type_ref(pilot):
+        await idle(pilot)
+        await pilot.press(*"ref")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=search_order)
-
-
-def test_assign_picker(snap_compare, desk, clock):
-    async def pick_agent(pilot):
-        await idle(pilot)
-        await pilot.press("A")
-        await idle(pilot)
-
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=pick_agent)
-
-
-def test_labels_dialog(snap_compare, desk, clock):
-    async def add_a_label(pilot):
-        await pilot.app.desk.label(1, add=["vip"])
-        await pilot.app.desk.label(4, add=["refund"])
-        await idle(pilot)
-        await pilot.press("l", *"ref")
-        await idle(pilot)
-
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=add_a_label)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=type_ref)
