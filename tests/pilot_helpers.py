@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -82,6 +84,13 @@ async def eventually(predicate, timeout: float = 10.0, what: str = "condition") 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what} not reached in {timeout:g} s")
         await asyncio.sleep(0.01)  # polling: no Pilot to wait on
+
+
+def screen_text(app) -> str:
+    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
+    svg = app.export_screenshot()
+    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def record_notifications(app) -> list[str]:

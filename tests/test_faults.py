@@ -807,7 +807,7 @@ async def test_a_bug_in_a_send_does_not_spin_the_dispatcher(
 async def test_the_console_says_why_a_channel_is_down(desk, clock):
     # the header has room for a channel's state only: the reason (a trickling poll's deadline,
     # a refused token) must still reach the agent, once per outage, not at every retry
-    from test_tui_app import make_app, screen_text
+    from pilot_helpers import make_app, screen_text
 
     from frontdesk.model import ChannelStatus
     from pilot_helpers import idle

@@ -911,7 +911,7 @@ def visible_segments(app) -> list[Segment]:
 
 async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
     from pilot_helpers import make_app
-    from test_tui_app import screen_text, idle
+    from pilot_helpers import idle, screen_text
 
     ws = hostile_workspace()
     clock = FixedClock()
@@ -959,7 +959,7 @@ async def test_hostile_text_renders_inert_on_the_screen(tmp_path):
 
 async def test_a_100000_line_message_opens_quickly_and_keys_respond(tmp_path):
     from pilot_helpers import make_app
-    from test_tui_app import idle
+    from pilot_helpers import idle
 
     clock = FixedClock()
     with Store.open(tmp_path / "data") as store:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +11,7 @@ from frontdesk.desk import View
 from frontdesk.model import ContactRef, Delivery, Inbound, Status, Typing
 from frontdesk.tui import app as app_module
 from frontdesk.tui.widgets.composer import NOTE_TITLE
-from pilot_helpers import idle, make_app, thread_follows_cursor, wait_until
+from pilot_helpers import idle, make_app, thread_follows_cursor, wait_until, screen_text
 
 SIZE = (140, 40)
 
@@ -24,14 +22,6 @@ def rendered(widget) -> list[str]:
         strip.text
         for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
     ]
-
-
-def screen_text(app) -> str:
-    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
-    svg = app.export_screenshot()
-    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
-    text = re.sub(r"<[^>]+>", "", svg)
-    return html.unescape(text).replace("\xa0", " ")
 
 
 async def test_start_lists_the_view_and_shows_the_first_thread(desk, clock):

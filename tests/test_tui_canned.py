@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,8 +10,7 @@ import pytest
 from frontdesk.model import Contact, Conversation, Identity
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
-from pilot_helpers import make_app as console_app
-from pilot_helpers import NO_CANNED_FILE, idle, wait_until
+from pilot_helpers import idle, wait_until, screen_text
 
 SIZE = (140, 40)
 CANNED = """
@@ -48,18 +44,6 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-make_app = partial(
-    console_app, canned=NO_CANNED_FILE
-)  # no canned.toml of the agent unless a test passes one
-
-
-def screen_text(app) -> str:
-    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
-    svg = app.export_screenshot()
-    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
-
-
 def notices(app) -> str:
     """The text of the notifications on screen, one line each."""
     return "\n".join(" ".join(str(toast.render()).split()) for toast in app.screen.query("Toast"))
@@ -79,8 +63,8 @@ def subtitle(app) -> str:
 # ---- canned replies --------------------------------------------------------------------------------
 
 
-async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("c")
@@ -110,8 +94,8 @@ async def test_pick_a_canned_reply_and_send_it(desk, clock, canned_path):
         assert "Thanks Mia!" in "\n".join(app.thread.plain_lines)
 
 
-async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
@@ -122,8 +106,8 @@ async def test_escape_closes_the_picker_without_inserting(desk, clock, canned_pa
         assert app.composer.text == "keep " and app.composer.has_focus
 
 
-async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"Sure. /bye", "tab")
@@ -135,8 +119,10 @@ async def test_shortcode_then_tab_expands_in_place(desk, clock, canned_path):
         )
 
 
-async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(
+    desk, clock, canned_path, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"/th", "tab")  # only /thanks starts with "th"
@@ -152,8 +138,8 @@ async def test_a_shortcode_prefix_completes_or_opens_the_picker_filtered(desk, c
         assert app.composer.text == "Thanks Mia! Bye from Aiko."
 
 
-async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"see a/bye", "tab")
@@ -162,8 +148,10 @@ async def test_tab_without_a_shortcode_moves_focus_on(desk, clock, canned_path):
         assert app.composer.text == "see a/bye"
 
 
-async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_an_unknown_shortcode_is_reported_and_the_text_kept(
+    desk, clock, canned_path, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         await pilot.press("r", *"/nope", "tab")
@@ -172,8 +160,8 @@ async def test_an_unknown_shortcode_is_reported_and_the_text_kept(desk, clock, c
         assert "No canned reply /nope" in screen_text(app)
 
 
-async def test_ask_prompts_once_per_parameter(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_ask_prompts_once_per_parameter(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         await pilot.press("r", *"/refund", "tab")
@@ -192,8 +180,8 @@ async def test_ask_prompts_once_per_parameter(desk, clock, canned_path):
         assert app.composer.text == "Refund for A-1042 is on its way, Mia. Ref 77."
 
 
-async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"/refund", "tab")
@@ -204,8 +192,8 @@ async def test_escape_in_the_ask_dialog_inserts_nothing(desk, clock, canned_path
         assert app.composer.text == "/refund" and app.composer.has_focus
 
 
-async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_two_canned_replies_in_one_message(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("c", *"thanks", "enter")
@@ -220,8 +208,10 @@ async def test_two_canned_replies_in_one_message(desk, clock, canned_path):
         assert [e.message_id for e in desk.store.outbox()] == [sent[0].id]
 
 
-async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canned_path, channels):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_an_unknown_variable_is_reported_and_never_sent(
+    desk, clock, canned_path, channels, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         before = len(await desk.thread(1))
@@ -243,10 +233,10 @@ async def test_an_unknown_variable_is_reported_and_never_sent(desk, clock, canne
         )
 
 
-async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_path):
+async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_path, console):
     path = tmp_path / "canned.toml"
     path.write_text('[[replies]]\nshortcode = "a"\ntitle = "A"\n')
-    app = make_app(desk, clock, canned=path)
+    app = console(canned=path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         await pilot.press("c")
@@ -258,9 +248,11 @@ async def test_a_broken_canned_file_is_reported_with_its_line(desk, clock, tmp_p
         )
 
 
-async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, clock, tmp_path):
+async def test_the_examples_are_offered_and_copied_to_the_agents_file(
+    desk, clock, tmp_path, console
+):
     path = tmp_path / "cfg" / "canned.toml"
-    app = make_app(desk, clock, canned=path)
+    app = console(canned=path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("c")
@@ -277,8 +269,8 @@ async def test_the_examples_are_offered_and_copied_to_the_agents_file(desk, cloc
 # ---- notes ---------------------------------------------------------------------------------------------
 
 
-async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, channels):
-    app = make_app(desk, clock)
+async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, channels, console):
+    app = console()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         await pilot.press("r")
@@ -302,9 +294,9 @@ async def test_a_note_is_distinct_never_sent_and_records_mentions(desk, clock, c
 # ---- channel awareness ---------------------------------------------------------------------------------
 
 
-async def test_the_window_badge_counts_down(desk, clock):
+async def test_the_window_badge_counts_down(desk, clock, console):
     await set_window(desk, 1, clock() + timedelta(hours=3, minutes=30))
-    app = make_app(desk, clock)
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r")
@@ -317,10 +309,10 @@ async def test_the_window_badge_counts_down(desk, clock):
 
 
 async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
-    desk, clock, channels
+    desk, clock, channels, console
 ):
     await set_window(desk, 1, clock() - timedelta(hours=2))
-    app = make_app(desk, clock)
+    app = console()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         await pilot.press("r")
@@ -348,7 +340,7 @@ async def test_a_closed_window_is_explained_before_writing_and_nothing_is_sent(
         assert (await desk.thread(1))[-1].private
 
 
-async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels):
+async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels, console):
     desk.channels["sms"] = type(channels["wa"])("sms", "sms")
     await desk.load_workspace(
         [Contact(5, "Sam Lee", phones=["+15550100"], identities=[Identity("sms", "+15550100")])],
@@ -359,7 +351,7 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
         ],
         [],
     )
-    app = make_app(desk, clock)
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         assert app.conversation_list.current_id == 5
@@ -384,16 +376,16 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels)
 # ---- snapshots --------------------------------------------------------------------------------------
 
 
-def test_snapshot_canned_picker(snap_compare, desk, clock):
+def test_snapshot_canned_picker(snap_compare, desk, clock, console):
     async def open_picker(pilot):
         await idle(pilot)
         await pilot.press("c", *"re")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=open_picker)
+    assert snap_compare(console(), terminal_size=SIZE, run_before=open_picker)
 
 
-def test_snapshot_window_closed_composer(snap_compare, desk, clock):
+def test_snapshot_window_closed_composer(snap_compare, desk, clock, console):
     async def close_window(pilot):
         await idle(pilot)
         await set_window(desk, 1, clock() - timedelta(hours=5))
@@ -402,11 +394,11 @@ def test_snapshot_window_closed_composer(snap_compare, desk, clock):
         await pilot.press("r")
         await idle(pilot)
 
-    assert snap_compare(make_app(desk, clock), terminal_size=SIZE, run_before=close_window)
+    assert snap_compare(console(), terminal_size=SIZE, run_before=close_window)
 
 
-async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path, console):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("c", *"thanks", "enter")
@@ -428,12 +420,10 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path):
         assert app.composer.text == "vip" and app.composer.mode == "note"
 
 
-def test_snapshot_ask_dialog(snap_compare, desk, clock):
+def test_snapshot_ask_dialog(snap_compare, desk, clock, console):
     async def refund_asks_the_order_number(pilot):
         await idle(pilot)
         await pilot.press("c", *"refund", "enter")
         await idle(pilot)
 
-    assert snap_compare(
-        make_app(desk, clock), terminal_size=SIZE, run_before=refund_asks_the_order_number
-    )
+    assert snap_compare(console(), terminal_size=SIZE, run_before=refund_asks_the_order_number)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 from pathlib import Path
 
@@ -20,16 +18,9 @@ from frontdesk.tui.screens.merge_picker import MergePicker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
-from pilot_helpers import make_app, record_notifications, idle, wait_until
+from pilot_helpers import make_app, record_notifications, idle, wait_until, screen_text
 
 SIZE = (140, 40)
-
-
-def screen_text(app) -> str:
-    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
-    svg = app.export_screenshot()
-    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def thread_text(app) -> str:

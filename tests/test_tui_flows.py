@@ -3,7 +3,6 @@ labels, reading while messages arrive, drafts across restarts, failing hooks; Pi
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,7 @@ from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.widgets.hook_status import HookTrouble, hook_troubles
-from pilot_helpers import make_app as console_app
-from pilot_helpers import NO_CANNED_FILE, idle, wait_until
+from pilot_helpers import idle, wait_until
 
 SIZE = (140, 40)
 CANNED = """
@@ -46,11 +44,6 @@ def canned_path(tmp_path) -> Path:
     return path
 
 
-make_app = partial(
-    console_app, canned=NO_CANNED_FILE
-)  # no canned.toml of the agent unless a test passes one
-
-
 def outgoing_bodies(desk: Desk) -> list[str]:
     """The bodies of every reply queued for a customer (the outbox), oldest first."""
     return [desk.store.message(e.conversation_id, e.message_id).body for e in desk.store.outbox()]
@@ -59,8 +52,10 @@ def outgoing_bodies(desk: Desk) -> list[str]:
 # ---- 14.2: note mode never carries over ---------------------------------------------------------------
 
 
-async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(
+    desk, clock, canned_path, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("n", *"VIP, handle with care", "enter")
@@ -82,8 +77,8 @@ async def test_a_canned_reply_after_a_note_elsewhere_goes_to_the_customer(desk, 
         assert outgoing_bodies(desk) == [sent.body]
 
 
-async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
-    app = make_app(desk, clock)
+async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock, console):
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("n", *"checked", "enter")
@@ -106,8 +101,10 @@ async def test_note_mode_ends_with_the_note_and_r_always_replies(desk, clock):
 @pytest.mark.parametrize(
     "key", ["c", "l", "z", "x", "A", "p", "f", "i", "m", "d", "slash", "question_mark"]
 )
-async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, canned_path, key):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_list_keys_after_a_cancelled_dialog_move_the_list(
+    desk, clock, canned_path, key, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         screen = app.screen
@@ -123,8 +120,10 @@ async def test_list_keys_after_a_cancelled_dialog_move_the_list(desk, clock, can
         assert app.composer.text == "" and desk.store.outbox() == []
 
 
-async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_list_keys_after_a_cancelled_canned_question_move_the_list(
+    desk, clock, canned_path, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("c", *"refund", "enter")  # the reply asks for the order number
@@ -138,8 +137,10 @@ async def test_list_keys_after_a_cancelled_canned_question_move_the_list(desk, c
         assert app.composer.text == "" and desk.store.outbox() == []
 
 
-async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(desk, clock, canned_path):
-    app = make_app(desk, clock, canned=canned_path)
+async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(
+    desk, clock, canned_path, console
+):
+    app = console(canned=canned_path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"keep ", "ctrl+t")
@@ -152,9 +153,9 @@ async def test_a_cancelled_canned_picker_from_the_composer_returns_to_it(desk, c
 # ---- 14.5: the labels dialog adds --------------------------------------------------------------------------
 
 
-async def test_typing_a_label_adds_it(desk, clock):
+async def test_typing_a_label_adds_it(desk, clock, console):
     await desk.label(1, add=["shipping"])
-    app = make_app(desk, clock)
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("l")
@@ -195,9 +196,9 @@ def listed_unread(app, conv_id: int) -> int:
     return next(c.unread for c in app.conversation_list.conversations if c.id == conv_id)
 
 
-async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, clock):
+async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, clock, console):
     terminal = TitleRecorder()
-    app = console_app(desk, clock, terminal=terminal, notifications=NotifySettings(quiet_seconds=0))
+    app = console(terminal=terminal, notifications=NotifySettings(quiet_seconds=0))
 
     def arrive(n: int, body: str):
         mia = ContactRef("+15550001", "Mia Tanaka")
@@ -226,8 +227,10 @@ async def test_a_message_arriving_in_the_conversation_being_read_is_read(desk, c
         await wait_until(pilot, lambda: terminal.title() == "\x1b]2;(1) frontdesk\x07")
 
 
-async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messages(desk, clock):
-    app = make_app(desk, clock)
+async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messages(
+    desk, clock, console
+):
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("j", "k")  # the cursor passes by: not opened
@@ -250,14 +253,14 @@ async def test_a_conversation_only_glanced_at_in_the_list_still_counts_new_messa
 # ---- 14.9: drafts are kept ---------------------------------------------------------------------------------------
 
 
-async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, channels):
+async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, channels, console):
     def open_desk() -> tuple[Store, Desk]:
         store = Store.open(tmp_path / "data")
         return store, Desk(store, channels, agent="Aiko", clock=clock)
 
     store, desk = open_desk()
     await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
-    app = make_app(desk, clock)
+    app = console(desk)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"Your lamp ships tomorrow", "escape", "n", *"check stock", "escape")
@@ -266,7 +269,7 @@ async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, chann
 
     store, desk = open_desk()
     try:
-        app = make_app(desk, clock)
+        app = console(desk)
         async with app.run_test(size=SIZE) as pilot:
             await idle(pilot)
             assert app.composer.text == "Your lamp ships tomorrow" and app.composer.mode == "reply"
@@ -276,8 +279,8 @@ async def test_drafts_survive_quit_and_restart(tmp_path, clock, workspace, chann
         store.close()
 
 
-async def test_a_draft_is_saved_while_typing_and_dropped_once_sent(desk, clock):
-    app = make_app(desk, clock)
+async def test_a_draft_is_saved_while_typing_and_dropped_once_sent(desk, clock, console):
+    app = console()
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r", *"on its way")
@@ -314,11 +317,13 @@ def hook_desk(make_desk, helpdesk):
     )
 
 
-async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock, helpdesk):
+async def test_retries_of_a_failing_hook_update_one_status_line(
+    hook_desk, clock, helpdesk, console
+):
     desk = hook_desk
     for _ in range(4):  # the first two runs of each escalation fail
         helpdesk.answer(503, {"error": "down for maintenance"})
-    app = make_app(desk, clock)
+    app = console(desk)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await idle(pilot)
         status = app.query_one("#hook-status", Static)
@@ -340,8 +345,10 @@ async def test_retries_of_a_failing_hook_update_one_status_line(hook_desk, clock
         assert desk.hook_jobs() == []
 
 
-async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(hook_desk, clock):
-    app = make_app(hook_desk, clock)
+async def test_the_escalate_dialog_lists_only_the_hooks_that_run_for_the_target(
+    hook_desk, clock, console
+):
+    app = console(hook_desk)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("x")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from textual.geometry import Region
@@ -12,7 +11,7 @@ from frontdesk.model import Status
 from frontdesk.tui.bindings import binding_ids
 from frontdesk.tui.screens.help_screen import HelpScreen
 from pilot_helpers import make_app as console_app
-from pilot_helpers import idle
+from pilot_helpers import idle, screen_text
 
 SIZE = (140, 40)
 
@@ -20,12 +19,6 @@ SIZE = (140, 40)
 def make_app(desk, clock, preset: str = "default", **overrides: str):
     """The console on a key preset with `[ui.keys]` overrides, resolved as the console resolves them."""
     return console_app(desk, clock, keymap=resolve_keymap(preset, overrides), keymap_name=preset)
-
-
-def screen_text(app) -> str:
-    svg = app.export_screenshot()
-    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def rendered(widget) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -18,19 +16,12 @@ from frontdesk.tui.screens.picker_dialog import PickerDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.screens.snooze_dialog import SnoozeDialog
 from pilot_helpers import make_app as console_app
-from pilot_helpers import idle, wait_until
+from pilot_helpers import idle, wait_until, screen_text
 
 SIZE = (140, 40)
 
 
 make_app = partial(console_app, local_tz=timezone.utc)  # the triage tests read times in UTC
-
-
-def screen_text(app) -> str:
-    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
-    svg = app.export_screenshot()
-    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def thread_text(app) -> str:
