@@ -137,10 +137,13 @@ async def test_palette_offers_every_binding(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        provider = BindingCommands(app.screen)
-        offered = {binding.binding_id for _, binding, _ in provider._commands()}
+        listed = list(app.binding_commands(app.screen))
         expected = {i for i, context in binding_ids().items() if not context.startswith("screen:")}
-        assert offered == expected - {"command-palette"}
+        assert {binding.binding_id for binding, _ in listed} == expected - {"command-palette"}
+        hits = [hit async for hit in BindingCommands(app.screen).discover()]
+        assert sorted(str(hit.display) for hit in hits) == sorted(
+            f"{binding.description} ({binding.key_display})" for binding, _ in listed
+        )  # the palette offers each of them by name and key
 
 
 async def test_palette_has_one_keys_command_and_it_opens_the_help(desk, clock):
