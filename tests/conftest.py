@@ -299,7 +299,7 @@ def run_sync(coro):
 
 
 def pytest_addoption(parser):
-    """`--trials N`: how many SIGKILLs the crash suite runs (tests/test_crash.py; default 20)."""
+    """`--trials N`: how many SIGKILLs the crash suite runs (tests/system/test_crash.py; default 20)."""
     parser.addoption(
         "--trials",
         type=int,

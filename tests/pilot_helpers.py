@@ -1,4 +1,5 @@
-"""Helpers shared by the tests that wait on the app or the desk (not a test module: conftest puts tests/ on sys.path)."""
+"""Helpers shared by the tests that wait on the app or the desk (not a test module: tests/conftest.py
+puts tests/ on sys.path, so every layer imports it by name)."""
 
 from __future__ import annotations
 

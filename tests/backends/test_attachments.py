@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import re
-import sys
 import tracemalloc
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 import email_servers as servers  # noqa: E402
 from fakes import telegram as tg  # noqa: E402
 from fakes.server import FakeServer  # noqa: E402

@@ -8,16 +8,13 @@ when the `dovecot` binary is missing (.ci/run installs Debian's dovecot-imapd).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 import email_servers as servers  # noqa: E402
 
 from frontdesk.backends.email import EmailBackend  # noqa: E402

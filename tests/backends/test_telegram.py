@@ -7,12 +7,10 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 from functools import partial
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
@@ -306,7 +304,7 @@ def test_parse_text_caption_photo_document_voice_edit_reply_and_group():
 
 def test_a_date_beyond_the_platforms_time_t_is_malformed_not_a_crash():
     """datetime.fromtimestamp(10**18) raises OSError, which escaped the poll and restarted the
-    channel forever on the same update (found by tests/test_hostile.py)."""
+    channel forever on the same update (found by tests/system/test_hostile.py)."""
     chat = {"id": 7, "type": "private"}
     for date in (10**18, -(10**13), 2**70):
         with pytest.raises(

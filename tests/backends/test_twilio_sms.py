@@ -8,12 +8,10 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 from functools import partial
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes.server import DROP, FakeServer, Hang  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
@@ -327,7 +325,7 @@ async def test_undelivered_reply_fails_with_the_error_code_and_text(fake, server
 async def test_malformed_delivery_statuses_do_not_stop_the_channel(fake, server, store):
     """`"error_code": Infinity` made int() raise OverflowError, and a status that is a list raised
     TypeError, in the delivery follow-up; the SID stayed followed in the cursor, so every poll
-    stopped there (found by tests/test_hostile.py)."""
+    stopped there (found by tests/system/test_hostile.py)."""
     desk, backend, conv = await _conversation(fake, server, store)
     message = await desk.reply(conv.id, "Are you there?")
     await desk.flush_outbox()

@@ -1,4 +1,4 @@
-"""A desk under ingest and reply load, meant to be killed with SIGKILL by tests/test_crash.py.
+"""A desk under ingest and reply load, meant to be killed with SIGKILL by tests/system/test_crash.py.
 
 Usage: python crash_worker.py DATA_DIR CHANNEL_LOG ACK_LOG SEED
 

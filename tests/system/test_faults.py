@@ -16,9 +16,9 @@ duplicates nothing, the cursor is never ahead of what is persisted, and the chan
 `down` during an outage and `ok` again by itself.
 
 Covered elsewhere and not repeated here: the outbox rules on scripted exceptions
-(tests/test_desk.py), each backend's error typing, a dropped poll, 409/401 handling and
-a restart mid-burst (tests/test_telegram.py, tests/test_twilio_sms.py), SIGKILL at random
-moments (tests/test_crash.py).
+(tests/unit/test_desk.py), each backend's error typing, a dropped poll, 409/401 handling and
+a restart mid-burst (tests/backends/test_telegram.py, tests/backends/test_twilio_sms.py), SIGKILL at random
+moments (tests/system/test_crash.py).
 """
 
 from __future__ import annotations
@@ -32,13 +32,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from functools import partial
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import FixedClock  # noqa: E402
 from fakes import telegram as tg  # noqa: E402

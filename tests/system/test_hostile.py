@@ -15,10 +15,10 @@
 - Oversized bodies (5 MB, 100,000 lines) are bounded by the desk, the cut is stated with the
   original size, and the console opens the thread quickly.
 
-Not repeated here: `clean`/`safe_text` properties (tests/test_safe.py), the small
-workspace's hostile contact on screen (tests/test_tui_app.py::test_hostile_text_is_inert_on_screen),
-a bad event in a desk batch (tests/test_desk.py::test_bad_event_is_quarantined_and_rest_of_batch_kept),
-the fixed malformed Telegram/Twilio cases (tests/test_telegram.py, tests/test_twilio_sms.py).
+Not repeated here: `clean`/`safe_text` properties (tests/unit/test_safe.py), the small
+workspace's hostile contact on screen (tests/tui/test_tui_app.py::test_hostile_text_is_inert_on_screen),
+a bad event in a desk batch (tests/unit/test_desk.py::test_bad_event_is_quarantined_and_rest_of_batch_kept),
+the fixed malformed Telegram/Twilio cases (tests/backends/test_telegram.py, tests/backends/test_twilio_sms.py).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from hypothesis import strategies as st
 from rich.segment import Segment
 from textual.geometry import Region
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import NOW, FakeChannel, FixedClock, small_workspace  # noqa: E402
 from fakes import telegram as tg  # noqa: E402
@@ -686,7 +685,7 @@ def test_config_loader_on_arbitrary_structures_raises_only_config_error(structur
 KNOWN_IDS = {
     binding: "app"
     for binding in tomllib.loads(
-        (Path(__file__).parent.parent / "keymaps" / "default.toml").read_text()
+        (Path(__file__).resolve().parents[2] / "keymaps" / "default.toml").read_text()
     )["bindings"]
 }
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 from textual.widgets import Static
@@ -16,7 +14,6 @@ from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.merge_confirm import ConfirmMerge
 from frontdesk.tui.screens.merge_picker import MergePicker
 
-sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
 from pilot_helpers import make_app, record_notifications, idle, wait_until, screen_text
 

@@ -30,7 +30,7 @@ from frontdesk.desk.canned import (
 from frontdesk.desk.limits import short_duration, sms_length, window_state
 from frontdesk.model import Contact, Conversation, Delivery
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 FULL = {name: f"<{name}>" for name in VARIABLES}
 """A value for every variable."""

@@ -7,7 +7,6 @@ import json
 import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from frontdesk.desk.hooks import HookSpec, build_payload, parse_ticket
 from frontdesk.model import EventKind, MessageKind, Priority, Ticket
 from frontdesk.store import Store
 
-sys.path.insert(0, str(Path(__file__).parent))
 from fakes.helpdesk import HelpdeskServer  # noqa: E402
 from pilot_helpers import eventually  # noqa: E402
 

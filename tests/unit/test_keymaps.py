@@ -221,9 +221,7 @@ def test_presets_are_package_data():
     import tomllib
     from pathlib import Path
 
-    pyproject = tomllib.loads(
-        (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
-    )
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert "*.toml" in pyproject["tool"]["setuptools"]["package-data"]["frontdesk.keymaps"]
     assert "frontdesk.tui.screens" in pyproject["tool"]["setuptools"]["packages"]
 

@@ -64,7 +64,7 @@ def test_round_trip_and_reopen(tmp_path):
 
 
 def test_a_lone_surrogate_from_a_channel_round_trips(tmp_path):
-    """JSON allows "\\ud800"; UTF-8 does not: the commit used to fail on it (found by tests/test_hostile.py)."""
+    """JSON allows "\\ud800"; UTF-8 does not: the commit used to fail on it (found by tests/system/test_hostile.py)."""
     with Store.open(tmp_path) as store:
         with store.batch():
             store.put_contact(Contact(1, "Eve\ud800", identities=[Identity("tg", "1")]))
