@@ -10,7 +10,8 @@ import pytest
 from frontdesk.model import Contact, Conversation, Identity
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
-from pilot_helpers import idle, wait_until, screen_text
+from frontdesk.desk.canned import CannedLibrary
+from pilot_helpers import NO_CANNED_FILE, DialogHarness, idle, screen_text, wait_until
 
 SIZE = (140, 40)
 CANNED = """
@@ -376,13 +377,17 @@ async def test_sms_length_and_segments_as_the_agent_types(desk, clock, channels,
 # ---- snapshots --------------------------------------------------------------------------------------
 
 
-def test_snapshot_canned_picker(snap_compare, desk, clock, console):
-    async def open_picker(pilot):
+def test_snapshot_canned_picker(snap_compare, desk):
+    async def make():  # the shipped examples, previewed for Mia's conversation
+        library = CannedLibrary(NO_CANNED_FILE).current()
+        return CannedPicker(library, language="en", variables=await desk.canned_variables(1))
+
+    async def type_re(pilot):
         await idle(pilot)
-        await pilot.press("c", *"re")
+        await pilot.press(*"re")
         await idle(pilot)
 
-    assert snap_compare(console(), terminal_size=SIZE, run_before=open_picker)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=type_re)
 
 
 def test_snapshot_window_closed_composer(snap_compare, desk, clock, console):
@@ -420,10 +425,8 @@ async def test_a_draft_stays_with_its_conversation(desk, clock, canned_path, con
         assert app.composer.text == "vip" and app.composer.mode == "note"
 
 
-def test_snapshot_ask_dialog(snap_compare, desk, clock, console):
-    async def refund_asks_the_order_number(pilot):
-        await idle(pilot)
-        await pilot.press("c", *"refund", "enter")
-        await idle(pilot)
+def test_snapshot_ask_dialog(snap_compare):
+    async def make():  # the shipped refund reply asks for the order number
+        return AskDialog("order number", "Refund confirmed")
 
-    assert snap_compare(console(), terminal_size=SIZE, run_before=refund_asks_the_order_number)
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=idle)
