@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from rich.cells import cell_len
@@ -351,6 +352,14 @@ def _screen(widget: ThreadView) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
 
 
+def _earlier(widget: ThreadView) -> int:
+    """How many older messages the thread's first line says are not wrapped yet (0: none)."""
+    found = (
+        re.match(r" ↑ ([\d,]+) earlier messages", widget.plain_lines[0]) if widget.lines else None
+    )
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
 def _fully_wrapped(widget: ThreadView) -> list[str]:
     """What every wrapped line should be, wrapped again from scratch."""
     kept = widget._lines, widget._head, widget._tail
@@ -370,7 +379,8 @@ async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest
         assert widget.scroll_y == widget.max_scroll_y  # opens at the newest message
         assert "earlier messages" in widget.plain_lines[0]
         assert len(widget.lines) < 8 * height  # a few screens wrapped, not 240 messages
-        assert widget._lines_above() >= 2 * height  # earlier ones wrapped ahead of the view
+        above = widget.scroll_offset.y - 1  # the lines above the view, less "earlier messages"
+        assert above >= 2 * height  # earlier ones wrapped ahead of the view
 
         top = round(widget.scroll_y)
         page_above = widget.plain_lines[top - height : top]
@@ -403,7 +413,7 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
         assert _screen(widget) == reading  # …without moving what the agent reads
 
         # a delivery mark on a wrapped reply, one on a reply not wrapped yet, and a new reply
-        first = widget._first
+        first = _earlier(widget)  # the oldest message wrapped
         shown = next(m for m in messages[first + 5 :] if m.direction is Direction.OUT)
         hidden = next(m for m in reversed(messages[:first]) if m.direction is Direction.OUT)
         widget.upsert(
@@ -454,7 +464,7 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
         await pilot.press("home")
         for _ in range(200):
             await pilot.press("pageup")
-            if widget._first == 0 and widget.scroll_y == 0:
+            if _earlier(widget) == 0 and widget.scroll_y == 0:
                 break
         assert "Not delivered: blocked" in "\n".join(widget.plain_lines)  # wrapped as it is now
         assert widget.plain_lines == _fully_wrapped(widget)
