@@ -485,18 +485,19 @@ async def test_focusing_the_thread_restyles_its_border_without_wrapping_again(cl
     async with FocusHarness(widget).run_test(size=(60, 20)) as pilot:
         widget.show(conv, _long_thread(120), contact_name="花子")
         await pilot.pause()
-        wrapped = []
-        render = widget._render_message
-        widget._render_message = lambda *args: wrapped.append(args[0].id) or render(*args)
-        lines = widget.plain_lines
+        lines, text = list(widget.lines), widget.plain_lines
         widget.focus()
         await pilot.pause()
         widget.blur()
         await pilot.pause()
-        assert wrapped == [] and widget.plain_lines == lines
+        # the very same wrapped lines: nothing was wrapped again
+        assert len(widget.lines) == len(lines) and all(
+            new is old for new, old in zip(widget.lines, lines)
+        )
+        assert widget.plain_lines == text
         widget.app.theme = "textual-light"  # the text's colours change: wrapped again
         await pilot.pause()
-        assert wrapped
+        assert not any(new is old for new, old in zip(widget.lines, lines))
 
 
 async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
