@@ -275,6 +275,20 @@ def desk(make_desk):
     return make_desk()
 
 
+@pytest.fixture
+def console(request, clock):
+    """Build the console of a test: the launch factory's App (as `frontdesk` builds it) on the
+    test's desk (or the one given) and clock, with no cursor blink and no canned.toml of the
+    agent's; keyword options go to the App (keymap, canned, theme, ...)."""
+    from pilot_helpers import NO_CANNED_FILE, make_app
+
+    def build(desk=None, **options):
+        desk = desk if desk is not None else request.getfixturevalue("desk")
+        return make_app(desk, clock, **{"canned": NO_CANNED_FILE, **options})
+
+    return build
+
+
 def run_sync(coro):
     """Run a coroutine on a private loop (safe from sync fixtures; leaves the current loop alone)."""
     loop = asyncio.new_event_loop()
@@ -285,7 +299,7 @@ def run_sync(coro):
 
 
 def pytest_addoption(parser):
-    """`--trials N`: how many SIGKILLs the crash suite runs (tests/test_crash.py; default 20)."""
+    """`--trials N`: how many SIGKILLs the crash suite runs (tests/system/test_crash.py; default 20)."""
     parser.addoption(
         "--trials",
         type=int,

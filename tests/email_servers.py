@@ -346,7 +346,7 @@ protocol imap {{
                 if s.recv(100).startswith(b"* OK"):
                     return server
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling: dovecot is not listening yet
     server.stop()
     raise RuntimeError(f"dovecot did not answer on port {port}: {_tail(server.log)}")
 

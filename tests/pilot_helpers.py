@@ -1,9 +1,16 @@
-"""Helpers shared by the tests that wait on the app or the desk (not a test module: conftest puts tests/ on sys.path)."""
+"""Helpers shared by the tests that wait on the app or the desk (not a test module: tests/conftest.py
+puts tests/ on sys.path, so every layer imports it by name)."""
 
 from __future__ import annotations
 
 import asyncio
+import html
+import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
 
 from frontdesk.launch import make_app as launch_app
 
@@ -20,24 +27,55 @@ def make_app(desk, clock=None, **options):
     return launch_app(desk, clock=clock, cursor_blink=False, **options)
 
 
-async def settle(pilot) -> None:
-    """Let messages, change bursts and the app's short workers finish (the change feed runs forever)."""
+class DialogHarness(App[None]):
+    """One dialog or screen on an otherwise empty app, built by `make_dialog` from fixed data:
+    its snapshot changes when the dialog does, not when the console around it does.
+    `results` collects what the dialog is dismissed with."""
+
+    def __init__(self, make_dialog: Callable[[], Awaitable[Screen]]) -> None:
+        super().__init__()
+        self.make_dialog = make_dialog
+        self.results: list = []
+
+    async def on_mount(self) -> None:
+        self.push_screen(await self.make_dialog(), self.results.append)
+
+
+async def idle(pilot) -> None:
+    """Wait until the app has nothing left to do now: its message queues drained (`pause()` with
+    no delay waits for the process to go idle) and the named short workers (BUSY_GROUPS) done.
+    Timers still pending (the cursor-rest debounce, draft saves) are not awaited: wait for what
+    they show with `wait_until`."""
     app = pilot.app
-    for _ in range(3):
-        await pilot.pause(0.05)
-        busy = [w for w in app.workers if w.group in BUSY_GROUPS]
-        if busy:  # never an empty list: that waits for every worker, the change feed included
-            await app.workers.wait_for_complete(busy)
-    await pilot.pause()
+    while True:
+        await pilot.pause()
+        busy = [w for w in app.workers if w.group in BUSY_GROUPS and not w.is_finished]
+        if not busy:  # never an empty list: that waits for every worker, the change feed included
+            return
+        await app.workers.wait_for_complete(busy)
 
 
 async def wait_until(pilot, predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    """Settle until `predicate()` holds; fail after `timeout` seconds, naming `what` was awaited."""
+    """Wait until `predicate()` holds, checking each time the app goes idle; fail after `timeout`
+    seconds, naming `what` was awaited."""
     deadline = asyncio.get_running_loop().time() + timeout
+    await idle(pilot)
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what} not reached in {timeout:g} s")
-        await settle(pilot)
+        await idle(pilot)
+
+
+async def thread_follows_cursor(pilot, timeout: float = 5.0) -> None:
+    """Wait until the thread shows the conversation the list highlights (a move soon after
+    another is read once the cursor rests)."""
+    app = pilot.app
+    await wait_until(
+        pilot,
+        lambda: app.thread.conversation_id == app.conversation_list.current_id,
+        timeout,
+        what="the thread showing the highlighted conversation",
+    )
 
 
 async def eventually(predicate, timeout: float = 10.0, what: str = "condition") -> None:
@@ -46,7 +84,14 @@ async def eventually(predicate, timeout: float = 10.0, what: str = "condition") 
     while not (await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{what} not reached in {timeout:g} s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # polling: no Pilot to wait on
+
+
+def screen_text(app) -> str:
+    """The whole screen as text, from the SVG screenshot (what a terminal would show)."""
+    svg = app.export_screenshot()
+    svg = re.sub(r"<style>.*?</style>|<defs>.*?</defs>", "", svg, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
 def record_notifications(app) -> list[str]:
