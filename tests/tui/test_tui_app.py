@@ -107,7 +107,9 @@ async def test_contact_keys_act_on_the_highlighted_conversation_before_its_threa
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        monkeypatch.setattr(conversation_list_module, "CURSOR_REST", 30.0)  # every move comes quickly
+        monkeypatch.setattr(
+            conversation_list_module, "CURSOR_REST", 30.0
+        )  # every move comes quickly
         await pilot.press("j", "j")
         highlighted = await desk.conversation(app.conversation_list.current_id)
         assert app.thread.conversation_id != highlighted.id
