@@ -155,9 +155,10 @@ class FrontdeskApp(
                 channel_kind=self.desk.channel_kind,
                 contact_name=self.desk.contact_name,
                 activity=self.row_activity,
+                agent_name=self.desk.agent_name,
             )
             with Vertical(id="middle"):
-                yield ThreadView(id="thread", clock=self.clock)
+                yield ThreadView(id="thread", clock=self.clock, agent_name=self.desk.agent_name)
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
         yield HookStatus(id="hook-status")

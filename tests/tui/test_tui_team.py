@@ -11,7 +11,7 @@ from frontdesk.desk.presence import Activity
 from frontdesk.model import Direction
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.send_anyway import SendAnyway
-from pilot_helpers import make_app, record_notifications, idle, wait_until
+from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
 
 SIZE = (140, 40)
 
@@ -261,3 +261,19 @@ async def test_a_note_mentioning_a_display_name_says_whom_it_mentions_without_a_
         await wait_until(pilot, lambda: any("mentioned" in s for s in seen), what="the report")
         assert "Note saved — mentioned Chloé." in seen
         assert not any("not an agent" in s for s in seen)
+
+
+async def test_teammates_show_by_their_names_not_their_unix_users(team_desk, clock):
+    """Ben's reply and his assignment show "Ben" (his [team.agents.ben] name), never "ben"."""
+    app = make_app(team_desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        with acting_as("ben"):
+            await team_desk.assign(1, "ben")
+            await team_desk.reply(1, "On it.")
+        await wait_until(pilot, lambda: "@Ben" in row_text(app, 1), what="the row's assignee")
+        assert "@ben" not in row_text(app, 1)
+        await wait_until(pilot, lambda: "On it." in screen_text(app), what="Ben's reply")
+        authors = [line for line in screen_text(app).splitlines() if "✓" in line or "sent" in line]
+        assert any("Ben" in line for line in authors), authors
+        assert not any(" ben " in line for line in authors), authors

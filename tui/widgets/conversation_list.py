@@ -102,6 +102,7 @@ class ConversationList(ScrollView, can_focus=True):
         channel_kind: Callable[[str], str] = lambda channel: channel,
         contact_name: Callable[[int], str] = lambda contact_id: f"#{contact_id}",
         activity: Callable[[int], str] = lambda conv_id: "",
+        agent_name: Callable[[str], str] = lambda user: user,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -112,6 +113,8 @@ class ConversationList(ScrollView, can_focus=True):
         self.contact_name = contact_name
         """The name shown for a contact id, asked only for the rows on screen."""
         self.activity = activity
+        self.agent_name = agent_name
+        """How an agent is shown (their `[team.agents]` name): the assignee is stored as the Unix user."""
         """Who else views or types in a conversation ("Ben is typing…"), asked only for the rows on screen."""
         self.conversations: list[Conversation] = []
         self._keys: list[tuple] | None = None  # the sort key of each row, as placed (see _order)
@@ -434,7 +437,7 @@ class ConversationList(ScrollView, can_focus=True):
 
         # line 2: preview ………… status · assignee
         status = _STATUS_MARK.get(conv.status, "")
-        who = f"@{clean_line(conv.assignee)}" if conv.assignee else ""
+        who = f"@{clean_line(self.agent_name(conv.assignee))}" if conv.assignee else ""
         tail_text = "  ".join(part for part in (status, who) if part)
         tail = Text(f" {tail_text} " if tail_text else " ", dim)
         if tail.cell_len > width // 2:

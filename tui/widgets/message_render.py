@@ -120,11 +120,10 @@ class MessageRendering:
         if note:
             header.append(" NOTE ", self._style("note-label"))
             header.append(" not sent · ", self._style("note-bar"))
-            who = Text(clean_line(message.author) or "agent", Style(bold=True))
+            who = Text(clean_line(self.agent_name(message.author)) or "agent", Style(bold=True))
         else:
-            who = Text(
-                clean_line(message.author) or ("customer" if inbound else "agent"), bar_style
-            )
+            author = message.author if inbound else self.agent_name(message.author)
+            who = Text(clean_line(author) or ("customer" if inbound else "agent"), bar_style)
         tail = Text()
         mark = _MARKS.get(message.delivery) if not inbound and not note else None
         if mark is not None:
@@ -132,7 +131,8 @@ class MessageRendering:
             tail.append(mark[0], self._style(mark[1].removeprefix("thread-view--")))
         if note and message.mentions:
             tail.append(
-                "  → " + " ".join(f"@{clean_line(name)}" for name in message.mentions),
+                "  → "
+                + " ".join(f"@{clean_line(self.agent_name(name))}" for name in message.mentions),
                 self._style("note-bar"),
             )
         tail.append(f"  {when}", meta)

@@ -75,12 +75,15 @@ class ThreadView(MessageRendering, ScrollView, can_focus=True):
         self,
         *,
         clock: Callable[[], datetime] = utcnow,
+        agent_name: Callable[[str], str] = lambda user: user,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.clock = clock
+        self.agent_name = agent_name
+        """How an agent is shown (their `[team.agents]` name): replies and notes store the Unix user."""
         self.conversation: Conversation | None = None
         self.messages: list[Message] = []
         self.contact_name = ""
