@@ -162,7 +162,7 @@ class KeyFigures:
 async def _key_figures(desk: Any, cache: Cache, presses: int) -> KeyFigures:
     """The console on `desk` (the in-process Desk or a DeskClient): list moves, thread opening."""
     from frontdesk.launch import make_app
-    from frontdesk.tui.app import CURSOR_REST
+    from frontdesk.tui.widgets.conversation_list import CURSOR_REST
     from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
 
     probe = FrameProbe()
