@@ -19,10 +19,10 @@ from frontdesk.bench.mail import measure_email
 from frontdesk.bench.report import TERMINAL, Report
 from frontdesk.bench.search import measure_search
 from frontdesk.bench.startup import measure_cold_start
-from frontdesk.bench.team import (
+from frontdesk.bench.team import measure_fan_out
+from frontdesk.bench.team_attached import (
     measure_attached_cold_start,
     measure_attached_keys,
-    measure_fan_out,
     served_copy,
 )
 

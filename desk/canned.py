@@ -27,7 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from frontdesk.config import config_path, display_path, key_lines, syntax_error
+from frontdesk.config import config_path
+from frontdesk.config_text import display_path, key_lines, syntax_error
 from frontdesk.model import Contact, Conversation
 
 CANNED_FILE = "canned.toml"

@@ -4,8 +4,8 @@ This facade holds the read API and the conversation commands. The Desk class is 
 the parts beside it: ingest.py (the Sink the backends call), channels.py (running
 channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
 (escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
-search.py, contact_commands.py, attachments.py and escalation.py.
-Commands (reply, note, assign, status …) each write one atomic batch and leave an
+search.py, contact_commands.py, attachments.py, escalation.py, drafts.py and
+batches.py (a command's batch with its inline event). Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
 
@@ -22,11 +22,13 @@ from datetime import datetime
 from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
+from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
+from frontdesk.desk.drafts import Drafts
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.escalation import Escalation
 from frontdesk.desk.hook_runner import HookRunner
@@ -53,7 +55,6 @@ from frontdesk.model import (
     Direction,
     EventKind,
     Message,
-    MessageKind,
     Priority,
     Status,
     utcnow,
@@ -64,25 +65,13 @@ from frontdesk.store.search import SearchIndex
 log = logging.getLogger("frontdesk.desk")
 
 TYPING_SECONDS = 6.0
-PREVIEW_CHARS = 200
 MENTION = re.compile(r"@([\w.-]+)")
-DRAFT_MODES = ("reply", "note")
-"""The composer's modes a draft is kept for."""
-DRAFT_AGENT_SEP = "/"
-"""Another agent's draft is kept under "<agent>/<mode>" beside the configured agent's plain modes."""
 _STATUS_VERB = {
     Status.OPEN: "reopened this",
     Status.PENDING: "marked this pending",
     Status.RESOLVED: "resolved this",
     Status.SNOOZED: "snoozed this",
 }
-
-
-def _preview(message: Message) -> str:
-    first = next((line for line in message.body.splitlines() if line.strip()), "")
-    if not first and message.attachments:
-        first = "📎 " + message.attachments[0].name
-    return first[:PREVIEW_CHARS]
 
 
 class Desk(
@@ -95,6 +84,8 @@ class Desk(
     ContactCommands,
     Attachments,
     Escalation,
+    Drafts,
+    Batches,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
@@ -302,12 +293,6 @@ class Desk(
         found.sort(key=lambda c: c.last_activity_at, reverse=True)
         return found
 
-    def _append(self, conv: Conversation, message: Message) -> None:
-        conv.message_count += 1
-        if message.kind is not MessageKind.ACTIVITY:
-            conv.preview = _preview(message) or conv.preview
-        conv.last_activity_at = max(conv.last_activity_at, message.created_at)
-
     # ---- commands ----------------------------------------------------------------------------
 
     async def reply(self, conv_id: int, body: str) -> Message:
@@ -470,31 +455,6 @@ class Desk(
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
         await self.store.sync()
 
-    async def draft(self, conv_id: int) -> dict[str, str]:
-        """What the acting agent wrote in a conversation and has not sent yet, by mode ("reply", "note")."""
-        stored = self.store.draft(conv_id)
-        return {
-            mode: stored[key] for mode in DRAFT_MODES if (key := self._draft_key(mode)) in stored
-        }
-
-    async def save_draft(self, conv_id: int, texts: Mapping[str, str]) -> None:
-        """Keep unsent texts by mode so they survive a restart (all empty: forget them).
-
-        Only the agent's own console reads them, so no change is published.
-        """
-        ours = {self._draft_key(mode) for mode in DRAFT_MODES}
-        kept = {key: text for key, text in self.store.draft(conv_id).items() if key not in ours}
-        kept |= {self._draft_key(mode): text for mode, text in texts.items() if mode in DRAFT_MODES}
-        with self.store.batch(durable=False):  # typing must not wait for the disk
-            self.store.put_draft(conv_id, kept)
-        await self.store.sync()
-
-    def _draft_key(self, mode: str) -> str:
-        """Where the acting agent's draft of `mode` is kept (the configured agent's keys are the
-        plain modes drafts.json always had, so drafts from before team mode stay theirs)."""
-        agent = self.agent
-        return mode if agent == self._configured_agent else f"{agent}{DRAFT_AGENT_SEP}{mode}"
-
     async def retry(self, conv_id: int, message_id: int) -> None:
         """Send again a reply that failed or was not confirmed — the agent's decision."""
         message = self.store.message(conv_id, message_id)
@@ -518,40 +478,3 @@ class Desk(
             )
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
         self._wake_outbox.set()
-
-    async def _change(
-        self, conv: Conversation, kind: EventKind, text: str, apply: Callable[[Conversation], None]
-    ) -> None:
-        """Apply a command to `conv` with its inline event; shown at once, returns once durable
-        (the journal's sync runs off the event loop, as ingest's does)."""
-        changes: list[Change] = []
-        with self.store.batch(durable=False):
-            apply(conv)
-            self._add_event(conv, kind, f"{self.agent} {text}", changes)
-            self.store.put_conversation(conv)
-        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
-        self._broker.publish(changes)
-        await self.store.sync()
-
-    def _add_event(
-        self,
-        conv: Conversation,
-        kind: EventKind,
-        text: str,
-        changes: list[Change],
-        author: str | None = None,
-    ) -> None:
-        event = Message(
-            id=self.store.new_id("message"),
-            conversation_id=conv.id,
-            direction=Direction.OUT,
-            body=text,
-            kind=MessageKind.ACTIVITY,
-            private=True,
-            author=self.agent if author is None else author,
-            created_at=self.now(),
-            event=kind,
-        )
-        self._append(conv, event)
-        self.store.put_message(event)
-        changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))

@@ -907,12 +907,12 @@ async def test_sync_once_sets_aside_a_mail_the_server_always_fails_on(store):
 
 
 async def test_sync_once_names_the_folder_and_the_reason_when_the_server_fails(own_dovecot, store):
-    from frontdesk import cli
+    from frontdesk import errors
     from frontdesk.backends.base import TransientError
 
     own_dovecot.stop()
     b = backend(own_dovecot, timeout_seconds=2)
     with pytest.raises(TransientError) as failed:
         await b.fetch_once(Desk(store, {"mail": b}))
-    assert cli.one_line(failed.value).startswith("IMAP INBOX: IMAP server 127.0.0.1:")
-    assert "refused the connection" in cli.one_line(failed.value)
+    assert errors.one_line(failed.value).startswith("IMAP INBOX: IMAP server 127.0.0.1:")
+    assert "refused the connection" in errors.one_line(failed.value)

@@ -402,7 +402,7 @@ async def test_canned_variables_come_from_the_conversation(desk):
 
 
 def test_doctor_reports_canned_replies_that_cannot_be_filled(tmp_path, capsys):
-    from frontdesk.cli import check_canned
+    from frontdesk.doctor import check_canned
 
     path = tmp_path / "canned.toml"
     assert check_canned(path) == []  # the shipped examples all fill

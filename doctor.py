@@ -1,0 +1,177 @@
+"""`frontdesk doctor`'s checks: each part of the setup, its problems as one line each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from frontdesk import __version__
+from frontdesk.errors import one_line
+
+if TYPE_CHECKING:
+    from frontdesk.config import Config
+
+
+def check_desk(cfg: Config, root: Path) -> list[str]:
+    """Print the served desk's status (running, version, who is attached) as this user sees it;
+    with [team] configured, a desk that is not running or refuses this user is a problem."""
+    from frontdesk import config
+    from frontdesk.team.status import desk_status
+
+    path = config.desk_socket(cfg.team, root)
+    status = asyncio.run(desk_status(path, __version__))
+    if status.problem:
+        print(f"desk:   {path} (cannot ask it)")
+        return [status.problem]
+    if status.refused:
+        print(f"desk:   running at {path}, refuses you")
+        return [f"the desk at {path} says: {status.refused}"]
+    if status.running:
+        attached = ", ".join(status.online) or "nobody"
+        print(
+            f"desk:   running at {path} (frontdesk {status.version}, protocol "
+            f"{status.protocol}); attached: {attached}"
+        )
+        return []
+    if cfg.team is None:
+        print("desk:   solo (no [team] in the config: the console runs its own desk)")
+        return []
+    print(f"desk:   not running at {path}")
+    return [
+        f"the desk is not running at {path}; start it with `frontdesk serve` "
+        "(or ask whoever runs it), see README's Team mode"
+    ]
+
+
+def check_cache(root: Path, repair: bool = False) -> list[str]:
+    """Problems with the cache: every file read, counts compared; with `repair`, rebuilt where it can be."""
+    from frontdesk.store import Store, StoreError, StoreLocked
+    from frontdesk.store.store import JOURNAL
+
+    if not (root / "meta.json").exists() and not (root / JOURNAL).exists():
+        return []
+    store_log = logging.getLogger("frontdesk.store")
+    level = store_log.level
+    store_log.setLevel(logging.ERROR)  # each problem is printed below as a problem line, not twice
+    try:
+        if repair:
+            try:
+                with Store.open(root) as store:
+                    done, left = store.repair()
+            except StoreLocked as exc:
+                return [f"cannot repair the cache: {exc}"]
+            for line in done:
+                print(f"repaired: {line}")
+            problems = left
+        else:
+            with Store.open(root, readonly=True) as store:
+                problems = list(store.verify())
+    except StoreError as exc:
+        return [str(exc)]
+    finally:
+        store_log.setLevel(level)
+    problems += [
+        f"{path} was set aside from a damaged cache; look at it, then delete it"
+        for path in store.quarantine_files()
+    ]
+    if not problems:
+        print(f"ok: cache {root}")
+    return problems
+
+
+def check_ui(cfg: Config) -> list[str]:
+    """Problems with `[ui]`: a keymap that does not load (unknown id, key name, clash) or an unknown theme."""
+    from frontdesk import config
+    from frontdesk.keymaps.loader import KeymapError
+    from frontdesk.launch import resolve_keymap, theme_names
+
+    problems = []
+    try:
+        resolve_keymap(cfg.ui.keymap, cfg.ui.keys, cfg.path)
+    except KeymapError as exc:
+        problems.append(str(exc))
+    else:
+        print(
+            f"ok: keymap {cfg.ui.keymap}"
+            + (f" with {len(cfg.ui.keys)} key(s) from [ui.keys]" if cfg.ui.keys else "")
+        )
+    try:
+        config.load_config(
+            cfg.path, themes=theme_names
+        )  # the error the console would give, with its line
+    except config.ConfigError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def check_canned(path: Path) -> list[str]:
+    """Problems of the canned replies next to the config (none when the shipped examples are used)."""
+    from frontdesk.desk.canned import CannedError, load_canned, template_problems
+
+    try:
+        canned = load_canned(path)
+    except CannedError as exc:
+        return [str(exc)]
+    where = (
+        "none of your own: the shipped examples (copy them with ctrl+o in the picker)"
+        if canned.examples
+        else canned.source
+    )
+    print(f"canned: {where}, {len(canned.replies)} replies")
+    return template_problems(canned)
+
+
+async def check_channel(ch) -> list[str]:
+    from frontdesk import credentials
+    from frontdesk.backends import registry
+
+    try:
+        cls = registry.load(ch.backend)
+    except Exception as exc:
+        return [f"channel {ch.name}: {exc}"]
+    missing = [key for key in cls.secret_names if not credentials.get_secret(ch.name, key)]
+    if missing:
+        return [
+            f"channel {ch.name}: secret {key!r} is not set — run `frontdesk creds set {ch.name} {key}` "
+            f"or set {credentials.env_name(ch.name, key)}"
+            for key in missing
+        ]
+    settings = dict(ch.settings)
+    if ch.base_url:
+        settings["base_url"] = ch.base_url
+    backend = cls(ch.name, settings, credentials.secret_source(ch.name))
+    try:
+        found = await backend.check()
+    except Exception as exc:
+        found = [f"check failed: {one_line(exc)}"]
+    finally:
+        await backend.close()
+    if not found:
+        print(f"ok: channel {ch.name} ({ch.backend})")
+    return [f"channel {ch.name}: {line}" for line in found]
+
+
+def check_hook(hook) -> list[str]:
+    """A command hook's program must exist; a URL hook is only described (it is not called)."""
+    import shutil
+
+    from frontdesk import credentials
+
+    if hook.command:
+        program = hook.command[0]
+        if shutil.which(program) is None:
+            return [
+                f"hook {hook.name}: command {program!r} is not found or not executable; fix `command` in [[escalation.hooks]]"
+            ]
+        print(f"ok: hook {hook.name} runs {program}")
+        return []
+    token = credentials.get_secret(hook.secret_owner, "token")
+    auth = (
+        "with a Bearer token"
+        if token
+        else f"without a token (set one with `frontdesk creds set {hook.secret_owner} token` if it needs one)"
+    )
+    print(f"ok: hook {hook.name} posts to {hook.url} {auth}")
+    return []
