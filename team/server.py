@@ -209,6 +209,7 @@ class DeskServer:
         self._server: asyncio.Server | None = None
         self._fan_out: asyncio.Task[None] | None = None
         self._inode: int | None = None
+        self._closing = False
 
     # ---- the socket --------------------------------------------------------------------------
 
@@ -285,6 +286,7 @@ class DeskServer:
 
     async def close(self) -> None:
         """Stop accepting, cut every console, and take the socket file away."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
@@ -308,16 +310,21 @@ class DeskServer:
 
     # ---- one console ---------------------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Handle a new console in a task of ours, so closing knows it from the start."""
+        if self._closing:  # accepted as the desk closes: cut it rather than leave a task behind
+            writer.transport.abort()
+            return
+        task = asyncio.create_task(self._run_console(reader, writer), name="desk-console")
         self._handlers[task] = writer
+
+    async def _run_console(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             await self._handle(reader, writer)
-        except asyncio.CancelledError:
-            pass  # the desk is stopping; asyncio's stream callback of 3.11 trips on a cancelled task
         finally:
-            self._handlers.pop(task, None)
+            self._handlers.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             writer.transport.abort()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
