@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import stat
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.store import StoreError
+from frontdesk.team.connection import QUEUE_BYTES, QUEUE_FRAMES, Connection
 from frontdesk.team.peercred import PeerCred, peer_credentials, user_name
 from frontdesk.team.protocol import (
     HELLO_SECONDS,
@@ -59,9 +59,6 @@ from frontdesk.team.protocol import (
 
 log = logging.getLogger("frontdesk.team")
 
-QUEUE_FRAMES = 256
-"""A console with this many pushes not yet written is dropped (it resyncs on reattach)."""
-QUEUE_BYTES = 64 << 20
 DRAIN_SECONDS = 10.0
 """On SIGTERM, replies being sent get this long to finish before the desk stops."""
 CLOSE_SECONDS = 5.0
@@ -102,78 +99,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:_MESSAGE_CHARS]
 
 
-class Connection:
-    """One attached console: its identity, its bounded outgoing queue and the task writing it."""
-
-    def __init__(
-        self,
-        writer: asyncio.StreamWriter,
-        cred: PeerCred,
-        user: str,
-        *,
-        max_frames: int,
-        max_bytes: int,
-    ) -> None:
-        self.writer = writer
-        self.cred = cred
-        self.user = user
-        self.joined = False
-        self.closed = False
-        self._queue: deque[bytes] = deque()
-        self._queued_bytes = 0
-        self._max_frames = max_frames
-        self._max_bytes = max_bytes
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def __str__(self) -> str:
-        return f"{self.user} (pid {self.cred.pid})"
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._write_forever(), name=f"desk-writer:{self}")
-
-    def send(self, data: bytes) -> None:
-        """Queue one framed payload; a console whose queue is full is dropped, never waited on."""
-        if self.closed:
-            return
-        if len(self._queue) >= self._max_frames or self._queued_bytes + len(data) > self._max_bytes:
-            self.drop(
-                f"it fell behind ({len(self._queue)} frames, {self._queued_bytes} bytes queued)"
-            )
-            return
-        self._queue.append(data)
-        self._queued_bytes += len(data)
-        self._ready.set()
-
-    async def _write_forever(self) -> None:
-        try:
-            while True:
-                await self._ready.wait()
-                self._ready.clear()
-                while self._queue:
-                    data = self._queue.popleft()
-                    self._queued_bytes -= len(data)
-                    self.writer.write(data)
-                    await self.writer.drain()
-        except (ConnectionError, OSError) as exc:
-            self.drop(f"writing to it failed ({exc.__class__.__name__})")
-
-    def drop(self, why: str) -> None:
-        if not self.closed:
-            log.warning("dropped %s: %s", self, why)
-            self.close()
-
-    def close(self) -> None:
-        """Cut the connection at once (a stuck peer's socket is never waited on)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._queue.clear()
-        self.writer.transport.abort()
-        if self._task is not None and self._task is not asyncio.current_task():
-            self._task.cancel()
-
-
 class DeskServer:
     """Serves `desk` on the Unix socket at `path` until `close()`."""
 
@@ -209,6 +134,7 @@ class DeskServer:
         self._server: asyncio.Server | None = None
         self._fan_out: asyncio.Task[None] | None = None
         self._inode: int | None = None
+        self._closing = False
 
     # ---- the socket --------------------------------------------------------------------------
 
@@ -285,6 +211,7 @@ class DeskServer:
 
     async def close(self) -> None:
         """Stop accepting, cut every console, and take the socket file away."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
@@ -308,16 +235,21 @@ class DeskServer:
 
     # ---- one console ---------------------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Handle a new console in a task of ours, so closing knows it from the start."""
+        if self._closing:  # accepted as the desk closes: cut it rather than leave a task behind
+            writer.transport.abort()
+            return
+        task = asyncio.create_task(self._run_console(reader, writer), name="desk-console")
         self._handlers[task] = writer
+
+    async def _run_console(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             await self._handle(reader, writer)
-        except asyncio.CancelledError:
-            pass  # the desk is stopping; asyncio's stream callback of 3.11 trips on a cancelled task
         finally:
-            self._handlers.pop(task, None)
+            self._handlers.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             writer.transport.abort()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

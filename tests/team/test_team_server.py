@@ -585,3 +585,27 @@ async def test_another_unix_user_is_known_by_the_kernel_and_kept_out_by_the_mode
         assert in_group == expected
         assert outside == "EACCES", "not in the socket's group: the 0750 directory keeps them out"
     await desk.stop()
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_consoles_connecting_while_the_desk_closes_leave_no_task_to_cancel(
+    serve, socket_dir, turns
+):
+    """A console accepted as the desk closes must not leave a handler for the loop's end to
+    cancel: asyncio's stream callback then logs a CancelledError traceback."""
+    server = await serve()
+    raw = []
+    for _ in range(5):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.connect(str(server.path))
+        raw.append(sock)
+    for _ in range(turns):  # each turn moves the accepts one step on: close at every step
+        await asyncio.sleep(0)
+    await server.close()
+    for _ in range(10):  # let accepts already under way reach the desk's callback
+        await asyncio.sleep(0)
+    left = [t for t in asyncio.all_tasks() if "DeskServer" in repr(t.get_coro())]
+    for sock in raw:
+        sock.close()
+    assert left == []
