@@ -43,9 +43,9 @@ from frontdesk.desk.views import (
     Sort,
     View,
     ViewTally,
-    filter_conversations,
-    in_view,
-    sort_conversations,
+    labels_in_use,
+    select_view,
+    tally_of,
 )
 from frontdesk.model import (
     ChannelStatus,
@@ -238,10 +238,7 @@ class Desk(
         filters: Filters = Filters(),
     ) -> list[Conversation]:
         """The conversations of `view` that match `filters`, in the order of `sort` (None: any order)."""
-        found = [c for c in self.store.conversations() if in_view(c, view, self.agent)]
-        if filters.active:
-            found = filter_conversations(found, filters)
-        return found if sort is None else sort_conversations(found, sort)
+        return select_view(self.store.conversations(), view, self.agent, sort, filters)
 
     async def counts(self, filters: Filters = Filters()) -> dict[View, int]:
         """How many conversations each view holds (those matching `filters`)."""
@@ -249,16 +246,11 @@ class Desk(
 
     async def tally(self, filters: Filters = Filters()) -> ViewTally:
         """View counts over every conversation, for a console to keep up to date from the change feed."""
-        tally = ViewTally(self.agent, filters)
-        tally.reset(self.store.conversations())
-        return tally
+        return tally_of(self.store.conversations(), self.agent, filters)
 
     async def labels(self) -> list[str]:
         """Every label in use on any conversation, sorted."""
-        return sorted(
-            {label for conv in self.store.conversations() for label in conv.labels},
-            key=str.casefold,
-        )
+        return labels_in_use(self.store.conversations())
 
     async def channel_names(self) -> list[str]:
         """The configured channel instances and any other channel a cached conversation came from."""

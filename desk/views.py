@@ -289,3 +289,32 @@ def _matches(line: str, needle: str, start: int) -> Iterator[tuple[int, int]]:
     while span is not None:
         yield span
         span = find_folded(line, needle, span[1])
+
+
+# ---- what a view shows: one answer for the in-process desk and the team client's replica ----
+
+
+def select_view(
+    conversations: Iterable[Conversation],
+    view: View,
+    agent: str,
+    sort: Sort | None,
+    filters: Filters,
+) -> list[Conversation]:
+    """The conversations of `view` (for `agent`) that match `filters`, in `sort`'s order (None: as given)."""
+    found = [c for c in conversations if in_view(c, view, agent)]
+    if filters.active:
+        found = filter_conversations(found, filters)
+    return found if sort is None else sort_conversations(found, sort)
+
+
+def tally_of(conversations: Iterable[Conversation], agent: str, filters: Filters) -> ViewTally:
+    """View counts over `conversations`, for a console to keep current from the change feed."""
+    tally = ViewTally(agent, filters)
+    tally.reset(conversations)
+    return tally
+
+
+def labels_in_use(conversations: Iterable[Conversation]) -> list[str]:
+    """Every label on any of `conversations`, sorted without regard to case."""
+    return sorted({label for conv in conversations for label in conv.labels}, key=str.casefold)

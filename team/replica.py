@@ -25,9 +25,9 @@ from frontdesk.desk.views import (
     Sort,
     View,
     ViewTally,
-    filter_conversations,
-    in_view,
-    sort_conversations,
+    labels_in_use,
+    select_view,
+    tally_of,
 )
 from frontdesk.model import ChannelStatus, Conversation, Direction, Message
 from frontdesk.store import HookJob
@@ -175,24 +175,16 @@ class Replica:
         sort: Sort | None = Sort.ACTIVITY,
         filters: Filters = Filters(),
     ) -> list[Conversation]:
-        found = [c for c in self._conversations.values() if in_view(c, view, self.agent)]
-        if filters.active:
-            found = filter_conversations(found, filters)
-        return found if sort is None else sort_conversations(found, sort)
+        return select_view(self._conversations.values(), view, self.agent, sort, filters)
 
     def tally(self, filters: Filters = Filters()) -> ViewTally:
-        tally = ViewTally(self.agent, filters)
-        tally.reset(self._conversations.values())
-        return tally
+        return tally_of(self._conversations.values(), self.agent, filters)
 
     def counts(self, filters: Filters = Filters()) -> dict[View, int]:
         return self.tally(filters).counts()
 
     def labels(self) -> list[str]:
-        return sorted(
-            {label for conv in self._conversations.values() for label in conv.labels},
-            key=str.casefold,
-        )
+        return labels_in_use(self._conversations.values())
 
     def channel_names(self) -> list[str]:
         return sorted(set(self.channels) | {conv.channel for conv in self._conversations.values()})
