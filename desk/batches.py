@@ -43,7 +43,7 @@ class Batches:
         changes: list[Change] = []
         with self.store.batch(durable=False):
             apply(conv)
-            self._add_event(conv, kind, f"{self.agent} {text}", changes)
+            self._add_event(conv, kind, f"{self.agent_name(self.agent)} {text}", changes)
             self.store.put_conversation(conv)
         changes.append(Change(ChangeKind.CONVERSATION, conv.id))
         self._broker.publish(changes)

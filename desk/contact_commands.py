@@ -96,7 +96,7 @@ class ContactCommands:
             other.merged_into = keep.id
             self.store.put_contact(other)
             self.store.put_contact(merged)  # after the other: its identities now point here
-            text = f"{self.agent} merged contact {other.name} into {keep.name}"
+            text = f"{self.agent_name(self.agent)} merged contact {other.name} into {keep.name}"
             for conv in self.store.conversations():
                 if conv.contact_id in (keep.id, other.id):
                     conv.contact_id = keep.id

@@ -376,7 +376,7 @@ class Desk(
         if conv.assignee == agent:
             return
         text = (
-            f"assigned this to {'themself' if agent == self.agent else agent}"
+            f"assigned this to {'themself' if agent == self.agent else self.agent_name(agent)}"
             if agent
             else "unassigned this"
         )

@@ -77,7 +77,7 @@ class Escalation:
             self._add_event(
                 conv,
                 EventKind.ESCALATED,
-                f"{self.agent} escalated this to {team}{shown_priority}",
+                f"{self.agent_name(self.agent)} escalated this to {team}{shown_priority}",
                 changes,
             )
             for spec in self.hooks.values():

@@ -234,3 +234,23 @@ def test_the_desk_has_everything_the_interface_names(desk):
     assert [m for m in [*members, *annotated] if not hasattr(desk, m)] == []
     for name in REMOTE_METHODS:
         assert asyncio.iscoroutinefunction(getattr(desk, name)), name
+
+
+@pytest.fixture
+def team_named_desk(make_desk):
+    return make_desk(agents=["ben", "chloe"], agent_names={"ben": "Ben", "chloe": "Chloé"})
+
+
+async def test_the_thread_names_teammates_by_their_names_in_its_events(team_named_desk):
+    """Events are stored text: "ben assigned this to chloe" would outlive any display fix."""
+    desk = team_named_desk
+    with acting_as("ben"):
+        await desk.assign(1, "chloe")
+        await desk.set_status(1, Status.PENDING)
+        await desk.assign(1, "ben")
+    events = [m.body for m in await desk.thread(1) if m.event is not None][-3:]
+    assert events == [
+        "Ben assigned this to Chloé",
+        "Ben marked this pending",
+        "Ben assigned this to themself",
+    ]
