@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import io
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from frontdesk.backends.base import Backend, BackendError
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.store import Store
+
+
+SHARED_ATTACHMENT_BYTES = 32 << 20
+"""Largest attachment the desk hands to an attached console: it travels in one frame."""
+
+
+@dataclass(slots=True)
+class AttachmentData:
+    """An attachment's bytes and the name the customer gave it (untrusted: made safe on saving)."""
+
+    name: str
+    data: bytes
+
+
+class _Bounded(io.BytesIO):
+    """A download buffer that refuses to grow past `SHARED_ATTACHMENT_BYTES`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def write(self, data) -> int:  # noqa: ANN001 - BinaryIO's buffer types
+        if self.tell() + len(data) > SHARED_ATTACHMENT_BYTES:
+            raise DeskError(
+                f"{self.name} is over {SHARED_ATTACHMENT_BYTES >> 20} MiB: save it on the desk's "
+                "machine as its owner (`frontdesk --solo` there) or from the channel itself"
+            )
+        return super().write(data)
 
 
 class Attachments:
@@ -27,6 +56,33 @@ class Attachments:
         The file name is the attachment's, made safe (no folders, no traversal, no reserved
         names) and never overwriting: the path is always inside `downloads_dir`.
         """
+        attachment, backend = await self._attachment_source(conv_id, message_id, index)
+        try:
+            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
+        except NotImplementedError as exc:
+            raise DeskError(str(exc)) from None
+        except (BackendError, OSError) as exc:
+            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
+        self._record_size(conv_id, message_id, index, path.stat().st_size)
+        return path
+
+    async def attachment_data(self, conv_id: int, message_id: int, index: int) -> AttachmentData:
+        """Attachment `index` of a message as bytes, for an attached console to save as its agent:
+        the desk's Unix user never writes into a folder a console names."""
+        attachment, backend = await self._attachment_source(conv_id, message_id, index)
+        buffer = _Bounded(attachment.name)
+        try:
+            await backend.download_attachment(attachment.ref, buffer)
+        except NotImplementedError as exc:
+            raise DeskError(str(exc)) from None
+        except (BackendError, OSError) as exc:
+            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
+        data = buffer.getvalue()
+        self._record_size(conv_id, message_id, index, len(data))
+        return AttachmentData(attachment.name, data)
+
+    async def _attachment_source(self, conv_id: int, message_id: int, index: int):
+        """The attachment and the running channel that can fetch it, or a DeskError saying why not."""
         conv = await self.conversation(conv_id)
         message = self.store.message(conv_id, message_id)
         if message is None or not 0 <= index < len(message.attachments):
@@ -41,14 +97,7 @@ class Attachments:
             raise DeskError(
                 f"channel {conv.channel!r} is not running here; configure it to download its attachments"
             )
-        try:
-            path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
-        except NotImplementedError as exc:
-            raise DeskError(str(exc)) from None
-        except (BackendError, OSError) as exc:
-            raise DeskError(f"{attachment.name}: {backend.redact(str(exc))}") from None
-        self._record_size(conv_id, message_id, index, path.stat().st_size)
-        return path
+        return attachment, backend
 
     def _record_size(self, conv_id: int, message_id: int, index: int, size: int) -> None:
         """List an attachment with the size of the file saved (a channel's own figure, or the

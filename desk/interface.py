@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from frontdesk.desk.attachments import AttachmentData
 from frontdesk.desk.changes import Subscription
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.limits import SmsLength, WindowState
@@ -158,6 +159,10 @@ class DeskAPI(Protocol):
         self, conv_id: int, message_id: int, index: int, downloads_dir: str
     ) -> Path: ...
 
+    async def attachment_data(
+        self, conv_id: int, message_id: int, index: int
+    ) -> AttachmentData: ...
+
     async def set_viewing(self, conv_id: int | None) -> None: ...
 
     async def set_typing(self, conv_id: int, typing: bool) -> None: ...
@@ -194,7 +199,7 @@ REMOTE_METHODS: frozenset[str] = frozenset(
         "retry",
         "update_contact",
         "merge_contacts",
-        "save_attachment",
+        "attachment_data",
         "set_viewing",
         "set_typing",
     }

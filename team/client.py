@@ -15,6 +15,7 @@ import asyncio
 import inspect
 import itertools
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk import __version__
+from frontdesk.backends.base import PermanentError, safe_filename, write_unique
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
@@ -462,6 +464,17 @@ class DeskClient:
         if kept:
             return message
         return await self._call("message", {"conv_id": conv_id, "message_id": message_id})
+
+    async def save_attachment(
+        self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]
+    ) -> Path:
+        """Fetch the attachment's bytes from the desk and write them here, as this agent: the desk's
+        own Unix user never writes into a folder a console names."""
+        got = await self.attachment_data(conv_id, message_id, index)
+        try:
+            return write_unique(Path(downloads_dir), safe_filename(got.name), got.data)
+        except PermanentError as exc:
+            raise DeskError(str(exc)) from None
 
     async def set_viewing(self, conv_id: int | None) -> None:
         self._viewing = conv_id

@@ -64,9 +64,6 @@ DRAIN_SECONDS = 10.0
 CLOSE_SECONDS = 5.0
 """On close, a console's call in progress gets this long to finish."""
 SOCKET_MODE, DIR_MODE = 0o660, 0o750
-OWNER_ONLY = frozenset({"save_attachment"})
-"""Calls that make the desk write files where the caller says, as the desk's Unix user: served
-to that user only, so another agent cannot aim them at the cache or anything else it owns."""
 _MESSAGE_CHARS = 300
 _SUN_PATH_BYTES = 107  # sockaddr_un's path, less its closing NUL
 
@@ -115,7 +112,6 @@ class DeskServer:
         queue_bytes: int = QUEUE_BYTES,
         hello_seconds: float = HELLO_SECONDS,
         silent_seconds: float = SILENT_SECONDS,
-        owner_uid: int | None = None,
     ) -> None:
         self.desk = desk
         self.path = Path(path)
@@ -127,7 +123,6 @@ class DeskServer:
         self._queue_bytes = queue_bytes
         self._hello_seconds = hello_seconds
         self._silent_seconds = silent_seconds
-        self._owner_uid = os.getuid() if owner_uid is None else owner_uid
         self.codec = CallCodec(DeskAPI, REMOTE_METHODS)
         self.connections: set[Connection] = set()
         self._handlers: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
@@ -350,11 +345,6 @@ class DeskServer:
         """The framed result or error for one call; nothing a call does stops the desk."""
         try:
             args = self.codec.decode_args(call)
-            if call.method in OWNER_ONLY and conn.cred.uid != self._owner_uid:
-                raise CallError(
-                    f"{call.method} is refused: the desk would write the file as its own Unix "
-                    "user, not as you"
-                )
             value = await getattr(self.desk, call.method)(**args)
             return frame(self.codec.encode_result(call.id, value), MAX_SERVER_FRAME)
         except CallError as exc:

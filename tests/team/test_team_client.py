@@ -319,3 +319,56 @@ async def test_the_attached_console_keeps_its_list_and_draft_while_the_desk_is_a
             lambda: "half a reply" in "\n".join(app.thread.plain_lines),
             what="the reply sent after reattaching",
         )
+
+
+# ---- attachments: the agent's console writes the file, as the agent -----------------------
+
+
+def attach_file(desk, monkeypatch, name: str, data: bytes) -> tuple[int, int]:
+    """Give conversation 1's first message an attachment its channel serves as `data`."""
+    from frontdesk.model import Attachment
+
+    conv = desk.store.conversation(1)
+    message = desk.store.messages(1)[0]
+    message.attachments.append(Attachment(name, ref="ref-1"))
+    with desk.store.batch():
+        desk.store.put_message(message)
+    backend = desk.channels[conv.channel]
+
+    async def download(ref, into):
+        assert ref == "ref-1"
+        into.write(data)
+        return len(data)
+
+    monkeypatch.setattr(backend, "download_attachment", download)
+    return message.id, len(message.attachments) - 1
+
+
+async def test_an_attached_agent_saves_an_attachment_into_their_own_folder(
+    served, monkeypatch, tmp_path
+):
+    message_id, index = attach_file(served.desk, monkeypatch, "../../etc/cron.d/x\x1b[2J.sh", b"hi")
+    client = await attach(served)
+    folder = tmp_path / "mine"
+    path = await client.save_attachment(1, message_id, index, folder)
+    assert path.parent == folder and path.read_bytes() == b"hi"
+    assert "/" not in path.name and "\x1b" not in path.name
+
+
+async def test_an_attachment_too_big_for_a_frame_is_a_one_line_error(served, monkeypatch, tmp_path):
+    from frontdesk.desk.attachments import SHARED_ATTACHMENT_BYTES
+
+    big = b"x" * (SHARED_ATTACHMENT_BYTES + 1)
+    message_id, index = attach_file(served.desk, monkeypatch, "scan.pdf", big)
+    client = await attach(served)
+    with pytest.raises(DeskError, match=r"scan\.pdf is over 32 MiB") as error:
+        await client.save_attachment(1, message_id, index, tmp_path / "mine")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "mine").exists()
+
+
+async def test_a_console_cannot_have_the_desk_write_into_a_folder_it_names(served, tmp_path):
+    """save_attachment is not a call the desk answers: it would write as the desk's Unix user."""
+    from frontdesk.desk.interface import REMOTE_METHODS
+
+    assert "save_attachment" not in REMOTE_METHODS and "attachment_data" in REMOTE_METHODS

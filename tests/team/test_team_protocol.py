@@ -332,12 +332,13 @@ def test_every_remote_method_of_the_interface_has_a_codec():
     assert "stop" not in codec.methods and "tally" not in codec.methods
 
 
-def test_paths_travel_as_strings_and_arrive_as_paths():
-    from pathlib import Path
+def test_an_attachments_bytes_travel_whole_and_arrive_typed():
+    from frontdesk.desk.attachments import AttachmentData
 
     codec = CallCodec(DeskAPI, REMOTE_METHODS)
-    result = protocol.decode_server(codec.encode_result(1, Path("/tmp/a b.pdf")))
-    assert codec.decode_value("save_attachment", result) == Path("/tmp/a b.pdf")
+    sent = AttachmentData("a b.pdf", bytes(range(256)) * 3)
+    result = protocol.decode_server(codec.encode_result(1, sent))
+    assert codec.decode_value("attachment_data", result) == sent
     wrong = protocol.decode_server(codec.encode_result(1, 5))
-    with pytest.raises(ProtocolError, match="save_attachment"):
-        codec.decode_value("save_attachment", wrong)
+    with pytest.raises(ProtocolError, match="attachment_data"):
+        codec.decode_value("attachment_data", wrong)
