@@ -35,7 +35,7 @@ from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
-from frontdesk.desk.presence import Activity, AgentInfo, Presence, roster
+from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.views import (
@@ -64,7 +64,6 @@ from frontdesk.store.search import SearchIndex
 
 log = logging.getLogger("frontdesk.desk")
 
-TYPING_SECONDS = 6.0
 MENTION = re.compile(r"@([\w.-]+)")
 _STATUS_VERB = {
     Status.OPEN: "reopened this",

@@ -16,7 +16,8 @@ from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.model import Conversation, Status
 
 TYPING_SECONDS = 6.0
-"""An agent's typing lapses this long after the console last said so."""
+"""Typing lapses this long after the last report of it: an agent's (from their console) and a
+customer's (from their channel), on the desk, the team client's replica and the console alike."""
 VIEWING, TYPING = "viewing", "typing"
 
 

@@ -17,7 +17,7 @@ import msgspec
 
 from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Change, ChangeKind
-from frontdesk.desk.desk import TYPING_SECONDS
+from frontdesk.desk.presence import TYPING_SECONDS
 from frontdesk.desk.presence import Activity, AgentInfo, Presence, PresenceState, roster
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.views import (

@@ -7,13 +7,12 @@ from textual import work
 
 from frontdesk.desk.limits import WindowState
 from frontdesk.model import MessageKind
+from frontdesk.desk.presence import TYPING_SECONDS
 from frontdesk.tui.change_plan import ThreadFollow
 from frontdesk.tui.messages import ThreadLoaded
 from frontdesk.tui.safe import clean_line
 from frontdesk.tui.widgets.conversation_list import ConversationList
 
-TYPING_SECONDS = 6.0
-"""As the desk's: a customer's typing mark ends this long after their last typing event."""
 WINDOW_REFRESH_SECONDS = 30.0
 """How often the messaging-window badge is recomputed (it counts down)."""
 
