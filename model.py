@@ -264,7 +264,40 @@ class Unparsable:
     payload: str
 
 
-ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus | Unparsable
+@dataclass(slots=True)
+class ContactProfile:
+    """What the channel's profile lookup says of a sender, learnt after their message was stored.
+
+    The desk fills the contact's name (and language) only where the channel had given none,
+    so a name an agent typed is never overwritten.
+    """
+
+    address: str
+    name: str = ""
+    language: str = ""
+
+
+ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus | Unparsable | ContactProfile
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    """A message template the channel approved (WhatsApp), as the template picker lists it."""
+
+    name: str
+    language: str
+    category: str = ""
+    body: str = ""  # the body text with its {{1}} … placeholders
+    parameters: tuple[str, ...] = ()  # the body's placeholders, in order ("1", "2" or named)
+
+
+@dataclass(slots=True)
+class TemplateSend:
+    """A template to send instead of free text, with a value for each of its parameters."""
+
+    name: str
+    language: str
+    parameters: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -280,6 +313,8 @@ class Outgoing:
     subject: str = ""
     idempotency_key: str = ""  # stable across retries of the same message
     reply_to_external_id: str | None = None
+    tag: str = ""  # the message tag to send with once the free window closed (HUMAN_AGENT)
+    template: TemplateSend | None = None  # send this approved template instead of `body`
 
 
 @dataclass(slots=True)

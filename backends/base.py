@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, ClassVar, Protocol, get_args, get_origin
 
-from frontdesk.model import ChannelEvent, Outgoing, SendResult
+from frontdesk.model import ChannelEvent, MessageTemplate, Outgoing, SendResult
 
 
 class BackendError(Exception):
@@ -180,6 +180,10 @@ class Backend(ABC):
     supports_attachments: ClassVar[bool] = False
     supports_typing: ClassVar[bool] = False
     supports_read_receipts: ClassVar[bool] = False
+    #: the channel sends approved templates outside its window (`templates`, Outgoing.template)
+    supports_templates: ClassVar[bool] = False
+    #: True for a channel fed by the desk's webhook receiver (see backends/webhook.py)
+    webhook: ClassVar[bool] = False
     #: how long after the customer's last message the channel accepts free replies
     messaging_window: ClassVar[timedelta | None] = None
     #: a retry of `send` with the same idempotency key cannot create a second message
@@ -280,6 +284,26 @@ class Backend(ABC):
             path.unlink(missing_ok=True)
             raise
         return path
+
+    def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
+        """Why this channel cannot send a file `name` of type `mime` and `size` bytes, as one
+        sentence with the fix; None when it can. Checked before a reply with files is queued."""
+        if not self.supports_attachments:
+            return f"channel {self.name!r} ({self.kind}) cannot send files"
+        return None
+
+    async def templates(self) -> list[MessageTemplate]:
+        """The approved templates the agent may send outside the window (`supports_templates`)."""
+        raise NotImplementedError(f"the {self.kind} backend has no message templates")
+
+    async def mark_read(self, thread_key: str, external_ids: Sequence[str]) -> None:
+        """Tell the channel the agent has read these inbound messages (`supports_read_receipts`);
+        the desk calls it in the background when the agent opens the conversation."""
+
+    async def allowance(self) -> str | None:
+        """One line on what sending costs now ("LINE push quota: 412 of 500 left this month"),
+        shown in the composer; None when nothing is worth saying."""
+        return None
 
     async def check(self) -> list[str]:
         """Problems found by `frontdesk doctor`, one line each with the fix; [] if healthy."""

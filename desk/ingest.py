@@ -14,6 +14,7 @@ from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
     Contact,
+    ContactProfile,
     Conversation,
     Delivery,
     DeliveryUpdate,
@@ -113,6 +114,8 @@ class Ingest:
                 backend = self.channels.get(channel)
                 detail = backend.redact(event.detail) if backend is not None else event.detail
                 self._set_channel_status(channel, ChannelStatus(event.state, detail))
+            case ContactProfile():
+                self._learn_profile(channel, event, changes)
             case Unparsable():
                 log.warning(
                     "channel %s: quarantined what it could not read (%s)", channel, event.reason
@@ -198,6 +201,25 @@ class Ingest:
         )
         self.store.put_contact(contact)
         return contact
+
+    def _learn_profile(self, channel: str, ev: ContactProfile, changes: list[Change]) -> None:
+        """Fill a contact's name and language from the channel's profile where none was known."""
+        contact = self.store.find_contact(channel, ev.address)
+        if contact is None:
+            return
+        named = bool(ev.name) and contact.name in ("", ev.address)
+        if named:
+            contact.name = ev.name
+        if ev.language and not contact.language:
+            contact.language = ev.language
+        elif not named:
+            return
+        self.store.put_contact(contact)
+        changes += [
+            Change(ChangeKind.CONVERSATION, conv.id)
+            for conv in self.store.conversations()
+            if conv.contact_id == contact.id
+        ]
 
     def _apply_delivery(self, channel: str, ev: DeliveryUpdate, changes: list[Change]) -> None:
         found = self.store.lookup_external(channel, ev.external_id)
