@@ -20,18 +20,21 @@ from frontdesk.doctor import (
     check_hook,
     check_ui,
 )
+from frontdesk.desk_setup import (
+    DEMO_TARGETS,
+    build_desk,
+    data_dir,
+    demo_channels,
+    demo_dir,
+    load_config,
+)
 from frontdesk.errors import CliError, is_user_error, one_line
 
 if TYPE_CHECKING:
-    from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, EscalationConfig, UIConfig
+    from frontdesk.config import Config, UIConfig
     from frontdesk.desk import Desk
-    from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
-DEMO_TARGETS = ("billing", "tier-2", "engineering")
-"""Escalation targets of `frontdesk demo` when the config names none."""
-DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 
@@ -208,66 +211,6 @@ def logging_for(args: argparse.Namespace) -> AbstractContextManager[None]:
 # ---- shared plumbing -----------------------------------------------------------------------
 
 
-def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config:
-    from frontdesk import config
-    from frontdesk.backends import registry
-    from frontdesk.launch import theme_names
-
-    def schema(backend: str):
-        try:
-            return registry.load(backend).settings_schema
-        except registry.UnknownBackend:
-            return None
-
-    path = Path(args.config).expanduser() if args.config else None
-    return config.load_config(
-        path, backend_schemas=schema, themes=theme_names if check_theme else None
-    )
-
-
-def data_dir(args: argparse.Namespace) -> Path:
-    from frontdesk import config
-
-    return Path(config.data_dir(args.data_dir))
-
-
-def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
-    from frontdesk import credentials
-    from frontdesk.backends import registry
-
-    channels: dict[str, Backend] = {}
-    for ch in cfg.channels:
-        if not ch.enabled:
-            continue
-        cls = registry.load(ch.backend)
-        settings = dict(ch.settings)
-        if ch.base_url:
-            settings["base_url"] = ch.base_url
-        channels[ch.name] = cls(
-            ch.name, settings, credentials.secret_source(ch.name), store.cursor(ch.name)
-        )
-    return channels
-
-
-def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
-    """The desk's hooks from `[[escalation.hooks]]`; a URL hook's bearer token comes from credentials
-    (`frontdesk creds set hook-<name> token` or FRONTDESK_SECRET_HOOK_<NAME>_TOKEN)."""
-    from frontdesk import credentials
-    from frontdesk.desk.hooks import HookSpec
-
-    return [
-        HookSpec(
-            hook.name,
-            url=hook.url,
-            command=hook.command,
-            timeout=hook.timeout,
-            targets=hook.targets,
-            token=credentials.get_secret(hook.secret_owner, "token") if hook.url else None,
-        )
-        for hook in escalation.hooks
-    ]
-
-
 def run_console(
     desk: Desk,
     ui: UIConfig | None = None,
@@ -359,7 +302,6 @@ def run_attached(
 
 def cmd_console(args: argparse.Namespace) -> int:
     from frontdesk.config import desk_socket
-    from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)
@@ -375,14 +317,7 @@ def cmd_console(args: argparse.Namespace) -> int:
             f"no channels in {cfg.path}; add a [[channels]] block (see README) or try `frontdesk demo`"
         )
     with Store.open(data_dir(args)) as store:
-        desk = Desk(
-            store,
-            build_channels(cfg, store),
-            agent=cfg.agent.name,
-            agents=cfg.agent.agents,
-            escalation_targets=cfg.escalation.targets,
-            hooks=build_hooks(cfg.escalation),
-        )
+        desk = build_desk(cfg, store)
         # canned.toml sits next to the config file in use (--config, $FRONTDESK_CONFIG or the default)
         run_console(
             desk, cfg.ui, cfg.path, canned_path=cfg.path.parent / "canned.toml", debug=args.debug
@@ -390,20 +325,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_dir(args: argparse.Namespace) -> Path:
-    """`demo-<seed>` in the data dir (--data-dir, FRONTDESK_DATA_DIR or the default), never the
-    data dir itself: simulated customers must not write into a real cache pointed at by
-    mistake, and each seed's world keeps its own workspace."""
-    from frontdesk import config
-
-    return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from frontdesk.backends.demo import demo_channels
     from frontdesk.backends.demo_workspace import generate_workspace
     from frontdesk.config import demo_socket
-    from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
@@ -413,17 +337,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False, log_dir=root)
         if status is not None:
             return status
-    escalation = load_config(args).escalation  # the demo takes only [escalation] from the config
     with Store.open(root) as store:
-        cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
-        channels = demo_channels(args.seed, live=not args.quiet, cursors=cursors)
-        desk = Desk(
+        # besides [ui], the demo takes only [escalation] from the config
+        desk = build_desk(
+            cfg,
             store,
-            channels,
+            demo_channels(store, args.seed, live=not args.quiet),
             agent="Aiko",
             agents=["Ben", "Chloé"],
-            escalation_targets=escalation.targets or DEMO_TARGETS,
-            hooks=build_hooks(escalation),
+            default_targets=DEMO_TARGETS,
         )
         if not store.conversations():
             ws = generate_workspace(args.seed)
@@ -485,27 +407,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str) -> Desk:
     """The desk `serve` runs: the config's channels, or with --demo the simulated ones. Its own
     agent is the Unix user running it; the team's agents come from `[team.agents]`."""
-    from frontdesk.desk import Desk
-
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
-    if args.demo:
-        from frontdesk.backends.demo import demo_channels
-
-        cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
-        channels = demo_channels(args.seed, live=True, cursors=cursors)
-        targets = cfg.escalation.targets or DEMO_TARGETS
-    else:
-        channels = build_channels(cfg, store)
-        targets = cfg.escalation.targets
-    return Desk(
+    return build_desk(
+        cfg,
         store,
-        channels,
+        demo_channels(store, args.seed, live=True) if args.demo else None,
         agent=owner,
         agents=[*team_agents, *cfg.agent.agents],
         agent_names=names,
-        escalation_targets=targets,
-        hooks=build_hooks(cfg.escalation),
+        default_targets=DEMO_TARGETS if args.demo else (),
     )
 
 
@@ -523,7 +434,6 @@ def served_workspace(args: argparse.Namespace, desk: Desk):
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     cfg = load_config(args)
@@ -531,14 +441,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:
         damaged = report_cache_problems(store)
-        desk = Desk(
-            store,
-            build_channels(cfg, store),
-            agent=cfg.agent.name,
-            agents=cfg.agent.agents,
-            escalation_targets=cfg.escalation.targets,
-            hooks=build_hooks(cfg.escalation),
-        )
+        desk = build_desk(cfg, store)
         status = asyncio.run(sync_once(desk) if args.once else sync_forever(desk))
         return status or damaged
 
