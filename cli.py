@@ -1,5 +1,4 @@
-"""Command line: the argument parser and the dispatch to the subcommands (`commands/`); errors
-become one line and an exit code."""
+"""Command line: parser and dispatch to `commands/`; an error becomes one line and an exit code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The desk built from the config: config and data dir from the options, channels, hooks, `build_desk`.
+"""The desk built from the config: config and data dir from the options, channels, `build_desk`.
 
 Every command that runs a desk (console, demo, serve, sync) builds it with `build_desk`, so a
 new desk setting is read from the config in one place. Heavy imports are deferred to the calls:

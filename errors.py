@@ -1,4 +1,4 @@
-"""The CLI's errors: which ones are the user's to fix, each as one printable line, and exit codes."""
+"""The CLI's errors: which ones are the user's to fix, each as one printable line; exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`frontdesk` and `frontdesk demo`: the console on the served desk when one answers, else on its own."""
+"""`frontdesk` and `frontdesk demo`: the console on the served desk when one answers, else solo."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`frontdesk sync`: the channels headless, once (fetch, flush the outbox and hooks) or until stopped."""
+"""`frontdesk sync`: the channels headless, once (fetch, flush outbox and hooks) or till stopped."""
 
 from __future__ import annotations
 

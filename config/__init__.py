@@ -1,0 +1,79 @@
+"""The TOML config: where files live (platformdirs), a typed dataclass per section, one-line errors.
+
+The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
+`load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
+reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
+`read_team.py`); the names below are the ones the rest of frontdesk imports.
+
+    [agent]                     name, agents
+    [ui]                        keymap, theme, notify, bell, desktop
+    [ui.keys]                   binding id -> key (checked against the bindings by the keymap loader)
+    [[channels]]                name, backend, base_url, enabled, and the backend's own settings
+    [escalation]                targets (teams or tiers offered by the escalation dialog)
+    [[escalation.hooks]]        name, url or command, timeout, targets (secrets: `creds set hook-<name> token`)
+    [team]                      socket, group (the served desk: `frontdesk serve`)
+    [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
+
+Every problem is a `ConfigError` whose message is one line naming the file, the line when it
+can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
+error ever repeats a value that might be one.
+"""
+
+from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, SchemaLookup
+from frontdesk.config.errors import ConfigError
+from frontdesk.config.load import load_config
+from frontdesk.config.paths import (
+    APP_NAME,
+    SOCKET_NAME,
+    config_dir,
+    config_path,
+    data_dir,
+    demo_socket,
+    desk_socket,
+    downloads_dir,
+)
+from frontdesk.config.sections import (
+    DEFAULT_THEME,
+    DESKTOP_NOTIFICATIONS,
+    KEYMAPS,
+    NOTIFY_SCOPES,
+    ROLES,
+    AgentConfig,
+    ChannelConfig,
+    Config,
+    EscalationConfig,
+    HookConfig,
+    TeamAgent,
+    TeamConfig,
+    UIConfig,
+)
+
+__all__ = [
+    "APP_NAME",
+    "CHANNEL_NAME",
+    "DEFAULT_THEME",
+    "DESKTOP_NOTIFICATIONS",
+    "KEYMAPS",
+    "NOTIFY_SCOPES",
+    "ROLES",
+    "SECRET_KEYS",
+    "SOCKET_NAME",
+    "UNIX_USER",
+    "AgentConfig",
+    "ChannelConfig",
+    "Config",
+    "ConfigError",
+    "EscalationConfig",
+    "HookConfig",
+    "SchemaLookup",
+    "TeamAgent",
+    "TeamConfig",
+    "UIConfig",
+    "config_dir",
+    "config_path",
+    "data_dir",
+    "demo_socket",
+    "desk_socket",
+    "downloads_dir",
+    "load_config",
+]
