@@ -134,7 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.config import demo_socket
     from frontdesk.store import Store
 
-    cfg = load_config(args)  # only [ui] is used: the demo's channels are simulated
+    cfg = load_config(args)  # only [ui] and [escalation]: the demo's channels are simulated
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here
@@ -142,7 +142,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if status is not None:
             return status
     with Store.open(root) as store:
-        # besides [ui], the demo takes only [escalation] from the config
         desk = build_desk(
             cfg,
             store,
