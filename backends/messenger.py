@@ -614,7 +614,7 @@ class MessengerBackend(WebhookBackend):
     # ---- doctor --------------------------------------------------------------------------------
 
     async def check(self) -> list[str]:
-        """The Page token against the Page (GET /{page_id}?fields=name), and the webhook secrets."""
+        """The Page token against the Page (GET /{page_id}?fields=name)."""
         try:
             page = await self._graph(
                 "GET", f"/{self.page_id}", label="page", params={"fields": "name"}, paced=False
@@ -631,13 +631,6 @@ class MessengerBackend(WebhookBackend):
                 f"the token answers for Page {page.get('id')!r}, not page_id {self.page_id!r}; "
                 "fix page_id in the channel block"
             )
-        if self.webhook:
-            for key in ("app_secret", "verify_token"):
-                if not self._secrets(key):
-                    problems.append(
-                        f"channel {self.name!r}: secret {key!r} is not set — run "
-                        f"`frontdesk creds set {self.name} {key}`"
-                    )
         return problems
 
     async def close(self) -> None:
