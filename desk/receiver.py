@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Protocol
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Protocol
 
 from frontdesk.backends.base import Backend
 from frontdesk.backends.webhook import MAX_WEBHOOK_BYTES, WebhookBackend
-from frontdesk.model import ChannelEvent, Unparsable
+from frontdesk.model import ChannelEvent, ChannelStatus, Unparsable
 from frontdesk.store import StoreError
+
+if TYPE_CHECKING:  # aiohttp is imported when the receiver starts: most runs never need it
+    from aiohttp import web
 
 log = logging.getLogger("frontdesk.webhooks")
 
@@ -26,6 +27,11 @@ log = logging.getLogger("frontdesk.webhooks")
 PREFIX = "/webhooks/"
 #: how much of an unreadable body is kept in quarantine
 QUARANTINE_BYTES = 10_000
+#: why a webhook channel is down when the config has no [webhooks] section
+NO_RECEIVER = (
+    "no [webhooks] section in the config, so nothing receives this channel's webhooks; "
+    'add [webhooks] with listen = "127.0.0.1:8787" (README, Webhook channels)'
+)
 
 
 class ReceiverError(Exception):
@@ -45,19 +51,6 @@ class WebhookDesk(Protocol):
 def webhook_channels(channels: Mapping[str, Backend]) -> list[str]:
     """The names of the channels the receiver serves (those fed by webhook)."""
     return [name for name, b in channels.items() if isinstance(b, WebhookBackend) and b.webhook]
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """`host:port` (`[::1]:8787` for IPv6) as (host, port); ValueError with the reason."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError("expected host:port, e.g. 127.0.0.1:8787")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    number = int(port)
-    if not 0 < number < 65536:
-        raise ValueError(f"port {number} is not between 1 and 65535")
-    return host, number
 
 
 class WebhookReceiver:
@@ -85,6 +78,8 @@ class WebhookReceiver:
 
     async def start(self) -> None:
         """Listen on host:port; ReceiverError (one line, with the fix) when that cannot be."""
+        from aiohttp import web
+
         app = web.Application(client_max_size=self.max_bytes)
         app.router.add_route("POST", PREFIX + "{channel}", self._post)
         app.router.add_route("GET", PREFIX + "{channel}", self._get)
@@ -113,45 +108,49 @@ class WebhookReceiver:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    def _backend(self, request: web.Request) -> tuple[str, WebhookBackend]:
-        name = request.match_info["channel"]
-        backend = self.desk.channels.get(name)
-        if not isinstance(backend, WebhookBackend) or not backend.webhook:
-            raise web.HTTPNotFound(text="no webhook channel by that name\n")
-        return name, backend
+    def _backend(self, request: web.Request) -> WebhookBackend | None:
+        backend = self.desk.channels.get(request.match_info["channel"])
+        return backend if isinstance(backend, WebhookBackend) and backend.webhook else None
 
     async def _get(self, request: web.Request) -> web.Response:
         """Meta's subscription check: the challenge for the right verify token, else 403."""
-        _, backend = self._backend(request)
+        backend = self._backend(request)
+        if backend is None:
+            return _answer(404, "no webhook channel by that name")
         try:
             answer = backend.subscription_answer(dict(request.query))
         except Exception:
             log.exception("channel %s: subscription check failed", backend.name)
             answer = None
         if answer is None:
-            raise web.HTTPForbidden(text="verification refused\n")
-        return web.Response(text=answer)
+            return _answer(403, "verification refused")
+        return _answer(200, answer, newline=False)
 
     async def _post(self, request: web.Request) -> web.Response:
-        name, backend = self._backend(request)
+        from aiohttp.web import HTTPRequestEntityTooLarge
+
+        backend = self._backend(request)
+        if backend is None:
+            return _answer(404, "no webhook channel by that name")
+        name = request.match_info["channel"]
         if request.content_length is not None and request.content_length > self.max_bytes:
             return self._too_large()
         try:
             body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+        except HTTPRequestEntityTooLarge:
             return self._too_large()
         if not self._signed(backend, request, body):
-            raise web.HTTPForbidden(text="signature missing or wrong\n")
+            return _answer(403, "signature missing or wrong")
         events = self._parse(name, backend, body)
         try:
             await self.desk.ingest(name, events)
         except StoreError as exc:
             log.warning("channel %s: a webhook could not be stored: %s", name, exc)
-            return web.Response(status=503, text="not stored; send again later\n")
-        return web.Response(text="ok\n")
+            return _answer(503, "not stored; send again later")
+        return _answer(200, "ok")
 
     def _too_large(self) -> web.Response:
-        response = web.Response(status=413, text=f"body over {self.max_bytes} bytes\n")
+        response = _answer(413, f"body over {self.max_bytes} bytes")
         response.force_close()  # the rest of the body is never read
         return response
 
@@ -174,3 +173,46 @@ class WebhookReceiver:
             log.warning("channel %s: %s", name, reason)
             payload = body[:QUARANTINE_BYTES].decode("utf-8", "replace")
             return [Unparsable(reason, payload)]
+
+
+def _answer(status: int, text: str, *, newline: bool = True) -> web.Response:
+    from aiohttp.web import Response
+
+    return Response(status=status, text=text + "\n" if newline else text)
+
+
+class WebhookReceiving:
+    """The part of the Desk that runs the receiver for its webhook channels (with the desk's
+    `ingest` and `_set_channel_status`)."""
+
+    channels: dict[str, Backend]
+    #: (host, port) of `[webhooks] listen`; None: the config has no [webhooks]
+    webhook_listen: tuple[str, int] | None
+    receiver: WebhookReceiver | None
+
+    async def _start_receiver(self) -> set[str]:
+        """Start the receiver when a webhook channel needs one. Returns the webhook channels
+        that cannot receive (no [webhooks], or its port taken), each shown down with the fix."""
+        names = webhook_channels(self.channels)
+        if not names:
+            return set()
+        if self.webhook_listen is None:
+            reason = NO_RECEIVER
+        else:
+            receiver = WebhookReceiver(self, *self.webhook_listen)  # type: ignore[arg-type]
+            try:
+                await receiver.start()
+            except ReceiverError as exc:
+                reason = str(exc)
+            else:
+                self.receiver = receiver
+                return set()
+        log.warning("%s (channels %s are down)", reason, ", ".join(names))
+        for name in names:
+            self._set_channel_status(name, ChannelStatus("down", reason))  # type: ignore[attr-defined]
+        return set(names)
+
+    async def _stop_receiver(self) -> None:
+        if self.receiver is not None:
+            receiver, self.receiver = self.receiver, None
+            await receiver.stop()

@@ -24,8 +24,16 @@ from frontdesk.backends.webhook import (
     meta_signature_ok,
 )
 from frontdesk.desk import Desk
-from frontdesk.desk.receiver import ReceiverError, WebhookReceiver, parse_listen
-from frontdesk.model import ChannelEvent, ContactRef, Inbound, SendResult, Unparsable
+from frontdesk.desk.receiver import ReceiverError, WebhookReceiver
+from frontdesk.model import (
+    ChannelEvent,
+    ChannelStatus,
+    ContactRef,
+    Inbound,
+    SendResult,
+    Unparsable,
+)
+from pilot_helpers import eventually
 from frontdesk.store import Store
 
 SECRET = "app-s3cret"
@@ -283,9 +291,54 @@ async def test_a_taken_port_is_one_line_naming_the_address_and_the_fix(desk):
     assert f"127.0.0.1:{port}" in message and "[webhooks] listen" in message
 
 
-def test_listen_addresses_parse_with_reasons():
-    assert parse_listen("127.0.0.1:8787") == ("127.0.0.1", 8787)
-    assert parse_listen("[::1]:9000") == ("::1", 9000)
-    for bad in ("8787", "localhost:", "host:http", ":80", "h:70000"):
-        with pytest.raises(ValueError):
-            parse_listen(bad)
+async def test_the_desk_runs_the_receiver_for_its_webhook_channels(desk, http):
+    desk.webhook_listen = ("127.0.0.1", 0)
+    await desk.start()
+    try:
+        assert desk.receiver is not None
+        body = payload(("m1", "+1", "live"))
+        assert (await post(http, url(desk.receiver), body, sign(body)))[0] == 200
+        assert [c.thread_key for c in await desk.conversations()] == ["+1"]
+        address = desk.receiver.address
+    finally:
+        await desk.stop()
+    assert desk.receiver is None
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await post(http, f"http://{address}/webhooks/wa", b"{}", sign(b"{}"))
+
+
+async def test_without_webhooks_in_the_config_a_webhook_channel_is_down_with_the_fix(desk):
+    await desk.start()
+    try:
+        assert desk.receiver is None
+        status = desk.channel_status["wa"]
+        assert status.state == "down" and "[webhooks]" in status.detail
+        assert "listen" in status.detail and "\n" not in status.detail
+    finally:
+        await desk.stop()
+
+
+async def test_a_taken_port_shows_the_webhook_channels_down_and_the_others_run(desk):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        desk.webhook_listen = ("127.0.0.1", port)
+        await desk.start()
+        try:
+            status = desk.channel_status["wa"]
+            assert status.state == "down" and f"127.0.0.1:{port}" in status.detail
+            await eventually(lambda: desk.channel_status.get("sms") == ChannelStatus("ok"))
+        finally:
+            await desk.stop()
+
+
+async def test_a_desk_without_webhook_channels_opens_no_port(store):
+    from conftest import FakeChannel
+
+    desk = Desk(store, {"sms": FakeChannel("sms", "sms")}, webhook_listen=("127.0.0.1", 0))
+    await desk.start()
+    try:
+        assert desk.receiver is None
+    finally:
+        await desk.stop()
