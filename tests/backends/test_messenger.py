@@ -570,3 +570,57 @@ def test_doctor_checks_the_page_token(tmp_path, server, graph):
     assert "rejected the Page access token" in bad.stdout
     assert "frontdesk creds set fb-page page_access_token" in bad.stdout
     assert "EAAG-wrong" not in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+
+
+# ---- end to end through the receiver ----------------------------------------------------------------
+
+
+async def test_a_signed_post_over_loopback_makes_a_messenger_conversation_with_the_name(
+    graph, server, store
+):
+    import aiohttp
+
+    graph.profiles["P77"] = {"first_name": "Chloé", "last_name": "Martin"}
+    backend = backend_for(server)
+    desk = RecordingDesk(store, {"fb": backend}, agent="Ben", webhook_listen=("127.0.0.1", 0))
+    await desk.start()
+    try:
+        target = f"http://{desk.receiver.address}/webhooks/fb"
+        body = webhook_body(
+            message_event("P77", "m_e2e1", "Is the blue mug back in stock?", ts=T0_MS),
+            message_event("P77", "m_e2e2", "size M", ts=T0_MS + 1),
+            entries=2,
+        )
+        async with aiohttp.ClientSession() as http:
+            query = {
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "c1",
+            }
+            async with http.get(target, params=query) as answer:
+                assert (answer.status, await answer.text()) == (200, "c1")
+            async with http.post(
+                target, data=body, headers={"X-Hub-Signature-256": sign(body, "forged")}
+            ) as answer:
+                assert answer.status == 403
+            assert store.conversations() == []
+            async with http.post(
+                target, data=body, headers={"X-Hub-Signature-256": sign(body)}
+            ) as answer:
+                assert answer.status == 200
+            # stored before the 200, and a retry of the same POST adds nothing
+            assert [m.body for m in messages_of(store)] == [
+                "Is the blue mug back in stock?",
+                "size M",
+            ]
+            async with http.post(
+                target, data=body, headers={"X-Hub-Signature-256": sign(body)}
+            ) as answer:
+                assert answer.status == 200
+        [conv] = await desk.conversations()
+        assert (conv.channel, conv.thread_key) == ("fb", "P77")
+        assert len(messages_of(store)) == 2
+        await eventually(lambda: store.find_contact("fb", "P77").name == "Chloé Martin")
+        assert graph.count("profile") == 1
+    finally:
+        await desk.stop()
