@@ -93,6 +93,7 @@ _DEFAULTS: dict[str, Any] = {
     "poll_interval": 10.0,
     "calls_per_second": 2.0,
     "history_days": 7,
+    "page_size": 25,
     "rate_limit_wait": 60.0,
     "backoff_initial": 1.0,
     "backoff_max": 300.0,
@@ -150,12 +151,13 @@ class SentLedger:
                 ((timestamp_ms if m == mid else t, m) for t, m in queue), maxlen=self.per_psid
             )
 
-    def sent_up_to(self, psid: str, watermark_ms: int) -> list[str]:
+    def sent_up_to(self, psid: str, watermark_ms: int, forget: bool = True) -> list[str]:
         queue = self._sent.get(psid)
         if not queue:
             return []
         read = [m for t, m in queue if t <= watermark_ms]
-        self._sent[psid] = deque(((t, m) for t, m in queue if t > watermark_ms), self.per_psid)
+        if forget:
+            self._sent[psid] = deque(((t, m) for t, m in queue if t > watermark_ms), self.per_psid)
         return read
 
 
@@ -174,6 +176,7 @@ class MessengerBackend(WebhookBackend):
         "poll_interval": number(0, 3600, "seconds"),
         "calls_per_second": number(0.01, 2, "calls per second"),
         "history_days": integer(0, 7, "days"),
+        "page_size": integer(1, 100),
         "rate_limit_wait": number(0, 3600, "seconds"),
         "backoff_initial": number(0, 3600, "seconds"),
         "backoff_max": number(0, 86400, "seconds"),
@@ -185,7 +188,8 @@ class MessengerBackend(WebhookBackend):
     "poll" (read the Conversations API, for a box Meta cannot reach); api_version: the Graph
     API version ("v21.0"); base_url: the Graph API host; poll_interval: seconds between polls;
     calls_per_second: pace of Graph reads (at most Meta's 2 per Page); history_days: how far
-    back the first poll reads; rate_limit_wait: pause after Meta's rate-limit errors;
+    back the first poll reads; page_size: conversations or messages per Graph page;
+    rate_limit_wait: pause after Meta's rate-limit errors;
     backoff_initial/backoff_max: retry delays while Meta is unreachable; refused_retry: pause
     after a rejected token; request_timeout/connect_timeout: per request."""
     secret_names = ("page_access_token", "app_secret", "verify_token")
@@ -212,6 +216,7 @@ class MessengerBackend(WebhookBackend):
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.poll_interval = float(cfg["poll_interval"])
         self.history = timedelta(days=int(cfg["history_days"]))
+        self.page_size = int(cfg["page_size"])
         self.rate_limit_wait = float(cfg["rate_limit_wait"])
         self.backoff = Backoff(float(cfg["backoff_initial"]), float(cfg["backoff_max"]))
         self.refused_retry = float(cfg["refused_retry"])
@@ -432,7 +437,11 @@ class MessengerBackend(WebhookBackend):
 
     async def _changed_conversations(self, since: datetime) -> list[tuple[datetime, str]]:
         found: list[tuple[datetime, str]] = []
-        params: dict[str, Any] = {"platform": "messenger", "fields": "id,updated_time", "limit": 25}
+        params: dict[str, Any] = {
+            "platform": "messenger",
+            "fields": "id,updated_time",
+            "limit": self.page_size,
+        }
         for _ in range(400):  # newest first; stop at the first one not changed since
             data = await self._graph(
                 "GET", f"/{self.page_id}/conversations", label="conversations", params=params
@@ -456,7 +465,7 @@ class MessengerBackend(WebhookBackend):
         events: list[ChannelEvent] = []
         params: dict[str, Any] = {
             "fields": "id,created_time,from,to,message,attachments",
-            "limit": 25,
+            "limit": self.page_size,
         }
         for _ in range(400):
             data = await self._graph("GET", f"/{conv_id}/messages", label="messages", params=params)

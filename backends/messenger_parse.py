@@ -39,9 +39,9 @@ _MIME_OF_TYPE = {"image": "image/*", "video": "video/*", "audio": "audio/*"}
 class Ledger(Protocol):
     """What the backend remembers of the messages it sent, per customer (PSID)."""
 
-    def sent_up_to(self, psid: str, watermark_ms: int) -> list[str]:
-        """The mids we sent to `psid` at or before `watermark_ms` not yet reported read;
-        forgets them."""
+    def sent_up_to(self, psid: str, watermark_ms: int, forget: bool = True) -> list[str]:
+        """The mids we sent to `psid` at or before `watermark_ms` not yet reported read
+        (`forget`: they are read now, so never reported again)."""
         ...
 
     def is_ours(self, mid: str) -> bool:
@@ -56,7 +56,7 @@ class Ledger(Protocol):
 class NoLedger:
     """A ledger that knows nothing (read watermarks then map to no message)."""
 
-    def sent_up_to(self, psid: str, watermark_ms: int) -> list[str]:
+    def sent_up_to(self, psid: str, watermark_ms: int, forget: bool = True) -> list[str]:
         return []
 
     def is_ours(self, mid: str) -> bool:
@@ -128,7 +128,9 @@ def parse_event(event: Any, page_id: str, ledger: Ledger) -> tuple[list[ChannelE
         return [_postback(postback, sender, when)], sender
     if "delivery" in event:
         delivery = _dict(event["delivery"], "delivery")
-        mids = delivery.get("mids") or []
+        mids = delivery.get("mids")
+        if mids is None:  # "may not be present": then everything up to the watermark
+            mids = ledger.sent_up_to(sender, _ms(delivery["watermark"]), forget=False)
         if not isinstance(mids, list):
             raise TypeError("delivery.mids is not a list")
         return [DeliveryUpdate(_id(mid), Delivery.DELIVERED) for mid in mids], None

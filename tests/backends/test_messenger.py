@@ -441,6 +441,39 @@ async def test_echoes_of_our_sends_are_dropped_and_reads_map_to_what_we_sent(gra
     await backend.close()
 
 
+async def test_a_delivery_without_mids_covers_what_we_sent_up_to_its_watermark(graph, server):
+    backend = backend_for(server)
+    await backend.send(Outgoing(1, 1, "P1", "P1", "first"))
+    mid = graph.sent[-1]["_mid"]
+    later = int(datetime.now(timezone.utc).timestamp() * 1000) + 60_000
+    delivery = {"watermark": later}
+    body = webhook_body(
+        {
+            "sender": {"id": "P1"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": later,
+            "delivery": delivery,
+        },
+        {
+            "sender": {"id": "P1"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": later,
+            "read": delivery,
+        },
+        {
+            "sender": {"id": "P1"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": later,
+            "read": delivery,
+        },
+    )
+    updates = [(e.external_id, e.delivery) for e in backend.parse_webhook(body)]
+    assert updates == [(mid, Delivery.DELIVERED), (mid, Delivery.READ)]  # read once only
+    await backend.mark_read("P1", [mid])
+    assert graph.sent[-1] == {"recipient": {"id": "P1"}, "sender_action": "mark_seen"}
+    await backend.close()
+
+
 # ---- profile names ---------------------------------------------------------------------------------
 
 
@@ -508,6 +541,24 @@ async def test_poll_mode_is_paced_and_a_restart_neither_loses_nor_duplicates(gra
     assert labels == ["conversations", "messages", "messages"]
     await backend.close()
     await restarted.close()
+
+
+async def test_poll_mode_pages_through_conversations_and_messages(graph, server, store):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    for n in range(5):
+        for k in range(3):
+            graph.add_message(f"P{n}", f"{n}.{k}", now - timedelta(minutes=50 - 10 * n - k))
+    graph.add_message("P9", "too old for the first poll", now - timedelta(days=8))
+    backend = backend_for(server, mode="poll", page_size=2, calls_per_second=2)
+    desk = RecordingDesk(store, {"fb": backend}, agent="Ben")
+    await backend.fetch_once(desk)
+    for n in range(5):
+        conv = store.find_conversation("fb", f"P{n}")
+        assert [m.body for m in store.messages(conv.id)] == [f"{n}.0", f"{n}.1", f"{n}.2"]
+    assert store.find_conversation("fb", "P9") is None
+    afters = [r.query.get("after") for _, lab, r in graph.requests if lab == "conversations"]
+    assert afters == [None, ["2"], ["4"]]  # stopped at the conversation older than 7 days
+    await backend.close()
 
 
 async def test_poll_mode_backs_off_on_rate_limits_and_shows_the_reason(graph, server, store):
