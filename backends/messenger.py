@@ -480,7 +480,8 @@ class MessengerBackend(WebhookBackend):
                 if message.created_at < since:
                     older = True
                     break
-                events.append(message)
+                if not self.ledger.is_ours(message.external_id):  # sent by this run: stored
+                    events.append(message)
             after = _next_cursor(data)
             if older or not items or after is None:
                 break

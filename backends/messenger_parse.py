@@ -29,6 +29,8 @@ from frontdesk.model import (
 
 #: echoes whose metadata starts with this are messages this desk sent (already stored)
 OUR_METADATA = "frontdesk:"
+#: first line of a message the Page sent from elsewhere (the desk would name its own agent)
+ELSEWHERE = "↪ Sent by the Page outside frontdesk"
 ID_LIMIT = 256
 PAYLOAD_LIMIT = 1000
 #: Send API `attachment.type` for a MIME type's major part; anything else goes as `file`
@@ -176,6 +178,7 @@ def _echo(message: dict[str, Any], psid: str, when: int, ledger: Ledger) -> list
         return []
     sent = _inbound(message, psid, when)
     sent.direction = Direction.OUT
+    sent.body = f"{ELSEWHERE}\n{sent.body}"
     return [sent]
 
 
@@ -250,7 +253,8 @@ def parse_graph_message(message: Any, page_id: str) -> Inbound:
         external_id=mid,
         thread_key=psid,
         sender=ContactRef(psid, name),
-        body=text if text or files else "(a message frontdesk cannot show)",
+        body=(f"{ELSEWHERE}\n" if direction is Direction.OUT else "")
+        + (text if text or files else "(a message frontdesk cannot show)"),
         attachments=files,
         created_at=parse_time(message["created_time"]),
         direction=direction,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -355,6 +356,7 @@ async def test_graph_errors_are_typed(graph, server):
 async def test_a_rejected_token_shows_the_channel_down_with_the_fix_and_never_leaks(
     graph, server, store, caplog
 ):
+    caplog.set_level(logging.DEBUG)  # httpx logs each request's url, token included, at INFO
     wrong = "EAAG-wrong-token-zzz"
     backend = backend_for(server, secrets={"page_access_token": wrong})
     desk = RecordingDesk(store, {"fb": backend}, agent="Aiko")
@@ -368,7 +370,7 @@ async def test_a_rejected_token_shows_the_channel_down_with_the_fix_and_never_le
         problems = await backend.check()
         assert "frontdesk creds set fb page_access_token" in problems[0]
         text = caplog.text + str(desk.statuses) + str(problems)
-        assert wrong not in text
+        assert wrong not in text and "access_token=***" in caplog.text  # logged, redacted
         backend._secrets = SECRETS.get  # the agent set the right token
         await backend.send(Outgoing(2, 1, "P1", "P1", "hello again"))
         assert desk.channel_status["fb"].state == "ok"
@@ -436,7 +438,10 @@ async def test_echoes_of_our_sends_are_dropped_and_reads_map_to_what_we_sent(gra
     )
     await desk.ingest("fb", backend.parse_webhook(body))
     outs = messages_of(store, Direction.OUT)
-    assert [m.body for m in outs] == ["Refund done", "Hi from our phone app"]
+    assert [m.body for m in outs] == [
+        "Refund done",
+        "↪ Sent by the Page outside frontdesk\nHi from our phone app",
+    ]
     assert store.message(conv.id, message.id).delivery is Delivery.READ
     await backend.close()
 
@@ -522,7 +527,7 @@ async def test_poll_mode_is_paced_and_a_restart_neither_loses_nor_duplicates(gra
     assert len(messages_of(store, Direction.IN)) == 3
     assert store.find_contact("fb", "P2").name == "Person 2"
     (out,) = messages_of(store, Direction.OUT)
-    assert out.body == "We are on it"
+    assert out.body == "↪ Sent by the Page outside frontdesk\nWe are on it"
     times = graph.times()
     gaps = [b - a for a, b in zip(times, times[1:])]
     # Meta's 2 calls/s per Page: calls start 0.5 s apart (arrival jitters by a connect's time)
