@@ -113,7 +113,8 @@ def build_desk(
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
-    `[escalation]`'s targets (`default_targets` when it names none) and hooks."""
+    `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
+    `[webhooks] listen` for the receiver its webhook channels need."""
     from frontdesk.desk import Desk
 
     return Desk(
@@ -124,4 +125,5 @@ def build_desk(
         agent_names=agent_names,
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
+        webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
     )

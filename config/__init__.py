@@ -3,7 +3,7 @@
 The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
-`read_team.py`); the names below are the ones the rest of frontdesk imports.
+`read_team.py`, `read_webhooks.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -13,6 +13,7 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [[escalation.hooks]]        name, url or command, timeout, targets (secrets: `creds set hook-<name> token`)
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
+    [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -22,6 +23,7 @@ error ever repeats a value that might be one.
 from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, SchemaLookup
 from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
+from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
     SOCKET_NAME,
@@ -46,6 +48,7 @@ from frontdesk.config.sections import (
     TeamAgent,
     TeamConfig,
     UIConfig,
+    WebhooksConfig,
 )
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "SECRET_KEYS",
     "SOCKET_NAME",
     "UNIX_USER",
+    "WEB_URL",
     "AgentConfig",
     "ChannelConfig",
     "Config",
@@ -69,6 +73,7 @@ __all__ = [
     "TeamAgent",
     "TeamConfig",
     "UIConfig",
+    "WebhooksConfig",
     "config_dir",
     "config_path",
     "data_dir",

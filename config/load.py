@@ -15,6 +15,7 @@ from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_team import TeamReading
+from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.sections import Config
 from frontdesk.config_text import display_path, syntax_error
 
@@ -63,11 +64,12 @@ def load_config(
     return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
-class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading):
+class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading, WebhooksReading):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        self.only_known((), raw, ("agent", "ui", "channels", "escalation", "team"), what="section")
+        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks")
+        self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
             agent=self.agent(self.table(("agent",), raw.get("agent", {}))),
@@ -75,4 +77,5 @@ class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading):
             channels=self.channels(raw.get("channels", [])),
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
+            webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
         )

@@ -126,6 +126,27 @@ class TeamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhooksConfig:
+    """`[webhooks]`: where the desk's receiver for webhook channels listens, and its public URL."""
+
+    host: str = "127.0.0.1"
+    """The address listened on (loopback by default: a reverse proxy or tunnel reaches it)."""
+    port: int = 8787
+    """The TCP port listened on."""
+    public_url: str | None = None
+    """What providers call, without the path (`frontdesk doctor` prints each channel's URL)."""
+
+    @property
+    def listen(self) -> str:
+        """host:port as written in the config."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def channel_url(self, channel: str) -> str | None:
+        """The URL to enter in the provider's console for `channel` (None without public_url)."""
+        return f"{self.public_url}/webhooks/{channel}" if self.public_url else None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -141,3 +162,5 @@ class Config:
     """`[escalation]` and `[[escalation.hooks]]`."""
     team: TeamConfig | None = None
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
+    webhooks: WebhooksConfig | None = None
+    """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
