@@ -563,7 +563,7 @@ async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
     channels = demo_channels(seed=1)
     for name, backend in channels.items():
         clocks[name] = 0.0
-        backend._sleep = simulated(backend)
+        backend.wait = simulated(backend)
     tasks = [asyncio.create_task(backend.run(Sink())) for backend in channels.values()]
     try:
         while min(clocks.values()) < 3600:  # an hour of the shift on every channel

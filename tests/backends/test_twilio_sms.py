@@ -16,6 +16,7 @@ import pytest
 from fakes.server import DROP, FakeServer, Hang  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
+from status_log import record_statuses  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
@@ -45,11 +46,11 @@ class RecordingDesk(Desk):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.statuses: list[tuple[str, str]] = []
+        self.shown = record_statuses(self)
 
-    def _set_channel_status(self, name, status) -> None:
-        self.statuses.append((status.state, status.detail))
-        super()._set_channel_status(name, status)
+    @property
+    def statuses(self) -> list[tuple[str, str]]:
+        return [(status.state, status.detail) for _, status in self.shown]
 
 
 @pytest.fixture

@@ -225,6 +225,11 @@ class FakeServer:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._httpd is not None
+
     def stop(self) -> None:
         self.released.set()
         wake = getattr(self.app, "wake", None)

@@ -37,8 +37,7 @@ SMALL = bench_plan.Plan(
     team_seconds=0.3,
 )
 HAS_DOVECOT = (
-    bench_mail._mail_servers() is not None
-    and bench_mail._mail_servers().dovecot_binary() is not None
+    bench_mail.mail_servers() is not None and bench_mail.mail_servers().dovecot_binary() is not None
 )
 
 EXPECTED = {
@@ -148,7 +147,7 @@ def test_email_figures_read_the_whole_mailbox_or_say_why_not(report):
 
 
 def test_email_figures_are_skipped_with_a_note_without_dovecot(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench_mail, "_mail_servers", lambda: None)
+    monkeypatch.setattr(bench_mail, "mail_servers", lambda: None)  # not a source checkout
     report = bench_report.Report(sizes={})
     bench_mail.measure_email(tmp_path, 10, report)
     assert report.figures == [] and "email figures skipped" in report.notes[0]

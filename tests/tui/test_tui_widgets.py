@@ -390,13 +390,11 @@ def _earlier(widget: ThreadView) -> int:
 
 
 def _fully_wrapped(widget: ThreadView) -> list[str]:
-    """What every wrapped line should be, wrapped again from scratch."""
-    kept = widget._lines, widget._head, widget._tail
-    widget._blocks.clear()
-    widget._rebuild()
-    fresh = widget.plain_lines
-    widget._lines, widget._head, widget._tail = kept  # as it was (the blocks are rebuilt equal)
-    return fresh
+    """What every wrapped line should be, wrapped again from scratch: folding and unfolding
+    the quoted text wraps every message shown anew (call it after reading `plain_lines`)."""
+    widget.action_toggle_folded()
+    widget.action_toggle_folded()
+    return widget.plain_lines
 
 
 async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest_message(clock):
