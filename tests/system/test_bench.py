@@ -211,7 +211,7 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
     with Store.open(cache.root) as store:
         app = make_app(Desk(store, agent="Aiko"), cursor_blink=False)
         async with app.run_test(size=bench_report.TERMINAL) as pilot:
-            await pilot.pause()
+            await wait_until(pilot, lambda: app.conversation_list.conversations, what="the list")
             assert app.conversation_list.select_id(cache.long_thread_id)
             await wait_until(
                 pilot,

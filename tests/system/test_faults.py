@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import threading
 import time
@@ -548,7 +549,10 @@ async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_no
         server.stop()
         await eventually(lambda: desk.channel_status[channel.name].state == "down")
         late = [await desk.reply(conv.id, f"late answer {i}") for i in range(3)]
-        await asyncio.sleep(0.8)  # many outbox retries and polls against a closed port
+        late_ids = {m.id for m in late}
+        await eventually(  # several outbox retries against the closed port
+            lambda: all(e.attempts >= 3 for e in store.outbox() if e.message_id in late_ids)
+        )
         assert all(store.message(conv.id, m.id).delivery is Delivery.PENDING for m in late)
         server.start()
         channel.inbound("after the outage")
@@ -571,8 +575,9 @@ async def test_polling_through_every_fault_and_an_outage_loses_and_duplicates_no
 
 
 async def test_polling_through_connect_timeouts_shows_down_then_reads_everything_once(
-    channel, store
+    channel, store, caplog
 ):
+    caplog.set_level(logging.WARNING, logger="frontdesk")
     hole = Blackhole()
     for i in range(5):
         channel.inbound(f"waiting {i}")
@@ -585,7 +590,9 @@ async def test_polling_through_connect_timeouts_shows_down_then_reads_everything
             lambda: getattr(desk.channel_status.get(channel.name), "state", "") == "down"
         )
         assert "cannot reach" in desk.channel_status[channel.name].detail
-        await asyncio.sleep(0.8)  # several connect timeouts (0.3 s each) with backoff
+        await eventually(  # several connect timeouts (0.3 s each), with backoff between them
+            lambda: sum("retrying in" in r.getMessage() for r in caplog.records) >= 3
+        )
         assert inbound_messages(store) == [] and store.cursor(channel.name) is None
         hole.close()
         server = FakeServer(channel.fake, port=hole.port).start()
