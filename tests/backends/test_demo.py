@@ -554,11 +554,11 @@ async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
             arrivals.extend(clocks[channel] for e in events if isinstance(e, Inbound))
 
     def simulated(backend):
-        async def sleep(seconds):  # time passes for this channel only; nothing really waits
+        async def wait(seconds):  # time passes for this channel only; nothing really waits
             clocks[backend.name] += seconds
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # the other channels take their turn
 
-        return sleep
+        return wait
 
     channels = demo_channels(seed=1)
     for name, backend in channels.items():
