@@ -172,10 +172,10 @@ class DemoBackend(Backend):
             await asyncio.Event().wait()
         rng = random.Random(f"{self.seed}:{self._kind}:live:{self._counter}")
         while True:
-            await self._sleep(self._pause(rng))
+            await self.wait(self._pause(rng))
             thread = rng.choice(targets)
             await sink.ingest(self.name, [Typing(thread.thread_key)])
-            await self._sleep(rng.uniform(1.0, 3.0))
+            await self.wait(rng.uniform(1.0, 3.0))
             await self._deliver(sink, thread, follow_up_line(rng, thread))
 
     async def fetch_once(self, sink: Sink) -> None:
@@ -187,7 +187,8 @@ class DemoBackend(Backend):
             max(rng.expovariate(1.0 / self.interval), 0.2 * self.interval), 4.0 * self.interval
         )
 
-    async def _sleep(self, seconds: float) -> None:
+    async def wait(self, seconds: float) -> None:
+        """Let `seconds` of the demo's time pass (scaled by its speed) before the next event."""
         await asyncio.sleep(seconds * self.speed)
 
     async def _deliver(self, sink: Sink, thread: LiveThread, body: str) -> None:
@@ -239,15 +240,15 @@ class DemoBackend(Backend):
     async def _after_send(self, sink: Sink, outgoing: Outgoing, external_id: str) -> None:
         """DELIVERED at ~1 s, READ at ~3 s (chat kinds), the customer answers at ~4–8 s."""
         rng = random.Random(f"{self.seed}:{self._kind}:answer:{outgoing.message_id}")
-        await self._sleep(1.0)
+        await self.wait(1.0)
         await sink.ingest(self.name, [DeliveryUpdate(external_id, Delivery.DELIVERED)])
-        await self._sleep(2.0)
+        await self.wait(2.0)
         if self._kind in READ_RECEIPT_KINDS:
             await sink.ingest(self.name, [DeliveryUpdate(external_id, Delivery.READ)])
         thread = self._thread_for(outgoing)
-        await self._sleep(rng.uniform(1.0, 3.0))
+        await self.wait(rng.uniform(1.0, 3.0))
         await sink.ingest(self.name, [Typing(thread.thread_key)])
-        await self._sleep(rng.uniform(1.0, 2.0))
+        await self.wait(rng.uniform(1.0, 2.0))
         await self._deliver(sink, thread, answer_line(rng, thread.language))
 
     async def close(self) -> None:

@@ -124,7 +124,7 @@ class MailReading:
             attrs, raw, partial = fetched[uid]
             try:
                 events.append(
-                    self._inbound(
+                    self.inbound_event(
                         cfg, folder, validity, uid, raw or b"", attrs, partial, sizes[uid]
                     )
                 )
@@ -148,7 +148,7 @@ class MailReading:
             self._down.discard(folder)
             await self._status(sink, "ok", f"IMAP {folder}: reading again")
 
-    def _inbound(
+    def inbound_event(
         self,
         cfg: EmailSettings,
         folder: str,
@@ -159,6 +159,7 @@ class MailReading:
         partial: bool,
         size: int,
     ) -> Inbound:
+        """One fetched mail (`raw`, cut short when `partial`) as the event the desk ingests."""
         mail = parse(raw, internaldate(attrs.get("INTERNALDATE")))
         body = mail.body
         if partial:

@@ -111,12 +111,63 @@ async def held_key_latencies(
     return latencies, sent[-1] if sent else time.perf_counter()
 
 
+# ---- the console's list and thread, shared with the attached console's figures ---------------
+
+
+def visible_rows(app: Any) -> int:
+    """How many conversations the list shows at once (at least two)."""
+    from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
+
+    listing = app.conversation_list
+    return max(2, listing.scrollable_content_region.height // ROW_HEIGHT)
+
+
+async def page_move_latencies(app: Any, probe: FrameProbe, presses: int) -> list[float]:
+    """`presses` list moves inside the visible page (two rows repaint), down and back up:
+    key event → end of its frame, the thread settled between keys."""
+    rows = visible_rows(app)
+    sweep = ["j"] * (rows - 1) + ["k"] * (rows - 1)
+    keys = (sweep * (presses // len(sweep) + 1))[:presses]
+    return await press_latencies(app, probe, keys, lambda: thread_settled(app, probe))
+
+
+async def thread_shown_latencies(app: Any, probe: FrameProbe, moves: int) -> list[float]:
+    """From the top, up to `moves` single list moves, each after a rest: the move → the end of
+    the frame whose thread pane shows the conversation moved to."""
+    from frontdesk.tui.widgets.conversation_list import CURSOR_REST
+
+    listing = app.conversation_list
+    shown = []
+    listing.cursor = 0
+    for _ in range(moves):
+        await thread_settled(app, probe)
+        await asyncio.sleep(CURSOR_REST)  # a single move, after a rest
+        before = listing.current_id
+        sent = time.perf_counter()
+        listing.action_cursor_down()
+        target = listing.current_id
+        if target == before:
+            break  # the end of the list
+        shown.append(await drawn_when(probe, lambda: app.thread.conversation_id == target) - sent)
+    return shown
+
+
+async def long_thread_opened(app: Any, probe: FrameProbe, cache: Cache) -> float | None:
+    """Select the cache's long thread in the list: seconds until the thread pane draws it
+    (None when the cache has no long thread or the list does not show it)."""
+    if cache.long_thread_id is None or not app.conversation_list.select_id(cache.long_thread_id):
+        return None
+    sent = time.perf_counter()
+    return (
+        await drawn_when(probe, lambda: app.thread.conversation_id == cache.long_thread_id) - sent
+    )
+
+
 async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
     """List moves and paging the long thread, vs the bare app with the same keys."""
     from frontdesk.desk import Desk
     from frontdesk.launch import make_app
     from frontdesk.store import Store
-    from frontdesk.tui.widgets.conversation_list import CURSOR_REST, ROW_HEIGHT
 
     half = max(1, presses // 2)
     list_keys = ["j"] * presses
@@ -153,11 +204,8 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
 
             conversations = app.conversation_list
             # moves inside the visible page (two rows repaint), then moves that scroll the list
-            rows = max(2, conversations.scrollable_content_region.height // ROW_HEIGHT)
-            sweep = ["j"] * (rows - 1) + ["k"] * (rows - 1)
-            page_keys = (sweep * (presses // len(sweep) + 1))[:presses]
-            page_lat = await press_latencies(app, probe, page_keys, settle)
-            conversations.cursor = rows - 1
+            page_lat = await page_move_latencies(app, probe, presses)
+            conversations.cursor = visible_rows(app) - 1
             scroll_lat = await press_latencies(app, probe, list_keys, settle)
             list_pilot = await pilot_latencies(pilot, pilot_keys)
             # a held-down j from the top; then the thread catching up where it stopped
@@ -174,30 +222,10 @@ async def measure_keys(cache: Cache, presses: int, report: Report) -> None:
                 - last_press
             )
             # list move to the thread pane showing the newly highlighted conversation
-            shown = []
-            conversations.cursor = 0
-            for _ in range(min(20, presses)):
-                await thread_settled(app, probe)
-                await asyncio.sleep(CURSOR_REST)  # a single move, after a rest
-                before = conversations.current_id
-                sent = time.perf_counter()
-                conversations.action_cursor_down()
-                target = conversations.current_id
-                if target == before:
-                    break  # the end of the list
-                shown.append(
-                    await drawn_when(probe, lambda: app.thread.conversation_id == target) - sent
-                )
-            opened = None
+            shown = await thread_shown_latencies(app, probe, min(20, presses))
             thread_pilot: list[float] = []
-            if cache.long_thread_id is not None and conversations.select_id(cache.long_thread_id):
-                sent = time.perf_counter()
-                opened = (
-                    await drawn_when(
-                        probe, lambda: app.thread.conversation_id == cache.long_thread_id
-                    )
-                    - sent
-                )
+            opened = await long_thread_opened(app, probe, cache)
+            if opened is not None:
                 app.thread.focus()
                 await probe.quiet()
                 thread_lat = await press_latencies(app, probe, thread_keys, settle)

@@ -12,7 +12,7 @@ from frontdesk.bench.report import Report
 from frontdesk.bench.startup import start_console
 
 
-def _mail_servers() -> Any | None:
+def mail_servers() -> Any | None:
     """tests/email_servers.py of the source checkout (the Dovecot harness), or None when it is not there."""
     import importlib.util
 
@@ -100,7 +100,7 @@ async def _first_sync(root: Path, port: int, user: str, password: str) -> tuple[
 
 def measure_email(work: Path, mails: int, report: Report) -> None:
     """The first sync of `mails` plain mails (29 days) from a loopback Dovecot: headless, then in the console."""
-    servers = _mail_servers()
+    servers = mail_servers()
     if servers is None or servers.dovecot_binary() is None:
         report.notes.append(
             "email figures skipped: "

@@ -13,7 +13,6 @@ import signal
 import statistics
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.bench.cache import Cache
-from frontdesk.bench.frames import FrameProbe, console_gc, drawn_when, press_latencies, probed
-from frontdesk.bench.frames import thread_settled
+from frontdesk.bench.frames import FrameProbe, console_gc, probed, thread_settled
+from frontdesk.bench.keys import long_thread_opened, page_move_latencies, thread_shown_latencies
 from frontdesk.bench.report import TERMINAL, Report, percentile
 from frontdesk.bench.startup import header_marker, start_console
 from frontdesk.bench.team import _admission, _child, _short_dir
@@ -162,44 +161,14 @@ class KeyFigures:
 async def _key_figures(desk: Any, cache: Cache, presses: int) -> KeyFigures:
     """The console on `desk` (the in-process Desk or a DeskClient): list moves, thread opening."""
     from frontdesk.launch import make_app
-    from frontdesk.tui.widgets.conversation_list import CURSOR_REST
-    from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT
 
     probe = FrameProbe()
     app = probed(make_app(desk, cursor_blink=False), probe)
     async with console_gc(), app.run_test(size=TERMINAL, headless=False):
         await thread_settled(app, probe)
-
-        async def settle() -> None:
-            await thread_settled(app, probe)
-
-        listing = app.conversation_list
-        rows = max(2, listing.scrollable_content_region.height // ROW_HEIGHT)
-        sweep = ["j"] * (rows - 1) + ["k"] * (rows - 1)
-        press = await press_latencies(
-            app, probe, (sweep * (presses // len(sweep) + 1))[:presses], settle
-        )
-        shown = []
-        listing.cursor = 0
-        for _ in range(min(20, presses)):
-            await thread_settled(app, probe)
-            await asyncio.sleep(CURSOR_REST)  # a single move, after a rest
-            before = listing.current_id
-            sent = time.perf_counter()
-            listing.action_cursor_down()
-            target = listing.current_id
-            if target == before:
-                break  # the end of the list
-            shown.append(
-                await drawn_when(probe, lambda: app.thread.conversation_id == target) - sent
-            )
-        long_open = None
-        if cache.long_thread_id is not None and listing.select_id(cache.long_thread_id):
-            sent = time.perf_counter()
-            done = await drawn_when(
-                probe, lambda: app.thread.conversation_id == cache.long_thread_id
-            )
-            long_open = done - sent
+        press = await page_move_latencies(app, probe, presses)
+        shown = await thread_shown_latencies(app, probe, min(20, presses))
+        long_open = await long_thread_opened(app, probe, cache)
     return KeyFigures(press, shown, long_open)
 
 

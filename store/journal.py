@@ -51,7 +51,8 @@ _FIELDS = struct.Struct("<II")  # length, crc32 of the payload
 _RECORD = struct.Struct("<4sIII")  # magic, length, payload crc, crc of the two fields before it
 _LEGACY_RECORD = struct.Struct("<II")
 _UNFINISHED = bytes(_RECORD.size)  # the header of a record being written: never valid
-_CHUNK = 1 << 20
+WRITE_CHUNK = 1 << 20
+"""A journal record is written in pieces of about this many bytes."""
 QUARANTINE_DIR = "quarantine"
 
 Changes = dict[str, dict[str, dict[str, Any]]]  # relpath -> table -> key -> record (None: deleted)
@@ -398,7 +399,7 @@ class JournalWriter:
                 piece = (b"," if n else b"") + encode(relpath) + b":" + encode(tables)
                 chunk.append(piece)
                 size += len(piece)
-                if size >= _CHUNK:
+                if size >= WRITE_CHUNK:
                     data = b"".join(chunk)
                     offset += self._write(data, offset)
                     crc, length = zlib.crc32(data, crc), length + len(data)

@@ -187,8 +187,7 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
                 with store.batch():
                     pass
         except Exception:
-            store._journal.close()
-            store._writer.release()
+            store.let_go()
             raise
         return store
 
@@ -198,8 +197,13 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
             if not self.readonly and self._journal.is_open and self._batch_depth == 0:
                 self._checkpoint_safely()
         finally:
-            self._journal.close()
-            self._writer.release()
+            self.let_go()
+
+    def let_go(self) -> None:
+        """Close the journal and give up the writer's lock without a checkpoint, as a killed
+        process would: the next open replays the journal."""
+        self._journal.close()
+        self._writer.release()
 
     def __enter__(self) -> Store:
         return self

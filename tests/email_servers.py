@@ -72,13 +72,14 @@ class Dovecot:
 
     # ---- test-side IMAP (stdlib imaplib, in a thread, independent of the code under test) ---
 
-    def _client(self) -> imaplib.IMAP4:
+    def client(self) -> imaplib.IMAP4:
+        """A new IMAP session on this server, logged in as its user."""
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
         client.login(self.user, self.password)
         return client
 
     def append_sync(self, raw: bytes, folder: str = "INBOX") -> None:
-        client = self._client()
+        client = self.client()
         try:
             typ, data = client.append(_quote(folder), None, None, raw)
             assert typ == "OK", (typ, data)
@@ -92,7 +93,7 @@ class Dovecot:
 
     def imap_sync(self, *commands: tuple[str, ...]) -> list:
         """Run imaplib calls like ("create", "Support") in one session; returns their results."""
-        client = self._client()
+        client = self.client()
         try:
             return [getattr(client, name)(*args) for name, *args in commands]
         finally:
@@ -102,7 +103,7 @@ class Dovecot:
         return await asyncio.to_thread(self.imap_sync, *commands)
 
     def messages_sync(self, folder: str) -> list:
-        client = self._client()
+        client = self.client()
         try:
             typ, _ = client.select(_quote(folder), readonly=True)
             if typ != "OK":

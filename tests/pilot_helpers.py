@@ -42,8 +42,8 @@ class DialogHarness(App[None]):
 
 
 async def idle(pilot) -> None:
-    """Wait until the app has nothing left to do now: its message queues drained (`pause()` with
-    no delay waits for the process to go idle) and the named short workers (BUSY_GROUPS) done.
+    """Wait until the app has nothing left to do now: its message queues drained (Pilot's pause
+    with no delay waits for the process to go idle) and the named short workers (BUSY_GROUPS) done.
     Timers still pending (the cursor-rest debounce, draft saves) are not awaited: wait for what
     they show with `wait_until`."""
     app = pilot.app

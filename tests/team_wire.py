@@ -41,6 +41,7 @@ class WireClient:
         self.frames: list[Any] = []
         self.replies: dict[int, Result | Error] = {}
         self.closed = asyncio.Event()
+        self._answers: dict[int, asyncio.Future[None]] = {}  # call id -> set when it is answered
         self._ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
 
@@ -75,20 +76,33 @@ class WireClient:
                 self.frames.append(envelope)
                 if isinstance(envelope, Result | Error):
                     self.replies[envelope.id] = envelope
+                    self._answered(envelope.id)
         except (ProtocolError, ConnectionError):
             pass
         finally:
             self.closed.set()
+            for call_id in list(self._answers):
+                self._answered(call_id)
+
+    def _answered(self, call_id: int) -> None:
+        waiting = self._answers.pop(call_id, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
     async def call(self, method: str, **args: Any) -> Any:
         """The method's value, or the Error envelope the desk answered."""
         call_id = next(self._ids)
+        answered = self._answers[call_id] = asyncio.get_running_loop().create_future()
         self.send(CODEC.encode_call(call_id, method, args))
-        deadline = asyncio.get_running_loop().time() + 10
-        while call_id not in self.replies:
-            if self.closed.is_set() or asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no answer to {method}")
-            await asyncio.sleep(0.01)
+        if not self.closed.is_set():
+            try:
+                await asyncio.wait_for(
+                    answered, 10
+                )  # the reader says: answered, or the link closed
+            except TimeoutError:
+                pass
+        if call_id not in self.replies:
+            raise AssertionError(f"no answer to {method}")
         reply = self.replies.pop(call_id)
         return CODEC.decode_value(method, reply) if isinstance(reply, Result) else reply
 

@@ -130,9 +130,11 @@ class FrontdeskApp(
         # Listing: view counts, kept up to date from the change feed; the list's border as set
         self._tally = ViewTally(desk.agent)
         self._list_titles: tuple[str, str] | None = None
-        # Reading: the conversation the agent opened (Enter …) while it is shown; the pending
-        # end of the typing mark; what to run when a given thread's load lands (ContactFlows)
+        # Reading: the conversation the agent opened (Enter …) while it is shown; the shown
+        # thread that missed a change while the cursor was elsewhere; the pending end of the
+        # typing mark; what to run when a given thread's load lands (ContactFlows)
         self._reading: int | None = None
+        self._thread_missed: int | None = None
         self._typing_timer: Timer | None = None
         self._once_shown: tuple[int, Callable[[], None]] | None = None
         # DraftKeeping: the conversation the composer writes for; a pending save

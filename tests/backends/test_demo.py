@@ -555,16 +555,16 @@ async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
             arrivals.extend(clocks[channel] for e in events if isinstance(e, Inbound))
 
     def simulated(backend):
-        async def sleep(seconds):  # time passes for this channel only; nothing really waits
+        async def wait(seconds):  # time passes for this channel only; nothing really waits
             clocks[backend.name] += seconds
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # the other channels take their turn
 
-        return sleep
+        return wait
 
     channels = demo_channels(seed=1)
     for name, backend in channels.items():
         clocks[name] = 0.0
-        backend._sleep = simulated(backend)
+        backend.wait = simulated(backend)
     tasks = [asyncio.create_task(backend.run(Sink())) for backend in channels.values()]
     try:
         while min(clocks.values()) < 3600:  # an hour of the shift on every channel

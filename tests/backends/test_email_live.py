@@ -200,7 +200,7 @@ async def test_initial_sync_then_idle_push_reaches_the_desk(dovecot, store, caps
     old = datetime.now(timezone.utc) - timedelta(days=30)
     await dovecot.append(mail(subject="Old thread", msgid="<old@customer.test>", date=old))
     await asyncio.to_thread(
-        lambda: dovecot._client().append(
+        lambda: dovecot.client().append(
             "INBOX", None, old.timestamp(), mail(subject="Old", msgid="<old2@x>").as_bytes()
         )
     )

@@ -9,8 +9,13 @@ from frontdesk.backends.base import Backend
 
 
 def fake_entry_points(monkeypatch, extra):
-    real = registry._entry_points()
-    monkeypatch.setattr(registry, "_entry_points", lambda: {**real, **extra})
+    """Installed packages register `extra` beside the real backends."""
+    real = registry.entry_points
+
+    def installed(*, group):
+        return [*real(group=group), *(extra.values() if group == registry.GROUP else ())]
+
+    monkeypatch.setattr(registry, "entry_points", installed)
 
 
 def test_builtin_demo_is_registered_like_a_plugin():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
+from status_log import record_statuses  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
@@ -40,11 +40,11 @@ class RecordingDesk(Desk):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.statuses: list[tuple[str, str]] = []
+        self.shown = record_statuses(self)
 
-    def _set_channel_status(self, name, status) -> None:
-        self.statuses.append((status.state, status.detail))
-        super()._set_channel_status(name, status)
+    @property
+    def statuses(self) -> list[tuple[str, str]]:
+        return [(status.state, status.detail) for _, status in self.shown]
 
 
 @pytest.fixture
@@ -453,8 +453,9 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         await eventually(lambda: state(desk) == "down")
         detail = desk.channel_status.get("tg").detail
         assert "Another program is polling this bot" in detail and "only one bot instance" in detail
-        await asyncio.sleep(0.8)  # real time passes on purpose: the retries it allows are counted
-        assert fake.count("getUpdates") <= 5  # conflict_retry 0.3 s: no tight loop
+        await wait_for_condition(lambda: fake.count("getUpdates") >= 3, what="three refused polls")
+        times = [t for t, method, _ in fake.calls if method == "getUpdates"]
+        assert min(b - a for a, b in zip(times, times[1:])) >= 0.25  # conflict_retry 0.3 s apart
         del fake.persistent["getUpdates"]
         fake.message(3, "back")
         await eventually(lambda: len(inbound_messages(store)) == 1)
@@ -463,7 +464,13 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         await desk.stop()
 
 
-async def test_dropped_connection_and_outage_show_down_and_recover(fake, server, store):
+def retries_logged(caplog, reason: str) -> int:
+    """How many times the channel logged that it will try again after `reason`."""
+    return sum(reason in r.getMessage() and "retrying in" in r.getMessage() for r in caplog.records)
+
+
+async def test_dropped_connection_and_outage_show_down_and_recover(fake, server, store, caplog):
+    caplog.set_level(logging.WARNING, logger="frontdesk")
     fake.fail_next("getUpdates", DROP)
     fake.message(5, "one")
     backend = backend_for(server)
@@ -481,7 +488,7 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
             lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail
         )
         assert state(desk) == "down"
-        await asyncio.sleep(0.3)  # real time passes on purpose: polls meet the closed port
+        await eventually(lambda: retries_logged(caplog, "cannot reach Telegram") >= 2)
         server.start()  # and comes back on the same port
         fake.message(5, "two")
         await eventually(lambda: len(inbound_messages(store)) == 2)

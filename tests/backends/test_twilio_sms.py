@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ import pytest
 from fakes.server import DROP, FakeServer, Hang  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
+from status_log import record_statuses  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
@@ -45,11 +45,11 @@ class RecordingDesk(Desk):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.statuses: list[tuple[str, str]] = []
+        self.shown = record_statuses(self)
 
-    def _set_channel_status(self, name, status) -> None:
-        self.statuses.append((status.state, status.detail))
-        super()._set_channel_status(name, status)
+    @property
+    def statuses(self) -> list[tuple[str, str]]:
+        return [(status.state, status.detail) for _, status in self.shown]
 
 
 @pytest.fixture
@@ -226,8 +226,9 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
         detail = desk.channel_status["sms"].detail
         assert "Twilio rejected the credentials (Twilio error 20003: Authenticate" in detail
         assert "frontdesk creds set sms auth_token" in detail
-        await asyncio.sleep(0.5)  # real time passes on purpose: the retries it allows are counted
-        assert len(server.requests) <= 4  # error_retry 0.3 s: no tight loop
+        await wait_for_condition(lambda: len(server.requests) >= 3, what="three refused polls")
+        times = [request.at for request in server.requests]
+        assert min(b - a for a, b in zip(times, times[1:])) >= 0.25  # error_retry 0.3 s apart
         secrets["auth_token"] = TOKEN
         await eventually(lambda: len(inbound_messages(store)) == 1)
         await eventually(lambda: state(desk) == "ok")

@@ -15,6 +15,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -31,6 +32,8 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When the fake received it (time.monotonic)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else {}
@@ -224,6 +227,11 @@ class FakeServer:
         )
         self._thread.start()
         return self
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._httpd is not None
 
     def stop(self) -> None:
         self.released.set()

@@ -188,14 +188,17 @@ class FakeTwilio:
         with self.lock:
             items = sorted(
                 self.messages.values(),
-                key=lambda m: (m["date_sent"] and _parse(m["date_sent"]) or START, str(m["sid"])),
+                key=lambda m: (
+                    m["date_sent"] and parse_date(m["date_sent"]) or START,
+                    str(m["sid"]),
+                ),
                 reverse=True,
             )
         if "To" in q:
             items = [m for m in items if m["to"] == q["To"]]
         if "DateSent>" in q:
             day = datetime.fromisoformat(q["DateSent>"]).replace(tzinfo=timezone.utc)
-            items = [m for m in items if m["date_sent"] and _parse(m["date_sent"]) >= day]
+            items = [m for m in items if m["date_sent"] and parse_date(m["date_sent"]) >= day]
         token = q.get("PageToken")
         page = int(q.get("Page", 0))
         if token:
@@ -269,7 +272,7 @@ class FakeTwilio:
         )
 
 
-def _parse(value: str) -> datetime:
+def parse_date(value: str) -> datetime:
     """An RFC 2822 date; a broken one (a test's malformed message) sorts as the newest."""
     from email.utils import parsedate_to_datetime
 

@@ -37,8 +37,7 @@ SMALL = bench_plan.Plan(
     team_seconds=0.3,
 )
 HAS_DOVECOT = (
-    bench_mail._mail_servers() is not None
-    and bench_mail._mail_servers().dovecot_binary() is not None
+    bench_mail.mail_servers() is not None and bench_mail.mail_servers().dovecot_binary() is not None
 )
 
 EXPECTED = {
@@ -148,7 +147,7 @@ def test_email_figures_read_the_whole_mailbox_or_say_why_not(report):
 
 
 def test_email_figures_are_skipped_with_a_note_without_dovecot(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench_mail, "_mail_servers", lambda: None)
+    monkeypatch.setattr(bench_mail, "mail_servers", lambda: None)  # not a source checkout
     report = bench_report.Report(sizes={})
     bench_mail.measure_email(tmp_path, 10, report)
     assert report.figures == [] and "email figures skipped" in report.notes[0]
@@ -212,7 +211,7 @@ async def _scroll_the_long_thread(cache: bench_cache.Cache) -> None:
     with Store.open(cache.root) as store:
         app = make_app(Desk(store, agent="Aiko"), cursor_blink=False)
         async with app.run_test(size=bench_report.TERMINAL) as pilot:
-            await pilot.pause()
+            await wait_until(pilot, lambda: app.conversation_list.conversations, what="the list")
             assert app.conversation_list.select_id(cache.long_thread_id)
             await wait_until(
                 pilot,

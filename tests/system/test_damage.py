@@ -29,12 +29,6 @@ from conftest import mounted_tmpfs
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def abandon(store: Store) -> None:
-    """Let go of a store as a killed process would: no checkpoint, no cleanup."""
-    store._journal.close()
-    store._writer.release()
-
-
 def fill(store: Store, conversations: int = 5, messages: int = 10) -> None:
     """`conversations` conversations of `messages` inbound messages each, one batch per conversation."""
     for c in range(conversations):
@@ -96,7 +90,7 @@ def test_a_damaged_journal_record_loses_only_itself(tmp_path, where):
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store)
-    abandon(store)
+    store.let_go()
     journal = root / "journal"
     records = record_offsets(journal)
     assert len(records) == 5
@@ -124,7 +118,7 @@ def test_a_damaged_journal_that_cannot_be_copied_aside_is_kept_as_it_is(tmp_path
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store)
-    abandon(store)
+    store.let_go()
     start, _ = record_offsets(root / "journal")[0]
     flip(root / "journal", start + 20)
     damaged = (root / "journal").read_bytes()
@@ -142,7 +136,7 @@ def test_a_damaged_journal_that_cannot_be_copied_aside_is_kept_as_it_is(tmp_path
     assert (root / "journal").read_bytes() == damaged
     with store.batch():
         store.set_cursor("sms", "after")
-    abandon(store)
+    store.let_go()
     monkeypatch.undo()
     with Store.open(root) as store:  # once there is space: set aside, rewritten, nothing lost
         assert len(bodies(store)) == 40 and store.cursor("sms") == "after"
@@ -153,7 +147,7 @@ def test_a_reader_reads_past_a_damaged_record_and_says_so(tmp_path):
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store)
-    abandon(store)
+    store.let_go()
     start, _ = record_offsets(root / "journal")[2]
     flip(root / "journal", start + 30)
     with Store.open(root, readonly=True) as reader:
@@ -167,7 +161,7 @@ def test_a_torn_tail_is_cut_without_a_word_but_a_whole_bad_last_record_is_report
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store, conversations=2)
-    abandon(store)
+    store.let_go()
     journal = root / "journal"
     whole = journal.read_bytes()
     journal.write_bytes(
@@ -177,7 +171,7 @@ def test_a_torn_tail_is_cut_without_a_word_but_a_whole_bad_last_record_is_report
         assert store.problems == [] and len(bodies(store)) == 20
     store = Store.open(root)
     fill(store, conversations=1)
-    abandon(store)
+    store.let_go()
     start, end = record_offsets(journal)[-1]
     flip(journal, end - 3)  # the last record's payload, its header intact: not what a kill leaves
     with Store.open(root) as store:
@@ -226,7 +220,7 @@ def test_a_journal_of_the_first_format_is_replayed_and_rewritten(tmp_path):
     assert store.problems == []
     assert "from the old journal" in bodies(store) and store.cursor("sms") == "old"
     assert (root / "journal").read_bytes().startswith(MAGIC)
-    abandon(store)
+    store.let_go()
     with Store.open(root) as store:  # the rewritten journal replays the same
         assert "from the old journal" in bodies(store) and store.cursor("sms") == "old"
     assert json.loads((root / "meta.json").read_text())["meta"]["1"]["schema"] == 3
@@ -236,7 +230,7 @@ def test_a_garbage_journal_header_keeps_the_records(tmp_path):
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store, conversations=3)
-    abandon(store)
+    store.let_go()
     raw = bytearray((root / "journal").read_bytes())
     raw[:HEADER_SIZE] = os.urandom(HEADER_SIZE).replace(RECORD_MAGIC[:1], b"x")
     (root / "journal").write_bytes(bytes(raw))
@@ -504,7 +498,7 @@ def test_commands_name_the_damage_and_exit_non_zero(tmp_path):
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store)
-    abandon(store)
+    store.let_go()
     start, _ = record_offsets(root / "journal")[1]
     flip(root / "journal", start + 20)
     (tmp_path / "config.toml").write_text(
@@ -716,7 +710,8 @@ def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch)
 
     monkeypatch.setattr(checkpoints_mod, "sync_files", full)
     for _ in range(3):
-        store._checkpoint_safely()
+        with pytest.raises(OSError):
+            store.checkpoint()
     assert {p.name: p.stat().st_size for p in (root / "dedup").iterdir()} == sizes
     monkeypatch.undo()
     store.close()
@@ -733,7 +728,7 @@ async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
     root = tmp_path / "data"
     store = Store.open(root)
     fill(store)
-    abandon(store)
+    store.let_go()
     start, _ = record_offsets(root / "journal")[1]
     flip(root / "journal", start + 20)
     with Store.open(root) as store:

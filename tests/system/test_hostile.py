@@ -539,7 +539,7 @@ def test_email_parser_never_raises_and_the_backend_path_ingests_or_quarantines(r
     backend = EmailBackend(
         "mail", {"imap_host": "imap.example.com", "username": "support@example.com"}
     )
-    event = backend._inbound(backend.cfg, "INBOX", 1, 7, raw, {}, False, len(raw))
+    event = backend.inbound_event(backend.cfg, "INBOX", 1, 7, raw, {}, False, len(raw))
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "data") as store:
         asyncio.run(Desk(store, {"mail": backend}).ingest("mail", [event]))
         stored = sum(c.message_count for c in store.conversations())

@@ -28,7 +28,7 @@ def snapshot_of(desk: Desk) -> Snapshot:
     return Snapshot(
         conversations=[replace(c, labels=list(c.labels)) for c in desk.store.conversations()],
         contact_names={c.id: c.name for c in desk.store.contacts()},
-        agents=list(desk._agents),
+        agents=desk.agents,  # as the served desk's welcome names them
         agent_names={},
         channels={
             name: ChannelInfo(kind=b.channel_kind, name=name) for name, b in desk.channels.items()

@@ -156,6 +156,53 @@ async def test_the_thread_follows_once_the_cursor_rests(desk, clock, monkeypatch
         assert "Mia Tanaka" not in str(app.thread.border_title)
 
 
+class StoppedClock:
+    """`time.monotonic` for the list alone, moved only by the test: whether a move is quick
+    (within CURSOR_REST of the last) does not depend on how fast the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_a_message_for_the_open_conversation_shows_after_a_quick_move_off_and_back(
+    desk, clock, monkeypatch
+):
+    list_clock = StoppedClock()
+    monkeypatch.setattr(conversation_list_module, "time", list_clock)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await thread_follows_cursor(pilot)
+        assert app.thread.conversation_id == 1
+        await pilot.press("j")  # quick: the thread stays on Mia's conversation
+        assert app.conversation_list.current_id == 2
+        await desk.ingest(
+            "wa",
+            [
+                Inbound(
+                    "in-while-away",
+                    "+15550001",
+                    ContactRef("+15550001", "Mia Tanaka"),
+                    "Are you still there?",
+                    created_at=clock(),
+                )
+            ],
+        )
+        await wait_until(
+            pilot, lambda: "Are you still there?" in rendered(app.conversation_list)[2]
+        )
+        await pilot.press("k")  # back before the cursor rested anywhere else
+        assert app.conversation_list.current_id == 1
+        list_clock.now += 2 * conversation_list_module.CURSOR_REST  # now it rests
+        await wait_until(
+            pilot,
+            lambda: "Are you still there?" in "\n".join(app.thread.plain_lines),
+            what="the message that arrived while the cursor was away, in the thread",
+        )
+
+
 async def test_a_rest_that_comes_after_the_panes_are_gone_does_nothing(desk, clock):
     app = make_app(desk, clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -180,7 +180,7 @@ async def drive(script: list, sort: Sort = Sort.ACTIVITY) -> None:
     async with app.run_test(size=SIZE) as pilot:
         widget.set_conversations(desk.expected(), key)
         widget.focus()
-        await pilot.pause()
+        await idle(pilot)
         check_screen(app, widget, desk)
         for (kind, *args), settle in script:
             if kind == "touch":
@@ -201,9 +201,9 @@ async def drive(script: list, sort: Sort = Sort.ACTIVITY) -> None:
             else:
                 widget.scroll_to(y=args[0], animate=False, immediate=True)
             if settle:  # paint now; otherwise the next change comes before the screen is drawn
-                await pilot.pause()
+                await idle(pilot)
                 check_screen(app, widget, desk)
-        await pilot.pause()
+        await idle(pilot)
         check_screen(app, widget, desk)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from frontdesk.desk import ChangeKind
 from frontdesk.desk.acting import acting_as
-from frontdesk.desk.changes import Change
+from frontdesk.desk.changes import Broker, Change
 from frontdesk.desk.presence import Activity
 from frontdesk.model import Direction
 from frontdesk.tui.notify import NotifySettings
@@ -224,16 +224,18 @@ async def test_the_assignment_picker_shows_who_is_online_and_their_open_count(te
 
 
 async def test_losing_the_desk_shows_in_the_header_and_as_a_notice_until_it_is_back(
-    team_desk, clock
+    team_desk, clock, monkeypatch
 ):
+    link = Broker()  # the team client's feed, where losing the desk and getting it back are told
+    monkeypatch.setattr(team_desk, "subscribe", link.subscribe)
     app = make_app(team_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         seen = record_notifications(app)
-        team_desk._broker.publish([Change(ChangeKind.LINK, failed=True, detail="lost")])
+        link.publish([Change(ChangeKind.LINK, failed=True, detail="lost")])
         await wait_until(pilot, lambda: "desk lost" in header_text(app), what="lost")
         assert any("Lost the desk" in s for s in seen)
-        team_desk._broker.publish([Change(ChangeKind.LINK, detail="back")])
+        link.publish([Change(ChangeKind.LINK, detail="back")])
         await wait_until(pilot, lambda: "online" in header_text(app), what="back")
         assert any("Back on the desk" in s for s in seen)
 

@@ -14,7 +14,7 @@ from frontdesk.tui.widgets import conversation_list as conversation_list_module
 from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
 from frontdesk.tui.widgets.formatting import age, badge
 from frontdesk.tui.widgets.thread_view import ThreadView
-from pilot_helpers import wait_until
+from pilot_helpers import idle, wait_until
 
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # the conftest clock
@@ -70,7 +70,7 @@ async def test_rows_are_exactly_the_width_with_cjk_and_emoji(workspace, clock):
     for width in (31, 40, 57):
         async with app.run_test(size=(width, 12)) as pilot:
             widget.set_conversations(ws.conversations)
-            await pilot.pause()
+            await idle(pilot)
             inner = widget.scrollable_content_region.width
             for y in range(len(ws.conversations) * ROW_HEIGHT):
                 strip = widget.render_line(y)
@@ -95,7 +95,7 @@ async def test_place_moves_single_conversations_and_keeps_the_cursor(workspace, 
         convs = [replace(c) for c in workspace.conversations]
         widget.set_conversations(list(reversed(convs)))  # set without its order: place sorts first
         widget.select_id(convs[1].id)
-        await pilot.pause()
+        await idle(pilot)
         key = sort_key(Sort.ACTIVITY)
         oldest = min(convs, key=lambda c: c.last_activity_at)
         oldest.last_activity_at = NOW + timedelta(minutes=1)  # changed in place, as the desk does
@@ -144,16 +144,14 @@ async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
     async with app.run_test(size=(50, 6)) as pilot:
         widget.set_conversations(ws.conversations)
         widget.focus()
-        await pilot.pause()
-        assert app.posted[-1] == ("highlighted", 1)
+        await wait_until(pilot, lambda: app.posted[-1:] == [("highlighted", 1)])
         await pilot.press("j", "j")
         assert widget.current_id == 3
         await pilot.press("end")
         assert widget.current_id == 4
         assert widget.scroll_y > 0  # kept visible in a 6-line window
         await pilot.press("k", "enter")
-        await pilot.pause()
-        assert app.posted[-1] == ("selected", 3)
+        await wait_until(pilot, lambda: app.posted[-1] == ("selected", 3))
         # the list changes under the cursor: a new conversation on top, conversation 2 gone
         new = Conversation(9, "wa", 9, "x", preview="new", last_activity_at=NOW)
         widget.set_conversations(
@@ -162,10 +160,10 @@ async def test_cursor_keys_messages_and_live_replacement(workspace, clock):
         assert widget.current_id == 3
         # the highlighted conversation disappears: the cursor stays at its row
         widget.set_conversations([new, ws.conversations[0], ws.conversations[3]])
-        await pilot.pause()
-        assert widget.current_id == 4 and app.posted[-1] == ("highlighted", 4)
+        await wait_until(pilot, lambda: app.posted[-1] == ("highlighted", 4))
+        assert widget.current_id == 4
         widget.set_conversations([])
-        await pilot.pause()
+        await idle(pilot)
         assert widget.current is None
         assert "No conversations" in widget.render_line(0).text
 
@@ -191,19 +189,19 @@ async def test_thread_stays_at_bottom_only_when_it_was_there(clock):
     async with app.run_test(size=(60, 12)) as pilot:
         messages = _messages(30)
         widget.show(conv, messages, contact_name="Mia")
-        await pilot.pause()
+        await idle(pilot)
         assert widget.scroll_y == widget.max_scroll_y > 0
         messages.append(Message(31, 1, Direction.IN, "newest", author="Mia", created_at=NOW))
         widget.show(conv, messages, contact_name="Mia")
-        await pilot.pause()
+        await idle(pilot)
         assert widget.scroll_y == widget.max_scroll_y
         assert "newest" in widget.render_line(widget.size.height - 2).text
         widget.scroll_home(animate=False, immediate=True)
-        await pilot.pause()
+        await idle(pilot)
         reading = [widget.render_line(y).text for y in range(widget.size.height)]
         messages.append(Message(32, 1, Direction.IN, "while reading", author="Mia", created_at=NOW))
         widget.show(conv, messages, contact_name="Mia")
-        await pilot.pause()
+        await idle(pilot)
         # reading older messages: not yanked down (earlier ones may have been wrapped in above)
         assert [widget.render_line(y).text for y in range(widget.size.height)] == reading
         assert widget.scroll_y < widget.max_scroll_y
@@ -246,7 +244,7 @@ async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(cl
             contact_name="花子",
             typing=True,
         )
-        await pilot.pause()
+        await idle(pilot)
         lines = widget.plain_lines
         width = widget.scrollable_content_region.width
         assert all(cell_len(line) == width for line in lines)
@@ -277,20 +275,18 @@ async def test_composer_modes_submit_newline_and_cancel():
         composer.focus()
         assert str(composer.border_title) == "Reply via whatsapp"
         await pilot.press("enter", "space", "enter")
-        await pilot.pause()
+        await idle(pilot)
         assert app.posted == []  # blank: not submitted
         composer.clear()
         await pilot.press("h", "i", "ctrl+j", "x", "enter")
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.posted != [])
         assert app.posted == [("submitted", "hi\nx", "reply")]
         composer.set_mode("note")
         assert composer.has_class("-note") and "not sent" in str(composer.border_title)
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.posted[-1] == ("submitted", "hi\nx", "note")
+        await wait_until(pilot, lambda: app.posted[-1] == ("submitted", "hi\nx", "note"))
         await pilot.press("escape")
-        await pilot.pause()
-        assert app.posted[-1] == ("cancelled",)
+        await wait_until(pilot, lambda: app.posted[-1] == ("cancelled",))
 
 
 def test_statuses_render_in_rows():
@@ -326,7 +322,7 @@ async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(cl
     async with Harness(widget).run_test(size=(60, 30)) as pilot:
         widget.show(conv, messages, contact_name="Hanako")
         widget.focus()
-        await pilot.pause()
+        await idle(pilot)
         shown = "\n".join(widget.plain_lines)
         assert "Thanks, it arrived!" in shown and chat in shown
         assert "Hanako Yamada" not in shown and "it left our warehouse" not in shown
@@ -341,7 +337,7 @@ async def test_quoted_history_and_signature_fold_until_the_agent_unfolds_them(cl
         )
 
         widget.show(Conversation(id=8, channel="mail", contact_id=1, thread_key="u"), [messages[0]])
-        await pilot.pause()
+        await idle(pilot)
         assert "it left our warehouse" not in "\n".join(widget.plain_lines), (
             "another thread starts folded"
         )
@@ -374,7 +370,7 @@ async def _open(pilot, widget: ThreadView, messages: list[Message]) -> None:
     """The thread shown and focused, as an agent opens it."""
     widget.show(Conversation(1, "wa", 1, "k"), messages, contact_name="花子")
     widget.focus()
-    await pilot.pause()
+    await idle(pilot)
 
 
 def _screen(widget: ThreadView) -> list[str]:
@@ -390,13 +386,11 @@ def _earlier(widget: ThreadView) -> int:
 
 
 def _fully_wrapped(widget: ThreadView) -> list[str]:
-    """What every wrapped line should be, wrapped again from scratch."""
-    kept = widget._lines, widget._head, widget._tail
-    widget._blocks.clear()
-    widget._rebuild()
-    fresh = widget.plain_lines
-    widget._lines, widget._head, widget._tail = kept  # as it was (the blocks are rebuilt equal)
-    return fresh
+    """What every wrapped line should be, wrapped again from scratch: folding and unfolding
+    the quoted text wraps every message shown anew (call it after reading `plain_lines`)."""
+    widget.action_toggle_folded()
+    widget.action_toggle_folded()
+    return widget.plain_lines
 
 
 async def test_a_long_thread_opens_with_a_few_screens_and_pages_up_to_its_oldest_message(clock):
@@ -438,7 +432,7 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
         for _ in range(8):
             await pilot.press("pageup")
         reading = _screen(widget)
-        await pilot.pause()  # wrapping ahead goes on between keys…
+        await idle(pilot)  # wrapping ahead goes on between keys…
         assert _screen(widget) == reading  # …without moving what the agent reads
 
         # a delivery mark on a wrapped reply, one on a reply not wrapped yet, and a new reply
@@ -479,7 +473,7 @@ async def test_earlier_messages_wrapped_in_keep_the_view_still_and_marks_update_
                 created_at=NOW,
             )
         )
-        await pilot.pause()
+        await idle(pilot)
         assert widget.scroll_y < widget.max_scroll_y  # still reading, not yanked to the new reply
         assert widget.plain_lines == _fully_wrapped(widget)
         assert "a new reply" in widget.plain_lines[-2]
@@ -513,20 +507,21 @@ async def test_focusing_the_thread_restyles_its_border_without_wrapping_again(cl
     widget = ThreadView(clock=clock)
     async with FocusHarness(widget).run_test(size=(60, 20)) as pilot:
         widget.show(conv, _long_thread(120), contact_name="花子")
-        await pilot.pause()
+        await idle(pilot)
         lines, text = list(widget.lines), widget.plain_lines
         widget.focus()
-        await pilot.pause()
+        await idle(pilot)
         widget.blur()
-        await pilot.pause()
+        await idle(pilot)
         # the very same wrapped lines: nothing was wrapped again
         assert len(widget.lines) == len(lines) and all(
             new is old for new, old in zip(widget.lines, lines)
         )
         assert widget.plain_lines == text
         widget.app.theme = "textual-light"  # the text's colours change: wrapped again
-        await pilot.pause()
-        assert not any(new is old for new, old in zip(widget.lines, lines))
+        await wait_until(
+            pilot, lambda: not any(new is old for new, old in zip(widget.lines, lines))
+        )
 
 
 async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
@@ -576,7 +571,7 @@ async def test_every_thread_line_is_the_pane_width_and_is_drawn_afresh(clock):
     widget = ThreadView(clock=clock)
     async with Harness(widget).run_test(size=(47, 30)) as pilot:
         widget.show(Conversation(1, "wa", 1, "k"), messages, contact_name="花子", typing=True)
-        await pilot.pause()
+        await idle(pilot)
         width = widget.scrollable_content_region.width
         assert len(widget.lines) > 10
         assert [cell_len(text_of(line)) for line in widget.lines] == [width] * len(widget.lines)
@@ -592,7 +587,7 @@ async def test_list_rows_are_drawn_afresh_from_what_the_list_keeps(workspace, cl
     widget = ConversationList(clock=clock, contact_name=names.get)
     async with Harness(widget).run_test(size=(50, 12)) as pilot:
         widget.set_conversations(workspace.conversations)
-        await pilot.pause()
+        await idle(pilot)
         first, again = widget.render_line(0), widget.render_line(0)
         assert first.text == again.text == widget.render_row(0, first.cell_length)[0].text
         assert first is not again

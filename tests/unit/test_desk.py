@@ -434,7 +434,7 @@ async def test_a_slow_disk_does_not_stop_the_screen_while_a_batch_syncs(
             await asyncio.sleep(0.01)  # a heartbeat: a gap in the ticks is a stalled event loop
 
     ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the ticker starts
     started = time.monotonic()
     await run()
     returned = time.monotonic()

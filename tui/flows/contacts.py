@@ -25,7 +25,7 @@ class ContactFlows:
         """The highlighted conversation when the thread and contact panel do not show it yet
         (right after quick moves they catch up once the cursor rests); None when they do."""
         current = self.conversation_list.current_id
-        return current if current is not None and current != self.thread.conversation_id else None
+        return current if current is not None and not self.thread_shows(current) else None
 
     async def _highlighted_contact(self) -> Contact | None:
         """The contact of the highlighted conversation, read from the desk if the panel lags."""

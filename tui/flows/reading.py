@@ -29,8 +29,12 @@ class Reading:
         if self.panes_gone:
             return
         current = self.conversation_list.current_id
-        if current is not None and current != self.thread.conversation_id:
+        if current is not None and not self.thread_shows(current):
             self.load_thread(current)
+
+    def thread_shows(self, conv_id: int) -> bool:
+        """True when the thread shows `conv_id` with every change it has had."""
+        return conv_id == self.thread.conversation_id and conv_id != self._thread_missed
 
     async def on_conversation_list_selected(self, message: ConversationList.Selected) -> None:
         await self.open_conversation(message.conversation_id)
@@ -38,13 +42,15 @@ class Reading:
 
     async def open_conversation(self, conv_id: int) -> None:
         """Show a conversation and mark it read."""
-        if conv_id != self.thread.conversation_id:
+        if not self.thread_shows(conv_id):
             self.load_thread(conv_id)
         await self._mark_read(conv_id)
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, conv_id: int) -> None:
         """Read one thread, its contact and the contact's other conversations."""
+        if self._thread_missed == conv_id:
+            self._thread_missed = None  # what it missed is read now
         try:
             conv = await self.desk.conversation(conv_id)
             messages = await self.desk.thread(conv_id)
@@ -93,7 +99,11 @@ class Reading:
     async def _follow_open_conversation(self, follow: ThreadFollow) -> None:
         """Bring the open conversation's panes up to date, if it is still open and highlighted."""
         current = self.thread.conversation_id
-        if current != follow.conversation_id or current != self.conversation_list.current_id:
+        if current != follow.conversation_id:
+            return
+        if current != self.conversation_list.current_id:
+            # the cursor is passing elsewhere: read the thread again if it comes back
+            self._thread_missed = current
             return
         in_place = follow.message_ids and await self._refresh_open_thread(
             current, list(follow.message_ids)
