@@ -219,6 +219,28 @@ async def test_a_backend_that_raises_while_parsing_loses_nothing(receiver, desk,
     assert kept["payload"] == '{"entry": 1}' and "KeyError" in kept["reason"]
 
 
+async def test_a_write_the_store_refuses_is_503_so_the_provider_sends_it_again(
+    receiver, desk, http, monkeypatch
+):
+    from frontdesk.store import StoreError
+
+    async def refuse(channel, events, cursor=None):
+        raise StoreError("could not write the cache: No space left on device")
+
+    monkeypatch.setattr(desk, "ingest", refuse)
+    body = payload(("m1", "+1", "lost?"))
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 503
+
+    async def broken(channel, events, cursor=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(desk, "ingest", broken)
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 503
+    monkeypatch.undo()
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 200
+    assert len(desk.store.conversations()) == 1
+
+
 async def test_unknown_or_non_webhook_channels_are_404_and_wrong_methods_405(receiver, desk, http):
     body = payload(("m1", "+1", "x"))
     assert (await post(http, url(receiver, "nope"), body, sign(body)))[0] == 404
