@@ -24,7 +24,7 @@ from frontdesk.backends.webhook import (
     meta_signature_ok,
 )
 from frontdesk.desk import Desk
-from frontdesk.desk.receiver import ReceiverError, WebhookReceiver
+from frontdesk.desk.receiver import Coalescer, ReceiverError, WebhookReceiver
 from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
@@ -158,6 +158,18 @@ async def test_a_provider_retry_of_the_same_payload_stores_one_message(receiver,
     assert (await post(http, url(receiver), body, sign(body)))[0] == 200
     [conv] = await desk.conversations()
     assert [m.external_id for m in desk.store.messages(conv.id)] == ["wamid.7"]
+
+
+async def test_retries_arriving_together_store_one_message(receiver, desk, http):
+    body = payload(("wamid.9", "+8190", "once"))
+    first = [payload((f"m{i}", f"+{i}", "x")) for i in range(20)]  # an ingest under way
+    answers = await asyncio.gather(
+        *(post(http, url(receiver), b, sign(b)) for b in first),
+        *(post(http, url(receiver), body, sign(body)) for _ in range(5)),
+    )
+    assert {status for status, _ in answers} == {200}
+    conv = desk.store.find_conversation("wa", "+8190")
+    assert [m.external_id for m in desk.store.messages(conv.id)] == ["wamid.9"]
 
 
 @pytest.mark.parametrize(
@@ -299,6 +311,53 @@ async def test_many_concurrent_posts_are_each_durable_when_answered(receiver, de
     assert {s for s, _ in statuses} == {200}
     assert sum(len(store.messages(c.id)) for c in store.conversations()) == 200
     assert store._synced == store._committed
+
+
+class GatedDesk:
+    """A desk whose ingest records each call and holds it until `gate` is set."""
+
+    def __init__(self) -> None:
+        self.channels: dict = {}
+        self.calls: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.fail: Exception | None = None
+
+    async def ingest(self, channel, events, cursor=None) -> None:
+        self.calls.append([e.external_id for e in events])
+        await self.gate.wait()
+        self.gate.clear()
+        if self.fail is not None:
+            raise self.fail
+
+
+def inbound(external_id: str) -> Inbound:
+    return Inbound(external_id, "+1", ContactRef("+1"), "x", created_at=AT)
+
+
+async def test_requests_arriving_during_an_ingest_share_the_next_one():
+    desk = GatedDesk()
+    coalescer = Coalescer(desk, "wa")
+    first = asyncio.create_task(coalescer.ingest([inbound("a")]))
+    await eventually(lambda: desk.calls == [["a"]], what="the first ingest under way")
+    later = [asyncio.create_task(coalescer.ingest([inbound(x), inbound(x + "2")])) for x in "bcd"]
+    await asyncio.sleep(0)  # let the later requests queue (no waiting on time)
+    assert desk.calls == [["a"]] and not any(t.done() for t in [first, *later])
+    desk.gate.set()
+    await first
+    await eventually(lambda: len(desk.calls) == 2, what="the shared second ingest")
+    assert desk.calls[1] == ["b", "b2", "c", "c2", "d", "d2"]
+    assert not any(t.done() for t in later)  # not durable yet: not answered
+    desk.fail = OSError("disk gone")
+    desk.gate.set()
+    for task in later:
+        with pytest.raises(OSError):
+            await task
+    desk.fail = None
+    after = asyncio.create_task(coalescer.ingest([inbound("e")]))
+    await eventually(lambda: len(desk.calls) == 3, what="a fresh ingest after the failure")
+    desk.gate.set()
+    await after
+    assert desk.calls[2] == ["e"]
 
 
 async def test_a_taken_port_is_one_line_naming_the_address_and_the_fix(desk):
