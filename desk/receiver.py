@@ -27,6 +27,10 @@ log = logging.getLogger("frontdesk.webhooks")
 
 #: the path prefix every webhook channel is reached under
 PREFIX = "/webhooks/"
+#: a request body must arrive within this many seconds (a trickling client holds no slot longer)
+READ_SECONDS = 30.0
+#: how long the rest of a refused (413, 408) body is read and dropped before the connection closes
+LINGER_SECONDS = 1.0
 #: how much of an unreadable body is kept in quarantine
 QUARANTINE_BYTES = 10_000
 #: why a webhook channel is down when the config has no [webhooks] section
@@ -100,8 +104,10 @@ class WebhookReceiver:
         port: int = 8787,
         *,
         max_bytes: int = MAX_WEBHOOK_BYTES,
+        read_seconds: float = READ_SECONDS,
     ) -> None:
         self.desk = desk
+        self.read_seconds = read_seconds
         self.host = host
         self.port = port
         self.max_bytes = max_bytes
@@ -121,7 +127,10 @@ class WebhookReceiver:
         app = web.Application(client_max_size=self.max_bytes)
         app.router.add_route("POST", PREFIX + "{channel}", self._post)
         app.router.add_route("GET", PREFIX + "{channel}", self._get)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # a refused body is drained for a moment at most, so its client reads the answer
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, lingering_time=LINGER_SECONDS
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, backlog=1024)
         try:
@@ -174,9 +183,12 @@ class WebhookReceiver:
         if request.content_length is not None and request.content_length > self.max_bytes:
             return self._too_large()
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.read_seconds):
+                body = await request.read()
         except HTTPRequestEntityTooLarge:
             return self._too_large()
+        except TimeoutError:
+            return self._closing(408, f"body not received within {self.read_seconds:g} s")
         if not self._signed(backend, request, body):
             return _answer(403, "signature missing or wrong")
         events = self._parse(name, backend, body)
@@ -197,7 +209,11 @@ class WebhookReceiver:
         return self._coalescers[name]
 
     def _too_large(self) -> web.Response:
-        response = _answer(413, f"body over {self.max_bytes} bytes")
+        return self._closing(413, f"body over {self.max_bytes} bytes")
+
+    @staticmethod
+    def _closing(status: int, text: str) -> web.Response:
+        response = _answer(status, text)
         response.force_close()  # the rest of the body is never read
         return response
 

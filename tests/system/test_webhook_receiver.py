@@ -212,6 +212,26 @@ async def test_a_body_over_one_mib_gets_413_unread_and_the_store_is_untouched(re
     assert (await post(http, url(receiver), ok, sign(ok)))[0] == 200
 
 
+async def test_a_body_trickling_past_the_read_deadline_gets_408_and_is_not_stored(desk, http):
+    receiver = WebhookReceiver(desk, "127.0.0.1", 0, read_seconds=0.3)
+    await receiver.start()
+    release = asyncio.Event()
+    try:
+
+        async def trickle():
+            yield b'{"messages": ['
+            await release.wait()  # the rest never comes while the deadline runs
+            yield b"]}"
+
+        async with http.post(url(receiver), data=trickle(), headers=sign(b"")) as response:
+            release.set()
+            assert response.status == 408
+        assert desk.ingests == 0
+    finally:
+        release.set()
+        await receiver.stop()
+
+
 async def test_a_malformed_but_signed_body_is_quarantined_and_answered_200(receiver, desk, http):
     body = b'{"messages": [ {"id": "m1", '
     assert (await post(http, url(receiver), body, sign(body)))[0] == 200
