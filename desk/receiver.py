@@ -79,6 +79,7 @@ class Coalescer:
         await asyncio.shield(done)
 
     async def _drain(self) -> None:
+        group: list[tuple[list[ChannelEvent], asyncio.Future[None]]] = []
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
@@ -92,6 +93,11 @@ class Coalescer:
                         done.set_result(None)
         finally:
             self._draining = None
+            # cancelled with the loop: no request may wait for an answer that cannot come
+            for _, done in [*group, *self._waiting]:
+                if not done.done():
+                    done.cancel()
+            self._waiting = []
 
 
 class WebhookReceiver:

@@ -380,6 +380,19 @@ async def test_requests_arriving_during_an_ingest_share_the_next_one():
     assert desk.calls[2] == ["e"]
 
 
+async def test_requests_waiting_on_a_cancelled_ingest_are_not_left_hanging():
+    desk = GatedDesk()
+    coalescer = Coalescer(desk, "wa")
+    first = asyncio.create_task(coalescer.ingest([inbound("a")]))
+    await eventually(lambda: desk.calls, what="the first ingest under way")
+    second = asyncio.create_task(coalescer.ingest([inbound("b")]))
+    await asyncio.sleep(0)  # queued behind the first
+    coalescer._draining.cancel()
+    for task in (first, second):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)  # a TimeoutError if left hanging
+
+
 async def test_a_taken_port_is_one_line_naming_the_address_and_the_fix(desk):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
