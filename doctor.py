@@ -179,6 +179,12 @@ def check_webhooks(cfg: Config) -> list[str]:
             "(README, Webhook channels)"
         ]
     print(f"webhooks: the receiver listens on {hooks.listen}")
+    if not _loopback(hooks.host):
+        print(
+            f"warning: [webhooks] listen {hooks.listen} is reachable from the network in plain "
+            'HTTP; keep it on loopback (listen = "127.0.0.1:8787") behind a TLS reverse proxy '
+            "or a tunnel (README, Webhook channels)"
+        )
     if hooks.public_url is None:
         return [
             f"[webhooks] public_url is not set in {cfg.path}, so there is no URL to give the "
@@ -194,6 +200,17 @@ def check_webhooks(cfg: Config) -> list[str]:
             "(README, Webhook channels)"
         )
     return []
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_hook(hook) -> list[str]:

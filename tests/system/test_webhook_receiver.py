@@ -507,6 +507,15 @@ def test_doctor_warns_when_public_url_is_not_https(tmp_path, capsys, hooked_back
     assert "warning: [webhooks] public_url http://desk.example.com is not https" in out
 
 
+def test_doctor_warns_when_the_receiver_listens_beyond_loopback(tmp_path, capsys, hooked_backends):
+    text = '[webhooks]\nlisten = "0.0.0.0:8787"\npublic_url = "https://desk.example.com"\n'
+    _, out = doctor(tmp_path, text, capsys)
+    assert "warning: [webhooks] listen 0.0.0.0:8787 is reachable from the network" in out
+    text = '[webhooks]\nlisten = "[::1]:8787"\npublic_url = "https://desk.example.com"\n'
+    _, out = doctor(tmp_path, text, capsys)
+    assert "\nwarning:" not in out
+
+
 def test_doctor_says_when_public_url_or_webhooks_is_missing(tmp_path, capsys, hooked_backends):
     code, out = doctor(tmp_path, "[webhooks]\n", capsys)
     assert code != 0 and "problem: [webhooks] public_url is not set" in out
