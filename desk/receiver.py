@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -143,10 +144,10 @@ class WebhookReceiver:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ReceiverError(
-                f"the webhook receiver cannot listen on {self.address}: "
-                f"{exc.strerror or exc}; stop what uses that port or set another "
-                "[webhooks] listen in the config"
+                f"the webhook receiver cannot listen on {self.address}: {reason}; stop what "
+                "uses that port or set another [webhooks] listen in the config"
             ) from None
         self._runner = runner
         for sock in runner.addresses:
