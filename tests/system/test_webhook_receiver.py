@@ -8,7 +8,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import socket
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -142,6 +144,23 @@ async def test_a_signed_post_is_stored_before_its_200_and_shows_in_the_desk(
     assert (conv.channel, conv.thread_key, message.body) == ("wa", "+8190", "Where is my order?")
     # durable when answered: no commit is left without its fsync
     assert store._synced == store._committed
+
+
+async def test_the_200_waits_for_the_fsync(receiver, desk, http, monkeypatch):
+    real_fsync, started, release = os.fsync, threading.Event(), threading.Event()
+
+    def held_fsync(fd: int) -> None:
+        started.set()
+        release.wait(10)  # the disk is slow until the test lets it finish
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", held_fsync)
+    body = payload(("wamid.2", "+8190", "durable?"))
+    answer = asyncio.create_task(post(http, url(receiver), body, sign(body)))
+    await eventually(started.is_set, what="the fsync under way")
+    assert not answer.done()  # in the journal, not yet on disk: no 200
+    release.set()
+    assert (await answer)[0] == 200
 
 
 async def test_several_events_in_one_post_are_all_stored(receiver, desk, http):
