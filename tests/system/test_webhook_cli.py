@@ -1,6 +1,6 @@
-"""The receiver in real `frontdesk` processes: `sync` with `[webhooks]` receives a signed POST
-from a webhook channel installed as a plugin (an entry point, as a third party would ship
-it), stores it for `export`, and a taken port is one line on stderr with no traceback."""
+"""The receiver in real `frontdesk` processes: `sync` and `serve` with `[webhooks]` receive a
+signed POST from a webhook channel installed as a plugin (an entry point, as a third party
+would ship it) and store it for `export`; a taken port is one line on stderr, no traceback."""
 
 from __future__ import annotations
 
@@ -111,17 +111,18 @@ def frontdesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-async def test_sync_receives_a_signed_webhook_and_stores_it(place):
+@pytest.mark.parametrize("command", ["sync", "serve"])
+async def test_the_desk_process_receives_a_signed_webhook_and_stores_it(place, command):
     port = free_port()
     env = configure(place, port)
     doctor = frontdesk(env, "doctor")
     assert "enter https://desk.example.com/webhooks/wa-sales in the provider's console" in (
         doctor.stdout
     )
-    err = place / "sync.err"
+    err = place / f"{command}.err"
     with open(err, "wb") as stderr:
         sync = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk", "sync"],
+            [sys.executable, "-m", "frontdesk", command],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -137,7 +138,9 @@ async def test_sync_receives_a_signed_webhook_and_stores_it(place):
             async def answered() -> bool:
                 assert sync.poll() is None, err.read_text()
                 try:
-                    response = await http.post(target, content=body, headers=signed(body))
+                    response = await http.post(
+                        target, content=body, headers=signed(body), timeout=30
+                    )
                 except httpx.ConnectError:
                     return False  # still starting
                 answers.append(response.status_code)
