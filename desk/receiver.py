@@ -3,13 +3,16 @@
 An aiohttp server run inside the desk's own event loop. Every request is bounded before it
 is read (413), verified on the raw bytes by the channel's backend (403), parsed by it (what it
 cannot read is quarantined, and still answered 200 so the provider does not resend it for
-days), and ingested through the desk: the 200 goes out only once the events are durable.
+days), and ingested through the desk (with the other requests arriving meanwhile, in one
+batch): the 200 goes out only once the events are durable.
 Provider retries of what is already stored are dropped by the store's dedup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,6 +28,10 @@ log = logging.getLogger("frontdesk.webhooks")
 
 #: the path prefix every webhook channel is reached under
 PREFIX = "/webhooks/"
+#: a request body must arrive within this many seconds (a trickling client holds no slot longer)
+READ_SECONDS = 30.0
+#: how long the rest of a refused (413, 408) body is read and dropped before the connection closes
+LINGER_SECONDS = 1.0
 #: how much of an unreadable body is kept in quarantine
 QUARANTINE_BYTES = 10_000
 #: why a webhook channel is down when the config has no [webhooks] section
@@ -53,6 +60,47 @@ def webhook_channels(channels: Mapping[str, Backend]) -> list[str]:
     return [name for name, b in channels.items() if isinstance(b, WebhookBackend) and b.webhook]
 
 
+class Coalescer:
+    """One channel's requests ingested together: the events of requests that arrive while an
+    ingest runs (its fsync, mostly) go to the desk as one batch when it ends, and each request
+    learns when its events are durable (or why not)."""
+
+    def __init__(self, desk: WebhookDesk, channel: str) -> None:
+        self.desk = desk
+        self.channel = channel
+        self._waiting: list[tuple[list[ChannelEvent], asyncio.Future[None]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def ingest(self, events: list[ChannelEvent]) -> None:
+        """Return once `events` are durable; raise what the desk's ingest raised for them."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name=f"webhooks:{self.channel}")
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        group: list[tuple[list[ChannelEvent], asyncio.Future[None]]] = []
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    await self.desk.ingest(self.channel, [e for events, _ in group for e in events])
+                except Exception as exc:
+                    for _, done in group:
+                        done.set_exception(exc)
+                else:
+                    for _, done in group:
+                        done.set_result(None)
+        finally:
+            self._draining = None
+            # cancelled with the loop: no request may wait for an answer that cannot come
+            for _, done in [*group, *self._waiting]:
+                if not done.done():
+                    done.cancel()
+            self._waiting = []
+
+
 class WebhookReceiver:
     """The HTTP side of the webhook channels, started and stopped with the desk."""
 
@@ -63,12 +111,15 @@ class WebhookReceiver:
         port: int = 8787,
         *,
         max_bytes: int = MAX_WEBHOOK_BYTES,
+        read_seconds: float = READ_SECONDS,
     ) -> None:
         self.desk = desk
+        self.read_seconds = read_seconds
         self.host = host
         self.port = port
         self.max_bytes = max_bytes
         self._runner: web.AppRunner | None = None
+        self._coalescers: dict[str, Coalescer] = {}
 
     @property
     def address(self) -> str:
@@ -83,17 +134,20 @@ class WebhookReceiver:
         app = web.Application(client_max_size=self.max_bytes)
         app.router.add_route("POST", PREFIX + "{channel}", self._post)
         app.router.add_route("GET", PREFIX + "{channel}", self._get)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # a refused body is drained for a moment at most, so its client reads the answer
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, lingering_time=LINGER_SECONDS
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, backlog=1024)
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ReceiverError(
-                f"the webhook receiver cannot listen on {self.address}: "
-                f"{exc.strerror or exc}; stop what uses that port or set another "
-                "[webhooks] listen in the config"
+                f"the webhook receiver cannot listen on {self.address}: {reason}; stop what "
+                "uses that port or set another [webhooks] listen in the config"
             ) from None
         self._runner = runner
         for sock in runner.addresses:
@@ -136,21 +190,37 @@ class WebhookReceiver:
         if request.content_length is not None and request.content_length > self.max_bytes:
             return self._too_large()
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.read_seconds):
+                body = await request.read()
         except HTTPRequestEntityTooLarge:
             return self._too_large()
+        except TimeoutError:
+            return self._closing(408, f"body not received within {self.read_seconds:g} s")
         if not self._signed(backend, request, body):
             return _answer(403, "signature missing or wrong")
         events = self._parse(name, backend, body)
         try:
-            await self.desk.ingest(name, events)
+            await self._coalescer(name).ingest(events)
         except StoreError as exc:
             log.warning("channel %s: a webhook could not be stored: %s", name, exc)
             return _answer(503, "not stored; send again later")
+        except Exception:
+            # not stored, so the provider must send it again: 503 says so, a 500 would not
+            log.exception("channel %s: a webhook could not be ingested", name)
+            return _answer(503, "not stored; send again later")
         return _answer(200, "ok")
 
+    def _coalescer(self, name: str) -> Coalescer:
+        if name not in self._coalescers:
+            self._coalescers[name] = Coalescer(self.desk, name)
+        return self._coalescers[name]
+
     def _too_large(self) -> web.Response:
-        response = _answer(413, f"body over {self.max_bytes} bytes")
+        return self._closing(413, f"body over {self.max_bytes} bytes")
+
+    @staticmethod
+    def _closing(status: int, text: str) -> web.Response:
+        response = _answer(status, text)
         response.force_close()  # the rest of the body is never read
         return response
 
