@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from datetime import datetime, timezone
 from functools import partial
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -938,3 +940,106 @@ def test_settings_are_validated_by_the_config_loader(tmp_path):
 
 def test_direction_of_parsed_messages_is_inbound():
     assert one(message("text", {"body": "x"}, mid="wamid.D")).direction is Direction.IN
+
+
+# ---- end to end: signed POSTs over loopback HTTP to the desk's receiver --------------------------
+
+
+@pytest.fixture
+async def live(fake, server, store):
+    """A running desk with the WhatsApp channel, its receiver on a free loopback port."""
+    backend = backend_for(server)
+    desk = Desk(store, {"wa": backend}, agent="Aiko", webhook_listen=("127.0.0.1", 0))
+    await desk.start()
+    assert desk.receiver is not None
+    yield desk, f"http://{desk.receiver.address}/webhooks/wa"
+    await desk.stop()
+
+
+async def _until_conversation(changes):
+    """The changes published up to the first about a conversation (a channel's status may come first)."""
+    async with asyncio.timeout(5):
+        async for change in changes:
+            yield change
+            if change.conversation_id is not None:
+                changes.close()
+                return
+
+
+async def post(url: str, body: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers=headers, timeout=10)
+
+
+async def test_a_signed_post_makes_a_whatsapp_conversation_appear_and_a_reply_goes_out(
+    fake, live, store
+):
+    desk, url = live
+    changes = desk.subscribe()
+    body = dumps(
+        webhook(
+            value([message("text", {"body": "Where is my parcel?"}, mid="wamid.E2E1")]),
+            value(
+                [
+                    message(
+                        "image",
+                        {"id": "1003383421387256", "mime_type": "image/jpeg", "sha256": "x"},
+                        mid="wamid.E2E2",
+                        sender="447700900123",
+                    )
+                ],
+                name="Ana Lima",
+                wa_id="447700900123",
+            ),
+            entries=2,
+        )
+    )
+    answer = await post(url, body, sign(body))
+    assert answer.status_code == 200
+    # persisted before the 200: the conversations are there the moment it arrives
+    convs = {c.thread_key: c for c in await desk.conversations()}
+    assert set(convs) == {CUSTOMER, "447700900123"}
+    assert store.contact(convs["447700900123"].contact_id).name == "Ana Lima"
+    (picture,) = store.messages(convs["447700900123"].id)
+    assert picture.attachments[0].ref == "1003383421387256"
+    heard = [c.conversation_id async for c in _until_conversation(changes)]
+    assert heard[-1] in {c.id for c in convs.values()}  # the console hears of it live
+    again = await post(url, body, sign(body))  # Meta retries: stored once
+    assert again.status_code == 200
+    assert len(store.messages(convs[CUSTOMER].id)) == 1
+    window = await desk.window(convs[CUSTOMER].id)
+    assert window is not None and not window.closed
+    reply = await desk.reply(convs[CUSTOMER].id, "It left the depot this morning")
+    await eventually(lambda: store.message(convs[CUSTOMER].id, reply.id).delivery is Delivery.SENT)
+    assert fake.sent[-1]["text"]["body"] == "It left the depot this morning"
+    delivered = dumps(webhook(value(statuses=[status("wamid.OUT000001", "delivered")])))
+    assert (await post(url, delivered, sign(delivered))).status_code == 200
+    assert store.message(convs[CUSTOMER].id, reply.id).delivery is Delivery.DELIVERED
+
+
+async def test_forged_and_unsigned_posts_are_refused_and_meta_verification_needs_the_token(
+    live, store
+):
+    desk, url = live
+    body = dumps(webhook(value([message("text", {"body": "fake"}, mid="wamid.FORGED")])))
+    assert (await post(url, body, sign(body, "not-the-app-secret"))).status_code == 403
+    assert (await post(url, body, None)).status_code == 403
+    assert await desk.conversations() == []
+    async with httpx.AsyncClient() as client:
+        ok = await client.get(
+            url,
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "1158201444",
+            },
+        )
+        wrong = await client.get(
+            url,
+            params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+        )
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert wrong.status_code == 403
