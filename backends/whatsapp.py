@@ -166,6 +166,7 @@ class WhatsAppBackend(WebhookBackend):
         self._token: str | None = None
         self._named: dict[tuple[str, str], tuple[str, ...]] = {}
         self._warned_secret = False
+        self._app_secret = ""
 
     @property
     def window_rule(self) -> WindowRule:
@@ -248,11 +249,15 @@ class WhatsAppBackend(WebhookBackend):
     async def run(self, sink: Sink) -> None:
         """Keep the sink so a send that finds the token rejected can show the channel down."""
         self._check_settings()
+        self._auth()
+        self.secret("app_secret")  # without it every webhook is refused: show the fix now
         self._sink = sink
         await super().run(sink)
 
     def signature_ok(self, headers: Mapping[str, str], body: bytes) -> bool:
-        secret = self._secrets("app_secret")
+        if not self._app_secret:  # read once: a keyring lookup per request would cap the receiver
+            self._app_secret = self._secrets("app_secret") or ""
+        secret = self._app_secret
         if not secret:
             if not self._warned_secret:
                 self._warned_secret = True
@@ -311,7 +316,9 @@ class WhatsAppBackend(WebhookBackend):
         self, outgoing: Outgoing, base: dict[str, Any], context: dict[str, Any]
     ) -> SendResult:
         body = outgoing.body
-        caption = body if len(body) <= CAPTION_LIMIT else ""
+        # audio takes no caption: the text then goes first, as it does when it is too long
+        captioned = media_kind(outgoing.attachments[0].mime) != "audio"
+        caption = body if captioned and len(body) <= CAPTION_LIMIT else ""
         first: SendResult | None = None
         try:
             if body.strip() and not caption:
@@ -329,7 +336,7 @@ class WhatsAppBackend(WebhookBackend):
                 kind = media_kind(mime)
                 media_id = await self._upload(attachment.name or path.name, mime, data)
                 media: dict[str, Any] = {"id": media_id}
-                if index == 0 and caption.strip() and kind != "audio":
+                if index == 0 and caption.strip():
                     media["caption"] = caption
                 if kind == "document":
                     media["filename"] = attachment.name or path.name

@@ -575,6 +575,27 @@ async def test_files_are_uploaded_then_sent_by_media_id(fake, server, tmp_path):
     await backend.close()
 
 
+async def test_text_beside_audio_goes_first_since_audio_takes_no_caption(fake, server, tmp_path):
+    voice = tmp_path / "note.ogg"
+    voice.write_bytes(b"OggS voice")
+    backend = backend_for(server)
+    await backend.send(
+        out("Listen to this", attachments=[Attachment("note.ogg", "audio/ogg", 10, str(voice))])
+    )
+    assert fake.sent == [
+        {**BASE, "type": "text", "text": {"preview_url": False, "body": "Listen to this"}},
+        {**BASE, "type": "audio", "audio": {"id": "900002"}},
+    ]
+    await backend.close()
+
+
+async def test_run_refuses_to_start_without_the_token_or_the_app_secret(server):
+    for missing in ("access_token", "app_secret"):
+        secrets = {k: v for k, v in SECRETS.items() if k != missing}
+        with pytest.raises(ConfigError, match=f"frontdesk creds set wa {missing}"):
+            await backend_for(server, secrets=secrets).run(Sink())
+
+
 def test_attachment_problem_enforces_whatsapps_limits(server):
     backend = backend_for(server)
     mb = 1024 * 1024
