@@ -1064,3 +1064,17 @@ async def test_forged_and_unsigned_posts_are_refused_and_meta_verification_needs
         )
     assert (ok.status_code, ok.text) == (200, "1158201444")
     assert wrong.status_code == 403
+
+
+async def test_a_signed_post_shows_the_conversation_live_in_the_console(live):
+    from pilot_helpers import make_app, screen_text, wait_until
+
+    desk, url = live
+    app = make_app(desk)
+    async with app.run_test(size=(120, 30)) as pilot:
+        body = dumps(
+            webhook(value([message("text", {"body": "Is my order shipped?"}, mid="wamid.UI1")]))
+        )
+        assert (await post(url, body, sign(body))).status_code == 200
+        await wait_until(pilot, lambda: "Sheena Nelson" in screen_text(app), what="the new row")
+        assert "Is my order shipped?" in screen_text(app)
