@@ -48,7 +48,7 @@ from frontdesk.backends.httpchannel import (
     scrub,
 )
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
-from frontdesk.backends.whatsapp_parse import REENGAGEMENT, WINDOW_CLOSED, parse_body
+from frontdesk.backends.whatsapp_parse import REENGAGEMENT, parse_body
 from frontdesk.model import (
     ChannelEvent,
     MessageTemplate,
@@ -199,7 +199,7 @@ class WhatsAppBackend(WebhookBackend):
         if 200 <= reply.status < 300 and isinstance(reply.data, dict):
             await self._report("ok")
             return reply.data
-        error = self._error(reply, label)
+        error = self._error(reply, label, sending)
         if isinstance(error, (TokenRejected, AccountBlocked)):
             await self._report("down", str(error))
         raise error
@@ -208,7 +208,7 @@ class WhatsAppBackend(WebhookBackend):
         if self._sink is not None and (state != "ok" or self.status.down):
             await self.status.report(self._sink, state, detail)
 
-    def _error(self, reply: Reply, label: str) -> BackendError:
+    def _error(self, reply: Reply, label: str, sending: bool = False) -> BackendError:
         """Graph's `{"error": {message, code, error_subcode, error_data}}` as the plugin API's error."""
         data = reply.data if isinstance(reply.data, dict) else {}
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
@@ -232,7 +232,7 @@ class WhatsAppBackend(WebhookBackend):
             wait = reply.retry_after() or (60.0 if code == 131056 else 30.0)
             return TransientError(f"{what} rate limit ({said})", retry_after=wait)
         if code == REENGAGEMENT:
-            return WindowClosedError(f"{said} — {WINDOW_CLOSED}", way_out=WAY_OUT)
+            return WindowClosedError(f"{said} — the 24-hour window closed", way_out=WAY_OUT)
         if code in BLOCKED:
             return AccountBlocked(
                 f"{what}: the account may not send ({said}); fix it in WhatsApp Manager "
@@ -241,7 +241,10 @@ class WhatsAppBackend(WebhookBackend):
         if reply.status >= 500 or code in SERVER_TROUBLE:
             return TransientError(f"{what} server error ({said})")
         if 200 <= reply.status < 300:
-            return TransientError(f"{what} answered with something that is not JSON")
+            unread = f"{what} answered with something that is not JSON"
+            if sending:  # it was accepted: sending it again could deliver it twice
+                return AmbiguousError(f"{unread}; the message may have been sent")
+            return TransientError(unread)
         return PermanentError(f"{what} refused: {said}")
 
     # ---- webhook -----------------------------------------------------------------------------
@@ -527,8 +530,12 @@ class WhatsAppBackend(WebhookBackend):
                 )
         except TransientError as exc:
             return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
-        except BackendError as exc:
+        except (TokenRejected, AccountBlocked) as exc:
             return [str(exc)]
+        except BackendError as exc:
+            return [
+                f"{exc} — check phone_number_id and business_account_id (WhatsApp Manager → API Setup)"
+            ]
         problems = []
         if number.get("id") not in (None, self.phone_number_id):
             problems.append(

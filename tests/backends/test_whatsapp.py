@@ -48,6 +48,7 @@ from frontdesk.backends.base import (
 from frontdesk.backends.whatsapp import TokenRejected, WhatsAppBackend, media_kind
 from frontdesk.backends.whatsapp_parse import parse_body
 from frontdesk.desk import Desk
+from frontdesk.desk.outbox import after_failure
 from frontdesk.model import (
     Attachment,
     ChannelStatus,
@@ -739,6 +740,9 @@ async def test_graph_errors_are_mapped(fake, server, answer, error, text, wait):
     if error is WindowClosedError:
         assert info.value.way_out == "send an approved template (ctrl+t)"
         assert "the 24-hour window closed" in str(info.value)
+        shown = after_failure(info.value, 1, False, datetime.now(timezone.utc)).reason
+        assert shown.endswith("the 24-hour window closed — send an approved template (ctrl+t)")
+        assert shown.count("ctrl+t") == 1
     await backend.close()
 
 
@@ -746,6 +750,9 @@ async def test_timeouts_and_cuts_after_sending_are_ambiguous_and_connect_errors_
     fake, server
 ):
     backend = backend_for(server, request_timeout=0.5)
+    fake.fail_next("messages", Response(200, b"<html>ok</html>"))
+    with pytest.raises(AmbiguousError, match="may have been sent"):
+        await backend.send(out("hello"))
     fake.fail_next("messages", Hang(5))
     with pytest.raises(AmbiguousError, match="may have been sent"):
         await backend.send(out("hello"))
