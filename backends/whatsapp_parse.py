@@ -247,7 +247,7 @@ def parse_message(msg: Any, names: dict[str, str], business: Any = None) -> Inbo
     problem = error_text(msg.get("errors"))
     if problem and problem not in body:
         body = f"{body}\n[WhatsApp: {problem}]" if body else f"[WhatsApp: {problem}]"
-    body = _context(msg.get("context"), business) + body
+    body = _context(msg.get("context"), business) + _referral(msg.get("referral")) + body
     phone = "+" + sender if sender.isdigit() else ""
     return Inbound(
         external_id=message_id,
@@ -274,6 +274,15 @@ def _context(context: Any, business: Any) -> str:
     if isinstance(product, dict):
         lines.append(f"🛒 About product {_text(product.get('product_retailer_id'), 100)}")
     return "".join(line + "\n" for line in lines)
+
+
+def _referral(referral: Any) -> str:
+    """A first line naming the Click-to-WhatsApp ad or post the customer came from."""
+    if not isinstance(referral, dict):
+        return ""
+    what = _text(referral.get("headline"), 200) or _text(referral.get("body"), 200) or "an ad"
+    url = _text(referral.get("source_url"), 300)
+    return f"📣 Came from {what}" + (f" ({url})" if url else "") + "\n"
 
 
 def _content(kind: str, msg: dict[str, Any]) -> tuple[str, list[Attachment]]:

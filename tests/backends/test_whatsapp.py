@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from functools import partial
 
@@ -292,6 +293,23 @@ def test_reactions_and_replies_say_which_message_they_are_about():
         )
     )
     assert reply.body == "↩ Replying to a message …00000042\nYes, that one"
+    from_ad = one(
+        message(
+            "text",
+            {"body": "Is this still available?"},
+            mid="wamid.AD",
+            referral={
+                "source_url": "https://fb.me/3cr4Wqqkt",
+                "source_type": "ad",
+                "headline": "Spring sale",
+                "body": "Up to 50% off",
+            },
+        )
+    )
+    assert (
+        from_ad.body
+        == "📣 Came from Spring sale (https://fb.me/3cr4Wqqkt)\nIs this still available?"
+    )
     forwarded = one(message("text", {"body": "look"}, mid="wamid.FWD", context={"forwarded": True}))
     assert forwarded.body == "↪ Forwarded\nlook"
 
@@ -893,6 +911,17 @@ async def test_opening_a_conversation_marks_its_messages_read_on_whatsapp_in_the
         {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN2"}
     ]
     await desk.mark_read(conv.id)  # nothing new: nothing reported
+    await desk.ingest(
+        "wa",
+        backend.parse_webhook(
+            dumps(webhook(value([message("text", {"body": "slow"}, mid="wamid.SLOW")])))
+        ),
+    )
+    fake.fail_next("messages", Hang(5))
+    started = time.monotonic()
+    await desk.mark_read(conv.id)  # Graph hangs: the agent does not wait for it
+    assert time.monotonic() - started < 1.0 and store.conversation(conv.id).unread == 0
+    await eventually(lambda: len([c for c in fake.calls if c[0] == "messages"]) == 2)
     fake.fail_next("messages", graph_error(500, 1, "An unknown error occurred"))
     await desk.ingest(
         "wa",
@@ -901,7 +930,7 @@ async def test_opening_a_conversation_marks_its_messages_read_on_whatsapp_in_the
         ),
     )
     await desk.mark_read(conv.id)  # the receipt fails: only logged, the desk carries on
-    await eventually(lambda: len([c for c in fake.calls if c[0] == "messages"]) == 2)
+    await eventually(lambda: len([c for c in fake.calls if c[0] == "messages"]) == 3)
     assert store.conversation(conv.id).unread == 0
     await desk.stop()
 
