@@ -147,6 +147,10 @@ class WebhookReceiver:
         except StoreError as exc:
             log.warning("channel %s: a webhook could not be stored: %s", name, exc)
             return _answer(503, "not stored; send again later")
+        except Exception:
+            # not stored, so the provider must send it again: 503 says so, a 500 would not
+            log.exception("channel %s: a webhook could not be ingested", name)
+            return _answer(503, "not stored; send again later")
         return _answer(200, "ok")
 
     def _too_large(self) -> web.Response:
