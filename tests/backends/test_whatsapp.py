@@ -993,6 +993,9 @@ def test_settings_are_validated_by_the_config_loader(tmp_path):
     with pytest.raises(config.ConfigError, match="frontdesk creds set wa access_token") as info:
         config.load_config(path, backend_schemas=lambda b: WhatsAppBackend.settings_schema)
     assert "EAAG-x" not in str(info.value)
+    path.write_text('[[channels]]\nname = "wa"\nbackend = "whatsapp"\nrequest_timeout = 0\n')
+    with pytest.raises(config.ConfigError, match="request_timeout must be from 0.1 to 600"):
+        config.load_config(path, backend_schemas=lambda b: WhatsAppBackend.settings_schema)
 
 
 def test_direction_of_parsed_messages_is_inbound():
