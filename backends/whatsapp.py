@@ -89,6 +89,7 @@ _DEFAULTS: dict[str, Any] = {
     "api_version": DEFAULT_API_VERSION,
     "phone_number_id": "",
     "business_account_id": "",
+    "read_receipts": True,
     "request_timeout": 30.0,
     "connect_timeout": 10.0,
 }
@@ -124,12 +125,14 @@ class WhatsAppBackend(WebhookBackend):
         "api_version": str,
         "phone_number_id": str,
         "business_account_id": str,
+        "read_receipts": bool,
         "request_timeout": number(0.1, 600, "seconds"),
         "connect_timeout": number(0.1, 600, "seconds"),
     }
     """phone_number_id: WhatsApp Manager → API Setup → Phone number ID; business_account_id:
     the WhatsApp Business Account ID (for the template list); api_version: the Graph API
     version ("v21.0"); base_url: the Graph API host (a proxy or a local fake works too);
+    read_receipts: mark customers' messages read (blue ticks) when an agent opens them;
     request_timeout/connect_timeout: for every Graph call."""
     secret_names = ("access_token", "app_secret", "verify_token")
 
@@ -154,6 +157,7 @@ class WhatsAppBackend(WebhookBackend):
             self._problems.append("setting phone_number_id must be the number's id (digits only)")
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.request_timeout = float(cfg["request_timeout"])
+        self.read_receipts = bool(cfg["read_receipts"])
         self.http = HTTPClient(
             self.base_url,
             "WhatsApp",
@@ -457,7 +461,7 @@ class WhatsAppBackend(WebhookBackend):
 
     async def mark_read(self, thread_key: str, external_ids: Sequence[str]) -> None:
         """Mark the newest of `external_ids` read (WhatsApp marks the earlier ones with it)."""
-        if not external_ids:
+        if not external_ids or not self.read_receipts:
             return
         await self._graph(
             "POST",

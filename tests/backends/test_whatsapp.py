@@ -853,6 +853,10 @@ async def test_mark_read_reports_the_newest_message(fake, server):
     assert fake.read == [
         {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.B"}
     ]
+    quiet = backend_for(server, read_receipts=False)
+    await quiet.mark_read(CUSTOMER, ["wamid.C"])
+    assert len(fake.read) == 1
+    await quiet.close()
     await backend.close()
 
 
