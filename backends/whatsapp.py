@@ -300,6 +300,7 @@ class WhatsAppBackend(WebhookBackend):
             raise PermanentError("no WhatsApp number to send to: the conversation has no wa_id")
         base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
         if outgoing.template is not None:
+            await self._learn_parameter_names(outgoing.template)
             return await self._post_message({**base, **self._template(outgoing.template)})
         body = outgoing.body
         if len(body) > TEXT_LIMIT:
@@ -389,6 +390,18 @@ class WhatsAppBackend(WebhookBackend):
                 "WhatsApp answered without a message id; the message may have been sent"
             )
         return SendResult(wamid)
+
+    async def _learn_parameter_names(self, template: TemplateSend) -> None:
+        """List the templates once when this one's parameters are not known yet (a template
+        queued before a restart): named parameters must be sent with their names."""
+        key = (template.name, template.language)
+        if not template.parameters or key in self._named or not self.business_account_id:
+            return
+        try:
+            await self.templates()
+        except BackendError as exc:  # the send itself will say what is wrong
+            log.info("channel %s: template list unavailable (%s)", self.name, scrub(str(exc)))
+        self._named.setdefault(key, ())
 
     def _template(self, template: TemplateSend) -> dict[str, Any]:
         body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}

@@ -840,6 +840,12 @@ async def test_templates_lists_approved_ones_across_pages(fake, server):
         {"type": "text", "text": "Ana", "parameter_name": "first_name"},
         {"type": "text", "text": "X1", "parameter_name": "code"},
     ]
+    restarted = backend_for(server)  # a template queued before a restart: its names are looked up
+    await restarted.send(out(template=TemplateSend("named", "en_US", ["Bo", "Y2"])))
+    assert fake.sent[-1]["template"]["components"][0]["parameters"][0]["parameter_name"] == (
+        "first_name"
+    )
+    await restarted.close()
     without = backend_for(server, business_account_id="")
     with pytest.raises(ConfigError, match="business_account_id is missing"):
         await without.templates()
