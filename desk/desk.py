@@ -122,6 +122,7 @@ class Desk(
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._send_locks: dict[str, asyncio.Lock] = {}
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
+        self._receipts: set[asyncio.Task[None]] = set()
         self._overdue: set[str] = set()
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
@@ -153,7 +154,12 @@ class Desk(
     async def stop(self) -> None:
         await self._stop_receiver()  # no request is accepted once the channels stop
         self.presence.leave(self._configured_agent)
-        workers = [*self._tasks, *self._senders.values(), *self._hook_runs.values()]
+        workers = [
+            *self._tasks,
+            *self._senders.values(),
+            *self._hook_runs.values(),
+            *self._receipts,
+        ]
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -450,6 +456,7 @@ class Desk(
         conv = await self.conversation(conv_id)
         if conv.unread == 0:
             return
+        self._report_read(conv, conv.unread)
         with self.store.batch(
             durable=False
         ):  # opening a conversation: its sync must not hold the screen
@@ -457,6 +464,34 @@ class Desk(
             self.store.put_conversation(conv)
         self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
         await self.store.sync()
+
+    def _report_read(self, conv: Conversation, unread: int) -> None:
+        """Tell a channel with read receipts that the agent read the `unread` newest inbound
+        messages, in the background: the agent never waits on it and a failure is only logged."""
+        backend = self.channels.get(conv.channel)
+        if backend is None or not backend.supports_read_receipts:
+            return
+        inbound = [
+            m.external_id
+            for m in self.store.messages(conv.id)
+            if m.direction is Direction.IN and m.external_id and not m.private
+        ]
+        if not inbound[-unread:]:
+            return
+        task = asyncio.create_task(
+            self._send_read(backend, conv.thread_key, inbound[-unread:]), name="read-receipt"
+        )
+        self._receipts.add(task)
+        task.add_done_callback(self._receipts.discard)
+
+    @staticmethod
+    async def _send_read(backend: Backend, thread_key: str, external_ids: list[str]) -> None:
+        try:
+            await backend.mark_read(thread_key, external_ids)
+        except Exception as exc:
+            log.warning(
+                "channel %s: read receipt not sent: %s", backend.name, backend.redact(str(exc))
+            )
 
     async def retry(self, conv_id: int, message_id: int) -> None:
         """Send again a reply that failed or was not confirmed — the agent's decision."""
