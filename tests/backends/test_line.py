@@ -8,6 +8,7 @@ import logging
 import uuid
 from functools import partial
 
+import httpx
 import pytest
 from fakes.line import SECRET, TOKEN, USER, FakeLine, error, event, signature, text, webhook
 from fakes.server import DROP, AfterWork, FakeServer, Hang, Response
@@ -76,6 +77,11 @@ def backend_for(server, token=TOKEN, secret=SECRET, **settings) -> LineBackend:
     )
     backend.clock = Clock()
     return backend
+
+
+def desk_for(store, backend) -> Desk:
+    """A desk whose receiver listens on a free loopback port (it starts with `desk.start()`)."""
+    return Desk(store, {"line": backend}, agent="Aiko", webhook_listen=("127.0.0.1", 0))
 
 
 def inbound(events):
@@ -257,7 +263,7 @@ def test_signature_is_checked_with_the_channel_secret(server):
 
 async def test_redelivery_and_repeats_are_stored_once(server, store):
     backend = backend_for(server)
-    desk = Desk(store, {"line": backend}, agent="Aiko")
+    desk = desk_for(store, backend)
     first = webhook(
         text("6001", "where is my parcel?", event_id="E6001"), event("follow", event_id="E-f")
     )
@@ -356,7 +362,7 @@ async def test_push_retry_with_the_same_key_is_success_not_a_second_message(fake
 
 async def test_reply_that_may_have_gone_out_is_not_retried(fake, server, store):
     backend = backend_for(server, request_timeout=0.5)
-    desk = Desk(store, {"line": backend}, agent="Aiko")
+    desk = desk_for(store, backend)
     token = fake.issue_token("tok-hang")
     await desk.ingest("line", backend.parse_webhook(webhook(text("7401", "hi", reply_token=token))))
     conv = store.find_conversation("line", USER)
@@ -373,7 +379,7 @@ async def test_reply_that_may_have_gone_out_is_not_retried(fake, server, store):
 
 async def test_reply_through_the_desk_is_sent_and_marked(fake, server, store):
     backend = backend_for(server)
-    desk = Desk(store, {"line": backend}, agent="Aiko")
+    desk = desk_for(store, backend)
     token = fake.issue_token("tok-desk")
     await desk.ingest("line", backend.parse_webhook(webhook(text("7501", "hi", reply_token=token))))
     conv = store.find_conversation("line", USER)
@@ -469,10 +475,15 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
 ):
     caplog.set_level(logging.DEBUG)
     backend = backend_for(server, token="stale-token-SECRET-123")
-    desk = Desk(store, {"line": backend}, agent="Aiko")
+    desk = desk_for(store, backend)
     await desk.start()
     try:
-        await eventually(lambda: desk.channel_status.get("line", None) is not None and desk.channel_status["line"].state == "down")
+        await eventually(
+            lambda: (
+                desk.channel_status.get("line", None) is not None
+                and desk.channel_status["line"].state == "down"
+            )
+        )
         detail = desk.channel_status["line"].detail
         assert "frontdesk creds set line channel_access_token" in detail
         with pytest.raises(PermanentError, match="creds set line channel_access_token"):
@@ -493,7 +504,7 @@ async def test_missing_token_is_a_config_error(server):
 
 async def test_display_name_arrives_after_the_message_and_is_looked_up_once(fake, server, store):
     backend = backend_for(server)
-    desk = Desk(store, {"line": backend}, agent="Aiko")
+    desk = desk_for(store, backend)
     await desk.start()
     try:
         await desk.ingest("line", backend.parse_webhook(webhook(text("9001", "hi"))))
@@ -558,3 +569,48 @@ async def test_doctor_check(fake, server):
     server.stop()
     down = await backend_for(server).check()
     assert "cannot reach LINE" in down[0] and "base_url" in down[0]
+
+
+# ---- end to end through the receiver --------------------------------------------------------------
+
+
+async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arrives(
+    fake, server, store
+):
+    backend = backend_for(server)
+    desk = desk_for(store, backend)
+    await desk.start()
+    try:
+        url = f"http://127.0.0.1:{desk.receiver.port}/webhooks/line"
+        token = fake.issue_token("tok-e2e")
+        body = webhook(
+            text("10001", "Is the shop open on Sunday?", event_id="E1", reply_token=token),
+            event("postback", event_id="E2", postback={"data": "menu=hours"}, reply_token=None),
+        )
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(url, content=body, headers={"X-Line-Signature": "AAAA"})
+            assert forged.status_code == 403 and store.conversations() == []
+            signed = {"X-Line-Signature": signature(body), "Content-Type": "application/json"}
+            answer = await client.post(url, content=body, headers=signed)
+            assert answer.status_code == 200
+            # answered 200: the messages are stored already, the name may come later
+            conv = store.find_conversation("line", USER)
+            assert [m.body for m in store.messages(conv.id)] == [
+                "Is the shop open on Sunday?",
+                "menu=hours",
+            ]
+            again = json.loads(body)
+            for item in again["events"]:
+                item["deliveryContext"]["isRedelivery"] = True
+            redelivered = json.dumps(again).encode()
+            answer = await client.post(
+                url, content=redelivered, headers={"X-Line-Signature": signature(redelivered)}
+            )
+            assert answer.status_code == 200 and len(store.messages(conv.id)) == 2
+        await eventually(lambda: store.find_contact("line", USER).name == "Aiko Tanaka")
+        message = await desk.reply(conv.id, "Yes, 10:00 to 16:00")
+        await desk.flush_outbox()
+        assert store.message(conv.id, message.id).delivery is Delivery.SENT
+        assert fake.sent[0]["via"] == "reply" and fake.sent[0]["to"] == "tok-e2e"
+    finally:
+        await desk.stop()
