@@ -11,17 +11,24 @@ and unused, else a push (counted against the monthly quota) with `X-Line-Retry-K
 from the message's idempotency key: a retried push LINE already accepted answers 409, which
 is success. A reply that may have gone out is never retried (it cannot be deduplicated),
 so `idempotent_send` stays False; a push whose answer was lost is retried with the same key.
+LINE takes pictures only by HTTPS URL: a JPEG or PNG the agent attaches is served by the
+desk's receiver at `<public_url>/files/<token>` (`served_file`), the token an HMAC of the
+file's path under the channel secret, so nobody can guess it and a retry reuses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import io
 import logging
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
 
@@ -74,9 +81,18 @@ _DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
 }
 
+#: pictures LINE shows from a URL (JPEG or PNG, at most 10 MB); it takes no other file by URL
+#: without extra data (a video needs a preview picture, audio its duration)
+PICTURE_TYPES = ("image/jpeg", "image/png")
+PICTURE_LIMIT = 10 * 1024 * 1024
+#: a request holds at most five message objects: the text and four pictures
+MAX_PICTURES = 4
+#: files served to LINE by token, newest kept
+MAX_SERVED = 10_000
+
 FILES_PROBLEM = (
-    "LINE sends files only from a public HTTPS URL, which frontdesk does not serve yet; "
-    "share the file by a link in the text (or send it from the LINE Official Account app)"
+    "LINE sends files only from a public HTTPS URL; set [webhooks] public_url (the desk's "
+    "receiver then serves the picture to LINE), or share the file by a link in the text"
 )
 
 
@@ -138,6 +154,7 @@ class LineBackend(WebhookBackend):
         self._jobs: asyncio.Queue[ProfileWanted | ChannelStatus] = asyncio.Queue()
         self._wanted: set[str] = set()
         self._allowance: tuple[float, str | None] | None = None
+        self._served: OrderedDict[str, Path] = OrderedDict()
         self.status = StatusReporter(name)
 
     # ---- plumbing ----------------------------------------------------------------------------
@@ -313,32 +330,76 @@ class LineBackend(WebhookBackend):
     # ---- sending -----------------------------------------------------------------------------
 
     def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
-        return FILES_PROBLEM
+        """LINE takes JPEG or PNG pictures up to 10 MB by URL, served by the desk's receiver."""
+        if not self.public_url.startswith("https://"):
+            return FILES_PROBLEM
+        if mime not in PICTURE_TYPES:
+            return (
+                f"{name}: LINE takes only JPEG or PNG pictures from frontdesk; share other files "
+                f"by a link in the text"
+            )
+        if size > PICTURE_LIMIT:
+            return (
+                f"{name} is {size / 1_048_576:.1f} MB; LINE takes pictures up to 10 MB — shrink it"
+            )
+        return None
+
+    def served_file(self, token: str) -> Path | None:
+        """A picture `send` offered LINE under this token (it fetches it when shown)."""
+        return self._served.get(token)
+
+    def _picture(self, path: Path) -> dict[str, Any]:
+        """The image message for a stored file, served under a token nobody can guess."""
+        key = (self._secrets("channel_secret") or self.name).encode()
+        # the same file gets the same URL, so a retried push (409) points at a served file
+        digest = hmac.new(key, f"file\0{path}".encode(), hashlib.sha256).digest()
+        token = base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+        self._served.pop(token, None)
+        self._served[token] = path
+        while len(self._served) > MAX_SERVED:
+            self._served.popitem(last=False)
+        url = f"{self.public_url}/files/{token}"
+        return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """A text by reply token while one is fresh and unused (free), else by push."""
         to = outgoing.thread_key or outgoing.to
         if not to:
             raise PermanentError("no LINE user or group to send to: the conversation has none")
-        if outgoing.attachments:
-            raise PermanentError(FILES_PROBLEM)
         if outgoing.template is not None:
             raise PermanentError("LINE has no message templates; write the reply as text")
         body = outgoing.body
-        if not body.strip():
-            raise PermanentError("an empty message cannot be sent on LINE")
         if len(body) > TEXT_LIMIT:
             raise PermanentError(
                 f"the reply is {len(body):,} characters; LINE accepts at most {TEXT_LIMIT:,} "
                 f"in one message — shorten or split it"
             )
-        messages = [{"type": "text", "text": body}]
+        messages: list[dict[str, Any]] = [{"type": "text", "text": body}] if body.strip() else []
+        messages += self._pictures(outgoing)
+        if not messages:
+            raise PermanentError("an empty message cannot be sent on LINE")
         token = self._take_token(to)
         if token is not None:
             sent = await self._reply(to, token, messages)
             if sent is not None:
                 return sent
         return await self._push(to, messages, outgoing)
+
+    def _pictures(self, outgoing: Outgoing) -> list[dict[str, Any]]:
+        if len(outgoing.attachments) > MAX_PICTURES:
+            raise PermanentError(
+                f"LINE takes at most {MAX_PICTURES} pictures with one reply; send the rest in another"
+            )
+        pictures = []
+        for attachment in outgoing.attachments:
+            path = Path(attachment.ref) if attachment.ref else None
+            if path is None or not path.is_absolute() or not path.is_file():
+                raise PermanentError(f"{attachment.name}: the file to send is gone from the desk")
+            problem = self.attachment_problem(attachment.name, attachment.mime, path.stat().st_size)
+            if problem:
+                raise PermanentError(problem)
+            pictures.append(self._picture(path))
+        return pictures
 
     def _take_token(self, thread_key: str) -> tuple[str, float] | None:
         """The thread's reply token if still fresh; it is removed either way (single use)."""

@@ -32,6 +32,7 @@ from frontdesk.model import (
     Direction,
     Inbound,
     Outgoing,
+    TemplateSend,
     Unparsable,
 )
 from frontdesk.store import Store
@@ -390,17 +391,57 @@ async def test_reply_through_the_desk_is_sent_and_marked(fake, server, store):
     assert fake.sent[0]["via"] == "reply"
 
 
-async def test_files_and_templates_are_refused_with_the_fix(server):
+async def test_files_without_a_public_url_are_refused_with_the_fix(server, tmp_path):
     backend = backend_for(server)
-    assert backend.attachment_problem("a.png", "image/png", 10).startswith(
-        "LINE sends files only from a public HTTPS URL"
-    )
+    picture = tmp_path / "a.png"
+    picture.write_bytes(b"\x89PNG....")
+    assert backend.attachment_problem("a.png", "image/png", 10) == FILES_PROBLEM
+    assert FILES_PROBLEM.startswith("LINE sends files only from a public HTTPS URL; set [webhooks]")
     with pytest.raises(PermanentError, match="public HTTPS URL"):
-        await backend.send(out(attachments=[Attachment("a.png", "image/png", 3, "/tmp/a.png")]))
+        await backend.send(out(attachments=[Attachment("a.png", "image/png", 8, str(picture))]))
+    with pytest.raises(PermanentError, match="no message templates"):
+        await backend.send(out(template=TemplateSend("hello", "en")))
     with pytest.raises(PermanentError, match="at most 5,000"):
         await backend.send(out("x" * 5001))
     assert server.requests == []
-    assert backend.attachment_problem("a.png", "image/png", 10) == FILES_PROBLEM
+
+
+async def test_only_jpeg_and_png_pictures_up_to_10_mb_go(server):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    assert backend.attachment_problem("a.png", "image/png", 10) is None
+    assert backend.attachment_problem("b.jpg", "image/jpeg", 10 * 1024 * 1024) is None
+    assert "only JPEG or PNG" in backend.attachment_problem("c.pdf", "application/pdf", 10)
+    assert "up to 10 MB" in backend.attachment_problem("d.jpg", "image/jpeg", 11 * 1024 * 1024)
+
+
+async def test_a_picture_goes_as_an_image_message_whose_url_the_desk_serves(fake, server, tmp_path):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    picture = tmp_path / "receipt.jpg"
+    picture.write_bytes(b"\xff\xd8 a receipt")
+    backend.parse_webhook(webhook(text("7601", "hi", reply_token=fake.issue_token("tok-pic"))))
+    sent = out(
+        "Here is your receipt",
+        attachments=[Attachment("receipt.jpg", "image/jpeg", 0, str(picture))],
+    )
+    await backend.send(sent)
+    messages = json.loads(server.requests[-1].body)["messages"]
+    assert messages[0] == {"type": "text", "text": "Here is your receipt"}
+    url = messages[1]["originalContentUrl"]
+    assert messages[1] == {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
+    prefix = "https://support.example.com/webhooks/line/files/"
+    assert url.startswith(prefix) and len(url) - len(prefix) >= 32
+    assert backend.served_file(url.removeprefix(prefix)) == picture
+    assert backend.served_file("guess") is None
+    # the retry of a push reuses the same URL, so what LINE accepted first stays served
+    await backend.send(out("again", key="k-pic", attachments=sent.attachments))
+    assert json.loads(server.requests[-1].body)["messages"][1]["originalContentUrl"] == url
+    with pytest.raises(PermanentError, match="at most 4 pictures"):
+        await backend.send(out(attachments=sent.attachments * 5))
+    picture.unlink()
+    with pytest.raises(PermanentError, match="gone from the desk"):
+        await backend.send(out(attachments=sent.attachments))
 
 
 # ---- quota -------------------------------------------------------------------------------------
@@ -575,7 +616,7 @@ async def test_doctor_check(fake, server):
 
 
 async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arrives(
-    fake, server, store
+    fake, server, store, tmp_path
 ):
     backend = backend_for(server)
     desk = desk_for(store, backend)
@@ -612,6 +653,18 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
         await desk.flush_outbox()
         assert store.message(conv.id, message.id).delivery is Delivery.SENT
         assert fake.sent[0]["via"] == "reply" and fake.sent[0]["to"] == "tok-e2e"
+        # a picture the agent sends is served to LINE by the same receiver, under its token
+        backend.public_url = "https://support.example.com/webhooks/line"
+        picture = tmp_path / "map.png"
+        picture.write_bytes(b"\x89PNG the map")
+        await backend.send(
+            out("map", attachments=[Attachment("map.png", "image/png", 0, str(picture))])
+        )
+        token = fake.sent[-1]["messages"][1]["originalContentUrl"].rsplit("/", 1)[-1]
+        async with httpx.AsyncClient() as client:
+            served = await client.get(f"{url}/files/{token}")
+            assert served.status_code == 200 and served.content == b"\x89PNG the map"
+            assert (await client.get(f"{url}/files/{token[:-1]}x")).status_code == 404
     finally:
         await desk.stop()
 
@@ -619,3 +672,18 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
 def test_the_consoles_verify_request_is_an_empty_batch():
     # the Verify button sends a signed body with no events; it must be answered 200, not quarantined
     assert parse_body("line", webhook()).events == []
+
+
+def test_the_desk_setup_gives_the_channel_its_public_url(tmp_path, store):
+    from frontdesk.config import load_config
+    from frontdesk.desk_setup import build_desk
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[webhooks]\nlisten = "127.0.0.1:8787"\npublic_url = "https://support.example.com"\n\n'
+        '[[channels]]\nname = "line-shop"\nbackend = "line"\n'
+    )
+    desk = build_desk(load_config(path), store)
+    backend = desk.channels["line-shop"]
+    assert backend.public_url == "https://support.example.com/webhooks/line-shop"
+    assert backend.attachment_problem("a.png", "image/png", 10) is None
