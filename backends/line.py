@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -155,6 +155,8 @@ class LineBackend(WebhookBackend):
         self._wanted: set[str] = set()
         self._allowance: tuple[float, str | None] | None = None
         self._served: OrderedDict[str, Path] = OrderedDict()
+        #: thread key -> (message id, markAsReadToken) of its newest message
+        self._read_tokens: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.status = StatusReporter(name)
 
     # ---- plumbing ----------------------------------------------------------------------------
@@ -251,6 +253,11 @@ class LineBackend(WebhookBackend):
             self._tokens[found.thread_key] = (found.token, now)
             while len(self._tokens) > MAX_TOKENS:
                 self._tokens.popitem(last=False)
+        for read in parsed.read_tokens:
+            self._read_tokens.pop(read.thread_key, None)
+            self._read_tokens[read.thread_key] = (read.message_id, read.token)
+            while len(self._read_tokens) > MAX_TOKENS:
+                self._read_tokens.popitem(last=False)
         for wanted in parsed.profiles:
             if wanted.user_id not in self._names and wanted.user_id not in self._wanted:
                 self._wanted.add(wanted.user_id)
@@ -326,6 +333,27 @@ class LineBackend(WebhookBackend):
             max_bytes=max_bytes,
             into=into,
         )
+
+    async def mark_read(self, thread_key: str, external_ids: Sequence[str]) -> None:
+        """Mark the thread read up to its newest message the agent saw (one call marks all
+        earlier ones too); LINE refuses it while Chat is off, when it marks everything itself."""
+        found = self._read_tokens.get(thread_key)
+        if found is None or found[0] not in external_ids:
+            return
+        try:
+            reply = await self._call(
+                "POST",
+                "/v2/bot/chat/markAsRead",
+                label="mark as read",
+                payload={"markAsReadToken": found[1]},
+            )
+        except BackendError as exc:
+            log.info("channel %s: not marked read (%s)", self.name, scrub(str(exc)))
+            return
+        if reply.status == 200 and self._read_tokens.get(thread_key) == found:
+            del self._read_tokens[thread_key]
+        elif reply.status != 200:
+            log.info("channel %s: not marked read (%s)", self.name, _message(reply))
 
     # ---- sending -----------------------------------------------------------------------------
 

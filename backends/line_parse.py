@@ -43,6 +43,15 @@ class ReplyToken:
 
 
 @dataclass(slots=True)
+class ReadToken:
+    """A message's `markAsReadToken`: marks it and every earlier one in its chat read."""
+
+    thread_key: str
+    message_id: str
+    token: str
+
+
+@dataclass(slots=True)
 class ProfileWanted:
     """A sender whose display name to look up: `path` is the profile endpoint for them."""
 
@@ -56,6 +65,7 @@ class ParsedBody:
 
     events: list[ChannelEvent] = field(default_factory=list)
     reply_tokens: list[ReplyToken] = field(default_factory=list)
+    read_tokens: list[ReadToken] = field(default_factory=list)
     profiles: list[ProfileWanted] = field(default_factory=list)
 
 
@@ -95,7 +105,11 @@ def _parse_event(event: Any, out: ParsedBody) -> None:
         created_at=_timestamp(event.get("timestamp")),
     )
     if kind == "message":
-        _message(event.get("message"), inbound)
+        message = event.get("message")
+        _message(message, inbound)
+        read = message.get("markAsReadToken")
+        if isinstance(read, str) and 0 < len(read) <= 4 * MAX_ID_CHARS:
+            out.read_tokens.append(ReadToken(thread_key, inbound.external_id, read))
     else:
         inbound.external_id = _event_id(event)
         inbound.body = _note(kind, event)

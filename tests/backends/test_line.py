@@ -444,6 +444,22 @@ async def test_a_picture_goes_as_an_image_message_whose_url_the_desk_serves(fake
         await backend.send(out(attachments=sent.attachments))
 
 
+async def test_opening_a_conversation_marks_it_read_up_to_the_newest_message(fake, server):
+    backend = backend_for(server)
+    first = text("7701", "one")
+    first["message"]["markAsReadToken"] = "read-1"
+    newest = text("7702", "two")
+    newest["message"]["markAsReadToken"] = "read-2"
+    backend.parse_webhook(webhook(first, newest))
+    await backend.mark_read("Uother", ["7702"])
+    await backend.mark_read(USER, ["7701"])  # the agent has not seen the newest yet
+    assert fake.read == []
+    await backend.mark_read(USER, ["7701", "7702"])
+    await backend.mark_read(USER, ["7701", "7702"])  # nothing new: no second call
+    assert fake.read == ["read-2"]
+    assert json.loads(server.requests[-1].body) == {"markAsReadToken": "read-2"}
+
+
 # ---- quota -------------------------------------------------------------------------------------
 
 

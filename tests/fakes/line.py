@@ -97,6 +97,7 @@ class FakeLine:
         self.retry_keys: dict[str, dict[str, Any]] = {}
         self.sent: list[dict[str, Any]] = []  # {"via", "to", "messages"}
         self.sent_ids: list[str] = []
+        self.read: list[str] = []  # markAsReadToken values marked read
         self.quota: dict[str, Any] = {"type": "limited", "value": 500}
         self.usage = 88
         self.profiles: dict[str, dict[str, Any]] = {
@@ -134,6 +135,9 @@ class FakeLine:
             return self._reply(request.json())
         if path == "/v2/bot/message/push" and request.method == "POST":
             return self._push(request)
+        if path == "/v2/bot/chat/markAsRead" and request.method == "POST":
+            self.read.append(request.json().get("markAsReadToken"))
+            return Response(200, {})
         if path == "/v2/bot/message/quota":
             return Response(200, self.quota)
         if path == "/v2/bot/message/quota/consumption":
