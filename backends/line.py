@@ -158,6 +158,7 @@ class LineBackend(WebhookBackend):
         #: thread key -> (message id, markAsReadToken) of its newest message
         self._read_tokens: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.status = StatusReporter(name)
+        self._told = ChannelStatus("ok")
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -194,13 +195,15 @@ class LineBackend(WebhookBackend):
         )
         if reply.status == 401:
             self._tell(ChannelStatus("down", self._token_fix(reply)))
-        elif reply.status < 500 and self.status.down:
+        elif reply.status < 500 and self._told.state != "ok":
             self._tell(ChannelStatus("ok"))
         return reply
 
     def _tell(self, status: ChannelStatus) -> None:
-        """Hand a channel status to `run`, which reports it to the desk."""
-        self._jobs.put_nowait(status)
+        """Hand a channel status to `run`, which reports it to the desk (each change once)."""
+        if status != self._told:
+            self._told = status
+            self._jobs.put_nowait(status)
 
     def _token_fix(self, reply: Reply) -> str:
         return (

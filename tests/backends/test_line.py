@@ -543,11 +543,15 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
         )
         detail = desk.channel_status["line"].detail
         assert "frontdesk creds set line channel_access_token" in detail
-        with pytest.raises(PermanentError, match="creds set line channel_access_token"):
+        with pytest.raises(PermanentError, match="creds set line channel_access_token") as failed:
             await backend.send(out())
+        # the agent runs `frontdesk creds set`: the next call that succeeds brings it back up
+        backend._secrets = {"channel_access_token": TOKEN, "channel_secret": SECRET}.get
+        assert await backend.allowance() is not None
+        await eventually(lambda: desk.channel_status["line"].state == "ok")
     finally:
         await desk.stop()
-    assert "stale-token-SECRET-123" not in caplog.text + detail
+    assert "stale-token-SECRET-123" not in caplog.text + detail + str(failed.value)
 
 
 async def test_missing_token_is_a_config_error(server):
