@@ -153,6 +153,49 @@ async def check_channel(ch) -> list[str]:
     return [f"channel {ch.name}: {line}" for line in found]
 
 
+def check_webhooks(cfg: Config) -> list[str]:
+    """Print, for each webhook channel, the URL to enter in the provider's console; no
+    [webhooks] or no public_url is a problem (the provider has nowhere to call), and a
+    public_url without https a warning (the providers call https only)."""
+    from frontdesk import credentials
+    from frontdesk.backends import registry
+
+    names = []
+    for ch in cfg.channels:
+        try:
+            cls = registry.load(ch.backend)
+            backend = cls(ch.name, dict(ch.settings), credentials.secret_source(ch.name))
+        except Exception:
+            continue  # check_channel reports a backend that cannot load
+        if ch.enabled and getattr(backend, "webhook", False) is True:
+            names.append(ch.name)
+    if not names:
+        return []
+    hooks = cfg.webhooks
+    if hooks is None:
+        return [
+            f"channels {', '.join(names)} are fed by webhooks but {cfg.path} has no [webhooks] "
+            'section; add [webhooks] with listen = "127.0.0.1:8787" and public_url '
+            "(README, Webhook channels)"
+        ]
+    print(f"webhooks: the receiver listens on {hooks.listen}")
+    if hooks.public_url is None:
+        return [
+            f"[webhooks] public_url is not set in {cfg.path}, so there is no URL to give the "
+            f"provider of {', '.join(names)}; set it to the https address that reaches "
+            f"{hooks.listen} (README, Webhook channels)"
+        ]
+    for name in names:
+        print(f"webhook: channel {name}: enter {hooks.channel_url(name)} in the provider's console")
+    if not hooks.public_url.startswith("https://"):
+        print(
+            f"warning: [webhooks] public_url {hooks.public_url} is not https; the providers "
+            "call only https addresses: put a TLS reverse proxy or a tunnel in front "
+            "(README, Webhook channels)"
+        )
+    return []
+
+
 def check_hook(hook) -> list[str]:
     """A command hook's program must exist; a URL hook is only described (it is not called)."""
     import shutil

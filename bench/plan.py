@@ -25,6 +25,7 @@ from frontdesk.bench.team_attached import (
     measure_attached_keys,
     served_copy,
 )
+from frontdesk.bench.webhooks import measure_webhooks
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Plan:
     team_clients: tuple[int, ...] = (1, 5, 20)  # attached clients the fan-out is measured at
     team_rate: int = 100
     team_seconds: float = 10.0
+    webhook_burst: int = 1_000  # signed webhook POSTs fired at the receiver at once
     seed: int = 7
 
 
@@ -78,6 +80,7 @@ def run(
             "team_clients": list(plan.team_clients),
             "team_rate": plan.team_rate,
             "team_seconds": plan.team_seconds,
+            "webhook_burst": plan.webhook_burst,
             "seed": plan.seed,
         }
     )
@@ -151,6 +154,8 @@ def run(
                 seq,
             )
         )
+        progress(f"webhooks: a burst of {plan.webhook_burst:,} signed POSTs …")
+        measure_webhooks(work, plan.webhook_burst, report)
         if plan.mails:
             progress(f"email: first sync of {plan.mails:,} mails …")
             measure_email(work, plan.mails, report)

@@ -13,6 +13,7 @@ from frontdesk.doctor import (
     check_desk,
     check_hook,
     check_ui,
+    check_webhooks,
 )
 from frontdesk.errors import EXIT_FAILURE
 
@@ -43,6 +44,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_ui(cfg)
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
+    problems += check_webhooks(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)

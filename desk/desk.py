@@ -4,8 +4,9 @@ This facade holds the read API and the conversation commands. The Desk class is 
 the parts beside it: ingest.py (the Sink the backends call), channels.py (running
 channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
 (escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
-search.py, contact_commands.py, attachments.py, escalation.py, drafts.py and
-batches.py (a command's batch with its inline event). Commands (reply, note, assign, status …) each write one atomic batch and leave an
+search.py, contact_commands.py, attachments.py, escalation.py, drafts.py,
+batches.py (a command's batch with its inline event) and receiver.py (the webhook receiver,
+started with the desk when a webhook channel needs it). Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
 

@@ -3,12 +3,14 @@
 An aiohttp server run inside the desk's own event loop. Every request is bounded before it
 is read (413), verified on the raw bytes by the channel's backend (403), parsed by it (what it
 cannot read is quarantined, and still answered 200 so the provider does not resend it for
-days), and ingested through the desk: the 200 goes out only once the events are durable.
+days), and ingested through the desk (with the other requests arriving meanwhile, in one
+batch): the 200 goes out only once the events are durable.
 Provider retries of what is already stored are dropped by the store's dedup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +55,41 @@ def webhook_channels(channels: Mapping[str, Backend]) -> list[str]:
     return [name for name, b in channels.items() if isinstance(b, WebhookBackend) and b.webhook]
 
 
+class Coalescer:
+    """One channel's requests ingested together: the events of requests that arrive while an
+    ingest runs (its fsync, mostly) go to the desk as one batch when it ends, and each request
+    learns when its events are durable (or why not)."""
+
+    def __init__(self, desk: WebhookDesk, channel: str) -> None:
+        self.desk = desk
+        self.channel = channel
+        self._waiting: list[tuple[list[ChannelEvent], asyncio.Future[None]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def ingest(self, events: list[ChannelEvent]) -> None:
+        """Return once `events` are durable; raise what the desk's ingest raised for them."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name=f"webhooks:{self.channel}")
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    await self.desk.ingest(self.channel, [e for events, _ in group for e in events])
+                except Exception as exc:
+                    for _, done in group:
+                        done.set_exception(exc)
+                else:
+                    for _, done in group:
+                        done.set_result(None)
+        finally:
+            self._draining = None
+
+
 class WebhookReceiver:
     """The HTTP side of the webhook channels, started and stopped with the desk."""
 
@@ -69,6 +106,7 @@ class WebhookReceiver:
         self.port = port
         self.max_bytes = max_bytes
         self._runner: web.AppRunner | None = None
+        self._coalescers: dict[str, Coalescer] = {}
 
     @property
     def address(self) -> str:
@@ -158,11 +196,20 @@ class WebhookReceiver:
             return _answer(403, "signature missing or wrong")
         events = self._parse(name, backend, body)
         try:
-            await self.desk.ingest(name, events)
+            await self._coalescer(name).ingest(events)
         except StoreError as exc:
             log.warning("channel %s: a webhook could not be stored: %s", name, exc)
             return _answer(503, "not stored; send again later")
+        except Exception:
+            # not stored, so the provider must send it again: 503 says so, a 500 would not
+            log.exception("channel %s: a webhook could not be ingested", name)
+            return _answer(503, "not stored; send again later")
         return _answer(200, "ok")
+
+    def _coalescer(self, name: str) -> Coalescer:
+        if name not in self._coalescers:
+            self._coalescers[name] = Coalescer(self.desk, name)
+        return self._coalescers[name]
 
     def _too_large(self) -> web.Response:
         response = _answer(413, f"body over {self.max_bytes} bytes")

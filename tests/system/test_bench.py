@@ -12,6 +12,7 @@ from frontdesk.bench import cache as bench_cache
 from frontdesk.bench import mail as bench_mail
 from frontdesk.bench import plan as bench_plan
 from frontdesk.bench import report as bench_report
+from frontdesk.bench import webhooks as bench_webhooks
 from frontdesk.desk import Desk
 from frontdesk.store import Store
 from frontdesk.store.search import SearchHit
@@ -35,6 +36,7 @@ SMALL = bench_plan.Plan(
     mails=300,
     team_clients=(1, 3),
     team_seconds=0.3,
+    webhook_burst=50,
 )
 HAS_DOVECOT = (
     bench_mail._mail_servers() is not None
@@ -101,6 +103,10 @@ EXPECTED = {
     "team.thread_open.long",
     "team.thread_open.long.solo",
     "team.thread_open.long.ratio",
+    "webhooks.burst.rate",
+    "webhooks.burst.p50",
+    "webhooks.burst.p99",
+    "webhooks.paced.p99",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
     if HAS_DOVECOT
@@ -118,7 +124,7 @@ def test_every_figure_is_measured_positive_and_has_a_unit(report):
     assert EXPECTED <= set(figures)
     for figure in report.figures:
         assert figure.value > 0, figure
-        assert figure.unit in {"s", "ms", "x", "MB", "msg/s"}, figure
+        assert figure.unit in {"s", "ms", "x", "MB", "msg/s", "req/s"}, figure
         assert (figure.met is None) == (figure.target == ""), figure
 
 
@@ -164,6 +170,15 @@ def test_cli_parses_bench_and_refuses_a_used_work_dir(tmp_path, capsys):
         ["bench", "--data-dir", str(tmp_path), "--conversations", "5", "--messages", "50"]
     )
     assert code != 0 and "already holds bench caches" in capsys.readouterr().err
+
+
+def test_the_webhook_burst_is_stored_and_acknowledged_over_loopback(tmp_path):
+    report = bench_report.Report(sizes={})
+    bench_webhooks.measure_webhooks(tmp_path, 20, report)
+    figures = {f.key: f for f in report.figures}
+    assert figures["webhooks.burst.rate"].unit == "req/s"
+    assert figures["webhooks.burst.rate"].value > 0
+    assert 0 < figures["webhooks.burst.p50"].value <= figures["webhooks.burst.p99"].value
 
 
 def test_percentile():

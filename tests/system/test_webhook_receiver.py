@@ -24,7 +24,7 @@ from frontdesk.backends.webhook import (
     meta_signature_ok,
 )
 from frontdesk.desk import Desk
-from frontdesk.desk.receiver import ReceiverError, WebhookReceiver
+from frontdesk.desk.receiver import Coalescer, ReceiverError, WebhookReceiver
 from frontdesk.model import (
     ChannelEvent,
     ChannelStatus,
@@ -47,8 +47,9 @@ class SignedChannel(WebhookBackend):
     kind = "whatsapp"
     secret_names = ("app_secret", "verify_token")
 
-    def __init__(self, name: str = "wa") -> None:
-        super().__init__(name, secrets={"app_secret": SECRET, "verify_token": VERIFY}.get)
+    def __init__(self, name: str = "wa", settings=None, secrets=None, cursor=None) -> None:
+        own = {"app_secret": SECRET, "verify_token": VERIFY}.get
+        super().__init__(name, settings, secrets or own, cursor)
 
     def signature_ok(self, headers: Mapping[str, str], body: bytes) -> bool:
         return meta_signature_ok(
@@ -159,6 +160,18 @@ async def test_a_provider_retry_of_the_same_payload_stores_one_message(receiver,
     assert [m.external_id for m in desk.store.messages(conv.id)] == ["wamid.7"]
 
 
+async def test_retries_arriving_together_store_one_message(receiver, desk, http):
+    body = payload(("wamid.9", "+8190", "once"))
+    first = [payload((f"m{i}", f"+{i}", "x")) for i in range(20)]  # an ingest under way
+    answers = await asyncio.gather(
+        *(post(http, url(receiver), b, sign(b)) for b in first),
+        *(post(http, url(receiver), body, sign(body)) for _ in range(5)),
+    )
+    assert {status for status, _ in answers} == {200}
+    conv = desk.store.find_conversation("wa", "+8190")
+    assert [m.external_id for m in desk.store.messages(conv.id)] == ["wamid.9"]
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -216,6 +229,28 @@ async def test_a_backend_that_raises_while_parsing_loses_nothing(receiver, desk,
     assert (await post(http, url(receiver), body, sign(body)))[0] == 200
     [kept] = desk.store.quarantined()
     assert kept["payload"] == '{"entry": 1}' and "KeyError" in kept["reason"]
+
+
+async def test_a_write_the_store_refuses_is_503_so_the_provider_sends_it_again(
+    receiver, desk, http, monkeypatch
+):
+    from frontdesk.store import StoreError
+
+    async def refuse(channel, events, cursor=None):
+        raise StoreError("could not write the cache: No space left on device")
+
+    monkeypatch.setattr(desk, "ingest", refuse)
+    body = payload(("m1", "+1", "lost?"))
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 503
+
+    async def broken(channel, events, cursor=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(desk, "ingest", broken)
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 503
+    monkeypatch.undo()
+    assert (await post(http, url(receiver), body, sign(body)))[0] == 200
+    assert len(desk.store.conversations()) == 1
 
 
 async def test_unknown_or_non_webhook_channels_are_404_and_wrong_methods_405(receiver, desk, http):
@@ -276,6 +311,53 @@ async def test_many_concurrent_posts_are_each_durable_when_answered(receiver, de
     assert {s for s, _ in statuses} == {200}
     assert sum(len(store.messages(c.id)) for c in store.conversations()) == 200
     assert store._synced == store._committed
+
+
+class GatedDesk:
+    """A desk whose ingest records each call and holds it until `gate` is set."""
+
+    def __init__(self) -> None:
+        self.channels: dict = {}
+        self.calls: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.fail: Exception | None = None
+
+    async def ingest(self, channel, events, cursor=None) -> None:
+        self.calls.append([e.external_id for e in events])
+        await self.gate.wait()
+        self.gate.clear()
+        if self.fail is not None:
+            raise self.fail
+
+
+def inbound(external_id: str) -> Inbound:
+    return Inbound(external_id, "+1", ContactRef("+1"), "x", created_at=AT)
+
+
+async def test_requests_arriving_during_an_ingest_share_the_next_one():
+    desk = GatedDesk()
+    coalescer = Coalescer(desk, "wa")
+    first = asyncio.create_task(coalescer.ingest([inbound("a")]))
+    await eventually(lambda: desk.calls == [["a"]], what="the first ingest under way")
+    later = [asyncio.create_task(coalescer.ingest([inbound(x), inbound(x + "2")])) for x in "bcd"]
+    await asyncio.sleep(0)  # let the later requests queue (no waiting on time)
+    assert desk.calls == [["a"]] and not any(t.done() for t in [first, *later])
+    desk.gate.set()
+    await first
+    await eventually(lambda: len(desk.calls) == 2, what="the shared second ingest")
+    assert desk.calls[1] == ["b", "b2", "c", "c2", "d", "d2"]
+    assert not any(t.done() for t in later)  # not durable yet: not answered
+    desk.fail = OSError("disk gone")
+    desk.gate.set()
+    for task in later:
+        with pytest.raises(OSError):
+            await task
+    desk.fail = None
+    after = asyncio.create_task(coalescer.ingest([inbound("e")]))
+    await eventually(lambda: len(desk.calls) == 3, what="a fresh ingest after the failure")
+    desk.gate.set()
+    await after
+    assert desk.calls[2] == ["e"]
 
 
 async def test_a_taken_port_is_one_line_naming_the_address_and_the_fix(desk):
@@ -340,5 +422,86 @@ async def test_a_desk_without_webhook_channels_opens_no_port(store):
     await desk.start()
     try:
         assert desk.receiver is None
+    finally:
+        await desk.stop()
+
+
+# ---- frontdesk doctor: the URL to enter in the provider's console ---------------------------
+
+
+@pytest.fixture
+def hooked_backends(monkeypatch):
+    """The registry with `signed` (SignedChannel) beside the installed backends, and the
+    secrets of its channel `wa-sales` in the environment."""
+    from frontdesk.backends import registry
+
+    real = registry.load
+    monkeypatch.setenv("FRONTDESK_SECRET_WA_SALES_APP_SECRET", SECRET)
+    monkeypatch.setenv("FRONTDESK_SECRET_WA_SALES_VERIFY_TOKEN", VERIFY)
+    monkeypatch.setattr(
+        registry, "load", lambda name: SignedChannel if name == "signed" else real(name)
+    )
+
+
+def doctor(tmp_path, text: str, capsys) -> tuple[int, str]:
+    from frontdesk import cli
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[agent]\nname = "Aiko"\n\n[[channels]]\nname = "wa-sales"\nbackend = "signed"\n' + text
+    )
+    code = cli.main(["--config", str(path), "--data-dir", str(tmp_path / "data"), "doctor"])
+    return code, capsys.readouterr().out
+
+
+def test_doctor_prints_each_webhook_channels_url(tmp_path, capsys, hooked_backends):
+    code, out = doctor(
+        tmp_path,
+        '[webhooks]\nlisten = "127.0.0.1:9000"\npublic_url = "https://desk.example.com"\n',
+        capsys,
+    )
+    assert "webhooks: the receiver listens on 127.0.0.1:9000" in out
+    assert (
+        "webhook: channel wa-sales: enter https://desk.example.com/webhooks/wa-sales "
+        "in the provider's console" in out
+    )
+    assert code == 0 and "\nwarning:" not in out and "\nproblem:" not in out
+
+
+def test_doctor_warns_when_public_url_is_not_https(tmp_path, capsys, hooked_backends):
+    _, out = doctor(tmp_path, '[webhooks]\npublic_url = "http://desk.example.com"\n', capsys)
+    assert "enter http://desk.example.com/webhooks/wa-sales" in out
+    assert "warning: [webhooks] public_url http://desk.example.com is not https" in out
+
+
+def test_doctor_says_when_public_url_or_webhooks_is_missing(tmp_path, capsys, hooked_backends):
+    code, out = doctor(tmp_path, "[webhooks]\n", capsys)
+    assert code != 0 and "problem: [webhooks] public_url is not set" in out
+    assert "wa-sales" in out and "webhook: channel" not in out
+    code, out = doctor(tmp_path, "", capsys)
+    assert code != 0
+    assert "problem: channels wa-sales are fed by webhooks but" in out and "no [webhooks]" in out
+
+
+async def test_a_desk_built_from_the_config_listens_where_webhooks_says(
+    tmp_path, store, http, hooked_backends
+):
+    from frontdesk.config import load_config
+    from frontdesk.desk_setup import build_desk
+
+    with socket.socket() as probe:  # a free port to write into the config
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[[channels]]\nname = "wa-sales"\nbackend = "signed"\n\n[webhooks]\nlisten = "127.0.0.1:{port}"\n'
+    )
+    desk = build_desk(load_config(path), store)
+    await desk.start()
+    try:
+        body = payload(("m1", "+8190", "from the provider"))
+        target = f"http://127.0.0.1:{port}/webhooks/wa-sales"
+        assert (await post(http, target, body, sign(body)))[0] == 200
+        assert [c.channel for c in await desk.conversations()] == ["wa-sales"]
     finally:
         await desk.stop()
