@@ -115,11 +115,16 @@ def build_desk(
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
     `[webhooks] listen` for the receiver its webhook channels need."""
+    from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
 
+    channels = build_channels(cfg, store) if channels is None else channels
+    for name, backend in channels.items():
+        if isinstance(backend, WebhookBackend) and cfg.webhooks:
+            backend.public_url = cfg.webhooks.channel_url(name) or ""
     return Desk(
         store,
-        build_channels(cfg, store) if channels is None else channels,
+        channels,
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,

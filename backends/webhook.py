@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from abc import abstractmethod
 from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from frontdesk.backends.base import Backend, Sink
@@ -63,6 +64,9 @@ class WebhookBackend(Backend):
 
     polling: ClassVar[bool] = False
     webhook: ClassVar[bool] = True
+    #: this channel's address on the internet (`<[webhooks] public_url>/webhooks/<name>`), set by
+    #: the desk's setup; "" when the config has no public_url
+    public_url: str = ""
 
     @abstractmethod
     def signature_ok(self, headers: Mapping[str, str], body: bytes) -> bool:
@@ -74,6 +78,11 @@ class WebhookBackend(Backend):
 
     def subscription_answer(self, query: Mapping[str, str]) -> str | None:
         """The body to answer a provider's GET verification with, or None to refuse it (403)."""
+        return None
+
+    def served_file(self, token: str) -> Path | None:
+        """The file to answer `GET <public_url>/files/<token>` with (a provider fetching what the
+        agent sends, e.g. LINE's pictures), or None (404). Only files this backend chose to serve."""
         return None
 
     async def run(self, sink: Sink) -> None:

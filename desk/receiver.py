@@ -134,6 +134,7 @@ class WebhookReceiver:
         app = web.Application(client_max_size=self.max_bytes)
         app.router.add_route("POST", PREFIX + "{channel}", self._post)
         app.router.add_route("GET", PREFIX + "{channel}", self._get)
+        app.router.add_route("GET", PREFIX + "{channel}/files/{token}", self._file)
         # a refused body is drained for a moment at most, so its client reads the answer
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, lingering_time=LINGER_SECONDS
@@ -179,6 +180,20 @@ class WebhookReceiver:
         if answer is None:
             return _answer(403, "verification refused")
         return _answer(200, answer, newline=False)
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """A file the channel serves to its provider (LINE fetches pictures by URL), else 404."""
+        from aiohttp.web import FileResponse
+
+        backend = self._backend(request)
+        try:
+            path = backend.served_file(request.match_info["token"]) if backend else None
+        except Exception:
+            log.exception("channel %s: served_file failed", request.match_info["channel"])
+            path = None
+        if path is None or not path.is_file():
+            return _answer(404, "no such file")
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
 
     async def _post(self, request: web.Request) -> web.Response:
         from aiohttp.web import HTTPRequestEntityTooLarge
