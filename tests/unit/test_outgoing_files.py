@@ -178,3 +178,21 @@ def test_reading_a_file_refuses_what_cannot_be_attached_in_one_line(tmp_path):
             read_upload(locked)
     for message in ("no such file", "is a folder"):
         assert "\n" not in message
+
+
+async def test_a_sent_file_is_saved_again_from_the_desks_copy(tmp_path):
+    with Store.open(tmp_path / "data") as store:
+        backend = FileChannel()
+        desk = desk_for(store, backend)
+        conv = await conversation(desk)
+        message = await desk.reply(
+            conv.id, "", [FileUpload("label.pdf", "application/pdf", b"PDF")]
+        )
+        await desk.flush_outbox()
+        saved = await desk.save_attachment(conv.id, message.id, 0, tmp_path / "downloads")
+        assert saved == tmp_path / "downloads" / "label.pdf" and saved.read_bytes() == b"PDF"
+        data = await desk.attachment_data(conv.id, message.id, 0)
+        assert (data.name, data.data) == ("label.pdf", b"PDF")
+        os.unlink(message.attachments[0].ref)
+        with pytest.raises(DeskError, match="label.pdf: the copy kept when it was sent is gone"):
+            await desk.attachment_data(conv.id, message.id, 0)
