@@ -24,7 +24,7 @@ REPLY_FILES = 10
 """Most files one reply carries (each is one request on chat channels)."""
 
 
-_MIME = re.compile(r"[\w.+-]{1,60}/[\w.+-]{1,100}")
+_MIME = re.compile(r"[\w.+-]{1,60}/[\w.+-]{1,100}", re.ASCII)
 
 
 def mib(size: int) -> str:

@@ -144,6 +144,7 @@ class FrontdeskApp(
         self._draft_timer: Timer | None = None
         # Attaching: the files attached to each conversation's reply, not sent yet
         self._attached: dict[int, list[AttachedFile]] = {}
+        self._attach_from = ""  # the folder the last file was attached from
         # Notices: channel -> (reason, time.monotonic()) last notified down
         self._down_notified: dict[str, tuple[str, float]] = {}
         # narrow? -> the contact panel shown, as the agent chose with toggle-contact

@@ -134,7 +134,10 @@ async def test_a_note_then_a_reply_with_a_file_on_the_next_conversation(
         await idle(pilot)
         await pilot.press("r")
         await attach(pilot, f"{files}/photo.jpg")
-        await attach(pilot, f"{files}/return-label.pdf")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, AttachDialog))
+        assert app.screen.query_one("#attach-path", Input).value == f"{files}/"
+        await pilot.press(*"return-label.pdf", "enter")  # typed on after the folder
         await wait_until(pilot, lambda: app.composer.files_attached == 2, what="two files")
         await pilot.press("ctrl+l")  # the label was a mistake
         await wait_until(pilot, lambda: app.composer.files_attached == 1, what="one taken off")

@@ -2,14 +2,22 @@
 
 import asyncio
 import os
+import re
 import stat
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from frontdesk.backends.base import Backend, TransientError
 from frontdesk.desk import Desk, DeskError
-from frontdesk.desk.outgoing_files import REPLY_FILES_BYTES, probe_file, read_upload
+from frontdesk.desk.outgoing_files import (
+    REPLY_FILES_BYTES,
+    clean_upload,
+    probe_file,
+    read_upload,
+)
 from frontdesk.model import ContactRef, Delivery, FileUpload, Inbound, SendResult
 from frontdesk.store import Store
 
@@ -196,3 +204,11 @@ async def test_a_sent_file_is_saved_again_from_the_desks_copy(tmp_path):
         os.unlink(message.attachments[0].ref)
         with pytest.raises(DeskError, match="label.pdf: the copy kept when it was sent is gone"):
             await desk.attachment_data(conv.id, message.id, 0)
+
+
+@given(name=st.text(max_size=400), mime=st.text(max_size=200))
+def test_any_name_and_type_a_console_sends_become_one_safe_file_name_and_a_plain_type(name, mime):
+    cleaned = clean_upload(FileUpload(name, mime, b"x"))
+    assert cleaned.name and "/" not in cleaned.name and cleaned.name not in (".", "..")
+    assert len(cleaned.name.encode()) <= 150 and cleaned.name.isprintable()
+    assert re.fullmatch(r"[\w.+-]+/[\w.+-]+", cleaned.mime, re.ASCII) and "\n" not in cleaned.mime

@@ -55,7 +55,9 @@ class Attaching:
     @work(exclusive=True, group="attach", exit_on_error=False)
     async def attach_file(self, conv_id: int) -> None:
         """Ask for a path, check the file here and against the channel, and attach it."""
-        typed = await self.push_screen_wait(AttachDialog(self.composer.channel))
+        typed = await self.push_screen_wait(
+            AttachDialog(self.composer.channel, start=self._attach_from)
+        )
         if typed is None:
             self.composer.focus()
             return
@@ -79,6 +81,8 @@ class Attaching:
             self._refuse_file(problem)
             return
         files.append(AttachedFile(str(path), path.name, size))
+        folder = typed.rpartition("/")[0]  # as typed (`~` kept): the next prompt starts there
+        self._attach_from = f"{folder}/" if folder else ""
         if self._draft_for == conv_id:
             self.show_files()
             self.composer.focus()

@@ -116,6 +116,7 @@ class AttachDialog(ModalScreen[str | None]):
                 value=self.start,
                 placeholder="~/path/to/file",
                 suggester=PathSuggester(),
+                select_on_focus=False,  # typing goes on from the folder it starts in
                 id="attach-path",
             )
             yield Static(
