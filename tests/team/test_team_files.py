@@ -1,4 +1,5 @@
-"""A reply's files from an attached console: read by the console, sent as bytes over the real socket."""
+"""A reply's files from an attached console: read by the console, sent as bytes over the real socket
+(the DeskClient alone, and the console attached through it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from pilot_helpers import idle, make_app, wait_until
+from textual.widgets import Input
 
 from frontdesk.desk import DeskError
 from frontdesk.desk.outgoing_files import read_upload
@@ -16,6 +19,7 @@ from frontdesk.team.client import DeskClient, Timing
 from frontdesk.team.peercred import user_name
 from frontdesk.team.protocol import MAX_CLIENT_FRAME
 from frontdesk.team.server import Admission, DeskServer
+from frontdesk.tui.screens.attach_dialog import AttachDialog
 
 ME = user_name(os.getuid())
 
@@ -75,3 +79,24 @@ async def test_the_channels_refusal_comes_back_as_one_line_and_nothing_is_kept(
     with pytest.raises(DeskError, match="wa: big.mov is too large"):
         await client.reply(1, "", [FileUpload("big.mov", "video/quicktime", b"x" * 10)])
     assert desk.store.outbox() == []
+
+
+async def test_the_attached_console_attaches_and_sends_a_file_through_the_socket(
+    client, desk, clock, tmp_path
+):
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"\x89PNG" + os.urandom(2 << 20))
+    app = make_app(client, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await idle(pilot)
+        await pilot.press("r", *"the scan", "ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, AttachDialog), what="the prompt")
+        app.screen.query_one("#attach-path", Input).value = str(scan)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.composer.files_attached == 1, what="attached")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: desk.store.outbox(), what="queued on the served desk")
+    [entry] = desk.store.outbox()
+    [kept] = desk.store.message(entry.conversation_id, entry.message_id).attachments
+    assert (kept.name, kept.mime) == ("scan.png", "image/png")
+    assert Path(kept.ref).read_bytes() == scan.read_bytes()
