@@ -135,6 +135,16 @@ class Attachment:
 
 
 @dataclass(slots=True)
+class FileUpload:
+    """A file an agent attaches to a reply, as bytes: the console reads it as the agent, and the
+    desk (solo or served) stores its own copy to send. `name` is the agent's file name."""
+
+    name: str
+    mime: str
+    data: bytes
+
+
+@dataclass(slots=True)
 class Ticket:
     """A ticket an escalation hook opened elsewhere (helpdesk, tracker): its id and link as replied."""
 

@@ -178,6 +178,8 @@ class Backend(ABC):
     #: True when the backend reads by polling (needs no public URL)
     polling: ClassVar[bool] = True
     supports_attachments: ClassVar[bool] = False
+    #: bytes all files of one message may come to (None: only `attachment_problem`'s per-file rule)
+    attachments_total_limit: ClassVar[int | None] = None
     supports_typing: ClassVar[bool] = False
     supports_read_receipts: ClassVar[bool] = False
     #: the channel sends approved templates outside its window (`templates`, Outgoing.template)

@@ -211,6 +211,12 @@ class DemoBackend(Backend):
 
     # -- sending
 
+    def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
+        """Files go on every simulated channel but SMS, as on the real ones."""
+        if self._kind == "sms":
+            return f"channel {self.name!r} (sms) cannot send files: share a link in the text"
+        return None
+
     async def fetch_attachment(self, ref: str) -> bytes:
         """A simulated file: a short text naming it (the demo world has no real files)."""
         if not ref.startswith("demo:"):

@@ -29,8 +29,20 @@ def message_id_for(key: str, channel: str, address: str) -> str:
     return f"<fd.{digest}@{domain}>"
 
 
+ATTACHMENTS_LIMIT = 25 * 1000 * 1000
+"""A reply's files together: most mail servers refuse a message much larger (base64 adds a third)."""
+
+
 class EmailSending:
     """EmailBackend's sending (uses its `cfg`, `secret`, `threads`, `redact`, `_open` and `_close`)."""
+
+    attachments_total_limit = ATTACHMENTS_LIMIT
+
+    def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
+        """One file over the total a mail may carry can never be sent."""
+        if size > ATTACHMENTS_LIMIT:
+            return f"{self.name}: files over 25 MB cannot be sent by email ({name} is {size / 1e6:.1f} MB)"
+        return None
 
     def compose(self, outgoing: Outgoing, cfg: EmailSettings | None = None) -> EmailMessage:
         """The reply as it goes on the wire (pure: the same outgoing gives the same mail)."""
@@ -61,6 +73,11 @@ class EmailSending:
         msg["Auto-Submitted"] = "no"
         msg["X-Mailer"] = "frontdesk"
         msg.set_content(outgoing.body)
+        total = sum(attachment.size for attachment in outgoing.attachments)
+        if total > ATTACHMENTS_LIMIT:
+            raise PermanentError(
+                f"the files come to {total / 1e6:.1f} MB; one mail carries at most 25 MB — send them in several replies"
+            )
         for attachment in outgoing.attachments:
             path = Path(attachment.ref).expanduser()
             if not attachment.ref or not path.is_file():

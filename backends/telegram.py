@@ -282,6 +282,12 @@ class TelegramBackend(Backend):
 
     # ---- sending -------------------------------------------------------------------------------
 
+    def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
+        """Bots upload at most 50 MB per file (sendDocument)."""
+        if size > UPLOAD_LIMIT:
+            return f"{self.name}: files over 50 MB cannot be sent on Telegram ({name} is {size / 1e6:.1f} MB)"
+        return None
+
     async def send(self, outgoing: Outgoing) -> SendResult:
         """sendMessage for text; sendDocument per attachment (the text as caption when it fits)."""
         chat_id = outgoing.thread_key or outgoing.to
@@ -315,6 +321,11 @@ class TelegramBackend(Backend):
                     payload["caption"] = caption
                 files = None
                 path = Path(attachment.ref) if attachment.ref else None
+                if path is not None and path.is_absolute() and not path.is_file():
+                    # a kept copy (an absolute path) is never a file_id Telegram knows
+                    raise PermanentError(
+                        f"{attachment.name}: the copy kept to send is gone ({path}) — attach it again"
+                    )
                 if path is not None and path.is_file():
                     if path.stat().st_size > UPLOAD_LIMIT:
                         raise PermanentError(

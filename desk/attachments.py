@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from frontdesk.backends.base import Backend, BackendError
+from frontdesk.backends.base import Backend, BackendError, safe_filename, write_unique
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.store import Store
@@ -47,6 +49,7 @@ class Attachments:
     store: Store
     channels: dict[str, Backend]
     _broker: Broker
+    _outgoing_folder: Callable[[int], Path]  # OutgoingFiles': where a reply's files are kept
 
     async def save_attachment(
         self, conv_id: int, message_id: int, index: int, downloads_dir: str | os.PathLike[str]
@@ -56,6 +59,12 @@ class Attachments:
         The file name is the attachment's, made safe (no folders, no traversal, no reserved
         names) and never overwriting: the path is always inside `downloads_dir`.
         """
+        kept = await self._kept_attachment(conv_id, message_id, index)
+        if kept is not None:  # a file sent from here: the desk's own copy, not the channel's
+            try:
+                return write_unique(Path(downloads_dir), safe_filename(kept.name), kept.data)
+            except BackendError as exc:
+                raise DeskError(str(exc)) from None
         attachment, backend = await self._attachment_source(conv_id, message_id, index)
         try:
             path = await backend.save_attachment(attachment.ref, downloads_dir, attachment.name)
@@ -69,6 +78,9 @@ class Attachments:
     async def attachment_data(self, conv_id: int, message_id: int, index: int) -> AttachmentData:
         """Attachment `index` of a message as bytes, for an attached console to save as its agent:
         the desk's Unix user never writes into a folder a console names."""
+        kept = await self._kept_attachment(conv_id, message_id, index)
+        if kept is not None:
+            return kept
         attachment, backend = await self._attachment_source(conv_id, message_id, index)
         buffer = _Bounded(attachment.name)
         try:
@@ -80,6 +92,28 @@ class Attachments:
         data = buffer.getvalue()
         self._record_size(conv_id, message_id, index, len(data))
         return AttachmentData(attachment.name, data)
+
+    async def _kept_attachment(
+        self, conv_id: int, message_id: int, index: int
+    ) -> AttachmentData | None:
+        """A file an agent sent from here, read from the copy the desk kept under its data dir
+        (None for a file the channel holds)."""
+        message = self.store.message(conv_id, message_id)
+        if message is None or not 0 <= index < len(message.attachments):
+            return None
+        attachment = message.attachments[index]
+        folder = self._outgoing_folder(message_id).resolve()
+        if not attachment.ref or Path(attachment.ref).parent != folder:
+            return None
+        buffer = _Bounded(attachment.name)
+        try:
+            with open(attachment.ref, "rb") as kept:
+                shutil.copyfileobj(kept, buffer)
+        except OSError as exc:
+            raise DeskError(
+                f"{attachment.name}: the copy kept when it was sent is gone ({exc.strerror or exc})"
+            ) from None
+        return AttachmentData(attachment.name, buffer.getvalue())
 
     async def _attachment_source(self, conv_id: int, message_id: int, index: int):
         """The attachment and the running channel that can fetch it, or a DeskError saying why not."""

@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from frontdesk.backends.base import Backend
@@ -35,6 +35,7 @@ from frontdesk.desk.escalation import Escalation
 from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
+from frontdesk.desk.outgoing_files import OutgoingFiles, clean_upload
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
 from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
@@ -56,6 +57,7 @@ from frontdesk.model import (
     Delivery,
     Direction,
     EventKind,
+    FileUpload,
     Message,
     Priority,
     Status,
@@ -84,6 +86,7 @@ class Desk(
     SnoozeWaker,
     ContactCommands,
     Attachments,
+    OutgoingFiles,
     Escalation,
     Drafts,
     Batches,
@@ -304,47 +307,72 @@ class Desk(
 
     # ---- commands ----------------------------------------------------------------------------
 
-    async def reply(self, conv_id: int, body: str) -> Message:
-        """Queue a reply to the customer in the durable outbox; the dispatcher sends it."""
-        if not body.strip():
+    async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
+        """Queue a reply to the customer in the durable outbox; the dispatcher sends it.
+
+        `files` go with it: each is checked against the channel's limits and the desk's, and
+        a copy is kept under the data dir for the outbox to send (and send again)."""
+        files = [clean_upload(upload) for upload in files]
+        if not body.strip() and not files:
             raise DeskError("an empty reply is not sent")
         conv = await self.conversation(conv_id)
         await self._check_window(conv_id)
+        self._check_files(conv.channel, files)
         now = self.now()
         changes: list[Change] = []
-        with self.store.batch():
-            message = Message(
-                id=self.store.new_id("message"),
-                conversation_id=conv.id,
-                direction=Direction.OUT,
-                body=body,
-                delivery=Delivery.PENDING,
-                author=self.agent,
-                created_at=now,
-            )
-            self._append(conv, message)
-            conv.first_reply_at = conv.first_reply_at or now
-            conv.waiting_since = None
-            conv.unread = 0
-            if conv.status is Status.PENDING:
-                conv.status = Status.OPEN
-            self.store.put_message(message)
-            self.store.put_conversation(conv)
-            self.store.put_outbox(
-                OutboxEntry(
-                    message.id,
-                    conv.id,
-                    conv.channel,
-                    created_at=now,
-                    extra={"key": uuid.uuid4().hex},
-                )
-            )
-            changes += [
-                Change(ChangeKind.MESSAGE, conv.id, message.id),
-                Change(ChangeKind.CONVERSATION, conv.id),
-            ]
+        message_id: int | None = None
+        try:
+            with self.store.batch():
+                message_id = self.store.new_id("message")
+                message = self._queue_reply(conv, message_id, body, files, now)
+                changes += [
+                    Change(ChangeKind.MESSAGE, conv.id, message.id),
+                    Change(ChangeKind.CONVERSATION, conv.id),
+                ]
+        except BaseException:
+            if message_id is not None and files:
+                self._drop_files(message_id)
+            raise
         self._broker.publish(changes)
         self._wake_outbox.set()
+        return message
+
+    def _queue_reply(
+        self,
+        conv: Conversation,
+        message_id: int,
+        body: str,
+        files: Sequence[FileUpload],
+        now: datetime,
+    ) -> Message:
+        """In the caller's batch: the reply, its conversation's reply marks and its outbox entry."""
+        message = Message(
+            id=message_id,
+            conversation_id=conv.id,
+            direction=Direction.OUT,
+            body=body,
+            attachments=self._keep_files(message_id, files) if files else [],
+            delivery=Delivery.PENDING,
+            author=self.agent,
+            created_at=now,
+        )
+        self._append(conv, message)
+        conv.first_reply_at = conv.first_reply_at or now
+        conv.waiting_since = None
+        conv.unread = 0
+        if conv.status is Status.PENDING:
+            conv.status = Status.OPEN
+        self.store.put_message(message)
+        self.store.put_conversation(conv)
+        self.store.put_outbox(
+            OutboxEntry(
+                message.id,
+                conv.id,
+                conv.channel,
+                created_at=now,
+                extra={"key": uuid.uuid4().hex},
+            )
+        )
         return message
 
     async def _check_window(self, conv_id: int) -> None:

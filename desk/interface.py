@@ -10,7 +10,7 @@ at run time (no names imported only for type checking).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +22,15 @@ from frontdesk.desk.limits import SmsLength, WindowState
 from frontdesk.desk.presence import Activity, AgentInfo
 from frontdesk.desk.search import SearchMatch
 from frontdesk.desk.views import Filters, Sort, View, ViewTally
-from frontdesk.model import ChannelStatus, Contact, Conversation, Message, Priority, Status
+from frontdesk.model import (
+    ChannelStatus,
+    Contact,
+    Conversation,
+    FileUpload,
+    Message,
+    Priority,
+    Status,
+)
 from frontdesk.store.records import HookJob
 from frontdesk.store.search import SearchHit
 
@@ -117,7 +125,11 @@ class DeskAPI(Protocol):
 
     # ---- commands ------------------------------------------------------------------------------
 
-    async def reply(self, conv_id: int, body: str) -> Message: ...
+    async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message: ...
+
+    async def file_problem(self, conv_id: int, name: str, mime: str, size: int) -> str | None:
+        """Why this file cannot go with a reply here, in one line; None when it can."""
+        ...
 
     async def note(self, conv_id: int, body: str) -> Message: ...
 
@@ -186,6 +198,7 @@ REMOTE_METHODS: frozenset[str] = frozenset(
         "search_conversations",
         "find_contacts",
         "reply",
+        "file_problem",
         "note",
         "assign",
         "set_status",

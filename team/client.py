@@ -30,7 +30,7 @@ from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, Sort, View, ViewTally
 from frontdesk.model import Conversation, Message, utcnow
 from frontdesk.team.protocol import (
-    MAX_CLIENT_FRAME,
+    MAX_CALL_FRAME,
     MAX_SERVER_FRAME,
     PING_SECONDS,
     PROTOCOL_VERSION,
@@ -97,7 +97,7 @@ class _Link:
     calls: dict[int, tuple[str, asyncio.Future[Any]]] = field(default_factory=dict)
 
     def send(self, payload: bytes) -> None:
-        self.writer.write(frame(payload, MAX_CLIENT_FRAME))
+        self.writer.write(frame(payload, MAX_CALL_FRAME))
 
     def close(self) -> None:
         current = asyncio.current_task()

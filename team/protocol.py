@@ -19,13 +19,16 @@ from typing import Any, Literal
 import msgspec
 
 from frontdesk.desk.changes import Change
+from frontdesk.desk.outgoing_files import REPLY_FILES_BYTES
 from frontdesk.desk.presence import PresenceState
 from frontdesk.model import ChannelStatus, Conversation, Message
 from frontdesk.store import HookJob
 
 PROTOCOL_VERSION = 1
 MAX_CLIENT_FRAME = 1 << 20
-"""A client's frame may be at most 1 MiB (calls are small; the server refuses more)."""
+"""A client's hello may be at most 1 MiB (the server refuses more before it admits the console)."""
+MAX_CALL_FRAME = REPLY_FILES_BYTES * 4 // 3 + (1 << 20)
+"""An admitted console's call may be larger: a reply's files travel in it (base64, up to 32 MiB)."""
 MAX_SERVER_FRAME = 64 << 20
 """A server's frame may be at most 64 MiB (a snapshot of a large desk)."""
 HELLO_SECONDS = 5.0

@@ -33,6 +33,7 @@ from frontdesk.team.connection import QUEUE_BYTES, QUEUE_FRAMES, Connection
 from frontdesk.team.peercred import PeerCred, peer_credentials, user_name
 from frontdesk.team.protocol import (
     HELLO_SECONDS,
+    MAX_CALL_FRAME,
     MAX_CLIENT_FRAME,
     MAX_SERVER_FRAME,
     PROTOCOL_VERSION,
@@ -328,7 +329,7 @@ class DeskServer:
         while not conn.closed:
             try:
                 async with asyncio.timeout(self._silent_seconds):
-                    payload = await read_frame(reader, MAX_CLIENT_FRAME)
+                    payload = await read_frame(reader, MAX_CALL_FRAME)
             except TimeoutError:
                 raise ProtocolError(f"silent for {self._silent_seconds:g} s") from None
             if payload is None:

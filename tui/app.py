@@ -21,6 +21,7 @@ from frontdesk.tui.bindings import APP_BINDINGS, first_key
 from frontdesk.tui.change_plan import plan_changes
 from frontdesk.tui.commands import BindingCommands, BindingListing
 from frontdesk.tui.drafts import DraftKeeping, Drafts
+from frontdesk.tui.flows.attaching import Attaching
 from frontdesk.tui.flows.canned import CannedFlow
 from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
@@ -35,6 +36,7 @@ from frontdesk.tui.flows.views import ViewSwitching
 from frontdesk.tui.messages import DeskChanged
 from frontdesk.tui.notify import RESTORE_TITLE, SAVE_TITLE, Notices, Notifier, NotifySettings
 from frontdesk.tui.terminal import TerminalOutput
+from frontdesk.tui.widgets.attached_files import AttachedFile, AttachedFiles
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.contact_panel import ContactPanel
 from frontdesk.tui.widgets.conversation_list import ConversationList
@@ -55,6 +57,7 @@ class FrontdeskApp(
     ViewSwitching,
     TriageActions,
     Composing,
+    Attaching,
     ThreadActions,
     DraftKeeping,
     Reading,
@@ -141,6 +144,9 @@ class FrontdeskApp(
         self._drafts = Drafts()
         self._draft_for: int | None = None
         self._draft_timer: Timer | None = None
+        # Attaching: the files attached to each conversation's reply, not sent yet
+        self._attached: dict[int, list[AttachedFile]] = {}
+        self._attach_from = ""  # the folder the last file was attached from
         # Notices: channel -> (reason, time.monotonic()) last notified down
         self._down_notified: dict[str, tuple[str, float]] = {}
         # narrow? -> the contact panel shown, as the agent chose with toggle-contact
@@ -161,6 +167,7 @@ class FrontdeskApp(
             )
             with Vertical(id="middle"):
                 yield ThreadView(id="thread", clock=self.clock, agent_name=self.desk.agent_name)
+                yield AttachedFiles(id="attached-files")
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
         yield HookStatus(id="hook-status")

@@ -299,6 +299,21 @@ COMPOSER_BINDINGS: list[Binding] = [
         id="insert-canned",
         tooltip="Insert a canned reply at the cursor",
     ),
+    Binding(
+        "ctrl+o",
+        "attach_file",
+        "Attach",
+        id="attach-file",
+        tooltip="Attach a file to the reply (a path prompt; Tab completes)",
+    ),
+    Binding(
+        "ctrl+l",
+        "detach_file",
+        "Drop file",
+        show=False,
+        id="detach-file",
+        tooltip="Take the last attached file off the reply",
+    ),
     # the same id as the app's Tab: remapping focus-next moves shortcode expansion with it
     Binding(
         "tab",

@@ -83,6 +83,7 @@ class DraftKeeping:
     def _show_draft(self, mode: str) -> None:
         composer = self.composer
         composer.set_mode(mode)  # type: ignore[arg-type]
+        self.show_files()  # the reply's files belong to its conversation, as its draft does
         text = self._drafts.text(self._draft_for, mode) if self._draft_for is not None else ""
         # an unchanged composer stays untouched (reloading it redraws the footer)
         if text != composer.text:

@@ -17,6 +17,7 @@ from frontdesk.backends.demo_kinds import KINDS
 from frontdesk.backends.demo_workspace import generate_workspace
 from frontdesk.model import (
     ChannelStatus,
+    ContactRef,
     Delivery,
     DeliveryUpdate,
     Direction,
@@ -578,3 +579,25 @@ async def test_live_customers_write_at_the_pace_of_a_busy_human_shift():
     gaps = sorted(b - a for a, b in zip(sorted(arrivals), sorted(arrivals)[1:]))
     assert gaps[len(gaps) // 2] >= 8  # the typical pause between two customers, workspace-wide
     assert gaps[-1] >= 4 * gaps[len(gaps) // 2]  # and lulls: not a metronome
+
+
+async def test_a_reply_with_a_file_is_accepted_except_on_sms(tmp_path):
+    from frontdesk.desk import Desk, DeskError
+    from frontdesk.model import FileUpload
+    from frontdesk.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        channels = {kind: demo(kind, live=False) for kind in ("whatsapp", "sms")}
+        desk = Desk(store, channels, agent="Aiko")
+        for kind in channels:
+            hello = Inbound(f"{kind}-in-1", "+1555", ContactRef("+1555", "Mia"), "hi")
+            await desk.ingest(kind, [hello])
+        by_channel = {c.channel: c for c in await desk.conversations()}
+        photo = FileUpload("lamp.jpg", "image/jpeg", b"\xff\xd8lamp")
+        sent = await desk.reply(by_channel["whatsapp"].id, "", [photo])
+        await desk.flush_outbox()
+        assert store.message(sent.conversation_id, sent.id).delivery is Delivery.SENT
+        with pytest.raises(DeskError, match="\\(sms\\) cannot send files"):
+            await desk.reply(by_channel["sms"].id, "see photo", [photo])
+        for backend in channels.values():
+            await backend.close()

@@ -21,7 +21,14 @@ from frontdesk.backends.base import AmbiguousError, PermanentError, TransientErr
 from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
 from frontdesk.backends.telegram_parse import parse_update  # noqa: E402
 from frontdesk.desk import Desk  # noqa: E402
-from frontdesk.model import Attachment, Delivery, Direction, MessageKind, Outgoing  # noqa: E402
+from frontdesk.model import (  # noqa: E402
+    Attachment,
+    Delivery,
+    Direction,
+    FileUpload,
+    MessageKind,
+    Outgoing,
+)
 from frontdesk.store import Store  # noqa: E402
 
 FAST = {
@@ -629,6 +636,37 @@ async def test_attachment_is_sent_with_sendDocument_and_received_files_download(
     assert result.external_id == f"77:{sent['message_id']}"
     fake.files["documents/DOC9.bin"] = b"customer file"
     assert await backend.fetch_attachment("DOC9") == b"customer file"
+    await backend.close()
+
+
+async def test_a_reply_with_a_file_from_the_desk_is_one_multipart_sendDocument(fake, server, store):
+    desk, backend, conv = await _one_conversation(fake, server, store)
+    pdf = b"%PDF-1.4 " + bytes(range(256)) * 40
+    message = await desk.reply(
+        conv.id, "Your label", [FileUpload("label.pdf", "application/pdf", pdf)]
+    )
+    await desk.flush_outbox()
+    sent = fake.sent[-1]
+    assert sent["method"] == "sendDocument" and sent["caption"] == "Your label"
+    assert sent["document"] == ("label.pdf", pdf)
+    raw = server.requests[-1].body
+    assert b'name="document"; filename="label.pdf"' in raw
+    assert b"Content-Type: application/pdf" in raw
+    assert store.message(conv.id, message.id).delivery is Delivery.SENT
+    assert await desk.file_problem(conv.id, "film.mp4", "video/mp4", 50 * 1024 * 1024 + 1) == (
+        "tg: files over 50 MB cannot be sent on Telegram (film.mp4 is 52.4 MB)"
+    )
+    assert backend.attachment_problem("film.mp4", "video/mp4", 50 * 1024 * 1024) is None
+
+
+async def test_a_kept_copy_that_is_gone_fails_the_reply_and_is_never_sent_as_a_file_id(
+    fake, server, store, tmp_path
+):
+    backend = backend_for(server)
+    gone = Attachment("label.pdf", "application/pdf", 3, str(tmp_path / "outgoing" / "1" / "x"))
+    with pytest.raises(PermanentError, match="the copy kept to send is gone"):
+        await backend.send(Outgoing(1, 1, "77", "77", "", attachments=[gone]))
+    assert fake.sent == []
     await backend.close()
 
 

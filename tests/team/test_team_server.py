@@ -30,6 +30,7 @@ from frontdesk.desk.interface import REMOTE_METHODS
 from frontdesk.model import Message
 from frontdesk.team.peercred import peer_credentials, user_name
 from frontdesk.team.protocol import (
+    MAX_CALL_FRAME,
     MAX_CLIENT_FRAME,
     PROTOCOL_VERSION,
     Error,
@@ -203,7 +204,7 @@ async def healthy_still_served(desk, healthy: WireClient, body: str) -> None:
     ("data", "logged"),
     [
         (struct.pack(">I", 9) + b"not json!", "does not decode"),
-        (struct.pack(">I", MAX_CLIENT_FRAME + 1), "over the 1048576-byte bound"),
+        (None, "over the {bound}-byte bound"),  # a hello's bound, or an admitted call's
         (struct.pack(">I", 2) + b"[]", "does not decode"),
     ],
     ids=["garbage", "oversized", "not-an-envelope"],
@@ -218,6 +219,9 @@ async def test_garbage_and_oversized_frames_close_only_that_connection(
         bad = await WireClient.connect(server.path)
     else:
         bad = await WireClient.attach(server.path, read=False)
+    if data is None:
+        bound = MAX_CLIENT_FRAME if when == "before-hello" else MAX_CALL_FRAME
+        data, logged = struct.pack(">I", bound + 1), logged.format(bound=bound)
     bad.send_raw(data)
     assert await asyncio.wait_for(bad.reader.read(), 5) == b"", "the desk closed it"
     await eventually(lambda: any(logged in r.getMessage() for r in caplog.records))

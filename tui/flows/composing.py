@@ -54,12 +54,21 @@ class Composing:
         if message.mode == "note":
             saving = self.desk.note(conv_id, message.text)
         else:
-            saving = self.desk.reply(conv_id, message.text)
+            files = await self.files_to_send(conv_id)
+            if files is None:
+                return
+            saving = (
+                self.desk.reply(conv_id, message.text, files)
+                if files
+                else self.desk.reply(conv_id, message.text)
+            )
         failure = "Not sent" if message.mode == "reply" else "Note not saved"
         sent = await self._attempt(failure, saving)
         if sent is FAILED:
             return
         message.composer.clear()
+        if message.mode == "reply":
+            self.files_sent(conv_id)
         self.writing_ended(conv_id)
         self.thread.upsert(sent)
         if message.mode == "note":

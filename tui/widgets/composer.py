@@ -23,7 +23,8 @@ SHORTCODE_BEFORE_CURSOR = re.compile(r"(?:^|(?<=\s))/([\w-]+)\Z")
 
 
 class Composer(TextArea):
-    """Enter sends, ctrl+j adds a line, Escape cancels, ctrl+t inserts a canned reply, `/code` Tab expands one.
+    """Enter sends, ctrl+j adds a line, Escape cancels, ctrl+t inserts a canned reply, `/code` Tab
+    expands one, ctrl+o attaches a file (ctrl+l takes the last one off).
 
     Note mode has a warning border. In reply mode the bottom border shows the channel's
     messaging window and, on SMS channels, the length in characters and segments; a
@@ -84,6 +85,26 @@ class Composer(TextArea):
             return self.composer
 
     @dataclass
+    class AttachRequested(Message):
+        """The agent asked to attach a file to the reply (ctrl+o)."""
+
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
+    class DetachRequested(Message):
+        """The agent asked to take the last attached file off the reply (ctrl+l)."""
+
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
     class Cancelled(Message):
         """The agent left the composer (Escape)."""
 
@@ -105,6 +126,8 @@ class Composer(TextArea):
         self.window: WindowState | None = None
         self.note_hint = ""
         self.mentionable: tuple[str, ...] = ()
+        self.files_attached = 0
+        """How many files go with the reply: a reply of files alone is sent without text."""
         self.length_of: Callable[[str], object | None] = lambda text: None
         """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
         self._apply_mode()
@@ -223,8 +246,14 @@ class Composer(TextArea):
     def on_composer__send_queued(self, message: _SendQueued) -> None:
         message.stop()
         text = self.text
-        if text.strip():
+        if text.strip() or (self.mode == "reply" and self.files_attached):
             self.post_message(self.Submitted(self, text, self.mode))
+
+    def action_attach_file(self) -> None:
+        self.post_message(self.AttachRequested(self))
+
+    def action_detach_file(self) -> None:
+        self.post_message(self.DetachRequested(self))
 
     def action_newline(self) -> None:
         self.insert("\n")
