@@ -12,6 +12,7 @@ from frontdesk.backends.base import Backend, DeadlineError
 from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
+from frontdesk.desk.templates import template_from_extra
 from frontdesk.model import Conversation, Delivery, Direction, Message, Outgoing
 from frontdesk.store import OutboxEntry, Store
 
@@ -212,4 +213,15 @@ class Dispatcher:
             subject=conv.subject,
             idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
             reply_to_external_id=last_inbound,
+            tag=self._tag_now(conv),
+            template=template_from_extra(entry.extra) or message.template,
         )
+
+    def _tag_now(self, conv: Conversation) -> str:
+        """The message tag a reply needs now: the channel's (HUMAN_AGENT) once its free window closed."""
+        backend = self.channels.get(conv.channel)
+        rule = backend.window_rule if backend is not None else None
+        expires = conv.window_expires_at
+        if rule is None or not rule.tag or expires is None or self.now() < expires:
+            return ""
+        return rule.tag

@@ -22,7 +22,16 @@ from frontdesk.desk.limits import SmsLength, WindowState
 from frontdesk.desk.presence import Activity, AgentInfo
 from frontdesk.desk.search import SearchMatch
 from frontdesk.desk.views import Filters, Sort, View, ViewTally
-from frontdesk.model import ChannelStatus, Contact, Conversation, Message, Priority, Status
+from frontdesk.model import (
+    ChannelStatus,
+    Contact,
+    Conversation,
+    Message,
+    MessageTemplate,
+    Priority,
+    Status,
+    TemplateSend,
+)
 from frontdesk.store.records import HookJob
 from frontdesk.store.search import SearchHit
 
@@ -121,6 +130,18 @@ class DeskAPI(Protocol):
 
     async def note(self, conv_id: int, body: str) -> Message: ...
 
+    async def templates(self, conv_id: int) -> list[MessageTemplate]:
+        """The approved templates the conversation's channel can send (DeskError: none)."""
+        ...
+
+    async def send_template(self, conv_id: int, send: TemplateSend) -> Message:
+        """Queue an approved template with its values, also once the window closed."""
+        ...
+
+    async def allowance(self, conv_id: int) -> str | None:
+        """The channel's line on what sending costs now (LINE's push quota); None: nothing."""
+        ...
+
     async def assign(self, conv_id: int, agent: str | None) -> None: ...
 
     async def set_status(self, conv_id: int, status: Status) -> None: ...
@@ -187,6 +208,9 @@ REMOTE_METHODS: frozenset[str] = frozenset(
         "find_contacts",
         "reply",
         "note",
+        "templates",
+        "send_template",
+        "allowance",
         "assign",
         "set_status",
         "snooze",
