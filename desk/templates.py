@@ -212,3 +212,19 @@ class Templates:
             )
             return None
         return line or None
+
+
+def matching_templates(query: str, templates: list[MessageTemplate]) -> list[MessageTemplate]:
+    """The templates whose name, language, category or body hold every word of `query`
+    (any case), those whose name starts with the first word first; all of them for no query."""
+    words = query.casefold().split()
+    if not words:
+        return list(templates)
+
+    def text(t: MessageTemplate) -> str:
+        return " ".join(
+            (t.name.replace("_", " "), t.name, t.language, t.category, t.body)
+        ).casefold()
+
+    found = [t for t in templates if all(w in text(t) for w in words)]
+    return sorted(found, key=lambda t: not t.name.casefold().startswith(words[0]))

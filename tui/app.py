@@ -22,6 +22,7 @@ from frontdesk.tui.change_plan import plan_changes
 from frontdesk.tui.commands import BindingCommands, BindingListing
 from frontdesk.tui.drafts import DraftKeeping, Drafts
 from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.templates import TemplateFlow
 from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import DeskCalls
@@ -61,6 +62,7 @@ class FrontdeskApp(
     Listing,
     Notices,
     CannedFlow,
+    TemplateFlow,
     ContactFlows,
     EscalationFlow,
     TeamFlow,
@@ -135,6 +137,9 @@ class FrontdeskApp(
         self._reading: int | None = None
         self._typing_timer: Timer | None = None
         self._once_shown: tuple[int, Callable[[], None]] | None = None
+        self._allowance_for: int | None = (
+            None  # the conversation whose allowance line the composer shows
+        )
         # DraftKeeping: the conversation the composer writes for; a pending save
         self._drafts = Drafts()
         self._draft_for: int | None = None

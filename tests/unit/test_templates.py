@@ -222,3 +222,19 @@ async def test_a_reply_after_the_messenger_window_carries_the_tag(desk, clock):
     await desk.reply(1, "after")
     await desk.flush_outbox()
     assert [(o.body, o.tag) for o in messenger.sent] == [("inside", ""), ("after", "HUMAN_AGENT")]
+
+
+def test_the_picker_filter_matches_every_word_and_puts_name_starts_first():
+    from frontdesk.desk.templates import matching_templates
+
+    assert matching_templates("", TEMPLATES) == TEMPLATES
+    assert [t.name for t in matching_templates("order", TEMPLATES)] == ["order_update"]
+    assert [t.name for t in matching_templates("UTILITY your", TEMPLATES)] == [
+        "order_update",
+        "appointment_reminder",
+    ]
+    assert [t.name for t in matching_templates("es hola", TEMPLATES)] == ["welcome_back"]
+    assert matching_templates("refund", TEMPLATES) == []
+    assert [t.name for t in matching_templates("appointment", TEMPLATES)] == [
+        "appointment_reminder"
+    ]

@@ -71,6 +71,16 @@ class Composer(TextArea):
             return self.composer
 
     @dataclass
+    class TemplateRequested(Message):
+        """The agent asked for the template picker (ctrl+t once the window closed)."""
+
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
     class ShortcodeTyped(Message):
         """The agent pressed Tab after `/shortcode`; `start`/`end` locate it for the replacement."""
 
@@ -104,6 +114,8 @@ class Composer(TextArea):
         self.channel = ""
         self.window: WindowState | None = None
         self.note_hint = ""
+        self.allowance: str | None = None
+        """The channel's line on what sending costs now (LINE's push quota), under the badge."""
         self.mentionable: tuple[str, ...] = ()
         self.length_of: Callable[[str], object | None] = lambda text: None
         """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
@@ -134,6 +146,11 @@ class Composer(TextArea):
         self.length_of = length_of or (lambda text: None)
         self.note_hint = note_hint
         self._apply_mode()
+
+    def set_allowance(self, line: str | None) -> None:
+        """Show the channel's allowance line (None: nothing to say) beside the window badge."""
+        self.allowance = line
+        self._update_subtitle()
 
     def set_mentionable(self, agents: Sequence[str]) -> None:
         """Teammates a note can @mention, shown under the composer in note mode."""
@@ -172,6 +189,8 @@ class Composer(TextArea):
         else:
             if self.window is not None:
                 parts.append(self.window.label)
+            if self.allowance:
+                parts.append(self.allowance)
             length = self.length_of(self.text) if self.text else None
             if length is not None:
                 parts.append(str(length))
@@ -185,7 +204,11 @@ class Composer(TextArea):
         self._update_subtitle()
 
     def action_insert_canned(self) -> None:
-        self.post_message(self.CannedRequested(self))
+        # once the window closed a canned reply cannot go; what can is an approved template
+        if self.window_closed and self.window is not None and self.window.templates:
+            self.post_message(self.TemplateRequested(self))
+        else:
+            self.post_message(self.CannedRequested(self))
 
     def action_expand_shortcode(self) -> None:
         """Tab: expand `/shortcode` before the cursor; with none there, move focus on as Tab always does."""

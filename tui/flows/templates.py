@@ -1,0 +1,61 @@
+"""The template flow: list the channel's approved templates, pick one and its values, send it; the composer's allowance line."""
+
+from __future__ import annotations
+
+from textual import work
+
+from frontdesk.tui.flows.desk_calls import FAILED
+from frontdesk.tui.screens.template_picker import TemplatePicker
+
+
+class TemplateFlow:
+    """Mixed into the App (which has the desk, the panes and the screens this flow uses)."""
+
+    def action_send_template(self) -> None:
+        """ctrl+t (anywhere, and in the composer once the window closed): the template picker."""
+        conv = self._current()
+        if conv is not None:
+            self.show_highlighted()
+            self.send_template(conv.id)
+
+    def on_composer_template_requested(self) -> None:
+        self.action_send_template()
+
+    @work(exclusive=True, group="template", exit_on_error=False)
+    async def send_template(self, conv_id: int) -> None:
+        """Pick an approved template of the conversation's channel, fill its values, queue it."""
+        try:
+            conv = await self.desk.conversation(conv_id)
+            templates = await self.desk.templates(conv_id)
+        except Exception as exc:
+            self._error("No templates", exc)
+            return
+        if not templates:
+            self.notify(
+                f"Channel {conv.channel!r} has no approved template; add one in its console "
+                "(WhatsApp Manager) and try again.",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
+        kind = self.desk.channel_name(conv.channel)
+        chosen = await self.push_screen_wait(TemplatePicker(templates, f"{kind} ({conv.channel})"))
+        if chosen is None:
+            return
+        sent = await self._attempt("Template not sent", self.desk.send_template(conv_id, chosen))
+        if sent is FAILED:
+            return
+        if conv_id == self.thread.conversation_id:
+            self.thread.upsert(sent)
+        self.notify(f"Template {chosen.name} queued.", timeout=3, markup=False)
+
+    @work(exclusive=True, group="allowance", exit_on_error=False)
+    async def refresh_allowance(self, conv_id: int) -> None:
+        """Ask the channel what sending costs now (LINE's quota) for the composer, off the screen's way."""
+        try:
+            line = await self.desk.allowance(conv_id)
+        except Exception:
+            line = None  # the desk logged why; the composer just says nothing
+        if conv_id == self.thread.conversation_id and not self.panes_gone:
+            self.composer.set_allowance(line)
