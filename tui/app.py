@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
+from textual.widgets import Static
 
 from frontdesk.desk import Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
@@ -165,6 +166,7 @@ class FrontdeskApp(
             with Vertical(id="middle"):
                 yield ThreadView(id="thread", clock=self.clock, agent_name=self.desk.agent_name)
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
+                yield Static(id="allowance")
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
         yield HookStatus(id="hook-status")
         yield KeyFooter()

@@ -113,7 +113,7 @@ async def test_ctrl_t_from_the_list_and_a_channel_without_templates(desk, clock,
         assert not isinstance(app.screen, TemplatePicker)
 
 
-async def test_the_allowance_line_sits_beside_the_window_badge(desk, clock, channels, console):
+async def test_the_allowance_line_sits_under_the_composer(desk, clock, channels, console):
     channels["wa"].allowance_line = "push quota: 412 of 500 left this month"
     conv = await desk.conversation(1)
     conv.window_expires_at = clock() + timedelta(hours=3, minutes=5)
@@ -123,15 +123,14 @@ async def test_the_allowance_line_sits_beside_the_window_badge(desk, clock, chan
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("r")
-        await wait_until(
-            pilot, lambda: app.composer.allowance is not None, what="the allowance line"
-        )
-        assert str(app.composer.border_subtitle) == (
-            "WhatsApp window 3h left · push quota: 412 of 500 left this month"
-        )
+        line = app.query_one("#allowance")
+        await wait_until(pilot, lambda: line.display, what="the allowance line")
+        assert str(line.render()) == "push quota: 412 of 500 left this month"
+        assert str(app.composer.border_subtitle) == "WhatsApp window 3h left"
+        assert "push quota: 412 of 500 left this month" in screen_text(app)
         await pilot.press("escape", "j")
         await wait_until(pilot, lambda: app.thread.conversation_id == 2, what="conversation 2")
-        assert app.composer.allowance is None  # e-mail says nothing
+        assert not line.display  # e-mail says nothing
 
 
 def test_snapshot_template_picker_filling_a_value(snap_compare):

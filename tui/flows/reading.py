@@ -88,7 +88,7 @@ class Reading:
         self._show_window(conv.channel, loaded.window)
         if conv.id != self._allowance_for:
             self._allowance_for = conv.id
-            self.composer.set_allowance(None)  # the last conversation's line is not this one's
+            self.show_allowance(None)  # the last conversation's line is not this one's
             self.refresh_allowance(conv.id)
         waiting, self._once_shown = self._once_shown, None
         if waiting is not None and waiting[0] == conv.id:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
+from textual.widgets import Static
 
 from frontdesk.tui.flows.desk_calls import FAILED
+from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.template_picker import TemplatePicker
 
 
@@ -40,7 +43,9 @@ class TemplateFlow:
             )
             return
         kind = self.desk.channel_name(conv.channel)
-        chosen = await self.push_screen_wait(TemplatePicker(templates, f"{kind} ({conv.channel})"))
+        named = self.desk.channel_kind(conv.channel) != conv.channel  # "WhatsApp (sales)"
+        where = f"{kind} ({conv.channel})" if named else kind
+        chosen = await self.push_screen_wait(TemplatePicker(templates, where))
         if chosen is None:
             return
         sent = await self._attempt("Template not sent", self.desk.send_template(conv_id, chosen))
@@ -58,4 +63,10 @@ class TemplateFlow:
         except Exception:
             line = None  # the desk logged why; the composer just says nothing
         if conv_id == self.thread.conversation_id and not self.panes_gone:
-            self.composer.set_allowance(line)
+            self.show_allowance(line)
+
+    def show_allowance(self, line: str | None) -> None:
+        """The line under the composer (its badge is one line, too narrow for both); None hides it."""
+        shown = self.query_one("#allowance", Static)
+        shown.update(Text(clean_line(line or "")))
+        shown.set_class(bool(line), "-shown")

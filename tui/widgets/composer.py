@@ -114,8 +114,6 @@ class Composer(TextArea):
         self.channel = ""
         self.window: WindowState | None = None
         self.note_hint = ""
-        self.allowance: str | None = None
-        """The channel's line on what sending costs now (LINE's push quota), under the badge."""
         self.mentionable: tuple[str, ...] = ()
         self.length_of: Callable[[str], object | None] = lambda text: None
         """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
@@ -146,11 +144,6 @@ class Composer(TextArea):
         self.length_of = length_of or (lambda text: None)
         self.note_hint = note_hint
         self._apply_mode()
-
-    def set_allowance(self, line: str | None) -> None:
-        """Show the channel's allowance line (None: nothing to say) beside the window badge."""
-        self.allowance = line
-        self._update_subtitle()
 
     def set_mentionable(self, agents: Sequence[str]) -> None:
         """Teammates a note can @mention, shown under the composer in note mode."""
@@ -189,8 +182,6 @@ class Composer(TextArea):
         else:
             if self.window is not None:
                 parts.append(self.window.label)
-            if self.allowance:
-                parts.append(self.allowance)
             length = self.length_of(self.text) if self.text else None
             if length is not None:
                 parts.append(str(length))
