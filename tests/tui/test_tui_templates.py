@@ -128,6 +128,9 @@ async def test_the_allowance_line_sits_under_the_composer(desk, clock, channels,
         assert str(line.render()) == "push quota: 412 of 500 left this month"
         assert str(app.composer.border_subtitle) == "WhatsApp window 3h left"
         assert "push quota: 412 of 500 left this month" in screen_text(app)
+        channels["wa"].allowance_line = "push quota: 411 of 500 left this month"
+        await pilot.press(*"hi", "enter")  # a reply changes what the next one costs
+        await wait_until(pilot, lambda: "411 of 500" in str(line.render()), what="the new line")
         await pilot.press("escape", "j")
         await wait_until(pilot, lambda: app.thread.conversation_id == 2, what="conversation 2")
         assert not line.display  # e-mail says nothing

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from frontdesk.backends.base import PermanentError, TransientError
 from frontdesk.desk import Desk
@@ -238,3 +240,16 @@ def test_the_picker_filter_matches_every_word_and_puts_name_starts_first():
     assert [t.name for t in matching_templates("appointment", TEMPLATES)] == [
         "appointment_reminder"
     ]
+
+
+@given(st.text(max_size=1500))
+def test_any_value_is_judged_in_one_line_and_what_passes_is_sent_as_typed(value):
+    problem = parameter_problem("1", value)
+    if problem is not None:
+        assert "\n" not in problem and problem.startswith("{{1}}")
+        return
+    assert value.strip() and len(value) <= 1024
+    assert not any(c in value for c in "\n\r\t") and "     " not in value
+    assert rendered(ORDER, [value, "9"]) == (
+        f"[template order_update] Hi {value}, your order 9 has shipped."
+    )

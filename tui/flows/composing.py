@@ -62,6 +62,8 @@ class Composing:
         message.composer.clear()
         self.writing_ended(conv_id)
         self.thread.upsert(sent)
+        if message.mode == "reply":
+            self.refresh_allowance(conv_id)  # what a reply costs (LINE's quota) just changed
         if message.mode == "note":
             # a note is one deliberate message; what follows is a reply again
             self._switch_mode("reply")

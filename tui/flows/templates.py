@@ -53,6 +53,7 @@ class TemplateFlow:
             return
         if conv_id == self.thread.conversation_id:
             self.thread.upsert(sent)
+        self.refresh_allowance(conv_id)
         self.notify(f"Template {chosen.name} queued.", timeout=3, markup=False)
 
     @work(exclusive=True, group="allowance", exit_on_error=False)
