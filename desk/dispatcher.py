@@ -213,15 +213,5 @@ class Dispatcher:
             subject=conv.subject,
             idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
             reply_to_external_id=last_inbound,
-            tag=self._tag_now(conv),
             template=template_from_extra(entry.extra) or message.template,
         )
-
-    def _tag_now(self, conv: Conversation) -> str:
-        """The message tag a reply needs now: the channel's (HUMAN_AGENT) once its free window closed."""
-        backend = self.channels.get(conv.channel)
-        rule = backend.window_rule if backend is not None else None
-        expires = conv.window_expires_at
-        if rule is None or not rule.tag or expires is None or self.now() < expires:
-            return ""
-        return rule.tag

@@ -204,28 +204,6 @@ async def test_the_allowance_line_and_its_errors(desk, channels, caplog):
     assert await desk.allowance(999) is None
 
 
-async def test_a_reply_after_the_messenger_window_carries_the_tag(desk, clock):
-    from frontdesk.backends.base import WindowRule
-
-    class Messenger(TemplateChannel):
-        @property
-        def window_rule(self):
-            return WindowRule(timedelta(hours=24), tag="HUMAN_AGENT", tag_span=timedelta(days=7))
-
-    desk.channels["wa"] = messenger = Messenger("wa", "messenger")
-    conv = await desk.conversation(1)
-    conv.window_expires_at = NOW + timedelta(hours=1)
-    with desk.store.batch():
-        desk.store.put_conversation(conv)
-    await desk.reply(1, "inside")
-    await desk.flush_outbox()
-    clock.advance(hours=3)
-    assert (await desk.window(1)).label.startswith("sent with the HUMAN_AGENT tag, ")
-    await desk.reply(1, "after")
-    await desk.flush_outbox()
-    assert [(o.body, o.tag) for o in messenger.sent] == [("inside", ""), ("after", "HUMAN_AGENT")]
-
-
 def test_the_picker_filter_matches_every_word_and_puts_name_starts_first():
     from frontdesk.desk.templates import matching_templates
 
