@@ -8,6 +8,7 @@
     [[escalation.hooks]]        name, url or command, timeout, targets (secrets: `creds set hook-<name> token`)
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
+    [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -53,6 +54,8 @@ CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 ROLES = ("agent", "supervisor")
 UNIX_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\Z")
 SOCKET_NAME = "desk.sock"
+#: `[webhooks] public_url`: scheme and host (a port, a path prefix of a reverse proxy), no query
+WEB_URL = re.compile(r"https?://[^\s/?#@]+(/[^\s?#]*)?\Z")
 
 SchemaLookup = Callable[[str], Mapping[str, type] | None]
 
@@ -217,6 +220,27 @@ class TeamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhooksConfig:
+    """`[webhooks]`: where the desk's receiver for webhook channels listens, and its public URL."""
+
+    host: str = "127.0.0.1"
+    """The address listened on (loopback by default: a reverse proxy or tunnel reaches it)."""
+    port: int = 8787
+    """The TCP port listened on."""
+    public_url: str | None = None
+    """What providers call, without the path (`frontdesk doctor` prints each channel's URL)."""
+
+    @property
+    def listen(self) -> str:
+        """host:port as written in the config."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def channel_url(self, channel: str) -> str | None:
+        """The URL to enter in the provider's console for `channel` (None without public_url)."""
+        return f"{self.public_url}/webhooks/{channel}" if self.public_url else None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -232,6 +256,8 @@ class Config:
     """`[escalation]` and `[[escalation.hooks]]`."""
     team: TeamConfig | None = None
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
+    webhooks: WebhooksConfig | None = None
+    """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -315,7 +341,8 @@ class _Reader:
         return None
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        self.only_known((), raw, ("agent", "ui", "channels", "escalation", "team"), what="section")
+        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks")
+        self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
             agent=self.agent(self.table(("agent",), raw.get("agent", {}))),
@@ -323,7 +350,29 @@ class _Reader:
             channels=self.channels(raw.get("channels", [])),
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
+            webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
         )
+
+    def webhooks(self, raw: Any) -> WebhooksConfig:
+        raw = self.table(("webhooks",), raw)
+        self.only_known(("webhooks",), raw, ("listen", "public_url"))
+        listen = self.typed(("webhooks", "listen"), raw.get("listen", "127.0.0.1:8787"), str)
+        host, sep, port = listen.strip().rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(
+                ("webhooks", "listen"),
+                f'must be host:port with a port from 1 to 65535 (got {_show(listen)}), e.g. listen = "127.0.0.1:8787"',
+            )
+        url = self.typed(("webhooks", "public_url"), raw.get("public_url"), str | None)
+        if url is not None:
+            url = url.strip().rstrip("/")
+            if not WEB_URL.match(url):
+                self.fail(
+                    ("webhooks", "public_url"),
+                    f'must be the https:// address providers call, with no query (got {_show(url)}), e.g. public_url = "https://support.example.com"',
+                )
+        return WebhooksConfig(host=host, port=int(port), public_url=url)
 
     def team(self, raw: dict[str, Any]) -> TeamConfig:
         self.only_known(("team",), raw, ("socket", "group", "agents"))

@@ -1,6 +1,14 @@
-"""The CLI's errors: which ones are the user's to fix, and each as one printable line."""
+"""The CLI's errors: which ones are the user's to fix, each as one printable line, and exit codes."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from frontdesk.store import Store
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
 
 
 class CliError(Exception):
@@ -42,3 +50,8 @@ def is_user_error(exc: BaseException) -> bool:
         BackendError,
     )
     return isinstance(exc, known)
+
+
+def report_cache_problems(store: Store) -> int:
+    """The exit status the store's problems call for (the store logged each as one line)."""
+    return EXIT_FAILURE if store.problems else 0

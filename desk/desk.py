@@ -37,6 +37,7 @@ from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
+from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.templates import Templates, template_extra
@@ -88,6 +89,7 @@ class Desk(
     Drafts,
     Templates,
     Batches,
+    WebhookReceiving,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
@@ -102,6 +104,7 @@ class Desk(
         escalation_targets: Iterable[str] = (),
         hooks: Iterable[HookSpec] = (),
         agent_names: Mapping[str, str] | None = None,
+        webhook_listen: tuple[str, int] | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -123,18 +126,25 @@ class Desk(
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
         self._overdue: set[str] = set()
         self._search: SearchIndex | None = None
+        self.webhook_listen = webhook_listen
+        self.receiver: WebhookReceiver | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start every channel, the outbox dispatcher, the hook runner and the snooze clock.
+        """Start every channel, the webhook receiver when a channel needs it, the outbox
+        dispatcher, the hook runner and the snooze clock.
 
         The configured agent is online while the desk runs (a solo console is theirs).
+        A webhook channel the receiver cannot serve stays down with the reason, not started.
         """
         self.presence.join(self._configured_agent)
         self._recover_outbox()
         self._recover_hooks()
+        deaf = await self._start_receiver()
         for name, backend in self.channels.items():
+            if name in deaf:
+                continue
             self._tasks.append(
                 asyncio.create_task(self._run_channel(name, backend), name=f"channel:{name}")
             )
@@ -143,6 +153,7 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
 
     async def stop(self) -> None:
+        await self._stop_receiver()  # no request is accepted once the channels stop
         self.presence.leave(self._configured_agent)
         workers = [*self._tasks, *self._senders.values(), *self._hook_runs.values()]
         for task in workers:

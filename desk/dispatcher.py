@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from frontdesk.backends.base import Backend, DeadlineError
+from frontdesk.backends.base import Backend, DeadlineError, WindowRule
 from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
@@ -203,6 +203,7 @@ class Dispatcher:
             ),
             None,
         )
+        backend = self.channels.get(conv.channel)
         return Outgoing(
             message_id=message.id,
             conversation_id=conv.id,
@@ -213,5 +214,19 @@ class Dispatcher:
             subject=conv.subject,
             idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
             reply_to_external_id=last_inbound,
+            tag=message_tag(
+                backend.window_rule if backend else None, conv.window_expires_at, self.now()
+            ),
             template=template_from_extra(entry.extra) or message.template,
         )
+
+
+def message_tag(rule: WindowRule | None, expires_at: datetime | None, now: datetime) -> str:
+    """The tag a reply must carry now: the rule's tag once the free window ended and while the
+    tag span lasts (Messenger's HUMAN_AGENT); "" inside the window, or when there is none."""
+    if rule is None or not rule.tag or rule.tag_span is None or expires_at is None:
+        return ""
+    if now < expires_at:
+        return ""
+    tag_ends = expires_at - rule.span + rule.tag_span
+    return rule.tag if now < tag_ends else ""

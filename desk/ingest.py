@@ -215,11 +215,22 @@ class Ingest:
         elif not named:
             return
         self.store.put_contact(contact)
-        changes += [
-            Change(ChangeKind.CONVERSATION, conv.id)
-            for conv in self.store.conversations()
-            if conv.contact_id == contact.id
-        ]
+        for conv in self.store.conversations():
+            if conv.contact_id != contact.id:
+                continue
+            changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+            if named and conv.channel == channel:
+                self._name_earlier_messages(conv.id, ev.address, contact.name, changes)
+
+    def _name_earlier_messages(
+        self, conv_id: int, address: str, name: str, changes: list[Change]
+    ) -> None:
+        """Messages stored before the name was known are authored by the bare address (a PSID)."""
+        for message in self.store.messages(conv_id):
+            if message.direction is Direction.IN and message.author == address:
+                message.author = name
+                self.store.put_message(message)
+                changes.append(Change(ChangeKind.MESSAGE, conv_id, message.id))
 
     def _apply_delivery(self, channel: str, ev: DeliveryUpdate, changes: list[Change]) -> None:
         found = self.store.lookup_external(channel, ev.external_id)

@@ -17,7 +17,7 @@ class WindowState:
     """Where a conversation stands in its channel's messaging window, as the console shows it."""
 
     label: str
-    """The badge: "WhatsApp window 3h left", "HUMAN_AGENT tag: 6d left", "WhatsApp window closed — template required"."""
+    """The badge: "WhatsApp window 3h left", "sent with the HUMAN_AGENT tag, 6d left", "WhatsApp window closed — template required"."""
     closed: bool
     """True when the channel accepts no reply now."""
     explanation: str

@@ -111,6 +111,7 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         self._durable = True  # whether the current batch's commit fsyncs (see `batch`)
         self._committed = 0  # batches committed so far
         self._synced = 0  # of those, how many an fsync has covered (see `sync`)
+        self._syncing: asyncio.Future[None] | None = None  # the fsync running now, shared
         self._partitions: OrderedDict[int, dict[int, Message]] = OrderedDict()
         self._xids: dict[int, dict[str, tuple[int, int]]] = {}  # dedup segments read so far
         self._checkpoint_at = checkpoints.CHECKPOINT_BYTES  # on the module: the crash test tunes it
@@ -379,18 +380,25 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         """Make every batch committed so far durable: one fsync of the journal, in a worker
         thread, so the event loop (and the screen) keeps running while the disk works.
 
-        Returns at once when an fsync that started after the last commit has finished; one
-        still running when this is called may have started before, so this runs its own.
+        Concurrent callers share fsyncs (group commit): while one runs, a caller whose batch
+        it may not cover waits for it, and then every such caller shares the next one.
         """
         committed = self._committed
-        if self._synced >= committed or not self._journal.is_open:
-            return
+        while self._synced < committed and self._journal.is_open:
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._sync_now())
+            await asyncio.shield(self._syncing)
+
+    async def _sync_now(self) -> None:
+        committed = self._committed
         try:
             await asyncio.to_thread(self._journal.sync_later())
         except OSError as exc:
             raise StoreError(
                 f"could not write the cache in {self.root}: {exc.strerror or exc}", exc.errno
             ) from exc
+        finally:
+            self._syncing = None
         self._synced = max(self._synced, committed)
 
     def _require_batch(self) -> None:

@@ -529,8 +529,9 @@ async def test_live_customers_land_in_the_seeded_conversations_of_a_desk(tmp_pat
 def test_demo_keeps_its_workspace_in_demo_seed_under_the_data_dir(tmp_path, monkeypatch, capsys):
     """--data-dir and FRONTDESK_DATA_DIR both name the data dir; the demo keeps to demo-<seed> in it."""
     from frontdesk import cli
+    from frontdesk.commands import console
 
-    monkeypatch.setattr(cli, "run_console", lambda *args, **kwargs: None)
+    monkeypatch.setattr(console, "run_console", lambda *args, **kwargs: None)
     monkeypatch.setenv("FRONTDESK_CONFIG", str(tmp_path / "no-config.toml"))
     data = tmp_path / "data"
     assert cli.main(["demo", "--quiet", "--data-dir", str(data)]) == 0

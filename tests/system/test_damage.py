@@ -726,7 +726,7 @@ def test_a_failed_checkpoint_takes_back_its_dedup_appends(tmp_path, monkeypatch)
 
 
 async def test_the_console_opens_with_the_damage_in_a_notice(tmp_path):
-    from frontdesk.cli import cache_problems
+    from frontdesk.commands.console import cache_problems
     from frontdesk.desk import Desk
     from pilot_helpers import make_app, idle
 

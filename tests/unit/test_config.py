@@ -134,9 +134,9 @@ def test_unknown_key_names_file_line_key_and_fix(tmp_path):
 
 
 def test_unknown_section_is_an_error(tmp_path):
-    path = write(tmp_path, '[agent]\nname = "Aiko"\n\n[[webhooks]]\nname = "tier2"\n')
+    path = write(tmp_path, '[agent]\nname = "Aiko"\n\n[[hooks]]\nname = "tier2"\n')
     message = error(path)
-    assert message.startswith(f"{path}:4: webhooks is not a known section")
+    assert message.startswith(f"{path}:4: hooks is not a known section")
 
 
 def test_unknown_channel_setting_with_schema(tmp_path):

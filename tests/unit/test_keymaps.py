@@ -340,11 +340,12 @@ def test_shipped_presets_use_only_key_names_textual_reports(preset):
 
 def test_an_unknown_theme_stops_the_console_with_the_config_line(tmp_path, capsys, monkeypatch):
     from frontdesk import cli
+    from frontdesk.commands import console
 
     def started(*args, **kwargs):
         raise AssertionError("the console started")
 
-    monkeypatch.setattr(cli, "run_console", started)
+    monkeypatch.setattr(console, "run_console", started)
     config = tmp_path / "config.toml"
     config.write_text('[agent]\nname = "Aiko"\n\n[ui]\ntheme = "nrod"\n')
     for command in (["demo"], []):  # the demo takes [ui] from the config too

@@ -1,6 +1,7 @@
 """Store rules: atomic batches, crash recovery, dedup index, cursors, outbox, locking, privacy."""
 
 import asyncio
+import errno
 import json
 import os
 import subprocess
@@ -677,6 +678,51 @@ async def test_sync_waits_for_an_fsync_that_started_after_the_commit(tmp_path, m
         finished.clear()
         await store.sync()  # everything is covered now: no fsync at all
         assert finished == []
+
+
+async def test_syncs_called_while_an_fsync_runs_share_the_next_one(tmp_path, monkeypatch):
+    """Group commit: batches committed while an fsync runs wait for it, then share one more,
+    and none of their syncs returns before an fsync that started after its commit ended."""
+    real_fsync, started, finished = os.fsync, [], []
+
+    def slow_fsync(fd: int) -> None:
+        started.append(len(finished))
+        time.sleep(0.1)  # a slow disk, on purpose
+        real_fsync(fd)
+        finished.append(fd)
+
+    async def commit_and_sync(n: int) -> int:
+        with store.batch(durable=False):
+            store.put_contact(Contact(n, f"c{n}"))
+        await store.sync()
+        return len(finished)
+
+    with Store.open(tmp_path) as store:
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        first = asyncio.create_task(commit_and_sync(1))
+        await eventually(lambda: started, what="the first fsync under way")
+        later = await asyncio.gather(*(commit_and_sync(n) for n in range(2, 40)))
+        assert await first == 1
+        assert len(finished) == 2  # 39 batches, two fsyncs
+        assert set(later) == {2}  # each waited for the fsync that began after its commit
+        assert store._synced == store._committed
+
+
+async def test_a_failed_shared_fsync_fails_every_sync_waiting_on_it(tmp_path, monkeypatch):
+    def broken_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with Store.open(tmp_path) as store:
+        for n in (1, 2):
+            with store.batch(durable=False):
+                store.put_contact(Contact(n, f"c{n}"))
+        monkeypatch.setattr(os, "fsync", broken_fsync)
+        results = await asyncio.gather(store.sync(), store.sync(), return_exceptions=True)
+        assert [type(r) for r in results] == [StoreError, StoreError]
+        assert "Input/output error" in str(results[0])
+        monkeypatch.undo()
+        await store.sync()  # the disk is back: the next sync makes them durable
+        assert store._synced == store._committed
 
 
 def test_drafts_are_kept_by_mode_across_a_restart_and_forgotten_when_empty(tmp_path):
