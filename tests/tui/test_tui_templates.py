@@ -153,3 +153,23 @@ def test_snapshot_template_picker_list(snap_compare):
         return TemplatePicker(TEMPLATES, "WhatsApp (wa)")
 
     assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=idle)
+
+
+async def test_a_hostile_template_from_the_provider_is_shown_inert():
+    from conftest import HOSTILE_BODY, HOSTILE_NAME
+    from frontdesk.model import MessageTemplate
+
+    hostile = MessageTemplate(HOSTILE_NAME, "en\x1b[2J", "[red]X", HOSTILE_BODY + " {{1}}", ("1",))
+
+    async def make():
+        return TemplatePicker([hostile], "WhatsApp")
+
+    app = DialogHarness(make)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        text = screen_text(app)
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "[bold]Mallory[/bold]" in text  # markup shown as typed, not applied
+        await pilot.press("enter", *"ok", "enter")
+        await idle(pilot)
+        assert app.results == [TemplateSend(HOSTILE_NAME, "en\x1b[2J", ["ok"])]
