@@ -207,6 +207,7 @@ class Message:
     created_at: datetime = field(default_factory=utcnow)
     event: EventKind | None = None  # set for kind ACTIVITY
     mentions: list[str] = field(default_factory=list)
+    template: TemplateSend | None = None  # a sent approved template: `body` shows it rendered
 
     @property
     def is_note(self) -> bool:

@@ -42,12 +42,14 @@ from frontdesk.backends.base import (
 )
 from frontdesk.backends.demo_kinds import KINDS, READ_RECEIPT_KINDS, WINDOW_RULES, window_for
 from frontdesk.backends.demo_live import answer_line, catalog, follow_up_line, guess_language
+from frontdesk.backends.demo_templates import TEMPLATES, line_allowance
 from frontdesk.backends.demo_workspace import LiveThread
 from frontdesk.model import (
     ChannelStatus,
     Delivery,
     DeliveryUpdate,
     Inbound,
+    MessageTemplate,
     Outgoing,
     SendResult,
     Status,
@@ -133,6 +135,20 @@ class DemoBackend(Backend):
     def window_rule(self) -> WindowRule | None:
         """The rule of the simulated kind, as the real channels apply it."""
         return WINDOW_RULES.get(self._kind)
+
+    @property  # type: ignore[override]
+    def supports_templates(self) -> bool:  # one class serves every kind: WhatsApp has templates
+        return self._kind == "whatsapp"
+
+    async def templates(self) -> list[MessageTemplate]:
+        """The demo business's approved templates (WhatsApp only)."""
+        if self._kind != "whatsapp":
+            return await super().templates()
+        return list(TEMPLATES)
+
+    async def allowance(self) -> str | None:
+        """LINE's push quota left this month, less the demo's own replies."""
+        return line_allowance(len(self._sent)) if self._kind == "line" else None
 
     # -- the world this instance simulates
 

@@ -18,8 +18,7 @@ WINDOW_RULES: dict[str, WindowRule] = {
     "whatsapp": WindowRule(
         WINDOW,
         "template required",
-        "only an approved message template can go out now (WhatsApp Manager), "
-        "or wait for the customer to write again",
+        "ctrl+t sends an approved template, or wait for the customer to write again",
     ),
     "messenger": WindowRule(
         WINDOW,

@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from frontdesk.backends.base import Backend
@@ -41,6 +42,7 @@ from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presenc
 from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
+from frontdesk.desk.templates import Templates, template_extra
 from frontdesk.desk.views import (
     Filters,
     Sort,
@@ -89,6 +91,7 @@ class Desk(
     OutgoingFiles,
     Escalation,
     Drafts,
+    Templates,
     Batches,
     WebhookReceiving,
 ):
@@ -229,9 +232,12 @@ class Desk(
         conv = await self.conversation(conv_id)
         backend = self.channels.get(conv.channel)
         rule = backend.window_rule if backend is not None else None
-        return window_state(
+        state = window_state(
             rule, self.channel_name(conv.channel), conv.window_expires_at, self.now()
         )
+        if state is not None and state.closed and backend is not None:
+            return replace(state, templates=backend.supports_templates)
+        return state
 
     def sms_length(self, channel: str, text: str) -> SmsLength | None:
         """Characters and SMS segments of `text` on an SMS channel; None on other channels."""
@@ -529,18 +535,16 @@ class Desk(
         if message.delivery not in (Delivery.FAILED, Delivery.UNCONFIRMED):
             raise DeskError(f"this reply is {message.delivery.value}; nothing to retry")
         conv = await self.conversation(conv_id)
-        await self._check_window(conv_id)
+        extra: dict[str, object] = {"key": uuid.uuid4().hex}
+        if message.template is not None:  # a template goes out once the window closed, too
+            extra["template"] = template_extra(message.template)
+        else:
+            await self._check_window(conv_id)
         with self.store.batch():
             message.delivery, message.delivery_reason = Delivery.PENDING, ""
             self.store.put_message(message)
             self.store.put_outbox(
-                OutboxEntry(
-                    message.id,
-                    conv.id,
-                    conv.channel,
-                    created_at=self.now(),
-                    extra={"key": uuid.uuid4().hex},
-                )
+                OutboxEntry(message.id, conv.id, conv.channel, created_at=self.now(), extra=extra)
             )
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
         self._wake_outbox.set()

@@ -12,6 +12,7 @@ from frontdesk.backends.base import Backend, DeadlineError, WindowRule
 from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
+from frontdesk.desk.templates import template_from_extra
 from frontdesk.model import Conversation, Delivery, Direction, Message, Outgoing
 from frontdesk.store import OutboxEntry, Store
 
@@ -216,6 +217,7 @@ class Dispatcher:
             tag=message_tag(
                 backend.window_rule if backend else None, conv.window_expires_at, self.now()
             ),
+            template=template_from_extra(entry.extra) or message.template,
         )
 
 

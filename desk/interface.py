@@ -28,8 +28,10 @@ from frontdesk.model import (
     Conversation,
     FileUpload,
     Message,
+    MessageTemplate,
     Priority,
     Status,
+    TemplateSend,
 )
 from frontdesk.store.records import HookJob
 from frontdesk.store.search import SearchHit
@@ -133,6 +135,18 @@ class DeskAPI(Protocol):
 
     async def note(self, conv_id: int, body: str) -> Message: ...
 
+    async def templates(self, conv_id: int) -> list[MessageTemplate]:
+        """The approved templates the conversation's channel can send (DeskError: none)."""
+        ...
+
+    async def send_template(self, conv_id: int, send: TemplateSend) -> Message:
+        """Queue an approved template with its values, also once the window closed."""
+        ...
+
+    async def allowance(self, conv_id: int) -> str | None:
+        """The channel's line on what sending costs now (LINE's push quota); None: nothing."""
+        ...
+
     async def assign(self, conv_id: int, agent: str | None) -> None: ...
 
     async def set_status(self, conv_id: int, status: Status) -> None: ...
@@ -200,6 +214,9 @@ REMOTE_METHODS: frozenset[str] = frozenset(
         "reply",
         "file_problem",
         "note",
+        "templates",
+        "send_template",
+        "allowance",
         "assign",
         "set_status",
         "snooze",

@@ -17,13 +17,15 @@ class WindowState:
     """Where a conversation stands in its channel's messaging window, as the console shows it."""
 
     label: str
-    """The badge: "WhatsApp window 3h left", "HUMAN_AGENT tag: 6d left", "WhatsApp window closed — template required"."""
+    """The badge: "WhatsApp window 3h left", "sent with the HUMAN_AGENT tag, 6d left", "WhatsApp window closed — template required"."""
     closed: bool
     """True when the channel accepts no reply now."""
     explanation: str
     """One sentence for the composer: what the window means now and, once closed, the way out."""
     ends_at: datetime
     """When the current stage (window, tag, …) ends."""
+    templates: bool = False
+    """True when the window closed and the channel can still send an approved template."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,25 +56,31 @@ def window_state(
     """The window of a conversation whose free-reply window ends at `expires_at` (None: no window)."""
     if rule is None or expires_at is None:
         return None
+    tagged = bool(rule.tag and rule.tag_span is not None)
     if now < expires_at:
         left = short_duration(expires_at - now)
+        since = (
+            " (24 h after the customer's last message)" if rule.span == timedelta(hours=24) else ""
+        )
+        # where a tag follows the window, say that this reply is the free kind
         return WindowState(
-            f"{kind} window {left} left",
+            f"free reply · {kind} window {left} left" if tagged else f"{kind} window {left} left",
             False,
-            f"{kind} accepts replies for {left} more (24 h after the customer's last message)."
-            if rule.span == timedelta(hours=24)
-            else f"{kind} accepts replies for {left} more.",
+            f"{kind} accepts free replies for {left} more{since}; then they go out with the "
+            f"{rule.tag} tag."
+            if tagged
+            else f"{kind} accepts replies for {left} more{since}.",
             expires_at,
         )
-    if rule.tag and rule.tag_span is not None:
+    if tagged and rule.tag_span is not None:
         tag_ends = expires_at - rule.span + rule.tag_span
         if now < tag_ends:
             left = short_duration(tag_ends - now)
             return WindowState(
-                f"{rule.tag} tag: {left} left",
+                f"sent with the {rule.tag} tag, {left} left",
                 False,
-                f"The {kind} window closed; replies go out with the {rule.tag} tag for {left} more "
-                f"(answers from a person only, no promotions).",
+                f"The {kind} window closed; this reply goes out with the {rule.tag} tag, accepted "
+                f"for {left} more (answers from a person only, no promotions).",
                 tag_ends,
             )
         expires_at = tag_ends

@@ -18,6 +18,7 @@ from frontdesk.model import (
     MessageKind,
     Priority,
     Status,
+    TemplateSend,
     Ticket,
 )
 
@@ -177,6 +178,8 @@ def message_to_record(m: Message) -> dict[str, Any]:
         record["event"] = m.event.value
     if m.mentions:
         record["mentions"] = m.mentions
+    if m.template is not None:
+        record["template"] = [m.template.name, m.template.language, list(m.template.parameters)]
     return record
 
 
@@ -214,7 +217,16 @@ def message_from_record(doc_id: int, r: dict[str, Any]) -> Message:
         created_at=_fromiso(created) if created else None,  # type: ignore[arg-type]
         event=EventKind(event) if event else None,
         mentions=list(mentions) if mentions else [],
+        template=_template(get("template")),
     )
+
+
+def _template(found: Any) -> TemplateSend | None:
+    """A sent template as `message_to_record` wrote it; None when there is none."""
+    if not found:
+        return None
+    name, language, parameters = found
+    return TemplateSend(str(name), str(language), [str(p) for p in parameters])
 
 
 @dataclass(slots=True)

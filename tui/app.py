@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
+from textual.widgets import Static
 
 from frontdesk.desk import Filters, Sort, View
 from frontdesk.desk.canned import CannedLibrary
@@ -23,6 +24,7 @@ from frontdesk.tui.commands import BindingCommands, BindingListing
 from frontdesk.tui.drafts import DraftKeeping, Drafts
 from frontdesk.tui.flows.attaching import Attaching
 from frontdesk.tui.flows.canned import CannedFlow
+from frontdesk.tui.flows.templates import TemplateFlow
 from frontdesk.tui.flows.composing import Composing
 from frontdesk.tui.flows.contacts import ContactFlows
 from frontdesk.tui.flows.desk_calls import DeskCalls
@@ -64,6 +66,7 @@ class FrontdeskApp(
     Listing,
     Notices,
     CannedFlow,
+    TemplateFlow,
     ContactFlows,
     EscalationFlow,
     TeamFlow,
@@ -140,6 +143,9 @@ class FrontdeskApp(
         self._thread_missed: int | None = None
         self._typing_timer: Timer | None = None
         self._once_shown: tuple[int, Callable[[], None]] | None = None
+        self._allowance_for: int | None = (
+            None  # the conversation whose allowance line the composer shows
+        )
         # DraftKeeping: the conversation the composer writes for; a pending save
         self._drafts = Drafts()
         self._draft_for: int | None = None
@@ -169,6 +175,7 @@ class FrontdeskApp(
                 yield ThreadView(id="thread", clock=self.clock, agent_name=self.desk.agent_name)
                 yield AttachedFiles(id="attached-files")
                 yield Composer(id="composer", cursor_blink=self._cursor_blink)
+                yield Static(id="allowance")
             yield ContactPanel(id="contact", clock=self.clock, channel_kind=self.desk.channel_kind)
         yield HookStatus(id="hook-status")
         yield KeyFooter()

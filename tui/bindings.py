@@ -238,6 +238,17 @@ APP_BINDINGS: list[Binding] = [
     Binding("q", "quit", "Quit", id="quit", tooltip="Quit frontdesk"),
 ]
 
+SEND_TEMPLATE = Binding(
+    "ctrl+t",
+    "app.send_template",
+    "Template",
+    show=False,
+    id="send-template",
+    tooltip="Send an approved template (WhatsApp, once the window closed)",
+)
+"""In the list and thread, not the app: in the composer ctrl+t is the canned picker, which
+offers the template picker itself once the window closed."""
+
 LIST_BINDINGS: list[Binding] = [
     Binding(
         "j,down", "cursor_down", "Next", id="cursor-down", tooltip="Highlight the next conversation"
@@ -260,6 +271,7 @@ LIST_BINDINGS: list[Binding] = [
     Binding("pageup", "page_up", "Page up", show=False, id="page-up"),
     Binding("home", "first", "First", show=False, id="cursor-first"),
     Binding("end", "last", "Last", show=False, id="cursor-last"),
+    SEND_TEMPLATE,
 ]
 
 THREAD_BINDINGS: list[Binding] = [
@@ -270,6 +282,7 @@ THREAD_BINDINGS: list[Binding] = [
         id="toggle-quoted",
         tooltip="Show or hide quoted history and signatures",
     ),
+    SEND_TEMPLATE,
 ]
 
 COMPOSER_BINDINGS: list[Binding] = [
@@ -297,7 +310,7 @@ COMPOSER_BINDINGS: list[Binding] = [
         "insert_canned",
         "Canned",
         id="insert-canned",
-        tooltip="Insert a canned reply at the cursor",
+        tooltip="Insert a canned reply at the cursor (the template picker once the window closed)",
     ),
     Binding(
         "ctrl+o",

@@ -601,3 +601,51 @@ async def test_a_reply_with_a_file_is_accepted_except_on_sms(tmp_path):
             await desk.reply(by_channel["sms"].id, "see photo", [photo])
         for backend in channels.values():
             await backend.close()
+
+
+async def test_the_demo_whatsapp_sends_approved_templates_after_the_window_and_line_has_a_quota(
+    tmp_path,
+):
+    """A new user's path: a WhatsApp conversation with a closed window lists the demo's
+    templates and takes one; LINE's composer line is its push quota; same data every run."""
+    from frontdesk.desk import Desk, DeskError
+    from frontdesk.model import TemplateSend
+    from frontdesk.store import Store
+
+    ws = generate_workspace(seed=1)
+    with Store.open(tmp_path / "data") as store:
+        desk = Desk(store, demo_channels(seed=1, live=False), agent="Aiko")
+        await desk.load_workspace(ws.contacts, ws.conversations, ws.messages)
+        closed = next(
+            c
+            for c in ws.conversations
+            if c.channel == "whatsapp" and c.window_expires_at and c.window_expires_at < desk.now()
+        )
+        window = await desk.window(closed.id)
+        assert (
+            window.closed
+            and window.templates
+            and "ctrl+t sends an approved template" in (window.explanation)
+        )
+        listed = await desk.templates(closed.id)
+        assert listed == await desk.templates(closed.id)
+        names = {(t.name, t.language) for t in listed}
+        assert {
+            ("order_update", "en_US"),
+            ("order_update", "ja"),
+            ("payment_failed", "en_US"),
+        } <= names
+        assert {t.category for t in listed} == {"UTILITY", "MARKETING"}
+        with pytest.raises(DeskError, match="window closed"):
+            await desk.reply(closed.id, "hello?")
+        sent = await desk.send_template(
+            closed.id, TemplateSend("payment_failed", "en_US", ["Mia", "A-1042"])
+        )
+        assert sent.body.startswith(
+            "[template payment_failed] Hi Mia, the payment for order A-1042"
+        )
+        line = next(c for c in ws.conversations if c.channel == "line")
+        assert await desk.allowance(line.id) == "push quota: 412 of 500 left this month"
+        assert await desk.allowance(closed.id) is None
+        with pytest.raises(DeskError, match="has no message templates"):
+            await desk.templates(line.id)

@@ -290,7 +290,7 @@ async def test_reply_inside_24_hours_is_a_RESPONSE_and_after_it_carries_HUMAN_AG
 
     clock.now = T0 + timedelta(days=3)
     window = await desk.window(conv.id)
-    assert window.label == "HUMAN_AGENT tag: 4d left" and not window.closed
+    assert window.label == "sent with the HUMAN_AGENT tag, 4d left" and not window.closed
     await desk.reply(conv.id, "Your parcel left the warehouse")
     await desk.flush_outbox()
     sent = graph.sent[-1]

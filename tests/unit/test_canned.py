@@ -327,11 +327,19 @@ def test_window_states_open_tag_and_closed():
         tag_span=timedelta(days=7),
     )
     expires = NOW + timedelta(hours=3, minutes=10)
-    assert window_state(rule, "Messenger", expires, NOW).label == "Messenger window 3h left"
+    free = window_state(rule, "Messenger", expires, NOW)
+    assert free.label == "free reply · Messenger window 3h left"
+    assert free.explanation == (
+        "Messenger accepts free replies for 3h more (24 h after the customer's last message); "
+        "then they go out with the HUMAN_AGENT tag."
+    )
     tag = window_state(rule, "Messenger", NOW - timedelta(hours=1), NOW)
     assert (
-        tag.label == "HUMAN_AGENT tag: 5d left" and not tag.closed
+        tag.label == "sent with the HUMAN_AGENT tag, 5d left" and not tag.closed
     )  # window opened 25 h ago: 7d - 25h
+    assert tag.explanation.startswith(
+        "The Messenger window closed; this reply goes out with the HUMAN_AGENT tag, accepted for 5d"
+    )
     closed = window_state(rule, "Messenger", NOW - timedelta(days=6, hours=2), NOW)
     assert closed.closed and closed.label == "Messenger window closed — template required"
     assert "send an approved template" in closed.explanation

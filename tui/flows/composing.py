@@ -71,6 +71,8 @@ class Composing:
             self.files_sent(conv_id)
         self.writing_ended(conv_id)
         self.thread.upsert(sent)
+        if message.mode == "reply":
+            self.refresh_allowance(conv_id)  # what a reply costs (LINE's quota) just changed
         if message.mode == "note":
             # a note is one deliberate message; what follows is a reply again
             self._switch_mode("reply")

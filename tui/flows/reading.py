@@ -92,6 +92,10 @@ class Reading:
             self.composer.mode, channel=kind if kind == conv.channel else f"{kind} ({conv.channel})"
         )
         self._show_window(conv.channel, loaded.window)
+        if conv.id != self._allowance_for:
+            self._allowance_for = conv.id
+            self.show_allowance(None)  # the last conversation's line is not this one's
+            self.refresh_allowance(conv.id)
         waiting, self._once_shown = self._once_shown, None
         if waiting is not None and waiting[0] == conv.id:
             waiting[1]()

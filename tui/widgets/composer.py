@@ -72,6 +72,16 @@ class Composer(TextArea):
             return self.composer
 
     @dataclass
+    class TemplateRequested(Message):
+        """The agent asked for the template picker (ctrl+t once the window closed)."""
+
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
     class ShortcodeTyped(Message):
         """The agent pressed Tab after `/shortcode`; `start`/`end` locate it for the replacement."""
 
@@ -208,7 +218,11 @@ class Composer(TextArea):
         self._update_subtitle()
 
     def action_insert_canned(self) -> None:
-        self.post_message(self.CannedRequested(self))
+        # once the window closed a canned reply cannot go; what can is an approved template
+        if self.window_closed and self.window is not None and self.window.templates:
+            self.post_message(self.TemplateRequested(self))
+        else:
+            self.post_message(self.CannedRequested(self))
 
     def action_expand_shortcode(self) -> None:
         """Tab: expand `/shortcode` before the cursor; with none there, move focus on as Tab always does."""

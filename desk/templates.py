@@ -1,0 +1,230 @@
+"""Approved message templates: their parameter rules, how a sent one reads in the thread, and the Desk's template commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from frontdesk.backends.base import Backend
+from frontdesk.desk.changes import Broker, Change, ChangeKind
+from frontdesk.desk.errors import DeskError
+from frontdesk.model import (
+    Conversation,
+    Delivery,
+    Direction,
+    Message,
+    MessageTemplate,
+    Status,
+    TemplateSend,
+)
+from frontdesk.store import OutboxEntry, Store
+
+log = logging.getLogger("frontdesk.desk")
+
+PARAMETER_LIMIT = 1024
+"""Characters a parameter may hold (a template body holds at most 1,024 on WhatsApp)."""
+PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
+"""`{{1}}` or `{{order_id}}` in a template's body."""
+_FIVE_SPACES = re.compile(r" {5,}")
+ALLOWANCE_SECONDS = 10.0
+"""How long the composer's allowance line may take before it is left out."""
+
+
+def parameter_problem(label: str, value: str) -> str | None:
+    """What is wrong with `value` for the placeholder `label`, as one sentence; None when it may go.
+
+    The rule is WhatsApp's (the Graph API refuses a parameter with a new line or tab, or more
+    than 4 spaces in a row); the other channels' templates are no looser.
+    """
+    if not value.strip():
+        return f"{{{{{label}}}}} is empty; type its value"
+    if len(value) > PARAMETER_LIMIT:
+        return f"{{{{{label}}}}} is {len(value):,} characters; at most {PARAMETER_LIMIT:,} are sent"
+    if any(c in value for c in "\n\r\t"):
+        return f"{{{{{label}}}}} has a new line or tab; templates take one line per value"
+    if _FIVE_SPACES.search(value):
+        return f"{{{{{label}}}}} has more than 4 spaces in a row; templates refuse that"
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        return f"{{{{{label}}}}} has a control character; remove it"
+    return None
+
+
+def check_parameters(template: MessageTemplate, values: list[str]) -> None:
+    """Raise DeskError (one line) unless `values` fill every placeholder of `template` as the channel accepts."""
+    if len(values) != len(template.parameters):
+        raise DeskError(
+            f"template {template.name!r} takes {len(template.parameters)} value(s), "
+            f"{len(values)} given"
+        )
+    for label, value in zip(template.parameters, values, strict=True):
+        problem = parameter_problem(label, value)
+        if problem is not None:
+            raise DeskError(f"template {template.name!r}: {problem}")
+
+
+def fill_body(body: str, labels: tuple[str, ...], values: Mapping[str, str]) -> str:
+    """`body` with each placeholder whose label has a value replaced by it (others left as they are)."""
+
+    def put(found: re.Match[str]) -> str:
+        label = found.group(1)
+        return values.get(label, found.group(0)) if label in labels else found.group(0)
+
+    return PLACEHOLDER.sub(put, body)
+
+
+def rendered(template: MessageTemplate, values: list[str]) -> str:
+    """How a sent template reads in the thread: `[template order_update] Your order 123 has shipped`."""
+    filled = fill_body(template.body, template.parameters, dict(zip(template.parameters, values)))
+    return f"[template {template.name}] {filled}"
+
+
+def template_extra(send: TemplateSend) -> dict[str, Any]:
+    """The template as the outbox entry keeps it (plain JSON, so it survives a restart)."""
+    return {"name": send.name, "language": send.language, "parameters": list(send.parameters)}
+
+
+def template_from_extra(extra: Mapping[str, Any]) -> TemplateSend | None:
+    """The template an outbox entry's `extra` holds; None for a free-text reply or a damaged entry."""
+    found = extra.get("template")
+    if not isinstance(found, dict):
+        return None
+    name, language, parameters = (
+        found.get("name"),
+        found.get("language"),
+        found.get("parameters", []),
+    )
+    if (
+        not isinstance(name, str)
+        or not isinstance(language, str)
+        or not isinstance(parameters, list)
+    ):
+        return None
+    if not all(isinstance(p, str) for p in parameters):
+        return None
+    return TemplateSend(name, language, list(parameters))
+
+
+class Templates:
+    """The part of the Desk that lists and sends a channel's approved templates, and its
+    allowance line (with the desk's `conversation` and `_append`)."""
+
+    store: Store
+    channels: dict[str, Backend]
+    now: Callable[[], datetime]
+    _broker: Broker
+    _wake_outbox: asyncio.Event
+    agent: str
+
+    def _template_backend(self, conv: Conversation) -> Backend:
+        backend = self.channels.get(conv.channel)
+        if backend is None:
+            raise DeskError(f"channel {conv.channel!r} is not configured in this frontdesk")
+        if not backend.supports_templates:
+            raise DeskError(
+                f"channel {conv.channel!r} ({backend.channel_kind}) has no message templates; "
+                "write a reply instead"
+            )
+        return backend
+
+    async def templates(self, conv_id: int) -> list[MessageTemplate]:
+        """The approved templates the conversation's channel can send (DeskError when it has none)."""
+        conv = await self.conversation(conv_id)
+        backend = self._template_backend(conv)
+        try:
+            found = await backend.templates()
+        except Exception as exc:
+            raise DeskError(
+                f"channel {conv.channel!r}: templates not read: {backend.redact(str(exc))}"
+            ) from exc
+        return sorted(found, key=lambda t: (t.name, t.language))
+
+    async def send_template(self, conv_id: int, send: TemplateSend) -> Message:
+        """Queue an approved template with its values (allowed once the window closed: that is
+        what templates are for); the thread shows it rendered as the customer gets it."""
+        conv = await self.conversation(conv_id)
+        known = {(t.name, t.language): t for t in await self.templates(conv_id)}
+        template = known.get((send.name, send.language))
+        if template is None:
+            raise DeskError(
+                f"no approved template {send.name!r} ({send.language}) on channel {conv.channel!r}"
+            )
+        values = list(send.parameters)
+        check_parameters(template, values)
+        send = TemplateSend(template.name, template.language, values)
+        return self._queue_template(conv, rendered(template, values), send)
+
+    def _queue_template(self, conv: Conversation, body: str, send: TemplateSend) -> Message:
+        now = self.now()
+        with self.store.batch():
+            message = Message(
+                id=self.store.new_id("message"),
+                conversation_id=conv.id,
+                direction=Direction.OUT,
+                body=body,
+                delivery=Delivery.PENDING,
+                author=self.agent,
+                created_at=now,
+                template=send,
+            )
+            self._append(conv, message)
+            conv.first_reply_at = conv.first_reply_at or now
+            conv.waiting_since = None
+            conv.unread = 0
+            if conv.status is Status.PENDING:
+                conv.status = Status.OPEN
+            self.store.put_message(message)
+            self.store.put_conversation(conv)
+            self.store.put_outbox(
+                OutboxEntry(
+                    message.id,
+                    conv.id,
+                    conv.channel,
+                    created_at=now,
+                    extra={"key": uuid.uuid4().hex, "template": template_extra(send)},
+                )
+            )
+        self._broker.publish(
+            [
+                Change(ChangeKind.MESSAGE, conv.id, message.id),
+                Change(ChangeKind.CONVERSATION, conv.id),
+            ]
+        )
+        self._wake_outbox.set()
+        return message
+
+    async def allowance(self, conv_id: int) -> str | None:
+        """The channel's line on what sending costs now (LINE's push quota); None when it says
+        nothing or cannot tell (logged: the composer is no place for that error)."""
+        conv = self.store.conversation(conv_id)
+        backend = self.channels.get(conv.channel) if conv is not None else None
+        if backend is None:
+            return None
+        try:
+            line = await asyncio.wait_for(backend.allowance(), ALLOWANCE_SECONDS)
+        except Exception as exc:
+            log.warning(
+                "channel %s: allowance not read: %s", backend.name, backend.redact(str(exc))
+            )
+            return None
+        return line or None
+
+
+def matching_templates(query: str, templates: list[MessageTemplate]) -> list[MessageTemplate]:
+    """The templates whose name, language, category or body hold every word of `query`
+    (any case), those whose name starts with the first word first; all of them for no query."""
+    words = query.casefold().split()
+    if not words:
+        return list(templates)
+
+    def text(t: MessageTemplate) -> str:
+        return " ".join(
+            (t.name.replace("_", " "), t.name, t.language, t.category, t.body)
+        ).casefold()
+
+    found = [t for t in templates if all(w in text(t) for w in words)]
+    return sorted(found, key=lambda t: not t.name.casefold().startswith(words[0]))

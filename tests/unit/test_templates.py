@@ -1,0 +1,233 @@
+"""Approved templates at the desk: parameter rules, the rendered thread line, the outbox entry
+and the dispatcher's Outgoing.template through retries and restarts; the allowance line."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from frontdesk.backends.base import PermanentError, TransientError
+from frontdesk.desk import Desk
+from frontdesk.desk.errors import DeskError
+from frontdesk.desk.templates import (
+    check_parameters,
+    fill_body,
+    parameter_problem,
+    rendered,
+    template_from_extra,
+)
+from frontdesk.model import Delivery, TemplateSend
+from frontdesk.store import Store
+from conftest import NOW, run_sync
+from template_channel import TEMPLATES, TemplateChannel
+
+ORDER = TEMPLATES[0]
+
+
+@pytest.fixture
+def channels():
+    """`wa` lists templates; `mail` has none."""
+    from conftest import FakeChannel
+
+    return {"wa": TemplateChannel("wa"), "mail": FakeChannel("mail", "email")}
+
+
+async def close_window(desk, conv_id: int = 1) -> None:
+    conv = await desk.conversation(conv_id)
+    conv.window_expires_at = NOW - timedelta(hours=2)
+    with desk.store.batch():
+        desk.store.put_conversation(conv)
+
+
+def test_rendering_fills_each_placeholder_and_names_the_template():
+    assert rendered(ORDER, ["Mia", "123"]) == (
+        "[template order_update] Hi Mia, your order 123 has shipped."
+    )
+    # a value that looks like a placeholder is not filled again
+    assert rendered(ORDER, ["{{2}}", "9"]) == (
+        "[template order_update] Hi {{2}}, your order 9 has shipped."
+    )
+    assert fill_body("Hi {{ name }} and {{other}}", ("name",), {"name": "Ann"}) == (
+        "Hi Ann and {{other}}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "is empty"),
+        ("   ", "is empty"),
+        ("a\nb", "new line or tab"),
+        ("a\tb", "new line or tab"),
+        ("a     b", "more than 4 spaces in a row"),
+        ("x" * 1025, "1,025 characters; at most 1,024"),
+        ("a\x1b[2Jb", "control character"),
+    ],
+)
+def test_parameter_rules_refuse_what_whatsapp_refuses(value, problem):
+    found = parameter_problem("1", value)
+    assert found is not None and problem in found and found.startswith("{{1}}")
+
+
+def test_parameter_rules_accept_ordinary_values():
+    for value in ("123", "a    b", "x" * 1024, "山田 花子 🌸", "Mon 3 Dec, 10:00"):
+        assert parameter_problem("1", value) is None
+    check_parameters(ORDER, ["Mia", "123"])
+    with pytest.raises(DeskError, match="takes 2 value"):
+        check_parameters(ORDER, ["Mia"])
+
+
+def test_damaged_outbox_extras_read_as_no_template():
+    good = {"template": {"name": "t", "language": "en", "parameters": ["a"]}}
+    assert template_from_extra(good) == TemplateSend("t", "en", ["a"])
+    for bad in (
+        {},
+        {"template": "t"},
+        {"template": {"name": 1}},
+        {"template": {"name": "t", "language": "en", "parameters": [1]}},
+    ):
+        assert template_from_extra(bad) is None
+
+
+async def test_a_template_is_sent_once_the_window_closed_and_a_reply_is_refused(desk, channels):
+    await close_window(desk)
+    window = await desk.window(1)
+    assert window.closed and window.templates
+    assert "ctrl+t sends an approved template" in window.explanation
+    with pytest.raises(DeskError, match="window closed"):
+        await desk.reply(1, "hello?")
+    names = [(t.name, t.language) for t in await desk.templates(1)]
+    assert names == [
+        ("appointment_reminder", "en_US"),
+        ("order_update", "en_US"),
+        ("welcome_back", "es"),
+    ]
+    sent = await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "123"]))
+    assert sent.body == "[template order_update] Hi Mia, your order 123 has shipped."
+    assert sent.delivery is Delivery.PENDING and sent.template == TemplateSend(
+        "order_update", "en_US", ["Mia", "123"]
+    )
+    (entry,) = desk.store.outbox()
+    assert entry.extra["template"] == {
+        "name": "order_update",
+        "language": "en_US",
+        "parameters": ["Mia", "123"],
+    }
+    await desk.flush_outbox()
+    (out,) = channels["wa"].sent
+    assert out.template == TemplateSend("order_update", "en_US", ["Mia", "123"])
+    assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+    assert (await desk.thread(1))[-1].body.startswith("[template order_update]")
+
+
+async def test_templates_are_refused_where_the_channel_has_none_or_values_are_wrong(desk):
+    with pytest.raises(DeskError, match=r"channel 'mail' \(email\) has no message templates"):
+        await desk.templates(2)
+    with pytest.raises(DeskError, match="no approved template 'nope'"):
+        await desk.send_template(1, TemplateSend("nope", "en_US", []))
+    with pytest.raises(DeskError, match="new line or tab"):
+        await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "1\n2"]))
+    with pytest.raises(DeskError, match="takes 2 value"):
+        await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia"]))
+    assert desk.store.outbox() == []
+
+
+async def test_an_automatic_retry_keeps_the_template(desk, channels, clock):
+    await close_window(desk)
+    wa = channels["wa"]
+    wa.failures = [TransientError("503 from the API")]
+    sent = await desk.send_template(1, TemplateSend("appointment_reminder", "en_US", ["Mon"]))
+    await desk.flush_outbox()
+    (entry,) = desk.store.outbox()
+    assert entry.state == "pending" and entry.next_attempt_at is not None
+    clock.advance(hours=1)
+    await desk.flush_outbox()
+    assert [o.template for o in wa.sent] == [
+        TemplateSend("appointment_reminder", "en_US", ["Mon"])
+    ] * 2
+    assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+
+
+async def test_a_failed_template_sent_again_by_the_agent_is_still_a_template(desk, channels):
+    await close_window(desk)
+    wa = channels["wa"]
+    wa.failures = [PermanentError("policy block")]
+    sent = await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "7"]))
+    await desk.flush_outbox()
+    assert (await desk.message(1, sent.id)).delivery is Delivery.FAILED
+    await desk.retry(1, sent.id)  # the window is closed: a template may go, a reply may not
+    await desk.flush_outbox()
+    assert wa.sent[-1].template == TemplateSend("order_update", "en_US", ["Mia", "7"])
+    assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+
+
+def test_a_queued_template_survives_a_restart(tmp_path, clock, workspace):
+    from conftest import FakeChannel
+
+    wa = TemplateChannel("wa")
+
+    async def queue(store):
+        desk = Desk(store, {"wa": wa}, agent="Aiko", clock=clock)
+        await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
+        await close_window(desk)
+        return await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "1"]))
+
+    async def send(store):
+        desk = Desk(
+            store, {"wa": wa, "mail": FakeChannel("mail", "email")}, agent="Aiko", clock=clock
+        )
+        await desk.flush_outbox()
+        return desk
+
+    with Store.open(tmp_path / "data") as store:
+        sent = run_sync(queue(store))
+    with Store.open(tmp_path / "data") as store:
+        desk = run_sync(send(store))
+        assert store.message(1, sent.id).template == TemplateSend(
+            "order_update", "en_US", ["Mia", "1"]
+        )
+    assert [o.template for o in wa.sent] == [TemplateSend("order_update", "en_US", ["Mia", "1"])]
+    assert desk is not None
+
+
+async def test_the_allowance_line_and_its_errors(desk, channels, caplog):
+    wa = channels["wa"]
+    assert await desk.allowance(1) is None
+    wa.allowance_line = "push quota: 412 of 500 left this month"
+    assert await desk.allowance(1) == "push quota: 412 of 500 left this month"
+    wa.allowance_error = RuntimeError("quota endpoint down")
+    assert await desk.allowance(1) is None
+    assert "allowance not read: quota endpoint down" in caplog.text
+    assert await desk.allowance(999) is None
+
+
+def test_the_picker_filter_matches_every_word_and_puts_name_starts_first():
+    from frontdesk.desk.templates import matching_templates
+
+    assert matching_templates("", TEMPLATES) == TEMPLATES
+    assert [t.name for t in matching_templates("order", TEMPLATES)] == ["order_update"]
+    assert [t.name for t in matching_templates("UTILITY your", TEMPLATES)] == [
+        "order_update",
+        "appointment_reminder",
+    ]
+    assert [t.name for t in matching_templates("es hola", TEMPLATES)] == ["welcome_back"]
+    assert matching_templates("refund", TEMPLATES) == []
+    assert [t.name for t in matching_templates("appointment", TEMPLATES)] == [
+        "appointment_reminder"
+    ]
+
+
+@given(st.text(max_size=1500))
+def test_any_value_is_judged_in_one_line_and_what_passes_is_sent_as_typed(value):
+    problem = parameter_problem("1", value)
+    if problem is not None:
+        assert "\n" not in problem and problem.startswith("{{1}}")
+        return
+    assert value.strip() and len(value) <= 1024
+    assert not any(c in value for c in "\n\r\t") and "     " not in value
+    assert rendered(ORDER, [value, "9"]) == (
+        f"[template order_update] Hi {value}, your order 9 has shipped."
+    )

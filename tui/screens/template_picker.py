@@ -1,0 +1,206 @@
+"""The template picker: filter the channel's approved templates as you type, pick one, fill its values in turn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from frontdesk.desk.templates import fill_body, matching_templates, parameter_problem
+from frontdesk.model import MessageTemplate, TemplateSend
+from frontdesk.tui.safe import clean, clean_line
+
+
+class TemplatePicker(ModalScreen[TemplateSend | None]):
+    """Lists approved templates (name, language, category, body); Enter on one asks for each of
+    its values in turn, the body filled in live below, and returns the template to send."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Close", id="template-cancel", tooltip="Close without sending"),
+        Binding("down", "move(1)", "Next", show=False, id="template-down", tooltip="Next template"),
+        Binding(
+            "up", "move(-1)", "Previous", show=False, id="template-up", tooltip="Previous template"
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    TemplatePicker {
+        align: center middle;
+        & > #template-dialog {
+            width: 90;
+            max-width: 95%;
+            height: auto;
+            max-height: 90%;
+            border: round $accent;
+            border-title-color: $text;
+            background: $surface;
+            padding: 0 1;
+        }
+        #template-query { margin-bottom: 1; }
+        #template-options { height: auto; max-height: 10; border: none; padding: 0; }
+        #template-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #template-hint { color: $text-muted; margin-top: 1; }
+        #template-label, #template-value { display: none; }
+        &.-filling #template-query, &.-filling #template-options { display: none; }
+        &.-filling #template-label, &.-filling #template-value { display: block; }
+    }
+    """
+
+    def __init__(self, templates: Sequence[MessageTemplate], channel: str = "") -> None:
+        super().__init__()
+        self.templates = list(templates)
+        self.channel = channel
+        self.shown: list[MessageTemplate] = []
+        self.chosen: MessageTemplate | None = None
+        self.values: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="template-dialog") as dialog:
+            where = f" — {clean_line(self.channel)}" if self.channel else ""
+            dialog.border_title = Text(f"Approved templates{where}")
+            yield Input(
+                placeholder="Filter: name, language, category or words", id="template-query"
+            )
+            yield OptionList(id="template-options")
+            yield Static(id="template-label")
+            yield Input(id="template-value")
+            yield Static(id="template-preview")
+            yield Static(id="template-hint")
+
+    def on_mount(self) -> None:
+        self._refilter("")
+        self._hint("Enter picks the template · Escape closes")
+        self.query_one("#template-query", Input).focus()
+
+    # ---- choosing ----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#template-query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        self._refilter(event.value)
+
+    def _refilter(self, query: str) -> None:
+        self.shown = matching_templates(query, self.templates)
+        options = self.query_one("#template-options", OptionList)
+        options.clear_options()
+        options.add_options([Option(self._label(t)) for t in self.shown])
+        if self.shown:
+            options.highlighted = 0
+        else:
+            self.query_one("#template-preview", Static).update(
+                Text("No approved template matches.", style="italic")
+            )
+
+    @staticmethod
+    def _label(template: MessageTemplate) -> Text:
+        label = Text()
+        label.append(clean_line(template.name), "bold")
+        label.append(f"  {clean_line(template.language)}")
+        if template.category:
+            label.append(f"  {clean_line(template.category)}", "dim")
+        count = len(template.parameters)
+        label.append(f"  {count} value{'s' if count != 1 else ''}", "dim")
+        return label
+
+    @on(OptionList.OptionHighlighted, "#template-options")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        index = event.option_index
+        if 0 <= index < len(self.shown):
+            self._preview(self.shown[index], [])
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one("#template-options", OptionList)
+        if self.chosen is None and self.shown:
+            current = options.highlighted if options.highlighted is not None else -step
+            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
+
+    @on(Input.Submitted, "#template-query")
+    def _submitted(self) -> None:
+        self._choose(self.query_one("#template-options", OptionList).highlighted)
+
+    @on(OptionList.OptionSelected, "#template-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option_index)
+
+    def _choose(self, index: int | None) -> None:
+        if index is None or not 0 <= index < len(self.shown):
+            self.notify(
+                "No template matches; change the filter or press Escape.",
+                severity="warning",
+                timeout=3,
+            )
+            return
+        self.chosen, self.values = self.shown[index], []
+        if not self.chosen.parameters:
+            self._done()
+            return
+        self.add_class("-filling")
+        self._ask_next()
+
+    # ---- filling its values ------------------------------------------------------------------
+
+    def _ask_next(self) -> None:
+        assert self.chosen is not None
+        labels = self.chosen.parameters
+        step = len(self.values)
+        label = clean_line(labels[step])
+        self.query_one("#template-label", Static).update(
+            Text(f"{{{{{label}}}}} of {clean_line(self.chosen.name)} ({step + 1}/{len(labels)}):")
+        )
+        value = self.query_one("#template-value", Input)
+        value.placeholder = f"value for {{{{{label}}}}}"
+        value.value = ""
+        value.focus()
+        last = step + 1 == len(labels)
+        self._hint(
+            ("Enter sends the template" if last else "Enter: next value") + " · Escape closes"
+        )
+        self._preview(self.chosen, self.values)
+
+    @on(Input.Changed, "#template-value")
+    def _value_changed(self, event: Input.Changed) -> None:
+        if self.chosen is not None:
+            self._preview(self.chosen, [*self.values, event.value])
+
+    @on(Input.Submitted, "#template-value")
+    def _value_submitted(self, event: Input.Submitted) -> None:
+        if self.chosen is None:
+            return
+        value = event.value.strip()
+        problem = parameter_problem(self.chosen.parameters[len(self.values)], value)
+        if problem is not None:
+            self.notify(problem, severity="warning", timeout=4, markup=False)
+            return
+        self.values.append(value)
+        if len(self.values) == len(self.chosen.parameters):
+            self._done()
+        else:
+            self._ask_next()
+
+    def _done(self) -> None:
+        assert self.chosen is not None
+        self.dismiss(TemplateSend(self.chosen.name, self.chosen.language, list(self.values)))
+
+    # ---- what it shows -------------------------------------------------------------------------
+
+    def _preview(self, template: MessageTemplate, values: list[str]) -> None:
+        """The body with the values given so far, and ⟨{{n}}⟩ where one is still to come."""
+        labels = template.parameters
+        given = {label: value for label, value in zip(labels, values) if value}
+        waiting = {label: f"⟨{{{{{label}}}}}⟩" for label in labels if label not in given}
+        body = Text(clean(fill_body(template.body, labels, {**given, **waiting})))
+        accent = f"bold {self.app.theme_variables.get('accent', 'cyan')}"
+        body.highlight_regex(r"⟨[^⟩]*⟩", accent)
+        self.query_one("#template-preview", Static).update(body)
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#template-hint", Static).update(Text(text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
