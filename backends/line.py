@@ -34,10 +34,8 @@ from typing import Any, ClassVar
 import httpx
 
 from frontdesk.backends.base import (
-    AmbiguousError,
     BackendError,
     ConfigError,
-    PermanentError,
     SecretSource,
     Sink,
     TransientError,
@@ -52,7 +50,7 @@ from frontdesk.backends.httpchannel import (
     read_settings,
     scrub,
 )
-from frontdesk.backends.line_errors import TokenRejected, error_text
+from frontdesk.backends.line_errors import LINE, TokenRejected, error_text, line_failure
 from frontdesk.backends.line_files import FILES_PROBLEM, LineFiles
 from frontdesk.backends.line_parse import ProfileWanted, parse_body
 from frontdesk.backends.line_send import LineSending
@@ -171,7 +169,7 @@ class LineBackend(LineSending, LineFiles, WebhookBackend):
             **kwargs,
         )
         if reply.status == 401:
-            self._tell(ChannelStatus("down", self._token_fix(reply)))
+            self._tell(ChannelStatus("down", str(self._error(reply, label))))
         elif reply.status < 500 and self._told.state != "ok":
             self._tell(ChannelStatus("ok"))
         return reply
@@ -182,40 +180,10 @@ class LineBackend(LineSending, LineFiles, WebhookBackend):
             self._told = status
             self._jobs.put_nowait(status)
 
-    def _token_fix(self, reply: Reply) -> str:
-        return (
-            f"LINE rejected the channel access token ({error_text(reply)}): issue a long-lived "
-            f"channel access token in the LINE Developers console (your channel → Messaging API "
-            f"tab) and run `frontdesk creds set {self.name} channel_access_token`"
-        )
-
     def _error(self, reply: Reply, what: str, *, sending: bool = False) -> BackendError:
-        """The BackendError for a failed answer; `sending`: a 5xx may have sent it."""
-        message = error_text(reply)
-        text = f"LINE refused {what}: {message}"
-        if reply.status == 401:
-            return TokenRejected(self._token_fix(reply))
-        if reply.status == 429:
-            if "monthly" in message.lower():
-                return PermanentError(
-                    f"LINE: the monthly message quota is used up ({message}); replies within a minute "
-                    f"of the customer's message are still free — raise the plan in LINE Official "
-                    f"Account Manager, or wait for next month"
-                )
-            return TransientError(
-                f"LINE rate limit on {what} ({message})", retry_after=reply.retry_after() or 10.0
-            )
-        if reply.status >= 500:
-            if sending:
-                return AmbiguousError(
-                    f"LINE server error on {what} ({reply.status} {message}); the message may have been sent"
-                )
-            return TransientError(f"LINE server error on {what} ({reply.status} {message})")
-        if reply.status == 403:
-            return PermanentError(
-                f"{text} — the channel's plan or settings do not allow it (LINE Official Account Manager)"
-            )
-        return PermanentError(text)
+        """The BackendError for a failed answer, by LINE's table (line_errors.py); `sending`: a
+        5xx may have sent it."""
+        return LINE.judge(line_failure(reply), label=what, sending=sending, name=self.name).error
 
     # ---- receiving ---------------------------------------------------------------------------
 

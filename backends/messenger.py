@@ -43,7 +43,6 @@ from frontdesk.backends.base import (
     SecretSource,
     Sink,
     TransientError,
-    WindowClosedError,
     WindowRule,
     integer,
     number,
@@ -53,13 +52,11 @@ from frontdesk.backends.httpchannel import (
     HTTPClient,
     Reply,
     StatusReporter,
-    clip,
     poll_forever,
     protect,
     read_settings,
-    scrub,
 )
-from frontdesk.backends.messenger_errors import RATE_LIMIT_CODES, WINDOW_SUBCODES, TokenRejected
+from frontdesk.backends.messenger_errors import MESSENGER, TokenRejected, messenger_failure
 from frontdesk.backends.messenger_parse import parse_body
 from frontdesk.backends.messenger_poll import MessengerPolling, Pacer
 from frontdesk.backends.messenger_profiles import PROFILE_QUEUE, MessengerProfiles
@@ -242,36 +239,9 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
         error = data.get("error") if data is not None else None
         if reply.status == 200 and data is not None and not isinstance(error, dict):
             return data
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code") if isinstance(error.get("code"), int) else reply.status
-        subcode = error.get("error_subcode")
-        text = scrub(clip(error.get("message"), 300)) or reply.text.strip()[:200]
-        said = f"({code}{f'/{subcode}' if subcode else ''} {text or f'HTTP {reply.status}'})"
-        if code == 190 or reply.status == 401:
-            raise TokenRejected(
-                f"Messenger rejected the Page access token {said}: create a new one (Meta app → "
-                f"Messenger → Access tokens) and run `frontdesk creds set {self.name} page_access_token`"
-            )
-        if code in RATE_LIMIT_CODES:
-            raise TransientError(
-                f"Messenger rate limit on {label} {said}", retry_after=self.rate_limit_wait
-            )
-        if code == 10 and subcode in WINDOW_SUBCODES:
-            raise WindowClosedError(
-                f"Messenger refused the reply: it is outside the allowed window {said}",
-                "the customer wrote more than 7 days ago (or the HUMAN_AGENT tag is not approved "
-                "for this app); wait for them to write again, or reach them on another channel",
-            )
-        if code == 551:
-            raise PermanentError(f"Messenger: this person is not available right now {said}")
-        if code in (1, 2) or reply.status >= 500:
-            raise TransientError(f"Messenger server error on {label} {said}")
-        if code in (10, 200, 230) or reply.status == 403:
-            raise PermanentError(
-                f"Messenger refused {label}: the app lacks a permission {said}; check the app's "
-                "pages_messaging permission and that the token belongs to this Page"
-            )
-        raise PermanentError(f"Messenger refused {label} {said}")
+        failure = messenger_failure(reply)
+        judged = MESSENGER.judge(failure, label=label, wait=self.rate_limit_wait, name=self.name)
+        raise judged.error
 
     # ---- reading -------------------------------------------------------------------------------
 

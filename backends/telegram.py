@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -36,6 +37,15 @@ from frontdesk.backends.base import (
     integer,
     number,
 )
+from frontdesk.backends.apierrors import (
+    SERVER_STATUSES,
+    Failure,
+    Provider,
+    Rule,
+    Verdict,
+    answer_object,
+    words_of,
+)
 from frontdesk.backends.httpchannel import (
     MALFORMED,
     Backoff,
@@ -43,11 +53,9 @@ from frontdesk.backends.httpchannel import (
     PollRefused,
     Reply,
     StatusReporter,
-    clip,
     poll_forever,
     protect,
     read_settings,
-    scrub,
     unparsable,
 )
 from frontdesk.backends.telegram_parse import parse_update
@@ -81,6 +89,48 @@ class Conflict(PollRefused):
 
 class TokenRejected(PollRefused):
     """401/404: Telegram does not know the token."""
+
+
+TELEGRAM = Provider(
+    rules=(
+        Rule(Verdict.RATE, codes={429}),
+        Rule(Verdict.CONFLICT, codes={409}),
+        Rule(Verdict.TOKEN, codes={401, 404}),
+        Rule(Verdict.SERVER, statuses=SERVER_STATUSES, codes=SERVER_STATUSES),
+    ),
+    words={
+        Verdict.RATE: "Telegram rate limit on {label} ({said})",
+        Verdict.CONFLICT: "Telegram refuses to serve updates: {said}. Another program is polling "
+        "this bot, or a webhook is set: stop the other poller (only one may run), or call "
+        "deleteWebhook",
+        Verdict.TOKEN: "Telegram rejected the bot token ({code} {said}): copy it again from "
+        "@BotFather (/mybots → API Token) and run `frontdesk creds set {name} token`; check "
+        "base_url too",
+        Verdict.SERVER: "Telegram server error on {label} ({code} {said})",
+        Verdict.REFUSED: "Telegram refused {label}: {said}",
+    },
+    errors={Verdict.CONFLICT: Conflict, Verdict.TOKEN: TokenRejected},
+    wait=5.0,
+)
+#: getFile answers 404 for a file Telegram no longer has, with a good token
+TELEGRAM_FILES = replace(
+    TELEGRAM, rules=tuple(rule for rule in TELEGRAM.rules if rule.verdict is not Verdict.TOKEN)
+)
+
+
+def telegram_failure(reply: Reply) -> Failure:
+    """The Bot API's `{error_code, description, parameters}`; its own retry_after comes first."""
+    data = answer_object(reply)
+    code = data.get("error_code") if isinstance(data.get("error_code"), int) else reply.status
+    said = words_of(reply, data.get("description")) or f"HTTP {reply.status}"
+    parameters = answer_object(reply, "parameters")
+    wait = parameters.get("retry_after")
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait < 0:
+        wait = reply.retry_after() or None
+    migrate = parameters.get("migrate_to_chat_id")
+    if migrate is not None:
+        said += f" (the group is now the supergroup {migrate})"
+    return Failure(reply.status, code, None, said, wait)
 
 
 class TelegramBackend(Backend):
@@ -177,40 +227,8 @@ class TelegramBackend(Backend):
         data = reply.data if isinstance(reply.data, dict) else {}
         if reply.status == 200 and data.get("ok") is True:
             return data.get("result")
-        code = data.get("error_code") if isinstance(data.get("error_code"), int) else reply.status
-        description = (
-            scrub(clip(data.get("description"), 300))
-            or reply.text.strip()[:200]
-            or f"HTTP {reply.status}"
-        )
-        parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
-        if code == 429:
-            retry_after = parameters.get("retry_after")
-            if (
-                not isinstance(retry_after, (int, float))
-                or isinstance(retry_after, bool)
-                or retry_after < 0
-            ):
-                retry_after = reply.retry_after() or 5.0
-            raise TransientError(
-                f"Telegram rate limit on {method} ({description})", retry_after=float(retry_after)
-            )
-        if code == 409:
-            raise Conflict(
-                f"Telegram refuses to serve updates: {description}. Another program is polling this bot, or a "
-                f"webhook is set: stop the other poller (only one may run), or call deleteWebhook"
-            )
-        if code in (401, 404) and method != "getFile":
-            raise TokenRejected(
-                f"Telegram rejected the bot token ({code} {description}): copy it again from @BotFather "
-                f"(/mybots → API Token) and run `frontdesk creds set {self.name} token`; check base_url too"
-            )
-        if reply.status >= 500 or code >= 500:
-            raise TransientError(f"Telegram server error on {method} ({code} {description})")
-        migrate = parameters.get("migrate_to_chat_id")
-        if migrate is not None:
-            description += f" (the group is now the supergroup {migrate})"
-        raise PermanentError(f"Telegram refused {method}: {description}")
+        table = TELEGRAM_FILES if method == "getFile" else TELEGRAM
+        raise table.judge(telegram_failure(reply), label=method, name=self.name).error
 
     # ---- reading -------------------------------------------------------------------------------
 

@@ -42,6 +42,15 @@ from frontdesk.backends.base import (
     integer,
     number,
 )
+from frontdesk.backends.apierrors import (
+    SERVER_STATUSES,
+    Failure,
+    Provider,
+    Rule,
+    Verdict,
+    answer_object,
+    words_of,
+)
 from frontdesk.backends.httpchannel import (
     Backoff,
     HTTPClient,
@@ -52,7 +61,6 @@ from frontdesk.backends.httpchannel import (
     poll_forever,
     protect,
     read_settings,
-    scrub,
 )
 from frontdesk.backends.sms import BODY_LIMIT
 from frontdesk.backends.twilio_parse import API, FINAL, account_uri, failure_reason
@@ -85,6 +93,41 @@ _DEFAULTS: dict[str, Any] = {
 
 class AuthRejected(PollRefused):
     """401: Twilio does not accept account_sid with this auth_token."""
+
+
+TWILIO = Provider(
+    rules=(
+        Rule(Verdict.RATE, statuses={429}),
+        Rule(Verdict.SERVER, statuses=SERVER_STATUSES),
+        Rule(Verdict.TOKEN, statuses={401}),
+    ),
+    words={
+        Verdict.RATE: "{said}",
+        Verdict.SERVER: "{said}",
+        Verdict.TOKEN: "Twilio rejected the credentials ({said}): copy the Auth Token of account "
+        "{account} from Twilio Console → Account Info and run `frontdesk creds set {name} "
+        "auth_token`",
+        Verdict.UNREADABLE: "Twilio answered with something that is not JSON",
+        Verdict.REFUSED: "{said}",
+    },
+    errors={Verdict.TOKEN: AuthRejected},
+)
+
+
+def twilio_failure(reply: Reply) -> Failure:
+    """Twilio's error JSON ({code, message, more_info, status}), said with its code and link."""
+    data = answer_object(reply)
+    code = data.get("code")
+    message = words_of(reply, data.get("message")) or "no details"
+    more = data.get("more_info") if isinstance(data.get("more_info"), str) else ""
+    said = (
+        f"Twilio error {code}: {message}"
+        if isinstance(code, int)
+        else f"Twilio answered HTTP {reply.status}: {message}"
+    )
+    if more.startswith("https://"):
+        said += f" ({clip(more, 200)})"
+    return Failure(reply.status, code, None, said, reply.retry_after() or None)
 
 
 # ---- the backend ----------------------------------------------------------------------------------
@@ -193,34 +236,19 @@ class TwilioSMSBackend(TwilioReading, Backend):
         raise self._error(reply, sending)
 
     def _error(self, reply: Reply, sending: bool) -> BackendError:
-        """Twilio's error JSON ({code, message, more_info, status}) as the plugin API's error."""
-        data = reply.data if isinstance(reply.data, dict) else {}
-        code = data.get("code")
-        message = scrub(clip(data.get("message"), 300)) or reply.text.strip()[:200] or "no details"
-        more = data.get("more_info") if isinstance(data.get("more_info"), str) else ""
-        text = (
-            f"Twilio error {code}: {message}"
-            if isinstance(code, int)
-            else f"Twilio answered HTTP {reply.status}: {message}"
+        """Twilio's error JSON judged by its table; a send keeps its own wait (none unless told)."""
+        judged = TWILIO.judge(
+            twilio_failure(reply),
+            sending=sending,
+            wait=None if sending else 10.0,
+            name=self.name,
+            account=self.account_sid,
         )
-        if more.startswith("https://"):
-            text += f" ({clip(more, 200)})"
-        if reply.status == 429:
-            return TransientError(
-                text, retry_after=reply.retry_after() or (None if sending else 10.0)
-            )
-        if reply.status >= 500:
-            return TransientError(text)
-        if reply.status == 401:
-            self._token = None  # read the secret again next time: the agent may have fixed it
-            fix = (
-                f"Twilio rejected the credentials ({text}): copy the Auth Token of account {self.account_sid} from "
-                f"Twilio Console → Account Info and run `frontdesk creds set {self.name} auth_token`"
-            )
-            return PermanentError(fix) if sending else AuthRejected(fix)
-        if reply.status == 200:
-            return TransientError("Twilio answered with something that is not JSON")
-        return PermanentError(text)
+        if judged.verdict is not Verdict.TOKEN:
+            return judged.error
+        self._token = None  # read the secret again next time: the agent may have fixed it
+        # a poll retries slowly until the secret is fixed; a message fails with the fix
+        return PermanentError(str(judged.error)) if sending else judged.error
 
     # ---- reading -------------------------------------------------------------------------------
 

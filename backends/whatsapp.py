@@ -21,7 +21,6 @@ receipts, doctor) with its parts beside it: `whatsapp_send.py` (texts and files)
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -29,14 +28,11 @@ from typing import Any, ClassVar
 import httpx
 
 from frontdesk.backends.base import (
-    AmbiguousError,
     BackendError,
     ConfigError,
-    PermanentError,
     SecretSource,
     Sink,
     TransientError,
-    WindowClosedError,
     WindowRule,
     number,
 )
@@ -47,11 +43,18 @@ from frontdesk.backends.httpchannel import (
     clip,
     protect,
     read_settings,
-    scrub,
 )
+from frontdesk.backends.apierrors import Judged, Verdict
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
+from frontdesk.backends.whatsapp_errors import (
+    WAY_OUT,
+    WHATSAPP,
+    AccountBlocked,
+    TokenRejected,
+    whatsapp_failure,
+)
 from frontdesk.backends.whatsapp_media import WhatsAppMedia
-from frontdesk.backends.whatsapp_parse import REENGAGEMENT, parse_body
+from frontdesk.backends.whatsapp_parse import parse_body
 from frontdesk.backends.whatsapp_send import WhatsAppSending, media_kind
 from frontdesk.backends.whatsapp_templates import WhatsAppTemplates
 from frontdesk.model import ChannelEvent, Unparsable
@@ -60,11 +63,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
-WAY_OUT = "send an approved template (ctrl+t)"
-#: Graph codes: rate limits (retry later), a closed window, and blocks that stop the whole channel
-RATE_LIMITED = frozenset({4, 80007, 130429, 131056})
-BLOCKED = frozenset({10, 200, 368, 131031, 131042})
-SERVER_TROUBLE = frozenset({1, 2, 131000, 131016})
 
 _DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -75,14 +73,6 @@ _DEFAULTS: dict[str, Any] = {
     "request_timeout": 30.0,
     "connect_timeout": 10.0,
 }
-
-
-class TokenRejected(PermanentError):
-    """Graph refused the access token (401, code 190): the channel is down until it is replaced."""
-
-
-class AccountBlocked(PermanentError):
-    """Meta stops the account from sending (policy block, locked, payment, permission)."""
 
 
 class _Bearer(httpx.Auth):
@@ -185,53 +175,23 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
         if 200 <= reply.status < 300 and isinstance(reply.data, dict):
             await self._report("ok")
             return reply.data
-        error = self._error(reply, label, sending)
-        if isinstance(error, (TokenRejected, AccountBlocked)):
-            await self._report("down", str(error))
-        raise error
+        judged = self._error(reply, label, sending)
+        if judged.down:
+            await self._report("down", str(judged.error))
+        raise judged.error
 
     async def _report(self, state: str, detail: str = "") -> None:
         if self._sink is not None and (state != "ok" or self.status.down):
             await self.status.report(self._sink, state, detail)
 
-    def _error(self, reply: Reply, label: str, sending: bool = False) -> BackendError:
-        """Graph's `{"error": {message, code, error_subcode, error_data}}` as the plugin API's error."""
-        data = reply.data if isinstance(reply.data, dict) else {}
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        code = error.get("code") if isinstance(error.get("code"), int) else None
-        message = scrub(clip(error.get("message"), 300)) if error else ""
-        title = re.sub(r"^\(#\d+\)\s*", "", message) or reply.text.strip()[:200]
-        details = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
-        detail = scrub(clip(details.get("details"), 300)) if details else ""
-        said = f"{code}: {title}" if code is not None else f"HTTP {reply.status}: {title}"
-        if detail and detail.rstrip(".") != title.rstrip("."):
-            said += f" — {detail}"
-        what = f"WhatsApp {label}".strip() if label else "WhatsApp"
-        if reply.status == 401 or code == 190:
+    def _error(self, reply: Reply, label: str, sending: bool = False) -> Judged:
+        """Graph's error answer judged by WhatsApp's table (whatsapp_errors.py)."""
+        judged = WHATSAPP.judge(
+            whatsapp_failure(reply), label=label, sending=sending, name=self.name
+        )
+        if judged.verdict is Verdict.TOKEN:
             self._token = None  # read the secret again next time: the agent may have fixed it
-            return TokenRejected(
-                f"WhatsApp rejected the access token ({said}): create a permanent token (Business "
-                f"Settings → System users → Generate token, with whatsapp_business_messaging and "
-                f"whatsapp_business_management) and run `frontdesk creds set {self.name} access_token`"
-            )
-        if reply.status == 429 or code in RATE_LIMITED:
-            wait = reply.retry_after() or (60.0 if code == 131056 else 30.0)
-            return TransientError(f"{what} rate limit ({said})", retry_after=wait)
-        if code == REENGAGEMENT:
-            return WindowClosedError(f"{said} — the 24-hour window closed", way_out=WAY_OUT)
-        if code in BLOCKED:
-            return AccountBlocked(
-                f"{what}: the account may not send ({said}); fix it in WhatsApp Manager "
-                "(Account quality, Payment settings) or Business Settings"
-            )
-        if reply.status >= 500 or code in SERVER_TROUBLE:
-            return TransientError(f"{what} server error ({said})")
-        if 200 <= reply.status < 300:
-            unread = f"{what} answered with something that is not JSON"
-            if sending:  # it was accepted: sending it again could deliver it twice
-                return AmbiguousError(f"{unread}; the message may have been sent")
-            return TransientError(unread)
-        return PermanentError(f"{what} refused: {said}")
+        return judged
 
     # ---- webhook -----------------------------------------------------------------------------
 
@@ -338,4 +298,4 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
         self._media_hosts.clear()
 
 
-__all__ = ["WhatsAppBackend", "media_kind"]
+__all__ = ["TokenRejected", "WhatsAppBackend", "media_kind"]

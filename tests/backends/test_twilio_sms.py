@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 
 
-from fakes.server import DROP, FakeServer, Hang  # noqa: E402
+from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
 from status_log import record_statuses  # noqa: E402
@@ -387,6 +387,14 @@ async def test_send_errors_map_to_permanent_or_transient(fake, server, store):
     server.stop()
     with pytest.raises(TransientError, match="cannot reach Twilio"):
         await backend.send(out)
+    await backend.close()
+
+
+async def test_a_create_accepted_with_an_unreadable_answer_is_ambiguous_never_resent(fake, server):
+    backend = backend_for(server)
+    fake.fail_next("create", Response(201, b"<html>created</html>"))
+    with pytest.raises(AmbiguousError, match="may have been sent"):
+        await backend.send(Outgoing(1, 1, CUSTOMER, CUSTOMER, "hello"))
     await backend.close()
 
 
