@@ -35,23 +35,20 @@ import httpx
 
 from frontdesk.backends.base import (
     BackendError,
-    ConfigError,
-    SecretSource,
     Sink,
-    TransientError,
     number,
 )
+from frontdesk.backends.httpbackend import BearerAuth, HTTPChannel
 from frontdesk.backends.httpchannel import (
     HTTPClient,
     Reply,
     StatusReporter,
     clip,
     protect,
-    read_settings,
     scrub,
 )
 from frontdesk.backends.line_errors import LINE, TokenRejected, error_text, line_failure
-from frontdesk.backends.line_files import FILES_PROBLEM, LineFiles
+from frontdesk.backends.line_files import DOWNLOAD_LIMIT, FILES_PROBLEM, LineFiles
 from frontdesk.backends.line_parse import ProfileWanted, parse_body
 from frontdesk.backends.line_send import LineSending
 from frontdesk.backends.webhook import WebhookBackend, line_signature_ok
@@ -75,16 +72,7 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def auth_flow(self, request: httpx.Request):  # type: ignore[override]
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
-
-
-class LineBackend(LineSending, LineFiles, WebhookBackend):
+class LineBackend(LineSending, LineFiles, HTTPChannel, WebhookBackend):
     """A LINE Official Account's Messaging API channel."""
 
     kind = "line"
@@ -103,17 +91,10 @@ class LineBackend(LineSending, LineFiles, WebhookBackend):
     reply_token_seconds: how long after the customer's event its reply token is used (LINE
     accepts it for about a minute); request_timeout/connect_timeout: for every call."""
     secret_names = ("channel_access_token", "channel_secret")
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
-        self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.reply_token_seconds = float(cfg["reply_token_seconds"])
         self.request_timeout = float(cfg["request_timeout"])
@@ -132,20 +113,19 @@ class LineBackend(LineSending, LineFiles, WebhookBackend):
         self._served: OrderedDict[str, Path] = OrderedDict()
         #: thread key -> (message id, markAsReadToken) of its newest message
         self._read_tokens: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self._told = ChannelStatus("ok")
 
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _access_token(self) -> str:
-        if self._problem:
-            raise ConfigError(self._problem)
+        self._check_settings()
         token = self.secret("channel_access_token")
         protect(token)
         return token
 
     def _auth(self) -> httpx.Auth:
-        return _Bearer(self._access_token())
+        return BearerAuth(self._access_token())
 
     async def _call(
         self,
@@ -293,12 +273,8 @@ class LineBackend(LineSending, LineFiles, WebhookBackend):
         try:
             info = await self._bot_info()
             hook = await self._call("GET", "/v2/bot/channel/webhook/endpoint", label="webhook")
-        except ConfigError as exc:
-            return [*problems, str(exc)]
-        except TransientError as exc:
-            return [*problems, f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [*problems, str(exc)]
+            return [*problems, self.doctor_line(exc)]
         if not info.get("userId"):
             problems.append(
                 "GET /v2/bot/info did not describe a bot: is base_url the Messaging API?"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -34,12 +33,6 @@ FILES_PROBLEM = (
 class LineFiles:
     """LineBackend's files (uses its `public_url`, `name`, `_secrets`, `request_timeout`,
     `data_http` and `_served`, the files offered to LINE)."""
-
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        """The bytes of a received image, video, audio or file (`Attachment.ref`)."""
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
 
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
@@ -114,4 +107,4 @@ class LineFiles:
         return pictures
 
 
-__all__ = ["FILES_PROBLEM", "LineFiles"]
+__all__ = ["DOWNLOAD_LIMIT", "FILES_PROBLEM", "LineFiles"]

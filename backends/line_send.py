@@ -14,6 +14,7 @@ from frontdesk.backends.base import (
     TransientDeadline,
     TransientError,
 )
+from frontdesk.backends.httpbackend import check_length, recipient
 from frontdesk.backends.httpchannel import Reply, scrub
 from frontdesk.backends.line_errors import error_text
 from frontdesk.model import Outgoing, SendResult
@@ -32,17 +33,11 @@ class LineSending:
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """A text by reply token while one is fresh and unused (free), else by push."""
-        to = outgoing.thread_key or outgoing.to
-        if not to:
-            raise PermanentError("no LINE user or group to send to: the conversation has none")
+        to = recipient(outgoing, "no LINE user or group to send to: the conversation has none")
         if outgoing.template is not None:
             raise PermanentError("LINE has no message templates; write the reply as text")
         body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; LINE accepts at most {TEXT_LIMIT:,} "
-                f"in one message — shorten or split it"
-            )
+        check_length(body, TEXT_LIMIT, "LINE", " in one message")
         messages: list[dict[str, Any]] = [{"type": "text", "text": body}] if body.strip() else []
         messages += self._pictures(outgoing)
         if not messages:

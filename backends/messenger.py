@@ -28,7 +28,6 @@ with its parts beside it: `messenger_send.py` (the Send API and the mids sent),
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -38,23 +37,19 @@ from urllib.parse import urlsplit
 
 from frontdesk.backends.base import (
     BackendError,
-    ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
-    TransientError,
     WindowRule,
     integer,
     number,
 )
+from frontdesk.backends.httpbackend import HTTPChannel
 from frontdesk.backends.httpchannel import (
     Backoff,
     HTTPClient,
     Reply,
     StatusReporter,
-    poll_forever,
     protect,
-    read_settings,
 )
 from frontdesk.backends.messenger_errors import MESSENGER, TokenRejected, messenger_failure
 from frontdesk.backends.messenger_parse import parse_body
@@ -88,7 +83,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, WebhookBackend):
+class MessengerBackend(
+    MessengerProfiles, MessengerPolling, MessengerSending, HTTPChannel, WebhookBackend
+):
     """A Facebook Page's Messenger inbox."""
 
     kind = "messenger"
@@ -120,21 +117,14 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
     backoff_initial/backoff_max: retry delays while Meta is unreachable; refused_retry: pause
     after a rejected token; request_timeout/connect_timeout: per request."""
     secret_names = ("page_access_token", "app_secret", "verify_token")
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
+    def configure(self, cfg: dict[str, Any]) -> None:
         if cfg["mode"] not in ("webhook", "poll"):
-            problems.append(f'setting mode is {cfg["mode"]!r}; set "webhook" or "poll"')
+            self._problems.append(f'setting mode is {cfg["mode"]!r}; set "webhook" or "poll"')
         if not cfg["page_id"]:
-            problems.append("setting page_id is missing; set it to the Facebook Page's id")
-        self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
+            self._problems.append("setting page_id is missing; set it to the Facebook Page's id")
         self.page_id: str = cfg["page_id"]
         self.mode: str = cfg["mode"] if cfg["mode"] in ("webhook", "poll") else "webhook"
         self.polling = self.mode == "poll"  # type: ignore[misc]
@@ -151,7 +141,7 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
         self.connect_timeout = float(cfg["connect_timeout"])
         self.http = HTTPClient(self.base_url, "Messenger", connect_timeout=self.connect_timeout)
         self.pacer = Pacer(float(cfg["calls_per_second"]))
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self.ledger = SentLedger()
         self.names: OrderedDict[str, str] = OrderedDict()
         self.lookups: asyncio.Queue[str] = asyncio.Queue(PROFILE_QUEUE)
@@ -189,8 +179,7 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _page_token(self) -> str:
-        if self._problem:
-            raise ConfigError(self._problem)
+        self._check_settings()
         if self._token is None:
             self._token = self.secret("page_access_token")
             protect(self._token)
@@ -261,22 +250,9 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
                 raise
             return self.poll_interval
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.refused_retry,
-            status=self.status,
-            logger=log,
-        )
+        await self._keep_polling(sink, poll_once, self.refused_retry, log)
 
     # ---- received files --------------------------------------------------------------------------
-
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
 
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
@@ -304,12 +280,8 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
             page = await self._graph(
                 "GET", f"/{self.page_id}", label="page", params={"fields": "name"}, paced=False
             )
-        except ConfigError as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         problems: list[str] = []
         if str(page.get("id", self.page_id)) != self.page_id:
             problems.append(
@@ -317,9 +289,6 @@ class MessengerBackend(MessengerProfiles, MessengerPolling, MessengerSending, We
                 "fix page_id in the channel block"
             )
         return problems
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 __all__ = ["MessengerBackend", "Pacer", "SentLedger"]

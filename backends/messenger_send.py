@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError
+from frontdesk.backends.httpbackend import check_length, recipient
 from frontdesk.backends.messenger_errors import TokenRejected
 from frontdesk.backends.messenger_parse import OUR_METADATA, send_type
 from frontdesk.model import Outgoing, SendResult
@@ -60,17 +61,11 @@ class MessengerSending:
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """The text, then each file, through the Send API; RESPONSE inside 24 h, else the tag."""
-        psid = outgoing.thread_key or outgoing.to
-        if not psid:
-            raise PermanentError("no Messenger recipient: the conversation has no PSID")
+        psid = recipient(outgoing, "no Messenger recipient: the conversation has no PSID")
         if outgoing.template is not None:
             raise PermanentError("Messenger has no message templates; send a text reply")
         body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; Messenger accepts at most "
-                f"{TEXT_LIMIT:,} — shorten or split it"
-            )
+        check_length(body, TEXT_LIMIT, "Messenger")
         if not body.strip() and not outgoing.attachments:
             raise PermanentError("an empty message cannot be sent on Messenger")
         for attachment in outgoing.attachments:

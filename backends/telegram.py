@@ -16,7 +16,6 @@ httpx's log lines, and every error text is redacted before it leaves this module
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -29,9 +28,7 @@ from frontdesk.backends.base import (
     AmbiguousError,
     Backend,
     BackendError,
-    ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
     TransientError,
     integer,
@@ -46,6 +43,7 @@ from frontdesk.backends.apierrors import (
     answer_object,
     words_of,
 )
+from frontdesk.backends.httpbackend import HTTPChannel, check_length, recipient
 from frontdesk.backends.httpchannel import (
     MALFORMED,
     Backoff,
@@ -53,9 +51,7 @@ from frontdesk.backends.httpchannel import (
     PollRefused,
     Reply,
     StatusReporter,
-    poll_forever,
     protect,
-    read_settings,
     unparsable,
 )
 from frontdesk.backends.telegram_parse import parse_update
@@ -133,7 +129,7 @@ def telegram_failure(reply: Reply) -> Failure:
     return Failure(reply.status, code, None, said, wait)
 
 
-class TelegramBackend(Backend):
+class TelegramBackend(HTTPChannel, Backend):
     """A Telegram bot, polled with getUpdates."""
 
     kind = "telegram"
@@ -158,17 +154,10 @@ class TelegramBackend(Backend):
     while the network is down; conflict_retry: pause after 409 or a rejected token;
     request_timeout/connect_timeout: for sends and other calls."""
     secret_names = ("token",)
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
-        self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.poll_timeout = max(0, int(cfg["poll_timeout"]))
         self.poll_interval = max(0.0, float(cfg["poll_interval"]))
@@ -180,15 +169,14 @@ class TelegramBackend(Backend):
         self.http = HTTPClient(
             self.base_url, "Telegram", connect_timeout=float(cfg["connect_timeout"])
         )
-        self.offset = _parse_cursor(cursor)
-        self.status = StatusReporter(name)
+        self.offset = _parse_cursor(self.cursor)
+        self.status = StatusReporter(self.name)
         self._token: str | None = None
 
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _bot_token(self, fresh: bool = False) -> str:
-        if self._problem:
-            raise ConfigError(self._problem)
+        self._check_settings()
         if self._token is None or fresh:
             self._token = self.secret("token")
             protect(self._token)
@@ -247,15 +235,7 @@ class TelegramBackend(Backend):
             # a server that ignores `timeout` (or short polling) must not make this a tight loop
             return self.poll_interval if count == 0 and (quick or self.poll_timeout == 0) else 0.0
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.conflict_retry,
-            status=self.status,
-            logger=log,
-        )
+        await self._keep_polling(sink, poll_once, self.conflict_retry, log)
 
     async def fetch_once(self, sink: Sink) -> None:
         """Read every pending update (short polls until a page comes back short)."""
@@ -308,14 +288,11 @@ class TelegramBackend(Backend):
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """sendMessage for text; sendDocument per attachment (the text as caption when it fits)."""
-        chat_id = outgoing.thread_key or outgoing.to
-        if not chat_id:
-            raise PermanentError("no Telegram chat to send to: the conversation has no chat id")
+        chat_id = recipient(
+            outgoing, "no Telegram chat to send to: the conversation has no chat id"
+        )
         body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; Telegram accepts at most {TEXT_LIMIT:,} — shorten or split it"
-            )
+        check_length(body, TEXT_LIMIT, "Telegram")
         if not outgoing.attachments:
             if not body.strip():
                 raise PermanentError("an empty message cannot be sent on Telegram")
@@ -374,12 +351,6 @@ class TelegramBackend(Backend):
         assert first_id is not None
         return SendResult(first_id)
 
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        """The bytes of a received file (`Attachment.ref` is its file_id), through getFile."""
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
-
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
     ) -> int:
@@ -403,14 +374,8 @@ class TelegramBackend(Backend):
         try:
             me = await self._call("getMe")
             hook = await self._call("getWebhookInfo")
-        except ConfigError as exc:
-            return [str(exc)]
-        except TokenRejected as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         problems: list[str] = []
         if not isinstance(me, dict) or not me.get("is_bot"):
             problems.append("getMe did not describe a bot: is base_url a Telegram Bot API server?")
@@ -420,9 +385,6 @@ class TelegramBackend(Backend):
                 "deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook)"
             )
         return problems
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 def _parse_cursor(cursor: str | None) -> int:

@@ -21,7 +21,6 @@ The cursor is JSON: {"after": ISO time of the newest message ingested, "follow":
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Mapping
@@ -34,11 +33,8 @@ from frontdesk.backends.base import (
     AmbiguousError,
     Backend,
     BackendError,
-    ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
-    TransientError,
     integer,
     number,
 )
@@ -51,6 +47,7 @@ from frontdesk.backends.apierrors import (
     answer_object,
     words_of,
 )
+from frontdesk.backends.httpbackend import HTTPChannel
 from frontdesk.backends.httpchannel import (
     Backoff,
     HTTPClient,
@@ -58,9 +55,7 @@ from frontdesk.backends.httpchannel import (
     Reply,
     StatusReporter,
     clip,
-    poll_forever,
     protect,
-    read_settings,
 )
 from frontdesk.backends.sms import BODY_LIMIT
 from frontdesk.backends.twilio_parse import API, FINAL, account_uri, failure_reason
@@ -133,7 +128,7 @@ def twilio_failure(reply: Reply) -> Failure:
 # ---- the backend ----------------------------------------------------------------------------------
 
 
-class TwilioSMSBackend(TwilioReading, Backend):
+class TwilioSMSBackend(TwilioReading, HTTPChannel, Backend):
     """SMS (and MMS) through one Twilio number or Messaging Service, polled."""
 
     kind = "sms"
@@ -161,16 +156,10 @@ class TwilioSMSBackend(TwilioReading, Backend):
     is followed; backoff_initial/backoff_max: retry delays while the network is down;
     error_retry: pause after Twilio refuses the poll (bad credentials …)."""
     secret_names = ("auth_token",)
+    defaults = _DEFAULTS
+    download_limit = MEDIA_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, self._problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.account_sid: str = cfg["account_sid"].strip()
         self.from_number: str = cfg["from_number"].strip()
         self.messaging_service_sid: str = cfg["messaging_service_sid"].strip()
@@ -203,17 +192,13 @@ class TwilioSMSBackend(TwilioReading, Backend):
         self.http = HTTPClient(
             self.base_url, "Twilio", connect_timeout=float(cfg["connect_timeout"]), auth=self._auth
         )
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self._token: str | None = None
-        self.after, self.follow = self._read_cursor(cursor)
+        self.after, self.follow = self._read_cursor(self.cursor)
         self._seen: dict[str, datetime] = {}  # SIDs ingested by this process, for the overlap
         self._bad: set[str] = set()  # items already quarantined by this process
 
     # ---- plumbing ----------------------------------------------------------------------------
-
-    def _check_settings(self) -> None:
-        if self._problems:
-            raise ConfigError(f"channel {self.name!r}: " + "; ".join(self._problems))
 
     def _auth(self) -> httpx.Auth:
         if self._token is None:
@@ -261,15 +246,7 @@ class TwilioSMSBackend(TwilioReading, Backend):
             await self._poll(sink)
             return self.poll_interval
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.error_retry,
-            status=self.status,
-            logger=log,
-        )
+        await self._keep_polling(sink, poll_once, self.error_retry, log)
 
     async def fetch_once(self, sink: Sink) -> None:
         await self._poll(sink)
@@ -318,12 +295,6 @@ class TwilioSMSBackend(TwilioReading, Backend):
             self.follow[sid] = utcnow()
         return SendResult(sid, Delivery.DELIVERED if status == "delivered" else Delivery.SENT)
 
-    async def fetch_attachment(self, ref: str, max_bytes: int = MEDIA_LIMIT) -> bytes:
-        """The bytes of an MMS media file (`Attachment.ref` is its URL path under base_url)."""
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
-
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT
     ) -> int:
@@ -345,21 +316,14 @@ class TwilioSMSBackend(TwilioReading, Backend):
             return list(self._problems)
         try:
             account = await self._api("GET", f"{API}/Accounts/{self.account_sid}.json")
-        except ConfigError as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         state = account.get("status")
         if state not in (None, "active"):
             return [
                 f"Twilio account {self.account_sid} is {clip(state, 20)}; reactivate it in the Twilio Console"
             ]
         return []
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 __all__ = ["TwilioSMSBackend"]

@@ -29,20 +29,18 @@ import httpx
 
 from frontdesk.backends.base import (
     BackendError,
-    ConfigError,
-    SecretSource,
     Sink,
     TransientError,
     WindowRule,
     number,
 )
+from frontdesk.backends.httpbackend import BearerAuth, HTTPChannel
 from frontdesk.backends.httpchannel import (
     HTTPClient,
     Reply,
     StatusReporter,
     clip,
     protect,
-    read_settings,
 )
 from frontdesk.backends.apierrors import Judged, Verdict
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
@@ -53,7 +51,7 @@ from frontdesk.backends.whatsapp_errors import (
     TokenRejected,
     whatsapp_failure,
 )
-from frontdesk.backends.whatsapp_media import WhatsAppMedia
+from frontdesk.backends.whatsapp_media import DOWNLOAD_LIMIT, WhatsAppMedia
 from frontdesk.backends.whatsapp_parse import parse_body
 from frontdesk.backends.whatsapp_send import WhatsAppSending, media_kind
 from frontdesk.backends.whatsapp_templates import WhatsAppTemplates
@@ -75,16 +73,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
-
-
-class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, WebhookBackend):
+class WhatsAppBackend(
+    WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, HTTPChannel, WebhookBackend
+):
     """One WhatsApp business phone number on the Cloud API."""
 
     kind = "whatsapp"
@@ -107,16 +98,10 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
     read_receipts: mark customers' messages read (blue ticks) when an agent opens them;
     request_timeout/connect_timeout: for every Graph call."""
     secret_names = ("access_token", "app_secret", "verify_token")
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, self._problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.phone_number_id: str = cfg["phone_number_id"].strip()
         self.business_account_id: str = cfg["business_account_id"].strip()
         self.api_version: str = cfg["api_version"].strip().strip("/") or DEFAULT_API_VERSION
@@ -137,7 +122,7 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
             auth=self._auth,
         )
         self._media_hosts: dict[str, HTTPClient] = {}
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self._sink: Sink | None = None
         self._token: str | None = None
         self._named: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -150,15 +135,11 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
 
     # ---- plumbing ----------------------------------------------------------------------------
 
-    def _check_settings(self) -> None:
-        if self._problems:
-            raise ConfigError(f"channel {self.name!r}: " + "; ".join(self._problems))
-
     def _auth(self) -> httpx.Auth:
         if self._token is None:
             self._token = self.secret("access_token")
             protect(self._token)
-        return _Bearer(self._token)
+        return BearerAuth(self._token)
 
     def _path(self, *parts: str) -> str:
         return "/" + "/".join([self.api_version, *parts])
@@ -270,10 +251,8 @@ class WhatsAppBackend(WhatsAppSending, WhatsAppTemplates, WhatsAppMedia, Webhook
                     label="templates",
                     params={"limit": 1, "fields": "name"},
                 )
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
-        except (TokenRejected, AccountBlocked) as exc:
-            return [str(exc)]
+        except (TransientError, TokenRejected, AccountBlocked) as exc:
+            return [self.doctor_line(exc)]
         except BackendError as exc:
             return [
                 f"{exc} — check phone_number_id and business_account_id (WhatsApp Manager → API Setup)"

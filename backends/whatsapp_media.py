@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -17,11 +16,6 @@ DOWNLOAD_LIMIT = 100 * MB
 class WhatsAppMedia:
     """WhatsAppBackend's received files (uses its `_graph`, `_path`, `_auth`, `http`, `base_url`,
     `request_timeout` and `_media_hosts`, one client per media host)."""
-
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
 
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
@@ -57,4 +51,4 @@ class WhatsAppMedia:
         )
 
 
-__all__ = ["WhatsAppMedia"]
+__all__ = ["DOWNLOAD_LIMIT", "WhatsAppMedia"]

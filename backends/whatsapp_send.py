@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError
+from frontdesk.backends.httpbackend import check_length
 from frontdesk.model import Outgoing, SendResult
 
 TEXT_LIMIT = 4096
@@ -37,11 +38,7 @@ class WhatsAppSending:
             await self._learn_parameter_names(outgoing.template)
             return await self._post_message({**base, **self._template(outgoing.template)})
         body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; WhatsApp accepts at most {TEXT_LIMIT:,} — "
-                "shorten or split it"
-            )
+        check_length(body, TEXT_LIMIT, "WhatsApp")
         context = (
             {"context": {"message_id": outgoing.reply_to_external_id}}
             if outgoing.reply_to_external_id
