@@ -6,15 +6,14 @@ import asyncio
 import json
 import logging
 import uuid
-from functools import partial
 
 import httpx
 import pytest
 from fakes.line import SECRET, TOKEN, USER, FakeLine, error, event, signature, text, webhook
-from fakes.server import DROP, AfterWork, FakeServer, Hang, Response
+from channel_checks import eventually
+from fakes.server import DROP, AfterWork, Hang, Response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pilot_helpers import eventually as wait_for_condition
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -35,9 +34,7 @@ from frontdesk.model import (
     TemplateSend,
     Unparsable,
 )
-from frontdesk.store import Store
 
-eventually = partial(wait_for_condition, timeout=8.0)
 FAST = {"request_timeout": 2.0, "connect_timeout": 0.5}
 
 
@@ -54,19 +51,6 @@ class Clock:
 @pytest.fixture
 def fake():
     return FakeLine()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, token=TOKEN, secret=SECRET, **settings) -> LineBackend:

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,8 +26,8 @@ from fakes.messenger import (
     sign,
     webhook_body,
 )
-from fakes.server import DROP, FakeServer, Hang, Response
-from pilot_helpers import eventually as wait_for_condition
+from channel_checks import RecordingDesk, eventually, messages_of
+from fakes.server import DROP, Hang, Response
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -38,7 +37,6 @@ from frontdesk.backends.base import (
 )
 from frontdesk.backends.messenger import MessengerBackend, SentLedger
 from frontdesk.backends.messenger_parse import parse_body
-from frontdesk.desk import Desk
 from frontdesk.desk.errors import DeskError
 from frontdesk.model import (
     Attachment,
@@ -46,13 +44,10 @@ from frontdesk.model import (
     DeliveryUpdate,
     Direction,
     Inbound,
-    MessageKind,
     Outgoing,
     Unparsable,
 )
-from frontdesk.store import Store
 
-eventually = partial(wait_for_condition, timeout=8.0)
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 T0_MS = int(T0.timestamp() * 1000)
 SECRETS = {"page_access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
@@ -67,32 +62,14 @@ class Clock:
         return self.now
 
 
-class RecordingDesk(Desk):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.statuses: list[tuple[str, str]] = []
-
-    def _set_channel_status(self, name, status) -> None:
-        self.statuses.append((status.state, status.detail))
-        super()._set_channel_status(name, status)
-
-
 @pytest.fixture
-def graph():
+def fake():
     return FakeGraph()
 
 
 @pytest.fixture
-def server(graph):
-    srv = FakeServer(graph).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
+def graph(fake):
+    return fake
 
 
 def backend_for(server, cursor=None, secrets=None, **settings) -> MessengerBackend:
@@ -103,15 +80,6 @@ def backend_for(server, cursor=None, secrets=None, **settings) -> MessengerBacke
         secrets=values.get,
         cursor=cursor,
     )
-
-
-def messages_of(store, direction=None):
-    return [
-        m
-        for c in store.conversations()
-        for m in store.messages(c.id)
-        if m.kind is not MessageKind.ACTIVITY and (direction is None or m.direction is direction)
-    ]
 
 
 # ---- parsing ------------------------------------------------------------------------------------

@@ -6,27 +6,24 @@ import logging
 import os
 import subprocess
 import sys
-from functools import partial
 
 import pytest
 
 
-from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
+from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
-from status_log import record_statuses  # noqa: E402
+from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
 from frontdesk.backends.telegram_parse import parse_update  # noqa: E402
-from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import (  # noqa: E402
     Attachment,
     Delivery,
     Direction,
     FileUpload,
-    MessageKind,
     Outgoing,
 )
 from frontdesk.store import Store  # noqa: E402
@@ -42,34 +39,9 @@ FAST = {
 }
 
 
-class RecordingDesk(Desk):
-    """A Desk that remembers every channel status it was told, in order."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.shown = record_statuses(self)
-
-    @property
-    def statuses(self) -> list[tuple[str, str]]:
-        return [(status.state, status.detail) for _, status in self.shown]
-
-
 @pytest.fixture
 def fake():
     return FakeTelegram()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, cursor=None, token=TOKEN, **settings) -> TelegramBackend:
@@ -86,21 +58,8 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    return [
-        m
-        for c in store.conversations()
-        for m in store.messages(c.id)
-        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
-    ]
+    return messages_of(store, Direction.IN)
 
-
-def state(desk) -> str | None:
-    status = desk.channel_status.get("tg")
-    return status.state if status else None
-
-
-# the fakes on loopback answer slowly on a busy box: a longer limit than the default
-eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -144,7 +103,7 @@ async def test_long_polling_run_delivers_messages_as_they_come(fake, server, sto
         await desk.stop()
     assert fake.calls[0][2]["timeout"] == 1
     assert fake.calls[0][2]["allowed_updates"] == ["message", "edited_message"]
-    assert state(desk) == "ok"
+    assert state(desk, "tg") == "ok"
 
 
 def test_parse_text_caption_photo_document_voice_edit_reply_and_group():
@@ -457,7 +416,7 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
     desk = desk_for(store, backend)
     await desk.start()
     try:
-        await eventually(lambda: state(desk) == "down")
+        await eventually(lambda: state(desk, "tg") == "down")
         detail = desk.channel_status.get("tg").detail
         assert "Another program is polling this bot" in detail and "only one bot instance" in detail
         await wait_for_condition(lambda: fake.count("getUpdates") >= 3, what="three refused polls")
@@ -466,7 +425,7 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         del fake.persistent["getUpdates"]
         fake.message(3, "back")
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "tg") == "ok")
     finally:
         await desk.stop()
 
@@ -485,7 +444,9 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
     await desk.start()
     try:
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")  # once the batch is on disk (ingest returned)
+        await eventually(
+            lambda: state(desk, "tg") == "ok"
+        )  # once the batch is on disk (ingest returned)
         assert ("down",) == tuple(s for s, _ in desk.statuses if s == "down")[:1]
         down_details = [d for s, d in desk.statuses if s == "down"]
         assert "lost the connection to Telegram" in down_details[0]
@@ -494,12 +455,12 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
         await eventually(
             lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail
         )
-        assert state(desk) == "down"
+        assert state(desk, "tg") == "down"
         await eventually(lambda: retries_logged(caplog, "cannot reach Telegram") >= 2)
         server.start()  # and comes back on the same port
         fake.message(5, "two")
         await eventually(lambda: len(inbound_messages(store)) == 2)
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "tg") == "ok")
     finally:
         await desk.stop()
     assert [m.body for m in inbound_messages(store)] == ["one", "two"]

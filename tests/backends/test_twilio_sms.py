@@ -7,22 +7,20 @@ import logging
 import os
 import subprocess
 import sys
-from functools import partial
 
 import pytest
 
 
-from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
+from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
-from status_log import record_statuses  # noqa: E402
+from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.sms import sms_segments  # noqa: E402
 from frontdesk.backends.twilio_parse import failure_reason  # noqa: E402
 from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
-from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import Delivery, Direction, MessageKind, Outgoing  # noqa: E402
 from frontdesk.store import Store  # noqa: E402
 
@@ -40,34 +38,9 @@ FAST = {
 CUSTOMER = "+15557654321"
 
 
-class RecordingDesk(Desk):
-    """A Desk that remembers every channel status it was told, in order."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.shown = record_statuses(self)
-
-    @property
-    def statuses(self) -> list[tuple[str, str]]:
-        return [(status.state, status.detail) for _, status in self.shown]
-
-
 @pytest.fixture
 def fake():
     return FakeTwilio()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, cursor=None, secrets=None, **settings) -> TwilioSMSBackend:
@@ -82,22 +55,8 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    found = [
-        m
-        for c in store.conversations()
-        for m in store.messages(c.id)
-        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
-    ]
-    return sorted(found, key=lambda m: m.id)
+    return sorted(messages_of(store, Direction.IN), key=lambda m: m.id)
 
-
-def state(desk) -> str | None:
-    status = desk.channel_status.get("sms")
-    return status.state if status else None
-
-
-# the fakes on loopback answer slowly on a busy box: a longer limit than the default
-eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -222,7 +181,7 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
     desk = desk_for(store, backend)
     await desk.start()
     try:
-        await eventually(lambda: state(desk) == "down")
+        await eventually(lambda: state(desk, "sms") == "down")
         detail = desk.channel_status["sms"].detail
         assert "Twilio rejected the credentials (Twilio error 20003: Authenticate" in detail
         assert "frontdesk creds set sms auth_token" in detail
@@ -231,7 +190,7 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
         assert min(b - a for a, b in zip(times, times[1:])) >= 0.25  # error_retry 0.3 s apart
         secrets["auth_token"] = TOKEN
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "sms") == "ok")
     finally:
         await desk.stop()
     assert "wrong-auth-token-never-shown" not in caplog.text + repr(desk.statuses)
@@ -249,14 +208,14 @@ async def test_dropped_connection_mid_pagination_and_outage_recover(fake, server
         await eventually(lambda: len(inbound_messages(store)) == 120)
         down = [d for s, d in desk.statuses if s == "down"]
         assert down and "lost the connection to Twilio" in down[0]
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "sms") == "ok")
 
         server.stop()
         await eventually(lambda: "cannot reach Twilio" in desk.channel_status["sms"].detail)
         server.start()
         fake.inbound(CUSTOMER, "m120")
         await eventually(lambda: len(inbound_messages(store)) == 121)
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "sms") == "ok")
     finally:
         await desk.stop()
     assert [m.body for m in inbound_messages(store)] == [f"m{i}" for i in range(121)]

@@ -9,14 +9,14 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from functools import partial
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.server import DROP, FakeServer, Hang, Response
+from channel_checks import eventually
+from fakes.server import DROP, Hang, Response
 from fakes.whatsapp import (
     APP_SECRET,
     BUSINESS_NUMBER,
@@ -37,7 +37,6 @@ from fakes.whatsapp import (
     value,
     webhook,
 )
-from pilot_helpers import eventually as wait_for_condition
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -62,9 +61,7 @@ from frontdesk.model import (
     TemplateSend,
     Unparsable,
 )
-from frontdesk.store import Store
 
-eventually = partial(wait_for_condition, timeout=8.0)
 SECRETS = {"access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
 
 
@@ -74,17 +71,10 @@ def fake():
 
 
 @pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    fake.url = srv.url
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
+def server(server, fake):
+    """The shared loopback server; the fake names its own URL in the media links it gives."""
+    fake.url = server.url
+    return server
 
 
 def backend_for(server, secrets=None, **settings) -> WhatsAppBackend:
