@@ -17,10 +17,10 @@ from typing import Any, BinaryIO, ClassVar
 import httpx
 
 from frontdesk.backends.base import (
+    AmbiguousError,
     BackendError,
     ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
     TransientError,
 )
@@ -50,14 +50,8 @@ class HTTPChannel:
     backoff: Backoff
     status: StatusReporter
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # Backend's (name, settings, secrets, cursor)
         cfg, self._problems = read_settings(self.settings, self.settings_schema, self.defaults)
         self.configure(cfg)
 
@@ -126,6 +120,11 @@ def recipient(outgoing: Outgoing, missing: str) -> str:
     return to
 
 
+def part_sent(first: str, exc: BaseException) -> AmbiguousError:
+    """A reply in parts whose first went out before a later one failed: never re-sent whole."""
+    return AmbiguousError(f"part of the message was sent ({first}) but not all: {exc}")
+
+
 def check_length(body: str, limit: int, service: str, per: str = "") -> None:
     """Refuse a reply longer than the channel takes (`per`: " in one message" …), with the fix."""
     if len(body) > limit:
@@ -135,4 +134,4 @@ def check_length(body: str, limit: int, service: str, per: str = "") -> None:
         )
 
 
-__all__ = ["BearerAuth", "HTTPChannel", "check_length", "recipient"]
+__all__ = ["BearerAuth", "HTTPChannel", "check_length", "part_sent", "recipient"]

@@ -33,20 +33,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from frontdesk.backends.base import (
-    BackendError,
-    Sink,
-    number,
-)
+from frontdesk.backends.base import BackendError, Sink, number
 from frontdesk.backends.httpbackend import BearerAuth, HTTPChannel
-from frontdesk.backends.httpchannel import (
-    HTTPClient,
-    Reply,
-    StatusReporter,
-    clip,
-    protect,
-    scrub,
-)
+from frontdesk.backends.httpchannel import HTTPClient, Reply, StatusReporter, clip, protect, scrub
 from frontdesk.backends.line_errors import LINE, TokenRejected, error_text, line_failure
 from frontdesk.backends.line_files import DOWNLOAD_LIMIT, FILES_PROBLEM, LineFiles
 from frontdesk.backends.line_parse import ProfileWanted, parse_body

@@ -35,22 +35,9 @@ from datetime import timedelta
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
 
-from frontdesk.backends.base import (
-    BackendError,
-    PermanentError,
-    Sink,
-    WindowRule,
-    integer,
-    number,
-)
+from frontdesk.backends.base import BackendError, PermanentError, Sink, WindowRule, integer, number
 from frontdesk.backends.httpbackend import HTTPChannel
-from frontdesk.backends.httpchannel import (
-    Backoff,
-    HTTPClient,
-    Reply,
-    StatusReporter,
-    protect,
-)
+from frontdesk.backends.httpchannel import Backoff, HTTPClient, Reply, StatusReporter, protect
 from frontdesk.backends.messenger_errors import MESSENGER, TokenRejected, messenger_failure
 from frontdesk.backends.messenger_parse import parse_body
 from frontdesk.backends.messenger_poll import MessengerPolling, Pacer

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from frontdesk.backends.apierrors import (
-    SERVER_STATUSES,
-    Failure,
-    Provider,
-    Rule,
-    Verdict,
-    answer_object,
-    words_of,
-)
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object, words_of
 from frontdesk.backends.httpchannel import PollRefused, Reply
 
 #: Graph error codes of the rate limits (application, user, calls to this API)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError
-from frontdesk.backends.httpbackend import check_length, recipient
+from frontdesk.backends.httpbackend import check_length, part_sent, recipient
 from frontdesk.backends.messenger_errors import TokenRejected
 from frontdesk.backends.messenger_parse import OUR_METADATA, send_type
 from frontdesk.model import Outgoing, SendResult
@@ -110,9 +110,7 @@ class MessengerSending:
                 if isinstance(exc, OSError):
                     raise PermanentError(f"cannot read the file to send: {exc}") from None
                 raise
-            raise AmbiguousError(
-                f"part of the message was sent ({first}) but not all: {exc}"
-            ) from None
+            raise part_sent(first, exc) from None
         assert first is not None
         return SendResult(first)
 

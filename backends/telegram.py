@@ -34,16 +34,9 @@ from frontdesk.backends.base import (
     integer,
     number,
 )
-from frontdesk.backends.apierrors import (
-    SERVER_STATUSES,
-    Failure,
-    Provider,
-    Rule,
-    Verdict,
-    answer_object,
-    words_of,
-)
-from frontdesk.backends.httpbackend import HTTPChannel, check_length, recipient
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object, words_of
+from frontdesk.backends.httpbackend import HTTPChannel, check_length, part_sent, recipient
 from frontdesk.backends.httpchannel import (
     MALFORMED,
     Backoff,
@@ -345,9 +338,7 @@ class TelegramBackend(HTTPChannel, Backend):
         except (TransientError, PermanentError) as exc:
             if first_id is None:
                 raise
-            raise AmbiguousError(
-                f"part of the message was sent ({first_id}) but not all: {exc}"
-            ) from None
+            raise part_sent(first_id, exc) from None
         assert first_id is not None
         return SendResult(first_id)
 

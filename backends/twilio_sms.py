@@ -38,15 +38,8 @@ from frontdesk.backends.base import (
     integer,
     number,
 )
-from frontdesk.backends.apierrors import (
-    SERVER_STATUSES,
-    Failure,
-    Provider,
-    Rule,
-    Verdict,
-    answer_object,
-    words_of,
-)
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object, words_of
 from frontdesk.backends.httpbackend import HTTPChannel
 from frontdesk.backends.httpchannel import (
     Backoff,

@@ -27,22 +27,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from frontdesk.backends.base import (
-    BackendError,
-    Sink,
-    TransientError,
-    WindowRule,
-    number,
-)
-from frontdesk.backends.httpbackend import BearerAuth, HTTPChannel
-from frontdesk.backends.httpchannel import (
-    HTTPClient,
-    Reply,
-    StatusReporter,
-    clip,
-    protect,
-)
 from frontdesk.backends.apierrors import Judged, Verdict
+from frontdesk.backends.base import BackendError, Sink, TransientError, WindowRule, number
+from frontdesk.backends.httpbackend import BearerAuth, HTTPChannel
+from frontdesk.backends.httpchannel import HTTPClient, Reply, StatusReporter, clip, protect
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
 from frontdesk.backends.whatsapp_errors import (
     WAY_OUT,

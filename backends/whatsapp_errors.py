@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import re
 
-from frontdesk.backends.apierrors import (
-    SERVER_STATUSES,
-    Failure,
-    Provider,
-    Rule,
-    Verdict,
-    answer_object,
-)
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object
 from frontdesk.backends.base import PermanentError
 from frontdesk.backends.httpchannel import Reply, clip, scrub
 from frontdesk.backends.whatsapp_parse import REENGAGEMENT

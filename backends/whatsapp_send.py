@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError
-from frontdesk.backends.httpbackend import check_length
+from frontdesk.backends.httpbackend import check_length, part_sent
 from frontdesk.model import Outgoing, SendResult
 
 TEXT_LIMIT = 4096
@@ -85,9 +85,7 @@ class WhatsAppSending:
         except (TransientError, PermanentError) as exc:
             if first is None:
                 raise
-            raise AmbiguousError(
-                f"part of the message was sent ({first.external_id}) but not all: {exc}"
-            ) from None
+            raise part_sent(first.external_id, exc) from None
         assert first is not None
         return first
 

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
 from functools import partial
 
 from pilot_helpers import eventually as wait_for_condition
@@ -35,6 +39,49 @@ def messages_of(store, direction: Direction | None = None) -> list:
         for m in store.messages(c.id)
         if m.kind is not MessageKind.ACTIVITY and (direction is None or m.direction is direction)
     ]
+
+
+def frontdesk_doctor(
+    tmp_path, channel: str, backend: str, settings: str, secrets: Mapping[str, str | None]
+) -> subprocess.CompletedProcess:
+    """`frontdesk doctor` in its own process on a config with one channel (`settings`: its TOML
+    lines), each secret given in the environment as FRONTDESK_SECRET_<CHANNEL>_<KEY>."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[channels]]\nname = "{channel}"\nbackend = "{backend}"\n{settings}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    env.update(
+        FRONTDESK_CONFIG=str(config),
+        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    prefix = f"FRONTDESK_SECRET_{channel.upper().replace('-', '_')}_"
+    env.update({prefix + key.upper(): value for key, value in secrets.items() if value})
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def assert_doctor_ok(done: subprocess.CompletedProcess, channel_line: str) -> None:
+    """`frontdesk doctor` passed and said so for the channel ("ok: channel wa (whatsapp)")."""
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert channel_line in done.stdout
+
+
+def assert_doctor_found(
+    done: subprocess.CompletedProcess, *lines: str, hidden: str | None = None
+) -> None:
+    """`frontdesk doctor` failed without a traceback, printed each of `lines` (the problem and its
+    fix), and never the secret `hidden`."""
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    for line in lines:
+        assert line in done.stdout, done.stdout
+    assert hidden is None or hidden not in output
 
 
 def state(desk, channel: str) -> str | None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,7 +23,14 @@ from fakes.messenger import (
     sign,
     webhook_body,
 )
-from channel_checks import RecordingDesk, eventually, messages_of
+from channel_checks import (
+    RecordingDesk,
+    assert_doctor_found,
+    assert_doctor_ok,
+    eventually,
+    frontdesk_doctor,
+    messages_of,
+)
 from fakes.server import DROP, Hang, Response
 
 from frontdesk.backends.base import (
@@ -561,39 +565,24 @@ def test_bad_settings_name_the_fix(server):
 
 
 def run_doctor(tmp_path, base_url, token=None):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "fb-page"\nbackend = "messenger"\npage_id = "{PAGE_ID}"\n'
-        f'mode = "poll"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
+    settings = (
+        f'page_id = "{PAGE_ID}"\nmode = "poll"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
+    secrets = {"page_access_token": token}
     if token:
-        env["FRONTDESK_SECRET_FB_PAGE_PAGE_ACCESS_TOKEN"] = token
-        env["FRONTDESK_SECRET_FB_PAGE_APP_SECRET"] = APP_SECRET
-        env["FRONTDESK_SECRET_FB_PAGE_VERIFY_TOKEN"] = VERIFY_TOKEN
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+        secrets.update(app_secret=APP_SECRET, verify_token=VERIFY_TOKEN)
+    return frontdesk_doctor(tmp_path, "fb-page", "messenger", settings, secrets)
 
 
 def test_doctor_checks_the_page_token(tmp_path, server, graph):
-    good = run_doctor(tmp_path, server.url, TOKEN)
-    assert "ok: channel fb-page (messenger)" in good.stdout, good.stdout + good.stderr
+    assert_doctor_ok(run_doctor(tmp_path, server.url, TOKEN), "ok: channel fb-page (messenger)")
     assert [r.path for _, lab, r in graph.requests if lab == "page"] == [f"/v21.0/{PAGE_ID}"]
-    bad = run_doctor(tmp_path, server.url, "EAAG-wrong")
-    assert bad.returncode == 1
-    assert "rejected the Page access token" in bad.stdout
-    assert "frontdesk creds set fb-page page_access_token" in bad.stdout
-    assert "EAAG-wrong" not in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url, "EAAG-wrong"),
+        "rejected the Page access token",
+        "frontdesk creds set fb-page page_access_token",
+        hidden="EAAG-wrong",
+    )
 
 
 # ---- end to end through the receiver ----------------------------------------------------------------

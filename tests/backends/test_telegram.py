@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +10,15 @@ import pytest
 from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
-from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
+from channel_checks import (  # noqa: E402
+    RecordingDesk,
+    assert_doctor_found,
+    assert_doctor_ok,
+    eventually,
+    frontdesk_doctor,
+    messages_of,
+    state,
+)  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
@@ -631,6 +636,23 @@ async def test_a_kept_copy_that_is_gone_fails_the_reply_and_is_never_sent_as_a_f
     await backend.close()
 
 
+async def test_a_file_refused_after_the_text_went_out_is_ambiguous_never_resent_whole(
+    fake, server, tmp_path
+):
+    path = tmp_path / "label.pdf"
+    path.write_bytes(b"%PDF-1.4 return label")
+    label = Attachment("label.pdf", "application/pdf", 21, str(path))
+    backend = backend_for(server)
+    fake.fail_next("sendDocument", error(400, "Bad Request: file is too big"))
+    too_long_for_a_caption = "x" * 1100  # so the text goes first, on its own
+    with pytest.raises(
+        AmbiguousError, match=r"part of the message was sent \(77:\d+\) but not all"
+    ):
+        await backend.send(Outgoing(1, 1, "77", "77", too_long_for_a_caption, attachments=[label]))
+    assert [sent["method"] for sent in fake.sent] == ["sendMessage"]
+    await backend.close()
+
+
 # ---- config and doctor ------------------------------------------------------------------------------
 
 
@@ -651,47 +673,27 @@ def test_settings_are_validated_by_the_config_loader(tmp_path):
 
 
 def run_doctor(tmp_path, base_url, token=None):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "support-bot"\nbackend = "telegram"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    if token:
-        env["FRONTDESK_SECRET_SUPPORT_BOT_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    settings = f'base_url = "{base_url}"\nconnect_timeout = 1.0\n'
+    return frontdesk_doctor(tmp_path, "support-bot", "telegram", settings, {"token": token})
 
 
 def test_doctor_on_a_missing_token_prints_the_fix(tmp_path, server):
-    done = run_doctor(tmp_path, server.url)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stdout + done.stderr
-    assert (
-        "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set support-bot token`"
-        in done.stdout
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url),
+        "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set "
+        "support-bot token`",
+        "FRONTDESK_SECRET_SUPPORT_BOT_TOKEN",
     )
-    assert "FRONTDESK_SECRET_SUPPORT_BOT_TOKEN" in done.stdout
 
 
 def test_doctor_checks_the_token_with_getMe(tmp_path, server, fake):
-    good = run_doctor(tmp_path, server.url, TOKEN)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "ok: channel support-bot (telegram)" in good.stdout
+    assert_doctor_ok(run_doctor(tmp_path, server.url, TOKEN), "ok: channel support-bot (telegram)")
     wrong = "111:not-the-token"
-    bad = run_doctor(tmp_path, server.url, wrong)
-    assert bad.returncode == 1
-    assert "Telegram rejected the bot token (401 Unauthorized)" in bad.stdout
-    assert wrong not in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url, wrong),
+        "Telegram rejected the bot token (401 Unauthorized)",
+        hidden=wrong,
+    )
     fake.webhook_url = "https://example.com/hook"
     hooked = run_doctor(tmp_path, server.url, TOKEN)
     assert "a webhook is set for this bot" in hooked.stdout

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +11,15 @@ import pytest
 from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
-from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
+from channel_checks import (  # noqa: E402
+    RecordingDesk,
+    assert_doctor_found,
+    assert_doctor_ok,
+    eventually,
+    frontdesk_doctor,
+    messages_of,
+    state,
+)  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
@@ -389,45 +394,23 @@ async def test_missing_settings_name_the_fix(server):
 
 
 def run_doctor(tmp_path, base_url, token=None, extra=""):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "sms-us"\nbackend = "twilio_sms"\nbase_url = "{base_url}"\n'
-        f'account_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}'
+    settings = (
+        f'base_url = "{base_url}"\naccount_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    if token:
-        env["FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return frontdesk_doctor(tmp_path, "sms-us", "twilio_sms", settings, {"auth_token": token})
 
 
 def test_doctor_on_a_missing_auth_token_prints_the_fix(tmp_path, server):
-    done = run_doctor(tmp_path, server.url)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stdout + done.stderr
-    assert (
-        "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"
-        in done.stdout
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url),
+        "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN",
     )
 
 
 def test_doctor_fetches_the_account(tmp_path, server):
-    good = run_doctor(tmp_path, server.url, TOKEN)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "ok: channel sms-us (twilio_sms)" in good.stdout
-    bad = run_doctor(tmp_path, server.url, "not-the-auth-token")
-    assert bad.returncode == 1 and "Twilio rejected the credentials" in bad.stdout
-    assert (
-        "not-the-auth-token" not in bad.stdout + bad.stderr
-        and "Traceback" not in bad.stdout + bad.stderr
+    assert_doctor_ok(run_doctor(tmp_path, server.url, TOKEN), "ok: channel sms-us (twilio_sms)")
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url, "not-the-auth-token"),
+        "Twilio rejected the credentials",
+        hidden="not-the-auth-token",
     )
