@@ -13,7 +13,7 @@ from pilot_helpers import eventually as wait_for_condition
 from status_log import record_statuses
 
 from frontdesk.desk import Desk
-from frontdesk.model import Direction, MessageKind
+from frontdesk.model import Delivery, Direction, MessageKind
 
 # the fakes on loopback answer slowly on a busy box: a longer limit than the default
 eventually = partial(wait_for_condition, timeout=8.0)
@@ -82,6 +82,18 @@ def assert_doctor_found(
     for line in lines:
         assert line in done.stdout, done.stdout
     assert hidden is None or hidden not in output
+
+
+async def assert_reply_unconfirmed(desk, store, conversation_id: int, body: str) -> None:
+    """A reply whose send timed out after it was written ends unconfirmed with the reason, and
+    leaves the outbox: flushing again never re-sends it."""
+    message = await desk.reply(conversation_id, body)
+    await desk.flush_outbox()
+    stored = store.message(conversation_id, message.id)
+    assert stored.delivery is Delivery.UNCONFIRMED, stored
+    assert "may have been sent" in stored.delivery_reason
+    await desk.flush_outbox()
+    assert store.outbox() == []
 
 
 def state(desk, channel: str) -> str | None:

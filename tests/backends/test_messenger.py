@@ -23,14 +23,8 @@ from fakes.messenger import (
     sign,
     webhook_body,
 )
-from channel_checks import (
-    RecordingDesk,
-    assert_doctor_found,
-    assert_doctor_ok,
-    eventually,
-    frontdesk_doctor,
-    messages_of,
-)
+from channel_checks import RecordingDesk, eventually, messages_of
+from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor
 from fakes.server import DROP, Hang, Response
 
 from frontdesk.backends.base import (
