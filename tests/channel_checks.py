@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from functools import partial
 
 from pilot_helpers import eventually as wait_for_condition
@@ -29,6 +30,16 @@ class RecordingDesk(Desk):
     @property
     def statuses(self) -> list[tuple[str, str]]:
         return [(status.state, status.detail) for _, status in self.shown]
+
+
+@asynccontextmanager
+async def running(desk) -> AsyncIterator:
+    """The desk started (its channels running) for the block, and stopped after it, whatever happens."""
+    await desk.start()
+    try:
+        yield desk
+    finally:
+        await desk.stop()
 
 
 def messages_of(store, direction: Direction | None = None) -> list:

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 from fakes.line import SECRET, TOKEN, USER, FakeLine, error, event, signature, text, webhook
-from channel_checks import eventually
+from channel_checks import eventually, running
 from fakes.server import DROP, AfterWork, Hang, Response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -517,8 +517,7 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
     caplog.set_level(logging.DEBUG)
     backend = backend_for(server, token="stale-token-SECRET-123")
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(
             lambda: (
                 desk.channel_status.get("line", None) is not None
@@ -533,8 +532,6 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
         backend._secrets = {"channel_access_token": TOKEN, "channel_secret": SECRET}.get
         assert await backend.allowance() is not None
         await eventually(lambda: desk.channel_status["line"].state == "ok")
-    finally:
-        await desk.stop()
     assert "stale-token-SECRET-123" not in caplog.text + detail + str(failed.value)
 
 
@@ -550,8 +547,7 @@ async def test_missing_token_is_a_config_error(server):
 async def test_display_name_arrives_after_the_message_and_is_looked_up_once(fake, server, store):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await desk.ingest("line", backend.parse_webhook(webhook(text("9001", "hi"))))
         contact = store.find_contact("line", USER)
         assert contact.name == USER  # stored before any profile call
@@ -562,8 +558,6 @@ async def test_display_name_arrives_after_the_message_and_is_looked_up_once(fake
             "line", backend.parse_webhook(webhook(text("9003", "x", user="Ustranger")))
         )
         await eventually(lambda: any("Ustranger" in r.path for r in server.requests))
-    finally:
-        await desk.stop()
     profile_calls = [r.path for r in server.requests if "/profile/" in r.path]
     assert profile_calls == [f"/v2/bot/profile/{USER}", "/v2/bot/profile/Ustranger"]
 
@@ -624,8 +618,7 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
 ):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         url = f"http://127.0.0.1:{desk.receiver.port}/webhooks/line"
         token = fake.issue_token("tok-e2e")
         body = webhook(
@@ -669,8 +662,6 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
             served = await client.get(f"{url}/files/{token}")
             assert served.status_code == 200 and served.content == b"\x89PNG the map"
             assert (await client.get(f"{url}/files/{token[:-1]}x")).status_code == 404
-    finally:
-        await desk.stop()
 
 
 def test_the_consoles_verify_request_is_an_empty_batch():

@@ -23,7 +23,7 @@ from fakes.messenger import (
     sign,
     webhook_body,
 )
-from channel_checks import RecordingDesk, eventually, messages_of
+from channel_checks import RecordingDesk, eventually, messages_of, running
 from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor
 from fakes.server import DROP, Hang, Response
 
@@ -590,8 +590,7 @@ async def test_a_signed_post_over_loopback_makes_a_messenger_conversation_with_t
     graph.profiles["P77"] = {"first_name": "Chloé", "last_name": "Martin"}
     backend = backend_for(server)
     desk = RecordingDesk(store, {"fb": backend}, agent="Ben", webhook_listen=("127.0.0.1", 0))
-    await desk.start()
-    try:
+    async with running(desk):
         target = f"http://{desk.receiver.address}/webhooks/fb"
         body = webhook_body(
             message_event("P77", "m_e2e1", "Is the blue mug back in stock?", ts=T0_MS),
@@ -629,5 +628,3 @@ async def test_a_signed_post_over_loopback_makes_a_messenger_conversation_with_t
         assert len(messages_of(store)) == 2
         await eventually(lambda: store.find_contact("fb", "P77").name == "Chloé Martin")
         assert graph.count("profile") == 1
-    finally:
-        await desk.stop()

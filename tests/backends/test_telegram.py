@@ -12,7 +12,7 @@ from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
 from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
 from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor  # noqa: E402
-from channel_checks import assert_reply_unconfirmed  # noqa: E402
+from channel_checks import assert_reply_unconfirmed, running  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
@@ -91,15 +91,12 @@ async def test_burst_of_500_updates_is_ingested_once_with_the_offset_as_cursor(f
 async def test_long_polling_run_delivers_messages_as_they_come(fake, server, store):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: fake.count("getUpdates") >= 1)  # a long poll is waiting
         fake.message(42, "hello?")
         await eventually(lambda: len(inbound_messages(store)) == 1)
         fake.message(42, "anyone there?")
         await eventually(lambda: len(inbound_messages(store)) == 2)
-    finally:
-        await desk.stop()
     assert fake.calls[0][2]["timeout"] == 1
     assert fake.calls[0][2]["allowed_updates"] == ["message", "edited_message"]
     assert state(desk, "tg") == "ok"
@@ -396,11 +393,8 @@ async def test_429_waits_retry_after_then_reads(fake, server, store):
     fake.message(9, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     times = [t for t, method, _ in fake.calls if method == "getUpdates"]
     assert times[1] - times[0] >= 0.9
     assert all(state == "ok" for state, _ in desk.statuses)
@@ -413,8 +407,7 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
     )
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: state(desk, "tg") == "down")
         detail = desk.channel_status.get("tg").detail
         assert "Another program is polling this bot" in detail and "only one bot instance" in detail
@@ -425,8 +418,6 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         fake.message(3, "back")
         await eventually(lambda: len(inbound_messages(store)) == 1)
         await eventually(lambda: state(desk, "tg") == "ok")
-    finally:
-        await desk.stop()
 
 
 def retries_logged(caplog, reason: str) -> int:
@@ -440,8 +431,7 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
     fake.message(5, "one")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
         await eventually(
             lambda: state(desk, "tg") == "ok"
@@ -460,8 +450,6 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
         fake.message(5, "two")
         await eventually(lambda: len(inbound_messages(store)) == 2)
         await eventually(lambda: state(desk, "tg") == "ok")
-    finally:
-        await desk.stop()
     assert [m.body for m in inbound_messages(store)] == ["one", "two"]
 
 
@@ -476,11 +464,8 @@ async def test_token_never_appears_in_logs_statuses_or_errors(fake, server, stor
     fake.message(1, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     errors = []
     wrong = "987654:wrong-token-that-must-not-leak"
     bad = backend_for(server, token=wrong)

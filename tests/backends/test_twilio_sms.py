@@ -13,7 +13,7 @@ from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
 from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
 from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor  # noqa: E402
-from channel_checks import assert_reply_unconfirmed  # noqa: E402
+from channel_checks import assert_reply_unconfirmed, running  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
@@ -160,11 +160,8 @@ async def test_429_with_retry_after_is_honoured(fake, server, store):
     fake.inbound(CUSTOMER, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     times = [c[3] for c in fake.calls if c[0] == "list"]
     assert times[1] - times[0] >= 0.9
     assert all(s == "ok" for s, _ in desk.statuses)
@@ -178,8 +175,7 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
     fake.inbound(CUSTOMER, "hi")
     backend = backend_for(server, secrets=secrets)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: state(desk, "sms") == "down")
         detail = desk.channel_status["sms"].detail
         assert "Twilio rejected the credentials (Twilio error 20003: Authenticate" in detail
@@ -190,8 +186,6 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
         secrets["auth_token"] = TOKEN
         await eventually(lambda: len(inbound_messages(store)) == 1)
         await eventually(lambda: state(desk, "sms") == "ok")
-    finally:
-        await desk.stop()
     assert "wrong-auth-token-never-shown" not in caplog.text + repr(desk.statuses)
     assert TOKEN not in caplog.text
 
@@ -202,8 +196,7 @@ async def test_dropped_connection_mid_pagination_and_outage_recover(fake, server
     fake.fail_next("list", None, DROP)  # page 1 fine, page 2 cut
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 120)
         down = [d for s, d in desk.statuses if s == "down"]
         assert down and "lost the connection to Twilio" in down[0]
@@ -215,8 +208,6 @@ async def test_dropped_connection_mid_pagination_and_outage_recover(fake, server
         fake.inbound(CUSTOMER, "m120")
         await eventually(lambda: len(inbound_messages(store)) == 121)
         await eventually(lambda: state(desk, "sms") == "ok")
-    finally:
-        await desk.stop()
     assert [m.body for m in inbound_messages(store)] == [f"m{i}" for i in range(121)]
 
 
