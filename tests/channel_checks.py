@@ -13,6 +13,7 @@ from functools import partial
 from pilot_helpers import eventually as wait_for_condition
 from status_log import record_statuses
 
+from frontdesk import config
 from frontdesk.desk import Desk
 from frontdesk.model import Delivery, Direction, MessageKind
 
@@ -105,6 +106,18 @@ async def assert_reply_unconfirmed(desk, store, conversation_id: int, body: str)
     assert "may have been sent" in stored.delivery_reason
     await desk.flush_outbox()
     assert store.outbox() == []
+
+
+def config_refusal(tmp_path, channel_block: str, schema: Mapping) -> str:
+    """What the config loader says about a config holding this one channel block (`name = …`,
+    `backend = …`, settings), checked against the backend's settings schema."""
+    path = tmp_path / "config.toml"
+    path.write_text("[[channels]]\n" + channel_block)
+    try:
+        config.load_config(path, backend_schemas=lambda backend: schema)
+    except config.ConfigError as exc:
+        return str(exc)
+    raise AssertionError(f"the config loader accepted {channel_block!r}")
 
 
 def state(desk, channel: str) -> str | None:
