@@ -1,5 +1,6 @@
-"""What a channel backend test reads back: the messages stored, a channel's state, a patient wait
-(not a test module: tests/conftest.py puts tests/ on sys.path, so every layer imports it by name)."""
+"""What a channel backend test reads back (messages stored, a channel's state, doctor's output),
+a patient wait, and the untrusted JSON its parser is fed (not a test module: tests/conftest.py
+puts tests/ on sys.path, so every layer imports it by name)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 
+from hypothesis import strategies as st
 from pilot_helpers import eventually as wait_for_condition
 from status_log import record_statuses
 
@@ -19,6 +21,15 @@ from frontdesk.model import Delivery, Direction, MessageKind
 
 # the fakes on loopback answer slowly on a busy box: a longer limit than the default
 eventually = partial(wait_for_condition, timeout=8.0)
+
+#: any JSON value, nested a few levels: what a hostile or broken provider may put anywhere
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
 
 
 class RecordingDesk(Desk):

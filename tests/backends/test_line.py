@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 from fakes.line import SECRET, TOKEN, USER, FakeLine, error, event, signature, text, webhook
-from channel_checks import eventually, running
+from channel_checks import eventually, json_values, running
 from fakes.server import DROP, AfterWork, Hang, Response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -199,13 +199,6 @@ def test_not_json_is_one_unparsable():
     assert len(events) == 1 and isinstance(events[0], Unparsable)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=30,
-)
 event_like = st.fixed_dictionaries(
     {
         "type": st.sampled_from(["message", "follow", "unfollow", "postback", "join"]) | json_values,

@@ -23,7 +23,7 @@ from fakes.messenger import (
     sign,
     webhook_body,
 )
-from channel_checks import RecordingDesk, eventually, messages_of, running
+from channel_checks import RecordingDesk, eventually, json_values, messages_of, running
 from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor
 from fakes.server import DROP, Hang, Response
 
@@ -168,13 +168,6 @@ def test_a_malformed_event_is_quarantined_and_the_rest_kept():
         assert isinstance(only, Unparsable)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=30,
-)
 event_keys = st.fixed_dictionaries(
     {},
     optional={
