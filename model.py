@@ -113,6 +113,7 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     HOOK = "hook"  # an escalation hook opened a ticket, failed, or is retrying
     MERGED = "merged"  # two contacts were merged
+    AUTOMATION = "automation"  # the desk acted by itself: the line names the rule or feature
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from datetime import datetime
 from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
+from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
 from frontdesk.desk.changes import Broker, Subscription
@@ -108,6 +109,7 @@ class Desk(
         hooks: Iterable[HookSpec] = (),
         agent_names: Mapping[str, str] | None = None,
         webhook_listen: tuple[str, int] | None = None,
+        automata: Iterable[Automaton] = (),
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -132,6 +134,7 @@ class Desk(
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
+        self.automation = Automation(automata)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -155,9 +158,11 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._dispatch_forever(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
+        self.automation.start(self)
 
     async def stop(self) -> None:
         await self._stop_receiver()  # no request is accepted once the channels stop
+        await self.automation.stop()
         self.presence.leave(self._configured_agent)
         workers = [
             *self._tasks,
@@ -335,7 +340,16 @@ class Desk(
             if status is Status.RESOLVED:
                 c.unread, c.waiting_since = 0, None
 
+        was = conv.status
         await self._change(conv, EventKind.STATUS, _STATUS_VERB[status], apply)
+        if status is Status.RESOLVED:
+            self.automation.submit(
+                [Trigger(TriggerKind.CONVERSATION_RESOLVED, conv_id, self.now())]
+            )
+        elif status is Status.OPEN and was in (Status.RESOLVED, Status.SNOOZED):
+            self.automation.submit(
+                [Trigger(TriggerKind.CONVERSATION_REOPENED, conv_id, self.now())]
+            )
 
     async def snooze(self, conv_id: int, until: datetime) -> None:
         conv = await self.conversation(conv_id)
