@@ -25,7 +25,7 @@ from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.batches import Batches
-from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
+from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
 from frontdesk.desk.changes import Broker, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
@@ -110,6 +110,7 @@ class Desk(
         agent_names: Mapping[str, str] | None = None,
         webhook_listen: tuple[str, int] | None = None,
         automata: Iterable[Automaton] = (),
+        canned: CannedLibrary | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -135,6 +136,7 @@ class Desk(
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
         self.automation = Automation(automata)
+        self.canned = canned or CannedLibrary()  # what automation answers with
 
     # ---- lifecycle -------------------------------------------------------------------------
 

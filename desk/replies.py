@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from frontdesk.desk.canned import CannedError, CannedLibrary, TemplateError, fill, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.outgoing_files import clean_upload
@@ -16,6 +17,7 @@ from frontdesk.model import (
     Conversation,
     Delivery,
     Direction,
+    EventKind,
     FileUpload,
     Message,
     Status,
@@ -36,6 +38,8 @@ class Replies:
     _broker: Broker
     _wake_outbox: asyncio.Event
     _agent_names: dict[str, str]
+    _configured_agent: str
+    canned: CannedLibrary
 
     async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
         """Queue a reply to the customer in the durable outbox; the dispatcher sends it.
@@ -74,8 +78,10 @@ class Replies:
         body: str,
         files: Sequence[FileUpload],
         now: datetime,
+        answers: bool = True,
     ) -> Message:
-        """In the caller's batch: the reply, its conversation's reply marks and its outbox entry."""
+        """In the caller's batch: the reply, its conversation's reply marks (when it `answers`
+        the customer: a person wrote it) and its outbox entry."""
         message = Message(
             id=message_id,
             conversation_id=conv.id,
@@ -87,11 +93,12 @@ class Replies:
             created_at=now,
         )
         self._append(conv, message)
-        conv.first_reply_at = conv.first_reply_at or now
-        conv.waiting_since = None
-        conv.unread = 0
-        if conv.status is Status.PENDING:
-            conv.status = Status.OPEN
+        if answers:
+            conv.first_reply_at = conv.first_reply_at or now
+            conv.waiting_since = None
+            conv.unread = 0
+            if conv.status is Status.PENDING:
+                conv.status = Status.OPEN
         self.store.put_message(message)
         self.store.put_conversation(conv)
         self.store.put_outbox(
@@ -104,6 +111,63 @@ class Replies:
             )
         )
         return message
+
+    async def auto_reply(self, conv_id: int, body: str) -> Message:
+        """Queue a reply written by automation (the acting author, `automation_author`): sent
+        like an agent's, but it answers nobody, so the conversation keeps waiting for a person
+        (first reply, waiting since, unread and status stay). DeskError when the channel's
+        messaging window is closed or the body is empty."""
+        if not body.strip():
+            raise DeskError("an empty automated reply is not sent")
+        conv = await self.conversation(conv_id)
+        await self._check_window(conv_id)
+        with self.store.batch():
+            message = self._queue_reply(
+                conv, self.store.new_id("message"), body, (), self.now(), answers=False
+            )
+        self._broker.publish(
+            [
+                Change(ChangeKind.MESSAGE, conv.id, message.id),
+                Change(ChangeKind.CONVERSATION, conv.id),
+            ]
+        )
+        self._wake_outbox.set()
+        return message
+
+    async def render_canned(self, conv_id: int, shortcode: str) -> str:
+        """The canned reply `shortcode` filled in for this conversation; DeskError naming the
+        shortcode and the file when it is missing or a variable has no value (automation then
+        notes it, never half-sends). Replies by language are different shortcodes."""
+        conv = await self.conversation(conv_id)
+        contact = self.store.contact(conv.contact_id)
+        try:
+            canned = self.canned.current()
+        except CannedError as exc:
+            raise DeskError(str(exc)) from None
+        reply = canned.find(shortcode)
+        if reply is None:
+            raise DeskError(f"no canned reply /{shortcode.lstrip('/')} in {canned.source}")
+        agent = conv.assignee or self._configured_agent
+        variables = variables_for(
+            conv, contact, self.agent_name(agent), self.channel_kind(conv.channel)
+        )
+        try:
+            return fill(reply.body, variables)
+        except TemplateError as exc:
+            raise DeskError(
+                f"canned reply /{reply.shortcode} ({canned.where(reply)}): {exc}"
+            ) from None
+
+    async def record_automation(self, conv_id: int, text: str) -> None:
+        """Leave the thread line that says what automation did and why: "<author> <text>"."""
+        conv = await self.conversation(conv_id)
+        changes: list[Change] = []
+        with self.store.batch(durable=False):
+            self._add_event(conv, EventKind.AUTOMATION, f"{self.agent} {text}", changes)
+            self.store.put_conversation(conv)
+        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
+        self._broker.publish(changes)
+        await self.store.sync()
 
     async def _check_window(self, conv_id: int) -> None:
         """Refuse to queue a reply the channel would refuse: its messaging window closed (with the way out)."""
