@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
     from frontdesk.config import Config, EscalationConfig
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
@@ -125,6 +126,7 @@ def build_desk(
     return Desk(
         store,
         channels,
+        automata=build_automata(cfg),
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,
@@ -132,3 +134,21 @@ def build_desk(
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
     )
+
+
+def build_automata(cfg: Config) -> list[Automaton]:
+    """What the desk does by itself, in the order it acts on each trigger."""
+    from frontdesk.desk.automation.assign import AutoAssign, Candidate
+
+    automata: list[Automaton] = []
+    if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
+        automata.append(
+            AutoAssign(
+                [
+                    Candidate(a.user, a.languages, a.skills, a.max_open)
+                    for a in cfg.team.agents.values()
+                ],
+                cfg.assignment.channels,
+            )
+        )
+    return automata

@@ -147,6 +147,16 @@ class WebhooksConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignmentConfig:
+    """`[assignment]`: giving new conversations to the agents online, round robin."""
+
+    auto: bool = False
+    """Assign new, reopened and handed-over conversations to an eligible `[team.agents]` agent."""
+    channels: tuple[str, ...] | None = None
+    """Only these channels' conversations (None: every channel)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -164,3 +174,5 @@ class Config:
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
     webhooks: WebhooksConfig | None = None
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
+    assignment: AssignmentConfig = field(default_factory=AssignmentConfig)
+    """`[assignment]`."""

@@ -26,7 +26,7 @@ from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
-from frontdesk.desk.changes import Broker, Subscription
+from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
@@ -122,7 +122,8 @@ class Desk(
         self.now = clock
         self.channel_status: dict[str, ChannelStatus] = {}
         self._broker = Broker()
-        self.presence = Presence(self._broker.publish)
+        self.automation = Automation(automata)
+        self.presence = Presence(self._presence_changed)
         self._typing: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
@@ -135,7 +136,6 @@ class Desk(
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
-        self.automation = Automation(automata)
         self.canned = canned or CannedLibrary()  # what automation answers with
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -185,6 +185,11 @@ class Desk(
                 log.exception("closing channel %s", backend.name)
 
     # ---- agents and presence ---------------------------------------------------------------
+
+    def _presence_changed(self, changes: list[Change]) -> None:
+        self._broker.publish(changes)
+        if any(change.kind is ChangeKind.PRESENCE for change in changes):
+            self.automation.agents_changed()  # someone may now take what waits unassigned
 
     @property
     def agent(self) -> str:
