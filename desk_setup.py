@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, EscalationConfig
+    from frontdesk.config import Config, CsatConfig, EscalationConfig
+    from frontdesk.desk.automation.csat import CsatSettings
     from frontdesk.desk import Desk
     from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
@@ -139,6 +140,7 @@ def build_desk(
 def build_automata(cfg: Config) -> list[Automaton]:
     """What the desk does by itself, in the order it acts on each trigger."""
     from frontdesk.desk.automation.assign import AutoAssign, Candidate
+    from frontdesk.desk.automation.csat import Survey
 
     automata: list[Automaton] = []
     if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
@@ -151,4 +153,20 @@ def build_automata(cfg: Config) -> list[Automaton]:
                 cfg.assignment.channels,
             )
         )
+    if cfg.csat.enabled:
+        automata.append(Survey(csat_settings(cfg.csat)))
     return automata
+
+
+def csat_settings(csat: CsatConfig) -> CsatSettings:
+    """`[csat]` as the survey automaton takes it."""
+    from frontdesk.desk.automation.csat import QUESTIONS, CsatSettings, SurveyTemplate
+
+    template = csat.whatsapp_template
+    return CsatSettings(
+        channels=frozenset(csat.channels) if csat.channels is not None else None,
+        questions={**QUESTIONS, **csat.questions},
+        whatsapp_template=SurveyTemplate(template, csat.whatsapp_template_language)
+        if template
+        else None,
+    )

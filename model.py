@@ -114,6 +114,7 @@ class EventKind(StrEnum):
     HOOK = "hook"  # an escalation hook opened a ticket, failed, or is retrying
     MERGED = "merged"  # two contacts were merged
     AUTOMATION = "automation"  # the desk acted by itself: the line names the rule or feature
+    RATED = "rated"  # the customer answered the satisfaction survey
 
 
 @dataclass(slots=True)
@@ -190,6 +191,9 @@ class Conversation:
     window_expires_at: datetime | None = None
     message_count: int = 0
     tickets: list[Ticket] = field(default_factory=list)  # opened by escalation hooks
+    survey_sent_at: datetime | None = None  # the satisfaction survey went out (CSAT)
+    rating: int | None = None  # the customer's answer to it: 1 (poor) to 5 (great)
+    rated_at: datetime | None = None
 
 
 @dataclass(slots=True)

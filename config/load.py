@@ -17,7 +17,8 @@ from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
-from frontdesk.config.sections import Config
+from frontdesk.config.read_csat import CsatReading
+from frontdesk.config.sections import Config, CsatConfig
 from frontdesk.config_text import display_path, syntax_error
 
 
@@ -72,11 +73,21 @@ class _Reader(
     TeamReading,
     WebhooksReading,
     AssignmentReading,
+    CsatReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks", "assignment")
+        sections = (
+            "agent",
+            "ui",
+            "channels",
+            "escalation",
+            "team",
+            "webhooks",
+            "assignment",
+            "csat",
+        )
         self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
@@ -87,4 +98,5 @@ class _Reader(
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
             webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
             assignment=self.assignment(raw.get("assignment", {})),
+            csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
         )

@@ -157,6 +157,22 @@ class AssignmentConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CsatConfig:
+    """`[csat]`: the satisfaction survey sent after a conversation is resolved."""
+
+    enabled: bool = False
+    """Send the survey (inside the channel's messaging window)."""
+    channels: tuple[str, ...] | None = None
+    """Only these channels (None: every channel)."""
+    questions: Mapping[str, str] = field(default_factory=dict)
+    """`[csat.question]`: the question by language ("en", "ja" …), over the built-in ones."""
+    whatsapp_template: str | None = None
+    """An approved WhatsApp template (no parameters) sent once the 24-hour window closed."""
+    whatsapp_template_language: str = "en_US"
+    """That template's language code."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -176,3 +192,5 @@ class Config:
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
     assignment: AssignmentConfig = field(default_factory=AssignmentConfig)
     """`[assignment]`."""
+    csat: CsatConfig = field(default_factory=CsatConfig)
+    """`[csat]`."""

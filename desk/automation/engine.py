@@ -43,6 +43,8 @@ class AutomationDesk(DeskAPI, Protocol):
 
     async def record_automation(self, conv_id: int, text: str) -> None: ...
 
+    async def survey_sent(self, conv_id: int) -> None: ...
+
 
 class Automaton(Protocol):
     """One automated feature. `handle` acts through the desk's commands; it runs as
