@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
     from frontdesk.config import Config, CsatConfig, EscalationConfig
     from frontdesk.desk.automation.csat import CsatSettings
+    from frontdesk.desk.sla import SlaPolicy
     from frontdesk.desk import Desk
     from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
@@ -112,10 +113,12 @@ def build_desk(
     agents: Iterable[str] | None = None,
     agent_names: Mapping[str, str] | None = None,
     default_targets: Iterable[str] = (),
+    default_sla: SlaPolicy | None = None,
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
-    `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
+    `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
+    (`default_sla` when there is none), and
     `[webhooks] listen` for the receiver its webhook channels need."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
@@ -128,6 +131,7 @@ def build_desk(
         store,
         channels,
         automata=build_automata(cfg),
+        sla=sla_policy(cfg) or default_sla,
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,
@@ -169,4 +173,38 @@ def csat_settings(csat: CsatConfig) -> CsatSettings:
         whatsapp_template=SurveyTemplate(template, csat.whatsapp_template_language)
         if template
         else None,
+    )
+
+
+def sla_policy(cfg: Config) -> SlaPolicy | None:
+    """`[sla]` as the desk keeps it: targets by priority (None: no SLA)."""
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    if cfg.sla is None:
+        return None
+    targets = {
+        priority: SlaTarget(cfg.sla.first.get(priority.value), cfg.sla.next.get(priority.value))
+        for priority in Priority
+        if priority.value in cfg.sla.first or priority.value in cfg.sla.next
+    }
+    return SlaPolicy(targets)
+
+
+def demo_sla() -> SlaPolicy:
+    """The SLA of `frontdesk demo` when the config has no [sla]: its list shows time left and breaches."""
+    from datetime import timedelta
+
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    hours = lambda n: timedelta(hours=n)  # noqa: E731
+    return SlaPolicy(
+        {
+            Priority.URGENT: SlaTarget(timedelta(minutes=15), hours(1)),
+            Priority.HIGH: SlaTarget(hours(1), hours(4)),
+            Priority.MEDIUM: SlaTarget(hours(4), hours(8)),
+            Priority.LOW: SlaTarget(hours(8), hours(24)),
+            Priority.NONE: SlaTarget(hours(8), hours(24)),
+        }
     )

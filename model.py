@@ -194,6 +194,10 @@ class Conversation:
     survey_sent_at: datetime | None = None  # the satisfaction survey went out (CSAT)
     rating: int | None = None  # the customer's answer to it: 1 (poor) to 5 (great)
     rated_at: datetime | None = None
+    # derived by the desk from [sla] whenever the conversation is written, never stored:
+    sla_due_at: datetime | None = None  # when the awaited reply is due
+    sla_kind: str = ""  # "first" or "next": which response is due
+    sla_breached: bool = False  # the desk saw that due time pass (its SLA change alerted)
 
 
 @dataclass(slots=True)

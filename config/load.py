@@ -18,6 +18,7 @@ from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
 from frontdesk.config.read_csat import CsatReading
+from frontdesk.config.read_sla import SlaReading
 from frontdesk.config.sections import Config, CsatConfig
 from frontdesk.config_text import display_path, syntax_error
 
@@ -74,6 +75,7 @@ class _Reader(
     WebhooksReading,
     AssignmentReading,
     CsatReading,
+    SlaReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -87,6 +89,7 @@ class _Reader(
             "webhooks",
             "assignment",
             "csat",
+            "sla",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -99,4 +102,5 @@ class _Reader(
             webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
             assignment=self.assignment(raw.get("assignment", {})),
             csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
+            sla=self.sla(raw["sla"]) if "sla" in raw else None,
         )

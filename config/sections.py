@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,16 @@ class CsatConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaConfig:
+    """`[sla]`: how long a customer may wait for a reply, by priority."""
+
+    first: Mapping[str, timedelta] = field(default_factory=dict)
+    """`[sla.<priority>] first`: the first response target by priority ("none" … "urgent")."""
+    next: Mapping[str, timedelta] = field(default_factory=dict)
+    """`[sla.<priority>] next`: the target for each later reply."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -194,3 +205,5 @@ class Config:
     """`[assignment]`."""
     csat: CsatConfig = field(default_factory=CsatConfig)
     """`[csat]`."""
+    sla: SlaConfig | None = None
+    """`[sla]`; None when absent (then no reply is ever due)."""

@@ -45,6 +45,8 @@ from frontdesk.desk.replies import Replies
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.surveys import Surveys
+from frontdesk.desk.sla import SlaPolicy
+from frontdesk.desk.sla_watch import SlaWatching
 from frontdesk.desk.templates import Templates
 from frontdesk.desk.views import (
     Filters,
@@ -96,6 +98,7 @@ class Desk(
     Replies,
     ReadMarks,
     Surveys,
+    SlaWatching,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
@@ -113,6 +116,7 @@ class Desk(
         webhook_listen: tuple[str, int] | None = None,
         automata: Iterable[Automaton] = (),
         canned: CannedLibrary | None = None,
+        sla: SlaPolicy | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -139,6 +143,8 @@ class Desk(
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
         self.canned = canned or CannedLibrary()  # what automation answers with
+        self.sla = sla
+        self._start_sla_clock()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -163,6 +169,8 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
         self.automation.start(self)
+        if self.sla is not None:
+            self._tasks.append(asyncio.create_task(self._watch_sla_forever(), name="sla"))
 
     async def stop(self) -> None:
         await self._stop_receiver()  # no request is accepted once the channels stop
