@@ -195,15 +195,10 @@ class Dispatcher:
             ),
             conv.thread_key,
         )
-        last_inbound = next(
-            (
-                m.external_id
-                for m in reversed(self.store.messages(conv.id))
-                if m.direction is Direction.IN and m.external_id
-            ),
-            None,
-        )
         backend = self.channels.get(conv.channel)
+        parent = (
+            self._last_inbound(conv.id) if backend and backend.replies_name_last_inbound else None
+        )
         return Outgoing(
             message_id=message.id,
             conversation_id=conv.id,
@@ -213,11 +208,21 @@ class Dispatcher:
             attachments=list(message.attachments),
             subject=conv.subject,
             idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
-            reply_to_external_id=last_inbound,
+            reply_to_external_id=parent,
             tag=message_tag(
                 backend.window_rule if backend else None, conv.window_expires_at, self.now()
             ),
             template=template_from_extra(entry.extra) or message.template,
+        )
+
+    def _last_inbound(self, conv_id: int) -> str | None:
+        return next(
+            (
+                m.external_id
+                for m in reversed(self.store.messages(conv_id))
+                if m.direction is Direction.IN and m.external_id
+            ),
+            None,
         )
 
 
