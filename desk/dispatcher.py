@@ -30,6 +30,7 @@ class Dispatcher:
     #: one sender per channel with replies due, so a slow channel delays only itself
     _senders: dict[str, asyncio.Task[None]]
     _send_locks: dict[str, asyncio.Lock]
+    _template_lists: dict[str, object]  # the template lists `Templates` keeps, by channel
 
     def _recover_outbox(self) -> None:
         """An entry left `sending` by a previous run may or may not have gone out."""
@@ -148,6 +149,8 @@ class Dispatcher:
         except Exception as exc:
             if isinstance(exc, DeadlineError):
                 self._sends_overdue(entry.channel, backend.redact(str(exc)))
+            if outgoing.template is not None:
+                self._template_lists.pop(entry.channel, None)  # the template may be withdrawn
             outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
             outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():

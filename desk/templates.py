@@ -33,6 +33,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 _FIVE_SPACES = re.compile(r" {5,}")
 ALLOWANCE_SECONDS = 10.0
 """How long the composer's allowance line may take before it is left out."""
+TEMPLATE_LIST_SECONDS = 300.0
+"""How long a channel's template list is used before the picker's next open reads it again."""
 
 
 def parameter_problem(label: str, value: str) -> str | None:
@@ -119,6 +121,8 @@ class Templates:
     _broker: Broker
     _wake_outbox: asyncio.Event
     agent: str
+    #: channel -> when its template list was read, and the list (templates, send_template)
+    _template_lists: dict[str, tuple[datetime, list[MessageTemplate]]]
 
     def _template_backend(self, conv: Conversation) -> Backend:
         backend = self.channels.get(conv.channel)
@@ -132,23 +136,39 @@ class Templates:
         return backend
 
     async def templates(self, conv_id: int) -> list[MessageTemplate]:
-        """The approved templates the conversation's channel can send (DeskError when it has none)."""
-        conv = await self.conversation(conv_id)
+        """The approved templates the conversation's channel can send (DeskError when it has none),
+        as read from the channel in the last few minutes (`TEMPLATE_LIST_SECONDS`)."""
+        return await self._channel_templates(await self.conversation(conv_id))
+
+    async def _channel_templates(
+        self, conv: Conversation, fresh: bool = False
+    ) -> list[MessageTemplate]:
         backend = self._template_backend(conv)
+        kept = self._template_lists.get(conv.channel)
+        now = self.now()
+        if (
+            not fresh
+            and kept is not None
+            and 0 <= (now - kept[0]).total_seconds() < TEMPLATE_LIST_SECONDS
+        ):
+            return list(kept[1])
         try:
             found = await backend.templates()
         except Exception as exc:
             raise DeskError(
                 f"channel {conv.channel!r}: templates not read: {backend.redact(str(exc))}"
             ) from exc
-        return sorted(found, key=lambda t: (t.name, t.language))
+        listed = sorted(found, key=lambda t: (t.name, t.language))
+        self._template_lists[conv.channel] = (now, listed)
+        return list(listed)
 
     async def send_template(self, conv_id: int, send: TemplateSend) -> Message:
         """Queue an approved template with its values (allowed once the window closed: that is
         what templates are for); the thread shows it rendered as the customer gets it."""
         conv = await self.conversation(conv_id)
-        known = {(t.name, t.language): t for t in await self.templates(conv_id)}
-        template = known.get((send.name, send.language))
+        template = self._find_template(await self._channel_templates(conv), send)
+        if template is None:  # approved since the list was read, perhaps
+            template = self._find_template(await self._channel_templates(conv, True), send)
         if template is None:
             raise DeskError(
                 f"no approved template {send.name!r} ({send.language}) on channel {conv.channel!r}"
@@ -157,6 +177,14 @@ class Templates:
         check_parameters(template, values)
         send = TemplateSend(template.name, template.language, values)
         return self._queue_template(conv, rendered(template, values), send)
+
+    @staticmethod
+    def _find_template(
+        templates: list[MessageTemplate], send: TemplateSend
+    ) -> MessageTemplate | None:
+        return next(
+            (t for t in templates if (t.name, t.language) == (send.name, send.language)), None
+        )
 
     def _queue_template(self, conv: Conversation, body: str, send: TemplateSend) -> Message:
         now = self.now()

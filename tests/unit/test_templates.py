@@ -16,10 +16,11 @@ from frontdesk.desk.templates import (
     check_parameters,
     fill_body,
     parameter_problem,
+    TEMPLATE_LIST_SECONDS,
     rendered,
     template_from_extra,
 )
-from frontdesk.model import Delivery, TemplateSend
+from frontdesk.model import Delivery, MessageTemplate, TemplateSend
 from frontdesk.store import Store
 from conftest import NOW, run_sync
 from template_channel import TEMPLATES, TemplateChannel
@@ -162,6 +163,43 @@ async def test_a_failed_template_sent_again_by_the_agent_is_still_a_template(des
     await desk.flush_outbox()
     assert wa.sent[-1].template == TemplateSend("order_update", "en_US", ["Mia", "7"])
     assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+
+
+async def test_the_template_list_is_kept_per_channel_for_a_few_minutes(desk, channels, clock):
+    await close_window(desk)
+    wa = channels["wa"]
+    await desk.templates(1)  # the picker opens: the list is read from the channel
+    await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "1"]))
+    await desk.templates(1)
+    await desk.send_template(1, TemplateSend("welcome_back", "es", []))
+    assert wa.lists == 1
+    clock.advance(seconds=TEMPLATE_LIST_SECONDS + 1)
+    await desk.templates(1)  # the picker's next open after that reads it again
+    assert wa.lists == 2
+
+
+async def test_a_template_the_kept_list_lacks_is_looked_up_again_before_refusing(desk, channels):
+    await close_window(desk)
+    wa = channels["wa"]
+    await desk.templates(1)
+    fresh = MessageTemplate("fresh_offer", "en_US", "MARKETING", "New: {{1}}", ("1",))
+    wa.listed = [*TEMPLATES, fresh]  # approved since the list was read
+    sent = await desk.send_template(1, TemplateSend("fresh_offer", "en_US", ["tea"]))
+    assert sent.body == "[template fresh_offer] New: tea" and wa.lists == 2
+    with pytest.raises(DeskError, match="no approved template 'gone'"):
+        await desk.send_template(1, TemplateSend("gone", "en_US", []))
+    assert wa.lists == 3
+
+
+async def test_a_failed_template_send_drops_the_kept_list(desk, channels):
+    await close_window(desk)
+    wa = channels["wa"]
+    wa.failures = [PermanentError("(#132001) Template name does not exist in the translation")]
+    await desk.send_template(1, TemplateSend("welcome_back", "es", []))
+    await desk.flush_outbox()
+    assert wa.lists == 1
+    await desk.templates(1)  # withdrawn at the channel, perhaps: the picker reads it again
+    assert wa.lists == 2
 
 
 def test_a_queued_template_survives_a_restart(tmp_path, clock, workspace):
