@@ -136,6 +136,35 @@ async def test_the_allowance_line_sits_under_the_composer(desk, clock, channels,
         assert not line.display  # e-mail says nothing
 
 
+async def test_escape_while_filling_goes_back_to_the_list_and_escape_there_closes():
+    async def make():
+        return TemplatePicker(TEMPLATES, "WhatsApp (wa)")
+
+    app = DialogHarness(make)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        picker = app.screen
+        await pilot.press(*"order", "enter", *"Mia", "enter", *"12")
+        await idle(pilot)
+        assert picker.values == ["Mia"] and picker.has_class("-filling")
+        await pilot.press("escape")  # one step back: the list, filtered as it was
+        await idle(pilot)
+        assert app.screen is picker and app.results == []
+        assert not picker.has_class("-filling") and picker.chosen is None
+        assert picker.query_one("#template-options").display
+        assert app.focused is picker.query_one("#template-query")
+        assert [t.name for t in picker.shown] == ["order_update"]
+        assert preview(app) == "Hi ⟨{{1}}⟩, your order ⟨{{2}}⟩ has shipped."
+        assert "Escape closes" in str(picker.query_one("#template-hint").render())
+        await pilot.press("enter", *"Ann", "enter")  # picked again: the values start afresh
+        await idle(pilot)
+        assert picker.values == ["Ann"]
+        assert "Escape: back to the list" in str(picker.query_one("#template-hint").render())
+        await pilot.press("escape", "escape")
+        await idle(pilot)
+        assert app.results == [None] and app.screen is not picker
+
+
 def test_snapshot_template_picker_filling_a_value(snap_compare):
     async def make():
         return TemplatePicker(TEMPLATES, "WhatsApp (wa)")

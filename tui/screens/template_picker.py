@@ -17,13 +17,21 @@ from frontdesk.desk.templates import fill_body, matching_templates, parameter_pr
 from frontdesk.model import MessageTemplate, TemplateSend
 from frontdesk.tui.safe import clean, clean_line
 
+LIST_HINT = "Enter picks the template · Escape closes"
+
 
 class TemplatePicker(ModalScreen[TemplateSend | None]):
     """Lists approved templates (name, language, category, body); Enter on one asks for each of
     its values in turn, the body filled in live below, and returns the template to send."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Close", id="template-cancel", tooltip="Close without sending"),
+        Binding(
+            "escape",
+            "cancel",
+            "Back",
+            id="template-cancel",
+            tooltip="Back to the list while filling values; close without sending from the list",
+        ),
         Binding("down", "move(1)", "Next", show=False, id="template-down", tooltip="Next template"),
         Binding(
             "up", "move(-1)", "Previous", show=False, id="template-up", tooltip="Previous template"
@@ -76,7 +84,7 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
 
     def on_mount(self) -> None:
         self._refilter("")
-        self._hint("Enter picks the template · Escape closes")
+        self._hint(LIST_HINT)
         self.query_one("#template-query", Input).focus()
 
     # ---- choosing ----------------------------------------------------------------------------
@@ -159,7 +167,8 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
         value.focus()
         last = step + 1 == len(labels)
         self._hint(
-            ("Enter sends the template" if last else "Enter: next value") + " · Escape closes"
+            ("Enter sends the template" if last else "Enter: next value")
+            + " · Escape: back to the list"
         )
         self._preview(self.chosen, self.values)
 
@@ -203,4 +212,15 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
         self.query_one("#template-hint", Static).update(Text(text))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.chosen is None:
+            self.dismiss(None)
+            return
+        # one step back: the list as it was filtered, the values typed so far dropped
+        self.chosen, self.values = None, []
+        self.remove_class("-filling")
+        self._hint(LIST_HINT)
+        options = self.query_one("#template-options", OptionList)
+        index = options.highlighted
+        if index is not None and 0 <= index < len(self.shown):
+            self._preview(self.shown[index], [])
+        self.query_one("#template-query", Input).focus()
