@@ -9,18 +9,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from frontdesk.desk.templates import fill_body, matching_templates, parameter_problem
 from frontdesk.model import MessageTemplate, TemplateSend
 from frontdesk.tui.safe import clean, clean_line
+from frontdesk.tui.screens.filtered_picker import FILTER, MATCHES, FilteredPicker
 
 LIST_HINT = "Enter picks the template · Escape closes"
 
 
-class TemplatePicker(ModalScreen[TemplateSend | None]):
+class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
     """Lists approved templates (name, language, category, body); Enter on one asks for each of
     its values in turn, the body filled in live below, and returns the template to send."""
 
@@ -61,11 +60,12 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
     }
     """
 
+    NOUN = "template"
+
     def __init__(self, templates: Sequence[MessageTemplate], channel: str = "") -> None:
         super().__init__()
         self.templates = list(templates)
         self.channel = channel
-        self.shown: list[MessageTemplate] = []
         self.chosen: MessageTemplate | None = None
         self.values: list[str] = []
 
@@ -74,77 +74,50 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
             where = f" — {clean_line(self.channel)}" if self.channel else ""
             dialog.border_title = Text(f"Approved templates{where}")
             yield Input(
-                placeholder="Filter: name, language, category or words", id="template-query"
+                placeholder="Filter: name, language, category or words",
+                id="template-query",
+                classes=FILTER,
             )
-            yield OptionList(id="template-options")
+            yield OptionList(id="template-options", classes=MATCHES)
             yield Static(id="template-label")
             yield Input(id="template-value")
             yield Static(id="template-preview")
             yield Static(id="template-hint")
 
     def on_mount(self) -> None:
-        self._refilter("")
+        self.refilter("")
         self._hint(LIST_HINT)
         self.query_one("#template-query", Input).focus()
 
     # ---- choosing ----------------------------------------------------------------------------
 
-    @on(Input.Changed, "#template-query")
-    def _query_changed(self, event: Input.Changed) -> None:
-        self._refilter(event.value)
+    def matches(self, query: str) -> list[MessageTemplate]:
+        return matching_templates(query, self.templates)
 
-    def _refilter(self, query: str) -> None:
-        self.shown = matching_templates(query, self.templates)
-        options = self.query_one("#template-options", OptionList)
-        options.clear_options()
-        options.add_options([Option(self._label(t)) for t in self.shown])
-        if self.shown:
-            options.highlighted = 0
-        else:
-            self.query_one("#template-preview", Static).update(
-                Text("No approved template matches.", style="italic")
-            )
-
-    @staticmethod
-    def _label(template: MessageTemplate) -> Text:
+    def label(self, item: MessageTemplate) -> Text:
         label = Text()
-        label.append(clean_line(template.name), "bold")
-        label.append(f"  {clean_line(template.language)}")
-        if template.category:
-            label.append(f"  {clean_line(template.category)}", "dim")
-        count = len(template.parameters)
+        label.append(clean_line(item.name), "bold")
+        label.append(f"  {clean_line(item.language)}")
+        if item.category:
+            label.append(f"  {clean_line(item.category)}", "dim")
+        count = len(item.parameters)
         label.append(f"  {count} value{'s' if count != 1 else ''}", "dim")
         return label
 
-    @on(OptionList.OptionHighlighted, "#template-options")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        index = event.option_index
-        if 0 <= index < len(self.shown):
-            self._preview(self.shown[index], [])
-
-    def action_move(self, step: int) -> None:
-        options = self.query_one("#template-options", OptionList)
-        if self.chosen is None and self.shown:
-            current = options.highlighted if options.highlighted is not None else -step
-            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
-
-    @on(Input.Submitted, "#template-query")
-    def _submitted(self) -> None:
-        self._choose(self.query_one("#template-options", OptionList).highlighted)
-
-    @on(OptionList.OptionSelected, "#template-options")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._choose(event.option_index)
-
-    def _choose(self, index: int | None) -> None:
-        if index is None or not 0 <= index < len(self.shown):
-            self.notify(
-                "No template matches; change the filter or press Escape.",
-                severity="warning",
-                timeout=3,
+    def preview(self, item: MessageTemplate | None) -> None:
+        if item is None:
+            self.query_one("#template-preview", Static).update(
+                Text("No approved template matches.", style="italic")
             )
-            return
-        self.chosen, self.values = self.shown[index], []
+        else:
+            self._preview(item, [])
+
+    @property
+    def browsing(self) -> bool:
+        return self.chosen is None
+
+    def picked(self, item: MessageTemplate) -> None:
+        self.chosen, self.values = item, []
         if not self.chosen.parameters:
             self._done()
             return
@@ -219,8 +192,7 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
         self.chosen, self.values = None, []
         self.remove_class("-filling")
         self._hint(LIST_HINT)
-        options = self.query_one("#template-options", OptionList)
-        index = options.highlighted
-        if index is not None and 0 <= index < len(self.shown):
-            self._preview(self.shown[index], [])
+        shown = self.highlighted_item()
+        if shown is not None:
+            self._preview(shown, [])
         self.query_one("#template-query", Input).focus()
