@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from frontdesk.model import (
     Message,
     MessageTemplate,
     Status,
+    TemplateExtra,
     TemplateSend,
 )
 from frontdesk.store import OutboxEntry, Store
@@ -56,6 +58,77 @@ def parameter_problem(label: str, value: str) -> str | None:
     return None
 
 
+LINK_LIMIT = 2000
+"""Characters of a media link or a button's URL ending (WhatsApp's URL limit)."""
+CODE_LIMIT = 15
+"""Characters of a copy-code button's coupon code (WhatsApp's limit)."""
+_MEDIA_LINK = re.compile(r"https?://[^\s/]+\S*")
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One value the template picker asks for: a body placeholder (no `extra`), or the header's
+    or a button's value (`extra`)."""
+
+    label: str
+    extra: TemplateExtra | None = None
+
+    def prompt(self) -> str:
+        """What the value is, for the picker's question: `{{1}}`, `the header image's link` …"""
+        extra = self.extra
+        if extra is None:
+            return f"{{{{{self.label}}}}}"
+        if extra.part == "header":
+            if extra.kind == "text":
+                return f"header {{{{{self.label}}}}}"
+            return f"the header {extra.kind}'s link (https://…)"
+        if extra.kind == "url":
+            return f"the end of button {self.label!r}'s link ({extra.text})"
+        return f"the coupon code of button {self.label!r}"
+
+
+def template_asks(template: MessageTemplate) -> list[Ask]:
+    """What the picker asks for, in the order the customer reads it: header, body, buttons."""
+    extras = template.extras
+    return [
+        *(Ask(e.label, e) for e in extras if e.part == "header"),
+        *(Ask(label) for label in template.parameters),
+        *(Ask(e.label, e) for e in extras if e.part != "header"),
+    ]
+
+
+def send_of(template: MessageTemplate, answers: list[str]) -> TemplateSend:
+    """The template to send with `answers` given to `template_asks(template)` in turn."""
+    asks = template_asks(template)
+    body = [value for ask, value in zip(asks, answers) if ask.extra is None]
+    extras = [
+        replace(ask.extra, value=value)
+        for ask, value in zip(asks, answers)
+        if ask.extra is not None
+    ]
+    return TemplateSend(template.name, template.language, body, extras)
+
+
+def ask_problem(ask: Ask, value: str) -> str | None:
+    """What is wrong with `value` for `ask`, as one sentence; None when it may go."""
+    extra = ask.extra
+    if extra is None or extra.kind == "text":
+        return parameter_problem(ask.label, value)
+    what = ask.prompt()
+    if not value.strip():
+        return f"{what} is empty; type it"
+    if extra.kind in ("image", "video", "document"):
+        if len(value) > LINK_LIMIT or not _MEDIA_LINK.fullmatch(value):
+            return f"{what} must be a link starting https:// that WhatsApp can fetch"
+        return None
+    limit = LINK_LIMIT if extra.kind == "url" else CODE_LIMIT
+    if len(value) > limit:
+        return f"{what} is {len(value):,} characters; at most {limit:,} are sent"
+    if any(c.isspace() or ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        return f"{what} takes no spaces, new lines or control characters"
+    return None
+
+
 def check_parameters(template: MessageTemplate, values: list[str]) -> None:
     """Raise DeskError (one line) unless `values` fill every placeholder of `template` as the channel accepts."""
     if len(values) != len(template.parameters):
@@ -67,6 +140,23 @@ def check_parameters(template: MessageTemplate, values: list[str]) -> None:
         problem = parameter_problem(label, value)
         if problem is not None:
             raise DeskError(f"template {template.name!r}: {problem}")
+
+
+def checked_extras(template: MessageTemplate, given: list[TemplateExtra]) -> list[TemplateExtra]:
+    """The template's header and button values filled from `given` (matched by part and
+    button position); DeskError (one line) when one is missing or the channel would refuse it."""
+    by_place = {(e.part, e.index): e.value for e in given}
+    filled = []
+    for extra in template.extras:
+        value = by_place.get((extra.part, extra.index))
+        ask = Ask(extra.label, extra)
+        if value is None:
+            raise DeskError(f"template {template.name!r}: {ask.prompt()} is missing")
+        problem = ask_problem(ask, value)
+        if problem is not None:
+            raise DeskError(f"template {template.name!r}: {problem}")
+        filled.append(replace(extra, value=value))
+    return filled
 
 
 def fill_body(body: str, labels: tuple[str, ...], values: Mapping[str, str]) -> str:
@@ -85,9 +175,33 @@ def rendered(template: MessageTemplate, values: list[str]) -> str:
     return f"[template {template.name}] {filled}"
 
 
+def extra_record(extra: TemplateExtra) -> list[Any]:
+    """A header or button value as plain JSON (its fields in order), as the outbox keeps it."""
+    return list(astuple(extra))
+
+
+def extra_from_record(found: Any) -> TemplateExtra | None:
+    """A header or button value `extra_record` wrote; None when it is damaged."""
+    if not isinstance(found, list) or len(found) != len(fields(TemplateExtra)):
+        return None
+    part, kind, label, index, text, value = found
+    if not all(isinstance(x, str) for x in (part, kind, label, text, value)):
+        return None
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 100:
+        return None
+    return TemplateExtra(part, kind, label, index, text, value)
+
+
 def template_extra(send: TemplateSend) -> dict[str, Any]:
     """The template as the outbox entry keeps it (plain JSON, so it survives a restart)."""
-    return {"name": send.name, "language": send.language, "parameters": list(send.parameters)}
+    kept: dict[str, Any] = {
+        "name": send.name,
+        "language": send.language,
+        "parameters": list(send.parameters),
+    }
+    if send.extras:
+        kept["extras"] = [extra_record(e) for e in send.extras]
+    return kept
 
 
 def template_from_extra(extra: Mapping[str, Any]) -> TemplateSend | None:
@@ -108,7 +222,11 @@ def template_from_extra(extra: Mapping[str, Any]) -> TemplateSend | None:
         return None
     if not all(isinstance(p, str) for p in parameters):
         return None
-    return TemplateSend(name, language, list(parameters))
+    records = found.get("extras", [])
+    extras = [extra_from_record(r) for r in records] if isinstance(records, list) else [None]
+    if any(e is None for e in extras):
+        return None
+    return TemplateSend(name, language, list(parameters), extras)  # type: ignore[arg-type]
 
 
 class Templates:
@@ -175,7 +293,8 @@ class Templates:
             )
         values = list(send.parameters)
         check_parameters(template, values)
-        send = TemplateSend(template.name, template.language, values)
+        extras = checked_extras(template, send.extras)
+        send = TemplateSend(template.name, template.language, values, extras)
         return self._queue_template(conv, rendered(template, values), send)
 
     @staticmethod
