@@ -83,7 +83,7 @@ class Ask:
                 return f"header {{{{{self.label}}}}}"
             return f"the header {extra.kind}'s link (https://…)"
         if extra.kind == "url":
-            return f"the end of button {self.label!r}'s link ({extra.text})"
+            return f"the end of the link of button {self.label!r} ({extra.text})"
         return f"the coupon code of button {self.label!r}"
 
 
@@ -167,6 +167,36 @@ def fill_body(body: str, labels: tuple[str, ...], values: Mapping[str, str]) -> 
         return values.get(label, found.group(0)) if label in labels else found.group(0)
 
     return PLACEHOLDER.sub(put, body)
+
+
+def template_preview(template: MessageTemplate, answers: list[str]) -> str:
+    """The template as the customer will read it with `answers` (to `template_asks`, in turn)
+    so far, ⟨…⟩ where a value is still to come: its header, body and buttons, a line each."""
+    asks = template_asks(template)
+    given = list(zip(asks, [*answers[: len(asks)], *[""] * (len(asks) - len(answers))]))
+    body_values = {ask.label: value for ask, value in given if ask.extra is None and value}
+    body = _filled(template.body, template.parameters, body_values)
+    extras = [(ask.extra, value) for ask, value in given if ask.extra is not None]
+    header = [_extra_line(extra, value) for extra, value in extras if extra.part == "header"]
+    buttons = [_extra_line(extra, value) for extra, value in extras if extra.part != "header"]
+    return "\n".join([*header, body, *buttons])
+
+
+def _filled(text: str, labels: tuple[str, ...], values: Mapping[str, str]) -> str:
+    waiting = {label: f"⟨{{{{{label}}}}}⟩" for label in labels if label not in values}
+    return fill_body(text, labels, {**values, **waiting})
+
+
+def _extra_line(extra: TemplateExtra, value: str) -> str:
+    if extra.kind == "text":
+        return _filled(extra.text, (extra.label,), {extra.label: value} if value else {})
+    if extra.kind == "url":
+        labels = tuple(dict.fromkeys(PLACEHOLDER.findall(extra.text)))
+        link = _filled(extra.text, labels, dict.fromkeys(labels, value) if value else {})
+        return f"[{extra.label} → {link}]"
+    if extra.kind == "copy_code":
+        return f"[{extra.label}: {value or '⟨coupon code⟩'}]"
+    return f"[{extra.kind}: {value or '⟨link⟩'}]"
 
 
 def rendered(template: MessageTemplate, values: list[str]) -> str:

@@ -23,6 +23,7 @@ from frontdesk.desk.templates import (
     send_of,
     template_asks,
     template_from_extra,
+    template_preview,
 )
 from frontdesk.model import Delivery, MessageTemplate, TemplateExtra, TemplateSend
 from frontdesk.store import Store
@@ -245,6 +246,21 @@ def test_a_template_asks_for_its_header_then_its_body_then_its_buttons():
             TemplateExtra("button", "copy_code", "Copy code", 2, value="SAVE25"),
         ],
     )
+
+
+def test_the_preview_shows_header_body_and_buttons_with_what_is_still_to_come():
+    assert template_preview(ORDER, ["Mia"]) == "Hi Mia, your order ⟨{{2}}⟩ has shipped."
+    assert template_preview(PROMO, ["https://cdn.example/sale.png", "Mia"]) == (
+        "[image: https://cdn.example/sale.png]\n"
+        "Hi Mia, the sale is on.\n"
+        "[Shop now → https://shop.example/s/⟨{{1}}⟩]\n"
+        "[Copy code: ⟨coupon code⟩]"
+    )
+    header = MessageTemplate(
+        "t", "en", body="Body", extras=(TemplateExtra("header", "text", "n", text="Hi {{n}}"),)
+    )
+    assert template_preview(header, []) == "Hi ⟨{{n}}⟩\nBody"
+    assert template_preview(header, ["Ann"]) == "Hi Ann\nBody"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 
-from frontdesk.desk.templates import fill_body, matching_templates, parameter_problem
+from frontdesk.desk.templates import (
+    Ask,
+    ask_problem,
+    matching_templates,
+    send_of,
+    template_asks,
+    template_preview,
+)
 from frontdesk.model import MessageTemplate, TemplateSend
 from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.filtered_picker import FILTER, MATCHES, FilteredPicker
@@ -67,6 +74,7 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
         self.templates = list(templates)
         self.channel = channel
         self.chosen: MessageTemplate | None = None
+        self.asks: list[Ask] = []  # what the chosen template takes, in the order it is asked
         self.values: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -100,7 +108,7 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
         label.append(f"  {clean_line(item.language)}")
         if item.category:
             label.append(f"  {clean_line(item.category)}", "dim")
-        count = len(item.parameters)
+        count = len(template_asks(item))
         label.append(f"  {count} value{'s' if count != 1 else ''}", "dim")
         return label
 
@@ -117,8 +125,8 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
         return self.chosen is None
 
     def picked(self, item: MessageTemplate) -> None:
-        self.chosen, self.values = item, []
-        if not self.chosen.parameters:
+        self.chosen, self.values, self.asks = item, [], template_asks(item)
+        if not self.asks:
             self._done()
             return
         self.add_class("-filling")
@@ -128,17 +136,16 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
 
     def _ask_next(self) -> None:
         assert self.chosen is not None
-        labels = self.chosen.parameters
         step = len(self.values)
-        label = clean_line(labels[step])
+        what = clean_line(self.asks[step].prompt())
         self.query_one("#template-label", Static).update(
-            Text(f"{{{{{label}}}}} of {clean_line(self.chosen.name)} ({step + 1}/{len(labels)}):")
+            Text(f"{what} of {clean_line(self.chosen.name)} ({step + 1}/{len(self.asks)}):")
         )
         value = self.query_one("#template-value", Input)
-        value.placeholder = f"value for {{{{{label}}}}}"
+        value.placeholder = f"value for {what}"
         value.value = ""
         value.focus()
-        last = step + 1 == len(labels)
+        last = step + 1 == len(self.asks)
         self._hint(
             ("Enter sends the template" if last else "Enter: next value")
             + " · Escape: back to the list"
@@ -155,28 +162,25 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
         if self.chosen is None:
             return
         value = event.value.strip()
-        problem = parameter_problem(self.chosen.parameters[len(self.values)], value)
+        problem = ask_problem(self.asks[len(self.values)], value)
         if problem is not None:
             self.notify(problem, severity="warning", timeout=4, markup=False)
             return
         self.values.append(value)
-        if len(self.values) == len(self.chosen.parameters):
+        if len(self.values) == len(self.asks):
             self._done()
         else:
             self._ask_next()
 
     def _done(self) -> None:
         assert self.chosen is not None
-        self.dismiss(TemplateSend(self.chosen.name, self.chosen.language, list(self.values)))
+        self.dismiss(send_of(self.chosen, self.values))
 
     # ---- what it shows -------------------------------------------------------------------------
 
     def _preview(self, template: MessageTemplate, values: list[str]) -> None:
-        """The body with the values given so far, and ⟨{{n}}⟩ where one is still to come."""
-        labels = template.parameters
-        given = {label: value for label, value in zip(labels, values) if value}
-        waiting = {label: f"⟨{{{{{label}}}}}⟩" for label in labels if label not in given}
-        body = Text(clean(fill_body(template.body, labels, {**given, **waiting})))
+        """The template with the values given so far, and ⟨…⟩ where one is still to come."""
+        body = Text(clean(template_preview(template, values)))
         accent = f"bold {self.app.theme_variables.get('accent', 'cyan')}"
         body.highlight_regex(r"⟨[^⟩]*⟩", accent)
         self.query_one("#template-preview", Static).update(body)
