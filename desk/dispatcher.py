@@ -13,7 +13,14 @@ from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
 from frontdesk.desk.templates import template_from_extra
-from frontdesk.model import Conversation, Delivery, Direction, Message, Outgoing
+from frontdesk.model import (
+    Conversation,
+    Delivery,
+    Direction,
+    Message,
+    MessageTemplate,
+    Outgoing,
+)
 from frontdesk.store import OutboxEntry, Store
 
 log = logging.getLogger("frontdesk.desk")
@@ -30,7 +37,8 @@ class Dispatcher:
     #: one sender per channel with replies due, so a slow channel delays only itself
     _senders: dict[str, asyncio.Task[None]]
     _send_locks: dict[str, asyncio.Lock]
-    _template_lists: dict[str, object]  # the template lists `Templates` keeps, by channel
+    #: the template lists `Templates` keeps, by channel (a failed template send drops its own)
+    _template_lists: dict[str, tuple[datetime, list[MessageTemplate]]]
 
     def _recover_outbox(self) -> None:
         """An entry left `sending` by a previous run may or may not have gone out."""
