@@ -22,7 +22,7 @@ from frontdesk.desk.canned import (
     write_examples,
 )
 from frontdesk.tui.safe import clean, clean_line
-from frontdesk.tui.screens.filtered_picker import FILTER, MATCHES, FilteredPicker
+from frontdesk.tui.screens.filtered_picker import DIALOG, FILTER, MATCHES, PREVIEW, FilteredPicker
 
 
 class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
@@ -62,20 +62,7 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
 
     DEFAULT_CSS = """
     CannedPicker {
-        align: center middle;
-        & > #canned-dialog {
-            width: 90;
-            max-width: 95%;
-            height: auto;
-            max-height: 90%;
-            border: round $accent;
-            border-title-color: $text;
-            background: $surface;
-            padding: 0 1;
-        }
-        #canned-query { margin-bottom: 1; }
-        #canned-options { height: auto; max-height: 12; border: none; padding: 0; }
-        #canned-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #canned-options { max-height: 12; }
         #canned-source { color: $text-muted; margin-top: 1; }
         &.-short #canned-dialog { max-height: 100%; }
         &.-short #canned-options { max-height: 7; }
@@ -99,7 +86,7 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
         self.initial_query = query
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="canned-dialog") as dialog:
+        with Vertical(id="canned-dialog", classes=DIALOG) as dialog:
             dialog.border_title = "Canned replies"
             yield Input(
                 self.initial_query,
@@ -108,7 +95,7 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
                 classes=FILTER,
             )
             yield OptionList(id="canned-options", classes=MATCHES)
-            yield Static(id="canned-preview")
+            yield Static(id="canned-preview", classes=PREVIEW)
             yield Static(self._source_line(), id="canned-source")
 
     def on_mount(self) -> None:

@@ -13,18 +13,42 @@ from textual.widgets.option_list import Option
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
+DIALOG = "picker-dialog"
+"""The class of the picker's box (the screen's one child)."""
 FILTER = "picker-filter"
 """The class of the picker's filter Input (a picker may have other inputs)."""
 MATCHES = "picker-matches"
 """The class of the picker's OptionList of matches."""
+PREVIEW = "picker-preview"
+"""The class of the Static showing the highlighted item."""
 
 
 class FilteredPicker(ModalScreen[ResultT], Generic[ItemT, ResultT]):
     """A dialog listing the items that match what is typed in its `FILTER` Input, in its `MATCHES`
     OptionList; Up/Down (`action_move`) and Enter work from the filter box.
 
-    A picker composes both widgets with those classes and says how items match, read and
-    preview, and what picking one does; the ids and looks of its widgets stay its own.
+    A picker composes its box (`DIALOG`), both widgets and its preview (`PREVIEW`) with those
+    classes, whose looks are here, and says how items match, read and preview, and what picking
+    one does; its ids and the rest of its looks stay its own.
+    """
+
+    DEFAULT_CSS = """
+    FilteredPicker {
+        align: center middle;
+        & > .picker-dialog {
+            width: 90;
+            max-width: 95%;
+            height: auto;
+            max-height: 90%;
+            border: round $accent;
+            border-title-color: $text;
+            background: $surface;
+            padding: 0 1;
+        }
+        .picker-filter { margin-bottom: 1; }
+        .picker-matches { height: auto; border: none; padding: 0; }
+        .picker-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+    }
     """
 
     #: what an item is called in "No … matches" ("template", "canned reply")

@@ -21,7 +21,7 @@ from frontdesk.desk.templates import (
 )
 from frontdesk.model import MessageTemplate, TemplateSend
 from frontdesk.tui.safe import clean, clean_line
-from frontdesk.tui.screens.filtered_picker import FILTER, MATCHES, FilteredPicker
+from frontdesk.tui.screens.filtered_picker import DIALOG, FILTER, MATCHES, PREVIEW, FilteredPicker
 
 LIST_HINT = "Enter picks the template · Escape closes"
 
@@ -46,20 +46,7 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
 
     DEFAULT_CSS = """
     TemplatePicker {
-        align: center middle;
-        & > #template-dialog {
-            width: 90;
-            max-width: 95%;
-            height: auto;
-            max-height: 90%;
-            border: round $accent;
-            border-title-color: $text;
-            background: $surface;
-            padding: 0 1;
-        }
-        #template-query { margin-bottom: 1; }
-        #template-options { height: auto; max-height: 10; border: none; padding: 0; }
-        #template-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #template-options { max-height: 10; }
         #template-hint { color: $text-muted; margin-top: 1; }
         #template-label, #template-value { display: none; }
         &.-filling #template-query, &.-filling #template-options { display: none; }
@@ -78,7 +65,7 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
         self.values: list[str] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="template-dialog") as dialog:
+        with Vertical(id="template-dialog", classes=DIALOG) as dialog:
             where = f" — {clean_line(self.channel)}" if self.channel else ""
             dialog.border_title = Text(f"Approved templates{where}")
             yield Input(
@@ -89,7 +76,7 @@ class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
             yield OptionList(id="template-options", classes=MATCHES)
             yield Static(id="template-label")
             yield Input(id="template-value")
-            yield Static(id="template-preview")
+            yield Static(id="template-preview", classes=PREVIEW)
             yield Static(id="template-hint")
 
     def on_mount(self) -> None:
