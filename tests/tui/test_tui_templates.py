@@ -166,6 +166,27 @@ async def test_escape_while_filling_goes_back_to_the_list_and_escape_there_close
         assert app.results == [None] and app.screen is not picker
 
 
+async def test_in_the_console_escape_steps_back_from_a_value_then_closes_the_picker(
+    desk, clock, console
+):
+    await close_window(desk, clock)
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r", *"hello?", "ctrl+t")  # from the composer of a closed window
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplatePicker), what="picker")
+        picker = app.screen
+        await pilot.press(*"order", "enter", *"Mia")
+        await idle(pilot)
+        assert picker.has_class("-filling")
+        await pilot.press("escape")
+        await idle(pilot)
+        assert app.screen is picker and not picker.has_class("-filling")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is not picker, what="the picker closed")
+        assert app.composer.text == "hello?" and desk.store.outbox() == []
+
+
 PROMO = MessageTemplate(
     "spring_sale",
     "en_US",
