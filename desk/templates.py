@@ -60,6 +60,8 @@ def parameter_problem(label: str, value: str) -> str | None:
 
 LINK_LIMIT = 2000
 """Characters of a media link or a button's URL ending (WhatsApp's URL limit)."""
+HEADER_LIMIT = 60
+"""Characters a text header holds (WhatsApp's limit, so its value can hold no more)."""
 CODE_LIMIT = 15
 """Characters of a copy-code button's coupon code (WhatsApp's limit)."""
 _MEDIA_LINK = re.compile(r"https?://[^\s/]+\S*")
@@ -112,8 +114,13 @@ def send_of(template: MessageTemplate, answers: list[str]) -> TemplateSend:
 def ask_problem(ask: Ask, value: str) -> str | None:
     """What is wrong with `value` for `ask`, as one sentence; None when it may go."""
     extra = ask.extra
-    if extra is None or extra.kind == "text":
+    if extra is None:
         return parameter_problem(ask.label, value)
+    if extra.kind == "text":
+        problem = parameter_problem(ask.label, value)
+        if problem is None and len(value) > HEADER_LIMIT:
+            return f"header {{{{{ask.label}}}}} is {len(value)} characters; a header holds {HEADER_LIMIT}"
+        return problem
     what = ask.prompt()
     if not value.strip():
         return f"{what} is empty; type it"

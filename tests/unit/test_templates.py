@@ -273,6 +273,7 @@ def test_the_preview_shows_header_body_and_buttons_with_what_is_still_to_come():
         ("url", "x" * 2001, "at most 2,000"),
         ("copy_code", "SAVE-25-PERCENT-NOW", "at most 15"),
         ("text", "two\nlines", "new line or tab"),
+        ("text", "x" * 61, "a header holds 60"),
     ],
 )
 def test_header_and_button_values_are_judged_before_sending(kind, value, problem):
