@@ -206,10 +206,16 @@ def _extra_line(extra: TemplateExtra, value: str) -> str:
     return f"[{extra.kind}: {value or '⟨link⟩'}]"
 
 
-def rendered(template: MessageTemplate, values: list[str]) -> str:
-    """How a sent template reads in the thread: `[template order_update] Your order 123 has shipped`."""
+def rendered(
+    template: MessageTemplate, values: list[str], extras: list[TemplateExtra] | None = None
+) -> str:
+    """How a sent template reads in the thread: `[template order_update] Your order 123 has
+    shipped`, with its header and buttons as sent on lines of their own (before and after)."""
     filled = fill_body(template.body, template.parameters, dict(zip(template.parameters, values)))
-    return f"[template {template.name}] {filled}"
+    sent = extras or []
+    header = [_extra_line(e, e.value) for e in sent if e.part == "header"]
+    buttons = [_extra_line(e, e.value) for e in sent if e.part != "header"]
+    return f"[template {template.name}] " + "\n".join([*header, filled, *buttons])
 
 
 def extra_record(extra: TemplateExtra) -> list[Any]:
@@ -332,7 +338,7 @@ class Templates:
         check_parameters(template, values)
         extras = checked_extras(template, send.extras)
         send = TemplateSend(template.name, template.language, values, extras)
-        return self._queue_template(conv, rendered(template, values), send)
+        return self._queue_template(conv, rendered(template, values, extras), send)
 
     @staticmethod
     def _find_template(

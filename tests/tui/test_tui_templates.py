@@ -251,8 +251,11 @@ async def test_a_template_with_a_header_and_buttons_goes_from_the_console_to_the
         await pilot.press(*"Mia", "enter", *"spring24", "enter", *"SAVE25", "enter")
         await wait_until(
             pilot,
-            lambda: "[template spring_sale] Hi Mia, the sale is on." in thread_text(app),
+            lambda: "[Copy code: SAVE25]" in thread_text(app),
             what="the template in the thread",
+        )
+        assert "Hi Mia, the sale is on. [Shop now → https://shop.example/s/spring24]" in (
+            thread_text(app)
         )
         await desk.flush_outbox()
         (out,) = channels["wa"].sent

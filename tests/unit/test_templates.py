@@ -303,6 +303,12 @@ async def test_a_template_with_a_header_and_buttons_is_sent_with_their_values(
     answers = ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"]
     sent = await desk.send_template(1, send_of(PROMO, answers))
     assert sent.template == send_of(PROMO, answers)
+    assert sent.body == (  # the thread says which picture, link and code went out
+        "[template spring_sale] [image: https://cdn.example/sale.png]\n"
+        "Hi Mia, the sale is on.\n"
+        "[Shop now → https://shop.example/s/spring24]\n"
+        "[Copy code: SAVE25]"
+    )
     (entry,) = desk.store.outbox()
     assert template_from_extra(entry.extra) == send_of(PROMO, answers)
     wa.failures = [PermanentError("policy block")]
