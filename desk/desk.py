@@ -63,6 +63,7 @@ from frontdesk.model import (
     Conversation,
     EventKind,
     Message,
+    MessageTemplate,
     Priority,
     Status,
     utcnow,
@@ -139,6 +140,7 @@ class Desk(
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
         self._receipts: set[asyncio.Task[None]] = set()
         self._overdue: set[str] = set()
+        self._template_lists: dict[str, tuple[datetime, list[MessageTemplate]]] = {}
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from frontdesk.model import (
     MessageKind,
     Priority,
     Status,
+    TemplateExtra,
     TemplateSend,
     Ticket,
 )
@@ -196,6 +197,8 @@ def message_to_record(m: Message) -> dict[str, Any]:
         record["mentions"] = m.mentions
     if m.template is not None:
         record["template"] = [m.template.name, m.template.language, list(m.template.parameters)]
+        if m.template.extras:  # a header's or buttons' values, kept as plain lists
+            record["template"].append([list(astuple(e)) for e in m.template.extras])
     return record
 
 
@@ -241,8 +244,9 @@ def _template(found: Any) -> TemplateSend | None:
     """A sent template as `message_to_record` wrote it; None when there is none."""
     if not found:
         return None
-    name, language, parameters = found
-    return TemplateSend(str(name), str(language), [str(p) for p in parameters])
+    name, language, parameters, *rest = found
+    extras = [TemplateExtra(*e) for e in rest[0]] if rest else []
+    return TemplateSend(str(name), str(language), [str(p) for p in parameters], extras)
 
 
 @dataclass(slots=True)
