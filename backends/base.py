@@ -217,6 +217,12 @@ class Backend(ABC):
             )
         return value
 
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        """The secrets this instance cannot work without in its settings (doctor asks for these);
+        a backend whose mode needs fewer than `secret_names` overrides it."""
+        return self.secret_names
+
     def redact(self, text: str) -> str:
         """`text` with every secret of this channel replaced by `***` (for logs and reasons)."""
         for key in self.secret_names:
