@@ -188,6 +188,9 @@ class Backend(ABC):
     webhook: ClassVar[bool] = False
     #: how long after the customer's last message the channel accepts free replies
     messaging_window: ClassVar[timedelta | None] = None
+    #: how long after a reply is sent the channel may still fetch its files from the desk (LINE
+    #: takes pictures by URL when the customer opens them); None: `send` handed over the bytes
+    sent_files_fetched_for: ClassVar[timedelta | None] = None
     #: a retry of `send` with the same idempotency key cannot create a second message
     idempotent_send: ClassVar[bool] = False
     #: setting name -> type (or `number(lo, hi)`, `integer(lo, hi)`, `PORT`), validated by the config loader

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -117,6 +118,8 @@ class LineBackend(WebhookBackend):
         True  # received files download; sending them is refused (see FILES_PROBLEM)
     )
     idempotent_send = False
+    #: LINE fetches a picture from the desk when the customer opens it, maybe days later
+    sent_files_fetched_for = timedelta(days=30)
     settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
         "data_base_url": str,

@@ -145,6 +145,7 @@ class Desk(
         """
         self.presence.join(self._configured_agent)
         self._recover_outbox()
+        self._prune_outgoing()
         self._recover_hooks()
         deaf = await self._start_receiver()
         for name, backend in self.channels.items():
@@ -357,7 +358,7 @@ class Desk(
             conversation_id=conv.id,
             direction=Direction.OUT,
             body=body,
-            attachments=self._keep_files(message_id, files) if files else [],
+            attachments=self._keep_files(conv.id, message_id, files) if files else [],
             delivery=Delivery.PENDING,
             author=self.agent,
             created_at=now,
