@@ -303,6 +303,12 @@ class Backend(ABC):
             return f"channel {self.name!r} ({self.kind}) cannot send files"
         return None
 
+    def content_problem(self, name: str, mime: str, data: bytes) -> str | None:
+        """Why this channel cannot send these bytes, when name, type and size do not tell (LINE
+        needs an audio file's length); one sentence with the fix, checked before the reply is
+        queued. None when it can."""
+        return None
+
     async def templates(self) -> list[MessageTemplate]:
         """The approved templates the agent may send outside the window (`supports_templates`)."""
         raise NotImplementedError(f"the {self.kind} backend has no message templates")

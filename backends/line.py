@@ -60,6 +60,7 @@ from frontdesk.backends.httpchannel import (
 )
 from frontdesk.backends.line_media import (
     PREVIEW_NAME,
+    audio_problem,
     kind_of,
     message_for,
     mp4_duration_ms,
@@ -382,6 +383,13 @@ class LineBackend(WebhookBackend):
             return FILES_PROBLEM
         return size_problem(name, mime, size)
 
+    def content_problem(self, name: str, mime: str, data: bytes) -> str | None:
+        """An audio file must say its length (LINE's audio message requires it)."""
+        kind = kind_of(mime)
+        if kind is None or kind.message != "audio":
+            return None
+        return audio_problem(name, mp4_duration_ms(data))
+
     def served_file(self, token: str) -> Path | None:
         """A file `send` offered LINE under this token (it fetches it when shown)."""
         return self._served.get(token)
@@ -442,12 +450,9 @@ class LineBackend(WebhookBackend):
             return message_for(kind, self._serve(path), preview_url=self._serve(_preview(path)))
         if kind.message == "audio":
             duration = mp4_duration_ms(path)
-            if not duration:
-                raise PermanentError(
-                    f"{attachment.name}: LINE needs an audio file's length and frontdesk cannot "
-                    "read it from this file — send it as M4A (AAC audio in an MP4 file)"
-                )
-            return message_for(kind, self._serve(path), duration_ms=duration)
+            if problem := audio_problem(attachment.name, duration):
+                raise PermanentError(problem)
+            return message_for(kind, self._serve(path), duration_ms=duration or 0)
         return message_for(kind, self._serve(path))
 
     def _take_token(self, thread_key: str) -> tuple[str, float] | None:

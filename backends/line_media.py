@@ -3,9 +3,12 @@ an audio file's length read from its MP4 boxes, and the preview picture a video 
 
 from __future__ import annotations
 
+import io
+import os
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -67,21 +70,36 @@ def message_for(
     return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
 
 
-def mp4_duration_ms(path: Path) -> int | None:
-    """The length of an MP4/M4A file in milliseconds from its movie header (`moov/mvhd`), or None
-    when the file has none that reads (not MP4, cut short, no time scale, no length)."""
+def mp4_duration_ms(source: Path | bytes) -> int | None:
+    """The length of an MP4/M4A file (a path or its bytes) in milliseconds from its movie header
+    (`moov/mvhd`), or None when it has none that reads (not MP4, cut short, no time scale, no
+    length)."""
     try:
-        with path.open("rb") as handle:
-            moov = _find_box(handle, b"moov", 0, path.stat().st_size)
-            if moov is None:
-                return None
-            mvhd = _find_box(handle, b"mvhd", *moov)
-            if mvhd is None:
-                return None
-            handle.seek(mvhd[0])
-            return _mvhd_duration(handle.read(min(mvhd[1] - mvhd[0], 120)))
+        if isinstance(source, bytes):
+            return _duration(io.BytesIO(source), len(source))
+        with source.open("rb") as handle:
+            return _duration(handle, os.fstat(handle.fileno()).st_size)
     except OSError:
         return None
+
+
+def audio_problem(name: str, length_ms: int | None) -> str | None:
+    """LINE's audio message needs the file's length."""
+    if length_ms:
+        return None
+    return (
+        f"{name}: LINE needs an audio file's length and frontdesk cannot read it from this "
+        "file — send it as M4A (AAC audio in an MP4 file)"
+    )
+
+
+def _duration(handle: BinaryIO, size: int) -> int | None:
+    moov = _find_box(handle, b"moov", 0, size)
+    mvhd = _find_box(handle, b"mvhd", *moov) if moov else None
+    if mvhd is None:
+        return None
+    handle.seek(mvhd[0])
+    return _mvhd_duration(handle.read(min(mvhd[1] - mvhd[0], 120)))
 
 
 def _find_box(handle: BinaryIO, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
@@ -124,6 +142,7 @@ def _mvhd_duration(body: bytes) -> int | None:
     return duration * 1000 // scale or None  # under a millisecond: no length to give LINE
 
 
+@cache
 def preview_png(size: int = 240) -> bytes:
     """A neutral picture with a play mark, for LINE to show before a video plays (frontdesk
     cannot draw a frame of the video without a decoder)."""

@@ -120,6 +120,9 @@ class OutgoingFiles:
             )
         for upload in files:
             problem = self._file_problem(channel, upload.name, upload.mime, len(upload.data))
+            problem = problem or self.channels[channel].content_problem(
+                upload.name, upload.mime, upload.data
+            )
             if problem:
                 raise DeskError(problem)
         total = sum(len(upload.data) for upload in files)

@@ -27,6 +27,7 @@ from frontdesk.backends.line import FILES_PROBLEM, LineBackend
 from frontdesk.backends.line_media import mp4_duration_ms
 from frontdesk.backends.line_parse import parse_body
 from frontdesk.desk import Desk
+from frontdesk.desk.errors import DeskError
 from frontdesk.model import (
     Attachment,
     ContactProfile,
@@ -563,6 +564,25 @@ async def test_audio_whose_length_cannot_be_read_is_refused_before_anything_goes
             out("listen", attachments=[Attachment("memo.m4a", "audio/mp4", 0, str(raw))])
         )
     assert fake.sent == [] and server.requests == []
+
+
+async def test_audio_without_a_length_is_refused_by_the_desk_before_it_is_queued(
+    fake, server, store
+):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    desk = Desk(store, {"line": backend}, agent="Aiko")
+    await desk.ingest("line", backend.parse_webhook(webhook(text("7901", "voice memo?"))))
+    conv = store.find_conversation("line", USER)
+    raw = FileUpload("memo.m4a", "audio/mp4", b"\xff\xf1 raw AAC frames")
+    with pytest.raises(DeskError, match="memo.m4a: LINE needs an audio file's length"):
+        await desk.reply(conv.id, "listen", [raw])
+    assert store.outbox() == [] and len(store.messages(conv.id)) == 1
+    good = FileUpload("memo.m4a", "audio/mp4", mp4(4_000))
+    await desk.reply(conv.id, "listen", [good])
+    await desk.flush_outbox()
+    assert fake.sent[-1]["messages"][1]["duration"] == 4_000
+    await backend.close()
 
 
 async def test_opening_a_conversation_marks_it_read_up_to_the_newest_message(fake, server):
