@@ -59,24 +59,15 @@ from frontdesk.backends.httpchannel import (
     scrub,
 )
 from frontdesk.backends.line_media import (
-    PREVIEW_NAME,
     audio_problem,
+    file_message,
     kind_of,
-    message_for,
     mp4_duration_ms,
-    preview_png,
     size_problem,
 )
 from frontdesk.backends.line_parse import ProfileWanted, parse_body
 from frontdesk.backends.webhook import WebhookBackend, line_signature_ok
-from frontdesk.model import (
-    Attachment,
-    ChannelEvent,
-    ChannelStatus,
-    ContactProfile,
-    Outgoing,
-    SendResult,
-)
+from frontdesk.model import ChannelEvent, ChannelStatus, ContactProfile, Outgoing, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -435,25 +426,14 @@ class LineBackend(WebhookBackend):
             raise PermanentError(
                 f"LINE takes at most {MAX_FILES} files with one reply; send the rest in another"
             )
-        return [self._file_message(a) for a in outgoing.attachments]
-
-    def _file_message(self, attachment: Attachment) -> dict[str, Any]:
-        """The image, video or audio message for a stored file."""
-        path = Path(attachment.ref) if attachment.ref else None
-        if path is None or not path.is_absolute() or not path.is_file():
-            raise PermanentError(f"{attachment.name}: the file to send is gone from the desk")
-        problem = self.attachment_problem(attachment.name, attachment.mime, path.stat().st_size)
-        kind = kind_of(attachment.mime)
-        if problem or kind is None:
-            raise PermanentError(problem or f"{attachment.name}: LINE cannot show this file")
-        if kind.message == "video":
-            return message_for(kind, self._serve(path), preview_url=self._serve(_preview(path)))
-        if kind.message == "audio":
-            duration = mp4_duration_ms(path)
-            if problem := audio_problem(attachment.name, duration):
+        for attachment in outgoing.attachments:
+            path = Path(attachment.ref) if attachment.ref else None
+            if path is None or not path.is_absolute() or not path.is_file():
+                raise PermanentError(f"{attachment.name}: the file to send is gone from the desk")
+            problem = self.attachment_problem(attachment.name, attachment.mime, path.stat().st_size)
+            if problem:
                 raise PermanentError(problem)
-            return message_for(kind, self._serve(path), duration_ms=duration or 0)
-        return message_for(kind, self._serve(path))
+        return [file_message(a, self._serve) for a in outgoing.attachments]
 
     def _take_token(self, thread_key: str) -> tuple[str, float] | None:
         """The thread's reply token if still fresh; it is removed either way (single use)."""
@@ -591,19 +571,6 @@ def _message(reply: Reply) -> str:
         if parts:
             text += " — " + "; ".join(scrub(p) for p in parts)
     return text
-
-
-def _preview(video: Path) -> Path:
-    """The picture shown before `video` plays, written beside its kept copy once."""
-    path = video.parent / PREVIEW_NAME
-    if not path.is_file():
-        try:
-            path.write_bytes(preview_png())
-        except OSError as exc:
-            raise PermanentError(
-                f"cannot write the video's preview picture in {video.parent}: {exc.strerror or exc}"
-            ) from None
-    return path
 
 
 def _sent_id(reply: Reply) -> str:

@@ -1,5 +1,6 @@
 """What LINE takes by URL from frontdesk: the file types and sizes, the message object for each,
-an audio file's length read from its MP4 boxes, and the preview picture a video needs (pure)."""
+an audio file's length read from its MP4 boxes, and the preview picture a video needs (written
+beside the video's kept copy; nothing else here touches the disk or the network)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from frontdesk.backends.base import PermanentError
+from frontdesk.model import Attachment
 
 MB = 1024 * 1024
 
@@ -59,15 +64,37 @@ def size_problem(name: str, mime: str, size: int) -> str | None:
     return None
 
 
-def message_for(
-    kind: Kind, url: str, *, preview_url: str = "", duration_ms: int = 0
-) -> dict[str, Any]:
-    """The message object that shows the file at `url`."""
-    if kind.message == "video":
-        return {"type": "video", "originalContentUrl": url, "previewImageUrl": preview_url}
+def file_message(attachment: Attachment, serve: Callable[[Path], str]) -> dict[str, Any]:
+    """The image, video or audio message object for a kept file LINE may take (checked by
+    `size_problem`); `serve` gives the URL LINE fetches a file from."""
+    path = Path(attachment.ref)
+    kind = kind_of(attachment.mime)
+    if kind is None:
+        raise PermanentError(f"{attachment.name}: LINE takes only {TAKEN} from frontdesk")
     if kind.message == "audio":
-        return {"type": "audio", "originalContentUrl": url, "duration": duration_ms}
+        duration = mp4_duration_ms(path)
+        if problem := audio_problem(attachment.name, duration):
+            raise PermanentError(problem)
+        return {"type": "audio", "originalContentUrl": serve(path), "duration": duration}
+    url = serve(path)
+    if kind.message == "video":
+        preview = serve(preview_beside(path))
+        return {"type": "video", "originalContentUrl": url, "previewImageUrl": preview}
     return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
+
+
+def preview_beside(video: Path) -> Path:
+    """The picture shown before `video` plays, written beside its kept copy once (it goes when
+    the copy's folder does)."""
+    path = video.parent / PREVIEW_NAME
+    if not path.is_file():
+        try:
+            path.write_bytes(preview_png())
+        except OSError as exc:
+            raise PermanentError(
+                f"cannot write the video's preview picture in {video.parent}: {exc.strerror or exc}"
+            ) from None
+    return path
 
 
 def mp4_duration_ms(source: Path | bytes) -> int | None:
