@@ -113,6 +113,8 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     HOOK = "hook"  # an escalation hook opened a ticket, failed, or is retrying
     MERGED = "merged"  # two contacts were merged
+    AUTOMATION = "automation"  # the desk acted by itself: the line names the rule or feature
+    RATED = "rated"  # the customer answered the satisfaction survey
 
 
 @dataclass(slots=True)
@@ -189,6 +191,13 @@ class Conversation:
     window_expires_at: datetime | None = None
     message_count: int = 0
     tickets: list[Ticket] = field(default_factory=list)  # opened by escalation hooks
+    survey_sent_at: datetime | None = None  # the satisfaction survey went out (CSAT)
+    rating: int | None = None  # the customer's answer to it: 1 (poor) to 5 (great)
+    rated_at: datetime | None = None
+    # derived by the desk from [sla] whenever the conversation is written, never stored:
+    sla_due_at: datetime | None = None  # when the awaited reply is due
+    sla_kind: str = ""  # "first" or "next": which response is due
+    sla_breached: bool = False  # the desk saw that due time pass (its SLA change alerted)
 
 
 @dataclass(slots=True)
