@@ -11,14 +11,17 @@ and unused, else a push (counted against the monthly quota) with `X-Line-Retry-K
 from the message's idempotency key: a retried push LINE already accepted answers 409, which
 is success. A reply that may have gone out is never retried (it cannot be deduplicated),
 so `idempotent_send` stays False; a push whose answer was lost is retried with the same key.
-LINE takes pictures only by HTTPS URL: a JPEG or PNG the agent attaches is served by the
-desk's receiver at `<public_url>/files/<token>` (`served_file`), the token an HMAC of the
-file's path under the channel secret, so nobody can guess it and a retry reuses it.
+LINE takes files only by HTTPS URL: a picture, MP4 video or M4A audio the agent attaches
+(`line_media.py`: types, sizes, the message objects) is served by the desk's receiver at
+`<public_url>/files/<token>` (`served_file`), the token an HMAC of the file's path under the
+channel secret, so nobody can guess it and a retry reuses it. A video goes with a preview
+picture written beside it; an audio file with its length read from its MP4 header.
 
 The backend is this module (settings, calls and their errors, the webhook, `run`, read
 marks, doctor) with its parts beside it: `line_send.py` (reply token or push, the quota),
-`line_files.py` (pictures served to LINE, received files), `line_errors.py` (LINE's error
-answers) and `line_parse.py` (webhook bodies → events).
+`line_files.py` (files served to LINE, received files), `line_media.py` (what LINE takes by
+URL, the message objects), `line_errors.py` (LINE's error answers) and `line_parse.py`
+(webhook bodies → events).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,6 +73,8 @@ class LineBackend(LineSending, LineFiles, HTTPChannel, WebhookBackend):
         True  # received files download; sending them is refused (see FILES_PROBLEM)
     )
     idempotent_send = False
+    #: LINE fetches a picture from the desk when the customer opens it, maybe days later
+    sent_files_fetched_for = timedelta(days=30)
     settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
         "data_base_url": str,

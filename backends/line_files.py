@@ -1,4 +1,4 @@
-"""Files on LINE: pictures served to LINE by an unguessable token, and received files downloaded."""
+"""Files on LINE: what the agent sends, served to LINE by an unguessable token, and received files."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from urllib.parse import urlsplit
 
 from frontdesk.backends.base import PermanentError
 from frontdesk.backends.httpchannel import HTTPClient
+from frontdesk.backends.line_media import (
+    audio_problem,
+    file_message,
+    kind_of,
+    mp4_duration_ms,
+    size_problem,
+)
 from frontdesk.model import Outgoing
 
 DOWNLOAD_LIMIT = 200 * 1024 * 1024  # the largest file a customer can send on LINE, with room
 
-#: pictures LINE shows from a URL (JPEG or PNG, at most 10 MB); it takes no other file by URL
-#: without extra data (a video needs a preview picture, audio its duration)
-PICTURE_TYPES = ("image/jpeg", "image/png")
-PICTURE_LIMIT = 10 * 1024 * 1024
-#: a request holds at most five message objects: the text and four pictures
-MAX_PICTURES = 4
+#: a request holds at most five message objects: the text and four files
+MAX_FILES = 4
 #: files served to LINE by token, newest kept
 MAX_SERVED = 10_000
 
 FILES_PROBLEM = (
     "LINE sends files only from a public HTTPS URL; set [webhooks] public_url (the desk's "
-    "receiver then serves the picture to LINE), or share the file by a link in the text"
+    "receiver then serves the file to LINE), or share the file by a link in the text"
 )
 
 
@@ -59,26 +62,24 @@ class LineFiles:
         )
 
     def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
-        """LINE takes JPEG or PNG pictures up to 10 MB by URL, served by the desk's receiver."""
+        """LINE takes pictures, MP4 videos and M4A audio by URL, served by the desk's receiver."""
         if not self.public_url.startswith("https://"):
             return FILES_PROBLEM
-        if mime not in PICTURE_TYPES:
-            return (
-                f"{name}: LINE takes only JPEG or PNG pictures from frontdesk; share other files "
-                f"by a link in the text"
-            )
-        if size > PICTURE_LIMIT:
-            return (
-                f"{name} is {size / 1_048_576:.1f} MB; LINE takes pictures up to 10 MB — shrink it"
-            )
-        return None
+        return size_problem(name, mime, size)
+
+    def content_problem(self, name: str, mime: str, data: bytes) -> str | None:
+        """An audio file must say its length (LINE's audio message requires it)."""
+        kind = kind_of(mime)
+        if kind is None or kind.message != "audio":
+            return None
+        return audio_problem(name, mp4_duration_ms(data))
 
     def served_file(self, token: str) -> Path | None:
-        """A picture `send` offered LINE under this token (it fetches it when shown)."""
+        """A file `send` offered LINE under this token (it fetches it when shown)."""
         return self._served.get(token)
 
-    def _picture(self, path: Path) -> dict[str, Any]:
-        """The image message for a stored file, served under a token nobody can guess."""
+    def _serve(self, path: Path) -> str:
+        """The URL LINE fetches a stored file from, under a token nobody can guess."""
         key = (self._secrets("channel_secret") or self.name).encode()
         # the same file gets the same URL, so a retried push (409) points at a served file
         digest = hmac.new(key, f"file\0{path}".encode(), hashlib.sha256).digest()
@@ -87,15 +88,13 @@ class LineFiles:
         self._served[token] = path
         while len(self._served) > MAX_SERVED:
             self._served.popitem(last=False)
-        url = f"{self.public_url}/files/{token}"
-        return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
+        return f"{self.public_url}/files/{token}"
 
-    def _pictures(self, outgoing: Outgoing) -> list[dict[str, Any]]:
-        if len(outgoing.attachments) > MAX_PICTURES:
+    def _files(self, outgoing: Outgoing) -> list[dict[str, Any]]:
+        if len(outgoing.attachments) > MAX_FILES:
             raise PermanentError(
-                f"LINE takes at most {MAX_PICTURES} pictures with one reply; send the rest in another"
+                f"LINE takes at most {MAX_FILES} files with one reply; send the rest in another"
             )
-        pictures = []
         for attachment in outgoing.attachments:
             path = Path(attachment.ref) if attachment.ref else None
             if path is None or not path.is_absolute() or not path.is_file():
@@ -103,8 +102,7 @@ class LineFiles:
             problem = self.attachment_problem(attachment.name, attachment.mime, path.stat().st_size)
             if problem:
                 raise PermanentError(problem)
-            pictures.append(self._picture(path))
-        return pictures
+        return [file_message(a, self._serve) for a in outgoing.attachments]
 
 
 __all__ = ["DOWNLOAD_LIMIT", "FILES_PROBLEM", "LineFiles"]

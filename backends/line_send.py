@@ -29,7 +29,7 @@ _RETRY_NAMESPACE = uuid.UUID("6c1b3f4e-2a55-4a43-9a0e-4c7b1f0d5e21")
 
 class LineSending:
     """LineBackend's sending (uses its `_call`, `_error`, `clock`, `name`, `reply_token_seconds`,
-    the files part's `_pictures`, and the `_tokens` and `_allowance` its __init__ sets)."""
+    the files part's `_files`, and the `_tokens` and `_allowance` its __init__ sets)."""
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """A text by reply token while one is fresh and unused (free), else by push."""
@@ -39,7 +39,7 @@ class LineSending:
         body = outgoing.body
         check_length(body, TEXT_LIMIT, "LINE", " in one message")
         messages: list[dict[str, Any]] = [{"type": "text", "text": body}] if body.strip() else []
-        messages += self._pictures(outgoing)
+        messages += self._files(outgoing)
         if not messages:
             raise PermanentError("an empty message cannot be sent on LINE")
         token = self._take_token(to)

@@ -42,7 +42,7 @@ from frontdesk.backends.whatsapp_errors import (
 from frontdesk.backends.whatsapp_media import DOWNLOAD_LIMIT, WhatsAppMedia
 from frontdesk.backends.whatsapp_parse import parse_body
 from frontdesk.backends.whatsapp_send import WhatsAppSending, media_kind
-from frontdesk.backends.whatsapp_templates import WhatsAppTemplates
+from frontdesk.backends.whatsapp_template_list import WhatsAppTemplates
 from frontdesk.model import ChannelEvent, Unparsable
 
 log = logging.getLogger(__name__)

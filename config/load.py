@@ -16,7 +16,10 @@ from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
-from frontdesk.config.sections import Config
+from frontdesk.config.read_assignment import AssignmentReading
+from frontdesk.config.read_csat import CsatReading
+from frontdesk.config.read_sla import SlaReading
+from frontdesk.config.sections import Config, CsatConfig
 from frontdesk.config_text import display_path, syntax_error
 
 
@@ -64,11 +67,30 @@ def load_config(
     return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
-class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading, WebhooksReading):
+class _Reader(
+    ConsoleReading,
+    ChannelReading,
+    EscalationReading,
+    TeamReading,
+    WebhooksReading,
+    AssignmentReading,
+    CsatReading,
+    SlaReading,
+):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks")
+        sections = (
+            "agent",
+            "ui",
+            "channels",
+            "escalation",
+            "team",
+            "webhooks",
+            "assignment",
+            "csat",
+            "sla",
+        )
         self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
@@ -78,4 +100,7 @@ class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading, We
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
             webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
+            assignment=self.assignment(raw.get("assignment", {})),
+            csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
+            sla=self.sla(raw["sla"]) if "sla" in raw else None,
         )

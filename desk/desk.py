@@ -5,6 +5,7 @@ the parts beside it: ingest.py (the Sink the backends call), channels.py (runnin
 channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
 (escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
 search.py, contact_commands.py, attachments.py, escalation.py, drafts.py,
+replies.py (replies, notes, retries), read_marks.py (unread counts and read receipts),
 batches.py (a command's batch with its inline event) and receiver.py (the webhook receiver,
 started with the desk when a webhook channel needs it). Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
@@ -14,18 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
 from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
+from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.batches import Batches
-from frontdesk.desk.canned import CHANNEL_NAMES, variables_for
+from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
@@ -36,13 +36,18 @@ from frontdesk.desk.escalation import Escalation
 from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
-from frontdesk.desk.outgoing_files import OutgoingFiles, clean_upload
+from frontdesk.desk.outgoing_files import OutgoingFiles
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
 from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
+from frontdesk.desk.read_marks import ReadMarks
 from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
+from frontdesk.desk.replies import Replies
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
-from frontdesk.desk.templates import Templates, template_extra
+from frontdesk.desk.surveys import Surveys
+from frontdesk.desk.sla import SlaPolicy
+from frontdesk.desk.sla_watch import SlaWatching
+from frontdesk.desk.templates import Templates
 from frontdesk.desk.views import (
     Filters,
     Sort,
@@ -56,21 +61,18 @@ from frontdesk.model import (
     ChannelStatus,
     Contact,
     Conversation,
-    Delivery,
-    Direction,
     EventKind,
-    FileUpload,
     Message,
+    MessageTemplate,
     Priority,
     Status,
     utcnow,
 )
-from frontdesk.store import OutboxEntry, Store
+from frontdesk.store import Store
 from frontdesk.store.search import SearchIndex
 
 log = logging.getLogger("frontdesk.desk")
 
-MENTION = re.compile(r"@([\w.-]+)")
 _STATUS_VERB = {
     Status.OPEN: "reopened this",
     Status.PENDING: "marked this pending",
@@ -94,6 +96,10 @@ class Desk(
     Templates,
     Batches,
     WebhookReceiving,
+    Replies,
+    ReadMarks,
+    Surveys,
+    SlaWatching,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
@@ -109,6 +115,9 @@ class Desk(
         hooks: Iterable[HookSpec] = (),
         agent_names: Mapping[str, str] | None = None,
         webhook_listen: tuple[str, int] | None = None,
+        automata: Iterable[Automaton] = (),
+        canned: CannedLibrary | None = None,
+        sla: SlaPolicy | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -120,7 +129,8 @@ class Desk(
         self.now = clock
         self.channel_status: dict[str, ChannelStatus] = {}
         self._broker = Broker()
-        self.presence = Presence(self._broker.publish)
+        self.automation = Automation(automata)
+        self.presence = Presence(self._presence_changed)
         self._typing: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
@@ -130,9 +140,13 @@ class Desk(
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
         self._receipts: set[asyncio.Task[None]] = set()
         self._overdue: set[str] = set()
+        self._template_lists: dict[str, tuple[datetime, list[MessageTemplate]]] = {}
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
+        self.canned = canned or CannedLibrary()  # what automation answers with
+        self.sla = sla
+        self._start_sla_clock()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -145,6 +159,7 @@ class Desk(
         """
         self.presence.join(self._configured_agent)
         self._recover_outbox()
+        self._prune_outgoing()
         self._recover_hooks()
         deaf = await self._start_receiver()
         for name, backend in self.channels.items():
@@ -156,9 +171,13 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._dispatch_forever(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
+        self.automation.start(self)
+        if self.sla is not None:
+            self._tasks.append(asyncio.create_task(self._watch_sla_forever(), name="sla"))
 
     async def stop(self) -> None:
         await self._stop_receiver()  # no request is accepted once the channels stop
+        await self.automation.stop()
         self.presence.leave(self._configured_agent)
         workers = [
             *self._tasks,
@@ -179,6 +198,11 @@ class Desk(
                 log.exception("closing channel %s", backend.name)
 
     # ---- agents and presence ---------------------------------------------------------------
+
+    def _presence_changed(self, changes: list[Change]) -> None:
+        self._broker.publish(changes)
+        if any(change.kind is ChangeKind.PRESENCE for change in changes):
+            self.automation.agents_changed()  # someone may now take what waits unassigned
 
     @property
     def agent(self) -> str:
@@ -313,115 +337,6 @@ class Desk(
 
     # ---- commands ----------------------------------------------------------------------------
 
-    async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
-        """Queue a reply to the customer in the durable outbox; the dispatcher sends it.
-
-        `files` go with it: each is checked against the channel's limits and the desk's, and
-        a copy is kept under the data dir for the outbox to send (and send again)."""
-        files = [clean_upload(upload) for upload in files]
-        if not body.strip() and not files:
-            raise DeskError("an empty reply is not sent")
-        conv = await self.conversation(conv_id)
-        await self._check_window(conv_id)
-        self._check_files(conv.channel, files)
-        now = self.now()
-        changes: list[Change] = []
-        message_id: int | None = None
-        try:
-            with self.store.batch():
-                message_id = self.store.new_id("message")
-                message = self._queue_reply(conv, message_id, body, files, now)
-                changes += [
-                    Change(ChangeKind.MESSAGE, conv.id, message.id),
-                    Change(ChangeKind.CONVERSATION, conv.id),
-                ]
-        except BaseException:
-            if message_id is not None and files:
-                self._drop_files(message_id)
-            raise
-        self._broker.publish(changes)
-        self._wake_outbox.set()
-        return message
-
-    def _queue_reply(
-        self,
-        conv: Conversation,
-        message_id: int,
-        body: str,
-        files: Sequence[FileUpload],
-        now: datetime,
-    ) -> Message:
-        """In the caller's batch: the reply, its conversation's reply marks and its outbox entry."""
-        message = Message(
-            id=message_id,
-            conversation_id=conv.id,
-            direction=Direction.OUT,
-            body=body,
-            attachments=self._keep_files(message_id, files) if files else [],
-            delivery=Delivery.PENDING,
-            author=self.agent,
-            created_at=now,
-        )
-        self._append(conv, message)
-        conv.first_reply_at = conv.first_reply_at or now
-        conv.waiting_since = None
-        conv.unread = 0
-        if conv.status is Status.PENDING:
-            conv.status = Status.OPEN
-        self.store.put_message(message)
-        self.store.put_conversation(conv)
-        self.store.put_outbox(
-            OutboxEntry(
-                message.id,
-                conv.id,
-                conv.channel,
-                created_at=now,
-                extra={"key": uuid.uuid4().hex},
-            )
-        )
-        return message
-
-    async def _check_window(self, conv_id: int) -> None:
-        """Refuse to queue a reply the channel would refuse: its messaging window closed (with the way out)."""
-        window = await self.window(conv_id)
-        if window is not None and window.closed:
-            raise DeskError(f"{window.label}. {window.explanation}")
-
-    async def note(self, conv_id: int, body: str) -> Message:
-        """Add an internal note: stored and shown, never sent to the channel."""
-        if not body.strip():
-            raise DeskError("an empty note is not saved")
-        conv = await self.conversation(conv_id)
-        known = {name.casefold(): user for user, name in self._agent_names.items()}
-        known |= {a.casefold(): a for a in self.agents}
-        named = [
-            m.rstrip(".-").casefold() for m in MENTION.findall(body)
-        ]  # "thanks @Ben." mentions Ben
-        mentions = list(dict.fromkeys(known[m] for m in named if m in known))
-        with self.store.batch():
-            message = Message(
-                id=self.store.new_id("message"),
-                conversation_id=conv.id,
-                direction=Direction.OUT,
-                body=body,
-                private=True,
-                delivery=Delivery.RECEIVED,
-                author=self.agent,
-                created_at=self.now(),
-                mentions=mentions,
-            )
-            self._append(conv, message)
-            self.store.put_message(message)
-            self.store.put_conversation(conv)
-        self._broker.publish(
-            [
-                Change(ChangeKind.MESSAGE, conv.id, message.id),
-                Change(ChangeKind.CONVERSATION, conv.id),
-                *[Change(ChangeKind.MENTION, conv.id, message.id, agent=a) for a in mentions],
-            ]
-        )
-        return message
-
     async def assign(self, conv_id: int, agent: str | None) -> None:
         conv = await self.conversation(conv_id)
         if conv.assignee == agent:
@@ -445,7 +360,16 @@ class Desk(
             if status is Status.RESOLVED:
                 c.unread, c.waiting_since = 0, None
 
+        was = conv.status
         await self._change(conv, EventKind.STATUS, _STATUS_VERB[status], apply)
+        if status is Status.RESOLVED:
+            self.automation.submit(
+                [Trigger(TriggerKind.CONVERSATION_RESOLVED, conv_id, self.now())]
+            )
+        elif status is Status.OPEN and was in (Status.RESOLVED, Status.SNOOZED):
+            self.automation.submit(
+                [Trigger(TriggerKind.CONVERSATION_REOPENED, conv_id, self.now())]
+            )
 
     async def snooze(self, conv_id: int, until: datetime) -> None:
         conv = await self.conversation(conv_id)
@@ -485,66 +409,3 @@ class Desk(
             c.labels = [lbl for lbl in c.labels if lbl not in removed] + added
 
         await self._change(conv, EventKind.LABELLED, "label " + "; ".join(parts), apply)
-
-    async def mark_read(self, conv_id: int) -> None:
-        conv = await self.conversation(conv_id)
-        if conv.unread == 0:
-            return
-        self._report_read(conv, conv.unread)
-        with self.store.batch(
-            durable=False
-        ):  # opening a conversation: its sync must not hold the screen
-            conv.unread = 0
-            self.store.put_conversation(conv)
-        self._broker.publish([Change(ChangeKind.CONVERSATION, conv.id)])
-        await self.store.sync()
-
-    def _report_read(self, conv: Conversation, unread: int) -> None:
-        """Tell a channel with read receipts that the agent read the `unread` newest inbound
-        messages, in the background: the agent never waits on it and a failure is only logged."""
-        backend = self.channels.get(conv.channel)
-        if backend is None or not backend.supports_read_receipts:
-            return
-        inbound = [
-            m.external_id
-            for m in self.store.messages(conv.id)
-            if m.direction is Direction.IN and m.external_id and not m.private
-        ]
-        if not inbound[-unread:]:
-            return
-        task = asyncio.create_task(
-            self._send_read(backend, conv.thread_key, inbound[-unread:]), name="read-receipt"
-        )
-        self._receipts.add(task)
-        task.add_done_callback(self._receipts.discard)
-
-    @staticmethod
-    async def _send_read(backend: Backend, thread_key: str, external_ids: list[str]) -> None:
-        try:
-            await backend.mark_read(thread_key, external_ids)
-        except Exception as exc:
-            log.warning(
-                "channel %s: read receipt not sent: %s", backend.name, backend.redact(str(exc))
-            )
-
-    async def retry(self, conv_id: int, message_id: int) -> None:
-        """Send again a reply that failed or was not confirmed — the agent's decision."""
-        message = self.store.message(conv_id, message_id)
-        if message is None or message.direction is not Direction.OUT or message.private:
-            raise DeskError("only a reply to the customer can be retried")
-        if message.delivery not in (Delivery.FAILED, Delivery.UNCONFIRMED):
-            raise DeskError(f"this reply is {message.delivery.value}; nothing to retry")
-        conv = await self.conversation(conv_id)
-        extra: dict[str, object] = {"key": uuid.uuid4().hex}
-        if message.template is not None:  # a template goes out once the window closed, too
-            extra["template"] = template_extra(message.template)
-        else:
-            await self._check_window(conv_id)
-        with self.store.batch():
-            message.delivery, message.delivery_reason = Delivery.PENDING, ""
-            self.store.put_message(message)
-            self.store.put_outbox(
-                OutboxEntry(message.id, conv.id, conv.channel, created_at=self.now(), extra=extra)
-            )
-        self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
-        self._wake_outbox.set()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from frontdesk.backends.base import Backend
+from frontdesk.desk.automation import Automation, Trigger, TriggerKind, is_live
+from frontdesk.desk.automation.csat import survey_answer
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import may_replace
 from frontdesk.model import (
@@ -62,6 +64,8 @@ class Ingest:
     channels: dict[str, Backend]
     agent: str
     _broker: Broker
+    automation: Automation
+    now: Callable[[], datetime]
     #: when each conversation's customer was last seen typing (monotonic seconds)
     _typing: dict[int, float]
 
@@ -80,11 +84,12 @@ class Ingest:
         rest is deduplicated against it.
         """
         changes: list[Change] = []
+        triggers: list[Trigger] = []
         try:
             with self.store.batch(durable=False):
                 for event in events:
                     try:
-                        self._ingest_one(channel, event, changes)
+                        self._ingest_one(channel, event, changes, triggers)
                     except Exception as exc:
                         self._quarantine(channel, event, exc)
                 if cursor is not None:
@@ -98,11 +103,14 @@ class Ingest:
             return
         self._broker.publish(changes)
         await self.store.sync()
+        self.automation.submit(triggers)
 
-    def _ingest_one(self, channel: str, event: ChannelEvent, changes: list[Change]) -> None:
+    def _ingest_one(
+        self, channel: str, event: ChannelEvent, changes: list[Change], triggers: list[Trigger]
+    ) -> None:
         match event:
             case Inbound():
-                self._ingest_message(channel, event, changes)
+                self._ingest_message(channel, event, changes, triggers)
             case DeliveryUpdate():
                 self._apply_delivery(channel, event, changes)
             case Typing():
@@ -131,13 +139,16 @@ class Ingest:
         log.warning("channel %s: quarantined a bad event (%s)", channel, reason)
         self.store.quarantine(channel, clean(repr(event)[:10_000]), reason)
 
-    def _ingest_message(self, channel: str, ev: Inbound, changes: list[Change]) -> None:
+    def _ingest_message(
+        self, channel: str, ev: Inbound, changes: list[Change], triggers: list[Trigger]
+    ) -> None:
         if not ev.external_id or not ev.thread_key:
             raise ValueError("message without external id or thread key")
         if self.store.lookup_external(channel, ev.external_id) is not None:
             return  # already stored: a re-poll after restart, or a duplicate delivery
         contact = self._contact_for(channel, ev)
         conv = self.store.find_conversation(channel, ev.thread_key)
+        created = conv is None
         if conv is None:
             conv = Conversation(
                 id=self.store.new_id("conversation"),
@@ -161,7 +172,12 @@ class Ingest:
             author=contact.name if inbound else (ev.sender.name or self.agent),
             created_at=ev.created_at,
         )
-        if inbound and conv.status in (Status.RESOLVED, Status.SNOOZED):
+        rating = survey_answer(conv, ev.body, ev.created_at) if inbound and not created else None
+        if rating is not None:
+            self._take_rating(conv, message, contact.name, rating, changes)
+            return
+        reopened = inbound and conv.status in (Status.RESOLVED, Status.SNOOZED)
+        if reopened:
             self._add_event(
                 conv, EventKind.STATUS, f"{contact.name} wrote again: reopened", changes, author=""
             )
@@ -179,6 +195,35 @@ class Ingest:
         changes += [
             Change(ChangeKind.MESSAGE, conv.id, message.id),
             Change(ChangeKind.CONVERSATION, conv.id),
+        ]
+        if inbound:
+            triggers += self._triggers_of(conv.id, message, created, reopened)
+
+    def _take_rating(
+        self, conv: Conversation, message: Message, name: str, rating: int, changes: list[Change]
+    ) -> None:
+        """The customer answered the survey: keep the answer and the rating, and the
+        conversation stays resolved (a rating is not a new request)."""
+        conv.rating, conv.rated_at = rating, message.created_at
+        self._append(conv, message)
+        self._add_event(conv, EventKind.RATED, f"{name} rated this {rating}/5", changes, author="")
+        self.store.put_message(message, conv.channel)
+        self.store.put_conversation(conv)
+        changes += [
+            Change(ChangeKind.MESSAGE, conv.id, message.id),
+            Change(ChangeKind.CONVERSATION, conv.id),
+        ]
+
+    def _triggers_of(
+        self, conv_id: int, message: Message, created: bool, reopened: bool
+    ) -> list[Trigger]:
+        """What a stored customer message tells automation: the conversation's news first."""
+        at, live = message.created_at, is_live(message.created_at, self.now())
+        kinds = [TriggerKind.CONVERSATION_CREATED] if created else []
+        kinds += [TriggerKind.CONVERSATION_REOPENED] if reopened else []
+        return [
+            *(Trigger(kind, conv_id, at, live=live) for kind in kinds),
+            Trigger(TriggerKind.MESSAGE_CREATED, conv_id, at, message.id, live),
         ]
 
     def _window_after(self, channel: str, at: datetime) -> datetime | None:

@@ -551,12 +551,12 @@ def test_bad_settings_name_the_fix(server):
         backend._page_token()
 
 
-def run_doctor(tmp_path, base_url, token=None):
+def run_doctor(tmp_path, base_url, token=None, mode="poll", meta_secrets=True):
     settings = (
-        f'page_id = "{PAGE_ID}"\nmode = "poll"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
+        f'page_id = "{PAGE_ID}"\nmode = "{mode}"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
     )
     secrets = {"page_access_token": token}
-    if token:
+    if token and meta_secrets:
         secrets.update(app_secret=APP_SECRET, verify_token=VERIFY_TOKEN)
     return frontdesk_doctor(tmp_path, "fb-page", "messenger", settings, secrets)
 
@@ -570,6 +570,22 @@ def test_doctor_checks_the_page_token(tmp_path, server, graph):
         "frontdesk creds set fb-page page_access_token",
         hidden="EAAG-wrong",
     )
+
+
+def test_doctor_asks_poll_mode_for_the_page_token_only(tmp_path, server, graph):
+    # app_secret signs webhooks and verify_token answers Meta's GET check: poll mode has neither
+    polled = run_doctor(tmp_path, server.url, TOKEN, mode="poll", meta_secrets=False)
+    assert polled.returncode == 0, polled.stdout + polled.stderr
+    assert "ok: channel fb-page (messenger)" in polled.stdout
+    assert "app_secret" not in polled.stdout and "verify_token" not in polled.stdout
+
+
+def test_doctor_asks_webhook_mode_for_the_webhook_secrets(tmp_path, server, graph):
+    hooked = run_doctor(tmp_path, server.url, TOKEN, mode="webhook", meta_secrets=False)
+    assert hooked.returncode == 1
+    assert "secret 'app_secret' is not set" in hooked.stdout
+    assert "secret 'verify_token' is not set" in hooked.stdout
+    assert "page_access_token" not in hooked.stdout
 
 
 # ---- end to end through the receiver ----------------------------------------------------------------
