@@ -74,6 +74,7 @@ _STATUS_VERB = {
     Status.PENDING: "marked this pending",
     Status.RESOLVED: "resolved this",
     Status.SNOOZED: "snoozed this",
+    Status.BOT: "handed this to the FAQ bot",
 }
 
 

@@ -11,8 +11,19 @@ from frontdesk.desk import View
 from frontdesk.model import ChannelStatus
 from frontdesk.tui.safe import clean_line
 
-VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
-"""The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
+VIEW_CYCLE = (
+    View.MINE,
+    View.UNASSIGNED,
+    View.ALL,
+    View.ESCALATED,
+    View.SNOOZED,
+    View.RESOLVED,
+    View.BOT,
+)
+"""The views in tab order: keys 1…7 jump to them, `v` cycles through them."""
+QUIET_TABS = frozenset({View.BOT})
+"""Tabs shown only while they hold a conversation or are current: a desk without the FAQ bot
+never sees an empty Bot tab."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 
 
@@ -75,6 +86,8 @@ def view_tabs(
     header.append(" │")
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
         current = tab_view is view
+        if tab_view in QUIET_TABS and not current and not counts.get(tab_view):
+            continue
         label = tab_view.title if titled or current else ""
         tab = (
             f" {number} {label} {counts.get(tab_view, 0)} "
