@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frontdesk.config.read_faq import FaqConfig
+
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
 NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
@@ -164,3 +166,5 @@ class Config:
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
     webhooks: WebhooksConfig | None = None
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
+    faq: FaqConfig = field(default_factory=FaqConfig)
+    """`[[faq]]` and `[bot]`: the FAQ bot (off while `[bot] channels` names none)."""
