@@ -114,10 +114,14 @@ def build_desk(
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
-    `[webhooks] listen` for the receiver its webhook channels need."""
+    `[webhooks] listen` for the receiver its webhook channels need, and its automata (the FAQ
+    bot of `[[faq]]`/`[bot]`)."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation.bot import faq_automata
 
+    automata: list = []
+    automata.extend(faq_automata(cfg.faq))
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
         if isinstance(backend, WebhookBackend) and cfg.webhooks:
@@ -131,4 +135,5 @@ def build_desk(
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
+        automata=automata,
     )

@@ -24,6 +24,7 @@ from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
+from frontdesk.desk.automation.handoff import BotHandoff
 from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
 from frontdesk.desk.changes import Broker, Subscription
@@ -95,6 +96,7 @@ class Desk(
     WebhookReceiving,
     Replies,
     ReadMarks,
+    BotHandoff,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from frontdesk.config import BotConfig, FaqConfig, FaqEntry
+import dataclasses
+
+from frontdesk.config import BotConfig, Config, FaqConfig, FaqEntry
 
 DEMO_BOT_CHANNEL = "line"
 
@@ -23,6 +25,6 @@ DEMO_FAQ = FaqConfig(
 """What the demo's bot knows, as a `[[faq]]` / `[bot]` config would say it."""
 
 
-def demo_faq(faq: FaqConfig) -> FaqConfig:
-    """The config's FAQ bot when it sets one up, else the demo's."""
-    return faq if faq.on or faq.entries else DEMO_FAQ
+def with_demo_faq(cfg: Config) -> Config:
+    """`cfg` for the demo: its own FAQ bot when it sets one up, else the demo's."""
+    return cfg if cfg.faq.on or cfg.faq.entries else dataclasses.replace(cfg, faq=DEMO_FAQ)

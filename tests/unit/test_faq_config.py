@@ -130,9 +130,9 @@ def test_doctor_names_a_missing_or_unfillable_answer_and_an_unknown_channel(tmp_
 
 
 def test_doctor_finds_the_shipped_faq_answers(tmp_path):
-    from frontdesk.desk.automation.demo_faq import DEMO_FAQ
+    from frontdesk.desk.automation.demo_faq import with_demo_faq
     from frontdesk.doctor import check_faq
 
     cfg = load_config(write(tmp_path, '[[channels]]\nname = "line"\nbackend = "demo"\n'))
-    cfg = type(cfg)(path=cfg.path, channels=cfg.channels, faq=DEMO_FAQ)
+    cfg = with_demo_faq(cfg)
     assert check_faq(cfg, tmp_path / "canned.toml") == []  # no file: the shipped examples
