@@ -79,7 +79,7 @@ def demo_channels(store: Store, seed: int, *, live: bool) -> dict[str, Backend]:
     from frontdesk.backends.demo import demo_channels as simulated
 
     cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
-    return simulated(seed, live=live, cursors=cursors)
+    return simulated(seed, live=live, cursors=cursors, newcomer=live)
 
 
 def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:

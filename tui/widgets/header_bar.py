@@ -27,6 +27,11 @@ never sees an empty Bot tab."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
 
 
+def shown_views(view: View, counts: Mapping[View, int]) -> list[View]:
+    """The views whose tabs show, in tab order: a quiet tab only when it holds some or is current."""
+    return [v for v in VIEW_CYCLE if v not in QUIET_TABS or v is view or counts.get(v)]
+
+
 class HeaderBar(Static):
     """One row: redrawn only when what it shows changes."""
 
@@ -84,10 +89,11 @@ def view_tabs(
     if team:  # "solo", "team · 3 online" or "team · desk lost"
         header.append(f" · {team}", "bold red" if team.endswith("lost") else "dim")
     header.append(" │")
+    shown = shown_views(view, counts)
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
-        current = tab_view is view
-        if tab_view in QUIET_TABS and not current and not counts.get(tab_view):
+        if tab_view not in shown:
             continue
+        current = tab_view is view
         label = tab_view.title if titled or current else ""
         tab = (
             f" {number} {label} {counts.get(tab_view, 0)} "
