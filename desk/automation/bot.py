@@ -64,8 +64,10 @@ class FaqBot:
                 )
         elif trigger.kind is TriggerKind.MESSAGE_CREATED and trigger.message_id is not None:
             conv = await desk.conversation(trigger.conversation_id)
+            if conv.status is not Status.BOT:  # most messages: one lookup, nothing read
+                return
             message = await desk.message(conv.id, trigger.message_id)
-            if conv.status is Status.BOT and _from_a_person(message):
+            if _from_a_person(message):
                 await self._answer(desk, conv.id, conv.channel, conv.contact_id, message)
 
     async def _answer(

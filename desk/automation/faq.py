@@ -38,6 +38,7 @@ class Phrase:
 
     text: str
     pattern: re.Pattern[str] | None  # whole words; None: a substring
+    first: str = ""  # the first word: when it is not in the text, the pattern cannot match
 
     @classmethod
     def of(cls, raw: str) -> Phrase | None:
@@ -47,12 +48,13 @@ class Phrase:
         if not _spaced(text):
             return cls(text, None)
         words = r"\s+".join(re.escape(word) for word in text.split(" "))
-        return cls(text, re.compile(f"(?<![{_LATIN}]){words}(?![{_LATIN}])"))
+        pattern = re.compile(f"(?<![{_LATIN}]){words}(?![{_LATIN}])")
+        return cls(text, pattern, text.split(" ", 1)[0])
 
     def found_in(self, normalised: str) -> bool:
         if self.pattern is None:
             return self.text in normalised
-        return self.text.split(" ", 1)[0] in normalised and bool(self.pattern.search(normalised))
+        return self.first in normalised and self.pattern.search(normalised) is not None
 
 
 def phrases_of(raw: Iterable[str]) -> tuple[Phrase, ...]:
@@ -102,10 +104,12 @@ class FaqMatcher:
         for item in self.items:
             if not item.applies(channel, language):
                 continue
-            matched = tuple(p.text for p in item.phrases if p.found_in(normalised))
+            matched = [p.text for p in item.phrases if p.found_in(normalised)]
+            if not matched:
+                continue
             score = (len(matched), sum(map(len, matched)))
             if score > best:
-                best, chosen = score, FaqMatch(item, matched)
+                best, chosen = score, FaqMatch(item, tuple(matched))
         return chosen
 
 
