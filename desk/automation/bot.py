@@ -17,7 +17,6 @@ from frontdesk.model import Direction, Message, Status
 class Desk(DeskAPI, Protocol):
     """The desk the bot acts on: the console's API and the commands automation and the bot add."""
 
-    async def hold_for_bot(self, conv_id: int, why: str) -> bool: ...
     async def hand_over(self, conv_id: int, why: str) -> bool: ...
     async def auto_reply(self, conv_id: int, body: str) -> Message: ...
     async def render_canned(self, conv_id: int, shortcode: str) -> str: ...
@@ -41,7 +40,7 @@ class FaqBot:
     name = BOT_NAME
 
     def __init__(self, faq: FaqConfig) -> None:
-        self.channels = frozenset(faq.bot.channels)
+        self.takes_new_on = frozenset(faq.bot.channels)  # ingest starts these as the bot's
         self.matcher = FaqMatcher(
             [
                 FaqItem(e.name, phrases_of(e.keywords), e.reply, frozenset(e.channels), e.language)
@@ -58,8 +57,8 @@ class FaqBot:
             return
         if trigger.kind is TriggerKind.CONVERSATION_CREATED:
             conv = await desk.conversation(trigger.conversation_id)
-            if conv.channel in self.channels:
-                await desk.hold_for_bot(
+            if conv.status is Status.BOT and conv.channel in self.takes_new_on:
+                await desk.record_automation(
                     conv.id, f"answers this first: the bot is on for {conv.channel}"
                 )
         elif trigger.kind is TriggerKind.MESSAGE_CREATED and trigger.message_id is not None:

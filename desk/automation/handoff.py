@@ -1,5 +1,5 @@
-"""The Desk's part for conversations the FAQ bot holds: taking one, handing it to the agents, and
-a person's action on one handing it over in the same batch."""
+"""The Desk's part for conversations the FAQ bot holds: new ones start as the bot's, it hands them
+to the agents, and a person's action on one hands it over in the same batch."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from frontdesk.desk.automation.engine import Automation, automation_author, is_automation_author
-from frontdesk.desk.automation.triggers import Trigger, TriggerKind
+from frontdesk.desk.automation.triggers import Trigger, TriggerKind, is_live
 from frontdesk.desk.changes import Broker, Change, ChangeKind
-from frontdesk.model import Conversation, EventKind, Status
+from frontdesk.model import Conversation, Direction, EventKind, Inbound, Status
 from frontdesk.store import Store
 
 BOT_NAME = "FAQ bot"
@@ -17,8 +17,8 @@ BOT_AUTHOR = automation_author(BOT_NAME)
 
 
 class BotHandoff:
-    """Desk commands for the bot (`hold_for_bot`, `hand_over`) and `_taken_by_person`, which
-    every command a person runs on a conversation calls inside its batch."""
+    """`_first_status` (ingest asks it for a new conversation), the bot's `hand_over`, and
+    `_taken_by_person`, which every command a person runs on a conversation calls in its batch."""
 
     store: Store
     agent: str
@@ -28,14 +28,15 @@ class BotHandoff:
     _add_event: Callable[..., None]
     agent_name: Callable[[str | None], str]
 
-    async def hold_for_bot(self, conv_id: int, why: str) -> bool:
-        """Give an open conversation to the bot (status bot), with a line saying why; False
-        when it is not open (a person or another automaton got there first)."""
-        conv = self.store.conversation(conv_id)
-        if conv is None or conv.status is not Status.OPEN:
-            return False
-        await self._bot_batch(conv, Status.BOT, f"{self.agent} {why}")
-        return True
+    def _first_status(self, channel: str, ev: Inbound) -> Status:
+        """The status of a conversation `ev` starts: bot when a customer starts it now on a
+        channel an automaton takes (`takes_new_on`), so it never waits for an agent, not even
+        until automation runs; open otherwise (backlog, an agent's message from elsewhere)."""
+        if ev.direction is Direction.IN and is_live(ev.created_at, self.now()):
+            for automaton in self.automation.automata:
+                if channel in getattr(automaton, "takes_new_on", ()):
+                    return Status.BOT
+        return Status.OPEN
 
     async def hand_over(self, conv_id: int, why: str) -> bool:
         """Hand a conversation the bot holds to the agents (status open), with a line saying
@@ -45,6 +46,7 @@ class BotHandoff:
         if conv is None or conv.status is not Status.BOT:
             return False
         await self._bot_batch(conv, Status.OPEN, f"{self.agent} handed this to the agents: {why}")
+        self._announce_waiting(conv)
         self._handed_over(conv_id)
         return True
 
@@ -59,6 +61,20 @@ class BotHandoff:
         line = f"{BOT_AUTHOR} handed this to the agents: {who} {what}"
         self._add_event(conv, EventKind.AUTOMATION, line, changes, author=BOT_AUTHOR)
         return True
+
+    def _announce_waiting(self, conv: Conversation) -> None:
+        """Publish the customer's last message again now that an agent is waited for: consoles
+        alert on it as on a new one (it alerted nobody while the bot held the conversation)."""
+        last = next(
+            (
+                m
+                for m in reversed(self.store.messages(conv.id))
+                if m.direction is Direction.IN and not m.private
+            ),
+            None,
+        )
+        if last is not None:
+            self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, last.id)])
 
     def _handed_over(self, conv_id: int) -> None:
         self.automation.submit([Trigger(TriggerKind.CONVERSATION_OPENED, conv_id, self.now())])

@@ -8,7 +8,8 @@ from frontdesk.desk import Desk, View
 from frontdesk.desk.automation.bot import FaqBot
 from frontdesk.desk.canned import CannedLibrary
 from frontdesk.model import ContactRef, Inbound, Status
-from pilot_helpers import NO_CANNED_FILE, idle, screen_text, wait_until
+from frontdesk.tui.notify import NotifySettings
+from pilot_helpers import NO_CANNED_FILE, idle, make_app, screen_text, wait_until
 
 SIZE = (140, 40)
 FAQ = FaqConfig((FaqEntry("配送状況", ("配送状況",), "faq-haisou"),), BotConfig(channels=("wa",)))
@@ -22,9 +23,8 @@ def header(app) -> str:
     return next(line for line in screen_text(app).splitlines() if "1 Mine" in line)
 
 
-async def test_the_bot_view_lists_what_the_bot_holds_and_a_handoff_moves_it(
-    desk_store, channels, workspace, clock, console
-):
+async def bot_desk(desk_store, channels, workspace, clock) -> Desk:
+    """The small workspace's desk with the FAQ bot on `wa`; only automation runs (no channels)."""
     desk = Desk(
         desk_store,
         channels,
@@ -34,7 +34,27 @@ async def test_the_bot_view_lists_what_the_bot_holds_and_a_handoff_moves_it(
         canned=CannedLibrary(NO_CANNED_FILE),
     )
     await desk.load_workspace(workspace.contacts, workspace.conversations, workspace.messages)
-    desk.automation.start(desk)  # only automation: the console's tests run no channels
+    desk.automation.start(desk)
+    return desk
+
+
+class Bells:
+    """Stands in for the terminal: counts bells and desktop notifications."""
+
+    def __init__(self) -> None:
+        self.bells, self.written = 0, []
+
+    def write(self, sequence: str) -> None:
+        self.written.append(sequence)
+
+    def bell(self) -> None:
+        self.bells += 1
+
+
+async def test_the_bot_view_lists_what_the_bot_holds_and_a_handoff_moves_it(
+    desk_store, channels, workspace, clock, console
+):
+    desk = await bot_desk(desk_store, channels, workspace, clock)
     app = console(desk)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
@@ -77,4 +97,30 @@ async def test_the_bot_view_lists_what_the_bot_holds_and_a_handoff_moves_it(
         )
         text = "\n".join(app.thread.plain_lines)
         assert "配送状況は" in text and "⚙ FAQ bot sent /faq-haisou" in text
+    await desk.automation.stop()
+
+
+async def test_a_bot_conversation_rings_nobody_until_it_is_handed_over(
+    desk_store, channels, workspace, clock
+):
+    desk = await bot_desk(desk_store, channels, workspace, clock)
+    terminal = Bells()
+    settings = NotifySettings("mine-and-unassigned", True, "osc9", quiet_seconds=0)
+    app = make_app(desk, clock, canned=NO_CANNED_FILE, terminal=terminal, notifications=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        sender = ContactRef("+8190222", name="小林 陽菜")
+        await desk.ingest(
+            "wa", [Inbound("b-1", "+8190222", sender, "配送状況は？", created_at=clock())]
+        )
+        await desk.automation.idle()
+        await wait_until(pilot, lambda: counts(app)[View.BOT] == 1)
+        assert terminal.bells == 0  # the bot answers: nobody is waited for
+        clock.advance(seconds=30)
+        await desk.ingest(
+            "wa", [Inbound("b-2", "+8190222", sender, "人間と話したい", created_at=clock())]
+        )
+        await desk.automation.idle()
+        await wait_until(pilot, lambda: terminal.bells == 1, what="the handoff's alert")
+        assert any("人間と話したい" in sequence for sequence in terminal.written)
     await desk.automation.stop()
