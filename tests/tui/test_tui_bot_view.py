@@ -3,6 +3,8 @@ agent; a handoff moves one to the agents' views with the bot's answer and the li
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from frontdesk.config import BotConfig, FaqConfig, FaqEntry
 from frontdesk.desk import Desk, View
 from frontdesk.desk.automation.bot import FaqBot
@@ -124,3 +126,27 @@ async def test_a_bot_conversation_rings_nobody_until_it_is_handed_over(
         await wait_until(pilot, lambda: terminal.bells == 1, what="the handoff's alert")
         assert any("人間と話したい" in sequence for sequence in terminal.written)
     await desk.automation.stop()
+
+
+def test_snapshot_the_bot_view_with_the_bots_answer(snap_compare, make_desk, clock):
+    desk = make_desk(automata=[FaqBot(FAQ)], canned=CannedLibrary(NO_CANNED_FILE))
+    app = make_app(desk, clock, canned=NO_CANNED_FILE, local_tz=timezone.utc)
+
+    async def bot_answers(pilot):
+        desk.automation.start(desk)
+        sender = ContactRef("+8190333", name="中村 結衣")
+        body = "配送状況を知りたいです"
+        await desk.ingest("wa", [Inbound("s-1", "+8190333", sender, body, created_at=clock())])
+        await desk.automation.idle()
+        await wait_until(pilot, lambda: counts(pilot.app)[View.BOT] == 1)
+        await pilot.press("7")
+        await wait_until(pilot, lambda: len(pilot.app.conversation_list.conversations) == 1)
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: "answered FAQ" in "\n".join(pilot.app.thread.plain_lines),
+            what="the bot's line in the thread",
+        )
+        await desk.automation.stop()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=bot_answers)
