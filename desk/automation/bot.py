@@ -14,7 +14,7 @@ from frontdesk.desk.interface import DeskAPI
 from frontdesk.model import Direction, Message, Status
 
 
-class Desk(DeskAPI, Protocol):
+class BotDesk(DeskAPI, Protocol):
     """The desk the bot acts on: the console's API and the commands automation and the bot add."""
 
     async def hand_over(self, conv_id: int, why: str) -> bool: ...
@@ -52,7 +52,7 @@ class FaqBot:
         self.fallback = faq.bot.fallback_reply
         self._unanswered: dict[int, int] = {}  # conversation id → customer messages in a row
 
-    async def handle(self, desk: Desk, trigger: Trigger) -> None:
+    async def handle(self, desk: BotDesk, trigger: Trigger) -> None:
         if not trigger.live:  # backlog (a first sync, a catch-up) is never the bot's
             return
         if trigger.kind is TriggerKind.CONVERSATION_CREATED:
@@ -70,7 +70,7 @@ class FaqBot:
                 await self._answer(desk, conv.id, conv.channel, conv.contact_id, message)
 
     async def _answer(
-        self, desk: Desk, conv_id: int, channel: str, contact_id: int, message: Message
+        self, desk: BotDesk, conv_id: int, channel: str, contact_id: int, message: Message
     ) -> None:
         word = self.handoff.asked(message.body)
         if word is not None:
@@ -97,13 +97,13 @@ class FaqBot:
                 conv_id, f"could not answer ({missed} of {self.misses} before handing over)"
             )
 
-    async def _send_answer(self, desk: Desk, conv_id: int, found: FaqMatch) -> None:
+    async def _send_answer(self, desk: BotDesk, conv_id: int, found: FaqMatch) -> None:
         matched = ", ".join(repr(p) for p in found.matched[:3])
         await self._send(
             desk, conv_id, found.item.reply, f"answered FAQ {found.item.name!r} (matched {matched})"
         )
 
-    async def _send(self, desk: Desk, conv_id: int, shortcode: str, why: str) -> None:
+    async def _send(self, desk: BotDesk, conv_id: int, shortcode: str, why: str) -> None:
         """Send a canned reply and its line; one the desk cannot send hands over instead, so a
         customer is never left with a bot that says nothing."""
         try:
@@ -114,7 +114,7 @@ class FaqBot:
             return
         await desk.record_automation(conv_id, f"sent /{shortcode}: {why}")
 
-    async def _hand_over(self, desk: Desk, conv_id: int, why: str) -> None:
+    async def _hand_over(self, desk: BotDesk, conv_id: int, why: str) -> None:
         self._unanswered.pop(conv_id, None)
         await desk.hand_over(conv_id, why)
 
