@@ -3,7 +3,8 @@
 The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
-`read_team.py`, `read_webhooks.py`, `read_faq.py`); the names below are the ones the rest of frontdesk imports.
+`read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`,
+`read_faq.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -14,6 +15,9 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
     [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
+    [assignment]                auto, channels (the desk assigns new conversations round robin)
+    [csat]                      enabled, channels, question, whatsapp_template (the survey after a resolve)
+    [sla.<priority>]            first, next ("15m", "1h": how long a customer may wait for a reply)
     [[faq]]                     name, keywords, reply (canned shortcode), channels, language
     [bot]                       channels, handoff_words, misses, fallback_reply (the FAQ bot)
 
@@ -44,8 +48,10 @@ from frontdesk.config.sections import (
     NOTIFY_SCOPES,
     ROLES,
     AgentConfig,
+    AssignmentConfig,
     ChannelConfig,
     Config,
+    CsatConfig,
     EscalationConfig,
     HookConfig,
     TeamAgent,
@@ -67,10 +73,12 @@ __all__ = [
     "UNIX_USER",
     "WEB_URL",
     "AgentConfig",
+    "AssignmentConfig",
     "BotConfig",
     "ChannelConfig",
     "Config",
     "ConfigError",
+    "CsatConfig",
     "EscalationConfig",
     "FaqConfig",
     "FaqEntry",

@@ -195,3 +195,28 @@ async def test_an_auto_reply_is_never_answered(world):
     assert [
         m for m in await desk.thread(conv.id) if m.direction is Direction.OUT and not m.private
     ] == []
+
+
+async def test_auto_assignment_leaves_the_bots_conversation_and_assigns_it_on_handoff(tmp_path):
+    from frontdesk.desk.automation.assign import AutoAssign, Candidate
+
+    clock = Clock()
+    with Store.open(tmp_path / "cache") as store:
+        desk = Desk(
+            store,
+            agent="desk",
+            agents=["ben"],
+            clock=clock,
+            canned=CannedLibrary(tmp_path / "none.toml"),
+            automata=[FaqBot(FAQ), AutoAssign([Candidate("ben", languages=("ja",))])],
+        )
+        await desk.start()
+        desk.presence.leave("desk")
+        desk.presence.join("ben")
+        try:
+            conv = await write(desk, clock, "配送状況は？")
+            assert conv.status is Status.BOT and conv.assignee is None
+            conv = await write(desk, clock, "担当者と話したい")
+            assert (conv.status, conv.assignee) == (Status.OPEN, "ben")
+        finally:
+            await desk.stop()
