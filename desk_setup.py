@@ -82,7 +82,7 @@ def demo_channels(store: Store, seed: int, *, live: bool) -> dict[str, Backend]:
     from frontdesk.backends.demo import demo_channels as simulated
 
     cursors = {kind: store.cursor(kind) for kind in DEMO_KINDS}
-    return simulated(seed, live=live, cursors=cursors)
+    return simulated(seed, live=live, cursors=cursors, newcomer=live)
 
 
 def build_hooks(escalation: EscalationConfig) -> list[HookSpec]:
@@ -119,7 +119,8 @@ def build_desk(
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
     (`default_sla` when there is none), and
-    `[webhooks] listen` for the receiver its webhook channels need."""
+    `[webhooks] listen` for the receiver its webhook channels need, and its automata
+    (`build_automata`: the FAQ bot, assignment, CSAT)."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
 
@@ -144,9 +145,11 @@ def build_desk(
 def build_automata(cfg: Config) -> list[Automaton]:
     """What the desk does by itself, in the order it acts on each trigger."""
     from frontdesk.desk.automation.assign import AutoAssign, Candidate
+    from frontdesk.desk.automation.bot import faq_automata
     from frontdesk.desk.automation.csat import Survey
 
     automata: list[Automaton] = []
+    automata.extend(faq_automata(cfg.faq))  # first: a new conversation may be the bot's
     if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
         automata.append(
             AutoAssign(

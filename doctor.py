@@ -123,6 +123,50 @@ def check_canned(path: Path) -> list[str]:
     return template_problems(canned)
 
 
+def check_faq(cfg: Config, canned_path: Path) -> list[str]:
+    """The FAQ bot's setup: each answer a canned reply the bot can fill in alone (no `{ask:…}`),
+    each channel a configured one; a bot on with no [[faq]] only hands over."""
+    from frontdesk.desk.canned import CannedError, asks, load_canned
+
+    faq = cfg.faq
+    if not faq.entries and not faq.on:
+        return []
+    where = str(cfg.path)
+    problems = [
+        f"{where}:{faq.bot.line or 1}: bot.channels names {name!r}, which is no [[channels]] block; "
+        "add the channel or remove the name"
+        for name in faq.bot.channels
+        if name not in {ch.name for ch in cfg.channels}
+    ]
+    try:
+        canned = load_canned(canned_path)
+    except CannedError:
+        return problems  # check_canned reports the broken file
+    answers = [(e.line, f"faq[{i}].reply", e.reply) for i, e in enumerate(faq.entries)]
+    if faq.bot.fallback_reply:
+        answers.append((faq.bot.line, "bot.fallback_reply", faq.bot.fallback_reply))
+    for line, key, code in answers:
+        reply = canned.find(code)
+        if reply is None:
+            problems.append(
+                f"{where}:{line or 1}: {key} /{code} is not a canned reply in {canned.source}; "
+                "add it there or name an existing shortcode"
+            )
+        elif asks(reply.body):
+            problems.append(
+                f"{where}:{line or 1}: {key} /{code} asks the agent for {{ask:{asks(reply.body)[0]}}}, "
+                "which the bot cannot fill in; answer with a reply without {ask:…}"
+            )
+    if faq.on:
+        print(
+            f"faq bot: on for {', '.join(faq.bot.channels)}, {len(faq.entries)} entries, "
+            f"hands over after {faq.bot.misses} unanswered"
+        )
+    else:
+        print(f"faq bot: off ([bot] channels names none), {len(faq.entries)} entries")
+    return problems
+
+
 async def check_channel(ch) -> list[str]:
     from frontdesk import credentials
     from frontdesk.backends import registry

@@ -53,6 +53,7 @@ class Status(StrEnum):
     PENDING = "pending"
     SNOOZED = "snoozed"
     RESOLVED = "resolved"
+    BOT = "bot"  # the FAQ bot answers it; no agent is waited for until it hands over
 
 
 class Priority(StrEnum):

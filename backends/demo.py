@@ -42,6 +42,7 @@ from frontdesk.backends.base import (
 )
 from frontdesk.backends.demo_kinds import KINDS, READ_RECEIPT_KINDS, WINDOW_RULES, window_for
 from frontdesk.backends.demo_live import answer_line, catalog, follow_up_line, guess_language
+from frontdesk.backends.demo_newcomer import NEWCOMER_KIND, Newcomer, newcomers
 from frontdesk.backends.demo_templates import TEMPLATES, line_allowance
 from frontdesk.backends.demo_workspace import LiveThread
 from frontdesk.model import (
@@ -72,7 +73,8 @@ class DemoBackend(Backend):
     Settings: `kind` (the channel kind it simulates; defaults to the instance name when
     that is a kind), `seed`, `live` (unsolicited customer messages on/off), `interval`
     (mean seconds between them), `speed` (multiplier on every delay), `conversations`
-    (size of the seeded world it shares with the desk, default 60).
+    (size of the seeded world it shares with the desk, default 60), `newcomer` (a new customer
+    writes soon after start and answers the first reply: demo_newcomer).
 
     `messaging_window` stays None at class level because one class serves every kind;
     WhatsApp, Messenger and LINE instances put the 24 h window on each Inbound
@@ -93,6 +95,7 @@ class DemoBackend(Backend):
         "interval": number(0.01, 86400, "seconds"),
         "speed": number(0.0001, 1000),
         "conversations": integer(0, 100_000),
+        "newcomer": bool,
     }
 
     def __init__(
@@ -115,6 +118,8 @@ class DemoBackend(Backend):
         self.interval = float(s.get("interval", LIVE_INTERVAL))
         self.speed = float(s.get("speed", 1.0))
         self.world_size = int(s.get("conversations", 60))
+        self.newcomer = bool(s.get("newcomer", False))
+        self._newcomers: dict[str, Newcomer] = {}
         if self.interval <= 0 or self.speed <= 0:
             raise ConfigError(f"channel {name!r}: 'interval' and 'speed' must be greater than 0")
         self._counter = _parse_cursor(cursor)
@@ -161,6 +166,8 @@ class DemoBackend(Backend):
         return [t for t in self.threads() if t.status in (Status.OPEN, Status.PENDING)]
 
     def _thread_for(self, outgoing: Outgoing) -> LiveThread:
+        if outgoing.thread_key in self._newcomers:
+            return self._newcomers[outgoing.thread_key].thread
         for thread in self.threads():
             if thread.thread_key == outgoing.thread_key:
                 return thread
@@ -183,6 +190,10 @@ class DemoBackend(Backend):
         """Simulate customers until cancelled: a pause, Typing, then an Inbound."""
         self._sink = sink
         await sink.ingest(self.name, [ChannelStatus("ok", f"simulated {self._kind}")])
+        if self.live and self.newcomer:
+            for person in newcomers(self._kind, self._counter + 1):
+                self._newcomers[person.thread.thread_key] = person
+                self._spawn(self._newcomer(sink, person))
         targets = self.live_threads() or self.threads()
         if not self.live or not targets:
             await asyncio.Event().wait()
@@ -193,6 +204,14 @@ class DemoBackend(Backend):
             await sink.ingest(self.name, [Typing(thread.thread_key)])
             await self.wait(rng.uniform(1.0, 3.0))
             await self._deliver(sink, thread, follow_up_line(rng, thread))
+
+    async def _newcomer(self, sink: Sink, person: Newcomer) -> None:
+        """A new customer writes soon after start (`newcomer` setting), in a conversation of
+        their own; replies get their next lines (`_after_send`)."""
+        await self.wait(person.after)
+        await sink.ingest(self.name, [Typing(person.thread.thread_key)])
+        await self.wait(2.0)
+        await self._deliver(sink, person.thread, person.next_line() or "")
 
     async def fetch_once(self, sink: Sink) -> None:
         """A simulation holds nothing to fetch: report the channel healthy and return."""
@@ -268,10 +287,14 @@ class DemoBackend(Backend):
         if self._kind in READ_RECEIPT_KINDS:
             await sink.ingest(self.name, [DeliveryUpdate(external_id, Delivery.READ)])
         thread = self._thread_for(outgoing)
+        person = self._newcomers.get(thread.thread_key)
+        scripted = person.next_line() if person is not None else None
+        if person is not None and scripted is None:  # said all they had to: waits for a person
+            return
         await self.wait(rng.uniform(1.0, 3.0))
         await sink.ingest(self.name, [Typing(thread.thread_key)])
         await self.wait(rng.uniform(1.0, 2.0))
-        await self._deliver(sink, thread, answer_line(rng, thread.language))
+        await self._deliver(sink, thread, scripted or answer_line(rng, thread.language))
 
     async def close(self) -> None:
         """Stop pending receipts and answers."""
@@ -299,8 +322,10 @@ def demo_channels(
     speed: float = 1.0,
     conversations: int = 60,
     cursors: Mapping[str, str | None] | None = None,
+    newcomer: bool = False,
 ) -> dict[str, DemoBackend]:
-    """One DemoBackend per kind, each named after its kind as the generated workspace expects."""
+    """One DemoBackend per kind, each named after its kind as the generated workspace expects;
+    `newcomer`: a new customer writes on LINE soon after start (for the demo's FAQ bot)."""
     settings = {
         "seed": seed,
         "live": live,
@@ -309,7 +334,11 @@ def demo_channels(
         "conversations": conversations,
     }
     return {
-        kind: DemoBackend(kind, {**settings, "kind": kind}, cursor=(cursors or {}).get(kind))
+        kind: DemoBackend(
+            kind,
+            {**settings, "kind": kind, "newcomer": newcomer and kind == NEWCOMER_KIND},
+            cursor=(cursors or {}).get(kind),
+        )
         for kind in KINDS
     }
 

@@ -133,6 +133,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.backends.demo_workspace import generate_workspace
     from frontdesk.config import demo_socket
+    from frontdesk.desk.automation.demo_faq import with_demo_faq
     from frontdesk.store import Store
 
     cfg = load_config(args)  # only [ui] and [escalation]: the demo's channels are simulated
@@ -144,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return status
     with Store.open(root) as store:
         desk = build_desk(
-            cfg,
+            with_demo_faq(cfg),
             store,
             demo_channels(store, args.seed, live=not args.quiet),
             agent="Aiko",

@@ -11,6 +11,7 @@ from frontdesk.doctor import (
     check_canned,
     check_channel,
     check_desk,
+    check_faq,
     check_hook,
     check_ui,
     check_webhooks,
@@ -48,6 +49,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_webhooks(cfg)
     problems += check_assignment(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
+    problems += check_faq(cfg, cfg.path.parent / "canned.toml")
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
     problems += check_cache(data_dir(args), repair=args.repair)

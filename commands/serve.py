@@ -74,10 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str) -> Desk:
     """The desk `serve` runs: the config's channels, or with --demo the simulated ones. Its own
     agent is the Unix user running it; the team's agents come from `[team.agents]`."""
+    from frontdesk.desk.automation.demo_faq import with_demo_faq
+
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
     return build_desk(
-        cfg,
+        with_demo_faq(cfg) if args.demo else cfg,
         store,
         demo_channels(store, args.seed, live=True) if args.demo else None,
         agent=owner,

@@ -3,7 +3,8 @@
 The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
-`read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`); the names below are the ones the rest of frontdesk imports.
+`read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`,
+`read_faq.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -17,6 +18,8 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [assignment]                auto, channels (the desk assigns new conversations round robin)
     [csat]                      enabled, channels, question, whatsapp_template (the survey after a resolve)
     [sla.<priority>]            first, next ("15m", "1h": how long a customer may wait for a reply)
+    [[faq]]                     name, keywords, reply (canned shortcode), channels, language
+    [bot]                       channels, handoff_words, misses, fallback_reply (the FAQ bot)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -26,6 +29,7 @@ error ever repeats a value that might be one.
 from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, SchemaLookup
 from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
+from frontdesk.config.read_faq import BotConfig, FaqConfig, FaqEntry
 from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
@@ -70,11 +74,14 @@ __all__ = [
     "WEB_URL",
     "AgentConfig",
     "AssignmentConfig",
+    "BotConfig",
     "ChannelConfig",
     "Config",
     "ConfigError",
     "CsatConfig",
     "EscalationConfig",
+    "FaqConfig",
+    "FaqEntry",
     "HookConfig",
     "SchemaLookup",
     "TeamAgent",

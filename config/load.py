@@ -14,6 +14,7 @@ from frontdesk.config.paths import config_path
 from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
+from frontdesk.config.read_faq import FaqReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
@@ -76,6 +77,7 @@ class _Reader(
     AssignmentReading,
     CsatReading,
     SlaReading,
+    FaqReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -90,6 +92,8 @@ class _Reader(
             "assignment",
             "csat",
             "sla",
+            "faq",
+            "bot",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -103,4 +107,5 @@ class _Reader(
             assignment=self.assignment(raw.get("assignment", {})),
             csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
             sla=self.sla(raw["sla"]) if "sla" in raw else None,
+            faq=self.faq(raw.get("faq", []), raw.get("bot", {})),
         )

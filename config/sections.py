@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from frontdesk.config.read_faq import FaqConfig
+
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
 NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
@@ -207,3 +209,5 @@ class Config:
     """`[csat]`."""
     sla: SlaConfig | None = None
     """`[sla]`; None when absent (then no reply is ever due)."""
+    faq: FaqConfig = field(default_factory=FaqConfig)
+    """`[[faq]]` and `[bot]`: the FAQ bot (off while `[bot] channels` names none)."""

@@ -28,6 +28,8 @@ class Batches:
     agent: str
     now: Callable[[], datetime]
     _broker: Broker
+    _taken_by_person: Callable[[Conversation, str, list[Change]], bool]
+    _handed_over: Callable[[int], None]
 
     def _append(self, conv: Conversation, message: Message) -> None:
         conv.message_count += 1
@@ -42,12 +44,15 @@ class Batches:
         (the journal's sync runs off the event loop, as ingest's does)."""
         changes: list[Change] = []
         with self.store.batch(durable=False):
+            handed = self._taken_by_person(conv, text, changes)
             apply(conv)
             self._add_event(conv, kind, f"{self.agent_name(self.agent)} {text}", changes)
             self.store.put_conversation(conv)
         changes.append(Change(ChangeKind.CONVERSATION, conv.id))
         self._broker.publish(changes)
         await self.store.sync()
+        if handed:
+            self._handed_over(conv.id)
 
     def _add_event(
         self,

@@ -24,6 +24,7 @@ from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
+from frontdesk.desk.automation.handoff import BotHandoff
 from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
@@ -78,6 +79,7 @@ _STATUS_VERB = {
     Status.PENDING: "marked this pending",
     Status.RESOLVED: "resolved this",
     Status.SNOOZED: "snoozed this",
+    Status.BOT: "handed this to the FAQ bot",
 }
 
 
@@ -100,6 +102,7 @@ class Desk(
     ReadMarks,
     Surveys,
     SlaWatching,
+    BotHandoff,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 

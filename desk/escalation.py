@@ -10,7 +10,7 @@ from datetime import datetime
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.hooks import HookSpec, build_payload
-from frontdesk.model import Direction, EventKind, Message, Priority
+from frontdesk.model import Conversation, Direction, EventKind, Message, Priority
 from frontdesk.store import HookJob, Store
 
 
@@ -25,6 +25,8 @@ class Escalation:
     now: Callable[[], datetime]
     _broker: Broker
     _wake_hooks: asyncio.Event
+    _taken_by_person: Callable[[Conversation, str, list[Change]], bool]
+    _handed_over: Callable[[int], None]
 
     async def escalate(
         self, conv_id: int, team: str, reason: str, priority: Priority | None = None
@@ -46,6 +48,7 @@ class Escalation:
         changes: list[Change] = []
         jobs: list[HookJob] = []
         with self.store.batch():
+            handed = self._taken_by_person(conv, f"escalated this to {team}", changes)
             if priority is not None:
                 conv.priority = priority
             conv.team = team
@@ -97,6 +100,8 @@ class Escalation:
         self._broker.publish(changes)
         if jobs:
             self._wake_hooks.set()
+        if handed:
+            self._handed_over(conv.id)
         return jobs
 
     def hook_jobs(self, conv_id: int | None = None) -> list[HookJob]:

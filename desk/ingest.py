@@ -66,6 +66,7 @@ class Ingest:
     _broker: Broker
     automation: Automation
     now: Callable[[], datetime]
+    _first_status: Callable[[str, Inbound], Status]
     #: when each conversation's customer was last seen typing (monotonic seconds)
     _typing: dict[int, float]
 
@@ -156,6 +157,7 @@ class Ingest:
                 contact_id=contact.id,
                 thread_key=ev.thread_key,
                 subject=ev.subject,
+                status=self._first_status(channel, ev),
                 created_at=ev.created_at,
                 last_activity_at=ev.created_at,
             )

@@ -40,6 +40,8 @@ class Replies:
     _agent_names: dict[str, str]
     _configured_agent: str
     canned: CannedLibrary
+    _taken_by_person: Callable[[Conversation, str, list[Change]], bool]
+    _handed_over: Callable[[int], None]
 
     async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
         """Queue a reply to the customer in the durable outbox; the dispatcher sends it.
@@ -57,6 +59,7 @@ class Replies:
         message_id: int | None = None
         try:
             with self.store.batch():
+                handed = self._taken_by_person(conv, "replied", changes)
                 message_id = self.store.new_id("message")
                 message = self._queue_reply(conv, message_id, body, files, now)
                 changes += [
@@ -69,6 +72,8 @@ class Replies:
             raise
         self._broker.publish(changes)
         self._wake_outbox.set()
+        if handed:
+            self._handed_over(conv.id)
         return message
 
     def _queue_reply(
@@ -186,7 +191,9 @@ class Replies:
             m.rstrip(".-").casefold() for m in MENTION.findall(body)
         ]  # "thanks @Ben." mentions Ben
         mentions = list(dict.fromkeys(known[m] for m in named if m in known))
+        changes: list[Change] = []
         with self.store.batch():
+            handed = self._taken_by_person(conv, "wrote a note", changes)
             message = Message(
                 id=self.store.new_id("message"),
                 conversation_id=conv.id,
@@ -203,11 +210,14 @@ class Replies:
             self.store.put_conversation(conv)
         self._broker.publish(
             [
+                *changes,
                 Change(ChangeKind.MESSAGE, conv.id, message.id),
                 Change(ChangeKind.CONVERSATION, conv.id),
                 *[Change(ChangeKind.MENTION, conv.id, message.id, agent=a) for a in mentions],
             ]
         )
+        if handed:
+            self._handed_over(conv.id)
         return message
 
     async def retry(self, conv_id: int, message_id: int) -> None:

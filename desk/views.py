@@ -22,6 +22,7 @@ class View(StrEnum):
     ESCALATED = "escalated"
     SNOOZED = "snoozed"
     RESOLVED = "resolved"
+    BOT = "bot"
 
     @property
     def title(self) -> str:
@@ -35,6 +36,7 @@ _TITLES = {
     View.ESCALATED: "Escalated",
     View.SNOOZED: "Snoozed",
     View.RESOLVED: "Resolved",
+    View.BOT: "Bot",
 }
 
 
@@ -52,6 +54,8 @@ def in_view(conv: Conversation, view: View, agent: str) -> bool:
             return conv.status is Status.SNOOZED
         case View.RESOLVED:
             return conv.status is Status.RESOLVED
+        case View.BOT:
+            return conv.status is Status.BOT
     return False
 
 

@@ -28,7 +28,7 @@ APP_BINDINGS: list[Binding] = [
         "next_view",
         "View",
         id="next-view",
-        tooltip="Mine → Unassigned → All open → Escalated → Snoozed → Resolved",
+        tooltip="Mine → Unassigned → All open → Escalated → Snoozed → Resolved → Bot",
     ),
     Binding(
         "1",
@@ -77,6 +77,14 @@ APP_BINDINGS: list[Binding] = [
         show=False,
         id="view-resolved",
         tooltip="Resolved conversations",
+    ),
+    Binding(
+        "7",
+        "show_view('bot')",
+        "Bot",
+        show=False,
+        id="view-bot",
+        tooltip="Conversations the FAQ bot is answering (not waiting for an agent)",
     ),
     Binding(
         "s",

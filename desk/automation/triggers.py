@@ -14,6 +14,7 @@ class TriggerKind(StrEnum):
     CONVERSATION_CREATED = "conversation_created"
     CONVERSATION_RESOLVED = "conversation_resolved"
     CONVERSATION_REOPENED = "conversation_reopened"
+    CONVERSATION_OPENED = "conversation_opened"  # the bot handed it to the agents (Chatwoot's name)
 
 
 LIVE_WITHIN = timedelta(minutes=10)

@@ -343,3 +343,14 @@ def test_an_attachments_bytes_travel_whole_and_arrive_typed():
     wrong = protocol.decode_server(codec.encode_result(1, 5))
     with pytest.raises(ProtocolError, match="attachment_data"):
         codec.decode_value("attachment_data", wrong)
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_every_status_crosses_the_wire_and_the_cache(status):
+    from frontdesk.store.records import conversation_from_record, conversation_to_record
+
+    conv = conversation()
+    conv.status = status
+    decoded = protocol.decode_server(protocol.encode(Changes(changes=[], conversations=[conv])))
+    assert decoded.conversations[0].status is status
+    assert conversation_from_record(7, conversation_to_record(conv)).status is status

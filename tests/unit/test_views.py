@@ -299,3 +299,18 @@ def test_sort_key_orders_as_the_view_sort(times, sort) -> None:
     assert ids(sorted(conversations, key=sort_key(sort))) == ids(
         sort_conversations(conversations, sort)
     )
+
+
+def test_a_bot_conversation_is_only_in_the_bot_view_and_not_counted_as_waiting_for_an_agent():
+    bot = conv(1, activity=1, waiting=1)
+    bot.status = Status.BOT
+    handed = conv(2, activity=1, waiting=1)
+    tally = ViewTally("aiko")
+    tally.reset([bot, handed])
+    assert [v for v in View if in_view(bot, v, "aiko")] == [View.BOT]
+    counts = tally.counts()
+    assert counts[View.BOT] == 1
+    assert counts[View.ALL] == counts[View.UNASSIGNED] == 1  # only the conversation handed over
+    handed.status = Status.BOT
+    tally.update(handed)
+    assert tally.counts()[View.BOT] == 2 and tally.counts()[View.ALL] == 0

@@ -9,14 +9,15 @@ from frontdesk.tui.flows.desk_calls import FAILED
 from frontdesk.tui.screens.filter_dialog import FilterDialog
 from frontdesk.tui.screens.search_screen import SearchScreen
 from frontdesk.tui.widgets.contact_panel import ContactPanel
-from frontdesk.tui.widgets.header_bar import VIEW_CYCLE
+from frontdesk.tui.widgets.header_bar import VIEW_CYCLE, shown_views
 
 
 class ViewSwitching:
     """Mixed into the App: the view, sort and filters it lists, and which conversation it opens."""
 
     async def action_next_view(self) -> None:
-        await self.show_view(VIEW_CYCLE[(VIEW_CYCLE.index(self.view) + 1) % len(VIEW_CYCLE)])
+        shown = shown_views(self.view, self._tally.counts())  # the tabs on screen, in order
+        await self.show_view(shown[(shown.index(self.view) + 1) % len(shown)])
 
     async def action_show_view(self, name: str) -> None:
         await self.show_view(View(name))

@@ -22,7 +22,12 @@ from frontdesk.tui.safe import clean_line
 DEBOUNCE_SECONDS = 0.12
 """How long typing must pause before the desk is asked (each key would otherwise search)."""
 SNIPPET_WIDTH = 100
-_STATUS = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "resolved"}
+_STATUS = {
+    Status.PENDING: "pending",
+    Status.SNOOZED: "snoozed",
+    Status.RESOLVED: "resolved",
+    Status.BOT: "bot",
+}
 
 
 def match_prompt(match: SearchMatch, query: str, channel_kind: Callable[[str], str]) -> Text:

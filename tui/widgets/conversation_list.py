@@ -29,7 +29,12 @@ ROW_HEIGHT = 2
 CURSOR_REST = 0.2
 """Seconds without a move after which the cursor counts as resting: quicker moves (a held-down
 key) read only the thread where the cursor stops, so the list keeps up with key repeat."""
-_STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
+_STATUS_MARK = {
+    Status.PENDING: "pending",
+    Status.SNOOZED: "snoozed",
+    Status.RESOLVED: "✓ resolved",
+    Status.BOT: "⚙ bot",
+}
 _PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
 
 

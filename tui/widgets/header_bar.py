@@ -11,9 +11,25 @@ from frontdesk.desk import View
 from frontdesk.model import ChannelStatus
 from frontdesk.tui.safe import clean_line
 
-VIEW_CYCLE = (View.MINE, View.UNASSIGNED, View.ALL, View.ESCALATED, View.SNOOZED, View.RESOLVED)
-"""The views in tab order: keys 1…6 jump to them, `v` cycles through them."""
+VIEW_CYCLE = (
+    View.MINE,
+    View.UNASSIGNED,
+    View.ALL,
+    View.ESCALATED,
+    View.SNOOZED,
+    View.RESOLVED,
+    View.BOT,
+)
+"""The views in tab order: keys 1…7 jump to them, `v` cycles through them."""
+QUIET_TABS = frozenset({View.BOT})
+"""Tabs shown only while they hold a conversation or are current: a desk without the FAQ bot
+never sees an empty Bot tab."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
+
+
+def shown_views(view: View, counts: Mapping[View, int]) -> list[View]:
+    """The views whose tabs show, in tab order: a quiet tab only when it holds some or is current."""
+    return [v for v in VIEW_CYCLE if v not in QUIET_TABS or v is view or counts.get(v)]
 
 
 class HeaderBar(Static):
@@ -73,7 +89,10 @@ def view_tabs(
     if team:  # "solo", "team · 3 online" or "team · desk lost"
         header.append(f" · {team}", "bold red" if team.endswith("lost") else "dim")
     header.append(" │")
+    shown = shown_views(view, counts)
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
+        if tab_view not in shown:
+            continue
         current = tab_view is view
         label = tab_view.title if titled or current else ""
         tab = (
