@@ -3,7 +3,7 @@
 The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
-`read_team.py`, `read_webhooks.py`); the names below are the ones the rest of frontdesk imports.
+`read_team.py`, `read_webhooks.py`, `read_hours.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -14,6 +14,8 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
     [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
+    [hours]                     timezone, day keys, holidays, away_reply, greeting (business hours)
+    [hours.channels.<name>]     the same keys for one channel, and enabled
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -23,6 +25,7 @@ error ever repeats a value that might be one.
 from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, SchemaLookup
 from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
+from frontdesk.config.read_hours import ChannelHours, HoursConfig, ReplyChoice, Schedule
 from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
@@ -65,11 +68,15 @@ __all__ = [
     "WEB_URL",
     "AgentConfig",
     "ChannelConfig",
+    "ChannelHours",
     "Config",
     "ConfigError",
     "EscalationConfig",
     "HookConfig",
+    "HoursConfig",
+    "ReplyChoice",
     "SchemaLookup",
+    "Schedule",
     "TeamAgent",
     "TeamConfig",
     "UIConfig",

@@ -6,7 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontdesk.config.read_hours import HoursConfig
 
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
@@ -164,3 +167,5 @@ class Config:
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
     webhooks: WebhooksConfig | None = None
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
+    hours: HoursConfig | None = None
+    """`[hours]`; None when absent (then no away message and no greeting)."""
