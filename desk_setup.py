@@ -113,15 +113,21 @@ def build_desk(
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
-    `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
-    `[webhooks] listen` for the receiver its webhook channels need."""
+    `[escalation]`'s targets (`default_targets` when it names none) and hooks,
+    `[webhooks] listen` for the receiver its webhook channels need, and the automata
+    (`[hours]`: greeting and away message) answering from canned.toml beside the config."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation.away import hours_automata
+    from frontdesk.desk.automation.engine import Automaton
+    from frontdesk.desk.canned import CannedLibrary
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
         if isinstance(backend, WebhookBackend) and cfg.webhooks:
             backend.public_url = cfg.webhooks.channel_url(name) or ""
+    automata: list[Automaton] = []
+    automata.extend(hours_automata(cfg.hours))
     return Desk(
         store,
         channels,
@@ -131,4 +137,7 @@ def build_desk(
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
+        automata=automata,
+        # automation answers from the canned replies the console offers: next to the config
+        canned=CannedLibrary(cfg.path.parent / "canned.toml"),
     )
