@@ -244,3 +244,27 @@ def test_the_automata_follow_what_hours_names(tmp_path, extra, names) -> None:
     (tmp_path / "config.toml").write_text(HOURS + extra)
     automata = hours_automata(load_config(tmp_path / "config.toml").hours)
     assert [a.name for a in automata] == names
+
+
+def test_doctor_names_the_config_line_of_a_shortcode_that_is_missing_or_asks(
+    tmp_path, capsys
+) -> None:
+    from frontdesk import cli
+
+    (tmp_path / "canned.toml").write_text(
+        CANNED
+        + '\n[[replies]]\nshortcode = "order"\ntitle = "Order"\nbody = "Order {ask:number}?"\n'
+    )
+    (tmp_path / "config.toml").write_text(
+        '[agent]\nname = "Aiko"\n'
+        + HOURS.replace('ja = "away-ja"', 'ja = "away-jp"')
+        + 'greeting = "order"\n'
+    )
+    given = ["--config", str(tmp_path / "config.toml"), "--data-dir", str(tmp_path / "data")]
+    assert cli.main([*given, "doctor"]) == cli.EXIT_FAILURE
+    out = capsys.readouterr().out
+    assert "config.toml:9: [hours] names /away-jp, which is not a canned reply in " in out
+    assert "config.toml:10: [hours] names /order, which asks for {ask:number}" in out
+    (tmp_path / "config.toml").write_text('[agent]\nname = "Aiko"\n' + HOURS)
+    cli.main([*given, "doctor"])
+    assert "ok: hours in Asia/Tokyo" in capsys.readouterr().out
