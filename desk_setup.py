@@ -56,6 +56,17 @@ def demo_dir(args: argparse.Namespace) -> Path:
     return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
 
 
+def demo_config(cfg: Config) -> Config:
+    """The config `frontdesk demo` and `serve --demo` run with: the user's, with the demo's
+    example automation (`[hours]` that are closed now) where it sets none."""
+    from dataclasses import replace
+
+    from frontdesk.desk.automation.demo_hours import demo_hours
+    from frontdesk.model import utcnow
+
+    return replace(cfg, hours=cfg.hours or demo_hours(utcnow()))
+
+
 def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     from frontdesk import credentials
     from frontdesk.backends import registry

@@ -14,6 +14,7 @@ from frontdesk.desk_setup import (
     build_desk,
     data_dir,
     demo_channels,
+    demo_config,
     demo_dir,
     load_config,
 )
@@ -75,6 +76,7 @@ def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str)
     agent is the Unix user running it; the team's agents come from `[team.agents]`."""
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
+    cfg = demo_config(cfg) if args.demo else cfg
     return build_desk(
         cfg,
         store,

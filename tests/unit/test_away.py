@@ -268,3 +268,15 @@ def test_doctor_names_the_config_line_of_a_shortcode_that_is_missing_or_asks(
     (tmp_path / "config.toml").write_text('[agent]\nname = "Aiko"\n' + HOURS)
     cli.main([*given, "doctor"])
     assert "ok: hours in Asia/Tokyo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("hour", [0, 5, 13, 20, 23])
+def test_the_demo_s_hours_are_closed_now_and_for_three_hours(hour) -> None:
+    from frontdesk.desk.automation.demo_hours import demo_hours
+    from frontdesk.desk.automation.hours import Hours
+
+    now = datetime(2027, 1, 4, hour, 30, tzinfo=TOKYO)
+    hours = Hours(demo_hours(now).default.schedule)
+    assert not hours.is_open(now) and not hours.is_open(now + timedelta(hours=2, minutes=29))
+    assert hours.next_open(now) == now.replace(minute=0) + timedelta(hours=3)
+    assert hours.business_seconds(now, now + timedelta(days=1)) == 8 * 3600
