@@ -15,6 +15,8 @@ from frontdesk.config import Schedule
 
 #: how far ahead `next_open` looks before it says the schedule never opens
 LOOKAHEAD_DAYS = 400
+#: how many local days' intervals an `Hours` keeps worked out
+DAYS_KEPT = 512
 
 
 class Hours:
@@ -24,6 +26,7 @@ class Hours:
         self.schedule = schedule
         self.zone = ZoneInfo(schedule.timezone)
         self.never_open = not any(schedule.week)
+        self._days: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)
@@ -31,14 +34,21 @@ class Hours:
     def is_holiday(self, at: datetime) -> bool:
         return self.local(at).date() in self.schedule.holidays
 
-    def intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+    def intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The open intervals of one local date, as UTC instants (none on a holiday)."""
-        if day in self.schedule.holidays:
-            return []
-        return [
-            (self._instant(day, start), self._instant(day, end))
-            for start, end in self.schedule.week[day.weekday()]
-        ]
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) >= DAYS_KEPT:  # every trigger asks about today: keep a few
+                self._days.clear()
+            found = self._days[day] = (
+                ()
+                if day in self.schedule.holidays
+                else tuple(
+                    (self._instant(day, start), self._instant(day, end))
+                    for start, end in self.schedule.week[day.weekday()]
+                )
+            )
+        return found
 
     def _instant(self, day: date, minute: int) -> datetime:
         if minute >= 1440:  # 24:00 is the next day's midnight
