@@ -86,13 +86,13 @@ class Hours:
 
 def opening_text(hours: Hours, at: datetime) -> str:
     """Why it is closed at `at` and when it opens, as the thread line says it:
-    "outside business hours, open again Mon 09:00" (local time of the schedule)."""
+    "outside business hours, open again Mon 09:00 JST" (the schedule's local time and zone)."""
     why = "a holiday" if hours.is_holiday(at) else "outside business hours"
     opens = hours.next_open(at)
     if opens is None:
         return f"{why}, no opening hours ahead"
     local, now = hours.local(opens), hours.local(at)
-    when = local.strftime("%a %H:%M")
+    when = local.strftime("%a %H:%M %Z")  # the agent reading it may sit in another zone
     if (local.date() - now.date()).days >= 7:
-        when = local.strftime("%a %Y-%m-%d %H:%M")
+        when = local.strftime("%a %Y-%m-%d %H:%M %Z")
     return f"{why}, open again {when}"

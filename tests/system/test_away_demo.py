@@ -60,7 +60,7 @@ async def test_a_demo_customer_at_8pm_tokyo_gets_the_away_message_once(tmp_path)
             assert reply.direction is Direction.OUT and not reply.private
             assert "営業時間外" in reply.body
             assert line.body == (
-                "⚙ Away message sent /away-ja: outside business hours, open again Tue 09:00"
+                "⚙ Away message sent /away-ja: outside business hours, open again Tue 09:00 JST"
             )
 
             clock.advance(hours=1)

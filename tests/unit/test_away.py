@@ -124,7 +124,9 @@ async def test_a_message_at_8pm_tokyo_gets_the_away_message_once_that_evening(tm
         conv = await h.write("Where is my order?")
         replies, lines = await h.automated(conv)
         assert replies == ["Hi Kenji, we are closed now and answer from 09:00."]
-        assert lines == ["⚙ Away message sent /away: outside business hours, open again Tue 09:00"]
+        assert lines == [
+            "⚙ Away message sent /away: outside business hours, open again Tue 09:00 JST"
+        ]
         h.clock.advance(hours=1)
         await h.write("Anyone there?")
         assert (await h.automated(conv))[0] == replies

@@ -59,7 +59,9 @@ def test_a_holiday_is_closed_all_day_and_the_next_opening_skips_it() -> None:
     # 2027-01-01 is a Friday, a holiday; Saturday opens at 10:00
     assert not TOKYO_HOURS.is_open(tokyo(2027, 1, 1, 11, 0))
     assert TOKYO_HOURS.next_open(tokyo(2026, 12, 31, 20, 0)) == tokyo(2027, 1, 2, 10, 0)
-    assert opening_text(TOKYO_HOURS, tokyo(2027, 1, 1, 11, 0)) == "a holiday, open again Sat 10:00"
+    assert (
+        opening_text(TOKYO_HOURS, tokyo(2027, 1, 1, 11, 0)) == "a holiday, open again Sat 10:00 JST"
+    )
 
 
 def test_next_open_is_the_instant_itself_when_open() -> None:
@@ -70,7 +72,7 @@ def test_next_open_is_the_instant_itself_when_open() -> None:
 def test_the_thread_line_says_when_it_opens_in_local_time() -> None:
     friday_evening = tokyo(2027, 1, 8, 20, 0)
     assert opening_text(TOKYO_HOURS, friday_evening) == (
-        "outside business hours, open again Sat 10:00"
+        "outside business hours, open again Sat 10:00 JST"
     )
     never = Hours(Schedule("Asia/Tokyo"))
     assert never.next_open(friday_evening) is None
@@ -102,6 +104,9 @@ def test_office_hours_keep_their_local_clock_across_a_dst_change() -> None:
     hours = Hours(Schedule("Europe/Berlin", week()))
     # Friday 27 March 09:00 is 08:00 UTC (CET); Monday 30 March 09:00 is 07:00 UTC (CEST)
     assert hours.next_open(berlin(2026, 3, 27, 20)) == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    assert opening_text(hours, berlin(2026, 3, 27, 20)) == (
+        "outside business hours, open again Mon 09:00 CEST"
+    )
     assert hours.is_open(datetime(2026, 3, 30, 7, 30, tzinfo=UTC))
     assert not hours.is_open(datetime(2026, 3, 27, 7, 30, tzinfo=UTC))
     # Friday to Monday noon across the change: 9 h Friday (it was 09:00-18:00 then too) + 3 h
