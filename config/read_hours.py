@@ -245,7 +245,9 @@ class HoursReading(Checks):
                 days.add(item)
                 continue
             try:
-                days.add(date.fromisoformat(self.typed((*where, index), item, str).strip()))
+                if not isinstance(item, str):
+                    raise ValueError(item)
+                days.add(date.fromisoformat(item.strip()))
             except ValueError:
                 self.fail(
                     where,

@@ -225,6 +225,7 @@ enabled = false
             r":5: .*which mon-fri sets",
         ),
         ('timezone = "UTC"\nholidays = ["tomorrow"]', r":4: hours\.holidays .*not a date"),
+        ('timezone = "UTC"\nholidays = [2027-01-01T10:00:00]', r":4: hours\.holidays .*not a date"),
         ('timezone = "UTC"\naway_reply = "two words"', r":4: hours\.away_reply .*shortcode"),
         ('timezone = "UTC"\nmonday = "09:00-18:00"', r":4: hours\.monday is not a known key"),
         ('timezone = "UTC"\ngreeting_when = "never"', r":4: hours\.greeting_when must be one of"),
