@@ -1,5 +1,8 @@
-"""The demo's business hours: a Tokyo team whose day starts a few hours from now, so the away
-message answers the demo's live customers from the first minute and says when it opens."""
+"""The demo's business hours: a Tokyo team whose day starts three hours after the demo does.
+
+So the away message answers the demo's live customers from the first minute and says when
+the team opens.
+"""
 
 from __future__ import annotations
 

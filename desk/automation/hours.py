@@ -1,4 +1,4 @@
-"""Business hours as instants: open or closed, when it opens next, time counted only inside hours.
+"""Business hours as instants: open or not, the next opening, time inside hours, a span's end.
 
 Each day's ranges become real instants through the timezone on that date, so a DST change
 makes its day an hour shorter or longer exactly as clocks do; holidays have no ranges.
@@ -78,6 +78,24 @@ class Hours:
         for open_at, close_at in self._intervals_from(first, days):
             total += max(min(close_at, end) - max(open_at, start), timedelta())
         return total.total_seconds()
+
+    def after(self, start: datetime, span: timedelta) -> datetime | None:
+        """The instant `span` of business time after `start` (an SLA's due time counted in open
+        hours); None when the schedule stops opening (a year without hours)."""
+        if span <= timedelta():
+            return start
+        left = span
+        day, idle = self.local(start).date(), 0
+        while idle <= LOOKAHEAD_DAYS:
+            intervals = [(s, e) for s, e in self.intervals(day) if e > start]
+            idle = 0 if intervals else idle + 1
+            for open_at, close_at in intervals:
+                begin = max(open_at, start)
+                if close_at - begin >= left:
+                    return begin + left
+                left -= close_at - begin
+            day += timedelta(days=1)
+        return None
 
     def _intervals_from(self, first: date, days: int) -> Iterator[tuple[datetime, datetime]]:
         for n in range(days):

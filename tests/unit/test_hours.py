@@ -153,6 +153,33 @@ def test_business_seconds_add_up_and_agree_with_is_open(start, first, second) ->
     assert hours.business_seconds(start, opens) == 0
 
 
+def test_after_counts_a_span_forward_in_business_hours_only() -> None:
+    friday_5pm = tokyo(2027, 1, 8, 17, 0)
+    assert TOKYO_HOURS.after(friday_5pm, timedelta(minutes=30)) == tokyo(2027, 1, 8, 17, 30)
+    # 1 h Friday, 4 h Saturday, 1 h Monday
+    assert TOKYO_HOURS.after(friday_5pm, timedelta(hours=6)) == tokyo(2027, 1, 11, 10, 0)
+    # from a closed evening: the clock starts when it opens, the holiday skipped
+    assert TOKYO_HOURS.after(tokyo(2026, 12, 31, 20), timedelta(hours=1)) == tokyo(2027, 1, 2, 11)
+    assert TOKYO_HOURS.after(friday_5pm, timedelta(0)) == friday_5pm
+    assert Hours(Schedule("Asia/Tokyo")).after(friday_5pm, timedelta(hours=1)) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.datetimes(datetime(2026, 1, 1), datetime(2028, 1, 1), timezones=st.just(UTC)),
+    st.integers(1, 40 * 3600),
+)
+def test_after_is_the_inverse_of_business_seconds_across_dst(start, seconds) -> None:
+    hours = Hours(
+        Schedule("Europe/Berlin", week(sat=((600, 1440),)), frozenset({date(2026, 12, 25)}))
+    )
+    due = hours.after(start, timedelta(seconds=seconds))
+    assert due is not None and hours.business_seconds(start, due) == pytest.approx(
+        seconds, abs=1e-6
+    )
+    assert hours.is_open(due - timedelta(microseconds=1))
+
+
 def write(tmp_path, text: str):
     path = tmp_path / "config.toml"
     path.write_text(text)
