@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, EscalationConfig
+    from frontdesk.config import Config, CsatConfig, EscalationConfig
+    from frontdesk.desk.automation.csat import CsatSettings
+    from frontdesk.desk.sla import SlaPolicy
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
@@ -121,34 +124,104 @@ def build_desk(
     agents: Iterable[str] | None = None,
     agent_names: Mapping[str, str] | None = None,
     default_targets: Iterable[str] = (),
+    default_sla: SlaPolicy | None = None,
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
-    `[escalation]`'s targets (`default_targets` when it names none) and hooks,
-    `[webhooks] listen` for the receiver its webhook channels need, and the automata
-    (`[hours]`: greeting and away message) answering from canned.toml beside the config."""
+    `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
+    (`default_sla` when there is none), `[webhooks] listen` for the receiver its webhook
+    channels need, and the automata (`build_automata`) answering from the canned.toml
+    beside the config."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
-    from frontdesk.desk.automation.away import hours_automata
-    from frontdesk.desk.automation.engine import Automaton
     from frontdesk.desk.canned import CannedLibrary
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
         if isinstance(backend, WebhookBackend) and cfg.webhooks:
             backend.public_url = cfg.webhooks.channel_url(name) or ""
-    automata: list[Automaton] = []
-    automata.extend(hours_automata(cfg.hours))
     return Desk(
         store,
         channels,
+        automata=build_automata(cfg),
+        sla=sla_policy(cfg) or default_sla,
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
-        automata=automata,
         # automation answers from the canned replies the console offers: next to the config
         canned=CannedLibrary(cfg.path.parent / "canned.toml"),
+    )
+
+
+def build_automata(cfg: Config) -> list[Automaton]:
+    """What the desk does by itself, in the order it acts on each trigger."""
+    from frontdesk.desk.automation.assign import AutoAssign, Candidate
+    from frontdesk.desk.automation.away import hours_automata
+    from frontdesk.desk.automation.csat import Survey
+
+    automata: list[Automaton] = []
+    if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
+        automata.append(
+            AutoAssign(
+                [
+                    Candidate(a.user, a.languages, a.skills, a.max_open)
+                    for a in cfg.team.agents.values()
+                ],
+                cfg.assignment.channels,
+            )
+        )
+    automata.extend(hours_automata(cfg.hours))
+    if cfg.csat.enabled:
+        automata.append(Survey(csat_settings(cfg.csat)))
+    return automata
+
+
+def csat_settings(csat: CsatConfig) -> CsatSettings:
+    """`[csat]` as the survey automaton takes it."""
+    from frontdesk.desk.automation.csat import QUESTIONS, CsatSettings, SurveyTemplate
+
+    template = csat.whatsapp_template
+    return CsatSettings(
+        channels=frozenset(csat.channels) if csat.channels is not None else None,
+        questions={**QUESTIONS, **csat.questions},
+        whatsapp_template=SurveyTemplate(template, csat.whatsapp_template_language)
+        if template
+        else None,
+    )
+
+
+def sla_policy(cfg: Config) -> SlaPolicy | None:
+    """`[sla]` as the desk keeps it: targets by priority (None: no SLA)."""
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    if cfg.sla is None:
+        return None
+    targets = {
+        priority: SlaTarget(cfg.sla.first.get(priority.value), cfg.sla.next.get(priority.value))
+        for priority in Priority
+        if priority.value in cfg.sla.first or priority.value in cfg.sla.next
+    }
+    return SlaPolicy(targets)
+
+
+def demo_sla() -> SlaPolicy:
+    """The SLA of `frontdesk demo` when the config has no [sla]: its list shows time left and breaches."""
+    from datetime import timedelta
+
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    hours = lambda n: timedelta(hours=n)  # noqa: E731
+    return SlaPolicy(
+        {
+            Priority.URGENT: SlaTarget(timedelta(minutes=15), hours(1)),
+            Priority.HIGH: SlaTarget(hours(1), hours(4)),
+            Priority.MEDIUM: SlaTarget(hours(4), hours(8)),
+            Priority.LOW: SlaTarget(hours(8), hours(24)),
+            Priority.NONE: SlaTarget(hours(8), hours(24)),
+        }
     )

@@ -244,6 +244,29 @@ def check_webhooks(cfg: Config) -> list[str]:
     return []
 
 
+def check_assignment(cfg: Config) -> list[str]:
+    """`[assignment] auto` needs agents to give conversations to and channels that exist."""
+    rule = cfg.assignment
+    if not rule.auto:
+        return []
+    if cfg.team is None or not cfg.team.agents:
+        return [
+            f"[assignment] auto = true in {cfg.path} but no [team.agents.<user>] names who may "
+            "be given conversations; add one table per agent (README, Auto-assignment)"
+        ]
+    known = {ch.name for ch in cfg.channels}
+    unknown = [name for name in rule.channels or () if name not in known]
+    if unknown:
+        return [
+            f"[assignment] channels in {cfg.path} names {', '.join(unknown)}, not a "
+            f"[[channels]] name; use one of: {', '.join(sorted(known)) or 'none configured'}"
+        ]
+    where = ", ".join(rule.channels) if rule.channels is not None else "every channel"
+    count = len(cfg.team.agents)
+    print(f"ok: assignment: round robin over {count} agent{'s' * (count != 1)} on {where}")
+    return []
+
+
 def _loopback(host: str) -> bool:
     import ipaddress
 

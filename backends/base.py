@@ -184,6 +184,9 @@ class Backend(ABC):
     supports_read_receipts: ClassVar[bool] = False
     #: the channel sends approved templates outside its window (`templates`, Outgoing.template)
     supports_templates: ClassVar[bool] = False
+    #: each reply names the customer's last message as its parent (mail's In-Reply-To); on a chat
+    #: channel a named message shows as a quote, so only a reply aimed at one names it
+    replies_name_last_inbound: ClassVar[bool] = False
     #: True for a channel fed by the desk's webhook receiver (see backends/webhook.py)
     webhook: ClassVar[bool] = False
     #: how long after the customer's last message the channel accepts free replies

@@ -15,6 +15,7 @@ from frontdesk.desk_setup import (
     demo_channels,
     demo_config,
     demo_dir,
+    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -151,6 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             agent="Aiko",
             agents=["Ben", "Chloé"],
             default_targets=DEMO_TARGETS,
+            default_sla=demo_sla(),
         )
         if not store.conversations():
             ws = generate_workspace(args.seed)

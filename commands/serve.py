@@ -16,6 +16,7 @@ from frontdesk.desk_setup import (
     demo_channels,
     demo_config,
     demo_dir,
+    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -85,6 +86,7 @@ def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str)
         agents=[*team_agents, *cfg.agent.agents],
         agent_names=names,
         default_targets=DEMO_TARGETS if args.demo else (),
+        default_sla=demo_sla() if args.demo else None,
     )
 
 
