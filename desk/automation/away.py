@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from frontdesk.backends.email_parse import AUTO_PREFIX
-from frontdesk.desk.automation.engine import automation_author
+from frontdesk.desk.automation.engine import AutomationDesk, automation_author
 from frontdesk.desk.automation.hours import Hours, opening_text
 from frontdesk.desk.automation.triggers import Trigger, TriggerKind
 from frontdesk.model import Direction, MessageKind
@@ -22,25 +22,12 @@ from frontdesk.model import Direction, MessageKind
 if TYPE_CHECKING:
     from frontdesk.config import ChannelHours, HoursConfig, ReplyChoice
     from frontdesk.desk.automation.engine import Automaton
-    from frontdesk.desk.limits import WindowState
-    from frontdesk.model import Contact, Conversation, Message
+    from frontdesk.model import Message
 
 AWAY = "Away message"
 GREETING = "Greeting"
 QUIET_AFTER_REPLY = timedelta(minutes=5)
 """No automated answer when a reply went out this shortly before the customer wrote."""
-
-
-class HoursDesk(Protocol):
-    """What these automata use of the desk."""
-
-    async def conversation(self, conv_id: int) -> Conversation: ...
-    async def contact(self, contact_id: int) -> Contact: ...
-    async def thread(self, conv_id: int) -> list[Message]: ...
-    async def window(self, conv_id: int) -> WindowState | None: ...
-    async def render_canned(self, conv_id: int, shortcode: str) -> str: ...
-    async def auto_reply(self, conv_id: int, body: str) -> Message: ...
-    async def record_automation(self, conv_id: int, text: str) -> None: ...
 
 
 def hours_automata(config: HoursConfig | None) -> list[Automaton]:
@@ -73,7 +60,7 @@ class _HoursReply:
         """Why it answers at `at`, as the thread line says it; None: it does not."""
         raise NotImplementedError
 
-    async def handle(self, desk: HoursDesk, trigger: Trigger) -> None:
+    async def handle(self, desk: AutomationDesk, trigger: Trigger) -> None:
         if trigger.kind is not self.kind or not trigger.live:
             return
         conv = await desk.conversation(trigger.conversation_id)
