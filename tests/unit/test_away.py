@@ -130,8 +130,13 @@ async def test_a_message_at_8pm_tokyo_gets_the_away_message_once_that_evening(tm
         h.clock.advance(hours=1)
         await h.write("Anyone there?")
         assert (await h.automated(conv))[0] == replies
+        await h.desk.reply(conv, "Good morning, here is your order status")
         await h.desk.flush_outbox()
-        assert [o.body for o in h.channel.sent] == replies
+        assert [o.body for o in h.channel.sent] == [
+            *replies,
+            "Good morning, here is your order status",
+        ]
+        assert [o.automated for o in h.channel.sent] == [True, False]
 
 
 async def test_a_message_at_10am_gets_nothing_and_the_next_evening_gets_it_again(tmp_path) -> None:
