@@ -173,17 +173,21 @@ async def check_channel(ch) -> list[str]:
         cls = registry.load(ch.backend)
     except Exception as exc:
         return [f"channel {ch.name}: {exc}"]
-    missing = [key for key in cls.secret_names if not credentials.get_secret(ch.name, key)]
+    settings = dict(ch.settings)
+    if ch.base_url:
+        settings["base_url"] = ch.base_url
+    try:
+        backend = cls(ch.name, settings, credentials.secret_source(ch.name))
+    except Exception as exc:
+        return [f"channel {ch.name}: {one_line(exc)}"]
+    missing = [k for k in backend.required_secrets if not credentials.get_secret(ch.name, k)]
     if missing:
+        await backend.close()
         return [
             f"channel {ch.name}: secret {key!r} is not set — run `frontdesk creds set {ch.name} {key}` "
             f"or set {credentials.env_name(ch.name, key)}"
             for key in missing
         ]
-    settings = dict(ch.settings)
-    if ch.base_url:
-        settings["base_url"] = ch.base_url
-    backend = cls(ch.name, settings, credentials.secret_source(ch.name))
     try:
         found = await backend.check()
     except Exception as exc:

@@ -159,6 +159,7 @@ class Desk(
         """
         self.presence.join(self._configured_agent)
         self._recover_outbox()
+        self._prune_outgoing()
         self._recover_hooks()
         deaf = await self._start_receiver()
         for name, backend in self.channels.items():

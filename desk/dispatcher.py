@@ -40,6 +40,8 @@ class Dispatcher:
     _send_locks: dict[str, asyncio.Lock]
     #: the template lists `Templates` keeps, by channel (a failed template send drops its own)
     _template_lists: dict[str, tuple[datetime, list[MessageTemplate]]]
+    _release_files: Callable[[str, Message], None]  # OutgoingFiles': a sent reply's copies
+    _drop_files: Callable[[int], None]
 
     def _recover_outbox(self) -> None:
         """An entry left `sending` by a previous run may or may not have gone out."""
@@ -138,6 +140,7 @@ class Dispatcher:
         if message is None or conv is None:
             with self.store.batch():
                 self.store.delete_outbox(entry.message_id)
+            self._drop_files(entry.message_id)
             return
         if backend is None:
             with self.store.batch():
@@ -187,6 +190,7 @@ class Dispatcher:
             message.delivery_reason = ""
             self.store.put_message(message, entry.channel)
             self.store.delete_outbox(entry.message_id)
+        self._release_files(entry.channel, message)  # after the commit: a crash before keeps them
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
 
     def _finish(self, entry: OutboxEntry, delivery: Delivery, reason: str) -> None:
