@@ -59,6 +59,17 @@ def demo_dir(args: argparse.Namespace) -> Path:
     return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
 
 
+def demo_config(cfg: Config) -> Config:
+    """The config `frontdesk demo` and `serve --demo` run with: the user's, with the demo's
+    example automation (`[hours]` that are closed now) where it sets none."""
+    from dataclasses import replace
+
+    from frontdesk.desk.automation.demo_hours import demo_hours
+    from frontdesk.model import utcnow
+
+    return replace(cfg, hours=cfg.hours or demo_hours(utcnow()))
+
+
 def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
     from frontdesk import credentials
     from frontdesk.backends import registry
@@ -118,11 +129,12 @@ def build_desk(
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
-    (`default_sla` when there is none), and
-    `[webhooks] listen` for the receiver its webhook channels need, and its automata
-    (`build_automata`: the FAQ bot, assignment, CSAT)."""
+    (`default_sla` when there is none), `[webhooks] listen` for the receiver its webhook
+    channels need, and its automata (`build_automata`: the FAQ bot, assignment, business
+    hours, CSAT) answering from the canned.toml beside the config."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
+    from frontdesk.desk.canned import CannedLibrary
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
@@ -139,6 +151,8 @@ def build_desk(
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
+        # automation answers from the canned replies the console offers: next to the config
+        canned=CannedLibrary(cfg.path.parent / "canned.toml"),
     )
 
 
@@ -146,6 +160,7 @@ def build_automata(cfg: Config) -> list[Automaton]:
     """What the desk does by itself, in the order it acts on each trigger."""
     from frontdesk.desk.automation.assign import AutoAssign, Candidate
     from frontdesk.desk.automation.bot import faq_automata
+    from frontdesk.desk.automation.away import hours_automata
     from frontdesk.desk.automation.csat import Survey
 
     automata: list[Automaton] = []
@@ -160,6 +175,7 @@ def build_automata(cfg: Config) -> list[Automaton]:
                 cfg.assignment.channels,
             )
         )
+    automata.extend(hours_automata(cfg.hours))
     if cfg.csat.enabled:
         automata.append(Survey(csat_settings(cfg.csat)))
     return automata

@@ -164,6 +164,47 @@ def check_faq(cfg: Config, canned_path: Path) -> list[str]:
         )
     else:
         print(f"faq bot: off ([bot] channels names none), {len(faq.entries)} entries")
+
+
+def check_hours(cfg: Config) -> list[str]:
+    """`[hours]`: each canned reply it names must exist beside the config (or in the shipped
+    examples) and be fillable without asking (automation cannot answer `{ask:…}`)."""
+    from frontdesk.config_text import display_path
+    from frontdesk.desk.canned import CannedError, asks, load_canned
+
+    if cfg.hours is None:
+        return []
+    try:
+        canned = load_canned(cfg.path.parent / "canned.toml")
+    except CannedError:
+        return []  # check_canned reports the broken file itself
+    problems = []
+    shown = display_path(cfg.path)
+    for table, choice in cfg.hours.replies():
+        at = f"{shown}:{choice.line}" if choice.line else shown
+        reply = canned.find(choice.shortcode)
+        if reply is None:
+            problems.append(
+                f"{at}: [{table}] names /{choice.shortcode}, which is not a canned reply in "
+                f"{canned.source}; add a [[replies]] block with shortcode = "
+                f'"{choice.shortcode}" or name an existing one'
+            )
+        elif asks(reply.body):
+            problems.append(
+                f"{at}: [{table}] names /{choice.shortcode}, which asks for "
+                f"{{ask:{asks(reply.body)[0]}}} ({canned.where(reply)}); automation cannot "
+                "answer it: use a reply with only {contact.…} and {agent.…} values"
+            )
+    known = {ch.name for ch in cfg.channels}
+    for name in cfg.hours.channels:
+        if cfg.channels and name not in known:
+            print(f"warning: [hours.channels.{name}] names no [[channels]] block in {shown}")
+    if not problems:
+        default = cfg.hours.default
+        print(
+            f"ok: hours in {default.schedule.timezone}"
+            + (f", {len(cfg.hours.channels)} channel override(s)" if cfg.hours.channels else "")
+        )
     return problems
 
 

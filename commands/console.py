@@ -13,6 +13,7 @@ from frontdesk.desk_setup import (
     build_desk,
     data_dir,
     demo_channels,
+    demo_config,
     demo_dir,
     demo_sla,
     load_config,
@@ -136,13 +137,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.desk.automation.demo_faq import with_demo_faq
     from frontdesk.store import Store
 
-    cfg = load_config(args)  # only [ui] and [escalation]: the demo's channels are simulated
+    cfg = load_config(args)  # [ui], [escalation], automation: the channels are simulated
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here
         status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False, log_dir=root)
         if status is not None:
             return status
+    cfg = demo_config(cfg)
     with Store.open(root) as store:
         desk = build_desk(
             with_demo_faq(cfg),

@@ -13,6 +13,7 @@ from frontdesk.doctor import (
     check_desk,
     check_faq,
     check_hook,
+    check_hours,
     check_ui,
     check_webhooks,
     check_assignment,
@@ -50,6 +51,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_assignment(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
     problems += check_faq(cfg, cfg.path.parent / "canned.toml")
+    problems += check_hours(cfg)
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
     problems += check_cache(data_dir(args), repair=args.repair)

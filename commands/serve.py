@@ -14,6 +14,7 @@ from frontdesk.desk_setup import (
     build_desk,
     data_dir,
     demo_channels,
+    demo_config,
     demo_dir,
     demo_sla,
     load_config,
@@ -78,6 +79,7 @@ def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str)
 
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
+    cfg = demo_config(cfg) if args.demo else cfg
     return build_desk(
         with_demo_faq(cfg) if args.demo else cfg,
         store,

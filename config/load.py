@@ -15,6 +15,7 @@ from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_faq import FaqReading
+from frontdesk.config.read_hours import HoursReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
@@ -78,6 +79,7 @@ class _Reader(
     CsatReading,
     SlaReading,
     FaqReading,
+    HoursReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -94,6 +96,7 @@ class _Reader(
             "sla",
             "faq",
             "bot",
+            "hours",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -108,4 +111,5 @@ class _Reader(
             csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
             sla=self.sla(raw["sla"]) if "sla" in raw else None,
             faq=self.faq(raw.get("faq", []), raw.get("bot", {})),
+            hours=self.hours(raw["hours"]) if "hours" in raw else None,
         )

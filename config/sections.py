@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontdesk.config.read_hours import HoursConfig
 
 from frontdesk.config.read_faq import FaqConfig
 
@@ -211,3 +214,5 @@ class Config:
     """`[sla]`; None when absent (then no reply is ever due)."""
     faq: FaqConfig = field(default_factory=FaqConfig)
     """`[[faq]]` and `[bot]`: the FAQ bot (off while `[bot] channels` names none)."""
+    hours: HoursConfig | None = None
+    """`[hours]`; None when absent (then no away message and no greeting)."""
