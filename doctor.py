@@ -164,6 +164,7 @@ def check_faq(cfg: Config, canned_path: Path) -> list[str]:
         )
     else:
         print(f"faq bot: off ([bot] channels names none), {len(faq.entries)} entries")
+    return problems
 
 
 def check_hours(cfg: Config) -> list[str]:
