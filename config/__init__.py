@@ -14,6 +14,7 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
     [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
+    [[rules]]                   name, event, match, conditions, actions (automation rules, read_rules.py)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -23,6 +24,7 @@ error ever repeats a value that might be one.
 from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, SchemaLookup
 from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
+from frontdesk.config.read_rules import Rule, RuleAction, RuleCondition
 from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
@@ -69,6 +71,9 @@ __all__ = [
     "ConfigError",
     "EscalationConfig",
     "HookConfig",
+    "Rule",
+    "RuleAction",
+    "RuleCondition",
     "SchemaLookup",
     "TeamAgent",
     "TeamConfig",

@@ -14,6 +14,7 @@ from frontdesk.config.paths import config_path
 from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
+from frontdesk.config.read_rules import RulesReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.sections import Config
@@ -64,11 +65,13 @@ def load_config(
     return _Reader(shown, text, backend_schemas, themes).config(path, raw)
 
 
-class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading, WebhooksReading):
+class _Reader(
+    ConsoleReading, ChannelReading, EscalationReading, TeamReading, WebhooksReading, RulesReading
+):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks")
+        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks", "rules")
         self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
@@ -78,4 +81,5 @@ class _Reader(ConsoleReading, ChannelReading, EscalationReading, TeamReading, We
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
             webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
+            rules=self.rules(raw.get("rules", [])),
         )

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frontdesk.config.read_rules import Rule
+
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
 NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
@@ -164,3 +166,5 @@ class Config:
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
     webhooks: WebhooksConfig | None = None
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
+    rules: tuple[Rule, ...] = ()
+    """`[[rules]]`, in file order (automation rules: `desk/automation/rules.py`)."""
