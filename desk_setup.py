@@ -114,9 +114,10 @@ def build_desk(
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
-    `[webhooks] listen` for the receiver its webhook channels need."""
+    `[webhooks] listen` for the receiver its webhook channels need, and `[[rules]]`."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation.rule_actions import rules_automata
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
@@ -131,4 +132,5 @@ def build_desk(
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
+        automata=rules_automata(cfg.rules),
     )

@@ -44,6 +44,7 @@ from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
 from frontdesk.desk.replies import Replies
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
+from frontdesk.desk.team_assignment import TeamAssignment
 from frontdesk.desk.templates import Templates
 from frontdesk.desk.views import (
     Filters,
@@ -94,6 +95,7 @@ class Desk(
     WebhookReceiving,
     Replies,
     ReadMarks,
+    TeamAssignment,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 
