@@ -12,6 +12,7 @@ from frontdesk.doctor import (
     check_channel,
     check_desk,
     check_hook,
+    check_rules,
     check_ui,
     check_webhooks,
 )
@@ -46,6 +47,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += asyncio.run(check_channel(ch))
     problems += check_webhooks(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
+    problems += check_rules(cfg)
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
     problems += check_cache(data_dir(args), repair=args.repair)
