@@ -134,7 +134,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.config import demo_socket
     from frontdesk.store import Store
 
+    from frontdesk.desk.automation.demo_rules import with_demo_rules
+
     cfg = load_config(args)  # only [ui] and [escalation]: the demo's channels are simulated
+    cfg = with_demo_rules(cfg)  # and [[rules]], the demo's own when it has none
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here

@@ -75,8 +75,10 @@ def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str)
     agent is the Unix user running it; the team's agents come from `[team.agents]`."""
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
+    from frontdesk.desk.automation.demo_rules import with_demo_rules
+
     return build_desk(
-        cfg,
+        with_demo_rules(cfg) if args.demo else cfg,
         store,
         demo_channels(store, args.seed, live=True) if args.demo else None,
         agent=owner,

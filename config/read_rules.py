@@ -28,6 +28,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "labels": ("contains", "does_not_contain", *_PRESENCE),
     "priority": ("equal_to", "not_equal_to"),
     "status": ("equal_to", "not_equal_to"),
+    "assignee": ("equal_to", "not_equal_to", *_PRESENCE),
     "business_hours": ("equal_to",),
     "contact.": (*_TEXT_OPS, *_PRESENCE),  # contact.<attribute>: a contact's custom attribute
 }
@@ -71,8 +72,8 @@ class RuleCondition:
     """One condition: `attribute operator values` (any of the values satisfies it)."""
 
     attribute: str
-    """"channel", "content", "language", "labels", "priority", "status", "business_hours" or
-    "contact.<attribute>"."""
+    """"channel", "content", "language", "labels", "priority", "status", "assignee",
+    "business_hours" or "contact.<attribute>"."""
     operator: str
     values: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
@@ -332,3 +333,17 @@ class RulesReading(Checks):
         )
         opened = [i for i, row in enumerate(rows[:ends]) if "{" in row.split("#", 1)[0]]
         return start + opened[n] if n < len(opened) else None
+
+
+def read_rules_text(text: str, shown: str) -> tuple[Rule, ...]:
+    """The `[[rules]]` of a TOML text (the demo's, a test's), checked as the config's are."""
+    import tomllib
+
+    from frontdesk.config.errors import ConfigError
+    from frontdesk.config_text import syntax_error
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(syntax_error(shown, text, exc)) from None
+    return RulesReading(shown, text, None).rules(raw.get("rules", []))

@@ -82,6 +82,7 @@ class RulesAutomaton:
             labels=tuple(conv.labels),
             priority=conv.priority.value,
             status=conv.status.value,
+            assignee=conv.assignee,
             attributes=contact.attributes,
             at=trigger.at,
         )
@@ -107,10 +108,12 @@ def _from_a_person(message: Message) -> bool:
 
 
 async def run_rule(desk: RuleDesk, conv_id: int, planned: Planned) -> None:
-    """Run the rule's actions in order as "⚙ rule <name>", then leave its line; the first action
-    that fails stops the rest (RuleFailed says what ran and what did not)."""
+    """Run the rule's actions in order as "⚙ rule <name>", then leave its line when they changed
+    anything (a label already there says nothing twice); the first action that fails stops the
+    rest (RuleFailed says what ran and what did not)."""
     rule = planned.rule
     done: list[str] = []
+    before = (await desk.conversation(conv_id)).message_count  # each change adds its event
     with acting_as(automation_author(f"rule {rule.name}")):
         for action in planned.actions:
             try:
@@ -119,6 +122,8 @@ async def run_rule(desk: RuleDesk, conv_id: int, planned: Planned) -> None:
                 ran = f"; done before it: {', '.join(done)}" if done else "; nothing ran"
                 raise RuleFailed(f"rule {rule.name}: {action} failed: {exc}{ran}") from exc
             done.append(str(action))
+        if (await desk.conversation(conv_id)).message_count == before:
+            return
         why = f" because {'; '.join(planned.because)}" if planned.because else ""
         await desk.record_automation(conv_id, f"ran {', '.join(done)} on {rule.event}{why}")
 

@@ -40,6 +40,7 @@ class Facts:
     labels: tuple[str, ...] = ()
     priority: str = "none"
     status: str = "open"
+    assignee: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
     """The contact's custom attributes."""
     at: datetime | None = None
@@ -152,6 +153,10 @@ def _holds(
         return (facts.priority in values) == (op == "equal_to")
     if attribute == "status":
         return (facts.status in values) == (op == "equal_to")
+    if attribute == "assignee":
+        if op in ("is_present", "is_not_present"):
+            return bool(facts.assignee) == (op == "is_present")
+        return (fold(facts.assignee or "") in values) == (op == "equal_to")
     if attribute == "business_hours":
         inside = open_at(facts.channel, facts.at) if facts.at is not None else True
         return ("inside" if inside else "outside") in values

@@ -311,3 +311,49 @@ async def test_contact_language_and_attribute_conditions_read_the_contact(tmp_pa
 def test_no_active_rule_means_no_automaton(tmp_path):
     assert rules_automata(()) == []
     assert [a.name for a in rules_automata(rules_from(tmp_path, REFUND))] == ["rules"]
+
+
+async def test_a_rule_that_changes_nothing_leaves_no_line(tmp_path, clock):
+    rules = rules_from(
+        tmp_path,
+        """
+        [[rules]]
+        name = "Label"
+        event = "message_created"
+        actions = [{ action = "add_label", params = ["seen"] }]
+        """,
+    )
+    canned = tmp_path / "canned.toml"
+    canned.write_text(CANNED, encoding="utf-8")
+    with Store.open(tmp_path / "data") as store:
+        desk = Desk(store, agent="aiko", clock=clock, automata=[RulesAutomaton(rules)])
+        await desk.start()
+        try:
+            for n in (1, 2):
+                sender = ContactRef("+8190", "Kenji Sato")
+                await desk.ingest(
+                    "whatsapp", [Inbound(f"m{n}", "+8190", sender, "hi", created_at=clock.now)]
+                )
+            await desk.automation.idle()
+            thread = await desk.thread(next(iter(store.conversations())).id)
+        finally:
+            await desk.stop()
+    assert [k for k, _, _ in events(thread)] == [EventKind.LABELLED, EventKind.AUTOMATION]
+
+
+async def test_assign_only_the_unassigned(tmp_path, clock):
+    rules = rules_from(
+        tmp_path,
+        """
+        [[rules]]
+        name = "Japanese to ben"
+        event = "message_created"
+        conditions = [
+          { attribute = "language", operator = "equal_to", values = ["ja"] },
+          { attribute = "assignee", operator = "is_not_present" },
+        ]
+        actions = [{ action = "assign_agent", params = ["ben"] }]
+        """,
+    )
+    _, conv, _ = await run_desk(tmp_path, clock, rules)
+    assert conv.assignee == "ben"

@@ -181,3 +181,10 @@ def test_only_the_events_rules_and_active_ones_run_in_file_order_with_why():
 def test_fold_makes_width_and_case_alike():
     assert fold("ＲＥＦＵＮＤ") == fold("refund") == "refund"
     assert fold("ﾍﾝｷﾝ") == fold("ヘンキン")
+
+
+def test_assignee():
+    assert holds(rule(cond("assignee", "is_not_present")), facts(assignee=None))
+    assert not holds(rule(cond("assignee", "is_not_present")), facts(assignee="ben"))
+    assert holds(rule(cond("assignee", "equal_to", "ben")), facts(assignee="Ben"))
+    assert holds(rule(cond("assignee", "not_equal_to", "ben")), facts(assignee="aiko"))
