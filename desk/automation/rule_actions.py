@@ -11,7 +11,7 @@ from frontdesk.config.read_rules import Rule, RuleAction, snooze_seconds
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.automation.engine import automation_author, is_automation_author
 from frontdesk.desk.automation.rules import Facts, OpenAt, Planned, RuleBook, always_open
-from frontdesk.desk.automation.triggers import Trigger, TriggerKind
+from frontdesk.desk.automation.triggers import Trigger
 from frontdesk.desk.interface import DeskAPI
 from frontdesk.model import Direction, Message, MessageKind, Priority, Status
 
@@ -65,19 +65,21 @@ class RulesAutomaton:
     async def facts(self, desk: RuleDesk, trigger: Trigger) -> Facts | None:
         """The trigger's facts, or None when it must not cause anything: automation's own
         message, a machine's mail ([auto: …]), anything not from the customer."""
+        text = trigger.text
+        if text is None and trigger.message_id is not None:  # a trigger not from ingest
+            message = await desk.message(trigger.conversation_id, trigger.message_id)
+            if message is None or not _from_a_person(message):
+                return None
+            text = message.body
+        if text is not None and text.lstrip().startswith(AUTO_PREFIX):
+            return None
         conv = await desk.conversation(trigger.conversation_id)
-        message = await self._cause(desk, trigger)
-        if trigger.kind in (TriggerKind.MESSAGE_CREATED, TriggerKind.CONVERSATION_CREATED):
-            if message is None and trigger.kind is TriggerKind.MESSAGE_CREATED:
-                return None
-            if message is not None and not _from_a_person(message):
-                return None
         contact = await desk.contact(conv.contact_id)
         return Facts(
             event=trigger.kind.value,
             channel=conv.channel,
             channel_kind=desk.channel_kind(conv.channel),
-            text=message.body if message is not None else None,
+            text=text,
             language=contact.language,
             labels=tuple(conv.labels),
             priority=conv.priority.value,
@@ -86,16 +88,6 @@ class RulesAutomaton:
             attributes=contact.attributes,
             at=trigger.at,
         )
-
-    async def _cause(self, desk: RuleDesk, trigger: Trigger) -> Message | None:
-        """The customer's message behind the trigger: its own, or for a new conversation the
-        first one in the thread."""
-        if trigger.message_id is not None:
-            return await desk.message(trigger.conversation_id, trigger.message_id)
-        if trigger.kind is not TriggerKind.CONVERSATION_CREATED:
-            return None
-        thread = await desk.thread(trigger.conversation_id)
-        return next((m for m in thread if m.direction is Direction.IN), None)
 
 
 def _from_a_person(message: Message) -> bool:

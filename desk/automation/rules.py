@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from frontdesk.config.read_rules import MATCH_TEXT, Rule, RuleAction, RuleCondition
 from frontdesk.config_text import _show
@@ -67,8 +69,9 @@ def describe_condition(condition: RuleCondition) -> str:
 
 
 class RuleBook:
-    """The configured rules by event, with their values folded once (a message costs a lookup
-    and the conditions of its event's rules, not a pass over the config)."""
+    """The configured rules by event, each condition compiled once into a test with its values
+    folded: a message costs its event's rules' tests on facts folded once, not a pass over the
+    config."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.by_event: dict[str, list[_Compiled]] = {}
@@ -89,105 +92,122 @@ class RuleBook:
     def plan(self, facts: Facts, open_at: OpenAt = always_open) -> list[Planned]:
         """The rules of the facts' event that hold, in file order, with their actions."""
         planned = []
+        seen = _Seen(facts, open_at)
         for compiled in self.by_event.get(facts.event, ()):
-            because = compiled.holds(facts, open_at)
+            because = compiled.holds(seen)
             if because is not None:
                 planned.append(Planned(compiled.rule, compiled.rule.actions, because))
         return planned
 
 
-class _Compiled:
-    """One rule with its condition values folded."""
+class _Seen:
+    """The facts as the tests read them, each folded once and only when a test asks."""
 
-    __slots__ = ("folded", "needs_text", "rule")
+    def __init__(self, facts: Facts, open_at: OpenAt) -> None:
+        self.facts, self.open_at = facts, open_at
+        self._folded: dict[str, object] = {}
+
+    def get(self, key: str) -> Any:
+        try:
+            return self._folded[key]
+        except KeyError:
+            value = self._folded[key] = _FOLDS[key](self.facts, self.open_at)
+            return value
+
+
+def _language_forms(facts: Facts, open_at: OpenAt) -> frozenset[str]:
+    language = fold(facts.language.strip().replace("_", "-"))
+    return frozenset((language, language.split("-", 1)[0])) if language else frozenset()
+
+
+_FOLDS: dict[str, Callable[[Facts, OpenAt], Any]] = {
+    "text": lambda f, _: fold(f.text) if f.text is not None else None,
+    "channel": lambda f, _: frozenset((fold(f.channel), fold(f.channel_kind))),
+    "language": _language_forms,
+    "labels": lambda f, _: frozenset(fold(label) for label in f.labels),
+    "assignee": lambda f, _: fold(f.assignee) if f.assignee else "",
+    "hours": lambda f, open_at: "inside" if f.at is None or open_at(f.channel, f.at) else "outside",
+}
+
+Test = Callable[[_Seen], bool]
+
+
+class _Compiled:
+    """One rule with each condition compiled into a test."""
+
+    __slots__ = ("any", "needs_text", "rule", "tests")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
-        self.folded = [tuple(fold(v) for v in c.values) for c in rule.conditions]
+        self.any = rule.match == "any"
+        self.tests: list[tuple[Test, RuleCondition]] = [(_compile(c), c) for c in rule.conditions]
         self.needs_text = any(c.attribute == "content" for c in rule.conditions)
 
-    def holds(self, facts: Facts, open_at: OpenAt) -> tuple[str, ...] | None:
+    def holds(self, seen: _Seen) -> tuple[str, ...] | None:
         """The conditions that made the rule hold, or None when it does not."""
-        held = []
-        any_rule = self.rule.match == "any"
-        folded_text = fold(facts.text) if self.needs_text and facts.text is not None else None
-        for condition, values in zip(self.rule.conditions, self.folded, strict=True):
-            ok = _holds(condition, values, facts, folded_text, open_at)
-            if ok:
-                held.append(describe_condition(condition))
-                if any_rule:
-                    return tuple(held)
-            elif not any_rule:
+        if self.any:
+            for test, condition in self.tests:
+                if test(seen):
+                    return (describe_condition(condition),)
+            return None if self.tests else ()
+        for test, _ in self.tests:
+            if not test(seen):
                 return None
-        if any_rule and self.rule.conditions:
-            return None
-        return tuple(held)
+        return tuple(describe_condition(c) for _, c in self.tests)
 
 
-def _holds(
-    condition: RuleCondition,
-    values: tuple[str, ...],
-    facts: Facts,
-    folded_text: str | None,
-    open_at: OpenAt,
-) -> bool:
+def _compile(condition: RuleCondition) -> Test:
+    """The condition as a test on the seen facts; its values folded now (full/half width and
+    case alike). Several values: any of them satisfies it; a negative operator: none does."""
     attribute, op = condition.attribute, condition.operator
+    values = tuple(fold(v) for v in condition.values)
+    wanted = frozenset(values)
+    negative = op in ("not_equal_to", "does_not_contain", "is_not_present")
     if attribute == "content":
-        if facts.text is None:
-            return False
         if op == "matches":
-            assert condition.pattern is not None
-            return condition.pattern.search(facts.text[:MATCH_TEXT]) is not None
-        return _text(op, folded_text or "", values)
-    if attribute == "channel":
-        names = {fold(facts.channel), fold(facts.channel_kind)}
-        return any(v in names for v in values) == (op == "equal_to")
-    if attribute == "language":
-        return _language(op, facts.language, values)
-    if attribute == "labels":
-        labels = {fold(label) for label in facts.labels}
+            pattern = condition.pattern or re.compile(condition.values[0], re.IGNORECASE)
+            return lambda seen: (
+                seen.facts.text is not None
+                and pattern.search(seen.facts.text[:MATCH_TEXT]) is not None
+            )
+        text_test = _text_test(op, values)
+        return lambda seen: (text := seen.get("text")) is not None and text_test(text)
+    if attribute.startswith("contact."):
+        key = attribute.removeprefix("contact.")
         if op in ("is_present", "is_not_present"):
-            return bool(labels) == (op == "is_present")
-        return any(v in labels for v in values) == (op == "contains")
+            return lambda seen: _present(seen.facts.attributes.get(key)) != negative
+        attr_test = _text_test(op, values)
+        return lambda seen: (
+            (value := seen.facts.attributes.get(key)) is not None and attr_test(fold(str(value)))
+        )
     if attribute == "priority":
-        return (facts.priority in values) == (op == "equal_to")
+        return lambda seen: (seen.facts.priority in wanted) != negative
     if attribute == "status":
-        return (facts.status in values) == (op == "equal_to")
-    if attribute == "assignee":
-        if op in ("is_present", "is_not_present"):
-            return bool(facts.assignee) == (op == "is_present")
-        return (fold(facts.assignee or "") in values) == (op == "equal_to")
+        return lambda seen: (seen.facts.status in wanted) != negative
     if attribute == "business_hours":
-        inside = open_at(facts.channel, facts.at) if facts.at is not None else True
-        return ("inside" if inside else "outside") in values
-    key = attribute.removeprefix("contact.")
-    value = facts.attributes.get(key)
-    if op in ("is_present", "is_not_present"):
-        return bool(value and str(value).strip()) == (op == "is_present")
-    return value is not None and _text(op, fold(str(value)), values)
+        return lambda seen: seen.get("hours") in wanted
+    if op in ("is_present", "is_not_present"):  # language, labels, assignee
+        return lambda seen: bool(seen.get(attribute)) != negative
+    if attribute == "assignee":
+        return lambda seen: (seen.get("assignee") in wanted) != negative
+    # channel (name or kind), language (as written or its primary subtag), labels: any shared
+    return lambda seen: bool(wanted & seen.get(attribute)) != negative
 
 
-def _text(op: str, text: str, values: tuple[str, ...]) -> bool:
-    """A text operator on folded text and folded values (any value satisfies it; the negative
-    operators hold when none does)."""
+def _present(value: object) -> bool:
+    return bool(value is not None and str(value).strip())
+
+
+def _text_test(op: str, values: tuple[str, ...]) -> Callable[[str], bool]:
+    """A text operator on folded text against folded values."""
     if op == "contains":
-        return any(v in text for v in values)
+        return lambda text: any(v in text for v in values)
     if op == "does_not_contain":
-        return not any(v in text for v in values)
+        return lambda text: not any(v in text for v in values)
     if op == "equal_to":
-        return text.strip() in values
+        return lambda text: text.strip() in values
     if op == "not_equal_to":
-        return text.strip() not in values
+        return lambda text: text.strip() not in values
     if op == "starts_with":
-        return text.lstrip().startswith(values)
+        return lambda text: text.lstrip().startswith(values)
     raise ValueError(f"unknown text operator {op!r}")
-
-
-def _language(op: str, language: str, values: tuple[str, ...]) -> bool:
-    """ "ja" matches a contact whose language is "ja" or "ja-JP"."""
-    language = fold(language.strip().replace("_", "-"))
-    if op in ("is_present", "is_not_present"):
-        return bool(language) == (op == "is_present")
-    primary = language.split("-", 1)[0]
-    same = any(v in (language, primary) for v in values)
-    return same == (op == "equal_to")
