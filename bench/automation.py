@@ -5,9 +5,10 @@ Messages come in batches every 10 ms from many customers (about five messages ea
 conversation reaches the engine's rate limit and every trigger is handled); one in ten asks
 for a refund, which a rule labels. Figures: ingest throughput with and without automation
 (first batch offered to the last stored and, with automation, every trigger handled); the
-time spent inside the automata per ingested message — the issue's < 1 ms target — which counts
-the durable writes of what the rules do (and the waits for them, while ingest runs); and the
-rules deciding alone, without I/O.
+automata's own time per ingested message — the issue's < 1 ms target — from a third run whose
+triggers are held until the burst is stored, then handled with nothing else on the event loop
+(the durable writes of what the rules do are counted, waits on ingest are not); and the rules
+deciding alone, without I/O.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from frontdesk.bench.report import Report
 from frontdesk.config.read_rules import Rule, read_rules_text
-from frontdesk.desk.automation import Automaton, Trigger
+from frontdesk.desk.automation import Automaton
 from frontdesk.model import ContactRef, Inbound
 
 RATE = 5_000  # messages a second offered, the issue's figure
@@ -75,20 +76,6 @@ def bench_automata() -> list[Automaton]:
     return [RulesAutomaton(bench_rules())]
 
 
-class Timed:
-    """An automaton with the time spent inside its `handle` summed."""
-
-    def __init__(self, inner: Automaton, spent: list[float]) -> None:
-        self.inner, self.name, self.spent = inner, inner.name, spent
-
-    async def handle(self, desk, trigger: Trigger) -> None:
-        start = time.perf_counter()
-        try:
-            await self.inner.handle(desk, trigger)
-        finally:
-            self.spent[0] += time.perf_counter() - start
-
-
 def batches(n: int, now: Callable[[], datetime]) -> list[list[Inbound]]:
     """`n` messages in batches of RATE * BATCH_EVERY; every tenth asks for a refund."""
     size = max(1, round(RATE * BATCH_EVERY))
@@ -107,14 +94,20 @@ def batches(n: int, now: Callable[[], datetime]) -> list[list[Inbound]]:
     return [messages[i : i + size] for i in range(0, n, size)]
 
 
-async def _offer(root: Path, n: int, automata: list[Automaton]) -> tuple[float, int]:
-    """Offer `n` messages at RATE; seconds from the first batch to all stored and handled."""
+async def _offer(
+    root: Path, n: int, automata: list[Automaton], *, drain_after: bool = False
+) -> tuple[float, float, int]:
+    """Offer `n` messages at RATE: seconds from the first batch to all stored (and, unless
+    `drain_after`, every trigger handled), then seconds the automata took to handle the triggers
+    queued meanwhile when `drain_after` held them until the burst was in (0 otherwise)."""
     from frontdesk.desk import Desk
     from frontdesk.store import Store
 
     with Store.open(root) as store:
         desk = Desk(store, agent="bench", automata=automata)
         await desk.start()
+        if drain_after:
+            await desk.automation.stop()  # triggers queue up until the burst is stored
         try:
             work = batches(n, lambda: datetime.now(timezone.utc))
             start = time.perf_counter()
@@ -123,23 +116,32 @@ async def _offer(root: Path, n: int, automata: list[Automaton]) -> tuple[float, 
                 await asyncio.sleep(max(0.0, start + index * BATCH_EVERY - time.perf_counter()))
                 pending.append(asyncio.create_task(desk.ingest("wa", batch)))
             await asyncio.gather(*pending)
+            drain = time.perf_counter()
+            if drain_after:
+                desk.automation.start(desk)
             await desk.automation.idle()
-            wall = time.perf_counter() - start
+            done = time.perf_counter()
         finally:
             await desk.stop()
         stored = sum(c.message_count for c in store.conversations())
-    return wall, stored
+    if drain_after:
+        return drain - start, done - drain, stored
+    return done - start, 0.0, stored
 
 
 def measure_automation(work: Path, messages: int, report: Report) -> None:
-    """Ingest without automata, then with them, in the same run; add the figures."""
-    plain, _ = asyncio.run(_offer(work / "automation-off", messages, []))
-    spent = [0.0]
-    timed: list[Automaton] = [Timed(a, spent) for a in bench_automata()]
-    with_automata, stored = asyncio.run(_offer(work / "automation-on", messages, timed))
+    """Ingest without automata, then with them, in the same run; then the automata's own time
+    on the triggers of a burst, handled once it is in (nothing else sharing the event loop,
+    so waits on ingest or its checkpoints are not counted as automation's); add the figures."""
+    automata = bench_automata()
+    names = " + ".join(a.name for a in automata)
+    plain, _, _ = asyncio.run(_offer(work / "automation-off", messages, []))
+    with_automata, _, stored = asyncio.run(_offer(work / "automation-on", messages, automata))
     if stored < messages:
         raise RuntimeError(f"{messages} messages offered but {stored} stored")
-    names = " + ".join(a.name for a in timed)
+    _, drained, _ = asyncio.run(
+        _offer(work / "automation-drain", messages, bench_automata(), drain_after=True)
+    )
     report.add(
         "automation.ingest.off",
         f"ingest of {messages:,} msgs offered at {RATE:,}/s, no automata",
@@ -152,10 +154,10 @@ def measure_automation(work: Path, messages: int, report: Report) -> None:
         messages / with_automata,
         "msg/s",
     )
-    per_message = spent[0] / messages * 1000
+    per_message = drained / messages * 1000
     report.add(
         "automation.per_message",
-        f"time inside {names} per ingested message at {RATE:,} msg/s (acting included)",
+        f"{names}' own time per ingested message, its acts' durable writes included",
         per_message,
         "ms",
         f"< {TARGET_MS:g}",
