@@ -1,5 +1,6 @@
-"""The rules `frontdesk demo` ships when the config has none: refunds, Japanese and reopened
-conversations handled visibly, each act explained by its line in the thread."""
+"""The rules `frontdesk demo` ships when the config has none: refunds, customers chasing,
+Japanese and reopened conversations handled visibly, each act explained by its line in the
+thread."""
 
 from __future__ import annotations
 
@@ -17,6 +18,22 @@ conditions = [{ attribute = "content", operator = "contains", values = ["refund"
 actions = [
   { action = "assign_team", params = ["billing"] },
   { action = "add_label", params = ["refund"] },
+  { action = "change_priority", params = ["high"] },
+]
+
+[[rules]]
+name = "Chasing"
+description = "A customer asking again for news: a label and a higher priority, once."
+event = "message_created"
+conditions = [
+  { attribute = "content", operator = "contains", values = [
+    "any update", "any news", "is anyone there", "hello?",
+    "その後いかがでしょうか", "確認していただけましたか", "もしもし",
+  ] },
+  { attribute = "priority", operator = "equal_to", values = ["none", "low"] },
+]
+actions = [
+  { action = "add_label", params = ["chasing"] },
   { action = "change_priority", params = ["high"] },
 ]
 

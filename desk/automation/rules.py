@@ -62,10 +62,14 @@ class Planned:
         return f"rule {self.rule.name}: {', '.join(map(str, self.actions))}{why}"
 
 
-def describe_condition(condition: RuleCondition) -> str:
-    """`content contains "refund" or "返金"` — a condition as the thread line shows it."""
-    values = " or ".join(_show(v) for v in condition.values)
-    return " ".join(part for part in (condition.attribute, condition.operator, values) if part)
+def describe_condition(condition: RuleCondition, text: str | None = None) -> str:
+    """`content contains "refund" or "返金"` — a condition as the thread line shows it; with the
+    folded `text` it held on, a `contains` names only the words found."""
+    values = condition.values
+    if condition.operator == "contains" and condition.attribute == "content" and text:
+        values = tuple(v for v in values if fold(v) in text) or values
+    shown = " or ".join(_show(v) for v in values)
+    return " ".join(part for part in (condition.attribute, condition.operator, shown) if part)
 
 
 class RuleBook:
@@ -148,12 +152,12 @@ class _Compiled:
         if self.any:
             for test, condition in self.tests:
                 if test(seen):
-                    return (describe_condition(condition),)
+                    return (describe_condition(condition, seen.get("text")),)
             return None if self.tests else ()
         for test, _ in self.tests:
             if not test(seen):
                 return None
-        return tuple(describe_condition(c) for _, c in self.tests)
+        return tuple(describe_condition(c, seen.get("text")) for _, c in self.tests)
 
 
 def _compile(condition: RuleCondition) -> Test:

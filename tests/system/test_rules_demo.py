@@ -46,7 +46,7 @@ async def test_a_new_whatsapp_refund_is_routed_labelled_and_explained(tmp_path):
     ]
     assert lines == [
         '⚙ rule Refunds to billing ran assign_team "billing", add_label "refund", '
-        'change_priority "high" on message_created because content contains "refund" or "返金"',
+        'change_priority "high" on message_created because content contains "返金"',
         '⚙ rule Japanese to Chloé ran assign_agent "Chloé" on message_created because '
         'language equal_to "ja"; assignee is_not_present',
     ]
@@ -59,3 +59,27 @@ def test_a_config_with_rules_of_its_own_keeps_them(tmp_path):
 
     cfg = Config(path=tmp_path / "c.toml", rules=demo_rules()[:1])
     assert with_demo_rules(cfg).rules == cfg.rules
+
+
+async def test_a_customer_chasing_in_the_demo_gets_a_label_and_priority_once(tmp_path):
+    cfg = with_demo_rules(Config(path=tmp_path / "none.toml"))
+    with Store.open(tmp_path / "demo-1") as store:
+        desk = build_desk(cfg, store, {}, agent="Aiko", default_targets=DEMO_TARGETS)
+        await desk.start()
+        try:
+            sender = ContactRef("+1555", "Ava", "en")
+            for n, text in enumerate(["Hi", "Any update on this?", "Hello? 👋"]):
+                await desk.ingest(
+                    "telegram", [Inbound(f"t{n}", "+1555", sender, text, created_at=utcnow())]
+                )
+            await desk.automation.idle()
+            conv = next(iter(store.conversations()))
+            thread = await desk.thread(conv.id)
+        finally:
+            await desk.stop()
+    assert conv.labels == ["chasing"] and conv.priority is Priority.HIGH
+    lines = [m.body for m in thread if m.event is EventKind.AUTOMATION]
+    assert lines == [
+        '⚙ rule Chasing ran add_label "chasing", change_priority "high" on message_created '
+        'because content contains "any update"; priority equal_to "none" or "low"'
+    ]
