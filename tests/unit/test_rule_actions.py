@@ -357,3 +357,46 @@ async def test_assign_only_the_unassigned(tmp_path, clock):
     )
     _, conv, _ = await run_desk(tmp_path, clock, rules)
     assert conv.assignee == "ben"
+
+
+async def test_a_new_conversation_rule_sees_its_first_message(tmp_path, clock):
+    rules = rules_from(
+        tmp_path,
+        """
+        [[rules]]
+        name = "New refunds"
+        event = "conversation_created"
+        conditions = [{ attribute = "content", operator = "contains", values = ["refund"] }]
+        actions = [{ action = "add_label", params = ["refund"] }]
+        """,
+    )
+    _, conv, _ = await run_desk(tmp_path, clock, rules)
+    assert conv.labels == ["refund"]
+
+
+async def test_a_trigger_without_text_reads_its_message_and_ignores_automations_own(
+    tmp_path, clock
+):
+    from frontdesk.desk.acting import acting_as
+    from frontdesk.desk.automation import Trigger, TriggerKind, automation_author
+
+    automaton = RulesAutomaton(rules_from(tmp_path, REFUND))
+    with Store.open(tmp_path / "data") as store:
+        desk = Desk(store, agent="aiko", clock=clock)
+        sender = ContactRef("+8190", "Kenji Sato")
+        await desk.ingest(
+            "whatsapp", [Inbound("m1", "+8190", sender, "refund?", created_at=clock.now)]
+        )
+        conv = next(iter(store.conversations()))
+        customer = (await desk.thread(conv.id))[0]
+        with acting_as(automation_author("bot")):
+            own = await desk.note(conv.id, "refund noted")
+        at = clock.now
+        facts = await automaton.facts(
+            desk, Trigger(TriggerKind.MESSAGE_CREATED, conv.id, at, customer.id)
+        )
+        assert facts is not None and facts.text == "refund?"
+        assert (
+            await automaton.facts(desk, Trigger(TriggerKind.MESSAGE_CREATED, conv.id, at, own.id))
+            is None
+        )
