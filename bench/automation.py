@@ -135,6 +135,7 @@ def measure_automation(work: Path, messages: int, report: Report) -> None:
     so waits on ingest or its checkpoints are not counted as automation's); add the figures."""
     automata = bench_automata()
     names = " + ".join(a.name for a in automata)
+    asyncio.run(_offer(work / "automation-warm", min(messages, 2_000), []))  # imports, caches
     plain, _, _ = asyncio.run(_offer(work / "automation-off", messages, []))
     with_automata, _, stored = asyncio.run(_offer(work / "automation-on", messages, automata))
     if stored < messages:
