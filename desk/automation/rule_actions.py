@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
+from frontdesk.backends.email_parse import AUTO_PREFIX  # mail a machine sent: never a cause
 from frontdesk.config.read_rules import Rule, RuleAction, snooze_seconds
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.automation.engine import automation_author, is_automation_author
@@ -15,8 +16,6 @@ from frontdesk.desk.automation.triggers import Trigger
 from frontdesk.desk.interface import DeskAPI
 from frontdesk.model import Direction, Message, MessageKind, Priority, Status
 
-AUTO_PREFIX = "[auto: "
-"""The first line of mail a machine sent (backends/email_parse.py): never answered, never a rule's cause."""
 
 
 class RuleDesk(DeskAPI, Protocol):
