@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import re._constants as _constants
 import re._parser as _parser  # the parse re.compile does: a pattern's structure, to refuse nesting
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from frontdesk.config.checks import Checks
@@ -62,6 +62,7 @@ MAX_WAYS = 20 * MATCH_TEXT
 """One open-ended repeat with bounded ones beside it (order\\s*#?\\d{4,8}): the worst hostile
 message then costs about MATCH_TEXT * MAX_WAYS steps of the regex engine, milliseconds."""
 MAX_RULES = 500
+MAX_PER_RULE = 50
 DURATION = re.compile(r"\s*(\d{1,5})\s*([mhd])\s*\Z")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 MAX_SNOOZE = 30 * 86400
@@ -106,7 +107,8 @@ class Rule:
     """False keeps the rule in the file but it never runs."""
     line: int | None = None
     """The line of its `[[rules]]` header."""
-    description: str = field(default="")
+    description: str = ""
+    """What the rule is for, for people reading the config."""
 
 
 def snooze_seconds(text: str) -> int | None:
@@ -196,8 +198,11 @@ class RulesReading(Checks):
         if "name" not in raw:
             self.fail(where, 'has no name; add name = "Refunds to billing"')
         name = self.typed((*where, "name"), raw["name"], str).strip()
-        if not name or len(name) > 80:
-            self.fail((*where, "name"), "must be 1 to 80 characters; name what the rule does")
+        if not name or len(name) > 80 or not name.isprintable():
+            self.fail(
+                (*where, "name"),
+                "must be 1 to 80 printable characters on one line; name what the rule does",
+            )
         if "event" not in raw:
             self.fail(
                 where,
@@ -207,6 +212,9 @@ class RulesReading(Checks):
         match = self.one_of((*where, "match"), raw.get("match", "all"), MATCHES)
         conditions_raw = self.typed((*where, "conditions"), raw.get("conditions", []), list)
         actions_raw = self.typed((*where, "actions"), raw.get("actions", []), list)
+        for key, items in (("conditions", conditions_raw), ("actions", actions_raw)):
+            if len(items) > MAX_PER_RULE:
+                self.fail((*where, key), f"has {len(items)} entries; at most {MAX_PER_RULE}")
         if not actions_raw:
             self.fail(
                 where,

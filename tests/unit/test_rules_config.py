@@ -144,6 +144,7 @@ def test_rules_are_read_in_file_order_with_their_lines(tmp_path):
             "needs values for language equal_to",
         ),
         ('name = "x"\nevent = "message_created"\ncolour = "red"', 3, "colour is not a known key"),
+        ('name = "a\\nb"\nevent = "message_created"', 1, "printable characters on one line"),
     ],
 )
 def test_a_bad_rule_is_one_line_naming_file_line_and_fix(tmp_path, block, line, says):
