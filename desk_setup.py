@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, EscalationConfig
+    from frontdesk.config import Config, CsatConfig, EscalationConfig
+    from frontdesk.desk.automation.csat import CsatSettings
+    from frontdesk.desk.sla import SlaPolicy
     from frontdesk.desk import Desk
+    from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
@@ -110,14 +113,16 @@ def build_desk(
     agents: Iterable[str] | None = None,
     agent_names: Mapping[str, str] | None = None,
     default_targets: Iterable[str] = (),
+    default_sla: SlaPolicy | None = None,
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
-    `[escalation]`'s targets (`default_targets` when it names none) and hooks, and
-    `[webhooks] listen` for the receiver its webhook channels need, and `[[rules]]`."""
+    `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
+    (`default_sla` when there is none), and
+    `[webhooks] listen` for the receiver its webhook channels need; `build_automata` its
+    automata."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
-    from frontdesk.desk.automation.rule_actions import rules_automata
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
@@ -126,11 +131,83 @@ def build_desk(
     return Desk(
         store,
         channels,
+        automata=build_automata(cfg),
+        sla=sla_policy(cfg) or default_sla,
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
-        automata=rules_automata(cfg.rules),
+    )
+
+
+def build_automata(cfg: Config) -> list[Automaton]:
+    """What the desk does by itself, in the order it acts on each trigger."""
+    from frontdesk.desk.automation.assign import AutoAssign, Candidate
+    from frontdesk.desk.automation.csat import Survey
+    from frontdesk.desk.automation.rule_actions import rules_automata
+
+    automata: list[Automaton] = []
+    automata.extend(rules_automata(cfg.rules))  # a rule's routing comes before round robin
+    if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
+        automata.append(
+            AutoAssign(
+                [
+                    Candidate(a.user, a.languages, a.skills, a.max_open)
+                    for a in cfg.team.agents.values()
+                ],
+                cfg.assignment.channels,
+            )
+        )
+    if cfg.csat.enabled:
+        automata.append(Survey(csat_settings(cfg.csat)))
+    return automata
+
+
+def csat_settings(csat: CsatConfig) -> CsatSettings:
+    """`[csat]` as the survey automaton takes it."""
+    from frontdesk.desk.automation.csat import QUESTIONS, CsatSettings, SurveyTemplate
+
+    template = csat.whatsapp_template
+    return CsatSettings(
+        channels=frozenset(csat.channels) if csat.channels is not None else None,
+        questions={**QUESTIONS, **csat.questions},
+        whatsapp_template=SurveyTemplate(template, csat.whatsapp_template_language)
+        if template
+        else None,
+    )
+
+
+def sla_policy(cfg: Config) -> SlaPolicy | None:
+    """`[sla]` as the desk keeps it: targets by priority (None: no SLA)."""
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    if cfg.sla is None:
+        return None
+    targets = {
+        priority: SlaTarget(cfg.sla.first.get(priority.value), cfg.sla.next.get(priority.value))
+        for priority in Priority
+        if priority.value in cfg.sla.first or priority.value in cfg.sla.next
+    }
+    return SlaPolicy(targets)
+
+
+def demo_sla() -> SlaPolicy:
+    """The SLA of `frontdesk demo` when the config has no [sla]: its list shows time left and breaches."""
+    from datetime import timedelta
+
+    from frontdesk.desk.sla import SlaPolicy, SlaTarget
+    from frontdesk.model import Priority
+
+    hours = lambda n: timedelta(hours=n)  # noqa: E731
+    return SlaPolicy(
+        {
+            Priority.URGENT: SlaTarget(timedelta(minutes=15), hours(1)),
+            Priority.HIGH: SlaTarget(hours(1), hours(4)),
+            Priority.MEDIUM: SlaTarget(hours(4), hours(8)),
+            Priority.LOW: SlaTarget(hours(8), hours(24)),
+            Priority.NONE: SlaTarget(hours(8), hours(24)),
+        }
     )

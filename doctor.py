@@ -131,17 +131,21 @@ async def check_channel(ch) -> list[str]:
         cls = registry.load(ch.backend)
     except Exception as exc:
         return [f"channel {ch.name}: {exc}"]
-    missing = [key for key in cls.secret_names if not credentials.get_secret(ch.name, key)]
+    settings = dict(ch.settings)
+    if ch.base_url:
+        settings["base_url"] = ch.base_url
+    try:
+        backend = cls(ch.name, settings, credentials.secret_source(ch.name))
+    except Exception as exc:
+        return [f"channel {ch.name}: {one_line(exc)}"]
+    missing = [k for k in backend.required_secrets if not credentials.get_secret(ch.name, k)]
     if missing:
+        await backend.close()
         return [
             f"channel {ch.name}: secret {key!r} is not set — run `frontdesk creds set {ch.name} {key}` "
             f"or set {credentials.env_name(ch.name, key)}"
             for key in missing
         ]
-    settings = dict(ch.settings)
-    if ch.base_url:
-        settings["base_url"] = ch.base_url
-    backend = cls(ch.name, settings, credentials.secret_source(ch.name))
     try:
         found = await backend.check()
     except Exception as exc:
@@ -199,6 +203,29 @@ def check_webhooks(cfg: Config) -> list[str]:
             "call only https addresses: put a TLS reverse proxy or a tunnel in front "
             "(README, Webhook channels)"
         )
+    return []
+
+
+def check_assignment(cfg: Config) -> list[str]:
+    """`[assignment] auto` needs agents to give conversations to and channels that exist."""
+    rule = cfg.assignment
+    if not rule.auto:
+        return []
+    if cfg.team is None or not cfg.team.agents:
+        return [
+            f"[assignment] auto = true in {cfg.path} but no [team.agents.<user>] names who may "
+            "be given conversations; add one table per agent (README, Auto-assignment)"
+        ]
+    known = {ch.name for ch in cfg.channels}
+    unknown = [name for name in rule.channels or () if name not in known]
+    if unknown:
+        return [
+            f"[assignment] channels in {cfg.path} names {', '.join(unknown)}, not a "
+            f"[[channels]] name; use one of: {', '.join(sorted(known)) or 'none configured'}"
+        ]
+    where = ", ".join(rule.channels) if rule.channels is not None else "every channel"
+    count = len(cfg.team.agents)
+    print(f"ok: assignment: round robin over {count} agent{'s' * (count != 1)} on {where}")
     return []
 
 

@@ -114,6 +114,7 @@ class EventKind(StrEnum):
     HOOK = "hook"  # an escalation hook opened a ticket, failed, or is retrying
     MERGED = "merged"  # two contacts were merged
     AUTOMATION = "automation"  # the desk acted by itself: the line names the rule or feature
+    RATED = "rated"  # the customer answered the satisfaction survey
 
 
 @dataclass(slots=True)
@@ -190,6 +191,13 @@ class Conversation:
     window_expires_at: datetime | None = None
     message_count: int = 0
     tickets: list[Ticket] = field(default_factory=list)  # opened by escalation hooks
+    survey_sent_at: datetime | None = None  # the satisfaction survey went out (CSAT)
+    rating: int | None = None  # the customer's answer to it: 1 (poor) to 5 (great)
+    rated_at: datetime | None = None
+    # derived by the desk from [sla] whenever the conversation is written, never stored:
+    sla_due_at: datetime | None = None  # when the awaited reply is due
+    sla_kind: str = ""  # "first" or "next": which response is due
+    sla_breached: bool = False  # the desk saw that due time pass (its SLA change alerted)
 
 
 @dataclass(slots=True)
@@ -293,6 +301,18 @@ ChannelEvent = Inbound | DeliveryUpdate | Typing | ChannelStatus | Unparsable | 
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateExtra:
+    """A value a template takes outside its body: its header's, or one of its buttons'."""
+
+    part: str  # "header" or "button"
+    kind: str  # header: "text", "image", "video" or "document"; button: "url" or "copy_code"
+    label: str  # a text header's placeholder ("1" or a name); else the button's or media's name
+    index: int = 0  # a button's position among the template's buttons (counted from 0)
+    text: str = ""  # the header's text or the button's URL, with its {{…}}
+    value: str = ""  # what the agent filled in (empty in the channel's list)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageTemplate:
     """A message template the channel approved (WhatsApp), as the template picker lists it."""
 
@@ -301,6 +321,7 @@ class MessageTemplate:
     category: str = ""
     body: str = ""  # the body text with its {{1}} … placeholders
     parameters: tuple[str, ...] = ()  # the body's placeholders, in order ("1", "2" or named)
+    extras: tuple[TemplateExtra, ...] = ()  # the header's and buttons' values it takes
 
 
 @dataclass(slots=True)
@@ -310,6 +331,7 @@ class TemplateSend:
     name: str
     language: str
     parameters: list[str] = field(default_factory=list)
+    extras: list[TemplateExtra] = field(default_factory=list)  # with their values filled
 
 
 @dataclass(slots=True)

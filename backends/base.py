@@ -184,10 +184,16 @@ class Backend(ABC):
     supports_read_receipts: ClassVar[bool] = False
     #: the channel sends approved templates outside its window (`templates`, Outgoing.template)
     supports_templates: ClassVar[bool] = False
+    #: each reply names the customer's last message as its parent (mail's In-Reply-To); on a chat
+    #: channel a named message shows as a quote, so only a reply aimed at one names it
+    replies_name_last_inbound: ClassVar[bool] = False
     #: True for a channel fed by the desk's webhook receiver (see backends/webhook.py)
     webhook: ClassVar[bool] = False
     #: how long after the customer's last message the channel accepts free replies
     messaging_window: ClassVar[timedelta | None] = None
+    #: how long after a reply is sent the channel may still fetch its files from the desk (LINE
+    #: takes pictures by URL when the customer opens them); None: `send` handed over the bytes
+    sent_files_fetched_for: ClassVar[timedelta | None] = None
     #: a retry of `send` with the same idempotency key cannot create a second message
     idempotent_send: ClassVar[bool] = False
     #: setting name -> type (or `number(lo, hi)`, `integer(lo, hi)`, `PORT`), validated by the config loader
@@ -216,6 +222,12 @@ class Backend(ABC):
                 f"`frontdesk creds set {self.name} {key}`"
             )
         return value
+
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        """The secrets this instance cannot work without in its settings (doctor asks for these);
+        a backend whose mode needs fewer than `secret_names` overrides it."""
+        return self.secret_names
 
     def redact(self, text: str) -> str:
         """`text` with every secret of this channel replaced by `***` (for logs and reasons)."""
@@ -292,6 +304,12 @@ class Backend(ABC):
         sentence with the fix; None when it can. Checked before a reply with files is queued."""
         if not self.supports_attachments:
             return f"channel {self.name!r} ({self.kind}) cannot send files"
+        return None
+
+    def content_problem(self, name: str, mime: str, data: bytes) -> str | None:
+        """Why this channel cannot send these bytes, when name, type and size do not tell (LINE
+        needs an audio file's length); one sentence with the fix, checked before the reply is
+        queued. None when it can."""
         return None
 
     async def templates(self) -> list[MessageTemplate]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frontdesk.model import MessageTemplate
+from frontdesk.model import MessageTemplate, TemplateExtra
 
 TEMPLATES: tuple[MessageTemplate, ...] = (
     MessageTemplate(
@@ -63,9 +63,22 @@ TEMPLATES: tuple[MessageTemplate, ...] = (
         "Our winter sale starts today: 20% off everything until Sunday.",
         (),
     ),
+    MessageTemplate(
+        "spring_offer",
+        "en_US",
+        "MARKETING",
+        "Hi {{1}}, spring is here: your code takes 15% off until the end of the month.",
+        ("1",),
+        (
+            TemplateExtra("header", "image", "image"),
+            TemplateExtra("button", "url", "See the offer", 0, "https://shop.example/offer/{{1}}"),
+            TemplateExtra("button", "copy_code", "Copy code", 1),
+        ),
+    ),
 )
 """What WhatsApp Manager would list for the demo business: a few utility templates in English
-and Japanese (the demo's two languages) and one marketing template without values."""
+and Japanese (the demo's two languages), one marketing template without values and one whose
+header and buttons take values too."""
 
 LINE_PUSH_QUOTA = 500
 """The demo LINE account's monthly push messages (the free plan's)."""

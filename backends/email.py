@@ -96,6 +96,7 @@ class EmailBackend(AttachmentSaving, EmailSending, MailboxCheck, MailReading, Ba
     kind: ClassVar[str] = "email"
     polling: ClassVar[bool] = True  # needs no public URL (IDLE is a push over our own connection)
     supports_attachments: ClassVar[bool] = True
+    replies_name_last_inbound: ClassVar[bool] = True  # In-Reply-To keeps the customer's thread
     #: a retried SMTP send carries the same Message-ID, but an SMTP server may still deliver
     #: it twice after an ambiguous failure, so the desk must not re-send on its own
     settings_schema: ClassVar[dict[str, Any]] = SETTINGS_SCHEMA

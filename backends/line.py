@@ -11,9 +11,11 @@ and unused, else a push (counted against the monthly quota) with `X-Line-Retry-K
 from the message's idempotency key: a retried push LINE already accepted answers 409, which
 is success. A reply that may have gone out is never retried (it cannot be deduplicated),
 so `idempotent_send` stays False; a push whose answer was lost is retried with the same key.
-LINE takes pictures only by HTTPS URL: a JPEG or PNG the agent attaches is served by the
-desk's receiver at `<public_url>/files/<token>` (`served_file`), the token an HMAC of the
-file's path under the channel secret, so nobody can guess it and a retry reuses it.
+LINE takes files only by HTTPS URL: a picture, MP4 video or M4A audio the agent attaches
+(`line_media.py`: types, sizes, the message objects) is served by the desk's receiver at
+`<public_url>/files/<token>` (`served_file`), the token an HMAC of the file's path under the
+channel secret, so nobody can guess it and a retry reuses it. A video goes with a preview
+picture written beside it; an audio file with its length read from its MP4 header.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -55,6 +58,13 @@ from frontdesk.backends.httpchannel import (
     read_settings,
     scrub,
 )
+from frontdesk.backends.line_media import (
+    audio_problem,
+    file_message,
+    kind_of,
+    mp4_duration_ms,
+    size_problem,
+)
 from frontdesk.backends.line_parse import ProfileWanted, parse_body
 from frontdesk.backends.webhook import WebhookBackend, line_signature_ok
 from frontdesk.model import ChannelEvent, ChannelStatus, ContactProfile, Outgoing, SendResult
@@ -81,18 +91,14 @@ _DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
 }
 
-#: pictures LINE shows from a URL (JPEG or PNG, at most 10 MB); it takes no other file by URL
-#: without extra data (a video needs a preview picture, audio its duration)
-PICTURE_TYPES = ("image/jpeg", "image/png")
-PICTURE_LIMIT = 10 * 1024 * 1024
-#: a request holds at most five message objects: the text and four pictures
-MAX_PICTURES = 4
+#: a request holds at most five message objects: the text and four files
+MAX_FILES = 4
 #: files served to LINE by token, newest kept
 MAX_SERVED = 10_000
 
 FILES_PROBLEM = (
     "LINE sends files only from a public HTTPS URL; set [webhooks] public_url (the desk's "
-    "receiver then serves the picture to LINE), or share the file by a link in the text"
+    "receiver then serves the file to LINE), or share the file by a link in the text"
 )
 
 
@@ -117,6 +123,8 @@ class LineBackend(WebhookBackend):
         True  # received files download; sending them is refused (see FILES_PROBLEM)
     )
     idempotent_send = False
+    #: LINE fetches a picture from the desk when the customer opens it, maybe days later
+    sent_files_fetched_for = timedelta(days=30)
     settings_schema: ClassVar[Mapping[str, Any]] = {
         "base_url": str,
         "data_base_url": str,
@@ -361,26 +369,24 @@ class LineBackend(WebhookBackend):
     # ---- sending -----------------------------------------------------------------------------
 
     def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
-        """LINE takes JPEG or PNG pictures up to 10 MB by URL, served by the desk's receiver."""
+        """LINE takes pictures, MP4 videos and M4A audio by URL, served by the desk's receiver."""
         if not self.public_url.startswith("https://"):
             return FILES_PROBLEM
-        if mime not in PICTURE_TYPES:
-            return (
-                f"{name}: LINE takes only JPEG or PNG pictures from frontdesk; share other files "
-                f"by a link in the text"
-            )
-        if size > PICTURE_LIMIT:
-            return (
-                f"{name} is {size / 1_048_576:.1f} MB; LINE takes pictures up to 10 MB — shrink it"
-            )
-        return None
+        return size_problem(name, mime, size)
+
+    def content_problem(self, name: str, mime: str, data: bytes) -> str | None:
+        """An audio file must say its length (LINE's audio message requires it)."""
+        kind = kind_of(mime)
+        if kind is None or kind.message != "audio":
+            return None
+        return audio_problem(name, mp4_duration_ms(data))
 
     def served_file(self, token: str) -> Path | None:
-        """A picture `send` offered LINE under this token (it fetches it when shown)."""
+        """A file `send` offered LINE under this token (it fetches it when shown)."""
         return self._served.get(token)
 
-    def _picture(self, path: Path) -> dict[str, Any]:
-        """The image message for a stored file, served under a token nobody can guess."""
+    def _serve(self, path: Path) -> str:
+        """The URL LINE fetches a stored file from, under a token nobody can guess."""
         key = (self._secrets("channel_secret") or self.name).encode()
         # the same file gets the same URL, so a retried push (409) points at a served file
         digest = hmac.new(key, f"file\0{path}".encode(), hashlib.sha256).digest()
@@ -389,8 +395,7 @@ class LineBackend(WebhookBackend):
         self._served[token] = path
         while len(self._served) > MAX_SERVED:
             self._served.popitem(last=False)
-        url = f"{self.public_url}/files/{token}"
-        return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
+        return f"{self.public_url}/files/{token}"
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """A text by reply token while one is fresh and unused (free), else by push."""
@@ -406,7 +411,7 @@ class LineBackend(WebhookBackend):
                 f"in one message — shorten or split it"
             )
         messages: list[dict[str, Any]] = [{"type": "text", "text": body}] if body.strip() else []
-        messages += self._pictures(outgoing)
+        messages += self._files(outgoing)
         if not messages:
             raise PermanentError("an empty message cannot be sent on LINE")
         token = self._take_token(to)
@@ -416,12 +421,11 @@ class LineBackend(WebhookBackend):
                 return sent
         return await self._push(to, messages, outgoing)
 
-    def _pictures(self, outgoing: Outgoing) -> list[dict[str, Any]]:
-        if len(outgoing.attachments) > MAX_PICTURES:
+    def _files(self, outgoing: Outgoing) -> list[dict[str, Any]]:
+        if len(outgoing.attachments) > MAX_FILES:
             raise PermanentError(
-                f"LINE takes at most {MAX_PICTURES} pictures with one reply; send the rest in another"
+                f"LINE takes at most {MAX_FILES} files with one reply; send the rest in another"
             )
-        pictures = []
         for attachment in outgoing.attachments:
             path = Path(attachment.ref) if attachment.ref else None
             if path is None or not path.is_absolute() or not path.is_file():
@@ -429,8 +433,7 @@ class LineBackend(WebhookBackend):
             problem = self.attachment_problem(attachment.name, attachment.mime, path.stat().st_size)
             if problem:
                 raise PermanentError(problem)
-            pictures.append(self._picture(path))
-        return pictures
+        return [file_message(a, self._serve) for a in outgoing.attachments]
 
     def _take_token(self, thread_key: str) -> tuple[str, float] | None:
         """The thread's reply token if still fresh; it is removed either way (single use)."""

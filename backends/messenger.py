@@ -233,6 +233,11 @@ class MessengerBackend(WebhookBackend):
         self._token: str | None = None
 
     @property
+    def required_secrets(self) -> tuple[str, ...]:
+        # app_secret and verify_token serve only the webhook: a polled Page needs its token alone
+        return ("page_access_token",) if self.polling else self.secret_names
+
+    @property
     def window_rule(self) -> WindowRule:
         return WindowRule(
             timedelta(hours=24),

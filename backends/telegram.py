@@ -1,4 +1,4 @@
-"""The Telegram backend: a bot read by long polling `getUpdates`, answering with `sendMessage`/`sendDocument`.
+"""The Telegram backend: a bot read by long polling `getUpdates`, answering with `sendMessage`, `sendPhoto`, `sendDocument`.
 
 Needs no public URL. Secret `token` (from @BotFather). Thread key: the chat id; the
 contact: the Telegram user (id and name). External ids are `<chat id>:<message id>`,
@@ -51,7 +51,7 @@ from frontdesk.backends.httpchannel import (
     unparsable,
 )
 from frontdesk.backends.telegram_parse import parse_update
-from frontdesk.model import Outgoing, SendResult
+from frontdesk.model import Attachment, Outgoing, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ TEXT_LIMIT = 4096  # sendMessage text, characters
 CAPTION_LIMIT = 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024  # sendDocument multipart upload
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile on the cloud Bot API
+#: pictures sent with sendPhoto (shown inline, compressed by Telegram); others go as documents
+PHOTO_TYPES = ("image/jpeg", "image/png")
+PHOTO_LIMIT = 10 * 1024 * 1024  # sendPhoto upload
 
 _DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -81,6 +84,10 @@ class Conflict(PollRefused):
 
 class TokenRejected(PollRefused):
     """401/404: Telegram does not know the token."""
+
+
+class PhotoRefused(PermanentError):
+    """400 on sendPhoto (dimensions, format): nothing was sent, so the picture can go as a file."""
 
 
 class TelegramBackend(Backend):
@@ -210,6 +217,8 @@ class TelegramBackend(Backend):
         migrate = parameters.get("migrate_to_chat_id")
         if migrate is not None:
             description += f" (the group is now the supergroup {migrate})"
+        if method == "sendPhoto" and code == 400:  # nothing was sent: the picture can go as a file
+            raise PhotoRefused(f"Telegram refused {method}: {description}")
         raise PermanentError(f"Telegram refused {method}: {description}")
 
     # ---- reading -------------------------------------------------------------------------------
@@ -289,7 +298,7 @@ class TelegramBackend(Backend):
         return None
 
     async def send(self, outgoing: Outgoing) -> SendResult:
-        """sendMessage for text; sendDocument per attachment (the text as caption when it fits)."""
+        """sendMessage for text; sendPhoto or sendDocument per file (the text as caption when it fits)."""
         chat_id = outgoing.thread_key or outgoing.to
         if not chat_id:
             raise PermanentError("no Telegram chat to send to: the conversation has no chat id")
@@ -316,35 +325,8 @@ class TelegramBackend(Backend):
                     ),
                 )
             for index, attachment in enumerate(outgoing.attachments):
-                payload: dict[str, Any] = {"chat_id": chat_id}
-                if index == 0 and caption.strip():
-                    payload["caption"] = caption
-                files = None
-                path = Path(attachment.ref) if attachment.ref else None
-                if path is not None and path.is_absolute() and not path.is_file():
-                    # a kept copy (an absolute path) is never a file_id Telegram knows
-                    raise PermanentError(
-                        f"{attachment.name}: the copy kept to send is gone ({path}) — attach it again"
-                    )
-                if path is not None and path.is_file():
-                    if path.stat().st_size > UPLOAD_LIMIT:
-                        raise PermanentError(
-                            f"{attachment.name} is larger than Telegram's 50 MB upload limit"
-                        )
-                    files = {
-                        "document": (
-                            attachment.name or path.name,
-                            path.read_bytes(),
-                            attachment.mime,
-                        )
-                    }
-                elif attachment.ref:
-                    payload["document"] = attachment.ref  # a file_id Telegram already has
-                else:
-                    raise PermanentError(f"attachment {attachment.name!r} has no file to send")
-                sent = _sent_id(
-                    chat_id,
-                    await self._call("sendDocument", sending=True, payload=payload, files=files),
+                sent = await self._send_file(
+                    chat_id, attachment, caption if index == 0 and caption.strip() else ""
                 )
                 first_id = first_id or sent
         except (TransientError, PermanentError) as exc:
@@ -355,6 +337,42 @@ class TelegramBackend(Backend):
             ) from None
         assert first_id is not None
         return SendResult(first_id)
+
+    async def _send_file(self, chat_id: str, attachment: Attachment, caption: str) -> str:
+        """One file: a JPEG or PNG under the photo limit with sendPhoto (shown inline), any other
+        with sendDocument; a picture Telegram refuses as a photo (400) goes as a document."""
+        payload: dict[str, Any] = {"chat_id": chat_id}
+        if caption:
+            payload["caption"] = caption
+        path = Path(attachment.ref) if attachment.ref else None
+        if path is not None and path.is_absolute() and not path.is_file():
+            # a kept copy (an absolute path) is never a file_id Telegram knows
+            raise PermanentError(
+                f"{attachment.name}: the copy kept to send is gone ({path}) — attach it again"
+            )
+        if path is None or not path.is_file():
+            if not attachment.ref:
+                raise PermanentError(f"attachment {attachment.name!r} has no file to send")
+            payload["document"] = attachment.ref  # a file_id Telegram already has
+            return _sent_id(
+                chat_id, await self._call("sendDocument", sending=True, payload=payload)
+            )
+        size = path.stat().st_size
+        if size > UPLOAD_LIMIT:
+            raise PermanentError(f"{attachment.name} is larger than Telegram's 50 MB upload limit")
+        upload = (attachment.name or path.name, path.read_bytes(), attachment.mime)
+        if attachment.mime in PHOTO_TYPES and size <= PHOTO_LIMIT:
+            try:
+                result = await self._call(
+                    "sendPhoto", sending=True, payload=payload, files={"photo": upload}
+                )
+                return _sent_id(chat_id, result)
+            except PhotoRefused as exc:
+                log.info("channel %s: sent as a document instead (%s)", self.name, exc)
+        result = await self._call(
+            "sendDocument", sending=True, payload=payload, files={"document": upload}
+        )
+        return _sent_id(chat_id, result)
 
     async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
         """The bytes of a received file (`Attachment.ref` is its file_id), through getFile."""

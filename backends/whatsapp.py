@@ -49,6 +49,7 @@ from frontdesk.backends.httpchannel import (
 )
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
 from frontdesk.backends.whatsapp_parse import REENGAGEMENT, parse_body
+from frontdesk.backends.whatsapp_templates import template_of, template_payload
 from frontdesk.model import (
     ChannelEvent,
     MessageTemplate,
@@ -82,7 +83,6 @@ WAY_OUT = "send an approved template (ctrl+t)"
 RATE_LIMITED = frozenset({4, 80007, 130429, 131056})
 BLOCKED = frozenset({10, 200, 368, 131031, 131042})
 SERVER_TROUBLE = frozenset({1, 2, 131000, 131016})
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 _DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -404,17 +404,7 @@ class WhatsAppBackend(WebhookBackend):
         self._named.setdefault(key, ())
 
     def _template(self, template: TemplateSend) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
-        if template.parameters:
-            names = self._named.get((template.name, template.language), ())
-            parameters = []
-            for i, value in enumerate(template.parameters):
-                parameter = {"type": "text", "text": value}
-                if i < len(names) and not names[i].isdigit():
-                    parameter["parameter_name"] = names[i]  # a template with named parameters
-                parameters.append(parameter)
-            body["components"] = [{"type": "body", "parameters": parameters}]
-        return {"type": "template", "template": body}
+        return template_payload(template, self._named.get((template.name, template.language), ()))
 
     def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
         if mime.split(";")[0].strip().lower() == "image/webp":
@@ -451,7 +441,7 @@ class WhatsAppBackend(WebhookBackend):
         for _ in range(TEMPLATE_PAGES):
             answer = await self._graph("GET", path, label="templates", params=params)
             for raw in answer.get("data") if isinstance(answer.get("data"), list) else []:
-                template = _template_of(raw)
+                template = template_of(raw)
                 if template is not None:
                     found.append(template)
                     self._named[(template.name, template.language)] = template.parameters
@@ -581,29 +571,6 @@ def media_kind(mime: str) -> str:
         if mime in types:
             return kind
     return "document"
-
-
-def _template_of(raw: Any) -> MessageTemplate | None:
-    """An approved template from Graph's list (None for another status or a malformed one)."""
-    if not isinstance(raw, dict) or raw.get("status", "APPROVED") != "APPROVED":
-        return None
-    name, language = raw.get("name"), raw.get("language")
-    if not isinstance(name, str) or not isinstance(language, str) or not name or not language:
-        return None
-    components = raw.get("components") if isinstance(raw.get("components"), list) else []
-    body = next(
-        (
-            c.get("text")
-            for c in components
-            if isinstance(c, dict) and c.get("type") == "BODY" and isinstance(c.get("text"), str)
-        ),
-        "",
-    )
-    parameters = tuple(dict.fromkeys(_PLACEHOLDER.findall(body)))
-    category = raw.get("category") if isinstance(raw.get("category"), str) else ""
-    return MessageTemplate(
-        clip(name, 512), clip(language, 20), clip(category, 40), clip(body, 2000), parameters
-    )
 
 
 __all__ = ["WhatsAppBackend", "media_kind"]

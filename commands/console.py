@@ -14,6 +14,7 @@ from frontdesk.desk_setup import (
     data_dir,
     demo_channels,
     demo_dir,
+    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -152,6 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             agent="Aiko",
             agents=["Ben", "Chloé"],
             default_targets=DEMO_TARGETS,
+            default_sla=demo_sla(),
         )
         if not store.conversations():
             ws = generate_workspace(args.seed)

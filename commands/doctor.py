@@ -15,6 +15,7 @@ from frontdesk.doctor import (
     check_rules,
     check_ui,
     check_webhooks,
+    check_assignment,
 )
 from frontdesk.errors import EXIT_FAILURE
 
@@ -46,6 +47,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
     problems += check_webhooks(cfg)
+    problems += check_assignment(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
     problems += check_rules(cfg)
     for hook in cfg.escalation.hooks:

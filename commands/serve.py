@@ -15,6 +15,7 @@ from frontdesk.desk_setup import (
     data_dir,
     demo_channels,
     demo_dir,
+    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -85,6 +86,7 @@ def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str)
         agents=[*team_agents, *cfg.agent.agents],
         agent_names=names,
         default_targets=DEMO_TARGETS if args.demo else (),
+        default_sla=demo_sla() if args.demo else None,
     )
 
 

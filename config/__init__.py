@@ -3,7 +3,7 @@
 The package's parts: `paths.py` (where files live), `sections.py` (the dataclasses),
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
-`read_team.py`, `read_webhooks.py`); the names below are the ones the rest of frontdesk imports.
+`read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -14,6 +14,9 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [team]                      socket, group (the served desk: `frontdesk serve`)
     [team.agents.<user>]        name, role, languages, skills, max_open (who may attach, by Unix user)
     [webhooks]                  listen (host:port), public_url (the webhook channels' receiver)
+    [assignment]                auto, channels (the desk assigns new conversations round robin)
+    [csat]                      enabled, channels, question, whatsapp_template (the survey after a resolve)
+    [sla.<priority>]            first, next ("15m", "1h": how long a customer may wait for a reply)
     [[rules]]                   name, event, match, conditions, actions (automation rules, read_rules.py)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
@@ -43,8 +46,10 @@ from frontdesk.config.sections import (
     NOTIFY_SCOPES,
     ROLES,
     AgentConfig,
+    AssignmentConfig,
     ChannelConfig,
     Config,
+    CsatConfig,
     EscalationConfig,
     HookConfig,
     TeamAgent,
@@ -66,9 +71,11 @@ __all__ = [
     "UNIX_USER",
     "WEB_URL",
     "AgentConfig",
+    "AssignmentConfig",
     "ChannelConfig",
     "Config",
     "ConfigError",
+    "CsatConfig",
     "EscalationConfig",
     "HookConfig",
     "Rule",

@@ -17,7 +17,10 @@ from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_rules import RulesReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
-from frontdesk.config.sections import Config
+from frontdesk.config.read_assignment import AssignmentReading
+from frontdesk.config.read_csat import CsatReading
+from frontdesk.config.read_sla import SlaReading
+from frontdesk.config.sections import Config, CsatConfig
 from frontdesk.config_text import display_path, syntax_error
 
 
@@ -66,12 +69,31 @@ def load_config(
 
 
 class _Reader(
-    ConsoleReading, ChannelReading, EscalationReading, TeamReading, WebhooksReading, RulesReading
+    ConsoleReading,
+    ChannelReading,
+    EscalationReading,
+    TeamReading,
+    WebhooksReading,
+    AssignmentReading,
+    CsatReading,
+    SlaReading,
+    RulesReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
     def config(self, path: Path, raw: dict[str, Any]) -> Config:
-        sections = ("agent", "ui", "channels", "escalation", "team", "webhooks", "rules")
+        sections = (
+            "agent",
+            "ui",
+            "channels",
+            "escalation",
+            "team",
+            "webhooks",
+            "assignment",
+            "csat",
+            "sla",
+            "rules",
+        )
         self.only_known((), raw, sections, what="section")
         return Config(
             path=path,
@@ -81,5 +103,8 @@ class _Reader(
             escalation=self.escalation(self.table(("escalation",), raw.get("escalation", {}))),
             team=self.team(self.table(("team",), raw["team"])) if "team" in raw else None,
             webhooks=self.webhooks(raw["webhooks"]) if "webhooks" in raw else None,
+            assignment=self.assignment(raw.get("assignment", {})),
+            csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
+            sla=self.sla(raw["sla"]) if "sla" in raw else None,
             rules=self.rules(raw.get("rules", [])),
         )

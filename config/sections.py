@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,42 @@ class WebhooksConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignmentConfig:
+    """`[assignment]`: giving new conversations to the agents online, round robin."""
+
+    auto: bool = False
+    """Assign new, reopened and handed-over conversations to an eligible `[team.agents]` agent."""
+    channels: tuple[str, ...] | None = None
+    """Only these channels' conversations (None: every channel)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CsatConfig:
+    """`[csat]`: the satisfaction survey sent after a conversation is resolved."""
+
+    enabled: bool = False
+    """Send the survey (inside the channel's messaging window)."""
+    channels: tuple[str, ...] | None = None
+    """Only these channels (None: every channel)."""
+    questions: Mapping[str, str] = field(default_factory=dict)
+    """`[csat.question]`: the question by language ("en", "ja" …), over the built-in ones."""
+    whatsapp_template: str | None = None
+    """An approved WhatsApp template (no parameters) sent once the 24-hour window closed."""
+    whatsapp_template_language: str = "en_US"
+    """That template's language code."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlaConfig:
+    """`[sla]`: how long a customer may wait for a reply, by priority."""
+
+    first: Mapping[str, timedelta] = field(default_factory=dict)
+    """`[sla.<priority>] first`: the first response target by priority ("none" … "urgent")."""
+    next: Mapping[str, timedelta] = field(default_factory=dict)
+    """`[sla.<priority>] next`: the target for each later reply."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -166,5 +203,11 @@ class Config:
     """`[team]`; None when the file has no [team] section (then a console never needs a desk)."""
     webhooks: WebhooksConfig | None = None
     """`[webhooks]`; None when absent (then no receiver runs and webhook channels cannot receive)."""
+    assignment: AssignmentConfig = field(default_factory=AssignmentConfig)
+    """`[assignment]`."""
+    csat: CsatConfig = field(default_factory=CsatConfig)
+    """`[csat]`."""
+    sla: SlaConfig | None = None
+    """`[sla]`; None when absent (then no reply is ever due)."""
     rules: tuple[Rule, ...] = ()
     """`[[rules]]`, in file order (automation rules: `desk/automation/rules.py`)."""

@@ -109,9 +109,10 @@ class Attachments:
         try:
             with open(attachment.ref, "rb") as kept:
                 shutil.copyfileobj(kept, buffer)
-        except OSError as exc:
+        except OSError:
             raise DeskError(
-                f"{attachment.name}: the copy kept when it was sent is gone ({exc.strerror or exc})"
+                f"{attachment.name}: frontdesk keeps a file it sends only until the channel has it "
+                "— save it from your own copy or from the chat itself"
             ) from None
         return AttachmentData(attachment.name, buffer.getvalue())
 

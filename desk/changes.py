@@ -17,6 +17,7 @@ class ChangeKind(StrEnum):
     PRESENCE = "presence"  # who is online changed (`agent` joined or left)
     ACTIVITY = "activity"  # who views or types in `conversation_id` changed (not persisted)
     MENTION = "mention"  # a note (`message_id`) in `conversation_id` mentions `agent`
+    SLA = "sla"  # the reply awaited in `conversation_id` fell due (`[sla]`): an alert
     LINK = (
         "link"  # published by the team client only: `failed` with "lost", then "back" and a RESET
     )

@@ -26,7 +26,7 @@ from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.batches import Batches
 from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
-from frontdesk.desk.changes import Broker, Subscription
+from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
@@ -44,6 +44,9 @@ from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
 from frontdesk.desk.replies import Replies
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
+from frontdesk.desk.surveys import Surveys
+from frontdesk.desk.sla import SlaPolicy
+from frontdesk.desk.sla_watch import SlaWatching
 from frontdesk.desk.team_assignment import TeamAssignment
 from frontdesk.desk.templates import Templates
 from frontdesk.desk.views import (
@@ -61,6 +64,7 @@ from frontdesk.model import (
     Conversation,
     EventKind,
     Message,
+    MessageTemplate,
     Priority,
     Status,
     utcnow,
@@ -95,6 +99,8 @@ class Desk(
     WebhookReceiving,
     Replies,
     ReadMarks,
+    Surveys,
+    SlaWatching,
     TeamAssignment,
 ):
     """The one object the console and the CLI use: the read API and every command."""
@@ -113,6 +119,7 @@ class Desk(
         webhook_listen: tuple[str, int] | None = None,
         automata: Iterable[Automaton] = (),
         canned: CannedLibrary | None = None,
+        sla: SlaPolicy | None = None,
     ) -> None:
         self.store = store
         self.escalation_targets = list(dict.fromkeys(escalation_targets))
@@ -124,7 +131,8 @@ class Desk(
         self.now = clock
         self.channel_status: dict[str, ChannelStatus] = {}
         self._broker = Broker()
-        self.presence = Presence(self._broker.publish)
+        self.automation = Automation(automata)
+        self.presence = Presence(self._presence_changed)
         self._typing: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_outbox = asyncio.Event()
@@ -134,11 +142,13 @@ class Desk(
         self._hook_runs: dict[str, asyncio.Task[None]] = {}
         self._receipts: set[asyncio.Task[None]] = set()
         self._overdue: set[str] = set()
+        self._template_lists: dict[str, tuple[datetime, list[MessageTemplate]]] = {}
         self._search: SearchIndex | None = None
         self.webhook_listen = webhook_listen
         self.receiver: WebhookReceiver | None = None
-        self.automation = Automation(automata)
         self.canned = canned or CannedLibrary()  # what automation answers with
+        self.sla = sla
+        self._start_sla_clock()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -151,6 +161,7 @@ class Desk(
         """
         self.presence.join(self._configured_agent)
         self._recover_outbox()
+        self._prune_outgoing()
         self._recover_hooks()
         deaf = await self._start_receiver()
         for name, backend in self.channels.items():
@@ -163,6 +174,8 @@ class Desk(
         self._tasks.append(asyncio.create_task(self._run_hooks_forever(), name="hooks"))
         self._tasks.append(asyncio.create_task(self._wake_snoozed_forever(), name="snooze"))
         self.automation.start(self)
+        if self.sla is not None:
+            self._tasks.append(asyncio.create_task(self._watch_sla_forever(), name="sla"))
 
     async def stop(self) -> None:
         await self._stop_receiver()  # no request is accepted once the channels stop
@@ -187,6 +200,11 @@ class Desk(
                 log.exception("closing channel %s", backend.name)
 
     # ---- agents and presence ---------------------------------------------------------------
+
+    def _presence_changed(self, changes: list[Change]) -> None:
+        self._broker.publish(changes)
+        if any(change.kind is ChangeKind.PRESENCE for change in changes):
+            self.automation.agents_changed()  # someone may now take what waits unassigned
 
     @property
     def agent(self) -> str:

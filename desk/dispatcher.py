@@ -13,7 +13,14 @@ from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
 from frontdesk.desk.templates import template_from_extra
-from frontdesk.model import Conversation, Delivery, Direction, Message, Outgoing
+from frontdesk.model import (
+    Conversation,
+    Delivery,
+    Direction,
+    Message,
+    MessageTemplate,
+    Outgoing,
+)
 from frontdesk.store import OutboxEntry, Store
 
 log = logging.getLogger("frontdesk.desk")
@@ -30,6 +37,10 @@ class Dispatcher:
     #: one sender per channel with replies due, so a slow channel delays only itself
     _senders: dict[str, asyncio.Task[None]]
     _send_locks: dict[str, asyncio.Lock]
+    #: the template lists `Templates` keeps, by channel (a failed template send drops its own)
+    _template_lists: dict[str, tuple[datetime, list[MessageTemplate]]]
+    _release_files: Callable[[str, Message], None]  # OutgoingFiles': a sent reply's copies
+    _drop_files: Callable[[int], None]
 
     def _recover_outbox(self) -> None:
         """An entry left `sending` by a previous run may or may not have gone out."""
@@ -128,6 +139,7 @@ class Dispatcher:
         if message is None or conv is None:
             with self.store.batch():
                 self.store.delete_outbox(entry.message_id)
+            self._drop_files(entry.message_id)
             return
         if backend is None:
             with self.store.batch():
@@ -148,6 +160,8 @@ class Dispatcher:
         except Exception as exc:
             if isinstance(exc, DeadlineError):
                 self._sends_overdue(entry.channel, backend.redact(str(exc)))
+            if outgoing.template is not None:
+                self._template_lists.pop(entry.channel, None)  # the template may be withdrawn
             outcome = after_failure(exc, entry.attempts, backend.idempotent_send, self.now())
             outcome = replace(outcome, reason=backend.redact(outcome.reason))
             with self.store.batch():
@@ -175,6 +189,7 @@ class Dispatcher:
             message.delivery_reason = ""
             self.store.put_message(message, entry.channel)
             self.store.delete_outbox(entry.message_id)
+        self._release_files(entry.channel, message)  # after the commit: a crash before keeps them
         self._broker.publish([Change(ChangeKind.MESSAGE, conv.id, message.id)])
 
     def _finish(self, entry: OutboxEntry, delivery: Delivery, reason: str) -> None:
@@ -195,15 +210,10 @@ class Dispatcher:
             ),
             conv.thread_key,
         )
-        last_inbound = next(
-            (
-                m.external_id
-                for m in reversed(self.store.messages(conv.id))
-                if m.direction is Direction.IN and m.external_id
-            ),
-            None,
-        )
         backend = self.channels.get(conv.channel)
+        parent = (
+            self._last_inbound(conv.id) if backend and backend.replies_name_last_inbound else None
+        )
         return Outgoing(
             message_id=message.id,
             conversation_id=conv.id,
@@ -213,11 +223,21 @@ class Dispatcher:
             attachments=list(message.attachments),
             subject=conv.subject,
             idempotency_key=entry.extra.get("key", f"frontdesk-{message.id}"),
-            reply_to_external_id=last_inbound,
+            reply_to_external_id=parent,
             tag=message_tag(
                 backend.window_rule if backend else None, conv.window_expires_at, self.now()
             ),
             template=template_from_extra(entry.extra) or message.template,
+        )
+
+    def _last_inbound(self, conv_id: int) -> str | None:
+        return next(
+            (
+                m.external_id
+                for m in reversed(self.store.messages(conv_id))
+                if m.direction is Direction.IN and m.external_id
+            ),
+            None,
         )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from frontdesk.backends.base import Backend
 from frontdesk.desk.automation import Automation, Trigger, TriggerKind, is_live
+from frontdesk.desk.automation.csat import survey_answer
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import may_replace
 from frontdesk.model import (
@@ -171,6 +172,10 @@ class Ingest:
             author=contact.name if inbound else (ev.sender.name or self.agent),
             created_at=ev.created_at,
         )
+        rating = survey_answer(conv, ev.body, ev.created_at) if inbound and not created else None
+        if rating is not None:
+            self._take_rating(conv, message, contact.name, rating, changes)
+            return
         reopened = inbound and conv.status in (Status.RESOLVED, Status.SNOOZED)
         if reopened:
             self._add_event(
@@ -193,6 +198,21 @@ class Ingest:
         ]
         if inbound:
             triggers += self._triggers_of(conv.id, message, created, reopened)
+
+    def _take_rating(
+        self, conv: Conversation, message: Message, name: str, rating: int, changes: list[Change]
+    ) -> None:
+        """The customer answered the survey: keep the answer and the rating, and the
+        conversation stays resolved (a rating is not a new request)."""
+        conv.rating, conv.rated_at = rating, message.created_at
+        self._append(conv, message)
+        self._add_event(conv, EventKind.RATED, f"{name} rated this {rating}/5", changes, author="")
+        self.store.put_message(message, conv.channel)
+        self.store.put_conversation(conv)
+        changes += [
+            Change(ChangeKind.MESSAGE, conv.id, message.id),
+            Change(ChangeKind.CONVERSATION, conv.id),
+        ]
 
     def _triggers_of(
         self, conv_id: int, message: Message, created: bool, reopened: bool

@@ -87,7 +87,7 @@ class Replies:
             conversation_id=conv.id,
             direction=Direction.OUT,
             body=body,
-            attachments=self._keep_files(message_id, files) if files else [],
+            attachments=self._keep_files(conv.id, message_id, files) if files else [],
             delivery=Delivery.PENDING,
             author=self.agent,
             created_at=now,

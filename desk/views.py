@@ -204,15 +204,18 @@ class Filters:
     channels: frozenset[str] = frozenset()
     labels: frozenset[str] = frozenset()
     priorities: frozenset[Priority] = frozenset()
+    breaching: bool = False  # only conversations whose awaited reply is past its SLA
 
     @property
     def active(self) -> bool:
-        return bool(self.channels or self.labels or self.priorities)
+        return bool(self.channels or self.labels or self.priorities or self.breaching)
 
     def matches(self, conv: Conversation) -> bool:
         if self.channels and conv.channel not in self.channels:
             return False
         if self.labels and not self.labels.intersection(conv.labels):
+            return False
+        if self.breaching and not conv.sla_breached:
             return False
         return not self.priorities or conv.priority in self.priorities
 
@@ -226,6 +229,8 @@ class Filters:
         if self.priorities:
             ordered = [p.value for p in Priority if p in self.priorities]
             parts.append("priority " + ", ".join(ordered))
+        if self.breaching:
+            parts.append("SLA breached")
         return " · ".join(parts)
 
 

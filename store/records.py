@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from frontdesk.model import (
     MessageKind,
     Priority,
     Status,
+    TemplateExtra,
     TemplateSend,
     Ticket,
 )
@@ -84,6 +85,10 @@ def conversation_to_record(c: Conversation) -> dict[str, Any]:
     }
     if c.tickets:  # left out when empty, like a message's optional fields
         record["tickets"] = [_ticket_to_record(t) for t in c.tickets]
+    if c.survey_sent_at is not None:
+        record["survey_sent_at"] = _ts(c.survey_sent_at)
+    if c.rating is not None:
+        record["rating"], record["rated_at"] = c.rating, _ts(c.rated_at)
     return record
 
 
@@ -154,7 +159,19 @@ def conversation_from_record(doc_id: int, r: dict[str, Any]) -> Conversation:
         window_expires_at=_fromiso(window) if window else None,
         message_count=count,
         tickets=[_ticket_from_record(t) for t in tickets] if tickets else [],
+        **(_survey_from_record(r) if "survey_sent_at" in r or "rating" in r else {}),
     )
+
+
+def _survey_from_record(r: dict[str, Any]) -> dict[str, Any]:
+    """The CSAT fields; a rating that is not a whole number from 1 to 5 is dropped."""
+    rating = r.get("rating")
+    valid = type(rating) is int and 1 <= rating <= 5
+    return {
+        "survey_sent_at": _dt(r.get("survey_sent_at")),
+        "rating": rating if valid else None,
+        "rated_at": _dt(r.get("rated_at")) if valid else None,
+    }
 
 
 def message_to_record(m: Message) -> dict[str, Any]:
@@ -180,6 +197,8 @@ def message_to_record(m: Message) -> dict[str, Any]:
         record["mentions"] = m.mentions
     if m.template is not None:
         record["template"] = [m.template.name, m.template.language, list(m.template.parameters)]
+        if m.template.extras:  # a header's or buttons' values, kept as plain lists
+            record["template"].append([list(astuple(e)) for e in m.template.extras])
     return record
 
 
@@ -225,8 +244,9 @@ def _template(found: Any) -> TemplateSend | None:
     """A sent template as `message_to_record` wrote it; None when there is none."""
     if not found:
         return None
-    name, language, parameters = found
-    return TemplateSend(str(name), str(language), [str(p) for p in parameters])
+    name, language, parameters, *rest = found
+    extras = [TemplateExtra(*e) for e in rest[0]] if rest else []
+    return TemplateSend(str(name), str(language), [str(p) for p in parameters], extras)
 
 
 @dataclass(slots=True)

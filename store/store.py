@@ -290,6 +290,8 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         self._contacts: dict[int, Contact] = {}
         self._contact_buckets: set[int] = set()  # buckets read into _contacts
         self._identities: dict[tuple[str, str], int] | None = None
+        #: called with every conversation written, before it is staged (the desk's SLA clock)
+        self.on_put_conversation: Callable[[Conversation], None] | None = None
 
     def _recount_ids(self) -> None:
         """meta.json lost its id counters: start them past every id in the files, so no new
@@ -430,6 +432,8 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
     def put_conversation(self, conv: Conversation) -> None:
         self._require_batch()
         self._reserve_id("conversation", conv.id)
+        if self.on_put_conversation is not None:
+            self.on_put_conversation(conv)
         self._conversations[conv.id] = conv
         self._threads[(conv.channel, conv.thread_key)] = conv.id
         relpath = f"conversations/{conv.id // BUCKET_SIZE:04d}.json"

@@ -38,6 +38,8 @@ class TemplateChannel(FakeChannel):
         self.failures: list[Exception] = []
         self.allowance_line: str | None = None
         self.allowance_error: Exception | None = None
+        self.listed = TEMPLATES  # what `templates` answers (a test may add or withdraw some)
+        self.lists = 0  # how often the list was read from the channel
 
     @property
     def window_rule(self) -> WindowRule:
@@ -48,7 +50,8 @@ class TemplateChannel(FakeChannel):
         )
 
     async def templates(self) -> list[MessageTemplate]:
-        return list(TEMPLATES)
+        self.lists += 1
+        return list(self.listed)
 
     async def allowance(self) -> str | None:
         if self.allowance_error is not None:

@@ -11,7 +11,7 @@ from frontdesk.model import Conversation
 INCREMENTAL_LIMIT = 64
 """A burst touching more conversations than this re-reads the whole view instead of moving each."""
 LIST_KINDS = frozenset(
-    {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK}
+    {ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.RESET, ChangeKind.HOOK, ChangeKind.SLA}
 )
 """The kinds of change that can move a row of the list (or its counts)."""
 SIDE_KINDS = frozenset(

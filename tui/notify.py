@@ -190,6 +190,7 @@ class Notifier:
                 if change.message_id not in self._alerted and change.conversation_id != watched:
                     wanted.setdefault(change.conversation_id, set()).add(change.message_id)
         alerts = await self._mentions(changes, watched)
+        alerts += await self._breaches(changes, watched)
         for conv_id, message_ids in wanted.items():
             try:
                 conv = await self.desk.conversation(conv_id)
@@ -232,6 +233,26 @@ class Notifier:
             self._alerted.add(note.id)
             who = self.desk.agent_name(note.author or "someone")
             alerts.append(Alert(change.conversation_id, f"{who} mentioned you", note.body))
+        return alerts
+
+    async def _breaches(self, changes: list[Change], watched: int | None) -> list[Alert]:
+        """Replies past their SLA in scope alert like a new message: someone must answer now."""
+        alerts: list[Alert] = []
+        for change in changes:
+            conv_id = change.conversation_id
+            if change.kind is not ChangeKind.SLA or conv_id in (None, watched):
+                continue
+            try:
+                conv = await self.desk.conversation(conv_id)
+            except Exception:
+                continue
+            if not in_scope(conv, self.settings.scope, self.desk.agent):
+                continue
+            who = self.desk.contact_name(conv.contact_id)
+            which = "first reply" if conv.sla_kind == "first" else "reply"
+            alerts.append(
+                Alert(conv_id, "SLA breached", f"{who} waits for a {which} ({conv.priority.value})")
+            )
         return alerts
 
     def _alert(self, alerts: list[Alert]) -> None:

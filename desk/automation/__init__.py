@@ -8,6 +8,7 @@ background task, acting through the desk's own commands as the automaton's autho
 from frontdesk.desk.automation.engine import (
     AUTOMATION_AUTHOR_PREFIX,
     Automation,
+    AutomationDesk,
     Automaton,
     automation_author,
     is_automation_author,
@@ -18,6 +19,7 @@ __all__ = [
     "AUTOMATION_AUTHOR_PREFIX",
     "LIVE_WITHIN",
     "Automation",
+    "AutomationDesk",
     "Automaton",
     "Trigger",
     "TriggerKind",

@@ -7,13 +7,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.automation.triggers import Trigger
-
-if TYPE_CHECKING:
-    from frontdesk.desk.interface import DeskAPI
+from frontdesk.desk.interface import DeskAPI
+from frontdesk.model import Message
 
 log = logging.getLogger("frontdesk.desk.automation")
 
@@ -34,13 +33,35 @@ def is_automation_author(author: str) -> bool:
     return author.startswith(AUTOMATION_AUTHOR_PREFIX)
 
 
+class AutomationDesk(DeskAPI, Protocol):
+    """The desk as automata use it: the console's calls and what only automation writes
+    (`desk.replies`)."""
+
+    async def auto_reply(self, conv_id: int, body: str) -> Message: ...
+
+    async def render_canned(self, conv_id: int, shortcode: str) -> str: ...
+
+    async def record_automation(self, conv_id: int, text: str) -> None: ...
+
+    async def survey_sent(self, conv_id: int) -> None: ...
+
+
 class Automaton(Protocol):
     """One automated feature. `handle` acts through the desk's commands; it runs as
     `automation_author(name)`. It raises to say it could not act (the engine leaves a note)."""
 
     name: str
 
-    async def handle(self, desk: DeskAPI, trigger: Trigger) -> None: ...
+    async def handle(self, desk: AutomationDesk, trigger: Trigger) -> None: ...
+
+
+class Sweeper(Protocol):
+    """An automaton that also acts when the agents change (one comes online, leaves, frees
+    room): `sweep` runs in the same task as the triggers, after those already queued."""
+
+    name: str
+
+    async def sweep(self, desk: AutomationDesk) -> None: ...
 
 
 class Automation:
@@ -54,6 +75,7 @@ class Automation:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._acted: dict[int, deque[float]] = {}
+        self._sweep = False
 
     def submit(self, triggers: Iterable[Trigger]) -> None:
         """Queue triggers (ingest and commands call this once their batch is durable)."""
@@ -64,11 +86,19 @@ class Automation:
             self._idle.clear()
             self._wake.set()
 
+    def agents_changed(self) -> None:
+        """Someone came online or left: the automata that sweep look again (once, however many
+        changes come before they run)."""
+        if any(hasattr(a, "sweep") for a in self.automata):
+            self._sweep = True
+            self._idle.clear()
+            self._wake.set()
+
     async def idle(self) -> None:
         """Return once every submitted trigger has been handled."""
         await self._idle.wait()
 
-    def start(self, desk: DeskAPI) -> None:
+    def start(self, desk: AutomationDesk) -> None:
         if self.automata and self._task is None:
             self._task = asyncio.create_task(self._run(desk), name="automation")
 
@@ -78,7 +108,7 @@ class Automation:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def _run(self, desk: DeskAPI) -> None:
+    async def _run(self, desk: AutomationDesk) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -95,9 +125,24 @@ class Automation:
                     continue
                 for automaton in self.automata:
                     await self._handle(desk, automaton, trigger)
-            self._idle.set()
+            if self._sweep:
+                self._sweep = False
+                for automaton in self.automata:
+                    if hasattr(automaton, "sweep"):
+                        await self._sweep_with(desk, automaton)  # type: ignore[arg-type]
+            if not self._queue and not self._sweep:
+                self._idle.set()
 
-    async def _handle(self, desk: DeskAPI, automaton: Automaton, trigger: Trigger) -> None:
+    async def _sweep_with(self, desk: AutomationDesk, sweeper: Sweeper) -> None:
+        with acting_as(automation_author(sweeper.name)):
+            try:
+                await sweeper.sweep(desk)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("automation %s: sweep failed", sweeper.name)
+
+    async def _handle(self, desk: AutomationDesk, automaton: Automaton, trigger: Trigger) -> None:
         with acting_as(automation_author(automaton.name)):
             try:
                 await automaton.handle(desk, trigger)
@@ -119,7 +164,7 @@ class Automation:
 
     @staticmethod
     async def _say_it_failed(
-        desk: DeskAPI, automaton: Automaton, trigger: Trigger, exc: Exception
+        desk: AutomationDesk, automaton: Automaton, trigger: Trigger, exc: Exception
     ) -> None:
         try:
             await desk.note(trigger.conversation_id, f"{automaton.name} did not act: {exc}")

@@ -10,25 +10,20 @@ from typing import Protocol
 from frontdesk.backends.email_parse import AUTO_PREFIX  # mail a machine sent: never a cause
 from frontdesk.config.read_rules import Rule, RuleAction, snooze_seconds
 from frontdesk.desk.acting import acting_as
-from frontdesk.desk.automation.engine import automation_author, is_automation_author
+from frontdesk.desk.automation.engine import (
+    AutomationDesk,
+    automation_author,
+    is_automation_author,
+)
 from frontdesk.desk.automation.rules import Facts, OpenAt, Planned, RuleBook, always_open
 from frontdesk.desk.automation.triggers import Trigger
-from frontdesk.desk.interface import DeskAPI
 from frontdesk.model import Direction, Message, MessageKind, Priority, Status
 
 
-
-class RuleDesk(DeskAPI, Protocol):
-    """What rules use of the in-process desk beyond `DeskAPI`: team assignment and what
-    automation writes (desk/replies.py)."""
+class RuleDesk(AutomationDesk, Protocol):
+    """The desk as rules use it: what automata use, and team assignment."""
 
     async def assign_team(self, conv_id: int, team: str | None) -> None: ...
-
-    async def auto_reply(self, conv_id: int, body: str) -> Message: ...
-
-    async def render_canned(self, conv_id: int, shortcode: str) -> str: ...
-
-    async def record_automation(self, conv_id: int, text: str) -> None: ...
 
 
 class RuleFailed(Exception):

@@ -609,6 +609,7 @@ async def test_the_demo_whatsapp_sends_approved_templates_after_the_window_and_l
     """A new user's path: a WhatsApp conversation with a closed window lists the demo's
     templates and takes one; LINE's composer line is its push quota; same data every run."""
     from frontdesk.desk import Desk, DeskError
+    from frontdesk.desk.templates import send_of
     from frontdesk.model import TemplateSend
     from frontdesk.store import Store
 
@@ -644,6 +645,11 @@ async def test_the_demo_whatsapp_sends_approved_templates_after_the_window_and_l
         assert sent.body.startswith(
             "[template payment_failed] Hi Mia, the payment for order A-1042"
         )
+        offer = next(t for t in listed if t.name == "spring_offer")
+        assert [e.kind for e in offer.extras] == ["image", "url", "copy_code"]
+        values = ["https://shop.example/spring.png", "Mia", "mia-15", "SPRING15"]
+        sent = await desk.send_template(closed.id, send_of(offer, values))
+        assert sent.template.extras[-1].value == "SPRING15"
         line = next(c for c in ws.conversations if c.channel == "line")
         assert await desk.allowance(line.id) == "push quota: 412 of 500 left this month"
         assert await desk.allowance(closed.id) is None

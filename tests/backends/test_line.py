@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 import uuid
 from functools import partial
 
@@ -23,13 +24,16 @@ from frontdesk.backends.base import (
     TransientError,
 )
 from frontdesk.backends.line import FILES_PROBLEM, LineBackend
+from frontdesk.backends.line_media import mp4_duration_ms
 from frontdesk.backends.line_parse import parse_body
 from frontdesk.desk import Desk
+from frontdesk.desk.errors import DeskError
 from frontdesk.model import (
     Attachment,
     ContactProfile,
     Delivery,
     Direction,
+    FileUpload,
     Inbound,
     Outgoing,
     TemplateSend,
@@ -437,11 +441,148 @@ async def test_a_picture_goes_as_an_image_message_whose_url_the_desk_serves(fake
     # the retry of a push reuses the same URL, so what LINE accepted first stays served
     await backend.send(out("again", key="k-pic", attachments=sent.attachments))
     assert json.loads(server.requests[-1].body)["messages"][1]["originalContentUrl"] == url
-    with pytest.raises(PermanentError, match="at most 4 pictures"):
+    with pytest.raises(PermanentError, match="at most 4 files"):
         await backend.send(out(attachments=sent.attachments * 5))
     picture.unlink()
     with pytest.raises(PermanentError, match="gone from the desk"):
         await backend.send(out(attachments=sent.attachments))
+
+
+def box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def mp4(duration_ms: int, *, version: int = 0, scale: int = 44100, moov_last: bool = True) -> bytes:
+    """A minimal M4A/MP4 file: ftyp, mdat and a movie header giving its length."""
+    units = duration_ms * scale // 1000
+    if version == 0:
+        mvhd = bytes(4) + bytes(8) + struct.pack(">II", scale, units) + bytes(80)
+    else:
+        mvhd = b"\x01\0\0\0" + bytes(16) + struct.pack(">IQ", scale, units) + bytes(80)
+    moov = box(b"moov", box(b"mvhd", mvhd) + box(b"trak", b"\0" * 40))
+    mdat = box(b"mdat", b"\x21" * 300)
+    ftyp = box(b"ftyp", b"M4A \0\0\0\0isomM4A ")
+    return ftyp + (mdat + moov if moov_last else moov + mdat)
+
+
+def test_the_length_of_an_m4a_file_is_read_from_its_movie_header(tmp_path):
+    path = tmp_path / "a.m4a"
+    for data, expected in (
+        (mp4(83_250), 83_250),
+        (mp4(5_000, version=1, scale=1000, moov_last=False), 5_000),
+        (mp4(0), None),  # LINE needs a length
+        (b"ID3\x03 an mp3", None),
+        (mp4(2_000)[:-20], None),  # cut short inside the movie header's box
+        (b"", None),
+    ):
+        path.write_bytes(data)
+        assert mp4_duration_ms(path) == expected, data[:40]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(max_size=400)
+    | st.builds(
+        lambda a, b: a + b, st.binary(max_size=40), st.sampled_from([mp4(1000), box(b"moov", b"")])
+    )
+)
+def test_any_bytes_give_a_length_or_none_and_never_raise(tmp_path, data):
+    path = tmp_path / "any.m4a"
+    path.write_bytes(data)
+    found = mp4_duration_ms(path)
+    assert found is None or (isinstance(found, int) and found > 0)
+
+
+async def test_videos_and_audio_up_to_200_mb_go_and_other_files_say_what_line_takes(server):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    assert backend.attachment_problem("clip.mp4", "video/mp4", 200 * 1024 * 1024) is None
+    assert backend.attachment_problem("voice.m4a", "audio/mp4", 3_000_000) is None
+    big = backend.attachment_problem("film.mp4", "video/mp4", 200 * 1024 * 1024 + 1)
+    assert big == (
+        "film.mp4 is 200.0 MB; LINE takes MP4 videos up to 200 MB — send a smaller file or a link"
+    )
+    other = backend.attachment_problem("song.mp3", "audio/mpeg", 10)
+    assert other == (
+        "song.mp3: LINE takes only JPEG or PNG pictures, MP4 videos and M4A audio from "
+        "frontdesk; share other files by a link in the text"
+    )
+
+
+async def test_a_video_goes_with_a_preview_and_audio_with_its_length_both_served_by_the_desk(
+    fake, server, tmp_path
+):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    kept = tmp_path / "outgoing" / "12"
+    kept.mkdir(parents=True)
+    (kept / "unboxing.mp4").write_bytes(mp4(30_000))
+    (kept / "steps.m4a").write_bytes(mp4(83_250))
+    files = [
+        Attachment("unboxing.mp4", "video/mp4", 0, str(kept / "unboxing.mp4")),
+        Attachment("steps.m4a", "audio/mp4", 0, str(kept / "steps.m4a")),
+    ]
+    await backend.send(out("How to set it up", attachments=files))
+    [sent] = fake.sent
+    text_message, video, audio = sent["messages"]
+    assert text_message == {"type": "text", "text": "How to set it up"}
+    assert set(video) == {"type", "originalContentUrl", "previewImageUrl"}
+    assert video["type"] == "video" and video["originalContentUrl"] != video["previewImageUrl"]
+    assert audio == {
+        "type": "audio",
+        "originalContentUrl": audio["originalContentUrl"],
+        "duration": 83_250,
+    }
+    prefix = "https://support.example.com/webhooks/line/files/"
+    served = {
+        u: backend.served_file(u.removeprefix(prefix))
+        for u in (
+            video["originalContentUrl"],
+            video["previewImageUrl"],
+            audio["originalContentUrl"],
+        )
+    }
+    assert served[video["originalContentUrl"]] == kept / "unboxing.mp4"
+    assert served[audio["originalContentUrl"]] == kept / "steps.m4a"
+    preview = served[video["previewImageUrl"]]
+    assert preview.parent == kept and preview.name.startswith(".")  # dropped with the copy
+    assert (
+        preview.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        and preview.stat().st_size < 1024 * 1024
+    )
+
+
+async def test_audio_whose_length_cannot_be_read_is_refused_before_anything_goes(
+    fake, server, tmp_path
+):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    raw = tmp_path / "memo.m4a"
+    raw.write_bytes(b"not an mp4 at all")
+    with pytest.raises(PermanentError, match="memo.m4a: LINE needs an audio file's length"):
+        await backend.send(
+            out("listen", attachments=[Attachment("memo.m4a", "audio/mp4", 0, str(raw))])
+        )
+    assert fake.sent == [] and server.requests == []
+
+
+async def test_audio_without_a_length_is_refused_by_the_desk_before_it_is_queued(
+    fake, server, store
+):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    desk = Desk(store, {"line": backend}, agent="Aiko")
+    await desk.ingest("line", backend.parse_webhook(webhook(text("7901", "voice memo?"))))
+    conv = store.find_conversation("line", USER)
+    raw = FileUpload("memo.m4a", "audio/mp4", b"\xff\xf1 raw AAC frames")
+    with pytest.raises(DeskError, match="memo.m4a: LINE needs an audio file's length"):
+        await desk.reply(conv.id, "listen", [raw])
+    assert store.outbox() == [] and len(store.messages(conv.id)) == 1
+    good = FileUpload("memo.m4a", "audio/mp4", mp4(4_000))
+    await desk.reply(conv.id, "listen", [good])
+    await desk.flush_outbox()
+    assert fake.sent[-1]["messages"][1]["duration"] == 4_000
+    await backend.close()
 
 
 async def test_opening_a_conversation_marks_it_read_up_to_the_newest_message(fake, server):
@@ -707,3 +848,38 @@ def test_the_desk_setup_gives_the_channel_its_public_url(tmp_path, store):
     backend = desk.channels["line-shop"]
     assert backend.public_url == "https://support.example.com/webhooks/line-shop"
     assert backend.attachment_problem("a.png", "image/png", 10) is None
+
+
+async def test_a_video_reply_from_the_desk_is_fetched_by_line_from_the_receiver(
+    fake, server, store
+):
+    backend = backend_for(server)
+    backend.public_url = "https://support.example.com/webhooks/line"
+    desk = desk_for(store, backend)
+    await desk.start()
+    try:
+        token = fake.issue_token("tok-video")
+        await desk.ingest(
+            "line", backend.parse_webhook(webhook(text("7801", "how?", reply_token=token)))
+        )
+        conv = store.find_conversation("line", USER)
+        clip = mp4(12_000, moov_last=False)
+        message = await desk.reply(conv.id, "", [FileUpload("setup.mp4", "video/mp4", clip)])
+        await desk.flush_outbox()
+        assert store.message(conv.id, message.id).delivery is Delivery.SENT
+        [video] = fake.sent[-1]["messages"]
+        local = f"http://127.0.0.1:{desk.receiver.port}/webhooks/line/files/"
+        prefix = "https://support.example.com/webhooks/line/files/"
+        async with httpx.AsyncClient() as client:
+            got = await client.get(local + video["originalContentUrl"].removeprefix(prefix))
+            assert got.status_code == 200 and got.content == clip
+            assert got.headers["content-type"] == "video/mp4"
+            part = await client.get(
+                local + video["originalContentUrl"].removeprefix(prefix),
+                headers={"Range": "bytes=0-7"},
+            )
+            assert part.status_code == 206 and part.content == clip[:8]  # players seek
+            shown = await client.get(local + video["previewImageUrl"].removeprefix(prefix))
+            assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    finally:
+        await desk.stop()

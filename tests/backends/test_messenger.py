@@ -592,11 +592,11 @@ def test_bad_settings_name_the_fix(server):
         backend._page_token()
 
 
-def run_doctor(tmp_path, base_url, token=None):
+def run_doctor(tmp_path, base_url, token=None, mode="poll", meta_secrets=True):
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         f'[[channels]]\nname = "fb-page"\nbackend = "messenger"\npage_id = "{PAGE_ID}"\n'
-        f'mode = "poll"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
+        f'mode = "{mode}"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(
@@ -606,6 +606,7 @@ def run_doctor(tmp_path, base_url, token=None):
     )
     if token:
         env["FRONTDESK_SECRET_FB_PAGE_PAGE_ACCESS_TOKEN"] = token
+    if token and meta_secrets:
         env["FRONTDESK_SECRET_FB_PAGE_APP_SECRET"] = APP_SECRET
         env["FRONTDESK_SECRET_FB_PAGE_VERIFY_TOKEN"] = VERIFY_TOKEN
     return subprocess.run(
@@ -626,6 +627,22 @@ def test_doctor_checks_the_page_token(tmp_path, server, graph):
     assert "rejected the Page access token" in bad.stdout
     assert "frontdesk creds set fb-page page_access_token" in bad.stdout
     assert "EAAG-wrong" not in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_doctor_asks_poll_mode_for_the_page_token_only(tmp_path, server, graph):
+    # app_secret signs webhooks and verify_token answers Meta's GET check: poll mode has neither
+    polled = run_doctor(tmp_path, server.url, TOKEN, mode="poll", meta_secrets=False)
+    assert polled.returncode == 0, polled.stdout + polled.stderr
+    assert "ok: channel fb-page (messenger)" in polled.stdout
+    assert "app_secret" not in polled.stdout and "verify_token" not in polled.stdout
+
+
+def test_doctor_asks_webhook_mode_for_the_webhook_secrets(tmp_path, server, graph):
+    hooked = run_doctor(tmp_path, server.url, TOKEN, mode="webhook", meta_secrets=False)
+    assert hooked.returncode == 1
+    assert "secret 'app_secret' is not set" in hooked.stdout
+    assert "secret 'verify_token' is not set" in hooked.stdout
+    assert "page_access_token" not in hooked.stdout
 
 
 # ---- end to end through the receiver ----------------------------------------------------------------

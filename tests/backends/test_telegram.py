@@ -659,6 +659,61 @@ async def test_a_reply_with_a_file_from_the_desk_is_one_multipart_sendDocument(f
     assert backend.attachment_problem("film.mp4", "video/mp4", 50 * 1024 * 1024) is None
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+async def test_a_picture_goes_with_sendPhoto_and_shows_inline(fake, server, store):
+    desk, backend, conv = await _one_conversation(fake, server, store)
+    message = await desk.reply(
+        conv.id,
+        "Is this the crack you mean?",
+        [
+            FileUpload("crack.png", "image/png", PNG),
+            FileUpload("label.pdf", "application/pdf", b"%PDF"),
+        ],
+    )
+    await desk.flush_outbox()
+    photo, document = fake.sent[-2:]
+    assert photo["method"] == "sendPhoto" and photo["caption"] == "Is this the crack you mean?"
+    assert photo["photo"] == ("crack.png", PNG) and "document" not in photo
+    assert document["method"] == "sendDocument" and "caption" not in document
+    assert b'name="photo"; filename="crack.png"' in server.requests[-2].body
+    assert store.message(conv.id, message.id).delivery is Delivery.SENT
+    assert store.message(conv.id, message.id).external_id == f"77:{photo['message_id']}"
+
+
+async def test_a_picture_over_the_photo_limit_or_of_another_type_goes_as_a_document(
+    fake, server, tmp_path
+):
+    big = tmp_path / "scan.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024))
+    gif = tmp_path / "wave.gif"
+    gif.write_bytes(b"GIF89a")
+    backend = backend_for(server)
+    for path, mime in ((big, "image/jpeg"), (gif, "image/gif")):
+        size = path.stat().st_size
+        attachment = Attachment(path.name, mime, size, str(path))
+        await backend.send(Outgoing(1, 1, "77", "77", "", attachments=[attachment]))
+        assert fake.sent[-1]["method"] == "sendDocument"
+        assert fake.sent[-1]["document"][0] == path.name
+    assert fake.count("sendPhoto") == 0
+    await backend.close()
+
+
+async def test_a_picture_telegram_refuses_as_a_photo_is_sent_as_a_document(fake, server, tmp_path):
+    wide = tmp_path / "panorama.jpg"
+    wide.write_bytes(b"\xff\xd8\xff wide")
+    fake.fail_next("sendPhoto", error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS"))
+    backend = backend_for(server)
+    attachment = Attachment("panorama.jpg", "image/jpeg", 9, str(wide))
+    result = await backend.send(Outgoing(1, 1, "77", "77", "The view", attachments=[attachment]))
+    assert fake.count("sendPhoto") == 1 and len(fake.sent) == 1
+    [sent] = fake.sent
+    assert sent["method"] == "sendDocument" and sent["caption"] == "The view"
+    assert result.external_id == f"77:{sent['message_id']}"
+    await backend.close()
+
+
 async def test_a_kept_copy_that_is_gone_fails_the_reply_and_is_never_sent_as_a_file_id(
     fake, server, store, tmp_path
 ):

@@ -48,6 +48,7 @@ from frontdesk.backends.base import (
 )
 from frontdesk.backends.whatsapp import TokenRejected, WhatsAppBackend, media_kind
 from frontdesk.backends.whatsapp_parse import parse_body
+from frontdesk.backends.whatsapp_templates import template_of
 from frontdesk.desk import Desk
 from frontdesk.desk.outbox import after_failure
 from frontdesk.model import (
@@ -59,9 +60,11 @@ from frontdesk.model import (
     Inbound,
     MessageTemplate,
     Outgoing,
+    TemplateExtra,
     TemplateSend,
     Unparsable,
 )
+from frontdesk.desk.templates import send_of
 from frontdesk.store import Store
 
 eventually = partial(wait_for_condition, timeout=8.0)
@@ -454,6 +457,32 @@ def test_random_json_never_raises_and_never_costs_the_good_messages(junk, messag
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(raw):
     assert all(isinstance(e, (Inbound, DeliveryUpdate, Unparsable)) for e in parse_body(raw, "wa"))
+
+
+COMPONENT_LIKE = st.fixed_dictionaries(
+    {"type": st.sampled_from(["HEADER", "BODY", "BUTTONS", "FOOTER", 3])},
+    optional={
+        "format": st.sampled_from(["TEXT", "IMAGE", "LOCATION", "", None]),
+        "text": st.one_of(st.text(max_size=30), st.just("{{1}} and {{x}}"), st.integers()),
+        "buttons": st.one_of(JSON, st.lists(JSON, max_size=3)),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    components=st.one_of(JSON, st.lists(st.one_of(COMPONENT_LIKE, JSON), max_size=5)),
+    junk=JSON,
+)
+def test_random_template_lists_never_raise_and_what_is_listed_is_well_formed(components, junk):
+    for raw in (
+        junk,
+        {"name": "t", "language": "en", "status": "APPROVED", "components": components},
+    ):
+        found = template_of(raw)
+        if found is not None:
+            assert all(isinstance(p, str) for p in found.parameters)
+            assert all(e.part in ("header", "button") for e in found.extras)
 
 
 # ---- webhook verification -----------------------------------------------------------------------
@@ -852,6 +881,117 @@ async def test_templates_lists_approved_ones_across_pages(fake, server):
     await backend.close()
 
 
+SALE_BUTTONS = [
+    {
+        "type": "URL",
+        "text": "Shop now",
+        "url": "https://shop.example/s/{{1}}",
+        "example": ["https://shop.example/s/spring"],
+    },
+    {"type": "QUICK_REPLY", "text": "Stop promotions"},
+    {"type": "COPY_CODE", "example": "SAVE25"},
+    {"type": "URL", "text": "Our site", "url": "https://shop.example/"},
+]
+
+
+async def test_a_header_and_buttons_that_take_values_are_listed_and_sent_in_graphs_shape(
+    fake, server
+):
+    fake.templates = [
+        template(
+            "spring_sale",
+            "Hi {{1}}, the sale is on.",
+            category="MARKETING",
+            header={"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW"]}},
+            buttons=SALE_BUTTONS,
+        ),
+        template(
+            "order_shipped",
+            "Your order is on its way.",
+            header={
+                "type": "HEADER",
+                "format": "TEXT",
+                "text": "Order {{order_id}}",
+                "example": {
+                    "header_text_named_params": [{"param_name": "order_id", "example": "1"}]
+                },
+            },
+        ),
+        template("invoice", "Your invoice.", header={"type": "HEADER", "format": "DOCUMENT"}),
+        template("store_map", "Find us here.", header={"type": "HEADER", "format": "LOCATION"}),
+    ]
+    fake.page_size = 10
+    backend = backend_for(server)
+    found = {t.name: t for t in await backend.templates()}
+    assert set(found) == {"spring_sale", "order_shipped", "invoice"}  # a map header: not fillable
+    assert found["spring_sale"].extras == (
+        TemplateExtra("header", "image", "image"),
+        TemplateExtra("button", "url", "Shop now", 0, "https://shop.example/s/{{1}}"),
+        TemplateExtra("button", "copy_code", "Copy code", 2),
+    )
+    assert found["order_shipped"].extras == (
+        TemplateExtra("header", "text", "order_id", text="Order {{order_id}}"),
+    )
+    answers = {
+        "spring_sale": ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"],
+        "order_shipped": ["A-17"],
+        "invoice": ["https://cdn.example/inv-17.pdf"],
+    }
+    for name, values in answers.items():
+        await backend.send(out(template=send_of(found[name], values)))
+    assert [body["template"] for body in fake.sent] == [
+        {
+            "name": "spring_sale",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [
+                        {"type": "image", "image": {"link": "https://cdn.example/sale.png"}}
+                    ],
+                },
+                {"type": "body", "parameters": [{"type": "text", "text": "Mia"}]},
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": "spring24"}],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "copy_code",
+                    "index": "2",
+                    "parameters": [{"type": "coupon_code", "coupon_code": "SAVE25"}],
+                },
+            ],
+        },
+        {
+            "name": "order_shipped",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [{"type": "text", "text": "A-17", "parameter_name": "order_id"}],
+                }
+            ],
+        },
+        {
+            "name": "invoice",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [
+                        {"type": "document", "document": {"link": "https://cdn.example/inv-17.pdf"}}
+                    ],
+                }
+            ],
+        },
+    ]
+    assert all(body["type"] == "template" and body["to"] == CUSTOMER for body in fake.sent)
+    await backend.close()
+
+
 async def test_mark_read_reports_the_newest_message(fake, server):
     backend = backend_for(server)
     await backend.mark_read(CUSTOMER, ["wamid.A", "wamid.B"])
@@ -900,7 +1040,7 @@ async def test_parsed_webhook_makes_a_conversation_and_statuses_update_the_reply
     await desk.flush_outbox()
     sent = store.message(conv.id, reply.id)
     assert sent.external_id == "wamid.OUT000001" and sent.delivery is Delivery.SENT
-    assert fake.sent[-1]["context"] == {"message_id": "wamid.IN1"}
+    assert "context" not in fake.sent[-1]  # a plain reply quotes nothing of the customer's
     update = dumps(webhook(value(statuses=[status(sent.external_id, "read")])))
     await desk.ingest("wa", backend.parse_webhook(update))
     assert store.message(conv.id, reply.id).delivery is Delivery.READ

@@ -163,6 +163,27 @@ class FakeLine:
             return Response(200, data, {"Content-Type": "image/jpeg"})
         return error(404, "Not found")
 
+    @staticmethod
+    def _invalid(messages: list[Any]) -> Response | None:
+        """LINE's 400 for a media message without the fields its reference requires."""
+        required = {
+            "image": {"originalContentUrl": str, "previewImageUrl": str},
+            "video": {"originalContentUrl": str, "previewImageUrl": str},
+            "audio": {"originalContentUrl": str, "duration": int},
+        }
+        for index, message in enumerate(messages):
+            for field, kind in required.get(message.get("type"), {}).items():
+                value = message.get(field)
+                if not isinstance(value, kind) or (
+                    kind is str and not value.startswith("https://")
+                ):
+                    return error(
+                        400,
+                        "The request body has 1 error(s)",
+                        (f"messages[{index}].{field}", "must be specified"),
+                    )
+        return None
+
     def _sent(self, via: str, to: str, messages: list[Any]) -> dict[str, Any]:
         self.next_id += 1
         self.sent.append({"via": via, "to": to, "messages": messages})
@@ -171,6 +192,8 @@ class FakeLine:
 
     def _reply(self, body: dict[str, Any]) -> Response:
         token = body.get("replyToken")
+        if (invalid := self._invalid(body["messages"])) is not None:
+            return invalid
         issued = self.reply_tokens.pop(token, None)
         if issued is None or time.monotonic() - issued > self.token_seconds:
             return error(400, "Invalid reply token")
@@ -186,6 +209,8 @@ class FakeLine:
                 {"x-line-accepted-request-id": "accepted-" + key},
             )
         body = request.json()
+        if (invalid := self._invalid(body["messages"])) is not None:
+            return invalid
         if self.quota.get("type") == "limited" and self.usage >= self.quota["value"]:
             return error(429, "You have reached your monthly limit.")
         answer = self._sent("push", body["to"], body["messages"])

@@ -19,6 +19,10 @@ TOKEN = "123456789:AAF-fake-token-do-not-leak_XYZ"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "Support", "username": "support_test_bot"}
 
 
+#: the Bot API's limit on a photo upload (sendPhoto); larger pictures go as documents
+PHOTO_LIMIT = 10 * 1024 * 1024
+
+
 def error(code: int, description: str, **parameters: Any) -> Response:
     body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
     if parameters:
@@ -170,6 +174,12 @@ class FakeTelegram:
 
     def api_sendDocument(self, params: dict[str, Any]) -> Response:
         return self._sent("sendDocument", int(params["chat_id"]), params)
+
+    def api_sendPhoto(self, params: dict[str, Any]) -> Response:
+        photo = params.get("photo")
+        if isinstance(photo, tuple) and len(photo[1]) > PHOTO_LIMIT:
+            return error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        return self._sent("sendPhoto", int(params["chat_id"]), params)
 
     def api_getFile(self, params: dict[str, Any]) -> Response:
         file_id = params.get("file_id")

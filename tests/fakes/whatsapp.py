@@ -280,18 +280,25 @@ def template(
     language: str = "en_US",
     category: str = "UTILITY",
     status: str = "APPROVED",
+    header: dict[str, Any] | None = None,
+    buttons: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A template as GET message_templates lists it: a plain text header unless `header` is
+    given, and a BUTTONS component when `buttons` are."""
+    components = [
+        header or {"type": "HEADER", "format": "TEXT", "text": "Lucky Shrub"},
+        {"type": "BODY", "text": body},
+        {"type": "FOOTER", "text": "Reply STOP to opt out"},
+    ]
+    if buttons:
+        components.append({"type": "BUTTONS", "buttons": buttons})
     return {
         "name": name,
         "language": language,
         "category": category,
         "status": status,
         "id": str(abs(hash((name, language))) % 10**15),
-        "components": [
-            {"type": "HEADER", "format": "TEXT", "text": "Lucky Shrub"},
-            {"type": "BODY", "text": body},
-            {"type": "FOOTER", "text": "Reply STOP to opt out"},
-        ],
+        "components": components,
     }
 
 

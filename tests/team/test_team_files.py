@@ -65,8 +65,9 @@ async def test_a_file_the_console_reads_travels_as_bytes_and_the_desk_keeps_its_
     path.unlink()  # the desk sends its own copy, not the agent's file
     await desk.flush_outbox()
     [outgoing] = channels["wa"].sent
-    assert Path(outgoing.attachments[0].ref).read_bytes() == data
+    assert outgoing.attachments[0].ref == attachment.ref  # the channel was handed the copy
     assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+    assert not stored.exists()  # sent for good: the desk's copy is dropped
 
 
 async def test_the_channels_refusal_comes_back_as_one_line_and_nothing_is_kept(

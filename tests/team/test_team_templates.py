@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from conftest import NOW, FakeChannel
 from frontdesk.desk import DeskError
-from frontdesk.model import MessageTemplate, TemplateSend
+from frontdesk.model import MessageTemplate, TemplateExtra, TemplateSend
 from frontdesk.team.client import DeskClient, Timing
 from frontdesk.team.peercred import user_name
 from frontdesk.team.server import Admission, DeskServer
@@ -74,3 +75,31 @@ async def test_the_allowance_line_and_a_channel_without_templates(client, channe
     assert await client.allowance(1) == "push quota: 412 of 500 left this month"
     with pytest.raises(DeskError, match=r"channel 'mail' \(email\) has no message templates"):
         await client.templates(2)
+
+
+async def test_a_template_with_a_header_and_buttons_crosses_the_socket(client, desk, channels):
+    promo = MessageTemplate(
+        "spring_sale",
+        "en_US",
+        "MARKETING",
+        "Hi {{1}}.",
+        ("1",),
+        (
+            TemplateExtra("header", "text", "season", text="Our {{season}} sale"),
+            TemplateExtra("button", "url", "Shop", 1, "https://shop.example/{{1}}"),
+        ),
+    )
+    channels["wa"].listed = [*TEMPLATES, promo]
+    listed = await client.templates(1)
+    assert promo in listed
+    send = TemplateSend(
+        "spring_sale",
+        "en_US",
+        ["Mia"],
+        [replace(e, value=v) for e, v in zip(promo.extras, ["spring", "s/24"], strict=True)],
+    )
+    sent = await client.send_template(1, send)
+    assert sent.template == send
+    await desk.flush_outbox()
+    await eventually(lambda: channels["wa"].sent, what="the template sent by the served desk")
+    assert channels["wa"].sent[0].template == send

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
+from frontdesk.keymaps.loader import presets
+from frontdesk.launch import resolve_keymap
 from frontdesk.tui.screens.attach_dialog import AttachDialog, complete_path
 from pilot_helpers import idle, record_notifications, screen_text, wait_until
 
@@ -153,3 +155,17 @@ async def test_a_note_then_a_reply_with_a_file_on_the_next_conversation(
         [sent] = outbox_messages(desk)
         assert sent.conversation_id == conv_id and sent.body == ""
         assert [a.name for a in sent.attachments] == ["photo.jpg"]
+
+
+@pytest.mark.parametrize("preset", presets())
+async def test_files_attach_and_come_off_with_the_same_keys_in_every_preset(
+    desk, clock, console, files, preset
+):
+    app = console(keymap=resolve_keymap(preset, None), keymap_name=preset)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r", *"Label attached")
+        await attach(pilot, f"{files}/return-label.pdf")
+        await wait_until(pilot, lambda: app.composer.files_attached == 1, what="the file attached")
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: app.composer.files_attached == 0, what="taken off")

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from conftest import FakeChannel
-from frontdesk.model import TemplateSend
+from frontdesk.desk.templates import send_of
+from frontdesk.model import MessageTemplate, TemplateExtra, TemplateSend
 from frontdesk.tui.screens.template_picker import TemplatePicker
 from pilot_helpers import DialogHarness, idle, screen_text, wait_until
 from template_channel import TEMPLATES, TemplateChannel
@@ -134,6 +135,146 @@ async def test_the_allowance_line_sits_under_the_composer(desk, clock, channels,
         await pilot.press("escape", "j")
         await wait_until(pilot, lambda: app.thread.conversation_id == 2, what="conversation 2")
         assert not line.display  # e-mail says nothing
+
+
+async def test_escape_while_filling_goes_back_to_the_list_and_escape_there_closes():
+    async def make():
+        return TemplatePicker(TEMPLATES, "WhatsApp (wa)")
+
+    app = DialogHarness(make)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        picker = app.screen
+        await pilot.press(*"order", "enter", *"Mia", "enter", *"12")
+        await idle(pilot)
+        assert picker.values == ["Mia"] and picker.has_class("-filling")
+        await pilot.press("escape")  # one step back: the list, filtered as it was
+        await idle(pilot)
+        assert app.screen is picker and app.results == []
+        assert not picker.has_class("-filling") and picker.chosen is None
+        assert picker.query_one("#template-options").display
+        assert app.focused is picker.query_one("#template-query")
+        assert [t.name for t in picker.shown] == ["order_update"]
+        assert preview(app) == "Hi ⟨{{1}}⟩, your order ⟨{{2}}⟩ has shipped."
+        assert "Escape closes" in str(picker.query_one("#template-hint").render())
+        await pilot.press("enter", *"Ann", "enter")  # picked again: the values start afresh
+        await idle(pilot)
+        assert picker.values == ["Ann"]
+        assert "Escape: back to the list" in str(picker.query_one("#template-hint").render())
+        await pilot.press("escape", "escape")
+        await idle(pilot)
+        assert app.results == [None] and app.screen is not picker
+
+
+async def test_in_the_console_escape_steps_back_from_a_value_then_closes_the_picker(
+    desk, clock, console
+):
+    await close_window(desk, clock)
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r", *"hello?", "ctrl+t")  # from the composer of a closed window
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplatePicker), what="picker")
+        picker = app.screen
+        await pilot.press(*"order", "enter", *"Mia")
+        await idle(pilot)
+        assert picker.has_class("-filling")
+        await pilot.press("escape")
+        await idle(pilot)
+        assert app.screen is picker and not picker.has_class("-filling")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is not picker, what="the picker closed")
+        assert app.composer.text == "hello?" and desk.store.outbox() == []
+
+
+PROMO = MessageTemplate(
+    "spring_sale",
+    "en_US",
+    "MARKETING",
+    "Hi {{1}}, the sale is on.",
+    ("1",),
+    (
+        TemplateExtra("header", "image", "image"),
+        TemplateExtra("button", "url", "Shop now", 0, "https://shop.example/s/{{1}}"),
+        TemplateExtra("button", "copy_code", "Copy code", 2),
+    ),
+)
+
+
+def label(app) -> str:
+    return str(app.screen.query_one("#template-label").render())
+
+
+async def test_the_picker_asks_for_the_header_then_the_body_then_the_buttons():
+    async def make():
+        return TemplatePicker([*TEMPLATES, PROMO], "WhatsApp (wa)")
+
+    app = DialogHarness(make)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await idle(pilot)
+        picker = app.screen
+        assert "4 values" in screen_text(app)  # the row counts the header's and buttons' too
+        await pilot.press(*"spring", "enter")
+        await idle(pilot)
+        assert "the header image's link (https://…) of spring_sale (1/4)" in label(app)
+        assert preview(app).startswith("[image: ⟨link⟩]\nHi ⟨{{1}}⟩, the sale is on.")
+        await pilot.press(*"file:///etc/passwd", "enter")  # refused, asked again
+        await idle(pilot)
+        assert "a link starting https://" in notices(app) and picker.values == []
+        await pilot.press("ctrl+u", *"https://cdn.example/sale.png", "enter")
+        await idle(pilot)
+        assert "{{1}} of spring_sale (2/4)" in label(app)
+        await pilot.press(*"Mia", "enter")
+        await idle(pilot)
+        assert "button 'Shop now'" in label(app) and "(3/4)" in label(app)
+        await pilot.press(*"spring24")
+        await idle(pilot)
+        assert "[Shop now → https://shop.example/s/spring24]" in preview(app)
+        await pilot.press("enter", *"SAVE25", "enter")
+        await idle(pilot)
+        assert app.results == [
+            send_of(PROMO, ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"])
+        ]
+
+
+async def test_a_template_with_a_header_and_buttons_goes_from_the_console_to_the_channel(
+    desk, clock, channels, console
+):
+    channels["wa"].listed = [*TEMPLATES, PROMO]
+    await close_window(desk, clock)
+    app = console()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await idle(pilot)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplatePicker), what="picker")
+        await pilot.press(*"spring", "enter", *"https://cdn.example/sale.png", "enter")
+        await pilot.press(*"Mia", "enter", *"spring24", "enter", *"SAVE25", "enter")
+        await wait_until(
+            pilot,
+            lambda: "[Copy code: SAVE25]" in thread_text(app),
+            what="the template in the thread",
+        )
+        assert "Hi Mia, the sale is on. [Shop now → https://shop.example/s/spring24]" in (
+            thread_text(app)
+        )
+        await desk.flush_outbox()
+        (out,) = channels["wa"].sent
+        assert out.template == send_of(
+            PROMO, ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"]
+        )
+
+
+def test_snapshot_template_picker_filling_a_button(snap_compare):
+    async def make():
+        return TemplatePicker([PROMO], "WhatsApp (wa)")
+
+    async def fill_three(pilot):
+        await idle(pilot)
+        await pilot.press("enter", *"https://cdn.example/sale.png", "enter", *"Mia", "enter")
+        await pilot.press(*"spr")
+        await idle(pilot)
+
+    assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=fill_three)
 
 
 def test_snapshot_template_picker_filling_a_value(snap_compare):

@@ -142,15 +142,32 @@ async def test_reply_goes_through_outbox_and_is_sent(store, clock):
     sent = store.message(1, message.id)
     assert sent.delivery is Delivery.SENT and sent.external_id == f"ext-{message.id}-1"
     [out] = backend.sent
+    # a chat reply names no message: on WhatsApp that would quote the customer's last one
     assert (out.to, out.body, out.reply_to_external_id) == (
         "+1555",
         "Hi Mia, refund is on its way",
-        "in-1",
+        None,
     )
     # later receipts move it forward, never backward
     await desk.ingest("sms", [DeliveryUpdate(sent.external_id, Delivery.READ)])
     await desk.ingest("sms", [DeliveryUpdate(sent.external_id, Delivery.DELIVERED)])
     assert store.message(1, message.id).delivery is Delivery.READ
+
+
+class ThreadingBackend(FakeBackend):
+    """Mail-like: each reply names the customer's last message as its parent."""
+
+    replies_name_last_inbound = True
+
+
+async def test_only_a_channel_that_threads_replies_is_told_the_last_inbound_message(store, clock):
+    desk, backend = make_desk(store, clock, ThreadingBackend())
+    await desk.ingest("sms", [inbound(1), inbound(2)])
+    await desk.note(1, "internal")
+    await desk.reply(1, "Hi Mia")
+    await desk.flush_outbox()
+    [out] = backend.sent
+    assert out.reply_to_external_id == "in-2"
 
 
 async def test_transient_failure_is_retried_after_backoff_or_retry_after(store, clock):

@@ -118,6 +118,22 @@ def test_every_shipped_preset_is_valid(preset):
     assert set(keymap) == set(KNOWN)
 
 
+@pytest.mark.parametrize("preset", presets())
+def test_every_binding_id_has_a_key_in_every_preset(preset):
+    keymap = load_keymap(preset, None, known_ids=KNOWN)
+    unbound = [i for i in KNOWN if not [k for k in keymap[i].split(",") if k.strip()]]
+    assert unbound == []
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_the_file_and_template_keys_are_the_same_in_every_preset(preset):
+    # no preset takes ctrl+o, ctrl+l or ctrl+t for itself, so the README's keys hold in all
+    keymap = load_keymap(preset, None, known_ids=KNOWN)
+    assert keymap["attach-file"] == "ctrl+o"
+    assert keymap["detach-file"] == "ctrl+l"
+    assert keymap["send-template"] == "ctrl+t"
+
+
 def test_vim_and_emacs_are_shipped():
     assert {"default", "vim", "emacs"} <= set(presets())
 

@@ -4,13 +4,18 @@ import asyncio
 import os
 import re
 import stat
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontdesk.backends.base import Backend, TransientError
+from frontdesk.backends.base import (
+    AmbiguousError,
+    Backend,
+    PermanentError,
+    TransientError,
+)
 from frontdesk.desk import Desk, DeskError
 from frontdesk.desk.outgoing_files import (
     REPLY_FILES_BYTES,
@@ -188,7 +193,9 @@ def test_reading_a_file_refuses_what_cannot_be_attached_in_one_line(tmp_path):
         assert "\n" not in message
 
 
-async def test_a_sent_file_is_saved_again_from_the_desks_copy(tmp_path):
+async def test_a_file_waiting_to_go_is_saved_from_the_desks_copy_and_a_sent_one_says_why_not(
+    tmp_path,
+):
     with Store.open(tmp_path / "data") as store:
         backend = FileChannel()
         desk = desk_for(store, backend)
@@ -196,14 +203,104 @@ async def test_a_sent_file_is_saved_again_from_the_desks_copy(tmp_path):
         message = await desk.reply(
             conv.id, "", [FileUpload("label.pdf", "application/pdf", b"PDF")]
         )
-        await desk.flush_outbox()
         saved = await desk.save_attachment(conv.id, message.id, 0, tmp_path / "downloads")
         assert saved == tmp_path / "downloads" / "label.pdf" and saved.read_bytes() == b"PDF"
         data = await desk.attachment_data(conv.id, message.id, 0)
         assert (data.name, data.data) == ("label.pdf", b"PDF")
-        os.unlink(message.attachments[0].ref)
-        with pytest.raises(DeskError, match="label.pdf: the copy kept when it was sent is gone"):
+        await desk.flush_outbox()
+        with pytest.raises(DeskError, match="label.pdf: frontdesk keeps a file it sends only"):
             await desk.attachment_data(conv.id, message.id, 0)
+
+
+def kept(root) -> set[int]:
+    """The message ids with a copy kept under the data dir."""
+    folder = root / "outgoing"
+    return {int(p.name) for p in folder.iterdir()} if folder.exists() else set()
+
+
+async def test_a_sent_reply_drops_its_copy_and_a_failed_one_keeps_it_for_a_retry(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        backend = FileChannel(script=[PermanentError("the file was refused")])
+        desk = desk_for(store, backend)
+        conv = await conversation(desk)
+        failed = await desk.reply(conv.id, "", [FileUpload("a.txt", "text/plain", b"AAA")])
+        await desk.flush_outbox()
+        assert store.message(conv.id, failed.id).delivery is Delivery.FAILED
+        assert kept(root) == {failed.id}
+        sent = await desk.reply(conv.id, "", [FileUpload("b.txt", "text/plain", b"BBB")])
+        await desk.flush_outbox()
+        assert store.message(conv.id, sent.id).delivery is Delivery.SENT
+        assert kept(root) == {failed.id}
+        await desk.retry(conv.id, failed.id)  # the agent decides to send it again
+        await desk.flush_outbox()
+        assert backend.sent[-1] == [("a.txt", "text/plain", b"AAA")]
+        assert store.message(conv.id, failed.id).delivery is Delivery.SENT
+        assert kept(root) == set()
+
+
+async def test_the_desk_start_prunes_copies_of_sent_and_gone_replies_and_keeps_the_rest(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        backend = FileChannel(script=[PermanentError("refused"), AmbiguousError("timed out")])
+        desk = desk_for(store, backend)
+        conv = await conversation(desk)
+        ids = {}
+        for name in ("failed", "unconfirmed", "sent", "pending"):
+            reply = await desk.reply(conv.id, name, [FileUpload(f"{name}.txt", "text/plain", b"x")])
+            ids[name] = reply.id
+            if name != "pending":
+                await desk.flush_outbox()
+        # a crash after "sent" was committed but before its copy went
+        sent = store.message(conv.id, ids["sent"])
+        os.makedirs(os.path.dirname(sent.attachments[0].ref), mode=0o700, exist_ok=True)
+        with open(sent.attachments[0].ref, "wb") as out:
+            out.write(b"x")
+        # a copy whose reply never got stored, and one from before the desk marked its copies
+        (root / "outgoing" / "999").mkdir()
+        (root / "outgoing" / "999" / "lost.txt").write_bytes(b"x")
+        for marker in (root / "outgoing").glob("*/.conversation"):
+            if marker.parent.name == str(ids["failed"]):
+                marker.unlink()
+        assert [store.message(conv.id, i).delivery for i in ids.values()] == [
+            Delivery.FAILED,
+            Delivery.UNCONFIRMED,
+            Delivery.SENT,
+            Delivery.PENDING,
+        ]
+        assert kept(root) == {*ids.values(), 999}
+    with Store.open(root) as store:
+        desk = desk_for(store, FileChannel(script=[TransientError("down")]))
+        await desk.start()
+        try:
+            assert kept(root) == {ids["failed"], ids["unconfirmed"], ids["pending"]}
+            assert (root / "outgoing" / str(ids["failed"]) / ".conversation").exists()
+        finally:
+            await desk.stop()
+
+
+class FetchedByUrl(FileChannel):
+    """A channel that fetches sent files from the desk after the send (LINE's pictures)."""
+
+    sent_files_fetched_for = timedelta(days=30)
+
+
+async def test_a_channel_that_fetches_sent_files_later_keeps_them_for_its_span(tmp_path):
+    root = tmp_path / "data"
+    with Store.open(root) as store:
+        desk = desk_for(store, FetchedByUrl())
+        conv = await conversation(desk)
+        reply = await desk.reply(conv.id, "", [FileUpload("p.png", "image/png", b"PNG")])
+        await desk.flush_outbox()
+        assert store.message(conv.id, reply.id).delivery is Delivery.SENT
+        assert kept(root) == {reply.id}
+    for days, left in ((29, {reply.id}), (31, set())):
+        with Store.open(root) as store:
+            later = NOW + timedelta(days=days)
+            desk = Desk(store, {"tg": FetchedByUrl()}, agent="Aiko", clock=lambda: later)
+            await desk.start()
+            await desk.stop()
+            assert kept(root) == left
 
 
 @given(name=st.text(max_size=400), mime=st.text(max_size=200))

@@ -16,10 +16,16 @@ from frontdesk.desk.templates import (
     check_parameters,
     fill_body,
     parameter_problem,
+    TEMPLATE_LIST_SECONDS,
+    Ask,
+    ask_problem,
     rendered,
+    send_of,
+    template_asks,
     template_from_extra,
+    template_preview,
 )
-from frontdesk.model import Delivery, TemplateSend
+from frontdesk.model import Delivery, MessageTemplate, TemplateExtra, TemplateSend
 from frontdesk.store import Store
 from conftest import NOW, run_sync
 from template_channel import TEMPLATES, TemplateChannel
@@ -88,6 +94,10 @@ def test_damaged_outbox_extras_read_as_no_template():
         {"template": "t"},
         {"template": {"name": 1}},
         {"template": {"name": "t", "language": "en", "parameters": [1]}},
+        {"template": {"name": "t", "language": "en", "extras": "x"}},
+        {"template": {"name": "t", "language": "en", "extras": [["header", "image"]]}},
+        {"template": {"name": "t", "language": "en", "extras": [["b", "url", "x", "0", "", ""]]}},
+        {"template": {"name": "t", "language": "en", "extras": [["b", "url", "x", 0, "", None]]}},
     ):
         assert template_from_extra(bad) is None
 
@@ -162,6 +172,175 @@ async def test_a_failed_template_sent_again_by_the_agent_is_still_a_template(des
     await desk.flush_outbox()
     assert wa.sent[-1].template == TemplateSend("order_update", "en_US", ["Mia", "7"])
     assert (await desk.message(1, sent.id)).delivery is Delivery.SENT
+
+
+async def test_the_template_list_is_kept_per_channel_for_a_few_minutes(desk, channels, clock):
+    await close_window(desk)
+    wa = channels["wa"]
+    await desk.templates(1)  # the picker opens: the list is read from the channel
+    await desk.send_template(1, TemplateSend("order_update", "en_US", ["Mia", "1"]))
+    await desk.templates(1)
+    await desk.send_template(1, TemplateSend("welcome_back", "es", []))
+    assert wa.lists == 1
+    clock.advance(seconds=TEMPLATE_LIST_SECONDS + 1)
+    await desk.templates(1)  # the picker's next open after that reads it again
+    assert wa.lists == 2
+
+
+async def test_a_template_the_kept_list_lacks_is_looked_up_again_before_refusing(desk, channels):
+    await close_window(desk)
+    wa = channels["wa"]
+    await desk.templates(1)
+    fresh = MessageTemplate("fresh_offer", "en_US", "MARKETING", "New: {{1}}", ("1",))
+    wa.listed = [*TEMPLATES, fresh]  # approved since the list was read
+    sent = await desk.send_template(1, TemplateSend("fresh_offer", "en_US", ["tea"]))
+    assert sent.body == "[template fresh_offer] New: tea" and wa.lists == 2
+    with pytest.raises(DeskError, match="no approved template 'gone'"):
+        await desk.send_template(1, TemplateSend("gone", "en_US", []))
+    assert wa.lists == 3
+
+
+async def test_a_failed_template_send_drops_the_kept_list(desk, channels):
+    await close_window(desk)
+    wa = channels["wa"]
+    wa.failures = [PermanentError("(#132001) Template name does not exist in the translation")]
+    await desk.send_template(1, TemplateSend("welcome_back", "es", []))
+    await desk.flush_outbox()
+    assert wa.lists == 1
+    await desk.templates(1)  # withdrawn at the channel, perhaps: the picker reads it again
+    assert wa.lists == 2
+
+
+PROMO = MessageTemplate(
+    "spring_sale",
+    "en_US",
+    "MARKETING",
+    "Hi {{1}}, the sale is on.",
+    ("1",),
+    (
+        TemplateExtra("header", "image", "image"),
+        TemplateExtra("button", "url", "Shop now", 0, "https://shop.example/s/{{1}}"),
+        TemplateExtra("button", "copy_code", "Copy code", 2),
+    ),
+)
+
+
+def test_a_template_asks_for_its_header_then_its_body_then_its_buttons():
+    asks = template_asks(PROMO)
+    assert [(a.label, a.extra.kind if a.extra else "body") for a in asks] == [
+        ("image", "image"),
+        ("1", "body"),
+        ("Shop now", "url"),
+        ("Copy code", "copy_code"),
+    ]
+    send = send_of(PROMO, ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"])
+    assert send == TemplateSend(
+        "spring_sale",
+        "en_US",
+        ["Mia"],
+        [
+            TemplateExtra("header", "image", "image", value="https://cdn.example/sale.png"),
+            TemplateExtra(
+                "button", "url", "Shop now", 0, "https://shop.example/s/{{1}}", "spring24"
+            ),
+            TemplateExtra("button", "copy_code", "Copy code", 2, value="SAVE25"),
+        ],
+    )
+
+
+def test_the_preview_shows_header_body_and_buttons_with_what_is_still_to_come():
+    assert template_preview(ORDER, ["Mia"]) == "Hi Mia, your order ⟨{{2}}⟩ has shipped."
+    assert template_preview(PROMO, ["https://cdn.example/sale.png", "Mia"]) == (
+        "[image: https://cdn.example/sale.png]\n"
+        "Hi Mia, the sale is on.\n"
+        "[Shop now → https://shop.example/s/⟨{{1}}⟩]\n"
+        "[Copy code: ⟨coupon code⟩]"
+    )
+    header = MessageTemplate(
+        "t", "en", body="Body", extras=(TemplateExtra("header", "text", "n", text="Hi {{n}}"),)
+    )
+    assert template_preview(header, []) == "Hi ⟨{{n}}⟩\nBody"
+    assert template_preview(header, ["Ann"]) == "Hi Ann\nBody"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "problem"),
+    [
+        ("image", "file:///etc/passwd", "a link starting https://"),
+        ("image", "https://cdn.example/a b.png", "a link starting https://"),
+        ("document", "", "is empty"),
+        ("url", "a b", "no spaces"),
+        ("url", "x" * 2001, "at most 2,000"),
+        ("copy_code", "SAVE-25-PERCENT-NOW", "at most 15"),
+        ("text", "two\nlines", "new line or tab"),
+        ("text", "x" * 61, "a header holds 60"),
+    ],
+)
+def test_header_and_button_values_are_judged_before_sending(kind, value, problem):
+    part = "button" if kind in ("url", "copy_code") else "header"
+    ask = Ask("x", TemplateExtra(part, kind, "x"))
+    assert problem in ask_problem(ask, value)
+
+
+def test_ordinary_header_and_button_values_pass():
+    for kind, value in [
+        ("image", "https://cdn.example/sale.png"),
+        ("video", "http://cdn.example/clip.mp4"),
+        ("url", "order/123?ref=wa"),
+        ("copy_code", "SAVE25"),
+        ("text", "Spring"),
+    ]:
+        part = "button" if kind in ("url", "copy_code") else "header"
+        assert ask_problem(Ask("x", TemplateExtra(part, kind, "x")), value) is None
+
+
+async def test_a_template_with_a_header_and_buttons_is_sent_with_their_values(
+    desk, channels, tmp_path
+):
+    await close_window(desk)
+    wa = channels["wa"]
+    wa.listed = [*TEMPLATES, PROMO]
+    answers = ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"]
+    sent = await desk.send_template(1, send_of(PROMO, answers))
+    assert sent.template == send_of(PROMO, answers)
+    assert sent.body == (  # the thread says which picture, link and code went out
+        "[template spring_sale] [image: https://cdn.example/sale.png]\n"
+        "Hi Mia, the sale is on.\n"
+        "[Shop now → https://shop.example/s/spring24]\n"
+        "[Copy code: SAVE25]"
+    )
+    (entry,) = desk.store.outbox()
+    assert template_from_extra(entry.extra) == send_of(PROMO, answers)
+    wa.failures = [PermanentError("policy block")]
+    await desk.flush_outbox()
+    # the agent sends it again: the header and buttons come from the stored message
+    stored = desk.store.message(1, sent.id)
+    assert stored.template == send_of(PROMO, answers)
+    await desk.retry(1, sent.id)
+    await desk.flush_outbox()
+    assert wa.sent[-1].template == send_of(PROMO, answers)
+
+
+async def test_a_missing_or_wrong_header_or_button_value_is_refused(desk, channels):
+    await close_window(desk)
+    channels["wa"].listed = [*TEMPLATES, PROMO]
+    with pytest.raises(DeskError, match="spring_sale.*Copy code"):
+        await desk.send_template(
+            1,
+            TemplateSend(
+                "spring_sale",
+                "en_US",
+                ["Mia"],
+                list(
+                    send_of(
+                        PROMO, ["https://cdn.example/sale.png", "Mia", "spring24", "SAVE25"]
+                    ).extras[:2]
+                ),
+            ),
+        )
+    with pytest.raises(DeskError, match="a link starting https://"):
+        await desk.send_template(1, send_of(PROMO, ["ftp://x", "Mia", "spring24", "SAVE25"]))
+    assert desk.store.outbox() == []
 
 
 def test_a_queued_template_survives_a_restart(tmp_path, clock, workspace):

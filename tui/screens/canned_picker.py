@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from frontdesk.desk.canned import (
     CannedError,
@@ -25,9 +22,10 @@ from frontdesk.desk.canned import (
     write_examples,
 )
 from frontdesk.tui.safe import clean, clean_line
+from frontdesk.tui.screens.filtered_picker import DIALOG, FILTER, MATCHES, PREVIEW, FilteredPicker
 
 
-class CannedPicker(ModalScreen[CannedReply | None]):
+class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
     """Fuzzy picker over the canned replies; replies in the contact's language come first.
 
     The preview shows the highlighted reply filled in for this conversation, `{ask:…}` values
@@ -64,26 +62,15 @@ class CannedPicker(ModalScreen[CannedReply | None]):
 
     DEFAULT_CSS = """
     CannedPicker {
-        align: center middle;
-        & > #canned-dialog {
-            width: 90;
-            max-width: 95%;
-            height: auto;
-            max-height: 90%;
-            border: round $accent;
-            border-title-color: $text;
-            background: $surface;
-            padding: 0 1;
-        }
-        #canned-query { margin-bottom: 1; }
-        #canned-options { height: auto; max-height: 12; border: none; padding: 0; }
-        #canned-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #canned-options { max-height: 12; }
         #canned-source { color: $text-muted; margin-top: 1; }
         &.-short #canned-dialog { max-height: 100%; }
         &.-short #canned-options { max-height: 7; }
         &.-short #canned-preview { max-height: 4; }
     }
     """
+
+    NOUN = "canned reply"
 
     def __init__(
         self,
@@ -97,22 +84,22 @@ class CannedPicker(ModalScreen[CannedReply | None]):
         self.language = language
         self.variables = dict(variables) if variables is not None else None
         self.initial_query = query
-        self.shown: list[CannedReply] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="canned-dialog") as dialog:
+        with Vertical(id="canned-dialog", classes=DIALOG) as dialog:
             dialog.border_title = "Canned replies"
             yield Input(
                 self.initial_query,
                 placeholder="Filter: /shortcode, title or words of the text…",
                 id="canned-query",
+                classes=FILTER,
             )
-            yield OptionList(id="canned-options")
-            yield Static(id="canned-preview")
+            yield OptionList(id="canned-options", classes=MATCHES)
+            yield Static(id="canned-preview", classes=PREVIEW)
             yield Static(self._source_line(), id="canned-source")
 
     def on_mount(self) -> None:
-        self._refilter(self.initial_query)
+        self.refilter(self.initial_query)
         self.query_one("#canned-query", Input).focus()
 
     def _source_line(self) -> Text:
@@ -144,36 +131,22 @@ class CannedPicker(ModalScreen[CannedReply | None]):
             markup=False,
         )
 
-    @on(Input.Changed, "#canned-query")
-    def _query_changed(self, event: Input.Changed) -> None:
-        self._refilter(event.value)
+    def matches(self, query: str) -> list[CannedReply]:
+        return rank(query, self.canned.replies, self.language)
 
-    def _refilter(self, query: str) -> None:
-        self.shown = rank(query, self.canned.replies, self.language)
-        options = self.query_one("#canned-options", OptionList)
-        options.clear_options()
-        options.add_options([Option(self._label(reply)) for reply in self.shown])
-        if self.shown:
-            options.highlighted = 0
-        else:
-            self._preview(None)
-
-    @staticmethod
-    def _label(reply: CannedReply) -> Text:
+    def label(self, item: CannedReply) -> Text:
         label = Text()
-        label.append(f"/{clean_line(reply.shortcode)}", "bold")
+        label.append(f"/{clean_line(item.shortcode)}", "bold")
         label.append("  ")
-        label.append(clean_line(reply.title))
-        if reply.language:
-            label.append(f"  {clean_line(reply.language)}", "dim")
+        label.append(clean_line(item.title))
+        if item.language:
+            label.append(f"  {clean_line(item.language)}", "dim")
         return label
 
-    @on(OptionList.OptionHighlighted, "#canned-options")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        index = event.option_index
-        self._preview(self.shown[index] if 0 <= index < len(self.shown) else None)
+    def picked(self, item: CannedReply) -> None:
+        self.dismiss(item)
 
-    def _preview(self, reply: CannedReply | None) -> None:
+    def preview(self, reply: CannedReply | None) -> None:
         preview = self.query_one("#canned-preview", Static)
         if reply is None:
             preview.update(Text("No canned reply matches.", style="italic"))
@@ -197,30 +170,6 @@ class CannedPicker(ModalScreen[CannedReply | None]):
         body = Text(clean(filled))
         body.highlight_regex(r"⟨[^⟩]*⟩", accent)
         preview.update(body)
-
-    def action_move(self, step: int) -> None:
-        options = self.query_one("#canned-options", OptionList)
-        if self.shown:
-            current = options.highlighted if options.highlighted is not None else -step
-            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
-
-    @on(Input.Submitted, "#canned-query")
-    def _submitted(self) -> None:
-        self._choose(self.query_one("#canned-options", OptionList).highlighted)
-
-    @on(OptionList.OptionSelected, "#canned-options")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._choose(event.option_index)
-
-    def _choose(self, index: int | None) -> None:
-        if index is None or not 0 <= index < len(self.shown):
-            self.notify(
-                "No canned reply matches; change the filter or press Escape.",
-                severity="warning",
-                timeout=3,
-            )
-            return
-        self.dismiss(self.shown[index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,4 @@
-"""The filter dialog: narrow the conversation list by channel, label and priority."""
+"""The filter dialog: narrow the conversation list by channel, label, priority and SLA breach."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from frontdesk.model import Priority
 from frontdesk.tui.safe import clean_line
 
 PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.NONE)
+BREACHING = "sla-breached"
+"""The tick in the priority list that keeps only conversations past their SLA."""
 
 
 class FilterDialog(ModalScreen[Filters | None]):
@@ -76,8 +78,11 @@ class FilterDialog(ModalScreen[Filters | None]):
                 )
                 yield self._list(
                     "priorities",
-                    "Priority",
-                    [(p.value, p, p in self.current.priorities) for p in PRIORITY_ORDER],
+                    "Priority · SLA",
+                    [
+                        *[(p.value, p, p in self.current.priorities) for p in PRIORITY_ORDER],
+                        ("SLA breached", BREACHING, self.current.breaching),
+                    ],
                 )
             yield Static(
                 "Space tick/untick · Tab next list · Enter apply · Del clear all · Esc cancel",
@@ -99,10 +104,12 @@ class FilterDialog(ModalScreen[Filters | None]):
 
     def chosen(self) -> Filters:
         """The filters as ticked right now."""
+        picked = self.query_one("#priorities", SelectionList).selected
         return Filters(
             channels=frozenset(self.query_one("#channels", SelectionList).selected),
             labels=frozenset(self.query_one("#labels", SelectionList).selected),
-            priorities=frozenset(self.query_one("#priorities", SelectionList).selected),
+            priorities=frozenset(p for p in picked if isinstance(p, Priority)),
+            breaching=BREACHING in picked,
         )
 
     def action_apply(self) -> None:

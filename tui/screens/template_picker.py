@@ -9,21 +9,35 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
 
-from frontdesk.desk.templates import fill_body, matching_templates, parameter_problem
+from frontdesk.desk.templates import (
+    Ask,
+    ask_problem,
+    matching_templates,
+    send_of,
+    template_asks,
+    template_preview,
+)
 from frontdesk.model import MessageTemplate, TemplateSend
 from frontdesk.tui.safe import clean, clean_line
+from frontdesk.tui.screens.filtered_picker import DIALOG, FILTER, MATCHES, PREVIEW, FilteredPicker
+
+LIST_HINT = "Enter picks the template · Escape closes"
 
 
-class TemplatePicker(ModalScreen[TemplateSend | None]):
+class TemplatePicker(FilteredPicker[MessageTemplate, TemplateSend | None]):
     """Lists approved templates (name, language, category, body); Enter on one asks for each of
     its values in turn, the body filled in live below, and returns the template to send."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Close", id="template-cancel", tooltip="Close without sending"),
+        Binding(
+            "escape",
+            "cancel",
+            "Back",
+            id="template-cancel",
+            tooltip="Back to the list while filling values; close without sending from the list",
+        ),
         Binding("down", "move(1)", "Next", show=False, id="template-down", tooltip="Next template"),
         Binding(
             "up", "move(-1)", "Previous", show=False, id="template-up", tooltip="Previous template"
@@ -32,20 +46,7 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
 
     DEFAULT_CSS = """
     TemplatePicker {
-        align: center middle;
-        & > #template-dialog {
-            width: 90;
-            max-width: 95%;
-            height: auto;
-            max-height: 90%;
-            border: round $accent;
-            border-title-color: $text;
-            background: $surface;
-            padding: 0 1;
-        }
-        #template-query { margin-bottom: 1; }
-        #template-options { height: auto; max-height: 10; border: none; padding: 0; }
-        #template-preview { height: auto; max-height: 8; margin-top: 1; padding: 0 1; background: $boost; }
+        #template-options { max-height: 10; }
         #template-hint { color: $text-muted; margin-top: 1; }
         #template-label, #template-value { display: none; }
         &.-filling #template-query, &.-filling #template-options { display: none; }
@@ -53,91 +54,66 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
     }
     """
 
+    NOUN = "template"
+
     def __init__(self, templates: Sequence[MessageTemplate], channel: str = "") -> None:
         super().__init__()
         self.templates = list(templates)
         self.channel = channel
-        self.shown: list[MessageTemplate] = []
         self.chosen: MessageTemplate | None = None
+        self.asks: list[Ask] = []  # what the chosen template takes, in the order it is asked
         self.values: list[str] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="template-dialog") as dialog:
+        with Vertical(id="template-dialog", classes=DIALOG) as dialog:
             where = f" — {clean_line(self.channel)}" if self.channel else ""
             dialog.border_title = Text(f"Approved templates{where}")
             yield Input(
-                placeholder="Filter: name, language, category or words", id="template-query"
+                placeholder="Filter: name, language, category or words",
+                id="template-query",
+                classes=FILTER,
             )
-            yield OptionList(id="template-options")
+            yield OptionList(id="template-options", classes=MATCHES)
             yield Static(id="template-label")
             yield Input(id="template-value")
-            yield Static(id="template-preview")
+            yield Static(id="template-preview", classes=PREVIEW)
             yield Static(id="template-hint")
 
     def on_mount(self) -> None:
-        self._refilter("")
-        self._hint("Enter picks the template · Escape closes")
+        self.refilter("")
+        self._hint(LIST_HINT)
         self.query_one("#template-query", Input).focus()
 
     # ---- choosing ----------------------------------------------------------------------------
 
-    @on(Input.Changed, "#template-query")
-    def _query_changed(self, event: Input.Changed) -> None:
-        self._refilter(event.value)
+    def matches(self, query: str) -> list[MessageTemplate]:
+        return matching_templates(query, self.templates)
 
-    def _refilter(self, query: str) -> None:
-        self.shown = matching_templates(query, self.templates)
-        options = self.query_one("#template-options", OptionList)
-        options.clear_options()
-        options.add_options([Option(self._label(t)) for t in self.shown])
-        if self.shown:
-            options.highlighted = 0
-        else:
-            self.query_one("#template-preview", Static).update(
-                Text("No approved template matches.", style="italic")
-            )
-
-    @staticmethod
-    def _label(template: MessageTemplate) -> Text:
+    def label(self, item: MessageTemplate) -> Text:
         label = Text()
-        label.append(clean_line(template.name), "bold")
-        label.append(f"  {clean_line(template.language)}")
-        if template.category:
-            label.append(f"  {clean_line(template.category)}", "dim")
-        count = len(template.parameters)
+        label.append(clean_line(item.name), "bold")
+        label.append(f"  {clean_line(item.language)}")
+        if item.category:
+            label.append(f"  {clean_line(item.category)}", "dim")
+        count = len(template_asks(item))
         label.append(f"  {count} value{'s' if count != 1 else ''}", "dim")
         return label
 
-    @on(OptionList.OptionHighlighted, "#template-options")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        index = event.option_index
-        if 0 <= index < len(self.shown):
-            self._preview(self.shown[index], [])
-
-    def action_move(self, step: int) -> None:
-        options = self.query_one("#template-options", OptionList)
-        if self.chosen is None and self.shown:
-            current = options.highlighted if options.highlighted is not None else -step
-            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
-
-    @on(Input.Submitted, "#template-query")
-    def _submitted(self) -> None:
-        self._choose(self.query_one("#template-options", OptionList).highlighted)
-
-    @on(OptionList.OptionSelected, "#template-options")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._choose(event.option_index)
-
-    def _choose(self, index: int | None) -> None:
-        if index is None or not 0 <= index < len(self.shown):
-            self.notify(
-                "No template matches; change the filter or press Escape.",
-                severity="warning",
-                timeout=3,
+    def preview(self, item: MessageTemplate | None) -> None:
+        if item is None:
+            self.query_one("#template-preview", Static).update(
+                Text("No approved template matches.", style="italic")
             )
-            return
-        self.chosen, self.values = self.shown[index], []
-        if not self.chosen.parameters:
+        else:
+            self._preview(item, [])
+
+    @property
+    def browsing(self) -> bool:
+        return self.chosen is None
+
+    def picked(self, item: MessageTemplate) -> None:
+        self.chosen, self.values, self.asks = item, [], template_asks(item)
+        if not self.asks:
             self._done()
             return
         self.add_class("-filling")
@@ -147,19 +123,19 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
 
     def _ask_next(self) -> None:
         assert self.chosen is not None
-        labels = self.chosen.parameters
         step = len(self.values)
-        label = clean_line(labels[step])
+        what = clean_line(self.asks[step].prompt())
         self.query_one("#template-label", Static).update(
-            Text(f"{{{{{label}}}}} of {clean_line(self.chosen.name)} ({step + 1}/{len(labels)}):")
+            Text(f"{what} of {clean_line(self.chosen.name)} ({step + 1}/{len(self.asks)}):")
         )
         value = self.query_one("#template-value", Input)
-        value.placeholder = f"value for {{{{{label}}}}}"
+        value.placeholder = f"value for {what}"
         value.value = ""
         value.focus()
-        last = step + 1 == len(labels)
+        last = step + 1 == len(self.asks)
         self._hint(
-            ("Enter sends the template" if last else "Enter: next value") + " · Escape closes"
+            ("Enter sends the template" if last else "Enter: next value")
+            + " · Escape: back to the list"
         )
         self._preview(self.chosen, self.values)
 
@@ -173,28 +149,25 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
         if self.chosen is None:
             return
         value = event.value.strip()
-        problem = parameter_problem(self.chosen.parameters[len(self.values)], value)
+        problem = ask_problem(self.asks[len(self.values)], value)
         if problem is not None:
             self.notify(problem, severity="warning", timeout=4, markup=False)
             return
         self.values.append(value)
-        if len(self.values) == len(self.chosen.parameters):
+        if len(self.values) == len(self.asks):
             self._done()
         else:
             self._ask_next()
 
     def _done(self) -> None:
         assert self.chosen is not None
-        self.dismiss(TemplateSend(self.chosen.name, self.chosen.language, list(self.values)))
+        self.dismiss(send_of(self.chosen, self.values))
 
     # ---- what it shows -------------------------------------------------------------------------
 
     def _preview(self, template: MessageTemplate, values: list[str]) -> None:
-        """The body with the values given so far, and ⟨{{n}}⟩ where one is still to come."""
-        labels = template.parameters
-        given = {label: value for label, value in zip(labels, values) if value}
-        waiting = {label: f"⟨{{{{{label}}}}}⟩" for label in labels if label not in given}
-        body = Text(clean(fill_body(template.body, labels, {**given, **waiting})))
+        """The template with the values given so far, and ⟨…⟩ where one is still to come."""
+        body = Text(clean(template_preview(template, values)))
         accent = f"bold {self.app.theme_variables.get('accent', 'cyan')}"
         body.highlight_regex(r"⟨[^⟩]*⟩", accent)
         self.query_one("#template-preview", Static).update(body)
@@ -203,4 +176,14 @@ class TemplatePicker(ModalScreen[TemplateSend | None]):
         self.query_one("#template-hint", Static).update(Text(text))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.chosen is None:
+            self.dismiss(None)
+            return
+        # one step back: the list as it was filtered, the values typed so far dropped
+        self.chosen, self.values = None, []
+        self.remove_class("-filling")
+        self._hint(LIST_HINT)
+        shown = self.highlighted_item()
+        if shown is not None:
+            self._preview(shown, [])
+        self.query_one("#template-query", Input).focus()

@@ -169,6 +169,8 @@ class ContactPanel(VerticalScroll, can_focus=True):
             out.append("\nNotes\n", "bold underline")
             out.append_text(safe_text(contact.notes))
             out.append("\n")
+        if current is not None:
+            out.append_text(satisfaction(current))
         tickets = current.tickets if current is not None else []
         if tickets or hooks:
             out.append("\nTickets\n", "bold underline")
@@ -196,3 +198,21 @@ class ContactPanel(VerticalScroll, can_focus=True):
             out.append("\n")
         out.rstrip()
         return out
+
+
+def satisfaction(conv: Conversation) -> Text:
+    """The survey's answer (★★★★☆ 4/5 and when), or that it waits for one; empty before a survey."""
+    out = Text()
+    if conv.rating is not None:
+        out.append("\nSatisfaction\n", "bold underline")
+        out.append("  ")
+        out.append("★" * conv.rating, "yellow")
+        out.append("☆" * (5 - conv.rating), "dim")
+        out.append(f" {conv.rating}/5")
+        if conv.rated_at is not None:
+            out.append(f"  {conv.rated_at:%d %b}", "dim")
+        out.append("\n")
+    elif conv.survey_sent_at is not None:
+        out.append("\nSatisfaction\n", "bold underline")
+        out.append(f"  survey sent {conv.survey_sent_at:%d %b %H:%M}, no answer yet\n", "dim")
+    return out

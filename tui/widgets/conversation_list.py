@@ -18,6 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from frontdesk.desk.sla import sla_label
 from frontdesk.model import Conversation, Priority, Status, utcnow
 from frontdesk.tui.bindings import LIST_BINDINGS
 from frontdesk.tui.safe import clean_line
@@ -30,6 +31,10 @@ CURSOR_REST = 0.2
 key) read only the thread where the cursor stops, so the list keeps up with key repeat."""
 _STATUS_MARK = {Status.PENDING: "pending", Status.SNOOZED: "snoozed", Status.RESOLVED: "✓ resolved"}
 _PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
+
+
+AGE_REFRESH_SECONDS = 30.0
+"""How often the visible rows' ages and SLA marks are drawn again."""
 
 
 class ConversationList(ScrollView, can_focus=True):
@@ -371,6 +376,7 @@ class ConversationList(ScrollView, can_focus=True):
         is_cursor = index == self.cursor
         name = self.contact_name(conv.contact_id)
         when = self._age_shown(conv)
+        sla = sla_label(conv, self.clock())
         activity = self.activity(conv.id)
         revision = (
             activity,
@@ -383,13 +389,14 @@ class ConversationList(ScrollView, can_focus=True):
             conv.priority,
             conv.channel,
             when,
+            sla,
             self.has_focus,
         )
         key = (conv.id, width, revision, is_cursor)
         cached = self._rows.get(key)
         if cached is not None:
             return cached
-        lines = self._row_texts(conv, name, when, width, activity)
+        lines = self._row_texts(conv, name, when, width, activity, sla)
         base = self.rich_style
         if is_cursor:
             base = base + self.get_component_rich_style("conversation-list--cursor")
@@ -404,7 +411,13 @@ class ConversationList(ScrollView, can_focus=True):
         return age(conv.waiting_since, self.clock()) if conv.waiting_since is not None else "—"
 
     def _row_texts(
-        self, conv: Conversation, name: str, when: str, width: int, activity: str = ""
+        self,
+        conv: Conversation,
+        name: str,
+        when: str,
+        width: int,
+        activity: str = "",
+        sla: tuple[str, bool] = ("", False),
     ) -> tuple[Text, Text]:
         part = lambda name: foreground(self.get_component_rich_style(f"conversation-list--{name}"))  # noqa: E731
         unread_style, dim, badge_style, urgent = (
@@ -435,11 +448,14 @@ class ConversationList(ScrollView, can_focus=True):
             left, fit(Text(clean_line(name) or "(no name)", name_style), name_width), right
         )
 
-        # line 2: preview ………… status · assignee
+        # line 2: preview ………… SLA · status · assignee
         status = _STATUS_MARK.get(conv.status, "")
         who = f"@{clean_line(self.agent_name(conv.assignee))}" if conv.assignee else ""
         tail_text = "  ".join(part for part in (status, who) if part)
         tail = Text(f" {tail_text} " if tail_text else " ", dim)
+        due, late = sla
+        if due:
+            tail = Text.assemble(Text(f" {due}", urgent if late else badge_style), tail)
         if tail.cell_len > width // 2:
             tail = fit(tail, width // 2)
         preview = clean_line(conv.preview) or clean_line(conv.subject) or "—"
@@ -449,6 +465,10 @@ class ConversationList(ScrollView, can_focus=True):
         pre_width = max(0, width - 5 - tail.cell_len)
         line2 = Text.assemble(Text("     "), fit(shown, pre_width), tail)
         return fit(line1, width), fit(line2, width)
+
+    def on_mount(self) -> None:
+        # ages and SLA time left count down on a quiet list too (unchanged rows come from the cache)
+        self.set_interval(AGE_REFRESH_SECONDS, self.refresh)
 
     def on_resize(self) -> None:
         self._rows.clear()

@@ -1,0 +1,77 @@
+"""The SLA clock: stamp each conversation's due reply as it is written, alert when one breaches."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from frontdesk.desk.changes import Broker, Change, ChangeKind
+from frontdesk.desk.due import sleep_until_due
+from frontdesk.desk.sla import SlaPolicy, breached, stamp
+from frontdesk.model import Conversation
+from frontdesk.store import Store
+
+log = logging.getLogger("frontdesk.desk")
+
+
+class SlaWatching:
+    """The part of the Desk that keeps `[sla]`: due times in a heap (earliest first; an entry
+    whose conversation has since changed is skipped), one SLA change published per breach."""
+
+    store: Store
+    now: Callable[[], datetime]
+    _broker: Broker
+    sla: SlaPolicy | None
+
+    def _start_sla_clock(self) -> None:
+        """Stamp every conversation (the due times are derived, never stored) and from now on
+        each one written."""
+        self._sla_due: list[tuple[datetime, int]] = []
+        self._sla_alerted: set[tuple[int, datetime]] = set()
+        self._sla_wake = asyncio.Event()
+        if self.sla is None:
+            return
+        for conv in self.store.conversations():
+            self._sla_written(conv)
+        self.store.on_put_conversation = self._sla_written
+
+    def _sla_written(self, conv: Conversation) -> None:
+        before = conv.sla_due_at
+        assert self.sla is not None
+        stamp(conv, self.sla)
+        if conv.sla_due_at is not None and conv.sla_due_at != before:
+            heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
+            self._sla_wake.set()
+
+    def check_sla(self) -> list[int]:
+        """Publish an SLA change for each conversation whose reply fell due since the last
+        check (once per due time); returns their ids."""
+        now, due, found = self.now(), self._sla_due, []
+        while due and due[0][0] <= now:
+            at, conv_id = heapq.heappop(due)
+            conv = self.store.conversation(conv_id)
+            if conv is None or conv.sla_due_at != at or not breached(conv, now):
+                continue  # answered, resolved or re-targeted since
+            if (conv_id, at) not in self._sla_alerted:
+                self._sla_alerted.add((conv_id, at))
+                conv.sla_breached = True  # derived like the due time: the Breaching filter reads it
+                found.append(conv_id)
+        if found:
+            self._broker.publish(
+                [Change(ChangeKind.SLA, conv_id, detail="breached") for conv_id in found]
+            )
+        return found
+
+    async def _watch_sla_forever(self) -> None:
+        while True:
+            self._sla_wake.clear()
+            try:
+                self.check_sla()
+            except Exception:
+                log.exception("checking SLAs")
+            now = self.now()
+            waits = [(self._sla_due[0][0] - now).total_seconds()] if self._sla_due else []
+            await sleep_until_due(self._sla_wake, waits)
