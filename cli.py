@@ -13,6 +13,7 @@ from frontdesk.commands.console import cmd_console, cmd_demo
 from frontdesk.commands.creds import cmd_creds
 from frontdesk.commands.doctor import cmd_doctor
 from frontdesk.commands.export import cmd_export
+from frontdesk.commands.rules import add_rules_parser, cmd_rules
 from frontdesk.commands.serve import cmd_serve
 from frontdesk.commands.sync import cmd_sync
 from frontdesk.errors import EXIT_FAILURE, EXIT_USAGE, is_user_error, one_line
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("key")
     creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
 
+    add_rules_parser(sub, common)
+
     bench = sub.add_parser(
         "bench",
         parents=[common],
@@ -196,4 +199,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "doctor": cmd_doctor,
     "creds": cmd_creds,
     "bench": cmd_bench,
+    "rules": cmd_rules,
 }

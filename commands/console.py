@@ -15,7 +15,6 @@ from frontdesk.desk_setup import (
     demo_channels,
     demo_config,
     demo_dir,
-    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -134,7 +133,6 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.backends.demo_workspace import generate_workspace
     from frontdesk.config import demo_socket
-    from frontdesk.desk.automation.demo_faq import with_demo_faq
     from frontdesk.store import Store
 
     cfg = load_config(args)  # [ui], [escalation], automation: the channels are simulated
@@ -147,13 +145,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cfg = demo_config(cfg)
     with Store.open(root) as store:
         desk = build_desk(
-            with_demo_faq(cfg),
+            cfg,
             store,
             demo_channels(store, args.seed, live=not args.quiet),
             agent="Aiko",
             agents=["Ben", "Chloé"],
             default_targets=DEMO_TARGETS,
-            default_sla=demo_sla(),
         )
         if not store.conversations():
             ws = generate_workspace(args.seed)

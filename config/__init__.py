@@ -22,6 +22,7 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [bot]                       channels, handoff_words, misses, fallback_reply (the FAQ bot)
     [hours]                     timezone, day keys, holidays, away_reply, greeting (business hours)
     [hours.channels.<name>]     the same keys for one channel, and enabled
+    [[rules]]                   name, event, match, conditions, actions (automation rules, read_rules.py)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -33,6 +34,7 @@ from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
 from frontdesk.config.read_faq import BotConfig, FaqConfig, FaqEntry
 from frontdesk.config.read_hours import ChannelHours, HoursConfig, ReplyChoice, Schedule
+from frontdesk.config.read_rules import Rule, RuleAction, RuleCondition
 from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
@@ -57,6 +59,7 @@ from frontdesk.config.sections import (
     CsatConfig,
     EscalationConfig,
     HookConfig,
+    SlaConfig,
     TeamAgent,
     TeamConfig,
     UIConfig,
@@ -89,7 +92,11 @@ __all__ = [
     "HookConfig",
     "HoursConfig",
     "ReplyChoice",
+    "Rule",
+    "RuleAction",
+    "RuleCondition",
     "SchemaLookup",
+    "SlaConfig",
     "Schedule",
     "TeamAgent",
     "TeamConfig",

@@ -16,6 +16,7 @@ from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_faq import FaqReading
 from frontdesk.config.read_hours import HoursReading
+from frontdesk.config.read_rules import RulesReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
@@ -80,6 +81,7 @@ class _Reader(
     SlaReading,
     FaqReading,
     HoursReading,
+    RulesReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -97,6 +99,7 @@ class _Reader(
             "faq",
             "bot",
             "hours",
+            "rules",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -112,4 +115,5 @@ class _Reader(
             sla=self.sla(raw["sla"]) if "sla" in raw else None,
             faq=self.faq(raw.get("faq", []), raw.get("bot", {})),
             hours=self.hours(raw["hours"]) if "hours" in raw else None,
+            rules=self.rules(raw.get("rules", [])),
         )

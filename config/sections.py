@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 from frontdesk.config.read_faq import FaqConfig
 
+from frontdesk.config.read_rules import Rule
+
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
 NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
@@ -186,6 +188,8 @@ class SlaConfig:
     """`[sla.<priority>] first`: the first response target by priority ("none" … "urgent")."""
     next: Mapping[str, timedelta] = field(default_factory=dict)
     """`[sla.<priority>] next`: the target for each later reply."""
+    business_hours: bool = False
+    """`[sla] business_hours`: count only `[hours]`' open hours (each channel's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +220,5 @@ class Config:
     """`[[faq]]` and `[bot]`: the FAQ bot (off while `[bot] channels` names none)."""
     hours: HoursConfig | None = None
     """`[hours]`; None when absent (then no away message and no greeting)."""
+    rules: tuple[Rule, ...] = ()
+    """`[[rules]]`, in file order (automation rules: `desk/automation/rules.py`)."""

@@ -28,11 +28,11 @@ class SlaTarget:
 
 @dataclass(frozen=True, slots=True)
 class SlaPolicy:
-    """Targets by priority; `after` adds a target to a start time (calendar time by default;
-    the business-hours clock when the SLA counts only open hours)."""
+    """Targets by priority; `after(channel, start, span)` adds a target to a start time
+    (calendar time by default; the channel's business hours when the SLA counts only those)."""
 
     targets: Mapping[Priority, SlaTarget] = field(default_factory=dict)
-    after: Callable[[datetime, timedelta], datetime] | None = None
+    after: Callable[[str, datetime, timedelta], datetime] | None = None
 
     def due(self, conv: Conversation) -> tuple[str, datetime] | None:
         """Which response is due and when, or None (not waiting, not due, no target)."""
@@ -47,7 +47,7 @@ class SlaPolicy:
         if span is None:
             return None
         start = conv.waiting_since
-        return kind, (self.after(start, span) if self.after else start + span)
+        return kind, (self.after(conv.channel, start, span) if self.after else start + span)
 
 
 def stamp(conv: Conversation, policy: SlaPolicy) -> None:

@@ -17,7 +17,7 @@ from frontdesk.backends.email_parse import AUTO_PREFIX
 from frontdesk.desk.automation.engine import AutomationDesk, automation_author
 from frontdesk.desk.automation.hours import Hours, opening_text
 from frontdesk.desk.automation.triggers import Trigger, TriggerKind
-from frontdesk.model import Direction, MessageKind
+from frontdesk.model import Direction, MessageKind, Status
 
 if TYPE_CHECKING:
     from frontdesk.config import ChannelHours, HoursConfig, ReplyChoice
@@ -64,6 +64,8 @@ class _HoursReply:
         if trigger.kind is not self.kind or not trigger.live:
             return
         conv = await desk.conversation(trigger.conversation_id)
+        if conv.status is Status.BOT:
+            return  # the FAQ bot answers it; the away message would talk over the bot
         setting = self.config.for_channel(conv.channel)
         choices = self.choices(setting)
         if not setting.enabled or not choices:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from frontdesk.config import Schedule
+from frontdesk.config import HoursConfig, Schedule
 
 #: how far ahead `next_open` looks before it says the schedule never opens
 LOOKAHEAD_DAYS = 400
@@ -114,3 +114,25 @@ def opening_text(hours: Hours, at: datetime) -> str:
     if (local.date() - now.date()).days >= 7:
         when = local.strftime("%a %Y-%m-%d %H:%M %Z")
     return f"{why}, open again {when}"
+
+
+class ChannelClock:
+    """`[hours]` per channel for the rules' in/out-of-hours condition and an SLA counted in
+    business hours (one `Hours` per channel, made when first asked)."""
+
+    def __init__(self, config: HoursConfig) -> None:
+        self.config = config
+        self._hours: dict[str, Hours] = {}
+
+    def hours(self, channel: str) -> Hours:
+        hours = self._hours.get(channel)
+        if hours is None:
+            hours = self._hours[channel] = Hours(self.config.for_channel(channel).schedule)
+        return hours
+
+    def open_at(self, channel: str, at: datetime) -> bool:
+        return self.hours(channel).is_open(at)
+
+    def after(self, channel: str, start: datetime, span: timedelta) -> datetime:
+        """`span` of the channel's business time after `start` (calendar time if it never opens)."""
+        return self.hours(channel).after(start, span) or start + span

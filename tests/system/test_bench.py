@@ -37,6 +37,7 @@ SMALL = bench_plan.Plan(
     team_clients=(1, 3),
     team_seconds=0.3,
     webhook_burst=50,
+    automation_messages=300,
 )
 HAS_DOVECOT = (
     bench_mail.mail_servers() is not None and bench_mail.mail_servers().dovecot_binary() is not None
@@ -106,6 +107,10 @@ EXPECTED = {
     "webhooks.burst.p50",
     "webhooks.burst.p99",
     "webhooks.paced.p99",
+    "automation.ingest.off",
+    "automation.ingest.on",
+    "automation.per_message",
+    "automation.rules.decide",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
     if HAS_DOVECOT
@@ -178,6 +183,20 @@ def test_the_webhook_burst_is_stored_and_acknowledged_over_loopback(tmp_path):
     assert figures["webhooks.burst.rate"].unit == "req/s"
     assert figures["webhooks.burst.rate"].value > 0
     assert 0 < figures["webhooks.burst.p50"].value <= figures["webhooks.burst.p99"].value
+
+
+def test_automation_is_measured_with_and_without_the_automata_in_one_run(tmp_path):
+    from frontdesk.bench import automation as bench_automation
+
+    report = bench_report.Report(sizes={})
+    bench_automation.measure_automation(tmp_path, 200, report)
+    figures = {f.key: f for f in report.figures}
+    assert figures["automation.ingest.off"].value > 0 and figures["automation.ingest.on"].value > 0
+    assert figures["automation.per_message"].target == "< 1"
+    assert 0 < figures["automation.rules.decide"].value < figures["automation.per_message"].value
+    assert len(bench_automation.bench_rules()) == 50
+    labelled = bench_automation.bench_rules()[0]
+    assert labelled.name == "refund" and str(labelled.actions[0]) == 'add_label "refund"'
 
 
 def test_percentile():

@@ -287,3 +287,18 @@ def test_the_demo_s_hours_are_closed_now_and_for_three_hours(hour) -> None:
     assert not hours.is_open(now) and not hours.is_open(now + timedelta(hours=2, minutes=29))
     assert hours.next_open(now) == now.replace(minute=0) + timedelta(hours=3)
     assert hours.business_seconds(now, now + timedelta(days=1)) == 8 * 3600
+
+
+async def test_a_conversation_the_faq_bot_holds_gets_no_away_message(tmp_path) -> None:
+    from frontdesk.model import Status
+
+    async with Harness(tmp_path) as h:
+        h.clock.advance(days=1, hours=-10)  # Tuesday 10:00: open, nothing sent
+        conv = await h.write("hello")
+        with h.store.batch():  # as ingest makes a new conversation on a bot channel
+            held = h.store.conversation(conv)
+            held.status = Status.BOT
+            h.store.put_conversation(held)
+        h.clock.advance(hours=10)  # 20:00, closed
+        await h.write("Where is my order?")
+        assert await h.automated(conv) == ([], [])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import NOW, FakeChannel, FixedClock
@@ -127,3 +127,44 @@ async def test_every_conversation_is_stamped_when_the_desk_opens_its_cache(tmp_p
         (c,) = await desk.conversations()
         assert c.sla_due_at == NOW + timedelta(hours=4)
         assert desk.check_sla() == [c.id]
+
+
+def test_an_sla_in_business_hours_counts_only_each_channels_open_hours(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[hours]\ntimezone = "Asia/Tokyo"\nmon-fri = "09:00-18:00"\n'
+        '[sla]\nbusiness_hours = true\n[sla.urgent]\nfirst = "1h"\n'
+    )
+    policy = sla_policy(load_config(path))
+    assert policy is not None
+    # Friday 17:30 Tokyo: 30 minutes left that day, the rest on Monday from 09:00
+    friday = datetime(2026, 12, 4, 8, 30, tzinfo=timezone.utc)
+    late = Conversation(1, "wa", 1, "t", waiting_since=friday, priority=Priority.URGENT)
+    kind, due = policy.due(late)
+    assert (kind, due) == ("first", datetime(2026, 12, 7, 0, 30, tzinfo=timezone.utc))
+
+
+def test_doctor_says_business_hours_need_hours(tmp_path) -> None:
+    from frontdesk.doctor import check_sla
+
+    path = tmp_path / "config.toml"
+    path.write_text('[sla]\nbusiness_hours = true\n[sla.urgent]\nfirst = "1h"\n')
+    (problem,) = check_sla(load_config(path))
+    assert "no [hours] section" in problem
+
+
+def test_rules_read_the_channels_business_hours(tmp_path) -> None:
+    from frontdesk.desk.automation.rule_actions import RulesAutomaton
+    from frontdesk.desk_setup import build_automata
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[hours]\ntimezone = "Asia/Tokyo"\nmon-fri = "09:00-18:00"\n'
+        '[[rules]]\nname = "Night"\nevent = "message_created"\n'
+        'conditions = [{ attribute = "business_hours", operator = "equal_to", values = ["outside"] }]\n'
+        'actions = [{ action = "add_label", params = ["night"] }]\n'
+    )
+    (rules,) = [a for a in build_automata(load_config(path)) if isinstance(a, RulesAutomaton)]
+    friday_evening = datetime(2026, 12, 4, 11, 0, tzinfo=timezone.utc)  # 20:00 in Tokyo
+    assert not rules.open_at("wa", friday_evening)
+    assert rules.open_at("wa", friday_evening - timedelta(hours=9))  # 11:00 in Tokyo
