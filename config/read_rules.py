@@ -35,7 +35,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 """Each condition attribute (Chatwoot's attribute_key) and the operators it takes."""
 
 PRIORITIES = ("none", "low", "medium", "high", "urgent")
-STATUSES = ("open", "pending", "snoozed", "resolved")
+STATUSES = ("open", "pending", "snoozed", "resolved", "bot")
 HOURS = ("inside", "outside")
 
 ACTIONS: dict[str, tuple[int, int | None, str]] = {

@@ -39,11 +39,12 @@ actions = [
 
 [[rules]]
 name = "Japanese to Chloé"
-description = "Unassigned Japanese conversations go to the agent who answers in Japanese."
+description = "Unassigned Japanese conversations go to the agent who answers in Japanese (not while the FAQ bot holds one)."
 event = "message_created"
 conditions = [
   { attribute = "language", operator = "equal_to", values = ["ja"] },
   { attribute = "assignee", operator = "is_not_present" },
+  { attribute = "status", operator = "not_equal_to", values = ["bot"] },
 ]
 actions = [{ action = "assign_agent", params = ["Chloé"] }]
 

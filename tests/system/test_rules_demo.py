@@ -48,7 +48,7 @@ async def test_a_new_whatsapp_refund_is_routed_labelled_and_explained(tmp_path):
         '⚙ rule Refunds to billing ran assign_team "billing", add_label "refund", '
         'change_priority "high" on message_created because content contains "返金"',
         '⚙ rule Japanese to Chloé ran assign_agent "Chloé" on message_created because '
-        'language equal_to "ja"; assignee is_not_present',
+        'language equal_to "ja"; assignee is_not_present; status not_equal_to "bot"',
     ]
     authors = {m.author for m in thread if m.kind is MessageKind.ACTIVITY}
     assert authors == {"⚙ rule Refunds to billing", "⚙ rule Japanese to Chloé"}
