@@ -14,7 +14,7 @@ from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.sla import SlaPolicy, SlaTarget, short_span, sla_label
 from frontdesk.desk.views import Filters
 from frontdesk.desk_setup import sla_policy
-from frontdesk.model import ContactRef, Conversation, Inbound, Priority, Status
+from frontdesk.model import ContactRef, Conversation, EventKind, Inbound, Priority, Status
 from frontdesk.store import Store
 
 POLICY = SlaPolicy(
@@ -103,13 +103,16 @@ async def test_a_breach_is_published_once_marked_and_cleared_by_a_reply(tmp_path
         await desk.set_priority(c.id, Priority.URGENT)
         assert c.sla_due_at == NOW + timedelta(minutes=15)
         clock.advance(minutes=14)
-        assert desk.check_sla() == []
+        assert await desk.check_sla() == []
         clock.advance(minutes=2)
-        assert desk.check_sla() == [c.id]
-        assert desk.check_sla() == []  # once per due time
+        assert await desk.check_sla() == [c.id]
+        assert await desk.check_sla() == []  # once per due time
         assert c.sla_breached and Filters(breaching=True).matches(c)
         kinds = [change.kind for change in subscription.pending()]
         assert kinds.count(ChangeKind.SLA) == 1
+        lines = [m.body for m in await desk.thread(c.id) if m.event is EventKind.AUTOMATION]
+        due = NOW + timedelta(minutes=15)
+        assert lines == [f"⚙ SLA first reply overdue: due {due:%a %d %b %H:%M} UTC (urgent: 15m)"]
         await desk.reply(c.id, "On it")
         assert (c.sla_due_at, c.sla_breached) == (None, False)
         assert not Filters(breaching=True).matches(c)
@@ -126,7 +129,13 @@ async def test_every_conversation_is_stamped_when_the_desk_opens_its_cache(tmp_p
         desk = Desk(store, agent="aiko", clock=FixedClock(NOW + timedelta(hours=5)), sla=POLICY)
         (c,) = await desk.conversations()
         assert c.sla_due_at == NOW + timedelta(hours=4)
-        assert desk.check_sla() == [c.id]
+        assert await desk.check_sla() == [c.id]
+        restarted = Desk(
+            store, agent="aiko", clock=FixedClock(NOW + timedelta(hours=6)), sla=POLICY
+        )
+        assert await restarted.check_sla() == [c.id]  # it alerts again after a restart …
+        lines = [m for m in await desk.thread(c.id) if m.event is EventKind.AUTOMATION]
+        assert len(lines) == 1  # … but the thread says it once
 
 
 def test_an_sla_in_business_hours_counts_only_each_channels_open_hours(tmp_path) -> None:
