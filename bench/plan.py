@@ -52,7 +52,7 @@ class Plan:
     team_clients: tuple[int, ...] = (1, 5, 20)  # attached clients the fan-out is measured at
     team_rate: int = 100
     team_seconds: float = 10.0
-    webhook_burst: int = 1_000  # signed webhook POSTs fired at the receiver at once
+    webhook_burst: int = 1_000  # signed webhook POSTs in each burst shape
     seed: int = 7
 
 
@@ -154,7 +154,7 @@ def run(
                 seq,
             )
         )
-        progress(f"webhooks: a burst of {plan.webhook_burst:,} signed POSTs …")
+        progress(f"webhooks: bursts of {plan.webhook_burst:,} signed POSTs, and an empty handler …")
         measure_webhooks(work, plan.webhook_burst, report)
         if plan.mails:
             progress(f"email: first sync of {plan.mails:,} mails …")
