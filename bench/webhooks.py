@@ -19,6 +19,7 @@ import hmac
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -108,6 +109,8 @@ class Run:
     from_write: list[float]
     #: the same from the start of its connect (a connection per request only)
     from_connect: list[float]
+    #: CPU seconds this process (the server's side) used while the burst was sent
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -124,10 +127,13 @@ async def _send(url: str, bodies: list[bytes], shape: Shape) -> Run:
         "connections": shape.connections,
         "interval": shape.interval,
     }
+    data = json.dumps(job).encode()
+    cpu = time.process_time()
     sender = await asyncio.create_subprocess_exec(
         sys.executable, str(SENDER), stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    out, _ = await sender.communicate(json.dumps(job).encode())
+    out, _ = await sender.communicate(data)
+    cpu = time.process_time() - cpu
     if sender.returncode != 0:
         raise RuntimeError(f"the webhook sender exited with {sender.returncode}")
     result = json.loads(out)
@@ -138,6 +144,7 @@ async def _send(url: str, bodies: list[bytes], shape: Shape) -> Run:
         result["wall"],
         [from_write for _, from_write, _ in result["results"]],
         [from_connect for _, _, from_connect in result["results"]],
+        cpu,
     )
 
 
@@ -243,6 +250,12 @@ def _add_burst(
             f"< {P99_TARGET * 1000:.0f}" if met else "",
             value < P99_TARGET if met else None,
         )
+    report.add(
+        f"webhooks.{shape.key}.cpu",
+        f"{name}, the server process's CPU a request (empty handler {empty.cpu / n * 1000:.3f} ms)",
+        desk.cpu / n * 1000,
+        "ms",
+    )
     report.add(
         f"webhooks.{shape.key}.p99_ratio",
         f"{name}, p99 time to 200 vs the empty handler's",

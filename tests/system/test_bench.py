@@ -107,6 +107,8 @@ EXPECTED = {
     "webhooks.burst.p99",
     "webhooks.burst.p99_ratio",
     "webhooks.burst.p99_connect",
+    "webhooks.burst.cpu",
+    "webhooks.pool.cpu",
     "webhooks.pool.rate",
     "webhooks.pool.p50",
     "webhooks.pool.p99",
@@ -187,6 +189,7 @@ def test_the_webhook_burst_is_stored_and_acknowledged_over_loopback(tmp_path):
         p50, p99 = figures[f"webhooks.{shape}.p50"].value, figures[f"webhooks.{shape}.p99"].value
         assert 0 < p50 <= p99
         assert "empty handler" in figures[f"webhooks.{shape}.p99"].label
+        assert figures[f"webhooks.{shape}.cpu"].value > 0
     # the targets are read against the pool, as providers deliver; at once is shown beside its floor
     assert figures["webhooks.pool.p99"].target and not figures["webhooks.burst.p99"].target
     assert figures["webhooks.burst.p99_connect"].value >= figures["webhooks.burst.p99"].value
