@@ -21,15 +21,16 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+#: (status, seconds from write to answer, seconds from connect start to answer)
 Result = tuple[int, float, float]
+#: a connection's next request as (index, bytes), or None when it has no more
+Take = Callable[[], tuple[int, bytes] | None]
 
 
 class Connection(asyncio.Protocol):
     """One connection: writes a request, reads its whole answer, writes the next."""
 
-    def __init__(
-        self, take: Callable[[], tuple[int, bytes] | None], results: list[Result], started: float
-    ) -> None:
+    def __init__(self, take: Take, results: list[Result], started: float) -> None:
         self.take = take
         self.results = results
         self.started = started
@@ -108,7 +109,7 @@ def request_bytes(url: str, body: str, signature: str, *, close: bool) -> bytes:
     return head.encode() + data
 
 
-async def connect(url: str, take, results: list[Result], due: float = 0.0) -> None:
+async def connect(url: str, take: Take, results: list[Result], due: float = 0.0) -> None:
     """Open one connection at `due` (perf_counter) and run it until it closes."""
     await asyncio.sleep(max(0.0, due - time.perf_counter()))
     parts = urlsplit(url)
@@ -126,13 +127,14 @@ async def connect(url: str, take, results: list[Result], due: float = 0.0) -> No
     await protocol.closed
 
 
-def one_each(data: bytes, index: int) -> Callable[[], tuple[int, bytes] | None]:
+def one_each(data: bytes, index: int) -> Take:
     """A connection's requests when it carries only one."""
     items = [(index, data)]
     return lambda: items.pop() if items else None
 
 
 async def run(job: dict) -> dict:
+    """Send the job's warm request, then its burst; the answers as the module says."""
     url = job["url"]
     pooled = job["connections"] > 0
     warm: list[Result] = [(0, 0.0, 0.0)]
