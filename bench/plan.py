@@ -53,7 +53,7 @@ class Plan:
     team_clients: tuple[int, ...] = (1, 5, 20)  # attached clients the fan-out is measured at
     team_rate: int = 100
     team_seconds: float = 10.0
-    webhook_burst: int = 1_000  # signed webhook POSTs fired at the receiver at once
+    webhook_burst: int = 1_000  # signed webhook POSTs in each burst shape
     automation_messages: int = 20_000  # offered at 5,000 msg/s with and without the automata
     seed: int = 7
 
@@ -157,7 +157,7 @@ def run(
                 seq,
             )
         )
-        progress(f"webhooks: a burst of {plan.webhook_burst:,} signed POSTs …")
+        progress(f"webhooks: bursts of {plan.webhook_burst:,} signed POSTs, and an empty handler …")
         measure_webhooks(work, plan.webhook_burst, report)
         progress(f"automation: {plan.automation_messages:,} messages at 5,000/s, 50 rules …")
         measure_automation(work, plan.automation_messages, report)
