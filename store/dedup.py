@@ -134,17 +134,21 @@ def read_xid_log(path: Path, *, tighten: bool = False) -> dict[str, tuple[int, i
             except ValueError:
                 continue
             rows.append(row)
-    return {row[0]: (row[1], row[2]) for row in rows if _is_xid_row(row)}
+    return _xid_entries(rows)
 
 
-def _is_xid_row(row: Any) -> bool:
-    """`[key, conversation id, message id]`: valid JSON of another shape is damage too."""
-    return (
-        isinstance(row, list)
-        and len(row) == 3
-        and isinstance(row[0], str)
-        and all(type(n) is int for n in row[1:])
-    )
+def _xid_entries(rows: list[Any]) -> dict[str, tuple[int, int]]:
+    """The `[key, conversation id, message id]` rows; valid JSON of another shape is damage too.
+
+    One loop with exact type tests: a new message's first lookup in a segment reads it here.
+    """
+    entries: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if type(row) is list and len(row) == 3:
+            key, conv_id, message_id = row
+            if type(key) is str and type(conv_id) is int and type(message_id) is int:
+                entries[key] = (conv_id, message_id)
+    return entries
 
 
 def append_xid_log(path: Path, entries: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from frontdesk.desk import ChangeKind
 from frontdesk.desk.acting import acting_as
 from frontdesk.desk.changes import Broker, Change
 from frontdesk.desk.presence import Activity
-from frontdesk.model import Direction
+from frontdesk.model import ContactRef, Direction, Inbound
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.send_anyway import SendAnyway
 from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
@@ -66,6 +66,65 @@ async def test_the_header_counts_who_is_online_and_follows_them(team_desk, clock
         await wait_until(pilot, lambda: "team · 2 online" in header_text(app), what="Ben online")
         team_desk.presence.leave("ben")
         await wait_until(pilot, lambda: "team · 1 online" in header_text(app), what="Ben gone")
+
+
+def counting_roster(desk) -> list[None]:
+    """Record each call of `desk.online()`: it walks every conversation for the open counts."""
+    calls: list[None] = []
+    online = desk.online
+
+    def counting():
+        calls.append(None)
+        return online()
+
+    desk.online = counting
+    return calls
+
+
+async def customer_writes(desk, clock, number: int) -> None:
+    """Conversation 3's customer writes "still there? <number>"."""
+    sender = ContactRef("+15550003", "M")
+    text = f"still there? {number}"
+    await desk.ingest(
+        "wa", [Inbound(f"live-{number}", "+15550003", sender, text, created_at=clock())]
+    )
+
+
+async def test_live_messages_on_the_solo_desk_never_walk_the_team_roster(desk, clock):
+    # a solo header says "solo" whoever is online: counting them for each message cost a
+    # walk over every conversation before the frame that shows the message
+    calls = counting_roster(desk)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        for number in (1, 2):
+            await customer_writes(desk, clock, number)
+            await wait_until(
+                pilot, lambda: f"still there? {number}" in row_text(app, 3), what="the message"
+            )
+        assert "Aiko · solo" in header_text(app)
+    assert calls == []
+
+
+async def test_live_messages_keep_the_online_count_which_follows_presence_only(team_desk, clock):
+    team_desk.presence.join("Aiko")
+    calls = counting_roster(team_desk)
+    app = make_app(team_desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        assert "team · 1 online" in header_text(app)
+        counted = len(calls)
+        for number in (1, 2):
+            await customer_writes(team_desk, clock, number)
+            await wait_until(
+                pilot, lambda: f"still there? {number}" in row_text(app, 3), what="the message"
+            )
+        assert len(calls) == counted, "a message moves rows, not agents: no recount"
+        team_desk.presence.join("ben")
+        await wait_until(pilot, lambda: "team · 2 online" in header_text(app), what="Ben online")
+        await customer_writes(team_desk, clock, 3)
+        await wait_until(pilot, lambda: "still there? 3" in row_text(app, 3), what="the message")
+        assert "team · 2 online" in header_text(app)
 
 
 async def test_another_agent_typing_shows_on_the_row_and_thread_header_and_clears(team_desk, clock):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -540,6 +541,38 @@ def test_dedup_log_with_a_torn_or_damaged_line_still_reads(tmp_path):
         'sms\x1fb\n"': (1, 2),
         "sms\x1fe": (2, 4),
     }
+
+
+_xid_rows = st.lists(
+    st.tuples(st.text(max_size=6), st.integers(0, 2**40), st.integers(0, 2**40)).map(list)
+    | st.lists(  # near misses: bools, floats, strings or nothing where an id goes
+        st.text(max_size=3) | st.integers() | st.booleans() | st.floats() | st.none(),
+        min_size=2,
+        max_size=4,
+    )
+    | _json_values,
+    max_size=12,
+)
+
+
+@given(_xid_rows)
+def test_a_dedup_log_reads_exactly_its_rows_of_the_right_shape(rows):
+    """Any JSON on a log line: only `[key, conversation id, message id]` rows are entries (a
+    later one wins), ints that are not bools; anything else is skipped, never raised."""
+    import tempfile
+
+    expected = {
+        row[0]: (row[1], row[2])
+        for row in rows
+        if isinstance(row, list)
+        and len(row) == 3
+        and isinstance(row[0], str)
+        and all(type(n) is int for n in row[1:])
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "000.log"
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        assert dedup_mod.read_xid_log(path) == expected
 
 
 def test_hook_jobs_and_tickets_persist_and_old_records_read(tmp_path):

@@ -86,6 +86,7 @@ class TeamState:
     typing: tuple[int, float] | None = None  # (conversation, time.monotonic() of the last report)
     seen: dict[int, int] = field(default_factory=dict)  # conversation → newest message id seen
     link_lost: bool = False
+    online: int | None = None  # agents online, kept until presence changes (None: count anew)
     thread_title: Text | None = None  # the thread's border title without who else is there
 
 
@@ -102,8 +103,13 @@ class TeamFlow:
     # ---- what the console shows ------------------------------------------------------------
 
     def team_label(self) -> str:
-        online = sum(1 for info in self.desk.online() if info.online)
-        return team_label(self.desk.mode, online, self.team.link_lost)
+        """The header's word on the desk. The header follows every list change, and counting
+        who is online walks every conversation (`desk.online`): counted on presence only."""
+        if self.desk.mode != "team":
+            return team_label(self.desk.mode, 0, self.team.link_lost)
+        if self.team.online is None:
+            self.team.online = sum(1 for info in self.desk.online() if info.online)
+        return team_label(self.desk.mode, self.team.online, self.team.link_lost)
 
     def row_activity(self, conv_id: int) -> str:
         """The list row's line of who else views or types in the conversation."""
@@ -150,6 +156,7 @@ class TeamFlow:
                 else:
                     self.notify("Back on the desk.", title="Desk", timeout=4)
         if kinds & {ChangeKind.PRESENCE, ChangeKind.LINK, ChangeKind.RESET}:
+            self.team.online = None
             self._update_header()
         touched = {
             c.conversation_id
