@@ -192,6 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's backlog of 5 drops a loaded box's connects (then a 1 s SYN retry outlives
+    # a test backend's 0.5 s connect timeout); real API servers accept far more
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
