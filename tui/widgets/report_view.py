@@ -1,0 +1,130 @@
+"""A report as the console shows it: the period's headline tiles and the table of its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from frontdesk.desk.report import Figures, Grouping, Report, Stat
+from frontdesk.tui.safe import clean_line
+
+NONE = "—"
+"""Shown for a figure with nothing to compute it from."""
+GROUP_TITLES = {
+    Grouping.AGENT: "Agent",
+    Grouping.CHANNEL: "Channel",
+    Grouping.LABEL: "Label",
+    Grouping.TEAM: "Team",
+    Grouping.DAY: "Day",
+    Grouping.HOUR: "Hour",
+}
+ROW_LIMIT = 200
+"""Rows shown at most (hours of 30 days would be 720): `frontdesk report` lists them all."""
+
+
+def duration(seconds: float | None) -> str:
+    """A span as people read it: "45s", "12m", "3h 05m", "2d 4h"; "—" for none."""
+    if seconds is None:
+        return NONE
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def share(value: float | None) -> str:
+    """A share 0–1 as a whole percentage; "—" when there was nothing to divide by."""
+    return NONE if value is None else f"{value * 100:.0f} %"
+
+
+def median(stat: Stat) -> str:
+    return duration(stat.median)
+
+
+def tiles(figures: Figures) -> list[tuple[str, str, str, str]]:
+    """The headline tiles: (id, title, value, what the value is) each, in the order shown."""
+    first, resolution = figures.first_response.calendar, figures.resolution.calendar
+    return [
+        ("volume", "Messages", f"{figures.messages_in} in", f"{figures.messages_out} out"),
+        ("opened", "Opened", str(figures.opened), f"{figures.resolved} resolved"),
+        ("first-response", "1st reply", median(first), "median"),
+        ("resolution", "Resolution", median(resolution), "median"),
+        ("csat", "CSAT", share(figures.csat), f"{figures.ratings} rated"),
+        ("sla", "SLA met", share(figures.sla_met), f"{figures.sla_breaches} breaches"),
+        ("responsive", "In 15 min", share(figures.responsiveness), "last 7 days"),
+    ]
+
+
+def tile_text(title: str, value: str, sub: str) -> Text:
+    return Text.assemble(
+        (title, "dim"), "\n", (value, "bold"), "\n", (sub, "dim"), justify="center"
+    )
+
+
+def rows_table(report: Report, name_of: Callable[[str], str] = lambda key: key) -> Table:
+    """The report's rows (by agent, channel, …) with their main figures, the period's total last."""
+    table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
+    table.add_column(GROUP_TITLES[report.grouping], no_wrap=True, ratio=2)
+    for title in (
+        "Opened",
+        "Resolved",
+        "In",
+        "Out",
+        "1st resp",
+        "p90",
+        "Resolution",
+        "CSAT",
+        "SLA",
+    ):
+        table.add_column(title, justify="right", no_wrap=True)
+    for row in report.rows[:ROW_LIMIT]:
+        shown = clean_line(name_of(row.key)) if row.key else "(none)"
+        table.add_row(Text(shown), *_cells(row.figures))
+    table.add_row(Text("All", style="bold"), *_cells(report.figures), style="bold")
+    return table
+
+
+def _cells(f: Figures) -> list[str]:
+    first = f.first_response.calendar
+    return [
+        str(f.opened),
+        str(f.resolved),
+        str(f.messages_in),
+        str(f.messages_out),
+        duration(first.median),
+        duration(first.p90),
+        median(f.resolution.calendar),
+        share(f.csat),
+        share(f.sla_met),
+    ]
+
+
+class ReportTiles(Horizontal):
+    """One tile per headline figure; `show` puts a report's figures in them."""
+
+    DEFAULT_CSS = """
+    ReportTiles { height: 5; }
+    ReportTiles > Static {
+        width: 1fr; height: 5; border: round $primary-darken-1; text-align: center;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        for tile_id, title, _, _ in tiles(Figures()):
+            yield Static(tile_text(title, NONE, ""), id=f"tile-{tile_id}")
+
+    def show(self, figures: Figures) -> None:
+        for tile_id, title, value, sub in tiles(figures):
+            self.query_one(f"#tile-{tile_id}", Static).update(tile_text(title, value, sub))
