@@ -120,9 +120,10 @@ def bucket_start(at: datetime, hourly: bool, tz: tzinfo) -> datetime:
     """The start of `at`'s local day or hour, an aware datetime in `tz`."""
     local = at.astimezone(tz)
     if hourly:
-        # by the instant, so the hour repeated when clocks go back stays two hours
+        # by the instant (UTC arithmetic: aware datetimes of one zone add in wall time), so the
+        # hour repeated when clocks go back stays two hours
         into = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
-        return (at - into).astimezone(tz)
+        return (at.astimezone(timezone.utc) - into).astimezone(tz)
     return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(tz)
 
 
@@ -136,11 +137,12 @@ def buckets(period: Period, hourly: bool, tz: tzinfo) -> list[datetime]:
     """The start of every local day or hour that overlaps `period`, in order (a day is 23 or 25
     hours long when the clocks change)."""
     found: list[datetime] = []
-    at = period.since
-    while at < period.until:
+    at, until = period.since.astimezone(timezone.utc), period.until.timestamp()
+    step = timedelta(hours=1 if hourly else 25)
+    while at.timestamp() < until:
         start = bucket_start(at, hourly, tz)
         found.append(start)
-        at = bucket_start(start + timedelta(hours=1 if hourly else 25), hourly, tz)
+        at = bucket_start(start.astimezone(timezone.utc) + step, hourly, tz)
     return found
 
 
@@ -176,7 +178,8 @@ class _Gathering:
         self.grouping, self.sla = grouping, sla
         self.whole = _Tally()
         self.groups: dict[str, _Tally] = {}
-        self.hourly = grouping is Grouping.HOUR or period.until - period.since <= HOURLY_UP_TO
+        span = self.until - self.since
+        self.hourly = grouping is Grouping.HOUR or span <= HOURLY_UP_TO.total_seconds()
         self.series = _Buckets(period, self.hourly, tz)
         self.points: list[tuple[_Tally, list[float]]] = [(_Tally(), []) for _ in self.series.starts]
         timed = grouping in (Grouping.DAY, Grouping.HOUR)
