@@ -7,6 +7,8 @@ from datetime import datetime, tzinfo
 
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.report import Grouping, Period, Report, build_report
+from frontdesk.desk.report.build import facts_cache
+from frontdesk.desk.report.cache import FactsCache
 from frontdesk.desk.report.metrics import BusinessSeconds
 from frontdesk.desk.sla import SlaPolicy
 from frontdesk.store import Store
@@ -23,6 +25,7 @@ class Reporting:
     now: Callable[[], datetime]
     business_seconds: BusinessSeconds | None = None
     report_tz: tzinfo | None = None
+    _report_facts: FactsCache | None = None
 
     async def report(self, since: datetime, until: datetime, by: Grouping) -> Report:
         """The report of [since, until) with rows by `by` (DeskError: an empty or reversed
@@ -41,4 +44,11 @@ class Reporting:
             business_seconds=self.business_seconds,
             tz=self.report_tz,
             now=self.now,
+            cache=self._facts_for_reports(),
         )
+
+    def _facts_for_reports(self) -> FactsCache:
+        """Kept while the desk runs, so a report reads only the threads changed since the last."""
+        if self._report_facts is None:
+            self._report_facts = facts_cache(self.store)
+        return self._report_facts

@@ -30,9 +30,6 @@ class Period:
         """The `days` before `now`."""
         return cls(now - timedelta(days=days), now)
 
-    def __contains__(self, at: datetime | None) -> bool:
-        return at is not None and self.since <= at < self.until
-
 
 @dataclass(slots=True)
 class Stat:

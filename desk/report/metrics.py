@@ -1,34 +1,28 @@
-"""The figures of a report from conversations' facts (pure): the definitions of issue 19.
+"""The figures of a report from conversations and their facts (pure): issue 19's definitions.
 
-Each fact counts in the period when it happened: a response when it was sent, a resolution
-when it was made, a rating when it came. README "Reports" defines every figure.
+Each fact counts in the period it happened in: a message when it came or went, a response
+when it was sent, a resolution when it was made, a survey when sent, a rating when it came.
+README "Reports" defines every figure.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from statistics import fmean, median
 
-from frontdesk.desk.report.facts import ConvFacts, is_person
-from frontdesk.desk.report.figures import (
-    Figures,
-    Grouping,
-    Period,
-    Point,
-    Report,
-    Row,
-    Stat,
-    Times,
-)
+from frontdesk.desk.report.facts import ThreadFacts, is_person
+from frontdesk.desk.report.figures import Figures, Grouping, Period, Point, Report, Row, Stat, Times
 from frontdesk.desk.sla import SlaPolicy
+from frontdesk.model import Conversation, Status
 
 BusinessSeconds = Callable[[datetime, datetime], float]
 """Seconds of business hours between two times (desk.automation.hours' Hours.business_seconds)."""
-RESPONSIVE_WITHIN = timedelta(minutes=15)
-RESPONSIVE_OVER = timedelta(days=7)
+RESPONSIVE_WITHIN = 15 * 60.0
+RESPONSIVE_DAYS = 7
 GOOD_RATING = 4
 HOURLY_UP_TO = timedelta(days=2)
 """A period this short (or rows by hour) is charted per hour, else per day."""
@@ -47,13 +41,25 @@ def stat(values: Iterable[float]) -> Stat:
     return Stat(len(ordered), median(ordered), ordered[rank], fmean(ordered))
 
 
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
 @dataclass(slots=True)
 class _Spans:
-    calendar: list[float] = field(default_factory=list)
-    business: list[float] = field(default_factory=list)
+    """A time metric's spans, as (start, end) POSIX seconds."""
 
-    def times(self) -> Times:
-        return Times(stat(self.calendar), stat(self.business))
+    spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def times(self, business: BusinessSeconds | None) -> Times:
+        calendar = stat(end - start for start, end in self.spans)
+        if business is None:
+            return Times(calendar, calendar)
+        return Times(calendar, stat(business(_at(s), _at(e)) for s, e in self.spans))
 
 
 @dataclass(slots=True)
@@ -79,7 +85,7 @@ class _Tally:
     answerable: int = 0
     answered: int = 0
 
-    def figures(self) -> Figures:
+    def figures(self, business: BusinessSeconds | None) -> Figures:
         met, due = self.sla_first_met + self.sla_next_met, self.sla_first + self.sla_next
         return Figures(
             opened=len(self.opened),
@@ -87,9 +93,9 @@ class _Tally:
             reopened=len(self.reopened),
             messages_in=self.messages_in,
             messages_out=self.messages_out,
-            first_response=self.first.times(),
-            reply=self.reply.times(),
-            resolution=self.resolution.times(),
+            first_response=self.first.times(business),
+            reply=self.reply.times(business),
+            resolution=self.resolution.times(business),
             surveys_sent=self.surveys,
             ratings=self.ratings,
             ratings_good=self.good,
@@ -107,42 +113,18 @@ class _Tally:
         )
 
 
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-class _Keys:
-    """The group(s) a fact of one conversation counts in, for the report's grouping."""
-
-    def __init__(self, grouping: Grouping, tz: tzinfo) -> None:
-        self.grouping, self.tz = grouping, tz
-
-    def of(self, facts: ConvFacts, at: datetime, author: str | None = None) -> tuple[str, ...]:
-        """`author`: who did it (a response, a resolution); by agent it counts for them when a
-        person did it, else for the conversation's assignee."""
-        g = self.grouping
-        if g is Grouping.AGENT:
-            return (author if author and is_person(author) else facts.assignee,)
-        if g is Grouping.CHANNEL:
-            return (facts.channel,)
-        if g is Grouping.TEAM:
-            return (facts.team,)
-        if g is Grouping.LABEL:
-            return facts.labels or ("",)
-        return (bucket_label(bucket_start(at, g is Grouping.HOUR, self.tz), g is Grouping.HOUR),)
+# ---- days and hours ----------------------------------------------------------------------------
 
 
 def bucket_start(at: datetime, hourly: bool, tz: tzinfo) -> datetime:
-    """The start of `at`'s local day or hour, as an aware datetime in `tz`."""
+    """The start of `at`'s local day or hour, an aware datetime in `tz`."""
     local = at.astimezone(tz)
     if hourly:
-        # by the instant, so the hour repeated when clocks go back stays two hours
-        return (
-            at
-            - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
-        ).astimezone(tz)
-    midnight = datetime(local.year, local.month, local.day)
-    return midnight.replace(tzinfo=tz).astimezone(timezone.utc).astimezone(tz)
+        # by the instant (UTC arithmetic: aware datetimes of one zone add in wall time), so the
+        # hour repeated when clocks go back stays two hours
+        into = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+        return (at.astimezone(timezone.utc) - into).astimezone(tz)
+    return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(tz)
 
 
 def bucket_label(start: datetime, hourly: bool) -> str:
@@ -151,202 +133,254 @@ def bucket_label(start: datetime, hourly: bool) -> str:
     return start.strftime("%Y-%m-%d %H:00" if hourly else "%Y-%m-%d")
 
 
-class _Report:
-    """Gathers the facts of every conversation into the headline, the groups and the series."""
+def buckets(period: Period, hourly: bool, tz: tzinfo) -> list[datetime]:
+    """The start of every local day or hour that overlaps `period`, in order (a day is 23 or 25
+    hours long when the clocks change)."""
+    found: list[datetime] = []
+    at, until = period.since.astimezone(timezone.utc), period.until.timestamp()
+    step = timedelta(hours=1 if hourly else 25)
+    while at.timestamp() < until:
+        start = bucket_start(at, hourly, tz)
+        found.append(start)
+        at = bucket_start(start.astimezone(timezone.utc) + step, hourly, tz)
+    return found
+
+
+class _Buckets:
+    """Which day or hour a time falls in, by bisection over the bucket starts."""
+
+    def __init__(self, period: Period, hourly: bool, tz: tzinfo) -> None:
+        self.starts = buckets(period, hourly, tz)
+        self.seconds = [s.timestamp() for s in self.starts]
+        self.labels = [bucket_label(s, hourly) for s in self.starts]
+
+    def index(self, at: float) -> int:
+        return bisect_right(self.seconds, at) - 1
+
+
+# ---- gathering ----------------------------------------------------------------------------------
+
+
+class _Gathering:
+    """Adds every conversation's facts to the headline tally, its groups' and the series."""
 
     def __init__(
         self,
         period: Period,
         grouping: Grouping,
         sla: SlaPolicy | None,
-        business_seconds: BusinessSeconds,
         tz: tzinfo,
         now: datetime,
     ) -> None:
-        self.period, self.sla, self.business, self.tz = period, sla, business_seconds, tz
-        self.end = min(period.until, now)  # waits are judged as of then
-        self.keys = _Keys(grouping, tz)
+        self.since, self.until = period.since.timestamp(), period.until.timestamp()
+        self.end = min(self.until, now.timestamp())  # unanswered waits are judged as of then
+        self.responsive_since = self.until - RESPONSIVE_DAYS * 86400.0
+        self.grouping, self.sla = grouping, sla
         self.whole = _Tally()
         self.groups: dict[str, _Tally] = {}
-        self.hourly = grouping is Grouping.HOUR or period.until - period.since <= HOURLY_UP_TO
-        self.series: dict[datetime, tuple[_Tally, list[float]]] = {}
-        self.responsive = Period(period.until - RESPONSIVE_OVER, period.until)
+        span = self.until - self.since
+        self.hourly = grouping is Grouping.HOUR or span <= HOURLY_UP_TO.total_seconds()
+        self.series = _Buckets(period, self.hourly, tz)
+        self.points: list[tuple[_Tally, list[float]]] = [(_Tally(), []) for _ in self.series.starts]
+        timed = grouping in (Grouping.DAY, Grouping.HOUR)
+        self.rows = _Buckets(period, grouping is Grouping.HOUR, tz) if timed else None
+        self.conv: Conversation | None = None
+        self.fixed: list[_Tally] = []
 
-    def tallies(self, facts: ConvFacts, at: datetime, author: str | None = None) -> list[_Tally]:
-        found = [self.whole]
-        for key in self.keys.of(facts, at, author):
-            found.append(self.groups.setdefault(key, _Tally()))
-        return found
+    def _group(self, key: str) -> _Tally:
+        tally = self.groups.get(key)
+        if tally is None:
+            tally = self.groups[key] = _Tally()
+        return tally
 
-    def point(self, at: datetime) -> tuple[_Tally, list[float]]:
-        start = bucket_start(at, self.hourly, self.tz)
-        return self.series.setdefault(start, (_Tally(), []))
+    def start(self, conv: Conversation) -> None:
+        """The conversation whose facts come next: its groups that do not depend on the fact."""
+        self.conv = conv
+        g = self.grouping
+        keys: tuple[str, ...] = ()
+        if g is Grouping.AGENT:
+            keys = (conv.assignee or "",)
+        elif g is Grouping.CHANNEL:
+            keys = (conv.channel,)
+        elif g is Grouping.TEAM:
+            keys = (conv.team or "",)
+        elif g is Grouping.LABEL:
+            keys = tuple(dict.fromkeys(conv.labels)) or ("",)
+        self.fixed = [self.whole, *(self._group(k) for k in keys)]
 
-    def spans(self, into: _Spans, start: datetime, end: datetime) -> None:
-        into.calendar.append(calendar_seconds(start, end))
-        into.business.append(self.business(start, end))
+    def tallies(self, at: float, author: str | None = None) -> list[_Tally]:
+        """The tallies a fact at `at` counts in; `author`: who did it (a reply, a resolution),
+        which by agent counts for them when a person did it, else for the assignee."""
+        if self.rows is not None:
+            i = self.rows.index(at)
+            inside = 0 <= i < len(self.rows.labels)  # responsiveness looks back 7 days
+            return [self.whole, self._group(self.rows.labels[i])] if inside else [self.whole]
+        if author and self.grouping is Grouping.AGENT and is_person(author):
+            return [self.whole, self._group(author)]
+        return self.fixed
 
-    def add(self, facts: ConvFacts) -> None:
-        period = self.period
-        if facts.created_at in period:
-            for t in self.tallies(facts, facts.created_at):
-                t.opened.add(facts.id)
-            self.point(facts.created_at)[0].opened.add(facts.id)
-        for at in facts.messages_in:
-            if at in period:
-                for t in self.tallies(facts, at):
+    def inside(self, at: float | None) -> bool:
+        return at is not None and self.since <= at < self.until
+
+    def add(self, conv: Conversation, facts: ThreadFacts) -> None:
+        self.start(conv)
+        created = conv.created_at.timestamp()
+        if self.inside(created):
+            for t in self.tallies(created):
+                t.opened.add(conv.id)
+            self.points[self.series.index(created)][0].opened.add(conv.id)
+        self._messages(facts)
+        self._responses(conv, facts)
+        self._resolutions(conv, facts, created)
+        self._csat(conv)
+        self._responsiveness(conv, facts)
+
+    def _messages(self, facts: ThreadFacts) -> None:
+        ins = facts.messages_in
+        lo, hi = bisect_left(ins, self.since), bisect_left(ins, self.until)
+        if self.rows is None:
+            for t in self.fixed:
+                t.messages_in += hi - lo
+        for at in ins[lo:hi]:
+            if self.rows is not None:
+                for t in self.tallies(at):
                     t.messages_in += 1
-                self.point(at)[0].messages_in += 1
+            self.points[self.series.index(at)][0].messages_in += 1
         for out in facts.messages_out:
-            if out.at in period:
-                for t in self.tallies(facts, out.at, out.author):
+            if self.since <= out.at < self.until:
+                for t in self.tallies(out.at, out.author):
                     t.messages_out += 1
-                self.point(out.at)[0].messages_out += 1
-        self._responses(facts)
-        self._resolutions(facts)
-        self._csat(facts)
-        self._responsiveness(facts)
+                self.points[self.series.index(out.at)][0].messages_out += 1
 
-    def _responses(self, facts: ConvFacts) -> None:
+    def _responses(self, conv: Conversation, facts: ThreadFacts) -> None:
         for r in facts.responses:
-            due = self._due(facts, r.waited_from, r.first)
-            if r.at in self.period:
-                for t in self.tallies(facts, r.at, r.author):
-                    self.spans(t.reply, r.waited_from, r.at)
-                    if r.first:
-                        self.spans(t.first, r.waited_from, r.at)
-                    if due is not None:
-                        met = r.at <= due
-                        if r.first:
-                            t.sla_first, t.sla_first_met = t.sla_first + 1, t.sla_first_met + met
-                        else:
-                            t.sla_next, t.sla_next_met = t.sla_next + 1, t.sla_next_met + met
-                        t.breaches += not met
+            if not self.since <= r.at < self.until:
+                continue
+            due = self._due(conv, r.waited_from, r.first)
+            span = (r.waited_from, r.at)
+            for t in self.tallies(r.at, r.author):
+                t.reply.spans.append(span)
                 if r.first:
-                    self.point(r.at)[1].append(calendar_seconds(r.waited_from, r.at))
-        if facts.waiting_from is not None:
-            due = self._due(facts, facts.waiting_from, facts.first_pending)
-            if due is not None and due in Period(self.period.since, self.end):
-                for t in self.tallies(facts, due):
+                    t.first.spans.append(span)
+                if due is not None:
+                    met = r.at <= due
+                    if r.first:
+                        t.sla_first, t.sla_first_met = t.sla_first + 1, t.sla_first_met + met
+                    else:
+                        t.sla_next, t.sla_next_met = t.sla_next + 1, t.sla_next_met + met
+                    t.breaches += not met
+            if r.first:
+                self.points[self.series.index(r.at)][1].append(r.at - r.waited_from)
+        if facts.waiting_from is not None and conv.status is not Status.BOT:
+            due = self._due(conv, facts.waiting_from, facts.first_pending)
+            if due is not None and self.since <= due < self.end:
+                for t in self.tallies(due):
                     t.breaches += 1
 
-    def _due(self, facts: ConvFacts, start: datetime, first: bool) -> datetime | None:
+    def _due(self, conv: Conversation, start: float, first: bool) -> float | None:
         if self.sla is None:
             return None
-        target = self.sla.targets.get(facts.priority)
+        target = self.sla.targets.get(conv.priority)
         span = None if target is None else (target.first if first else target.next)
         if span is None:
             return None
-        return self.sla.after(start, span) if self.sla.after else start + span
+        if self.sla.after is None:
+            return start + span.total_seconds()
+        return self.sla.after(_at(start), span).timestamp()
 
-    def _resolutions(self, facts: ConvFacts) -> None:
+    def _resolutions(self, conv: Conversation, facts: ThreadFacts, created: float) -> None:
         for s in facts.resolutions:
-            if s.at in self.period:
-                for t in self.tallies(facts, s.at, s.author):
-                    t.resolved.add(facts.id)
+            if self.inside(s.at):
+                for t in self.tallies(s.at, s.author):
+                    t.resolved.add(conv.id)
         for s in facts.reopens:
-            if s.at in self.period:
-                for t in self.tallies(facts, s.at):
-                    t.reopened.add(facts.id)
-        last = facts.last_resolution
-        if last is not None and last.at in self.period:
-            for t in self.tallies(facts, last.at, last.author):
-                self.spans(t.resolution, facts.created_at, last.at)
+            if self.inside(s.at):
+                for t in self.tallies(s.at):
+                    t.reopened.add(conv.id)
+        if conv.status is Status.RESOLVED and facts.resolutions:
+            last = facts.resolutions[-1]
+            if self.inside(last.at):
+                for t in self.tallies(last.at, last.author):
+                    t.resolution.spans.append((created, last.at))
 
-    def _csat(self, facts: ConvFacts) -> None:
-        if facts.survey_sent_at in self.period:
-            for t in self.tallies(facts, facts.survey_sent_at):  # type: ignore[arg-type]
+    def _csat(self, conv: Conversation) -> None:
+        sent = conv.survey_sent_at.timestamp() if conv.survey_sent_at else None
+        if sent is not None and self.inside(sent):
+            for t in self.tallies(sent):
                 t.surveys += 1
-        if facts.rating is not None and facts.rated_at in self.period:
-            for t in self.tallies(facts, facts.rated_at):  # type: ignore[arg-type]
+        rated = conv.rated_at.timestamp() if conv.rated_at else None
+        if conv.rating is not None and rated is not None and self.inside(rated):
+            for t in self.tallies(rated):
                 t.ratings += 1
-                t.good += facts.rating >= GOOD_RATING
+                t.good += conv.rating >= GOOD_RATING
 
-    def _responsiveness(self, facts: ConvFacts) -> None:
+    def _responsiveness(self, conv: Conversation, facts: ThreadFacts) -> None:
         """Conversations whose first wait for a person began in the 7 days before the period's
-        end: answered within 15 minutes, of those answered or waiting longer than that."""
+        end: answered within 15 minutes, of those answered or left waiting longer."""
         first = facts.first_response
         if first is not None:
             start, answered_at = first.waited_from, first.at
         elif facts.first_pending and facts.waiting_from is not None:
+            if conv.status is Status.BOT:
+                return
             start, answered_at = facts.waiting_from, None
         else:
             return
-        if start not in self.responsive:
+        if not self.responsive_since <= start < self.until:
             return
         deadline = start + RESPONSIVE_WITHIN
-        if answered_at is None or answered_at > self.period.until:
-            if deadline > self.end:
-                return  # still within its 15 minutes: not decided yet
-            answered_at = None
-        for t in self.tallies(facts, start):
+        if answered_at is not None and answered_at >= self.until:
+            answered_at = None  # answered after the period: as it stood then, still waiting
+        if answered_at is None and deadline > self.end:
+            return  # still within its 15 minutes: not decided yet
+        for t in self.tallies(start):
             t.answerable += 1
             t.answered += answered_at is not None and answered_at <= deadline
 
     def series_points(self) -> list[Point]:
-        points = []
-        for start in _buckets(self.period, self.hourly, self.tz):
-            tally, firsts = self.series.get(start, (_Tally(), []))
-            points.append(
-                Point(
-                    start,
-                    tally.messages_in,
-                    tally.messages_out,
-                    len(tally.opened),
-                    median(firsts) if firsts else None,
-                )
+        return [
+            Point(
+                start,
+                tally.messages_in,
+                tally.messages_out,
+                len(tally.opened),
+                median(firsts) if firsts else None,
             )
-        return points
-
-
-def _buckets(period: Period, hourly: bool, tz: tzinfo) -> list[datetime]:
-    """Every day's or hour's start that overlaps `period`, in order."""
-    found: list[datetime] = []
-    at = period.since
-    while at < period.until:
-        start = bucket_start(at, hourly, tz)
-        if not found or found[-1] != start:
-            found.append(start)
-        step = timedelta(hours=1) if hourly else timedelta(hours=25)
-        nxt = bucket_start(start + step, hourly, tz)
-        at = nxt
-    return found
+            for start, (tally, firsts) in zip(self.series.starts, self.points, strict=True)
+        ]
 
 
 def compute(
-    facts: Iterable[ConvFacts],
+    conversations: Iterable[tuple[Conversation, ThreadFacts]],
     period: Period,
     grouping: Grouping,
     *,
     sla: SlaPolicy | None = None,
-    business_seconds: BusinessSeconds = calendar_seconds,
-    business_hours: bool = False,
+    business_seconds: BusinessSeconds | None = None,
     tz: tzinfo | None = None,
     now: datetime,
 ) -> Report:
-    """The report of `period` by `grouping` from every conversation's facts."""
+    """The report of `period` by `grouping`; business times by `business_seconds` (None: the
+    desk keeps no hours, business time is calendar time); days and hours in `tz` (UTC)."""
     zone = tz or timezone.utc
-    gathering = _Report(period, grouping, sla, business_seconds, zone, now)
+    gathering = _Gathering(period, grouping, sla, zone, now)
     count = 0
-    for one in facts:
-        gathering.add(one)
+    for conv, facts in conversations:
+        gathering.add(conv, facts)
         count += 1
-    rows = [Row(key, t.figures()) for key, t in gathering.groups.items()]
-    rows.sort(
-        key=lambda row: (
-            row.key
-            if grouping in (Grouping.DAY, Grouping.HOUR)
-            else (-row.figures.opened - row.figures.messages_out, row.key)
-        )
-    )
+    rows = [Row(key, t.figures(business_seconds)) for key, t in gathering.groups.items()]
+    if grouping in (Grouping.DAY, Grouping.HOUR):
+        rows.sort(key=lambda row: row.key)
+    else:
+        rows.sort(key=lambda row: (row.key == "", row.key.casefold()))
     return Report(
         period=period,
         grouping=grouping,
-        figures=gathering.whole.figures(),
+        figures=gathering.whole.figures(business_seconds),
         rows=rows,
         series=gathering.series_points(),
         series_step="hour" if gathering.hourly else "day",
         timezone=str(zone),
-        business_hours=business_hours,
+        business_hours=business_seconds is not None,
         conversations=count,
     )

@@ -1,72 +1,77 @@
-"""The report screen on a served desk: a supervisor's console opens it, an agent's is told why not."""
+"""The served desk's `report` call: its owner and supervisors get the report, agents are refused
+in one line; `frontdesk report`'s one call looks without joining."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
-from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
+import pytest
 
-from frontdesk.model import ContactRef, Inbound
-from frontdesk.team.client import DeskClient, Timing
+from frontdesk.desk.report import Grouping, Report
+from frontdesk.team.one_call import CallFailed, NoDesk, call_desk
 from frontdesk.team.peercred import user_name
 from frontdesk.team.server import Admission, DeskServer
-from frontdesk.tui.screens.report_screen import ReportScreen
 
 ME = user_name(os.getuid())
-QUICK = Timing(ping=0.1, silent=1.0, retry_first=0.02, retry_most=0.1)
-SIZE = (140, 40)
+CONFIG = Path("/etc/frontdesk/config.toml")
 
 
-@asynccontextmanager
-async def attached(desk, *, supervisor: bool):
-    """A DeskClient attached as this Unix user, an agent (a supervisor or not) of a desk
-    owned by someone else."""
+@pytest.fixture
+async def served(desk):
+    """Serve the test's desk with the given Admission; returns the socket's path."""
     folder = Path(tempfile.mkdtemp(prefix="fd-", dir="/tmp"))
-    me = frozenset({ME})
-    admission = Admission(
-        "the-owner", me, Path("/etc/fd.toml"), supervisors=me if supervisor else frozenset()
-    )
-    server = DeskServer(desk, folder / "desk.sock", admission=admission, version="t")
-    await server.start()
-    client = await DeskClient.attach(folder / "desk.sock", QUICK)
-    try:
-        yield client
-    finally:
-        await client.stop()
+    servers: list[DeskServer] = []
+
+    async def start(admission: Admission) -> Path:
+        server = DeskServer(desk, folder / "desk.sock", admission=admission, version="test")
+        await server.start()
+        servers.append(server)
+        return server.path
+
+    await desk.start()
+    yield start
+    for server in servers:
         await server.close()
-        shutil.rmtree(folder, ignore_errors=True)
+    await desk.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-async def test_an_agents_console_is_told_reports_are_for_supervisors(desk, clock):
-    async with attached(desk, supervisor=False) as client:
-        app = make_app(client, clock)
-        async with app.run_test(size=SIZE) as pilot:
-            seen = record_notifications(app)
-            await idle(pilot)
-            await pilot.press("R")
-            await wait_until(pilot, lambda: seen, what="the refusal")
-            assert "reports are for supervisors" in seen[0] and f"[team.agents.{ME}]" in seen[0]
-            assert not isinstance(app.screen, ReportScreen)
+def args(desk) -> dict:
+    now = desk.now()
+    return {"since": now - timedelta(days=7), "until": now, "by": Grouping.CHANNEL}
 
 
-async def test_a_supervisors_console_shows_the_report_and_the_queue_follows_the_desk(desk, clock):
-    async with attached(desk, supervisor=True) as client:
-        app = make_app(client, clock)
-        async with app.run_test(size=SIZE) as pilot:
-            await idle(pilot)
-            await pilot.press("R")
-            await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen), what="report")
-            screen = app.screen
-            await wait_until(pilot, lambda: screen.queue_ready, what="the queue loaded")
-            assert "Live queue · 1 waiting" in screen_text(app)
-            message = Inbound(
-                "t-1", "+15550003", ContactRef("+15550003", "M"), "hi?", created_at=clock()
-            )
-            await desk.ingest("wa", [message])
-            await wait_until(
-                pilot, lambda: "Live queue · 2 waiting" in screen_text(app), what="a new wait"
-            )
+async def test_the_owner_gets_the_report_as_the_desk_computes_it(served, desk):
+    path = await served(Admission(ME, frozenset(), CONFIG))
+    report = await call_desk(path, "test", "report", args(desk))
+    assert isinstance(report, Report)
+    here = await desk.report(**args(desk))
+    assert report.figures == here.figures and report.rows == here.rows
+    assert ME not in desk.presence.online()  # looking, not joining
+
+
+async def test_an_agent_who_is_not_a_supervisor_is_refused_in_one_line(served, desk):
+    path = await served(Admission("someone-else", frozenset({ME}), CONFIG))
+    with pytest.raises(CallFailed) as refused:
+        await call_desk(path, "test", "report", args(desk))
+    assert str(refused.value) == (
+        f'reports are for supervisors: ask the admin to set role = "supervisor" '
+        f"in [team.agents.{ME}] of {CONFIG}"
+    )
+
+
+async def test_a_supervisor_gets_it(served, desk):
+    path = await served(
+        Admission("someone-else", frozenset({ME}), CONFIG, supervisors=frozenset({ME}))
+    )
+    report = await call_desk(path, "test", "report", args(desk))
+    assert report.grouping is Grouping.CHANNEL
+
+
+async def test_nothing_served_is_no_desk(tmp_path):
+    with pytest.raises(NoDesk):
+        await call_desk(tmp_path / "none.sock", "test", "report", {})
