@@ -165,3 +165,15 @@ def test_report_screen_snapshot(snap_compare, desk, clock):
         await wait_until(pilot, lambda: pilot.app.screen.queue_ready, what="the queue loaded")
 
     assert snap_compare(DialogHarness(make), terminal_size=SIZE, run_before=loaded)
+
+
+def test_today_starts_at_local_midnight_and_the_others_count_back_whole_days():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    now = datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("UTC"))  # 19:00 in Tokyo
+    since, until = report_span("today", now, tokyo)
+    assert (since, until) == (datetime(2026, 11, 2, 0, 0, tzinfo=tokyo), now)
+    assert report_span("7d", now, tokyo) == (now - timedelta(days=7), now)
+    assert report_span("30d", now) == (now - timedelta(days=30), now)

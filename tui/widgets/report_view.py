@@ -11,9 +11,10 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from frontdesk.desk.report import Figures, Grouping, Report, Stat
+from frontdesk.desk.report.render import key_text, share_text, span_text
 from frontdesk.tui.safe import clean_line
 
-NONE = "—"
+NONE = span_text(None)
 """Shown for a figure with nothing to compute it from."""
 GROUP_TITLES = {
     Grouping.AGENT: "Agent",
@@ -27,30 +28,8 @@ ROW_LIMIT = 200
 """Rows shown at most (hours of 30 days would be 720): `frontdesk report` lists them all."""
 
 
-def duration(seconds: float | None) -> str:
-    """A span as people read it: "45s", "12m", "3h 05m", "2d 4h"; "—" for none."""
-    if seconds is None:
-        return NONE
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
-
-
-def share(value: float | None) -> str:
-    """A share 0–1 as a whole percentage; "—" when there was nothing to divide by."""
-    return NONE if value is None else f"{value * 100:.0f} %"
-
-
 def median(stat: Stat) -> str:
-    return duration(stat.median)
+    return span_text(stat.median)
 
 
 def tiles(figures: Figures) -> list[tuple[str, str, str, str]]:
@@ -61,9 +40,9 @@ def tiles(figures: Figures) -> list[tuple[str, str, str, str]]:
         ("opened", "Opened", str(figures.opened), f"{figures.resolved} resolved"),
         ("first-response", "1st reply", median(first), "median"),
         ("resolution", "Resolution", median(resolution), "median"),
-        ("csat", "CSAT", share(figures.csat), f"{figures.ratings} rated"),
-        ("sla", "SLA met", share(figures.sla_met), f"{figures.sla_breaches} breaches"),
-        ("responsive", "In 15 min", share(figures.responsiveness), "last 7 days"),
+        ("csat", "CSAT", share_text(figures.csat), f"{figures.ratings} rated"),
+        ("sla", "SLA met", share_text(figures.sla_met), f"{figures.sla_breaches} breaches"),
+        ("responsive", "In 15 min", share_text(figures.responsiveness), "last 7 days"),
     ]
 
 
@@ -74,7 +53,8 @@ def tile_text(title: str, value: str, sub: str) -> Text:
 
 
 def rows_table(report: Report, name_of: Callable[[str], str] = lambda key: key) -> Table:
-    """The report's rows (by agent, channel, …) with their main figures, the period's total last."""
+    """The report's rows (by agent, channel, …) with their main figures, the period's total last;
+    spans, shares and empty keys read as `frontdesk report` prints them."""
     table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
     table.add_column(GROUP_TITLES[report.grouping], no_wrap=True, ratio=2)
     for title in (
@@ -90,7 +70,7 @@ def rows_table(report: Report, name_of: Callable[[str], str] = lambda key: key) 
     ):
         table.add_column(title, justify="right", no_wrap=True)
     for row in report.rows[:ROW_LIMIT]:
-        shown = clean_line(name_of(row.key)) if row.key else "(none)"
+        shown = clean_line(name_of(row.key) if row.key else key_text(report, row.key))
         table.add_row(Text(shown), *_cells(row.figures))
     table.add_row(Text("All", style="bold"), *_cells(report.figures), style="bold")
     return table
@@ -103,11 +83,11 @@ def _cells(f: Figures) -> list[str]:
         str(f.resolved),
         str(f.messages_in),
         str(f.messages_out),
-        duration(first.median),
-        duration(first.p90),
+        span_text(first.median),
+        span_text(first.p90),
         median(f.resolution.calendar),
-        share(f.csat),
-        share(f.sla_met),
+        share_text(f.csat),
+        share_text(f.sla_met),
     ]
 
 
