@@ -370,6 +370,13 @@ REPORT_BINDINGS: list[Binding] = [
         id="report-grouping",
         tooltip="Rows by agent → channel → label → team → day → hour",
     ),
+    Binding(
+        "l",
+        "toggle_queue",
+        "Live queue",
+        id="report-queue",
+        tooltip="Show or hide the live queue (hidden when narrow)",
+    ),
 ]
 
 CONTEXT_BINDINGS: tuple[tuple[str, Sequence[Binding]], ...] = (

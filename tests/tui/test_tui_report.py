@@ -177,3 +177,19 @@ def test_today_starts_at_local_midnight_and_the_others_count_back_whole_days():
     assert (since, until) == (datetime(2026, 11, 2, 0, 0, tzinfo=tokyo), now)
     assert report_span("7d", now, tokyo) == (now - timedelta(days=7), now)
     assert report_span("30d", now) == (now - timedelta(days=30), now)
+
+
+async def test_narrow_the_queue_shows_instead_of_the_report_and_still_opens_a_wait(desk, clock):
+    app = make_app(desk, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await idle(pilot)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.queue_ready, what="the queue loaded")
+        assert "By agent" in screen_text(app) and "Live queue" not in screen_text(app)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: "Live queue" in screen_text(app), what="the queue")
+        assert "By agent" not in screen_text(app)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.thread.conversation_id == 1, what="Mia's thread")

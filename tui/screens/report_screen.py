@@ -30,6 +30,9 @@ QUEUE_TICK_SECONDS = 5.0
 _QUEUE_CHANGES = frozenset({ChangeKind.CONVERSATION, ChangeKind.MESSAGE, ChangeKind.SLA})
 """Changes that can move a conversation in or out of the queue."""
 _RELOADS = frozenset({ChangeKind.RESET, ChangeKind.LINK})
+QUEUE_MIN_WIDTH = 110
+"""Below this many columns the live queue starts hidden (report-queue shows it), so the report
+keeps room for its tiles and table."""
 
 
 def report_span(period: str, now: datetime, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
@@ -74,6 +77,8 @@ class ReportScreen(ModalScreen[int | None]):
         width: 40%; max-width: 50; min-width: 32;
         border: round $primary; border-title-color: $text;
     }
+    ReportScreen.-queue-only #report-side { display: none; }
+    ReportScreen.-queue-only QueuePane { width: 1fr; max-width: 100%; }
     ReportScreen #report-keys { height: 1; padding: 0 1; color: $text-muted; }
     """
 
@@ -98,6 +103,7 @@ class ReportScreen(ModalScreen[int | None]):
         """How the key of one of the screen's binding ids is shown (the keymap in force)."""
         self.queue = LiveQueue()
         self.roster = desk.online()
+        self._queue_choice: dict[bool, bool] = {}  # narrow? → the queue shown, as chosen
         self.queue_ready = False
         """True once the queue holds every conversation (tests wait on it)."""
 
@@ -115,17 +121,38 @@ class ReportScreen(ModalScreen[int | None]):
 
     def _hints(self) -> str:
         key = self.key_of
+        periods = "/".join(key(i) for i in ("report-today", "report-week", "report-month"))
         return (
-            f"{key('report-today')} today · {key('report-week')} 7 days · "
-            f"{key('report-month')} 30 days · {key('report-grouping')} group by · "
-            f"Enter open the wait · {key('close-report')} back"
+            f"{periods} today/7d/30d · {key('report-grouping')} group by · "
+            f"{key('report-queue')} live queue · Enter open · {key('close-report')} back"
         )
 
     def on_mount(self) -> None:
         self.show_report(self.report)
-        self.query_one(QueuePane).longest.focus()
+        self._arrange_queue()
         self.follow_queue()
         self.set_interval(QUEUE_TICK_SECONDS, self.show_queue)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._arrange_queue)
+
+    @property
+    def _narrow(self) -> bool:
+        return self.app.size.width < QUEUE_MIN_WIDTH
+
+    def _arrange_queue(self) -> None:
+        """Show the queue as chosen for this width (by default: hidden when narrow, where it
+        shows instead of the report)."""
+        pane = self.query_one(QueuePane)
+        pane.display = self._queue_choice.get(self._narrow, not self._narrow)
+        # narrow, the queue takes the report's place rather than squeezing it
+        self.set_class(self._narrow and pane.display, "-queue-only")
+        if pane.display:
+            pane.longest.focus()
+
+    def action_toggle_queue(self) -> None:
+        self._queue_choice[self._narrow] = not self.query_one(QueuePane).display
+        self._arrange_queue()
 
     # ---- the report ---------------------------------------------------------------------
 

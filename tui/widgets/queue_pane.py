@@ -34,7 +34,7 @@ class Names:
 def buckets_table(snapshot: QueueSnapshot) -> Table:
     """Waiting conversations per age bucket: all channels, then one row per channel."""
     table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
-    table.add_column("Waiting", no_wrap=True, ratio=1)
+    table.add_column("Waiting", no_wrap=True, ratio=1, min_width=8)
     for label, _ in BUCKETS:
         table.add_column(label, justify="right", no_wrap=True)
     table.add_row(Text("All", style="bold"), *map(str, snapshot.buckets), style="bold")

@@ -98,6 +98,7 @@ class ReportTiles(Horizontal):
     ReportTiles { height: 5; }
     ReportTiles > Static {
         width: 1fr; height: 5; border: round $primary-darken-1; text-align: center;
+        text-wrap: nowrap; text-overflow: ellipsis;
     }
     """
 
