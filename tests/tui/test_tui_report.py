@@ -94,6 +94,7 @@ async def test_the_queue_follows_the_change_feed_without_reading_every_conversat
         )
         await desk.ingest("wa", [message])
         await wait_until(pilot, lambda: waits(screen) == [1, 3], what="conversation 3 waiting")
+        assert "[bold]Mallory[/bold]" in screen_text(app)  # its contact's name, shown inert
         await desk.reply(1, "Your lamp ships today.")
         await wait_until(pilot, lambda: waits(screen) == [3], what="Mia answered")
         assert listed == []  # each change read only the conversation it named
