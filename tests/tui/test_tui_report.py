@@ -194,3 +194,17 @@ async def test_narrow_the_queue_shows_instead_of_the_report_and_still_opens_a_wa
         assert "By agent" not in screen_text(app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.thread.conversation_id == 1, what="Mia's thread")
+
+
+def test_chart_days_are_named_in_the_zone_the_report_counted_them_in():
+    from datetime import datetime
+
+    from frontdesk.desk.report import Point
+    from frontdesk.tui.widgets.report_chart import report_zone, tick_label
+
+    utc_midnight = Point(datetime(2026, 12, 1, tzinfo=report_zone("UTC")))
+    assert tick_label(utc_midnight, "day", report_zone("UTC")) == "Tue 01"
+    tokyo_hour = Point(datetime(2026, 12, 1, 5, tzinfo=report_zone("UTC")))
+    assert tick_label(tokyo_hour, "hour", report_zone("Asia/Tokyo")) == "14h"
+    assert report_zone("UTC+09:00") is None
+    assert tick_label(utc_midnight, "day", None) == "Tue 01"

@@ -18,7 +18,7 @@ from frontdesk.desk.report import Grouping, Report
 from frontdesk.desk.report.queue import LiveQueue
 from frontdesk.tui.bindings import REPORT_BINDINGS
 from frontdesk.tui.widgets.queue_pane import Names, QueuePane
-from frontdesk.tui.widgets.report_chart import ReportChart
+from frontdesk.tui.widgets.report_chart import ReportChart, report_zone
 from frontdesk.tui.widgets.report_view import GROUP_TITLES, ReportTiles, rows_table
 
 PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
@@ -167,7 +167,8 @@ class ReportScreen(ModalScreen[int | None]):
             f"{hours}"
         )
         self.query_one(ReportTiles).show(report.figures)
-        self.query_one(ReportChart).show(report.series, report.series_step, tz)
+        chart_zone = report_zone(report.timezone)
+        self.query_one(ReportChart).show(report.series, report.series_step, chart_zone)
         box = self.query_one("#report-rows-box")
         box.border_title = f"By {GROUP_TITLES[report.grouping].lower()}"
         name_of = self.desk.agent_name if report.grouping is Grouping.AGENT else str

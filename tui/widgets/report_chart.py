@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from textual_plotext import PlotextPlot
 
@@ -12,9 +13,19 @@ MAX_TICKS = 12
 """Labels on the x axis at most: more would run into each other."""
 
 
+def report_zone(name: str) -> tzinfo | None:
+    """The zone a report counted its days and hours in (None: a name that is no IANA zone,
+    where each point keeps the offset it came with)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def tick_label(point: Point, step: str, tz: tzinfo | None) -> str:
-    """ "Mon 07" for a day, "14h" for an hour, in the zone the console shows times in."""
-    at = point.at.astimezone(tz)
+    """ "Mon 07" for a day, "14h" for an hour, in the zone the report counted them in (a day
+    from midnight UTC read in New York would be the day before)."""
+    at = point.at.astimezone(tz) if tz is not None else point.at
     return f"{at:%H}h" if step == "hour" else f"{at:%a %d}"
 
 
