@@ -93,10 +93,11 @@ async def test_the_queue_follows_the_change_feed_without_reading_every_conversat
             "q-1", "+15550003", ContactRef("+15550003", "M"), "hello?", created_at=clock()
         )
         await desk.ingest("wa", [message])
-        await wait_until(pilot, lambda: waits(screen) == [1, 3], what="conversation 3 waiting")
+        # the bound: the queue shows a change within 1 s
+        await wait_until(pilot, lambda: waits(screen) == [1, 3], 1.0, "conversation 3 waiting")
         assert "[bold]Mallory[/bold]" in screen_text(app)  # its contact's name, shown inert
         await desk.reply(1, "Your lamp ships today.")
-        await wait_until(pilot, lambda: waits(screen) == [3], what="Mia answered")
+        await wait_until(pilot, lambda: waits(screen) == [3], 1.0, "Mia answered")
         assert listed == []  # each change read only the conversation it named
         assert "Mia Tanaka" not in screen_text(app)
 
