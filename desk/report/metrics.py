@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -186,6 +187,8 @@ class _Gathering:
         self.rows = _Buckets(period, grouping is Grouping.HOUR, tz) if timed else None
         self.conv: Conversation | None = None
         self.fixed: list[_Tally] = []
+        self.in_times: list[float] = []
+        self.out_times: list[float] = []
 
     def _group(self, key: str) -> _Tally:
         tally = self.groups.get(key)
@@ -236,21 +239,49 @@ class _Gathering:
         self._responsiveness(conv, facts)
 
     def _messages(self, facts: ThreadFacts) -> None:
-        ins = facts.messages_in
+        """Counted at the end from every message's time (`count_messages`); here only by group."""
+        ins, outs = facts.messages_in, facts.messages_out
         lo, hi = bisect_left(ins, self.since), bisect_left(ins, self.until)
-        if self.rows is None:
-            for t in self.fixed:
-                t.messages_in += hi - lo
-        for at in ins[lo:hi]:
-            if self.rows is not None:
-                for t in self.tallies(at):
-                    t.messages_in += 1
-            self.points[self.series.index(at)][0].messages_in += 1
-        for out in facts.messages_out:
-            if self.since <= out.at < self.until:
-                for t in self.tallies(out.at, out.author):
-                    t.messages_out += 1
-                self.points[self.series.index(out.at)][0].messages_out += 1
+        self.in_times.extend(ins[lo:hi])
+        out_lo, out_hi = bisect_left(outs, self.since), bisect_left(outs, self.until)
+        self.out_times.extend(outs[out_lo:out_hi])
+        if self.rows is not None:
+            return
+        self.whole.messages_in += hi - lo
+        self.whole.messages_out += out_hi - out_lo
+        for t in self.fixed[1:]:
+            t.messages_in += hi - lo
+            if self.grouping is not Grouping.AGENT:
+                t.messages_out += out_hi - out_lo
+        if self.grouping is Grouping.AGENT:
+            for author, n in Counter(facts.out_authors[out_lo:out_hi]).items():
+                self.tallies(0.0, author)[-1].messages_out += n
+
+    def count_messages(self) -> None:
+        """Messages per day or hour of the series, and of the rows when they are by time."""
+        self.in_times.sort()
+        self.out_times.sort()
+        for i, (tally, _) in enumerate(self.points):
+            tally.messages_in, tally.messages_out = self._within(self.series, i)
+        if self.rows is not None:
+            for i, label in enumerate(self.rows.labels):
+                got_in, got_out = self._within(self.rows, i)
+                if got_in or got_out:
+                    row = self._group(label)
+                    row.messages_in += got_in
+                    row.messages_out += got_out
+            self.whole.messages_in, self.whole.messages_out = (
+                len(self.in_times),
+                len(self.out_times),
+            )
+
+    def _within(self, buckets: _Buckets, i: int) -> tuple[int, int]:
+        start = max(buckets.seconds[i], self.since)
+        end = buckets.seconds[i + 1] if i + 1 < len(buckets.seconds) else self.until
+        return (
+            bisect_left(self.in_times, end) - bisect_left(self.in_times, start),
+            bisect_left(self.out_times, end) - bisect_left(self.out_times, start),
+        )
 
     def _responses(self, conv: Conversation, facts: ThreadFacts) -> None:
         for r in facts.responses:
@@ -368,6 +399,7 @@ def compute(
     for conv, facts in conversations:
         gathering.add(conv, facts)
         count += 1
+    gathering.count_messages()
     rows = [Row(key, t.figures(business_seconds)) for key, t in gathering.groups.items()]
     if grouping in (Grouping.DAY, Grouping.HOUR):
         rows.sort(key=lambda row: row.key)
