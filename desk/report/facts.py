@@ -67,15 +67,19 @@ def facts_of(thread: list[Message], created_at: float, count: int) -> ThreadFact
     facts = ThreadFacts(count)
     waiting: float | None = None
     resolved = answered = False
+    last_in: float | None = None
     for m in sorted(thread, key=lambda m: (m.created_at, m.id)):
         at = m.created_at.timestamp()
-        if m.kind is MessageKind.ACTIVITY:
+        if m.event is EventKind.RATED and waiting is not None and waiting == last_in:
+            waiting = None  # that message was the survey's answer, not a request
+        elif m.kind is MessageKind.ACTIVITY:
             resolved = _event(facts, m, at, resolved)
         elif m.private:
             continue
         elif m.direction is Direction.IN:
             facts.messages_in.append(at)
             waiting = waiting if waiting is not None else at
+            last_in = at
         else:
             facts.messages_out.append(at)
             facts.out_authors.append(m.author)

@@ -17,7 +17,7 @@ from statistics import fmean, median
 
 from frontdesk.desk.report.facts import ThreadFacts, is_person
 from frontdesk.desk.report.figures import Figures, Grouping, Period, Point, Report, Row, Stat, Times
-from frontdesk.desk.sla import SlaPolicy
+from frontdesk.desk.sla import DUE, SlaPolicy
 from frontdesk.model import Conversation, Status
 
 BusinessSeconds = Callable[[datetime, datetime], float]
@@ -302,7 +302,7 @@ class _Gathering:
                     t.breaches += not met
             if r.first:
                 self.points[self.series.index(r.at)][1].append(r.at - r.waited_from)
-        if facts.waiting_from is not None and conv.status is not Status.BOT:
+        if facts.waiting_from is not None and conv.status in DUE:
             due = self._due(conv, facts.waiting_from, facts.first_pending)
             if due is not None and self.since <= due < self.end:
                 for t in self.tallies(due):
@@ -351,9 +351,7 @@ class _Gathering:
         first = facts.first_response
         if first is not None:
             start, answered_at = first.waited_from, first.at
-        elif facts.first_pending and facts.waiting_from is not None:
-            if conv.status is Status.BOT:
-                return
+        elif facts.first_pending and facts.waiting_from is not None and conv.status in DUE:
             start, answered_at = facts.waiting_from, None
         else:
             return

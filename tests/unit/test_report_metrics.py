@@ -320,3 +320,23 @@ def test_a_period_counts_what_happened_in_it():
 
 def series_total(r: Report) -> int:
     return sum(p.messages_in for p in r.series)
+
+
+def test_a_survey_answer_and_a_resolved_conversation_wait_for_nobody():
+    rated = (
+        Thread(21, "sms", at(26, 8), status=Status.RESOLVED, priority=Priority.HIGH,
+               survey_sent_at=at(26, 9, 1), rating=4, rated_at=at(26, 9, 30))
+        .inbound(at(26, 8)).reply(at(26, 8, 5), "Ben").resolved(at(26, 9), "Ben")
+        .reply(at(26, 9, 1), "⚙ CSAT").inbound(at(26, 9, 30))
+        .event(at(26, 9, 30), EventKind.RATED, "Kim rated this 4/5")
+    )  # fmt: skip
+    spam = Thread(22, "sms", at(25, 8), status=Status.RESOLVED, priority=Priority.HIGH)
+    spam.inbound(at(25, 8)).resolved(at(25, 8, 1), "Ben")
+    facts = [
+        (t.conv, facts_of(t.messages, t.conv.created_at.timestamp(), 0)) for t in (rated, spam)
+    ]
+    f = compute(facts, PERIOD, Grouping.AGENT, sla=SLA, now=NOW).figures
+    assert (f.messages_in, f.messages_out, f.ratings, f.csat) == (3, 2, 1, 1.0)
+    assert f.sla_breaches == 0 and (f.sla_first, f.sla_first_met) == (1, 1)
+    assert (f.answered_15m, f.answerable_15m) == (1, 1)  # the spam was never waited on
+    assert facts[0][1].waiting_from is None
