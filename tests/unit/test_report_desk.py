@@ -114,3 +114,14 @@ async def test_a_period_the_desk_will_not_report(world):
         await desk.report(START, START - timedelta(days=1), Grouping.DAY)
     with pytest.raises(DeskError, match="at most 366 days"):
         await desk.report(START - timedelta(days=400), START, Grouping.DAY)
+
+
+async def test_a_damaged_facts_file_is_read_again_from_the_threads(world):
+    desk, clock = world
+    await write(desk, clock, "hello")
+    until = clock.now + timedelta(days=1)
+    whole = await desk.report(START, until, Grouping.DAY)
+    (desk.store.root / FILE_NAME).write_bytes(b"\x93garbage")
+    desk._report_facts = None  # as a new process would find it
+    again = await desk.report(START, until, Grouping.DAY)
+    assert again.figures == whole.figures and again.figures.messages_in == 1
