@@ -455,7 +455,11 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         """Store a message; with `channel` and an external id it is indexed for dedup."""
         self._require_batch()
         self._reserve_id("message", message.id)
-        self._partition(message.conversation_id)[message.id] = message
+        # a partition not in memory is not read to be written: reading it later applies this batch
+        part = self._partitions.get(message.conversation_id)
+        if part is not None:
+            part[message.id] = message
+            self._partitions.move_to_end(message.conversation_id)
         relpath = f"messages/{message.conversation_id}.json"
         self._stage(relpath, "messages", message.id, records.message_to_record(message))
         if channel and message.external_id:

@@ -20,8 +20,8 @@ from frontdesk.desk.report.figures import Figures, Grouping, Period, Point, Repo
 from frontdesk.desk.sla import DUE, SlaPolicy
 from frontdesk.model import Conversation, Status
 
-BusinessSeconds = Callable[[datetime, datetime], float]
-"""Seconds of business hours between two times (desk.automation.hours' Hours.business_seconds)."""
+BusinessSeconds = Callable[[str, datetime, datetime], float]
+"""Seconds of a channel's business hours between two times (`ChannelClock.business_seconds`)."""
 RESPONSIVE_WITHIN = 15 * 60.0
 RESPONSIVE_DAYS = 7
 GOOD_RATING = 4
@@ -52,15 +52,15 @@ def _at(seconds: float) -> datetime:
 
 @dataclass(slots=True)
 class _Spans:
-    """A time metric's spans, as (start, end) POSIX seconds."""
+    """A time metric's spans: (start, end) POSIX seconds and the channel whose hours count."""
 
-    spans: list[tuple[float, float]] = field(default_factory=list)
+    spans: list[tuple[float, float, str]] = field(default_factory=list)
 
     def times(self, business: BusinessSeconds | None) -> Times:
-        calendar = stat(end - start for start, end in self.spans)
+        calendar = stat(end - start for start, end, _ in self.spans)
         if business is None:
             return Times(calendar, calendar)
-        return Times(calendar, stat(business(_at(s), _at(e)) for s, e in self.spans))
+        return Times(calendar, stat(business(ch, _at(s), _at(e)) for s, e, ch in self.spans))
 
 
 @dataclass(slots=True)
@@ -288,7 +288,7 @@ class _Gathering:
             if not self.since <= r.at < self.until:
                 continue
             due = self._due(conv, r.waited_from, r.first)
-            span = (r.waited_from, r.at)
+            span = (r.waited_from, r.at, conv.channel)
             for t in self.tallies(r.at, r.author):
                 t.reply.spans.append(span)
                 if r.first:
@@ -317,7 +317,7 @@ class _Gathering:
             return None
         if self.sla.after is None:
             return start + span.total_seconds()
-        return self.sla.after(_at(start), span).timestamp()
+        return self.sla.after(conv.channel, _at(start), span).timestamp()
 
     def _resolutions(self, conv: Conversation, facts: ThreadFacts, created: float) -> None:
         for s in facts.resolutions:
@@ -332,7 +332,7 @@ class _Gathering:
             last = facts.resolutions[-1]
             if self.inside(last.at):
                 for t in self.tallies(last.at, last.author):
-                    t.resolution.spans.append((created, last.at))
+                    t.resolution.spans.append((created, last.at, conv.channel))
 
     def _csat(self, conv: Conversation) -> None:
         sent = conv.survey_sent_at.timestamp() if conv.survey_sent_at else None
