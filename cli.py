@@ -14,6 +14,7 @@ from frontdesk.commands.creds import cmd_creds
 from frontdesk.commands.doctor import cmd_doctor
 from frontdesk.commands.export import cmd_export
 from frontdesk.commands.report import add_parser as add_report_parser, cmd_report
+from frontdesk.commands.rules import add_rules_parser, cmd_rules
 from frontdesk.commands.serve import cmd_serve
 from frontdesk.commands.sync import cmd_sync
 from frontdesk.errors import EXIT_FAILURE, EXIT_USAGE, is_user_error, one_line
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("key")
     creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
 
+    add_rules_parser(sub, common)
+
     bench = sub.add_parser(
         "bench",
         parents=[common],
@@ -199,4 +202,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "doctor": cmd_doctor,
     "creds": cmd_creds,
     "bench": cmd_bench,
+    "rules": cmd_rules,
 }

@@ -14,15 +14,26 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
-    from frontdesk.config import Config, CsatConfig, EscalationConfig
+    from frontdesk.config import Config, CsatConfig, EscalationConfig, SlaConfig
     from frontdesk.desk.automation.csat import CsatSettings
+    from datetime import tzinfo
+
     from frontdesk.desk.sla import SlaPolicy
     from frontdesk.desk import Desk
+    from frontdesk.desk.report.metrics import BusinessSeconds
     from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
 
 DEMO_TARGETS = ("billing", "tier-2", "engineering")
+DEMO_SLA_HOURS = {
+    "urgent": (0.25, 1),
+    "high": (1, 4),
+    "medium": (4, 8),
+    "low": (8, 24),
+    "none": (8, 24),
+}
+"""`frontdesk demo`'s [sla] when the config has none: first and next reply targets in hours."""
 """Escalation targets of `frontdesk demo` when the config names none."""
 DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
 
@@ -57,6 +68,21 @@ def demo_dir(args: argparse.Namespace) -> Path:
     from frontdesk import config
 
     return Path(config.data_dir(args.data_dir)) / f"demo-{args.seed}"
+
+
+def demo_config(cfg: Config) -> Config:
+    """The config `frontdesk demo` and `serve --demo` run with: the user's, with the demo's
+    example automation wherever it sets none: `[hours]` closed now (the away message), the
+    FAQ bot on LINE, `[[rules]]` and `[sla]` targets (time left and breaches in the list)."""
+    from dataclasses import replace
+
+    from frontdesk.desk.automation.demo_faq import with_demo_faq
+    from frontdesk.desk.automation.demo_hours import demo_hours
+    from frontdesk.desk.automation.demo_rules import with_demo_rules
+    from frontdesk.model import utcnow
+
+    cfg = replace(cfg, hours=cfg.hours or demo_hours(utcnow()), sla=cfg.sla or demo_sla())
+    return with_demo_rules(with_demo_faq(cfg))
 
 
 def build_channels(cfg: Config, store: Store) -> dict[str, Backend]:
@@ -113,43 +139,65 @@ def build_desk(
     agents: Iterable[str] | None = None,
     agent_names: Mapping[str, str] | None = None,
     default_targets: Iterable[str] = (),
-    default_sla: SlaPolicy | None = None,
 ) -> Desk:
     """The desk on `store` as the config sets it up: its channels (`build_channels`) unless
     `channels` are given, `[agent]`'s name and agents unless `agent`/`agents` are, and
     `[escalation]`'s targets (`default_targets` when it names none) and hooks, `[sla]`
-    (`default_sla` when there is none), and
-    `[webhooks] listen` for the receiver its webhook channels need, and its automata
-    (`build_automata`: the FAQ bot, assignment, CSAT)."""
+    `[webhooks] listen` for the receiver its webhook
+    channels need, and its automata (`build_automata`: the FAQ bot, assignment, business
+    hours, CSAT) answering from the canned.toml beside the config."""
     from frontdesk.backends.webhook import WebhookBackend
     from frontdesk.desk import Desk
+    from frontdesk.desk.canned import CannedLibrary
 
     channels = build_channels(cfg, store) if channels is None else channels
     for name, backend in channels.items():
         if isinstance(backend, WebhookBackend) and cfg.webhooks:
             backend.public_url = cfg.webhooks.channel_url(name) or ""
-    return Desk(
+    desk = Desk(
         store,
         channels,
         automata=build_automata(cfg),
-        sla=sla_policy(cfg) or default_sla,
+        sla=sla_policy(cfg),
         agent=cfg.agent.name if agent is None else agent,
         agents=cfg.agent.agents if agents is None else agents,
         agent_names=agent_names,
         escalation_targets=cfg.escalation.targets or default_targets,
         hooks=build_hooks(cfg.escalation),
         webhook_listen=(cfg.webhooks.host, cfg.webhooks.port) if cfg.webhooks else None,
+        # automation answers from the canned replies the console offers: next to the config
+        canned=CannedLibrary(cfg.path.parent / "canned.toml"),
     )
+    desk.business_seconds, desk.report_tz = report_clock(cfg)
+    return desk
+
+
+def report_clock(cfg: Config) -> tuple[BusinessSeconds | None, tzinfo | None]:
+    """What reports count business time and days in: `[hours]` per channel and its default
+    timezone; (None, None) without [hours] (calendar time, UTC)."""
+    if cfg.hours is None:
+        return None, None
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.desk.automation.hours import ChannelClock
+
+    return ChannelClock(cfg.hours).business_seconds, ZoneInfo(cfg.hours.default.schedule.timezone)
 
 
 def build_automata(cfg: Config) -> list[Automaton]:
     """What the desk does by itself, in the order it acts on each trigger."""
     from frontdesk.desk.automation.assign import AutoAssign, Candidate
     from frontdesk.desk.automation.bot import faq_automata
+    from frontdesk.desk.automation.away import hours_automata
     from frontdesk.desk.automation.csat import Survey
+    from frontdesk.desk.automation.hours import ChannelClock
+    from frontdesk.desk.automation.rule_actions import rules_automata
 
     automata: list[Automaton] = []
     automata.extend(faq_automata(cfg.faq))  # first: a new conversation may be the bot's
+    clock = ChannelClock(cfg.hours) if cfg.hours is not None else None
+    rules = rules_automata(cfg.rules, clock.open_at) if clock else rules_automata(cfg.rules)
+    automata.extend(rules)  # a rule's routing comes before round robin
     if cfg.assignment.auto and cfg.team is not None and cfg.team.agents:
         automata.append(
             AutoAssign(
@@ -160,6 +208,7 @@ def build_automata(cfg: Config) -> list[Automaton]:
                 cfg.assignment.channels,
             )
         )
+    automata.extend(hours_automata(cfg.hours))
     if cfg.csat.enabled:
         automata.append(Survey(csat_settings(cfg.csat)))
     return automata
@@ -191,23 +240,20 @@ def sla_policy(cfg: Config) -> SlaPolicy | None:
         for priority in Priority
         if priority.value in cfg.sla.first or priority.value in cfg.sla.next
     }
+    if cfg.sla.business_hours and cfg.hours is not None:
+        from frontdesk.desk.automation.hours import ChannelClock
+
+        return SlaPolicy(targets, ChannelClock(cfg.hours).after)
     return SlaPolicy(targets)
 
 
-def demo_sla() -> SlaPolicy:
-    """The SLA of `frontdesk demo` when the config has no [sla]: its list shows time left and breaches."""
+def demo_sla() -> SlaConfig:
+    """DEMO_SLA_HOURS as the [sla] section it stands for."""
     from datetime import timedelta
 
-    from frontdesk.desk.sla import SlaPolicy, SlaTarget
-    from frontdesk.model import Priority
+    from frontdesk.config import SlaConfig
 
-    hours = lambda n: timedelta(hours=n)  # noqa: E731
-    return SlaPolicy(
-        {
-            Priority.URGENT: SlaTarget(timedelta(minutes=15), hours(1)),
-            Priority.HIGH: SlaTarget(hours(1), hours(4)),
-            Priority.MEDIUM: SlaTarget(hours(4), hours(8)),
-            Priority.LOW: SlaTarget(hours(8), hours(24)),
-            Priority.NONE: SlaTarget(hours(8), hours(24)),
-        }
+    return SlaConfig(
+        first={p: timedelta(hours=first) for p, (first, _) in DEMO_SLA_HOURS.items()},
+        next={p: timedelta(hours=following) for p, (_, following) in DEMO_SLA_HOURS.items()},
     )

@@ -167,6 +167,59 @@ def check_faq(cfg: Config, canned_path: Path) -> list[str]:
     return problems
 
 
+def check_sla(cfg: Config) -> list[str]:
+    """`[sla] business_hours` counts `[hours]`: without it there are none to count."""
+    if cfg.sla is not None and cfg.sla.business_hours and cfg.hours is None:
+        return [
+            f"[sla] business_hours = true in {cfg.path} but there is no [hours] section to "
+            "count; add [hours] with a timezone and the days (README, Business hours) or "
+            "remove business_hours"
+        ]
+    return []
+
+
+def check_hours(cfg: Config) -> list[str]:
+    """`[hours]`: each canned reply it names must exist beside the config (or in the shipped
+    examples) and be fillable without asking (automation cannot answer `{ask:…}`)."""
+    from frontdesk.config_text import display_path
+    from frontdesk.desk.canned import CannedError, asks, load_canned
+
+    if cfg.hours is None:
+        return []
+    try:
+        canned = load_canned(cfg.path.parent / "canned.toml")
+    except CannedError:
+        return []  # check_canned reports the broken file itself
+    problems = []
+    shown = display_path(cfg.path)
+    for table, choice in cfg.hours.replies():
+        at = f"{shown}:{choice.line}" if choice.line else shown
+        reply = canned.find(choice.shortcode)
+        if reply is None:
+            problems.append(
+                f"{at}: [{table}] names /{choice.shortcode}, which is not a canned reply in "
+                f"{canned.source}; add a [[replies]] block with shortcode = "
+                f'"{choice.shortcode}" or name an existing one'
+            )
+        elif asks(reply.body):
+            problems.append(
+                f"{at}: [{table}] names /{choice.shortcode}, which asks for "
+                f"{{ask:{asks(reply.body)[0]}}} ({canned.where(reply)}); automation cannot "
+                "answer it: use a reply with only {contact.…} and {agent.…} values"
+            )
+    known = {ch.name for ch in cfg.channels}
+    for name in cfg.hours.channels:
+        if cfg.channels and name not in known:
+            print(f"warning: [hours.channels.{name}] names no [[channels]] block in {shown}")
+    if not problems:
+        default = cfg.hours.default
+        print(
+            f"ok: hours in {default.schedule.timezone}"
+            + (f", {len(cfg.hours.channels)} channel override(s)" if cfg.hours.channels else "")
+        )
+    return problems
+
+
 async def check_channel(ch) -> list[str]:
     from frontdesk import credentials
     from frontdesk.backends import registry
@@ -306,3 +359,66 @@ def check_hook(hook) -> list[str]:
     )
     print(f"ok: hook {hook.name} posts to {hook.url} {auth}")
     return []
+
+
+def check_rules(cfg: Config) -> list[str]:
+    """What `[[rules]]` name that the rest of the setup lacks (the reader checked their shape):
+    a canned reply, an agent, a team or a channel; each problem names the file and the line."""
+    from frontdesk.config_text import display_path
+    from frontdesk.desk.canned import CannedError, load_canned
+
+    if not cfg.rules:
+        return []
+    active = sum(rule.active for rule in cfg.rules)
+    print(f"rules:  {len(cfg.rules)} in {display_path(cfg.path)} ({active} active)")
+    try:
+        canned = load_canned(cfg.path.parent / "canned.toml")
+    except CannedError:
+        canned = None  # check_canned reports it
+    agents = {cfg.agent.name, *cfg.agent.agents, *(cfg.team.agents if cfg.team else ())}
+    teams = set(cfg.escalation.targets)
+    channels = {ch.name for ch in cfg.channels} | {ch.backend for ch in cfg.channels}
+    problems = []
+    for rule in cfg.rules:
+        for action in rule.actions:
+            problem = _rule_action_problem(action, canned, agents, teams)
+            if problem:
+                problems.append(_rule_line(cfg, rule, action.line, f"{action} {problem}"))
+        for condition in rule.conditions:
+            unknown = [v for v in condition.values if channels and v not in channels]
+            if condition.attribute == "channel" and unknown:
+                problems.append(
+                    _rule_line(
+                        cfg,
+                        rule,
+                        condition.line,
+                        f"names channel {unknown[0]!r}, which no [[channels]] block has "
+                        f"(names and backends: {', '.join(sorted(channels))}); fix the value",
+                    )
+                )
+    return problems
+
+
+def _rule_action_problem(action, canned, agents: set[str], teams: set[str]) -> str | None:
+    if action.name == "send_canned_reply" and canned is not None:
+        if canned.find(action.params[0]) is None:
+            return f"names no canned reply in {canned.source}; add /{action.params[0]} there or fix the shortcode"
+    if action.name == "assign_agent" and action.params[0] not in agents:
+        return (
+            f"names an agent the config does not know ({', '.join(sorted(agents))}); "
+            "add them to [agent] agents or [team.agents], or fix the name"
+        )
+    if action.name in ("assign_team", "escalate") and teams and action.params[0] not in teams:
+        return f"names a team not in [escalation] targets ({', '.join(sorted(teams))}); add it there or fix the name"
+    return None
+
+
+def _rule_line(cfg: Config, rule, line: int | None, problem: str) -> str:
+    from frontdesk.config_text import display_path
+
+    where = (
+        f"{display_path(cfg.path)}:{line or rule.line}"
+        if (line or rule.line)
+        else display_path(cfg.path)
+    )
+    return f"{where}: rule {rule.name!r}: {problem}"

@@ -350,6 +350,7 @@ class Outgoing:
     reply_to_external_id: str | None = None
     tag: str = ""  # the message tag to send with once the free window closed (HUMAN_AGENT)
     template: TemplateSend | None = None  # send this approved template instead of `body`
+    automated: bool = False  # written by automation (an away message): mail marks it auto-replied
 
 
 @dataclass(slots=True)

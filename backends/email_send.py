@@ -70,7 +70,8 @@ class EmailSending:
             msg["In-Reply-To"] = parent or references[-1]
         if references:
             msg["References"] = " ".join(references)
-        msg["Auto-Submitted"] = "no"
+        # RFC 3834: other robots (out-of-office replies) must not answer an automatic reply
+        msg["Auto-Submitted"] = "auto-replied" if outgoing.automated else "no"
         msg["X-Mailer"] = "frontdesk"
         msg.set_content(outgoing.body)
         total = sum(attachment.size for attachment in outgoing.attachments)

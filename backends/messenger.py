@@ -18,72 +18,39 @@ times of the messages we sent; the backend remembers the mids it sent in this ru
 Meta's time from their echo (else the time the Send API answered, which is never earlier),
 and reports those up to the watermark as read. Messages sent before a restart stay
 "delivered" rather than being guessed read.
+
+The backend is this module (settings, Graph calls, the webhook, `run`, received files, doctor)
+with its parts beside it: `messenger_send.py` (the Send API and the mids sent),
+`messenger_poll.py` (poll mode), `messenger_profiles.py` (sender names),
+`messenger_errors.py` (Graph's codes) and `messenger_parse.py` (bodies → events).
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import logging
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
 
-from frontdesk.backends.base import (
-    AmbiguousError,
-    BackendError,
-    ConfigError,
-    PermanentError,
-    SecretSource,
-    Sink,
-    TransientError,
-    WindowClosedError,
-    WindowRule,
-    integer,
-    number,
-)
-from frontdesk.backends.httpchannel import (
-    MALFORMED,
-    Backoff,
-    HTTPClient,
-    PollRefused,
-    Reply,
-    StatusReporter,
-    clip,
-    poll_forever,
-    protect,
-    read_settings,
-    scrub,
-    unparsable,
-)
-from frontdesk.backends.messenger_parse import (
-    OUR_METADATA,
-    parse_body,
-    parse_graph_message,
-    parse_time,
-    send_type,
-)
+from frontdesk.backends.base import BackendError, PermanentError, Sink, WindowRule, integer, number
+from frontdesk.backends.httpbackend import HTTPChannel
+from frontdesk.backends.httpchannel import Backoff, HTTPClient, Reply, StatusReporter, protect
+from frontdesk.backends.messenger_errors import MESSENGER, TokenRejected, messenger_failure
+from frontdesk.backends.messenger_parse import parse_body
+from frontdesk.backends.messenger_poll import MessengerPolling, Pacer
+from frontdesk.backends.messenger_profiles import PROFILE_QUEUE, MessengerProfiles
+from frontdesk.backends.messenger_send import MessengerSending, SentLedger
 from frontdesk.backends.webhook import WebhookBackend, meta_challenge, meta_signature_ok
-from frontdesk.model import ChannelEvent, ContactProfile, Outgoing, SendResult
+from frontdesk.model import ChannelEvent
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
-TEXT_LIMIT = 2000  # Send API text, characters
-UPLOAD_LIMIT = 25 * 1024 * 1024  # Send API attachment upload
 DOWNLOAD_LIMIT = 100 * 1024 * 1024
 HUMAN_AGENT = "HUMAN_AGENT"
-#: Graph error codes of the rate limits (application, user, calls to this API)
-RATE_LIMIT_CODES = {4, 17, 32, 613}
-WINDOW_SUBCODES = {2018278, 2018065}
-#: PSIDs whose names are kept; PSIDs queued for a lookup at most
-PROFILE_CACHE = 10_000
-PROFILE_QUEUE = 10_000
 
 _DEFAULTS: dict[str, Any] = {
     "page_id": "",
@@ -103,65 +70,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class TokenRejected(PollRefused):
-    """190: Meta does not accept the Page access token (wrong, expired or revoked)."""
-
-
-class Pacer:
-    """Spaces calls at least 1/`per_second` apart (Meta's limit per Page), across tasks."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            self._next = max(now, self._next) + self.interval
-
-
-class SentLedger:
-    """The mids this run sent, per PSID with their time, to map read watermarks to messages."""
-
-    def __init__(self, per_psid: int = 200, psids: int = 10_000) -> None:
-        self._sent: OrderedDict[str, deque[tuple[int, str]]] = OrderedDict()
-        self._ours: OrderedDict[str, None] = OrderedDict()
-        self.per_psid, self.psids = per_psid, psids
-
-    def record(self, psid: str, mid: str, at_ms: int) -> None:
-        queue = self._sent.setdefault(psid, deque(maxlen=self.per_psid))
-        self._sent.move_to_end(psid)
-        queue.append((at_ms, mid))
-        self._ours[mid] = None
-        while len(self._sent) > self.psids:
-            self._sent.popitem(last=False)
-        while len(self._ours) > self.psids * 10:
-            self._ours.popitem(last=False)
-
-    def is_ours(self, mid: str) -> bool:
-        return mid in self._ours
-
-    def saw_echo(self, psid: str, mid: str, timestamp_ms: int) -> None:
-        queue = self._sent.get(psid)
-        if queue:  # Meta's own time is exact; ours was an upper bound
-            self._sent[psid] = deque(
-                ((timestamp_ms if m == mid else t, m) for t, m in queue), maxlen=self.per_psid
-            )
-
-    def sent_up_to(self, psid: str, watermark_ms: int, forget: bool = True) -> list[str]:
-        queue = self._sent.get(psid)
-        if not queue:
-            return []
-        read = [m for t, m in queue if t <= watermark_ms]
-        if forget:
-            self._sent[psid] = deque(((t, m) for t, m in queue if t > watermark_ms), self.per_psid)
-        return read
-
-
-class MessengerBackend(WebhookBackend):
+class MessengerBackend(
+    MessengerProfiles, MessengerPolling, MessengerSending, HTTPChannel, WebhookBackend
+):
     """A Facebook Page's Messenger inbox."""
 
     kind = "messenger"
@@ -193,21 +104,14 @@ class MessengerBackend(WebhookBackend):
     backoff_initial/backoff_max: retry delays while Meta is unreachable; refused_retry: pause
     after a rejected token; request_timeout/connect_timeout: per request."""
     secret_names = ("page_access_token", "app_secret", "verify_token")
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
+    def configure(self, cfg: dict[str, Any]) -> None:
         if cfg["mode"] not in ("webhook", "poll"):
-            problems.append(f'setting mode is {cfg["mode"]!r}; set "webhook" or "poll"')
+            self._problems.append(f'setting mode is {cfg["mode"]!r}; set "webhook" or "poll"')
         if not cfg["page_id"]:
-            problems.append("setting page_id is missing; set it to the Facebook Page's id")
-        self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
+            self._problems.append("setting page_id is missing; set it to the Facebook Page's id")
         self.page_id: str = cfg["page_id"]
         self.mode: str = cfg["mode"] if cfg["mode"] in ("webhook", "poll") else "webhook"
         self.polling = self.mode == "poll"  # type: ignore[misc]
@@ -224,7 +128,7 @@ class MessengerBackend(WebhookBackend):
         self.connect_timeout = float(cfg["connect_timeout"])
         self.http = HTTPClient(self.base_url, "Messenger", connect_timeout=self.connect_timeout)
         self.pacer = Pacer(float(cfg["calls_per_second"]))
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self.ledger = SentLedger()
         self.names: OrderedDict[str, str] = OrderedDict()
         self.lookups: asyncio.Queue[str] = asyncio.Queue(PROFILE_QUEUE)
@@ -264,20 +168,10 @@ class MessengerBackend(WebhookBackend):
             self._want_name(psid)
         return parsed.events
 
-    def _want_name(self, psid: str) -> None:
-        if psid in self.names or psid in self._queued:
-            return
-        try:
-            self.lookups.put_nowait(psid)
-        except asyncio.QueueFull:
-            return  # under a flood the names wait for the sender's next message
-        self._queued.add(psid)
-
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _page_token(self) -> str:
-        if self._problem:
-            raise ConfigError(self._problem)
+        self._check_settings()
         if self._token is None:
             self._token = self.secret("page_access_token")
             protect(self._token)
@@ -326,36 +220,9 @@ class MessengerBackend(WebhookBackend):
         error = data.get("error") if data is not None else None
         if reply.status == 200 and data is not None and not isinstance(error, dict):
             return data
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code") if isinstance(error.get("code"), int) else reply.status
-        subcode = error.get("error_subcode")
-        text = scrub(clip(error.get("message"), 300)) or reply.text.strip()[:200]
-        said = f"({code}{f'/{subcode}' if subcode else ''} {text or f'HTTP {reply.status}'})"
-        if code == 190 or reply.status == 401:
-            raise TokenRejected(
-                f"Messenger rejected the Page access token {said}: create a new one (Meta app → "
-                f"Messenger → Access tokens) and run `frontdesk creds set {self.name} page_access_token`"
-            )
-        if code in RATE_LIMIT_CODES:
-            raise TransientError(
-                f"Messenger rate limit on {label} {said}", retry_after=self.rate_limit_wait
-            )
-        if code == 10 and subcode in WINDOW_SUBCODES:
-            raise WindowClosedError(
-                f"Messenger refused the reply: it is outside the allowed window {said}",
-                "the customer wrote more than 7 days ago (or the HUMAN_AGENT tag is not approved "
-                "for this app); wait for them to write again, or reach them on another channel",
-            )
-        if code == 551:
-            raise PermanentError(f"Messenger: this person is not available right now {said}")
-        if code in (1, 2) or reply.status >= 500:
-            raise TransientError(f"Messenger server error on {label} {said}")
-        if code in (10, 200, 230) or reply.status == 403:
-            raise PermanentError(
-                f"Messenger refused {label}: the app lacks a permission {said}; check the app's "
-                "pages_messaging permission and that the token belongs to this Page"
-            )
-        raise PermanentError(f"Messenger refused {label} {said}")
+        failure = messenger_failure(reply)
+        judged = MESSENGER.judge(failure, label=label, wait=self.rate_limit_wait, name=self.name)
+        raise judged.error
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -375,238 +242,9 @@ class MessengerBackend(WebhookBackend):
                 raise
             return self.poll_interval
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.refused_retry,
-            status=self.status,
-            logger=log,
-        )
-
-    async def _look_up_names(self, sink: Sink) -> None:
-        while True:
-            psid = await self.lookups.get()
-            try:
-                name = await self.profile_name(psid)
-            except (TransientError, TokenRejected) as exc:
-                log.info("channel %s: no name for a sender yet (%s)", self.name, scrub(str(exc)))
-                self._queued.discard(psid)  # asked again at their next message
-                await asyncio.sleep(self.backoff.next())
-                continue
-            except BackendError as exc:
-                log.info("channel %s: no profile for a sender (%s)", self.name, scrub(str(exc)))
-                name = ""  # the person does not share it; not asked again in this run
-            self.backoff.reset()
-            self._queued.discard(psid)
-            self.names[psid] = name
-            while len(self.names) > PROFILE_CACHE:
-                self.names.popitem(last=False)
-            if name:
-                await sink.ingest(self.name, [ContactProfile(psid, name)])
-
-    async def profile_name(self, psid: str) -> str:
-        """The person's name from the User Profile API (first and last name)."""
-        data = await self._graph(
-            "GET", f"/{psid}", label="profile", params={"fields": "first_name,last_name"}
-        )
-        parts = [data.get(k) for k in ("first_name", "last_name")]
-        return clip(" ".join(p for p in parts if isinstance(p, str) and p.strip()), 128)
-
-    async def fetch_once(self, sink: Sink) -> None:
-        """Poll mode: read what changed since the cursor (`sync --once`)."""
-        if not self.polling:
-            raise NotImplementedError(
-                f'channel {self.name!r} receives by webhook; set mode = "poll" to fetch once'
-            )
-        await self._poll(sink)
-
-    async def _poll(self, sink: Sink) -> None:
-        """Ingest the messages of every conversation updated since the cursor, oldest first,
-        committing each conversation's updated_time as the cursor with its messages."""
-        since = self._since()
-        for updated, conv_id in await self._changed_conversations(since):
-            events = await self._messages_since(conv_id, since)
-            cursor = updated.isoformat()
-            await sink.ingest(self.name, events, cursor=cursor)
-            self.cursor = cursor
-
-    def _since(self) -> datetime:
-        try:
-            if self.cursor:
-                return datetime.fromisoformat(self.cursor)
-        except ValueError:
-            log.warning("channel %s: ignoring an unreadable cursor", self.name)
-        return datetime.now(timezone.utc) - self.history
-
-    async def _changed_conversations(self, since: datetime) -> list[tuple[datetime, str]]:
-        found: list[tuple[datetime, str]] = []
-        params: dict[str, Any] = {
-            "platform": "messenger",
-            "fields": "id,updated_time",
-            "limit": self.page_size,
-        }
-        for _ in range(400):  # newest first; stop at the first one not changed since
-            data = await self._graph(
-                "GET", f"/{self.page_id}/conversations", label="conversations", params=params
-            )
-            items = data.get("data") if isinstance(data.get("data"), list) else []
-            for item in items:
-                try:
-                    updated, conv_id = parse_time(item["updated_time"]), str(item["id"])
-                except (*MALFORMED, TypeError):
-                    continue
-                if updated < since:
-                    return sorted(found)
-                found.append((updated, conv_id))
-            after = _next_cursor(data)
-            if not items or after is None:
-                break
-            params = {**params, "after": after}
-        return sorted(found)
-
-    async def _messages_since(self, conv_id: str, since: datetime) -> list[ChannelEvent]:
-        events: list[ChannelEvent] = []
-        params: dict[str, Any] = {
-            "fields": "id,created_time,from,to,message,attachments",
-            "limit": self.page_size,
-        }
-        for _ in range(400):
-            data = await self._graph("GET", f"/{conv_id}/messages", label="messages", params=params)
-            items = data.get("data") if isinstance(data.get("data"), list) else []
-            older = False
-            for item in items:
-                try:
-                    message = parse_graph_message(item, self.page_id)
-                except MALFORMED as exc:
-                    events.append(unparsable(self.name, item, exc, log, what="Messenger message"))
-                    continue
-                if message.created_at < since:
-                    older = True
-                    break
-                if not self.ledger.is_ours(message.external_id):  # sent by this run: stored
-                    events.append(message)
-            after = _next_cursor(data)
-            if older or not items or after is None:
-                break
-            params = {**params, "after": after}
-        events.reverse()  # oldest first, as they were written
-        return events
-
-    # ---- sending -------------------------------------------------------------------------------
-
-    async def send(self, outgoing: Outgoing) -> SendResult:
-        """The text, then each file, through the Send API; RESPONSE inside 24 h, else the tag."""
-        psid = outgoing.thread_key or outgoing.to
-        if not psid:
-            raise PermanentError("no Messenger recipient: the conversation has no PSID")
-        if outgoing.template is not None:
-            raise PermanentError("Messenger has no message templates; send a text reply")
-        body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; Messenger accepts at most "
-                f"{TEXT_LIMIT:,} — shorten or split it"
-            )
-        if not body.strip() and not outgoing.attachments:
-            raise PermanentError("an empty message cannot be sent on Messenger")
-        for attachment in outgoing.attachments:
-            self._check_file(attachment.name, attachment.mime, attachment.ref)
-        kind: dict[str, Any] = (
-            {"messaging_type": "MESSAGE_TAG", "tag": outgoing.tag}
-            if outgoing.tag
-            else {"messaging_type": "RESPONSE"}
-        )
-        metadata = OUR_METADATA + (outgoing.idempotency_key or str(outgoing.message_id))
-        first: str | None = None
-        try:
-            if body.strip():
-                payload = {
-                    "recipient": {"id": psid},
-                    **kind,
-                    "message": {"text": body, "metadata": metadata},
-                }
-                first = await self._post_message(psid, json=payload)
-            for attachment in outgoing.attachments:
-                path = Path(attachment.ref)
-                form = {
-                    "recipient": json.dumps({"id": psid}),
-                    **kind,
-                    "message": json.dumps(
-                        {
-                            "attachment": {
-                                "type": send_type(attachment.mime),
-                                "payload": {"is_reusable": False},
-                            },
-                            "metadata": metadata,
-                        }
-                    ),
-                }
-                files = {
-                    "filedata": (attachment.name or path.name, path.read_bytes(), attachment.mime)
-                }
-                mid = await self._post_message(psid, data=form, files=files)
-                first = first or mid
-        except (TransientError, PermanentError, OSError) as exc:
-            if first is None:
-                if isinstance(exc, OSError):
-                    raise PermanentError(f"cannot read the file to send: {exc}") from None
-                raise
-            raise AmbiguousError(
-                f"part of the message was sent ({first}) but not all: {exc}"
-            ) from None
-        assert first is not None
-        return SendResult(first)
-
-    async def _post_message(self, psid: str, **kwargs: Any) -> str:
-        try:
-            data = await self._graph(
-                "POST", "/me/messages", label="send", sending=True, paced=False, **kwargs
-            )
-        except TokenRejected as exc:
-            # the message waits for the new token instead of failing for good
-            raise TransientError(str(exc), retry_after=self.refused_retry) from None
-        mid = data.get("message_id")
-        if not isinstance(mid, str) or not mid:
-            raise AmbiguousError(
-                "Messenger answered without a message id; the message may have been sent"
-            )
-        # the time after the answer is never earlier than Meta's, so a read is never guessed
-        self.ledger.record(psid, mid, int(time.time() * 1000))
-        return mid
-
-    def _check_file(self, name: str, mime: str, ref: str) -> None:
-        path = Path(ref) if ref else None
-        if path is None or not path.is_file():
-            raise PermanentError(f"the file {name!r} to send is missing ({ref or 'no path'})")
-        if problem := self.attachment_problem(name, mime, path.stat().st_size):
-            raise PermanentError(problem)
-
-    def attachment_problem(self, name: str, mime: str, size: int) -> str | None:
-        if size > UPLOAD_LIMIT:
-            return (
-                f"{name} is {size / 1_000_000:.1f} MB; Messenger accepts files up to 25 MB — "
-                "send a smaller file or a link"
-            )
-        return None
-
-    async def mark_read(self, thread_key: str, external_ids: Any) -> None:
-        """`mark_seen` for the conversation: the customer sees their messages were read."""
-        await self._graph(
-            "POST",
-            "/me/messages",
-            label="mark_seen",
-            paced=False,
-            json={"recipient": {"id": thread_key}, "sender_action": "mark_seen"},
-        )
+        await self._keep_polling(sink, poll_once, self.refused_retry, log)
 
     # ---- received files --------------------------------------------------------------------------
-
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
 
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
@@ -634,12 +272,8 @@ class MessengerBackend(WebhookBackend):
             page = await self._graph(
                 "GET", f"/{self.page_id}", label="page", params={"fields": "name"}, paced=False
             )
-        except ConfigError as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         problems: list[str] = []
         if str(page.get("id", self.page_id)) != self.page_id:
             problems.append(
@@ -647,18 +281,6 @@ class MessengerBackend(WebhookBackend):
                 "fix page_id in the channel block"
             )
         return problems
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
-
-def _next_cursor(data: dict[str, Any]) -> str | None:
-    paging = data.get("paging")
-    if not isinstance(paging, dict) or not paging.get("next"):
-        return None
-    cursors = paging.get("cursors")
-    after = cursors.get("after") if isinstance(cursors, dict) else None
-    return after if isinstance(after, str) and after else None
 
 
 __all__ = ["MessengerBackend", "Pacer", "SentLedger"]

@@ -16,10 +16,10 @@ httpx's log lines, and every error text is redacted before it leaves this module
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -28,14 +28,15 @@ from frontdesk.backends.base import (
     AmbiguousError,
     Backend,
     BackendError,
-    ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
     TransientError,
     integer,
     number,
 )
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object, words_of
+from frontdesk.backends.httpbackend import HTTPChannel, check_length, part_sent, recipient
 from frontdesk.backends.httpchannel import (
     MALFORMED,
     Backoff,
@@ -43,11 +44,7 @@ from frontdesk.backends.httpchannel import (
     PollRefused,
     Reply,
     StatusReporter,
-    clip,
-    poll_forever,
     protect,
-    read_settings,
-    scrub,
     unparsable,
 )
 from frontdesk.backends.telegram_parse import parse_update
@@ -86,11 +83,53 @@ class TokenRejected(PollRefused):
     """401/404: Telegram does not know the token."""
 
 
+TELEGRAM = Provider(
+    rules=(
+        Rule(Verdict.RATE, codes={429}),
+        Rule(Verdict.CONFLICT, codes={409}),
+        Rule(Verdict.TOKEN, codes={401, 404}),
+        Rule(Verdict.SERVER, statuses=SERVER_STATUSES, codes=SERVER_STATUSES),
+    ),
+    words={
+        Verdict.RATE: "Telegram rate limit on {label} ({said})",
+        Verdict.CONFLICT: "Telegram refuses to serve updates: {said}. Another program is polling "
+        "this bot, or a webhook is set: stop the other poller (only one may run), or call "
+        "deleteWebhook",
+        Verdict.TOKEN: "Telegram rejected the bot token ({code} {said}): copy it again from "
+        "@BotFather (/mybots → API Token) and run `frontdesk creds set {name} token`; check "
+        "base_url too",
+        Verdict.SERVER: "Telegram server error on {label} ({code} {said})",
+        Verdict.REFUSED: "Telegram refused {label}: {said}",
+    },
+    errors={Verdict.CONFLICT: Conflict, Verdict.TOKEN: TokenRejected},
+    wait=5.0,
+)
+#: getFile answers 404 for a file Telegram no longer has, with a good token
+TELEGRAM_FILES = replace(
+    TELEGRAM, rules=tuple(rule for rule in TELEGRAM.rules if rule.verdict is not Verdict.TOKEN)
+)
+
+
+def telegram_failure(reply: Reply) -> Failure:
+    """The Bot API's `{error_code, description, parameters}`; its own retry_after comes first."""
+    data = answer_object(reply)
+    code = data.get("error_code") if isinstance(data.get("error_code"), int) else reply.status
+    said = words_of(reply, data.get("description")) or f"HTTP {reply.status}"
+    parameters = answer_object(reply, "parameters")
+    wait = parameters.get("retry_after")
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait < 0:
+        wait = reply.retry_after() or None
+    migrate = parameters.get("migrate_to_chat_id")
+    if migrate is not None:
+        said += f" (the group is now the supergroup {migrate})"
+    return Failure(reply.status, code, None, said, wait)
+
+
 class PhotoRefused(PermanentError):
     """400 on sendPhoto (dimensions, format): nothing was sent, so the picture can go as a file."""
 
 
-class TelegramBackend(Backend):
+class TelegramBackend(HTTPChannel, Backend):
     """A Telegram bot, polled with getUpdates."""
 
     kind = "telegram"
@@ -115,17 +154,10 @@ class TelegramBackend(Backend):
     while the network is down; conflict_retry: pause after 409 or a rejected token;
     request_timeout/connect_timeout: for sends and other calls."""
     secret_names = ("token",)
+    defaults = _DEFAULTS
+    download_limit = DOWNLOAD_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
-        self._problem = f"channel {name!r}: " + "; ".join(problems) if problems else None
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.base_url: str = cfg["base_url"].rstrip("/")
         self.poll_timeout = max(0, int(cfg["poll_timeout"]))
         self.poll_interval = max(0.0, float(cfg["poll_interval"]))
@@ -137,15 +169,14 @@ class TelegramBackend(Backend):
         self.http = HTTPClient(
             self.base_url, "Telegram", connect_timeout=float(cfg["connect_timeout"])
         )
-        self.offset = _parse_cursor(cursor)
-        self.status = StatusReporter(name)
+        self.offset = _parse_cursor(self.cursor)
+        self.status = StatusReporter(self.name)
         self._token: str | None = None
 
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _bot_token(self, fresh: bool = False) -> str:
-        if self._problem:
-            raise ConfigError(self._problem)
+        self._check_settings()
         if self._token is None or fresh:
             self._token = self.secret("token")
             protect(self._token)
@@ -184,42 +215,12 @@ class TelegramBackend(Backend):
         data = reply.data if isinstance(reply.data, dict) else {}
         if reply.status == 200 and data.get("ok") is True:
             return data.get("result")
-        code = data.get("error_code") if isinstance(data.get("error_code"), int) else reply.status
-        description = (
-            scrub(clip(data.get("description"), 300))
-            or reply.text.strip()[:200]
-            or f"HTTP {reply.status}"
-        )
-        parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
-        if code == 429:
-            retry_after = parameters.get("retry_after")
-            if (
-                not isinstance(retry_after, (int, float))
-                or isinstance(retry_after, bool)
-                or retry_after < 0
-            ):
-                retry_after = reply.retry_after() or 5.0
-            raise TransientError(
-                f"Telegram rate limit on {method} ({description})", retry_after=float(retry_after)
-            )
-        if code == 409:
-            raise Conflict(
-                f"Telegram refuses to serve updates: {description}. Another program is polling this bot, or a "
-                f"webhook is set: stop the other poller (only one may run), or call deleteWebhook"
-            )
-        if code in (401, 404) and method != "getFile":
-            raise TokenRejected(
-                f"Telegram rejected the bot token ({code} {description}): copy it again from @BotFather "
-                f"(/mybots → API Token) and run `frontdesk creds set {self.name} token`; check base_url too"
-            )
-        if reply.status >= 500 or code >= 500:
-            raise TransientError(f"Telegram server error on {method} ({code} {description})")
-        migrate = parameters.get("migrate_to_chat_id")
-        if migrate is not None:
-            description += f" (the group is now the supergroup {migrate})"
-        if method == "sendPhoto" and code == 400:  # nothing was sent: the picture can go as a file
-            raise PhotoRefused(f"Telegram refused {method}: {description}")
-        raise PermanentError(f"Telegram refused {method}: {description}")
+        failure = telegram_failure(reply)
+        table = TELEGRAM_FILES if method == "getFile" else TELEGRAM
+        error = table.judge(failure, label=method, name=self.name).error
+        if method == "sendPhoto" and failure.code == 400:  # nothing was sent: it can go as a file
+            raise PhotoRefused(str(error))
+        raise error
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -238,15 +239,7 @@ class TelegramBackend(Backend):
             # a server that ignores `timeout` (or short polling) must not make this a tight loop
             return self.poll_interval if count == 0 and (quick or self.poll_timeout == 0) else 0.0
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.conflict_retry,
-            status=self.status,
-            logger=log,
-        )
+        await self._keep_polling(sink, poll_once, self.conflict_retry, log)
 
     async def fetch_once(self, sink: Sink) -> None:
         """Read every pending update (short polls until a page comes back short)."""
@@ -299,14 +292,11 @@ class TelegramBackend(Backend):
 
     async def send(self, outgoing: Outgoing) -> SendResult:
         """sendMessage for text; sendPhoto or sendDocument per file (the text as caption when it fits)."""
-        chat_id = outgoing.thread_key or outgoing.to
-        if not chat_id:
-            raise PermanentError("no Telegram chat to send to: the conversation has no chat id")
+        chat_id = recipient(
+            outgoing, "no Telegram chat to send to: the conversation has no chat id"
+        )
         body = outgoing.body
-        if len(body) > TEXT_LIMIT:
-            raise PermanentError(
-                f"the reply is {len(body):,} characters; Telegram accepts at most {TEXT_LIMIT:,} — shorten or split it"
-            )
+        check_length(body, TEXT_LIMIT, "Telegram")
         if not outgoing.attachments:
             if not body.strip():
                 raise PermanentError("an empty message cannot be sent on Telegram")
@@ -332,9 +322,7 @@ class TelegramBackend(Backend):
         except (TransientError, PermanentError) as exc:
             if first_id is None:
                 raise
-            raise AmbiguousError(
-                f"part of the message was sent ({first_id}) but not all: {exc}"
-            ) from None
+            raise part_sent(first_id, exc) from None
         assert first_id is not None
         return SendResult(first_id)
 
@@ -374,12 +362,6 @@ class TelegramBackend(Backend):
         )
         return _sent_id(chat_id, result)
 
-    async def fetch_attachment(self, ref: str, max_bytes: int = DOWNLOAD_LIMIT) -> bytes:
-        """The bytes of a received file (`Attachment.ref` is its file_id), through getFile."""
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
-
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = DOWNLOAD_LIMIT
     ) -> int:
@@ -403,14 +385,8 @@ class TelegramBackend(Backend):
         try:
             me = await self._call("getMe")
             hook = await self._call("getWebhookInfo")
-        except ConfigError as exc:
-            return [str(exc)]
-        except TokenRejected as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         problems: list[str] = []
         if not isinstance(me, dict) or not me.get("is_bot"):
             problems.append("getMe did not describe a bot: is base_url a Telegram Bot API server?")
@@ -420,9 +396,6 @@ class TelegramBackend(Backend):
                 "deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook)"
             )
         return problems
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 def _parse_cursor(cursor: str | None) -> int:

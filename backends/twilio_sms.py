@@ -21,7 +21,6 @@ The cursor is JSON: {"after": ISO time of the newest message ingested, "follow":
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Mapping
@@ -34,14 +33,14 @@ from frontdesk.backends.base import (
     AmbiguousError,
     Backend,
     BackendError,
-    ConfigError,
     PermanentError,
-    SecretSource,
     Sink,
-    TransientError,
     integer,
     number,
 )
+from frontdesk.backends.apierrors import SERVER_STATUSES, Failure, Provider, Rule, Verdict
+from frontdesk.backends.apierrors import answer_object, words_of
+from frontdesk.backends.httpbackend import HTTPChannel
 from frontdesk.backends.httpchannel import (
     Backoff,
     HTTPClient,
@@ -49,10 +48,7 @@ from frontdesk.backends.httpchannel import (
     Reply,
     StatusReporter,
     clip,
-    poll_forever,
     protect,
-    read_settings,
-    scrub,
 )
 from frontdesk.backends.sms import BODY_LIMIT
 from frontdesk.backends.twilio_parse import API, FINAL, account_uri, failure_reason
@@ -87,10 +83,45 @@ class AuthRejected(PollRefused):
     """401: Twilio does not accept account_sid with this auth_token."""
 
 
+TWILIO = Provider(
+    rules=(
+        Rule(Verdict.RATE, statuses={429}),
+        Rule(Verdict.SERVER, statuses=SERVER_STATUSES),
+        Rule(Verdict.TOKEN, statuses={401}),
+    ),
+    words={
+        Verdict.RATE: "{said}",
+        Verdict.SERVER: "{said}",
+        Verdict.TOKEN: "Twilio rejected the credentials ({said}): copy the Auth Token of account "
+        "{account} from Twilio Console → Account Info and run `frontdesk creds set {name} "
+        "auth_token`",
+        Verdict.UNREADABLE: "Twilio answered with something that is not JSON",
+        Verdict.REFUSED: "{said}",
+    },
+    errors={Verdict.TOKEN: AuthRejected},
+)
+
+
+def twilio_failure(reply: Reply) -> Failure:
+    """Twilio's error JSON ({code, message, more_info, status}), said with its code and link."""
+    data = answer_object(reply)
+    code = data.get("code")
+    message = words_of(reply, data.get("message")) or "no details"
+    more = data.get("more_info") if isinstance(data.get("more_info"), str) else ""
+    said = (
+        f"Twilio error {code}: {message}"
+        if isinstance(code, int)
+        else f"Twilio answered HTTP {reply.status}: {message}"
+    )
+    if more.startswith("https://"):
+        said += f" ({clip(more, 200)})"
+    return Failure(reply.status, code, None, said, reply.retry_after() or None)
+
+
 # ---- the backend ----------------------------------------------------------------------------------
 
 
-class TwilioSMSBackend(TwilioReading, Backend):
+class TwilioSMSBackend(TwilioReading, HTTPChannel, Backend):
     """SMS (and MMS) through one Twilio number or Messaging Service, polled."""
 
     kind = "sms"
@@ -118,16 +149,10 @@ class TwilioSMSBackend(TwilioReading, Backend):
     is followed; backoff_initial/backoff_max: retry delays while the network is down;
     error_retry: pause after Twilio refuses the poll (bad credentials …)."""
     secret_names = ("auth_token",)
+    defaults = _DEFAULTS
+    download_limit = MEDIA_LIMIT
 
-    def __init__(
-        self,
-        name: str,
-        settings: Mapping[str, Any] | None = None,
-        secrets: SecretSource | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(name, settings, secrets, cursor)
-        cfg, self._problems = read_settings(self.settings, self.settings_schema, _DEFAULTS)
+    def configure(self, cfg: dict[str, Any]) -> None:
         self.account_sid: str = cfg["account_sid"].strip()
         self.from_number: str = cfg["from_number"].strip()
         self.messaging_service_sid: str = cfg["messaging_service_sid"].strip()
@@ -160,17 +185,13 @@ class TwilioSMSBackend(TwilioReading, Backend):
         self.http = HTTPClient(
             self.base_url, "Twilio", connect_timeout=float(cfg["connect_timeout"]), auth=self._auth
         )
-        self.status = StatusReporter(name)
+        self.status = StatusReporter(self.name)
         self._token: str | None = None
-        self.after, self.follow = self._read_cursor(cursor)
+        self.after, self.follow = self._read_cursor(self.cursor)
         self._seen: dict[str, datetime] = {}  # SIDs ingested by this process, for the overlap
         self._bad: set[str] = set()  # items already quarantined by this process
 
     # ---- plumbing ----------------------------------------------------------------------------
-
-    def _check_settings(self) -> None:
-        if self._problems:
-            raise ConfigError(f"channel {self.name!r}: " + "; ".join(self._problems))
 
     def _auth(self) -> httpx.Auth:
         if self._token is None:
@@ -193,34 +214,19 @@ class TwilioSMSBackend(TwilioReading, Backend):
         raise self._error(reply, sending)
 
     def _error(self, reply: Reply, sending: bool) -> BackendError:
-        """Twilio's error JSON ({code, message, more_info, status}) as the plugin API's error."""
-        data = reply.data if isinstance(reply.data, dict) else {}
-        code = data.get("code")
-        message = scrub(clip(data.get("message"), 300)) or reply.text.strip()[:200] or "no details"
-        more = data.get("more_info") if isinstance(data.get("more_info"), str) else ""
-        text = (
-            f"Twilio error {code}: {message}"
-            if isinstance(code, int)
-            else f"Twilio answered HTTP {reply.status}: {message}"
+        """Twilio's error JSON judged by its table; a send keeps its own wait (none unless told)."""
+        judged = TWILIO.judge(
+            twilio_failure(reply),
+            sending=sending,
+            wait=None if sending else 10.0,
+            name=self.name,
+            account=self.account_sid,
         )
-        if more.startswith("https://"):
-            text += f" ({clip(more, 200)})"
-        if reply.status == 429:
-            return TransientError(
-                text, retry_after=reply.retry_after() or (None if sending else 10.0)
-            )
-        if reply.status >= 500:
-            return TransientError(text)
-        if reply.status == 401:
-            self._token = None  # read the secret again next time: the agent may have fixed it
-            fix = (
-                f"Twilio rejected the credentials ({text}): copy the Auth Token of account {self.account_sid} from "
-                f"Twilio Console → Account Info and run `frontdesk creds set {self.name} auth_token`"
-            )
-            return PermanentError(fix) if sending else AuthRejected(fix)
-        if reply.status == 200:
-            return TransientError("Twilio answered with something that is not JSON")
-        return PermanentError(text)
+        if judged.verdict is not Verdict.TOKEN:
+            return judged.error
+        self._token = None  # read the secret again next time: the agent may have fixed it
+        # a poll retries slowly until the secret is fixed; a message fails with the fix
+        return PermanentError(str(judged.error)) if sending else judged.error
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -233,15 +239,7 @@ class TwilioSMSBackend(TwilioReading, Backend):
             await self._poll(sink)
             return self.poll_interval
 
-        await poll_forever(
-            self.name,
-            sink,
-            poll_once,
-            backoff=self.backoff,
-            slow_retry=self.error_retry,
-            status=self.status,
-            logger=log,
-        )
+        await self._keep_polling(sink, poll_once, self.error_retry, log)
 
     async def fetch_once(self, sink: Sink) -> None:
         await self._poll(sink)
@@ -290,12 +288,6 @@ class TwilioSMSBackend(TwilioReading, Backend):
             self.follow[sid] = utcnow()
         return SendResult(sid, Delivery.DELIVERED if status == "delivered" else Delivery.SENT)
 
-    async def fetch_attachment(self, ref: str, max_bytes: int = MEDIA_LIMIT) -> bytes:
-        """The bytes of an MMS media file (`Attachment.ref` is its URL path under base_url)."""
-        buffer = io.BytesIO()
-        await self.download_attachment(ref, buffer, max_bytes)
-        return buffer.getvalue()
-
     async def download_attachment(
         self, ref: str, into: BinaryIO, max_bytes: int = MEDIA_LIMIT
     ) -> int:
@@ -317,21 +309,14 @@ class TwilioSMSBackend(TwilioReading, Backend):
             return list(self._problems)
         try:
             account = await self._api("GET", f"{API}/Accounts/{self.account_sid}.json")
-        except ConfigError as exc:
-            return [str(exc)]
-        except TransientError as exc:
-            return [f"{exc} — check the network, a proxy, or base_url ({self.base_url})"]
         except BackendError as exc:
-            return [str(exc)]
+            return [self.doctor_line(exc)]
         state = account.get("status")
         if state not in (None, "active"):
             return [
                 f"Twilio account {self.account_sid} is {clip(state, 20)}; reactivate it in the Twilio Console"
             ]
         return []
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 __all__ = ["TwilioSMSBackend"]

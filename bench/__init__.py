@@ -28,8 +28,9 @@ so the ratio holds on a noisy machine:
 The functions take sizes, so tests run them small; `plan.main` prints a table or JSON.
 One module per figure family: `cache` (the synthetic cache, ingest), `startup` (cold start,
 memory), `frames` (the probe keys and live share), `keys`, `live`, `search`, `mail`,
-`report` (figures, table, JSON) and `plan` (the whole run). The apps come from
-`frontdesk.launch` and the collector settings from `frontdesk.runtime`, as the CLI's; the
-bench never imports the CLI. Only the standard library is imported at module level; the
+`webhooks` (signed webhook bursts at the receiver, sent by `webhook_sender`), `report`
+(figures, table, JSON) and `plan` (the whole run). The apps come from `frontdesk.launch`
+and the collector settings from `frontdesk.runtime`, as the CLI's; the bench never imports
+the CLI. Only the standard library is imported at module level; the
 rest is imported where it is used.
 """

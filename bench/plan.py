@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frontdesk.bench.automation import measure_automation
 from frontdesk.bench.cache import Cache, build_cache, measure_ingest
 from frontdesk.bench.keys import measure_keys
 from frontdesk.bench.live import measure_live
 from frontdesk.bench.mail import measure_email
 from frontdesk.bench.report import TERMINAL, Report
+from frontdesk.bench.reports import measure_reports
 from frontdesk.bench.search import measure_search
 from frontdesk.bench.startup import measure_cold_start
 from frontdesk.bench.team import measure_fan_out
@@ -52,7 +54,8 @@ class Plan:
     team_clients: tuple[int, ...] = (1, 5, 20)  # attached clients the fan-out is measured at
     team_rate: int = 100
     team_seconds: float = 10.0
-    webhook_burst: int = 1_000  # signed webhook POSTs fired at the receiver at once
+    webhook_burst: int = 1_000  # signed webhook POSTs in each burst shape
+    automation_messages: int = 20_000  # offered at 5,000 msg/s with and without the automata
     seed: int = 7
 
 
@@ -81,6 +84,7 @@ def run(
             "team_rate": plan.team_rate,
             "team_seconds": plan.team_seconds,
             "webhook_burst": plan.webhook_burst,
+            "automation_messages": plan.automation_messages,
             "seed": plan.seed,
         }
     )
@@ -117,6 +121,8 @@ def run(
             asyncio.run(measure_attached_keys(big, socket_path, plan.presses, report))
         progress("search …")
         asyncio.run(measure_search(big, plan.search_repeats, report))
+        progress("reports …")
+        measure_reports(big, plan.runs, report)
         progress("keypresses …")
         asyncio.run(measure_keys(big, plan.presses, report))
         progress("live arrival …")
@@ -154,8 +160,10 @@ def run(
                 seq,
             )
         )
-        progress(f"webhooks: a burst of {plan.webhook_burst:,} signed POSTs …")
+        progress(f"webhooks: bursts of {plan.webhook_burst:,} signed POSTs, and an empty handler …")
         measure_webhooks(work, plan.webhook_burst, report)
+        progress(f"automation: {plan.automation_messages:,} messages at 5,000/s, 50 rules …")
+        measure_automation(work, plan.automation_messages, report)
         if plan.mails:
             progress(f"email: first sync of {plan.mails:,} mails …")
             measure_email(work, plan.mails, report)

@@ -13,8 +13,8 @@ from frontdesk.desk_setup import (
     build_desk,
     data_dir,
     demo_channels,
+    demo_config,
     demo_dir,
-    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -133,25 +133,24 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from frontdesk.backends.demo_workspace import generate_workspace
     from frontdesk.config import demo_socket
-    from frontdesk.desk.automation.demo_faq import with_demo_faq
     from frontdesk.store import Store
 
-    cfg = load_config(args)  # only [ui] and [escalation]: the demo's channels are simulated
+    cfg = load_config(args)  # [ui], [escalation], automation: the channels are simulated
     root = demo_dir(args)
     if not getattr(args, "solo", False):
         # the simulated world is nobody's data: with no demo desk served, run one here
         status = run_attached(args, cfg, demo_socket(cfg.team, root), required=False, log_dir=root)
         if status is not None:
             return status
+    cfg = demo_config(cfg)
     with Store.open(root) as store:
         desk = build_desk(
-            with_demo_faq(cfg),
+            cfg,
             store,
             demo_channels(store, args.seed, live=not args.quiet),
             agent="Aiko",
             agents=["Ben", "Chloé"],
             default_targets=DEMO_TARGETS,
-            default_sla=demo_sla(),
         )
         if not store.conversations():
             ws = generate_workspace(args.seed)

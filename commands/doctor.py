@@ -13,6 +13,9 @@ from frontdesk.doctor import (
     check_desk,
     check_faq,
     check_hook,
+    check_hours,
+    check_sla,
+    check_rules,
     check_ui,
     check_webhooks,
     check_assignment,
@@ -50,6 +53,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems += check_assignment(cfg)
     problems += check_canned(cfg.path.parent / "canned.toml")
     problems += check_faq(cfg, cfg.path.parent / "canned.toml")
+    problems += check_hours(cfg)
+    problems += check_sla(cfg)
+    problems += check_rules(cfg)
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
     problems += check_cache(data_dir(args), repair=args.repair)

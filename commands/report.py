@@ -10,7 +10,14 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from frontdesk import __version__
-from frontdesk.desk_setup import data_dir, demo_dir, demo_sla, load_config, sla_policy
+from frontdesk.desk_setup import (
+    data_dir,
+    demo_config,
+    demo_dir,
+    load_config,
+    report_clock,
+    sla_policy,
+)
 from frontdesk.errors import CliError
 
 if TYPE_CHECKING:
@@ -96,7 +103,7 @@ async def _report(
     args: argparse.Namespace, since: datetime, until: datetime, by: Grouping
 ) -> Report:
     """From the served desk when one answers (the same figures its consoles show), else from
-    the cache read-only, with the config's [sla]."""
+    the cache read-only, with the config's [sla] and [hours]."""
     from frontdesk import config
     from frontdesk.desk.report import Period, build_report
     from frontdesk.store import Store
@@ -119,6 +126,11 @@ async def _report(
             f"no cache in {root}: run `frontdesk{' demo' if args.demo else ''}` first "
             "or point --data-dir at one"
         )
+    if args.demo:
+        cfg = demo_config(cfg)  # its [sla] and [hours], as `frontdesk demo` runs
+    business, tz = report_clock(cfg)
     with Store.open(root, readonly=True) as store:
-        sla = sla_policy(cfg) or (demo_sla() if args.demo else None)
-        return await build_report(store, Period(since, until), by, sla=sla)
+        period = Period(since, until)
+        return await build_report(
+            store, period, by, sla=sla_policy(cfg), business_seconds=business, tz=tz
+        )

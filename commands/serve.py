@@ -14,8 +14,8 @@ from frontdesk.desk_setup import (
     build_desk,
     data_dir,
     demo_channels,
+    demo_config,
     demo_dir,
-    demo_sla,
     load_config,
 )
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
@@ -81,19 +81,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def served_desk(args: argparse.Namespace, cfg: Config, store: Store, owner: str) -> Desk:
     """The desk `serve` runs: the config's channels, or with --demo the simulated ones. Its own
     agent is the Unix user running it; the team's agents come from `[team.agents]`."""
-    from frontdesk.desk.automation.demo_faq import with_demo_faq
-
     team_agents = dict(cfg.team.agents) if cfg.team is not None else {}
     names = {user: agent.name for user, agent in team_agents.items()}
+    cfg = demo_config(cfg) if args.demo else cfg
     return build_desk(
-        with_demo_faq(cfg) if args.demo else cfg,
+        cfg,
         store,
         demo_channels(store, args.seed, live=True) if args.demo else None,
         agent=owner,
         agents=[*team_agents, *cfg.agent.agents],
         agent_names=names,
         default_targets=DEMO_TARGETS if args.demo else (),
-        default_sla=demo_sla() if args.demo else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""`frontdesk sync`: the channels headless, once (fetch, flush outbox and hooks) or till stopped."""
+"""`frontdesk sync`: the channels headless, once (fetch, automation, flush outbox and hooks) or till stopped."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from frontdesk.errors import EXIT_FAILURE, CliError, one_line, report_cache_prob
 
 if TYPE_CHECKING:
     from frontdesk.desk import Desk
+
+AUTOMATION_SECONDS = 60.0
+"""How long `sync --once` lets automation work through what it fetched."""
+DRAIN_SECONDS = 30.0
+"""How long `sync --once` waits for replies to leave, retries included, before it exits."""
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -39,11 +44,44 @@ async def sync_once(desk: Desk) -> int:
         except Exception as exc:
             problems += 1
             print(f"frontdesk: channel {name}: {one_line(exc)}", file=sys.stderr)
-    await desk.flush_outbox()
+    await run_automation(desk)
+    await drain_outbox(desk, DRAIN_SECONDS)
     await desk.flush_hooks()
     for backend in desk.channels.values():
         await backend.close()
     return EXIT_FAILURE if problems else 0
+
+
+async def run_automation(desk: Desk) -> None:
+    """Let automation act on what the fetch stored (away messages, rules …), bounded in time."""
+    desk.automation.start(desk)
+    try:
+        await asyncio.wait_for(desk.automation.idle(), AUTOMATION_SECONDS)
+    except TimeoutError:
+        print(
+            f"frontdesk: automation did not finish within {AUTOMATION_SECONDS:g} s; what it "
+            "did not reach is not acted on (run `frontdesk sync` continuously to avoid this)",
+            file=sys.stderr,
+        )
+    finally:
+        await desk.automation.stop()
+
+
+async def drain_outbox(desk: Desk, seconds: float) -> None:
+    """Send every reply due, then those whose retry falls within `seconds`; the rest wait for
+    the next sync (they stay in the durable outbox)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        await desk.flush_outbox()
+        waits = [
+            (entry.next_attempt_at - desk.now()).total_seconds()
+            for entry in desk.store.outbox()
+            if entry.state == "pending" and entry.next_attempt_at is not None
+        ]
+        if not waits or loop.time() + max(min(waits), 0.0) > deadline:
+            return
+        await asyncio.sleep(max(min(waits), 0.0))
 
 
 async def sync_forever(desk: Desk) -> int:

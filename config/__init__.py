@@ -4,7 +4,7 @@ The package's parts: `paths.py` (where files live), `sections.py` (the dataclass
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
 `read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`,
-`read_faq.py`); the names below are the ones the rest of frontdesk imports.
+`read_faq.py`, `read_hours.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -20,6 +20,9 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [sla.<priority>]            first, next ("15m", "1h": how long a customer may wait for a reply)
     [[faq]]                     name, keywords, reply (canned shortcode), channels, language
     [bot]                       channels, handoff_words, misses, fallback_reply (the FAQ bot)
+    [hours]                     timezone, day keys, holidays, away_reply, greeting (business hours)
+    [hours.channels.<name>]     the same keys for one channel, and enabled
+    [[rules]]                   name, event, match, conditions, actions (automation rules, read_rules.py)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -30,6 +33,8 @@ from frontdesk.config.checks import CHANNEL_NAME, SECRET_KEYS, UNIX_USER, Schema
 from frontdesk.config.errors import ConfigError
 from frontdesk.config.load import load_config
 from frontdesk.config.read_faq import BotConfig, FaqConfig, FaqEntry
+from frontdesk.config.read_hours import ChannelHours, HoursConfig, ReplyChoice, Schedule
+from frontdesk.config.read_rules import Rule, RuleAction, RuleCondition
 from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
@@ -54,6 +59,7 @@ from frontdesk.config.sections import (
     CsatConfig,
     EscalationConfig,
     HookConfig,
+    SlaConfig,
     TeamAgent,
     TeamConfig,
     UIConfig,
@@ -76,6 +82,7 @@ __all__ = [
     "AssignmentConfig",
     "BotConfig",
     "ChannelConfig",
+    "ChannelHours",
     "Config",
     "ConfigError",
     "CsatConfig",
@@ -83,7 +90,14 @@ __all__ = [
     "FaqConfig",
     "FaqEntry",
     "HookConfig",
+    "HoursConfig",
+    "ReplyChoice",
+    "Rule",
+    "RuleAction",
+    "RuleCondition",
     "SchemaLookup",
+    "SlaConfig",
+    "Schedule",
     "TeamAgent",
     "TeamConfig",
     "UIConfig",

@@ -40,6 +40,7 @@ class Checks:
         themes: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.shown = shown
+        self.text = text
         self.places = key_lines(text)
         self.backend_schemas = backend_schemas
         self.themes = themes

@@ -15,6 +15,8 @@ from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_faq import FaqReading
+from frontdesk.config.read_hours import HoursReading
+from frontdesk.config.read_rules import RulesReading
 from frontdesk.config.read_team import TeamReading
 from frontdesk.config.read_webhooks import WebhooksReading
 from frontdesk.config.read_assignment import AssignmentReading
@@ -78,6 +80,8 @@ class _Reader(
     CsatReading,
     SlaReading,
     FaqReading,
+    HoursReading,
+    RulesReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -94,6 +98,8 @@ class _Reader(
             "sla",
             "faq",
             "bot",
+            "hours",
+            "rules",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -108,4 +114,6 @@ class _Reader(
             csat=self.csat(raw["csat"]) if "csat" in raw else CsatConfig(),
             sla=self.sla(raw["sla"]) if "sla" in raw else None,
             faq=self.faq(raw.get("faq", []), raw.get("bot", {})),
+            hours=self.hours(raw["hours"]) if "hours" in raw else None,
+            rules=self.rules(raw.get("rules", [])),
         )

@@ -35,17 +35,20 @@ class SlaReading(Checks):
 
     def sla(self, raw: Any) -> SlaConfig:
         raw = self.table(("sla",), raw)
-        self.only_known(("sla",), raw, PRIORITIES, what="priority")
+        self.only_known(("sla",), raw, (*PRIORITIES, "business_hours"), what="priority")
+        business = self.typed(("sla", "business_hours"), raw.get("business_hours", False), bool)
         first: dict[str, timedelta] = {}
         following: dict[str, timedelta] = {}
         for priority, table in raw.items():
+            if priority == "business_hours":
+                continue
             where = ("sla", priority)
             table = self.table(where, table)
             self.only_known(where, table, ("first", "next"))
             for key, into in (("first", first), ("next", following)):
                 if key in table:
                     into[priority] = self.span((*where, key), table[key])
-        return SlaConfig(first=first, next=following)
+        return SlaConfig(first=first, next=following, business_hours=business)
 
     def span(self, where: tuple[str, ...], value: Any) -> timedelta:
         text = self.typed(where, value, str)

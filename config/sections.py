@@ -7,9 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontdesk.config.read_hours import HoursConfig
 
 from frontdesk.config.read_faq import FaqConfig
+
+from frontdesk.config.read_rules import Rule
 
 KEYMAPS = ("default", "vim", "emacs")
 DEFAULT_THEME = "textual-dark"
@@ -183,6 +188,8 @@ class SlaConfig:
     """`[sla.<priority>] first`: the first response target by priority ("none" … "urgent")."""
     next: Mapping[str, timedelta] = field(default_factory=dict)
     """`[sla.<priority>] next`: the target for each later reply."""
+    business_hours: bool = False
+    """`[sla] business_hours`: count only `[hours]`' open hours (each channel's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,3 +218,7 @@ class Config:
     """`[sla]`; None when absent (then no reply is ever due)."""
     faq: FaqConfig = field(default_factory=FaqConfig)
     """`[[faq]]` and `[bot]`: the FAQ bot (off while `[bot] channels` names none)."""
+    hours: HoursConfig | None = None
+    """`[hours]`; None when absent (then no away message and no greeting)."""
+    rules: tuple[Rule, ...] = ()
+    """`[[rules]]`, in file order (automation rules: `desk/automation/rules.py`)."""

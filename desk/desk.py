@@ -49,6 +49,7 @@ from frontdesk.desk.snooze_waker import SnoozeWaker
 from frontdesk.desk.surveys import Surveys
 from frontdesk.desk.sla import SlaPolicy
 from frontdesk.desk.sla_watch import SlaWatching
+from frontdesk.desk.team_assignment import TeamAssignment
 from frontdesk.desk.templates import Templates
 from frontdesk.desk.views import (
     Filters,
@@ -104,6 +105,7 @@ class Desk(
     Surveys,
     SlaWatching,
     BotHandoff,
+    TeamAssignment,
     Reporting,
 ):
     """The one object the console and the CLI use: the read API and every command."""

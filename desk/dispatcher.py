@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from frontdesk.backends.base import Backend, DeadlineError, WindowRule
+from frontdesk.desk.automation import is_automation_author
 from frontdesk.desk.due import pause_after_bug, run_when_due
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.outbox import after_failure, may_replace
@@ -228,6 +229,7 @@ class Dispatcher:
                 backend.window_rule if backend else None, conv.window_expires_at, self.now()
             ),
             template=template_from_extra(entry.extra) or message.template,
+            automated=is_automation_author(message.author),
         )
 
     def _last_inbound(self, conv_id: int) -> str | None:

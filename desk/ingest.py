@@ -224,8 +224,8 @@ class Ingest:
         kinds = [TriggerKind.CONVERSATION_CREATED] if created else []
         kinds += [TriggerKind.CONVERSATION_REOPENED] if reopened else []
         return [
-            *(Trigger(kind, conv_id, at, live=live) for kind in kinds),
-            Trigger(TriggerKind.MESSAGE_CREATED, conv_id, at, message.id, live),
+            *(Trigger(kind, conv_id, at, live=live, text=message.body) for kind in kinds),
+            Trigger(TriggerKind.MESSAGE_CREATED, conv_id, at, message.id, live, message.body),
         ]
 
     def _window_after(self, channel: str, at: datetime) -> datetime | None:

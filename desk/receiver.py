@@ -77,7 +77,8 @@ class Coalescer:
         self._waiting.append((events, done))
         if self._draining is None:
             self._draining = asyncio.create_task(self._drain(), name=f"webhooks:{self.channel}")
-        await asyncio.shield(done)
+        # cancelling this wait cancels only `done`: the batch goes on for the others
+        await done
 
     async def _drain(self) -> None:
         group: list[tuple[list[ChannelEvent], asyncio.Future[None]]] = []
@@ -88,10 +89,12 @@ class Coalescer:
                     await self.desk.ingest(self.channel, [e for events, _ in group for e in events])
                 except Exception as exc:
                     for _, done in group:
-                        done.set_exception(exc)
+                        if not done.done():  # not a request that stopped waiting
+                            done.set_exception(exc)
                 else:
                     for _, done in group:
-                        done.set_result(None)
+                        if not done.done():
+                            done.set_result(None)
         finally:
             self._draining = None
             # cancelled with the loop: no request may wait for an answer that cannot come
@@ -205,8 +208,7 @@ class WebhookReceiver:
         if request.content_length is not None and request.content_length > self.max_bytes:
             return self._too_large()
         try:
-            async with asyncio.timeout(self.read_seconds):
-                body = await request.read()
+            body = await self._read(request)
         except HTTPRequestEntityTooLarge:
             return self._too_large()
         except TimeoutError:
@@ -224,6 +226,13 @@ class WebhookReceiver:
             log.exception("channel %s: a webhook could not be ingested", name)
             return _answer(503, "not stored; send again later")
         return _answer(200, "ok")
+
+    async def _read(self, request: web.Request) -> bytes:
+        """The whole body, within the read deadline if it has not all arrived yet."""
+        if request.content.is_eof():  # it came with the headers: nothing to wait for
+            return await request.read()
+        async with asyncio.timeout(self.read_seconds):
+            return await request.read()
 
     def _coalescer(self, name: str) -> Coalescer:
         if name not in self._coalescers:

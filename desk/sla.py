@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from frontdesk.model import Conversation, Priority, Status
 
 DUE = (Status.OPEN, Status.PENDING)
+AUTHOR = "⚙ SLA"
+"""How the SLA clock signs its thread lines (`automation_author("SLA")`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +30,11 @@ class SlaTarget:
 
 @dataclass(frozen=True, slots=True)
 class SlaPolicy:
-    """Targets by priority; `after` adds a target to a start time (calendar time by default;
-    the business-hours clock when the SLA counts only open hours)."""
+    """Targets by priority; `after(channel, start, span)` adds a target to a start time
+    (calendar time by default; the channel's business hours when the SLA counts only those)."""
 
     targets: Mapping[Priority, SlaTarget] = field(default_factory=dict)
-    after: Callable[[datetime, timedelta], datetime] | None = None
+    after: Callable[[str, datetime, timedelta], datetime] | None = None
 
     def due(self, conv: Conversation) -> tuple[str, datetime] | None:
         """Which response is due and when, or None (not waiting, not due, no target)."""
@@ -47,7 +49,7 @@ class SlaPolicy:
         if span is None:
             return None
         start = conv.waiting_since
-        return kind, (self.after(start, span) if self.after else start + span)
+        return kind, (self.after(conv.channel, start, span) if self.after else start + span)
 
 
 def stamp(conv: Conversation, policy: SlaPolicy) -> None:
@@ -86,3 +88,14 @@ def sla_label(conv: Conversation, now: datetime) -> tuple[str, bool]:
     if left <= timedelta(0):
         return f"SLA +{short_span(-left)}", True
     return f"⏱{short_span(left)}", False
+
+
+def overdue_text(conv: Conversation, policy: SlaPolicy) -> str:
+    """ "⚙ SLA first reply overdue: due Fri 4 Dec 14:05 UTC (urgent: 15m)", the breach's line."""
+    target = policy.targets.get(conv.priority)
+    span = (target.first if conv.sla_kind == "first" else target.next) if target else None
+    which = "first reply" if conv.sla_kind == "first" else "reply"
+    rule = f" ({conv.priority.value}: {short_span(span)})" if span else ""
+    due = conv.sla_due_at
+    when = f"{due.astimezone(timezone.utc):%a %d %b %H:%M} UTC" if due else "now"
+    return f"{AUTHOR} {which} overdue: due {when}{rule}"

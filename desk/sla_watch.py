@@ -10,11 +10,16 @@ from datetime import datetime
 
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.due import sleep_until_due
-from frontdesk.desk.sla import SlaPolicy, breached, stamp
-from frontdesk.model import Conversation
+from frontdesk.desk.automation import automation_author
+from frontdesk.desk.sla import SlaPolicy, breached, overdue_text, stamp
+from frontdesk.model import Conversation, EventKind
 from frontdesk.store import Store
 
 log = logging.getLogger("frontdesk.desk")
+
+SLA_AUTHOR = automation_author("SLA")
+#: how far back a thread is read for this due time's line (written before a restart)
+SLA_LINE_LOOKBACK = 50
 
 
 class SlaWatching:
@@ -35,7 +40,9 @@ class SlaWatching:
         if self.sla is None:
             return
         for conv in self.store.conversations():
-            self._sla_written(conv)
+            stamp(conv, self.sla)
+            if conv.sla_due_at is not None:
+                heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
         self.store.on_put_conversation = self._sla_written
 
     def _sla_written(self, conv: Conversation) -> None:
@@ -46,9 +53,10 @@ class SlaWatching:
             heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
             self._sla_wake.set()
 
-    def check_sla(self) -> list[int]:
-        """Publish an SLA change for each conversation whose reply fell due since the last
-        check (once per due time); returns their ids."""
+    async def check_sla(self) -> list[int]:
+        """For each conversation whose reply fell due since the last check (once per due
+        time): the thread line saying so (unless it is there already, from before a restart)
+        and an SLA change that alerts; returns their ids."""
         now, due, found = self.now(), self._sla_due, []
         while due and due[0][0] <= now:
             at, conv_id = heapq.heappop(due)
@@ -58,18 +66,35 @@ class SlaWatching:
             if (conv_id, at) not in self._sla_alerted:
                 self._sla_alerted.add((conv_id, at))
                 conv.sla_breached = True  # derived like the due time: the Breaching filter reads it
-                found.append(conv_id)
-        if found:
-            self._broker.publish(
-                [Change(ChangeKind.SLA, conv_id, detail="breached") for conv_id in found]
-            )
-        return found
+                found.append(conv)
+        if not found:
+            return []
+        changes: list[Change] = []
+        with self.store.batch(durable=False):
+            for conv in found:
+                self._say_overdue(conv, changes)
+        self._broker.publish(
+            [*changes, *(Change(ChangeKind.SLA, conv.id, detail="breached") for conv in found)]
+        )
+        await self.store.sync()
+        return [conv.id for conv in found]
+
+    def _say_overdue(self, conv: Conversation, changes: list[Change]) -> None:
+        """The thread line explaining the list's breach mark, once per due time."""
+        assert conv.sla_due_at is not None and self.sla is not None
+        text = overdue_text(conv, self.sla)
+        recent = self.store.messages(conv.id)[-SLA_LINE_LOOKBACK:]
+        if any(m.event is EventKind.AUTOMATION and m.body == text for m in recent):
+            return
+        self._add_event(conv, EventKind.AUTOMATION, text, changes, author=SLA_AUTHOR)
+        self.store.put_conversation(conv)
+        changes.append(Change(ChangeKind.CONVERSATION, conv.id))
 
     async def _watch_sla_forever(self) -> None:
         while True:
             self._sla_wake.clear()
             try:
-                self.check_sla()
+                await self.check_sla()
             except Exception:
                 log.exception("checking SLAs")
             now = self.now()

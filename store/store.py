@@ -17,6 +17,7 @@ Layout of a data dir (every file 0600, every dir 0700):
                              one line per entry, 256 of them by hash of the key
     tmp/                     files of a checkpoint in progress
     quarantine/              copies of damaged files and journals, set aside for a person to look at
+    report-facts.bin         reports' facts per conversation (desk/report/cache.py; derived, rebuilt when lost)
 
 A batch is committed by appending one record to the journal and fsyncing it: one write,
 whatever the batch touched and however large the cache. The batch is then in memory
@@ -454,7 +455,11 @@ class Store(Reads, SchemaUpgrades, DamageChecks, DedupIndex, SideTables, Checkpo
         """Store a message; with `channel` and an external id it is indexed for dedup."""
         self._require_batch()
         self._reserve_id("message", message.id)
-        self._partition(message.conversation_id)[message.id] = message
+        # a partition not in memory is not read to be written: reading it later applies this batch
+        part = self._partitions.get(message.conversation_id)
+        if part is not None:
+            part[message.id] = message
+            self._partitions.move_to_end(message.conversation_id)
         relpath = f"messages/{message.conversation_id}.json"
         self._stage(relpath, "messages", message.id, records.message_to_record(message))
         if channel and message.external_id:

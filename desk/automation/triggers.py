@@ -37,3 +37,6 @@ class Trigger:
     at: datetime
     message_id: int | None = None
     live: bool = True
+    text: str | None = None
+    """The customer's message that caused it (ingest's triggers), so an automaton need not read
+    it back from the store; None for the status commands' triggers."""

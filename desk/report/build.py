@@ -31,7 +31,7 @@ async def build_report(
     cache: FactsCache | None = None,
 ) -> Report:
     """The report of `period` by `grouping` over every conversation of a Desk (its `store`,
-    `sla` and clock) or a Store. `business_seconds(start, end)` counts open hours (None:
+    `sla` and clock) or a Store. `business_seconds(channel, start, end)` counts open hours (None:
     business time is calendar time), `tz` is the zone of days and hours (None: UTC), `cache`
     the facts kept between reports (None: the one saved in the data dir, read now)."""
     store: Store = getattr(desk_or_store, "store", desk_or_store)

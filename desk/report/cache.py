@@ -20,11 +20,12 @@ import msgspec
 from frontdesk.desk.report.facts import ThreadFacts, facts_of
 from frontdesk.model import Conversation
 from frontdesk.store import Store
+from frontdesk.store.storage import no_gc
 
 log = logging.getLogger("frontdesk.report")
 
 FILE_NAME = "report-facts.bin"
-VERSION = 1
+VERSION = 2
 YIELD_EVERY = 200
 """Threads read between two yields to the event loop, so a console keeps drawing."""
 
@@ -73,7 +74,8 @@ class FactsCache:
 
 def _load(path: Path) -> dict[int, ThreadFacts]:
     try:
-        data = _decoder.decode(path.read_bytes())
+        with no_gc():  # a few hundred thousand objects, none of them garbage
+            data = _decoder.decode(path.read_bytes())
     except FileNotFoundError:
         return {}
     except (OSError, msgspec.DecodeError, RecursionError) as exc:

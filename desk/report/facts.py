@@ -20,7 +20,7 @@ REOPENED_TEXTS = ("reopened this", "wrote again: reopened")
 _OTHER_STATUS_TEXTS = ("marked this pending", "snoozed this", "handed this to the FAQ bot")
 
 
-class Response(msgspec.Struct, array_like=True, frozen=True):
+class Response(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """A person's reply that answered a waiting customer: when the wait started (the oldest
     unanswered customer message, not before the bot handed over, and for the first response
     not before creation), when the reply went, by whom."""
@@ -31,7 +31,7 @@ class Response(msgspec.Struct, array_like=True, frozen=True):
     first: bool  # the conversation's first response by a person
 
 
-class Stamp(msgspec.Struct, array_like=True, frozen=True):
+class Stamp(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """A thread event's time and who caused it ("" for the customer or the desk)."""
 
     at: float
@@ -44,7 +44,8 @@ class ThreadFacts(msgspec.Struct, array_like=True):
 
     count: int
     messages_in: list[float] = []
-    messages_out: list[Stamp] = []  # sent, automation's too; not notes nor events
+    messages_out: list[float] = []  # sent, automation's too; not notes nor events
+    out_authors: list[str] = []  # who sent each of messages_out
     responses: list[Response] = []
     resolutions: list[Stamp] = []
     reopens: list[Stamp] = []
@@ -66,17 +67,22 @@ def facts_of(thread: list[Message], created_at: float, count: int) -> ThreadFact
     facts = ThreadFacts(count)
     waiting: float | None = None
     resolved = answered = False
+    last_in: float | None = None
     for m in sorted(thread, key=lambda m: (m.created_at, m.id)):
         at = m.created_at.timestamp()
-        if m.kind is MessageKind.ACTIVITY:
+        if m.event is EventKind.RATED and waiting is not None and waiting == last_in:
+            waiting = None  # that message was the survey's answer, not a request
+        elif m.kind is MessageKind.ACTIVITY:
             resolved = _event(facts, m, at, resolved)
         elif m.private:
             continue
         elif m.direction is Direction.IN:
             facts.messages_in.append(at)
             waiting = waiting if waiting is not None else at
+            last_in = at
         else:
-            facts.messages_out.append(Stamp(at, m.author))
+            facts.messages_out.append(at)
+            facts.out_authors.append(m.author)
             if waiting is not None and is_person(m.author):
                 start = max([waiting, *[h for h in facts.handoffs if h <= at]])
                 start = start if answered else max(start, created_at)

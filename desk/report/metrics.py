@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -16,11 +17,11 @@ from statistics import fmean, median
 
 from frontdesk.desk.report.facts import ThreadFacts, is_person
 from frontdesk.desk.report.figures import Figures, Grouping, Period, Point, Report, Row, Stat, Times
-from frontdesk.desk.sla import SlaPolicy
+from frontdesk.desk.sla import DUE, SlaPolicy
 from frontdesk.model import Conversation, Status
 
-BusinessSeconds = Callable[[datetime, datetime], float]
-"""Seconds of business hours between two times (desk.automation.hours' Hours.business_seconds)."""
+BusinessSeconds = Callable[[str, datetime, datetime], float]
+"""Seconds of a channel's business hours between two times (`ChannelClock.business_seconds`)."""
 RESPONSIVE_WITHIN = 15 * 60.0
 RESPONSIVE_DAYS = 7
 GOOD_RATING = 4
@@ -51,15 +52,15 @@ def _at(seconds: float) -> datetime:
 
 @dataclass(slots=True)
 class _Spans:
-    """A time metric's spans, as (start, end) POSIX seconds."""
+    """A time metric's spans: (start, end) POSIX seconds and the channel whose hours count."""
 
-    spans: list[tuple[float, float]] = field(default_factory=list)
+    spans: list[tuple[float, float, str]] = field(default_factory=list)
 
     def times(self, business: BusinessSeconds | None) -> Times:
-        calendar = stat(end - start for start, end in self.spans)
+        calendar = stat(end - start for start, end, _ in self.spans)
         if business is None:
             return Times(calendar, calendar)
-        return Times(calendar, stat(business(_at(s), _at(e)) for s, e in self.spans))
+        return Times(calendar, stat(business(ch, _at(s), _at(e)) for s, e, ch in self.spans))
 
 
 @dataclass(slots=True)
@@ -186,6 +187,8 @@ class _Gathering:
         self.rows = _Buckets(period, grouping is Grouping.HOUR, tz) if timed else None
         self.conv: Conversation | None = None
         self.fixed: list[_Tally] = []
+        self.in_times: list[float] = []
+        self.out_times: list[float] = []
 
     def _group(self, key: str) -> _Tally:
         tally = self.groups.get(key)
@@ -236,28 +239,56 @@ class _Gathering:
         self._responsiveness(conv, facts)
 
     def _messages(self, facts: ThreadFacts) -> None:
-        ins = facts.messages_in
+        """Counted at the end from every message's time (`count_messages`); here only by group."""
+        ins, outs = facts.messages_in, facts.messages_out
         lo, hi = bisect_left(ins, self.since), bisect_left(ins, self.until)
-        if self.rows is None:
-            for t in self.fixed:
-                t.messages_in += hi - lo
-        for at in ins[lo:hi]:
-            if self.rows is not None:
-                for t in self.tallies(at):
-                    t.messages_in += 1
-            self.points[self.series.index(at)][0].messages_in += 1
-        for out in facts.messages_out:
-            if self.since <= out.at < self.until:
-                for t in self.tallies(out.at, out.author):
-                    t.messages_out += 1
-                self.points[self.series.index(out.at)][0].messages_out += 1
+        self.in_times.extend(ins[lo:hi])
+        out_lo, out_hi = bisect_left(outs, self.since), bisect_left(outs, self.until)
+        self.out_times.extend(outs[out_lo:out_hi])
+        if self.rows is not None:
+            return
+        self.whole.messages_in += hi - lo
+        self.whole.messages_out += out_hi - out_lo
+        for t in self.fixed[1:]:
+            t.messages_in += hi - lo
+            if self.grouping is not Grouping.AGENT:
+                t.messages_out += out_hi - out_lo
+        if self.grouping is Grouping.AGENT:
+            for author, n in Counter(facts.out_authors[out_lo:out_hi]).items():
+                self.tallies(0.0, author)[-1].messages_out += n
+
+    def count_messages(self) -> None:
+        """Messages per day or hour of the series, and of the rows when they are by time."""
+        self.in_times.sort()
+        self.out_times.sort()
+        for i, (tally, _) in enumerate(self.points):
+            tally.messages_in, tally.messages_out = self._within(self.series, i)
+        if self.rows is not None:
+            for i, label in enumerate(self.rows.labels):
+                got_in, got_out = self._within(self.rows, i)
+                if got_in or got_out:
+                    row = self._group(label)
+                    row.messages_in += got_in
+                    row.messages_out += got_out
+            self.whole.messages_in, self.whole.messages_out = (
+                len(self.in_times),
+                len(self.out_times),
+            )
+
+    def _within(self, buckets: _Buckets, i: int) -> tuple[int, int]:
+        start = max(buckets.seconds[i], self.since)
+        end = buckets.seconds[i + 1] if i + 1 < len(buckets.seconds) else self.until
+        return (
+            bisect_left(self.in_times, end) - bisect_left(self.in_times, start),
+            bisect_left(self.out_times, end) - bisect_left(self.out_times, start),
+        )
 
     def _responses(self, conv: Conversation, facts: ThreadFacts) -> None:
         for r in facts.responses:
             if not self.since <= r.at < self.until:
                 continue
             due = self._due(conv, r.waited_from, r.first)
-            span = (r.waited_from, r.at)
+            span = (r.waited_from, r.at, conv.channel)
             for t in self.tallies(r.at, r.author):
                 t.reply.spans.append(span)
                 if r.first:
@@ -271,7 +302,7 @@ class _Gathering:
                     t.breaches += not met
             if r.first:
                 self.points[self.series.index(r.at)][1].append(r.at - r.waited_from)
-        if facts.waiting_from is not None and conv.status is not Status.BOT:
+        if facts.waiting_from is not None and conv.status in DUE:
             due = self._due(conv, facts.waiting_from, facts.first_pending)
             if due is not None and self.since <= due < self.end:
                 for t in self.tallies(due):
@@ -286,7 +317,7 @@ class _Gathering:
             return None
         if self.sla.after is None:
             return start + span.total_seconds()
-        return self.sla.after(_at(start), span).timestamp()
+        return self.sla.after(conv.channel, _at(start), span).timestamp()
 
     def _resolutions(self, conv: Conversation, facts: ThreadFacts, created: float) -> None:
         for s in facts.resolutions:
@@ -301,7 +332,7 @@ class _Gathering:
             last = facts.resolutions[-1]
             if self.inside(last.at):
                 for t in self.tallies(last.at, last.author):
-                    t.resolution.spans.append((created, last.at))
+                    t.resolution.spans.append((created, last.at, conv.channel))
 
     def _csat(self, conv: Conversation) -> None:
         sent = conv.survey_sent_at.timestamp() if conv.survey_sent_at else None
@@ -320,9 +351,7 @@ class _Gathering:
         first = facts.first_response
         if first is not None:
             start, answered_at = first.waited_from, first.at
-        elif facts.first_pending and facts.waiting_from is not None:
-            if conv.status is Status.BOT:
-                return
+        elif facts.first_pending and facts.waiting_from is not None and conv.status in DUE:
             start, answered_at = facts.waiting_from, None
         else:
             return
@@ -368,6 +397,7 @@ def compute(
     for conv, facts in conversations:
         gathering.add(conv, facts)
         count += 1
+    gathering.count_messages()
     rows = [Row(key, t.figures(business_seconds)) for key, t in gathering.groups.items()]
     if grouping in (Grouping.DAY, Grouping.HOUR):
         rows.sort(key=lambda row: row.key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -59,10 +60,11 @@ def _stat_line(name: str, calendar: Stat, business: Stat, with_business: bool) -
 
 
 def headline_lines(report: Report) -> list[str]:
-    f, p = report.figures, report.period
+    f, zone = report.figures, ZoneInfo(report.timezone)
+    since, until = report.period.since.astimezone(zone), report.period.until.astimezone(zone)
     business = report.business_hours
     return [
-        f"Report {p.since:%Y-%m-%d %H:%M} → {p.until:%Y-%m-%d %H:%M} {p.since:%Z} · by "
+        f"Report {since:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M} {until:%Z} · by "
         f"{report.grouping.value} · {report.conversations} conversations read",
         f"{'Volume':<15} opened {f.opened} · resolved {f.resolved} · reopened {f.reopened} · "
         f"messages in {f.messages_in} · out {f.messages_out}",

@@ -65,12 +65,6 @@ def smtp():
     sink.stop()
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
-
-
 def settings(dovecot, smtp=None, **extra):
     out = {
         "imap_host": "127.0.0.1",

@@ -277,3 +277,12 @@ def test_reply_headers_and_deterministic_message_id():
     )
     with pytest.raises(PermanentError):
         backend.compose(Outgoing(1, 1, "k", "not an address\r\nBcc: x@y", "x"))
+
+
+def test_an_automatic_reply_says_so_so_other_robots_do_not_answer_it():
+    backend = EmailBackend("mail", BASE)
+    person = backend.compose(Outgoing(1, 1, "k", "m@c.test", "Hello"))
+    robot = backend.compose(Outgoing(2, 1, "k", "m@c.test", "We are closed", automated=True))
+    assert person["Auto-Submitted"] == "no"
+    assert robot["Auto-Submitted"] == "auto-replied"
+    assert parse(robot.as_bytes()).auto == "auto-replied"  # frontdesk itself would not answer it

@@ -7,15 +7,14 @@ import json
 import logging
 import struct
 import uuid
-from functools import partial
 
 import httpx
 import pytest
 from fakes.line import SECRET, TOKEN, USER, FakeLine, error, event, signature, text, webhook
-from fakes.server import DROP, AfterWork, FakeServer, Hang, Response
+from channel_checks import eventually, json_values, running
+from fakes.server import DROP, AfterWork, Hang, Response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pilot_helpers import eventually as wait_for_condition
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -39,9 +38,7 @@ from frontdesk.model import (
     TemplateSend,
     Unparsable,
 )
-from frontdesk.store import Store
 
-eventually = partial(wait_for_condition, timeout=8.0)
 FAST = {"request_timeout": 2.0, "connect_timeout": 0.5}
 
 
@@ -58,19 +55,6 @@ class Clock:
 @pytest.fixture
 def fake():
     return FakeLine()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, token=TOKEN, secret=SECRET, **settings) -> LineBackend:
@@ -219,13 +203,6 @@ def test_not_json_is_one_unparsable():
     assert len(events) == 1 and isinstance(events[0], Unparsable)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=30,
-)
 event_like = st.fixed_dictionaries(
     {
         "type": st.sampled_from(["message", "follow", "unfollow", "postback", "join"]) | json_values,
@@ -674,8 +651,7 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
     caplog.set_level(logging.DEBUG)
     backend = backend_for(server, token="stale-token-SECRET-123")
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(
             lambda: (
                 desk.channel_status.get("line", None) is not None
@@ -690,8 +666,6 @@ async def test_bad_token_shows_the_channel_down_with_the_fix_and_never_leaks(
         backend._secrets = {"channel_access_token": TOKEN, "channel_secret": SECRET}.get
         assert await backend.allowance() is not None
         await eventually(lambda: desk.channel_status["line"].state == "ok")
-    finally:
-        await desk.stop()
     assert "stale-token-SECRET-123" not in caplog.text + detail + str(failed.value)
 
 
@@ -707,8 +681,7 @@ async def test_missing_token_is_a_config_error(server):
 async def test_display_name_arrives_after_the_message_and_is_looked_up_once(fake, server, store):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await desk.ingest("line", backend.parse_webhook(webhook(text("9001", "hi"))))
         contact = store.find_contact("line", USER)
         assert contact.name == USER  # stored before any profile call
@@ -719,8 +692,6 @@ async def test_display_name_arrives_after_the_message_and_is_looked_up_once(fake
             "line", backend.parse_webhook(webhook(text("9003", "x", user="Ustranger")))
         )
         await eventually(lambda: any("Ustranger" in r.path for r in server.requests))
-    finally:
-        await desk.stop()
     profile_calls = [r.path for r in server.requests if "/profile/" in r.path]
     assert profile_calls == [f"/v2/bot/profile/{USER}", "/v2/bot/profile/Ustranger"]
 
@@ -781,8 +752,7 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
 ):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         url = f"http://127.0.0.1:{desk.receiver.port}/webhooks/line"
         token = fake.issue_token("tok-e2e")
         body = webhook(
@@ -826,8 +796,6 @@ async def test_signed_post_over_loopback_makes_a_conversation_then_the_name_arri
             served = await client.get(f"{url}/files/{token}")
             assert served.status_code == 200 and served.content == b"\x89PNG the map"
             assert (await client.get(f"{url}/files/{token[:-1]}x")).status_code == 404
-    finally:
-        await desk.stop()
 
 
 def test_the_consoles_verify_request_is_an_empty_batch():
@@ -856,8 +824,7 @@ async def test_a_video_reply_from_the_desk_is_fetched_by_line_from_the_receiver(
     backend = backend_for(server)
     backend.public_url = "https://support.example.com/webhooks/line"
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         token = fake.issue_token("tok-video")
         await desk.ingest(
             "line", backend.parse_webhook(webhook(text("7801", "how?", reply_token=token)))
@@ -881,5 +848,3 @@ async def test_a_video_reply_from_the_desk_is_fetched_by_line_from_the_receiver(
             assert part.status_code == 206 and part.content == clip[:8]  # players seek
             shown = await client.get(local + video["previewImageUrl"].removeprefix(prefix))
             assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
-    finally:
-        await desk.stop()

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
-from functools import partial
 
 import pytest
 
 
-from fakes.server import DROP, FakeServer, Hang, Response  # noqa: E402
+from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.telegram import TOKEN, FakeTelegram, error  # noqa: E402
 
-from status_log import record_statuses  # noqa: E402
+from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
+from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor  # noqa: E402
+from channel_checks import assert_reply_unconfirmed, config_refusal, running  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.telegram import TelegramBackend  # noqa: E402
 from frontdesk.backends.telegram_parse import parse_update  # noqa: E402
-from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import (  # noqa: E402
     Attachment,
     Delivery,
     Direction,
     FileUpload,
-    MessageKind,
     Outgoing,
 )
 from frontdesk.store import Store  # noqa: E402
@@ -42,34 +38,9 @@ FAST = {
 }
 
 
-class RecordingDesk(Desk):
-    """A Desk that remembers every channel status it was told, in order."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.shown = record_statuses(self)
-
-    @property
-    def statuses(self) -> list[tuple[str, str]]:
-        return [(status.state, status.detail) for _, status in self.shown]
-
-
 @pytest.fixture
 def fake():
     return FakeTelegram()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, cursor=None, token=TOKEN, **settings) -> TelegramBackend:
@@ -86,21 +57,8 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    return [
-        m
-        for c in store.conversations()
-        for m in store.messages(c.id)
-        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
-    ]
+    return messages_of(store, Direction.IN)
 
-
-def state(desk) -> str | None:
-    status = desk.channel_status.get("tg")
-    return status.state if status else None
-
-
-# the fakes on loopback answer slowly on a busy box: a longer limit than the default
-eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -133,18 +91,15 @@ async def test_burst_of_500_updates_is_ingested_once_with_the_offset_as_cursor(f
 async def test_long_polling_run_delivers_messages_as_they_come(fake, server, store):
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: fake.count("getUpdates") >= 1)  # a long poll is waiting
         fake.message(42, "hello?")
         await eventually(lambda: len(inbound_messages(store)) == 1)
         fake.message(42, "anyone there?")
         await eventually(lambda: len(inbound_messages(store)) == 2)
-    finally:
-        await desk.stop()
     assert fake.calls[0][2]["timeout"] == 1
     assert fake.calls[0][2]["allowed_updates"] == ["message", "edited_message"]
-    assert state(desk) == "ok"
+    assert state(desk, "tg") == "ok"
 
 
 def test_parse_text_caption_photo_document_voice_edit_reply_and_group():
@@ -438,11 +393,8 @@ async def test_429_waits_retry_after_then_reads(fake, server, store):
     fake.message(9, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     times = [t for t, method, _ in fake.calls if method == "getUpdates"]
     assert times[1] - times[0] >= 0.9
     assert all(state == "ok" for state, _ in desk.statuses)
@@ -455,9 +407,8 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
     )
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
-        await eventually(lambda: state(desk) == "down")
+    async with running(desk):
+        await eventually(lambda: state(desk, "tg") == "down")
         detail = desk.channel_status.get("tg").detail
         assert "Another program is polling this bot" in detail and "only one bot instance" in detail
         await wait_for_condition(lambda: fake.count("getUpdates") >= 3, what="three refused polls")
@@ -466,9 +417,7 @@ async def test_409_conflict_shows_down_and_retries_slowly_then_recovers(fake, se
         del fake.persistent["getUpdates"]
         fake.message(3, "back")
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")
-    finally:
-        await desk.stop()
+        await eventually(lambda: state(desk, "tg") == "ok")
 
 
 def retries_logged(caplog, reason: str) -> int:
@@ -482,10 +431,11 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
     fake.message(5, "one")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")  # once the batch is on disk (ingest returned)
+        await eventually(
+            lambda: state(desk, "tg") == "ok"
+        )  # once the batch is on disk (ingest returned)
         assert ("down",) == tuple(s for s, _ in desk.statuses if s == "down")[:1]
         down_details = [d for s, d in desk.statuses if s == "down"]
         assert "lost the connection to Telegram" in down_details[0]
@@ -494,14 +444,12 @@ async def test_dropped_connection_and_outage_show_down_and_recover(fake, server,
         await eventually(
             lambda: "cannot reach Telegram at 127.0.0.1" in desk.channel_status["tg"].detail
         )
-        assert state(desk) == "down"
+        assert state(desk, "tg") == "down"
         await eventually(lambda: retries_logged(caplog, "cannot reach Telegram") >= 2)
         server.start()  # and comes back on the same port
         fake.message(5, "two")
         await eventually(lambda: len(inbound_messages(store)) == 2)
-        await eventually(lambda: state(desk) == "ok")
-    finally:
-        await desk.stop()
+        await eventually(lambda: state(desk, "tg") == "ok")
     assert [m.body for m in inbound_messages(store)] == ["one", "two"]
 
 
@@ -516,11 +464,8 @@ async def test_token_never_appears_in_logs_statuses_or_errors(fake, server, stor
     fake.message(1, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     errors = []
     wrong = "987654:wrong-token-that-must-not-leak"
     bad = backend_for(server, token=wrong)
@@ -571,15 +516,9 @@ async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_a
     desk, backend, conv = await _one_conversation(fake, server, store)
     backend.request_timeout = 0.5
     fake.fail_next("sendMessage", Hang(5))
-    message = await desk.reply(conv.id, "Your refund is on its way")
-    await desk.flush_outbox()
-    stored = store.message(conv.id, message.id)
-    assert stored.delivery is Delivery.UNCONFIRMED
-    assert "may have been sent" in stored.delivery_reason
-    await desk.flush_outbox()
+    await assert_reply_unconfirmed(desk, store, conv.id, "Your refund is on its way")
     await desk.flush_outbox()
     assert fake.count("sendMessage") == 1
-    assert store.outbox() == []
 
 
 async def test_send_errors_are_typed(fake, server, store):
@@ -725,67 +664,59 @@ async def test_a_kept_copy_that_is_gone_fails_the_reply_and_is_never_sent_as_a_f
     await backend.close()
 
 
+async def test_a_file_refused_after_the_text_went_out_is_ambiguous_never_resent_whole(
+    fake, server, tmp_path
+):
+    path = tmp_path / "label.pdf"
+    path.write_bytes(b"%PDF-1.4 return label")
+    label = Attachment("label.pdf", "application/pdf", 21, str(path))
+    backend = backend_for(server)
+    fake.fail_next("sendDocument", error(400, "Bad Request: file is too big"))
+    too_long_for_a_caption = "x" * 1100  # so the text goes first, on its own
+    with pytest.raises(
+        AmbiguousError, match=r"part of the message was sent \(77:\d+\) but not all"
+    ):
+        await backend.send(Outgoing(1, 1, "77", "77", too_long_for_a_caption, attachments=[label]))
+    assert [sent["method"] for sent in fake.sent] == ["sendMessage"]
+    await backend.close()
+
+
 # ---- config and doctor ------------------------------------------------------------------------------
 
 
 def test_settings_are_validated_by_the_config_loader(tmp_path):
-    from frontdesk import config
+    def refusal(settings: str) -> str:
+        block = f'name = "bot"\nbackend = "telegram"\n{settings}\n'
+        return config_refusal(tmp_path, block, TelegramBackend.settings_schema)
 
-    path = tmp_path / "config.toml"
-    path.write_text('[[channels]]\nname = "bot"\nbackend = "telegram"\npoll_timeout = "soon"\n')
-    with pytest.raises(config.ConfigError, match="poll_timeout must be an integer"):
-        config.load_config(path, backend_schemas=lambda b: TelegramBackend.settings_schema)
-    path.write_text('[[channels]]\nname = "bot"\nbackend = "telegram"\npoll_timeuot = 5\n')
-    with pytest.raises(config.ConfigError, match="did you mean poll_timeout"):
-        config.load_config(path, backend_schemas=lambda b: TelegramBackend.settings_schema)
-    path.write_text('[[channels]]\nname = "bot"\nbackend = "telegram"\ntoken = "123:abc"\n')
-    with pytest.raises(config.ConfigError, match="frontdesk creds set bot token") as info:
-        config.load_config(path, backend_schemas=lambda b: TelegramBackend.settings_schema)
-    assert "123:abc" not in str(info.value)
+    assert "poll_timeout must be an integer" in refusal('poll_timeout = "soon"')
+    assert "did you mean poll_timeout" in refusal("poll_timeuot = 5")
+    token = refusal('token = "123:abc"')
+    assert "frontdesk creds set bot token" in token and "123:abc" not in token
 
 
 def run_doctor(tmp_path, base_url, token=None):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "support-bot"\nbackend = "telegram"\nbase_url = "{base_url}"\nconnect_timeout = 1.0\n'
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    if token:
-        env["FRONTDESK_SECRET_SUPPORT_BOT_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    settings = f'base_url = "{base_url}"\nconnect_timeout = 1.0\n'
+    return frontdesk_doctor(tmp_path, "support-bot", "telegram", settings, {"token": token})
 
 
 def test_doctor_on_a_missing_token_prints_the_fix(tmp_path, server):
-    done = run_doctor(tmp_path, server.url)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stdout + done.stderr
-    assert (
-        "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set support-bot token`"
-        in done.stdout
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url),
+        "problem: channel support-bot: secret 'token' is not set — run `frontdesk creds set "
+        "support-bot token`",
+        "FRONTDESK_SECRET_SUPPORT_BOT_TOKEN",
     )
-    assert "FRONTDESK_SECRET_SUPPORT_BOT_TOKEN" in done.stdout
 
 
 def test_doctor_checks_the_token_with_getMe(tmp_path, server, fake):
-    good = run_doctor(tmp_path, server.url, TOKEN)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "ok: channel support-bot (telegram)" in good.stdout
+    assert_doctor_ok(run_doctor(tmp_path, server.url, TOKEN), "ok: channel support-bot (telegram)")
     wrong = "111:not-the-token"
-    bad = run_doctor(tmp_path, server.url, wrong)
-    assert bad.returncode == 1
-    assert "Telegram rejected the bot token (401 Unauthorized)" in bad.stdout
-    assert wrong not in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url, wrong),
+        "Telegram rejected the bot token (401 Unauthorized)",
+        hidden=wrong,
+    )
     fake.webhook_url = "https://example.com/hook"
     hooked = run_doctor(tmp_path, server.url, TOKEN)
     assert "a webhook is set for this bot" in hooked.stdout

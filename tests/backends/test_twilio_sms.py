@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from functools import partial
 
 import pytest
 
 
-from fakes.server import DROP, FakeServer, Hang  # noqa: E402
+from fakes.server import DROP, Hang, Response  # noqa: E402
 from fakes.twilio import ACCOUNT, NUMBER, TOKEN, FakeTwilio, error  # noqa: E402
 
-from status_log import record_statuses  # noqa: E402
+from channel_checks import RecordingDesk, eventually, messages_of, state  # noqa: E402
+from channel_checks import assert_doctor_found, assert_doctor_ok, frontdesk_doctor  # noqa: E402
+from channel_checks import assert_reply_unconfirmed, running  # noqa: E402
 from pilot_helpers import eventually as wait_for_condition  # noqa: E402
 
 from frontdesk.backends.base import AmbiguousError, ConfigError, PermanentError, TransientError  # noqa: E402
 from frontdesk.backends.sms import sms_segments  # noqa: E402
 from frontdesk.backends.twilio_parse import failure_reason  # noqa: E402
 from frontdesk.backends.twilio_sms import TwilioSMSBackend  # noqa: E402
-from frontdesk.desk import Desk  # noqa: E402
 from frontdesk.model import Delivery, Direction, MessageKind, Outgoing  # noqa: E402
 from frontdesk.store import Store  # noqa: E402
 
@@ -40,34 +37,9 @@ FAST = {
 CUSTOMER = "+15557654321"
 
 
-class RecordingDesk(Desk):
-    """A Desk that remembers every channel status it was told, in order."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.shown = record_statuses(self)
-
-    @property
-    def statuses(self) -> list[tuple[str, str]]:
-        return [(status.state, status.detail) for _, status in self.shown]
-
-
 @pytest.fixture
 def fake():
     return FakeTwilio()
-
-
-@pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
 
 
 def backend_for(server, cursor=None, secrets=None, **settings) -> TwilioSMSBackend:
@@ -82,22 +54,8 @@ def desk_for(store, backend) -> RecordingDesk:
 
 
 def inbound_messages(store):
-    found = [
-        m
-        for c in store.conversations()
-        for m in store.messages(c.id)
-        if m.direction is Direction.IN and m.kind is not MessageKind.ACTIVITY
-    ]
-    return sorted(found, key=lambda m: m.id)
+    return sorted(messages_of(store, Direction.IN), key=lambda m: m.id)
 
-
-def state(desk) -> str | None:
-    status = desk.channel_status.get("sms")
-    return status.state if status else None
-
-
-# the fakes on loopback answer slowly on a busy box: a longer limit than the default
-eventually = partial(wait_for_condition, timeout=8.0)
 
 # ---- reading ----------------------------------------------------------------------------------
 
@@ -202,11 +160,8 @@ async def test_429_with_retry_after_is_honoured(fake, server, store):
     fake.inbound(CUSTOMER, "hi")
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 1)
-    finally:
-        await desk.stop()
     times = [c[3] for c in fake.calls if c[0] == "list"]
     assert times[1] - times[0] >= 0.9
     assert all(s == "ok" for s, _ in desk.statuses)
@@ -220,9 +175,8 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
     fake.inbound(CUSTOMER, "hi")
     backend = backend_for(server, secrets=secrets)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
-        await eventually(lambda: state(desk) == "down")
+    async with running(desk):
+        await eventually(lambda: state(desk, "sms") == "down")
         detail = desk.channel_status["sms"].detail
         assert "Twilio rejected the credentials (Twilio error 20003: Authenticate" in detail
         assert "frontdesk creds set sms auth_token" in detail
@@ -231,9 +185,7 @@ async def test_rejected_credentials_show_down_with_the_fix_and_recover_when_fixe
         assert min(b - a for a, b in zip(times, times[1:])) >= 0.25  # error_retry 0.3 s apart
         secrets["auth_token"] = TOKEN
         await eventually(lambda: len(inbound_messages(store)) == 1)
-        await eventually(lambda: state(desk) == "ok")
-    finally:
-        await desk.stop()
+        await eventually(lambda: state(desk, "sms") == "ok")
     assert "wrong-auth-token-never-shown" not in caplog.text + repr(desk.statuses)
     assert TOKEN not in caplog.text
 
@@ -244,21 +196,18 @@ async def test_dropped_connection_mid_pagination_and_outage_recover(fake, server
     fake.fail_next("list", None, DROP)  # page 1 fine, page 2 cut
     backend = backend_for(server)
     desk = desk_for(store, backend)
-    await desk.start()
-    try:
+    async with running(desk):
         await eventually(lambda: len(inbound_messages(store)) == 120)
         down = [d for s, d in desk.statuses if s == "down"]
         assert down and "lost the connection to Twilio" in down[0]
-        await eventually(lambda: state(desk) == "ok")
+        await eventually(lambda: state(desk, "sms") == "ok")
 
         server.stop()
         await eventually(lambda: "cannot reach Twilio" in desk.channel_status["sms"].detail)
         server.start()
         fake.inbound(CUSTOMER, "m120")
         await eventually(lambda: len(inbound_messages(store)) == 121)
-        await eventually(lambda: state(desk) == "ok")
-    finally:
-        await desk.stop()
+        await eventually(lambda: state(desk, "sms") == "ok")
     assert [m.body for m in inbound_messages(store)] == [f"m{i}" for i in range(121)]
 
 
@@ -351,15 +300,8 @@ async def test_send_that_times_out_after_the_request_is_written_is_unconfirmed_a
     desk, backend, conv = await _conversation(fake, server, store)
     backend.request_timeout = 0.5
     fake.fail_next("create", Hang(5))
-    message = await desk.reply(conv.id, "Refund issued")
-    await desk.flush_outbox()
-    stored = store.message(conv.id, message.id)
-    assert (
-        stored.delivery is Delivery.UNCONFIRMED and "may have been sent" in stored.delivery_reason
-    )
-    await desk.flush_outbox()
+    await assert_reply_unconfirmed(desk, store, conv.id, "Refund issued")
     assert sum(1 for c in fake.calls if c[0] == "create") == 1
-    assert store.outbox() == []
 
 
 async def test_send_errors_map_to_permanent_or_transient(fake, server, store):
@@ -387,6 +329,14 @@ async def test_send_errors_map_to_permanent_or_transient(fake, server, store):
     server.stop()
     with pytest.raises(TransientError, match="cannot reach Twilio"):
         await backend.send(out)
+    await backend.close()
+
+
+async def test_a_create_accepted_with_an_unreadable_answer_is_ambiguous_never_resent(fake, server):
+    backend = backend_for(server)
+    fake.fail_next("create", Response(201, b"<html>created</html>"))
+    with pytest.raises(AmbiguousError, match="may have been sent"):
+        await backend.send(Outgoing(1, 1, CUSTOMER, CUSTOMER, "hello"))
     await backend.close()
 
 
@@ -422,45 +372,23 @@ async def test_missing_settings_name_the_fix(server):
 
 
 def run_doctor(tmp_path, base_url, token=None, extra=""):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "sms-us"\nbackend = "twilio_sms"\nbase_url = "{base_url}"\n'
-        f'account_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}'
+    settings = (
+        f'base_url = "{base_url}"\naccount_sid = "{ACCOUNT}"\nfrom_number = "{NUMBER}"\n{extra}'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    if token:
-        env["FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return frontdesk_doctor(tmp_path, "sms-us", "twilio_sms", settings, {"auth_token": token})
 
 
 def test_doctor_on_a_missing_auth_token_prints_the_fix(tmp_path, server):
-    done = run_doctor(tmp_path, server.url)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stdout + done.stderr
-    assert (
-        "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN"
-        in done.stdout
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url),
+        "run `frontdesk creds set sms-us auth_token` or set FRONTDESK_SECRET_SMS_US_AUTH_TOKEN",
     )
 
 
 def test_doctor_fetches_the_account(tmp_path, server):
-    good = run_doctor(tmp_path, server.url, TOKEN)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "ok: channel sms-us (twilio_sms)" in good.stdout
-    bad = run_doctor(tmp_path, server.url, "not-the-auth-token")
-    assert bad.returncode == 1 and "Twilio rejected the credentials" in bad.stdout
-    assert (
-        "not-the-auth-token" not in bad.stdout + bad.stderr
-        and "Traceback" not in bad.stdout + bad.stderr
+    assert_doctor_ok(run_doctor(tmp_path, server.url, TOKEN), "ok: channel sms-us (twilio_sms)")
+    assert_doctor_found(
+        run_doctor(tmp_path, server.url, "not-the-auth-token"),
+        "Twilio rejected the credentials",
+        hidden="not-the-auth-token",
     )

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
-from functools import partial
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.server import DROP, FakeServer, Hang, Response
+from channel_checks import assert_doctor_found, config_refusal, eventually, frontdesk_doctor
+from channel_checks import json_values
+from fakes.server import DROP, Hang, Response
 from fakes.whatsapp import (
     APP_SECRET,
     BUSINESS_NUMBER,
@@ -37,7 +36,6 @@ from fakes.whatsapp import (
     value,
     webhook,
 )
-from pilot_helpers import eventually as wait_for_condition
 
 from frontdesk.backends.base import (
     AmbiguousError,
@@ -65,9 +63,7 @@ from frontdesk.model import (
     Unparsable,
 )
 from frontdesk.desk.templates import send_of
-from frontdesk.store import Store
 
-eventually = partial(wait_for_condition, timeout=8.0)
 SECRETS = {"access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
 
 
@@ -77,17 +73,10 @@ def fake():
 
 
 @pytest.fixture
-def server(fake):
-    srv = FakeServer(fake).start()
-    fake.url = srv.url
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "data") as s:
-        yield s
+def server(server, fake):
+    """The shared loopback server; the fake names its own URL in the media links it gives."""
+    fake.url = server.url
+    return server
 
 
 def backend_for(server, secrets=None, **settings) -> WhatsAppBackend:
@@ -416,13 +405,6 @@ def test_bodies_that_are_not_webhooks_are_one_unparsable(body):
     assert isinstance(event, Unparsable)
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
-    ),
-    max_leaves=30,
-)
 KEYS = st.sampled_from(
     [
         "from",
@@ -439,11 +421,11 @@ KEYS = st.sampled_from(
         "location",
     ]
 )
-MESSAGE_LIKE = st.dictionaries(KEYS, JSON | st.text(max_size=10), max_size=8)
+MESSAGE_LIKE = st.dictionaries(KEYS, json_values | st.text(max_size=10), max_size=8)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(junk=JSON, messages=st.lists(MESSAGE_LIKE, max_size=4))
+@given(junk=json_values, messages=st.lists(MESSAGE_LIKE, max_size=4))
 def test_random_json_never_raises_and_never_costs_the_good_messages(junk, messages):
     good = message("text", {"body": "still here"}, mid="wamid.GOOD")
     body = webhook(value([*messages, good]))
@@ -464,15 +446,15 @@ COMPONENT_LIKE = st.fixed_dictionaries(
     optional={
         "format": st.sampled_from(["TEXT", "IMAGE", "LOCATION", "", None]),
         "text": st.one_of(st.text(max_size=30), st.just("{{1}} and {{x}}"), st.integers()),
-        "buttons": st.one_of(JSON, st.lists(JSON, max_size=3)),
+        "buttons": st.one_of(json_values, st.lists(json_values, max_size=3)),
     },
 )
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    components=st.one_of(JSON, st.lists(st.one_of(COMPONENT_LIKE, JSON), max_size=5)),
-    junk=JSON,
+    components=st.one_of(json_values, st.lists(st.one_of(COMPONENT_LIKE, json_values), max_size=5)),
+    junk=json_values,
 )
 def test_random_template_lists_never_raise_and_what_is_listed_is_well_formed(components, junk):
     for raw in (
@@ -1101,51 +1083,34 @@ async def test_check_reads_the_number_and_names_the_fix_for_a_bad_token(fake, se
 
 
 def test_doctor_checks_the_whatsapp_token(tmp_path, server):
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[[channels]]\nname = "wa"\nbackend = "whatsapp"\nbase_url = "{server.url}"\n'
-        f'phone_number_id = "{PHONE_ID}"\nbusiness_account_id = "{WABA_ID}"\napi_version = "{VERSION}"\n'
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        FRONTDESK_CONFIG=str(cfg),
-        FRONTDESK_DATA_DIR=str(tmp_path / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        FRONTDESK_SECRET_WA_APP_SECRET=APP_SECRET,
-        FRONTDESK_SECRET_WA_VERIFY_TOKEN=VERIFY_TOKEN,
+    settings = (
+        f'base_url = "{server.url}"\nphone_number_id = "{PHONE_ID}"\n'
+        f'business_account_id = "{WABA_ID}"\napi_version = "{VERSION}"\n'
     )
 
     def doctor(token: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "frontdesk", "doctor"],
-            capture_output=True,
-            text=True,
-            env={**env, "FRONTDESK_SECRET_WA_ACCESS_TOKEN": token},
-            timeout=60,
-        )
+        secrets = {"access_token": token, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
+        return frontdesk_doctor(tmp_path, "wa", "whatsapp", settings, secrets)
 
-    good = doctor(TOKEN)
+    good = doctor(TOKEN)  # exits 1 all the same: the config has no [webhooks] section
     assert "ok: channel wa (whatsapp)" in good.stdout, good.stdout + good.stderr
-    bad = doctor("EAAG-wrong")
-    assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
-    assert "WhatsApp rejected the access token (190: Invalid OAuth access token" in bad.stdout
-    assert "frontdesk creds set wa access_token" in bad.stdout and "EAAG-wrong" not in bad.stdout
+    assert_doctor_found(
+        doctor("EAAG-wrong"),
+        "WhatsApp rejected the access token (190: Invalid OAuth access token",
+        "frontdesk creds set wa access_token",
+        hidden="EAAG-wrong",
+    )
 
 
 def test_settings_are_validated_by_the_config_loader(tmp_path):
-    from frontdesk import config
+    def refusal(settings: str) -> str:
+        block = f'name = "wa"\nbackend = "whatsapp"\n{settings}\n'
+        return config_refusal(tmp_path, block, WhatsAppBackend.settings_schema)
 
-    path = tmp_path / "config.toml"
-    path.write_text('[[channels]]\nname = "wa"\nbackend = "whatsapp"\nphone_number_id = 1065\n')
-    with pytest.raises(config.ConfigError, match="phone_number_id"):
-        config.load_config(path, backend_schemas=lambda b: WhatsAppBackend.settings_schema)
-    path.write_text('[[channels]]\nname = "wa"\nbackend = "whatsapp"\naccess_token = "EAAG-x"\n')
-    with pytest.raises(config.ConfigError, match="frontdesk creds set wa access_token") as info:
-        config.load_config(path, backend_schemas=lambda b: WhatsAppBackend.settings_schema)
-    assert "EAAG-x" not in str(info.value)
-    path.write_text('[[channels]]\nname = "wa"\nbackend = "whatsapp"\nrequest_timeout = 0\n')
-    with pytest.raises(config.ConfigError, match="request_timeout must be from 0.1 to 600"):
-        config.load_config(path, backend_schemas=lambda b: WhatsAppBackend.settings_schema)
+    assert "phone_number_id" in refusal("phone_number_id = 1065")
+    token = refusal('access_token = "EAAG-x"')
+    assert "frontdesk creds set wa access_token" in token and "EAAG-x" not in token
+    assert "request_timeout must be from 0.1 to 600" in refusal("request_timeout = 0")
 
 
 def test_direction_of_parsed_messages_is_inbound():

@@ -12,6 +12,7 @@ from frontdesk.bench import cache as bench_cache
 from frontdesk.bench import mail as bench_mail
 from frontdesk.bench import plan as bench_plan
 from frontdesk.bench import report as bench_report
+from frontdesk.bench import reports as bench_reports
 from frontdesk.bench import webhooks as bench_webhooks
 from frontdesk.desk import Desk
 from frontdesk.store import Store
@@ -37,6 +38,7 @@ SMALL = bench_plan.Plan(
     team_clients=(1, 3),
     team_seconds=0.3,
     webhook_burst=50,
+    automation_messages=300,
 )
 HAS_DOVECOT = (
     bench_mail.mail_servers() is not None and bench_mail.mail_servers().dovecot_binary() is not None
@@ -53,6 +55,10 @@ EXPECTED = {
     "search.p50",
     "search.p95",
     "search.after_write",
+    "reports.first",
+    "reports.median",
+    "reports.index",
+    "reports.ratio",
     "keys.bare.p95",
     "keys.list.page.p95",
     "keys.list.page.ratio",
@@ -105,7 +111,19 @@ EXPECTED = {
     "webhooks.burst.rate",
     "webhooks.burst.p50",
     "webhooks.burst.p99",
+    "webhooks.burst.p99_ratio",
+    "webhooks.burst.p99_connect",
+    "webhooks.burst.cpu",
+    "webhooks.pool.cpu",
+    "webhooks.pool.rate",
+    "webhooks.pool.p50",
+    "webhooks.pool.p99",
+    "webhooks.pool.p99_ratio",
     "webhooks.paced.p99",
+    "automation.ingest.off",
+    "automation.ingest.on",
+    "automation.per_message",
+    "automation.rules.decide",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
     if HAS_DOVECOT
@@ -175,9 +193,76 @@ def test_the_webhook_burst_is_stored_and_acknowledged_over_loopback(tmp_path):
     report = bench_report.Report(sizes={})
     bench_webhooks.measure_webhooks(tmp_path, 20, report)
     figures = {f.key: f for f in report.figures}
-    assert figures["webhooks.burst.rate"].unit == "req/s"
-    assert figures["webhooks.burst.rate"].value > 0
-    assert 0 < figures["webhooks.burst.p50"].value <= figures["webhooks.burst.p99"].value
+    for shape in ("burst", "pool"):
+        assert figures[f"webhooks.{shape}.rate"].unit == "req/s"
+        assert figures[f"webhooks.{shape}.rate"].value > 0
+        p50, p99 = figures[f"webhooks.{shape}.p50"].value, figures[f"webhooks.{shape}.p99"].value
+        assert 0 < p50 <= p99
+        assert "empty handler" in figures[f"webhooks.{shape}.p99"].label
+        assert figures[f"webhooks.{shape}.cpu"].value > 0
+    # the targets are read against the pool, as providers deliver; at once is shown beside its floor
+    assert figures["webhooks.pool.p99"].target and not figures["webhooks.burst.p99"].target
+    assert figures["webhooks.burst.p99_connect"].value >= figures["webhooks.burst.p99"].value
+
+
+def test_the_webhook_sender_pools_connections_and_times_each_request(tmp_path):
+    """The bench's provider sends the next request on a connection only after the last answer,
+    and reads answers that arrive in pieces or together."""
+    from aiohttp import web
+
+    from frontdesk.bench import webhook_sender
+
+    assert webhook_sender._answer(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok") is None
+    two = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\nHTTP/1.1 403 F\r\n\r\n"
+    status, used = webhook_sender._answer(two)
+    assert status == 200 and webhook_sender._answer(two[used:]) == (403, 18)
+
+    async def scenario() -> None:
+        seen: list[tuple[int, bytes]] = []
+
+        async def handler(request: web.Request) -> web.Response:
+            seen.append((request.transport.get_extra_info("peername")[1], await request.read()))
+            return web.Response(text="ok\n")
+
+        app = web.Application()
+        app.router.add_post("/w", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/w"
+        try:
+            job = {
+                "url": url,
+                "requests": [[f"body {i}", "sha256=0"] for i in range(12)],
+                "warm": ["warm", "sha256=0"],
+                "connections": 3,
+                "interval": 0.0,
+            }
+            result = await webhook_sender.run(job)
+        finally:
+            await runner.cleanup()
+        assert [status for status, _, _ in result["results"]] == [200] * 12
+        assert all(0 < seconds < result["wall"] for _, seconds, _ in result["results"])
+        assert sorted(body for _, body in seen[1:]) == sorted(
+            f"body {i}".encode() for i in range(12)
+        )
+        assert len({port for port, _ in seen[1:]}) == 3  # the pool's connections, kept alive
+
+    asyncio.run(scenario())
+
+
+def test_automation_is_measured_with_and_without_the_automata_in_one_run(tmp_path):
+    from frontdesk.bench import automation as bench_automation
+
+    report = bench_report.Report(sizes={})
+    bench_automation.measure_automation(tmp_path, 200, report)
+    figures = {f.key: f for f in report.figures}
+    assert figures["automation.ingest.off"].value > 0 and figures["automation.ingest.on"].value > 0
+    assert figures["automation.per_message"].target == "< 1"
+    assert 0 < figures["automation.rules.decide"].value < figures["automation.per_message"].value
+    assert len(bench_automation.bench_rules()) == 50
+    labelled = bench_automation.bench_rules()[0]
+    assert labelled.name == "refund" and str(labelled.actions[0]) == 'add_label "refund"'
 
 
 def test_percentile():
@@ -187,6 +272,17 @@ def test_percentile():
 
 
 # ---- search (the index the benchmark measures) ------------------------------------------------
+
+
+def test_the_report_figure_reads_the_threads_once_then_the_saved_facts(tmp_path):
+    cache = bench_cache.build_cache(tmp_path / "c", 12, 120, 0)
+    figures = bench_report.Report(sizes={})
+    bench_reports.measure_reports(cache, 2, figures)
+    got = {f.key: f for f in figures.figures}
+    assert set(got) == {"reports.first", "reports.median", "reports.index", "reports.ratio"}
+    assert all(f.value > 0 for f in figures.figures)
+    assert got["reports.median"].met is True and got["reports.median"].target == "< 1 s"
+    assert (cache.root / "report-facts.bin").exists()
 
 
 def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path):

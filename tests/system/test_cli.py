@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "doctor": [],
     "creds": ["get", "tg", "token"],
     "bench": [],
+    "rules": ["test", "sample.json"],
 }
 GLOBALS = {
     "--data-dir": ("/tmp/frontdesk-cli-D", "data_dir", "/tmp/frontdesk-cli-D"),

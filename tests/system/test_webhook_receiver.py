@@ -412,6 +412,28 @@ async def test_requests_waiting_on_a_cancelled_ingest_are_not_left_hanging():
             await asyncio.wait_for(task, 5)  # a TimeoutError if left hanging
 
 
+async def test_a_request_that_gives_up_waiting_leaves_its_batch_to_the_others():
+    """A request cancelled while its batch is stored (its client gone, the server stopping):
+    its events are stored with the others, and the others are answered."""
+    desk = GatedDesk()
+    coalescer = Coalescer(desk, "wa")
+    first = asyncio.create_task(coalescer.ingest([inbound("a")]))
+    await eventually(lambda: desk.calls, what="the first ingest under way")
+    gone, staying = (asyncio.create_task(coalescer.ingest([inbound(x)])) for x in "bc")
+    await asyncio.sleep(0)  # both queued behind the first
+    desk.gate.set()
+    await first
+    await eventually(lambda: len(desk.calls) == 2, what="the shared second ingest")
+    gone.cancel()
+    desk.gate.set()
+    await asyncio.wait_for(staying, 5)
+    assert desk.calls[1] == ["b", "c"] and gone.cancelled()
+    later = asyncio.create_task(coalescer.ingest([inbound("d")]))
+    await eventually(lambda: len(desk.calls) == 3, what="the channel still ingests")
+    desk.gate.set()
+    await asyncio.wait_for(later, 5)
+
+
 async def test_a_taken_port_is_one_line_naming_the_address_and_the_fix(desk):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -59,7 +59,7 @@ async def test_an_agent_sees_time_left_then_the_breach_alerts_and_filters(desk, 
         )  # reading conversation 2: an alert about one on screen says nothing new
         await wait_until(pilot, lambda: app.thread.conversation_id == 2)
         clock.advance(minutes=11)
-        desk.check_sla()  # what the desk's SLA clock does at the due time
+        await desk.check_sla()  # what the desk's SLA clock does at the due time
         await wait_until(pilot, lambda: terminal.bells == 1)
         assert any("SLA breached" in s for s in terminal.written if s.startswith("\x1b]9;"))
         await wait_until(pilot, lambda: "SLA +1m" in second_line(app, 1))

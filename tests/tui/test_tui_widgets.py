@@ -8,7 +8,15 @@ from datetime import datetime, timedelta, timezone
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
-from frontdesk.model import Conversation, Delivery, Direction, Message, MessageKind, Status
+from frontdesk.model import (
+    Conversation,
+    Delivery,
+    Direction,
+    EventKind,
+    Message,
+    MessageKind,
+    Status,
+)
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets import conversation_list as conversation_list_module
 from frontdesk.tui.widgets.conversation_list import ROW_HEIGHT, ConversationList
@@ -265,6 +273,46 @@ async def test_thread_shows_delivery_notes_events_and_wraps_cjk_at_cell_width(cl
             assert expected in text, expected
         event = next(line for line in lines if "resolved this" in line)
         assert event.startswith(" ") and event.endswith(" ")  # centred
+
+
+async def test_an_automation_line_wraps_so_its_reason_is_never_cut(clock):
+    conv = Conversation(1, "wa", 1, "k")
+    widget = ThreadView(clock=clock)
+    app = Harness(widget)
+    reason = "⚙ Away message sent /away: outside business hours, open again Tue 09:00"
+    async with app.run_test(size=(40, 20)) as pilot:
+        widget.show(
+            conv,
+            [
+                Message(
+                    1,
+                    1,
+                    Direction.OUT,
+                    reason,
+                    kind=MessageKind.ACTIVITY,
+                    private=True,
+                    event=EventKind.AUTOMATION,
+                    created_at=NOW,
+                ),
+                Message(
+                    2,
+                    1,
+                    Direction.OUT,
+                    "Aiko assigned this to Ben, who handles every billing question here",
+                    kind=MessageKind.ACTIVITY,
+                    private=True,
+                    created_at=NOW,
+                ),
+            ],
+            contact_name="Kenji",
+        )
+        await idle(pilot)
+        lines = widget.plain_lines
+        width = widget.scrollable_content_region.width
+        assert all(cell_len(line) == width for line in lines)
+        text = " ".join(line.strip() for line in lines if line.strip())
+        assert reason in text and "open again Tue 09:00" in text
+        assert sum("…" in line for line in lines) == 1  # other events stay one line
 
 
 async def test_composer_modes_submit_newline_and_cancel():

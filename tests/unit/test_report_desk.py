@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from frontdesk.config import BotConfig, FaqConfig, FaqEntry
+from frontdesk.config import BotConfig, FaqConfig, FaqEntry, load_config
 from frontdesk.desk import Desk
 from frontdesk.desk.automation.bot import FaqBot
 from frontdesk.desk.canned import CannedLibrary
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.report import Grouping, Stat
 from frontdesk.desk.report.cache import FILE_NAME
-from frontdesk.model import ContactRef, Inbound, Status
+from frontdesk.desk_setup import build_desk
+from frontdesk.model import ContactRef, Conversation, Direction, Inbound, Message, Status
 from frontdesk.store import Store
 
 START = datetime(2027, 3, 1, 11, 0, tzinfo=timezone.utc)
@@ -114,3 +115,43 @@ async def test_a_period_the_desk_will_not_report(world):
         await desk.report(START, START - timedelta(days=1), Grouping.DAY)
     with pytest.raises(DeskError, match="at most 366 days"):
         await desk.report(START - timedelta(days=400), START, Grouping.DAY)
+
+
+async def test_a_damaged_facts_file_is_read_again_from_the_threads(world):
+    desk, clock = world
+    await write(desk, clock, "hello")
+    until = clock.now + timedelta(days=1)
+    whole = await desk.report(START, until, Grouping.DAY)
+    (desk.store.root / FILE_NAME).write_bytes(b"\x93garbage")
+    desk._report_facts = None  # as a new process would find it
+    again = await desk.report(START, until, Grouping.DAY)
+    assert again.figures == whole.figures and again.figures.messages_in == 1
+
+
+async def test_a_desk_built_from_hours_reports_business_time_in_their_zone(tmp_path):
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[agent]\nname = "Aiko"\n\n[hours]\ntimezone = "Asia/Tokyo"\nmon-fri = "09:00-18:00"\n',
+        encoding="utf-8",
+    )
+
+    friday_evening = datetime(2027, 3, 5, 17, 30, tzinfo=timezone.utc)  # Sat 02:30 in Tokyo
+    monday = datetime(2027, 3, 8, 0, 30, tzinfo=timezone.utc)  # Mon 09:30 in Tokyo
+    with Store.open(tmp_path / "data") as store:
+        desk = build_desk(load_config(path), store, {})
+        desk.now = lambda: monday + timedelta(hours=1)
+        with store.batch():
+            store.put_conversation(
+                Conversation(1, "sms", 1, "+1", created_at=friday_evening, message_count=2)
+            )
+            store.put_message(Message(1, 1, Direction.IN, "hi", created_at=friday_evening))
+            store.put_message(
+                Message(2, 1, Direction.OUT, "hello", author="aiko", created_at=monday)
+            )
+        report = await desk.report(monday - timedelta(days=7), desk.now(), Grouping.DAY)
+    first = report.figures.first_response
+    assert report.business_hours and report.timezone == "Asia/Tokyo"
+    assert first.calendar.median == (monday - friday_evening).total_seconds()
+    assert first.business.median == 30 * 60  # Monday 09:00–09:30 Tokyo
+    assert [row.key for row in report.rows] == ["2027-03-06", "2027-03-08"]  # Tokyo days

@@ -44,8 +44,8 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
 
 
-def business_seconds(start: datetime, end: datetime) -> float:
-    """Seconds of Mon–Fri 09:00–17:00 Berlin between two times."""
+def business_seconds(channel: str, start: datetime, end: datetime) -> float:
+    """Seconds of Mon–Fri 09:00–17:00 Berlin between two times (every channel alike)."""
     total, day = 0.0, start.astimezone(BERLIN).date()
     while day <= end.astimezone(BERLIN).date():
         if day.weekday() < 5:
@@ -185,9 +185,9 @@ def report(grouping: Grouping = Grouping.AGENT, hours: bool = True) -> Report:
 
 def test_the_business_clock_of_these_tests():
     assert at(29, 0).astimezone(BERLIN).weekday() == 6  # the clocks go forward on a Sunday
-    friday_to_monday = business_seconds(at(27, 15, 30), at(30, 7, 30))
+    friday_to_monday = business_seconds("email", at(27, 15, 30), at(30, 7, 30))
     assert friday_to_monday == 3600  # Fri 16:30–17:00 CET and Mon 09:00–09:30 CEST
-    assert business_seconds(at(29, 0, 30), at(29, 1, 30)) == 0
+    assert business_seconds("sms", at(29, 0, 30), at(29, 1, 30)) == 0
 
 
 def test_volume():
@@ -320,3 +320,51 @@ def test_a_period_counts_what_happened_in_it():
 
 def series_total(r: Report) -> int:
     return sum(p.messages_in for p in r.series)
+
+
+def test_a_survey_answer_and_a_resolved_conversation_wait_for_nobody():
+    rated = (
+        Thread(21, "sms", at(26, 8), status=Status.RESOLVED, priority=Priority.HIGH,
+               survey_sent_at=at(26, 9, 1), rating=4, rated_at=at(26, 9, 30))
+        .inbound(at(26, 8)).reply(at(26, 8, 5), "Ben").resolved(at(26, 9), "Ben")
+        .reply(at(26, 9, 1), "⚙ CSAT").inbound(at(26, 9, 30))
+        .event(at(26, 9, 30), EventKind.RATED, "Kim rated this 4/5")
+    )  # fmt: skip
+    spam = Thread(22, "sms", at(25, 8), status=Status.RESOLVED, priority=Priority.HIGH)
+    spam.inbound(at(25, 8)).resolved(at(25, 8, 1), "Ben")
+    facts = [
+        (t.conv, facts_of(t.messages, t.conv.created_at.timestamp(), 0)) for t in (rated, spam)
+    ]
+    f = compute(facts, PERIOD, Grouping.AGENT, sla=SLA, now=NOW).figures
+    assert (f.messages_in, f.messages_out, f.ratings, f.csat) == (3, 2, 1, 1.0)
+    assert f.sla_breaches == 0 and (f.sla_first, f.sla_first_met) == (1, 1)
+    assert (f.answered_15m, f.answerable_15m) == (1, 1)  # the spam was never waited on
+    assert facts[0][1].waiting_from is None
+
+
+def test_an_sla_counted_in_each_channels_business_hours():
+    asked: list[str] = []
+
+    def after(channel: str, start: datetime, span: timedelta) -> datetime:
+        asked.append(channel)  # a day later on sms, as if it opened only then
+        return start + span + (timedelta(days=1) if channel == "sms" else timedelta())
+
+    hours_sla = SlaPolicy(SLA.targets, after)
+    facts = [(t.conv, facts_of(t.messages, t.conv.created_at.timestamp(), 0)) for t in dozen()]
+    f = compute(facts, PERIOD, Grouping.AGENT, sla=hours_sla, now=NOW).figures
+    assert (f.sla_first, f.sla_first_met) == (9, 8)  # c5 (sms, 1 h) is now in time; c4 is not
+    assert f.sla_breaches == 3 and {"sms", "email", "whatsapp"} <= set(asked)
+
+
+def test_business_time_is_asked_for_each_span_with_its_channel():
+    seen: set[str] = set()
+
+    def by_channel(channel: str, start: datetime, end: datetime) -> float:
+        seen.add(channel)
+        return 0.0 if channel == "email" else (end - start).total_seconds()
+
+    facts = [(t.conv, facts_of(t.messages, t.conv.created_at.timestamp(), 0)) for t in dozen()]
+    r = compute(facts, PERIOD, Grouping.AGENT, business_seconds=by_channel, now=NOW)
+    # email's first responses (c4, c12) count 0 in business time
+    assert r.figures.first_response.business == Stat(9, 600, 3600, (240540 - 230400 - 840) / 9)
+    assert seen == {"email", "sms", "whatsapp"} and r.business_hours

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import NOW, FakeChannel, FixedClock
@@ -14,7 +14,7 @@ from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.sla import SlaPolicy, SlaTarget, short_span, sla_label
 from frontdesk.desk.views import Filters
 from frontdesk.desk_setup import sla_policy
-from frontdesk.model import ContactRef, Conversation, Inbound, Priority, Status
+from frontdesk.model import ContactRef, Conversation, EventKind, Inbound, Priority, Status
 from frontdesk.store import Store
 
 POLICY = SlaPolicy(
@@ -103,13 +103,16 @@ async def test_a_breach_is_published_once_marked_and_cleared_by_a_reply(tmp_path
         await desk.set_priority(c.id, Priority.URGENT)
         assert c.sla_due_at == NOW + timedelta(minutes=15)
         clock.advance(minutes=14)
-        assert desk.check_sla() == []
+        assert await desk.check_sla() == []
         clock.advance(minutes=2)
-        assert desk.check_sla() == [c.id]
-        assert desk.check_sla() == []  # once per due time
+        assert await desk.check_sla() == [c.id]
+        assert await desk.check_sla() == []  # once per due time
         assert c.sla_breached and Filters(breaching=True).matches(c)
         kinds = [change.kind for change in subscription.pending()]
         assert kinds.count(ChangeKind.SLA) == 1
+        lines = [m.body for m in await desk.thread(c.id) if m.event is EventKind.AUTOMATION]
+        due = NOW + timedelta(minutes=15)
+        assert lines == [f"⚙ SLA first reply overdue: due {due:%a %d %b %H:%M} UTC (urgent: 15m)"]
         await desk.reply(c.id, "On it")
         assert (c.sla_due_at, c.sla_breached) == (None, False)
         assert not Filters(breaching=True).matches(c)
@@ -126,4 +129,51 @@ async def test_every_conversation_is_stamped_when_the_desk_opens_its_cache(tmp_p
         desk = Desk(store, agent="aiko", clock=FixedClock(NOW + timedelta(hours=5)), sla=POLICY)
         (c,) = await desk.conversations()
         assert c.sla_due_at == NOW + timedelta(hours=4)
-        assert desk.check_sla() == [c.id]
+        assert await desk.check_sla() == [c.id]
+        restarted = Desk(
+            store, agent="aiko", clock=FixedClock(NOW + timedelta(hours=6)), sla=POLICY
+        )
+        assert await restarted.check_sla() == [c.id]  # it alerts again after a restart …
+        lines = [m for m in await desk.thread(c.id) if m.event is EventKind.AUTOMATION]
+        assert len(lines) == 1  # … but the thread says it once
+
+
+def test_an_sla_in_business_hours_counts_only_each_channels_open_hours(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[hours]\ntimezone = "Asia/Tokyo"\nmon-fri = "09:00-18:00"\n'
+        '[sla]\nbusiness_hours = true\n[sla.urgent]\nfirst = "1h"\n'
+    )
+    policy = sla_policy(load_config(path))
+    assert policy is not None
+    # Friday 17:30 Tokyo: 30 minutes left that day, the rest on Monday from 09:00
+    friday = datetime(2026, 12, 4, 8, 30, tzinfo=timezone.utc)
+    late = Conversation(1, "wa", 1, "t", waiting_since=friday, priority=Priority.URGENT)
+    kind, due = policy.due(late)
+    assert (kind, due) == ("first", datetime(2026, 12, 7, 0, 30, tzinfo=timezone.utc))
+
+
+def test_doctor_says_business_hours_need_hours(tmp_path) -> None:
+    from frontdesk.doctor import check_sla
+
+    path = tmp_path / "config.toml"
+    path.write_text('[sla]\nbusiness_hours = true\n[sla.urgent]\nfirst = "1h"\n')
+    (problem,) = check_sla(load_config(path))
+    assert "no [hours] section" in problem
+
+
+def test_rules_read_the_channels_business_hours(tmp_path) -> None:
+    from frontdesk.desk.automation.rule_actions import RulesAutomaton
+    from frontdesk.desk_setup import build_automata
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[hours]\ntimezone = "Asia/Tokyo"\nmon-fri = "09:00-18:00"\n'
+        '[[rules]]\nname = "Night"\nevent = "message_created"\n'
+        'conditions = [{ attribute = "business_hours", operator = "equal_to", values = ["outside"] }]\n'
+        'actions = [{ action = "add_label", params = ["night"] }]\n'
+    )
+    (rules,) = [a for a in build_automata(load_config(path)) if isinstance(a, RulesAutomaton)]
+    friday_evening = datetime(2026, 12, 4, 11, 0, tzinfo=timezone.utc)  # 20:00 in Tokyo
+    assert not rules.open_at("wa", friday_evening)
+    assert rules.open_at("wa", friday_evening - timedelta(hours=9))  # 11:00 in Tokyo

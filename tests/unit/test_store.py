@@ -620,6 +620,42 @@ def test_contacts_read_lazily_still_answer_everything(tmp_path):
         assert len(store.contacts()) == 200
 
 
+def test_writing_a_message_reads_no_message_file(tmp_path, monkeypatch):
+    """A burst over more conversations than are kept in memory writes each message without
+    reading its conversation's file first; every message is there when read back, also after
+    a restart."""
+    from frontdesk.store import damage as damage_mod
+    from frontdesk.store.reads import OPEN_PARTITIONS
+
+    root = tmp_path / "d"
+    count = OPEN_PARTITIONS + 20
+    with Store.open(root) as store:
+        with store.batch():
+            convs = []
+            for n in range(count):
+                conv = Conversation(store.new_id("conversation"), "sms", 1, f"+{n}", created_at=T0)
+                store.put_conversation(conv)
+                convs.append(conv.id)
+        store.checkpoint()
+        read = []
+        real = damage_mod.read_tables
+        monkeypatch.setattr(
+            damage_mod,
+            "read_tables",
+            lambda path, **kw: (read.append(path.name), real(path, **kw))[1],
+        )
+        for round_ in range(3):
+            with store.batch():
+                for conv_id in convs:
+                    message = Message(store.new_id("message"), conv_id, Direction.IN, f"r{round_}")
+                    store.put_message(message, "sms")
+        assert read == []
+        assert [m.body for m in store.messages(convs[0])] == ["r0", "r1", "r2"]
+        assert [m.body for m in store.messages(convs[-1])] == ["r0", "r1", "r2"]
+    with Store.open(root) as store:
+        assert all(len(store.messages(c)) == 3 for c in convs)
+
+
 def test_a_batch_larger_than_a_write_chunk_round_trips(tmp_path):
     """A bulk import is written to the journal a file at a time, in several writes: one record still."""
     root = tmp_path / "d"
