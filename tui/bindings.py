@@ -371,6 +371,13 @@ REPORT_BINDINGS: list[Binding] = [
         tooltip="Rows by agent → channel → label → team → day → hour",
     ),
     Binding(
+        "b",
+        "toggle_business",
+        "Business hours",
+        id="report-time",
+        tooltip="Times in business hours ↔ calendar time (with [hours])",
+    ),
+    Binding(
         "l",
         "toggle_queue",
         "Live queue",

@@ -127,8 +127,13 @@ def fixed_report(now):
             resolved=resolved,
             messages_in=opened * 3,
             messages_out=opened * 2,
-            first_response=Times(Stat(opened, first, first * 3, first * 1.5)),
-            resolution=Times(Stat(resolved, resolution, resolution * 2, resolution)),
+            first_response=Times(
+                Stat(opened, first, first * 3, first * 1.5), Stat(opened, first / 2, first, first)
+            ),
+            resolution=Times(
+                Stat(resolved, resolution, resolution * 2, resolution),
+                Stat(resolved, resolution / 4, resolution, resolution),
+            ),
             ratings=resolved,
             csat=csat,
             sla_met=sla,
@@ -152,6 +157,7 @@ def fixed_report(now):
         ],
         series=series,
         conversations=34,
+        business_hours=True,
     )
 
 
@@ -209,3 +215,23 @@ def test_chart_days_are_named_in_the_zone_the_report_counted_them_in():
     assert tick_label(tokyo_hour, "hour", report_zone("Asia/Tokyo")) == "14h"
     assert report_zone("UTC+09:00") is None
     assert tick_label(utc_midnight, "day", None) == "Tue 01"
+
+
+async def test_b_switches_the_times_to_business_hours_and_back(desk, clock):
+    from datetime import UTC
+
+    from pilot_helpers import DialogHarness
+
+    async def make():
+        return ReportScreen(desk, fixed_report(clock()), clock=clock, local_tz=UTC)
+
+    app = DialogHarness(make)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen), what="the screen")
+        tile = app.screen.query_one("#tile-resolution")
+        assert "2h00m" in str(tile.render()) and "· calendar time" in screen_text(app)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: "30m" in str(tile.render()), what="business time")
+        assert "· business hours" in screen_text(app)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: "2h00m" in str(tile.render()), what="calendar again")

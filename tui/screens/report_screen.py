@@ -97,6 +97,7 @@ class ReportScreen(ModalScreen[int | None]):
         self.report = report
         self.period = period
         self.grouping = report.grouping
+        self.business = False  # times in business hours (the desk's [hours]) or calendar time
         self.clock = clock or desk.now
         self.local_tz = local_tz
         self.key_of = key_of or _default_key
@@ -124,7 +125,8 @@ class ReportScreen(ModalScreen[int | None]):
         periods = "/".join(key(i) for i in ("report-today", "report-week", "report-month"))
         return (
             f"{periods} today/7d/30d · {key('report-grouping')} group by · "
-            f"{key('report-queue')} live queue · Enter open · {key('close-report')} back"
+            f"{key('report-time')} business/calendar · {key('report-queue')} live queue · "
+            f"Enter open · {key('close-report')} back"
         )
 
     def on_mount(self) -> None:
@@ -159,20 +161,27 @@ class ReportScreen(ModalScreen[int | None]):
     def show_report(self, report: Report) -> None:
         self.report = report
         since, until = report.period.since, report.period.until
-        tz = self.local_tz
-        hours = " (business hours)" if report.business_hours else ""
+        zone = report_zone(report.timezone)  # as `frontdesk report` names the period
+        business = self.business and report.business_hours
+        clock = "business hours" if business else "calendar time"
         self.query_one("#report-heading", Static).update(
-            f"{PERIODS[self.period]} · {since.astimezone(tz):%a %d %b %H:%M} – "
-            f"{until.astimezone(tz):%a %d %b %H:%M} · {report.conversations} conversations"
-            f"{hours}"
+            f"{PERIODS[self.period]} · {since.astimezone(zone):%d %b %H:%M} – "
+            f"{until.astimezone(zone):%d %b %H:%M} {report.timezone} · "
+            f"{report.conversations} conversations · {clock}"
         )
-        self.query_one(ReportTiles).show(report.figures)
-        chart_zone = report_zone(report.timezone)
-        self.query_one(ReportChart).show(report.series, report.series_step, chart_zone)
+        self.query_one(ReportTiles).show(report.figures, business)
+        self.query_one(ReportChart).show(report.series, report.series_step, zone)
         box = self.query_one("#report-rows-box")
         box.border_title = f"By {GROUP_TITLES[report.grouping].lower()}"
         name_of = self.desk.agent_name if report.grouping is Grouping.AGENT else str
-        self.query_one("#report-rows", Static).update(rows_table(report, name_of))
+        self.query_one("#report-rows", Static).update(rows_table(report, name_of, business))
+
+    def action_toggle_business(self) -> None:
+        if not self.report.business_hours:
+            self.notify("No business hours: set [hours] in the config to count them.", timeout=3)
+            return
+        self.business = not self.business
+        self.show_report(self.report)
 
     def action_period(self, period: str) -> None:
         self.period = period
@@ -185,7 +194,9 @@ class ReportScreen(ModalScreen[int | None]):
     @work(exclusive=True, group="report", exit_on_error=False)
     async def fetch_report(self) -> None:
         """Ask the desk for the chosen period and grouping; a failure leaves the last report up."""
-        since, until = report_span(self.period, self.clock(), self.local_tz)
+        # "today" starts at midnight where the desk counts its days, as `frontdesk report` does
+        zone = report_zone(self.report.timezone) or self.local_tz
+        since, until = report_span(self.period, self.clock(), zone)
         try:
             report = await self.desk.report(since, until, self.grouping)
         except Exception as exc:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from frontdesk.desk.report import Figures, Grouping, Report, Stat
+from frontdesk.desk.report import Figures, Grouping, Report, Stat, Times
 from frontdesk.desk.report.render import key_text, share_text, span_text
 from frontdesk.tui.safe import clean_line
 
@@ -32,9 +32,16 @@ def median(stat: Stat) -> str:
     return span_text(stat.median)
 
 
-def tiles(figures: Figures) -> list[tuple[str, str, str, str]]:
-    """The headline tiles: (id, title, value, what the value is) each, in the order shown."""
-    first, resolution = figures.first_response.calendar, figures.resolution.calendar
+def clock_of(times: Times, business: bool) -> Stat:
+    """A time metric in business hours or in calendar time."""
+    return times.business if business else times.calendar
+
+
+def tiles(figures: Figures, business: bool = False) -> list[tuple[str, str, str, str]]:
+    """The headline tiles: (id, title, value, what the value is) each, in the order shown;
+    `business`: the times in business hours."""
+    first = clock_of(figures.first_response, business)
+    resolution = clock_of(figures.resolution, business)
     return [
         ("volume", "Messages", f"{figures.messages_in} in", f"{figures.messages_out} out"),
         ("opened", "Opened", str(figures.opened), f"{figures.resolved} resolved"),
@@ -52,9 +59,12 @@ def tile_text(title: str, value: str, sub: str) -> Text:
     )
 
 
-def rows_table(report: Report, name_of: Callable[[str], str] = lambda key: key) -> Table:
-    """The report's rows (by agent, channel, …) with their main figures, the period's total last;
-    spans, shares and empty keys read as `frontdesk report` prints them."""
+def rows_table(
+    report: Report, name_of: Callable[[str], str] = lambda key: key, business: bool = False
+) -> Table:
+    """The report's rows (by agent, channel, …) with their main figures, the period's total last
+    (`business`: times in business hours); spans, shares and empty keys read as `frontdesk
+    report` prints them."""
     table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
     table.add_column(GROUP_TITLES[report.grouping], no_wrap=True, ratio=2)
     for title in (
@@ -71,13 +81,13 @@ def rows_table(report: Report, name_of: Callable[[str], str] = lambda key: key) 
         table.add_column(title, justify="right", no_wrap=True)
     for row in report.rows[:ROW_LIMIT]:
         shown = clean_line(name_of(row.key) if row.key else key_text(report, row.key))
-        table.add_row(Text(shown), *_cells(row.figures))
-    table.add_row(Text("All", style="bold"), *_cells(report.figures), style="bold")
+        table.add_row(Text(shown), *_cells(row.figures, business))
+    table.add_row(Text("All", style="bold"), *_cells(report.figures, business), style="bold")
     return table
 
 
-def _cells(f: Figures) -> list[str]:
-    first = f.first_response.calendar
+def _cells(f: Figures, business: bool) -> list[str]:
+    first = clock_of(f.first_response, business)
     return [
         str(f.opened),
         str(f.resolved),
@@ -85,7 +95,7 @@ def _cells(f: Figures) -> list[str]:
         str(f.messages_out),
         span_text(first.median),
         span_text(first.p90),
-        median(f.resolution.calendar),
+        median(clock_of(f.resolution, business)),
         share_text(f.csat),
         share_text(f.sla_met),
     ]
@@ -106,6 +116,6 @@ class ReportTiles(Horizontal):
         for tile_id, title, _, _ in tiles(Figures()):
             yield Static(tile_text(title, NONE, ""), id=f"tile-{tile_id}")
 
-    def show(self, figures: Figures) -> None:
-        for tile_id, title, value, sub in tiles(figures):
+    def show(self, figures: Figures, business: bool = False) -> None:
+        for tile_id, title, value, sub in tiles(figures, business):
             self.query_one(f"#tile-{tile_id}", Static).update(tile_text(title, value, sub))
