@@ -188,7 +188,6 @@ class _Gathering:
         self.points: list[tuple[_Tally, list[float]]] = [(_Tally(), []) for _ in self.series.starts]
         timed = grouping in (Grouping.DAY, Grouping.HOUR)
         self.rows = _Buckets(period, grouping is Grouping.HOUR, tz) if timed else None
-        self.conv: Conversation | None = None
         self.fixed: list[_Tally] = []
         self.in_times: list[float] = []
         self.out_times: list[float] = []
@@ -201,7 +200,6 @@ class _Gathering:
 
     def start(self, conv: Conversation) -> None:
         """The conversation whose facts come next: its groups that do not depend on the fact."""
-        self.conv = conv
         g = self.grouping
         keys: tuple[str, ...] = ()
         if g is Grouping.AGENT:
