@@ -78,6 +78,7 @@ def parse_when(text: str, now: datetime, *, end: bool, flag: str) -> datetime:
 def cmd_report(args: argparse.Namespace) -> int:
     from frontdesk.desk.report import Grouping
     from frontdesk.desk.report.render import table, to_csv, to_json
+    from frontdesk.desk.reporting import MAX_REPORT_DAYS
     from frontdesk.tui.safe import clean_line
 
     now = datetime.now(timezone.utc)
@@ -87,6 +88,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(
             f"--until ({until:%Y-%m-%d %H:%M}) is not after --since ({since:%Y-%m-%d %H:%M})"
         )
+    if until - since > timedelta(days=MAX_REPORT_DAYS):
+        raise CliError(f"a report covers at most {MAX_REPORT_DAYS} days; move --since or --until")
     by = Grouping(args.by)
     report = asyncio.run(_report(args, since, until, by))
     if args.json:

@@ -35,7 +35,9 @@ class Reporting:
         if until <= since:
             raise DeskError(f"the report's period ends ({until:%Y-%m-%d}) before it starts")
         if (until - since).days > MAX_REPORT_DAYS:
-            raise DeskError(f"a report covers at most {MAX_REPORT_DAYS} days; shorten --since")
+            raise DeskError(
+                f"a report covers at most {MAX_REPORT_DAYS} days; ask for a shorter one"
+            )
         return await build_report(
             self,
             Period(since, until),

@@ -52,15 +52,17 @@ def _at(seconds: float) -> datetime:
 
 @dataclass(slots=True)
 class _Spans:
-    """A time metric's spans: (start, end) POSIX seconds and the channel whose hours count."""
+    """A time metric's spans in seconds, calendar and business (each measured once)."""
 
-    spans: list[tuple[float, float, str]] = field(default_factory=list)
+    calendar: list[float] = field(default_factory=list)
+    business: list[float] = field(default_factory=list)
 
-    def times(self, business: BusinessSeconds | None) -> Times:
-        calendar = stat(end - start for start, end, _ in self.spans)
-        if business is None:
-            return Times(calendar, calendar)
-        return Times(calendar, stat(business(ch, _at(s), _at(e)) for s, e, ch in self.spans))
+    def add(self, calendar: float, business: float) -> None:
+        self.calendar.append(calendar)
+        self.business.append(business)
+
+    def times(self) -> Times:
+        return Times(stat(self.calendar), stat(self.business))
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ class _Tally:
     answerable: int = 0
     answered: int = 0
 
-    def figures(self, business: BusinessSeconds | None) -> Figures:
+    def figures(self) -> Figures:
         met, due = self.sla_first_met + self.sla_next_met, self.sla_first + self.sla_next
         return Figures(
             opened=len(self.opened),
@@ -94,9 +96,9 @@ class _Tally:
             reopened=len(self.reopened),
             messages_in=self.messages_in,
             messages_out=self.messages_out,
-            first_response=self.first.times(business),
-            reply=self.reply.times(business),
-            resolution=self.resolution.times(business),
+            first_response=self.first.times(),
+            reply=self.reply.times(),
+            resolution=self.resolution.times(),
             surveys_sent=self.surveys,
             ratings=self.ratings,
             ratings_good=self.good,
@@ -170,13 +172,14 @@ class _Gathering:
         period: Period,
         grouping: Grouping,
         sla: SlaPolicy | None,
+        business: BusinessSeconds | None,
         tz: tzinfo,
         now: datetime,
     ) -> None:
         self.since, self.until = period.since.timestamp(), period.until.timestamp()
         self.end = min(self.until, now.timestamp())  # unanswered waits are judged as of then
         self.responsive_since = self.until - RESPONSIVE_DAYS * 86400.0
-        self.grouping, self.sla = grouping, sla
+        self.grouping, self.sla, self.business = grouping, sla, business
         self.whole = _Tally()
         self.groups: dict[str, _Tally] = {}
         span = self.until - self.since
@@ -185,7 +188,6 @@ class _Gathering:
         self.points: list[tuple[_Tally, list[float]]] = [(_Tally(), []) for _ in self.series.starts]
         timed = grouping in (Grouping.DAY, Grouping.HOUR)
         self.rows = _Buckets(period, grouping is Grouping.HOUR, tz) if timed else None
-        self.conv: Conversation | None = None
         self.fixed: list[_Tally] = []
         self.in_times: list[float] = []
         self.out_times: list[float] = []
@@ -198,7 +200,6 @@ class _Gathering:
 
     def start(self, conv: Conversation) -> None:
         """The conversation whose facts come next: its groups that do not depend on the fact."""
-        self.conv = conv
         g = self.grouping
         keys: tuple[str, ...] = ()
         if g is Grouping.AGENT:
@@ -221,6 +222,13 @@ class _Gathering:
         if author and self.grouping is Grouping.AGENT and is_person(author):
             return [self.whole, self._group(author)]
         return self.fixed
+
+    def measure(self, channel: str, start: float, end: float) -> tuple[float, float]:
+        """A span in calendar and business seconds (the same without business hours)."""
+        calendar = end - start
+        if self.business is None:
+            return calendar, calendar
+        return calendar, self.business(channel, _at(start), _at(end))
 
     def inside(self, at: float | None) -> bool:
         return at is not None and self.since <= at < self.until
@@ -288,11 +296,11 @@ class _Gathering:
             if not self.since <= r.at < self.until:
                 continue
             due = self._due(conv, r.waited_from, r.first)
-            span = (r.waited_from, r.at, conv.channel)
+            cal, bus = self.measure(conv.channel, r.waited_from, r.at)
             for t in self.tallies(r.at, r.author):
-                t.reply.spans.append(span)
+                t.reply.add(cal, bus)
                 if r.first:
-                    t.first.spans.append(span)
+                    t.first.add(cal, bus)
                 if due is not None:
                     met = r.at <= due
                     if r.first:
@@ -331,8 +339,9 @@ class _Gathering:
         if conv.status is Status.RESOLVED and facts.resolutions:
             last = facts.resolutions[-1]
             if self.inside(last.at):
+                cal, bus = self.measure(conv.channel, created, last.at)
                 for t in self.tallies(last.at, last.author):
-                    t.resolution.spans.append((created, last.at, conv.channel))
+                    t.resolution.add(cal, bus)
 
     def _csat(self, conv: Conversation) -> None:
         sent = conv.survey_sent_at.timestamp() if conv.survey_sent_at else None
@@ -392,13 +401,13 @@ def compute(
     """The report of `period` by `grouping`; business times by `business_seconds` (None: the
     desk keeps no hours, business time is calendar time); days and hours in `tz` (UTC)."""
     zone = tz or timezone.utc
-    gathering = _Gathering(period, grouping, sla, zone, now)
+    gathering = _Gathering(period, grouping, sla, business_seconds, zone, now)
     count = 0
     for conv, facts in conversations:
         gathering.add(conv, facts)
         count += 1
     gathering.count_messages()
-    rows = [Row(key, t.figures(business_seconds)) for key, t in gathering.groups.items()]
+    rows = [Row(key, t.figures()) for key, t in gathering.groups.items()]
     if grouping in (Grouping.DAY, Grouping.HOUR):
         rows.sort(key=lambda row: row.key)
     else:
@@ -406,7 +415,7 @@ def compute(
     return Report(
         period=period,
         grouping=grouping,
-        figures=gathering.whole.figures(business_seconds),
+        figures=gathering.whole.figures(),
         rows=rows,
         series=gathering.series_points(),
         series_step="hour" if gathering.hourly else "day",

@@ -111,6 +111,8 @@ def test_the_same_numbers_as_the_desk_computes(place):
          "2w, now or a date like 2026-12-01\n"),
         (["--since", "2026-12-01", "--until", "2026-11-01"], "frontdesk: --until (2026-11-02 "
          "00:00) is not after --since (2026-12-01 00:00)\n"),
+        (["--since", "2025-01-01", "--until", "2026-11-01"], "frontdesk: a report covers at most "
+         "366 days; move --since or --until\n"),
     ],
 )  # fmt: skip
 def test_a_bad_period_is_one_line_and_exit_2(place, args, says):
