@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from frontdesk.desk.presence import AgentInfo
+from frontdesk.desk.sla import DUE
 from frontdesk.model import Conversation, Status
 
 BUCKETS: tuple[tuple[str, float | None], ...] = (
@@ -72,9 +73,10 @@ def bucket_of(age_seconds: float) -> int:
 
 
 def waiting_of(conv: Conversation) -> Waiting | None:
-    """`conv` as a wait, or None when nobody waits on an agent there (answered, resolved, the
-    bot's, snoozed, or pending on the customer)."""
-    if conv.status is not Status.OPEN or conv.waiting_since is None:
+    """`conv` as a wait, or None when nobody waits on an agent there: answered, or not due a
+    reply (resolved, snoozed, the bot's), as the SLA counts it. A pending conversation the
+    customer wrote to again stays pending and waits."""
+    if conv.status not in DUE or conv.waiting_since is None:
         return None
     return Waiting(
         conv.id,

@@ -36,7 +36,7 @@ def test_bucket_bounds_are_upper_exclusive():
     assert bucket_of(24 * 3600) == 4
 
 
-def test_counts_waits_by_bucket_and_channel_and_skips_what_nobody_waits_on():
+def test_counts_waits_by_bucket_and_channel_and_skips_what_is_not_due_a_reply():
     queue = LiveQueue()
     queue.reset(
         [
@@ -48,13 +48,14 @@ def test_counts_waits_by_bucket_and_channel_and_skips_what_nobody_waits_on():
             conv(6, 10, status=Status.RESOLVED),
             conv(7, 10, status=Status.BOT),
             conv(8, 10, status=Status.SNOOZED),
-            conv(9, 10, status=Status.PENDING),
+            conv(9, 10, status=Status.PENDING),  # pending, but the customer wrote again
+            conv(10, status=Status.PENDING),  # pending on the customer
         ]
     )
     snap = queue.snapshot(NOW)
-    assert snap.waiting == 4
-    assert snap.buckets == (1, 1, 1, 0, 1)
-    assert snap.by_channel == {"mail": (1, 0, 0, 0, 1), "whatsapp": (0, 1, 1, 0, 0)}
+    assert snap.waiting == 5
+    assert snap.buckets == (2, 1, 1, 0, 1)
+    assert snap.by_channel == {"mail": (2, 0, 0, 0, 1), "whatsapp": (0, 1, 1, 0, 0)}
 
 
 def test_longest_waits_are_the_ten_oldest_longest_first():
