@@ -13,6 +13,7 @@ from frontdesk.commands.console import cmd_console, cmd_demo
 from frontdesk.commands.creds import cmd_creds
 from frontdesk.commands.doctor import cmd_doctor
 from frontdesk.commands.export import cmd_export
+from frontdesk.commands.report import add_parser as add_report_parser, cmd_report
 from frontdesk.commands.rules import add_rules_parser, cmd_rules
 from frontdesk.commands.serve import cmd_serve
 from frontdesk.commands.sync import cmd_sync
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "export", parents=[common], help="write every conversation as JSON lines to stdout"
     )
+    add_report_parser(sub, common)
     doctor = sub.add_parser(
         "doctor", parents=[common], help="check config, credentials, channels and the cache"
     )
@@ -196,6 +198,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "sync": cmd_sync,
     "export": cmd_export,
+    "report": cmd_report,
     "doctor": cmd_doctor,
     "creds": cmd_creds,
     "bench": cmd_bench,

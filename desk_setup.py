@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from frontdesk.backends.base import Backend
     from frontdesk.config import Config, CsatConfig, EscalationConfig, SlaConfig
     from frontdesk.desk.automation.csat import CsatSettings
+    from datetime import tzinfo
+
     from frontdesk.desk.sla import SlaPolicy
     from frontdesk.desk import Desk
+    from frontdesk.desk.report.metrics import BusinessSeconds
     from frontdesk.desk.automation import Automaton
     from frontdesk.desk.hooks import HookSpec
     from frontdesk.store import Store
@@ -151,7 +154,7 @@ def build_desk(
     for name, backend in channels.items():
         if isinstance(backend, WebhookBackend) and cfg.webhooks:
             backend.public_url = cfg.webhooks.channel_url(name) or ""
-    return Desk(
+    desk = Desk(
         store,
         channels,
         automata=build_automata(cfg),
@@ -165,6 +168,20 @@ def build_desk(
         # automation answers from the canned replies the console offers: next to the config
         canned=CannedLibrary(cfg.path.parent / "canned.toml"),
     )
+    desk.business_seconds, desk.report_tz = report_clock(cfg)
+    return desk
+
+
+def report_clock(cfg: Config) -> tuple[BusinessSeconds | None, tzinfo | None]:
+    """What reports count business time and days in: `[hours]` per channel and its default
+    timezone; (None, None) without [hours] (calendar time, UTC)."""
+    if cfg.hours is None:
+        return None, None
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.desk.automation.hours import ChannelClock
+
+    return ChannelClock(cfg.hours).business_seconds, ZoneInfo(cfg.hours.default.schedule.timezone)
 
 
 def build_automata(cfg: Config) -> list[Automaton]:

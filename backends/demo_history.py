@@ -56,6 +56,9 @@ class Draft:
     snoozed_until: datetime | None = None
     subject: str = ""
     messages: list[Message] = field(default_factory=list)
+    survey_sent_at: datetime | None = None  # demo_reports.py: the CSAT survey and its answer
+    rating: int | None = None
+    rated_at: datetime | None = None
 
 
 def _plan(rng: random.Random, d: Draft) -> list[str]:
@@ -137,7 +140,10 @@ def _gap(rng: random.Random, role: str, prev: str) -> float:
         return 60 + rng.random() * 2400
     if role == "in":
         return 15 + rng.random() * 360 if prev == "in" else 300 + rng.random() * 8 * 3600
-    return 60 + rng.random() * 900 if prev in ("out", "close") else 120 + rng.random() * 3 * 3600
+    if prev in ("out", "close"):
+        return 60 + rng.random() * 900
+    # an answer to the customer: most within the quarter hour, a long tail up to three hours
+    return 60 + rng.random() ** 3 * 3 * 3600
 
 
 def _attachment(rng: random.Random, key: str, order: int) -> Attachment:

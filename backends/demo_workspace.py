@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from frontdesk.backends.demo_history import DAY, HISTORY_DAYS, Draft, build_thread
 from frontdesk.backends.demo_kinds import window_for
 from frontdesk.backends.demo_people import Person, allocate, make_people
+from frontdesk.backends.demo_reports import add_report_history
 from frontdesk.backends.demo_phrases import (
     ESCALATION,
     TOPIC_LABELS,
@@ -103,7 +104,7 @@ def _statuses(rng: random.Random, count: int) -> list[Status]:
     )
     pool = [Status.RESOLVED] * resolved + [Status.PENDING] * pending + [Status.SNOOZED] * snoozed
     pool += [Status.OPEN] * (count - len(pool))
-    bias = {Status.OPEN: 0.0, Status.PENDING: 0.3, Status.SNOOZED: 0.35, Status.RESOLVED: 0.7}
+    bias = {Status.OPEN: 0.0, Status.PENDING: 0.3, Status.SNOOZED: 0.35, Status.RESOLVED: 0.4}
     return sorted(pool, key=lambda s: bias[s] + rng.random())
 
 
@@ -163,7 +164,9 @@ def _summarize(conv: Conversation, messages: Sequence[Message]) -> None:
     answered = public_out[-1].created_at if public_out else None
     inbound = [m for m in messages if m.direction is Direction.IN]
     waiting = [m for m in inbound if answered is None or m.created_at > answered]
-    conv.waiting_since = waiting[0].created_at if waiting else None
+    # resolving clears the wait, and a survey's answer starts none
+    resolved = conv.status is Status.RESOLVED
+    conv.waiting_since = waiting[0].created_at if waiting and not resolved else None
     conv.unread = len(waiting) if conv.status is Status.OPEN else 0
     window = window_for(conv.channel)
     conv.window_expires_at = inbound[-1].created_at + window if window and inbound else None
@@ -184,7 +187,8 @@ def generate_workspace(
     """A deterministic demo workspace; only timestamps depend on `now` (default: the current time).
 
     `contacts` defaults to two thirds of `conversations`; `messages` (a total, at least one
-    per conversation) defaults to 3–15 per conversation. Ids run 1..n for each type;
+    per conversation) defaults to 3–15 per conversation, plus the surveys, ratings and
+    reopens reports show (`demo_reports`; not with an explicit total). Ids run 1..n for each type;
     conversation ids follow creation time and message ids are chronological within a
     conversation.
     """
@@ -209,6 +213,8 @@ def generate_workspace(
     _decorate(rng, drafts, agents, now)
     for draft in drafts:
         build_thread(rng, draft, now)
+    if messages is None:  # an explicit total stays exact (the bench's caches)
+        add_report_history(seed, drafts, now)
     return _assemble(drafts, people)
 
 
@@ -237,6 +243,9 @@ def _assemble(drafts: list[Draft], people: list[Person]) -> Workspace:
             team=d.team,
             labels=d.labels,
             subject=d.subject,
+            survey_sent_at=d.survey_sent_at,
+            rating=d.rating,
+            rated_at=d.rated_at,
         )
         _summarize(conv, d.messages)
         conversations.append(conv)

@@ -18,6 +18,7 @@ from frontdesk.bench.keys import measure_keys
 from frontdesk.bench.live import measure_live
 from frontdesk.bench.mail import measure_email
 from frontdesk.bench.report import TERMINAL, Report
+from frontdesk.bench.reports import measure_reports
 from frontdesk.bench.search import measure_search
 from frontdesk.bench.startup import measure_cold_start
 from frontdesk.bench.team import measure_fan_out
@@ -120,6 +121,8 @@ def run(
             asyncio.run(measure_attached_keys(big, socket_path, plan.presses, report))
         progress("search …")
         asyncio.run(measure_search(big, plan.search_repeats, report))
+        progress("reports …")
+        measure_reports(big, plan.runs, report)
         progress("keypresses …")
         asyncio.run(measure_keys(big, plan.presses, report))
         progress("live arrival …")

@@ -48,7 +48,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         root = data_dir(args)
         path = config.desk_socket(team, root)
     agents = dict(team.agents) if team is not None else {}
-    admission = Admission(owner, frozenset(agents), cfg.path, open_door=args.demo and team is None)
+    supervisors = frozenset(user for user, a in agents.items() if a.role == "supervisor")
+    admission = Admission(
+        owner,
+        frozenset(agents),
+        cfg.path,
+        open_door=args.demo and team is None,
+        supervisors=supervisors,
+    )
     log = logging.getLogger("frontdesk.team")
     with Store.open(root) as store:
         log_path = logs.for_service(root, args.debug)

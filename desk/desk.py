@@ -6,7 +6,7 @@ channels, their status), dispatcher.py (outbox to channel) and hook_runner.py
 (escalation hooks), the last two waking on due.py's shared loop; snooze_waker.py,
 search.py, contact_commands.py, attachments.py, escalation.py, drafts.py,
 replies.py (replies, notes, retries), read_marks.py (unread counts and read receipts),
-batches.py (a command's batch with its inline event) and receiver.py (the webhook receiver,
+batches.py (a command's batch with its inline event), reporting.py (reports) and receiver.py (the webhook receiver,
 started with the desk when a webhook channel needs it). Commands (reply, note, assign, status …) each write one atomic batch and leave an
 inline event in the thread.
 """
@@ -42,6 +42,7 @@ from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length,
 from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
 from frontdesk.desk.read_marks import ReadMarks
 from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
+from frontdesk.desk.reporting import Reporting
 from frontdesk.desk.replies import Replies
 from frontdesk.desk.search import Searching
 from frontdesk.desk.snooze_waker import SnoozeWaker
@@ -105,6 +106,7 @@ class Desk(
     SlaWatching,
     BotHandoff,
     TeamAssignment,
+    Reporting,
 ):
     """The one object the console and the CLI use: the read API and every command."""
 

@@ -20,6 +20,7 @@ from frontdesk.desk.changes import Subscription
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.limits import SmsLength, WindowState
 from frontdesk.desk.presence import Activity, AgentInfo
+from frontdesk.desk.report import Grouping, Report
 from frontdesk.desk.search import SearchMatch
 from frontdesk.desk.views import Filters, Sort, View, ViewTally
 from frontdesk.model import (
@@ -193,6 +194,13 @@ class DeskAPI(Protocol):
 
     async def set_typing(self, conv_id: int, typing: bool) -> None: ...
 
+    # ---- supervisors ---------------------------------------------------------------------------
+
+    async def report(self, since: datetime, until: datetime, by: Grouping) -> Report:
+        """The figures of [since, until) whole, by `by` and per day or hour (desk.report); a
+        served desk answers only its owner and supervisors."""
+        ...
+
 
 REMOTE_METHODS: frozenset[str] = frozenset(
     {
@@ -232,7 +240,11 @@ REMOTE_METHODS: frozenset[str] = frozenset(
         "attachment_data",
         "set_viewing",
         "set_typing",
+        "report",
     }
 )
 """The async methods a console may call on a served desk. Not `tally` (a live counter the
 client builds from its replica), nor start/stop or anything internal."""
+
+SUPERVISOR_METHODS: frozenset[str] = frozenset({"report"})
+"""Remote calls a served desk answers only for its owner and `[team.agents]` supervisors."""

@@ -17,6 +17,7 @@ Layout of a data dir (every file 0600, every dir 0700):
                              one line per entry, 256 of them by hash of the key
     tmp/                     files of a checkpoint in progress
     quarantine/              copies of damaged files and journals, set aside for a person to look at
+    report-facts.bin         reports' facts per conversation (desk/report/cache.py; derived, rebuilt when lost)
 
 A batch is committed by appending one record to the journal and fsyncing it: one write,
 whatever the batch touched and however large the cache. The batch is then in memory

@@ -27,7 +27,7 @@ from frontdesk.desk import Desk
 from frontdesk.desk.acting import ACTING_AGENT
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.errors import DeskError
-from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
+from frontdesk.desk.interface import REMOTE_METHODS, SUPERVISOR_METHODS, DeskAPI
 from frontdesk.store import StoreError
 from frontdesk.team.connection import QUEUE_BYTES, QUEUE_FRAMES, Connection
 from frontdesk.team.peercred import PeerCred, peer_credentials, user_name
@@ -82,6 +82,7 @@ class Admission:
     agents: frozenset[str]
     config_path: Path
     open_door: bool = False
+    supervisors: frozenset[str] = frozenset()
 
     def refusal(self, user: str) -> str | None:
         """None if `user` may attach, else the one line they are told."""
@@ -90,6 +91,15 @@ class Admission:
         return (
             f"{user} is not an agent of this desk: ask its admin to add "
             f"[team.agents.{user}] to {self.config_path}"
+        )
+
+    def supervision_refusal(self, user: str) -> str | None:
+        """None if `user` may make supervisors' calls (reports), else the line they are told."""
+        if self.open_door or user == self.owner or user in self.supervisors:
+            return None
+        return (
+            f'reports are for supervisors: ask the admin to set role = "supervisor" '
+            f"in [team.agents.{user}] of {self.config_path}"
         )
 
 
@@ -345,6 +355,10 @@ class DeskServer:
     async def _answer(self, conn: Connection, call: Call) -> bytes:
         """The framed result or error for one call; nothing a call does stops the desk."""
         try:
+            if call.method in SUPERVISOR_METHODS:
+                refusal = self.admission.supervision_refusal(conn.user)
+                if refusal is not None:
+                    return _error(call.id, "refused", refusal)
             args = self.codec.decode_args(call)
             value = await getattr(self.desk, call.method)(**args)
             return frame(self.codec.encode_result(call.id, value), MAX_SERVER_FRAME)

@@ -32,6 +32,7 @@ from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.flows.team import TeamFlow
 from frontdesk.tui.flows.listing import Listing
 from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
+from frontdesk.tui.flows.reporting import ReportFlow
 from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
 from frontdesk.tui.flows.views import ViewSwitching
@@ -70,6 +71,7 @@ class FrontdeskApp(
     ContactFlows,
     EscalationFlow,
     TeamFlow,
+    ReportFlow,
     DeskCalls,
     App[None],
 ):

@@ -229,6 +229,14 @@ APP_BINDINGS: list[Binding] = [
         tooltip="Back to the conversation list",
     ),
     Binding(
+        "R",
+        "show_report",
+        "Report",
+        show=False,
+        id="report",
+        tooltip="Reports and the live queue (a supervisor's, in team mode)",
+    ),
+    Binding(
         "question_mark",
         "show_help",
         "Keys",
@@ -350,12 +358,41 @@ HELP_BINDINGS: list[Binding] = [
     Binding("escape", "close", "Close", id="close-help", tooltip="Close the key help"),
 ]
 
+REPORT_BINDINGS: list[Binding] = [
+    Binding("escape", "close", "Close", id="close-report", tooltip="Back to the console"),
+    Binding("t", "period('today')", "Today", id="report-today", tooltip="Report since midnight"),
+    Binding("w", "period('7d')", "7 days", id="report-week", tooltip="Report the last 7 days"),
+    Binding("m", "period('30d')", "30 days", id="report-month", tooltip="Report the last 30 days"),
+    Binding(
+        "g",
+        "next_grouping",
+        "Group by",
+        id="report-grouping",
+        tooltip="Rows by agent → channel → label → team → day → hour",
+    ),
+    Binding(
+        "b",
+        "toggle_business",
+        "Business hours",
+        id="report-time",
+        tooltip="Times in business hours ↔ calendar time (with [hours])",
+    ),
+    Binding(
+        "l",
+        "toggle_queue",
+        "Live queue",
+        id="report-queue",
+        tooltip="Show or hide the live queue (hidden when narrow)",
+    ),
+]
+
 CONTEXT_BINDINGS: tuple[tuple[str, Sequence[Binding]], ...] = (
     ("app", APP_BINDINGS),
     ("list", LIST_BINDINGS),
     ("thread", THREAD_BINDINGS),
     ("composer", COMPOSER_BINDINGS),
     ("screen:help", HELP_BINDINGS),
+    ("screen:report", REPORT_BINDINGS),
 )
 """(context, bindings) of everything remappable by id; "app" applies everywhere.
 

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from frontdesk.tui.bindings import live_bindings
 from frontdesk.tui.keys import KeyBinding
 from frontdesk.tui.screens.help_screen import HelpScreen
+from frontdesk.tui.screens.report_screen import ReportScreen
 from frontdesk.tui.widgets.composer import Composer
 from frontdesk.tui.widgets.conversation_list import ConversationList
 from frontdesk.tui.widgets.thread_view import ThreadView
@@ -25,6 +26,7 @@ BINDING_TARGETS: dict[str, type[DOMNode]] = {
     "thread": ThreadView,
     "composer": Composer,
     "screen:help": HelpScreen,
+    "screen:report": ReportScreen,
 }
 """The widget or screen class whose instance runs the actions of each binding context (the app runs "app")."""
 PALETTE_SKIPS = frozenset({"command_palette"})

@@ -133,6 +133,10 @@ class ChannelClock:
     def open_at(self, channel: str, at: datetime) -> bool:
         return self.hours(channel).is_open(at)
 
+    def business_seconds(self, channel: str, start: datetime, end: datetime) -> float:
+        """Seconds of the channel's business hours between `start` and `end` (reports)."""
+        return self.hours(channel).business_seconds(start, end)
+
     def after(self, channel: str, start: datetime, span: timedelta) -> datetime:
         """`span` of the channel's business time after `start` (calendar time if it never opens)."""
         return self.hours(channel).after(start, span) or start + span

@@ -21,6 +21,7 @@ from frontdesk.model import (
     Delivery,
     DeliveryUpdate,
     Direction,
+    EventKind,
     Inbound,
     MessageKind,
     Outgoing,
@@ -96,7 +97,8 @@ def test_default_size_and_ids(ws):
     assert sorted(m.id for m in ws.messages) == list(range(1, len(ws.messages) + 1))
     sizes = Counter(m.conversation_id for m in ws.messages)
     assert set(sizes) == set(range(1, 61))
-    assert min(sizes.values()) >= 3 and max(sizes.values()) <= 15
+    # 3–15 each, and a resolved one's survey, answer and their lines, a reopen's two lines
+    assert min(sizes.values()) >= 3 and max(sizes.values()) <= 15 + 6
     # conversation ids follow creation time
     created = [c.created_at for c in ws.conversations]
     assert created == sorted(created)
@@ -148,10 +150,14 @@ def test_messages_have_realistic_authors_notes_events_and_deliveries(ws):
             assert m.author == contacts[conv.contact_id].name
             assert m.delivery is Delivery.RECEIVED and not m.private and m.external_id
         else:
-            assert m.author in AGENTS
+            assert m.author in AGENTS or m.author in (
+                "⚙ CSAT",
+                "",
+            )  # the survey; the customer's lines
         if m.kind is MessageKind.ACTIVITY:
             assert m.event is not None and m.private and m.direction is Direction.OUT
-            assert m.body.startswith(m.author + " ")
+            who = m.author or contacts[conv.contact_id].name  # "rated this", "wrote again"
+            assert m.body.startswith(who + " ")
         else:
             assert m.event is None
         if m.private:
@@ -233,7 +239,8 @@ def test_conversation_fields_agree_with_messages(ws):
             for m in msgs
             if m.direction is Direction.IN and (not replies or m.id > replies[-1].id)
         ]
-        assert conv.waiting_since == (after[0].created_at if after else None)
+        if conv.status is not Status.RESOLVED:  # a resolved one's last inbound may rate it
+            assert conv.waiting_since == (after[0].created_at if after else None)
         assert conv.unread == (len(after) if conv.status is Status.OPEN else 0)
         inbound = [m for m in msgs if m.direction is Direction.IN]
         if conv.channel in CHAT_WINDOW:
@@ -241,7 +248,8 @@ def test_conversation_fields_agree_with_messages(ws):
         else:
             assert conv.window_expires_at is None
         if conv.status is Status.RESOLVED:
-            assert msgs[-1].kind is MessageKind.ACTIVITY and msgs[-1].body.endswith("resolved this")
+            status = [m for m in msgs if m.event is EventKind.STATUS]
+            assert status[-1].body.endswith("resolved this")
             assert conv.waiting_since is None
     assert any(c.unread > 1 for c in ws.conversations)
 
@@ -274,7 +282,8 @@ def test_explicit_sizes_are_exact():
 
 def test_custom_agents_are_the_only_authors_and_mentions():
     custom = generate_workspace(seed=4, conversations=30, agents=("Kim", "Lou"), now=NOW)
-    assert {m.author for m in custom.messages if m.direction is Direction.OUT} == {"Kim", "Lou"}
+    people = {m.author for m in custom.messages if m.direction is Direction.OUT}
+    assert people - {"⚙ CSAT", ""} == {"Kim", "Lou"}
     assert {c.assignee for c in custom.conversations} <= {"Kim", "Lou", None}
     assert {name for m in custom.messages for name in m.mentions} <= {"Kim", "Lou"}
 

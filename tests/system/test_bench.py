@@ -12,6 +12,7 @@ from frontdesk.bench import cache as bench_cache
 from frontdesk.bench import mail as bench_mail
 from frontdesk.bench import plan as bench_plan
 from frontdesk.bench import report as bench_report
+from frontdesk.bench import reports as bench_reports
 from frontdesk.bench import webhooks as bench_webhooks
 from frontdesk.desk import Desk
 from frontdesk.store import Store
@@ -54,6 +55,11 @@ EXPECTED = {
     "search.p50",
     "search.p95",
     "search.after_write",
+    "reports.first",
+    "reports.median",
+    "reports.business.median",
+    "reports.index",
+    "reports.ratio",
     "keys.bare.p95",
     "keys.list.page.p95",
     "keys.list.page.ratio",
@@ -267,6 +273,24 @@ def test_percentile():
 
 
 # ---- search (the index the benchmark measures) ------------------------------------------------
+
+
+def test_the_report_figure_reads_the_threads_once_then_the_saved_facts(tmp_path):
+    cache = bench_cache.build_cache(tmp_path / "c", 12, 120, 0)
+    figures = bench_report.Report(sizes={})
+    bench_reports.measure_reports(cache, 2, figures)
+    got = {f.key: f for f in figures.figures}
+    assert set(got) == {
+        "reports.first",
+        "reports.median",
+        "reports.business.median",
+        "reports.index",
+        "reports.ratio",
+    }
+    assert all(f.value > 0 for f in figures.figures)
+    assert got["reports.median"].met is True and got["reports.median"].target == "< 1 s"
+    assert got["reports.business.median"].met is True
+    assert (cache.root / "report-facts.bin").exists()
 
 
 def test_search_finds_names_and_text_any_case_and_keeps_up_with_writes(tmp_path):

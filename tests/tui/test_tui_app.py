@@ -485,14 +485,14 @@ async def test_desk_errors_are_notified_with_markup_escaped(desk, clock):
 
 
 async def test_keymap_overrides_apply(desk, clock):
-    app = make_app(desk, clock, keymap={"cursor-down": "x", "reply": "R"})
+    app = make_app(desk, clock, keymap={"cursor-down": "x", "reply": "W"})
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         await pilot.press("x")
         assert app.conversation_list.current_id == 2
         await pilot.press("j")  # no longer bound
         assert app.conversation_list.current_id == 2
-        await pilot.press("R")
+        await pilot.press("W")
         assert app.composer.has_focus
 
 

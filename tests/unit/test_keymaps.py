@@ -54,8 +54,8 @@ def test_default_preset_maps_every_id_to_the_code_default():
 
 
 def test_overrides_replace_keys():
-    keymap = load_keymap("default", {"reply": "R", "next-view": "ctrl+v, V"}, known_ids=KNOWN)
-    assert keymap["reply"] == "R"
+    keymap = load_keymap("default", {"reply": "W", "next-view": "ctrl+v, V"}, known_ids=KNOWN)
+    assert keymap["reply"] == "W"
     assert keymap["next-view"] == "ctrl+v,V"
 
 
@@ -162,8 +162,8 @@ def test_emacs_preset_moves_the_palette_off_ctrl_p():
 
 
 def test_override_by_id_on_top_of_a_preset():
-    keymap = load_keymap("vim", {"reply": "R"}, known_ids=KNOWN)
-    assert keymap["reply"] == "R"
+    keymap = load_keymap("vim", {"reply": "W"}, known_ids=KNOWN)
+    assert keymap["reply"] == "W"
     assert keymap["cursor-first"].startswith("g")  # the rest of the preset stays
 
 
@@ -190,7 +190,7 @@ name = "Aiko"
 keymap = "vim"
 
 [ui.keys]
-reply = "R"
+reply = "W"
 replly = "x"
 """
 
@@ -202,7 +202,7 @@ def test_unknown_id_in_config_names_the_config_file_and_line():
     ):
         load_keymap(
             "vim",
-            {"reply": "R", "replly": "x"},
+            {"reply": "W", "replly": "x"},
             known_ids=KNOWN,
             overrides_source="/home/aiko/config.toml",
             overrides_text=CONFIG,
@@ -214,7 +214,7 @@ def test_clash_in_config_names_the_config_line_and_the_preset_line():
     with pytest.raises(KeymapError) as info:
         load_keymap(
             "vim",
-            {"reply": "R", "note": "j"},
+            {"reply": "W", "note": "j"},
             known_ids=KNOWN,
             overrides_source="/home/aiko/config.toml",
             overrides_text=text,
@@ -246,12 +246,12 @@ def test_cli_names_the_users_config_file_and_line(tmp_path):
     from frontdesk.launch import resolve_keymap
 
     config = tmp_path / "config.toml"
-    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nrepyl = "x"\n')
+    config.write_text('[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "W"\nrepyl = "x"\n')
     with pytest.raises(
         KeymapError, match=rf"^{re.escape(str(config))}:6: unknown binding id 'repyl'"
     ):
-        resolve_keymap("vim", {"reply": "R", "repyl": "x"}, config)
-    assert resolve_keymap("vim", {"reply": "R"}, config)["reply"] == "R"
+        resolve_keymap("vim", {"reply": "W", "repyl": "x"}, config)
+    assert resolve_keymap("vim", {"reply": "W"}, config)["reply"] == "W"
 
 
 def test_doctor_reports_keymap_and_theme_problems(tmp_path, capsys):
@@ -284,10 +284,10 @@ def test_a_key_name_textual_never_reports_names_the_line_the_key_and_the_fix(tmp
 
     config = tmp_path / "config.toml"
     config.write_text(
-        '[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "R"\nnote = "N,ctrl+shift+banana"\n'
+        '[ui]\nkeymap = "vim"\n\n[ui.keys]\nreply = "W"\nnote = "N,ctrl+shift+banana"\n'
     )
     with pytest.raises(KeymapError) as info:
-        resolve_keymap("vim", {"reply": "R", "note": "N,ctrl+shift+banana"}, config)
+        resolve_keymap("vim", {"reply": "W", "note": "N,ctrl+shift+banana"}, config)
     message = str(info.value)
     assert message.startswith(
         f"{config}:6: note = 'ctrl+shift+banana': not a key the terminal can send; "
