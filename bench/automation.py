@@ -1,5 +1,6 @@
-"""Automation's cost on ingest: customer messages offered at 5,000 msg/s to a desk with 50 rules
-(and whatever other automata `bench_automata` lists) and, in the same run, to one without.
+"""Automation's cost on ingest: customer messages offered at 5,000 msg/s to a desk with the FAQ
+bot (50 entries, answering every message it holds) and 50 rules (whatever `bench_automata`
+lists) and, in the same run, to one without.
 
 Messages come in batches every 10 ms from many customers (about five messages each, so no
 conversation reaches the engine's rate limit and every trigger is handled); one in ten asks
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from frontdesk.bench.report import Report
+from frontdesk.config.read_faq import BotConfig, FaqConfig, FaqEntry
 from frontdesk.config.read_rules import Rule, read_rules_text
 from frontdesk.desk.automation import Automaton
 from frontdesk.model import ContactRef, Inbound
@@ -28,6 +30,8 @@ from frontdesk.model import ContactRef, Inbound
 RATE = 5_000  # messages a second offered, the issue's figure
 BATCH_EVERY = 0.010  # seconds between batches: RATE * BATCH_EVERY messages each
 RULES = 50
+FAQ_ENTRIES = 50
+FAQ_REPLY = "faq-bench"
 PER_CUSTOMER = 5  # messages per conversation: under the engine's RATE_LIMIT triggers a minute
 TARGET_MS = 1.0
 
@@ -69,15 +73,48 @@ def bench_rules(n: int = RULES) -> tuple[Rule, ...]:
     return read_rules_text("\n".join(textwrap.dedent(b) for b in blocks), "bench")
 
 
+def bench_faq(n: int = FAQ_ENTRIES) -> FaqConfig:
+    """`n` FAQ entries, the bot on the bench's channel: the bench's questions (where is my
+    order, refunds) match the first two; its chasing messages match none."""
+    entries = [
+        FaqEntry("shipping", ("where is my order", "配送状況", "tracking"), FAQ_REPLY),
+        FaqEntry("refund", ("refund", "返金"), FAQ_REPLY),
+    ]
+    entries += [
+        FaqEntry(f"faq {i}", (f"question{i}", f"質問{i}", f"topic {i} help"), FAQ_REPLY)
+        for i in range(2, n)
+    ]
+    return FaqConfig(tuple(entries), BotConfig(channels=("wa",)))
+
+
 def bench_automata() -> list[Automaton]:
     """The automata measured together: every automaton the desk has, with its bench setup."""
+    from frontdesk.desk.automation.bot import faq_automata
     from frontdesk.desk.automation.rule_actions import RulesAutomaton
 
-    return [RulesAutomaton(bench_rules())]
+    return [*faq_automata(bench_faq()), RulesAutomaton(bench_rules())]
+
+
+def bench_canned(root: Path) -> Path:
+    """The canned reply the bench's FAQ bot answers with, in a file beside `root`."""
+    path = root.parent / "bench-canned.toml"
+    path.write_text(
+        f'[[replies]]\nshortcode = "{FAQ_REPLY}"\ntitle = "FAQ"\n'
+        'body = "Here is the answer to your question."\n'
+    )
+    return path
+
+
+def _text(i: int, customers: int) -> str:
+    """A customer's first message asks where the order is (the FAQ bot answers it); later ones
+    chase (the bot cannot answer: it hands over after two) and one in ten asks for a refund."""
+    if i < customers:
+        return f"Where is my order {i}?"
+    return f"I want a refund for order {i}" if i % 10 == 0 else f"Any news about order {i}?"
 
 
 def batches(n: int, now: Callable[[], datetime]) -> list[list[Inbound]]:
-    """`n` messages in batches of RATE * BATCH_EVERY; every tenth asks for a refund."""
+    """`n` messages in batches of RATE * BATCH_EVERY (see `_text` for what they say)."""
     size = max(1, round(RATE * BATCH_EVERY))
     customers = max(1, n // PER_CUSTOMER)
     at = now()
@@ -86,7 +123,7 @@ def batches(n: int, now: Callable[[], datetime]) -> list[list[Inbound]]:
             f"wamid.auto.{i}",
             f"+8170{i % customers:06d}",
             ContactRef(f"+8170{i % customers:06d}"),
-            f"I want a refund for order {i}" if i % 10 == 0 else f"Where is my order {i}?",
+            _text(i, customers),
             created_at=at,
         )
         for i in range(n)
@@ -101,10 +138,12 @@ async def _offer(
     `drain_after`, every trigger handled), then seconds the automata took to handle the triggers
     queued meanwhile when `drain_after` held them until the burst was in (0 otherwise)."""
     from frontdesk.desk import Desk
+    from frontdesk.desk.canned import CannedLibrary
     from frontdesk.store import Store
 
     with Store.open(root) as store:
-        desk = Desk(store, agent="bench", automata=automata)
+        canned = CannedLibrary(bench_canned(root))
+        desk = Desk(store, agent="bench", automata=automata, canned=canned)
         await desk.start()
         if drain_after:
             await desk.automation.stop()  # triggers queue up until the burst is stored
@@ -151,7 +190,7 @@ def measure_automation(work: Path, messages: int, report: Report) -> None:
     )
     report.add(
         "automation.ingest.on",
-        f"the same with {names} ({RULES} rules), every trigger handled",
+        f"the same with {names} ({RULES} rules, {FAQ_ENTRIES} FAQ entries), every trigger handled",
         messages / with_automata,
         "msg/s",
     )

@@ -65,19 +65,25 @@ class FaqBot:
             conv = await desk.conversation(trigger.conversation_id)
             if conv.status is not Status.BOT:  # most messages: one lookup, nothing read
                 return
-            message = await desk.message(conv.id, trigger.message_id)
-            if _from_a_person(message):
-                await self._answer(desk, conv.id, conv.channel, conv.contact_id, message)
+            if trigger.text is not None:  # ingest's: a customer's message, carried along
+                body = trigger.text
+            else:
+                message = await desk.message(conv.id, trigger.message_id)
+                if message is None or message.direction is not Direction.IN or message.private:
+                    return
+                body = message.body
+            if not body.lstrip().startswith(AUTO_MAIL_PREFIX):  # never a machine's mail
+                await self._answer(desk, conv.id, conv.channel, conv.contact_id, body)
 
     async def _answer(
-        self, desk: BotDesk, conv_id: int, channel: str, contact_id: int, message: Message
+        self, desk: BotDesk, conv_id: int, channel: str, contact_id: int, body: str
     ) -> None:
-        word = self.handoff.asked(message.body)
+        word = self.handoff.asked(body)
         if word is not None:
             await self._hand_over(desk, conv_id, f"the customer asked for a person ({word!r})")
             return
         language = (await desk.contact(contact_id)).language or None
-        found = self.matcher.best(message.body, channel, language)
+        found = self.matcher.best(body, channel, language)
         if found is not None:
             self._unanswered.pop(conv_id, None)
             await self._send_answer(desk, conv_id, found)
@@ -123,10 +129,3 @@ class FaqBot:
             del self._unanswered[next(iter(self._unanswered))]
         missed = self._unanswered[conv_id] = self._unanswered.get(conv_id, 0) + 1
         return missed
-
-
-def _from_a_person(message: Message | None) -> bool:
-    """A customer's own message: not a machine's mail (an auto-reply, a bounce, bulk mail)."""
-    if message is None or message.direction is not Direction.IN or message.private:
-        return False
-    return not message.body.lstrip().startswith(AUTO_MAIL_PREFIX)
