@@ -54,6 +54,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--demo", action="store_true", help="report on `frontdesk demo`'s workspace"
     )
     report.add_argument("--seed", type=int, default=1, help="with --demo: its seed (default 1)")
+    report.add_argument(
+        "--solo",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `frontdesk --solo report` keeps the flag
+        help="read the cache even when a served desk answers",
+    )
 
 
 def parse_when(text: str, now: datetime, *, end: bool, flag: str) -> datetime:

@@ -90,7 +90,7 @@ def test_csv_has_a_row_per_group_then_the_total(place):
 
 
 def test_the_same_numbers_as_the_desk_computes(place):
-    done = frontdesk(place, *PERIOD, "--by", "channel", "--json")
+    done = frontdesk(place, *PERIOD, "--by", "channel", "--json", "--solo")
     from_cli = json.loads(done.stdout)
     from frontdesk.desk.report import Grouping, Period, build_report
     from frontdesk.desk.report.render import to_json
