@@ -18,8 +18,6 @@ from frontdesk.store import Store
 log = logging.getLogger("frontdesk.desk")
 
 SLA_AUTHOR = automation_author("SLA")
-#: how far back a thread is read for this due time's line (written before a restart)
-SLA_LINE_LOOKBACK = 50
 
 
 class SlaWatching:
@@ -33,15 +31,22 @@ class SlaWatching:
 
     def _start_sla_clock(self) -> None:
         """Stamp every conversation (the due times are derived, never stored) and from now on
-        each one written."""
+        each one written; what fell due before this start is marked breached quietly (a first
+        start with [sla] must not write a line into, or ring for, every old conversation)."""
         self._sla_due: list[tuple[datetime, int]] = []
         self._sla_alerted: set[tuple[int, datetime]] = set()
         self._sla_wake = asyncio.Event()
         if self.sla is None:
             return
+        now = self.now()
         for conv in self.store.conversations():
             stamp(conv, self.sla)
-            if conv.sla_due_at is not None:
+            if conv.sla_due_at is None:
+                continue
+            if breached(conv, now):  # past due before this start: marked, not announced again
+                conv.sla_breached = True
+                self._sla_alerted.add((conv.id, conv.sla_due_at))
+            else:
                 heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
         self.store.on_put_conversation = self._sla_written
 
@@ -54,9 +59,8 @@ class SlaWatching:
             self._sla_wake.set()
 
     async def check_sla(self) -> list[int]:
-        """For each conversation whose reply fell due since the last check (once per due
-        time): the thread line saying so (unless it is there already, from before a restart)
-        and an SLA change that alerts; returns their ids."""
+        """For each conversation whose reply fell due while the desk ran (once per due time):
+        the thread line saying so and an SLA change that alerts; returns their ids."""
         now, due, found = self.now(), self._sla_due, []
         while due and due[0][0] <= now:
             at, conv_id = heapq.heappop(due)
@@ -80,12 +84,9 @@ class SlaWatching:
         return [conv.id for conv in found]
 
     def _say_overdue(self, conv: Conversation, changes: list[Change]) -> None:
-        """The thread line explaining the list's breach mark, once per due time."""
-        assert conv.sla_due_at is not None and self.sla is not None
+        """The thread line explaining the list's breach mark."""
+        assert self.sla is not None
         text = overdue_text(conv, self.sla)
-        recent = self.store.messages(conv.id)[-SLA_LINE_LOOKBACK:]
-        if any(m.event is EventKind.AUTOMATION and m.body == text for m in recent):
-            return
         self._add_event(conv, EventKind.AUTOMATION, text, changes, author=SLA_AUTHOR)
         self.store.put_conversation(conv)
         changes.append(Change(ChangeKind.CONVERSATION, conv.id))
