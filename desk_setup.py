@@ -26,15 +26,16 @@ if TYPE_CHECKING:
     from frontdesk.store import Store
 
 DEMO_TARGETS = ("billing", "tier-2", "engineering")
-DEMO_SLA_HOURS = {
-    "urgent": (0.25, 1),
-    "high": (1, 4),
-    "medium": (4, 8),
-    "low": (8, 24),
-    "none": (8, 24),
-}
-"""`frontdesk demo`'s [sla] when the config has none: first and next reply targets in hours."""
 """Escalation targets of `frontdesk demo` when the config names none."""
+DEMO_SLA_HOURS = {
+    "urgent": (0.25, 0.05),
+    "high": (1, 0.05),
+    "medium": (4, 0.05),
+    "low": (8, 0.05),
+    "none": (8, 0.05),
+}
+"""`frontdesk demo`'s [sla] when the config has none: first and next reply targets in hours;
+the next reply's 3 minutes are short on purpose, so a breach and its line show within minutes."""
 DEMO_KINDS = ("email", "whatsapp", "messenger", "sms", "telegram", "line")
 
 

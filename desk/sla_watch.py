@@ -38,25 +38,25 @@ class SlaWatching:
         self._sla_wake = asyncio.Event()
         if self.sla is None:
             return
-        now = self.now()
         for conv in self.store.conversations():
-            stamp(conv, self.sla)
-            if conv.sla_due_at is None:
-                continue
-            if breached(conv, now):  # past due before this start: marked, not announced again
-                conv.sla_breached = True
-                self._sla_alerted.add((conv.id, conv.sla_due_at))
-            else:
-                heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
+            self._sla_written(conv)
         self.store.on_put_conversation = self._sla_written
 
     def _sla_written(self, conv: Conversation) -> None:
         before = conv.sla_due_at
         assert self.sla is not None
         stamp(conv, self.sla)
-        if conv.sla_due_at is not None and conv.sla_due_at != before:
-            heapq.heappush(self._sla_due, (conv.sla_due_at, conv.id))
-            self._sla_wake.set()
+        due = conv.sla_due_at
+        if due is None or due == before:
+            return  # nothing due, or already scheduled (or marked)
+        if breached(conv, self.now()):
+            # due before the desk knew it (history loaded, backlog read, a start): marked for
+            # the list and the filter quietly, no line written into it, no alert
+            conv.sla_breached = True
+            self._sla_alerted.add((conv.id, due))
+            return
+        heapq.heappush(self._sla_due, (due, conv.id))
+        self._sla_wake.set()
 
     async def check_sla(self) -> list[int]:
         """For each conversation whose reply fell due while the desk ran (once per due time):

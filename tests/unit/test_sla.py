@@ -174,3 +174,13 @@ def test_rules_read_the_channels_business_hours(tmp_path) -> None:
     friday_evening = datetime(2026, 12, 4, 11, 0, tzinfo=timezone.utc)  # 20:00 in Tokyo
     assert not rules.open_at("wa", friday_evening)
     assert rules.open_at("wa", friday_evening - timedelta(hours=9))  # 11:00 in Tokyo
+
+
+async def test_history_loaded_already_past_due_is_marked_without_a_line(tmp_path) -> None:
+    old = Conversation(7, "wa", 1, "t7", waiting_since=NOW - timedelta(days=2), message_count=1)
+    with Store.open(tmp_path) as store:
+        desk = Desk(store, agent="aiko", clock=FixedClock(), sla=POLICY)
+        await desk.load_workspace([], [old], [])
+        (c,) = await desk.conversations()
+        assert c.sla_breached and await desk.check_sla() == []
+        assert not [m for m in await desk.thread(c.id) if m.event is EventKind.AUTOMATION]
