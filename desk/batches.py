@@ -1,5 +1,5 @@
-"""The Desk's write helpers: a command's batch with its inline event, and a message appended
-to its conversation's counters and preview."""
+"""The Desk's write helpers: a command's batch with its inline event, a message appended
+to its conversation's counters and preview, and what a person's reply does to it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from frontdesk.desk.changes import Broker, Change, ChangeKind
-from frontdesk.model import Conversation, Direction, EventKind, Message, MessageKind
+from frontdesk.model import Conversation, Direction, EventKind, Message, MessageKind, Status
 from frontdesk.store import Store
 
 PREVIEW_CHARS = 200
@@ -76,3 +76,13 @@ class Batches:
         self._append(conv, event)
         self.store.put_message(event)
         changes.append(Change(ChangeKind.MESSAGE, conv.id, event.id))
+
+
+def mark_answered(conv: Conversation, now: datetime) -> None:
+    """A person's reply (text or template) answers the customer: nobody waits, nothing unread,
+    a pending conversation is open again."""
+    conv.first_reply_at = conv.first_reply_at or now
+    conv.waiting_since = None
+    conv.unread = 0
+    if conv.status is Status.PENDING:
+        conv.status = Status.OPEN

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from frontdesk.desk.canned import CannedError, CannedLibrary, TemplateError, fill, variables_for
+from frontdesk.desk.batches import mark_answered
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.outgoing_files import clean_upload
@@ -20,7 +21,6 @@ from frontdesk.model import (
     EventKind,
     FileUpload,
     Message,
-    Status,
 )
 from frontdesk.store import OutboxEntry, Store
 
@@ -99,11 +99,7 @@ class Replies:
         )
         self._append(conv, message)
         if answers:
-            conv.first_reply_at = conv.first_reply_at or now
-            conv.waiting_since = None
-            conv.unread = 0
-            if conv.status is Status.PENDING:
-                conv.status = Status.OPEN
+            mark_answered(conv, now)
         self.store.put_message(message)
         self.store.put_conversation(conv)
         self.store.put_outbox(

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.backends.base import Backend
+from frontdesk.desk.automation.engine import is_automation_author
+from frontdesk.desk.batches import mark_answered
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.model import (
@@ -20,7 +22,6 @@ from frontdesk.model import (
     Direction,
     Message,
     MessageTemplate,
-    Status,
     TemplateExtra,
     TemplateSend,
 )
@@ -362,11 +363,8 @@ class Templates:
                 template=send,
             )
             self._append(conv, message)
-            conv.first_reply_at = conv.first_reply_at or now
-            conv.waiting_since = None
-            conv.unread = 0
-            if conv.status is Status.PENDING:
-                conv.status = Status.OPEN
+            if not is_automation_author(self.agent):  # automation's template answers nobody
+                mark_answered(conv, now)
             self.store.put_message(message)
             self.store.put_conversation(conv)
             self.store.put_outbox(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from frontdesk import config
 from frontdesk.config import ChannelConfig, Config, ConfigError, load_config
+from config_files import write
 
 SCHEMAS = {
     "email": {"imap_host": str, "imap_port": int, "poll_interval": float, "folders": list[str]},
@@ -18,12 +18,6 @@ SCHEMAS = {
 
 def schemas(backend: str):
     return SCHEMAS.get(backend)
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 def error(path: Path, **kw) -> str:

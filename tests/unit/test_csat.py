@@ -142,6 +142,7 @@ async def test_a_closed_whatsapp_window_sends_the_configured_template(store) -> 
         ("welcome_back", automation_author("CSAT"))
     ]
     assert after.survey_sent_at is not None
+    assert after.first_reply_at is None  # automation's template answers nobody
 
 
 async def test_without_a_template_a_closed_window_is_a_line_saying_why(store) -> None:

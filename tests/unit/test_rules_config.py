@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from frontdesk.config import ConfigError, load_config
+from frontdesk.config import load_config
 from frontdesk.config.read_rules import pattern_problem, snooze_seconds
+from config_files import write, error
 
 GOOD = """
 [agent]
@@ -44,20 +43,6 @@ params = ["urgent"]
 action = "snooze_conversation"
 params = ["2h"]
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-def error(path: Path) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(str(path)), message
-    return message
 
 
 def test_no_rules_means_an_empty_tuple(tmp_path):

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from frontdesk.config import ConfigError, WebhooksConfig, load_config
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-def error(path: Path) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(str(path)), message
-    return message
+from frontdesk.config import WebhooksConfig, load_config
+from config_files import write, error
 
 
 def test_no_section_means_no_receiver(tmp_path):
