@@ -3,12 +3,13 @@ to its conversation's counters and preview, and what a person's reply does to it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from frontdesk.desk.changes import Broker, Change, ChangeKind
 from frontdesk.model import Conversation, Direction, EventKind, Message, MessageKind, Status
-from frontdesk.store import Store
+from frontdesk.store import OutboxEntry, Store
 
 PREVIEW_CHARS = 200
 
@@ -53,6 +54,22 @@ class Batches:
         await self.store.sync()
         if handed:
             self._handed_over(conv.id)
+
+    def _put_outgoing(
+        self,
+        conv: Conversation,
+        message: Message,
+        now: datetime,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        """In the caller's batch: a message to send, its conversation, and its outbox entry
+        (a new idempotency key; `extra` for the backend, e.g. a template)."""
+        self.store.put_message(message)
+        self.store.put_conversation(conv)
+        entry_extra = {"key": uuid.uuid4().hex, **(extra or {})}
+        self.store.put_outbox(
+            OutboxEntry(message.id, conv.id, conv.channel, created_at=now, extra=entry_extra)
+        )
 
     def _add_event(
         self,

@@ -100,17 +100,7 @@ class Replies:
         self._append(conv, message)
         if answers:
             mark_answered(conv, now)
-        self.store.put_message(message)
-        self.store.put_conversation(conv)
-        self.store.put_outbox(
-            OutboxEntry(
-                message.id,
-                conv.id,
-                conv.channel,
-                created_at=now,
-                extra={"key": uuid.uuid4().hex},
-            )
-        )
+        self._put_outgoing(conv, message, now)
         return message
 
     async def auto_reply(self, conv_id: int, body: str) -> Message:

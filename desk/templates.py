@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
@@ -25,7 +24,7 @@ from frontdesk.model import (
     TemplateExtra,
     TemplateSend,
 )
-from frontdesk.store import OutboxEntry, Store
+from frontdesk.store import Store
 
 log = logging.getLogger("frontdesk.desk")
 
@@ -365,17 +364,7 @@ class Templates:
             self._append(conv, message)
             if not is_automation_author(self.agent):  # automation's template answers nobody
                 mark_answered(conv, now)
-            self.store.put_message(message)
-            self.store.put_conversation(conv)
-            self.store.put_outbox(
-                OutboxEntry(
-                    message.id,
-                    conv.id,
-                    conv.channel,
-                    created_at=now,
-                    extra={"key": uuid.uuid4().hex, "template": template_extra(send)},
-                )
-            )
+            self._put_outgoing(conv, message, now, {"template": template_extra(send)})
         self._broker.publish(
             [
                 Change(ChangeKind.MESSAGE, conv.id, message.id),

@@ -105,3 +105,23 @@ def record_notifications(app) -> list[str]:
 
     app.notify = recording
     return seen
+
+
+class TerminalRecorder:
+    """Stands in for the console's terminal (TerminalOutput): keeps escape sequences, counts bells."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.bells = 0
+
+    def write(self, sequence: str) -> None:
+        self.written.append(sequence)
+
+    def bell(self) -> None:
+        self.bells += 1
+
+    def desktop(self) -> list[str]:
+        return [s for s in self.written if s.startswith(("\x1b]9;", "\x1b]777;"))]
+
+    def titles(self) -> list[str]:
+        return [s for s in self.written if s.startswith("\x1b]2;")]

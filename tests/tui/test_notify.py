@@ -21,7 +21,7 @@ from frontdesk.tui.notify import (
     tmux_passthrough,
 )
 from frontdesk.tui.terminal import TerminalOutput
-from pilot_helpers import make_app, idle, wait_until
+from pilot_helpers import make_app, idle, wait_until, TerminalRecorder
 
 SIZE = (140, 40)
 # as in conftest.py (not importable under --import-mode=importlib): contact 3's name and a hostile body
@@ -152,7 +152,7 @@ async def test_terminal_output_writes_through_the_driver_textual_creates():
 
 
 def test_the_app_runs_on_a_tapped_driver(desk):
-    plain_class = FrontdeskApp(desk, terminal=Recorder()).driver_class
+    plain_class = FrontdeskApp(desk, terminal=TerminalRecorder()).driver_class
     app = FrontdeskApp(desk)
     assert issubclass(app.driver_class, plain_class) and app.driver_class is not plain_class
 
@@ -160,29 +160,9 @@ def test_the_app_runs_on_a_tapped_driver(desk):
 # ---- the console -----------------------------------------------------------------------------
 
 
-class Recorder:
-    """Stands in for TerminalOutput: records escape sequences and bells."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-        self.bells = 0
-
-    def write(self, sequence: str) -> None:
-        self.written.append(sequence)
-
-    def bell(self) -> None:
-        self.bells += 1
-
-    def desktop(self) -> list[str]:
-        return [s for s in self.written if s.startswith(("\x1b]9;", "\x1b]777;"))]
-
-    def titles(self) -> list[str]:
-        return [s for s in self.written if s.startswith("\x1b]2;")]
-
-
 def recording_app(desk, clock, scope="mine-and-unassigned", desktop="both", bell=True):
     """The console with these notification settings and a recorder as its terminal."""
-    recorder = Recorder()
+    recorder = TerminalRecorder()
     app = make_app(
         desk,
         clock,
@@ -306,7 +286,7 @@ async def test_alerts_within_the_quiet_time_stay_quiet(desk):
     from frontdesk.tui.notify import Notifier
 
     now = [100.0]
-    terminal = Recorder()
+    terminal = TerminalRecorder()
     notifier = Notifier(
         desk,
         NotifySettings(quiet_seconds=5),

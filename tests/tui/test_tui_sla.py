@@ -10,7 +10,7 @@ from frontdesk.desk.sla import SlaPolicy, SlaTarget
 from frontdesk.model import Priority
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.filter_dialog import FilterDialog
-from pilot_helpers import idle, make_app, wait_until
+from pilot_helpers import idle, make_app, wait_until, TerminalRecorder
 
 SIZE = (140, 40)
 # conversation 1 (Mia, unassigned, no priority) has waited 5 minutes; 2 is answered, 3 not waiting
@@ -23,18 +23,6 @@ def second_line(app, conv_id: int) -> str:
     return rows.render_row(index, 70)[1].text
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.written: list[str] = []
-        self.bells = 0
-
-    def write(self, sequence: str) -> None:
-        self.written.append(sequence)
-
-    def bell(self) -> None:
-        self.bells += 1
-
-
 @pytest.fixture
 def desk(make_desk):
     """The small workspace's desk with an SLA of 15 minutes for a first reply."""
@@ -42,7 +30,7 @@ def desk(make_desk):
 
 
 async def test_an_agent_sees_time_left_then_the_breach_alerts_and_filters(desk, clock):
-    terminal = Recorder()
+    terminal = TerminalRecorder()
     app = make_app(
         desk,
         clock,

@@ -11,7 +11,14 @@ from frontdesk.desk.presence import Activity
 from frontdesk.model import ContactRef, Direction, Inbound
 from frontdesk.tui.notify import NotifySettings
 from frontdesk.tui.screens.send_anyway import SendAnyway
-from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
+from pilot_helpers import (
+    idle,
+    make_app,
+    record_notifications,
+    screen_text,
+    wait_until,
+    TerminalRecorder,
+)
 
 SIZE = (140, 40)
 
@@ -22,20 +29,6 @@ def team_desk(make_desk):
     desk = make_desk(agents=["ben", "chloe"], agent_names={"ben": "Ben", "chloe": "Chloé"})
     desk.mode = "team"  # what the team client says; the in-process desk stands in for it
     return desk
-
-
-class Recorder:
-    """Stands in for the terminal: counts bells, keeps escape sequences."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-        self.bells = 0
-
-    def write(self, sequence: str) -> None:
-        self.written.append(sequence)
-
-    def bell(self) -> None:
-        self.bells += 1
 
 
 def header_text(app) -> str:
@@ -249,7 +242,7 @@ async def test_a_reply_written_after_seeing_the_other_agents_reply_is_sent_at_on
 
 
 async def test_a_mention_alerts_the_mentioned_agent_only(team_desk, clock):
-    recorder = Recorder()
+    recorder = TerminalRecorder()
     app = make_app(
         team_desk,
         clock,
