@@ -198,7 +198,7 @@ class Ingest:
             Change(ChangeKind.MESSAGE, conv.id, message.id),
             Change(ChangeKind.CONVERSATION, conv.id),
         ]
-        if inbound:
+        if inbound and self.automation.automata:  # no automata: nothing to hand over
             triggers += self._triggers_of(conv.id, message, created, reopened)
 
     def _take_rating(

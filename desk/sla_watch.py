@@ -47,8 +47,12 @@ class SlaWatching:
         assert self.sla is not None
         stamp(conv, self.sla)
         due = conv.sla_due_at
-        if due is None or due == before:
-            return  # nothing due, or already scheduled (or marked)
+        if due == before:
+            return  # already scheduled (or marked)
+        if before is not None:
+            self._sla_alerted.discard((conv.id, before))  # that due time is gone
+        if due is None:
+            return
         if breached(conv, self.now()):
             # due before the desk knew it (history loaded, backlog read, a start): marked for
             # the list and the filter quietly, no line written into it, no alert

@@ -22,6 +22,8 @@ AUTOMATION_AUTHOR_PREFIX = "⚙ "
 #: at most this many triggers handled per conversation per RATE_SECONDS (loop safety)
 RATE_LIMIT = 10
 RATE_SECONDS = 60.0
+#: conversations whose recent triggers are kept before the quiet ones are forgotten
+RATE_TRACKED = 10_000
 
 
 def automation_author(name: str) -> str:
@@ -154,6 +156,8 @@ class Automation:
 
     def _within_rate(self, conv_id: int) -> bool:
         now = time.monotonic()
+        if len(self._acted) > RATE_TRACKED:  # forget conversations quiet for a minute
+            self._acted = {c: r for c, r in self._acted.items() if now - r[-1] <= RATE_SECONDS}
         recent = self._acted.setdefault(conv_id, deque())
         while recent and now - recent[0] > RATE_SECONDS:
             recent.popleft()
