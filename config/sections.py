@@ -193,6 +193,17 @@ class SlaConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DeskConfig:
+    """`[desk]`: which desk the console works on. "local": the data dir's own (solo, or the one
+    `frontdesk serve` runs); "chatwoot": a Chatwoot account (`url`, `account_id`, and the secret
+    `chatwoot/api_access_token` in the keyring or FRONTDESK_SECRET_CHATWOOT_API_ACCESS_TOKEN)."""
+
+    kind: str = "local"
+    url: str = ""  # the Chatwoot server's base URL, e.g. https://chat.example.com (no /api)
+    account_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole config file, read by `load_config`."""
 
@@ -222,3 +233,5 @@ class Config:
     """`[hours]`; None when absent (then no away message and no greeting)."""
     rules: tuple[Rule, ...] = ()
     """`[[rules]]`, in file order (automation rules: `desk/automation/rules.py`)."""
+    desk: DeskConfig = field(default_factory=DeskConfig)
+    """`[desk]`: the local desk (default) or a Chatwoot account."""

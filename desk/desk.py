@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from frontdesk.backends.base import Backend
 from frontdesk.desk.acting import ACTING_AGENT
@@ -219,6 +220,13 @@ class Desk(
 
     mode = "solo"
     """"solo": this desk runs inside the console; the team client says "team"."""
+
+    unsupported: Mapping[str, str] = MappingProxyType({})
+    """Nothing: this desk does all the console asks (a Chatwoot server does not)."""
+
+    async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
+        """Every conversation is in the store already: no page to load."""
+        return False
 
     def agent_name(self, user: str) -> str:
         """The agent's display name (`[team.agents.<user>].name`), else the user name itself."""

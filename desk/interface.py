@@ -1,4 +1,5 @@
-"""The desk as the console sees it: one interface for the in-process Desk and the team client.
+"""The desk as the console sees it: one interface for the in-process Desk, the team client and
+the Chatwoot client.
 
 `tui/` uses only what `DeskAPI` names. Async methods may be remote calls (a served desk
 answers them over the socket); plain attributes and sync methods are answered locally
@@ -46,6 +47,10 @@ class DeskAPI(Protocol):
     escalation_targets: list[str]
     hooks: Mapping[str, HookSpec]
     channel_status: Mapping[str, ChannelStatus]
+    unsupported: Mapping[str, str]
+    """Operations this desk cannot do, by the name of their DeskAPI method, each with its one-line
+    reason (a Chatwoot server runs no escalation hooks): the console greys them in its help and
+    palette and answers their keys with the reason. Empty for the local desk and the team client."""
 
     @property
     def agent(self) -> str:
@@ -57,7 +62,7 @@ class DeskAPI(Protocol):
 
     @property
     def mode(self) -> str:
-        """ "solo" or "team"."""
+        """ "solo", "team" or "chatwoot"."""
         ...
 
     # ---- local reads ---------------------------------------------------------------------------
@@ -101,6 +106,12 @@ class DeskAPI(Protocol):
     ) -> list[Conversation]: ...
 
     async def counts(self, filters: Filters = Filters()) -> dict[View, int]: ...
+
+    async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
+        """Load the next page of `view` from a server that pages its lists (Chatwoot), as the
+        list scrolls near its end; True when more came. The local desk and the team client hold
+        every conversation already: False."""
+        ...
 
     async def tally(self, filters: Filters = Filters()) -> ViewTally: ...
 

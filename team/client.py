@@ -16,10 +16,11 @@ import inspect
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from frontdesk import __version__
@@ -190,6 +191,7 @@ class DeskClient:
     """The desk of a console attached to a served desk (`mode == "team"`)."""
 
     mode = "team"
+    unsupported: Mapping[str, str] = MappingProxyType({})  # a served desk does all a solo one does
 
     def __init__(self, path: Path, agent: str, timing: Timing = Timing()) -> None:
         self.path = Path(path)
@@ -432,6 +434,10 @@ class DeskClient:
 
     async def counts(self, filters: Filters = Filters()) -> dict[View, int]:
         return self._replica.counts(filters)
+
+    async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
+        """The replica holds every conversation of the desk: no page to load."""
+        return False
 
     async def tally(self, filters: Filters = Filters()) -> ViewTally:
         return self._replica.tally(filters)

@@ -150,3 +150,19 @@ def test_ruff_fails_on_an_undefined_name(package_copy: Path):
     result = run([ruff, "check", "--no-cache", "."], package_copy)
     assert result.returncode == 1
     assert "F821" in result.stdout and "model.py" in result.stdout
+
+
+def test_every_subpackage_is_packaged():
+    """A wheel holds only the packages pyproject lists: a subpackage missing there installs
+    editable but breaks `pip install frontdesk` (desk/automation and desk/report once did)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(("frontdesk", *init.parent.relative_to(ROOT).parts))
+        for init in ROOT.rglob("__init__.py")
+        if not {"tests", ".venv", "build"} & set(init.relative_to(ROOT).parts)
+    }
+    assert found - listed == set()
