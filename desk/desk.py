@@ -222,6 +222,7 @@ class Desk(
     """"solo": this desk runs inside the console; the team client says "team"."""
 
     unsupported: Mapping[str, str] = MappingProxyType({})
+    link_problem = ""  # the desk runs in this process: what it shows is current
     """Nothing: this desk does all the console asks (a Chatwoot server does not)."""
 
     async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:

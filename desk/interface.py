@@ -61,6 +61,13 @@ class DeskAPI(Protocol):
     def agents(self) -> list[str]: ...
 
     @property
+    def link_problem(self) -> str:
+        """Why what the console shows may be out of date, in one line ("" when the desk is
+        reachable): a team client that lost its desk, a Chatwoot client painting from its cache
+        before the server answers or while it is unreachable. LINK changes say when it moves."""
+        ...
+
+    @property
     def mode(self) -> str:
         """ "solo", "team" or "chatwoot"."""
         ...

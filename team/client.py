@@ -322,6 +322,10 @@ class DeskClient:
     def attached(self) -> bool:
         return self._link is not None
 
+    @property
+    def link_problem(self) -> str:
+        return "" if self._link is not None else f"lost the desk: {self._lost_reason}"
+
     async def _call(self, method: str, args: dict[str, Any]) -> Any:
         link = self._link
         if link is None:
