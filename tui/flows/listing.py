@@ -93,4 +93,5 @@ class Listing:
             channels=self.desk.channel_status,
             width=self.size.width,
             team=self.team_label(),
+            link=self.desk.link_problem,
         )
