@@ -33,6 +33,7 @@ from frontdesk.tui.flows.team import TeamFlow
 from frontdesk.tui.flows.listing import Listing
 from frontdesk.tui.flows.paging import Paging
 from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
+from frontdesk.tui.flows.refusals import Refusals
 from frontdesk.tui.flows.reporting import ReportFlow
 from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
@@ -57,6 +58,7 @@ SHORT_SCREEN = 30
 
 
 class FrontdeskApp(
+    Refusals,
     BindingListing,
     ViewSwitching,
     TriageActions,
@@ -214,6 +216,7 @@ class FrontdeskApp(
         self.thread.retry_key = self._key_for("retry-delivery")
         self.thread.fold_key = self._key_for("toggle-quoted", "thread")
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
+        self.composer.refusal = self.refusal
         self._arrange_contact()
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key
