@@ -3,6 +3,7 @@ say why instead of opening a dialog."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import MappingProxyType
 
 import pytest
@@ -13,13 +14,22 @@ from frontdesk.tui.screens.attach_dialog import AttachDialog
 from frontdesk.tui.screens.escalate_dialog import EscalateDialog
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.report_screen import ReportScreen
+from frontdesk.tui.screens.template_picker import TemplatePicker
 from frontdesk.desk.interface import DeskAPI
 from frontdesk.tui.bindings import CONTEXT_BINDINGS
+from conftest import FakeChannel
 from pilot_helpers import idle, make_app, record_notifications, screen_text
+from template_channel import TemplateChannel
 
 SIZE = (140, 40)
 NO_HOOKS = "Chatwoot runs no escalation hooks: use its automation rules"
 NO_REPORT = "Chatwoot's reports are in its web dashboard"
+
+
+@pytest.fixture
+def channels():
+    """`wa` has approved templates (the composer offers them once the window closed)."""
+    return {"wa": TemplateChannel("wa"), "mail": FakeChannel("mail", "email")}
 
 
 @pytest.fixture
@@ -108,6 +118,25 @@ async def test_the_composer_says_why_files_cannot_go(chatwoot_desk, clock):
         await idle(pilot)
         assert not isinstance(app.screen, AttachDialog)
         assert seen == ["files go from Chatwoot's dashboard"]
+
+
+async def test_a_closed_window_says_why_no_template_can_go(chatwoot_desk, clock):
+    chatwoot_desk.unsupported = {"send_template": "templates go from Chatwoot's dashboard"}
+    conv = await chatwoot_desk.conversation(1)
+    conv.window_expires_at = clock() - timedelta(hours=2)
+    with chatwoot_desk.store.batch():
+        chatwoot_desk.store.put_conversation(conv)
+    app = make_app(chatwoot_desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r")
+        await idle(pilot)
+        assert app.composer.has_class("-closed")
+        seen = record_notifications(app)
+        await pilot.press("ctrl+t")  # the composer's way to templates once the window closed
+        await idle(pilot)
+        assert not isinstance(app.screen, TemplatePicker)
+        assert seen == ["templates go from Chatwoot's dashboard"]
 
 
 async def test_a_desk_that_does_everything_greys_nothing(desk, clock):
