@@ -216,7 +216,6 @@ class FrontdeskApp(
         self.thread.retry_key = self._key_for("retry-delivery")
         self.thread.fold_key = self._key_for("toggle-quoted", "thread")
         self.composer.set_mentionable([a for a in self.desk.agents if a != self.desk.agent])
-        self.composer.refusal = self.refusal
         self._arrange_contact()
         self.set_interval(WINDOW_REFRESH_SECONDS, self.refresh_window)
         self.contact_panel.retry_key = self.thread.retry_key

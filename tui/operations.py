@@ -24,7 +24,7 @@ ACTION_NEEDS: Mapping[str, tuple[str, ...]] = {
     "edit_contact": ("update_contact",),
     "other_conversations": ("contact_conversations",),
     "merge_contact": ("merge_contacts",),
-    "send_template": ("send_template",),
+    "send_template": ("templates", "send_template"),
     "show_report": ("report",),
     "attach_file": ("file_problem",),
 }

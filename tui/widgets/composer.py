@@ -140,14 +140,7 @@ class Composer(TextArea):
         """How many files go with the reply: a reply of files alone is sent without text."""
         self.length_of: Callable[[str], object | None] = lambda text: None
         """What the bottom border shows about the text's length (SMS segments); None shows nothing."""
-        self.refusal: Callable[[str], str | None] = lambda action: None
-        """Why the desk cannot do one of the composer's actions (attaching files), else None."""
         self._apply_mode()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.refusal(action) is not None:
-            return None  # greyed in the footer; the app's key handler says why
-        return super().check_action(action, parameters)
 
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
         # Textual finds no character for "slash" and a few other keys, so without this the
