@@ -1,0 +1,278 @@
+"""The seen cache: what was seen comes back whole, bounded, private and without tokens; damage never crashes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pilot_helpers import eventually
+
+from frontdesk.chatwoot import seen_cache
+from frontdesk.chatwoot.outbox import ChatwootOutbox, OutboxState
+from frontdesk.chatwoot.seen_cache import FILE_NAME, SeenCache, Saver
+from frontdesk.chatwoot.state import CannedResponse, SeenState, ServerAgent, ServerInbox
+from frontdesk.desk.views import View
+from frontdesk.model import (
+    Attachment,
+    Contact,
+    Conversation,
+    Delivery,
+    Direction,
+    Identity,
+    Message,
+    Priority,
+    Status,
+)
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+ACCOUNT = "https://chat.example.com#1"
+TOKEN = "pubsub-SECRET-8Fq2"
+
+
+def sample_state(conversations: int = 3) -> SeenState:
+    state = SeenState(me=ServerAgent(2, "ben@x.io", "Ben", "online", "administrator"))
+    state.pubsub_token = TOKEN
+    state.put_agent(ServerAgent(2, "ben@x.io", "Ben", "online", "administrator"))
+    state.put_agent(ServerAgent(3, "aiko@x.io", "Aiko"))
+    state.put_inbox(ServerInbox(1, "Support WA", "whatsapp"))
+    state.teams[4] = "billing"
+    state.labels[:] = ["vip", "refund"]
+    state.canned.append(CannedResponse("hello", "Hello {{contact.name}}"))
+    state.server_counts[View.MINE] = 12
+    for i in range(1, conversations + 1):
+        state.put_contact(
+            Contact(
+                10 + i,
+                f"Contact {i}",
+                emails=[f"c{i}@example.com"],
+                attributes={"plan": "gold"},
+                identities=[Identity("Support WA", f"+8190{i}")],
+            )
+        )
+        state.put_conversation(
+            Conversation(
+                i,
+                "Support WA",
+                10 + i,
+                f"cw-{i}",
+                status=Status.SNOOZED if i == 1 else Status.OPEN,
+                snoozed_until=T0 + timedelta(days=1) if i == 1 else None,
+                priority=Priority.HIGH,
+                assignee="ben@x.io",
+                team="billing",
+                labels=["vip"],
+                subject=f"Order {i}",
+                preview="Where is my order?",
+                created_at=T0,
+                last_activity_at=T0 + timedelta(minutes=i),
+                unread=i,
+            )
+        )
+    state.keep_thread(
+        1,
+        [
+            Message(1, 1, Direction.IN, "Where is my\norder?", created_at=T0, author="Contact 1"),
+            Message(
+                2,
+                1,
+                Direction.OUT,
+                "On its way",
+                delivery=Delivery.READ,
+                attachments=[Attachment("label.pdf", "application/pdf", 120, "cw:9")],
+                created_at=T0 + timedelta(minutes=1),
+                author="ben@x.io",
+            ),
+        ],
+        older=True,
+    )
+    state.keep_thread(2, [Message(5, 2, Direction.IN, "hi", created_at=T0)], older=False)
+    return state
+
+
+def test_save_then_load_gives_back_the_state_and_the_outbox(tmp_path) -> None:
+    state = sample_state()
+    outbox = ChatwootOutbox(_never_send, lambda entry: None)
+    entry = outbox.add(1, "a reply not yet posted")
+    cache = SeenCache(tmp_path / "cw", account=ACCOUNT)
+    cache.save(state, outbox.entries())
+    loaded, entries, problems = SeenCache(tmp_path / "cw", account=ACCOUNT).load()
+    assert problems == []
+    assert loaded is not None
+    assert loaded.me == state.me
+    assert loaded.agents == state.agents
+    assert loaded.inboxes == state.inboxes
+    assert loaded.teams == {4: "billing"} and loaded.labels == ["vip", "refund"]
+    assert loaded.canned == state.canned
+    assert loaded.conversations == state.conversations
+    assert loaded.contacts == state.contacts and loaded.contact_names == state.contact_names
+    assert list(loaded.threads) == [1, 2]  # the order threads were read in: the oldest drops first
+    assert loaded.threads == state.threads
+    assert loaded.older == {1: True, 2: False}
+    assert loaded.server_counts == {View.MINE: 12}
+    assert loaded.thread(1)[1].attachments[0].ref == "cw:9"
+    assert entries == [entry]
+    assert loaded.pubsub_token == ""
+
+
+async def _never_send(entry):
+    raise AssertionError("not started")
+
+
+def test_no_token_is_written(tmp_path) -> None:
+    cache = SeenCache(tmp_path, account=ACCOUNT)
+    cache.save(sample_state(), [])
+    assert TOKEN.encode() not in (tmp_path / FILE_NAME).read_bytes()
+
+
+def test_nothing_saved_yet_is_no_problem(tmp_path) -> None:
+    assert SeenCache(tmp_path / "none").load() == (None, [], [])
+
+
+def test_the_file_is_private_and_its_folder_too(tmp_path) -> None:
+    folder = tmp_path / "cw"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    SeenCache(folder).save(sample_state(), [])
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / FILE_NAME).stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == [FILE_NAME]  # no temp file left
+
+
+def test_a_file_readable_by_others_is_tightened_on_load(tmp_path) -> None:
+    SeenCache(tmp_path).save(sample_state(), [])
+    os.chmod(tmp_path / FILE_NAME, 0o644)
+    SeenCache(tmp_path).load()
+    assert stat.S_IMODE((tmp_path / FILE_NAME).stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],
+        lambda raw: b"\xc1" + raw[1:],
+        lambda raw: b"not msgpack at all",
+        lambda raw: b"",
+        lambda raw: raw.replace(b"Support WA", b"Support\xffA"),
+    ],
+    ids=["cut", "bad-first-byte", "text", "empty", "bad-utf8"],
+)
+def test_a_damaged_file_is_set_aside_and_reported_in_one_line(tmp_path, damage) -> None:
+    SeenCache(tmp_path).save(sample_state(), [])
+    path = tmp_path / FILE_NAME
+    path.write_bytes(damage(path.read_bytes()))
+    state, entries, problems = SeenCache(tmp_path).load()
+    assert state is None and entries == []
+    assert len(problems) == 1 and "\n" not in problems[0]
+    assert str(path) in problems[0] and "damaged" in problems[0]
+    assert (tmp_path / (FILE_NAME + ".damaged")).exists() and not path.exists()
+    SeenCache(tmp_path).save(sample_state(), [])  # and the next save starts afresh
+    assert SeenCache(tmp_path).load()[2] == []
+
+
+def test_a_record_of_the_wrong_type_is_damage_not_a_crash(tmp_path) -> None:
+    state = sample_state()
+    state.conversations[1].unread = "lots"  # type: ignore[assignment]
+    SeenCache(tmp_path).save(state, [])
+    loaded, _, problems = SeenCache(tmp_path).load()
+    assert loaded is None and "damaged" in problems[0]
+
+
+def test_a_file_of_another_format_version_is_set_aside(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(seen_cache, "FORMAT_VERSION", 99)
+    SeenCache(tmp_path).save(sample_state(), [])
+    monkeypatch.undo()
+    state, _, problems = SeenCache(tmp_path).load()
+    assert state is None
+    assert problems == [
+        f"{tmp_path / FILE_NAME} is of another format (99): set aside as {FILE_NAME}.damaged; "
+        "starting without it (Chatwoot is read again)"
+    ]
+
+
+def test_a_file_of_another_account_is_not_loaded(tmp_path) -> None:
+    SeenCache(tmp_path, account="https://other.example.com#7").save(sample_state(), [])
+    state, _, problems = SeenCache(tmp_path, account=ACCOUNT).load()
+    assert state is None and "another Chatwoot account" in problems[0]
+
+
+def test_an_oversized_file_is_not_read(tmp_path, monkeypatch) -> None:
+    SeenCache(tmp_path).save(sample_state(), [])
+    monkeypatch.setattr(seen_cache, "MAX_FILE_BYTES", 100)
+    state, _, problems = SeenCache(tmp_path).load()
+    assert state is None and "larger than 100 bytes" in problems[0]
+
+
+def test_only_the_most_recently_active_conversations_are_kept(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(seen_cache, "MAX_CONVERSATIONS", 2)
+    SeenCache(tmp_path).save(sample_state(conversations=5), [])
+    loaded, _, _ = SeenCache(tmp_path).load()
+    assert sorted(loaded.conversations) == [4, 5]  # last_activity_at grows with the id
+    assert sorted(loaded.contacts) == [14, 15]
+    assert loaded.threads == {}  # threads 1 and 2 belonged to conversations left out
+
+
+def test_a_long_thread_keeps_its_newest_messages_and_its_unsent_ones(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(seen_cache, "MAX_THREAD_MESSAGES", 3)
+    state = sample_state()
+    messages = [Message(i, 3, Direction.IN, f"m{i}", created_at=T0) for i in range(1, 8)]
+    state.keep_thread(3, messages, older=False)
+    state.threads[3][-1] = Message(-1, 3, Direction.OUT, "unsent", delivery=Delivery.PENDING)
+    SeenCache(tmp_path).save(state, [])
+    loaded, _, _ = SeenCache(tmp_path).load()
+    assert sorted(loaded.threads[3]) == [-1, 5, 6, 7]
+    assert loaded.older[3] is True  # the cut part is read again from the server
+
+
+def test_an_entry_saved_while_sending_reloads_unconfirmed(tmp_path) -> None:
+    outbox = ChatwootOutbox(_never_send, lambda entry: None)
+    entry = outbox.add(1, "in flight")
+    entry.state, entry.attempts = OutboxState.SENDING, 1  # as the desk saved it mid-post
+    SeenCache(tmp_path).save(sample_state(), outbox.entries())
+    _, entries, _ = SeenCache(tmp_path).load()
+    assert entries[0].state is OutboxState.SENDING
+    restarted = ChatwootOutbox(_never_send, lambda entry: None)
+    restarted.load(entries)
+    reloaded = restarted.entry(entry.local_id)
+    assert reloaded.state is OutboxState.UNCONFIRMED
+    assert reloaded.echo_id == entry.echo_id
+
+
+# ---- the saver ---------------------------------------------------------------------------------
+
+
+async def test_the_saver_coalesces_requests_into_one_write(tmp_path) -> None:
+    state = sample_state()
+    cache = SeenCache(tmp_path)
+    saver = Saver(cache, lambda: state, list, delay=0.05)
+    for _ in range(50):
+        saver.request()
+    await eventually(lambda: saver.writes > 0, timeout=5, what="the first write")
+    assert saver.writes == 1
+    assert cache.load()[0].conversations == state.conversations
+    await saver.close()
+    assert saver.writes == 1  # nothing new to write at close
+
+
+async def test_the_saver_writes_at_close_what_is_pending(tmp_path) -> None:
+    state = sample_state()
+    cache = SeenCache(tmp_path)
+    saver = Saver(cache, lambda: state, list, delay=3600)
+    saver.request()
+    state.labels.append("late")
+    await saver.close()
+    assert saver.writes == 1
+    assert cache.load()[0].labels == ["vip", "refund", "late"]
+    saver.request()  # after close: ignored
+    assert saver._task is None
+
+
+async def test_a_failed_write_is_reported_not_raised(tmp_path) -> None:
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("")
+    saver = Saver(SeenCache(blocker / "cw"), sample_state, list, delay=3600)
+    saver.request()
+    await saver.close()
+    assert saver.writes == 0
+    assert str(blocker / "cw" / FILE_NAME) in saver.problem and "\n" not in saver.problem
