@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import httpx
 import pytest
 
+from frontdesk.bench.chatwoot_fake import FakeChatwoot
 from frontdesk.chatwoot.errors import RateLimited, Refused, TokenRefused, Unconfirmed, Unreachable
 from frontdesk.chatwoot.outbox import (
     ChatwootOutbox,
@@ -18,6 +20,8 @@ from frontdesk.chatwoot.outbox import (
     Timing,
     backoff,
 )
+from frontdesk.chatwoot.seen_cache import SeenCache
+from frontdesk.chatwoot.state import SeenState
 
 FAST = Timing(first_backoff=0.05, max_backoff=0.2, stop_grace=0.2)
 WAIT = 5.0  # seconds any awaited state may take before the test fails
@@ -369,3 +373,148 @@ async def test_bodies_are_not_logged_at_info(run, caplog) -> None:
     entry = outbox.add(1, "SECRET-BODY-TEXT")
     await changes.reaches(entry, OutboxState.UNCONFIRMED)
     assert "SECRET-BODY-TEXT" not in caplog.text
+
+
+# ---- over HTTP, against the fake Chatwoot on loopback -----------------------------------------
+
+
+class HttpSend:
+    """A small `send` over httpx, typed as chatwoot/errors.py says (the desk's REST client is
+    richer; this is what the outbox needs to meet real HTTP)."""
+
+    def __init__(self, fake: FakeChatwoot, timeout: float = 2.0) -> None:
+        self.fake = fake
+        self.token = fake.token
+        self.client = httpx.AsyncClient(base_url=fake.url, timeout=timeout)
+
+    async def __call__(self, entry: OutboxEntry) -> dict[str, Any]:
+        path = (
+            f"/api/v1/accounts/{self.fake.account_id}/conversations/"
+            f"{entry.conversation_id}/messages"
+        )
+        body = {
+            "content": entry.body,
+            "private": entry.private,
+            "message_type": "outgoing",
+            "echo_id": entry.echo_id,
+        }
+        try:
+            answer = await self.client.post(
+                path, json=body, headers={"api_access_token": self.token}
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Unreachable(f"Chatwoot at {self.fake.url} unreachable ({exc})") from None
+        except httpx.TransportError:
+            raise Unconfirmed("Chatwoot did not answer: the reply may have been posted") from None
+        if answer.status_code == 429:
+            raise RateLimited("Chatwoot asks to slow down", float(answer.headers["Retry-After"]))
+        if answer.status_code == 401:
+            raise TokenRefused("Chatwoot refused the access token")
+        if answer.status_code >= 500:
+            raise Unreachable(f"Chatwoot answered {answer.status_code}")
+        if answer.status_code >= 400:
+            raise Refused(f"Chatwoot refused the reply: {answer.json()}", answer.status_code)
+        return answer.json()
+
+
+@pytest.fixture
+async def fake():
+    server = FakeChatwoot(ping_seconds=60)
+    server.seed(3, messages=2)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def posted(fake: FakeChatwoot, echo_id: str) -> list[Any]:
+    """The messages the fake holds that were posted with `echo_id`."""
+    return [m for m in fake.account.messages.values() if m.echo_id == echo_id]
+
+
+async def test_over_http_429_and_5xx_end_in_one_message(fake, run) -> None:
+    conv_id = min(fake.account.conversations)
+    send, changes = HttpSend(fake), Changes()
+    outbox = run(send, changes)
+    fake.rate_limit(1, retry_after=0.1)
+    fake.fail_next("/messages", 503)
+    outbox.start()
+    entry = outbox.add(conv_id, "Your parcel left the depot")
+    sent = await changes.reaches(entry, OutboxState.SENT)
+    [message] = posted(fake, entry.echo_id)
+    assert sent.server_id == message.id and message.content == "Your parcel left the depot"
+    assert sent.attempts == 3
+    await send.client.aclose()
+
+
+async def test_over_http_a_timeout_after_posting_is_never_posted_again(fake, run) -> None:
+    conv_id = min(fake.account.conversations)
+    send, changes = HttpSend(fake, timeout=0.3), Changes()
+    outbox = run(send, changes)
+    fake.hang_next("/messages", applied=True)
+    outbox.start()
+    slow = outbox.add(conv_id, "first")
+    after = outbox.add(conv_id, "second")
+    await changes.reaches(slow, OutboxState.UNCONFIRMED)
+    await changes.reaches(after, OutboxState.SENT)
+    assert len(posted(fake, slow.echo_id)) == 1  # the server has it; the outbox did not resend
+    created = [d for e, d in fake.events if e == "message.created" and d.get("echo_id")]
+    echo = next(d for d in created if d["echo_id"] == slow.echo_id)
+    outbox.confirm(echo["echo_id"], echo)  # the websocket's echo, as the desk passes it on
+    assert slow.state is OutboxState.SENT and slow.server_id == echo["id"]
+    assert outbox.entries() == []
+    await send.client.aclose()
+
+
+async def test_over_http_a_revoked_token_holds_replies_until_a_new_one(fake, run) -> None:
+    conv_id = min(fake.account.conversations)
+    send, changes = HttpSend(fake), Changes()
+    outbox = run(send, changes)
+    fake.revoke_token()
+    outbox.start()
+    entry = outbox.add(conv_id, "held")
+    await changes.until(lambda: bool(outbox.held))
+    assert entry.state is OutboxState.PENDING and "refused the access token" in entry.reason
+    fake.add_token("new-token", 1)
+    send.token = "new-token"
+    outbox.resume()
+    await changes.reaches(entry, OutboxState.SENT)
+    assert len(posted(fake, entry.echo_id)) == 1
+    await send.client.aclose()
+
+
+async def test_a_restart_posts_the_saved_pending_replies_once(fake, run, tmp_path) -> None:
+    first_conv, second_conv = sorted(fake.account.conversations)[:2]
+    cache = SeenCache(tmp_path / "cw")
+    offline_send = HttpSend(fake)
+    offline = ChatwootOutbox(offline_send, Changes())
+    offline.pause()
+    offline.start()
+    queued = [
+        offline.add(first_conv, "one"),
+        offline.add(second_conv, "two"),
+        offline.add(first_conv, "three"),
+    ]
+    in_flight = offline.add(second_conv, "cut by the crash")
+    in_flight.state = OutboxState.SENDING
+    cache.save(SeenState(), offline.entries())
+    await offline.close()
+    await offline_send.client.aclose()
+
+    _, entries, problems = cache.load()
+    assert problems == []
+    send, changes = HttpSend(fake), Changes()
+    outbox = run(send, changes)
+    outbox.load(entries)
+    outbox.start()
+    for entry in queued:
+        await changes.reaches(entry, OutboxState.SENT)
+    assert [len(posted(fake, e.echo_id)) for e in queued] == [1, 1, 1]
+    assert posted(fake, in_flight.echo_id) == []
+    assert outbox.entry(in_flight.local_id).state is OutboxState.UNCONFIRMED
+    firsts = [
+        m.content
+        for m in fake.account.messages.values()
+        if m.echo_id and m.conversation_id == first_conv
+    ]
+    assert firsts == ["one", "three"]
+    await send.client.aclose()
