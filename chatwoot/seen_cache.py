@@ -27,7 +27,7 @@ from frontdesk.chatwoot.outbox import OutboxEntry
 from frontdesk.chatwoot.state import CannedResponse, SeenState, ServerAgent, ServerInbox
 from frontdesk.desk.views import View
 from frontdesk.model import Contact, Conversation, Message, utcnow
-from frontdesk.store.storage import FILE_MODE, atomic_write, ensure_private_dir
+from frontdesk.store.storage import FILE_MODE, atomic_write, ensure_private_dir, no_gc
 
 log = logging.getLogger("frontdesk.chatwoot.seen_cache")
 
@@ -106,7 +106,8 @@ class SeenCache:
         if header.account != self.account:
             return None, [], [f"{self.path} holds another Chatwoot account; starting without it"]
         try:
-            saved = _decoder.decode(raw)
+            with no_gc():  # tens of thousands of records, none in a cycle: collections only cost
+                saved = _decoder.decode(raw)
         except (msgspec.DecodeError, RecursionError) as exc:
             return None, [], [self._set_aside(f"is damaged ({_one_line(exc)})")]
         return _state_of(saved), saved.outbox, []

@@ -276,3 +276,16 @@ async def test_a_failed_write_is_reported_not_raised(tmp_path) -> None:
     await saver.close()
     assert saver.writes == 0
     assert str(blocker / "cw" / FILE_NAME) in saver.problem and "\n" not in saver.problem
+
+
+def test_the_bench_times_a_load_of_the_size_asked(tmp_path) -> None:
+    from frontdesk.bench.chatwoot import measure_cache_load
+    from frontdesk.bench.report import Report
+
+    report = Report(sizes={})
+    figure = measure_cache_load(
+        tmp_path, report, conversations=40, threads=3, thread_messages=5, runs=1
+    )
+    assert figure.key == "chatwoot.cache_load" and figure.unit == "s" and figure.value > 0
+    assert "40 conversations + 3 threads of 5 messages" in figure.label
+    assert report.figures == [figure]
