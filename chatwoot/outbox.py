@@ -168,7 +168,7 @@ class ChatwootOutbox:
             for entry in self._entries.values():
                 if entry.state is OutboxState.PENDING and entry.reason:
                     entry.reason = ""
-                    self._on_change(entry)
+                    self._changed(entry)
         self._wake.set()
 
     def retry(self, local_id: int) -> bool:
@@ -183,7 +183,7 @@ class ChatwootOutbox:
             None,
             0,
         )
-        self._on_change(entry)
+        self._changed(entry)
         self._wake.set()
         return True
 
@@ -283,7 +283,7 @@ class ChatwootOutbox:
 
     async def _post(self, entry: OutboxEntry) -> None:
         entry.state, entry.attempts = OutboxState.SENDING, entry.attempts + 1
-        self._on_change(entry)
+        self._changed(entry)
         try:
             answer = await self._send(entry)
         except asyncio.CancelledError:
@@ -329,7 +329,14 @@ class ChatwootOutbox:
     def _settle(self, entry: OutboxEntry, state: OutboxState, reason: str) -> None:
         entry.state, entry.reason = state, reason
         log.debug("outbox entry %d: %s", entry.local_id, state)
-        self._on_change(entry)
+        self._changed(entry)
+
+    def _changed(self, entry: OutboxEntry) -> None:
+        # a bug in the listener must not leave an entry half-moved nor stop the runner
+        try:
+            self._on_change(entry)
+        except Exception:
+            log.exception("outbox listener on entry %d", entry.local_id)
 
     def _sent(self, entry: OutboxEntry, answer: Any) -> None:
         if entry.state is OutboxState.SENT:
@@ -338,4 +345,4 @@ class ChatwootOutbox:
         entry.server_id = server_id if type(server_id) is int else None
         entry.state, entry.reason, entry.not_before = OutboxState.SENT, "", None
         self._entries.pop(entry.local_id, None)
-        self._on_change(entry)
+        self._changed(entry)

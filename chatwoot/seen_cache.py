@@ -1,7 +1,7 @@
 """The seen cache: what a Chatwoot console last knew of its account, in one file, so it starts at once.
 
 `SeenCache.save` writes the `SeenState` (no token of any kind) and the outbox's entries as one
-msgpack file, atomically (a new file beside the old, fsynced, renamed over it, the directory
+msgpack file behind a head (magic, format version, CRC-32 of the rest), atomically (a new file beside the old, fsynced, renamed over it, the directory
 fsynced), 0600 in a 0700 directory. It keeps the `MAX_CONVERSATIONS` most recently active
 conversations, their contacts and the kept threads (each cut to its `MAX_THREAD_MESSAGES`
 newest). `load` reads it back; a damaged file or one of another format version is set aside
@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import struct
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -48,13 +50,7 @@ class _Thread(msgspec.Struct):
     messages: list[Message]
 
 
-class _Header(msgspec.Struct):
-    version: int
-    account: str = ""
-
-
 class _Saved(msgspec.Struct):
-    version: int
     account: str
     saved_at: datetime
     me: ServerAgent | None
@@ -72,8 +68,9 @@ class _Saved(msgspec.Struct):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_header_decoder = msgspec.msgpack.Decoder(_Header)
 _decoder = msgspec.msgpack.Decoder(_Saved)
+MAGIC = b"FDCWSEEN"
+_HEAD = struct.Struct(">8sHI")  # magic, FORMAT_VERSION, CRC-32 of the msgpack after it
 
 
 class SeenCache:
@@ -85,6 +82,8 @@ class SeenCache:
         self.directory = directory
         self.path = directory / FILE_NAME
         self.account = account
+        self.saved_at: datetime | None = None
+        """When the file `load()` read was written (for telling the agent how old it is)."""
 
     def load(self) -> tuple[SeenState | None, list[OutboxEntry], list[str]]:
         """(the state saved, the outbox entries saved, problems): (None, [], []) when nothing
@@ -97,24 +96,18 @@ class SeenCache:
             return None, [], [f"{self.path}: cannot be read ({exc.strerror}); starting without it"]
         if raw is None:
             return None, [], [self._set_aside(f"is larger than {MAX_FILE_BYTES:,} bytes")]
-        try:
-            header = _header_decoder.decode(raw)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return None, [], [self._set_aside(f"is damaged ({_one_line(exc)})")]
-        if header.version != FORMAT_VERSION:
-            return None, [], [self._set_aside(f"is of another format ({header.version!r})")]
-        if header.account != self.account:
+        saved = _decode(raw)
+        if isinstance(saved, str):
+            return None, [], [self._set_aside(saved)]
+        if saved.account != self.account:
             return None, [], [f"{self.path} holds another Chatwoot account; starting without it"]
-        try:
-            with no_gc():  # tens of thousands of records, none in a cycle: collections only cost
-                saved = _decoder.decode(raw)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return None, [], [self._set_aside(f"is damaged ({_one_line(exc)})")]
+        self.saved_at = saved.saved_at
         return _state_of(saved), saved.outbox, []
 
     def encode(self, state: SeenState, entries: Iterable[OutboxEntry]) -> bytes:
         """The file's bytes for `state` and `entries` (run where the state is not changing)."""
-        return _encoder.encode(_saved(state, list(entries), self.account))
+        payload = _encoder.encode(_saved(state, list(entries), self.account))
+        return _HEAD.pack(MAGIC, FORMAT_VERSION, zlib.crc32(payload)) + payload
 
     def write(self, data: bytes) -> None:
         """Replace the file with `data` atomically and durably (safe to run in a thread)."""
@@ -148,6 +141,23 @@ class SeenCache:
         return line
 
 
+def _decode(raw: bytes) -> _Saved | str:
+    """The saved records, or what is wrong with the file (for the problem line)."""
+    if len(raw) < _HEAD.size or not raw.startswith(MAGIC):
+        return "is damaged (not a seen cache file)"
+    _, version, crc = _HEAD.unpack_from(raw)
+    if version != FORMAT_VERSION:
+        return f"is of another format ({version})"
+    payload = memoryview(raw)[_HEAD.size :]
+    if zlib.crc32(payload) != crc:
+        return "is damaged (checksum mismatch)"
+    try:
+        with no_gc():  # tens of thousands of records, none in a cycle: collections only cost
+            return _decoder.decode(payload)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return f"is damaged ({_one_line(exc)})"
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
@@ -164,7 +174,6 @@ def _saved(state: SeenState, entries: list[OutboxEntry], account: str) -> _Saved
         if conv_id in kept
     ]
     return _Saved(
-        version=FORMAT_VERSION,
         account=account,
         saved_at=utcnow(),
         me=state.me,

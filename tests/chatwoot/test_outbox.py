@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
 from frontdesk.chatwoot.errors import RateLimited, Refused, TokenRefused, Unconfirmed, Unreachable
@@ -518,3 +519,18 @@ async def test_a_restart_posts_the_saved_pending_replies_once(fake, run, tmp_pat
     ]
     assert firsts == ["one", "three"]
     await send.client.aclose()
+
+
+async def test_a_failing_listener_stops_no_reply(run, caplog) -> None:
+    def broken(entry: OutboxEntry) -> None:
+        raise RuntimeError("listener bug")
+
+    send = ScriptedSend()
+    outbox = run(send, broken)
+    outbox.start()
+    first = outbox.add(1, "one")
+    second = outbox.add(1, "two")
+    await eventually(lambda: not outbox.entries(), timeout=WAIT, what="both replies sent")
+    assert send.echo_ids() == [first.echo_id, second.echo_id]
+    assert first.state is second.state is OutboxState.SENT
+    assert "listener bug" in caplog.text

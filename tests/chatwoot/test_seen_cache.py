@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pilot_helpers import eventually
 
 from frontdesk.chatwoot import seen_cache
@@ -97,8 +100,10 @@ def test_save_then_load_gives_back_the_state_and_the_outbox(tmp_path) -> None:
     entry = outbox.add(1, "a reply not yet posted")
     cache = SeenCache(tmp_path / "cw", account=ACCOUNT)
     cache.save(state, outbox.entries())
-    loaded, entries, problems = SeenCache(tmp_path / "cw", account=ACCOUNT).load()
+    reader = SeenCache(tmp_path / "cw", account=ACCOUNT)
+    loaded, entries, problems = reader.load()
     assert problems == []
+    assert reader.saved_at is not None and reader.saved_at.tzinfo is not None
     assert loaded is not None
     assert loaded.me == state.me
     assert loaded.agents == state.agents
@@ -114,6 +119,7 @@ def test_save_then_load_gives_back_the_state_and_the_outbox(tmp_path) -> None:
     assert loaded.thread(1)[1].attachments[0].ref == "cw:9"
     assert entries == [entry]
     assert loaded.pubsub_token == ""
+    assert cache.saved_at is None  # only a load says when its file was written
 
 
 async def _never_send(entry):
@@ -155,8 +161,9 @@ def test_a_file_readable_by_others_is_tightened_on_load(tmp_path) -> None:
         lambda raw: b"not msgpack at all",
         lambda raw: b"",
         lambda raw: raw.replace(b"Support WA", b"Support\xffA"),
+        lambda raw: raw[:-1] + bytes([raw[-1] ^ 1]),
     ],
-    ids=["cut", "bad-first-byte", "text", "empty", "bad-utf8"],
+    ids=["cut", "bad-first-byte", "text", "empty", "bad-utf8", "one-bit"],
 )
 def test_a_damaged_file_is_set_aside_and_reported_in_one_line(tmp_path, damage) -> None:
     SeenCache(tmp_path).save(sample_state(), [])
@@ -169,6 +176,39 @@ def test_a_damaged_file_is_set_aside_and_reported_in_one_line(tmp_path, damage) 
     assert (tmp_path / (FILE_NAME + ".damaged")).exists() and not path.exists()
     SeenCache(tmp_path).save(sample_state(), [])  # and the next save starts afresh
     assert SeenCache(tmp_path).load()[2] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(1, 255)), max_size=8),
+    cut=st.one_of(st.none(), st.integers(min_value=0)),
+)
+def test_no_damage_to_the_file_crashes_the_load(tmp_path_factory, flips, cut) -> None:
+    folder = tmp_path_factory.mktemp("seen")
+    SeenCache(folder).save(sample_state(), [])
+    path = folder / FILE_NAME
+    original = path.read_bytes()
+    raw = bytearray(original)
+    for at, mask in flips:
+        raw[at % len(raw)] ^= mask
+    if cut is not None:
+        raw = raw[: cut % (len(raw) + 1)]
+    path.write_bytes(bytes(raw))
+    state, _, problems = SeenCache(folder).load()
+    if bytes(raw) == original:  # the flips undid each other
+        assert problems == [] and state is not None
+    else:
+        assert state is None and len(problems) == 1 and "\n" not in problems[0]
+
+
+@given(noise=st.binary(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_behind_a_good_head_are_damage_not_a_crash(tmp_path_factory, noise) -> None:
+    folder = tmp_path_factory.mktemp("seen")
+    head = seen_cache._HEAD.pack(seen_cache.MAGIC, seen_cache.FORMAT_VERSION, zlib.crc32(noise))
+    (folder / FILE_NAME).write_bytes(head + noise)
+    state, _, problems = SeenCache(folder).load()
+    assert state is None and len(problems) == 1 and "damaged" in problems[0]
 
 
 def test_a_record_of_the_wrong_type_is_damage_not_a_crash(tmp_path) -> None:
