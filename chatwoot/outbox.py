@@ -116,7 +116,10 @@ class ChatwootOutbox:
     def add(self, conversation_id: int, body: str, private: bool = False) -> OutboxEntry:
         """Queue a reply (or, `private`, a note); the runner posts it after the conversation's
         earlier entries."""
-        self._last_local_id -= 1
+        # below every id given before, in this run or an earlier one (a dropped entry's
+        # stand-in may still sit in a saved thread): the clock's microseconds, negated
+        clock_id = -int(self._now().timestamp() * 1_000_000)
+        self._last_local_id = min(self._last_local_id - 1, clock_id)
         entry = OutboxEntry(
             conversation_id=conversation_id,
             body=body,

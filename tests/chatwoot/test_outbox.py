@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -148,6 +149,18 @@ async def test_local_ids_are_negative_and_unique(run) -> None:
     ids = [outbox.add(1, f"m{i}").local_id for i in range(5)]
     assert len(set(ids)) == 5 and all(i < 0 for i in ids)
     assert len({e.echo_id for e in outbox.entries()}) == 5
+
+
+async def test_local_ids_are_not_given_again_by_a_later_run(run) -> None:
+    # the first run's entries were all sent or dropped: none is loaded, yet their stand-ins
+    # may still sit in a saved thread
+    started = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    first = ChatwootOutbox(ScriptedSend(), Changes(), now=lambda: started)
+    earlier = {first.add(1, f"m{i}").local_id for i in range(1000)}
+    restarted = started + timedelta(milliseconds=5)
+    later = ChatwootOutbox(ScriptedSend(), Changes(), now=lambda: restarted)
+    assert later.add(1, "after a restart").local_id < min(earlier)
+    assert abs(later.add(1, "next").local_id) < 2**53  # exact in JSON, as Chatwoot's ids are
 
 
 async def test_a_conversations_replies_go_in_order_while_others_go_beside(run) -> None:
