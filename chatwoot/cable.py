@@ -201,6 +201,36 @@ def _one_line(exc: BaseException | None) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+@dataclass(slots=True)
+class _Clocks:
+    """One connection's progress and deadlines (loop time, seconds)."""
+
+    heard: float  # the last frame
+    subscribe_by: float  # the welcome and the confirmation must have come by then
+    presence_due: float = float("inf")  # the next update_presence (once subscribed)
+    welcomed: bool = False
+    subscribed: bool = False
+
+    @classmethod
+    def opened(cls, now: float, timing: CableTiming) -> _Clocks:
+        return cls(heard=now, subscribe_by=now + timing.connect)
+
+    def subscribed_at(self, now: float, timing: CableTiming) -> None:
+        self.subscribed, self.subscribe_by = True, float("inf")
+        self.presence_due = now + timing.presence
+
+    def check(self, now: float, timing: CableTiming) -> None:
+        if now >= self.heard + timing.silent:
+            raise _Lost(f"no word from Chatwoot's live feed for {timing.silent:g} s")
+        if now >= self.subscribe_by:
+            raise _Lost(
+                f"Chatwoot's live feed did not confirm the subscription within {timing.connect:g} s"
+            )
+
+    def next_due(self, timing: CableTiming) -> float:
+        return min(self.heard + timing.silent, self.subscribe_by, self.presence_due)
+
+
 class Cable:
     """The RoomChannel subscription of one Chatwoot user on one account, kept up until `stop()`."""
 
@@ -296,43 +326,43 @@ class Cable:
         return _Lost("Chatwoot closed the live feed")  # _listen only ends by raising
 
     async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """Read frames until the link is lost: subscribe on the welcome, deliver events once
-        subscribed, say `update_presence` while subscribed, and notice silence."""
+        """Read frames until the link is lost (raising `_Lost`), keeping the link's clocks."""
         loop = asyncio.get_running_loop()
-        silent, presence = self._timing.silent, self._timing.presence
-        heard, presence_due, subscribing = loop.time(), float("inf"), False
+        clocks = _Clocks.opened(loop.time(), self._timing)
         while True:
             now = loop.time()
-            if now >= presence_due:
+            clocks.check(now, self._timing)
+            if now >= clocks.presence_due:
                 await ws.send_str(self._presence_frame)
-                presence_due = now + presence
-            if now >= heard + silent:
-                raise _Lost(f"no word from Chatwoot's live feed for {silent:g} s")
+                clocks.presence_due = now + self._timing.presence
             try:  # a receive timeout of 0 would mean none at all
-                message = await ws.receive(
-                    timeout=max(min(heard + silent, presence_due) - now, 1e-3)
-                )
+                message = await ws.receive(timeout=max(clocks.next_due(self._timing) - now, 1e-3))
             except TimeoutError:
                 continue
-            heard = loop.time()
-            frame = self._frame(ws, message)
-            match frame:
-                case Welcome() if not subscribing:
-                    subscribing = True
-                    await ws.send_str(self._subscribe_frame)
-                case Confirm(identifier) if identifier == self.identifier:
-                    presence_due = heard + presence
-                    self._rise()
-                case Reject(identifier) if identifier == self.identifier:
-                    raise _Lost(
-                        f"Chatwoot refused the live feed: account {self.account_id} does not know"
-                        " this user's pubsub token (check [desk] account_id and the access token)",
-                        refused=True,
-                    )
-                case Disconnect(reason, reconnect):
-                    raise _Lost(reason, refused=not reconnect)
-                case Event() if self.up:
-                    self._deliver(frame)
+            clocks.heard = loop.time()
+            await self._on_frame(ws, clocks, self._frame(ws, message))
+
+    async def _on_frame(
+        self, ws: aiohttp.ClientWebSocketResponse, clocks: _Clocks, frame: Frame | None
+    ) -> None:
+        """Subscribe on the welcome, rise on the confirmation, deliver events once subscribed."""
+        match frame:
+            case Welcome() if not clocks.welcomed:
+                clocks.welcomed = True
+                await ws.send_str(self._subscribe_frame)
+            case Confirm(identifier) if identifier == self.identifier and not clocks.subscribed:
+                clocks.subscribed_at(clocks.heard, self._timing)
+                self._rise()
+            case Reject(identifier) if identifier == self.identifier:
+                raise _Lost(
+                    f"Chatwoot refused the live feed: account {self.account_id} does not know"
+                    " this user's pubsub token (check [desk] account_id and the access token)",
+                    refused=True,
+                )
+            case Disconnect(reason, reconnect):
+                raise _Lost(reason, refused=not reconnect)
+            case Event() if clocks.subscribed:
+                self._deliver(frame)
 
     def _frame(
         self, ws: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage

@@ -49,6 +49,7 @@ class Connection:
     path: str
     frames: list[dict[str, Any]] = field(default_factory=list)
     identifier: str | None = None
+    welcomed: bool = False
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     pings: int = 0
     ping_sent: asyncio.Event = field(default_factory=asyncio.Event)
@@ -68,6 +69,8 @@ class CableServer:
         self.connections: list[Connection] = []
         self.connected: asyncio.Queue[Connection] = asyncio.Queue()
         self.reject = False
+        self.welcome = True
+        self.confirmations = 1  # confirm_subscription frames sent per subscribe
         self.pinging = True
         self.refuse_http = 0  # how many handshakes to answer 503 before accepting again
         self.http_status = 503
@@ -100,7 +103,9 @@ class CableServer:
         await ws.prepare(request)
         connection = Connection(ws, dict(request.headers), request.path)
         self.connections.append(connection)
-        await ws.send_json({"type": "welcome"})
+        if self.welcome:
+            connection.welcomed = True
+            await ws.send_json({"type": "welcome"})
         pinger = asyncio.create_task(self._ping(connection)) if self.pinging else None
         self.connected.put_nowait(connection)
         try:
@@ -125,7 +130,8 @@ class CableServer:
             return
         connection.identifier = frame["identifier"]
         kind = "reject_subscription" if self.reject else "confirm_subscription"
-        await connection.ws.send_json({"identifier": frame["identifier"], "type": kind})
+        for _ in range(1 if self.reject else self.confirmations):
+            await connection.ws.send_json({"identifier": frame["identifier"], "type": kind})
         if not self.reject:
             connection.subscribed.set()
 
@@ -277,6 +283,30 @@ async def test_a_refused_handshake_is_reported_once_while_it_lasts(server, recor
     assert await recorder.link() == (True, "")
     assert server.handshakes == 6
     assert recorder.all_links == [(False, reason), (True, "")]
+
+
+async def test_a_server_that_never_welcomes_is_given_up_on(server, recorder, cable_for):
+    server.welcome = False  # it pings, so only the subscription's deadline can tell
+    cable = await cable_for(CableTiming(silent=2.0, connect=0.3, retry_first=0.01))
+    up, reason = await recorder.link()
+    assert not up
+    assert reason == "Chatwoot's live feed did not confirm the subscription within 0.3 s"
+    server.welcome = True
+    connection = await server.next_connection()
+    while not connection.welcomed:  # those opened before the server turned friendly
+        connection = await server.next_connection()
+    await asyncio.wait_for(connection.subscribed.wait(), WAIT)
+    assert await recorder.link() == (True, "")
+    assert cable.links_up == 1
+
+
+async def test_a_repeated_confirmation_is_one_link_up(server, recorder, cable_for):
+    server.confirmations = 3
+    cable = await cable_for()
+    connection = await server.subscribed()
+    await server.broadcast(connection, "message.created", {"id": 1})
+    assert await recorder.event()  # every confirmation was read before it
+    assert recorder.all_links == [(True, "")] and cable.links_up == 1
 
 
 # ---- losing the link --------------------------------------------------------------------------
