@@ -290,7 +290,8 @@ class Cable:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
-        async with aiohttp.ClientSession() as session:
+        # proxies from the environment, as the REST client (httpx) takes them
+        async with aiohttp.ClientSession(trust_env=True) as session:
             delays = retry_delays(self._timing)
             while True:
                 before = self.links_up
@@ -322,6 +323,9 @@ class Cable:
         except _Lost as lost:
             return lost
         except (aiohttp.ClientError, OSError) as exc:
+            return _Lost(f"lost Chatwoot's live feed: {_one_line(exc)}")
+        except Exception as exc:  # the feed outlives anything one connection does: reconnect
+            log.exception("Chatwoot's live feed failed")
             return _Lost(f"lost Chatwoot's live feed: {_one_line(exc)}")
         return _Lost("Chatwoot closed the live feed")  # _listen only ends by raising
 
