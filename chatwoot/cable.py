@@ -39,6 +39,8 @@ EVENTS = frozenset(
         "conversation.read",
         "assignee.changed",
         "team.changed",
+        "conversation.contact_changed",
+        "contact.updated",
         "conversation.typing_on",
         "conversation.typing_off",
         "presence.update",
