@@ -88,7 +88,11 @@ OnChange = Callable[[OutboxEntry], None]
 class ChatwootOutbox:
     """Posts queued entries through `send` (which returns the server's message JSON and raises
     `chatwoot.errors` types); calls `on_change(entry)` after every change of an entry's state
-    or reason. Runs in the caller's event loop between `start()` and `close()`."""
+    or reason. Runs in the caller's event loop between `start()` and `close()`.
+
+    `persist` (the seen cache's `keep_outbox` over `entries`) is awaited once an entry is marked
+    sending and before it is posted: a crash after the post finds it sending, so unconfirmed,
+    never pending. When it fails the entry is not posted and waits as after `Unreachable`."""
 
     def __init__(
         self,
@@ -97,8 +101,10 @@ class ChatwootOutbox:
         *,
         timing: Timing = Timing(),
         now: Callable[[], datetime] = utcnow,
+        persist: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
+        self._persist = persist
         self._on_change = on_change
         self._timing = timing
         self._now = now
@@ -285,21 +291,47 @@ class ChatwootOutbox:
             pass
 
     async def _post(self, entry: OutboxEntry) -> None:
-        entry.state, entry.attempts = OutboxState.SENDING, entry.attempts + 1
-        self._changed(entry)
         try:
-            answer = await self._send(entry)
-        except asyncio.CancelledError:
-            if entry.state is OutboxState.SENDING:
-                self._settle(entry, OutboxState.UNCONFIRMED, "stopped while posting: not confirmed")
-            raise
-        except Exception as exc:
-            self._failed(entry, exc)
-        else:
-            self._sent(entry, answer)
+            if not await self._mark_sending(entry):
+                return
+            try:
+                answer = await self._send(entry)
+            except asyncio.CancelledError:
+                if entry.state is OutboxState.SENDING:
+                    self._settle(
+                        entry, OutboxState.UNCONFIRMED, "stopped while posting: not confirmed"
+                    )
+                raise
+            except Exception as exc:
+                self._failed(entry, exc)
+            else:
+                self._sent(entry, answer)
         finally:
             self._lanes.pop(entry.conversation_id, None)
             self._wake.set()
+
+    async def _mark_sending(self, entry: OutboxEntry) -> bool:
+        """Mark the entry sending, durably when the outbox persists; False: not to be posted now."""
+        entry.state, entry.attempts = OutboxState.SENDING, entry.attempts + 1
+        self._changed(entry)
+        if self._persist is None:
+            return True
+        try:
+            await self._persist()
+        except asyncio.CancelledError:
+            if entry.state is OutboxState.SENDING:  # nothing went out
+                self._settle(entry, OutboxState.PENDING, "")
+            raise
+        except Exception as exc:
+            if entry.state is not OutboxState.SENDING:  # confirmed meanwhile
+                return False
+            delay = backoff(entry.attempts, self._timing)
+            entry.not_before = self._now() + timedelta(seconds=delay)
+            log.warning("outbox not saved, entry %d not posted: %s", entry.local_id, exc)
+            reason = f"the outbox could not be saved ({exc}): not posted yet; trying again in {delay:g} s"
+            self._settle(entry, OutboxState.PENDING, reason)
+            return False
+        return entry.state is OutboxState.SENDING
 
     def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
         if entry.state is OutboxState.SENT:  # the websocket confirmed it meanwhile

@@ -101,8 +101,14 @@ async def run():
     """Build and start outboxes; close them after the test."""
     made: list[ChatwootOutbox] = []
 
-    def build(send: ScriptedSend, changes: Changes, timing: Timing = FAST) -> ChatwootOutbox:
-        outbox = ChatwootOutbox(send, changes, timing=timing)
+    def build(send, changes, timing: Timing = FAST, cache=None) -> ChatwootOutbox:
+        """An outbox; with `cache` (a SeenCache) it persists there before each post."""
+        outbox = ChatwootOutbox(
+            send,
+            changes,
+            timing=timing,
+            persist=(lambda: cache.keep_outbox(outbox.entries)) if cache is not None else None,
+        )
         made.append(outbox)
         return outbox
 
@@ -547,3 +553,69 @@ async def test_a_failing_listener_stops_no_reply(run, caplog) -> None:
     assert send.echo_ids() == [first.echo_id, second.echo_id]
     assert first.state is second.state is OutboxState.SENT
     assert "listener bug" in caplog.text
+
+
+# ---- persisted before each post ---------------------------------------------------------------
+
+
+async def test_a_reply_is_on_disk_as_sending_before_it_is_posted(run, tmp_path) -> None:
+    cache = SeenCache(tmp_path)
+    on_disk: list[OutboxState] = []
+
+    async def send(entry: OutboxEntry) -> dict[str, Any]:
+        on_disk.extend(e.state for e in cache.load()[1] if e.local_id == entry.local_id)
+        return {"id": 9}
+
+    changes = Changes()
+    outbox = run(send, changes, cache=cache)
+    outbox.start()
+    entry = outbox.add(1, "hello")
+    await changes.reaches(entry, OutboxState.SENT)
+    assert on_disk == [OutboxState.SENDING]
+
+
+async def test_a_reply_not_saved_is_not_posted_until_it_can_be(run, tmp_path) -> None:
+    cache = SeenCache(tmp_path)
+    failures = [OSError(28, "No space left on device")]
+    keep = cache.keep_outbox
+
+    async def keep_or_fail(get_entries):
+        if failures:
+            raise failures.pop()
+        await keep(get_entries)
+
+    cache.keep_outbox = keep_or_fail
+    send, changes = ScriptedSend(), Changes()
+    outbox = run(send, changes, cache=cache)
+    outbox.start()
+    entry = outbox.add(1, "hello")
+    sent = await changes.reaches(entry, OutboxState.SENT)
+    waited = [e for e in changes.seen if e.state is OutboxState.PENDING]
+    assert waited and "could not be saved" in waited[0].reason and "No space" in waited[0].reason
+    assert send.echo_ids() == [entry.echo_id]  # posted once, after the save worked
+    assert sent.attempts == 2
+
+
+async def test_killed_after_the_post_it_comes_back_unconfirmed_never_twice(
+    fake, run, tmp_path
+) -> None:
+    conv_id = min(fake.account.conversations)
+    cache = SeenCache(tmp_path / "cw")
+    send, changes = HttpSend(fake), Changes()
+    outbox = run(send, changes, cache=cache)
+    outbox.start()
+    entry = outbox.add(conv_id, "posted just before the kill")
+    await changes.reaches(entry, OutboxState.SENT)
+    # killed now: no later save ran; the next run reads what was on disk
+    _, entries, problems = cache.load()
+    assert problems == [] and [e.state for e in entries] == [OutboxState.SENDING]
+    send_again, changes_again = HttpSend(fake), Changes()
+    restarted = run(send_again, changes_again, cache=cache)
+    restarted.load(entries)
+    restarted.start()
+    assert restarted.entry(entry.local_id).state is OutboxState.UNCONFIRMED
+    later = restarted.add(conv_id, "after the restart")
+    await changes_again.reaches(later, OutboxState.SENT)
+    assert len(posted(fake, entry.echo_id)) == 1
+    await send.client.aclose()
+    await send_again.client.aclose()

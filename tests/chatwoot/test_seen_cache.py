@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
-import zlib
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pilot_helpers import eventually
 
-from frontdesk.chatwoot import seen_cache
+from frontdesk.chatwoot import cache_files, seen_cache
 from frontdesk.chatwoot.outbox import ChatwootOutbox, OutboxState
-from frontdesk.chatwoot.seen_cache import FILE_NAME, SeenCache, Saver
+from frontdesk.chatwoot.seen_cache import OUTBOX_FILE_NAME, FILE_NAME, SeenCache, Saver
 from frontdesk.chatwoot.state import CannedResponse, SeenState, ServerAgent, ServerInbox
 from frontdesk.desk.views import View
 from frontdesk.model import (
@@ -142,8 +143,9 @@ def test_the_file_is_private_and_its_folder_too(tmp_path) -> None:
     os.chmod(folder, 0o755)
     SeenCache(folder).save(sample_state(), [])
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert stat.S_IMODE((folder / FILE_NAME).stat().st_mode) == 0o600
-    assert sorted(p.name for p in folder.iterdir()) == [FILE_NAME]  # no temp file left
+    for name in (FILE_NAME, OUTBOX_FILE_NAME):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == [OUTBOX_FILE_NAME, FILE_NAME]  # no temp
 
 
 def test_a_file_readable_by_others_is_tightened_on_load(tmp_path) -> None:
@@ -205,8 +207,7 @@ def test_no_damage_to_the_file_crashes_the_load(tmp_path_factory, flips, cut) ->
 @settings(max_examples=200, deadline=None)
 def test_any_bytes_behind_a_good_head_are_damage_not_a_crash(tmp_path_factory, noise) -> None:
     folder = tmp_path_factory.mktemp("seen")
-    head = seen_cache._HEAD.pack(seen_cache.MAGIC, seen_cache.FORMAT_VERSION, zlib.crc32(noise))
-    (folder / FILE_NAME).write_bytes(head + noise)
+    (folder / FILE_NAME).write_bytes(cache_files.pack(seen_cache.STATE_MAGIC, noise))
     state, _, problems = SeenCache(folder).load()
     assert state is None and len(problems) == 1 and "damaged" in problems[0]
 
@@ -220,14 +221,17 @@ def test_a_record_of_the_wrong_type_is_damage_not_a_crash(tmp_path) -> None:
 
 
 def test_a_file_of_another_format_version_is_set_aside(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(seen_cache, "FORMAT_VERSION", 99)
+    monkeypatch.setattr(cache_files, "FORMAT_VERSION", 99)
     SeenCache(tmp_path).save(sample_state(), [])
     monkeypatch.undo()
     state, _, problems = SeenCache(tmp_path).load()
     assert state is None
     assert problems == [
         f"{tmp_path / FILE_NAME} is of another format (99): set aside as {FILE_NAME}.damaged; "
-        "starting without it (Chatwoot is read again)"
+        "Chatwoot is read again",
+        f"{tmp_path / OUTBOX_FILE_NAME} is of another format (99): set aside as "
+        f"{OUTBOX_FILE_NAME}.damaged; replies written before may not have been posted: "
+        "check their threads",
     ]
 
 
@@ -279,6 +283,57 @@ def test_an_entry_saved_while_sending_reloads_unconfirmed(tmp_path) -> None:
     assert reloaded.echo_id == entry.echo_id
 
 
+def test_a_damaged_state_file_loses_no_queued_reply(tmp_path) -> None:
+    outbox = ChatwootOutbox(_never_send, lambda entry: None)
+    entry = outbox.add(1, "queued")
+    SeenCache(tmp_path).save(sample_state(), outbox.entries())
+    (tmp_path / FILE_NAME).write_bytes(b"garbage")
+    state, entries, problems = SeenCache(tmp_path).load()
+    assert state is None and entries == [entry]
+    assert len(problems) == 1 and FILE_NAME in problems[0]
+
+
+def test_a_damaged_outbox_file_is_said_and_the_state_still_loads(tmp_path) -> None:
+    outbox = ChatwootOutbox(_never_send, lambda entry: None)
+    outbox.add(1, "queued")
+    SeenCache(tmp_path).save(sample_state(), outbox.entries())
+    raw = (tmp_path / OUTBOX_FILE_NAME).read_bytes()
+    (tmp_path / OUTBOX_FILE_NAME).write_bytes(raw[:-3])
+    state, entries, problems = SeenCache(tmp_path).load()
+    assert state is not None and entries == []
+    assert problems == [
+        f"{tmp_path / OUTBOX_FILE_NAME} is damaged (checksum mismatch): set aside as "
+        f"{OUTBOX_FILE_NAME}.damaged; replies written before may not have been posted: "
+        "check their threads"
+    ]
+
+
+async def test_an_older_outbox_list_never_lands_after_a_newer_one(tmp_path, monkeypatch) -> None:
+    # the saver's write is slow; meanwhile a reply is queued and the outbox persists: the file
+    # must end with the newer list, not the one the slow write began with
+    cache = SeenCache(tmp_path)
+    outbox = ChatwootOutbox(_never_send, lambda entry: None)
+    first = outbox.add(1, "one")
+    entered, release = threading.Event(), threading.Event()
+    write = seen_cache.write_private
+
+    def slow_first_write(path, data):
+        if not entered.is_set():
+            entered.set()
+            release.wait(5)
+        write(path, data)
+
+    monkeypatch.setattr(seen_cache, "write_private", slow_first_write)
+    slow = asyncio.create_task(cache.keep_outbox(outbox.entries))
+    await asyncio.to_thread(entered.wait, 5)
+    second = outbox.add(1, "two")
+    newer = asyncio.create_task(cache.keep_outbox(outbox.entries))
+    await asyncio.sleep(0)  # let it reach its turn before the slow write ends
+    release.set()
+    await asyncio.gather(slow, newer)
+    assert [e.local_id for e in cache.load()[1]] == [first.local_id, second.local_id]
+
+
 # ---- the saver ---------------------------------------------------------------------------------
 
 
@@ -315,7 +370,7 @@ async def test_a_failed_write_is_reported_not_raised(tmp_path) -> None:
     saver.request()
     await saver.close()
     assert saver.writes == 0
-    assert str(blocker / "cw" / FILE_NAME) in saver.problem and "\n" not in saver.problem
+    assert str(blocker / "cw") in saver.problem and "\n" not in saver.problem
 
 
 def test_the_bench_times_a_load_of_the_size_asked(tmp_path) -> None:
