@@ -116,6 +116,7 @@ class ChatwootOutbox:
         self._held = ""  # why every post is held (the token was refused), or ""
         self._rate_limited_until: datetime | None = None
         self._last_local_id = 0
+        self._keeping: set[asyncio.Task[None]] = set()
 
     # ---- what the desk asks ------------------------------------------------------------------
 
@@ -137,6 +138,7 @@ class ChatwootOutbox:
         )
         self._entries[entry.local_id] = entry
         log.debug("queued %d for conversation %d", entry.local_id, conversation_id)
+        self._keep_soon()
         self._wake.set()
         return entry
 
@@ -214,6 +216,24 @@ class ChatwootOutbox:
                 return entry
         return None
 
+    def _keep_soon(self) -> None:
+        """Persist a new entry at once, not only at the desk's next save: one kept offline (or
+        held) would otherwise be lost to a crash in between."""
+        if self._persist is None:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self._keep_quietly())
+        except RuntimeError:  # no loop (a desk not started): its first save keeps it
+            return
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
+
+    async def _keep_quietly(self) -> None:
+        try:
+            await self._persist()
+        except Exception as exc:  # the desk's next save tries again; posting re-checks it
+            log.warning("outbox not saved after a new entry: %s", exc)
+
     # ---- the runner --------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -226,6 +246,7 @@ class ChatwootOutbox:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
+        await asyncio.gather(*self._keeping, return_exceptions=True)
         lanes = list(self._lanes.values())
         if lanes:
             _, late = await asyncio.wait(lanes, timeout=self._timing.stop_grace)

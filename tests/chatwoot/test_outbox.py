@@ -574,9 +574,22 @@ async def test_a_reply_is_on_disk_as_sending_before_it_is_posted(run, tmp_path) 
     assert on_disk == [OutboxState.SENDING]
 
 
+async def test_a_reply_queued_offline_is_on_disk_at_once(run, tmp_path) -> None:
+    cache = SeenCache(tmp_path)
+    outbox = run(ScriptedSend(), Changes(), cache=cache)
+    outbox.pause()
+    outbox.start()
+    entry = outbox.add(1, "written while offline")
+    await eventually(lambda: cache.load()[1], timeout=WAIT, what="the outbox file")
+    assert [(e.local_id, e.state) for e in cache.load()[1]] == [
+        (entry.local_id, OutboxState.PENDING)
+    ]
+
+
 async def test_a_reply_not_saved_is_not_posted_until_it_can_be(run, tmp_path) -> None:
     cache = SeenCache(tmp_path)
-    failures = [OSError(28, "No space left on device")]
+    # the save right after queueing fails, then the one before the post: the disk is full
+    failures = [OSError(28, "No space left on device")] * 2
     keep = cache.keep_outbox
 
     async def keep_or_fail(get_entries):
