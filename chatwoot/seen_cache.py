@@ -90,9 +90,9 @@ _outbox_decoder = msgspec.msgpack.Decoder(_SavedOutbox)
 
 
 class SeenCache:
-    """The seen cache file of one Chatwoot account in `directory`. `account` (the server and
-    account id, e.g. "https://chat.example.com#1") is written in the file; a file of another
-    account is not loaded."""
+    """The seen cache and outbox files of one Chatwoot account in `directory`. `account` (the
+    server and account id, e.g. "https://chat.example.com#1") is written in both; a file of
+    another account is not loaded."""
 
     def __init__(self, directory: Path, *, account: str = "") -> None:
         self.directory = directory
