@@ -157,3 +157,16 @@ async def test_a_failing_call_is_said_once_and_not_repeated(desk, clock):
         await idle(pilot)
         assert len(pages.calls) == 1 and rows(app) == PAGE
         assert seen == ["Chatwoot unreachable: connection refused"]
+
+
+async def test_scrolling_the_list_to_its_end_loads_more_where_it_was_scrolled(desk, clock):
+    pages = Pages(desk)
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: rows(app) == 2 * PAGE, what="the second page")
+        view_list = app.conversation_list
+        view_list.scroll_end(animate=False, immediate=True)  # the wheel: the cursor stays on 1
+        shown = view_list.rows_shown
+        await wait_until(pilot, lambda: rows(app) == 60, what="the last page")
+        assert view_list.current_id == 1 and len(pages.calls) == 3  # the third: no more
+        assert view_list.rows_shown == shown  # what the agent scrolled to stays on screen

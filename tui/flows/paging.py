@@ -67,14 +67,18 @@ class Paging:
                     more = False
                 if (view, filters) != (self.view, self.filters) or self.panes_gone:
                     return  # the agent moved on: the list asks again for what it shows now
-                rows = len(self.conversation_list.conversations)
+                view_list = self.conversation_list
+                rows, scrolled = len(view_list.conversations), view_list.scroll_y
+                wheeled = view_list.cursor not in view_list.rows_shown
                 if more:
                     await self.reload_list()
-                if len(self.conversation_list.conversations) <= rows:
+                    if wheeled:  # scrolled away from the cursor: the list stays where it was
+                        view_list.scroll_to(y=scrolled, animate=False, immediate=True)
+                if len(view_list.conversations) <= rows:
                     # no more, or a page that brought no row here: asking again would loop
                     self.paging.done_for = (view, filters)
                     return
-                if not self.conversation_list.near_end:
+                if not view_list.near_end:
                     return
         finally:
             self.paging.running = None

@@ -297,13 +297,19 @@ class ConversationList(ScrollView, can_focus=True):
         self._check_near_end()
 
     @property
+    def rows_shown(self) -> range:
+        """The indexes of the rows on screen, a partly shown one too."""
+        top = round(self.scroll_y)
+        return range(
+            top // ROW_HEIGHT, (top + self.scrollable_content_region.height - 1) // ROW_HEIGHT + 1
+        )
+
+    @property
     def near_end(self) -> bool:
         """True when the cursor or the last row on screen is within PAGE_AHEAD rows of the end."""
         if not self.conversations:
             return False
-        last_shown = (
-            round(self.scroll_y) + self.scrollable_content_region.height - 1
-        ) // ROW_HEIGHT
+        last_shown = self.rows_shown.stop - 1
         return max(self.cursor, last_shown) >= len(self.conversations) - 1 - PAGE_AHEAD
 
     def _check_near_end(self) -> None:
