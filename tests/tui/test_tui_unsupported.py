@@ -74,6 +74,15 @@ async def test_keys_of_missing_operations_are_greyed_and_say_why(chatwoot_desk, 
         assert seen[2:] == ["Resolved."]
 
 
+async def test_the_footer_greys_a_key_it_shows(chatwoot_desk, clock):
+    chatwoot_desk.unsupported = {"snooze": "snoozing is Chatwoot's own"}
+    app = make_app(chatwoot_desk, clock)
+    async with app.run_test(size=(200, 40)) as pilot:  # wide: the footer shows z
+        await idle(pilot)
+        keys = {key.key: key for key in app.query("FooterKey")}  # by name: Textual's is private
+        assert keys["z"].has_class("-disabled") and not keys["r"].has_class("-disabled")
+
+
 async def test_the_palette_greys_them_and_says_why_when_chosen(chatwoot_desk, clock):
     app = make_app(chatwoot_desk, clock)
     async with app.run_test(size=SIZE) as pilot:
