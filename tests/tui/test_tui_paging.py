@@ -170,3 +170,17 @@ async def test_scrolling_the_list_to_its_end_loads_more_where_it_was_scrolled(de
         await wait_until(pilot, lambda: rows(app) == 60, what="the last page")
         assert view_list.current_id == 1 and len(pages.calls) == 3  # the third: no more
         assert view_list.rows_shown == shown  # what the agent scrolled to stays on screen
+
+
+async def test_a_view_shown_while_a_call_runs_is_asked_for_once_it_ends(desk, clock):
+    pages = Pages(desk)
+    pages.gate = asyncio.Event()
+    app = make_app(desk, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: pages.running == 1, what="the call for All open")
+        await pilot.press("2")  # Unassigned: its first rows end on screen too
+        await idle(pilot)
+        assert pages.calls == [(View.ALL, Filters())]
+        pages.gate.set()
+        await wait_until(pilot, lambda: len(pages.calls) == 2, what="the call for Unassigned")
+        assert pages.calls[1] == (View.UNASSIGNED, Filters()) and pages.most_running == 1

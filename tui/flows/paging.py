@@ -38,6 +38,9 @@ class Paging:
         return state
 
     def on_conversation_list_near_end(self, message: ConversationList.NearEnd) -> None:
+        self._ask_more()
+
+    def _ask_more(self) -> None:
         key = (self.view, self.filters)
         if self.paging.running is None and self.paging.done_for != key:
             self.paging.running = key
@@ -58,6 +61,7 @@ class Paging:
     @work(group="paging", exit_on_error=False)
     async def load_pages(self, view: View, filters: Filters) -> None:
         """Load pages of `view` while the list is near its end and each page brings rows."""
+        moved_on = False
         try:
             while True:
                 try:
@@ -66,7 +70,8 @@ class Paging:
                     self._error("Could not load more conversations", exc)
                     more = False
                 if (view, filters) != (self.view, self.filters) or self.panes_gone:
-                    return  # the agent moved on: the list asks again for what it shows now
+                    moved_on = True  # this page is not what the list shows now
+                    return
                 view_list = self.conversation_list
                 rows, scrolled = len(view_list.conversations), view_list.scroll_y
                 wheeled = view_list.cursor not in view_list.rows_shown
@@ -82,3 +87,5 @@ class Paging:
                     return
         finally:
             self.paging.running = None
+            if moved_on and not self.panes_gone and self.conversation_list.near_end:
+                self._ask_more()  # the list shown now neared its end while this call ran
