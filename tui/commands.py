@@ -16,6 +16,7 @@ from textual.screen import Screen
 
 from frontdesk.tui.bindings import live_bindings
 from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.report_screen import ReportScreen
 from frontdesk.tui.widgets.composer import Composer
@@ -108,7 +109,7 @@ def _shown(title: Content, binding: KeyBinding) -> Content:
 
 def _help(binding: KeyBinding) -> str | None:
     if binding.refused:
-        return escape(f"Not on this desk: {binding.refused}")
+        return escape(f"Not on this desk: {clean_line(binding.refused)}")
     return escape(binding.tooltip) or None
 
 
