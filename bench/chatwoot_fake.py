@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.policy
 import json
 import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -30,12 +32,15 @@ from frontdesk.bench.chatwoot_fake_state import (
 )
 
 CABLE_PROTOCOLS = ("actioncable-v1-json", "actioncable-unsupported")
+BLOBS = "/rails/active_storage/blobs/redirect/"
 HIDDEN = "[hidden]"
 """What a recorded request shows in place of the access token."""
-MAX_BODY = 1 << 20
+MAX_BODY = 40 << 20
+"""Chatwoot's attachment size limit; a larger body gets 413."""
 _key = getattr(web, "RequestKey", lambda name, _type: name)  # typed keys since aiohttp 3.12
 AGENT = _key("agent", Agent)
 BODY = _key("body", object)
+FILES = _key("files", list)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class FakeChatwoot:
         await site.start()
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}"
+        self.account.base_url = self.url
         return self.url
 
     async def stop(self) -> None:
@@ -327,7 +333,7 @@ class FakeChatwoot:
     async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
         if request.path == "/cable":
             return await handler(request)
-        rec = await self._record(request)
+        rec, files = await self._record(request)
         if self._rate_limited:
             wait = self._rate_limited.pop(0)
             return web.Response(
@@ -336,11 +342,14 @@ class FakeChatwoot:
         fail = self._take(self._fail, request.path)
         if fail is not None:
             return web.json_response({"error": "Internal Server Error"}, status=fail.status)
+        if request.path.startswith(BLOBS):
+            return await handler(request)  # Active Storage's URLs are signed, not token-checked
         agent_id = self.tokens.get(request.headers.get("api_access_token", ""))
         if agent_id is None:
             return web.json_response({"error": "Invalid Access Token"}, status=401)
         request[AGENT] = self.account.agents[agent_id]
         request[BODY] = rec.json
+        request[FILES] = files
         hang = self._take(self._hang, request.path)
         if hang is not None:
             if hang.applied:
@@ -365,12 +374,17 @@ class FakeChatwoot:
                 return rule
         return None
 
-    async def _record(self, request: web.Request) -> Recorded:
+    async def _record(self, request: web.Request) -> tuple[Recorded, list[tuple[str, bytes]]]:
+        """Record the request; its files, when it is a multipart upload."""
         raw = await request.read() if request.can_read_body else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
+        files: list[tuple[str, bytes]] = []
+        if request.content_type == "multipart/form-data":
+            body, files = _form(request.headers["Content-Type"], raw)
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
         query = _query_params(request)
         headers = {
             k: HIDDEN if k.lower() == "api_access_token" else v for k, v in request.headers.items()
@@ -382,12 +396,13 @@ class FakeChatwoot:
         for predicate, future in list(self._waiters):
             if not future.done() and predicate(rec):
                 future.set_result(rec)
-        return rec
+        return rec, files
 
     def _routes(self, app: web.Application) -> None:
         a = f"/api/v1/accounts/{self.account.id}"
         c = f"{a}/conversations/{{id:\\d+}}"
         app.router.add_get("/cable", self._cable)
+        app.router.add_get(f"{BLOBS}{{id:\\d+}}/{{name}}", self._blob)
         app.router.add_get("/api/v1/profile", self._profile)
         app.router.add_get(f"{a}/conversations", self._list)
         app.router.add_get(f"{a}/conversations/meta", self._meta)
@@ -408,6 +423,7 @@ class FakeChatwoot:
         app.router.add_get(f"{a}/inboxes", self._inboxes)
         app.router.add_get(f"{a}/labels", self._account_labels)
         app.router.add_get(f"{a}/canned_responses", self._canned)
+        app.router.add_get(f"{a}/contacts/search", self._search_contacts)
         p = f"{a}/contacts/{{id:\\d+}}"
         app.router.add_get(p, self._contact)
         app.router.add_put(p, self._update_contact)
@@ -426,6 +442,12 @@ class FakeChatwoot:
 
     def _conv(self, request: web.Request) -> Conversation:
         return self.account.conversation(request.match_info["id"])
+
+    async def _blob(self, request: web.Request) -> web.Response:
+        att = self.account.blobs.get(int(request.match_info["id"]))
+        if att is None or att.name != request.match_info["name"]:
+            raise web.HTTPNotFound()
+        return web.Response(body=att.data, content_type="application/octet-stream")
 
     async def _profile(self, request: web.Request) -> web.Response:
         agent: Agent = request[AGENT]
@@ -485,13 +507,14 @@ class FakeChatwoot:
     async def _create_message(self, request: web.Request) -> web.Response:
         body = self._body(request)
         content = body.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise Invalid("Content can't be blank")
+        if content is not None and not isinstance(content, str):
+            raise Invalid("content must be a string")
         msg, events = self.account.create_message(
             self._conv(request),
             request[AGENT].id,
             content,
-            private=bool(body.get("private")),
+            files=request[FILES],
+            private=body.get("private") in (True, "true", "1"),
             echo_id=body.get("echo_id"),
             content_type=body.get("content_type"),
             content_attributes=body.get("content_attributes"),
@@ -583,6 +606,13 @@ class FakeChatwoot:
         ]
         return web.json_response(found)
 
+    async def _search_contacts(self, request: web.Request) -> web.Response:
+        found = self.account.search_contacts(request.query.get("q", ""))
+        page = max(1, _as_int(request.query.get("page", 1)))
+        payload = [c.json() for c in found[(page - 1) * 15 : page * 15]]
+        meta = {"count": len(found), "current_page": str(page)}
+        return web.json_response({"meta": meta, "payload": payload})
+
     async def _contact(self, request: web.Request) -> web.Response:
         contact = self.account.contact(request.match_info["id"])
         return web.json_response({"payload": contact.json()})
@@ -655,7 +685,7 @@ class FakeChatwoot:
             sock.subscriptions.pop(identifier, None)
             self._notify()
         elif kind == "message" and identifier in sock.subscriptions:
-            await self._perform(command.get("data"))
+            await self._perform(sock.subscriptions[identifier], command.get("data"))
 
     async def _subscribe(self, sock: _Socket, identifier: str, params: dict[str, Any]) -> None:
         """RoomChannel#subscribed: the pubsub_token must be the user's, in this account."""
@@ -666,21 +696,24 @@ class FakeChatwoot:
             and params.get("pubsub_token") == agent.pubsub_token
             and _as_int(params.get("account_id")) == self.account.id
         )
+        if identifier in sock.subscriptions:
+            return  # ActionCable logs "Already subscribed" and answers nothing
         if not ok:
             await self._send(sock, {"identifier": identifier, "type": "reject_subscription"})
             return
         sock.subscriptions[identifier] = agent.id
         await self._send(sock, {"identifier": identifier, "type": "confirm_subscription"})
         self._notify()
-        await self._broadcast([("presence.update", self._presence())])
+        await self._broadcast([("presence.update", self._presence())], only=agent.id)
 
-    async def _perform(self, data: Any) -> None:
+    async def _perform(self, agent_id: int, data: Any) -> None:
+        """RoomChannel's one action: update_presence, answered on the user's own stream."""
         try:
             action = json.loads(data).get("action")
         except (ValueError, TypeError, AttributeError):
             return
         if action == "update_presence":
-            await self._broadcast([("presence.update", self._presence())])
+            await self._broadcast([("presence.update", self._presence())], only=agent_id)
 
     def _presence(self) -> dict[str, Any]:
         """OnlineStatusTracker: the agents present (subscribed) or not offline, by id."""
@@ -692,16 +725,19 @@ class FakeChatwoot:
         }
         return {"account_id": self.account.id, "users": users, "contacts": {}}
 
-    async def _broadcast(self, events: list[Event], exclude: int | None = None) -> None:
-        """Send each event to every subscription (every agent sees the account's inboxes),
-        but not to agent `exclude` (whose own typing Chatwoot does not echo)."""
+    async def _broadcast(
+        self, events: list[Event], exclude: int | None = None, only: int | None = None
+    ) -> None:
+        """Send each event to every subscription (every agent sees the account's inboxes), or
+        `only` that agent's (presence goes to the asker's stream), never to agent `exclude`
+        (Chatwoot does not echo an agent's own typing)."""
         for name, data in events:
             self.events.append((name, data))
             if "account_id" not in data:
                 data = {**data, "account_id": self.account.id}
             for sock in list(self._sockets):
                 for identifier, agent_id in list(sock.subscriptions.items()):
-                    if agent_id != exclude:
+                    if agent_id != exclude and only in (None, agent_id):
                         message = {"event": name, "data": data}
                         await self._send(sock, {"identifier": identifier, "message": message})
 
@@ -713,6 +749,24 @@ class FakeChatwoot:
             await sock.ws.send_str(json.dumps(frame))
         except (ConnectionError, RuntimeError):
             pass  # the socket went away between the check and the send
+
+
+def _form(content_type: str, raw: bytes) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """A multipart body's fields (its files as name and size, for the record) and its files."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    fields: dict[str, Any] = {}
+    files: list[tuple[str, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode("utf-8", "replace")
+            continue
+        files.append((filename, data))
+        fields.setdefault(name, []).append({"filename": filename, "size": len(data)})
+    return fields, files
 
 
 def _as_int(value: Any) -> int:

@@ -15,6 +15,8 @@ MESSAGES_PAGE = 20
 """Messages one GET …/messages answers."""
 UNREAD_CAP = 10
 """Chatwoot counts at most the last 10 unread incoming messages."""
+MAX_CONTENT = 150_000
+"""Message#content's length limit in Chatwoot."""
 
 INCOMING, OUTGOING, ACTIVITY, TEMPLATE = 0, 1, 2, 3
 STATUSES = ("open", "resolved", "pending", "snoozed")
@@ -183,6 +185,36 @@ class Note:
 
 
 @dataclass
+class Attachment:
+    """A file on a message, served at `blob_path` (Active Storage's redirect URL)."""
+
+    id: int
+    message_id: int
+    file_type: str  # image, audio, video, file
+    name: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def blob_path(self) -> str:
+        return f"/rails/active_storage/blobs/redirect/{self.id}/{self.name}"
+
+
+FILE_TYPES = {
+    "image": ("png", "jpg", "jpeg", "gif", "webp"),
+    "audio": ("mp3", "ogg", "oga", "opus", "m4a", "wav"),
+    "video": ("mp4", "mov", "webm"),
+}
+
+
+def file_type_of(name: str) -> str:
+    """Chatwoot's file_type from the file's extension (what is not media is a `file`)."""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return next((kind for kind, exts in FILE_TYPES.items() if extension in exts), "file")
+
+
+@dataclass
 class Message:
     id: int
     conversation_id: int  # the display id, as Chatwoot's JSON shows it
@@ -199,6 +231,7 @@ class Message:
     sender_id: int | None = None
     echo_id: str | None = None
     updated_at: float = 0.0
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
@@ -276,6 +309,9 @@ class Account:
         self.labels: dict[str, dict[str, Any]] = {}
         self.canned: dict[int, dict[str, Any]] = {}
         self.activity_messages = True
+        self.blobs: dict[int, Attachment] = {}
+        self.base_url = ""
+        """Where the server listens: attachments' data_url start with it."""
         self._next: dict[str, int] = {}
 
     def next_id(self, kind: str) -> int:
@@ -351,6 +387,31 @@ class Account:
         conv.last_activity_at = max(conv.last_activity_at, at)
         return msg
 
+    def attach(self, msg: Message, name: str, data: bytes) -> Attachment:
+        """Put a file on `msg` (a customer's photo, an agent's upload)."""
+        kind = file_type_of(name)
+        size = (1, 1) if kind == "image" else (None, None)
+        att = Attachment(self.next_id("attachment"), msg.id, kind, name, data, *size)
+        msg.attachments.append(att)
+        self.blobs[att.id] = att
+        return att
+
+    def attachment_json(self, att: Attachment) -> dict[str, Any]:
+        """Attachment#push_event_data."""
+        url = self.base_url + att.blob_path
+        return {
+            "id": att.id,
+            "message_id": att.message_id,
+            "file_type": att.file_type,
+            "account_id": self.id,
+            "extension": att.name.rsplit(".", 1)[-1] if "." in att.name else None,
+            "data_url": url,
+            "thumb_url": url if att.file_type == "image" else "",
+            "file_size": len(att.data),
+            "width": att.width,
+            "height": att.height,
+        }
+
     def conversation(self, conv_id: Any) -> Conversation:
         conv = self.conversations.get(_int_or_none(conv_id) or 0)
         if conv is None:
@@ -416,6 +477,8 @@ class Account:
         }
         if msg.echo_id:
             data["echo_id"] = msg.echo_id
+        if msg.attachments:
+            data["attachments"] = [self.attachment_json(a) for a in msg.attachments]
         sender = self.sender_data(msg)
         if sender is not None:
             data["sender"] = sender
@@ -592,6 +655,17 @@ class Account:
         found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
         return found
 
+    def search_contacts(self, query: str) -> list[Contact]:
+        """Contacts search: name, email, phone number or identifier contains `q`, newest first."""
+        q = query.lower()
+        found = [
+            c
+            for c in self.contacts.values()
+            if any(f and q in f.lower() for f in (c.name, c.email, c.phone_number, c.identifier))
+        ]
+        found.sort(key=lambda c: (c.last_activity_at or 0, c.id), reverse=True)
+        return found
+
     def message_page(self, conv: Conversation, before: Any = None, after: Any = None):
         """MessageFinder: the 20 messages before `before` (or the last 20), oldest first."""
         msgs = conv.messages
@@ -619,8 +693,13 @@ class Account:
         self, conv: Conversation, user_id: int | None, content: str | None, **options: Any
     ) -> tuple[Message, list[Event]]:
         """Messages::MessageBuilder + Message callbacks: an agent's reply or note, or (user_id
-        None) the contact's incoming message, with the conversation changes they cause."""
+        None) the contact's incoming message, with its `files` ([(name, bytes)]) and the
+        conversation changes it causes."""
         incoming = user_id is None
+        if not (content or "").strip() and not options.get("files"):
+            raise Invalid("Content can't be blank")
+        if len(content or "") > MAX_CONTENT:
+            raise Invalid(f"Content is too long (maximum is {MAX_CONTENT} characters)")
         msg = self.add_message(
             conv,
             content,
@@ -634,9 +713,15 @@ class Account:
             source_id=options.get("source_id")
             or (f"src-{uuid_mod.uuid4().hex[:12]}" if incoming else None),
         )
-        events: list[Event] = [("message.created", self.message_json(msg))]
+        for name, data in options.get("files") or ():
+            self.attach(msg, name, data)
+        return msg, [("message.created", self.message_json(msg))] + self._after_message(conv, msg)
+
+    def _after_message(self, conv: Conversation, msg: Message) -> list[Event]:
+        """What a new message changes: an incoming one reopens a snoozed or resolved
+        conversation and starts the wait; a first public reply stamps first_reply_created_at."""
         before = (conv.status, conv.first_reply_created_at, conv.waiting_since)
-        if incoming:
+        if msg.message_type == INCOMING:
             if conv.status in ("snoozed", "resolved"):
                 conv.status, conv.snoozed_until = "open", None
             if conv.waiting_since is None:
@@ -646,12 +731,13 @@ class Account:
             if conv.first_reply_created_at is None:
                 conv.first_reply_created_at = msg.created_at
             conv.waiting_since = None
-        if (conv.status, conv.first_reply_created_at, conv.waiting_since) != before:
-            self._touch(conv)
-            if conv.status != before[0]:
-                events.append(("conversation.status_changed", self.conversation_event(conv)))
-            events.append(("conversation.updated", self.conversation_event(conv)))
-        return msg, events
+        if (conv.status, conv.first_reply_created_at, conv.waiting_since) == before:
+            return []
+        self._touch(conv)
+        events: list[Event] = []
+        if conv.status != before[0]:
+            events.append(("conversation.status_changed", self.conversation_event(conv)))
+        return events + [("conversation.updated", self.conversation_event(conv))]
 
     def set_status(
         self, conv: Conversation, user: Agent, status: str | None, snoozed_until: Any = None
@@ -795,9 +881,13 @@ class Account:
         return [("contact.updated", {**contact.push_data(), "account_id": self.id})]
 
     def add_note(self, contact: Contact, user: Agent, content: Any) -> Note:
+        """notes POST: an agent's note on the contact."""
         if not isinstance(content, str) or not content.strip():
-            raise Invalid("content can't be blank")
-        note = Note(self.next_id("note"), contact.id, user.id, content, self.now())
+            raise Invalid("Content can't be blank")
+        return self.notes_by(contact, user.id, content)
+
+    def notes_by(self, contact: Contact, user_id: int, content: str) -> Note:
+        note = Note(self.next_id("note"), contact.id, user_id, content, self.now())
         self.notes[note.id] = note
         return note
 

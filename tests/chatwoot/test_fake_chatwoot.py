@@ -264,6 +264,14 @@ async def test_subscribe_is_confirmed_only_with_the_users_pubsub_token(fake):
         assert isinstance(ping["message"], int)
 
 
+async def test_unreadable_cable_frames_are_ignored_as_actioncable_does(fake):
+    async with Cable(fake) as cable:
+        for junk in ("not json", "[1]", '{"command": "subscribe"}', '{"identifier": "{"}'):
+            await cable.ws.send_str(junk)
+
+        assert (await cable.subscribe())["type"] == "confirm_subscription"
+
+
 async def test_update_presence_broadcasts_who_is_online(fake):
     async with Cable(fake) as cable:
         await cable.subscribe()
@@ -358,6 +366,101 @@ async def test_drop_sockets_cuts_the_link_and_a_client_can_come_back(fake):
 
     async with Cable(fake) as again:
         assert (await again.subscribe())["type"] == "confirm_subscription"
+
+
+async def test_a_reply_with_a_file_is_uploaded_as_multipart_and_served_back(fake, api):
+    [conv_id] = add(fake)
+    form = {"content": "here is the label", "private": "false", "echo_id": "e-9"}
+    files = [("attachments[]", ("label.pdf", b"%PDF-1.4 tiny", "application/pdf"))]
+
+    sent = (await api.post(f"{A}/conversations/{conv_id}/messages", data=form, files=files)).json()
+    [attachment] = sent["attachments"]
+    download = await api.get(attachment["data_url"], headers={"api_access_token": ""})
+
+    assert (sent["content"], sent["private"], attachment["file_type"]) == (
+        "here is the label",
+        False,
+        "file",
+    )
+    assert download.content == b"%PDF-1.4 tiny"
+    assert fake.requests[-2].json["attachments[]"] == [{"filename": "label.pdf", "size": 13}]
+
+
+async def test_an_empty_reply_is_refused_with_422(fake, api):
+    [conv_id] = add(fake)
+
+    answer = await api.post(f"{A}/conversations/{conv_id}/messages", json={"content": " "})
+
+    assert answer.status_code == 422
+    assert "blank" in answer.json()["error"]
+
+
+async def test_contacts_show_update_merges_attributes_conversations_and_notes(fake, api):
+    [conv_id] = add(fake)
+    contact_id = fake.account.conversations[conv_id].contact_id
+    p = f"{A}/contacts/{contact_id}"
+    fake.account.contacts[contact_id].custom_attributes = {"plan": "pro"}
+
+    updated = await api.put(p, json={"custom_attributes": {"order": "A-17"}})
+    shown = (await api.get(p)).json()["payload"]
+    convs = (await api.get(f"{p}/conversations")).json()["payload"]
+    await api.post(f"{p}/notes", json={"content": "prefers email"})
+    notes = (await api.get(f"{p}/notes")).json()
+    found = (await api.get(f"{A}/contacts/search", params={"q": "KIM"})).json()
+
+    assert updated.json()["payload"]["custom_attributes"] == {"plan": "pro", "order": "A-17"}
+    assert shown["name"] == "Kim Lee" and shown["custom_attributes"]["order"] == "A-17"
+    assert [c["id"] for c in convs] == [conv_id]
+    assert [(n["content"], n["user"]["id"]) for n in notes] == [("prefers email", 1)]
+    assert found["meta"]["count"] == 1 and found["payload"][0]["id"] == contact_id
+
+
+async def test_the_account_lists_answer_in_chatwoots_shapes(fake, api):
+    agents = (await api.get(f"{A}/agents")).json()
+    teams = (await api.get(f"{A}/teams")).json()
+    inboxes = (await api.get(f"{A}/inboxes")).json()["payload"]
+    labels = (await api.get(f"{A}/labels")).json()["payload"]
+    canned = (await api.get(f"{A}/canned_responses", params={"search": "refund"})).json()
+    profile = (await api.get("/api/v1/profile")).json()
+
+    assert {a["availability_status"] for a in agents} == {"online", "busy", "offline"}
+    assert [t["name"] for t in teams] == ["Billing", "Technical"]
+    assert {i["channel_type"] for i in inboxes} >= {"Channel::Whatsapp", "Channel::Email"}
+    assert "vip" in [label["title"] for label in labels]
+    assert [c["short_code"] for c in canned] == ["refund"]
+    assert (profile["id"], profile["email"]) == (1, "aiko@example.com")
+    assert profile["pubsub_token"] == fake.profile.pubsub_token
+    assert profile["accounts"][0]["id"] == 1
+
+
+async def test_update_last_seen_clears_the_unread_count_without_an_event(fake, api):
+    [conv_id] = add(fake)
+    before = (await api.get(f"{A}/conversations/{conv_id}")).json()["unread_count"]
+
+    seen = await api.post(f"{A}/conversations/{conv_id}/update_last_seen")
+
+    assert (before, seen.status_code) == (1, 204)
+    assert (await api.get(f"{A}/conversations/{conv_id}")).json()["unread_count"] == 0
+    assert fake.events == []
+
+
+async def test_an_agents_typing_reaches_the_other_agents_not_the_typist(fake, api):
+    [conv_id] = add(fake)
+    fake.add_token("ben-token", 2)
+    ben = fake.account.agents[2]
+    async with Cable(fake) as aiko, Cable(fake) as ben_cable:
+        await aiko.subscribe()
+        await ben_cable.subscribe(ben_cable.identifier(token=ben.pubsub_token, user_id=2))
+        await api.post(
+            f"{A}/conversations/{conv_id}/toggle_typing_status",
+            json={"typing_status": "on", "is_private": True},
+        )
+        typing = await ben_cable.event("conversation.typing_on")
+        await fake.customer_says(conv_id, "hello?")
+        await aiko.event("message.created")
+
+    assert typing["user"]["id"] == 1 and typing["is_private"] is True
+    assert not [f for f in aiko.frames if "typing" in f.get("message", {}).get("event", "")]
 
 
 def test_ten_thousand_conversations_seed_with_their_messages():
