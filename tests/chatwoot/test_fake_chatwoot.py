@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
-from frontdesk.bench.chatwoot_fake_state import ACTIVITY, INCOMING, OUTGOING, PAGE_SIZE
+from frontdesk.bench.chatwoot_fake.records import ACTIVITY, INCOMING, OUTGOING, PAGE_SIZE
 
 TOKEN = "test-token"
 A = "/api/v1/accounts/1"

@@ -7,14 +7,8 @@ import random
 import struct
 import zlib
 
-from frontdesk.bench.chatwoot_fake_state import (
-    INCOMING,
-    OUTGOING,
-    Account,
-    Contact,
-    Conversation,
-    Inbox,
-)
+from frontdesk.bench.chatwoot_fake.account import Account
+from frontdesk.bench.chatwoot_fake.records import INCOMING, OUTGOING, Contact, Conversation, Inbox
 
 AGENTS = (
     ("Aiko Tanaka", "aiko@example.com", "administrator", "online"),
