@@ -179,7 +179,8 @@ class Account(Shapes):
         )
         for name, data in options.get("files") or ():
             self.attach(msg, name, data)
-        return msg, [("message.created", self.message_json(msg))] + self._after_message(conv, msg)
+        created = ("message.created", self.message_json(msg, echo=True))
+        return msg, [created] + self._after_message(conv, msg)
 
     def _after_message(self, conv: Conversation, msg: Message) -> list[Event]:
         """What a new message changes: an incoming one reopens a snoozed or resolved

@@ -229,7 +229,7 @@ class Message:
     content_attributes: dict[str, Any] = field(default_factory=dict)
     sender_type: str | None = None  # "User", "Contact" or None (activity)
     sender_id: int | None = None
-    echo_id: str | None = None
+    echo_id: str | None = None  # the client's, shown only when the message is created
     updated_at: float = 0.0
     attachments: list[Attachment] = field(default_factory=list)
 

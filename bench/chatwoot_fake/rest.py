@@ -164,7 +164,7 @@ class Rest:
             content_attributes=body.get("content_attributes"),
         )
         await self.cable.broadcast(events)
-        return web.json_response(self.account.message_json(msg))
+        return web.json_response(self.account.message_json(msg, echo=True))
 
     async def _toggle_status(self, request: web.Request) -> web.Response:
         body = self._body(request)

@@ -56,8 +56,10 @@ class Shapes(Records):
                     break
         return count
 
-    def message_json(self, msg: Message) -> dict[str, Any]:
-        """Message#push_event_data: the REST message and the message.* event data."""
+    def message_json(self, msg: Message, echo: bool = False) -> dict[str, Any]:
+        """Message#push_event_data: the REST message and the message.* event data; `echo`:
+        with the echo_id the client sent, which only the creating request's answer and its
+        message.created carry (Chatwoot keeps it in memory, not in the database)."""
         conv = self.conversations[msg.conversation_id]
         data: dict[str, Any] = {
             "id": msg.id,
@@ -86,7 +88,7 @@ class Shapes(Records):
                 "contact_inbox": {"source_id": conv.source_id},
             },
         }
-        if msg.echo_id:
+        if echo and msg.echo_id:
             data["echo_id"] = msg.echo_id
         if msg.attachments:
             data["attachments"] = [self.attachment_json(a) for a in msg.attachments]

@@ -308,6 +308,8 @@ async def test_rest_writes_broadcast_what_chatwoot_does(fake, api):
         urgent = await cable.event("conversation.updated", lambda d: d["priority"])
 
     assert (reply["echo_id"], reply["message_type"], reply["private"]) == ("e-1", OUTGOING, False)
+    listed = (await api.get(f"{c}/messages")).json()["payload"]
+    assert [m["id"] for m in listed if m.get("echo_id")] == []  # not kept, as in Chatwoot
     assert reply["sender"]["name"] == "Aiko Tanaka" and reply["conversation_id"] == conv_id
     assert (note["private"], note["content"]) == (True, "vip!")
     assert snoozed["status"] == "snoozed"
