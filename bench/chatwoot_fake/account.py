@@ -232,14 +232,9 @@ class Account(Shapes):
             raise Invalid(f"'{priority}' is not a valid priority")
         if value == conv.priority:
             return []
-        conv.priority = value
+        old, conv.priority = conv.priority, value
         self._touch(conv)
-        text = (
-            f"{user.name} set the priority to {value}"
-            if value
-            else f"{user.name} removed the priority"
-        )
-        return self._activity(conv, text) + [
+        return self._activity(conv, _priority_line(user.name, old, value)) + [
             ("conversation.updated", self.conversation_event(conv))
         ]
 
@@ -252,11 +247,12 @@ class Account(Shapes):
             return []
         conv.assignee_id = target
         self._touch(conv)
-        text = (
-            f"Assigned to {self.agents[target].name} by {user.name}"
-            if target
-            else f"Conversation unassigned by {user.name}"
-        )
+        if target is None:
+            text = f"Conversation unassigned by {user.name}"
+        elif target == user.id:
+            text = f"{user.name} self-assigned this conversation"
+        else:
+            text = f"Assigned to {self.agents[target].name} by {user.name}"
         events = [("assignee.changed", self.conversation_event(conv))]
         events += self._activity(conv, text)
         return events + [("conversation.updated", self.conversation_event(conv))]
@@ -355,6 +351,15 @@ class Account(Shapes):
         note = Note(self.next_id("note"), contact.id, user_id, content, self.now())
         self.notes[note.id] = note
         return note
+
+
+def _priority_line(name: str, old: str | None, new: str | None) -> str:
+    """The activity line Chatwoot writes for a priority change (its en.yml wording)."""
+    if new is None:
+        return f"{name} removed the priority"
+    if old is None:
+        return f"{name} set the priority to {new}"
+    return f"{name} changed the priority from {old} to {new}"
 
 
 def _status_line(status: str, name: str) -> str:
