@@ -239,10 +239,11 @@ class Account(Shapes):
         ]
 
     def assign_agent(self, conv: Conversation, user: Agent, assignee_id: Any) -> list[Event]:
-        """assignments {assignee_id}: the agent (None/blank: nobody)."""
+        """assignments {assignee_id}: the agent; None, blank or an id of nobody in the account
+        unassigns, as Conversations::AssignmentService's find_by does."""
         target = int_or_none(assignee_id)
-        if target is not None and target not in self.agents:
-            raise NotFound(f"agent {assignee_id}")
+        if target not in self.agents:
+            target = None
         if target == conv.assignee_id:
             return []
         conv.assignee_id = target

@@ -3,13 +3,20 @@ account in Chatwoot's JSON, its writes broadcast on the cable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from frontdesk.bench.chatwoot_fake.account import Account
 from frontdesk.bench.chatwoot_fake.cable import Cable
-from frontdesk.bench.chatwoot_fake.records import Agent, Conversation, Invalid, int_or_none
+from frontdesk.bench.chatwoot_fake.records import (
+    Agent,
+    Conversation,
+    Invalid,
+    Message,
+    int_or_none,
+)
 
 BLOBS = "/rails/active_storage/blobs/redirect/"
 """Where attachments are served (Active Storage's URLs are signed: no token asked)."""
@@ -38,10 +45,18 @@ def as_int(value: Any, default: int = 1) -> int:
 class Rest:
     """The routes; the middleware has put the agent, the body and any files on the request."""
 
-    def __init__(self, account: Account, cable: Cable, tokens: dict[str, int]) -> None:
+    def __init__(
+        self,
+        account: Account,
+        cable: Cable,
+        tokens: dict[str, int],
+        sent: Callable[[Message], None] = lambda msg: None,
+    ) -> None:
         self.account = account
         self.cable = cable
         self.tokens = tokens
+        self.sent = sent
+        """Called with each reply an agent sends (the channel's delivery reports follow)."""
 
     def add_routes(self, app: web.Application) -> None:
         a = f"/api/v1/accounts/{self.account.id}"
@@ -164,6 +179,8 @@ class Rest:
             content_attributes=body.get("content_attributes"),
         )
         await self.cable.broadcast(events)
+        if not msg.private:
+            self.sent(msg)
         return web.json_response(self.account.message_json(msg, echo=True))
 
     async def _toggle_status(self, request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from frontdesk.bench.chatwoot_fake.records import (
     Conversation,
     Event,
     Invalid,
+    Message,
     NotFound,
 )
 from frontdesk.bench.chatwoot_fake.rest import AGENT, BLOBS, BODY, FILES, Rest, query_params
@@ -27,6 +28,7 @@ from frontdesk.bench.chatwoot_fake.seed import seed, setup_account
 
 HIDDEN = "[hidden]"
 """What a recorded request shows in place of the access token."""
+SIGN_IN = "You need to sign in or sign up before continuing."
 MAX_BODY = 40 << 20
 """Chatwoot's attachment size limit; a larger body gets 413."""
 
@@ -44,7 +46,8 @@ class Recorded:
 
     def line(self) -> str:
         """The request on one line, as the script logs it."""
-        query = "&".join(f"{k}={v}" for k, v in self.query.items())
+        pairs = [(k, x) for k, v in self.query.items() for x in (v if isinstance(v, list) else [v])]
+        query = "&".join(f"{k}={v}" for k, v in pairs)
         body = "" if self.json is None else " " + json.dumps(self.json, ensure_ascii=False)
         return f"{self.method} {self.path}{'?' + query if query else ''}{body}"
 
@@ -75,10 +78,14 @@ class FakeChatwoot:
         self.tokens: dict[str, int] = {token: 1}
         self.cable = Cable(self.account, ping_seconds, log)
         self.requests: list[Recorded] = []
-        self._rest = Rest(self.account, self.cable, self.tokens)
+        self.deliver_after: float | None = None
+        """Seconds after which each reply is reported delivered (and read after as many
+        again), as a channel reports; None: replies stay `sent`."""
+        self._deliveries: set[asyncio.Task] = set()
+        self._rest = Rest(self.account, self.cable, self.tokens, self._sent)
         self._log = log
         self._waiters: list[tuple[Callable[[Recorded], bool], asyncio.Future]] = []
-        self._rate_limited: list[float] = []
+        self._rate_limited: list[float | None] = []
         self._fail: list[_Rule] = []
         self._hang: list[_Rule] = []
         self._released = asyncio.Event()
@@ -136,6 +143,8 @@ class FakeChatwoot:
     async def stop(self) -> None:
         """Close every cable socket (telling clients to reconnect) and stop serving."""
         self._released.set()
+        for task in self._deliveries:
+            task.cancel()
         await self.cable.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -152,6 +161,17 @@ class FakeChatwoot:
         """Add `n` conversations of about `messages` messages each over the last two weeks."""
         seed(self.account, n, messages, rng_seed)
 
+    def _sent(self, msg: Message) -> None:
+        if self.deliver_after is not None:
+            task = asyncio.ensure_future(self._deliver(msg, self.deliver_after))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, msg: Message, after: float) -> None:
+        for status in ("delivered", "read"):
+            await asyncio.sleep(after)
+            await self.cable.broadcast([self.account.update_message_status(msg, status, None)])
+
     # ---- controls for tests --------------------------------------------------------------
 
     def add_token(self, token: str, agent_id: int) -> None:
@@ -162,8 +182,9 @@ class FakeChatwoot:
         """Revoke `token` (default: agent 1's): its requests get 401 from now on."""
         self.tokens.pop(token if token is not None else self.token, None)
 
-    def rate_limit(self, next_n: int = 1, retry_after: float = 1) -> None:
-        """Answer the next `next_n` requests 429 with Retry-After (rack-attack's answer)."""
+    def rate_limit(self, next_n: int = 1, retry_after: float | None = 1) -> None:
+        """Answer the next `next_n` requests 429 (rack-attack's answer), with Retry-After
+        unless `retry_after` is None."""
         self._rate_limited.extend([retry_after] * next_n)
 
     def fail_next(self, path_substring: str, status: int = 500) -> None:
@@ -303,15 +324,17 @@ class FakeChatwoot:
         rec, files = await self._record(request)
         if self._rate_limited:
             wait = self._rate_limited.pop(0)
-            return web.Response(
-                status=429, text="Retry later\n", headers={"Retry-After": f"{wait:g}"}
-            )
+            headers = {} if wait is None else {"Retry-After": f"{wait:g}"}
+            return web.Response(status=429, text="Retry later\n", headers=headers)
         fail = self._take(self._fail, request.path)
         if fail is not None:
             return web.json_response({"error": "Internal Server Error"}, status=fail.status)
         if request.path.startswith(BLOBS):
             return await handler(request)  # Active Storage's URLs are signed, not token-checked
-        agent_id = self.tokens.get(request.headers.get("api_access_token", ""))
+        token = request.headers.get("api_access_token")
+        if not token:  # no token: Devise's session check answers
+            return web.json_response({"errors": [SIGN_IN]}, status=401)
+        agent_id = self.tokens.get(token)
         if agent_id is None:
             return web.json_response({"error": "Invalid Access Token"}, status=401)
         request[AGENT] = self.account.agents[agent_id]

@@ -195,7 +195,10 @@ async def test_a_wrong_or_revoked_token_gets_401_and_the_token_is_never_recorded
     fake.revoke_token()
 
     assert (await api.get("/api/v1/profile")).status_code == 401
-    assert all(r.headers["api_access_token"] == "[hidden]" for r in fake.requests)
+    async with httpx.AsyncClient(base_url=fake.url) as anonymous:
+        no_token = await anonymous.get("/api/v1/profile")
+    assert (no_token.status_code, list(no_token.json())) == (401, ["errors"])
+    assert all(r.headers.get("api_access_token", "[hidden]") == "[hidden]" for r in fake.requests)
     assert TOKEN not in repr(fake.requests)
 
 
@@ -207,6 +210,8 @@ async def test_rate_limit_answers_429_with_retry_after_then_serves(fake, api):
     assert [a.status_code for a in answers] == [429, 429, 200]
     assert answers[0].headers["Retry-After"] == "7"
     assert [a["name"] for a in answers[2].json()][:2] == ["Aiko Tanaka", "Ben Okafor"]
+    fake.rate_limit(1, retry_after=None)
+    assert "Retry-After" not in (await api.get(f"{A}/agents")).headers
 
 
 async def test_fail_next_answers_the_status_and_changes_nothing(fake, api):
@@ -320,6 +325,29 @@ async def test_rest_writes_broadcast_what_chatwoot_does(fake, api):
         m for m in fake.account.conversations[conv_id].messages if m.message_type == ACTIVITY
     ]
     assert [m.content for m in activity][:1] == ["Conversation was snoozed by Aiko Tanaka"]
+
+
+async def test_replies_are_reported_delivered_then_read_when_asked(fake, api):
+    [conv_id] = add(fake)
+    fake.deliver_after = 0.01
+    async with Cable(fake) as cable:
+        await cable.subscribe()
+        sent = await api.post(f"{A}/conversations/{conv_id}/messages", json={"content": "ok"})
+        delivered = await cable.event("message.updated")
+        read = await cable.event("message.updated")
+
+    assert sent.json()["status"] == "sent"
+    assert (delivered["id"], delivered["status"]) == (sent.json()["id"], "delivered")
+    assert read["status"] == "read"
+
+
+async def test_assigning_nobody_known_unassigns_as_chatwoot_does(fake, api):
+    [conv_id] = add(fake, assignee_id=2)
+
+    answer = await api.post(f"{A}/conversations/{conv_id}/assignments", json={"assignee_id": 99})
+
+    assert answer.json() is None
+    assert fake.account.conversations[conv_id].assignee_id is None
 
 
 async def test_assigning_a_team_drops_an_assignee_outside_it(fake, api):
@@ -483,24 +511,38 @@ def test_ten_thousand_conversations_seed_with_their_messages():
 
 def test_the_script_serves_and_logs_each_request_on_one_line():
     script = subprocess.Popen(
-        [sys.executable, "-m", "frontdesk.bench.chatwoot_fake", "--port", "0", "--token", "T"],
+        [
+            sys.executable,
+            "-m",
+            "frontdesk.bench.chatwoot_fake",
+            "--port",
+            "0",
+            "--token",
+            "tok-4f9a",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         banner = script.stdout.readline()
         url = banner.split()[3]
-        script.stdout.readline()  # the [desk] lines to paste
+        setup = list(iter(script.stdout.readline, "\n"))  # the config to paste, to a blank line
         answer = httpx.post(
             f"{url}{A}/conversations/1/labels",
             json={"labels": ["vip"]},
-            headers={"api_access_token": "T"},
+            headers={"api_access_token": "tok-4f9a"},
         )
-        logged = script.stdout.readline()
+        httpx.get(f"{url}{A}/conversations", params=[("labels[]", "a"), ("labels[]", "b")])
+        logged = [script.stdout.readline(), script.stdout.readline()]
     finally:
         script.terminate()
-        script.wait(5)
+        ended = script.wait(5)
 
     assert banner.startswith("fake Chatwoot at http://127.0.0.1:")
+    assert f'url = "{url}"\n' in setup and "tok-4f9a" not in "".join(setup)
     assert answer.status_code == 200
-    assert logged == f'POST {A}/conversations/1/labels {{"labels": ["vip"]}}\n'
+    assert logged == [
+        f'POST {A}/conversations/1/labels {{"labels": ["vip"]}}\n',
+        f"GET {A}/conversations?labels[]=a&labels[]=b\n",
+    ]
+    assert ended == 0  # SIGTERM stops it cleanly
