@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 PAGE_SIZE = 25
 """Conversations a list page holds (Kaminari's per-page in Chatwoot)."""
@@ -198,7 +199,7 @@ class Attachment:
 
     @property
     def blob_path(self) -> str:
-        return f"/rails/active_storage/blobs/redirect/{self.id}/{self.name}"
+        return f"/rails/active_storage/blobs/redirect/{self.id}/{quote(self.name, safe='')}"
 
 
 FILE_TYPES = {

@@ -257,11 +257,11 @@ class FakeChatwoot:
         account = self.account
         if inbox_id not in account.inboxes:
             raise NotFound(f"inbox {inbox_id}")
-        contact = (
-            account.contact(contact_id)
-            if contact_id is not None
-            else account.add_contact(name, email=f"c{len(account.contacts) + 1}@example.net")
-        )
+        if contact_id is None:
+            contact = account.add_contact(name, email=f"c{len(account.contacts) + 1}@example.net")
+            await self.cable.broadcast([("contact.created", contact.push_data())])
+        else:
+            contact = account.contact(contact_id)
         conv = account.add_conversation(
             inbox_id, contact.id, source_id=contact.email or "", **fields
         )

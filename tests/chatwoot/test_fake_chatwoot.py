@@ -401,7 +401,7 @@ async def test_drop_sockets_cuts_the_link_and_a_client_can_come_back(fake):
 async def test_a_reply_with_a_file_is_uploaded_as_multipart_and_served_back(fake, api):
     [conv_id] = add(fake)
     form = {"content": "here is the label", "private": "false", "echo_id": "e-9"}
-    files = [("attachments[]", ("label.pdf", b"%PDF-1.4 tiny", "application/pdf"))]
+    files = [("attachments[]", ("label 7/8.pdf", b"%PDF-1.4 tiny", "application/pdf"))]
 
     sent = (await api.post(f"{A}/conversations/{conv_id}/messages", data=form, files=files)).json()
     [attachment] = sent["attachments"]
@@ -413,7 +413,7 @@ async def test_a_reply_with_a_file_is_uploaded_as_multipart_and_served_back(fake
         "file",
     )
     assert download.content == b"%PDF-1.4 tiny"
-    assert fake.requests[-2].json["attachments[]"] == [{"filename": "label.pdf", "size": 13}]
+    assert fake.requests[-2].json["attachments[]"] == [{"filename": "label 7/8.pdf", "size": 13}]
 
 
 async def test_an_empty_reply_is_refused_with_422(fake, api):
