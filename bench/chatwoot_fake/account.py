@@ -160,10 +160,15 @@ class Account(Shapes):
         None) the contact's incoming message, with its `files` ([(name, bytes)]) and the
         conversation changes it causes."""
         incoming = user_id is None
+        if content is not None and not isinstance(content, str):
+            raise Invalid("content must be a string")
         if not (content or "").strip() and not options.get("files"):
             raise Invalid("Content can't be blank")
         if len(content or "") > MAX_CONTENT:
             raise Invalid(f"Content is too long (maximum is {MAX_CONTENT} characters)")
+        attributes = options.get("content_attributes") or {}
+        if not isinstance(attributes, dict) or not isinstance(options.get("content_type", ""), str):
+            raise Invalid("content_attributes must be an object and content_type a string")
         msg = self.add_message(
             conv,
             content,
@@ -173,7 +178,7 @@ class Account(Shapes):
             sender_id=conv.contact_id if incoming else user_id,
             echo_id=options.get("echo_id") or None,
             content_type=options.get("content_type") or "text",
-            content_attributes=dict(options.get("content_attributes") or {}),
+            content_attributes=dict(attributes),
             source_id=options.get("source_id")
             or (f"src-{uuid_mod.uuid4().hex[:12]}" if incoming else None),
         )
@@ -331,15 +336,16 @@ class Account(Shapes):
 
     def update_contact(self, contact: Contact, body: Mapping[str, Any]) -> list[Event]:
         """PUT contacts/{id}: name/email/phone; custom and additional attributes MERGED."""
-        for key in ("name", "email", "phone_number", "identifier"):
-            if key in body:
-                setattr(contact, key, body[key])
-        for key in ("custom_attributes", "additional_attributes"):
-            value = body.get(key)
-            if value is not None:
-                if not isinstance(value, dict):
-                    raise Invalid(f"{key} must be an object")
-                setattr(contact, key, {**getattr(contact, key), **value})
+        texts = {k: body[k] for k in ("name", "email", "phone_number", "identifier") if k in body}
+        merged = {k: body[k] for k in ("custom_attributes", "additional_attributes") if k in body}
+        if not all(v is None or isinstance(v, str) for v in texts.values()):
+            raise Invalid("name, email, phone_number and identifier must be strings")
+        if not all(isinstance(v, dict) for v in merged.values()):
+            raise Invalid("custom_attributes and additional_attributes must be objects")
+        for key, value in texts.items():
+            setattr(contact, key, value)
+        for key, value in merged.items():
+            setattr(contact, key, {**getattr(contact, key), **value})
         return [("contact.updated", {**contact.push_data(), "account_id": self.id})]
 
     def add_note(self, contact: Contact, user: Agent, content: Any) -> Note:

@@ -165,13 +165,10 @@ class Rest:
 
     async def _create_message(self, request: web.Request) -> web.Response:
         body = self._body(request)
-        content = body.get("content")
-        if content is not None and not isinstance(content, str):
-            raise Invalid("content must be a string")
         msg, events = self.account.create_message(
             self._conv(request),
             request[AGENT].id,
-            content,
+            body.get("content"),
             files=request[FILES],
             private=body.get("private") in (True, "true", "1"),
             echo_id=body.get("echo_id"),

@@ -416,13 +416,18 @@ async def test_a_reply_with_a_file_is_uploaded_as_multipart_and_served_back(fake
     assert fake.requests[-2].json["attachments[]"] == [{"filename": "label 7/8.pdf", "size": 13}]
 
 
-async def test_an_empty_reply_is_refused_with_422(fake, api):
+async def test_an_empty_or_malformed_reply_is_refused_with_422(fake, api):
     [conv_id] = add(fake)
 
-    answer = await api.post(f"{A}/conversations/{conv_id}/messages", json={"content": " "})
+    path = f"{A}/conversations/{conv_id}/messages"
 
-    assert answer.status_code == 422
-    assert "blank" in answer.json()["error"]
+    blank = await api.post(path, json={"content": " "})
+    odd = await api.post(path, json={"content": "x", "content_attributes": [1]})
+    not_json = await api.post(path, content=b"{", headers={"Content-Type": "application/json"})
+
+    assert [a.status_code for a in (blank, odd, not_json)] == [422, 422, 422]
+    assert "blank" in blank.json()["error"]
+    assert len(fake.account.conversations[conv_id].messages) == 1
 
 
 async def test_contacts_show_update_merges_attributes_conversations_and_notes(fake, api):
