@@ -167,7 +167,9 @@ class Account(Shapes):
         if len(content or "") > MAX_CONTENT:
             raise Invalid(f"Content is too long (maximum is {MAX_CONTENT} characters)")
         attributes = options.get("content_attributes") or {}
-        if not isinstance(attributes, dict) or not isinstance(options.get("content_type", ""), str):
+        if not isinstance(attributes, dict) or not isinstance(
+            options.get("content_type") or "", str
+        ):
             raise Invalid("content_attributes must be an object and content_type a string")
         msg = self.add_message(
             conv,
