@@ -90,6 +90,8 @@ class Rest:
         app.router.add_get(f"{p}/conversations", self._contact_conversations)
         app.router.add_get(f"{p}/notes", self._notes)
         app.router.add_post(f"{p}/notes", self._create_note)
+        app.router.add_get(a, self._account)
+        app.router.add_route("*", "/api/v1/accounts/{other}{tail:(/.*)?}", self._not_a_member)
 
     def _body(self, request: web.Request) -> dict[str, Any]:
         body = request[BODY]
@@ -107,6 +109,19 @@ class Rest:
         if att is None or att.name != request.match_info["name"]:
             raise web.HTTPNotFound()
         return web.Response(body=att.data, content_type="application/octet-stream")
+
+    async def _account(self, request: web.Request) -> web.Response:
+        account = self.account
+        return web.json_response(
+            {"id": account.id, "name": account.name, "locale": "en", "features": {}}
+        )
+
+    async def _not_a_member(self, request: web.Request) -> web.Response:
+        """Another account's routes: Chatwoot's base controller refuses a user not in it."""
+        if request.match_info["other"] == str(self.account.id):
+            raise web.HTTPNotFound()  # a route of this account the fake does not have
+        error = "You are not authorized to access this account"
+        return web.json_response({"error": error}, status=401)
 
     async def _profile(self, request: web.Request) -> web.Response:
         agent: Agent = request[AGENT]

@@ -202,6 +202,18 @@ async def test_a_wrong_or_revoked_token_gets_401_and_the_token_is_never_recorded
     assert TOKEN not in repr(fake.requests)
 
 
+async def test_another_accounts_routes_refuse_the_user(fake, api):
+    other = await api.get("/api/v1/accounts/2/conversations")
+    own = await api.get(A)
+    unknown = await api.get(f"{A}/reports")
+
+    assert (other.status_code, other.json()) == (
+        401,
+        {"error": "You are not authorized to access this account"},
+    )
+    assert own.json()["id"] == 1 and unknown.status_code == 404
+
+
 async def test_rate_limit_answers_429_with_retry_after_then_serves(fake, api):
     fake.rate_limit(2, retry_after=7)
 
