@@ -16,6 +16,7 @@ from frontdesk.bench.chatwoot_fake.records import (
     Invalid,
     Message,
     int_or_none,
+    iso,
 )
 
 BLOBS = "/rails/active_storage/blobs/redirect/"
@@ -166,15 +167,14 @@ class Rest:
         msgs = self.account.message_page(
             conv, request.query.get("before"), request.query.get("after")
         )
-        assignee = self.account.agents.get(conv.assignee_id or 0)
-        meta = {
+        meta: dict[str, Any] = {
             "labels": list(conv.labels),
             "additional_attributes": conv.additional_attributes,
             "contact": self.account.contacts[conv.contact_id].push_data(),
-            "assignee": assignee.json(self.account.id) if assignee else None,
-            "agent_last_seen_at": conv.agent_last_seen_at,
-            "assignee_last_seen_at": conv.assignee_last_seen_at,
+            "agent_last_seen_at": iso(conv.agent_last_seen_at),
         }
+        if conv.assignee_id in self.account.agents:
+            meta["assignee"] = self.account.agents[conv.assignee_id].push_data()
         payload = [self.account.message_json(m) for m in msgs]
         return web.json_response({"meta": meta, "payload": payload})
 
