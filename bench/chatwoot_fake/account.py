@@ -219,17 +219,31 @@ class Account(Shapes):
             status = "resolved" if conv.status == "open" else "open"
         if status not in STATUSES:
             raise Invalid(f"'{status}' is not a valid status")
-        previous = conv.status
+        previous = (conv.status, conv.snoozed_until)
         conv.status = status
         conv.snoozed_until = int_or_none(snoozed_until) if status == "snoozed" else None
         if status == "resolved":
             conv.waiting_since = None
-        if previous == status:
+        if previous == (conv.status, conv.snoozed_until):
             return []
         self._touch(conv)
-        events = [("conversation.status_changed", self.conversation_event(conv))]
-        events += self._activity(conv, _status_line(status, user.name))
-        events.append(("conversation.updated", self.conversation_event(conv)))
+        events: list[Event] = []
+        if previous[0] != status:
+            events.append(("conversation.status_changed", self.conversation_event(conv)))
+            events += self._activity(conv, _status_line(status, user.name))
+        return events + [("conversation.updated", self.conversation_event(conv))]
+
+    def wake_snoozed(self) -> list[Event]:
+        """ReopenSnoozedConversationsJob: every conversation snoozed until now or before opens
+        again (no activity line: no agent did it)."""
+        now = self.now()
+        events: list[Event] = []
+        for conv in self.conversations.values():
+            if conv.status == "snoozed" and conv.snoozed_until and conv.snoozed_until <= now:
+                conv.status, conv.snoozed_until = "open", None
+                self._touch(conv)
+                events.append(("conversation.status_changed", self.conversation_event(conv)))
+                events.append(("conversation.updated", self.conversation_event(conv)))
         return events
 
     def set_priority(self, conv: Conversation, user: Agent, priority: Any) -> list[Event]:

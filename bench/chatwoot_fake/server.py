@@ -280,6 +280,10 @@ class FakeChatwoot:
         """The contact read the conversation: conversation.read."""
         await self.cable.broadcast(self.account.contact_read(self.account.conversation(conv_id)))
 
+    async def wake_snoozed(self) -> None:
+        """Chatwoot's periodic job: conversations whose snooze ended open again."""
+        await self.cable.broadcast(self.account.wake_snoozed())
+
     async def message_status(self, message_id: int, status: str, error: str | None = None):
         """The channel reports a message `sent`/`delivered`/`read`/`failed` (with `error`)."""
         msg = self.account.messages[message_id]

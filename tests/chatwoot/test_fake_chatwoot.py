@@ -353,6 +353,28 @@ async def test_replies_are_reported_delivered_then_read_when_asked(fake, api):
     assert read["status"] == "read"
 
 
+async def test_a_snooze_moved_is_an_update_and_an_ended_one_reopens(fake, api):
+    [later, ended] = add(fake, 2)
+    for conv_id, until in ((later, 4_000_000_000), (ended, 1)):
+        await api.post(
+            f"{A}/conversations/{conv_id}/toggle_status",
+            json={"status": "snoozed", "snoozed_until": until},
+        )
+    fake.events.clear()
+
+    await api.post(
+        f"{A}/conversations/{later}/toggle_status",
+        json={"status": "snoozed", "snoozed_until": 4_100_000_000},
+    )
+    await fake.wake_snoozed()
+
+    assert [(name, data["id"], data["status"]) for name, data in fake.events] == [
+        ("conversation.updated", later, "snoozed"),
+        ("conversation.status_changed", ended, "open"),
+        ("conversation.updated", ended, "open"),
+    ]
+
+
 async def test_assigning_nobody_known_unassigns_as_chatwoot_does(fake, api):
     [conv_id] = add(fake, assignee_id=2)
 
