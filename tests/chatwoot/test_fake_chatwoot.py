@@ -75,11 +75,16 @@ class Cable:
         """The data of the next event called `name` (whose data `where` accepts)."""
 
         def wanted(frame: dict) -> bool:
-            message = frame.get("message", {})
-            return message.get("event") == name and where(message["data"])
+            return event_of(frame) == name and where(frame["message"]["data"])
 
         frame = await self.next(wanted, timeout)
         return frame["message"]["data"]
+
+
+def event_of(frame: dict) -> str:
+    """The event a cable frame carries, or "" (a ping's `message` is its time, not an event)."""
+    message = frame.get("message")
+    return str(message.get("event", "")) if isinstance(message, dict) else ""
 
 
 def add(fake: FakeChatwoot, n: int = 1, **fields) -> list[int]:
@@ -529,7 +534,7 @@ async def test_an_agents_typing_reaches_the_other_agents_not_the_typist(fake, ap
         await aiko.event("message.created")
 
     assert typing["user"]["id"] == 1 and typing["is_private"] is True
-    assert not [f for f in aiko.frames if "typing" in f.get("message", {}).get("event", "")]
+    assert not [f for f in aiko.frames if "typing" in event_of(f)]
 
 
 def test_ten_thousand_conversations_seed_with_their_messages():
