@@ -266,17 +266,6 @@ SEND_TEMPLATE = Binding(
 offers the template picker itself once the window closed."""
 
 
-def composer_bindings() -> list[Binding]:
-    """The composer's BINDINGS: COMPOSER_BINDINGS with COMPOSER_TEMPLATE right before the canned
-    binding, so ctrl+t keeps its place in the footer and tries the template first."""
-    keys: list[Binding] = []
-    for binding in COMPOSER_BINDINGS:
-        if binding.id == COMPOSER_TEMPLATE.id:
-            keys.append(COMPOSER_TEMPLATE)
-        keys.append(binding)
-    return keys
-
-
 LIST_BINDINGS: list[Binding] = [
     Binding(
         "j,down", "cursor_down", "Next", id="cursor-down", tooltip="Highlight the next conversation"
@@ -378,6 +367,18 @@ both; the composer puts it before that binding and shows it only while it applie
 (`Composer.check_action`), so the footer names what the key does. Not in CONTEXT_BINDINGS:
 the help and the palette list the id once, as the canned binding, whose action offers the
 template picker itself once the window closed."""
+
+
+def composer_bindings() -> list[Binding]:
+    """The composer's BINDINGS: COMPOSER_BINDINGS with COMPOSER_TEMPLATE right before the canned
+    binding, so ctrl+t keeps its place in the footer and tries the template first."""
+    keys: list[Binding] = []
+    for binding in COMPOSER_BINDINGS:
+        if binding.id == COMPOSER_TEMPLATE.id:
+            keys.append(COMPOSER_TEMPLATE)
+        keys.append(binding)
+    return keys
+
 
 HELP_BINDINGS: list[Binding] = [
     Binding("escape", "close", "Close", id="close-help", tooltip="Close the key help"),
