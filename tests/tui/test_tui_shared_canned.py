@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import HOSTILE_BODY, HOSTILE_NAME, run_sync
 from frontdesk.chatwoot.errors import Unreachable
@@ -129,6 +131,23 @@ def test_a_shortcode_shared_twice_is_listed_once_and_the_list_is_bounded():
     assert [r.shortcode for r in choice.replies[2:4]] == ["welcome", "r0"]
     assert len(choice.shared) == MAX_SHARED and choice.find(f"r{MAX_SHARED - 2}") is not None
     assert choice.find(f"r{MAX_SHARED - 1}") is None
+
+
+codes = st.text(alphabet="aAbBß-_ 1", min_size=1, max_size=4)
+replies = st.builds(CannedReply, codes, st.text(max_size=5), st.text(max_size=5))
+
+
+@given(own=st.lists(replies, max_size=6), shared=st.lists(replies, max_size=12))
+def test_any_shared_list_gives_each_shortcode_once_and_the_agents_own_all(own, shared):
+    unique_own = list({r.shortcode.casefold(): r for r in own}.values())  # a file has no twins
+    mine = CannedSet(tuple(unique_own), "canned.toml", Path("canned.toml"), examples=False)
+    choice = CannedChoice.of(mine, shared)
+    folded = [r.shortcode.casefold() for r in choice.replies]
+    assert len(folded) == len(set(folded))
+    assert list(choice.replies[: len(unique_own)]) == unique_own
+    for index, reply in enumerate(choice.replies):
+        assert choice.find(reply.shortcode) == reply
+        assert choice.where(reply) == ("canned.toml" if index < len(unique_own) else SHARED_SOURCE)
 
 
 # ---- in the console --------------------------------------------------------------------------------
