@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 MAX_BODY = 1 << 20
 """The most of an answer read (a profile or a count is a few kilobytes)."""
+CABLE_PROTOCOLS = ("actioncable-v1-json", "actioncable-unsupported")
+"""The subprotocols Chatwoot's dashboard offers (ActionCable's own JavaScript client)."""
 MAX_SHOWN = 120
 """The most of a server's own text (a Location, a reason) put in a line."""
 
@@ -267,6 +269,7 @@ async def _cable(desk: DeskConfig, agent: Agent, timeout: float) -> Finding:
             session.ws_connect(
                 where,
                 headers={"Origin": f"{parts.scheme}://{parts.netloc}"},
+                protocols=CABLE_PROTOCOLS,
                 max_msg_size=MAX_BODY,
             ) as ws,
         ):

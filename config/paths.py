@@ -59,12 +59,13 @@ def downloads_dir() -> Path:
 
 def chatwoot_cache_dir(data_dir: Path, desk: DeskConfig) -> Path:
     """The folder in the data dir that keeps what was seen of one Chatwoot account:
-    `chatwoot-<host>-<account id>` (a port or path prefix joins the host with "-"); a name
-    that had to be changed to be a safe folder name gets a short hash of the URL, so two
+    `chatwoot-<host>-<account id>`, a port or path prefix joined with "_" (chatwoot-localhost_3000-1);
+    a name that had to lose other characters or length gets a short hash of the URL, so two
     servers never share one."""
     parts = urlsplit(desk.url)
     where = (parts.netloc + parts.path.rstrip("/")).lower()
-    slug = re.sub(r"[^a-z0-9.]+", "-", where).strip("-.")[:80] or "server"
-    if slug != where:
+    joined = re.sub(r"[:/]", "_", where)
+    slug = re.sub(r"[^a-z0-9._-]+", "-", joined).strip("-.")[:80] or "server"
+    if slug != joined or "_" in where:
         slug += "-" + hashlib.sha256(where.encode()).hexdigest()[:8]
     return Path(data_dir) / f"chatwoot-{slug}-{desk.account_id}"

@@ -145,3 +145,64 @@ def test_a_cache_folder_that_cannot_be_made_is_a_problem(tmp_path):
     assert not found.ok
     assert found.text.startswith("cannot create the Chatwoot cache")
     assert "--data-dir / FRONTDESK_DATA_DIR" in found.text
+
+
+async def cable_server(behaviour: str) -> tuple[web.AppRunner, str]:
+    """A server with Chatwoot's profile and counts whose /cable stays silent, welcomes and then
+    stays silent, or welcomes and rejects every subscription."""
+    profile = {
+        "id": 1,
+        "name": "Aiko",
+        "email": "aiko@example.com",
+        "pubsub_token": "pub",
+        "access_token": TOKEN,
+        "accounts": [{"id": 1, "name": "Acme", "role": "agent", "status": "active"}],
+    }
+
+    async def cable(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=("actioncable-v1-json",))
+        await ws.prepare(request)
+        if behaviour != "silent":
+            await ws.send_json({"type": "welcome"})
+        async for frame in ws:
+            if behaviour == "reject":
+                identifier = frame.json()["identifier"]
+                await ws.send_json({"identifier": identifier, "type": "reject_subscription"})
+        return ws
+
+    async def me(request: web.Request) -> web.Response:
+        return web.json_response(profile)
+
+    async def meta(request: web.Request) -> web.Response:
+        return web.json_response({"meta": {"all_count": 3, "mine_count": 1}})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/profile", me)
+    app.router.add_get("/api/v1/accounts/1/conversations/meta", meta)
+    app.router.add_get("/cable", cable)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        ("silent", "/cable sent no welcome within 0.5 s; check that /cable reaches Chatwoot"),
+        ("welcome", "/cable did not confirm RoomChannel within 0.5 s; the server may not know"),
+        ("reject", "/cable refused RoomChannel for this agent"),
+    ],
+)
+async def test_a_websocket_that_does_not_confirm(behaviour, expected):
+    runner, url = await cable_server(behaviour)
+    try:
+        found = await probe(desk(url), TOKEN, timeout=0.5)
+    finally:
+        await runner.cleanup()
+    assert [f.ok for f in found] == [True, True, True, False], found
+    assert found[1].text == "token of Aiko <aiko@example.com>, agent on account 1 (Acme)"
+    assert found[2].text == "account 1: 3 open conversations (1 mine)"
+    assert expected in found[3].text
+    assert all(TOKEN not in f.text for f in found)

@@ -150,11 +150,13 @@ def test_the_cache_folder_is_one_per_server_and_account(tmp_path):
         folder("http://localhost:3000"),
         folder("http://localhost:3300"),
         folder("http://localhost-3000"),
+        folder("http://localhost_3000"),
         folder("https://example.com/a/cw"),
         folder("https://example.com/b/cw"),
     }
-    assert len(named) == 7
-    assert folder("http://localhost:3000").name.startswith("chatwoot-localhost-3000-")
+    assert len(named) == 8
+    assert folder("http://localhost:3000").name == "chatwoot-localhost_3000-1"
+    assert folder("https://example.com/a/cw").name == "chatwoot-example.com_a_cw-1"
 
 
 @settings(max_examples=300, deadline=None)
