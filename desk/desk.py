@@ -27,7 +27,7 @@ from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.automation.handoff import BotHandoff
 from frontdesk.desk.batches import Batches
-from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, variables_for
+from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, CannedReply, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
@@ -228,6 +228,10 @@ class Desk(
     async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
         """Every conversation is in the store already: no page to load."""
         return False
+
+    async def shared_canned(self) -> list[CannedReply]:
+        """Canned replies are the agent's own canned.toml here: none shared by a server."""
+        return []
 
     def agent_name(self, user: str) -> str:
         """The agent's display name (`[team.agents.<user>].name`), else the user name itself."""

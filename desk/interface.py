@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from frontdesk.desk.attachments import AttachmentData
+from frontdesk.desk.canned import CannedReply
 from frontdesk.desk.changes import Subscription
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.limits import SmsLength, WindowState
@@ -103,6 +104,11 @@ class DeskAPI(Protocol):
     async def window(self, conv_id: int) -> WindowState | None: ...
 
     async def canned_variables(self, conv_id: int) -> dict[str, str]: ...
+
+    async def shared_canned(self) -> list[CannedReply]:
+        """Canned replies the desk's server keeps for everyone (a Chatwoot account's canned
+        responses), listed beside the agent's own canned.toml; [] for the local desk."""
+        ...
 
     async def conversations(
         self,

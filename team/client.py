@@ -25,6 +25,7 @@ from typing import Any
 
 from frontdesk import __version__
 from frontdesk.backends.base import PermanentError, safe_filename, write_unique
+from frontdesk.desk.canned import CannedReply
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
@@ -442,6 +443,10 @@ class DeskClient:
     async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
         """The replica holds every conversation of the desk: no page to load."""
         return False
+
+    async def shared_canned(self) -> list[CannedReply]:
+        """Canned replies are the agent's own canned.toml here: none shared by a server."""
+        return []
 
     async def tally(self, filters: Filters = Filters()) -> ViewTally:
         return self._replica.tally(filters)
