@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from config_files import write
 from frontdesk import cli
-from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from fakes.chatwoot_thread import ServedChatwoot
 
 TOKEN = "Xq7vLh2pWc9sRtYb3nKd"
 ENV = "FRONTDESK_SECRET_CHATWOOT_API_ACCESS_TOKEN"
 
 
-class Served:
-    """The fake on its own event loop in a thread, so the CLI's asyncio.run can call it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fake = self.call(self._make())
-        self.url = self.call(self.fake.start())
-
-    async def _make(self) -> FakeChatwoot:
-        return FakeChatwoot(token=TOKEN)
-
-    def call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        self.call(self.fake.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
 @pytest.fixture
-def served(monkeypatch) -> Iterator[Served]:
+def served(monkeypatch) -> Iterator[ServedChatwoot]:
     for name in [n for n in os.environ if n.startswith("FRONTDESK_SECRET_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv(ENV, TOKEN)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    server = Served()
+    server = ServedChatwoot(TOKEN)
     yield server
     server.close()
 
