@@ -29,6 +29,8 @@ MAX_BODY = 1 << 20
 CABLE_PROTOCOLS = ("actioncable-v1-json", "actioncable-unsupported")
 """The subprotocols Chatwoot's dashboard offers (ActionCable's own JavaScript client)."""
 MAX_SHOWN = 120
+SHOWN_ACCOUNTS = 5
+"""The most of an agent's accounts named when the configured one is not among them."""
 """The most of a server's own text (a Location, a reason) put in a line."""
 
 
@@ -179,7 +181,12 @@ def _account(desk: DeskConfig, answer: _Answer, found: list[Finding]) -> Agent |
     accounts = [a for a in data.get("accounts") or () if isinstance(a, dict)]
     mine = next((a for a in accounts if a.get("id") == desk.account_id), None)
     if mine is None:
-        theirs = ", ".join(f"{a.get('id')} ({_text(str(a.get('name', '')))})" for a in accounts)
+        theirs = ", ".join(
+            f"{_text(str(a.get('id')))} ({_text(str(a.get('name', '')))})"
+            for a in accounts[:SHOWN_ACCOUNTS]
+        ) + (
+            f" and {len(accounts) - SHOWN_ACCOUNTS} more" if len(accounts) > SHOWN_ACCOUNTS else ""
+        )
         found.append(
             Finding(
                 False,
@@ -198,7 +205,17 @@ def _account(desk: DeskConfig, answer: _Answer, found: list[Finding]) -> Agent |
             True, f"token of {name}" + (f" <{email}>" if email else "") + f", {role} on {account}"
         )
     )
-    return Agent(int(data["id"]), name, str(data.get("pubsub_token") or ""))
+    pubsub = data.get("pubsub_token")
+    if not isinstance(pubsub, str) or not pubsub:
+        found.append(
+            Finding(
+                False,
+                "the profile has no pubsub_token, so no live updates can come; "
+                "check the server's version and logs",
+            )
+        )
+        return None
+    return Agent(int(data["id"]), name, pubsub)
 
 
 def _profile_shape(data: Any) -> bool:

@@ -206,3 +206,33 @@ async def test_a_websocket_that_does_not_confirm(behaviour, expected):
     assert found[2].text == "account 1: 3 open conversations (1 mine)"
     assert expected in found[3].text
     assert all(TOKEN not in f.text for f in found)
+
+
+async def test_a_hostile_profile_is_named_in_a_bounded_line():
+    accounts = [{"id": n, "name": "\x1b[2J" + "x" * 500} for n in range(2, 1002)]
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"id": 1, "name": "A" * 5000, "accounts": accounts})
+
+    runner, url = await serving(handler)
+    try:
+        found = await probe(desk(url), TOKEN, timeout=5)
+    finally:
+        await runner.cleanup()
+    assert [f.ok for f in found] == [True, False]
+    assert found[1].text.startswith("the token's agent AAA")
+    assert "and 995 more); fix [desk] account_id" in found[1].text
+    assert len(found[1].text) < 1200 and "\n" not in found[1].text
+
+
+async def test_a_profile_without_a_pubsub_token_is_a_problem_before_the_websocket():
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"id": 1, "name": "Aiko", "accounts": [{"id": 1, "name": "A"}]})
+
+    runner, url = await serving(handler)
+    try:
+        found = await probe(desk(url), TOKEN, timeout=5)
+    finally:
+        await runner.cleanup()
+    assert [f.ok for f in found] == [True, True, False]
+    assert found[2].text.startswith("the profile has no pubsub_token")
