@@ -12,7 +12,7 @@ from pilot_helpers import idle, make_app, record_notifications, wait_until
 
 SIZE = (140, 40)
 WIDE = (200, 40)  # room for the whole link line beside the tabs
-STALE = "showing what was seen at 09:58: Chatwoot has not answered yet"
+STALE = "stale: showing what was seen until chat.example.com answers"
 
 
 def header_text(app) -> str:
@@ -31,6 +31,10 @@ def test_the_label_says_chatwoot_and_how_current_it_is():
     assert team_label("chatwoot", 0, False) == "Chatwoot"
     assert team_label("chatwoot", 0, False, STALE) == "Chatwoot · stale"
     assert team_label("chatwoot", 0, True, STALE) == "Chatwoot · offline"
+    # started with the server down: no LINK change came, the problem itself says offline
+    assert team_label("chatwoot", 0, False, "offline: chat.example.com unreachable") == (
+        "Chatwoot · offline"
+    )
     assert team_label("team", 3, False, "lost the desk: gone") == "team · desk lost"
     assert team_label("team", 3, False) == "team · 3 online"
     assert team_label("solo", 0, False) == "solo"

@@ -47,13 +47,11 @@ def team_label(mode: str, online: int, link_lost: bool, link_problem: str = "") 
     on a Chatwoot server "Chatwoot", "· stale" while what it shows may be out of date (painted
     from the cache before the server answered) and "· offline" once the link is lost."""
     if mode == "chatwoot":
-        return (
-            "Chatwoot · offline"
-            if link_lost
-            else "Chatwoot · stale"
-            if link_problem
-            else "Chatwoot"
-        )
+        # a problem other than "stale: …" or a paused live feed (unreachable, token refused) means
+        # nothing answers now, also when the console started without the server (no LINK change)
+        if link_lost or (link_problem and not link_problem.startswith(("stale", "live updates"))):
+            return "Chatwoot · offline"
+        return "Chatwoot · stale" if link_problem else "Chatwoot"
     if mode != "team":
         return "solo"
     return "team · desk lost" if link_lost or link_problem else f"team · {online} online"
