@@ -62,6 +62,23 @@ async def test_a_stale_chatwoot_desk_says_so_from_the_first_frame_then_offline_t
         assert "unreachable" not in header_text(app) and seen[-1] == "Back on Chatwoot."
 
 
+async def test_a_chatwoot_desk_answering_after_painting_from_its_cache_is_not_back(
+    desk, clock, feed
+):
+    """Nothing was lost: the first answer says the lists are current, not "Back on"."""
+    desk.mode = "chatwoot"
+    desk.link_problem = STALE
+    app = make_app(desk, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await idle(pilot)
+        seen = record_notifications(app)
+        desk.link_problem = ""
+        feed.publish([Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET)])
+        await wait_until(pilot, lambda: "Chatwoot │" in header_text(app), what="current")
+        await wait_until(pilot, lambda: bool(seen), what="a notice")
+        assert seen == ["Chatwoot answered: the lists are current."]
+
+
 async def test_a_team_client_that_starts_without_its_desk_says_so_at_once(desk, clock):
     desk.mode = "team"
     desk.link_problem = "lost the desk: connection refused"

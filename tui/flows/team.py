@@ -153,6 +153,7 @@ class TeamFlow:
         kinds = {c.kind for c in changes}
         for change in changes:
             if change.kind is ChangeKind.LINK:
+                was_lost = self.team.link_lost
                 self.team.link_lost = change.failed
                 desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
@@ -163,8 +164,10 @@ class TeamFlow:
                         severity="error",
                         timeout=8,
                     )
-                else:
+                elif was_lost:
                     self.notify(f"Back on {desk}.", title="Desk", timeout=4)
+                else:  # painted from the cache, and now the server answered: nothing was lost
+                    self.notify(f"{desk} answered: the lists are current.", title="Desk", timeout=3)
         if kinds & {ChangeKind.PRESENCE, ChangeKind.LINK, ChangeKind.RESET}:
             self.team.online = None
             self._update_header()
