@@ -1,0 +1,372 @@
+"""The console's desk on a Chatwoot account: `ChatwootDesk`, the third implementation of `DeskAPI`.
+
+Reads are answered from what was seen (`SeenState`) with the local desk's view rules; the server
+fills that state a page at a time (REST) and keeps it current (live events); commands are REST
+calls whose answers update the records in place before a Change is published, as the team client
+does with its replica. Losing the server is published at once (LINK failed), the console keeps
+showing what was seen, and the desk reconnects by itself with backoff, refetching what the
+console shows before it publishes LINK back and a RESET (Chatwoot's websocket has no replay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from frontdesk.chatwoot import listing
+from frontdesk.chatwoot.api import ChatwootApi
+from frontdesk.chatwoot.commands import Commands
+from frontdesk.chatwoot.contacts import Contacts
+from frontdesk.chatwoot.errors import ChatwootError, RateLimited, TokenRefused, Unreachable
+from frontdesk.chatwoot.outbox import ChatwootOutbox
+from frontdesk.chatwoot.outbox import Timing as OutboxTiming
+from frontdesk.chatwoot.seen_cache import SeenCache, Saver
+from frontdesk.chatwoot.sending import Sending
+from frontdesk.chatwoot.mapping import (
+    Unreadable,
+    conversation_from,
+    counts_from,
+)
+from frontdesk.chatwoot.state import SeenState
+from frontdesk.chatwoot.sync import account_records
+from frontdesk.chatwoot.threads import Threads
+from frontdesk.desk.canned import CHANNEL_NAMES
+from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.errors import DeskError
+from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
+from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, roster
+from frontdesk.desk.views import Filters, Sort, View, ViewTally, select_view
+from frontdesk.model import Conversation, utcnow
+
+log = logging.getLogger("frontdesk.chatwoot")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The desk's clocks (tests shorten them)."""
+
+    retry_first: float = 0.5
+    retry_most: float = 30.0
+    rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
+    save_delay: float = 2.0  # the seen cache is written at most this often
+    outbox: OutboxTiming = OutboxTiming()
+
+
+def retry_delays(timing: Timing) -> Iterator[float]:
+    """Seconds before each reconnect attempt: doubling from `retry_first` up to `retry_most`."""
+    delay = timing.retry_first
+    while True:
+        yield delay
+        delay = min(delay * 2, timing.retry_most)
+
+
+UNSUPPORTED: Mapping[str, str] = MappingProxyType(
+    {
+        "templates": "approved templates are sent from Chatwoot's dashboard",
+        "send_template": "approved templates are sent from Chatwoot's dashboard",
+        "retry_hooks": "Chatwoot runs no escalation hooks: use its automation rules and webhooks",
+        "report": "reports are on Chatwoot's Reports page",
+        "merge_contacts": "contacts are merged in Chatwoot's dashboard (Contacts → Merge)",
+        "file_problem": "attachments are sent from Chatwoot's dashboard",
+    }
+)
+"""DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""
+
+
+class ChatwootDesk(Sending, Threads, Commands, Contacts):
+    """The desk of a console working on a Chatwoot account (`mode == "chatwoot"`)."""
+
+    mode = "chatwoot"
+    unsupported: Mapping[str, str] = UNSUPPORTED
+    hooks: Mapping[str, Any] = MappingProxyType({})
+    channel_status: Mapping[str, Any] = MappingProxyType({})
+
+    def __init__(
+        self,
+        config: Any,
+        token: str,
+        cache_dir: Path | str,
+        *,
+        api: ChatwootApi | None = None,
+        timing: Timing = Timing(),
+    ) -> None:
+        self.config = config
+        self.cache_dir = Path(cache_dir)
+        self._api = api if api is not None else ChatwootApi(config.url, config.account_id, token)
+        self._timing = timing
+        self._state = SeenState()
+        self._broker = Broker()
+        self._problem = ""
+        self._connecting: asyncio.Task[None] | None = None
+        self._closed = False
+        self._viewing: int | None = None
+        self._typing: dict[int, float] = {}
+        self._drafts: dict[int, dict[str, str]] = {}
+        self._outbox = ChatwootOutbox(self._post_entry, self._entry_changed, timing=timing.outbox)
+        self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
+        self._saver: Saver | None = None
+        self._counting: asyncio.Task[None] | None = None
+        self.synced = (
+            asyncio.Event()
+        )  # set once the server answered (tests and the bench wait on it)
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Paint from what was seen; reach the server in the background."""
+        self._load_seen()
+        self._saver = Saver(
+            self._cache, lambda: self._state, self._outbox.entries, self._timing.save_delay
+        )
+        self._problem = f"stale: showing what was seen until {self._api.host} answers"
+        self._outbox.pause()  # until the server answers: replies wait in the outbox
+        self._outbox.start()
+        self._connecting = asyncio.create_task(self._connect(first=True), name="chatwoot:connect")
+
+    async def stop(self) -> None:
+        self._closed = True
+        for task in (self._connecting, self._counting):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self._outbox.close()
+        if self._saver is not None:
+            await self._saver.close()
+        await self._api.aclose()
+
+    def _load_seen(self) -> None:
+        """The state and outbox as the last run left them (the console paints from them)."""
+        state, entries, problems = self._cache.load()
+        for problem in problems:
+            log.warning("%s", problem)
+        if state is not None:
+            self._state = state
+        self._outbox.load(entries)
+        for entry in self._outbox.entries():
+            self._entry_changed(entry)
+
+    close = stop
+
+    async def _connect(self, first: bool) -> None:
+        """Reach the server (again): read the account and what the console shows; retry with
+        backoff while it is unreachable; a refused token stops until a new one is set."""
+        delays = retry_delays(self._timing)
+        if not first:
+            await asyncio.sleep(next(delays))
+        while not self._closed:
+            try:
+                await self._sync()
+            except asyncio.CancelledError:
+                raise
+            except TokenRefused as exc:
+                self._say_lost(str(exc))
+                return
+            except RateLimited as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except ChatwootError as exc:
+                self._say_lost(f"offline: {self._api.host} unreachable, showing what was seen")
+                log.warning("Chatwoot: %s", exc)
+                await asyncio.sleep(next(delays))
+                continue
+            self._problem = ""
+            self._outbox.resume()
+            self.synced.set()
+            self._publish(Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET))
+            return
+
+    async def _sync(self) -> None:
+        await account_records(self._api, self._state)
+        for query in listing.first_queries(self._state):
+            await listing.load_page(self._api, self._state, query, 1)
+        if self._viewing is not None and self._state.thread(self._viewing) is not None:
+            await self._read_thread(self._viewing)
+
+    def _say_lost(self, problem: str) -> None:
+        """Publish LINK failed once per change of the problem."""
+        if problem == self._problem:
+            return
+        self._problem = problem
+        self._outbox.pause()
+        self._publish(Change(ChangeKind.LINK, failed=True, detail=problem))
+
+    def _lost(self) -> None:
+        """A call found the server unreachable: say so and reconnect (once at a time)."""
+        self._say_lost(f"offline: {self._api.host} unreachable, showing what was seen")
+        if self._closed or (self._connecting is not None and not self._connecting.done()):
+            return
+        self._connecting = asyncio.create_task(self._connect(first=False), name="chatwoot:connect")
+
+    async def _ask(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()` with the server's errors as one DeskError line starting `what`; a 429 is
+        waited out once (nothing was done), an unreachable server starts the reconnecting."""
+        for attempt in range(2):
+            try:
+                return await call()
+            except RateLimited as exc:
+                if attempt or exc.retry_after > self._timing.rate_wait_most:
+                    raise DeskError(f"{what}: {exc}") from None
+                await asyncio.sleep(exc.retry_after)
+            except TokenRefused as exc:
+                self._say_lost(str(exc))
+                raise DeskError(str(exc)) from None
+            except Unreachable as exc:
+                self._lost()
+                raise DeskError(f"{what}: {exc}") from None
+            except ChatwootError as exc:
+                raise DeskError(f"{what}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _counts_later(self, conv_id: int) -> None:
+        """Read the server's counts again after a change to `conv_id` (one read at a time)."""
+        if self._problem or (self._counting is not None and not self._counting.done()):
+            return
+        self._counting = asyncio.create_task(self._read_counts(conv_id), name="chatwoot:counts")
+
+    async def _read_counts(self, conv_id: int) -> None:
+        query = listing.view_query(View.ALL, Filters(), self._state)
+        try:
+            answer = await self._api.conversations_meta(query)
+        except ChatwootError as exc:
+            log.info("Chatwoot counts not read: %s", exc)
+            return
+        meta = answer.get("meta") if isinstance(answer, dict) else None
+        if listing.update_counts(self._state, counts_from(meta)):
+            self._publish(Change(ChangeKind.CONVERSATION, conversation_id=conv_id))
+
+    def _publish(self, *changes: Change) -> None:
+        self._broker.publish(list(changes))
+        if self._saver is not None:
+            self._saver.request()
+
+    # ---- state read locally -----------------------------------------------------------------
+
+    @property
+    def state(self) -> SeenState:
+        return self._state
+
+    @property
+    def link_problem(self) -> str:
+        return self._problem
+
+    @property
+    def agent(self) -> str:
+        me = self._state.me
+        return me.user if me is not None else ""
+
+    @property
+    def agents(self) -> list[str]:
+        return [a.user for a in self._state.agents.values()]
+
+    @property
+    def escalation_targets(self) -> list[str]:
+        return sorted(self._state.teams.values())
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def subscribe(self) -> Subscription:
+        return self._broker.subscribe()
+
+    def agent_name(self, user: str) -> str:
+        agent = self._state.agent_by_user(user)
+        return agent.name if agent is not None else user
+
+    def online(self) -> list[AgentInfo]:
+        agents = self._state.agents.values()
+        return roster(
+            [a.user for a in agents],
+            {a.user: a.name for a in agents},
+            [a.user for a in agents if a.availability == "online"],
+            self._state.conversations.values(),
+        )
+
+    def activity(self, conv_id: int) -> list[Activity]:
+        """Chatwoot does not tell who views a conversation."""
+        return []
+
+    def channel_kind(self, channel: str) -> str:
+        inbox = self._state.inbox_by_name(channel)
+        return inbox.kind if inbox is not None else channel
+
+    def channel_name(self, channel: str) -> str:
+        kind = self.channel_kind(channel)
+        return CHANNEL_NAMES.get(kind, kind)
+
+    def sms_length(self, channel: str, text: str) -> SmsLength | None:
+        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
+
+    def is_typing(self, conv_id: int) -> bool:
+        since = self._typing.get(conv_id)
+        return since is not None and time.monotonic() - since < TYPING_SECONDS
+
+    def contact_name(self, contact_id: int) -> str:
+        return self._state.contact_name(contact_id)
+
+    def hook_jobs(self, conv_id: int | None = None) -> list:
+        return []
+
+    # ---- lists ------------------------------------------------------------------------------
+
+    async def conversations(
+        self,
+        view: View = View.ALL,
+        *,
+        sort: Sort | None = Sort.ACTIVITY,
+        filters: Filters = Filters(),
+    ) -> list[Conversation]:
+        return select_view(self._state.conversations.values(), view, self.agent, sort, filters)
+
+    async def tally(self, filters: Filters = Filters()) -> ViewTally:
+        tally = listing.ServerTally(self.agent, filters, self._state.server_counts)
+        tally.reset(self._state.conversations.values())
+        return tally
+
+    async def counts(self, filters: Filters = Filters()) -> dict[View, int]:
+        return (await self.tally(filters)).counts()
+
+    async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
+        """The next page of `view`'s query (narrowed by `filters` where the server can)."""
+        if self._problem:
+            return False
+        query = listing.view_query(view, filters, self._state)
+        came = await self._ask(
+            f"Could not load more of {view.title}",
+            lambda: listing.next_page(self._api, self._state, query),
+        )
+        if came:
+            self._publish(Change(ChangeKind.RESET))
+        return came
+
+    async def labels(self) -> list[str]:
+        in_use = {label for c in self._state.conversations.values() for label in c.labels}
+        return sorted(set(self._state.labels) | in_use)
+
+    async def channel_names(self) -> list[str]:
+        return sorted(inbox.name for inbox in self._state.inboxes.values())
+
+    async def conversation(self, conv_id: int) -> Conversation:
+        conv = self._state.conversations.get(conv_id)
+        if conv is not None:
+            return conv
+        if self._problem:
+            raise DeskError(
+                f"conversation #{conv_id} was not seen before and {self._api.host} is not answering"
+            )
+        answer = await self._ask(
+            f"Could not read conversation #{conv_id}", lambda: self._api.conversation(conv_id)
+        )
+        try:
+            return self._state.put_conversation(conversation_from(answer, self._state))
+        except Unreadable:
+            raise DeskError(
+                f"Chatwoot sent conversation #{conv_id} in a form not understood"
+            ) from None

@@ -1,0 +1,267 @@
+"""ChatwootDesk against the loopback fake Chatwoot: what the console reads, and each request a command
+makes as the fake received it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pilot_helpers import eventually
+
+from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from frontdesk.chatwoot.desk import ChatwootDesk, Timing
+from frontdesk.chatwoot.outbox import Timing as OutboxTiming
+from frontdesk.config import DeskConfig
+from frontdesk.desk.changes import ChangeKind
+from frontdesk.desk.errors import DeskError
+from frontdesk.desk.views import Filters, View
+from frontdesk.model import Delivery, Priority, Status
+
+TOKEN = "test-token"
+A = "/api/v1/accounts/1"
+FAST = Timing(retry_first=0.05, retry_most=0.2, save_delay=0.05, outbox=OutboxTiming(0.05, 0.2))
+INCOMING = 0
+
+
+def add_open(fake: FakeChatwoot, n: int, **fields) -> list[int]:
+    """`n` conversations in the WhatsApp inbox (id 1), each with one customer message."""
+    ids = []
+    for i in range(n):
+        contact = fake.account.add_contact(f"Customer {i}")
+        conv = fake.account.add_conversation(1, contact.id, **fields)
+        fake.account.add_message(conv, f"hello {i}", INCOMING)
+        ids.append(conv.id)
+    return ids
+
+
+@pytest.fixture
+async def fake():
+    async with FakeChatwoot(TOKEN, ping_seconds=0.05) as server:
+        yield server
+
+
+def make_desk(fake: FakeChatwoot, cache_dir, url: str | None = None) -> ChatwootDesk:
+    config = DeskConfig(kind="chatwoot", url=url or fake.url, account_id=1)
+    return ChatwootDesk(config, TOKEN, cache_dir, timing=FAST)
+
+
+@pytest.fixture
+async def started(fake, tmp_path):
+    """The fake with three open conversations, and a desk synced with it."""
+    add_open(fake, 3)
+    desk = make_desk(fake, tmp_path)
+    await desk.start()
+    await asyncio.wait_for(desk.synced.wait(), 10)
+    yield desk
+    await desk.stop()
+
+
+def requests(fake: FakeChatwoot, method: str, fragment: str) -> list:
+    return [r for r in fake.requests if r.method == method and r.path.endswith(fragment)]
+
+
+async def test_start_reads_the_account_and_each_views_first_page(fake, started):
+    desk = started
+    assert desk.agent == "aiko@example.com"
+    assert desk.agent_name("carla@example.com") == "Carla Mendes"
+    assert "WhatsApp Support" in await desk.channel_names()
+    assert desk.channel_kind("WhatsApp Support") == "whatsapp"
+    assert "Billing" in desk.escalation_targets
+    lists = [r.query for r in requests(fake, "GET", f"{A}/conversations")]
+    assert {"assignee_type": "me", "status": "open", "page": "1"} in lists
+    assert {"assignee_type": "all", "status": "resolved", "page": "1"} in lists
+    assert len(await desk.conversations(View.UNASSIGNED)) == 3
+    assert desk.link_problem == ""
+
+
+async def test_counts_are_the_servers_and_more_pages_in_the_rest(fake, tmp_path):
+    add_open(fake, 30)
+    desk = make_desk(fake, tmp_path)
+    await desk.start()
+    await asyncio.wait_for(desk.synced.wait(), 10)
+    try:
+        tally = await desk.tally()
+        assert len(await desk.conversations(View.ALL)) == 25  # one page
+        assert tally.counts()[View.ALL] == 30  # the server counts what is not paged in yet
+        assert await desk.more(View.ALL) is True
+        assert len(await desk.conversations(View.ALL)) == 30
+        assert await desk.more(View.ALL) is False  # the short page was the last
+        pages = [r.query.get("page") for r in requests(fake, "GET", f"{A}/conversations")]
+        assert pages.count("2") == 1  # none asked after the last page
+        fake.account.add_conversation(1, fake.account.add_contact("Late").id)
+        await desk.set_priority(1, Priority.HIGH)  # any command refreshes the counts
+        await eventually(lambda: tally.counts()[View.ALL] == 31, what="the count in place")
+    finally:
+        await desk.stop()
+
+
+async def test_filters_narrow_the_servers_query(fake, started):
+    await started.more(
+        View.MINE,
+        Filters(channels=frozenset({"WhatsApp Support"}), labels=frozenset({"vip", "bug"})),
+    )
+    asked = requests(fake, "GET", f"{A}/conversations")[-1].query
+    assert asked["inbox_id"] == "1" and asked["labels[]"] == ["bug", "vip"]
+    assert asked["assignee_type"] == "me"
+
+
+async def test_a_reply_and_a_note_post_through_the_outbox(fake, started):
+    desk = started
+    conv_id = (await desk.conversations(View.ALL))[0].id
+    await desk.thread(conv_id)
+    reply = await desk.reply(conv_id, "We are on it")
+    assert reply.id < 0 and reply.delivery is Delivery.PENDING  # shown at once
+    await desk.note(conv_id, "check billing first")
+    note = await fake.wait_for_request(lambda r: r.method == "POST" and r.json.get("private"))
+    sent = requests(fake, "POST", f"/conversations/{conv_id}/messages")[0]
+    assert sent.json["content"] == "We are on it" and sent.json["private"] is False
+    assert sent.json["message_type"] == "outgoing" and sent.json["echo_id"]
+    assert note.json["content"] == "check billing first"
+
+    async def server_ids() -> bool:
+        return all(m.id > 0 for m in await desk.thread(conv_id))
+
+    await eventually(server_ids, what="the server's messages in place of the local ones")
+    bodies = [m.body for m in await desk.thread(conv_id)]
+    assert bodies[-2:] == ["We are on it", "check billing first"]
+
+
+async def test_labels_are_sent_as_the_full_set(fake, started):
+    conv = fake.account.conversations[1]
+    conv.labels = ["billing"]
+    await started.label(1, add=["vip"])
+    await started.label(1, remove=["billing"])
+    posted = [r.json for r in requests(fake, "POST", "/conversations/1/labels")]
+    assert posted == [{"labels": ["billing", "vip"]}, {"labels": ["vip"]}]
+    assert (await started.conversation(1)).labels == ["vip"]
+
+
+async def test_assign_snooze_priority_status(fake, started):
+    desk = started
+    await desk.assign(1, "carla@example.com")
+    await desk.assign(1, None)
+    until = datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc)
+    await desk.snooze(2, until)
+    await desk.set_priority(2, Priority.URGENT)
+    await desk.set_status(3, Status.RESOLVED)
+    assert [r.json for r in requests(fake, "POST", "/conversations/1/assignments")] == [
+        {"assignee_id": 3},
+        {"assignee_id": None},
+    ]
+    assert requests(fake, "POST", "/conversations/2/toggle_status")[0].json == {
+        "status": "snoozed",
+        "snoozed_until": int(until.timestamp()),
+    }
+    assert requests(fake, "POST", "/conversations/2/toggle_priority")[0].json == {
+        "priority": "urgent"
+    }
+    assert requests(fake, "POST", "/conversations/3/toggle_status")[0].json == {
+        "status": "resolved"
+    }
+    assert fake.account.conversations[3].status == "resolved"
+    assert (await desk.conversation(2)).status is Status.SNOOZED
+    with pytest.raises(DeskError, match="no 'waiting on the customer' status"):
+        await desk.set_status(1, Status.PENDING)
+    with pytest.raises(DeskError, match="no agent nobody@example.com"):
+        await desk.assign(1, "nobody@example.com")
+
+
+async def test_escalate_is_a_team_a_priority_and_a_note(fake, started):
+    assert await started.escalate(1, "Billing", "refund over limit", Priority.HIGH) == []
+    assert requests(fake, "POST", "/conversations/1/assignments")[0].json == {"team_id": 1}
+    assert requests(fake, "POST", "/conversations/1/toggle_priority")[0].json == {
+        "priority": "high"
+    }
+    note = await fake.wait_for_request(
+        lambda r: r.method == "POST" and r.path.endswith("/conversations/1/messages")
+    )
+    assert note.json["private"] is True
+    assert note.json["content"] == "Escalated to Billing: refund over limit"
+    assert (await started.conversations(View.ESCALATED))[0].id == 1
+
+
+async def test_a_refused_token_says_so_and_how_to_fix_it(fake, started):
+    feed = started.subscribe()
+    fake.revoke_token()
+    with pytest.raises(DeskError, match="frontdesk creds set chatwoot api_access_token"):
+        await started.set_priority(1, Priority.LOW)
+    assert started.link_problem.startswith("Chatwoot refused the token")
+    change = await asyncio.wait_for(feed.__anext__(), 5)
+    assert change.kind is ChangeKind.LINK and change.failed
+
+
+async def test_429_is_waited_out_then_sent(fake, started):
+    fake.rate_limit(1, retry_after=0.3)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await started.set_priority(1, Priority.MEDIUM)
+    assert loop.time() - began >= 0.3
+    asked = requests(fake, "POST", "/conversations/1/toggle_priority")
+    assert len(asked) == 2  # the first got the 429
+    assert fake.account.conversations[1].priority == "medium"
+
+
+async def test_an_unreachable_server_is_published_and_reconnected(fake, started):
+    feed = started.subscribe()
+    fake.fail_next("/conversations/1/toggle_priority", 503)
+    with pytest.raises(DeskError, match="HTTP 503"):
+        await started.set_priority(1, Priority.LOW)
+    lost = await asyncio.wait_for(feed.__anext__(), 5)
+    assert lost.kind is ChangeKind.LINK and lost.failed
+    assert "offline" in lost.detail
+    kinds = [(await asyncio.wait_for(feed.__anext__(), 5)).kind for _ in range(2)]
+    assert kinds == [ChangeKind.LINK, ChangeKind.RESET]
+    assert started.link_problem == ""
+
+
+async def test_shared_canned_in_frontdesks_placeholders(started):
+    canned = {c.shortcode: c.body for c in await started.shared_canned()}
+    assert canned["hi"] == "Hi {contact.name}, thanks for reaching out! How can I help?"
+    assert canned["ship"].endswith("{ask:tracking}")
+
+
+async def test_contact_notes_and_attributes(fake, started):
+    contact_id = (await started.conversation(1)).contact_id
+    contact = await started.update_contact(
+        contact_id, notes="prefers email", attributes={"plan": "pro"}
+    )
+    assert contact.notes == "prefers email" and contact.attributes == {"plan": "pro"}
+    assert requests(fake, "POST", f"/contacts/{contact_id}/notes")[0].json == {
+        "content": "prefers email"
+    }
+    assert requests(fake, "PUT", f"/contacts/{contact_id}")[0].json == {
+        "custom_attributes": {"plan": "pro"}
+    }
+
+
+async def test_the_next_start_paints_from_what_was_seen(fake, started, tmp_path):
+    await started.thread(1)
+    await started.stop()  # writes the seen cache
+    port_closed = "http://127.0.0.1:9"  # discard: nothing answers
+    offline = make_desk(fake, tmp_path, url=port_closed)
+    offline._cache = started._cache  # the same account's file
+    await offline.start()
+    try:
+        assert offline.link_problem.startswith("stale")
+        assert len(await offline.conversations(View.ALL)) == 3
+        assert [m.body for m in await offline.thread(1)] == ["hello 0"]
+        await eventually(lambda: offline.link_problem.startswith("offline"), what="offline")
+        reply = await offline.reply(1, "queued while offline")
+        assert reply.delivery is Delivery.PENDING
+        with pytest.raises(DeskError, match="not read before"):
+            await offline.thread(2)
+    finally:
+        await offline.stop()
+
+
+async def test_unsupported_operations_say_what_chatwoot_offers(started):
+    assert set(started.unsupported) >= {
+        "send_template",
+        "templates",
+        "retry_hooks",
+        "report",
+        "merge_contacts",
+    }
+    with pytest.raises(DeskError, match="Reports page"):
+        await started.report(started.now() - timedelta(days=1), started.now(), None)
