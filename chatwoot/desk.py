@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +21,10 @@ from typing import Any, TypeVar
 
 from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.api import ChatwootApi
+from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.commands import Commands
 from frontdesk.chatwoot.contacts import Contacts
+from frontdesk.chatwoot.feed import Feed
 from frontdesk.chatwoot.errors import ChatwootError, RateLimited, TokenRefused, Unreachable
 from frontdesk.chatwoot.outbox import ChatwootOutbox
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
@@ -41,7 +42,7 @@ from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
-from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, roster
+from frontdesk.desk.presence import AgentInfo, roster
 from frontdesk.desk.views import Filters, Sort, View, ViewTally, select_view
 from frontdesk.model import Conversation, utcnow
 
@@ -58,6 +59,7 @@ class Timing:
     rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
     save_delay: float = 2.0  # the seen cache is written at most this often
     outbox: OutboxTiming = OutboxTiming()
+    cable: CableTiming = CableTiming()
 
 
 def retry_delays(timing: Timing) -> Iterator[float]:
@@ -81,7 +83,7 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
 """DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""
 
 
-class ChatwootDesk(Sending, Threads, Commands, Contacts):
+class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
     """The desk of a console working on a Chatwoot account (`mode == "chatwoot"`)."""
 
     mode = "chatwoot"
@@ -108,7 +110,6 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
         self._connecting: asyncio.Task[None] | None = None
         self._closed = False
         self._viewing: int | None = None
-        self._typing: dict[int, float] = {}
         self._drafts: dict[int, dict[str, str]] = {}
         self._outbox = ChatwootOutbox(self._post_entry, self._entry_changed, timing=timing.outbox)
         self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
@@ -123,6 +124,7 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
     async def start(self) -> None:
         """Paint from what was seen; reach the server in the background."""
         self._load_seen()
+        self._make_live()
         self._saver = Saver(
             self._cache, lambda: self._state, self._outbox.entries, self._timing.save_delay
         )
@@ -137,6 +139,7 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        await self._stop_feed()
         await self._outbox.close()
         if self._saver is not None:
             await self._saver.close()
@@ -181,6 +184,7 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
             self._outbox.resume()
             self.synced.set()
             self._publish(Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET))
+            await self._start_feed()
             return
 
     async def _sync(self) -> None:
@@ -197,6 +201,12 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
         self._problem = problem
         self._outbox.pause()
         self._publish(Change(ChangeKind.LINK, failed=True, detail=problem))
+
+    def _resync(self) -> None:
+        """Read again what the console shows (after the live feed missed events), then RESET."""
+        if self._closed or (self._connecting is not None and not self._connecting.done()):
+            return
+        self._connecting = asyncio.create_task(self._connect(first=True), name="chatwoot:connect")
 
     def _lost(self) -> None:
         """A call found the server unreachable: say so and reconnect (once at a time)."""
@@ -255,7 +265,7 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
 
     @property
     def link_problem(self) -> str:
-        return self._problem
+        return self._problem or self._live_problem
 
     @property
     def agent(self) -> str:
@@ -289,10 +299,6 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
             self._state.conversations.values(),
         )
 
-    def activity(self, conv_id: int) -> list[Activity]:
-        """Chatwoot does not tell who views a conversation."""
-        return []
-
     def channel_kind(self, channel: str) -> str:
         inbox = self._state.inbox_by_name(channel)
         return inbox.kind if inbox is not None else channel
@@ -303,10 +309,6 @@ class ChatwootDesk(Sending, Threads, Commands, Contacts):
 
     def sms_length(self, channel: str, text: str) -> SmsLength | None:
         return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
-
-    def is_typing(self, conv_id: int) -> bool:
-        since = self._typing.get(conv_id)
-        return since is not None and time.monotonic() - since < TYPING_SECONDS
 
     def contact_name(self, contact_id: int) -> str:
         return self._state.contact_name(contact_id)

@@ -10,6 +10,7 @@ import pytest
 from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
@@ -20,7 +21,13 @@ from frontdesk.model import Delivery, Priority, Status
 
 TOKEN = "test-token"
 A = "/api/v1/accounts/1"
-FAST = Timing(retry_first=0.05, retry_most=0.2, save_delay=0.05, outbox=OutboxTiming(0.05, 0.2))
+FAST = Timing(
+    retry_first=0.05,
+    retry_most=0.2,
+    save_delay=0.05,
+    outbox=OutboxTiming(0.05, 0.2),
+    cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2),
+)
 INCOMING = 0
 
 
@@ -265,3 +272,43 @@ async def test_unsupported_operations_say_what_chatwoot_offers(started):
     }
     with pytest.raises(DeskError, match="Reports page"):
         await started.report(started.now() - timedelta(days=1), started.now(), None)
+
+
+async def next_change(feed, kind: ChangeKind, timeout: float = 5.0):
+    """The next change of `kind` on `feed` (others are passed over)."""
+    async with asyncio.timeout(timeout):
+        async for change in feed:
+            if change.kind is kind:
+                return change
+
+
+async def test_live_events_reach_the_thread_and_the_list(fake, started):
+    await fake.wait_subscribed()
+    await started.thread(1)
+    feed = started.subscribe()
+    await fake.customer_says(1, "any news?")
+    change = await next_change(feed, ChangeKind.MESSAGE)
+    assert change.conversation_id == 1
+    assert (await started.thread(1))[-1].body == "any news?"
+    assert (await started.conversation(1)).preview == "any news?"
+
+
+async def test_a_dropped_feed_is_said_and_what_is_shown_read_again(fake, started):
+    await fake.wait_subscribed()
+    feed = started.subscribe()
+    mark = len(fake.requests)
+    await fake.drop_sockets()
+    lost = await next_change(feed, ChangeKind.LINK)
+    assert lost.failed and "live updates paused" in started.link_problem
+    back = await next_change(feed, ChangeKind.LINK)
+    assert not back.failed and started.link_problem == ""
+    await next_change(feed, ChangeKind.RESET)
+    await fake.wait_for_request(lambda r: r.path.endswith("/conversations"), after=mark)
+
+
+async def test_the_feeds_echo_confirms_a_reply(fake, started):
+    await fake.wait_subscribed()
+    await started.thread(1)
+    reply = await started.reply(1, "echo me")
+    await eventually(lambda: started._outbox.entry(reply.id) is None, what="the entry sent")
+    assert [m.body for m in await started.thread(1) if m.body == "echo me"] == ["echo me"]
