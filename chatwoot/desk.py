@@ -11,6 +11,7 @@ console shows before it publishes LINK back and a RESET (Chatwoot's websocket ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -176,7 +177,11 @@ class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
                 await asyncio.sleep(exc.retry_after)
                 continue
             except ChatwootError as exc:
-                self._say_lost(f"offline: {self._api.host} unreachable, showing what was seen")
+                self._say_lost(
+                    f"offline: {self._api.host} unreachable, showing what was seen"
+                    if isinstance(exc, Unreachable)
+                    else f"offline: {exc}; showing what was seen"
+                )
                 log.warning("Chatwoot: %s", exc)
                 await asyncio.sleep(next(delays))
                 continue
@@ -188,11 +193,23 @@ class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
             return
 
     async def _sync(self) -> None:
+        """The account, each view's first page and the open conversation, read afresh; what was
+        seen and not read again leaves the lists (it may have moved or gone meanwhile, and the
+        server lists it again as the agent scrolls)."""
         await account_records(self._api, self._state)
+        fresh: set[int] = set()
         for query in listing.first_queries(self._state):
-            await listing.load_page(self._api, self._state, query, 1)
-        if self._viewing is not None and self._state.thread(self._viewing) is not None:
-            await self._read_thread(self._viewing)
+            fresh.update(c.id for c in await listing.load_page(self._api, self._state, query, 1))
+        viewing = self._viewing
+        if viewing is not None and viewing not in fresh:
+            answer = await self._api.conversation(viewing)
+            with contextlib.suppress(Unreadable):
+                self._state.put_conversation(conversation_from(answer, self._state))
+                fresh.add(viewing)
+        for conv_id in set(self._state.conversations) - fresh:
+            del self._state.conversations[conv_id]
+        if viewing is not None and self._state.thread(viewing) is not None:
+            await self._read_thread(viewing)
 
     def _say_lost(self, problem: str) -> None:
         """Publish LINK failed once per change of the problem."""

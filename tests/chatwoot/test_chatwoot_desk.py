@@ -312,3 +312,18 @@ async def test_the_feeds_echo_confirms_a_reply(fake, started):
     reply = await started.reply(1, "echo me")
     await eventually(lambda: started._outbox.entry(reply.id) is None, what="the entry sent")
     assert [m.body for m in await started.thread(1) if m.body == "echo me"] == ["echo me"]
+
+
+async def test_what_was_seen_and_changed_meanwhile_follows_the_server(fake, started, tmp_path):
+    await started.stop()  # writes the seen cache with conversations 1-3 open
+    fake.account.conversations[2].status = "resolved"
+    del fake.account.conversations[3]
+    again = make_desk(fake, tmp_path)
+    await again.start()
+    try:
+        assert {c.id for c in await again.conversations(View.ALL)} == {1, 2, 3}  # as seen
+        await asyncio.wait_for(again.synced.wait(), 10)
+        assert [c.id for c in await again.conversations(View.ALL)] == [1]
+        assert [c.id for c in await again.conversations(View.RESOLVED)] == [2]
+    finally:
+        await again.stop()
