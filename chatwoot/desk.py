@@ -11,33 +11,24 @@ console shows before it publishes LINK back and a RESET (Chatwoot's websocket ha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.api import ChatwootApi
-from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.commands import Commands
 from frontdesk.chatwoot.contacts import Contacts
 from frontdesk.chatwoot.feed import Feed
-from frontdesk.chatwoot.errors import ChatwootError, RateLimited, TokenRefused, Unreachable
+from frontdesk.chatwoot.link import Link, Timing
 from frontdesk.chatwoot.outbox import ChatwootOutbox
-from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.chatwoot.seen_cache import SeenCache, Saver
 from frontdesk.chatwoot.sending import Sending
-from frontdesk.chatwoot.mapping import (
-    Unreadable,
-    conversation_from,
-    counts_from,
-)
+from frontdesk.chatwoot.mapping import Unreadable, conversation_from
 from frontdesk.chatwoot.state import SeenState
-from frontdesk.chatwoot.sync import account_records
 from frontdesk.chatwoot.threads import Threads
 from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
@@ -47,28 +38,9 @@ from frontdesk.desk.presence import AgentInfo, roster
 from frontdesk.desk.views import Filters, Sort, View, ViewTally, select_view
 from frontdesk.model import Conversation, utcnow
 
+__all__ = ["UNSUPPORTED", "ChatwootDesk", "Timing"]  # Timing: the clocks tests shorten
+
 log = logging.getLogger("frontdesk.chatwoot")
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The desk's clocks (tests shorten them)."""
-
-    retry_first: float = 0.5
-    retry_most: float = 30.0
-    rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
-    save_delay: float = 2.0  # the seen cache is written at most this often
-    outbox: OutboxTiming = OutboxTiming()
-    cable: CableTiming = CableTiming()
-
-
-def retry_delays(timing: Timing) -> Iterator[float]:
-    """Seconds before each reconnect attempt: doubling from `retry_first` up to `retry_most`."""
-    delay = timing.retry_first
-    while True:
-        yield delay
-        delay = min(delay * 2, timing.retry_most)
 
 
 UNSUPPORTED: Mapping[str, str] = MappingProxyType(
@@ -84,7 +56,7 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
 """DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""
 
 
-class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
+class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
     """The desk of a console working on a Chatwoot account (`mode == "chatwoot"`)."""
 
     mode = "chatwoot"
@@ -116,6 +88,7 @@ class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
         self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
         self._saver: Saver | None = None
         self._counting: asyncio.Task[None] | None = None
+        self._counts_for: int | None = None  # a conversation changed since the counts were read
         self.synced = (
             asyncio.Event()
         )  # set once the server answered (tests and the bench wait on it)
@@ -158,116 +131,6 @@ class ChatwootDesk(Feed, Sending, Threads, Commands, Contacts):
             self._entry_changed(entry)
 
     close = stop
-
-    async def _connect(self, first: bool) -> None:
-        """Reach the server (again): read the account and what the console shows; retry with
-        backoff while it is unreachable; a refused token stops until a new one is set."""
-        delays = retry_delays(self._timing)
-        if not first:
-            await asyncio.sleep(next(delays))
-        while not self._closed:
-            try:
-                await self._sync()
-            except asyncio.CancelledError:
-                raise
-            except TokenRefused as exc:
-                self._say_lost(str(exc))
-                return
-            except RateLimited as exc:
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except ChatwootError as exc:
-                self._say_lost(
-                    f"offline: {self._api.host} unreachable, showing what was seen"
-                    if isinstance(exc, Unreachable)
-                    else f"offline: {exc}; showing what was seen"
-                )
-                log.warning("Chatwoot: %s", exc)
-                await asyncio.sleep(next(delays))
-                continue
-            self._problem = ""
-            self._outbox.resume()
-            self.synced.set()
-            self._publish(Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET))
-            await self._start_feed()
-            return
-
-    async def _sync(self) -> None:
-        """The account, each view's first page and the open conversation, read afresh; what was
-        seen and not read again leaves the lists (it may have moved or gone meanwhile, and the
-        server lists it again as the agent scrolls)."""
-        await account_records(self._api, self._state)
-        fresh: set[int] = set()
-        for query in listing.first_queries(self._state):
-            fresh.update(c.id for c in await listing.load_page(self._api, self._state, query, 1))
-        viewing = self._viewing
-        if viewing is not None and viewing not in fresh:
-            answer = await self._api.conversation(viewing)
-            with contextlib.suppress(Unreadable):
-                self._state.put_conversation(conversation_from(answer, self._state))
-                fresh.add(viewing)
-        for conv_id in set(self._state.conversations) - fresh:
-            del self._state.conversations[conv_id]
-        if viewing is not None and self._state.thread(viewing) is not None:
-            await self._read_thread(viewing)
-
-    def _say_lost(self, problem: str) -> None:
-        """Publish LINK failed once per change of the problem."""
-        if problem == self._problem:
-            return
-        self._problem = problem
-        self._outbox.pause()
-        self._publish(Change(ChangeKind.LINK, failed=True, detail=problem))
-
-    def _resync(self) -> None:
-        """Read again what the console shows (after the live feed missed events), then RESET."""
-        if self._closed or (self._connecting is not None and not self._connecting.done()):
-            return
-        self._connecting = asyncio.create_task(self._connect(first=True), name="chatwoot:connect")
-
-    def _lost(self) -> None:
-        """A call found the server unreachable: say so and reconnect (once at a time)."""
-        self._say_lost(f"offline: {self._api.host} unreachable, showing what was seen")
-        if self._closed or (self._connecting is not None and not self._connecting.done()):
-            return
-        self._connecting = asyncio.create_task(self._connect(first=False), name="chatwoot:connect")
-
-    async def _ask(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()` with the server's errors as one DeskError line starting `what`; a 429 is
-        waited out once (nothing was done), an unreachable server starts the reconnecting."""
-        for attempt in range(2):
-            try:
-                return await call()
-            except RateLimited as exc:
-                if attempt or exc.retry_after > self._timing.rate_wait_most:
-                    raise DeskError(f"{what}: {exc}") from None
-                await asyncio.sleep(exc.retry_after)
-            except TokenRefused as exc:
-                self._say_lost(str(exc))
-                raise DeskError(str(exc)) from None
-            except Unreachable as exc:
-                self._lost()
-                raise DeskError(f"{what}: {exc}") from None
-            except ChatwootError as exc:
-                raise DeskError(f"{what}: {exc}") from None
-        raise AssertionError("unreachable")
-
-    def _counts_later(self, conv_id: int) -> None:
-        """Read the server's counts again after a change to `conv_id` (one read at a time)."""
-        if self._problem or (self._counting is not None and not self._counting.done()):
-            return
-        self._counting = asyncio.create_task(self._read_counts(conv_id), name="chatwoot:counts")
-
-    async def _read_counts(self, conv_id: int) -> None:
-        query = listing.view_query(View.ALL, Filters(), self._state)
-        try:
-            answer = await self._api.conversations_meta(query)
-        except ChatwootError as exc:
-            log.info("Chatwoot counts not read: %s", exc)
-            return
-        meta = answer.get("meta") if isinstance(answer, dict) else None
-        if listing.update_counts(self._state, counts_from(meta)):
-            self._publish(Change(ChangeKind.CONVERSATION, conversation_id=conv_id))
 
     def _publish(self, *changes: Change) -> None:
         self._broker.publish(list(changes))
