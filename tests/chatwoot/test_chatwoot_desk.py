@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from frontdesk.chatwoot.api import ChatwootApi
 from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
@@ -327,3 +329,51 @@ async def test_what_was_seen_and_changed_meanwhile_follows_the_server(fake, star
         assert [c.id for c in await again.conversations(View.RESOLVED)] == [2]
     finally:
         await again.stop()
+
+
+async def test_a_long_thread_is_read_back_by_pages_with_before(fake, started):
+    conv = fake.account.conversations[1]
+    for i in range(44):
+        fake.account.add_message(conv, f"line {i}", INCOMING)
+    thread = await started.thread(1)
+    assert len(thread) == 45 and thread[0].body == "hello 0" and thread[-1].body == "line 43"
+    asked = [r.query.get("before") for r in requests(fake, "GET", "/conversations/1/messages")]
+    assert asked[0] is None and len(asked) == 3 and all(asked[1:])
+    assert await started.thread(1) == thread  # kept: no request more
+    assert len(requests(fake, "GET", "/conversations/1/messages")) == 3
+
+
+async def test_search_contacts_and_their_conversations_come_from_the_server(fake, started):
+    found = await started.search_conversations("hello 1")
+    assert [m.conversation.id for m in found] == [2]
+    assert requests(fake, "GET", "/conversations/search")[0].query["q"] == "hello 1"
+    contact_id = fake.account.conversations[3].contact_id
+    assert [c.id for c in await started.contact_conversations(contact_id)] == [3]
+    assert requests(fake, "GET", f"/contacts/{contact_id}/conversations")
+
+
+async def test_find_contacts_asks_the_servers_contact_search(tmp_path):
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        found = [{"id": 9, "name": "Mia Rossi", "email": "mia@example.com"}, {"name": "no id"}]
+        return httpx.Response(200, json={"meta": {"count": 2}, "payload": found})
+
+    api = ChatwootApi("https://chat.example.com", 1, TOKEN, transport=httpx.MockTransport(answer))
+    config = DeskConfig(kind="chatwoot", url="https://chat.example.com", account_id=1)
+    desk = ChatwootDesk(config, TOKEN, tmp_path, api=api, timing=FAST)
+    [contact] = await desk.find_contacts("mia")  # the record without an id is skipped
+    await api.aclose()
+    assert (contact.id, contact.name, contact.emails) == (9, "Mia Rossi", ["mia@example.com"])
+    assert seen[0].url.path == "/api/v1/accounts/1/contacts/search"
+    assert seen[0].url.params["q"] == "mia"
+
+
+async def test_read_marks_and_typing_are_told_to_the_server(fake, started):
+    await started.mark_read(1)
+    await started.set_typing(1, True)
+    await started.set_typing(1, False)
+    assert len(requests(fake, "POST", "/conversations/1/update_last_seen")) == 1
+    typing = [r.json for r in requests(fake, "POST", "/conversations/1/toggle_typing_status")]
+    assert typing == [{"typing_status": "on"}, {"typing_status": "off"}]
