@@ -31,7 +31,7 @@ from frontdesk.chatwoot.mapping import Unreadable, conversation_from
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.chatwoot.threads import Threads
 from frontdesk.desk.canned import CHANNEL_NAMES
-from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.changes import Broker, Change, Subscription
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.presence import AgentInfo, roster
@@ -216,17 +216,16 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         return (await self.tally(filters)).counts()
 
     async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
-        """The next page of `view`'s query (narrowed by `filters` where the server can)."""
+        """The next page of `view`'s query (narrowed by `filters` where the server can); True
+        when it brought conversations, and the console reads the list again (no change is
+        published: a RESET would also re-read the open thread)."""
         if self._problem:
             return False
         query = listing.view_query(view, filters, self._state)
-        came = await self._ask(
+        return await self._ask(
             f"Could not load more of {view.title}",
             lambda: listing.next_page(self._api, self._state, query),
         )
-        if came:
-            self._publish(Change(ChangeKind.RESET))
-        return came
 
     async def labels(self) -> list[str]:
         in_use = {label for c in self._state.conversations.values() for label in c.labels}
