@@ -79,7 +79,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._timing = timing
         self._state = SeenState()
         self._broker = Broker()
-        self._problem = ""
+        self._problem = f"stale: showing what was seen until {self._api.host} answers"
         self._connecting: asyncio.Task[None] | None = None
         self._closed = False
         self._viewing: int | None = None
@@ -89,9 +89,8 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._saver: Saver | None = None
         self._counting: asyncio.Task[None] | None = None
         self._counts_for: int | None = None  # a conversation changed since the counts were read
-        self.synced = (
-            asyncio.Event()
-        )  # set once the server answered (tests and the bench wait on it)
+        # set once the server answered (tests and the bench wait on it)
+        self.synced = asyncio.Event()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -102,7 +101,6 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._saver = Saver(
             self._cache, lambda: self._state, self._outbox.entries, self._timing.save_delay
         )
-        self._problem = f"stale: showing what was seen until {self._api.host} answers"
         self._outbox.pause()  # until the server answers: replies wait in the outbox
         self._outbox.start()
         self._connecting = asyncio.create_task(self._connect(first=True), name="chatwoot:connect")
@@ -222,10 +220,13 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         if self._problem:
             return False
         query = listing.view_query(view, filters, self._state)
-        return await self._ask(
+        came = await self._ask(
             f"Could not load more of {view.title}",
             lambda: listing.next_page(self._api, self._state, query),
         )
+        if came and self._saver is not None:
+            self._saver.request()
+        return came
 
     async def labels(self) -> list[str]:
         in_use = {label for c in self._state.conversations.values() for label in c.labels}

@@ -18,7 +18,13 @@ from typing import TypeVar
 
 from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.cable import CableTiming
-from frontdesk.chatwoot.errors import ChatwootError, RateLimited, TokenRefused, Unreachable
+from frontdesk.chatwoot.errors import (
+    ChatwootError,
+    RateLimited,
+    Refused,
+    TokenRefused,
+    Unreachable,
+)
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from, counts_from
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.chatwoot.sync import account_records
@@ -90,24 +96,28 @@ class Link:
         """The account, each view's first page and the open conversation, read afresh; what was
         seen and not read again leaves the lists (it may have moved or gone meanwhile, and the
         server lists it again as the agent scrolls)."""
-        await account_records(self._api, self._state)
+        state = self._state
+        await account_records(self._api, state)
+        state.pages.clear()  # every list is paged again from its first page
+        state.exhausted.clear()
         fresh: set[int] = set()
-        for query in listing.first_queries(self._state):
-            fresh.update(c.id for c in await listing.load_page(self._api, self._state, query, 1))
+        for query in listing.first_queries(state):
+            fresh.update(c.id for c in await listing.load_page(self._api, state, query, 1))
         viewing = self._viewing
         if viewing is not None and viewing not in fresh:
-            answer = await self._api.conversation(viewing)
-            with contextlib.suppress(Unreadable):
-                self._state.put_conversation(conversation_from(answer, self._state))
+            with contextlib.suppress(Refused, Unreadable):  # gone from the server: it leaves too
+                answer = await self._api.conversation(viewing)
+                state.put_conversation(conversation_from(answer, state))
                 fresh.add(viewing)
-        for conv_id in set(self._state.conversations) - fresh:
-            del self._state.conversations[conv_id]
-        for conv_id, thread in list(self._state.threads.items()):
+        for conv_id in set(state.conversations) - fresh:
+            del state.conversations[conv_id]
+        for conv_id, thread in list(state.threads.items()):
             if conv_id != viewing and all(m.id > 0 for m in thread.values()):
-                del self._state.threads[conv_id]  # events may have been missed: read when opened
-                self._state.older.pop(conv_id, None)
-        if viewing is not None and self._state.thread(viewing) is not None:
-            await self._read_thread(viewing)
+                del state.threads[conv_id]  # events may have been missed: read when opened
+                state.older.pop(conv_id, None)
+        if viewing in fresh and state.thread(viewing) is not None:
+            with contextlib.suppress(Refused):
+                await self._read_thread(viewing)
 
     def _say_lost(self, problem: str) -> None:
         """Publish LINK failed once per change of the problem."""

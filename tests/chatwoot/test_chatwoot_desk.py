@@ -11,6 +11,7 @@ import pytest
 from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.api import ChatwootApi
 from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
@@ -377,3 +378,23 @@ async def test_read_marks_and_typing_are_told_to_the_server(fake, started):
     assert len(requests(fake, "POST", "/conversations/1/update_last_seen")) == 1
     typing = [r.json for r in requests(fake, "POST", "/conversations/1/toggle_typing_status")]
     assert typing == [{"typing_status": "on"}, {"typing_status": "off"}]
+
+
+async def test_the_open_conversation_deleted_meanwhile_does_not_stop_the_reconnect(fake, started):
+    feed = started.subscribe()
+    await started.thread(3)
+    await started.set_viewing(3)
+    await started.more(View.ALL, Filters(labels=frozenset({"vip"})))
+    assert started.state.pages  # the filtered list's first page was read
+    del fake.account.conversations[3]
+    fake.fail_next("/conversations/1/toggle_priority", 503)
+    with pytest.raises(DeskError):
+        await started.set_priority(1, Priority.LOW)
+    assert (await next_change(feed, ChangeKind.LINK)).failed
+    back = await next_change(feed, ChangeKind.LINK)
+    assert not back.failed and started.link_problem == ""
+    assert 3 not in {c.id for c in await started.conversations(View.ALL)}
+    vip = listing.query_key(
+        listing.view_query(View.ALL, Filters(labels=frozenset({"vip"})), started.state)
+    )
+    assert vip not in started.state.pages  # a filtered list pages again from its start
