@@ -274,6 +274,14 @@ class ChatwootApi:
             body={"custom_attributes": dict(custom_attributes)},
         )
 
+    async def delete_contact_attributes(self, contact_id: int, keys: Sequence[str]) -> Any:
+        """Remove custom attributes (Chatwoot's update only adds and changes them)."""
+        return await self.request(
+            "POST",
+            f"/contacts/{int(contact_id)}/destroy_custom_attributes",
+            body={"custom_attributes": list(keys)},
+        )
+
     async def search_contacts(self, query: str) -> Any:
         return await self.request("GET", "/contacts/search", params={"q": query[:500]})
 

@@ -66,12 +66,17 @@ class Contacts:
         notes: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> Contact:
-        """Custom attributes are sent whole; notes changed here become a new note on the contact
-        (Chatwoot keeps notes as a list): the text added, or the whole text when it was rewritten."""
+        """`attributes` become the contact's custom attributes (Chatwoot's update merges: the keys
+        left out are removed with a second call); notes changed here become a new note on the
+        contact (Chatwoot keeps notes as a list): the text added, or the whole text when it was
+        rewritten."""
         contact = await self.contact(contact_id)
         what = f"Could not update contact #{contact_id}"
         if attributes is not None:
+            gone = sorted(set(contact.attributes) - set(attributes))
             await self._ask(what, lambda: self._api.update_contact(contact_id, attributes))
+            if gone:
+                await self._ask(what, lambda: self._api.delete_contact_attributes(contact_id, gone))
             contact.attributes = dict(attributes)
         if notes is not None and notes.strip() != contact.notes.strip():
             old = contact.notes.strip()

@@ -12,6 +12,7 @@ Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_outbox`, `_publish
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,7 +59,8 @@ class Sending:
             raise DeskError(f"the {what} is longer than Chatwoot takes ({MAX_BODY} characters)")
         conv = await self.conversation(conv_id)
         if self._state.thread(conv_id) is None and not self._problem:
-            await self.thread(conv_id)  # the local message needs its thread to show in
+            with contextlib.suppress(DeskError):  # the reply waits in the outbox all the same
+                await self.thread(conv_id)  # the local message needs its thread to show in
         entry = self._outbox.add(conv_id, body, private)
         local = Message(
             id=entry.local_id,

@@ -4,6 +4,7 @@ makes as the fake received it."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -397,3 +398,27 @@ async def test_the_open_conversation_deleted_meanwhile_does_not_stop_the_reconne
     assert not back.failed and started.link_problem == ""
     assert 3 not in {c.id for c in await started.conversations(View.ALL)}
     assert vip not in started.state.pages  # a filtered list pages again from its start
+
+
+async def test_attributes_left_out_are_removed_on_the_server(tmp_path):
+    seen: list[tuple[str, str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path.split("/contacts/")[1], body))
+        if request.url.path.endswith("/notes"):
+            return httpx.Response(200, json=[])
+        contact = {"id": 5, "name": "Mia", "custom_attributes": {"plan": "pro", "tier": "gold"}}
+        return httpx.Response(200, json={"payload": contact})
+
+    api = ChatwootApi("https://chat.example.com", 1, TOKEN, transport=httpx.MockTransport(answer))
+    config = DeskConfig(kind="chatwoot", url="https://chat.example.com", account_id=1)
+    desk = ChatwootDesk(config, TOKEN, tmp_path, api=api, timing=FAST)
+    desk._problem = ""  # as once the server answered
+    contact = await desk.update_contact(5, attributes={"plan": "team"})
+    await api.aclose()
+    assert contact.attributes == {"plan": "team"}
+    assert [(m, p, b) for m, p, b in seen if m != "GET"] == [
+        ("PUT", "5", {"custom_attributes": {"plan": "team"}}),
+        ("POST", "5/destroy_custom_attributes", {"custom_attributes": ["tier"]}),
+    ]
