@@ -422,3 +422,23 @@ async def test_attributes_left_out_are_removed_on_the_server(tmp_path):
         ("PUT", "5", {"custom_attributes": {"plan": "team"}}),
         ("POST", "5/destroy_custom_attributes", {"custom_attributes": ["tier"]}),
     ]
+
+
+async def test_a_reply_written_offline_is_posted_once_the_server_is_back(fake, started):
+    port = int(fake.url.rsplit(":", 1)[1])
+    await started.thread(1)
+    await fake.stop()
+    with pytest.raises(DeskError, match="unreachable"):
+        await started.set_priority(1, Priority.LOW)
+    assert started.link_problem.startswith("offline")
+    reply = await started.reply(1, "written offline")
+    assert reply.id < 0 and reply.delivery is Delivery.PENDING
+    mark = len(fake.requests)
+    await fake.start(port=port)
+    posted = await fake.wait_for_request(
+        lambda r: r.method == "POST" and r.path.endswith("/messages"), after=mark
+    )
+    assert posted.json["content"] == "written offline"
+    await eventually(lambda: started.link_problem == "", what="back online")
+    posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(posts) == 1
