@@ -18,6 +18,7 @@ from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
+from frontdesk.desk.canned import fill
 from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.views import Filters, View
@@ -442,3 +443,10 @@ async def test_a_reply_written_offline_is_posted_once_the_server_is_back(fake, s
     await eventually(lambda: started.link_problem == "", what="back online")
     posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
     assert len(posts) == 1
+
+
+async def test_a_shared_canned_reply_fills_from_the_conversation(started):
+    [hi] = [c for c in await started.shared_canned() if c.shortcode == "hi"]
+    values = await started.canned_variables(1)
+    assert values["agent.name"] == "Aiko Tanaka" and values["conversation.channel"] == "WhatsApp"
+    assert fill(hi.body, values) == "Hi Customer 0, thanks for reaching out! How can I help?"
