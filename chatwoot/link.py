@@ -85,6 +85,13 @@ class Link:
                 log.warning("Chatwoot: %s", exc)
                 await asyncio.sleep(next(delays))
                 continue
+            except Exception:  # an answer read wrong is a bug to log, never a dead desk
+                log.exception("reading Chatwoot at %s", self._api.host)
+                self._say_lost(
+                    f"offline: Chatwoot at {self._api.host} answered in a form not understood"
+                )
+                await asyncio.sleep(next(delays))
+                continue
             self._problem = ""
             self._outbox.resume()
             self.synced.set()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from frontdesk.chatwoot.api import ChatwootApi
+from frontdesk.chatwoot.errors import Refused
 from frontdesk.chatwoot.mapping import (
     Unreadable,
     agent_from,
@@ -28,7 +29,14 @@ MAX_RECORDS = 5_000
 async def account_records(api: ChatwootApi, state: SeenState) -> None:
     """Read the profile and the account's lists into `state` (replacing what was seen of them)."""
     profile = await api.profile()
-    me = agent_from(profile)
+    try:
+        me = agent_from(profile)
+    except Unreadable:
+        raise Refused(
+            f"the profile Chatwoot at {api.host} sent has no usable id: is [desk] url the "
+            "Chatwoot server itself?",
+            0,
+        ) from None
     token = profile.get("pubsub_token") if isinstance(profile, dict) else None
     state.pubsub_token = token if isinstance(token, str) else ""
     agents = _records(await api.agents(), agent_from)
