@@ -16,7 +16,11 @@ from frontdesk.config import DeskConfig
 from frontdesk.desk.views import View
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 2**60) | st.floats() | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
     ),
