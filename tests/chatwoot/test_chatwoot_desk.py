@@ -4,7 +4,9 @@ makes as the fake received it."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import typing
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -21,6 +23,7 @@ from frontdesk.config import DeskConfig
 from frontdesk.desk.canned import fill
 from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.errors import DeskError
+from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, View
 from frontdesk.model import Delivery, Priority, Status
 
@@ -450,3 +453,16 @@ async def test_a_shared_canned_reply_fills_from_the_conversation(started):
     values = await started.canned_variables(1)
     assert values["agent.name"] == "Aiko Tanaka" and values["conversation.channel"] == "WhatsApp"
     assert fill(hi.body, values) == "Hi Customer 0, thanks for reaching out! How can I help?"
+
+
+def test_the_chatwoot_desk_has_everything_the_interface_names_as_it_names_it(tmp_path):
+    config = DeskConfig(kind="chatwoot", url="https://chat.example.com", account_id=1)
+    desk = ChatwootDesk(config, TOKEN, tmp_path)
+    members = [m for m in dir(DeskAPI) if not m.startswith("_")]
+    assert [m for m in [*members, *typing.get_type_hints(DeskAPI)] if not hasattr(desk, m)] == []
+    for name in REMOTE_METHODS | {"tally", "more", "shared_canned"}:
+        ours, theirs = getattr(ChatwootDesk, name), getattr(DeskAPI, name)
+        assert inspect.iscoroutinefunction(ours), name
+        assert list(inspect.signature(ours).parameters) == list(
+            inspect.signature(theirs).parameters
+        ), name
