@@ -84,6 +84,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._closed = False
         self._viewing: int | None = None
         self._drafts: dict[int, dict[str, str]] = {}
+        self._can_reply: dict[int, bool] = {}  # what the server last said (False: window closed)
         self._outbox = ChatwootOutbox(self._post_entry, self._entry_changed, timing=timing.outbox)
         self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
         self._saver: Saver | None = None
@@ -222,7 +223,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         query = listing.view_query(view, filters, self._state)
         came = await self._ask(
             f"Could not load more of {view.title}",
-            lambda: listing.next_page(self._api, self._state, query),
+            lambda: listing.next_page(self._api, self._state, query, self._can_reply),
         )
         if came and self._saver is not None:
             self._saver.request()
@@ -246,6 +247,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         answer = await self._ask(
             f"Could not read conversation #{conv_id}", lambda: self._api.conversation(conv_id)
         )
+        listing.note_can_reply(self._can_reply, answer)
         try:
             return self._state.put_conversation(conversation_from(answer, self._state))
         except Unreadable:

@@ -13,8 +13,9 @@ from typing import Any
 
 from frontdesk.chatwoot.cable import Cable
 from frontdesk.chatwoot.errors import ChatwootError
-from frontdesk.chatwoot.live import Live
-from frontdesk.chatwoot.mapping import Unreadable, conversation_from
+from frontdesk.chatwoot.listing import note_can_reply
+from frontdesk.chatwoot.live import CONVERSATION_EVENTS, Live
+from frontdesk.chatwoot.mapping import Unreadable, conversation_from, optional_id
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.presence import Activity
 
@@ -61,11 +62,22 @@ class Feed:
 
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
         changes = self._live.apply(event, data)
+        self._follow_window(event, data)
         if changes:
             self._publish(*changes)
         touched = [c.conversation_id for c in changes if c.kind is ChangeKind.CONVERSATION]
         if touched and touched[0] is not None:
             self._counts_later(touched[0])
+
+    def _follow_window(self, event: str, data: dict[str, Any]) -> None:
+        """`can_reply` as events tell it: a conversation's own, or open again when the customer
+        writes (a customer's message opens every channel's window)."""
+        if event in CONVERSATION_EVENTS:
+            note_can_reply(self._can_reply, data)
+        elif event == "message.created" and data.get("message_type") in (0, "incoming"):
+            conv_id = optional_id(data.get("conversation_id"))
+            if conv_id is not None and conv_id in self._can_reply:
+                self._can_reply[conv_id] = True
 
     def _on_echo(self, echo_id: str, data: dict[str, Any]) -> None:
         """The server created a message this console sent: the outbox never sends it again."""
@@ -84,6 +96,7 @@ class Feed:
             try:
                 answer = await self._api.conversation(conv_id)
                 conv = self._state.put_conversation(conversation_from(answer, self._state))
+                note_can_reply(self._can_reply, answer)
             except (ChatwootError, Unreadable) as exc:
                 log.info("conversation #%d of a live event not read: %s", conv_id, exc)
                 continue

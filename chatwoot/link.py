@@ -109,12 +109,14 @@ class Link:
         state.exhausted.clear()
         fresh: set[int] = set()
         for query in listing.first_queries(state):
-            fresh.update(c.id for c in await listing.load_page(self._api, state, query, 1))
+            page = await listing.load_page(self._api, state, query, 1, self._can_reply)
+            fresh.update(c.id for c in page)
         viewing = self._viewing
         if viewing is not None and viewing not in fresh:
             with contextlib.suppress(Refused, Unreadable):  # gone from the server: it leaves too
                 answer = await self._api.conversation(viewing)
                 state.put_conversation(conversation_from(answer, state))
+                listing.note_can_reply(self._can_reply, answer)
                 fresh.add(viewing)
         for conv_id in set(state.conversations) - fresh:
             del state.conversations[conv_id]

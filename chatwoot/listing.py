@@ -18,6 +18,7 @@ from frontdesk.chatwoot.mapping import (
     conversation_from,
     counts_from,
     list_payload,
+    optional_id,
 )
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.desk.views import Filters, View, ViewTally
@@ -53,8 +54,20 @@ def first_queries(state: SeenState) -> list[Query]:
     return list(dict.fromkeys(view_query(view, Filters(), state) for view in View))
 
 
+def note_can_reply(can_reply: dict[int, bool], record: Any) -> None:
+    """Keep what a conversation record says of `can_reply` (False: the channel's window closed)."""
+    if isinstance(record, dict) and isinstance(record.get("can_reply"), bool):
+        conv_id = optional_id(record.get("id"))
+        if conv_id is not None:
+            can_reply[conv_id] = record["can_reply"]
+
+
 async def load_page(
-    api: ChatwootApi, state: SeenState, query: Query, page: int
+    api: ChatwootApi,
+    state: SeenState,
+    query: Query,
+    page: int,
+    can_reply: dict[int, bool] | None = None,
 ) -> list[Conversation]:
     """Read page `page` of `query` into `state`; the conversations kept (a page of unreadable
     records is skipped record by record, never the whole page)."""
@@ -65,6 +78,9 @@ async def load_page(
             kept.append(state.put_conversation(conversation_from(record, state)))
         except Unreadable as exc:
             log.warning("skipped a conversation Chatwoot sent: %s", exc)
+            continue
+        if can_reply is not None:
+            note_can_reply(can_reply, record)
     key = query_key(query)
     state.pages[key] = page
     if len(records) < PAGE_SIZE:
@@ -76,14 +92,16 @@ async def load_page(
     return kept
 
 
-async def next_page(api: ChatwootApi, state: SeenState, query: Query) -> bool:
+async def next_page(
+    api: ChatwootApi, state: SeenState, query: Query, can_reply: dict[int, bool] | None = None
+) -> bool:
     """The next page of `query`, unless its last was read; True when it brought conversations
     the state did not hold."""
     key = query_key(query)
     if key in state.exhausted:
         return False
     before = set(state.conversations)
-    kept = await load_page(api, state, query, state.pages.get(key, 0) + 1)
+    kept = await load_page(api, state, query, state.pages.get(key, 0) + 1, can_reply)
     return any(conv.id not in before for conv in kept)
 
 

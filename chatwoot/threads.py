@@ -70,8 +70,22 @@ class Threads:
         return self._state.message(conv_id, message_id)[1]
 
     async def window(self, conv_id: int) -> WindowState | None:
-        """Chatwoot enforces its channels' windows itself and says so when a reply fails."""
-        return None
+        """Closed when the server last said the conversation cannot be replied to (`can_reply`:
+        a channel's messaging window ended); None otherwise, since Chatwoot enforces the windows
+        itself and says so when a reply fails."""
+        if self._can_reply.get(conv_id) is not False:
+            return None
+        conv = self._state.conversations.get(conv_id)
+        channel = self.channel_name(conv.channel) if conv is not None else "channel"
+        return WindowState(
+            label=f"{channel} window closed",
+            closed=True,
+            explanation=(
+                "Chatwoot will not send a reply here until the customer writes again: write a "
+                "note, or send an approved template from Chatwoot's dashboard."
+            ),
+            ends_at=self.now(),
+        )
 
     async def set_viewing(self, conv_id: int | None) -> None:
         self._viewing = conv_id

@@ -466,3 +466,17 @@ def test_the_chatwoot_desk_has_everything_the_interface_names_as_it_names_it(tmp
         assert list(inspect.signature(ours).parameters) == list(
             inspect.signature(theirs).parameters
         ), name
+
+
+async def test_a_closed_window_is_said_until_the_customer_writes_again(fake, started):
+    await fake.wait_subscribed()
+    assert await started.window(1) is None  # the server's list said it can be replied to
+    feed = started.subscribe()
+    event = fake.account.conversation_event(fake.account.conversations[1])
+    await fake.emit("conversation.updated", {**event, "can_reply": False})
+    await next_change(feed, ChangeKind.CONVERSATION)
+    window = await started.window(1)
+    assert window is not None and window.closed and window.label == "WhatsApp window closed"
+    await fake.customer_says(1, "hello again")
+    await next_change(feed, ChangeKind.MESSAGE)
+    assert await started.window(1) is None
