@@ -39,6 +39,8 @@ EVENTS = frozenset(
         "conversation.read",
         "assignee.changed",
         "team.changed",
+        "conversation.contact_changed",
+        "contact.updated",
         "conversation.typing_on",
         "conversation.typing_off",
         "presence.update",
@@ -248,8 +250,9 @@ class Cable:
         self._origin = origin_of(url)
         self.account_id = account_id
         self._on_event, self._on_link, self._timing = on_event, on_link, timing
-        # compact, as Rails' client writes it: the server echoes this exact string back
-        self.identifier = json.dumps(
+        # compact, as Rails' client writes it: the server echoes this exact string back; it holds
+        # the pubsub token, so it stays private and is never logged
+        self._identifier = json.dumps(
             {
                 "channel": CHANNEL,
                 "pubsub_token": pubsub_token,
@@ -258,11 +261,11 @@ class Cable:
             },
             separators=(",", ":"),
         )
-        self._subscribe_frame = json.dumps({"command": "subscribe", "identifier": self.identifier})
+        self._subscribe_frame = json.dumps({"command": "subscribe", "identifier": self._identifier})
         self._presence_frame = json.dumps(
             {
                 "command": "message",
-                "identifier": self.identifier,
+                "identifier": self._identifier,
                 "data": json.dumps({"action": "update_presence"}),
             }
         )
@@ -290,7 +293,8 @@ class Cable:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
-        async with aiohttp.ClientSession() as session:
+        # proxies from the environment, as the REST client (httpx) takes them
+        async with aiohttp.ClientSession(trust_env=True) as session:
             delays = retry_delays(self._timing)
             while True:
                 before = self.links_up
@@ -323,6 +327,9 @@ class Cable:
             return lost
         except (aiohttp.ClientError, OSError) as exc:
             return _Lost(f"lost Chatwoot's live feed: {_one_line(exc)}")
+        except Exception as exc:  # the feed outlives anything one connection does: reconnect
+            log.exception("Chatwoot's live feed failed")
+            return _Lost(f"lost Chatwoot's live feed: {_one_line(exc)}")
         return _Lost("Chatwoot closed the live feed")  # _listen only ends by raising
 
     async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -350,10 +357,10 @@ class Cable:
             case Welcome() if not clocks.welcomed:
                 clocks.welcomed = True
                 await ws.send_str(self._subscribe_frame)
-            case Confirm(identifier) if identifier == self.identifier and not clocks.subscribed:
+            case Confirm(identifier) if identifier == self._identifier and not clocks.subscribed:
                 clocks.subscribed_at(clocks.heard, self._timing)
                 self._rise()
-            case Reject(identifier) if identifier == self.identifier:
+            case Reject(identifier) if identifier == self._identifier:
                 raise _Lost(
                     f"Chatwoot refused the live feed: account {self.account_id} does not know"
                     " this user's pubsub token (check [desk] account_id and the access token)",
@@ -380,7 +387,7 @@ class Cable:
         raise _Lost("Chatwoot closed the live feed")
 
     def _deliver(self, frame: Event) -> None:
-        if frame.identifier != self.identifier:
+        if frame.identifier != self._identifier:
             log.debug("skipped an event of another subscription")
             return
         if frame.event not in EVENTS:

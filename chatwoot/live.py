@@ -16,6 +16,7 @@ from typing import Any
 from frontdesk.chatwoot.mapping import (
     Unreadable,
     agent_user,
+    contact_from,
     conversation_from,
     echo_id_of,
     message_from,
@@ -42,6 +43,7 @@ CONVERSATION_EVENTS = frozenset(
         "conversation.read",
         "assignee.changed",
         "team.changed",
+        "conversation.contact_changed",
     }
 )
 """Events whose data is the whole conversation (Chatwoot's `push_event_data`)."""
@@ -72,6 +74,7 @@ class Live:
             "conversation.typing_on": lambda data: self._typing(data, True),
             "conversation.typing_off": lambda data: self._typing(data, False),
             "presence.update": self._presence,
+            "contact.updated": self._contact,
             **dict.fromkeys(CONVERSATION_EVENTS, self._conversation),
         }
 
@@ -119,6 +122,18 @@ class Live:
     def _conversation(self, data: dict[str, Any]) -> list[Change]:
         conv = self.state.put_conversation(conversation_from(data, self.state))
         return [Change(ChangeKind.CONVERSATION, conv.id)]
+
+    def _contact(self, data: dict[str, Any]) -> list[Change]:
+        """A contact edited on the server: their name on the rows, their details in the panel
+        (the notes the console read stay: this event does not carry them)."""
+        fresh = contact_from(data)
+        self.state.contact_names[fresh.id] = fresh.name
+        held = self.state.contacts.get(fresh.id)
+        if held is not None:
+            held.name, held.emails, held.phones = fresh.name, fresh.emails, fresh.phones
+            held.language, held.attributes = fresh.language or held.language, fresh.attributes
+        convs = self.state.conversations.values()
+        return [Change(ChangeKind.CONVERSATION, c.id) for c in convs if c.contact_id == fresh.id]
 
     # ---- messages ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frontdesk.chatwoot import cable as cable_module
 from frontdesk.chatwoot.cable import (
     MAX_FRAME,
     Cable,
@@ -374,6 +375,27 @@ async def test_the_server_closing_is_a_loss_reported_once(server, recorder, cabl
     await server.subscribed()
     assert await recorder.link() == (True, "")
     assert [up for up, _ in recorder.all_links] == [True, False, True]
+
+
+async def test_an_unexpected_failure_costs_one_connection_not_the_feed(
+    server, recorder, cable_for, monkeypatch
+):
+    await cable_for()
+    connection = await server.subscribed()
+    assert await recorder.link() == (True, "")
+    real = cable_module.parse_frame
+
+    def broken_once(text):
+        monkeypatch.setattr(cable_module, "parse_frame", real)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cable_module, "parse_frame", broken_once)
+    await server.broadcast(connection, "message.created", {"id": 1})
+    assert await recorder.link() == (False, "lost Chatwoot's live feed: a bug")
+    connection = await server.subscribed()
+    assert await recorder.link() == (True, "")
+    await server.broadcast(connection, "message.created", {"id": 2})
+    assert (await recorder.event())[1]["id"] == 2
 
 
 async def test_stop_ends_the_feed_without_a_link_change(server, recorder, cable_for):

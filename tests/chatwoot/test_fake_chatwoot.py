@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
-from frontdesk.bench.chatwoot_fake_state import ACTIVITY, INCOMING, OUTGOING, PAGE_SIZE
+from frontdesk.bench.chatwoot_fake.records import ACTIVITY, INCOMING, OUTGOING, PAGE_SIZE
 
 TOKEN = "test-token"
 A = "/api/v1/accounts/1"
@@ -75,11 +75,16 @@ class Cable:
         """The data of the next event called `name` (whose data `where` accepts)."""
 
         def wanted(frame: dict) -> bool:
-            message = frame.get("message", {})
-            return message.get("event") == name and where(message["data"])
+            return event_of(frame) == name and where(frame["message"]["data"])
 
         frame = await self.next(wanted, timeout)
         return frame["message"]["data"]
+
+
+def event_of(frame: dict) -> str:
+    """The event a cable frame carries, or "" (a ping's `message` is its time, not an event)."""
+    message = frame.get("message")
+    return str(message.get("event", "")) if isinstance(message, dict) else ""
 
 
 def add(fake: FakeChatwoot, n: int = 1, **fields) -> list[int]:
@@ -195,8 +200,23 @@ async def test_a_wrong_or_revoked_token_gets_401_and_the_token_is_never_recorded
     fake.revoke_token()
 
     assert (await api.get("/api/v1/profile")).status_code == 401
-    assert all(r.headers["api_access_token"] == "[hidden]" for r in fake.requests)
+    async with httpx.AsyncClient(base_url=fake.url) as anonymous:
+        no_token = await anonymous.get("/api/v1/profile")
+    assert (no_token.status_code, list(no_token.json())) == (401, ["errors"])
+    assert all(r.headers.get("api_access_token", "[hidden]") == "[hidden]" for r in fake.requests)
     assert TOKEN not in repr(fake.requests)
+
+
+async def test_another_accounts_routes_refuse_the_user(fake, api):
+    other = await api.get("/api/v1/accounts/2/conversations")
+    own = await api.get(A)
+    unknown = await api.get(f"{A}/reports")
+
+    assert (other.status_code, other.json()) == (
+        401,
+        {"error": "You are not authorized to access this account"},
+    )
+    assert own.json()["id"] == 1 and unknown.status_code == 404
 
 
 async def test_rate_limit_answers_429_with_retry_after_then_serves(fake, api):
@@ -207,6 +227,8 @@ async def test_rate_limit_answers_429_with_retry_after_then_serves(fake, api):
     assert [a.status_code for a in answers] == [429, 429, 200]
     assert answers[0].headers["Retry-After"] == "7"
     assert [a["name"] for a in answers[2].json()][:2] == ["Aiko Tanaka", "Ben Okafor"]
+    fake.rate_limit(1, retry_after=None)
+    assert "Retry-After" not in (await api.get(f"{A}/agents")).headers
 
 
 async def test_fail_next_answers_the_status_and_changes_nothing(fake, api):
@@ -264,6 +286,14 @@ async def test_subscribe_is_confirmed_only_with_the_users_pubsub_token(fake):
         assert isinstance(ping["message"], int)
 
 
+async def test_unreadable_cable_frames_are_ignored_as_actioncable_does(fake):
+    async with Cable(fake) as cable:
+        for junk in ("not json", "[1]", '{"command": "subscribe"}', '{"identifier": "{"}'):
+            await cable.ws.send_str(junk)
+
+        assert (await cable.subscribe())["type"] == "confirm_subscription"
+
+
 async def test_update_presence_broadcasts_who_is_online(fake):
     async with Cable(fake) as cable:
         await cable.subscribe()
@@ -300,6 +330,8 @@ async def test_rest_writes_broadcast_what_chatwoot_does(fake, api):
         urgent = await cable.event("conversation.updated", lambda d: d["priority"])
 
     assert (reply["echo_id"], reply["message_type"], reply["private"]) == ("e-1", OUTGOING, False)
+    listed = (await api.get(f"{c}/messages")).json()["payload"]
+    assert [m["id"] for m in listed if m.get("echo_id")] == []  # not kept, as in Chatwoot
     assert reply["sender"]["name"] == "Aiko Tanaka" and reply["conversation_id"] == conv_id
     assert (note["private"], note["content"]) == (True, "vip!")
     assert snoozed["status"] == "snoozed"
@@ -310,6 +342,51 @@ async def test_rest_writes_broadcast_what_chatwoot_does(fake, api):
         m for m in fake.account.conversations[conv_id].messages if m.message_type == ACTIVITY
     ]
     assert [m.content for m in activity][:1] == ["Conversation was snoozed by Aiko Tanaka"]
+
+
+async def test_replies_are_reported_delivered_then_read_when_asked(fake, api):
+    [conv_id] = add(fake)
+    fake.deliver_after = 0.01
+    async with Cable(fake) as cable:
+        await cable.subscribe()
+        sent = await api.post(f"{A}/conversations/{conv_id}/messages", json={"content": "ok"})
+        delivered = await cable.event("message.updated")
+        read = await cable.event("message.updated")
+
+    assert sent.json()["status"] == "sent"
+    assert (delivered["id"], delivered["status"]) == (sent.json()["id"], "delivered")
+    assert read["status"] == "read"
+
+
+async def test_a_snooze_moved_is_an_update_and_an_ended_one_reopens(fake, api):
+    [later, ended] = add(fake, 2)
+    for conv_id, until in ((later, 4_000_000_000), (ended, 1)):
+        await api.post(
+            f"{A}/conversations/{conv_id}/toggle_status",
+            json={"status": "snoozed", "snoozed_until": until},
+        )
+    fake.events.clear()
+
+    await api.post(
+        f"{A}/conversations/{later}/toggle_status",
+        json={"status": "snoozed", "snoozed_until": 4_100_000_000},
+    )
+    await fake.wake_snoozed()
+
+    assert [(name, data["id"], data["status"]) for name, data in fake.events] == [
+        ("conversation.updated", later, "snoozed"),
+        ("conversation.status_changed", ended, "open"),
+        ("conversation.updated", ended, "open"),
+    ]
+
+
+async def test_assigning_nobody_known_unassigns_as_chatwoot_does(fake, api):
+    [conv_id] = add(fake, assignee_id=2)
+
+    answer = await api.post(f"{A}/conversations/{conv_id}/assignments", json={"assignee_id": 99})
+
+    assert answer.json() is None
+    assert fake.account.conversations[conv_id].assignee_id is None
 
 
 async def test_assigning_a_team_drops_an_assignee_outside_it(fake, api):
@@ -360,6 +437,106 @@ async def test_drop_sockets_cuts_the_link_and_a_client_can_come_back(fake):
         assert (await again.subscribe())["type"] == "confirm_subscription"
 
 
+async def test_a_reply_with_a_file_is_uploaded_as_multipart_and_served_back(fake, api):
+    [conv_id] = add(fake)
+    form = {"content": "here is the label", "private": "false", "echo_id": "e-9"}
+    files = [("attachments[]", ("label 7/8.pdf", b"%PDF-1.4 tiny", "application/pdf"))]
+
+    sent = (await api.post(f"{A}/conversations/{conv_id}/messages", data=form, files=files)).json()
+    [attachment] = sent["attachments"]
+    download = await api.get(attachment["data_url"], headers={"api_access_token": ""})
+
+    assert (sent["content"], sent["private"], attachment["file_type"]) == (
+        "here is the label",
+        False,
+        "file",
+    )
+    assert download.content == b"%PDF-1.4 tiny"
+    assert fake.requests[-2].json["attachments[]"] == [{"filename": "label 7/8.pdf", "size": 13}]
+
+
+async def test_an_empty_or_malformed_reply_is_refused_with_422(fake, api):
+    [conv_id] = add(fake)
+
+    path = f"{A}/conversations/{conv_id}/messages"
+
+    blank = await api.post(path, json={"content": " "})
+    odd = await api.post(path, json={"content": "x", "content_attributes": [1]})
+    not_json = await api.post(path, content=b"{", headers={"Content-Type": "application/json"})
+
+    assert [a.status_code for a in (blank, odd, not_json)] == [422, 422, 422]
+    assert "blank" in blank.json()["error"]
+    assert len(fake.account.conversations[conv_id].messages) == 1
+
+
+async def test_contacts_show_update_merges_attributes_conversations_and_notes(fake, api):
+    [conv_id] = add(fake)
+    contact_id = fake.account.conversations[conv_id].contact_id
+    p = f"{A}/contacts/{contact_id}"
+    fake.account.contacts[contact_id].custom_attributes = {"plan": "pro"}
+
+    updated = await api.put(p, json={"custom_attributes": {"order": "A-17"}})
+    shown = (await api.get(p)).json()["payload"]
+    convs = (await api.get(f"{p}/conversations")).json()["payload"]
+    await api.post(f"{p}/notes", json={"content": "prefers email"})
+    notes = (await api.get(f"{p}/notes")).json()
+    found = (await api.get(f"{A}/contacts/search", params={"q": "KIM"})).json()
+
+    assert updated.json()["payload"]["custom_attributes"] == {"plan": "pro", "order": "A-17"}
+    assert shown["name"] == "Kim Lee" and shown["custom_attributes"]["order"] == "A-17"
+    assert [c["id"] for c in convs] == [conv_id]
+    assert [(n["content"], n["user"]["id"]) for n in notes] == [("prefers email", 1)]
+    assert found["meta"]["count"] == 1 and found["payload"][0]["id"] == contact_id
+
+
+async def test_the_account_lists_answer_in_chatwoots_shapes(fake, api):
+    agents = (await api.get(f"{A}/agents")).json()
+    teams = (await api.get(f"{A}/teams")).json()
+    inboxes = (await api.get(f"{A}/inboxes")).json()["payload"]
+    labels = (await api.get(f"{A}/labels")).json()["payload"]
+    canned = (await api.get(f"{A}/canned_responses", params={"search": "refund"})).json()
+    profile = (await api.get("/api/v1/profile")).json()
+
+    assert {a["availability_status"] for a in agents} == {"online", "busy", "offline"}
+    assert [t["name"] for t in teams] == ["Billing", "Technical"]
+    assert {i["channel_type"] for i in inboxes} >= {"Channel::Whatsapp", "Channel::Email"}
+    assert "vip" in [label["title"] for label in labels]
+    assert [c["short_code"] for c in canned] == ["refund"]
+    assert (profile["id"], profile["email"]) == (1, "aiko@example.com")
+    assert profile["pubsub_token"] == fake.profile.pubsub_token
+    assert profile["accounts"][0]["id"] == 1
+
+
+async def test_update_last_seen_clears_the_unread_count_without_an_event(fake, api):
+    [conv_id] = add(fake)
+    before = (await api.get(f"{A}/conversations/{conv_id}")).json()["unread_count"]
+
+    seen = await api.post(f"{A}/conversations/{conv_id}/update_last_seen")
+
+    assert (before, seen.status_code) == (1, 204)
+    assert (await api.get(f"{A}/conversations/{conv_id}")).json()["unread_count"] == 0
+    assert fake.events == []
+
+
+async def test_an_agents_typing_reaches_the_other_agents_not_the_typist(fake, api):
+    [conv_id] = add(fake)
+    fake.add_token("ben-token", 2)
+    ben = fake.account.agents[2]
+    async with Cable(fake) as aiko, Cable(fake) as ben_cable:
+        await aiko.subscribe()
+        await ben_cable.subscribe(ben_cable.identifier(token=ben.pubsub_token, user_id=2))
+        await api.post(
+            f"{A}/conversations/{conv_id}/toggle_typing_status",
+            json={"typing_status": "on", "is_private": True},
+        )
+        typing = await ben_cable.event("conversation.typing_on")
+        await fake.customer_says(conv_id, "hello?")
+        await aiko.event("message.created")
+
+    assert typing["user"]["id"] == 1 and typing["is_private"] is True
+    assert not [f for f in aiko.frames if "typing" in event_of(f)]
+
+
 def test_ten_thousand_conversations_seed_with_their_messages():
     fake = FakeChatwoot()
 
@@ -378,24 +555,38 @@ def test_ten_thousand_conversations_seed_with_their_messages():
 
 def test_the_script_serves_and_logs_each_request_on_one_line():
     script = subprocess.Popen(
-        [sys.executable, "-m", "frontdesk.bench.chatwoot_fake", "--port", "0", "--token", "T"],
+        [
+            sys.executable,
+            "-m",
+            "frontdesk.bench.chatwoot_fake",
+            "--port",
+            "0",
+            "--token",
+            "tok-4f9a",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         banner = script.stdout.readline()
         url = banner.split()[3]
-        script.stdout.readline()  # the [desk] lines to paste
+        setup = list(iter(script.stdout.readline, "\n"))  # the config to paste, to a blank line
         answer = httpx.post(
             f"{url}{A}/conversations/1/labels",
             json={"labels": ["vip"]},
-            headers={"api_access_token": "T"},
+            headers={"api_access_token": "tok-4f9a"},
         )
-        logged = script.stdout.readline()
+        httpx.get(f"{url}{A}/conversations", params=[("labels[]", "a"), ("labels[]", "b")])
+        logged = [script.stdout.readline(), script.stdout.readline()]
     finally:
         script.terminate()
-        script.wait(5)
+        ended = script.wait(5)
 
     assert banner.startswith("fake Chatwoot at http://127.0.0.1:")
+    assert f'url = "{url}"\n' in setup and "tok-4f9a" not in "".join(setup)
     assert answer.status_code == 200
-    assert logged == f'POST {A}/conversations/1/labels {{"labels": ["vip"]}}\n'
+    assert logged == [
+        f'POST {A}/conversations/1/labels {{"labels": ["vip"]}}\n',
+        f"GET {A}/conversations?labels[]=a&labels[]=b\n",
+    ]
+    assert ended == 0  # SIGTERM stops it cleanly

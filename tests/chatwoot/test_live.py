@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 
 from frontdesk.chatwoot.cable import EVENTS
 from frontdesk.chatwoot.live import AGENT_TYPING_SECONDS, Live
-from frontdesk.chatwoot.mapping import agent_from, conversation_from, inbox_from, message_from
+from frontdesk.chatwoot.mapping import (
+    agent_from,
+    contact_from,
+    conversation_from,
+    inbox_from,
+    message_from,
+)
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.presence import TYPING_SECONDS, Activity
@@ -183,6 +189,11 @@ def test_a_new_conversation_is_held_and_listed(live, state):
         ),
         ("conversation.updated", {"labels": ["vip"]}, lambda c: c.labels == ["vip"]),
         ("conversation.read", {"unread_count": 0}, lambda c: c.unread == 0),
+        (
+            "conversation.contact_changed",
+            {"meta": {"sender": {**SHEENA, "id": 8, "name": "Sheena N."}}},
+            lambda c: c.contact_id == 8,
+        ),
     ],
 )
 def test_conversation_events_update_the_record_in_place(live, state, event, fields, check):
@@ -191,6 +202,19 @@ def test_conversation_events_update_the_record_in_place(live, state, event, fiel
     assert changes == [Change(ChangeKind.CONVERSATION, 42)]
     assert state.conversations[42] is held  # the rows showing it stay current
     assert check(held)
+
+
+def test_a_contact_edited_on_the_server_renames_their_rows(live, state):
+    state.put_conversation(conversation_from(conversation(43), state))
+    state.put_conversation(conversation_from(conversation(44, meta={"sender": BEN}), state))
+    held = state.put_contact(contact_from({**SHEENA, "custom_attributes": {"plan": "pro"}}))
+    held.notes = "prefers email"
+    edited = {**SHEENA, "name": "Sheena Nelson-Ito", "phone_number": "+8190", "account_id": 1}
+    changes = live.apply("contact.updated", edited)
+    assert changes == [Change(ChangeKind.CONVERSATION, 42), Change(ChangeKind.CONVERSATION, 43)]
+    assert state.contact_name(7) == "Sheena Nelson-Ito"
+    assert state.contacts[7] is held and held.phones == ["+8190"] and held.attributes == {}
+    assert held.notes == "prefers email"  # the event does not carry notes
 
 
 # ---- messages ---------------------------------------------------------------------------------

@@ -4,15 +4,11 @@ canned replies, and `seed` for contacts and conversations that read like a suppo
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 
-from frontdesk.bench.chatwoot_fake_state import (
-    INCOMING,
-    OUTGOING,
-    Account,
-    Contact,
-    Conversation,
-    Inbox,
-)
+from frontdesk.bench.chatwoot_fake.account import Account
+from frontdesk.bench.chatwoot_fake.records import INCOMING, OUTGOING, Contact, Conversation, Inbox
 
 AGENTS = (
     ("Aiko Tanaka", "aiko@example.com", "administrator", "online"),
@@ -82,6 +78,28 @@ STATUS_WEIGHTS = (("open", 55), ("resolved", 30), ("pending", 8), ("snoozed", 7)
 PRIORITY_WEIGHTS = ((None, 60), ("low", 10), ("medium", 15), ("high", 10), ("urgent", 5))
 DAYS = 14
 """The history spans this many days before now."""
+PHOTO_SHARE = 0.05
+"""Of customers' messages, how many carry a photo."""
+
+
+def _png(width: int = 1, height: int = 1) -> bytes:
+    """A valid white PNG: what a customer's photo downloads as."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PHOTO = _png()
 
 
 def setup_account(account: Account) -> None:
@@ -130,6 +148,8 @@ def seed(account: Account, n: int, messages: int = 4, rng_seed: int = 0) -> None
     rng = random.Random(rng_seed)
     now = account.now()
     contacts = [account.add_contact(**_contact_fields(rng, i)) for i in range(max(1, n * 3 // 4))]
+    for contact in rng.sample(contacts, len(contacts) // 10):
+        account.notes_by(contact, 1 + rng.randrange(len(account.agents)), rng.choice(NOTES))
     starts = sorted(now - rng.randrange(DAYS * 86400) for _ in range(n))
     inboxes = list(account.inboxes.values())
     agent_ids = list(account.agents)
@@ -165,7 +185,7 @@ def _seed_thread(account: Account, rng: random.Random, conv: Conversation, k: in
     for i in range(k):
         at = min(now, at + rng.randrange(30, 3 * 3600))
         if i % 2 == 0:
-            account.add_message(
+            msg = account.add_message(
                 conv,
                 rng.choice(CUSTOMER_LINES),
                 INCOMING,
@@ -174,6 +194,8 @@ def _seed_thread(account: Account, rng: random.Random, conv: Conversation, k: in
                 sender_id=conv.contact_id,
                 source_id=f"src-{rng.randrange(10**12)}",
             )
+            if rng.random() < PHOTO_SHARE:
+                account.attach(msg, "photo.png", PHOTO)
             conv.waiting_since = conv.waiting_since or at
             continue
         private = rng.random() < 0.1
