@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -85,8 +85,13 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._viewing: int | None = None
         self._drafts: dict[int, dict[str, str]] = {}
         self._can_reply: dict[int, bool] = {}  # what the server last said (False: window closed)
-        self._outbox = ChatwootOutbox(self._post_entry, self._entry_changed, timing=timing.outbox)
         self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
+        self._outbox = ChatwootOutbox(
+            self._post_entry,
+            self._entry_changed,
+            timing=timing.outbox,
+            persist=lambda: self._cache.keep_outbox(self._outbox.entries),
+        )
         self._saver: Saver | None = None
         self._counting: asyncio.Task[None] | None = None
         self._counts_for: int | None = None  # a conversation changed since the counts were read
@@ -125,6 +130,11 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
             log.warning("%s", problem)
         if state is not None:
             self._state = state
+            if self._cache.saved_at is not None:
+                self._problem = (
+                    f"stale: showing what was seen {_age(self.now() - self._cache.saved_at)} ago "
+                    f"until {self._api.host} answers"
+                )
         self._outbox.load(entries)
         for entry in self._outbox.entries():
             self._entry_changed(entry)
@@ -254,3 +264,15 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
             raise DeskError(
                 f"Chatwoot sent conversation #{conv_id} in a form not understood"
             ) from None
+
+
+def _age(elapsed: timedelta) -> str:
+    """How long ago, as a person says it: "40 s", "12 min", "3 h", "2 days"."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"

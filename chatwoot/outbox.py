@@ -88,7 +88,11 @@ OnChange = Callable[[OutboxEntry], None]
 class ChatwootOutbox:
     """Posts queued entries through `send` (which returns the server's message JSON and raises
     `chatwoot.errors` types); calls `on_change(entry)` after every change of an entry's state
-    or reason. Runs in the caller's event loop between `start()` and `close()`."""
+    or reason. Runs in the caller's event loop between `start()` and `close()`.
+
+    `persist` (the seen cache's `keep_outbox` over `entries`) is awaited once an entry is marked
+    sending and before it is posted: a crash after the post finds it sending, so unconfirmed,
+    never pending. When it fails the entry is not posted and waits as after `Unreachable`."""
 
     def __init__(
         self,
@@ -97,8 +101,10 @@ class ChatwootOutbox:
         *,
         timing: Timing = Timing(),
         now: Callable[[], datetime] = utcnow,
+        persist: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
+        self._persist = persist
         self._on_change = on_change
         self._timing = timing
         self._now = now
@@ -110,13 +116,17 @@ class ChatwootOutbox:
         self._held = ""  # why every post is held (the token was refused), or ""
         self._rate_limited_until: datetime | None = None
         self._last_local_id = 0
+        self._keeping: set[asyncio.Task[None]] = set()
 
     # ---- what the desk asks ------------------------------------------------------------------
 
     def add(self, conversation_id: int, body: str, private: bool = False) -> OutboxEntry:
         """Queue a reply (or, `private`, a note); the runner posts it after the conversation's
         earlier entries."""
-        self._last_local_id -= 1
+        # below every id given before, in this run or an earlier one (a dropped entry's
+        # stand-in may still sit in a saved thread): the clock's microseconds, negated
+        clock_id = -int(self._now().timestamp() * 1_000_000)
+        self._last_local_id = min(self._last_local_id - 1, clock_id)
         entry = OutboxEntry(
             conversation_id=conversation_id,
             body=body,
@@ -128,6 +138,7 @@ class ChatwootOutbox:
         )
         self._entries[entry.local_id] = entry
         log.debug("queued %d for conversation %d", entry.local_id, conversation_id)
+        self._keep_soon()
         self._wake.set()
         return entry
 
@@ -168,7 +179,7 @@ class ChatwootOutbox:
             for entry in self._entries.values():
                 if entry.state is OutboxState.PENDING and entry.reason:
                     entry.reason = ""
-                    self._on_change(entry)
+                    self._changed(entry)
         self._wake.set()
 
     def retry(self, local_id: int) -> bool:
@@ -183,7 +194,7 @@ class ChatwootOutbox:
             None,
             0,
         )
-        self._on_change(entry)
+        self._changed(entry)
         self._wake.set()
         return True
 
@@ -205,6 +216,24 @@ class ChatwootOutbox:
                 return entry
         return None
 
+    def _keep_soon(self) -> None:
+        """Persist a new entry at once, not only at the desk's next save: one kept offline (or
+        held) would otherwise be lost to a crash in between."""
+        if self._persist is None:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self._keep_quietly())
+        except RuntimeError:  # no loop (a desk not started): its first save keeps it
+            return
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
+
+    async def _keep_quietly(self) -> None:
+        try:
+            await self._persist()
+        except Exception as exc:  # the desk's next save tries again; posting re-checks it
+            log.warning("outbox not saved after a new entry: %s", exc)
+
     # ---- the runner --------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -217,6 +246,7 @@ class ChatwootOutbox:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
+        await asyncio.gather(*self._keeping, return_exceptions=True)
         lanes = list(self._lanes.values())
         if lanes:
             _, late = await asyncio.wait(lanes, timeout=self._timing.stop_grace)
@@ -282,21 +312,47 @@ class ChatwootOutbox:
             pass
 
     async def _post(self, entry: OutboxEntry) -> None:
-        entry.state, entry.attempts = OutboxState.SENDING, entry.attempts + 1
-        self._on_change(entry)
         try:
-            answer = await self._send(entry)
-        except asyncio.CancelledError:
-            if entry.state is OutboxState.SENDING:
-                self._settle(entry, OutboxState.UNCONFIRMED, "stopped while posting: not confirmed")
-            raise
-        except Exception as exc:
-            self._failed(entry, exc)
-        else:
-            self._sent(entry, answer)
+            if not await self._mark_sending(entry):
+                return
+            try:
+                answer = await self._send(entry)
+            except asyncio.CancelledError:
+                if entry.state is OutboxState.SENDING:
+                    self._settle(
+                        entry, OutboxState.UNCONFIRMED, "stopped while posting: not confirmed"
+                    )
+                raise
+            except Exception as exc:
+                self._failed(entry, exc)
+            else:
+                self._sent(entry, answer)
         finally:
             self._lanes.pop(entry.conversation_id, None)
             self._wake.set()
+
+    async def _mark_sending(self, entry: OutboxEntry) -> bool:
+        """Mark the entry sending, durably when the outbox persists; False: not to be posted now."""
+        entry.state, entry.attempts = OutboxState.SENDING, entry.attempts + 1
+        self._changed(entry)
+        if self._persist is None:
+            return True
+        try:
+            await self._persist()
+        except asyncio.CancelledError:
+            if entry.state is OutboxState.SENDING:  # nothing went out
+                self._settle(entry, OutboxState.PENDING, "")
+            raise
+        except Exception as exc:
+            if entry.state is not OutboxState.SENDING:  # confirmed meanwhile
+                return False
+            delay = backoff(entry.attempts, self._timing)
+            entry.not_before = self._now() + timedelta(seconds=delay)
+            log.warning("outbox not saved, entry %d not posted: %s", entry.local_id, exc)
+            reason = f"the outbox could not be saved ({exc}): not posted yet; trying again in {delay:g} s"
+            self._settle(entry, OutboxState.PENDING, reason)
+            return False
+        return entry.state is OutboxState.SENDING
 
     def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
         if entry.state is OutboxState.SENT:  # the websocket confirmed it meanwhile
@@ -329,7 +385,14 @@ class ChatwootOutbox:
     def _settle(self, entry: OutboxEntry, state: OutboxState, reason: str) -> None:
         entry.state, entry.reason = state, reason
         log.debug("outbox entry %d: %s", entry.local_id, state)
-        self._on_change(entry)
+        self._changed(entry)
+
+    def _changed(self, entry: OutboxEntry) -> None:
+        # a bug in the listener must not leave an entry half-moved nor stop the runner
+        try:
+            self._on_change(entry)
+        except Exception:
+            log.exception("outbox listener on entry %d", entry.local_id)
 
     def _sent(self, entry: OutboxEntry, answer: Any) -> None:
         if entry.state is OutboxState.SENT:
@@ -338,4 +401,4 @@ class ChatwootOutbox:
         entry.server_id = server_id if type(server_id) is int else None
         entry.state, entry.reason, entry.not_before = OutboxState.SENT, "", None
         self._entries.pop(entry.local_id, None)
-        self._on_change(entry)
+        self._changed(entry)

@@ -1,39 +1,54 @@
-"""The seen cache: what a Chatwoot console last knew of its account, in one file, so it starts at once.
+"""The seen cache: what a Chatwoot console last knew of its account, so it starts at once.
 
-`SeenCache.save` writes the `SeenState` (no token of any kind) and the outbox's entries as one
-msgpack file, atomically (a new file beside the old, fsynced, renamed over it, the directory
-fsynced), 0600 in a 0700 directory. It keeps the `MAX_CONVERSATIONS` most recently active
-conversations, their contacts and the kept threads (each cut to its `MAX_THREAD_MESSAGES`
-newest). `load` reads it back; a damaged file or one of another format version is set aside
-as `*.damaged` and reported in one line, and the console starts without it.
+Two files in the account's folder, each behind a checked head (`cache_files.py`), written
+atomically (a new file beside the old, fsynced, renamed over it, the folder fsynced), 0600 in
+a 0700 folder, never holding a token:
 
-`Saver` coalesces the desk's many save requests into one write per `delay`, encoding in the
-event loop (the state is not shared with a thread) and writing in a thread.
+- `seen.msgpack`: the `SeenState`, bounded: the `MAX_CONVERSATIONS` most recently active
+  conversations, their contacts and the kept threads (each cut to its `MAX_THREAD_MESSAGES`
+  newest). Written by `Saver`, which coalesces the desk's save requests into one write per
+  `delay` (encoded in the event loop, where the state changes; written in a thread).
+- `outbox.msgpack`: the outbox's entries, small, written by `keep_outbox` each time a reply is
+  about to be posted (the outbox awaits it), so a crash after the post never finds the reply
+  still pending and posts it again.
+
+`load` reads both; a damaged file or one of another format version is set aside as
+`*.damaged` and reported in one line, and the console starts without it (a damaged state file
+loses no queued reply: the outbox has its own file).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from frontdesk.chatwoot.cache_files import (
+    one_line,
+    pack,
+    read_private,
+    set_aside,
+    unpack,
+    write_private,
+)
 from frontdesk.chatwoot.outbox import OutboxEntry
 from frontdesk.chatwoot.state import CannedResponse, SeenState, ServerAgent, ServerInbox
 from frontdesk.desk.views import View
 from frontdesk.model import Contact, Conversation, Message, utcnow
-from frontdesk.store.storage import FILE_MODE, atomic_write, ensure_private_dir
+from frontdesk.store.storage import no_gc
 
 log = logging.getLogger("frontdesk.chatwoot.seen_cache")
 
-FORMAT_VERSION = 1
-"""Bumped when a saved file can no longer be read into today's records."""
 FILE_NAME = "seen.msgpack"
+OUTBOX_FILE_NAME = "outbox.msgpack"
+STATE_MAGIC = b"FDCWSEEN"
+OUTBOX_MAGIC = b"FDCWOUTB"
 MAX_CONVERSATIONS = 20_000
 """Conversations saved: the most recently active (the rest are fetched again when asked for)."""
 MAX_THREAD_MESSAGES = 1_000
@@ -48,13 +63,7 @@ class _Thread(msgspec.Struct):
     messages: list[Message]
 
 
-class _Header(msgspec.Struct):
-    version: int
-    account: str = ""
-
-
 class _Saved(msgspec.Struct):
-    version: int
     account: str
     saved_at: datetime
     me: ServerAgent | None
@@ -68,90 +77,104 @@ class _Saved(msgspec.Struct):
     contact_names: dict[int, str]
     threads: list[_Thread]  # least recently read first, as SeenState keeps them
     server_counts: dict[View, int]
-    outbox: list[OutboxEntry]
+
+
+class _SavedOutbox(msgspec.Struct):
+    account: str
+    entries: list[OutboxEntry]
 
 
 _encoder = msgspec.msgpack.Encoder()
-_header_decoder = msgspec.msgpack.Decoder(_Header)
 _decoder = msgspec.msgpack.Decoder(_Saved)
+_outbox_decoder = msgspec.msgpack.Decoder(_SavedOutbox)
 
 
 class SeenCache:
-    """The seen cache file of one Chatwoot account in `directory`. `account` (the server and
-    account id, e.g. "https://chat.example.com#1") is written in the file; a file of another
-    account is not loaded."""
+    """The seen cache and outbox files of one Chatwoot account in `directory`. `account` (the
+    server and account id, e.g. "https://chat.example.com#1") is written in both; a file of
+    another account is not loaded."""
 
     def __init__(self, directory: Path, *, account: str = "") -> None:
         self.directory = directory
         self.path = directory / FILE_NAME
+        self.outbox_path = directory / OUTBOX_FILE_NAME
         self.account = account
+        self.saved_at: datetime | None = None
+        """When the state `load()` read was written (for telling the agent how old it is)."""
+        self._outbox_lock = asyncio.Lock()
 
     def load(self) -> tuple[SeenState | None, list[OutboxEntry], list[str]]:
-        """(the state saved, the outbox entries saved, problems): (None, [], []) when nothing
-        was saved; a file that cannot be read gives None and one line saying why and where."""
-        try:
-            raw = self._read()
-        except FileNotFoundError:
-            return None, [], []
-        except OSError as exc:
-            return None, [], [f"{self.path}: cannot be read ({exc.strerror}); starting without it"]
-        if raw is None:
-            return None, [], [self._set_aside(f"is larger than {MAX_FILE_BYTES:,} bytes")]
-        try:
-            header = _header_decoder.decode(raw)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return None, [], [self._set_aside(f"is damaged ({_one_line(exc)})")]
-        if header.version != FORMAT_VERSION:
-            return None, [], [self._set_aside(f"is of another format ({header.version!r})")]
-        if header.account != self.account:
-            return None, [], [f"{self.path} holds another Chatwoot account; starting without it"]
-        try:
-            saved = _decoder.decode(raw)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return None, [], [self._set_aside(f"is damaged ({_one_line(exc)})")]
-        return _state_of(saved), saved.outbox, []
-
-    def encode(self, state: SeenState, entries: Iterable[OutboxEntry]) -> bytes:
-        """The file's bytes for `state` and `entries` (run where the state is not changing)."""
-        return _encoder.encode(_saved(state, list(entries), self.account))
-
-    def write(self, data: bytes) -> None:
-        """Replace the file with `data` atomically and durably (safe to run in a thread)."""
-        ensure_private_dir(self.directory)
-        atomic_write(self.path, data)
+        """(the state saved or None, the outbox entries saved, problems): (None, [], []) when
+        nothing was saved; each file that cannot be read is one line saying why and where."""
+        problems: list[str] = []
+        saved = self._load(self.path, STATE_MAGIC, _decoder, problems, "Chatwoot is read again")
+        outbox = self._load(
+            self.outbox_path,
+            OUTBOX_MAGIC,
+            _outbox_decoder,
+            problems,
+            "replies written before may not have been posted: check their threads",
+        )
+        state = None
+        if saved is not None:
+            self.saved_at = saved.saved_at
+            state = _state_of(saved)
+        return state, outbox.entries if outbox is not None else [], problems
 
     def save(self, state: SeenState, entries: Iterable[OutboxEntry]) -> None:
-        self.write(self.encode(state, entries))
+        """Write both files now (in this thread)."""
+        write_private(self.outbox_path, self.encode_outbox(entries))
+        write_private(self.path, self.encode(state))
 
-    def _read(self) -> bytes | None:
-        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            if os.fstat(fd).st_size > MAX_FILE_BYTES:
-                return None
-            if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
-                os.fchmod(fd, FILE_MODE)  # a copy restored from a backup may be readable by others
-            with open(fd, "rb", closefd=False) as file:
-                return file.read()
-        finally:
-            os.close(fd)
+    def encode(self, state: SeenState) -> bytes:
+        """The state file's bytes (run where the state is not changing: the event loop)."""
+        return pack(STATE_MAGIC, _encoder.encode(_saved(state, self.account)))
 
-    def _set_aside(self, what: str) -> str:
-        aside = self.path.with_name(self.path.name + ".damaged")
+    def write(self, data: bytes) -> None:
+        """Replace the state file with `data` (safe to run in a thread)."""
+        write_private(self.path, data)
+
+    def encode_outbox(self, entries: Iterable[OutboxEntry]) -> bytes:
+        return pack(OUTBOX_MAGIC, _encoder.encode(_SavedOutbox(self.account, list(entries))))
+
+    async def keep_outbox(self, get_entries: Callable[[], Iterable[OutboxEntry]]) -> None:
+        """Write the outbox file with the entries as they are once it is this call's turn: calls
+        write one at a time, each with what was current when it began, so an older list never
+        lands after a newer one. Raises OSError when the file cannot be written."""
+        async with self._outbox_lock:
+            data = self.encode_outbox(get_entries())
+            await asyncio.to_thread(write_private, self.outbox_path, data)
+
+    def _load(
+        self, path: Path, magic: bytes, decoder: Any, problems: list[str], then: str
+    ) -> Any | None:
         try:
-            os.replace(self.path, aside)
-            where = f"set aside as {aside.name}"
+            raw = read_private(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            return None
         except OSError as exc:
-            where = f"could not be set aside ({exc.strerror})"
-        line = f"{self.path} {what}: {where}; starting without it (Chatwoot is read again)"
-        log.warning("seen cache: %s", line)
-        return line
+            problems.append(f"{path} cannot be read ({exc.strerror}); {then}")
+            return None
+        if raw is None:
+            problems.append(set_aside(path, f"is larger than {MAX_FILE_BYTES:,} bytes", then))
+            return None
+        payload = unpack(raw, magic)
+        if isinstance(payload, str):
+            problems.append(set_aside(path, payload, then))
+            return None
+        try:
+            with no_gc():  # tens of thousands of records, none in a cycle: collections only cost
+                saved = decoder.decode(payload)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            problems.append(set_aside(path, f"is damaged ({one_line(exc)})", then))
+            return None
+        if saved.account != self.account:
+            problems.append(f"{path} holds another Chatwoot account; starting without it")
+            return None
+        return saved
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
-
-
-def _saved(state: SeenState, entries: list[OutboxEntry], account: str) -> _Saved:
+def _saved(state: SeenState, account: str) -> _Saved:
     conversations = sorted(
         state.conversations.values(), key=lambda c: c.last_activity_at, reverse=True
     )[:MAX_CONVERSATIONS]
@@ -163,7 +186,6 @@ def _saved(state: SeenState, entries: list[OutboxEntry], account: str) -> _Saved
         if conv_id in kept
     ]
     return _Saved(
-        version=FORMAT_VERSION,
         account=account,
         saved_at=utcnow(),
         me=state.me,
@@ -177,7 +199,6 @@ def _saved(state: SeenState, entries: list[OutboxEntry], account: str) -> _Saved
         contact_names={i: n for i, n in state.contact_names.items() if i in contact_ids},
         threads=threads,
         server_counts=dict(state.server_counts),
-        outbox=entries,
     )
 
 
@@ -263,13 +284,14 @@ class Saver:
 
     async def _write(self) -> None:
         self._dirty = False
-        data = self.cache.encode(self._get_state(), self._get_entries())
+        data = self.cache.encode(self._get_state())
         try:
             await asyncio.to_thread(self.cache.write, data)
+            await self.cache.keep_outbox(self._get_entries)
         except OSError as exc:
             self._dirty = True
             self.problem = (
-                f"{self.cache.path} could not be written ({exc.strerror or exc}); "
+                f"{exc.filename or self.cache.path} could not be written ({exc.strerror or exc}); "
                 "free space or fix the folder's permissions"
             )
             log.warning("seen cache: %s", self.problem)
