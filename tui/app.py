@@ -15,7 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from frontdesk.desk import Filters, Sort, View
-from frontdesk.desk.canned import CannedLibrary
+from frontdesk.desk.canned import CannedLibrary, CannedReply
 from frontdesk.desk.interface import DeskAPI
 from frontdesk.desk.views import ViewTally
 from frontdesk.tui.bindings import APP_BINDINGS, first_key
@@ -155,6 +155,9 @@ class FrontdeskApp(
         # Attaching: the files attached to each conversation's reply, not sent yet
         self._attached: dict[int, list[AttachedFile]] = {}
         self._attach_from = ""  # the folder the last file was attached from
+        # CannedFlow: the account's shared canned replies as last fetched; the last fetch failed
+        self._shared_canned: tuple[CannedReply, ...] = ()
+        self._shared_canned_failed = False
         # Notices: channel -> (reason, time.monotonic()) last notified down
         self._down_notified: dict[str, tuple[str, float]] = {}
         # narrow? -> the contact panel shown, as the agent chose with toggle-contact
@@ -224,6 +227,7 @@ class FrontdeskApp(
         self.terminal.write(SAVE_TITLE)
         # counts the whole cache: after the first frame
         self.call_after_refresh(self.notifier.update_title)
+        self.load_shared_canned()
         self.watch_desk()
 
     def on_unmount(self) -> None:
@@ -292,6 +296,7 @@ class FrontdeskApp(
             self._notify_channels_down()
         await self._alert_changes(message.changes)
         await self.apply_team_changes(message.changes)
+        self.follow_shared_canned(message.changes)
 
     def on_resize(self) -> None:
         if self.is_mounted:

@@ -265,6 +265,7 @@ SEND_TEMPLATE = Binding(
 """In the list and thread, not the app: in the composer ctrl+t is the canned picker, which
 offers the template picker itself once the window closed."""
 
+
 LIST_BINDINGS: list[Binding] = [
     Binding(
         "j,down", "cursor_down", "Next", id="cursor-down", tooltip="Highlight the next conversation"
@@ -353,6 +354,31 @@ COMPOSER_BINDINGS: list[Binding] = [
         tooltip="Expand the /shortcode before the cursor, else move to the next pane",
     ),
 ]
+
+COMPOSER_TEMPLATE = Binding(
+    "ctrl+t",
+    "insert_template",
+    "Template",
+    id="insert-canned",
+    tooltip="Send an approved template (the window closed: a canned reply cannot go)",
+)
+"""The composer's ctrl+t once the window closed. It shares insert-canned's id, so a remap moves
+both; the composer puts it before that binding and shows it only while it applies
+(`Composer.check_action`), so the footer names what the key does. Not in CONTEXT_BINDINGS:
+the help and the palette list the id once, as the canned binding, whose action offers the
+template picker itself once the window closed."""
+
+
+def composer_bindings() -> list[Binding]:
+    """The composer's BINDINGS: COMPOSER_BINDINGS with COMPOSER_TEMPLATE right before the canned
+    binding, so ctrl+t keeps its place in the footer and tries the template first."""
+    keys: list[Binding] = []
+    for binding in COMPOSER_BINDINGS:
+        if binding.id == COMPOSER_TEMPLATE.id:
+            keys.append(COMPOSER_TEMPLATE)
+        keys.append(binding)
+    return keys
+
 
 HELP_BINDINGS: list[Binding] = [
     Binding("escape", "close", "Close", id="close-help", tooltip="Close the key help"),

@@ -94,6 +94,53 @@ async def test_closed_window_refuses_a_reply_and_sends_a_template_picked_and_fil
         assert out.template == TemplateSend("order_update", "en_US", ["Mia", "123"])
 
 
+def footer(app) -> list[str]:
+    """The footer's keys as shown: "^t Canned" …"""
+    return [f"{key.key_display} {key.description}" for key in app.query("FooterKey")]
+
+
+async def test_the_composers_footer_says_what_its_key_does_as_the_window_closes_and_opens(
+    desk, clock, console
+):
+    await close_window(desk, clock)
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "^t Template" in footer(app), what="^t Template")
+        assert "^t Canned" not in footer(app)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplatePicker), what="picker")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.composer.has_focus, what="back in the composer")
+        await pilot.press("escape", "n")  # a note may still use a canned reply
+        await wait_until(pilot, lambda: "^t Canned" in footer(app), what="^t Canned in a note")
+        assert "^t Template" not in footer(app)
+        await pilot.press("escape", "r")
+        await wait_until(pilot, lambda: "^t Template" in footer(app), what="^t Template again")
+        conv = await desk.conversation(1)
+        conv.window_expires_at = clock() + timedelta(hours=20)  # the customer wrote again
+        with desk.store.batch():
+            desk.store.put_conversation(conv)
+        app.refresh_window()
+        await wait_until(pilot, lambda: "^t Canned" in footer(app), what="^t Canned reopened")
+        assert "^t Template" not in footer(app)
+
+
+async def test_a_remapped_canned_key_moves_the_template_key_with_it(desk, clock, console):
+    from frontdesk.launch import resolve_keymap
+
+    await close_window(desk, clock)
+    app = console(keymap=resolve_keymap("default", {"insert-canned": "ctrl+y"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "^y Template" in footer(app), what="^y Template")
+        assert not any(shown.startswith("^t ") for shown in footer(app))
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplatePicker), what="picker")
+
+
 async def test_ctrl_t_from_the_list_and_a_channel_without_templates(desk, clock, console):
     app = console()
     async with app.run_test(size=SIZE, notifications=True) as pilot:

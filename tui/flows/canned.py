@@ -1,18 +1,61 @@
-"""The canned-reply flow: pick a reply, ask its `{ask:…}` values, fill it into the composer."""
+"""The canned-reply flow: pick a reply, ask its `{ask:…}` values, fill it into the composer; the
+replies the account shares, fetched at start and when the desk says to reload."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from textual import work
 
 from frontdesk.desk.canned import CannedError, CannedReply, TemplateError, asks, fill
-from frontdesk.tui.safe import clean
+from frontdesk.desk.changes import Change, ChangeKind
+from frontdesk.tui.canned_choice import MAX_SHARED, CannedChoice
+from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.ask_dialog import AskDialog
 from frontdesk.tui.screens.canned_picker import CannedPicker
 from frontdesk.tui.widgets.composer import Composer
 
 
 class CannedFlow:
-    """Mixed into the App (which has the desk, the panes and the screens this flow uses)."""
+    """Mixed into the App (which has the desk, the panes and the screens this flow uses, and
+    `_shared_canned`, the account's replies as last fetched, `_shared_canned_failed`, whether
+    the last fetch failed)."""
+
+    @work(exclusive=True, group="shared-canned", exit_on_error=False)
+    async def load_shared_canned(self) -> None:
+        """Fetch the replies the account shares (none on a local desk); a failure keeps what the
+        last fetch brought and is notified once, until a fetch succeeds again."""
+        try:
+            shared = tuple(await self.desk.shared_canned())
+        except Exception as exc:
+            if not self._shared_canned_failed:
+                self._shared_canned_failed = True
+                why = clean_line(str(exc))
+                self.notify(
+                    f"{why}; your own canned replies ({self.canned.path}) still work.",
+                    title="Account's canned replies not loaded",
+                    severity="warning",
+                    timeout=8,
+                    markup=False,
+                )
+            return
+        self._shared_canned_failed = False
+        already_told = len(self._shared_canned) > MAX_SHARED
+        self._shared_canned = shared
+        if len(shared) > MAX_SHARED and not already_told:
+            self.notify(
+                f"Your account shares {len(shared):,} canned replies; the first {MAX_SHARED:,} "
+                "are offered.",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+
+    def follow_shared_canned(self, changes: Sequence[Change]) -> None:
+        """After a RESET (a server's link back, a feed that fell behind) the account's replies may
+        have changed: fetch them again. Nothing else does: keys never ask the desk."""
+        if any(change.kind is ChangeKind.RESET for change in changes):
+            self.load_shared_canned()
 
     async def action_open_canned(self) -> None:
         """`c` answers the customer: reply mode; the composer takes focus only once a reply is
@@ -44,19 +87,16 @@ class CannedFlow:
         except CannedError as exc:
             self._error("Canned replies not loaded", exc)
             return
-        reply = library.find(shortcode) if shortcode is not None else None
+        choice = CannedChoice.of(library, self._shared_canned)
+        reply = choice.find(shortcode) if shortcode is not None else None
         if reply is None and shortcode is not None:
-            starting = [
-                r
-                for r in library.replies
-                if r.shortcode.casefold().startswith(shortcode.casefold())
-            ]
+            starting = choice.starting(shortcode)
             if len(starting) == 1:
                 reply = starting[0]  # /ref Tab completes /refund
             elif not starting:
                 self.notify(
                     f"No canned reply /{shortcode}; {self._key_for('insert-canned', 'composer')} lists them "
-                    f"({library.source}).",
+                    f"({choice.source}).",
                     severity="warning",
                     timeout=5,
                     markup=False,
@@ -72,11 +112,17 @@ class CannedFlow:
             except Exception:
                 variables = None  # the preview shows the raw text; inserting reports the problem
             reply = await self.push_screen_wait(
-                CannedPicker(library, language=language, query=shortcode or "", variables=variables)
+                CannedPicker(
+                    library,
+                    language=language,
+                    query=shortcode or "",
+                    variables=variables,
+                    shared=self._shared_canned,
+                )
             )
             if reply is None:
                 return
-        text = await self._fill_canned(conv_id, reply, library.where(reply))
+        text = await self._fill_canned(conv_id, reply, choice.where(reply))
         if text is not None and conv_id == self.conversation_list.current_id:
             self.composer.insert_canned_text(text, start, end)
             self.composer.focus()

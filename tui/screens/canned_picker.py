@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from frontdesk.desk.canned import (
     CannedError,
@@ -21,12 +22,21 @@ from frontdesk.desk.canned import (
     rank,
     write_examples,
 )
+from frontdesk.tui.canned_choice import CannedChoice
 from frontdesk.tui.safe import clean, clean_line
 from frontdesk.tui.screens.filtered_picker import DIALOG, FILTER, MATCHES, PREVIEW, FilteredPicker
 
 
+TITLE_FROM_BODY = 60
+"""How much of an untitled reply's text stands for its title in the list."""
+MAX_LISTED = 100
+"""The most matches listed at once (best first): a row costs the list on every keypress, and
+an account may share hundreds of replies; typing narrows the rest."""
+
+
 class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
-    """Fuzzy picker over the canned replies; replies in the contact's language come first.
+    """Fuzzy picker over the canned replies, the agent's own and those their account shares
+    (tagged "account"); replies in the contact's language come first.
 
     The preview shows the highlighted reply filled in for this conversation, `{ask:…}` values
     as ⟨order number⟩, or what is wrong with it (an unknown variable) before it is chosen.
@@ -78,12 +88,17 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
         language: str = "",
         query: str = "",
         variables: Mapping[str, str] | None = None,
+        shared: Sequence[CannedReply] = (),
     ) -> None:
         super().__init__()
         self.canned = canned
+        self.shared = tuple(shared)
+        self.choice = CannedChoice.of(canned, self.shared)
         self.language = language
         self.variables = dict(variables) if variables is not None else None
         self.initial_query = query
+        self.unlisted = 0
+        """How many matches of the filter are beyond `MAX_LISTED`."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="canned-dialog", classes=DIALOG) as dialog:
@@ -104,11 +119,15 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
 
     def _source_line(self) -> Text:
         if self.canned.examples:
-            return Text(
+            line = Text(
                 f"Examples shipped with frontdesk — ctrl+o copies them to {self.canned.own_path} "
                 "to make them your own."
             )
-        return Text(f"From {self.canned.source} (re-read when it changes).")
+        else:
+            line = Text(f"From {self.canned.source} (re-read when it changes).")
+        if self.choice.shared:
+            line.append(f' Plus {len(self.choice.shared)} from your account (tagged "account").')
+        return line
 
     def action_own_file(self) -> None:
         if not self.canned.examples:
@@ -119,6 +138,8 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
         try:
             path = write_examples(self.canned.own_path)
             self.canned = load_canned(path)
+            self.choice = CannedChoice.of(self.canned, self.shared)
+            self.refilter(self.query_one("#canned-query", Input).value)  # now they win shortcodes
         except CannedError as exc:
             self.notify(
                 str(exc), title="Examples not copied", severity="error", timeout=8, markup=False
@@ -132,15 +153,26 @@ class CannedPicker(FilteredPicker[CannedReply, CannedReply | None]):
         )
 
     def matches(self, query: str) -> list[CannedReply]:
-        return rank(query, self.canned.replies, self.language)
+        ranked = rank(query, self.choice.replies, self.language)
+        self.unlisted = max(0, len(ranked) - MAX_LISTED)
+        return ranked[:MAX_LISTED]
+
+    def refilter(self, query: str) -> None:
+        super().refilter(query)
+        if self.unlisted:  # a last row that cannot be chosen says the list goes on
+            more = Text(f"… {self.unlisted:,} more: type to narrow", "dim italic")
+            self._matches.add_option(Option(more, disabled=True))
 
     def label(self, item: CannedReply) -> Text:
         label = Text()
         label.append(f"/{clean_line(item.shortcode)}", "bold")
         label.append("  ")
-        label.append(clean_line(item.title))
+        # a server's reply may have no title: the start of its text, which may be long, instead
+        label.append(clean_line(item.title) or clean_line(item.body[:TITLE_FROM_BODY]))
         if item.language:
             label.append(f"  {clean_line(item.language)}", "dim")
+        if self.choice.is_shared(item):
+            label.append("  account", "dim")
         return label
 
     def picked(self, item: CannedReply) -> None:

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from frontdesk.desk.limits import WindowState
-from frontdesk.tui.bindings import COMPOSER_BINDINGS
+from frontdesk.tui.bindings import composer_bindings
 from frontdesk.tui.keys import typed_character
 from frontdesk.tui.safe import clean_line
 
@@ -23,15 +23,16 @@ SHORTCODE_BEFORE_CURSOR = re.compile(r"(?:^|(?<=\s))/([\w-]+)\Z")
 
 
 class Composer(TextArea):
-    """Enter sends, ctrl+j adds a line, Escape cancels, ctrl+t inserts a canned reply, `/code` Tab
-    expands one, ctrl+o attaches a file (ctrl+l takes the last one off).
+    """Enter sends, ctrl+j adds a line, Escape cancels, ctrl+t inserts a canned reply (once the
+    window closed: sends an approved template), `/code` Tab expands one, ctrl+o attaches a file
+    (ctrl+l takes the last one off).
 
     Note mode has a warning border. In reply mode the bottom border shows the channel's
     messaging window and, on SMS channels, the length in characters and segments; a
     closed window turns the border red and the empty composer explains the way out.
     """
 
-    BINDINGS = COMPOSER_BINDINGS
+    BINDINGS = composer_bindings()
 
     DEFAULT_CSS = """
     Composer {
@@ -177,6 +178,17 @@ class Composer(TextArea):
     def window_closed(self) -> bool:
         return self.mode == "reply" and self.window is not None and self.window.closed
 
+    @property
+    def offers_template(self) -> bool:
+        """True when ctrl+t sends an approved template: a reply whose window closed, on a channel
+        with templates (a canned reply cannot go)."""
+        return self.window_closed and self.window is not None and self.window.templates
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "insert_template":
+            return self.offers_template  # False hides it: ctrl+t is then the canned picker
+        return super().check_action(action, parameters)
+
     def _apply_mode(self) -> None:
         self.set_class(self.mode == "note", "-note")
         self.set_class(self.window_closed, "-closed")
@@ -195,6 +207,7 @@ class Composer(TextArea):
                     "Write a reply to the customer… (ctrl+t or /shortcode Tab: canned replies)"
                 )
         self._update_subtitle()
+        self.refresh_bindings()  # the footer's ctrl+t: Canned or Template
 
     def _update_subtitle(self) -> None:
         parts: list[str] = []
@@ -218,11 +231,14 @@ class Composer(TextArea):
         self._update_subtitle()
 
     def action_insert_canned(self) -> None:
-        # once the window closed a canned reply cannot go; what can is an approved template
-        if self.window_closed and self.window is not None and self.window.templates:
+        # the palette runs this one whatever the window: once it closed, offer what can go
+        if self.offers_template:
             self.post_message(self.TemplateRequested(self))
         else:
             self.post_message(self.CannedRequested(self))
+
+    def action_insert_template(self) -> None:
+        self.post_message(self.TemplateRequested(self))
 
     def action_expand_shortcode(self) -> None:
         """Tab: expand `/shortcode` before the cursor; with none there, move focus on as Tab always does."""
