@@ -6,6 +6,7 @@ Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_ask` and `_publish
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -34,18 +35,29 @@ log = logging.getLogger("frontdesk.chatwoot")
 
 MAX_NOTES = 50
 """A contact's notes read for the contact panel (the newest)."""
+CONTACT_FRESH = 60.0
+"""Seconds a contact read from the server answers again without asking."""
+CONTACTS_TIMED = 10_000
 
 
 class Contacts:
     """The contact, search and canned reads of `ChatwootDesk`."""
 
+    _contacts_read: dict[int, float]  # contact -> when it was last read from the server
+
     async def contact(self, contact_id: int) -> Contact:
+        """The contact and their notes; one read within `CONTACT_FRESH` seconds is answered from
+        what was kept (each conversation opened asks for its contact; live events keep the
+        details current meanwhile)."""
         kept = self._state.contacts.get(contact_id)
         if self._problem:
             if kept is None:
                 raise DeskError(
                     f"contact #{contact_id} was not read before and {self._api.host} is not answering"
                 )
+            return kept
+        read_at = self._contacts_read.get(contact_id)
+        if kept is not None and read_at is not None and time.monotonic() - read_at < CONTACT_FRESH:
             return kept
         what = f"Could not read contact #{contact_id}"
         answer = await self._ask(what, lambda: self._api.contact(contact_id))
@@ -57,6 +69,9 @@ class Contacts:
             ) from None
         notes = await self._ask(what, lambda: self._api.contact_notes(contact_id))
         contact.notes = _notes_text(notes)
+        if len(self._contacts_read) >= CONTACTS_TIMED:
+            self._contacts_read.clear()
+        self._contacts_read[contact_id] = time.monotonic()
         return self._state.put_contact(contact)
 
     async def update_contact(

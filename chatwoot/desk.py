@@ -84,6 +84,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._closed = False
         self._viewing: int | None = None
         self._drafts: dict[int, dict[str, str]] = {}
+        self._contacts_read: dict[int, float] = {}
         self._can_reply: dict[int, bool] = {}  # what the server last said (False: window closed)
         self._cache = SeenCache(self.cache_dir, account=f"{self._api.url}#{self._api.account_id}")
         self._outbox = ChatwootOutbox(

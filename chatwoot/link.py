@@ -106,6 +106,7 @@ class Link:
         state = self._state
         await account_records(self._api, state)
         state.pages.clear()  # every list is paged again from its first page
+        self._contacts_read.clear()  # and each contact read again when shown
         state.exhausted.clear()
         fresh: set[int] = set()
         for query in listing.first_queries(state):

@@ -481,3 +481,12 @@ async def test_a_closed_window_is_said_until_the_customer_writes_again(fake, sta
     await fake.customer_says(1, "hello again")
     await next_change(feed, ChangeKind.MESSAGE)
     assert await started.window(1) is None
+
+
+async def test_a_contact_read_a_moment_ago_is_not_asked_again(fake, started):
+    contact_id = (await started.conversation(1)).contact_id
+    first = await started.contact(contact_id)
+    assert await started.contact(contact_id) is first
+    assert len(requests(fake, "GET", f"/contacts/{contact_id}")) == 1
+    await started.update_contact(contact_id, notes="call after 5pm")
+    assert (await started.contact(contact_id)).notes == "call after 5pm"
