@@ -108,10 +108,13 @@ class Link:
         state.pages.clear()  # every list is paged again from its first page
         self._contacts_read.clear()  # and each contact read again when shown
         state.exhausted.clear()
-        fresh: set[int] = set()
-        for query in listing.first_queries(state):
-            page = await listing.load_page(self._api, state, query, 1, self._can_reply)
-            fresh.update(c.id for c in page)
+        pages = await asyncio.gather(
+            *(
+                listing.load_page(self._api, state, query, 1, self._can_reply)
+                for query in listing.first_queries(state)
+            )
+        )
+        fresh = {conv.id for page in pages for conv in page}
         viewing = self._viewing
         if viewing is not None and viewing not in fresh:
             with contextlib.suppress(Refused, Unreadable):  # gone from the server: it leaves too
