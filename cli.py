@@ -107,11 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     creds = sub.add_parser(
-        "creds", parents=[common], help="store channel secrets in the system keyring"
+        "creds", parents=[common], help="store channel and Chatwoot secrets in the system keyring"
     )
     creds.add_argument("action", choices=("set", "get", "delete"))
-    creds.add_argument("channel")
-    creds.add_argument("key")
+    creds.add_argument("channel", help="a channel's name, hook-<name>, or chatwoot")
+    creds.add_argument("key", help="e.g. token, or api_access_token for chatwoot")
     creds.add_argument("--show", action="store_true", help="with get: print the secret itself")
 
     add_rules_parser(sub, common)

@@ -57,6 +57,18 @@ def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config
     )
 
 
+def chatwoot_refusal(cfg: Config, command: str) -> str | None:
+    """Why `command`, which runs the local desk's channels, has nothing to do with a Chatwoot
+    desk (None with the local desk): the server receives and sends for its inboxes."""
+    if cfg.desk.kind != "chatwoot":
+        return None
+    return (
+        f"`frontdesk {command}` runs the local desk's channels, but {cfg.path} sets [desk] kind = "
+        '"chatwoot", whose server receives and sends for its inboxes; run `frontdesk` for the '
+        "console, or remove [desk] to use the local desk"
+    )
+
+
 def data_dir(args: argparse.Namespace) -> Path:
     from frontdesk import config
 

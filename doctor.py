@@ -45,6 +45,59 @@ def check_desk(cfg: Config, root: Path) -> list[str]:
     ]
 
 
+def check_chatwoot(cfg: Config, root: Path, timeout: float = 10.0) -> list[str]:
+    """With `[desk] kind = "chatwoot"`: the server, the token and account, the websocket and the
+    local cache folder, each an ok line or a problem; what the config sets that a Chatwoot
+    account does itself is noted."""
+    from frontdesk.chatwoot.probe import cache_finding, probe
+    from frontdesk.chatwoot.token import TokenMissing, read_token
+    from frontdesk.config import chatwoot_cache_dir
+
+    desk = cfg.desk
+    print(f"desk:   Chatwoot account {desk.account_id} at {desk.url}")
+    try:
+        token = read_token()
+    except TokenMissing:
+        token = None  # the probe still checks the URL, then says how to set the token
+    found = asyncio.run(probe(desk, token, timeout=timeout))
+    found.append(cache_finding(chatwoot_cache_dir(root, desk)))
+    unused = chatwoot_unused(cfg)
+    if unused:
+        print(
+            f"note: {', '.join(unused)} in {cfg.path} are not used with a Chatwoot desk "
+            "(its inboxes, automation and webhooks do that: README, Scaling past one box)"
+        )
+    from frontdesk.tui.safe import clean_line
+
+    problems = []
+    for finding in found:
+        if finding.ok:
+            print(f"ok: {clean_line(finding.text)}")  # names the server sent
+        else:
+            problems.append(finding.text)
+    return problems
+
+
+def chatwoot_unused(cfg: Config) -> list[str]:
+    """The sections set in the config that only the local desk reads."""
+    return [
+        name
+        for name, used in (
+            ("[[channels]]", bool(cfg.channels)),
+            ("[team]", cfg.team is not None),
+            ("[webhooks]", cfg.webhooks is not None),
+            ("[assignment]", cfg.assignment.auto),
+            ("[csat]", cfg.csat.enabled),
+            ("[sla]", cfg.sla is not None),
+            ("[[faq]]/[bot]", bool(cfg.faq.entries) or cfg.faq.on),
+            ("[hours]", cfg.hours is not None),
+            ("[[rules]]", bool(cfg.rules)),
+            ("[[escalation.hooks]]", bool(cfg.escalation.hooks)),
+        )
+        if used
+    ]
+
+
 def check_cache(root: Path, repair: bool = False) -> list[str]:
     """Problems with the cache: every file read, counts compared; with `repair`, rebuilt where it can be."""
     from frontdesk.store import Store, StoreError, StoreLocked

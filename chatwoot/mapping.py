@@ -315,7 +315,7 @@ def message_from(data: Any, state: SeenState) -> Message:
         delivery=delivery,
         delivery_reason=reason,
         author=_author(data, state),
-        event=_event_of(body) if activity else None,
+        event=_event_of(body, state) if activity else None,
     )
     created = when(data.get("created_at"))
     if created is not None:
@@ -370,15 +370,19 @@ def _author(data: dict[str, Any], state: SeenState) -> str:
 
 _EVENT_WORDS = (
     ("snooze", EventKind.SNOOZED),
-    ("assign", EventKind.ASSIGNED),
-    ("label", EventKind.LABELLED),
     ("priority", EventKind.PRIORITY),
-    ("team", EventKind.ESCALATED),
+    ("assign", EventKind.ASSIGNED),
+    (" added ", EventKind.LABELLED),  # "Aiko Tanaka added vip, refund" (Chatwoot's wording)
+    (" removed ", EventKind.LABELLED),
 )
 
 
-def _event_of(body: str) -> EventKind:
+def _event_of(body: str, state: SeenState) -> EventKind:
     lowered = body.lower()
+    if lowered.startswith("assigned to "):  # "Assigned to <agent or team> by <agent>"
+        target = body[len("assigned to ") :].rsplit(" by ", 1)[0].strip()
+        if target and target in state.teams.values():
+            return EventKind.ESCALATED
     for word, kind in _EVENT_WORDS:
         if word in lowered:
             return kind

@@ -1,4 +1,5 @@
-"""`frontdesk` and `frontdesk demo`: the console on the served desk when one answers, else solo."""
+"""`frontdesk` and `frontdesk demo`: the console on the served desk when one answers, else solo;
+with `[desk] kind = "chatwoot"`, on the Chatwoot account."""
 
 from __future__ import annotations
 
@@ -105,11 +106,51 @@ def run_attached(
         return EXIT_FAILURE
 
 
+def run_chatwoot(args: argparse.Namespace, cfg: Config) -> int:
+    """The console on the Chatwoot account `[desk]` names: the token from the environment or
+    the keyring, what was seen kept in the account's own folder in the data dir."""
+    from frontdesk import logs
+    from frontdesk.chatwoot.token import TokenMissing, read_token
+    from frontdesk.config import chatwoot_cache_dir, downloads_dir
+    from frontdesk.launch import make_app
+    from frontdesk.runtime import keep_gc_pauses_short
+
+    try:
+        token = read_token()
+    except TokenMissing as exc:
+        raise CliError(str(exc)) from None
+    from frontdesk.chatwoot.desk import ChatwootDesk
+
+    root = data_dir(args)
+    desk = ChatwootDesk(cfg.desk, token, chatwoot_cache_dir(root, cfg.desk))
+    logs.to_file(root, args.debug)  # the terminal is the console's from here on
+    app = make_app(
+        desk,
+        cfg.ui,
+        cfg.path,
+        canned=cfg.path.parent / "canned.toml",
+        downloads_dir=downloads_dir(),
+    )
+
+    async def session() -> None:
+        await desk.start()
+        try:
+            await app.run_async()
+        finally:
+            await desk.stop()
+
+    keep_gc_pauses_short()
+    asyncio.run(session())
+    return 0
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from frontdesk.config import desk_socket
     from frontdesk.store import Store
 
     cfg = load_config(args)
+    if cfg.desk.kind == "chatwoot":
+        return run_chatwoot(args, cfg)
     if not args.solo:
         socket = desk_socket(cfg.team, data_dir(args))
         status = run_attached(

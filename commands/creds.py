@@ -1,4 +1,5 @@
-"""`frontdesk creds`: set, get or delete a channel's secret in the system keyring."""
+"""`frontdesk creds`: set, get or delete a secret in the system keyring: a channel's, a hook's,
+or the Chatwoot access token (`frontdesk creds set chatwoot api_access_token`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def cmd_creds(args: argparse.Namespace) -> int:
     from frontdesk import credentials
 
     if args.action == "set":
-        value = read_secret(f"{args.key} for channel {args.channel}: ")
+        value = read_secret(prompt(args.channel, args.key))
         if not value:
             raise CliError("empty secret: nothing stored")
         credentials.set_secret(args.channel, args.key, value)
@@ -30,10 +31,19 @@ def cmd_creds(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_secret(prompt: str) -> str:
+def prompt(owner: str, key: str) -> str:
+    """What the hidden prompt asks for: a channel's secret, or the Chatwoot token and where it is."""
+    from frontdesk.chatwoot import token
+
+    if (owner, key) == (token.OWNER, token.KEY):
+        return f"Chatwoot {key} ({token.WHERE_TO_FIND}): "
+    return f"{key} for channel {owner}: "
+
+
+def read_secret(text: str) -> str:
     """From a hidden prompt on a terminal, else the first line of stdin (never from argv)."""
     if sys.stdin.isatty():
         import getpass
 
-        return getpass.getpass(prompt)
+        return getpass.getpass(text)
     return sys.stdin.readline().rstrip("\r\n")

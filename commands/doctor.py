@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from frontdesk.desk_setup import data_dir, load_config
 from frontdesk.doctor import (
     check_cache,
     check_canned,
+    check_chatwoot,
     check_channel,
     check_desk,
     check_faq,
@@ -22,10 +24,12 @@ from frontdesk.doctor import (
 )
 from frontdesk.errors import EXIT_FAILURE
 
+if TYPE_CHECKING:
+    from frontdesk.config import Config
+
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from frontdesk import credentials, logs
-    from frontdesk.backends import registry
 
     problems: list[str] = []
     cfg = load_config(
@@ -40,12 +44,32 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         )
     print(f"data:   {data_dir(args)}")
     print(f"logs:   {logs.log_file(data_dir(args))} (written while the console runs)")
-    problems += check_desk(cfg, data_dir(args))
-    _, broken = registry.load_all()
-    problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     keyring_note = credentials.keyring_problem()
     if keyring_note:
         print(f"note: {keyring_note}")
+    if cfg.desk.kind == "chatwoot":
+        problems += check_chatwoot(cfg, data_dir(args))
+        problems += check_ui(cfg)
+        problems += check_canned(cfg.path.parent / "canned.toml")
+    else:
+        problems += local_problems(cfg, args)
+    from frontdesk.tui.safe import clean_line
+
+    for line in problems:
+        print(f"problem: {clean_line(line)}")  # a channel's check answer is the channel's text
+    if not problems:
+        print("ok: no problems found")
+    return EXIT_FAILURE if problems else 0
+
+
+def local_problems(cfg: Config, args: argparse.Namespace) -> list[str]:
+    """The local desk's checks: the served desk, the channels and their plugins, what the
+    desk's automation names, the hooks and the cache."""
+    from frontdesk.backends import registry
+
+    problems = check_desk(cfg, data_dir(args))
+    _, broken = registry.load_all()
+    problems += [f"backend plugin {b.name!r} cannot load: {b.error}" for b in broken]
     problems += check_ui(cfg)
     for ch in cfg.channels:
         problems += asyncio.run(check_channel(ch))
@@ -59,10 +83,4 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for hook in cfg.escalation.hooks:
         problems += check_hook(hook)
     problems += check_cache(data_dir(args), repair=args.repair)
-    from frontdesk.tui.safe import clean_line
-
-    for line in problems:
-        print(f"problem: {clean_line(line)}")  # a channel's check answer is the channel's text
-    if not problems:
-        print("ok: no problems found")
-    return EXIT_FAILURE if problems else 0
+    return problems

@@ -13,6 +13,7 @@ from frontdesk.desk_setup import (
     DEMO_TARGETS,
     build_desk,
     data_dir,
+    chatwoot_refusal,
     demo_channels,
     demo_config,
     demo_dir,
@@ -43,6 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         root = demo_dir(args)
         path = config.demo_socket(team, root)
     else:
+        refusal = chatwoot_refusal(cfg, "serve")
+        if refusal:
+            raise CliError(refusal)
         if not cfg.channels:
             raise CliError(f"no channels in {cfg.path}; add a [[channels]] block (see README)")
         root = data_dir(args)

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from frontdesk.desk_setup import build_desk, data_dir, load_config
+from frontdesk.desk_setup import build_desk, chatwoot_refusal, data_dir, load_config
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line, report_cache_problems
 
 if TYPE_CHECKING:
@@ -23,6 +23,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from frontdesk.store import Store
 
     cfg = load_config(args)
+    refusal = chatwoot_refusal(cfg, "sync")
+    if refusal:
+        raise CliError(refusal)
     if not cfg.channels:
         raise CliError(f"no channels in {cfg.path}; nothing to sync")
     with Store.open(data_dir(args)) as store:

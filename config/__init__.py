@@ -4,7 +4,7 @@ The package's parts: `paths.py` (where files live), `sections.py` (the dataclass
 `load.py` (file → TOML → `Config`), `checks.py` (the checks every section shares) and one
 reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
 `read_team.py`, `read_webhooks.py`, `read_assignment.py`, `read_csat.py`, `read_sla.py`,
-`read_faq.py`, `read_hours.py`); the names below are the ones the rest of frontdesk imports.
+`read_faq.py`, `read_hours.py`, `read_desk.py`); the names below are the ones the rest of frontdesk imports.
 
     [agent]                     name, agents
     [ui]                        keymap, theme, notify, bell, desktop
@@ -23,6 +23,7 @@ reader per section (`read_console.py`, `read_channels.py`, `read_escalation.py`,
     [hours]                     timezone, day keys, holidays, away_reply, greeting (business hours)
     [hours.channels.<name>]     the same keys for one channel, and enabled
     [[rules]]                   name, event, match, conditions, actions (automation rules, read_rules.py)
+    [desk]                      kind ("local" | "chatwoot"), url, account_id (the desk the console works on)
 
 Every problem is a `ConfigError` whose message is one line naming the file, the line when it
 can be found, the key and the fix. Secrets are refused (they belong in the keyring) and no
@@ -39,6 +40,7 @@ from frontdesk.config.read_webhooks import WEB_URL
 from frontdesk.config.paths import (
     APP_NAME,
     SOCKET_NAME,
+    chatwoot_cache_dir,
     config_dir,
     config_path,
     data_dir,
@@ -48,6 +50,7 @@ from frontdesk.config.paths import (
 )
 from frontdesk.config.sections import (
     DEFAULT_THEME,
+    DESK_KINDS,
     DESKTOP_NOTIFICATIONS,
     KEYMAPS,
     NOTIFY_SCOPES,
@@ -71,6 +74,7 @@ __all__ = [
     "APP_NAME",
     "CHANNEL_NAME",
     "DEFAULT_THEME",
+    "DESK_KINDS",
     "DESKTOP_NOTIFICATIONS",
     "KEYMAPS",
     "NOTIFY_SCOPES",
@@ -104,6 +108,7 @@ __all__ = [
     "TeamConfig",
     "UIConfig",
     "WebhooksConfig",
+    "chatwoot_cache_dir",
     "config_dir",
     "config_path",
     "data_dir",

@@ -13,6 +13,7 @@ from frontdesk.config.errors import ConfigError
 from frontdesk.config.paths import config_path
 from frontdesk.config.read_channels import ChannelReading
 from frontdesk.config.read_console import ConsoleReading
+from frontdesk.config.read_desk import DeskReading
 from frontdesk.config.read_escalation import EscalationReading
 from frontdesk.config.read_faq import FaqReading
 from frontdesk.config.read_hours import HoursReading
@@ -82,6 +83,7 @@ class _Reader(
     FaqReading,
     HoursReading,
     RulesReading,
+    DeskReading,
 ):
     """Turns the parsed TOML into a Config, failing on the first problem with file:line."""
 
@@ -100,6 +102,7 @@ class _Reader(
             "bot",
             "hours",
             "rules",
+            "desk",
         )
         self.only_known((), raw, sections, what="section")
         return Config(
@@ -116,4 +119,5 @@ class _Reader(
             faq=self.faq(raw.get("faq", []), raw.get("bot", {})),
             hours=self.hours(raw["hours"]) if "hours" in raw else None,
             rules=self.rules(raw.get("rules", [])),
+            desk=self.desk(raw.get("desk", {})),
         )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 import platformdirs
 
 if TYPE_CHECKING:
-    from frontdesk.config.sections import TeamConfig
+    from frontdesk.config.sections import DeskConfig, TeamConfig
 
 APP_NAME = "frontdesk"
 SOCKET_NAME = "desk.sock"
@@ -52,3 +55,17 @@ def demo_socket(team: TeamConfig | None, demo_dir: Path) -> Path:
 def downloads_dir() -> Path:
     """Where saved attachments go: a `frontdesk` folder in the user's downloads directory."""
     return platformdirs.user_downloads_path() / APP_NAME
+
+
+def chatwoot_cache_dir(data_dir: Path, desk: DeskConfig) -> Path:
+    """The folder in the data dir that keeps what was seen of one Chatwoot account:
+    `chatwoot-<host>-<account id>`, a port or path prefix joined with "_" (chatwoot-localhost_3000-1);
+    a name that had to lose other characters or length gets a short hash of the URL, so two
+    servers never share one."""
+    parts = urlsplit(desk.url)
+    where = (parts.netloc + parts.path.rstrip("/")).lower()
+    joined = re.sub(r"[:/]", "_", where)
+    slug = re.sub(r"[^a-z0-9._-]+", "-", joined).strip("-.")[:80] or "server"
+    if slug != joined or "_" in where:
+        slug += "-" + hashlib.sha256(where.encode()).hexdigest()[:8]
+    return Path(data_dir) / f"chatwoot-{slug}-{desk.account_id}"

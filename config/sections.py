@@ -21,6 +21,7 @@ DEFAULT_THEME = "textual-dark"
 NOTIFY_SCOPES = ("mine", "mine-and-unassigned", "all", "off")
 DESKTOP_NOTIFICATIONS = ("osc9", "osc777", "both", "off")
 ROLES = ("agent", "supervisor")
+DESK_KINDS = ("local", "chatwoot")
 
 
 def _default_agent_name() -> str:
@@ -199,8 +200,12 @@ class DeskConfig:
     `chatwoot/api_access_token` in the keyring or FRONTDESK_SECRET_CHATWOOT_API_ACCESS_TOKEN)."""
 
     kind: str = "local"
-    url: str = ""  # the Chatwoot server's base URL, e.g. https://chat.example.com (no /api)
+    """"local" or "chatwoot" (`DESK_KINDS`)."""
+    url: str = ""
+    """The Chatwoot server's base URL, e.g. https://chat.example.com (a proxy's path prefix
+    kept, no /api, no trailing slash)."""
     account_id: int = 0
+    """The account's number, as in the dashboard's address /app/accounts/<id>/ (0 when local)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from frontdesk.chatwoot.mapping import (
 )
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.desk.views import View
-from frontdesk.model import Delivery, Direction, MessageKind, Priority, Status
+from frontdesk.model import Delivery, Direction, EventKind, MessageKind, Priority, Status
 
 CONVERSATION = {
     "meta": {
@@ -170,3 +170,25 @@ def test_hostile_records_are_read_or_refused_never_crash(data):
             read(data)
         except Unreadable:
             pass
+
+
+def test_activity_lines_in_chatwoots_wording_name_their_event():
+    state = SeenState(teams={1: "Billing"})
+    base = {"id": 5, "conversation_id": 42, "message_type": 2}
+    kinds = {
+        line: message_from({**base, "content": line}, state).event
+        for line in (
+            "Aiko Tanaka added vip, refund",
+            "Assigned to Billing by Aiko Tanaka",
+            "Assigned to Ben Okoro by Aiko Tanaka",
+            "Aiko Tanaka set the priority to high",
+            "Conversation was marked resolved by Aiko Tanaka",
+        )
+    }
+    assert list(kinds.values()) == [
+        EventKind.LABELLED,
+        EventKind.ESCALATED,
+        EventKind.ASSIGNED,
+        EventKind.PRIORITY,
+        EventKind.STATUS,
+    ]
