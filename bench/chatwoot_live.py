@@ -1,5 +1,6 @@
-"""A Chatwoot event to the frame: a customer writes on the fake Chatwoot, the console on a
-ChatwootDesk shows it (websocket, live apply, change feed, the list's row or the open thread).
+"""A Chatwoot event to the frame: a customer writes on the fake Chatwoot, the console shows it.
+
+Through the websocket, the live apply and the change feed to the list's row or the open thread.
 
 Run alone: `python -m frontdesk.bench.chatwoot_live [conversations] [rate] [seconds]`.
 """

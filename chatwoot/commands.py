@@ -1,6 +1,7 @@
-"""What an agent does to a Chatwoot conversation: assign, status, snooze, priority, labels,
-escalation, read marks and typing, each a REST call whose answer updates the record (replies and
-notes go through the outbox: `chatwoot.sending`).
+"""What an agent does to a Chatwoot conversation, each command one REST call that updates the record.
+
+Assign, status, snooze, priority, labels, escalation, read marks and typing (replies and notes go
+through the outbox: `chatwoot.sending`).
 
 Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_ask` (the server's errors as one
 DeskError line) and `_publish`.

@@ -1,5 +1,7 @@
-"""The live side of `ChatwootDesk`: the account's websocket feed (`chatwoot.cable`) applied to what
-the console holds (`chatwoot.live`), and what the desk does when the feed comes and goes.
+"""The live side of `ChatwootDesk`: the account's websocket feed applied to what the console holds.
+
+The feed is `chatwoot.cable`, its events are applied by `chatwoot.live`; this part starts it,
+publishes what changed and reads again what the console shows when the feed comes back.
 
 Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_outbox`, `_timing`, `_publish`,
 `_counts_later`, `_resync` and the link's problem lines.

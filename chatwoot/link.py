@@ -1,5 +1,4 @@
-"""The Chatwoot desk's link to its server: reaching it (again), turning its failures into one line
-for the agent, and keeping the view counts the server gives.
+"""The Chatwoot desk's link to its server: reconnecting, failures as one line, the server's counts.
 
 Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_outbox`, `_timing`, `_publish`,
 `_read_thread` and `_start_feed`. While the server is unreachable `_problem` says so: the console

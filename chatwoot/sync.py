@@ -1,5 +1,7 @@
-"""The account's own records read from the server: who this token is, the agents, inboxes, teams,
-labels and canned responses (what every list, picker and name on screen needs)."""
+"""The account's own records read from the server: the profile, agents, inboxes, teams, labels, canned.
+
+What every list, picker and name on screen needs, read at start and after each reconnect.
+"""
 
 from __future__ import annotations
 
