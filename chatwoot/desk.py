@@ -81,6 +81,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._broker = Broker()
         self._problem = f"stale: showing what was seen until {self._api.host} answers"
         self._connecting: asyncio.Task[None] | None = None
+        self._retry_now = asyncio.Event()  # the reconnect's wait ends early when set
         self._closed = False
         self._viewing: int | None = None
         self._drafts: dict[int, dict[str, str]] = {}

@@ -63,7 +63,7 @@ class Link:
         backoff while it is unreachable; a refused token stops until a new one is set."""
         delays = retry_delays(self._timing)
         if not first:
-            await asyncio.sleep(next(delays))
+            await self._pause(next(delays))
         while not self._closed:
             try:
                 await self._sync()
@@ -73,7 +73,7 @@ class Link:
                 self._say_lost(str(exc))
                 return
             except RateLimited as exc:
-                await asyncio.sleep(exc.retry_after)
+                await asyncio.sleep(exc.retry_after)  # the server's wait, whatever else says
                 continue
             except ChatwootError as exc:
                 self._say_lost(
@@ -82,14 +82,14 @@ class Link:
                     else f"offline: {exc}; showing what was seen"
                 )
                 log.warning("Chatwoot: %s", exc)
-                await asyncio.sleep(next(delays))
+                await self._pause(next(delays))
                 continue
             except Exception:  # an answer read wrong is a bug to log, never a dead desk
                 log.exception("reading Chatwoot at %s", self._api.host)
                 self._say_lost(
                     f"offline: Chatwoot at {self._api.host} answered in a form not understood"
                 )
-                await asyncio.sleep(next(delays))
+                await self._pause(next(delays))
                 continue
             self._problem = ""
             self._outbox.resume()
@@ -97,6 +97,14 @@ class Link:
             self._publish(Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET))
             await self._start_feed()
             return
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds` before the next attempt, or less when there is news that the server is
+        back (its live feed subscribed again)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._retry_now.wait()
+        self._retry_now.clear()
 
     async def _sync(self) -> None:
         """The account, each view's first page and the open conversation, read afresh; what was
@@ -140,8 +148,12 @@ class Link:
         self._publish(Change(ChangeKind.LINK, failed=True, detail=problem))
 
     def _resync(self) -> None:
-        """Read again what the console shows (after the live feed missed events), then RESET."""
-        if self._closed or (self._connecting is not None and not self._connecting.done()):
+        """Read again what the console shows (after the live feed missed events), then RESET;
+        a reconnect waiting for its next attempt makes it now."""
+        if self._closed:
+            return
+        if self._connecting is not None and not self._connecting.done():
+            self._retry_now.set()
             return
         self._connecting = asyncio.create_task(self._connect(first=True), name="chatwoot:connect")
 

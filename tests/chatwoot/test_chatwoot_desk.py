@@ -4,6 +4,7 @@ makes as the fake received it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import json
 import re
@@ -490,3 +491,23 @@ async def test_a_contact_read_a_moment_ago_is_not_asked_again(fake, started):
     assert len(requests(fake, "GET", f"/contacts/{contact_id}")) == 1
     await started.update_contact(contact_id, notes="call after 5pm")
     assert (await started.contact(contact_id)).notes == "call after 5pm"
+
+
+async def test_the_live_feed_coming_back_ends_the_reconnects_wait(fake, tmp_path):
+    add_open(fake, 1)
+    slow = dataclasses.replace(FAST, retry_first=60.0, retry_most=60.0)
+    desk = ChatwootDesk(
+        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=slow
+    )
+    await desk.start()
+    try:
+        await asyncio.wait_for(desk.synced.wait(), 10)
+        await fake.wait_subscribed()
+        port = int(fake.url.rsplit(":", 1)[1])
+        await fake.stop()
+        with pytest.raises(DeskError):
+            await desk.set_priority(1, Priority.LOW)  # the next attempt is a minute away
+        await fake.start(port=port)
+        await eventually(lambda: desk.link_problem == "", timeout=5, what="back long before 60 s")
+    finally:
+        await desk.stop()
