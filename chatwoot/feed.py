@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from frontdesk.chatwoot.cable import Cable
-from frontdesk.chatwoot.errors import ChatwootError
+from frontdesk.chatwoot.errors import ChatwootError, TokenRefused, Unreachable
 from frontdesk.chatwoot.listing import note_can_reply
 from frontdesk.chatwoot.live import CONVERSATION_EVENTS, Live
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from, optional_id
@@ -34,16 +34,25 @@ class Feed:
     _live: Live | None = None
     _live_problem: str = ""
     _fetching: asyncio.Task[None] | None = None
+    _checking: asyncio.Task[None] | None = None
+    _cable_key: tuple[str, int] | None = None  # (pubsub token, user id) the cable subscribed with
 
     def _make_live(self) -> None:
         self._live = Live(self._state, on_echo=self._on_echo, on_missing=self._on_missing)
         self._missing: set[int] = set()
 
     async def _start_feed(self) -> None:
-        """Subscribe to the account's feed (once: the cable reconnects by itself)."""
+        """Subscribe to the account's feed: once (the cable reconnects by itself), and again when
+        the profile's pubsub token changed (the old one is refused for good)."""
         me = self._state.me
-        if self._cable is not None or me is None or not self._state.pubsub_token:
+        if me is None or not self._state.pubsub_token:
             return
+        key = (self._state.pubsub_token, me.id)
+        if self._cable is not None:
+            if key == self._cable_key:
+                return
+            await self._cable.stop()
+        self._cable_key = key
         self._cable = Cable(
             self._api.url,
             self._state.pubsub_token,
@@ -58,9 +67,10 @@ class Feed:
     async def _stop_feed(self) -> None:
         if self._cable is not None:
             await self._cable.stop()
-        if self._fetching is not None:
-            self._fetching.cancel()
-            await asyncio.gather(self._fetching, return_exceptions=True)
+        for task in (self._fetching, self._checking):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
         changes = self._live.apply(event, data)
@@ -108,11 +118,32 @@ class Feed:
         if not up:
             self._live_problem = f"live updates paused ({reason}); reconnecting"
             self._publish(*self._live.lost(), Change(ChangeKind.LINK, failed=True, detail=reason))
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.create_task(self._check_server(), name="chatwoot:check")
             return
         had_gap = bool(self._live_problem)
         self._live_problem = ""
         if had_gap:  # no replay: what the console shows is read again, then it reloads
             self._resync()
+
+    async def _check_server(self) -> None:
+        """The feed is lost: is the server? One profile read says: unreachable starts the REST
+        reconnect; a new pubsub token (the old one now refused) subscribes again with it."""
+        try:
+            profile = await self._api.profile()
+        except Unreachable:
+            self._lost()
+            return
+        except TokenRefused as exc:
+            self._say_lost(str(exc))
+            return
+        except ChatwootError as exc:
+            log.info("Chatwoot's profile not read after the feed was lost: %s", exc)
+            return
+        token = profile.get("pubsub_token") if isinstance(profile, dict) else None
+        if isinstance(token, str) and token and token != self._state.pubsub_token:
+            self._state.pubsub_token = token
+            await self._start_feed()
 
     # ---- what only the feed knows -------------------------------------------------------------
 

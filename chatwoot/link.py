@@ -94,8 +94,10 @@ class Link:
             self._problem = ""
             self._outbox.resume()
             self.synced.set()
-            self._publish(Change(ChangeKind.LINK, detail="back"), Change(ChangeKind.RESET))
             await self._start_feed()
+            # back only once the live feed is too: before, what shows may still miss events
+            back = [] if self._live_problem else [Change(ChangeKind.LINK, detail="back")]
+            self._publish(*back, Change(ChangeKind.RESET))
             return
 
     async def _pause(self, seconds: float) -> None:

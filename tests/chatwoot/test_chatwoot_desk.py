@@ -511,3 +511,28 @@ async def test_the_live_feed_coming_back_ends_the_reconnects_wait(fake, tmp_path
         await eventually(lambda: desk.link_problem == "", timeout=5, what="back long before 60 s")
     finally:
         await desk.stop()
+
+
+async def test_a_new_pubsub_token_is_read_and_subscribed_with(fake, started):
+    await fake.wait_subscribed()
+    feed = started.subscribe()
+    fake.profile.pubsub_token = "a-new-pubsub-token"  # as when the user's token was reset
+    await fake.drop_sockets()
+    assert (await next_change(feed, ChangeKind.LINK)).failed
+    back = await next_change(feed, ChangeKind.LINK, timeout=10)
+    assert not back.failed and started.link_problem == ""
+    subscribed = [
+        json.loads(c["identifier"])["pubsub_token"]
+        for c in fake.cable_received
+        if c.get("command") == "subscribe"
+    ]
+    assert subscribed[-1] == "a-new-pubsub-token"
+
+
+async def test_a_server_gone_is_said_without_waiting_for_a_command(fake, started):
+    await fake.wait_subscribed()
+    port = int(fake.url.rsplit(":", 1)[1])
+    await fake.stop()
+    await eventually(lambda: started.link_problem.startswith("offline"), timeout=5, what="offline")
+    await fake.start(port=port)
+    await eventually(lambda: started.link_problem == "", timeout=10, what="back")
