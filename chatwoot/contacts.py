@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from frontdesk.backends.base import PermanentError, safe_filename, write_unique
 from frontdesk.chatwoot.canned import canned_replies
@@ -193,7 +194,8 @@ class Contacts:
         data = await self._ask(
             f"Could not download {attachment.name}", lambda: self._api.download(attachment.ref)
         )
-        return AttachmentData(name=attachment.name, data=data)
+        # the name is the URL's last part, still quoted ("receipt%201.pdf")
+        return AttachmentData(name=unquote(attachment.name), data=data)
 
     async def save_attachment(
         self, conv_id: int, message_id: int, index: int, downloads_dir: str

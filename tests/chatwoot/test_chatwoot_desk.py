@@ -536,3 +536,15 @@ async def test_a_server_gone_is_said_without_waiting_for_a_command(fake, started
     await eventually(lambda: started.link_problem.startswith("offline"), timeout=5, what="offline")
     await fake.start(port=port)
     await eventually(lambda: started.link_problem == "", timeout=10, what="back")
+
+
+async def test_an_attachment_downloads_from_the_server(fake, started, tmp_path):
+    conv = fake.account.conversations[1]
+    message = fake.account.add_message(conv, None, INCOMING)
+    fake.account.attach(message, "receipt 1.pdf", b"%PDF-1.4 fake")
+    thread = await started.thread(1)
+    [index] = [i for i, m in enumerate(thread) if m.attachments]
+    got = await started.attachment_data(1, thread[index].id, 0)
+    assert (got.name, got.data) == ("receipt 1.pdf", b"%PDF-1.4 fake")
+    saved = await started.save_attachment(1, thread[index].id, 0, str(tmp_path / "downloads"))
+    assert saved.read_bytes() == b"%PDF-1.4 fake"
