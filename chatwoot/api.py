@@ -103,12 +103,20 @@ class ChatwootApi:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         body: Any = None,
         account: bool = True,
+        form: Mapping[str, str] | None = None,
+        files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None,
     ) -> Any:
-        """`method path` (under the account unless `account` is False); the answer's JSON."""
+        """`method path` (under the account unless `account` is False) with a JSON `body`, or a
+        multipart `form` with `files`; the answer's JSON."""
         full = f"/api/v1/accounts/{self.account_id}{path}" if account else f"/api/v1{path}"
         what = f"{method} {full}"
         try:
-            request = self._client.build_request(method, full, params=params, json=body)
+            if files is not None:
+                request = self._client.build_request(
+                    method, full, params=params, data=dict(form or {}), files=list(files)
+                )
+            else:
+                request = self._client.build_request(method, full, params=params, json=body)
             response = await self._client.send(request, stream=True)
             try:
                 data = await _read_bounded(response, MAX_ANSWER, what, self.host)
@@ -208,6 +216,27 @@ class ChatwootApi:
         if echo_id:
             body["echo_id"] = echo_id
         return await self.request("POST", f"/conversations/{int(conv_id)}/messages", body=body)
+
+    async def create_message_with_files(
+        self,
+        conv_id: int,
+        content: str,
+        files: Sequence[tuple[str, bytes, str]],
+        *,
+        private: bool = False,
+        echo_id: str | None = None,
+    ) -> Any:
+        """A reply with files (name, bytes, MIME type): Chatwoot takes them as `attachments[]`."""
+        form = {"content": content, "private": "true" if private else "false"}
+        form["message_type"] = "outgoing"
+        if echo_id:
+            form["echo_id"] = echo_id
+        return await self.request(
+            "POST",
+            f"/conversations/{int(conv_id)}/messages",
+            form=form,
+            files=[("attachments[]", file) for file in files],
+        )
 
     async def toggle_status(
         self, conv_id: int, status: str, snoozed_until: int | None = None

@@ -31,9 +31,6 @@ class Commands:
 
     # ---- messages the outbox does not carry ---------------------------------------------------
 
-    async def file_problem(self, conv_id: int, name: str, mime: str, size: int) -> str | None:
-        return self.unsupported["file_problem"]
-
     async def templates(self, conv_id: int) -> list[MessageTemplate]:
         raise DeskError(self.unsupported["templates"])
 

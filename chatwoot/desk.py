@@ -50,7 +50,6 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
         "retry_hooks": "Chatwoot runs no escalation hooks: use its automation rules and webhooks",
         "report": "reports are on Chatwoot's Reports page",
         "merge_contacts": "contacts are merged in Chatwoot's dashboard (Contacts → Merge)",
-        "file_problem": "attachments are sent from Chatwoot's dashboard",
     }
 )
 """DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""

@@ -13,6 +13,7 @@ Mixed into `ChatwootDesk`, which provides `_api`, `_state`, `_outbox`, `_publish
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from frontdesk.model import Delivery, Direction, FileUpload, Message
 
 MAX_BODY = 150_000
 """Characters of one reply or note sent (Chatwoot's own limit on a message's content)."""
+MAX_FILE_BYTES = 40 << 20
+"""Chatwoot's default limit on one attachment (its MAXIMUM_FILE_UPLOAD_SIZE)."""
 
 _DELIVERY = {
     OutboxState.PENDING: Delivery.PENDING,
@@ -39,8 +42,45 @@ class Sending:
 
     async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
         if files:
-            raise DeskError(self.unsupported["file_problem"])
+            return await self._post_files(conv_id, body, files)
         return await self._queue(conv_id, body, private=False)
+
+    async def file_problem(self, conv_id: int, name: str, mime: str, size: int) -> str | None:
+        if size > MAX_FILE_BYTES:
+            return f"{name} is over Chatwoot's {MAX_FILE_BYTES >> 20} MB for a file"
+        return None
+
+    async def _post_files(self, conv_id: int, body: str, files: Sequence[FileUpload]) -> Message:
+        """A reply with files goes at once, not through the outbox (which keeps text only): while
+        the server does not answer it is refused, and one not confirmed is said so."""
+        for file in files:
+            problem = await self.file_problem(conv_id, file.name, file.mime, len(file.data))
+            if problem:
+                raise DeskError(problem)
+        if len(body) > MAX_BODY:
+            raise DeskError(f"the reply is longer than Chatwoot takes ({MAX_BODY} characters)")
+        if self._problem:
+            raise DeskError(f"files go only while {self._api.host} answers; send them again then")
+        await self.conversation(conv_id)
+        echo_id = uuid.uuid4().hex
+        uploads = [(f.name, f.data, f.mime or "application/octet-stream") for f in files]
+        answer = await self._ask(
+            f"The files were not sent to #{conv_id}",
+            lambda: self._api.create_message_with_files(conv_id, body, uploads, echo_id=echo_id),
+        )
+        try:
+            message = message_from(answer, self._state)
+        except Unreadable:
+            raise DeskError(
+                f"Chatwoot took the files for #{conv_id}; they show when the thread is read again"
+            ) from None
+        message.direction = Direction.OUT
+        kept = self._state.put_message(message, echo_id) or message
+        self._publish(
+            Change(ChangeKind.MESSAGE, conversation_id=conv_id, message_id=kept.id),
+            Change(ChangeKind.CONVERSATION, conversation_id=conv_id),
+        )
+        return kept
 
     async def note(self, conv_id: int, body: str) -> Message:
         return await self._queue(conv_id, body, private=True)

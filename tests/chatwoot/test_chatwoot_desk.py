@@ -27,7 +27,7 @@ from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, View
-from frontdesk.model import Delivery, Priority, Status
+from frontdesk.model import Delivery, FileUpload, Priority, Status
 
 TOKEN = "test-token"
 A = "/api/v1/accounts/1"
@@ -548,3 +548,19 @@ async def test_an_attachment_downloads_from_the_server(fake, started, tmp_path):
     assert (got.name, got.data) == ("receipt 1.pdf", b"%PDF-1.4 fake")
     saved = await started.save_attachment(1, thread[index].id, 0, str(tmp_path / "downloads"))
     assert saved.read_bytes() == b"%PDF-1.4 fake"
+
+
+async def test_a_reply_with_files_is_uploaded_as_attachments(fake, started):
+    await started.thread(1)
+    files = [FileUpload("map.png", "image/png", b"\x89PNG fake"), FileUpload("a b.txt", "", b"hi")]
+    sent = await started.reply(1, "Here is the map", files)
+    assert sent.id > 0 and len(sent.attachments) == 2 and sent.attachments[0].name == "map.png"
+    posted = requests(fake, "POST", "/conversations/1/messages")[0]
+    assert posted.json["content"] == "Here is the map" and posted.json["private"] == "false"
+    stored = fake.account.conversations[1].messages[-1]
+    assert [(a.name, a.data) for a in stored.attachments] == [
+        ("map.png", b"\x89PNG fake"),
+        ("a b.txt", b"hi"),
+    ]
+    assert await started.file_problem(1, "big.mov", "video/quicktime", 41 << 20)
+    assert await started.file_problem(1, "ok.mov", "video/quicktime", 1 << 20) is None
