@@ -65,7 +65,7 @@ class Sending:
         echo_id = uuid.uuid4().hex
         uploads = [(f.name, f.data, f.mime or "application/octet-stream") for f in files]
         answer = await self._ask(
-            f"The files were not sent to #{conv_id}",
+            f"The reply with files to #{conv_id}",
             lambda: self._api.create_message_with_files(conv_id, body, uploads, echo_id=echo_id),
         )
         try:
