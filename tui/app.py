@@ -31,7 +31,9 @@ from frontdesk.tui.flows.desk_calls import DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.flows.team import TeamFlow
 from frontdesk.tui.flows.listing import Listing
+from frontdesk.tui.flows.paging import Paging
 from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
+from frontdesk.tui.flows.refusals import Refusals
 from frontdesk.tui.flows.reporting import ReportFlow
 from frontdesk.tui.flows.thread_actions import ThreadActions
 from frontdesk.tui.flows.triage import TriageActions
@@ -56,6 +58,7 @@ SHORT_SCREEN = 30
 
 
 class FrontdeskApp(
+    Refusals,
     BindingListing,
     ViewSwitching,
     TriageActions,
@@ -65,6 +68,7 @@ class FrontdeskApp(
     DraftKeeping,
     Reading,
     Listing,
+    Paging,
     Notices,
     CannedFlow,
     TemplateFlow,
@@ -279,6 +283,7 @@ class FrontdeskApp(
         if plan.mark_read is not None:
             # before the list and title read it: no ● flashes up
             await self._mark_read(plan.mark_read)
+        self.paging_reset(message.changes)
         if plan.reload_list:
             await self.reload_list()
         elif plan.rows is not None:

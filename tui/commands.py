@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Protocol, cast
 
@@ -15,6 +16,7 @@ from textual.screen import Screen
 
 from frontdesk.tui.bindings import live_bindings
 from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.safe import clean_line
 from frontdesk.tui.screens.help_screen import HelpScreen
 from frontdesk.tui.screens.report_screen import ReportScreen
 from frontdesk.tui.widgets.composer import Composer
@@ -38,6 +40,8 @@ class BindingSource(Protocol):
 
     def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]: ...
 
+    def refuse(self, action: str, what: str) -> bool: ...
+
 
 class BindingCommands(Provider):
     """Offers each binding the app lists in `binding_commands` as "Description (key)", run on its owner.
@@ -57,9 +61,9 @@ class BindingCommands(Provider):
     async def discover(self) -> Hits:
         for title, binding, target in self._commands():
             yield DiscoveryHit(
-                Content(title),
-                partial(self._run, binding.action, target),
-                help=escape(binding.tooltip) or None,
+                _shown(Content(title), binding),
+                partial(self._run, binding, target),
+                help=_help(binding),
             )
 
     async def search(self, query: str) -> Hits:
@@ -70,10 +74,10 @@ class BindingCommands(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(title),
-                    partial(self._run, binding.action, target),
+                    _shown(matcher.highlight(title), binding),
+                    partial(self._run, binding, target),
                     text=title,
-                    help=escape(binding.tooltip) or None,
+                    help=_help(binding),
                 )
         for theme in sorted(self.app.available_themes):
             title = f"Theme: {theme}"
@@ -88,11 +92,25 @@ class BindingCommands(Provider):
                     ),
                 )
 
-    async def _run(self, action: str, target: DOMNode) -> None:
-        await self.app.run_action(action, target)
+    async def _run(self, binding: KeyBinding, target: DOMNode) -> None:
+        if binding.refused:  # Textual would run nothing: say why
+            cast(BindingSource, self.app).refuse(binding.action, binding.description)
+            return
+        await self.app.run_action(binding.action, target)
 
     def _set_theme(self, theme: str) -> None:
         self.app.theme = theme
+
+
+def _shown(title: Content, binding: KeyBinding) -> Content:
+    """A command's title, greyed when the desk cannot do it."""
+    return title.stylize("dim") if binding.refused else title
+
+
+def _help(binding: KeyBinding) -> str | None:
+    if binding.refused:
+        return escape(f"Not on this desk: {clean_line(binding.refused)}")
+    return escape(binding.tooltip) or None
 
 
 class BindingListing:
@@ -100,12 +118,24 @@ class BindingListing:
 
     def binding_commands(self, screen: Screen) -> Iterable[tuple[KeyBinding, DOMNode]]:
         """Each binding the palette offers on `screen`, with where its action runs (the palette asks this)."""
-        for binding in live_bindings(self.keymap, self.get_key_display):
+        for binding in self.offered_bindings():
             if binding.action in PALETTE_SKIPS:
                 continue
             target = self._binding_target(screen, binding.context)
             if target is not None:
                 yield binding, target
+
+    def offered_bindings(self) -> list[KeyBinding]:
+        """Every binding with its keys in force, each the desk cannot do marked with its reason."""
+        found = live_bindings(self.keymap, self.get_key_display)
+        if not self.desk.unsupported:
+            return found
+        return [
+            replace(binding, refused=reason)
+            if (reason := self.refusal(binding.action))
+            else binding
+            for binding in found
+        ]
 
     def _binding_target(self, screen: Screen, context: str) -> DOMNode | None:
         """Where a binding's action runs: the app, or the first widget or screen of its context's class."""
@@ -129,7 +159,7 @@ class BindingListing:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        bindings = live_bindings(self.keymap, self.get_key_display)
+        bindings = self.offered_bindings()
         toggle = next((b.keys for b in bindings if b.binding_id == "show-help"), ())
         close = " or ".join(
             dict.fromkeys((self._key_for("close-help", "screen:help"), self._key_for("show-help")))

@@ -51,6 +51,8 @@ class KeyBinding:
     """Textual key names in force (after the keymap), e.g. ("j", "down")."""
     key_display: str
     """The keys as shown to people, e.g. "j / ↓"."""
+    refused: str = ""
+    """Why the desk cannot do this action (`desk.unsupported`): the help and palette grey it."""
 
     @property
     def context_title(self) -> str:

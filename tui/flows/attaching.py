@@ -34,6 +34,8 @@ class Attaching:
         return self.query_one("#attached-files", AttachedFiles)
 
     def on_composer_attach_requested(self) -> None:
+        if self.refuse("attach_file", "Attach"):  # the composer's key is not greyed: it says why
+            return
         conv_id = self._draft_for
         if conv_id is None:
             self._current()  # says no conversation is highlighted

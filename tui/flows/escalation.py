@@ -42,6 +42,8 @@ class EscalationFlow:
         self.notify(escape(f"Escalated to {chosen.target}{hooks}."), timeout=3)
 
     async def _retry_hooks(self, conv_id: int) -> None:
+        if self.refuse("retry_hooks", "Retry hooks"):
+            return
         jobs = await self._attempt("Could not retry the hooks", self.desk.retry_hooks(conv_id))
         if jobs is FAILED:
             return

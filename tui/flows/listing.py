@@ -47,6 +47,7 @@ class Listing:
         self._list_changed()
 
     def _show_list(self, conversations: list[Conversation]) -> None:
+        self.paging_follows()
         self.conversation_list.waiting_times = self.sort is Sort.WAITING
         self.conversation_list.set_conversations(conversations, sort_key(self.sort))
         self._list_changed()
@@ -92,4 +93,5 @@ class Listing:
             channels=self.desk.channel_status,
             width=self.size.width,
             team=self.team_label(),
+            link=self.desk.link_problem,
         )

@@ -42,11 +42,21 @@ def activity_text(activities: Sequence[Activity], name_of: Callable[[str], str])
     return " · ".join(parts)
 
 
-def team_label(mode: str, online: int, link_lost: bool) -> str:
-    """What the header says of the desk: "solo", "team · 3 online", or that the desk is lost."""
+def team_label(mode: str, online: int, link_lost: bool, link_problem: str = "") -> str:
+    """What the header says of the desk: "solo", "team · 3 online", or that the desk is lost;
+    on a Chatwoot server "Chatwoot", "· stale" while what it shows may be out of date (painted
+    from the cache before the server answered) and "· offline" once the link is lost."""
+    if mode == "chatwoot":
+        return (
+            "Chatwoot · offline"
+            if link_lost
+            else "Chatwoot · stale"
+            if link_problem
+            else "Chatwoot"
+        )
     if mode != "team":
         return "solo"
-    return "team · desk lost" if link_lost else f"team · {online} online"
+    return "team · desk lost" if link_lost or link_problem else f"team · {online} online"
 
 
 def agent_choice(info: AgentInfo, me: str, team: bool) -> str:
@@ -105,11 +115,12 @@ class TeamFlow:
     def team_label(self) -> str:
         """The header's word on the desk. The header follows every list change, and counting
         who is online walks every conversation (`desk.online`): counted on presence only."""
+        problem = self.desk.link_problem
         if self.desk.mode != "team":
-            return team_label(self.desk.mode, 0, self.team.link_lost)
+            return team_label(self.desk.mode, 0, self.team.link_lost, problem)
         if self.team.online is None:
             self.team.online = sum(1 for info in self.desk.online() if info.online)
-        return team_label(self.desk.mode, self.team.online, self.team.link_lost)
+        return team_label(self.desk.mode, self.team.online, self.team.link_lost, problem)
 
     def row_activity(self, conv_id: int) -> str:
         """The list row's line of who else views or types in the conversation."""
@@ -145,16 +156,17 @@ class TeamFlow:
         for change in changes:
             if change.kind is ChangeKind.LINK:
                 self.team.link_lost = change.failed
+                desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
                     why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
                     self.notify(
-                        escape(f"Lost the desk{why}: reconnecting; your drafts are kept."),
+                        escape(f"Lost {desk}{why}: reconnecting; your drafts are kept."),
                         title="Desk",
                         severity="error",
                         timeout=8,
                     )
                 else:
-                    self.notify("Back on the desk.", title="Desk", timeout=4)
+                    self.notify(f"Back on {desk}.", title="Desk", timeout=4)
         if kinds & {ChangeKind.PRESENCE, ChangeKind.LINK, ChangeKind.RESET}:
             self.team.online = None
             self._update_header()

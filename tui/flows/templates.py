@@ -22,7 +22,8 @@ class TemplateFlow:
             self.send_template(conv.id)
 
     def on_composer_template_requested(self) -> None:
-        self.action_send_template()
+        if not self.refuse("send_template", "Template"):  # the key's check does not cover this
+            self.action_send_template()
 
     @work(exclusive=True, group="template", exit_on_error=False)
     async def send_template(self, conv_id: int) -> None:

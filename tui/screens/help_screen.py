@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from frontdesk.tui.bindings import HELP_BINDINGS
 from frontdesk.tui.keys import KeyBinding
+from frontdesk.tui.safe import clean_line
 
 
 class HelpScreen(ModalScreen[None]):
@@ -75,6 +76,14 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(min_width=16)
         table.add_column(style="dim")
         for binding in bindings:
+            if binding.refused:  # greyed, with the desk's reason where the tooltip goes
+                table.add_row(
+                    Text(binding.key_display, "dim"),
+                    Text(binding.description, "dim"),
+                    Text(f"not on this desk: {clean_line(binding.refused)}", "italic"),
+                    style="dim",
+                )
+                continue
             table.add_row(
                 Text(binding.key_display), Text(binding.description), Text(binding.tooltip or "")
             )

@@ -40,6 +40,8 @@ _PRIORITY_MARK = {Priority.HIGH: "!", Priority.URGENT: "‼"}
 
 AGE_REFRESH_SECONDS = 30.0
 """How often the visible rows' ages and SLA marks are drawn again."""
+PAGE_AHEAD = 10
+"""Rows from the end of the list at which it asks for more (a server that pages its lists)."""
 
 
 class ConversationList(ScrollView, can_focus=True):
@@ -89,6 +91,16 @@ class ConversationList(ScrollView, can_focus=True):
 
         conversation_list: ConversationList
         conversation_id: int
+
+        @property
+        def control(self) -> ConversationList:
+            return self.conversation_list
+
+    @dataclass
+    class NearEnd(Message):
+        """The cursor or the rows on screen came within PAGE_AHEAD rows of the last one."""
+
+        conversation_list: ConversationList
 
         @property
         def control(self) -> ConversationList:
@@ -234,6 +246,7 @@ class ConversationList(ScrollView, can_focus=True):
             self._refresh_changed_rows(*was_shown, old_cursor, index)
         if self.current_id != before and self.current_id is not None:
             self._highlight(self.current_id)
+        self._check_near_end()
 
     def _window(self) -> tuple[int, int]:
         """The first row on screen and how many rows the screen shows (a partly shown one too)."""
@@ -281,6 +294,27 @@ class ConversationList(ScrollView, can_focus=True):
         self._scroll_cursor_visible()
         if self.current_id is not None:
             self._highlight(self.current_id)
+        self._check_near_end()
+
+    @property
+    def rows_shown(self) -> range:
+        """The indexes of the rows on screen, a partly shown one too."""
+        top = round(self.scroll_y)
+        return range(
+            top // ROW_HEIGHT, (top + self.scrollable_content_region.height - 1) // ROW_HEIGHT + 1
+        )
+
+    @property
+    def near_end(self) -> bool:
+        """True when the cursor or the last row on screen is within PAGE_AHEAD rows of the end."""
+        if not self.conversations:
+            return False
+        last_shown = self.rows_shown.stop - 1
+        return max(self.cursor, last_shown) >= len(self.conversations) - 1 - PAGE_AHEAD
+
+    def _check_near_end(self) -> None:
+        if self.near_end:
+            self.post_message(self.NearEnd(self))
 
     def _highlight(self, conv_id: int) -> None:
         """Say the cursor moved onto `conv_id`, and that it rested there once it has (CURSOR_REST)."""
@@ -474,12 +508,15 @@ class ConversationList(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         # ages and SLA time left count down on a quiet list too (unchanged rows come from the cache)
         self.set_interval(AGE_REFRESH_SECONDS, self.refresh)
+        # scrolled by the wheel or the scrollbar, the cursor stays: the rows shown may near the end
+        self.watch(self, "scroll_y", self._check_near_end, init=False)
 
     def on_resize(self) -> None:
         self._rows.clear()
         self.virtual_size = Size(
             self.scrollable_content_region.width, len(self.conversations) * ROW_HEIGHT
         )
+        self._check_near_end()  # a taller list shows more of its end
 
     def on_focus(self) -> None:
         self.refresh()

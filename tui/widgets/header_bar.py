@@ -25,6 +25,8 @@ QUIET_TABS = frozenset({View.BOT})
 """Tabs shown only while they hold a conversation or are current: a desk without the FAQ bot
 never sees an empty Bot tab."""
 _CHANNEL_STATE = {"ok": "green", "connecting": "yellow", "down": "red"}
+_LINK_STYLE = {"lost": "bold red", "offline": "bold red", "stale": "bold yellow"}
+"""How the desk's label ends when what the console shows may be out of date."""
 
 
 def shown_views(view: View, counts: Mapping[View, int]) -> list[View]:
@@ -49,8 +51,11 @@ class HeaderBar(Static):
         channels: Mapping[str, ChannelStatus],
         width: int,
         team: str = "",
+        link: str = "",
     ) -> None:
-        """Agent, the view tabs with their counts (the current one lit), channel health.
+        """Agent, the view tabs with their counts (the current one lit), channel health, and in
+        what is left of the line why what it shows may be stale (`link`), else why a channel
+        is down.
 
         When that is wider than the terminal, healthy channels fold into one count and
         then the tabs drop their titles to the key and count ("1 Mine 9" → "1:9").
@@ -63,12 +68,15 @@ class HeaderBar(Static):
             tabs = view_tabs(agent, view, counts, filtered, titled=False, team=team)
         header = Text.assemble(tabs, health)
         room = width - header.cell_len - 1
-        reason = next(
+        reason = link or next(
             (s.detail for _, s in sorted(channels.items()) if s.state == "down" and s.detail), ""
         )
-        if reason and room >= 12:  # why a channel is down, in what is left of the line
+        if reason and room >= 12:  # why, in what is left of the line
             reason = clean_line(reason)
-            header.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
+            header.append(
+                reason if len(reason) <= room else reason[: room - 1] + "…",
+                "italic yellow" if link else "dim",
+            )
         if header != self._header:  # most live changes leave the counts as they were
             self._header = header
             # one row high in any case: no layout pass (which would arrange every pane again)
@@ -86,8 +94,8 @@ def view_tabs(
 ) -> Text:
     header = Text(" ")
     header.append(clean_line(agent), "bold")
-    if team:  # "solo", "team · 3 online" or "team · desk lost"
-        header.append(f" · {team}", "bold red" if team.endswith("lost") else "dim")
+    if team:  # "solo", "team · 3 online", "team · desk lost", "Chatwoot · stale" …
+        header.append(f" · {team}", _LINK_STYLE.get(team.rpartition(" ")[2], "dim"))
     header.append(" │")
     shown = shown_views(view, counts)
     for number, tab_view in enumerate(VIEW_CYCLE, start=1):
