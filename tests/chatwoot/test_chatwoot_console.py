@@ -12,7 +12,8 @@ from frontdesk.chatwoot.desk import ChatwootDesk, Timing
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
-from pilot_helpers import idle, make_app, screen_text, wait_until
+from frontdesk.tui.screens.report_screen import ReportScreen
+from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
 
 TOKEN = "test-token"
 SIZE = (140, 40)
@@ -29,12 +30,17 @@ async def fake():
         yield server
 
 
-@pytest.fixture
-async def desk(fake, tmp_path):
+async def synced_desk(fake, cache_dir) -> ChatwootDesk:
     config = DeskConfig(kind="chatwoot", url=fake.url, account_id=1)
-    desk = ChatwootDesk(config, TOKEN, tmp_path, timing=FAST)
+    desk = ChatwootDesk(config, TOKEN, cache_dir, timing=FAST)
     await desk.start()
     await asyncio.wait_for(desk.synced.wait(), 10)
+    return desk
+
+
+@pytest.fixture
+async def desk(fake, tmp_path):
+    desk = await synced_desk(fake, tmp_path)
     yield desk
     await desk.stop()
 
@@ -99,3 +105,39 @@ async def test_triage_a_conversation_on_chatwoot_from_the_keyboard(fake, desk):
             lambda: conv_id not in [c.id for c in app.conversation_list.conversations],
             what="the resolved conversation leaving the open list",
         )
+
+
+async def test_the_list_pages_in_from_the_server_as_it_nears_its_end(fake, tmp_path):
+    for i in range(58):  # 60 open in all: three pages of the All-open list
+        contact = fake.account.add_contact(f"Customer {i}")
+        fake.account.add_conversation(1, contact.id, at=1_700_000_000 + i)
+    desk = await synced_desk(fake, tmp_path)
+    app = make_app(desk)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await idle(pilot)
+            await pilot.press("end")  # the first page's end was on screen: page 2 came at once
+            await wait_until(
+                pilot, lambda: len(app.conversation_list.conversations) == 60, what="all"
+            )
+    finally:
+        await desk.stop()
+    pages = [
+        r.query.get("page")
+        for r in fake.requests
+        if r.path.endswith("/conversations")
+        and r.query.get("assignee_type") == "all"
+        and r.query.get("status") == "open"
+    ]
+    assert pages[:1] == ["1"] and "2" in pages and "3" in pages and "4" not in pages
+
+
+async def test_what_chatwoot_does_not_do_is_said_not_opened(desk):
+    app = make_app(desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        seen = record_notifications(app)
+        await pilot.press("R")
+        await idle(pilot)
+        assert not isinstance(app.screen, ReportScreen)
+        assert seen == ["reports are on Chatwoot's Reports page"]
