@@ -7,7 +7,8 @@ import pytest
 from conftest import HOSTILE_NAME
 from frontdesk.desk import ChangeKind
 from frontdesk.desk.changes import Broker, Change
-from frontdesk.tui.flows.team import team_label
+from frontdesk.desk.presence import AgentInfo
+from frontdesk.tui.flows.team import agent_choice, team_label
 from pilot_helpers import idle, make_app, record_notifications, wait_until
 
 SIZE = (140, 40)
@@ -104,3 +105,10 @@ def test_snapshot_header_on_a_stale_chatwoot_desk(snap_compare, desk, clock):
     desk.mode = "chatwoot"
     desk.link_problem = STALE
     assert snap_compare(make_app(desk, clock), terminal_size=(170, 16), run_before=idle)
+
+
+def test_the_assign_picker_shows_chatwoot_availability_without_a_partial_count():
+    """A Chatwoot console holds the pages it loaded: counting them would understate an agent's load."""
+    ben = AgentInfo("ben@x.io", "Ben", online=True, open_count=3)
+    assert agent_choice(ben, "aiko@x.io", team=True, counted=False) == "● Ben"
+    assert agent_choice(ben, "aiko@x.io", team=False) == "Ben · 3 open"

@@ -57,11 +57,13 @@ def team_label(mode: str, online: int, link_lost: bool, link_problem: str = "") 
     return "team · desk lost" if link_lost or link_problem else f"team · {online} online"
 
 
-def agent_choice(info: AgentInfo, me: str, team: bool) -> str:
-    """One agent in the assignment picker: online dot (team mode), name, open count."""
+def agent_choice(info: AgentInfo, me: str, team: bool, counted: bool = True) -> str:
+    """One agent in the assignment picker: online dot (team and Chatwoot), name, open count
+    (not `counted` on a Chatwoot account: the console holds only the pages it loaded)."""
     dot = ("● " if info.online else "○ ") if team else ""
     mine = " (me)" if info.user == me else ""
-    return f"{dot}{clean_line(info.name)}{mine} · {info.open_count} open"
+    count = f" · {info.open_count} open" if counted else ""
+    return f"{dot}{clean_line(info.name)}{mine}{count}"
 
 
 def replies_by_others(messages: Iterable[Message], me: str, after_id: int) -> list[Message]:
@@ -293,8 +295,9 @@ class TeamFlow:
     def assignment_choices(self) -> tuple[list[str], list[str]]:
         """The agents to assign to (users) and how the picker shows each."""
         infos = self.desk.online()
-        team = self.desk.mode == "team"
+        team = self.desk.mode in ("team", "chatwoot")  # Chatwoot agents have an availability
+        counted = self.desk.mode != "chatwoot"
         return (
             [info.user for info in infos],
-            [agent_choice(info, self.desk.agent, team) for info in infos],
+            [agent_choice(info, self.desk.agent, team, counted) for info in infos],
         )
