@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from frontdesk.chatwoot.errors import (
     ChatwootError,
@@ -23,6 +21,9 @@ from frontdesk.chatwoot.errors import (
     Unconfirmed,
     Unreachable,
 )
+
+if TYPE_CHECKING:  # httpx is imported with the first request: a console paints before it
+    import httpx
 
 MAX_ANSWER = 8 * 1024 * 1024
 """Bytes of one answer read; a larger one is refused (no page of 25 conversations comes near)."""
@@ -82,16 +83,27 @@ class ChatwootApi:
         self.url = url.rstrip("/")
         self.account_id = account_id
         self.host = urlsplit(self.url).netloc or self.url
-        self._client = httpx.AsyncClient(
-            base_url=self.url,
-            headers={"api_access_token": token, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._token, self._timeout, self._transport = token, timeout, transport
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The keep-alive HTTP client, made on the first request."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                base_url=self.url,
+                headers={"api_access_token": self._token, "Accept": "application/json"},
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
+                transport=self._transport,
+                follow_redirects=False,
+            )
+        return self._http
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # ---- the one way a request is made -------------------------------------------------------
 
@@ -108,6 +120,8 @@ class ChatwootApi:
     ) -> Any:
         """`method path` (under the account unless `account` is False) with a JSON `body`, or a
         multipart `form` with `files`; the answer's JSON."""
+        import httpx
+
         full = f"/api/v1/accounts/{self.account_id}{path}" if account else f"/api/v1{path}"
         what = f"{method} {full}"
         try:
@@ -137,6 +151,8 @@ class ChatwootApi:
         return self._answer(response, data, what)
 
     def _timed_out(self, method: str, what: str, exc: httpx.TimeoutException) -> ChatwootError:
+        import httpx
+
         if method in _WRITES and isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
             return Unconfirmed(
                 f"Chatwoot at {self.host} did not answer {what} in time: it may have taken effect"
@@ -319,6 +335,8 @@ class ChatwootApi:
     async def download(self, url: str, limit: int = MAX_DOWNLOAD) -> bytes:
         """The bytes at an attachment's `data_url`, which must be on this server (the token goes
         with the request, so never to another host)."""
+        import httpx
+
         target = urlsplit(url)
         if target.scheme not in ("http", "https") or target.netloc != self.host:
             raise Refused(f"the attachment is not on {self.host}: open it in Chatwoot", 0)
@@ -354,6 +372,8 @@ async def _read_bounded(response: httpx.Response, limit: int, what: str, host: s
 
 
 def _why(exc: httpx.HTTPError) -> str:
+    import httpx
+
     if isinstance(exc, httpx.ConnectError):
         return "cannot connect (is the [desk] url right and the server up?)"
     return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -15,10 +15,12 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from yarl import URL
+
+if TYPE_CHECKING:  # aiohttp is imported when the feed starts: a console paints before it
+    import aiohttp
 
 log = logging.getLogger("frontdesk.chatwoot")
 
@@ -293,6 +295,8 @@ class Cable:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
+        import aiohttp
+
         # proxies from the environment, as the REST client (httpx) takes them
         async with aiohttp.ClientSession(trust_env=True) as session:
             delays = retry_delays(self._timing)
@@ -306,6 +310,8 @@ class Cable:
 
     async def _connect(self, session: aiohttp.ClientSession) -> _Lost:
         """One connection, from the handshake until it is lost (the loss is returned)."""
+        import aiohttp
+
         try:
             async with asyncio.timeout(self._timing.connect):
                 ws = await session.ws_connect(
@@ -374,6 +380,8 @@ class Cable:
     def _frame(
         self, ws: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage
     ) -> Frame | None:
+        import aiohttp
+
         if message.type is aiohttp.WSMsgType.TEXT:
             return parse_frame(message.data)
         if message.type is aiohttp.WSMsgType.BINARY:

@@ -9,6 +9,7 @@ the console shows and publishes LINK back and a RESET.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -55,6 +56,16 @@ def retry_delays(timing: Timing) -> Iterator[float]:
         delay = min(delay * 2, timing.retry_most)
 
 
+NETWORK_MODULES = ("httpx", "aiohttp")
+"""What the REST client and the live feed import when first used."""
+
+
+async def preload_network() -> None:
+    """Import the HTTP and websocket libraries in a thread: the console paints its first frame
+    from the cache meanwhile instead of waiting for them in the event loop."""
+    await asyncio.to_thread(lambda: [importlib.import_module(m) for m in NETWORK_MODULES])
+
+
 class Link:
     """The link part of `ChatwootDesk`."""
 
@@ -62,7 +73,9 @@ class Link:
         """Reach the server (again): read the account and what the console shows; retry with
         backoff while it is unreachable; a refused token stops until a new one is set."""
         delays = retry_delays(self._timing)
-        if not first:
+        if first:
+            await preload_network()
+        else:
             await self._pause(next(delays))
         while not self._closed:
             try:

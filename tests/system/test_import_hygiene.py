@@ -85,3 +85,11 @@ def test_the_key_modules_never_import_the_app(module):
     assert "frontdesk.tui.app" not in modules_after_import(f"import {module}")
     source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
     assert "frontdesk.tui.app" not in imported_modules(source)
+
+
+def test_the_chatwoot_desk_leaves_its_network_libraries_for_after_the_first_paint():
+    """A Chatwoot console paints from its cache first: httpx and aiohttp (0.15 s of imports
+    together) come in a thread once the desk reaches for the server (chatwoot.link)."""
+    loaded = modules_after_import("import frontdesk.chatwoot.desk")
+    assert "frontdesk.chatwoot.desk" in loaded
+    assert not {"httpx", "aiohttp"} & loaded
