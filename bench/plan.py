@@ -14,6 +14,9 @@ from typing import Any
 
 from frontdesk.bench.automation import measure_automation
 from frontdesk.bench.cache import Cache, build_cache, measure_ingest
+from frontdesk.bench.chatwoot import measure_cache_load
+from frontdesk.bench.chatwoot_live import measure_chatwoot_live
+from frontdesk.bench.chatwoot_start import measure_chatwoot_cold_start
 from frontdesk.bench.keys import measure_keys
 from frontdesk.bench.live import measure_live
 from frontdesk.bench.mail import measure_email
@@ -56,6 +59,7 @@ class Plan:
     team_seconds: float = 10.0
     webhook_burst: int = 1_000  # signed webhook POSTs in each burst shape
     automation_messages: int = 20_000  # offered at 5,000 msg/s with and without the automata
+    chatwoot_conversations: int = 2_000  # on the fake Chatwoot server for the event-to-frame figure
     seed: int = 7
 
 
@@ -85,6 +89,7 @@ def run(
             "team_seconds": plan.team_seconds,
             "webhook_burst": plan.webhook_burst,
             "automation_messages": plan.automation_messages,
+            "chatwoot_conversations": plan.chatwoot_conversations,
             "seed": plan.seed,
         }
     )
@@ -164,6 +169,15 @@ def run(
         measure_webhooks(work, plan.webhook_burst, report)
         progress(f"automation: {plan.automation_messages:,} messages at 5,000/s, 50 rules …")
         measure_automation(work, plan.automation_messages, report)
+        progress(
+            "Chatwoot console: start from the seen cache, and events on the fake to the frame …"
+        )
+        measure_cache_load(work, report, conversations=plan.conversations, runs=plan.runs)
+        measure_chatwoot_cold_start(work, report, conversations=plan.conversations, runs=plan.runs)
+        for rate in plan.live_rates:
+            asyncio.run(
+                measure_chatwoot_live(report, plan.chatwoot_conversations, rate, plan.live_seconds)
+            )
         if plan.mails:
             progress(f"email: first sync of {plan.mails:,} mails …")
             measure_email(work, plan.mails, report)

@@ -39,6 +39,7 @@ SMALL = bench_plan.Plan(
     team_seconds=0.3,
     webhook_burst=50,
     automation_messages=300,
+    chatwoot_conversations=30,
 )
 HAS_DOVECOT = (
     bench_mail.mail_servers() is not None and bench_mail.mail_servers().dovecot_binary() is not None
@@ -124,6 +125,10 @@ EXPECTED = {
     "automation.ingest.off",
     "automation.ingest.on",
     "automation.per_message",
+    "chatwoot.cache_load",
+    "chatwoot.cold_start.median",
+    "chatwoot.live.p50",
+    "chatwoot.live.p95",
     "automation.rules.decide",
 } | (
     {"email.mailbox", "email.first_stored", "email.first_sync", "email.first_on_screen"}
