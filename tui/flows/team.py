@@ -47,23 +47,23 @@ def team_label(mode: str, online: int, link_lost: bool, link_problem: str = "") 
     on a Chatwoot server "Chatwoot", "· stale" while what it shows may be out of date (painted
     from the cache before the server answered) and "· offline" once the link is lost."""
     if mode == "chatwoot":
-        return (
-            "Chatwoot · offline"
-            if link_lost
-            else "Chatwoot · stale"
-            if link_problem
-            else "Chatwoot"
-        )
+        # a problem other than "stale: …" or a paused live feed (unreachable, token refused) means
+        # nothing answers now, also when the console started without the server (no LINK change)
+        if link_lost or (link_problem and not link_problem.startswith(("stale", "live updates"))):
+            return "Chatwoot · offline"
+        return "Chatwoot · stale" if link_problem else "Chatwoot"
     if mode != "team":
         return "solo"
     return "team · desk lost" if link_lost or link_problem else f"team · {online} online"
 
 
-def agent_choice(info: AgentInfo, me: str, team: bool) -> str:
-    """One agent in the assignment picker: online dot (team mode), name, open count."""
+def agent_choice(info: AgentInfo, me: str, team: bool, counted: bool = True) -> str:
+    """One agent in the assignment picker: online dot (team and Chatwoot), name, open count
+    (not `counted` on a Chatwoot account: the console holds only the pages it loaded)."""
     dot = ("● " if info.online else "○ ") if team else ""
     mine = " (me)" if info.user == me else ""
-    return f"{dot}{clean_line(info.name)}{mine} · {info.open_count} open"
+    count = f" · {info.open_count} open" if counted else ""
+    return f"{dot}{clean_line(info.name)}{mine}{count}"
 
 
 def replies_by_others(messages: Iterable[Message], me: str, after_id: int) -> list[Message]:
@@ -155,6 +155,7 @@ class TeamFlow:
         kinds = {c.kind for c in changes}
         for change in changes:
             if change.kind is ChangeKind.LINK:
+                was_lost = self.team.link_lost
                 self.team.link_lost = change.failed
                 desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
@@ -165,8 +166,10 @@ class TeamFlow:
                         severity="error",
                         timeout=8,
                     )
-                else:
+                elif was_lost:
                     self.notify(f"Back on {desk}.", title="Desk", timeout=4)
+                else:  # painted from the cache, and now the server answered: nothing was lost
+                    self.notify(f"{desk} answered: the lists are current.", title="Desk", timeout=3)
         if kinds & {ChangeKind.PRESENCE, ChangeKind.LINK, ChangeKind.RESET}:
             self.team.online = None
             self._update_header()
@@ -292,8 +295,9 @@ class TeamFlow:
     def assignment_choices(self) -> tuple[list[str], list[str]]:
         """The agents to assign to (users) and how the picker shows each."""
         infos = self.desk.online()
-        team = self.desk.mode == "team"
+        team = self.desk.mode in ("team", "chatwoot")  # Chatwoot agents have an availability
+        counted = self.desk.mode != "chatwoot"
         return (
             [info.user for info in infos],
-            [agent_choice(info, self.desk.agent, team) for info in infos],
+            [agent_choice(info, self.desk.agent, team, counted) for info in infos],
         )
