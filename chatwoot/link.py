@@ -43,6 +43,7 @@ class Timing:
     retry_most: float = 30.0
     rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
     save_delay: float = 2.0  # the seen cache is written at most this often
+    counts_every: float = 2.0  # the server's view counts are read at most this often
     outbox: OutboxTiming = OutboxTiming()
     cable: CableTiming = CableTiming()
 
@@ -206,3 +207,5 @@ class Link:
             meta = answer.get("meta") if isinstance(answer, dict) else None
             if listing.update_counts(self._state, counts_from(meta)):
                 self._publish(Change(ChangeKind.CONVERSATION, conversation_id=conv_id))
+            if self._counts_for is not None:  # a busy account: one read per interval, not per event
+                await asyncio.sleep(self._timing.counts_every)
