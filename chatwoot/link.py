@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -198,7 +199,12 @@ class Link:
     async def _read_counts(self) -> None:
         query = listing.view_query(View.ALL, Filters(), self._state)
         while self._counts_for is not None:
+            # a busy account: one read per interval, not one per event
+            wait = self._counts_read_at + self._timing.counts_every - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             conv_id, self._counts_for = self._counts_for, None
+            self._counts_read_at = time.monotonic()
             try:
                 answer = await self._api.conversations_meta(query)
             except ChatwootError as exc:
@@ -207,5 +213,3 @@ class Link:
             meta = answer.get("meta") if isinstance(answer, dict) else None
             if listing.update_counts(self._state, counts_from(meta)):
                 self._publish(Change(ChangeKind.CONVERSATION, conversation_id=conv_id))
-            if self._counts_for is not None:  # a busy account: one read per interval, not per event
-                await asyncio.sleep(self._timing.counts_every)
