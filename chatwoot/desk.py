@@ -96,6 +96,7 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         self._saver: Saver | None = None
         self._counting: asyncio.Task[None] | None = None
         self._counts_for: int | None = None  # a conversation changed since the counts were read
+        self._counts_read_at = float("-inf")  # when they were last asked for (monotonic)
         # set once the server answered (tests and the bench wait on it)
         self.synced = asyncio.Event()
 

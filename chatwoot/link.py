@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -44,6 +45,7 @@ class Timing:
     retry_most: float = 30.0
     rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
     save_delay: float = 2.0  # the seen cache is written at most this often
+    counts_every: float = 2.0  # the server's view counts are read at most this often
     outbox: OutboxTiming = OutboxTiming()
     cable: CableTiming = CableTiming()
 
@@ -210,7 +212,12 @@ class Link:
     async def _read_counts(self) -> None:
         query = listing.view_query(View.ALL, Filters(), self._state)
         while self._counts_for is not None:
+            # a busy account: one read per interval, not one per event
+            wait = self._counts_read_at + self._timing.counts_every - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             conv_id, self._counts_for = self._counts_for, None
+            self._counts_read_at = time.monotonic()
             try:
                 answer = await self._api.conversations_meta(query)
             except ChatwootError as exc:

@@ -38,7 +38,7 @@ _DELIVERY = {
 
 
 class Sending:
-    """`reply`, `note` and `retry` of `ChatwootDesk`, through its outbox."""
+    """`reply`, `note` and `retry` of `ChatwootDesk`: through its outbox, a reply with files at once."""
 
     async def reply(self, conv_id: int, body: str, files: Sequence[FileUpload] = ()) -> Message:
         if files:

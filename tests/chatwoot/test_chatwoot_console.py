@@ -17,7 +17,13 @@ from pilot_helpers import idle, make_app, record_notifications, screen_text, wai
 
 TOKEN = "test-token"
 SIZE = (140, 40)
-FAST = Timing(retry_first=0.05, retry_most=0.2, save_delay=0.05, outbox=OutboxTiming(0.05, 0.2))
+FAST = Timing(
+    retry_first=0.05,
+    retry_most=0.2,
+    save_delay=0.05,
+    counts_every=0.05,
+    outbox=OutboxTiming(0.05, 0.2),
+)
 
 
 @pytest.fixture

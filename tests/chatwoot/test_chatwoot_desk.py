@@ -35,6 +35,7 @@ FAST = Timing(
     retry_first=0.05,
     retry_most=0.2,
     save_delay=0.05,
+    counts_every=0.05,
     outbox=OutboxTiming(0.05, 0.2),
     cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2),
 )
@@ -564,3 +565,27 @@ async def test_a_reply_with_files_is_uploaded_as_attachments(fake, started):
     ]
     assert await started.file_problem(1, "big.mov", "video/quicktime", 41 << 20)
     assert await started.file_problem(1, "ok.mov", "video/quicktime", 1 << 20) is None
+
+
+async def test_a_burst_of_events_reads_the_counts_once_per_interval(fake, tmp_path):
+    add_open(fake, 3)
+    timing = dataclasses.replace(FAST, counts_every=60.0)
+    desk = ChatwootDesk(
+        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=timing
+    )
+    await desk.start()
+    try:
+        await asyncio.wait_for(desk.synced.wait(), 10)
+        await fake.wait_subscribed()
+        meta = lambda r: r.path.endswith("/conversations/meta")  # noqa: E731
+        await fake.customer_says(1, "first")
+        first = await fake.wait_for_request(meta)
+        feed = desk.subscribe()
+        for i in range(10):  # while that read runs and after it
+            await fake.customer_says(1 + i % 3, f"again {i}")
+        for _ in range(10):
+            await next_change(feed, ChangeKind.MESSAGE)
+        with pytest.raises(TimeoutError):  # one more read waits its turn, a minute here
+            await fake.wait_for_request(meta, timeout=0.5, after=fake.requests.index(first) + 1)
+    finally:
+        await desk.stop()
