@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from frontdesk.chatwoot.state import CannedResponse, SeenState, ServerAgent, ServerInbox
 from frontdesk.desk.views import View
@@ -336,7 +337,7 @@ def _list(value: Any) -> list[Any]:
 def _attachment(data: Any) -> Attachment:
     data = _obj(data)
     url = text(data.get("data_url"), 2000)
-    name = url.rsplit("/", 1)[-1].split("?", 1)[0] if url else ""
+    name = unquote(url.rsplit("/", 1)[-1].split("?", 1)[0])[:MAX_NAME] if url else ""
     file_type = text(data.get("file_type")) or "file"
     extension = text(data.get("extension"))
     return Attachment(

@@ -192,3 +192,19 @@ def test_activity_lines_in_chatwoots_wording_name_their_event():
         EventKind.PRIORITY,
         EventKind.STATUS,
     ]
+
+
+def test_an_attachment_is_named_as_the_customer_named_it():
+    data = {
+        "id": 5,
+        "conversation_id": 42,
+        "message_type": 0,
+        "attachments": [
+            {
+                "file_type": "file",
+                "data_url": "http://h/rails/blobs/x/receipt%201.pdf?disposition=a",
+            }
+        ],
+    }
+    (attachment,) = message_from(data, SeenState()).attachments
+    assert attachment.name == "receipt 1.pdf"
