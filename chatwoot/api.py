@@ -7,6 +7,7 @@ typed by what the caller may do next (send again, wait, ask for a new token, giv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,9 @@ MAX_ANSWER = 8 * 1024 * 1024
 MAX_DOWNLOAD = 25 * 1024 * 1024
 """Bytes of one attachment downloaded."""
 MAX_RETRY_AFTER = 3600.0
+ANSWER_DEADLINE = 4
+"""A whole answer (or download) must be in within this many read timeouts: a server sending a
+byte now and then never trips a read timeout, and would hold the request forever."""
 DEFAULT_RETRY_AFTER = 5.0
 TOKEN_FIX = (
     "Chatwoot refused the token: set a new one with `frontdesk creds set chatwoot api_access_token`"
@@ -131,14 +135,15 @@ class ChatwootApi:
                 )
             else:
                 request = self._client.build_request(method, full, params=params, json=body)
-            response = await self._client.send(request, stream=True)
-            try:
-                data = await _read_bounded(response, MAX_ANSWER, what, self.host)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self._timeout * ANSWER_DEADLINE):
+                response = await self._client.send(request, stream=True)
+                try:
+                    data = await _read_bounded(response, MAX_ANSWER, what, self.host)
+                finally:
+                    await response.aclose()
         except ChatwootError:
             raise
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise self._timed_out(method, what, exc) from None
         except httpx.HTTPError as exc:
             sent = method in _WRITES and not isinstance(exc, httpx.ConnectError)
@@ -150,10 +155,11 @@ class ChatwootApi:
             raise Unreachable(f"Chatwoot at {self.host} is unreachable: {_why(exc)}") from None
         return self._answer(response, data, what)
 
-    def _timed_out(self, method: str, what: str, exc: httpx.TimeoutException) -> ChatwootError:
+    def _timed_out(self, method: str, what: str, exc: Exception) -> ChatwootError:
         import httpx
 
-        if method in _WRITES and isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+        sent = isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | TimeoutError)
+        if method in _WRITES and sent:
             return Unconfirmed(
                 f"Chatwoot at {self.host} did not answer {what} in time: it may have taken effect"
             )
@@ -342,13 +348,17 @@ class ChatwootApi:
             raise Refused(f"the attachment is not on {self.host}: open it in Chatwoot", 0)
         what = f"GET {target.path}"
         try:
-            response = await self._client.send(self._client.build_request("GET", url), stream=True)
-            try:
-                data = await _read_bounded(response, limit, what, self.host)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self._timeout * ANSWER_DEADLINE):
+                request = self._client.build_request("GET", url)
+                response = await self._client.send(request, stream=True)
+                try:
+                    data = await _read_bounded(response, limit, what, self.host)
+                finally:
+                    await response.aclose()
         except ChatwootError:
             raise
+        except (httpx.TimeoutException, TimeoutError):
+            raise Unreachable(f"Chatwoot at {self.host} did not answer {what} in time") from None
         except httpx.HTTPError as exc:
             raise Unreachable(f"Chatwoot at {self.host} is unreachable: {_why(exc)}") from None
         if response.status_code >= 300:
