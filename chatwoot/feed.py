@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from frontdesk.chatwoot.cable import Cable
@@ -24,7 +25,9 @@ from frontdesk.desk.presence import Activity
 log = logging.getLogger("frontdesk.chatwoot")
 
 MISSING_MOST = 50
-"""Conversations fetched at once because an event named one the console did not hold."""
+"""Conversations fetched in a `MISSING_WINDOW` because an event named one the console did not
+hold (a feed flooding strangers' ids costs that many reads; the lists bring the rest)."""
+MISSING_WINDOW = 60.0
 
 
 class Feed:
@@ -40,6 +43,8 @@ class Feed:
     def _make_live(self) -> None:
         self._live = Live(self._state, on_echo=self._on_echo, on_missing=self._on_missing)
         self._missing: set[int] = set()
+        self._missing_since = float("-inf")  # when the current window of fetches began
+        self._missing_taken = 0  # conversations taken for fetching in that window
 
     async def _start_feed(self) -> None:
         """Subscribe to the account's feed: once (the cable reconnects by itself), and again when
@@ -96,9 +101,22 @@ class Feed:
         self._outbox.confirm(echo_id, data)
 
     def _on_missing(self, conv_id: int) -> None:
-        """A message came in a conversation the console does not hold: fetch it to list it."""
-        if len(self._missing) < MISSING_MOST:
-            self._missing.add(conv_id)
+        """A message came in a conversation the console does not hold: fetch it to list it,
+        while this window's fetches last (past them, it is listed when its page is read)."""
+        now = time.monotonic()
+        if now - self._missing_since >= MISSING_WINDOW:
+            self._missing_since, self._missing_taken = now, 0
+        if conv_id in self._missing or self._missing_taken >= MISSING_MOST:
+            return
+        if self._missing_taken == MISSING_MOST - 1:
+            log.info(
+                "live events named %d conversations not held within %g s: more are listed "
+                "when a page of their list is read",
+                MISSING_MOST,
+                MISSING_WINDOW,
+            )
+        self._missing_taken += 1
+        self._missing.add(conv_id)
         if self._fetching is None or self._fetching.done():
             self._fetching = asyncio.create_task(self._fetch_missing(), name="chatwoot:missing")
 
