@@ -134,6 +134,33 @@ async def measure_keys_while_saving(
     return latencies, writes
 
 
+def measure_save_steps(report: Report, conversations: int = 10_000, runs: int = 3) -> float:
+    """The longest the seen cache's save holds the event loop in one step (ms, the worst of
+    `runs`), for a state of `conversations` and 64 kept threads of 200 messages."""
+    from frontdesk.bench.chatwoot import seen_state
+    from frontdesk.chatwoot.seen_cache import _encode_steps
+
+    state = seen_state(conversations, 64, 200)
+    longest = 0.0
+    for _ in range(runs):
+        steps = _encode_steps(state, "bench")
+        while True:
+            started = time.perf_counter()
+            try:
+                next(steps)
+            except StopIteration:
+                longest = max(longest, time.perf_counter() - started)
+                break
+            longest = max(longest, time.perf_counter() - started)
+    report.add(
+        "chatwoot.save.step",
+        f"Seen cache save: longest event-loop step, {conversations:,} conversations",
+        longest * 1000,
+        "ms",
+    )
+    return longest
+
+
 def _ms(latencies: list[float], pct: float) -> float:
     if not latencies:
         return float("nan")
@@ -145,6 +172,7 @@ def main(argv: list[str]) -> int:
     rate = int(argv[1]) if len(argv) > 1 else 10
     presses = int(argv[2]) if len(argv) > 2 else 80
     report = Report(sizes={"conversations": conversations, "rate": rate, "presses": presses})
+    measure_save_steps(report, conversations)
     for delay in (HELD_OFF, 2.0):
         _, writes = asyncio.run(
             measure_keys_while_saving(report, conversations, rate, presses, delay)

@@ -22,7 +22,12 @@ _HEAD = struct.Struct(">8sHI")  # what the file holds, FORMAT_VERSION, CRC-32 of
 
 
 def pack(magic: bytes, payload: bytes) -> bytes:
-    return _HEAD.pack(magic, FORMAT_VERSION, zlib.crc32(payload)) + payload
+    return head(magic, zlib.crc32(payload)) + payload
+
+
+def head(magic: bytes, crc: int) -> bytes:
+    """The head of a file of `magic` whose payload's CRC-32 is `crc`."""
+    return _HEAD.pack(magic, FORMAT_VERSION, crc)
 
 
 def unpack(raw: bytes, magic: bytes) -> memoryview | str:

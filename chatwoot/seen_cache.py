@@ -7,7 +7,9 @@ a 0700 folder, never holding a token:
 - `seen.msgpack`: the `SeenState`, bounded: the `MAX_CONVERSATIONS` most recently active
   conversations, their contacts and the kept threads (each cut to its `MAX_THREAD_MESSAGES`
   newest). Written by `Saver`, which coalesces the desk's save requests into one write per
-  `delay` (encoded in the event loop, where the state changes; written in a thread).
+  `delay`: encoded in the event loop a few hundred records a step, the loop free between steps
+  (each record is encoded whole within a step; one changed meanwhile is saved again next
+  time), checked and written in a thread.
 - `outbox.msgpack`: the outbox's entries, small, written by `keep_outbox` each time a reply is
   about to be posted (the outbox awaits it), so a crash after the post never finds the reply
   still pending and posts it again.
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from typing import Any
 import msgspec
 
 from frontdesk.chatwoot.cache_files import (
+    head,
     one_line,
     pack,
     read_private,
@@ -77,6 +81,12 @@ class _Saved(msgspec.Struct):
     contact_names: dict[int, str]
     threads: list[_Thread]  # least recently read first, as SeenState keeps them
     server_counts: dict[View, int]
+
+
+STEP_RECORDS = 500
+"""Conversations or contacts encoded in one step of a save (the loop runs between steps)."""
+STEP_MESSAGES = 2_000
+"""Thread messages encoded in one step of a save."""
 
 
 class _SavedOutbox(msgspec.Struct):
@@ -127,8 +137,24 @@ class SeenCache:
         write_private(self.path, self.encode(state))
 
     def encode(self, state: SeenState) -> bytes:
-        """The state file's bytes (run where the state is not changing: the event loop)."""
-        return pack(STATE_MAGIC, _encoder.encode(_saved(state, self.account)))
+        """The state file's bytes, at once (run where the state is not changing: the loop)."""
+        steps = _encode_steps(state, self.account)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return _packed(done.value)
+
+    async def encode_stepwise(self, state: SeenState) -> bytes:
+        """The state file's bytes, encoded in the event loop a step at a time, other tasks
+        running between steps (a key press waits one step, not the whole encoding)."""
+        steps = _encode_steps(state, self.account)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return await asyncio.to_thread(_packed, done.value)
+            await asyncio.sleep(0)
 
     def write(self, data: bytes) -> None:
         """Replace the state file with `data` (safe to run in a thread)."""
@@ -174,32 +200,103 @@ class SeenCache:
         return saved
 
 
-def _saved(state: SeenState, account: str) -> _Saved:
-    conversations = sorted(
-        state.conversations.values(), key=lambda c: c.last_activity_at, reverse=True
-    )[:MAX_CONVERSATIONS]
-    kept = {c.id for c in conversations}
-    contact_ids = {c.contact_id for c in conversations}
-    threads = [
-        _thread(conv_id, messages, state.older.get(conv_id, False))
-        for conv_id, messages in state.threads.items()
-        if conv_id in kept
+def _encode_steps(state: SeenState, account: str) -> Generator[None, None, list[bytes]]:
+    """Encode the state as a `_Saved`, yielding between steps; returns the payload's parts (to
+    join where the copying holds up no one: `bytes.join` lets go of the GIL for big joins).
+    What is listed at the start is saved; each record is read within one step (the loop
+    changes records in place between steps, so a record is never half old, half new)."""
+    conversations = sorted(state.conversations.values(), key=_activity, reverse=True)[
+        :MAX_CONVERSATIONS
     ]
-    return _Saved(
-        account=account,
-        saved_at=utcnow(),
-        me=state.me,
-        agents=list(state.agents.values()),
-        inboxes=list(state.inboxes.values()),
-        teams=dict(state.teams),
-        labels=list(state.labels),
-        canned=list(state.canned),
-        conversations=conversations,
-        contacts=[c for c in state.contacts.values() if c.id in contact_ids],
-        contact_names={i: n for i, n in state.contact_names.items() if i in contact_ids},
-        threads=threads,
-        server_counts=dict(state.server_counts),
+    contact_ids = {c.contact_id for c in conversations}
+    kept = {c.id for c in conversations}
+    thread_ids = [conv_id for conv_id in state.threads if conv_id in kept]
+    yield
+    fields: dict[str, Any] = {
+        "account": account,
+        "saved_at": utcnow(),
+        "me": state.me,
+        "agents": list(state.agents.values()),
+        "inboxes": list(state.inboxes.values()),
+        "teams": dict(state.teams),
+        "labels": list(state.labels),
+        "canned": list(state.canned),
+        "contact_names": {i: n for i, n in state.contact_names.items() if i in contact_ids},
+        "server_counts": dict(state.server_counts),
+    }
+    parts = [_map_head(len(_Saved.__struct_fields__))]
+    for name in _Saved.__struct_fields__:
+        parts.append(_encoder.encode(name))
+        if name == "conversations":
+            parts.extend((yield from _array_steps(conversations, STEP_RECORDS)))
+        elif name == "contacts":
+            contacts = [c for c in state.contacts.values() if c.id in contact_ids]
+            parts.extend((yield from _array_steps(contacts, STEP_RECORDS)))
+        elif name == "threads":
+            parts.extend((yield from _thread_steps(state, thread_ids)))
+        else:
+            parts.append(_encoder.encode(fields[name]))
+    return parts
+
+
+def _activity(conv: Conversation) -> datetime:
+    return conv.last_activity_at
+
+
+def _thread_steps(state: SeenState, thread_ids: list[int]) -> Generator[None, None, list[bytes]]:
+    """The kept threads as one msgpack array's parts, about `STEP_MESSAGES` messages a step."""
+    encoded = []
+    budget = STEP_MESSAGES
+    for conv_id in thread_ids:
+        messages = state.threads.get(conv_id)
+        if messages is None:
+            continue  # dropped since (other threads were read): not saved
+        older = state.older.get(conv_id, False)
+        encoded.append(_encoder.encode(_thread(conv_id, messages, older)))
+        budget -= len(messages)
+        if budget <= 0:
+            budget = STEP_MESSAGES
+            yield
+    return [_array_head(len(encoded)), *encoded]
+
+
+def _array_steps(records: list[Any], step: int) -> Generator[None, None, list[bytes]]:
+    """`records` as one msgpack array's parts, encoded `step` records at a time."""
+    parts = [_array_head(len(records))]
+    for start in range(0, len(records), step):
+        parts.append(_array_body(_encoder.encode(records[start : start + step])))
+        yield
+    return parts
+
+
+def _array_head(count: int) -> bytes:
+    if count < 16:
+        return bytes([0x90 | count])
+    return (
+        b"\xdc" + count.to_bytes(2, "big")
+        if count < 1 << 16
+        else b"\xdd" + count.to_bytes(4, "big")
     )
+
+
+def _map_head(count: int) -> bytes:
+    return bytes([0x80 | count]) if count < 16 else b"\xde" + count.to_bytes(2, "big")
+
+
+def _packed(parts: list[bytes]) -> bytes:
+    """The state file's bytes from the payload's parts (run in a thread: it copies megabytes)."""
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return b"".join([head(STATE_MAGIC, crc), *parts])
+
+
+def _array_body(encoded: bytes) -> bytes:
+    """An encoded msgpack array's elements without its head (fixarray, array 16 or array 32)."""
+    first = encoded[0]
+    if 0x90 <= first <= 0x9F:
+        return encoded[1:]
+    return encoded[3:] if first == 0xDC else encoded[5:]
 
 
 def _thread(conv_id: int, messages: dict[int, Message], older: bool) -> _Thread:
@@ -284,7 +381,7 @@ class Saver:
 
     async def _write(self) -> None:
         self._dirty = False
-        data = self.cache.encode(self._get_state())
+        data = await self.cache.encode_stepwise(self._get_state())
         try:
             await asyncio.to_thread(self.cache.write, data)
             await self.cache.keep_outbox(self._get_entries)

@@ -384,3 +384,87 @@ def test_the_bench_times_a_load_of_the_size_asked(tmp_path) -> None:
     assert figure.key == "chatwoot.cache_load" and figure.unit == "s" and figure.value > 0
     assert "40 conversations + 3 threads of 5 messages" in figure.label
     assert report.figures == [figure]
+
+
+async def test_a_big_save_lets_the_console_run_between_its_steps(tmp_path, monkeypatch) -> None:
+    """Encoding 2,000 conversations is done in steps: a key press waiting meanwhile is
+    handled before the file is written, not after the whole encoding."""
+    from frontdesk.bench.chatwoot import seen_state
+
+    state = seen_state(2_000, threads=4, thread_messages=50)
+    cache = SeenCache(tmp_path)
+    ticks: list[int] = []
+    written_after: list[int] = []
+    write = cache.write
+
+    def spy_write(data: bytes) -> None:
+        written_after.append(len(ticks))
+        write(data)
+
+    monkeypatch.setattr(cache, "write", spy_write)
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    saver = Saver(cache, lambda: state, list, delay=3600)
+    saver.request()
+    running = asyncio.create_task(ticker())
+    await asyncio.sleep(0)  # the ticker starts: from here each of its turns is counted
+    ticks.clear()
+    await saver.close()
+    running.cancel()
+    assert written_after and written_after[0] >= 5
+    assert cache.load()[0].conversations == state.conversations
+
+
+async def test_records_changed_during_a_stepwise_save_are_saved_whole(tmp_path) -> None:
+    """Conversations changed, added and a thread dropped while a save is under way: the file
+    still loads, each record whole, and the change is written by the next save."""
+    from frontdesk.bench.chatwoot import seen_state
+
+    state = seen_state(2_000, threads=4, thread_messages=50)
+    cache = SeenCache(tmp_path)
+    saver = Saver(cache, lambda: state, list, delay=0.01)
+
+    async def meddle() -> None:
+        for i in range(1, 200):
+            conv = state.conversations[i]
+            conv.labels = [*conv.labels, "late"]
+            conv.last_activity_at = T0 + timedelta(days=40, seconds=i)
+            state.put_conversation(Conversation(5_000 + i, "Inbox 1", 1, f"n{i}", created_at=T0))
+            state.threads.pop(i % 4 + 1, None)
+            saver.request()
+            await asyncio.sleep(0)
+
+    saver.request()
+    await asyncio.gather(meddle(), eventually(lambda: saver.writes >= 1, timeout=10))
+    await saver.close()
+    loaded = cache.load()[0]
+    assert loaded is not None
+    assert loaded.conversations == state.conversations
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 1_300), st.integers(1, 600))
+def test_an_array_encoded_in_steps_is_the_array_encoded_at_once(count, step) -> None:
+    records = list(range(count))
+    steps = seen_cache._array_steps(records, step)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            raw = b"".join(done.value)
+            break
+    assert raw == seen_cache._encoder.encode(records)
+
+
+def test_the_stepwise_payload_is_what_msgspec_encodes_for_the_saved_record(tmp_path) -> None:
+    from frontdesk.bench.chatwoot import seen_state
+
+    cache = SeenCache(tmp_path)
+    payload = cache_files.unpack(
+        cache.encode(seen_state(1_200, threads=20, thread_messages=30)), seen_cache.STATE_MAGIC
+    )
+    assert seen_cache._encoder.encode(seen_cache._decoder.decode(payload)) == payload
