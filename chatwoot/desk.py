@@ -53,6 +53,9 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
     }
 )
 """DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""
+MORE_PAGES_MOST = 8
+"""Pages one `more` reads at most while each brings only conversations held already (opened
+from a contact's list, named by live events, or shifted down a page by new ones)."""
 
 
 class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
@@ -227,16 +230,20 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         return (await self.tally(filters)).counts()
 
     async def more(self, view: View = View.ALL, filters: Filters = Filters()) -> bool:
-        """The next page of `view`'s query (narrowed by `filters` where the server can); True
-        when it brought conversations, and the console reads the list again (no change is
-        published: a RESET would also re-read the open thread)."""
+        """The next page of `view`'s query (narrowed by `filters` where the server can), read on
+        past pages holding nothing new; True when conversations came, and the console reads the
+        list again (no change is published: a RESET would also re-read the open thread)."""
         if self._problem:
             return False
         query = listing.view_query(view, filters, self._state)
-        came = await self._ask(
-            f"Could not load more of {view.title}",
-            lambda: listing.next_page(self._api, self._state, query, self._can_reply),
-        )
+        came = False
+        for _ in range(MORE_PAGES_MOST):  # a page of conversations held already reads on
+            came = await self._ask(
+                f"Could not load more of {view.title}",
+                lambda: listing.next_page(self._api, self._state, query, self._can_reply),
+            )
+            if came or listing.query_key(query) in self._state.exhausted:
+                break
         if came and self._saver is not None:
             self._saver.request()
         return came

@@ -129,12 +129,19 @@ class Link:
         server lists it again as the agent scrolls)."""
         state = self._state
         await account_records(self._api, state)
-        state.pages.clear()  # every list is paged again from its first page
+        paged = dict(state.pages)  # each list is read again as far as it was paged, within
+        state.pages.clear()  # a bound: the agent's place is kept, and what is held stays current
         self._contacts_read.clear()  # and each contact read again when shown
         state.exhausted.clear()
         pages = await asyncio.gather(
             *(
-                listing.load_page(self._api, state, query, 1, self._can_reply)
+                listing.reload_pages(
+                    self._api,
+                    state,
+                    query,
+                    min(paged.get(listing.query_key(query), 1), listing.RESYNC_PAGES),
+                    self._can_reply,
+                )
                 for query in listing.first_queries(state)
             )
         )

@@ -7,6 +7,7 @@ was read last and which queries have no page left, and keeps the counts the serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,12 @@ log = logging.getLogger("frontdesk.chatwoot")
 
 PAGE_SIZE = 25
 """Conversations in one page of Chatwoot's list: a shorter page is its last."""
+RESYNC_PAGES = 40
+"""Pages of a list read again after a reconnect, as far as the agent had paged it (the rows
+around an agent 1,000 rows down stay; deeper, the conversation shown stays and the list
+pages in again from the top as the agent scrolls)."""
+RESYNC_AT_ONCE = 8
+"""Pages read at once when a list is read again."""
 
 Query = tuple[tuple[str, Any], ...]
 
@@ -90,6 +97,26 @@ async def load_page(
     if _unfiltered(query):
         update_counts(state, counts_from(meta))
     return kept
+
+
+async def reload_pages(
+    api: ChatwootApi,
+    state: SeenState,
+    query: Query,
+    pages: int,
+    can_reply: dict[int, bool] | None = None,
+) -> list[Conversation]:
+    """Read pages 1..`pages` of `query` again (a few at once; the last one alone, after the
+    others, so it says whether the list has more); the conversations kept."""
+    gate = asyncio.Semaphore(RESYNC_AT_ONCE)
+
+    async def one(page: int) -> list[Conversation]:
+        async with gate:
+            return await load_page(api, state, query, page, can_reply)
+
+    found = await asyncio.gather(*(one(page) for page in range(1, pages)))
+    last = await load_page(api, state, query, max(pages, 1), can_reply)
+    return [conv for page in found for conv in page] + last
 
 
 async def next_page(
