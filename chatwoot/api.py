@@ -59,7 +59,7 @@ def server_reason(body: bytes, limit: int = 200) -> str:
     """The server's own words from an error answer (`error`, `message` or `errors`), one clean line."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past what the reader goes: no words read
         return ""
     found: Any = ""
     if isinstance(data, dict):
@@ -181,7 +181,7 @@ class ChatwootApi:
             return None
         try:
             return json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Unreachable(
                 f"Chatwoot at {self.host} answered {what} with something not JSON: "
                 "is the [desk] url the Chatwoot server itself (not a login page or proxy)?"

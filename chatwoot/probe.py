@@ -351,7 +351,7 @@ async def _subscribe(ws: Any, where: str, identifier: str, welcomed: list[bool])
 def _json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
