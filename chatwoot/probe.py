@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from frontdesk.chatwoot.api import ANSWER_DEADLINE
 from frontdesk.chatwoot.token import missing_token_line, refused_token_line
 from frontdesk.credentials import redact
 
@@ -113,19 +114,20 @@ async def _get(http: httpx.AsyncClient, path: str, token: str | None, **params: 
     if token is not None:
         headers["api_access_token"] = token
     try:
-        async with http.stream("GET", path, headers=headers, params=params) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    break
-            return _Answer(
-                response.status_code,
-                bytes(body[:MAX_BODY]),
-                response.headers.get("location", ""),
-                response.headers.get("retry-after", ""),
-            )
-    except httpx.TimeoutException:
+        async with asyncio.timeout(http.timeout.read * ANSWER_DEADLINE):  # a trickle never ends
+            async with http.stream("GET", path, headers=headers, params=params) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        break
+                return _Answer(
+                    response.status_code,
+                    bytes(body[:MAX_BODY]),
+                    response.headers.get("location", ""),
+                    response.headers.get("retry-after", ""),
+                )
+    except (httpx.TimeoutException, TimeoutError):
         return _Answer(0, failure=f"no answer within {http.timeout.read:g} s")
     except httpx.HTTPError as exc:
         return _Answer(0, failure=_text(str(exc) or type(exc).__name__))

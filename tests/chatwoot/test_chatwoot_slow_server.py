@@ -67,3 +67,15 @@ async def test_a_download_trickling_in_ends_at_the_deadline() -> None:
             await api.download(f"{url}/rails/active_storage/blobs/x/receipt.pdf")
         assert time.monotonic() - started < 3.0
         await api.aclose()
+
+
+async def test_doctor_on_a_trickling_server_says_it_did_not_answer_in_time() -> None:
+    from frontdesk.chatwoot.probe import probe
+    from frontdesk.config import DeskConfig
+
+    async with trickling_server(every=0.02) as url:
+        started = time.monotonic()
+        found = await probe(DeskConfig(kind="chatwoot", url=url, account_id=1), TOKEN, timeout=0.3)
+        assert time.monotonic() - started < 3.0
+    assert not found[0].ok and "no answer within" in found[0].text
+    assert all(TOKEN not in f.text for f in found)
