@@ -30,10 +30,9 @@ from frontdesk.chatwoot.sending import Sending
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.chatwoot.threads import Threads
-from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Broker, Change, Subscription
+from frontdesk.desk.channel_kinds import ChannelKinds
 from frontdesk.desk.errors import DeskError
-from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.presence import AgentInfo, roster
 from frontdesk.desk.views import Filters, Sort, View, ViewTally, select_view
 from frontdesk.model import Conversation, utcnow
@@ -55,7 +54,7 @@ UNSUPPORTED: Mapping[str, str] = MappingProxyType(
 """DeskAPI operations a Chatwoot account cannot do from here, each with what Chatwoot offers."""
 
 
-class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
+class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts, ChannelKinds):
     """The desk of a console working on a Chatwoot account (`mode == "chatwoot"`)."""
 
     mode = "chatwoot"
@@ -193,13 +192,6 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
     def channel_kind(self, channel: str) -> str:
         inbox = self._state.inbox_by_name(channel)
         return inbox.kind if inbox is not None else channel
-
-    def channel_name(self, channel: str) -> str:
-        kind = self.channel_kind(channel)
-        return CHANNEL_NAMES.get(kind, kind)
-
-    def sms_length(self, channel: str, text: str) -> SmsLength | None:
-        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
 
     def contact_name(self, contact_id: int) -> str:
         return self._state.contact_name(contact_id)
