@@ -59,9 +59,11 @@ async def fake():
         yield server
 
 
-def make_desk(fake: FakeChatwoot, cache_dir, url: str | None = None) -> ChatwootDesk:
+def make_desk(
+    fake: FakeChatwoot, cache_dir, url: str | None = None, timing: Timing = FAST
+) -> ChatwootDesk:
     config = DeskConfig(kind="chatwoot", url=url or fake.url, account_id=1)
-    return ChatwootDesk(config, TOKEN, cache_dir, timing=FAST)
+    return ChatwootDesk(config, TOKEN, cache_dir, timing=timing)
 
 
 @pytest.fixture
@@ -497,9 +499,7 @@ async def test_a_contact_read_a_moment_ago_is_not_asked_again(fake, started):
 async def test_the_live_feed_coming_back_ends_the_reconnects_wait(fake, tmp_path):
     add_open(fake, 1)
     slow = dataclasses.replace(FAST, retry_first=60.0, retry_most=60.0)
-    desk = ChatwootDesk(
-        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=slow
-    )
+    desk = make_desk(fake, tmp_path, timing=slow)
     await desk.start()
     try:
         await asyncio.wait_for(desk.synced.wait(), 10)
@@ -570,9 +570,7 @@ async def test_a_reply_with_files_is_uploaded_as_attachments(fake, started):
 async def test_a_burst_of_events_reads_the_counts_once_per_interval(fake, tmp_path):
     add_open(fake, 3)
     timing = dataclasses.replace(FAST, counts_every=60.0)
-    desk = ChatwootDesk(
-        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=timing
-    )
+    desk = make_desk(fake, tmp_path, timing=timing)
     await desk.start()
     try:
         await asyncio.wait_for(desk.synced.wait(), 10)
