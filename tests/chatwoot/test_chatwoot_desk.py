@@ -433,6 +433,23 @@ async def test_attributes_left_out_are_removed_on_the_server(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ({"notes": "n" * 10_001}, "contact notes are 10,001 characters; keep them under 10,000"),
+        ({"attributes": {"plan": "a\nb"}}, "attribute 'plan' must be one line"),
+    ],
+)
+async def test_a_contact_edit_the_local_desk_refuses_is_refused_before_any_write(
+    fake, started, edit, reason
+):
+    [conv, *_] = await started.conversations()
+    before = len(fake.requests)
+    with pytest.raises(DeskError, match=re.escape(reason)):
+        await started.update_contact(conv.contact_id, **edit)
+    assert [r for r in fake.requests[before:] if r.method != "GET"] == []
+
+
 async def test_a_reply_written_offline_is_posted_once_the_server_is_back(fake, started):
     port = int(fake.url.rsplit(":", 1)[1])
     await started.thread(1)
