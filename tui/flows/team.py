@@ -160,8 +160,12 @@ class TeamFlow:
                 desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
                     why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
+                    # a refused token is not retried: the desk waits for the agent's new one
+                    then = (
+                        "start again once it is set" if "token" in change.detail else "reconnecting"
+                    )
                     self.notify(
-                        escape(f"Lost {desk}{why}: reconnecting; your drafts are kept."),
+                        escape(f"Lost {desk}{why}: {then}; your drafts are kept."),
                         title="Desk",
                         severity="error",
                         timeout=8,
