@@ -162,7 +162,9 @@ class TeamFlow:
                     why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
                     # a refused token is not retried: the desk waits for the agent's new one
                     then = (
-                        "start again once it is set" if "token" in change.detail else "reconnecting"
+                        "then start the console again"
+                        if "token" in change.detail
+                        else "reconnecting"
                     )
                     self.notify(
                         escape(f"Lost {desk}{why}: {then}; your drafts are kept."),
