@@ -108,4 +108,4 @@ async def test_a_day_on_chatwoot_beside_other_agents(fake, desk):
         await wait_until(
             pilot, lambda: "refused the token" in header(app), what="why, in the header"
         )
-        assert any("then start the console again" in s for s in seen)
+        assert any("waiting for the new one" in s for s in seen)

@@ -160,12 +160,8 @@ class TeamFlow:
                 desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
                     why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
-                    # a refused token is not retried: the desk waits for the agent's new one
-                    then = (
-                        "then start the console again"
-                        if "token" in change.detail
-                        else "reconnecting"
-                    )
+                    # a refused token is not retried as is: the desk reads it again until it changes
+                    then = "waiting for the new one" if "token" in change.detail else "reconnecting"
                     self.notify(
                         escape(f"Lost {desk}{why}: {then}; your drafts are kept."),
                         title="Desk",
