@@ -101,6 +101,16 @@ class ChatwootApi:
             )
         return self._http
 
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def set_token(self, token: str) -> None:
+        """Use `token` from the next request on (the agent set a new one after a 401)."""
+        self._token = token
+        if self._http is not None:
+            self._http.headers["api_access_token"] = token
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

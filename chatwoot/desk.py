@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,7 @@ from frontdesk.chatwoot.sending import Sending
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.chatwoot.threads import Threads
+from frontdesk.chatwoot.token import stored_token
 from frontdesk.desk.changes import Broker, Change, Subscription
 from frontdesk.desk.channel_kinds import ChannelKinds
 from frontdesk.desk.errors import DeskError
@@ -70,9 +71,13 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts, ChannelKind
         *,
         api: ChatwootApi | None = None,
         timing: Timing = Timing(),
+        token_source: Callable[[], str] | None = None,
     ) -> None:
+        """`token_source` reads the token again after the server refused it (default: the
+        environment, then the keyring, as `frontdesk creds set` stores it; "" when unset)."""
         self.config = config
         self.cache_dir = Path(cache_dir)
+        self._read_token = token_source or stored_token
         self._api = api if api is not None else ChatwootApi(config.url, config.account_id, token)
         self._timing = timing
         self._state = SeenState()

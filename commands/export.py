@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from frontdesk.desk_setup import data_dir
-from frontdesk.errors import report_cache_problems
+from frontdesk.desk_setup import chatwoot_refusal, data_dir, load_config
+from frontdesk.errors import CliError, report_cache_problems
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from frontdesk.store import Store
     from frontdesk.store.records import contact_to_record, conversation_to_record, message_to_record
     from frontdesk.store.storage import to_json
+
+    refusal = chatwoot_refusal(load_config(args, check_theme=False), "export")
+    if refusal is not None:
+        raise CliError(refusal)
 
     store = Store.open(data_dir(args), readonly=True)
     out = sys.stdout

@@ -211,6 +211,39 @@ async def test_a_refused_token_says_so_and_how_to_fix_it(fake, started):
     assert change.kind is ChangeKind.LINK and change.failed
 
 
+async def test_a_new_token_set_after_a_refusal_is_taken_up_without_a_restart(fake, tmp_path):
+    """`frontdesk creds set chatwoot api_access_token` in another terminal: the desk reads the
+    token again while refused, and works on with the new one (replies held meanwhile go)."""
+    add_open(fake, 1)
+    stored = {"token": TOKEN}
+    config = DeskConfig(kind="chatwoot", url=fake.url, account_id=1)
+    desk = ChatwootDesk(
+        config,
+        TOKEN,
+        tmp_path,
+        timing=dataclasses.replace(FAST, token_check=0.05),
+        token_source=lambda: stored["token"],
+    )
+    await desk.start()
+    try:
+        await asyncio.wait_for(desk.synced.wait(), 10)
+        await desk.thread(1)
+        fake.revoke_token()
+        with pytest.raises(DeskError, match="refused the token"):
+            await desk.set_priority(1, Priority.LOW)
+        await desk.reply(1, "sent once the token is new")
+        fake.add_token("a-new-token", fake.profile.id)
+        stored["token"] = "a-new-token"
+        await fake.wait_for_request(
+            lambda r: r.method == "POST" and r.path.endswith("/conversations/1/messages")
+        )
+        await eventually(lambda: desk.link_problem == "", what="the link back")
+        await desk.set_priority(1, Priority.HIGH)
+        assert fake.account.conversations[1].priority == "high"
+    finally:
+        await desk.stop()
+
+
 async def test_429_is_waited_out_then_sent(fake, started):
     fake.rate_limit(1, retry_after=0.3)
     loop = asyncio.get_running_loop()
