@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from chatwoot_desks import FAST as QUICK
+from chatwoot_desks import TOKEN, synced_desk
 from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
@@ -20,7 +22,6 @@ from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.api import ChatwootApi
 from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
-from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
 from frontdesk.desk.canned import fill
 from frontdesk.desk.changes import ChangeKind
@@ -29,16 +30,8 @@ from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, View
 from frontdesk.model import Delivery, FileUpload, Priority, Status
 
-TOKEN = "test-token"
 A = "/api/v1/accounts/1"
-FAST = Timing(
-    retry_first=0.05,
-    retry_most=0.2,
-    save_delay=0.05,
-    counts_every=0.05,
-    outbox=OutboxTiming(0.05, 0.2),
-    cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2),
-)
+FAST = dataclasses.replace(QUICK, cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2))
 INCOMING = 0
 
 
@@ -70,9 +63,7 @@ def make_desk(
 async def started(fake, tmp_path):
     """The fake with three open conversations, and a desk synced with it."""
     add_open(fake, 3)
-    desk = make_desk(fake, tmp_path)
-    await desk.start()
-    await asyncio.wait_for(desk.synced.wait(), 10)
+    desk = await synced_desk(fake, tmp_path, FAST)
     yield desk
     await desk.stop()
 

@@ -4,44 +4,26 @@ what was missed meanwhile shows after it, and a revoked token is said in the hea
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
-from frontdesk.chatwoot.desk import ChatwootDesk, Timing
-from frontdesk.chatwoot.outbox import Timing as OutboxTiming
-from frontdesk.config import DeskConfig
 from frontdesk.tui.screens.send_anyway import SendAnyway
+from chatwoot_desks import TOKEN, seed_customers, synced_desk
 from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
 
-TOKEN = "test-token"
 SIZE = (160, 40)
-FAST = Timing(
-    retry_first=0.05,
-    retry_most=0.2,
-    save_delay=0.05,
-    counts_every=0.05,
-    outbox=OutboxTiming(0.05, 0.2),
-)
 
 
 @pytest.fixture
 async def fake():
     async with FakeChatwoot(TOKEN, ping_seconds=0.05) as server:
-        for name in ("Mia Rossi", "Omar Haddad", "Lena Vogel"):
-            contact = server.account.add_contact(name)
-            conv = server.account.add_conversation(1, contact.id)
-            server.account.add_message(conv, f"Hi, {name} here: where is my order?", 0)
+        seed_customers(server, "Mia Rossi", "Omar Haddad", "Lena Vogel")
         yield server
 
 
 @pytest.fixture
 async def desk(fake, tmp_path):
-    config = DeskConfig(kind="chatwoot", url=fake.url, account_id=1)
-    desk = ChatwootDesk(config, TOKEN, tmp_path, timing=FAST)
-    await desk.start()
-    await asyncio.wait_for(desk.synced.wait(), 10)
+    desk = await synced_desk(fake, tmp_path)
     await fake.wait_subscribed()
     yield desk
     await desk.stop()
