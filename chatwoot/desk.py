@@ -239,8 +239,9 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts, ChannelKind
         return came
 
     async def labels(self) -> list[str]:
+        """The account's labels and any in use, sorted without regard to case (as the local desk's)."""
         in_use = {label for c in self._state.conversations.values() for label in c.labels}
-        return sorted(set(self._state.labels) | in_use)
+        return sorted(set(self._state.labels) | in_use, key=str.casefold)
 
     async def channel_names(self) -> list[str]:
         return sorted(inbox.name for inbox in self._state.inboxes.values())

@@ -146,6 +146,9 @@ async def test_labels_are_sent_as_the_full_set(fake, started):
     posted = [r.json for r in requests(fake, "POST", "/conversations/1/labels")]
     assert posted == [{"labels": ["billing", "vip"]}, {"labels": ["vip"]}]
     assert (await started.conversation(1)).labels == ["vip"]
+    await started.label(2, add=["Zebra", "apple"])
+    listed = await started.labels()
+    assert listed.index("apple") < listed.index("vip") < listed.index("Zebra")  # as locally
 
 
 async def test_assign_snooze_priority_status(fake, started):
