@@ -57,11 +57,24 @@ def load_config(args: argparse.Namespace, *, check_theme: bool = True) -> Config
     )
 
 
+_ON_CHATWOOT = {
+    "export": "export them from Chatwoot (its API, or the dashboard's Reports → Download)",
+    "report": "its figures are on Chatwoot's Reports page",
+}
+"""What a Chatwoot account offers for the local desk's commands that read the local cache."""
+
+
 def chatwoot_refusal(cfg: Config, command: str) -> str | None:
-    """Why `command`, which runs the local desk's channels, has nothing to do with a Chatwoot
-    desk (None with the local desk): the server receives and sends for its inboxes."""
+    """Why `command`, which runs the local desk's channels or reads its cache, has nothing to do
+    with a Chatwoot desk (None with the local desk): the server receives, sends and keeps."""
     if cfg.desk.kind != "chatwoot":
         return None
+    if command in _ON_CHATWOOT:
+        return (
+            f"`frontdesk {command}` reads the local desk's cache, but {cfg.path} sets [desk] kind = "
+            f'"chatwoot", whose conversations are on the server: {_ON_CHATWOOT[command]}; '
+            "remove [desk] to use the local desk"
+        )
     return (
         f"`frontdesk {command}` runs the local desk's channels, but {cfg.path} sets [desk] kind = "
         '"chatwoot", whose server receives and sends for its inboxes; run `frontdesk` for the '

@@ -1,4 +1,4 @@
-"""The console's launch: one factory that builds the App from the `[ui]` settings (CLI, bench and tests).
+"""The console's launch: the App built from the `[ui]` settings, and its session (CLI, bench, tests).
 
 Import direction: `cli → launch → tui`, `bench → launch → tui`; nothing here imports the CLI.
 The Textual imports are deferred to the calls, so importing this module stays cheap for
@@ -7,15 +7,26 @@ commands that never open the console.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+from collections.abc import Callable, Collection, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from frontdesk.runtime import keep_gc_pauses_short
 
 if TYPE_CHECKING:
     from frontdesk.config import UIConfig
     from frontdesk.desk.interface import DeskAPI
     from frontdesk.team.client import DeskClient
     from frontdesk.tui.app import FrontdeskApp
+
+
+class SessionDesk(Protocol):
+    """A desk the console runs beside it in this process (the in-process Desk, a ChatwootDesk)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class LaunchError(Exception):
@@ -74,6 +85,30 @@ def make_app(
     if ui is not None:
         options = {**ui_options(ui, config_file), **options}
     return FrontdeskApp(desk, **options)
+
+
+def run_session(
+    desk: SessionDesk,
+    app: FrontdeskApp,
+    *,
+    alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Run `app` on `desk` until it exits: the collector tuned for a long session, the desk
+    started before the App and stopped after it however it ends. `alongside` runs as a task
+    from the desk's start and is cancelled when the App ends (the bench's timed search)."""
+
+    async def session() -> None:
+        await desk.start()
+        task = asyncio.create_task(alongside()) if alongside is not None else None
+        try:
+            await app.run_async()
+        finally:
+            if task is not None:
+                task.cancel()
+            await desk.stop()
+
+    keep_gc_pauses_short()
+    asyncio.run(session())
 
 
 def ui_options(ui: UIConfig, config_file: Path | None = None) -> dict[str, Any]:

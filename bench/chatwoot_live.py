@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.bench.frames import FrameProbe, console_gc, probed, thread_settled
-from frontdesk.bench.live import LIVE_TOKEN
+from frontdesk.bench.live import Arrivals
 from frontdesk.bench.report import TERMINAL, Report, percentile
 
 TOKEN = "bench-token"
@@ -44,20 +44,8 @@ async def measure_chatwoot_live(
     from frontdesk.config import DeskConfig
     from frontdesk.launch import make_app
 
-    sent_at: dict[int, float] = {}
-    shown_at: dict[int, float] = {}
-
-    conv_of: dict[int, int] = {}
-
-    def on_frame(now: float, text: str) -> None:
-        for match in LIVE_TOKEN.finditer(text):
-            seq = int(match.group(1))
-            if seq in sent_at and seq not in shown_at:
-                # an earlier message of the same conversation not shown yet was replaced by this
-                # one in the row's preview: the agent sees the newer state now
-                for earlier, conv in conv_of.items():
-                    if conv == conv_of[seq] and earlier <= seq and earlier not in shown_at:
-                        shown_at[earlier] = now
+    arrivals = Arrivals()
+    sent_at, shown_at, conv_of = arrivals.sent_at, arrivals.shown_at, arrivals.conv_of
 
     rng = random.Random(5)
     async with FakeChatwoot(TOKEN) as fake:
@@ -69,7 +57,7 @@ async def measure_chatwoot_live(
             try:
                 await asyncio.wait_for(desk.synced.wait(), 30)
                 await fake.wait_subscribed(timeout=30)
-                probe = FrameProbe(on_frame)
+                probe = FrameProbe(arrivals.on_frame)
                 app = probed(make_app(desk, cursor_blink=False), probe)
                 async with console_gc(), app.run_test(size=TERMINAL, headless=False):
                     await thread_settled(app, probe)

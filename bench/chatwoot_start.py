@@ -25,21 +25,10 @@ def chatwoot_console_child(cache_dir: str) -> None:
     """What the parent spawns: the console on a ChatwootDesk whose seen cache is `cache_dir`."""
     from frontdesk.chatwoot.desk import ChatwootDesk
     from frontdesk.config import DeskConfig
-    from frontdesk.launch import make_app, resolve_keymap
-    from frontdesk.runtime import keep_gc_pauses_short
+    from frontdesk.launch import make_app, resolve_keymap, run_session
 
     desk = ChatwootDesk(DeskConfig("chatwoot", UNREACHABLE, 1), "bench-token", Path(cache_dir))
-    app = make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
-    keep_gc_pauses_short()
-
-    async def session() -> None:
-        await desk.start()
-        try:
-            await app.run_async()
-        finally:
-            await desk.stop()
-
-    asyncio.run(session())
+    run_session(desk, make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False))
 
 
 def open_in_cache(cache_dir: Path) -> int:

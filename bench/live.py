@@ -7,6 +7,7 @@ import random
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from frontdesk.bench.cache import Cache, inbound
@@ -14,6 +15,27 @@ from frontdesk.bench.frames import FrameProbe, console_gc, probed, thread_settle
 from frontdesk.bench.report import TERMINAL, Report, percentile
 
 LIVE_TOKEN = re.compile(r"QX(\d{6})QX")
+
+
+@dataclass
+class Arrivals:
+    """Messages sent by number (`QX000001QX` in their text): when each was sent, to which
+    conversation, and when a frame first showed it (`on_frame` is a FrameProbe's callback)."""
+
+    sent_at: dict[int, float] = field(default_factory=dict)
+    shown_at: dict[int, float] = field(default_factory=dict)
+    conv_of: dict[int, int] = field(default_factory=dict)
+
+    def on_frame(self, now: float, text: str) -> None:
+        for match in LIVE_TOKEN.finditer(text):
+            seq = int(match.group(1))
+            if seq in self.sent_at and seq not in self.shown_at:
+                # an earlier message of the same conversation that never showed was replaced
+                # by this one in the list's preview: the agent sees the newer state now
+                conv = self.conv_of[seq]
+                for earlier, c in self.conv_of.items():
+                    if c == conv and earlier <= seq and earlier not in self.shown_at:
+                        self.shown_at[earlier] = now
 
 
 def _visible_threads(app: Any, by_id: dict[int, Any]) -> list[Any]:
@@ -48,28 +70,15 @@ async def measure_live(
     from frontdesk.launch import make_app
     from frontdesk.store import Store
 
-    sent_at: dict[int, float] = {}
-    shown_at: dict[int, float] = {}
-
-    conv_of: dict[int, int] = {}
-
-    def on_frame(now: float, text: str) -> None:
-        for match in LIVE_TOKEN.finditer(text):
-            seq = int(match.group(1))
-            if seq in sent_at and seq not in shown_at:
-                # an earlier message of the same conversation that never showed was replaced
-                # by this one in the list's preview: the agent sees the newer state now
-                conv = conv_of[seq]
-                for earlier, c in conv_of.items():
-                    if c == conv and earlier <= seq and earlier not in shown_at:
-                        shown_at[earlier] = now
+    arrivals = Arrivals()
+    sent_at, shown_at, conv_of = arrivals.sent_at, arrivals.shown_at, arrivals.conv_of
 
     seq = seq_start
     rng = random.Random(3)
     by_id = {t.conversation_id: t for t in cache.threads}
     with Store.open(cache.root) as store:
         desk = Desk(store, agent="Aiko")
-        probe = FrameProbe(on_frame)
+        probe = FrameProbe(arrivals.on_frame)
         app = probed(make_app(desk, cursor_blink=False), probe)
         async with console_gc(), app.run_test(size=TERMINAL, headless=False):
             await thread_settled(app, probe)

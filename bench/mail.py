@@ -42,8 +42,7 @@ def email_console_child(root: str, port: str, user: str, password: str) -> None:
     """What the parent spawns for the email figure: the console with one email channel on an empty cache."""
     from frontdesk.backends.email import EmailBackend
     from frontdesk.desk import Desk
-    from frontdesk.launch import make_app, resolve_keymap
-    from frontdesk.runtime import keep_gc_pauses_short
+    from frontdesk.launch import make_app, resolve_keymap, run_session
     from frontdesk.store import Store
 
     with Store.open(root) as store:
@@ -53,17 +52,9 @@ def email_console_child(root: str, port: str, user: str, password: str) -> None:
             lambda key: password if key == "password" else None,
         )
         desk = Desk(store, {"mail": channel}, agent="Aiko")
-        app = make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
-        keep_gc_pauses_short()
-
-        async def session() -> None:
-            await desk.start()
-            try:
-                await app.run_async()
-            finally:
-                await desk.stop()
-
-        asyncio.run(session())
+        run_session(
+            desk, make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
+        )
 
 
 class _FirstStored:

@@ -26,31 +26,20 @@ def console_child(root: str, search_done: str = "") -> None:
     With `search_done`, it runs one search a second after start and then creates that file.
     """
     from frontdesk.desk import Desk
-    from frontdesk.launch import make_app, resolve_keymap
-    from frontdesk.runtime import keep_gc_pauses_short
+    from frontdesk.launch import make_app, resolve_keymap, run_session
     from frontdesk.store import Store
 
     with Store.open(root) as store:
         desk = Desk(store, agent="Aiko")
         app = make_app(desk, keymap=resolve_keymap("default", None), cursor_blink=False)
-        keep_gc_pauses_short()  # as `run_console` does
 
         async def search_later() -> None:
             await asyncio.sleep(1.0)
             await desk.search("refund")
             Path(search_done).touch()
 
-        async def session() -> None:
-            await desk.start()
-            task = asyncio.create_task(search_later()) if search_done else None
-            try:
-                await app.run_async()
-            finally:
-                if task is not None:
-                    task.cancel()
-                await desk.stop()
-
-        asyncio.run(session())
+        # as `frontdesk` runs it
+        run_session(desk, app, alongside=search_later if search_done else None)
 
 
 @dataclass

@@ -105,6 +105,16 @@ class ChatwootApi:
             )
         return self._http
 
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def set_token(self, token: str) -> None:
+        """Use `token` from the next request on (the agent set a new one after a 401)."""
+        self._token = token
+        if self._http is not None:
+            self._http.headers["api_access_token"] = token
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
@@ -124,21 +134,31 @@ class ChatwootApi:
     ) -> Any:
         """`method path` (under the account unless `account` is False) with a JSON `body`, or a
         multipart `form` with `files`; the answer's JSON."""
-        import httpx
 
         full = f"/api/v1/accounts/{self.account_id}{path}" if account else f"/api/v1{path}"
+        if files is not None:
+            request = self._client.build_request(
+                method, full, params=params, data=dict(form or {}), files=list(files)
+            )
+        else:
+            request = self._client.build_request(method, full, params=params, json=body)
         what = f"{method} {full}"
+        response, data = await self._exchange(request, what, MAX_ANSWER)
+        return self._answer(response, data, what)
+
+    async def _exchange(
+        self, request: httpx.Request, what: str, limit: int
+    ) -> tuple[httpx.Response, bytes]:
+        """`request` sent and its answer read (up to `limit` bytes, else Refused); a failure on the
+        way becomes the error that says whether it may have taken effect (`what` names it)."""
+        import httpx
+
+        method = request.method
         try:
-            if files is not None:
-                request = self._client.build_request(
-                    method, full, params=params, data=dict(form or {}), files=list(files)
-                )
-            else:
-                request = self._client.build_request(method, full, params=params, json=body)
             async with asyncio.timeout(self._timeout * ANSWER_DEADLINE):
                 response = await self._client.send(request, stream=True)
                 try:
-                    data = await _read_bounded(response, MAX_ANSWER, what, self.host)
+                    data = await _read_bounded(response, limit, what, self.host)
                 finally:
                     await response.aclose()
         except ChatwootError:
@@ -153,7 +173,7 @@ class ChatwootApi:
                     "it may have taken effect"
                 ) from None
             raise Unreachable(f"Chatwoot at {self.host} is unreachable: {_why(exc)}") from None
-        return self._answer(response, data, what)
+        return response, data
 
     def _timed_out(self, method: str, what: str, exc: Exception) -> ChatwootError:
         import httpx
@@ -341,26 +361,12 @@ class ChatwootApi:
     async def download(self, url: str, limit: int = MAX_DOWNLOAD) -> bytes:
         """The bytes at an attachment's `data_url`, which must be on this server (the token goes
         with the request, so never to another host)."""
-        import httpx
 
         target = urlsplit(url)
         if target.scheme not in ("http", "https") or target.netloc != self.host:
             raise Refused(f"the attachment is not on {self.host}: open it in Chatwoot", 0)
         what = f"GET {target.path}"
-        try:
-            async with asyncio.timeout(self._timeout * ANSWER_DEADLINE):
-                request = self._client.build_request("GET", url)
-                response = await self._client.send(request, stream=True)
-                try:
-                    data = await _read_bounded(response, limit, what, self.host)
-                finally:
-                    await response.aclose()
-        except ChatwootError:
-            raise
-        except (httpx.TimeoutException, TimeoutError):
-            raise Unreachable(f"Chatwoot at {self.host} did not answer {what} in time") from None
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"Chatwoot at {self.host} is unreachable: {_why(exc)}") from None
+        response, data = await self._exchange(self._client.build_request("GET", url), what, limit)
         if response.status_code >= 300:
             self._answer(response, data, what)
             raise Refused(f"Chatwoot refused {what} (HTTP {response.status_code})", 0)

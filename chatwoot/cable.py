@@ -31,10 +31,8 @@ MAX_EVENT_NAME = 64
 SUBPROTOCOLS = ("actioncable-v1-json", "actioncable-unsupported")
 """What Rails' own ActionCable client offers; the server answers with the first."""
 
-EVENTS = frozenset(
+CONVERSATION_EVENTS = frozenset(
     {
-        "message.created",
-        "message.updated",
         "conversation.created",
         "conversation.status_changed",
         "conversation.updated",
@@ -42,12 +40,17 @@ EVENTS = frozenset(
         "assignee.changed",
         "team.changed",
         "conversation.contact_changed",
-        "contact.updated",
-        "conversation.typing_on",
-        "conversation.typing_off",
-        "presence.update",
     }
 )
+"""Events whose data is the whole conversation (Chatwoot's `push_event_data`)."""
+EVENTS = CONVERSATION_EVENTS | {
+    "message.created",
+    "message.updated",
+    "contact.updated",
+    "conversation.typing_on",
+    "conversation.typing_off",
+    "presence.update",
+}
 """The events the console follows; the rest (notifications, contacts, calls …) are skipped."""
 
 _DISCONNECT_REASONS = {

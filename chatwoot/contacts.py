@@ -26,6 +26,7 @@ from frontdesk.chatwoot.mapping import (
 )
 from frontdesk.desk.attachments import AttachmentData
 from frontdesk.desk.canned import CannedReply, variables_for
+from frontdesk.desk.contacts import check_edit
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.report import Grouping, Report
 from frontdesk.desk.search import SearchMatch
@@ -85,7 +86,8 @@ class Contacts:
         """`attributes` become the contact's custom attributes (Chatwoot's update merges: the keys
         left out are removed with a second call); notes changed here become a new note on the
         contact (Chatwoot keeps notes as a list): the text added, or the whole text when it was
-        rewritten."""
+        rewritten. Checked first, as the local desk checks an edit."""
+        notes, attributes = check_edit(notes, attributes)
         contact = await self.contact(contact_id)
         what = f"Could not update contact #{contact_id}"
         if attributes is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -30,10 +30,10 @@ from frontdesk.chatwoot.sending import Sending
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from
 from frontdesk.chatwoot.state import SeenState
 from frontdesk.chatwoot.threads import Threads
-from frontdesk.desk.canned import CHANNEL_NAMES
+from frontdesk.chatwoot.token import stored_token
 from frontdesk.desk.changes import Broker, Change, Subscription
+from frontdesk.desk.channel_kinds import ChannelKinds
 from frontdesk.desk.errors import DeskError
-from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.presence import AgentInfo, roster
 from frontdesk.desk.views import Filters, Sort, View, ViewTally, select_view
 from frontdesk.model import Conversation, utcnow
@@ -58,7 +58,7 @@ MORE_PAGES_MOST = 8
 from a contact's list, named by live events, or shifted down a page by new ones)."""
 
 
-class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
+class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts, ChannelKinds):
     """The desk of a console working on a Chatwoot account (`mode == "chatwoot"`)."""
 
     mode = "chatwoot"
@@ -74,9 +74,13 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         *,
         api: ChatwootApi | None = None,
         timing: Timing = Timing(),
+        token_source: Callable[[], str] | None = None,
     ) -> None:
+        """`token_source` reads the token again after the server refused it (default: the
+        environment, then the keyring, as `frontdesk creds set` stores it; "" when unset)."""
         self.config = config
         self.cache_dir = Path(cache_dir)
+        self._read_token = token_source or stored_token
         self._api = api if api is not None else ChatwootApi(config.url, config.account_id, token)
         self._timing = timing
         self._state = SeenState()
@@ -197,13 +201,6 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         inbox = self._state.inbox_by_name(channel)
         return inbox.kind if inbox is not None else channel
 
-    def channel_name(self, channel: str) -> str:
-        kind = self.channel_kind(channel)
-        return CHANNEL_NAMES.get(kind, kind)
-
-    def sms_length(self, channel: str, text: str) -> SmsLength | None:
-        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
-
     def contact_name(self, contact_id: int) -> str:
         return self._state.contact_name(contact_id)
 
@@ -249,8 +246,9 @@ class ChatwootDesk(Link, Feed, Sending, Threads, Commands, Contacts):
         return came
 
     async def labels(self) -> list[str]:
+        """The account's labels and any in use, sorted without regard to case (as the local desk's)."""
         in_use = {label for c in self._state.conversations.values() for label in c.labels}
-        return sorted(set(self._state.labels) | in_use)
+        return sorted(set(self._state.labels) | in_use, key=str.casefold)
 
     async def channel_names(self) -> list[str]:
         return sorted(inbox.name for inbox in self._state.inboxes.values())

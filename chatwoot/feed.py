@@ -14,10 +14,10 @@ import logging
 import time
 from typing import Any
 
-from frontdesk.chatwoot.cable import Cable
+from frontdesk.chatwoot.cable import CONVERSATION_EVENTS, Cable
 from frontdesk.chatwoot.errors import ChatwootError, TokenRefused, Unreachable
 from frontdesk.chatwoot.listing import note_can_reply
-from frontdesk.chatwoot.live import CONVERSATION_EVENTS, Live
+from frontdesk.chatwoot.live import Live
 from frontdesk.chatwoot.mapping import Unreadable, conversation_from, optional_id
 from frontdesk.desk.changes import Change, ChangeKind
 from frontdesk.desk.presence import Activity

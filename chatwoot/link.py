@@ -46,6 +46,7 @@ class Timing:
     rate_wait_most: float = 30.0  # a command waits out a 429 this long at most, then says so
     save_delay: float = 2.0  # the seen cache is written at most this often
     counts_every: float = 2.0  # the server's view counts are read at most this often
+    token_check: float = 5.0  # after a refused token, the keyring is read again this often
     outbox: OutboxTiming = OutboxTiming()
     cable: CableTiming = CableTiming()
 
@@ -86,7 +87,9 @@ class Link:
                 raise
             except TokenRefused as exc:
                 self._say_lost(str(exc))
-                return
+                if not await self._new_token():
+                    return
+                continue
             except RateLimited as exc:
                 await asyncio.sleep(exc.retry_after)  # the server's wait, whatever else says
                 continue
@@ -163,6 +166,19 @@ class Link:
             with contextlib.suppress(Refused):
                 await self._read_thread(viewing)
 
+    async def _new_token(self) -> bool:
+        """Wait for a token other than the refused one (`frontdesk creds set chatwoot
+        api_access_token` in another terminal); True once it is in use."""
+        refused = self._api.token
+        while not self._closed:
+            await asyncio.sleep(self._timing.token_check)
+            token = await asyncio.to_thread(self._read_token)  # a keyring may block on D-Bus
+            if token and token != refused:
+                self._api.set_token(token)
+                log.info("Chatwoot: a new token was set; reaching the server again")
+                return True
+        return False
+
     def _say_lost(self, problem: str) -> None:
         """Publish LINK failed once per change of the problem."""
         if problem == self._problem:
@@ -184,6 +200,10 @@ class Link:
     def _lost(self) -> None:
         """A call found the server unreachable: say so and reconnect (once at a time)."""
         self._say_lost(f"offline: {self._api.host} unreachable, showing what was seen")
+        self._reconnect()
+
+    def _reconnect(self) -> None:
+        """Start reaching the server again unless that is under way (or the desk stopped)."""
         if self._closed or (self._connecting is not None and not self._connecting.done()):
             return
         self._connecting = asyncio.create_task(self._connect(first=False), name="chatwoot:connect")
@@ -200,6 +220,7 @@ class Link:
                 await asyncio.sleep(exc.retry_after)
             except TokenRefused as exc:
                 self._say_lost(str(exc))
+                self._reconnect()  # which waits for a new token
                 raise DeskError(str(exc)) from None
             except Unreachable as exc:
                 self._lost()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from frontdesk.chatwoot.cable import CONVERSATION_EVENTS
 from frontdesk.chatwoot.mapping import (
     Unreadable,
     agent_user,
@@ -34,19 +35,6 @@ AGENT_TYPING_SECONDS = 30.0
 """How long another agent's typing shows without news: Chatwoot's dashboard ends it after 30 s too."""
 PREVIEW_CHARS = 200
 AVAILABILITY = ("online", "busy", "offline")
-
-CONVERSATION_EVENTS = frozenset(
-    {
-        "conversation.created",
-        "conversation.status_changed",
-        "conversation.updated",
-        "conversation.read",
-        "assignee.changed",
-        "team.changed",
-        "conversation.contact_changed",
-    }
-)
-"""Events whose data is the whole conversation (Chatwoot's `push_event_data`)."""
 
 
 class Live:

@@ -38,3 +38,11 @@ def read_token() -> str:
         return token.strip()
     trouble = credentials.keyring_problem()
     raise TokenMissing(missing_token_line() + (f" ({trouble})" if trouble else ""))
+
+
+def stored_token() -> str:
+    """The token as stored now, "" when it is not set (read again after a 401)."""
+    try:
+        return read_token()
+    except TokenMissing:
+        return ""

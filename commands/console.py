@@ -21,28 +21,28 @@ from frontdesk.desk_setup import (
 from frontdesk.errors import EXIT_FAILURE, CliError, one_line
 
 if TYPE_CHECKING:
+    from frontdesk.chatwoot.desk import ChatwootDesk
     from frontdesk.config import Config, UIConfig
     from frontdesk.desk import Desk
 
 
 def run_console(
-    desk: Desk,
+    desk: Desk | ChatwootDesk,
     ui: UIConfig | None = None,
     config_file: Path | None = None,
     canned_path: Path | None = None,
     debug: bool = False,
+    log_dir: Path | None = None,
 ) -> None:
     """Run the console on `desk` with the `[ui]` settings (keymap, keys, theme, notifications);
-    log records go to the data dir's log file meanwhile."""
+    log records go to the log file in `log_dir` (the desk's data dir unless named) meanwhile."""
     from frontdesk import logs
     from frontdesk.config import UIConfig, downloads_dir
-    from frontdesk.launch import make_app
-    from frontdesk.runtime import keep_gc_pauses_short
+    from frontdesk.launch import make_app, run_session
 
     ui = ui or UIConfig()
-    logs.to_file(
-        desk.store.root, debug
-    )  # the terminal is the console's: no log line may draw on it
+    # the terminal is the console's: no log line may draw on it
+    logs.to_file(log_dir or desk.store.root, debug)
     app = make_app(
         desk,
         ui,
@@ -51,16 +51,7 @@ def run_console(
         downloads_dir=downloads_dir(),
         notices=cache_problems(desk),
     )
-
-    async def session() -> None:
-        await desk.start()
-        try:
-            await app.run_async()
-        finally:
-            await desk.stop()
-
-    keep_gc_pauses_short()
-    asyncio.run(session())
+    run_session(desk, app)
 
 
 def cache_problems(desk: Desk) -> list[str]:
@@ -109,11 +100,8 @@ def run_attached(
 def run_chatwoot(args: argparse.Namespace, cfg: Config) -> int:
     """The console on the Chatwoot account `[desk]` names: the token from the environment or
     the keyring, what was seen kept in the account's own folder in the data dir."""
-    from frontdesk import logs
     from frontdesk.chatwoot.token import TokenMissing, read_token
-    from frontdesk.config import chatwoot_cache_dir, downloads_dir
-    from frontdesk.launch import make_app
-    from frontdesk.runtime import keep_gc_pauses_short
+    from frontdesk.config import chatwoot_cache_dir
 
     try:
         token = read_token()
@@ -123,24 +111,14 @@ def run_chatwoot(args: argparse.Namespace, cfg: Config) -> int:
 
     root = data_dir(args)
     desk = ChatwootDesk(cfg.desk, token, chatwoot_cache_dir(root, cfg.desk))
-    logs.to_file(root, args.debug)  # the terminal is the console's from here on
-    app = make_app(
+    run_console(
         desk,
         cfg.ui,
         cfg.path,
-        canned=cfg.path.parent / "canned.toml",
-        downloads_dir=downloads_dir(),
+        canned_path=cfg.path.parent / "canned.toml",
+        debug=args.debug,
+        log_dir=root,
     )
-
-    async def session() -> None:
-        await desk.start()
-        try:
-            await app.run_async()
-        finally:
-            await desk.stop()
-
-    keep_gc_pauses_short()
-    asyncio.run(session())
     return 0
 
 

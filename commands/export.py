@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from frontdesk.desk_setup import data_dir, load_config
+from frontdesk.desk_setup import chatwoot_refusal, data_dir, load_config
 from frontdesk.errors import CliError, report_cache_problems
-from frontdesk.store.errors import StoreError
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -15,11 +14,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from frontdesk.store.records import contact_to_record, conversation_to_record, message_to_record
     from frontdesk.store.storage import to_json
 
-    try:
-        store = Store.open(data_dir(args), readonly=True)
-    except StoreError:
-        _refuse_on_chatwoot(args)
-        raise
+    refusal = chatwoot_refusal(load_config(args, check_theme=False), "export")
+    if refusal is not None:
+        raise CliError(refusal)
+
+    store = Store.open(data_dir(args), readonly=True)
     out = sys.stdout
     for conv in sorted(store.conversations(), key=lambda c: c.id):
         snap = store.snapshot(conv.id)
@@ -34,15 +33,3 @@ def cmd_export(args: argparse.Namespace) -> int:
         out.write(to_json(line) + "\n")
     out.flush()
     return report_cache_problems(store)
-
-
-def _refuse_on_chatwoot(args: argparse.Namespace) -> None:
-    """No local cache to export because the config works on a Chatwoot account: say that, not
-    that nothing was synced (the console there keeps only what it last saw, for a fast start)."""
-    cfg = load_config(args, check_theme=False)
-    if cfg.desk.kind == "chatwoot":
-        raise CliError(
-            f"`frontdesk export` writes the local desk's cache, but {cfg.path} sets [desk] kind = "
-            '"chatwoot": the conversations are on that Chatwoot server, exported from its '
-            "dashboard; remove [desk] to export the local desk"
-        )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from frontdesk import __version__
 from frontdesk.desk_setup import (
+    chatwoot_refusal,
     data_dir,
     demo_config,
     demo_dir,
@@ -86,6 +87,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from frontdesk.desk.report.render import table, to_csv, to_json
     from frontdesk.desk.reporting import MAX_REPORT_DAYS
     from frontdesk.tui.safe import clean_line
+
+    if not args.demo:
+        refusal = chatwoot_refusal(load_config(args, check_theme=False), "report")
+        if refusal is not None:
+            raise CliError(refusal)
 
     now = datetime.now(timezone.utc)
     since = parse_when(args.since, now, end=False, flag="--since")

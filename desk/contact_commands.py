@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 from frontdesk.desk.changes import Broker, Change, ChangeKind
-from frontdesk.desk.contacts import check_attributes, check_notes, merged_contact
+from frontdesk.desk.contacts import check_edit, merged_contact
 from frontdesk.desk.errors import DeskError
 from frontdesk.model import Contact, EventKind
 from frontdesk.store import Store
@@ -61,13 +61,9 @@ class ContactCommands:
             raise DeskError(
                 f"contact #{contact_id} was merged into #{contact.merged_into}; edit that one"
             )
-        try:
-            new_notes = check_notes(notes) if notes is not None else contact.notes
-            new_attributes = (
-                check_attributes(attributes) if attributes is not None else contact.attributes
-            )
-        except ValueError as exc:
-            raise DeskError(str(exc)) from None
+        notes, attributes = check_edit(notes, attributes)
+        new_notes = notes if notes is not None else contact.notes
+        new_attributes = attributes if attributes is not None else contact.attributes
         if (new_notes, new_attributes) == (contact.notes, contact.attributes):
             return contact
         with self.store.batch():

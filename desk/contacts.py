@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from frontdesk.desk.errors import DeskError
 from frontdesk.model import Contact
 
 MAX_NOTES = 10_000
@@ -21,6 +22,20 @@ def check_notes(notes: str) -> str:
             f"contact notes are {len(notes):,} characters; keep them under {MAX_NOTES:,}"
         )
     return notes
+
+
+def check_edit(
+    notes: str | None, attributes: Mapping[str, str] | None
+) -> tuple[str | None, dict[str, str] | None]:
+    """An agent's edit of a contact checked as every desk checks it (None: left as it is);
+    DeskError names the first problem."""
+    try:
+        return (
+            check_notes(notes) if notes is not None else None,
+            check_attributes(attributes) if attributes is not None else None,
+        )
+    except ValueError as exc:
+        raise DeskError(str(exc)) from None
 
 
 def check_attributes(attributes: Mapping[str, str]) -> dict[str, str]:

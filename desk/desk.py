@@ -27,8 +27,9 @@ from frontdesk.desk.attachments import Attachments
 from frontdesk.desk.automation import Automation, Automaton, Trigger, TriggerKind
 from frontdesk.desk.automation.handoff import BotHandoff
 from frontdesk.desk.batches import Batches
-from frontdesk.desk.canned import CHANNEL_NAMES, CannedLibrary, CannedReply, variables_for
+from frontdesk.desk.canned import CannedLibrary, CannedReply, variables_for
 from frontdesk.desk.changes import Broker, Change, ChangeKind, Subscription
+from frontdesk.desk.channel_kinds import ChannelKinds
 from frontdesk.desk.channels import ChannelSupervisor
 from frontdesk.desk.contact_commands import ContactCommands
 from frontdesk.desk.dispatcher import Dispatcher
@@ -39,7 +40,7 @@ from frontdesk.desk.hook_runner import HookRunner
 from frontdesk.desk.hooks import HookSpec
 from frontdesk.desk.ingest import Ingest
 from frontdesk.desk.outgoing_files import OutgoingFiles
-from frontdesk.desk.limits import SMS_KINDS, SmsLength, WindowState, sms_length, window_state
+from frontdesk.desk.limits import WindowState, window_state
 from frontdesk.desk.presence import TYPING_SECONDS, Activity, AgentInfo, Presence, roster
 from frontdesk.desk.read_marks import ReadMarks
 from frontdesk.desk.receiver import WebhookReceiver, WebhookReceiving
@@ -88,6 +89,7 @@ _STATUS_VERB = {
 
 class Desk(
     ChannelSupervisor,
+    ChannelKinds,
     Ingest,
     Dispatcher,
     HookRunner,
@@ -266,11 +268,6 @@ class Desk(
         backend = self.channels.get(channel)
         return backend.channel_kind if backend is not None else channel
 
-    def channel_name(self, channel: str) -> str:
-        """The channel kind as customers know it: "WhatsApp", "SMS", "email" …"""
-        kind = self.channel_kind(channel)
-        return CHANNEL_NAMES.get(kind, kind)
-
     async def window(self, conv_id: int) -> WindowState | None:
         """Where the conversation stands in its channel's messaging window (None: no window)."""
         conv = await self.conversation(conv_id)
@@ -282,10 +279,6 @@ class Desk(
         if state is not None and state.closed and backend is not None:
             return replace(state, templates=backend.supports_templates)
         return state
-
-    def sms_length(self, channel: str, text: str) -> SmsLength | None:
-        """Characters and SMS segments of `text` on an SMS channel; None on other channels."""
-        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
 
     async def canned_variables(self, conv_id: int) -> dict[str, str]:
         """The values canned replies fill in for this conversation (`desk.canned.VARIABLES`)."""

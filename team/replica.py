@@ -15,11 +15,10 @@ from typing import Any
 
 import msgspec
 
-from frontdesk.desk.canned import CHANNEL_NAMES
 from frontdesk.desk.changes import Change, ChangeKind
+from frontdesk.desk.channel_kinds import ChannelKinds
 from frontdesk.desk.presence import TYPING_SECONDS
 from frontdesk.desk.presence import Activity, AgentInfo, Presence, PresenceState, roster
-from frontdesk.desk.limits import SMS_KINDS, SmsLength, sms_length
 from frontdesk.desk.views import (
     Filters,
     Sort,
@@ -58,7 +57,7 @@ def _update_in_place(kept: Any, fresh: Any) -> None:
         setattr(kept, f.name, getattr(fresh, f.name))
 
 
-class Replica:
+class Replica(ChannelKinds):
     """Conversations, contact names, agents, channels, hook jobs and customer typing of a served desk."""
 
     def __init__(self, agent: str, clock=time.monotonic) -> None:
@@ -218,13 +217,6 @@ class Replica:
     def channel_kind(self, channel: str) -> str:
         info = self.channels.get(channel)
         return info.kind if info is not None else channel
-
-    def channel_name(self, channel: str) -> str:
-        kind = self.channel_kind(channel)
-        return CHANNEL_NAMES.get(kind, kind)
-
-    def sms_length(self, channel: str, text: str) -> SmsLength | None:
-        return sms_length(text) if self.channel_kind(channel) in SMS_KINDS else None
 
     def is_typing(self, conv_id: int) -> bool:
         since = self._typing.get(conv_id)

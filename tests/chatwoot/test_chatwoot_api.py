@@ -128,6 +128,24 @@ async def test_a_timeout_on_a_write_is_unconfirmed_and_on_a_read_unreachable():
     await api.aclose()
 
 
+async def test_a_download_fails_as_a_read_does_and_never_shows_the_token():
+    def failing(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("slow.png"):
+            raise httpx.ReadTimeout("timed out", request=request)
+        raise httpx.RemoteProtocolError("dropped", request=request)
+
+    api = api_answering(failing)
+    base = "https://chat.example.com/rails/active_storage"
+    with pytest.raises(
+        Unreachable, match=r"did not answer GET /rails/\S+/slow.png in time"
+    ) as slow:
+        await api.download(f"{base}/slow.png")
+    with pytest.raises(Unreachable, match="is unreachable: dropped") as dropped:
+        await api.download(f"{base}/x.png")
+    await api.aclose()
+    assert TOKEN not in str(slow.value) + str(dropped.value)
+
+
 async def test_an_answer_that_is_not_json_says_to_check_the_url():
     api = api_answering(lambda r: httpx.Response(200, text="<html>login</html>"))
     with pytest.raises(Unreachable, match="not JSON"):

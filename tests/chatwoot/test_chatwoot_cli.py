@@ -33,6 +33,21 @@ def test_the_local_desks_commands_refuse_in_one_line(tmp_path, capsys, argv):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "offer"),
+    [(["export"], "export them from Chatwoot"), (["report"], "Chatwoot's Reports page")],
+)
+def test_the_local_caches_readers_say_where_a_chatwoot_accounts_data_is(
+    tmp_path, capsys, argv, offer
+):
+    path = write(tmp_path, CHATWOOT)
+    status = cli.main([*argv, "--config", str(path), "--data-dir", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    assert status != 0 and captured.out == ""
+    assert captured.err.count("\n") == 1 and offer in captured.err
+    assert f"`frontdesk {argv[0]}` reads the local desk's cache" in captured.err
+
+
 TOKEN = "Xq7vLh2pWc9sRtYb3nKd"
 ENV = "FRONTDESK_SECRET_CHATWOOT_API_ACCESS_TOKEN"
 

@@ -3,45 +3,22 @@ new user would: open, reply, note, assign, label, resolve, and each request the 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
-from frontdesk.chatwoot.desk import ChatwootDesk, Timing
-from frontdesk.chatwoot.outbox import Timing as OutboxTiming
-from frontdesk.config import DeskConfig
 from frontdesk.tui.screens.labels_dialog import LabelsDialog
 from frontdesk.tui.screens.report_screen import ReportScreen
+from chatwoot_desks import TOKEN, seed_customers, synced_desk
 from pilot_helpers import idle, make_app, record_notifications, screen_text, wait_until
 
-TOKEN = "test-token"
 SIZE = (140, 40)
-FAST = Timing(
-    retry_first=0.05,
-    retry_most=0.2,
-    save_delay=0.05,
-    counts_every=0.05,
-    outbox=OutboxTiming(0.05, 0.2),
-)
 
 
 @pytest.fixture
 async def fake():
     async with FakeChatwoot(TOKEN, ping_seconds=0.05) as server:
-        for name in ("Mia Rossi", "Omar Haddad"):
-            contact = server.account.add_contact(name)
-            conv = server.account.add_conversation(1, contact.id)
-            server.account.add_message(conv, f"Hi, {name} here: where is my order?", 0)
+        seed_customers(server, "Mia Rossi", "Omar Haddad")
         yield server
-
-
-async def synced_desk(fake, cache_dir) -> ChatwootDesk:
-    config = DeskConfig(kind="chatwoot", url=fake.url, account_id=1)
-    desk = ChatwootDesk(config, TOKEN, cache_dir, timing=FAST)
-    await desk.start()
-    await asyncio.wait_for(desk.synced.wait(), 10)
-    return desk
 
 
 @pytest.fixture

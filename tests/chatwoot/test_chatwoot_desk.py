@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from chatwoot_desks import FAST as QUICK
+from chatwoot_desks import TOKEN, synced_desk
 from pilot_helpers import eventually
 
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
@@ -20,7 +22,6 @@ from frontdesk.chatwoot import listing
 from frontdesk.chatwoot.api import ChatwootApi
 from frontdesk.chatwoot.cable import CableTiming
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
-from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
 from frontdesk.desk.canned import fill
 from frontdesk.desk.changes import ChangeKind
@@ -29,16 +30,8 @@ from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, View
 from frontdesk.model import Delivery, FileUpload, Priority, Status
 
-TOKEN = "test-token"
 A = "/api/v1/accounts/1"
-FAST = Timing(
-    retry_first=0.05,
-    retry_most=0.2,
-    save_delay=0.05,
-    counts_every=0.05,
-    outbox=OutboxTiming(0.05, 0.2),
-    cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2),
-)
+FAST = dataclasses.replace(QUICK, cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2))
 INCOMING = 0
 
 
@@ -59,18 +52,18 @@ async def fake():
         yield server
 
 
-def make_desk(fake: FakeChatwoot, cache_dir, url: str | None = None) -> ChatwootDesk:
+def make_desk(
+    fake: FakeChatwoot, cache_dir, url: str | None = None, timing: Timing = FAST
+) -> ChatwootDesk:
     config = DeskConfig(kind="chatwoot", url=url or fake.url, account_id=1)
-    return ChatwootDesk(config, TOKEN, cache_dir, timing=FAST)
+    return ChatwootDesk(config, TOKEN, cache_dir, timing=timing)
 
 
 @pytest.fixture
 async def started(fake, tmp_path):
     """The fake with three open conversations, and a desk synced with it."""
     add_open(fake, 3)
-    desk = make_desk(fake, tmp_path)
-    await desk.start()
-    await asyncio.wait_for(desk.synced.wait(), 10)
+    desk = await synced_desk(fake, tmp_path, FAST)
     yield desk
     await desk.stop()
 
@@ -153,6 +146,9 @@ async def test_labels_are_sent_as_the_full_set(fake, started):
     posted = [r.json for r in requests(fake, "POST", "/conversations/1/labels")]
     assert posted == [{"labels": ["billing", "vip"]}, {"labels": ["vip"]}]
     assert (await started.conversation(1)).labels == ["vip"]
+    await started.label(2, add=["Zebra", "apple"])
+    listed = await started.labels()
+    assert listed.index("apple") < listed.index("vip") < listed.index("Zebra")  # as locally
 
 
 async def test_assign_snooze_priority_status(fake, started):
@@ -207,6 +203,39 @@ async def test_a_refused_token_says_so_and_how_to_fix_it(fake, started):
     assert started.link_problem.startswith("Chatwoot refused the token")
     change = await asyncio.wait_for(feed.__anext__(), 5)
     assert change.kind is ChangeKind.LINK and change.failed
+
+
+async def test_a_new_token_set_after_a_refusal_is_taken_up_without_a_restart(fake, tmp_path):
+    """`frontdesk creds set chatwoot api_access_token` in another terminal: the desk reads the
+    token again while refused, and works on with the new one (replies held meanwhile go)."""
+    add_open(fake, 1)
+    stored = {"token": TOKEN}
+    config = DeskConfig(kind="chatwoot", url=fake.url, account_id=1)
+    desk = ChatwootDesk(
+        config,
+        TOKEN,
+        tmp_path,
+        timing=dataclasses.replace(FAST, token_check=0.05),
+        token_source=lambda: stored["token"],
+    )
+    await desk.start()
+    try:
+        await asyncio.wait_for(desk.synced.wait(), 10)
+        await desk.thread(1)
+        fake.revoke_token()
+        with pytest.raises(DeskError, match="refused the token"):
+            await desk.set_priority(1, Priority.LOW)
+        await desk.reply(1, "sent once the token is new")
+        fake.add_token("a-new-token", fake.profile.id)
+        stored["token"] = "a-new-token"
+        await fake.wait_for_request(
+            lambda r: r.method == "POST" and r.path.endswith("/conversations/1/messages")
+        )
+        await eventually(lambda: desk.link_problem == "", what="the link back")
+        await desk.set_priority(1, Priority.HIGH)
+        assert fake.account.conversations[1].priority == "high"
+    finally:
+        await desk.stop()
 
 
 async def test_429_is_waited_out_then_sent(fake, started):
@@ -431,6 +460,23 @@ async def test_attributes_left_out_are_removed_on_the_server(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ({"notes": "n" * 10_001}, "contact notes are 10,001 characters; keep them under 10,000"),
+        ({"attributes": {"plan": "a\nb"}}, "attribute 'plan' must be one line"),
+    ],
+)
+async def test_a_contact_edit_the_local_desk_refuses_is_refused_before_any_write(
+    fake, started, edit, reason
+):
+    [conv, *_] = await started.conversations()
+    before = len(fake.requests)
+    with pytest.raises(DeskError, match=re.escape(reason)):
+        await started.update_contact(conv.contact_id, **edit)
+    assert [r for r in fake.requests[before:] if r.method != "GET"] == []
+
+
 async def test_a_reply_written_offline_is_posted_once_the_server_is_back(fake, started):
     port = int(fake.url.rsplit(":", 1)[1])
     await started.thread(1)
@@ -497,9 +543,7 @@ async def test_a_contact_read_a_moment_ago_is_not_asked_again(fake, started):
 async def test_the_live_feed_coming_back_ends_the_reconnects_wait(fake, tmp_path):
     add_open(fake, 1)
     slow = dataclasses.replace(FAST, retry_first=60.0, retry_most=60.0)
-    desk = ChatwootDesk(
-        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=slow
-    )
+    desk = make_desk(fake, tmp_path, timing=slow)
     await desk.start()
     try:
         await asyncio.wait_for(desk.synced.wait(), 10)
@@ -570,9 +614,7 @@ async def test_a_reply_with_files_is_uploaded_as_attachments(fake, started):
 async def test_a_burst_of_events_reads_the_counts_once_per_interval(fake, tmp_path):
     add_open(fake, 3)
     timing = dataclasses.replace(FAST, counts_every=60.0)
-    desk = ChatwootDesk(
-        DeskConfig(kind="chatwoot", url=fake.url, account_id=1), TOKEN, tmp_path, timing=timing
-    )
+    desk = make_desk(fake, tmp_path, timing=timing)
     await desk.start()
     try:
         await asyncio.wait_for(desk.synced.wait(), 10)

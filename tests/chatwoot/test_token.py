@@ -7,35 +7,13 @@ import os
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from memory_keyring import MemoryKeyring
 
 from frontdesk import cli
 from frontdesk.chatwoot.token import TokenMissing, read_token
 
 TOKEN = "Xq7vLh2pWc9sRtYb3nKd"
 ENV = "FRONTDESK_SECRET_CHATWOOT_API_ACCESS_TOKEN"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that keeps passwords in a dict."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        from keyring.errors import PasswordDeleteError
-
-        if self.store.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 @pytest.fixture

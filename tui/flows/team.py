@@ -160,8 +160,10 @@ class TeamFlow:
                 desk = "Chatwoot" if self.desk.mode == "chatwoot" else "the desk"
                 if change.failed:
                     why = "" if change.detail in ("", "lost") else f" ({clean_line(change.detail)})"
+                    # a refused token is not retried as is: the desk reads it again until it changes
+                    then = "waiting for the new one" if "token" in change.detail else "reconnecting"
                     self.notify(
-                        escape(f"Lost {desk}{why}: reconnecting; your drafts are kept."),
+                        escape(f"Lost {desk}{why}: {then}; your drafts are kept."),
                         title="Desk",
                         severity="error",
                         timeout=8,
