@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from frontdesk.bench.chatwoot_fake import FakeChatwoot
+from frontdesk.chatwoot.api import ChatwootApi
 from frontdesk.chatwoot.desk import ChatwootDesk, Timing
 from frontdesk.chatwoot.outbox import Timing as OutboxTiming
 from frontdesk.config import DeskConfig
@@ -38,3 +41,20 @@ async def synced_desk(
     await desk.start()
     await asyncio.wait_for(desk.synced.wait(), 10)
     return desk
+
+
+def scripted_desk(answers: dict) -> tuple[ChatwootDesk, ChatwootApi]:
+    """A ChatwootDesk (with its live part, never connected) whose server answers each request by
+    the last part of its path from `answers` (an empty object, or a usable profile), and its API
+    to close."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        usual = {"id": 1, "email": "aiko@example.com"} if name == "profile" else {}
+        return httpx.Response(200, json=answers.get(name, usual))
+
+    api = ChatwootApi("https://chat.example.com", 1, "t", transport=httpx.MockTransport(answer))
+    config = DeskConfig(kind="chatwoot", url="https://chat.example.com", account_id=1)
+    desk = ChatwootDesk(config, "t", "/nonexistent/frontdesk-cache", api=api)
+    desk._make_live()
+    return desk, api

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontdesk.chatwoot.api import ChatwootApi
-from frontdesk.chatwoot.desk import ChatwootDesk
 from frontdesk.chatwoot.errors import ChatwootError
-from frontdesk.config import DeskConfig
 from frontdesk.desk.views import View
+from chatwoot_desks import scripted_desk
 
 JSON = st.recursive(
     st.none()
@@ -73,16 +70,8 @@ ANSWER = (
     )
 )
 def test_a_start_on_any_answers_reads_them_or_says_why(answers):
-    def answer(request: httpx.Request) -> httpx.Response:
-        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
-        usual = {"id": 1, "email": "aiko@example.com"} if name == "profile" else {}
-        return httpx.Response(200, json=answers.get(name, usual))
-
     async def run() -> None:
-        api = ChatwootApi("https://chat.example.com", 1, "t", transport=httpx.MockTransport(answer))
-        config = DeskConfig(kind="chatwoot", url="https://chat.example.com", account_id=1)
-        desk = ChatwootDesk(config, "t", "/nonexistent/frontdesk-cache", api=api)
-        desk._make_live()
+        desk, api = scripted_desk(answers)
         try:
             await desk._sync()
             thread = await desk._read_thread(1)
