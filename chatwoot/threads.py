@@ -12,13 +12,32 @@ from typing import Any
 from frontdesk.chatwoot.mapping import Unreadable, message_from, payload
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.limits import WindowState
-from frontdesk.model import Message
+from frontdesk.model import Direction, EventKind, Message, MessageKind
 
 log = logging.getLogger("frontdesk.chatwoot")
 
 THREAD_MOST = 200
 """Messages of a thread read when it is opened (the latest, then older pages with `before=`)."""
 THREAD_PAGE = 20
+
+
+def earlier_on_server(first: Message) -> Message:
+    """The thread's first line when the server holds older messages than the console read: an
+    event line (id 0, never a record's) saying where they are, rather than a thread that seems
+    to start at its 200th-last message."""
+    return Message(
+        id=0,
+        conversation_id=first.conversation_id,
+        direction=Direction.OUT,
+        body=(
+            f"Earlier messages are on Chatwoot: this console reads the latest {THREAD_MOST} "
+            "of a conversation; open it in Chatwoot's dashboard for the rest"
+        ),
+        kind=MessageKind.ACTIVITY,
+        private=True,
+        event=EventKind.STATUS,
+        created_at=first.created_at,
+    )
 
 
 class Threads:
@@ -28,16 +47,18 @@ class Threads:
         """The kept thread; else read from the server (the latest messages, then older pages up to
         `THREAD_MOST`) and kept from then on."""
         kept = self._state.thread(conv_id)
-        if kept is not None:
-            return kept
-        if self._problem:
-            raise DeskError(
-                f"conversation #{conv_id}'s thread was not read before and {self._api.host} "
-                "is not answering"
+        if kept is None:
+            if self._problem:
+                raise DeskError(
+                    f"conversation #{conv_id}'s thread was not read before and {self._api.host} "
+                    "is not answering"
+                )
+            kept = await self._ask(
+                f"Could not read conversation #{conv_id}", lambda: self._read_thread(conv_id)
             )
-        return await self._ask(
-            f"Could not read conversation #{conv_id}", lambda: self._read_thread(conv_id)
-        )
+        if kept and self._state.older.get(conv_id):
+            return [earlier_on_server(kept[0]), *kept]
+        return kept
 
     async def _read_thread(self, conv_id: int) -> list[Message]:
         messages = self._messages(await self._api.messages(conv_id), conv_id)

@@ -28,7 +28,7 @@ from frontdesk.desk.changes import ChangeKind
 from frontdesk.desk.errors import DeskError
 from frontdesk.desk.interface import REMOTE_METHODS, DeskAPI
 from frontdesk.desk.views import Filters, View
-from frontdesk.model import Delivery, FileUpload, Priority, Status
+from frontdesk.model import Delivery, FileUpload, MessageKind, Priority, Status
 
 A = "/api/v1/accounts/1"
 FAST = dataclasses.replace(QUICK, cable=CableTiming(silent=1.0, retry_first=0.05, retry_most=0.2))
@@ -379,6 +379,18 @@ async def test_a_long_thread_is_read_back_by_pages_with_before(fake, started):
     assert asked[0] is None and len(asked) == 3 and all(asked[1:])
     assert await started.thread(1) == thread  # kept: no request more
     assert len(requests(fake, "GET", "/conversations/1/messages")) == 3
+
+
+async def test_a_thread_longer_than_the_console_reads_says_where_the_rest_is(fake, started):
+    conv = fake.account.conversations[1]
+    for i in range(249):
+        fake.account.add_message(conv, f"line {i}", INCOMING)
+    first, *messages = await started.thread(1)
+    assert len(messages) == 200 and messages[-1].body == "line 248"  # the latest 200
+    assert first.kind is MessageKind.ACTIVITY and first.id == 0
+    assert "Earlier messages are on Chatwoot" in first.body
+    assert (await started.thread(1))[0].body == first.body  # kept, and still said
+    assert first.id not in {m.id for m in messages}
 
 
 async def test_search_contacts_and_their_conversations_come_from_the_server(fake, started):
