@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from frontdesk.model import Delivery, Direction, EventKind, Message, MessageKind, split_foldable
+from frontdesk.model import Delivery, Direction, Message, MessageKind, split_foldable
 from frontdesk.tui.safe import clean_line, safe_text
 from frontdesk.tui.widgets.formatting import (
     age,
@@ -84,12 +84,10 @@ class MessageRendering:
                 f"— {clean_line(message.body)} · {age(message.created_at, self.clock())} —",
                 self._style("activity"),
             )
-            if message.event is EventKind.AUTOMATION:  # it says why: every word is kept
-                lines = text.wrap(self.app.console, width, justify="center", overflow="fold")
-                return [*(self._line(part) for part in lines), self._line(Text(" " * width))]
-            text.truncate(width, overflow="ellipsis")
-            text.align("center", width)
-            return [self._line(text), self._line(Text(" " * width))]
+            # every word is kept: an event line says who did what and why (a rule's reason,
+            # where a Chatwoot thread's earlier messages are), and a cut one loses the point
+            lines = text.wrap(self.app.console, width, justify="center", overflow="fold")
+            return [*(self._line(part) for part in lines), self._line(Text(" " * width))]
 
         inbound = message.direction is Direction.IN
         note = message.is_note
