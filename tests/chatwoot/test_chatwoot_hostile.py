@@ -8,9 +8,9 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chatwoot_desks import scripted_desk
 from frontdesk.chatwoot.errors import ChatwootError
 from frontdesk.desk.views import View
-from chatwoot_desks import scripted_desk
 
 JSON = st.recursive(
     st.none()

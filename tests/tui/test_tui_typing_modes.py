@@ -26,3 +26,4 @@ async def test_typing_is_reported_throttled_and_ends_on_leaving_the_composer(des
         await wait_until(pilot, lambda: calls == [(1, True)], what="typing reported")
         await pilot.press("escape")
         await wait_until(pilot, lambda: calls == [(1, True), (1, False)], what="typing ended")
+    assert calls == [(1, True), (1, False)]  # ten keys, one report: throttled
