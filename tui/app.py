@@ -31,7 +31,7 @@ from frontdesk.tui.flows.desk_calls import DeskCalls
 from frontdesk.tui.flows.escalation import EscalationFlow
 from frontdesk.tui.flows.team import TeamFlow
 from frontdesk.tui.flows.listing import Listing
-from frontdesk.tui.flows.paging import Paging
+from frontdesk.tui.flows.paging import Paging, PagingState
 from frontdesk.tui.flows.reading import WINDOW_REFRESH_SECONDS, Reading
 from frontdesk.tui.flows.refusals import Refusals
 from frontdesk.tui.flows.reporting import ReportFlow
@@ -159,6 +159,8 @@ class FrontdeskApp(
         # Attaching: the files attached to each conversation's reply, not sent yet
         self._attached: dict[int, list[AttachedFile]] = {}
         self._attach_from = ""  # the folder the last file was attached from
+        # Paging: the desk.more call running, and the view whose pages ran out
+        self.paging = PagingState()
         # CannedFlow: the account's shared canned replies as last fetched; the last fetch failed
         self._shared_canned: tuple[CannedReply, ...] = ()
         self._shared_canned_failed = False

@@ -24,18 +24,12 @@ class PagingState:
 
 
 class Paging:
-    """Mixed into the App (its desk, view, filters and list): `more` pages in as the list nears its end.
+    """Mixed into the App (its desk, view, filters, list and `paging` state): `more` pages in as
+    the list nears its end.
 
     A desk that holds everything (solo, team) answers False once per view; a call that fails
     is said once; either stops the asking until the view or filters change or a RESET.
     """
-
-    @property
-    def paging(self) -> PagingState:
-        state = getattr(self, "_paging_state", None)
-        if state is None:
-            state = self._paging_state = PagingState()
-        return state
 
     def on_conversation_list_near_end(self, message: ConversationList.NearEnd) -> None:
         self._ask_more()
